@@ -1,0 +1,21 @@
+/* JSON views of the host layer's objects, shared by the CLI's --json output
+ * and (later) the HTTP API, so both speak the same schema. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct hp_check_report;
+struct hp_pci_dev;
+struct hp_pci_inventory;
+struct hp_usb_inventory;
+
+/* All return a new reference, or NULL when out of memory. */
+json_t *hp_json_pci_dev(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d);
+/* filter: a predicate on devices, or NULL for all. */
+json_t *hp_json_pci_devices(const struct hp_pci_inventory *inv,
+                            bool (*filter)(const struct hp_pci_dev *d, const void *userdata),
+                            const void *userdata);
+json_t *hp_json_iommu_groups(const struct hp_pci_inventory *inv);
+json_t *hp_json_usb(const struct hp_usb_inventory *usb, const struct hp_pci_inventory *inv);
+json_t *hp_json_check_report(const struct hp_check_report *rep);

@@ -1,0 +1,44 @@
+/* What every hwpass command shares: global options, the host, output helpers. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct hp_host;
+struct hp_names;
+struct hp_pci_inventory;
+
+enum {
+        HP_EXIT_OK = 0,
+        HP_EXIT_FAIL = 1,  /* the command ran; the answer is "no" (host check) */
+        HP_EXIT_USAGE = 2, /* bad input: nothing was done */
+        HP_EXIT_ERROR = 3, /* the host could not be read */
+};
+
+struct hp_cli {
+        const char *host_root;
+        bool json;
+        struct hp_host *host;
+        struct hp_names *names;
+};
+
+/* Prints "hwpass: <message>" and returns HP_EXIT_USAGE. */
+int hp_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "hwpass: <message>: <strerror(-r)>" and returns HP_EXIT_ERROR. */
+int hp_cli_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens the host root and the name database once; returns an exit code. */
+int hp_cli_open(struct hp_cli *c);
+/* Scans PCI (names included); returns an exit code. */
+int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret);
+/* Prints and releases j; returns an exit code. */
+int hp_cli_print_json(json_t *j);
+/* Rejects any argument left over: returns an exit code. */
+int hp_cli_no_args(const char *cmd, int argc, char **argv);
+
+/* Commands: argv[0] is the verb. */
+int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_iommu_list(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_usb_list(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_host_check(struct hp_cli *c, int argc, char **argv);

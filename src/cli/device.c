@@ -1,0 +1,217 @@
+/* hwpass device list | show: the PCI functions of the host. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/hostjson.h"
+#include "cli.h"
+#include "host/iommu.h"
+#include "host/pci.h"
+#include "table.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+static bool class_filter(const struct hp_pci_dev *d, const void *userdata)
+{
+        return hp_pci_dev_matches_class(d, *(const enum hp_pci_class_filter *)userdata);
+}
+
+static size_t group_size(const struct hp_pci_inventory *inv, int group)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; group >= 0 && i < inv->n_devs; i++)
+                if (inv->devs[i].iommu_group == group)
+                        n++;
+        return n;
+}
+
+static void device_name(const struct hp_pci_dev *d, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s %s", d->vendor_name ? d->vendor_name : "[unknown vendor]",
+                 d->device_name ? d->device_name : "[unknown device]");
+}
+
+static int list_row(struct hp_table *t, const struct hp_pci_inventory *inv,
+                    const struct hp_pci_dev *d)
+{
+        _cleanup_(hp_verdict_done) struct hp_verdict v = { 0 };
+        char id[16], group[48] = "-", numa[16] = "-", verdict[64], name[512];
+        size_t members = group_size(inv, d->iommu_group);
+        int r = hp_pci_verdict(inv, d, &v);
+
+        if (r < 0)
+                return r;
+        snprintf(id, sizeof(id), "%04x:%04x", d->vendor_id, d->device_id);
+        if (d->iommu_group >= 0 && members > 1)
+                snprintf(group, sizeof(group), "%d (+%zu)", d->iommu_group, members - 1);
+        else if (d->iommu_group >= 0)
+                snprintf(group, sizeof(group), "%d", d->iommu_group);
+        if (d->numa_node >= 0)
+                snprintf(numa, sizeof(numa), "%d", d->numa_node);
+        snprintf(verdict, sizeof(verdict), "%s%s", v.capable ? "capable" : "no: ",
+                 v.capable ? "" : v.blocker);
+        device_name(d, name, sizeof(name));
+        return hp_table_add(t, (const char *const[]){ d->address, id, d->class_name, d->driver,
+                                                      group, numa, verdict, name });
+}
+
+int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        _cleanup_(hp_table_freep) struct hp_table *t = NULL;
+        enum hp_pci_class_filter filter = HP_CLASS_ANY;
+        int r;
+
+        for (int i = 1; i < argc; i++) {
+                const char *value = NULL;
+
+                if (streq(argv[i], "--class") && i + 1 < argc)
+                        value = argv[++i];
+                else if (hp_startswith(argv[i], "--class="))
+                        value = argv[i] + strlen("--class=");
+                else if (streq(argv[i], "--class"))
+                        return hp_cli_usage_error("--class needs one of gpu, net, storage, usb, audio");
+                else
+                        return hp_cli_usage_error("'device list' does not take '%s' (see 'hwpass --help')",
+                                                  argv[i]);
+                if (hp_pci_class_filter_from_string(value, &filter) < 0)
+                        return hp_cli_usage_error("unknown class '%s': use gpu, net, storage, usb or audio",
+                                                  value);
+        }
+        r = hp_cli_scan_pci(c, &inv);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(hp_json_pci_devices(inv, class_filter, &filter));
+
+        t = hp_table_new(8, (const char *const[]){ "ADDRESS", "ID", "CLASS", "DRIVER", "GROUP",
+                                                    "NUMA", "PASSTHROUGH", "NAME" });
+        if (!t)
+                return hp_cli_error(-ENOMEM, "cannot build the table");
+        for (size_t i = 0; i < inv->n_devs; i++) {
+                if (!hp_pci_dev_matches_class(&inv->devs[i], filter))
+                        continue;
+                r = list_row(t, inv, &inv->devs[i]);
+                if (r < 0)
+                        return hp_cli_error(r, "cannot build the table");
+        }
+        hp_table_print(t, stdout);
+        if (!inv->has_iommu && inv->n_devs > 0)
+                printf("\nNo device has an IOMMU group: the IOMMU is off or absent. "
+                       "Run 'hwpass host check' to see why.\n");
+        return HP_EXIT_OK;
+}
+
+static void show_bars(const struct hp_pci_dev *d)
+{
+        char size[32];
+
+        if (d->n_bars == 0 && d->rom_size == 0) {
+                printf("BARs:            none\n");
+                return;
+        }
+        printf("BARs:\n");
+        for (size_t i = 0; i < d->n_bars; i++) {
+                const struct hp_pci_bar *b = &d->bars[i];
+
+                hp_format_size(b->size, size, sizeof(size));
+                printf("  %d: %-6s %s%s%s at 0x%" PRIx64 "\n", b->index, size,
+                       b->is_io ? "I/O" : b->is_64bit ? "memory, 64-bit" : "memory, 32-bit",
+                       b->prefetchable ? ", prefetchable" : "", "", b->start);
+        }
+        if (d->rom_size) {
+                hp_format_size(d->rom_size, size, sizeof(size));
+                printf("  ROM: %s\n", size);
+        }
+}
+
+static void show_group(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d)
+{
+        if (d->iommu_group < 0) {
+                printf("IOMMU group:     none\n");
+                return;
+        }
+        printf("IOMMU group:     %d\n", d->iommu_group);
+        for (size_t i = 0; i < inv->n_devs; i++) {
+                const struct hp_pci_dev *o = &inv->devs[i];
+                char name[512];
+
+                if (o == d || o->iommu_group != d->iommu_group)
+                        continue;
+                device_name(o, name, sizeof(name));
+                printf("  also in group: %s %s%s\n", o->address, name,
+                       hp_pci_dev_is_bridge(o) ? " (bridge)" : "");
+        }
+}
+
+static int show_text(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d)
+{
+        _cleanup_(hp_verdict_done) struct hp_verdict v = { 0 };
+        char name[512];
+        int r = hp_pci_verdict(inv, d, &v);
+
+        if (r < 0)
+                return hp_cli_error(r, "cannot judge %s", d->address);
+        device_name(d, name, sizeof(name));
+        printf("Address:         %s\n", d->address);
+        printf("Name:            %s (rev %02x)\n", name, d->revision);
+        printf("Vendor:Device:   %04x:%04x\n", d->vendor_id, d->device_id);
+        printf("Subsystem:       %04x:%04x %s\n", d->subsystem_vendor_id, d->subsystem_device_id,
+               d->subsystem_name ? d->subsystem_name : d->subsystem_vendor_name ? d->subsystem_vendor_name : "");
+        printf("Class:           %06x %s\n", d->class, d->class_name ? d->class_name : "");
+        printf("Driver:          %s%s%s\n", d->driver ? d->driver : "none",
+               d->driver_override ? ", override " : "", d->driver_override ? d->driver_override : "");
+        show_group(inv, d);
+        if (d->numa_node >= 0)
+                printf("NUMA node:       %d\n", d->numa_node);
+        else
+                printf("NUMA node:       -\n");
+        printf("Boot VGA:        %s\n", d->boot_vga ? "yes" : "no");
+        printf("Reset methods:   ");
+        for (size_t i = 0; d->reset_methods[i]; i++)
+                printf("%s%s", i ? " " : "", d->reset_methods[i]);
+        printf("%s\n", d->reset_methods[0] ? "" : d->has_reset ? "(kernel default)" : "none");
+        if (d->is_pf)
+                printf("SR-IOV:          physical function, %d of %d VFs enabled\n", d->sriov_num_vfs,
+                       d->sriov_total_vfs);
+        if (d->physfn)
+                printf("SR-IOV:          virtual function of %s\n", d->physfn);
+        printf("Physical slot:   %s\n", d->slot ? d->slot : "-");
+        printf("Parent:          %s\n", d->parent ? d->parent : "root bus");
+        show_bars(d);
+        printf("Passthrough:     %s\n", v.capable ? "capable" : "not capable");
+        for (size_t i = 0; v.reasons[i]; i++)
+                printf("  why not: %s\n", v.reasons[i]);
+        for (size_t i = 0; v.notes[i]; i++)
+                printf("  note: %s\n", v.notes[i]);
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        const struct hp_pci_dev *d;
+        struct hp_pci_addr a;
+        char canonical[HP_SBDF_LEN];
+        int r;
+
+        if (argc != 2)
+                return hp_cli_usage_error("'device show' needs one PCI address, e.g. 0000:01:00.0");
+        if (hp_pci_addr_parse(argv[1], &a) < 0)
+                return hp_cli_usage_error("invalid PCI address '%s': expected DDDD:BB:DD.F in hex, "
+                                          "e.g. 0000:01:00.0",
+                                          argv[1]);
+        hp_pci_addr_format(&a, canonical);
+        r = hp_cli_scan_pci(c, &inv);
+        if (r != HP_EXIT_OK)
+                return r;
+        d = hp_pci_find(inv, canonical);
+        if (!d)
+                return hp_cli_usage_error("no PCI device %s on this host (see 'hwpass device list')",
+                                          canonical);
+        if (c->json)
+                return hp_cli_print_json(hp_json_pci_dev(inv, d));
+        return show_text(inv, d);
+}

@@ -1,0 +1,183 @@
+/* hwpass: the command line. Global options, then "GROUP VERB [ARGS]",
+ * dispatched through one table. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "host/names.h"
+#include "host/pci.h"
+#include "util/hostroot.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+static const struct {
+        const char *group, *verb, *args, *help;
+        int (*run)(struct hp_cli *c, int argc, char **argv);
+} commands[] = {
+        { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
+        { "device", "list", "[--class gpu|net|storage|usb|audio]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
+        { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
+        { "iommu", "list", "", "IOMMU groups and their devices", hp_cmd_iommu_list },
+        { "usb", "list", "", "the USB tree under each USB controller", hp_cmd_usb_list },
+};
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: hwpass [--host-root DIR] [--json] GROUP VERB [ARGS]\n\n"
+                   "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                fprintf(f, "  %s %s %-38s %s\n", commands[i].group, commands[i].verb,
+                        commands[i].args, commands[i].help);
+        fprintf(f, "\nOptions (anywhere on the line):\n"
+                   "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
+                   "                   (environment: HWPASS_HOST_ROOT)\n"
+                   "  --json           machine-readable output\n"
+                   "  -h, --help       this text\n");
+}
+
+int hp_cli_usage_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("hwpass: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return HP_EXIT_USAGE;
+}
+
+int hp_cli_error(int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("hwpass: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, ": %s\n", strerror(-r));
+        return HP_EXIT_ERROR;
+}
+
+int hp_cli_open(struct hp_cli *c)
+{
+        int r;
+
+        if (c->host)
+                return HP_EXIT_OK;
+        r = hp_host_open(c->host_root, &c->host);
+        if (r == -ENOENT)
+                return hp_cli_usage_error("host root '%s' does not exist", c->host_root);
+        if (r == -ENOTDIR)
+                return hp_cli_usage_error("host root '%s' is not a directory", c->host_root);
+        if (r == -EMEDIUMTYPE)
+                return hp_cli_usage_error("host root '%s' is not a host tree: it needs sys/bus/ and "
+                                          "proc/ laid out as on a running machine",
+                                          c->host_root);
+        if (r < 0)
+                return hp_cli_error(r, "cannot open host root '%s'", c->host_root);
+        r = hp_names_new(NULL, &c->names);
+        if (r < 0)
+                return hp_cli_error(r, "cannot set up the PCI name database");
+        return HP_EXIT_OK;
+}
+
+int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret)
+{
+        int r = hp_cli_open(c);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_pci_scan(c->host, c->names, ret);
+        if (r < 0)
+                return hp_cli_error(r, "cannot read the PCI devices under '%s'", c->host_root);
+        return HP_EXIT_OK;
+}
+
+int hp_cli_print_json(json_t *j)
+{
+        int r;
+
+        if (!j)
+                return hp_cli_error(-ENOMEM, "cannot build the JSON output");
+        r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        if (r < 0)
+                return hp_cli_error(-EIO, "cannot write the output");
+        fputc('\n', stdout);
+        return HP_EXIT_OK;
+}
+
+int hp_cli_no_args(const char *cmd, int argc, char **argv)
+{
+        if (argc > 1)
+                return hp_cli_usage_error("'%s' takes no argument '%s' (see 'hwpass --help')", cmd,
+                                          argv[1]);
+        return HP_EXIT_OK;
+}
+
+/* Takes the global options out of argv wherever they stand. */
+static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
+{
+        int out = 1;
+
+        for (int i = 1; i < *argc; i++) {
+                const char *a = argv[i];
+
+                if (streq(a, "--json")) {
+                        c->json = true;
+                } else if (streq(a, "--help") || streq(a, "-h")) {
+                        *help = true;
+                } else if (streq(a, "--host-root")) {
+                        if (i + 1 >= *argc)
+                                return hp_cli_usage_error("--host-root needs a directory");
+                        c->host_root = argv[++i];
+                } else if (hp_startswith(a, "--host-root=")) {
+                        c->host_root = a + strlen("--host-root=");
+                } else {
+                        argv[out++] = argv[i];
+                }
+        }
+        *argc = out;
+        argv[out] = NULL;
+        if (!c->host_root || !*c->host_root)
+                return hp_cli_usage_error("--host-root needs a directory");
+        return HP_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+        struct hp_cli c = { .host_root = getenv("HWPASS_HOST_ROOT") };
+        bool help = false;
+        int r;
+
+        if (!c.host_root || !*c.host_root)
+                c.host_root = "/";
+        r = parse_globals(&c, &argc, argv, &help);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (help || argc < 2) {
+                usage(help ? stdout : stderr);
+                return help ? HP_EXIT_OK : HP_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (!streq(argv[1], commands[i].group))
+                        continue;
+                if (argc < 3)
+                        return hp_cli_usage_error("'%s' needs a command, e.g. 'hwpass %s %s'",
+                                                  argv[1], commands[i].group, commands[i].verb);
+                if (!streq(argv[2], commands[i].verb))
+                        continue;
+                r = commands[i].run(&c, argc - 2, argv + 2);
+                hp_names_free(c.names);
+                hp_host_free(c.host);
+                return r;
+        }
+        if (argc >= 3)
+                return hp_cli_usage_error("unknown command '%s %s' (see 'hwpass --help')", argv[1],
+                                          argv[2]);
+        return hp_cli_usage_error("unknown command '%s' (see 'hwpass --help')", argv[1]);
+}

@@ -1,0 +1,251 @@
+/* The host root: path resolution confined to a directory that stands in for "/". */
+#include "hostroot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "strutil.h"
+
+static int openat_in_root(int rootfd, const char *relpath, int flags)
+{
+        struct open_how how = {
+                .flags = (unsigned long long)(flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        static bool no_openat2;
+        int fd;
+
+        if (!no_openat2) {
+                fd = (int)syscall(SYS_openat2, rootfd, relpath, &how, sizeof(how));
+                if (fd >= 0)
+                        return fd;
+                if (errno != ENOSYS)
+                        return -errno;
+                no_openat2 = true;
+        }
+        /* Kernels before 5.6: refuse what could climb out, follow the rest. */
+        if (relpath[0] == '/' || strstr(relpath, ".."))
+                return -EPERM;
+        fd = openat(rootfd, relpath, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int hp_host_open(const char *path, struct hp_host **ret)
+{
+        _cleanup_free_ struct hp_host *h = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (faccessat(fd, "sys/bus", F_OK, 0) < 0 || faccessat(fd, "proc", F_OK, 0) < 0)
+                return -EMEDIUMTYPE;
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->path = strdup(path);
+        if (!h->path)
+                return -ENOMEM;
+        h->fd = TAKE_FD(fd);
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+void hp_host_free(struct hp_host *h)
+{
+        if (!h)
+                return;
+        if (h->fd >= 0)
+                close(h->fd);
+        free(h->path);
+        free(h);
+}
+
+int hp_host_openat(const struct hp_host *h, const char *relpath, int flags)
+{
+        return openat_in_root(h->fd, relpath, flags);
+}
+
+bool hp_host_exists(const struct hp_host *h, const char *relpath)
+{
+        _cleanup_close_ int fd = openat_in_root(h->fd, relpath, O_PATH);
+
+        return fd >= 0;
+}
+
+static int read_fd_alloc(int fd, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (cap - len < 4096) {
+                        char *nb;
+
+                        if (cap > (64u << 20))
+                                return -EFBIG;
+                        cap = cap ? cap * 2 : 8192;
+                        nb = realloc(buf, cap);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                n = read(fd, buf + len, cap - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (!buf) {
+                buf = strdup("");
+                if (!buf)
+                        return -ENOMEM;
+        }
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        return (int)len;
+}
+
+int hp_host_read(const struct hp_host *h, const char *relpath, char **ret)
+{
+        _cleanup_close_ int fd = openat_in_root(h->fd, relpath, O_RDONLY);
+
+        if (fd < 0)
+                return fd;
+        return read_fd_alloc(fd, ret);
+}
+
+int hp_host_readlink(const struct hp_host *h, const char *relpath, char *buf, size_t size)
+{
+        _cleanup_free_ char *dir = strdup(relpath);
+        _cleanup_close_ int dfd = -1;
+        const char *base;
+        char *slash;
+        ssize_t n;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash) {
+                *slash = '\0';
+                base = slash + 1;
+                dfd = openat_in_root(h->fd, dir, O_PATH | O_DIRECTORY);
+                if (dfd < 0)
+                        return dfd;
+        } else {
+                base = dir;
+        }
+        n = readlinkat(slash ? dfd : h->fd, base, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n >= size - 1)
+                return -ENAMETOOLONG;
+        buf[n] = '\0';
+        return (int)n;
+}
+
+int hp_attr_read(int dirfd, const char *name, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        size_t len = 0;
+
+        if (fd < 0)
+                return -errno;
+        while (len + 1 < size) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        hp_strstrip(buf);
+        return (int)strlen(buf);
+}
+
+int hp_attr_read_alloc(int dirfd, const char *name, char **ret)
+{
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        char *s = NULL;
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = read_fd_alloc(fd, &s);
+        if (r < 0)
+                return r;
+        hp_strstrip(s);
+        *ret = s;
+        return 0;
+}
+
+int hp_attr_read_hex(int dirfd, const char *name, unsigned long long *ret)
+{
+        char buf[64];
+        uint64_t v;
+        int r = hp_attr_read(dirfd, name, buf, sizeof(buf));
+
+        if (r < 0)
+                return r;
+        r = hp_parse_u64(buf, 16, &v);
+        if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+int hp_attr_read_int(int dirfd, const char *name, int *ret)
+{
+        char buf[64];
+        int r = hp_attr_read(dirfd, name, buf, sizeof(buf));
+
+        if (r < 0)
+                return r;
+        return hp_parse_int(buf, ret);
+}
+
+bool hp_attr_exists(int dirfd, const char *name)
+{
+        return faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int hp_attr_link_base(int dirfd, const char *name, char *buf, size_t size)
+{
+        char target[4096];
+        const char *base;
+        ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        base = strrchr(target, '/');
+        base = base ? base + 1 : target;
+        if (strlen(base) + 1 > size)
+                return -ENAMETOOLONG;
+        memcpy(buf, base, strlen(base) + 1);
+        return 0;
+}

@@ -1,0 +1,42 @@
+/* The host root: every path hwpass reads is resolved inside it, so a captured
+ * tree with sys/, proc/ and dev/ can stand in for a machine. Paths are always
+ * relative ("sys/bus/pci/devices"); symlinks resolve as if the root were "/",
+ * and nothing outside the root is ever opened. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hp_host {
+        int fd;     /* O_PATH directory fd of the root */
+        char *path; /* as given by the user, for messages */
+};
+
+/* Opens DIR as a host root. -ENOENT when it does not exist, -ENOTDIR when it
+ * is not a directory, -EMEDIUMTYPE when it holds no sys/ and proc/. */
+int hp_host_open(const char *path, struct hp_host **ret);
+void hp_host_free(struct hp_host *h);
+static inline void hp_host_freep(struct hp_host **h)
+{
+        hp_host_free(*h);
+}
+
+/* openat() below the root; flags as for openat(), O_CLOEXEC is added. */
+int hp_host_openat(const struct hp_host *h, const char *relpath, int flags);
+bool hp_host_exists(const struct hp_host *h, const char *relpath);
+
+/* Reads a whole file below the root into a NUL-terminated string. */
+int hp_host_read(const struct hp_host *h, const char *relpath, char **ret);
+
+/* readlink() of relpath itself (its directory resolved inside the root). */
+int hp_host_readlink(const struct hp_host *h, const char *relpath, char *buf, size_t size);
+
+/* Attribute helpers on a directory fd already inside the root. The file must be
+ * a regular file (a symlink is refused), so a read never leaves the directory. */
+int hp_attr_read(int dirfd, const char *name, char *buf, size_t size);
+int hp_attr_read_alloc(int dirfd, const char *name, char **ret);
+int hp_attr_read_hex(int dirfd, const char *name, unsigned long long *ret);
+int hp_attr_read_int(int dirfd, const char *name, int *ret);
+bool hp_attr_exists(int dirfd, const char *name);
+/* Last path component of the symlink name in dirfd ("driver" -> "nvme"). */
+int hp_attr_link_base(int dirfd, const char *name, char *buf, size_t size);

@@ -1,0 +1,33 @@
+/* Small string helpers: checked number parsing, string vectors. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses an unsigned number in the given base (0 = auto) from the whole of s,
+ * allowing surrounding white space. -EINVAL when s is not such a number,
+ * -ERANGE when it does not fit. */
+int hp_parse_u64(const char *s, int base, uint64_t *ret);
+int hp_parse_int(const char *s, int *ret);
+
+/* Strips trailing white space in place and returns s. */
+char *hp_strstrip(char *s);
+
+bool hp_startswith(const char *s, const char *prefix);
+
+/* Appends a copy of s to the NULL-terminated vector *v. */
+int hp_strv_push(char ***v, const char *s);
+/* Splits s at white space into a new vector (empty vector for an empty s). */
+int hp_strv_split(const char *s, char ***ret);
+size_t hp_strv_length(char *const *v);
+bool hp_strv_contains(char *const *v, const char *s);
+void hp_strv_free(char **v);
+static inline void hp_strv_freep(char ***v)
+{
+        hp_strv_free(*v);
+}
+#define _cleanup_strv_free_ __attribute__((cleanup(hp_strv_freep)))
+
+/* Formats a byte count as 16M, 64G... (exact powers of two stay exact). */
+void hp_format_size(uint64_t bytes, char *buf, size_t size);
