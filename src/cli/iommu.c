@@ -39,7 +39,7 @@ int hp_cmd_iommu_list(struct hp_cli *c, int argc, char **argv)
                 for (size_t j = 0; j < g->n_members; j++) {
                         const struct hp_pci_dev *d = &inv->devs[g->members[j]];
 
-                        printf("  %s  %04x:%04x  %-28s %s %s%s%s%s\n", d->address, d->vendor_id,
+                        printf("  %s  %04x:%04x  %-30s %s %s%s%s%s\n", d->address, d->vendor_id,
                                d->device_id, d->class_name ? d->class_name : "",
                                d->vendor_name ? d->vendor_name : "[unknown vendor]",
                                d->device_name ? d->device_name : "[unknown device]",

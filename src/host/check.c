@@ -100,6 +100,12 @@ static int set_fixf(struct hp_check *chk, const char *fmt, ...)
         return 0;
 }
 
+static int cmp_version(const void *a, const void *b)
+{
+        return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Entries of a directory, in natural order ("dmar2" before "dmar10"). */
 static int list_dir(const struct hp_host *h, const char *rel, char ***ret)
 {
         _cleanup_close_ int fd = hp_host_openat(h, rel, O_RDONLY | O_DIRECTORY);
@@ -121,6 +127,7 @@ static int list_dir(const struct hp_host *h, const char *rel, char ***ret)
                 closedir(dir);
                 if (r < 0)
                         return r;
+                qsort(v, hp_strv_length(v), sizeof(char *), cmp_version);
         }
         *ret = TAKE_PTR(v);
         return 0;

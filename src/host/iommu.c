@@ -102,6 +102,15 @@ static bool same_slot(const struct hp_pci_dev *a, const struct hp_pci_dev *b)
                a->addr.dev == b->addr.dev;
 }
 
+static bool has_sibling_function(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d)
+{
+        for (size_t i = 0; i < inv->n_devs; i++)
+                if (&inv->devs[i] != d && same_slot(&inv->devs[i], d) &&
+                    !inv->devs[i].physfn && !d->physfn)
+                        return true;
+        return false;
+}
+
 /* Endpoints sharing d's group: functions of d's own slot go with it (a GPU
  * and its HDMI audio), anything else means the group is not isolated. */
 static int group_rules(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d,
@@ -109,7 +118,7 @@ static int group_rules(const struct hp_pci_inventory *inv, const struct hp_pci_d
 {
         char siblings[512] = "", strangers[512] = "";
         size_t n_siblings = 0, n_strangers = 0;
-        char msg[768];
+        char msg[1280];
 
         for (size_t i = 0; i < inv->n_devs; i++) {
                 const struct hp_pci_dev *o = &inv->devs[i];
@@ -174,9 +183,16 @@ int hp_pci_verdict(const struct hp_pci_inventory *inv, const struct hp_pci_dev *
                         return r;
         }
         if (!host_reason && !d->has_reset) {
-                v.blocker = v.blocker ? v.blocker : "no reset method";
-                r = hp_strv_push(&v.reasons,
-                                 "no reset method: the kernel cannot reset it between VMs");
+                /* A function without a reset of its own is reset with its
+                 * slot (a bus reset) when all functions go to one VM. */
+                if (has_sibling_function(inv, d)) {
+                        r = hp_strv_push(&v.notes, "no reset of its own: it is reset together "
+                                                   "with the other functions of its slot");
+                } else {
+                        v.blocker = v.blocker ? v.blocker : "no reset method";
+                        r = hp_strv_push(&v.reasons,
+                                         "no reset method: the kernel cannot reset it between VMs");
+                }
                 if (r < 0)
                         return r;
         }

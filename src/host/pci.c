@@ -250,17 +250,16 @@ static int read_optional_link(int dfd, const char *name, char **ret)
 
 /* sys/bus/pci/devices/X links to ../../../devices/pci0000:00/0000:00:01.0/X;
  * the component before X is the parent bridge when it is an address. */
-static int set_topology(const struct hp_host *h, const char *name, struct hp_pci_dev *d)
+static int set_topology(int devicesfd, const char *name, struct hp_pci_dev *d)
 {
-        char rel[64], target[4096];
+        char target[4096];
         const char *dev, *last, *prev = NULL;
         struct hp_pci_addr pa;
-        int r;
+        ssize_t n = readlinkat(devicesfd, name, target, sizeof(target) - 1);
 
-        snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", name);
-        r = hp_host_readlink(h, rel, target, sizeof(target));
-        if (r < 0)
-                return r;
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
         dev = strstr(target, "devices/");
         d->sysfs_path = strdup(dev ? dev : target);
         if (!d->sysfs_path)
@@ -307,8 +306,8 @@ static int read_ids(int dfd, struct hp_pci_dev *d)
         return 0;
 }
 
-static int read_dev(const struct hp_host *h, const char *name, const struct slot *slots,
-                    size_t n_slots, struct hp_pci_dev *d)
+static int read_dev(const struct hp_host *h, int devicesfd, const char *name,
+                    const struct slot *slots, size_t n_slots, struct hp_pci_dev *d)
 {
         _cleanup_close_ int dfd = -1;
         char rel[64], buf[256];
@@ -319,7 +318,7 @@ static int read_dev(const struct hp_host *h, const char *name, const struct slot
         d->sriov_total_vfs = d->sriov_num_vfs = -1;
         hp_pci_addr_format(&d->addr, d->address);
 
-        r = set_topology(h, name, d);
+        r = set_topology(devicesfd, name, d);
         if (r < 0)
                 return r;
         snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", name);
@@ -429,7 +428,15 @@ int hp_pci_scan(const struct hp_host *h, struct hp_names *names, struct hp_pci_i
                 }
                 d = &inv->devs[inv->n_devs++];
                 *d = (struct hp_pci_dev){ .addr = a };
-                r = read_dev(h, de->d_name, slots, n_slots, d);
+                r = read_dev(h, dirfd(dir), de->d_name, slots, n_slots, d);
+                if (r == -ENOENT) {
+                        /* Gone since readdir (hot-unplug), or a link that leads
+                         * nowhere inside the host root: not a device. */
+                        pci_dev_done(d);
+                        inv->n_devs--;
+                        r = 0;
+                        continue;
+                }
                 if (r >= 0 && names)
                         r = hp_names_fill(names, d);
                 if (r < 0)

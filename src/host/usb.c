@@ -66,6 +66,7 @@ static int cmp_usb(const void *pa, const void *pb)
 static int dup_attr(int dfd, const char *name, char **ret)
 {
         char buf[256];
+        const char *s = buf;
         int r = hp_attr_read(dfd, name, buf, sizeof(buf));
 
         *ret = NULL;
@@ -73,7 +74,9 @@ static int dup_attr(int dfd, const char *name, char **ret)
                 return 0;
         if (r < 0)
                 return r;
-        *ret = strdup(buf);
+        while (*s == ' ') /* "version" is printed as " 2.00" */
+                s++;
+        *ret = strdup(s);
         return *ret ? 0 : -ENOMEM;
 }
 

@@ -170,17 +170,19 @@ int hp_attr_read(int dirfd, const char *name, char *buf, size_t size)
 
         if (fd < 0)
                 return -errno;
+        /* sysfs hands out an attribute in one read; a short read is its end. */
         while (len + 1 < size) {
-                ssize_t n = read(fd, buf + len, size - 1 - len);
+                size_t want = size - 1 - len;
+                ssize_t n = read(fd, buf + len, want);
 
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
-                if (n == 0)
-                        break;
                 len += (size_t)n;
+                if ((size_t)n < want)
+                        break;
         }
         buf[len] = '\0';
         hp_strstrip(buf);

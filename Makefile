@@ -1,0 +1,54 @@
+# hwpass: the two commands a fresh Debian 12 machine needs.
+#   make run   installs what is missing, builds, checks this host and lists its devices
+#   make test  installs what is missing, builds (warnings are errors), runs every test,
+#              also under ASan+UBSan, and ends with "N passed, N failed"
+
+DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
+	libcmocka-dev pci.ids pciutils python3 strace qemu-system-x86
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BUILD := build
+ASAN_BUILD := build-asan
+
+.PHONY: all deps build build-asan run test test-unit bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=true
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+run: build
+	-./$(BUILD)/hwpass host check
+	@echo
+	./$(BUILD)/hwpass device list
+
+test: build build-asan
+	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	-meson test -C $(BUILD) --print-errorlogs
+	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest
+	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+
+bench: build
+	bench/scan ./$(BUILD)/hwpass
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

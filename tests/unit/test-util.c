@@ -1,0 +1,198 @@
+/* Unit tests: number parsing, string vectors, the host root's confinement. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util/hostroot.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+static void test_parse_u64(void **state)
+{
+        uint64_t v = 7;
+
+        (void)state;
+        assert_int_equal(hp_parse_u64("0x10de\n", 16, &v), 0);
+        assert_int_equal(v, 0x10de);
+        assert_int_equal(hp_parse_u64("10de", 16, &v), 0);
+        assert_int_equal(v, 0x10de);
+        assert_int_equal(hp_parse_u64("18446744073709551615", 10, &v), 0);
+        assert_true(v == UINT64_MAX);
+        v = 7;
+        assert_int_equal(hp_parse_u64("18446744073709551616", 10, &v), -ERANGE);
+        assert_int_equal(hp_parse_u64("", 10, &v), -EINVAL);
+        assert_int_equal(hp_parse_u64("-1", 10, &v), -EINVAL);
+        assert_int_equal(hp_parse_u64("12abc", 10, &v), -EINVAL);
+        assert_int_equal(hp_parse_u64("zz", 16, &v), -EINVAL);
+        assert_int_equal(v, 7); /* untouched on failure */
+}
+
+static void test_parse_int(void **state)
+{
+        int v = 3;
+
+        (void)state;
+        assert_int_equal(hp_parse_int("-1\n", &v), 0);
+        assert_int_equal(v, -1);
+        assert_int_equal(hp_parse_int(" 42 ", &v), 0);
+        assert_int_equal(v, 42);
+        assert_int_equal(hp_parse_int("4294967296", &v), -ERANGE);
+        assert_int_equal(hp_parse_int("4x", &v), -EINVAL);
+        assert_int_equal(hp_parse_int("", &v), -EINVAL);
+        assert_int_equal(v, 42);
+}
+
+static void test_strv(void **state)
+{
+        _cleanup_strv_free_ char **v = NULL;
+
+        (void)state;
+        assert_int_equal(hp_strv_split("  flr  bus\n", &v), 0);
+        assert_int_equal(hp_strv_length(v), 2);
+        assert_string_equal(v[0], "flr");
+        assert_string_equal(v[1], "bus");
+        assert_null(v[2]);
+        assert_true(hp_strv_contains(v, "bus"));
+        assert_false(hp_strv_contains(v, "pm"));
+        assert_int_equal(hp_strv_push(&v, "pm"), 0);
+        assert_int_equal(hp_strv_length(v), 3);
+        hp_strv_free(v);
+        v = NULL;
+        assert_int_equal(hp_strv_split("", &v), 0);
+        assert_non_null(v);
+        assert_int_equal(hp_strv_length(v), 0);
+}
+
+static void test_format_size(void **state)
+{
+        char buf[32];
+
+        (void)state;
+        hp_format_size(16ull << 20, buf, sizeof(buf));
+        assert_string_equal(buf, "16M");
+        hp_format_size(128ull << 30, buf, sizeof(buf));
+        assert_string_equal(buf, "128G");
+        hp_format_size(4096, buf, sizeof(buf));
+        assert_string_equal(buf, "4K");
+        hp_format_size(100, buf, sizeof(buf));
+        assert_string_equal(buf, "100");
+        hp_format_size(1536, buf, sizeof(buf));
+        assert_string_equal(buf, "1536");
+}
+
+static char tmp[64];
+
+static void put_file(const char *rel, const char *content)
+{
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", tmp, rel);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(content, f);
+        fclose(f);
+}
+
+static int make_root(void **state)
+{
+        char path[512];
+
+        (void)state;
+        snprintf(tmp, sizeof(tmp), "/tmp/hwpass-unit-XXXXXX");
+        assert_non_null(mkdtemp(tmp));
+        snprintf(path, sizeof(path), "%s/root", tmp);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/root/sys", tmp);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/root/sys/bus", tmp);
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/root/proc", tmp);
+        mkdir(path, 0755);
+        put_file("root/proc/cmdline", "intel_iommu=on\n");
+        put_file("secret", "outside\n");
+        /* Links that try to leave the root. */
+        snprintf(path, sizeof(path), "%s/root/sys/abs", tmp);
+        assert_int_equal(symlink(tmp, path), 0);
+        snprintf(path, sizeof(path), "%s/root/sys/rel", tmp);
+        assert_int_equal(symlink("../..", path), 0);
+        snprintf(path, sizeof(path), "%s/root/sys/bus/attr", tmp);
+        assert_int_equal(symlink("../../../secret", path), 0);
+        return 0;
+}
+
+static int remove_root(void **state)
+{
+        char cmd[128];
+
+        (void)state;
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+        assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+        return 0;
+}
+
+static void test_host_open_errors(void **state)
+{
+        struct hp_host *h = NULL;
+        char path[512];
+
+        (void)state;
+        assert_int_equal(hp_host_open("/nonexistent/hwpass", &h), -ENOENT);
+        snprintf(path, sizeof(path), "%s/secret", tmp);
+        assert_int_equal(hp_host_open(path, &h), -ENOTDIR);
+        assert_int_equal(hp_host_open(tmp, &h), -EMEDIUMTYPE);
+        assert_null(h);
+}
+
+static void test_host_confined(void **state)
+{
+        _cleanup_(hp_host_freep) struct hp_host *h = NULL;
+        _cleanup_free_ char *s = NULL;
+        char path[512];
+        char buf[64];
+        int fd;
+
+        (void)state;
+        snprintf(path, sizeof(path), "%s/root", tmp);
+        assert_int_equal(hp_host_open(path, &h), 0);
+        assert_true(hp_host_read(h, "proc/cmdline", &s) > 0);
+        assert_string_equal(s, "intel_iommu=on\n");
+        free(TAKE_PTR(s));
+        /* Absolute and climbing links resolve inside the root, where there
+         * is no "secret": never the file beside the root. */
+        assert_true(hp_host_read(h, "sys/abs/secret", &s) < 0);
+        assert_true(hp_host_read(h, "sys/rel/secret", &s) < 0);
+        assert_true(hp_host_read(h, "../secret", &s) < 0);
+        assert_true(hp_host_read(h, "sys/bus/attr", &s) < 0);
+        assert_null(s);
+        /* An attribute that is a symlink is refused outright. */
+        fd = hp_host_openat(h, "sys/bus", O_PATH | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_true(hp_attr_read(fd, "attr", buf, sizeof(buf)) < 0);
+        close(fd);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_u64),
+                cmocka_unit_test(test_parse_int),
+                cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_format_size),
+                cmocka_unit_test(test_host_open_errors),
+                cmocka_unit_test(test_host_confined),
+        };
+
+        return cmocka_run_group_tests_name("util", tests, make_root, remove_root);
+}
