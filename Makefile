@@ -37,9 +37,10 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
 run: build
-	-./$(BUILD)/hwpass host check
+	@# host check exits 1 on a host that cannot pass devices through: still list them.
+	@./$(BUILD)/hwpass host check || true
 	@echo
-	./$(BUILD)/hwpass device list
+	@./$(BUILD)/hwpass device list
 
 test: build build-asan
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json

@@ -99,15 +99,17 @@ int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret)
 
 int hp_cli_print_json(json_t *j)
 {
-        int r;
+        _cleanup_free_ char *s = NULL;
 
         if (!j)
                 return hp_cli_error(-ENOMEM, "cannot build the JSON output");
-        r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        /* One string, one write: json_dumpf() writes token by token. */
+        s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(j);
-        if (r < 0)
+        if (!s)
+                return hp_cli_error(-ENOMEM, "cannot build the JSON output");
+        if (fputs(s, stdout) < 0 || fputc('\n', stdout) < 0)
                 return hp_cli_error(-EIO, "cannot write the output");
-        fputc('\n', stdout);
         return HP_EXIT_OK;
 }
 
@@ -174,6 +176,9 @@ int main(int argc, char **argv)
                 r = commands[i].run(&c, argc - 2, argv + 2);
                 hp_names_free(c.names);
                 hp_host_free(c.host);
+                /* Flush before exit handlers run, and report a failed write. */
+                if (fflush(stdout) != 0 && r == HP_EXIT_OK)
+                        return hp_cli_error(-EIO, "cannot write the output");
                 return r;
         }
         if (argc >= 3)

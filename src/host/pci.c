@@ -187,19 +187,24 @@ static int read_resources(int dfd, struct hp_pci_dev *d)
 
         if (r < 0)
                 return r == -ENOENT ? 0 : r;
+        /* One "0xSTART 0xEND 0xFLAGS" line per resource: BARs 0-5, then the ROM. */
         for (int index = 0; index <= 6 && *p; index++) {
-                unsigned long long start, end, flags;
-                const char *nl = strchr(p, '\n');
-                char line[128];
-                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                unsigned long long v[3], start, end, flags;
 
-                if (len >= sizeof(line))
-                        return -EBADMSG;
-                memcpy(line, p, len);
-                line[len] = '\0';
-                p = nl ? nl + 1 : p + len;
-                if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3)
-                        return -EBADMSG;
+                for (int i = 0; i < 3; i++) {
+                        char *e;
+
+                        errno = 0;
+                        v[i] = strtoull(p, &e, 16);
+                        if (errno || e == p || (*e != ' ' && *e != '\n' && *e != '\0'))
+                                return -EBADMSG;
+                        p = e;
+                }
+                while (*p == ' ' || *p == '\n')
+                        p++;
+                start = v[0];
+                end = v[1];
+                flags = v[2];
                 if (end == 0 || end < start || !(flags & (IORESOURCE_IO | IORESOURCE_MEM)))
                         continue;
                 if (index == 6) {
@@ -284,15 +289,60 @@ static int set_topology(int devicesfd, const char *name, struct hp_pci_dev *d)
         return 0;
 }
 
+/* "KEY=HHHH:HHHH" or "KEY=HHHHHH" from a uevent text; false when absent. */
+static bool uevent_hex(const char *uevent, const char *key, unsigned long long *a,
+                       unsigned long long *b)
+{
+        size_t klen = strlen(key);
+        char *end;
+
+        for (const char *p = uevent; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+                if (strncmp(p, key, klen) != 0 || p[klen] != '=')
+                        continue;
+                *a = strtoull(p + klen + 1, &end, 16);
+                if (end == p + klen + 1)
+                        return false;
+                if (!b)
+                        return *end == '\n' || *end == '\0';
+                if (*end != ':')
+                        return false;
+                *b = strtoull(end + 1, &end, 16);
+                return *end == '\n' || *end == '\0';
+        }
+        return false;
+}
+
+/* The device's uevent holds the kernel's own view of its IDs, class and
+ * driver in one read; the single-value files are the fallback. */
 static int read_ids(int dfd, struct hp_pci_dev *d)
 {
         static const char *const files[] = { "vendor", "device", "subsystem_vendor",
                                              "subsystem_device", "class", "revision" };
         unsigned long long v[ELEMENTSOF(files)] = { 0 };
+        bool have[ELEMENTSOF(files)] = { false };
+        char uevent[1024];
+        int r;
 
+        r = hp_attr_read(dfd, "uevent", uevent, sizeof(uevent));
+        if (r >= 0) {
+                have[0] = have[1] = uevent_hex(uevent, "PCI_ID", &v[0], &v[1]);
+                have[2] = have[3] = uevent_hex(uevent, "PCI_SUBSYS_ID", &v[2], &v[3]);
+                have[4] = uevent_hex(uevent, "PCI_CLASS", &v[4], NULL);
+                if (have[0] && have[4]) {
+                        const char *drv = strstr(uevent, "DRIVER=");
+
+                        d->uevent_read = true;
+                        if (drv && (drv == uevent || drv[-1] == '\n')) {
+                                d->driver = strndup(drv + 7, strcspn(drv + 7, "\n"));
+                                if (!d->driver)
+                                        return -ENOMEM;
+                        }
+                }
+        }
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                int r = hp_attr_read_hex(dfd, files[i], &v[i]);
-
+                if (have[i])
+                        continue;
+                r = hp_attr_read_hex(dfd, files[i], &v[i]);
                 /* Only the identity is mandatory; old kernels lack some files. */
                 if (r < 0 && (i < 2 || i == 4 || r != -ENOENT))
                         return r;
@@ -329,9 +379,11 @@ static int read_dev(const struct hp_host *h, int devicesfd, const char *name,
         r = read_ids(dfd, d);
         if (r < 0)
                 return r;
-        r = read_optional_link(dfd, "driver", &d->driver);
-        if (r < 0)
-                return r;
+        if (!d->uevent_read) {
+                r = read_optional_link(dfd, "driver", &d->driver);
+                if (r < 0)
+                        return r;
+        }
         r = read_optional_string(dfd, "driver_override", &d->driver_override);
         if (r < 0)
                 return r;
@@ -340,17 +392,17 @@ static int read_dev(const struct hp_host *h, int devicesfd, const char *name,
                 d->iommu_group = v;
         if (hp_attr_read_int(dfd, "numa_node", &v) >= 0 && v >= 0)
                 d->numa_node = v;
-        if (hp_attr_read_int(dfd, "boot_vga", &v) >= 0)
+        /* The kernel has boot_vga only for display devices. */
+        if ((d->class >> 16) == 0x03 && hp_attr_read_int(dfd, "boot_vga", &v) >= 0)
                 d->boot_vga = v == 1;
-        d->has_reset = hp_attr_exists(dfd, "reset");
         r = hp_attr_read(dfd, "reset_method", buf, sizeof(buf));
         if (r < 0 && r != -ENOENT)
                 return r;
         r = hp_strv_split(r >= 0 ? buf : "", &d->reset_methods);
         if (r < 0)
                 return r;
-        if (hp_strv_length(d->reset_methods) > 0)
-                d->has_reset = true;
+        /* reset_method lists the methods; without it, "reset" says there is one. */
+        d->has_reset = hp_strv_length(d->reset_methods) > 0 || hp_attr_exists(dfd, "reset");
         r = read_resources(dfd, d);
         if (r < 0)
                 return r;

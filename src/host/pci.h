@@ -50,6 +50,7 @@ struct hp_pci_dev {
         char *slot;            /* physical slot name, or NULL */
         char *parent;          /* address of the bridge above, NULL on a root bus */
         char *sysfs_path;      /* "devices/pci0000:00/0000:00:01.0/..." */
+        bool uevent_read;      /* IDs and driver came from the uevent file */
 
         struct hp_pci_bar bars[6];
         size_t n_bars;

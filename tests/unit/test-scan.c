@@ -5,7 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -229,6 +232,55 @@ static void test_no_acs(void **state)
         assert_int_equal(find(inv, "0000:0c:00.0")->iommu_group, 19);
 }
 
+/* Without a uevent file (older kernels, hand-made trees) the single-value
+ * files and the driver link give the same answers. */
+static void test_without_uevent(void **state)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        char root[] = "/tmp/hwpass-scan-XXXXXX", cmd[1024];
+        const struct hp_pci_dev *d;
+
+        (void)state;
+        assert_non_null(mkdtemp(root));
+        snprintf(cmd, sizeof(cmd),
+                 "set -e; cd %s; mkdir -p proc sys/bus/pci/devices sys/bus/pci/drivers/e1000e "
+                 "sys/devices/pci0000:00/0000:00:03.0; cd sys/devices/pci0000:00/0000:00:03.0; "
+                 "echo 0x8086 >vendor; echo 0x10d3 >device; echo 0x020000 >class; echo 0x02 >revision; "
+                 "echo 0x8086 >subsystem_vendor; echo 0x0000 >subsystem_device; echo 0 >numa_node; "
+                 "echo flr >reset_method; ln -s ../../../bus/pci/drivers/e1000e driver; "
+                 "ln -s ../../../devices/pci0000:00/0000:00:03.0 ../../../bus/pci/devices/0000:00:03.0",
+                 root);
+        assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+        inv = scan(root, NULL);
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+        assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+        assert_int_equal(inv->n_devs, 1);
+        d = &inv->devs[0];
+        assert_false(d->uevent_read);
+        assert_int_equal(d->vendor_id, 0x8086);
+        assert_int_equal(d->device_id, 0x10d3);
+        assert_int_equal(d->subsystem_vendor_id, 0x8086);
+        assert_int_equal(d->class, 0x020000);
+        assert_int_equal(d->revision, 2);
+        assert_string_equal(d->driver, "e1000e");
+        assert_int_equal(d->numa_node, 0);
+        assert_true(d->has_reset);
+        assert_false(d->boot_vga);
+}
+
+static void test_uevent(void **state)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = scan(FIXTURES_DIR "/build-machine", NULL);
+
+        (void)state;
+        /* Captured from a real kernel: uevent carries IDs, class and driver. */
+        assert_true(inv->devs[1].uevent_read);
+        assert_string_equal(inv->devs[1].driver, "virtio-pci");
+        assert_true(inv->devs[0].uevent_read);
+        assert_null(inv->devs[0].driver);
+        assert_int_equal(inv->devs[0].class, 0x060000);
+}
+
 static void test_empty_host(void **state)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
@@ -254,6 +306,8 @@ int main(void)
                 cmocka_unit_test(test_build_machine),
                 cmocka_unit_test(test_gpu_server),
                 cmocka_unit_test(test_no_acs),
+                cmocka_unit_test(test_without_uevent),
+                cmocka_unit_test(test_uevent),
                 cmocka_unit_test(test_empty_host),
         };
 
