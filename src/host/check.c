@@ -2,7 +2,6 @@
  * says, when it does not pass, exactly what to change. */
 #include "check.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -100,39 +99,6 @@ static int set_fixf(struct hp_check *chk, const char *fmt, ...)
         return 0;
 }
 
-static int cmp_version(const void *a, const void *b)
-{
-        return strverscmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Entries of a directory, in natural order ("dmar2" before "dmar10"). */
-static int list_dir(const struct hp_host *h, const char *rel, char ***ret)
-{
-        _cleanup_close_ int fd = hp_host_openat(h, rel, O_RDONLY | O_DIRECTORY);
-        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
-        struct dirent *de;
-        DIR *dir;
-        int r = 0;
-
-        if (!v)
-                return -ENOMEM;
-        if (fd >= 0) {
-                dir = fdopendir(fd);
-                if (!dir)
-                        return -errno;
-                fd = -1;
-                while (r >= 0 && (de = readdir(dir)))
-                        if (de->d_name[0] != '.')
-                                r = hp_strv_push(&v, de->d_name);
-                closedir(dir);
-                if (r < 0)
-                        return r;
-                qsort(v, hp_strv_length(v), sizeof(char *), cmp_version);
-        }
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
 /* The value of "key" in a "key : value" file such as cpuinfo (first match). */
 static int find_field(const char *text, const char *key, char *buf, size_t size)
 {
@@ -186,10 +152,10 @@ static int ctx_init(struct ctx *c)
                 if (hp_host_read(c->h, "proc/sys/kernel/osrelease", &rel) >= 0)
                         snprintf(c->osrelease, sizeof(c->osrelease), "%s", hp_strstrip(rel));
         }
-        r = list_dir(c->h, "sys/class/iommu", &c->iommu_units);
+        r = hp_host_list_dir(c->h, "sys/class/iommu", &c->iommu_units);
         if (r < 0)
                 return r;
-        r = list_dir(c->h, "sys/kernel/iommu_groups", &groups);
+        r = hp_host_list_dir(c->h, "sys/kernel/iommu_groups", &groups);
         if (r < 0)
                 return r;
         c->n_groups = hp_strv_length(groups);
@@ -494,7 +460,7 @@ static int check_hugepages(struct ctx *c, struct hp_check *chk)
         bool any = false;
         int r;
 
-        r = list_dir(c->h, "sys/kernel/mm/hugepages", &sizes);
+        r = hp_host_list_dir(c->h, "sys/kernel/mm/hugepages", &sizes);
         if (r < 0)
                 return r;
         for (size_t i = 0; sizes[i]; i++) {

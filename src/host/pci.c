@@ -74,6 +74,27 @@ void hp_pci_addr_format(const struct hp_pci_addr *a, char buf[HP_SBDF_LEN])
         snprintf(buf, HP_SBDF_LEN, "%04x:%02x:%02x.%x", a->domain, a->bus, a->dev & 0x1fu, a->fn & 7u);
 }
 
+bool hp_pci_addr_parent_of_path(const char *path, char ret[HP_SBDF_LEN])
+{
+        const char *last = strrchr(path, '/'), *prev = NULL;
+        struct hp_pci_addr a;
+        char buf[HP_SBDF_LEN];
+
+        if (!last)
+                return false;
+        for (const char *p = path; p < last; p++)
+                if (*p == '/')
+                        prev = p;
+        if (!prev || last - prev - 1 != HP_SBDF_LEN - 1)
+                return false;
+        memcpy(buf, prev + 1, HP_SBDF_LEN - 1);
+        buf[HP_SBDF_LEN - 1] = '\0';
+        if (hp_pci_addr_parse(buf, &a) < 0)
+                return false;
+        memcpy(ret, buf, HP_SBDF_LEN);
+        return true;
+}
+
 int hp_pci_addr_cmp(const struct hp_pci_addr *a, const struct hp_pci_addr *b)
 {
         uint64_t ka = (uint64_t)a->domain << 16 | (unsigned)a->bus << 8 | (unsigned)a->dev << 3 | a->fn;
@@ -257,9 +278,8 @@ static int read_optional_link(int dfd, const char *name, char **ret)
  * the component before X is the parent bridge when it is an address. */
 static int set_topology(int devicesfd, const char *name, struct hp_pci_dev *d)
 {
-        char target[4096];
-        const char *dev, *last, *prev = NULL;
-        struct hp_pci_addr pa;
+        char target[4096], parent[HP_SBDF_LEN];
+        const char *dev;
         ssize_t n = readlinkat(devicesfd, name, target, sizeof(target) - 1);
 
         if (n < 0)
@@ -269,24 +289,10 @@ static int set_topology(int devicesfd, const char *name, struct hp_pci_dev *d)
         d->sysfs_path = strdup(dev ? dev : target);
         if (!d->sysfs_path)
                 return -ENOMEM;
-        last = strrchr(target, '/');
-        if (!last)
+        if (!hp_pci_addr_parent_of_path(target, parent))
                 return 0;
-        for (const char *p = target; p < last; p++)
-                if (*p == '/')
-                        prev = p;
-        if (prev && (size_t)(last - prev - 1) < HP_SBDF_LEN) {
-                char buf[HP_SBDF_LEN];
-
-                memcpy(buf, prev + 1, (size_t)(last - prev - 1));
-                buf[last - prev - 1] = '\0';
-                if (hp_pci_addr_parse(buf, &pa) == 0) {
-                        d->parent = strdup(buf);
-                        if (!d->parent)
-                                return -ENOMEM;
-                }
-        }
-        return 0;
+        d->parent = strdup(parent);
+        return d->parent ? 0 : -ENOMEM;
 }
 
 /* "KEY=HHHH:HHHH" or "KEY=HHHHHH" from a uevent text; false when absent. */

@@ -20,6 +20,10 @@ struct hp_pci_addr {
 int hp_pci_addr_parse(const char *s, struct hp_pci_addr *ret);
 void hp_pci_addr_format(const struct hp_pci_addr *a, char buf[HP_SBDF_LEN]);
 int hp_pci_addr_cmp(const struct hp_pci_addr *a, const struct hp_pci_addr *b);
+/* The PCI function a sysfs device path hangs off: the next-to-last component
+ * of ".../0000:00:14.0/usb1" when it is a full address. false when it is not
+ * (a root bus, a platform device). */
+bool hp_pci_addr_parent_of_path(const char *path, char ret[HP_SBDF_LEN]);
 
 struct hp_pci_bar {
         int index; /* 0-5, or 6 for the expansion ROM */

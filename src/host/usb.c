@@ -1,7 +1,6 @@
 /* USB inventory from sys/bus/usb/devices (Documentation/ABI/stable/sysfs-bus-usb). */
 #include "usb.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -97,9 +96,7 @@ static int parent_name(const char *name, int busnum, char **ret)
 /* The root hub's sysfs path ends in <controller>/usbN. */
 static int controller_of(const struct hp_host *h, const char *name, char **ret)
 {
-        char rel[128], target[4096];
-        const char *last, *prev = NULL;
-        struct hp_pci_addr a;
+        char rel[128], target[4096], addr[HP_SBDF_LEN];
         int r;
 
         *ret = NULL;
@@ -107,18 +104,9 @@ static int controller_of(const struct hp_host *h, const char *name, char **ret)
         r = hp_host_readlink(h, rel, target, sizeof(target));
         if (r < 0)
                 return r;
-        last = strrchr(target, '/');
-        if (!last)
+        if (!hp_pci_addr_parent_of_path(target, addr))
                 return 0;
-        for (const char *p = target; p < last; p++)
-                if (*p == '/')
-                        prev = p;
-        if (!prev || last - prev - 1 != 12)
-                return 0;
-        snprintf(rel, sizeof(rel), "%.12s", prev + 1);
-        if (hp_pci_addr_parse(rel, &a) < 0)
-                return 0;
-        *ret = strdup(rel);
+        *ret = strdup(addr);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -193,36 +181,6 @@ static int add_interface_driver(const struct hp_host *h, struct hp_usb_inventory
         return 0;
 }
 
-static int list_names(const struct hp_host *h, char ***ret)
-{
-        _cleanup_close_ int fd = hp_host_openat(h, "sys/bus/usb/devices", O_RDONLY | O_DIRECTORY);
-        _cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
-        struct dirent *de;
-        DIR *dir;
-        int r = 0;
-
-        if (!names)
-                return -ENOMEM;
-        if (fd == -ENOENT) {
-                *ret = TAKE_PTR(names);
-                return 0;
-        }
-        if (fd < 0)
-                return fd;
-        dir = fdopendir(fd);
-        if (!dir)
-                return -errno;
-        fd = -1;
-        while ((de = readdir(dir)) && r >= 0)
-                if (de->d_name[0] != '.')
-                        r = hp_strv_push(&names, de->d_name);
-        closedir(dir);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(names);
-        return 0;
-}
-
 int hp_usb_scan(const struct hp_host *h, struct hp_usb_inventory **ret)
 {
         _cleanup_(hp_usb_inventory_freep) struct hp_usb_inventory *inv = calloc(1, sizeof(*inv));
@@ -232,7 +190,7 @@ int hp_usb_scan(const struct hp_host *h, struct hp_usb_inventory **ret)
 
         if (!inv)
                 return -ENOMEM;
-        r = list_names(h, &names);
+        r = hp_host_list_dir(h, "sys/bus/usb/devices", &names);
         if (r < 0)
                 return r;
         n = hp_strv_length(names);

@@ -1,6 +1,7 @@
 /* The host root: path resolution confined to a directory that stands in for "/". */
 #include "hostroot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -132,6 +133,42 @@ int hp_host_read(const struct hp_host *h, const char *relpath, char **ret)
         if (fd < 0)
                 return fd;
         return read_fd_alloc(fd, ret);
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+        return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+int hp_host_list_dir(const struct hp_host *h, const char *relpath, char ***ret)
+{
+        _cleanup_close_ int fd = openat_in_root(h->fd, relpath, O_RDONLY | O_DIRECTORY);
+        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+        struct dirent *de;
+        DIR *dir;
+        int r = 0;
+
+        if (!v)
+                return -ENOMEM;
+        if (fd == -ENOENT || fd == -ENOTDIR) {
+                *ret = TAKE_PTR(v);
+                return 0;
+        }
+        if (fd < 0)
+                return fd;
+        dir = fdopendir(fd);
+        if (!dir)
+                return -errno;
+        fd = -1; /* owned by dir now */
+        while (r >= 0 && (de = readdir(dir)))
+                if (de->d_name[0] != '.')
+                        r = hp_strv_push(&v, de->d_name);
+        closedir(dir);
+        if (r < 0)
+                return r;
+        qsort(v, hp_strv_length(v), sizeof(char *), cmp_version);
+        *ret = TAKE_PTR(v);
+        return 0;
 }
 
 int hp_host_readlink(const struct hp_host *h, const char *relpath, char *buf, size_t size)

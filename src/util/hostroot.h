@@ -28,6 +28,10 @@ bool hp_host_exists(const struct hp_host *h, const char *relpath);
 /* Reads a whole file below the root into a NUL-terminated string. */
 int hp_host_read(const struct hp_host *h, const char *relpath, char **ret);
 
+/* The names in a directory below the root (no dot files), in natural order
+ * ("dmar2" before "dmar10"); an empty vector when it does not exist. */
+int hp_host_list_dir(const struct hp_host *h, const char *relpath, char ***ret);
+
 /* readlink() of relpath itself (its directory resolved inside the root). */
 int hp_host_readlink(const struct hp_host *h, const char *relpath, char *buf, size_t size);
 

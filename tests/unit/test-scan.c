@@ -248,7 +248,10 @@ static void test_without_uevent(void **state)
                  "echo 0x8086 >vendor; echo 0x10d3 >device; echo 0x020000 >class; echo 0x02 >revision; "
                  "echo 0x8086 >subsystem_vendor; echo 0x0000 >subsystem_device; echo 0 >numa_node; "
                  "echo flr >reset_method; ln -s ../../../bus/pci/drivers/e1000e driver; "
-                 "ln -s ../../../devices/pci0000:00/0000:00:03.0 ../../../bus/pci/devices/0000:00:03.0",
+                 "ln -s ../../../devices/pci0000:00/0000:00:03.0 ../../../bus/pci/devices/0000:00:03.0; "
+                 "mkdir -p ../../../bus/pci/slots/7 ../../../bus/pci/slots/8; "
+                 "echo 0000:00:03 >../../../bus/pci/slots/7/address; "
+                 "echo 0000:00:04 >../../../bus/pci/slots/8/address",
                  root);
         assert_int_equal(WEXITSTATUS(system(cmd)), 0);
         inv = scan(root, NULL);
@@ -266,6 +269,7 @@ static void test_without_uevent(void **state)
         assert_int_equal(d->numa_node, 0);
         assert_true(d->has_reset);
         assert_false(d->boot_vga);
+        assert_string_equal(d->slot, "7"); /* slots/7/address names its bus and device */
 }
 
 static void test_uevent(void **state)
