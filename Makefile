@@ -4,12 +4,12 @@
 #              also under ASan+UBSan, and ends with "N passed, N failed"
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
-	libcmocka-dev pci.ids pciutils python3 strace qemu-system-x86
+	libcmocka-dev pci.ids pciutils python3 strace qemu-system-x86 busybox-static kmod cpio
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan
 
-.PHONY: all deps build build-asan run test test-unit bench clean
+.PHONY: all deps build build-asan run test test-lab lab bench clean
 
 all: build
 
@@ -45,8 +45,16 @@ run: build
 test: build build-asan
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
 	-meson test -C $(BUILD) --print-errorlogs
-	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest
+	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab
 	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+
+# The emulated passthrough lab (tests/lab): every scenario, streamed here.
+test-lab: build
+	tests/lab/suite --build $(BUILD)
+
+# Boots the lab's L1 host and leaves you at its shell: try hwpass without hardware.
+lab: build
+	tests/lab/run --build $(BUILD) --shell
 
 bench: build
 	bench/scan ./$(BUILD)/hwpass

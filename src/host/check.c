@@ -22,6 +22,7 @@ struct ctx {
         const struct hp_host *h;
         const struct hp_pci_inventory *inv;
         enum cpu_vendor vendor;
+        enum cpu_vendor iommu;  /* whose IOMMU: the firmware table's, else the CPU's */
         char **cpu_flags;
         char **cmdline;
         char osrelease[128];
@@ -34,7 +35,7 @@ struct ctx {
 /* The fix sentence for turning the IOMMU on, for this CPU vendor. */
 static const char *firmware_switch(const struct ctx *c)
 {
-        switch (c->vendor) {
+        switch (c->iommu) {
         case CPU_INTEL:
                 return "enable VT-d (Intel Virtualization Technology for Directed I/O) in the firmware setup";
         case CPU_AMD:
@@ -46,7 +47,7 @@ static const char *firmware_switch(const struct ctx *c)
 
 static const char *cmdline_switch(const struct ctx *c)
 {
-        switch (c->vendor) {
+        switch (c->iommu) {
         case CPU_INTEL:
                 return "intel_iommu=on iommu=pt";
         case CPU_AMD:
@@ -164,6 +165,7 @@ static int ctx_init(struct ctx *c)
                 c->acpi_table = "DMAR";
         else if (hp_host_exists(c->h, "sys/firmware/acpi/tables/IVRS"))
                 c->acpi_table = "IVRS";
+        c->iommu = !c->acpi_table ? c->vendor : streq(c->acpi_table, "DMAR") ? CPU_INTEL : CPU_AMD;
         return 0;
 }
 
@@ -313,7 +315,8 @@ static int check_cmdline(struct ctx *c, struct hp_check *chk)
                         return set(chk, HP_CHECK_FAIL, fix,
                                    "the kernel command line turns the IOMMU off (%s)", offs[i]);
                 }
-        if (c->vendor == CPU_INTEL && !intel_on && !iommu_enabled(c)) {
+        /* Intel's IOMMU is off unless asked for; AMD's is on by default. */
+        if (c->iommu == CPU_INTEL && !intel_on && !iommu_enabled(c)) {
                 snprintf(fix, sizeof(fix), "add %s to the kernel command line " GRUB_HOWTO,
                          cmdline_switch(c));
                 return set(chk, HP_CHECK_FAIL, fix, "intel_iommu=on is missing");
