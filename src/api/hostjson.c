@@ -60,8 +60,12 @@ static json_t *bars(const struct hp_pci_dev *d)
                     put(o, "is_64bit", json_boolean(b->is_64bit)) < 0 ||
                     put(o, "prefetchable", json_boolean(b->prefetchable)) < 0 ||
                     put(o, "type", json_string(b->is_io ? "io" : "memory")) < 0 ||
-                    put(o, "address", json_integer((json_int_t)b->start)) < 0 ||
-                    json_array_append_new(a, o) < 0) {
+                    put(o, "address", json_integer((json_int_t)b->start)) < 0) {
+                        json_decref(o);
+                        json_decref(a);
+                        return NULL;
+                }
+                if (json_array_append_new(a, o) < 0) {
                         json_decref(a);
                         return NULL;
                 }
@@ -192,8 +196,11 @@ static json_t *group_json(const struct hp_pci_inventory *inv, const struct hp_io
                     put(m, "vendor_name", str_or_null(d->vendor_name)) < 0 ||
                     put(m, "device_name", str_or_null(d->device_name)) < 0 ||
                     put(m, "driver", str_or_null(d->driver)) < 0 ||
-                    put(m, "is_bridge", json_boolean(hp_pci_dev_is_bridge(d))) < 0 ||
-                    json_array_append_new(devs, m) < 0) {
+                    put(m, "is_bridge", json_boolean(hp_pci_dev_is_bridge(d))) < 0) {
+                        json_decref(m);
+                        m = NULL;
+                }
+                if (json_array_append_new(devs, m) < 0) {
                         json_decref(devs);
                         json_decref(o);
                         return NULL;
@@ -266,8 +273,7 @@ static json_t *usb_buses(const struct hp_usb_inventory *usb, const char *addr)
                 const struct hp_usb_dev *hub = &usb->devs[i];
                 json_t *b, *devs;
 
-                if (!hub->is_root_hub || (addr ? !hub->controller || !streq(hub->controller, addr)
-                                               : hub->controller != NULL))
+                if (!hp_usb_root_hub_of(hub, addr))
                         continue;
                 b = json_object();
                 devs = json_array();
@@ -277,11 +283,20 @@ static json_t *usb_buses(const struct hp_usb_inventory *usb, const char *addr)
                                 json_decref(devs);
                                 devs = NULL;
                         }
-                if (!b || put(b, "bus", json_integer(hub->busnum)) < 0 ||
+                if (!b || !devs || put(b, "bus", json_integer(hub->busnum)) < 0 ||
                     put(b, "usb_version", str_or_null(hub->version)) < 0 ||
                     put(b, "speed", str_or_null(hub->speed)) < 0 ||
-                    put(b, "ports", json_integer(hub->maxchild)) < 0 || put(b, "devices", devs) < 0 ||
-                    json_array_append_new(buses, b) < 0) {
+                    put(b, "ports", json_integer(hub->maxchild)) < 0) {
+                        json_decref(devs);
+                        json_decref(b);
+                        json_decref(buses);
+                        return NULL;
+                }
+                if (put(b, "devices", devs) < 0) {
+                        json_decref(b);
+                        b = NULL;
+                }
+                if (json_array_append_new(buses, b) < 0) {
                         json_decref(buses);
                         return NULL;
                 }
@@ -322,8 +337,7 @@ json_t *hp_json_usb(const struct hp_usb_inventory *usb, const struct hp_pci_inve
                         a = NULL;
                 }
         for (size_t i = 0; i < usb->n_devs; i++)
-                if (usb->devs[i].is_root_hub && !usb->devs[i].controller)
-                        orphans = true;
+                orphans |= hp_usb_root_hub_of(&usb->devs[i], NULL);
         if (a && orphans && json_array_append_new(a, controller_json(usb, inv, NULL)) < 0) {
                 json_decref(a);
                 a = NULL;
@@ -348,7 +362,11 @@ json_t *hp_json_check_report(const struct hp_check_report *rep)
                     put(e, "title", json_string(c->title)) < 0 ||
                     put(e, "level", json_string(hp_check_level_to_string(c->level))) < 0 ||
                     put(e, "message", str_or_null(c->message)) < 0 ||
-                    put(e, "fix", str_or_null(c->fix)) < 0 || json_array_append_new(a, e) < 0) {
+                    put(e, "fix", str_or_null(c->fix)) < 0) {
+                        json_decref(e);
+                        e = NULL;
+                }
+                if (json_array_append_new(a, e) < 0) {
                         json_decref(a);
                         a = NULL;
                 }

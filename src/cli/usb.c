@@ -51,8 +51,7 @@ static void print_buses(const struct hp_usb_inventory *usb, const char *addr)
                 char speed[32];
                 bool empty = true;
 
-                if (!hub->is_root_hub || (addr ? !hub->controller || !streq(hub->controller, addr)
-                                               : hub->controller != NULL))
+                if (!hp_usb_root_hub_of(hub, addr))
                         continue;
                 any = true;
                 printf("  bus %d: USB %s, %s, %d ports\n", hub->busnum, hub->version ? hub->version : "?",
@@ -103,7 +102,7 @@ int hp_cmd_usb_list(struct hp_cli *c, int argc, char **argv)
                 print_buses(usb, d->address);
         }
         for (size_t i = 0; i < usb->n_devs; i++)
-                orphans |= usb->devs[i].is_root_hub && !usb->devs[i].controller;
+                orphans |= hp_usb_root_hub_of(&usb->devs[i], NULL);
         if (orphans) {
                 printf("not on PCI (virtual or platform controllers)\n");
                 print_buses(usb, NULL);

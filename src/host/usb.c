@@ -36,6 +36,15 @@ void hp_usb_inventory_free(struct hp_usb_inventory *inv)
         free(inv);
 }
 
+bool hp_usb_root_hub_of(const struct hp_usb_dev *d, const char *addr)
+{
+        if (!d->is_root_hub)
+                return false;
+        if (!addr)
+                return !d->controller;
+        return d->controller && streq(d->controller, addr);
+}
+
 int hp_usb_port_path_cmp(const char *a, const char *b)
 {
         for (;;) {

@@ -36,5 +36,9 @@ static inline void hp_usb_inventory_freep(struct hp_usb_inventory **p)
         hp_usb_inventory_free(*p);
 }
 
+/* A root hub (a bus) of the controller at PCI address addr; with addr NULL,
+ * a root hub that is not on PCI (a virtual or platform controller). */
+bool hp_usb_root_hub_of(const struct hp_usb_dev *d, const char *addr);
+
 /* "4.2" < "4.10" < "5": compares port paths numerically, component by component. */
 int hp_usb_port_path_cmp(const char *a, const char *b);

@@ -162,6 +162,21 @@ static void test_port_path_order(void **state)
         assert_true(hp_usb_port_path_cmp("10", "9") > 0);
 }
 
+static void test_root_hub_of(void **state)
+{
+        struct hp_usb_dev pci_hub = { .is_root_hub = true, .controller = (char *)"0000:00:14.0" };
+        struct hp_usb_dev platform_hub = { .is_root_hub = true };
+        struct hp_usb_dev device = { .controller = NULL };
+
+        (void)state;
+        assert_true(hp_usb_root_hub_of(&pci_hub, "0000:00:14.0"));
+        assert_false(hp_usb_root_hub_of(&pci_hub, "0000:00:14.1"));
+        assert_false(hp_usb_root_hub_of(&pci_hub, NULL));
+        assert_true(hp_usb_root_hub_of(&platform_hub, NULL));
+        assert_false(hp_usb_root_hub_of(&platform_hub, "0000:00:14.0"));
+        assert_false(hp_usb_root_hub_of(&device, NULL));
+}
+
 static void test_build_machine(void **state)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = scan(FIXTURES_DIR "/build-machine", NULL);
@@ -307,6 +322,7 @@ int main(void)
                 cmocka_unit_test(test_desktop_order_and_roots),
                 cmocka_unit_test(test_desktop_usb),
                 cmocka_unit_test(test_port_path_order),
+                cmocka_unit_test(test_root_hub_of),
                 cmocka_unit_test(test_build_machine),
                 cmocka_unit_test(test_gpu_server),
                 cmocka_unit_test(test_no_acs),
