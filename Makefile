@@ -4,7 +4,8 @@
 #              also under ASan+UBSan, and ends with "N passed, N failed"
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
-	libcmocka-dev pci.ids pciutils python3 strace qemu-system-x86 busybox-static kmod cpio
+	libcmocka-dev libsqlite3-dev pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
+	kmod cpio
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan

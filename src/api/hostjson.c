@@ -8,6 +8,8 @@
 #include "host/check.h"
 #include "host/iommu.h"
 #include "host/pci.h"
+#include "host/state.h"
+#include "store/store.h"
 #include "host/usb.h"
 #include "util/macro.h"
 
@@ -120,9 +122,50 @@ static json_t *verdict(const struct hp_pci_inventory *inv, const struct hp_pci_d
         return o;
 }
 
-json_t *hp_json_pci_dev(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d)
+static json_t *attributes(const struct hp_dev_config *c)
 {
         json_t *o = json_object();
+
+        for (size_t i = 0; o && c && c->attrs[i]; i++) {
+                const char *eq = strchr(c->attrs[i], '=');
+                _cleanup_free_ char *key = eq ? strndup(c->attrs[i], (size_t)(eq - c->attrs[i])) : NULL;
+
+                if (!key || json_object_set_new(o, key, json_string(eq + 1)) < 0) {
+                        json_decref(o);
+                        return NULL;
+                }
+        }
+        return o;
+}
+
+json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_dev *d,
+                          const struct hp_dev_config *c)
+{
+        _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
+        json_t *o = json_object(), *pt = json_object();
+
+        if (!o || !pt || hp_dev_state_of(st->inv, d, c, &s) < 0 ||
+            put(pt, "desired", json_boolean(s.desired)) < 0 ||
+            put(pt, "active", json_boolean(s.active)) < 0 ||
+            put(pt, "reason", str_or_null(s.reason)) < 0) {
+                json_decref(pt);
+                json_decref(o);
+                return NULL;
+        }
+        if (put(o, "passthrough", pt) < 0 || put(o, "label", str_or_null(c ? c->label : NULL)) < 0 ||
+            put(o, "attributes", attributes(c)) < 0 ||
+            put(o, "assigned_vm", str_or_null(c ? c->assigned_vm : NULL)) < 0 ||
+            put(o, "health", json_string(c ? c->health : "ok")) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+json_t *hp_json_pci_dev(const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        const struct hp_pci_inventory *inv = st->inv;
+        json_t *o = json_object(), *state;
 
         if (!o || put(o, "address", json_string(d->address)) < 0 ||
             put(o, "vendor_id", hex(d->vendor_id, 4)) < 0 ||
@@ -152,13 +195,49 @@ json_t *hp_json_pci_dev(const struct hp_pci_inventory *inv, const struct hp_pci_
                 json_decref(o);
                 return NULL;
         }
+        /* The stored state, flattened into the device. */
+        state = hp_json_dev_state(st, d, hp_host_state_config(st, d->address));
+        if (!state || json_object_update(o, state) < 0) {
+                json_decref(state);
+                json_decref(o);
+                return NULL;
+        }
+        json_decref(state);
         return o;
 }
 
-json_t *hp_json_pci_devices(const struct hp_pci_inventory *inv,
+static json_t *missing_devices(const struct hp_host_state *st)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < st->n_configs; i++) {
+                const struct hp_dev_config *c = &st->configs[i];
+                json_t *m, *state;
+
+                if (hp_pci_find(st->inv, c->address))
+                        continue;
+                m = json_object();
+                state = hp_json_dev_state(st, NULL, c);
+                if (!m || !state || put(m, "address", json_string(c->address)) < 0 ||
+                    put(m, "vendor_id", hex(c->vendor_id, 4)) < 0 ||
+                    put(m, "device_id", hex(c->device_id, 4)) < 0 || json_object_update(m, state) < 0) {
+                        json_decref(m);
+                        m = NULL;
+                }
+                json_decref(state);
+                if (json_array_append_new(a, m) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+json_t *hp_json_pci_devices(const struct hp_host_state *st,
                             bool (*filter)(const struct hp_pci_dev *d, const void *userdata),
                             const void *userdata)
 {
+        const struct hp_pci_inventory *inv = st->inv;
         json_t *a = json_array(), *o = json_object();
 
         if (!a || !o)
@@ -166,10 +245,10 @@ json_t *hp_json_pci_devices(const struct hp_pci_inventory *inv,
         for (size_t i = 0; i < inv->n_devs; i++) {
                 if (filter && !filter(&inv->devs[i], userdata))
                         continue;
-                if (json_array_append_new(a, hp_json_pci_dev(inv, &inv->devs[i])) < 0)
+                if (json_array_append_new(a, hp_json_pci_dev(st, &inv->devs[i])) < 0)
                         goto fail;
         }
-        if (json_object_set_new(o, "devices", a) < 0) {
+        if (json_object_set_new(o, "devices", a) < 0 || put(o, "missing_devices", missing_devices(st)) < 0) {
                 json_decref(o);
                 return NULL;
         }

@@ -6,16 +6,23 @@
 #include <stdbool.h>
 
 struct hp_check_report;
+struct hp_dev_config;
+struct hp_host_state;
 struct hp_pci_dev;
 struct hp_pci_inventory;
 struct hp_usb_inventory;
 
 /* All return a new reference, or NULL when out of memory. */
-json_t *hp_json_pci_dev(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d);
-/* filter: a predicate on devices, or NULL for all. */
-json_t *hp_json_pci_devices(const struct hp_pci_inventory *inv,
+json_t *hp_json_pci_dev(const struct hp_host_state *st, const struct hp_pci_dev *d);
+/* filter: a predicate on devices, or NULL for all. Configured devices that are
+ * gone are listed under "missing_devices". */
+json_t *hp_json_pci_devices(const struct hp_host_state *st,
                             bool (*filter)(const struct hp_pci_dev *d, const void *userdata),
                             const void *userdata);
+/* The passthrough state, label, attributes, owner and health of one device
+ * (d NULL: configured but gone). */
+json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_dev *d,
+                          const struct hp_dev_config *c);
 json_t *hp_json_iommu_groups(const struct hp_pci_inventory *inv);
 json_t *hp_json_usb(const struct hp_usb_inventory *usb, const struct hp_pci_inventory *inv);
 json_t *hp_json_check_report(const struct hp_check_report *rep);

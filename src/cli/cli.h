@@ -4,9 +4,13 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+struct hp_dev_config;
 struct hp_host;
 struct hp_names;
 struct hp_pci_inventory;
+struct hp_store;
+
+#define HP_DEFAULT_DB "/var/lib/hwpass/hwpass.db"
 
 enum {
         HP_EXIT_OK = 0,
@@ -17,6 +21,7 @@ enum {
 
 struct hp_cli {
         const char *host_root;
+        const char *db_path;
         bool json;
         struct hp_host *host;
         struct hp_names *names;
@@ -33,6 +38,10 @@ int hp_cli_open(struct hp_cli *c);
 int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret);
 /* Prints and releases j; returns an exit code. */
 int hp_cli_print_json(json_t *j);
+/* The stored configurations, read-only: none when there is no database yet. */
+int hp_cli_load_configs(struct hp_cli *c, struct hp_dev_config **ret, size_t *ret_n);
+/* Opens the store for writing (creating it); returns an exit code. */
+int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret);
 /* Rejects any argument left over: returns an exit code. */
 int hp_cli_no_args(const char *cmd, int argc, char **argv);
 
@@ -42,3 +51,9 @@ int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_iommu_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_usb_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_check(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_host_boot_config(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv);

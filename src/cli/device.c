@@ -8,6 +8,8 @@
 #include "cli.h"
 #include "host/iommu.h"
 #include "host/pci.h"
+#include "host/state.h"
+#include "store/store.h"
 #include "table.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -33,14 +35,27 @@ static void device_name(const struct hp_pci_dev *d, char *buf, size_t size)
                  d->device_name ? d->device_name : "[unknown device]");
 }
 
-static int list_row(struct hp_table *t, const struct hp_pci_inventory *inv,
-                    const struct hp_pci_dev *d)
+/* host, passthrough, or the way between them. */
+static const char *mode_of(const struct hp_dev_state *s)
 {
+        if (s->active)
+                return s->desired ? "passthrough" : "passthrough!";
+        return s->desired ? "pending" : "host";
+}
+
+static int list_row(struct hp_table *t, const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        const struct hp_pci_inventory *inv = st->inv;
+        const struct hp_dev_config *c = hp_host_state_config(st, d->address);
         _cleanup_(hp_verdict_done) struct hp_verdict v = { 0 };
+        _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
         char id[16], group[48] = "-", numa[16] = "-", verdict[64], name[512];
         size_t members = group_size(inv, d->iommu_group);
         int r = hp_pci_verdict(inv, d, &v);
 
+        if (r < 0)
+                return r;
+        r = hp_dev_state_of(inv, d, c, &s);
         if (r < 0)
                 return r;
         snprintf(id, sizeof(id), "%04x:%04x", d->vendor_id, d->device_id);
@@ -53,14 +68,52 @@ static int list_row(struct hp_table *t, const struct hp_pci_inventory *inv,
         snprintf(verdict, sizeof(verdict), "%s%s", v.capable ? "capable" : "no: ",
                  v.capable ? "" : v.blocker);
         device_name(d, name, sizeof(name));
-        return hp_table_add(t, (const char *const[]){ d->address, id, d->class_name, d->driver,
-                                                      group, numa, verdict, name });
+        return hp_table_add(t, (const char *const[]){ d->address, id, d->class_name, d->driver, group,
+                                                      numa, verdict, mode_of(&s), c ? c->label : NULL,
+                                                      name });
+}
+
+/* Under the table: why a device is not in the mode it was asked for, and
+ * configured devices that are gone. */
+static int print_reasons(const struct hp_host_state *st, enum hp_pci_class_filter filter)
+{
+        bool header = false;
+
+        for (size_t i = 0; i < st->n_configs; i++) {
+                const struct hp_dev_config *c = &st->configs[i];
+                const struct hp_pci_dev *d = hp_pci_find(st->inv, c->address);
+                _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
+                int r;
+
+                if (d && !hp_pci_dev_matches_class(d, filter))
+                        continue;
+                r = hp_dev_state_of(st->inv, d, c, &s);
+                if (r < 0)
+                        return r;
+                if (!s.reason)
+                        continue;
+                if (!header)
+                        printf("\n");
+                header = true;
+                printf("%s%s%s%s: %s\n", c->address, c->label ? " (" : "", c->label ? c->label : "",
+                       c->label ? ")" : "", s.reason);
+        }
+        return 0;
+}
+
+static int print_table_and_reasons(const struct hp_table *t, const struct hp_host_state *st,
+                                   enum hp_pci_class_filter filter)
+{
+        hp_table_print(t, stdout);
+        return print_reasons(st, filter);
 }
 
 int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
+        struct hp_dev_config *configs = NULL;
+        size_t n_configs = 0;
         enum hp_pci_class_filter filter = HP_CLASS_ANY;
         int r;
 
@@ -81,23 +134,30 @@ int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
                                                   value);
         }
         r = hp_cli_scan_pci(c, &inv);
+        if (r == HP_EXIT_OK)
+                r = hp_cli_load_configs(c, &configs, &n_configs);
         if (r != HP_EXIT_OK)
                 return r;
-        if (c->json)
-                return hp_cli_print_json(hp_json_pci_devices(inv, class_filter, &filter));
-
-        t = hp_table_new(8, (const char *const[]){ "ADDRESS", "ID", "CLASS", "DRIVER", "GROUP",
-                                                    "NUMA", "PASSTHROUGH", "NAME" });
-        if (!t)
-                return hp_cli_error(-ENOMEM, "cannot build the table");
-        for (size_t i = 0; i < inv->n_devs; i++) {
+        struct hp_host_state st = { .inv = inv, .configs = configs, .n_configs = n_configs };
+        if (c->json) {
+                r = hp_cli_print_json(hp_json_pci_devices(&st, class_filter, &filter));
+                hp_dev_configs_free(configs, n_configs);
+                return r;
+        }
+        t = hp_table_new(10, (const char *const[]){ "ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "NUMA",
+                                                     "PASSTHROUGH", "MODE", "LABEL", "NAME" });
+        for (size_t i = 0; t && i < inv->n_devs; i++) {
                 if (!hp_pci_dev_matches_class(&inv->devs[i], filter))
                         continue;
-                r = list_row(t, inv, &inv->devs[i]);
+                r = list_row(t, &st, &inv->devs[i]);
                 if (r < 0)
-                        return hp_cli_error(r, "cannot build the table");
+                        break;
         }
-        hp_table_print(t, stdout);
+        if (t && r >= 0)
+                r = print_table_and_reasons(t, &st, filter);
+        hp_dev_configs_free(configs, n_configs);
+        if (!t || r < 0)
+                return hp_cli_error(t ? r : -ENOMEM, "cannot build the table");
         if (!inv->has_iommu && inv->n_devs > 0)
                 printf("\nNo device has an IOMMU group: the IOMMU is off or absent. "
                        "Run 'hwpass host check' to see why.\n");
@@ -146,12 +206,34 @@ static void show_group(const struct hp_pci_inventory *inv, const struct hp_pci_d
         }
 }
 
-static int show_text(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d)
+static void show_state(const struct hp_dev_state *s, const struct hp_dev_config *c)
 {
+        printf("Mode:            %s (passthrough %s, %s)\n", mode_of(s),
+               s->desired ? "enabled" : "not enabled", s->active ? "active" : "not active");
+        if (s->reason)
+                printf("  why: %s\n", s->reason);
+        if (!c)
+                return;
+        printf("Label:           %s\n", c->label ? c->label : "-");
+        for (size_t i = 0; c->attrs[i]; i++)
+                printf("%s %s\n", i ? "                ": "Attributes:     ", c->attrs[i]);
+        if (c->host_driver)
+                printf("Host driver:     %s (when given back)\n", c->host_driver);
+        printf("Assigned to:     %s\n", c->assigned_vm ? c->assigned_vm : "-");
+        printf("Health:          %s\n", c->health);
+}
+
+static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        const struct hp_pci_inventory *inv = st->inv;
+        const struct hp_dev_config *c = hp_host_state_config(st, d->address);
         _cleanup_(hp_verdict_done) struct hp_verdict v = { 0 };
+        _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
         char name[512];
         int r = hp_pci_verdict(inv, d, &v);
 
+        if (r >= 0)
+                r = hp_dev_state_of(inv, d, c, &s);
         if (r < 0)
                 return hp_cli_error(r, "cannot judge %s", d->address);
         device_name(d, name, sizeof(name));
@@ -186,12 +268,15 @@ static int show_text(const struct hp_pci_inventory *inv, const struct hp_pci_dev
                 printf("  why not: %s\n", v.reasons[i]);
         for (size_t i = 0; v.notes[i]; i++)
                 printf("  note: %s\n", v.notes[i]);
+        show_state(&s, c);
         return HP_EXIT_OK;
 }
 
 int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        struct hp_dev_config *configs = NULL;
+        size_t n_configs = 0;
         const struct hp_pci_dev *d;
         struct hp_pci_addr a;
         char canonical[HP_SBDF_LEN];
@@ -211,7 +296,11 @@ int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
         if (!d)
                 return hp_cli_usage_error("no PCI device %s on this host (see 'hwpass device list')",
                                           canonical);
-        if (c->json)
-                return hp_cli_print_json(hp_json_pci_dev(inv, d));
-        return show_text(inv, d);
+        r = hp_cli_load_configs(c, &configs, &n_configs);
+        if (r != HP_EXIT_OK)
+                return r;
+        struct hp_host_state st = { .inv = inv, .configs = configs, .n_configs = n_configs };
+        r = c->json ? hp_cli_print_json(hp_json_pci_dev(&st, d)) : show_text(&st, d);
+        hp_dev_configs_free(configs, n_configs);
+        return r;
 }

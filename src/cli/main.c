@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "host/names.h"
 #include "host/pci.h"
+#include "store/store.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -18,6 +19,12 @@ static const struct {
         int (*run)(struct hp_cli *c, int argc, char **argv);
 } commands[] = {
         { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
+        { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply },
+        { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
+        { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]", "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough },
+        { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label", hp_cmd_device_label },
+        { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr },
+        { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
         { "device", "list", "[--class gpu|net|storage|usb|audio]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
         { "iommu", "list", "", "IOMMU groups and their devices", hp_cmd_iommu_list },
@@ -34,6 +41,8 @@ static void usage(FILE *f)
         fprintf(f, "\nOptions (anywhere on the line):\n"
                    "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
                    "                   (environment: HWPASS_HOST_ROOT)\n"
+                   "  --db PATH        the state database (default " HP_DEFAULT_DB ";\n"
+                   "                   environment: HWPASS_DB)\n"
                    "  --json           machine-readable output\n"
                    "  -h, --help       this text\n");
 }
@@ -113,6 +122,38 @@ int hp_cli_print_json(json_t *j)
         return HP_EXIT_OK;
 }
 
+int hp_cli_load_configs(struct hp_cli *c, struct hp_dev_config **ret, size_t *ret_n)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r = hp_store_open_readonly(c->db_path, &s, &err);
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (r == -ENOENT)
+                return HP_EXIT_OK; /* nothing configured yet */
+        if (r < 0) {
+                fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
+                return HP_EXIT_ERROR;
+        }
+        r = hp_store_device_list(s, ret, ret_n);
+        if (r < 0)
+                return hp_cli_error(r, "cannot read the stored state in '%s'", c->db_path);
+        return HP_EXIT_OK;
+}
+
+int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret)
+{
+        _cleanup_free_ char *err = NULL;
+        int r = hp_store_open(c->db_path, ret, &err);
+
+        if (r < 0) {
+                fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
+                return HP_EXIT_ERROR;
+        }
+        return HP_EXIT_OK;
+}
+
 int hp_cli_no_args(const char *cmd, int argc, char **argv)
 {
         if (argc > 1)
@@ -139,6 +180,12 @@ static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
                         c->host_root = argv[++i];
                 } else if (hp_startswith(a, "--host-root=")) {
                         c->host_root = a + strlen("--host-root=");
+                } else if (streq(a, "--db")) {
+                        if (i + 1 >= *argc)
+                                return hp_cli_usage_error("--db needs a file name");
+                        c->db_path = argv[++i];
+                } else if (hp_startswith(a, "--db=")) {
+                        c->db_path = a + strlen("--db=");
                 } else {
                         argv[out++] = argv[i];
                 }
@@ -147,17 +194,21 @@ static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
         argv[out] = NULL;
         if (!c->host_root || !*c->host_root)
                 return hp_cli_usage_error("--host-root needs a directory");
+        if (!c->db_path || !*c->db_path)
+                return hp_cli_usage_error("--db needs a file name");
         return HP_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-        struct hp_cli c = { .host_root = getenv("HWPASS_HOST_ROOT") };
+        struct hp_cli c = { .host_root = getenv("HWPASS_HOST_ROOT"), .db_path = getenv("HWPASS_DB") };
         bool help = false;
         int r;
 
         if (!c.host_root || !*c.host_root)
                 c.host_root = "/";
+        if (!c.db_path)
+                c.db_path = HP_DEFAULT_DB;
         r = parse_globals(&c, &argc, argv, &help);
         if (r != HP_EXIT_OK)
                 return r;

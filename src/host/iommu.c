@@ -73,8 +73,7 @@ void hp_verdict_done(struct hp_verdict *v)
         *v = (struct hp_verdict){ 0 };
 }
 
-/* What the host itself needs, by class; NULL when the class is not one of them. */
-static const char *host_class_reason(const struct hp_pci_dev *d)
+const char *hp_pci_host_class_reason(const struct hp_pci_dev *d)
 {
         switch (d->class >> 8) {
         case 0x0600:
@@ -161,7 +160,7 @@ int hp_pci_verdict(const struct hp_pci_inventory *inv, const struct hp_pci_dev *
                    struct hp_verdict *ret)
 {
         _cleanup_(hp_verdict_done) struct hp_verdict v = { 0 };
-        const char *host_reason = host_class_reason(d);
+        const char *host_reason = hp_pci_host_class_reason(d);
         char msg[256];
         int r;
 

@@ -25,6 +25,10 @@ static inline bool hp_iommu_group_isolated(const struct hp_iommu_group *g)
         return g->n_endpoints <= 1;
 }
 
+/* What the host itself needs, by class ("an SMBus controller: the host needs
+ * it"); NULL when the class is not one of them. */
+const char *hp_pci_host_class_reason(const struct hp_pci_dev *d);
+
 struct hp_verdict {
         bool capable;
         const char *blocker; /* a few words for the first reason: "shared group" */

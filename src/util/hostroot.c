@@ -171,6 +171,58 @@ int hp_host_list_dir(const struct hp_host *h, const char *relpath, char ***ret)
         return 0;
 }
 
+int hp_host_write(const struct hp_host *h, const char *relpath, const char *value)
+{
+        _cleanup_close_ int fd = openat_in_root(h->fd, relpath, O_WRONLY);
+        size_t len = strlen(value);
+        ssize_t n;
+
+        if (fd < 0)
+                return fd;
+        n = write(fd, value, len);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n != len)
+                return -EIO;
+        return 0;
+}
+
+int hp_host_replace_file(const struct hp_host *h, const char *dir, const char *name, const char *content)
+{
+        _cleanup_close_ int dfd = openat_in_root(h->fd, dir, O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int fd = -1;
+        char tmp[256];
+        size_t len = strlen(content);
+
+        if (dfd < 0)
+                return dfd;
+        snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, content, len) != (ssize_t)len || fsync(fd) < 0) {
+                int r = errno ? -errno : -EIO;
+
+                (void)unlinkat(dfd, tmp, 0);
+                return r;
+        }
+        if (renameat(dfd, tmp, dfd, name) < 0) {
+                int r = -errno;
+
+                (void)unlinkat(dfd, tmp, 0);
+                return r;
+        }
+        return 0;
+}
+
+bool hp_host_is_live(const struct hp_host *h)
+{
+        struct stat a, b;
+
+        return fstatat(h->fd, "", &a, AT_EMPTY_PATH) == 0 && stat("/", &b) == 0 &&
+               a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int hp_host_readlink(const struct hp_host *h, const char *relpath, char *buf, size_t size)
 {
         _cleanup_free_ char *dir = strdup(relpath);
@@ -286,5 +338,70 @@ int hp_attr_link_base(int dirfd, const char *name, char *buf, size_t size)
         if (strlen(base) + 1 > size)
                 return -ENAMETOOLONG;
         memcpy(buf, base, strlen(base) + 1);
+        return 0;
+}
+
+#define MAX_SYMLINKS 40 /* followed while resolving one path, as the kernel does */
+
+static char *path_join(const char *dir, const char *name)
+{
+        char *s;
+
+        return asprintf(&s, "%s/%s", dir, name) < 0 ? NULL : s;
+}
+
+int hp_host_resolve(const struct hp_host *h, const char *relpath, char **ret)
+{
+        _cleanup_free_ char *todo = strdup(relpath), *cur = strdup("");
+        unsigned links = 0;
+        char *rest = todo;
+
+        if (!todo || !cur)
+                return -ENOMEM;
+        while (*rest) {
+                _cleanup_free_ char *cand = NULL;
+                char target[4096], *comp, *slash, *next;
+                int r;
+
+                while (*rest == '/')
+                        rest++;
+                if (!*rest)
+                        break;
+                comp = rest;
+                slash = strchr(rest, '/');
+                if (slash)
+                        *slash = '\0';
+                rest = slash ? slash + 1 : rest + strlen(rest);
+                if (streq(comp, "."))
+                        continue;
+                if (streq(comp, "..")) {
+                        char *up = strrchr(cur, '/');
+
+                        *(up ? up : cur) = '\0';
+                        continue;
+                }
+                cand = *cur ? path_join(cur, comp) : strdup(comp);
+                if (!cand)
+                        return -ENOMEM;
+                r = hp_host_readlink(h, cand, target, sizeof(target));
+                if (r == -EINVAL) { /* not a link */
+                        free(cur);
+                        cur = TAKE_PTR(cand);
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                if (++links > MAX_SYMLINKS)
+                        return -ELOOP;
+                if (target[0] == '/')
+                        cur[0] = '\0';
+                next = path_join(target, rest);
+                if (!next)
+                        return -ENOMEM;
+                free(todo);
+                todo = next;
+                rest = todo;
+        }
+        *ret = TAKE_PTR(cur);
         return 0;
 }

@@ -35,6 +35,17 @@ int hp_host_list_dir(const struct hp_host *h, const char *relpath, char ***ret);
 /* readlink() of relpath itself (its directory resolved inside the root). */
 int hp_host_readlink(const struct hp_host *h, const char *relpath, char *buf, size_t size);
 
+/* Writes value to a file below the root in one write(), as sysfs wants it.
+ * The only way hwpass changes the host's kernel state. */
+int hp_host_write(const struct hp_host *h, const char *relpath, const char *value);
+
+/* Replaces dir/name below the root with content, atomically (a temporary
+ * file, fsync, rename). dir must exist. For configuration files, not sysfs. */
+int hp_host_replace_file(const struct hp_host *h, const char *dir, const char *name, const char *content);
+
+/* True when the root is the machine itself ("/"), not a tree standing in for it. */
+bool hp_host_is_live(const struct hp_host *h);
+
 /* Attribute helpers on a directory fd already inside the root. The file must be
  * a regular file (a symlink is refused), so a read never leaves the directory. */
 int hp_attr_read(int dirfd, const char *name, char *buf, size_t size);
@@ -44,3 +55,10 @@ int hp_attr_read_int(int dirfd, const char *name, int *ret);
 bool hp_attr_exists(int dirfd, const char *name);
 /* Last path component of the symlink name in dirfd ("driver" -> "nvme"). */
 int hp_attr_link_base(int dirfd, const char *name, char *buf, size_t size);
+
+/* Follows every symlink of relpath inside the root, as the kernel would with
+ * the root as "/": "sys/class/net/eth0/device" -> "sys/devices/pci0000:00/
+ * 0000:00:1f.6". The result has no "." or ".." and no leading slash ("" for
+ * the root itself). -ENOENT when a component does not exist, -ENOTDIR when
+ * one that must be a directory is not, -ELOOP after 40 symlinks. */
+int hp_host_resolve(const struct hp_host *h, const char *relpath, char **ret);

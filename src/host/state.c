@@ -1,0 +1,101 @@
+/* Desired versus active passthrough state, and the reason between them. */
+#include "state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pci.h"
+#include "store/store.h"
+#include "util/macro.h"
+
+void hp_dev_state_done(struct hp_dev_state *s)
+{
+        free(s->reason);
+        s->reason = NULL;
+}
+
+const struct hp_dev_config *hp_host_state_config(const struct hp_host_state *s, const char *address)
+{
+        for (size_t i = 0; i < s->n_configs; i++)
+                if (streq(s->configs[i].address, address))
+                        return &s->configs[i];
+        return NULL;
+}
+
+bool hp_dev_config_matches(const struct hp_dev_config *c, const struct hp_pci_dev *d)
+{
+        return c->vendor_id == d->vendor_id && c->device_id == d->device_id &&
+               c->subsystem_vendor_id == d->subsystem_vendor_id &&
+               c->subsystem_device_id == d->subsystem_device_id;
+}
+
+static bool on_vfio(const struct hp_pci_dev *d)
+{
+        return d->driver && streq(d->driver, "vfio-pci");
+}
+
+bool hp_pci_group_viable(const struct hp_pci_inventory *inv, int group,
+                         const struct hp_pci_dev **ret_blocker)
+{
+        if (group < 0)
+                return false;
+        for (size_t i = 0; i < inv->n_devs; i++) {
+                const struct hp_pci_dev *m = &inv->devs[i];
+                unsigned cls = m->class >> 8;
+
+                if (m->iommu_group != group || !m->driver || on_vfio(m))
+                        continue;
+                /* vfio allows bridges driven by pcieport in a viable group. */
+                if ((cls == 0x0604 || cls == 0x0609) && streq(m->driver, "pcieport"))
+                        continue;
+                if (ret_blocker)
+                        *ret_blocker = m;
+                return false;
+        }
+        return true;
+}
+
+int hp_dev_state_of(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d,
+                    const struct hp_dev_config *c, struct hp_dev_state *ret)
+{
+        const struct hp_pci_dev *blocker = NULL;
+        char *reason = NULL;
+        int n = 0;
+
+        *ret = (struct hp_dev_state){ .desired = c && c->desired };
+        if (!d) {
+                n = asprintf(&reason, "the device is gone: %04x:%04x was configured at %s; it is never "
+                                      "bound elsewhere by itself",
+                             c->vendor_id, c->device_id, c->address);
+                goto out;
+        }
+        ret->active = on_vfio(d) && hp_pci_group_viable(inv, d->iommu_group, &blocker);
+        if (c && !hp_dev_config_matches(c, d)) {
+                n = asprintf(&reason, "hardware changed: %s is now %04x:%04x, configured as %04x:%04x; "
+                                      "it is not bound until enabled again",
+                             d->address, d->vendor_id, d->device_id, c->vendor_id, c->device_id);
+        } else if (ret->desired && !ret->active) {
+                if (on_vfio(d) && blocker)
+                        n = asprintf(&reason, "IOMMU group %d is not viable: %s is still on %s",
+                                     d->iommu_group, blocker->address, blocker->driver);
+                else if (d->iommu_group < 0)
+                        n = asprintf(&reason, "no IOMMU group: the IOMMU is off (see 'hwpass host check')");
+                else if (d->driver)
+                        n = asprintf(&reason, "not applied: %s still drives it; run 'hwpass host apply' (a "
+                                              "driver that will not let go needs a reboot: see 'hwpass host "
+                                              "boot-config')",
+                                     d->driver);
+                else
+                        n = asprintf(&reason, "not applied: no driver holds it; run 'hwpass host apply'");
+        } else if (!ret->desired && on_vfio(d)) {
+                n = asprintf(&reason, "on vfio-pci without being enabled: run 'hwpass host apply' to give "
+                                      "it back, or enable it");
+        }
+out:
+        if (n < 0)
+                return -ENOMEM;
+        ret->reason = reason;
+        return 0;
+}

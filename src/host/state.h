@@ -1,0 +1,39 @@
+/* The passthrough state of a device (DESIGN.md §4): what the operator asked
+ * for (the store), what the kernel does now (the inventory), and why they
+ * differ, in words a user can act on. Pure. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hp_dev_config;
+struct hp_pci_dev;
+struct hp_pci_inventory;
+
+struct hp_dev_state {
+        bool desired;   /* passthrough asked for */
+        bool active;    /* bound to vfio-pci now, and its IOMMU group viable */
+        char *reason;   /* why desired != active, or NULL */
+};
+
+/* d: the device at the configured address now (NULL: gone); c: its stored
+ * configuration (NULL: never configured). */
+int hp_dev_state_of(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d,
+                    const struct hp_dev_config *c, struct hp_dev_state *ret);
+void hp_dev_state_done(struct hp_dev_state *s);
+
+/* The inventory together with what the store holds about it. */
+struct hp_host_state {
+        const struct hp_pci_inventory *inv;
+        const struct hp_dev_config *configs; /* by address */
+        size_t n_configs;
+};
+const struct hp_dev_config *hp_host_state_config(const struct hp_host_state *s, const char *address);
+
+/* The stored identity still describes the device at that address. */
+bool hp_dev_config_matches(const struct hp_dev_config *c, const struct hp_pci_dev *d);
+
+/* Every endpoint of the group is on vfio-pci or has no driver (bridges may
+ * stay). *ret_blocker (may be NULL) gets the first device that is not. */
+bool hp_pci_group_viable(const struct hp_pci_inventory *inv, int group,
+                         const struct hp_pci_dev **ret_blocker);

@@ -1,0 +1,207 @@
+/* The store's SQLite schema as numbered migrations, and the code that applies them. */
+/* Migration N runs when schema_version < N, in its own transaction together
+ * with the bump of schema_version. Shipped entries are never edited: a change
+ * is a new entry. */
+#include "store-internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "util/macro.h"
+
+static const char *const migrations[] = {
+        /* 1: devices, their free attributes, the event log. NOT NULL on the
+         * keys because SQLite lets a rowid table's PRIMARY KEY hold NULL. */
+        "CREATE TABLE schema_version (\n"
+        "        id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+        "        version INTEGER NOT NULL\n"
+        ");\n"
+        "CREATE TABLE devices (\n"
+        "        address TEXT NOT NULL PRIMARY KEY,\n"
+        "        vendor_id INTEGER,\n"
+        "        device_id INTEGER,\n"
+        "        subsystem_vendor_id INTEGER,\n"
+        "        subsystem_device_id INTEGER,\n"
+        "        serial TEXT,\n"
+        "        slot TEXT,\n"
+        "        desired INTEGER NOT NULL,\n"
+        "        host_driver TEXT,\n"
+        "        label TEXT,\n"
+        "        health TEXT NOT NULL DEFAULT 'ok',\n"
+        "        assigned_vm TEXT,\n"
+        "        updated_at INTEGER\n"
+        ");\n"
+        "CREATE TABLE device_attrs (\n"
+        "        address TEXT NOT NULL REFERENCES devices (address) ON DELETE CASCADE,\n"
+        "        key TEXT NOT NULL,\n"
+        "        value TEXT NOT NULL,\n"
+        "        PRIMARY KEY (address, key)\n"
+        ");\n"
+        "CREATE TABLE events (\n"
+        "        id INTEGER PRIMARY KEY,\n"
+        "        at INTEGER NOT NULL,\n"
+        "        kind TEXT NOT NULL,\n"
+        "        subject TEXT,\n"
+        "        message TEXT\n"
+        ");\n",
+};
+
+_Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,
+               "HP_STORE_SCHEMA_VERSION must count the migrations");
+
+static void finalizep(sqlite3_stmt **st)
+{
+        /* Repeats the last step's error, which the caller has handled. */
+        (void)sqlite3_finalize(*st);
+}
+
+/* The integer in the first column of the single row sql returns. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *ret)
+{
+        _cleanup_(finalizep) sqlite3_stmt *st = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return hp_store_errno_from_sqlite(db, rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return hp_store_errno_from_sqlite(db, rc);
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+        return rc == SQLITE_OK ? 0 : hp_store_errno_from_sqlite(db, rc);
+}
+
+/* 0 for a database no migration has touched yet. */
+static int read_version(sqlite3 *db, int *ret)
+{
+        int64_t has_table, v;
+        int r;
+
+        r = query_int(db,
+                      "SELECT count(*) FROM sqlite_master "
+                      "WHERE type = 'table' AND name = 'schema_version'",
+                      &has_table);
+        if (r < 0)
+                return r;
+        if (has_table == 0) {
+                *ret = 0;
+                return 0;
+        }
+        r = query_int(db, "SELECT version FROM schema_version WHERE id = 1", &v);
+        if (r == -ENOENT || (r >= 0 && (v < 1 || v > INT_MAX)))
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        *ret = (int)v;
+        return 0;
+}
+
+static int set_version(sqlite3 *db, int version)
+{
+        _cleanup_(finalizep) sqlite3_stmt *st = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(db,
+                                "INSERT INTO schema_version (id, version) VALUES (1, ?1) "
+                                "ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int(st, 1, version);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(st);
+        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_sqlite(db, rc);
+}
+
+/* SQLite's words for the last failure, or the errno's when it was ours. */
+static const char *errmsg(sqlite3 *db, int r)
+{
+        return sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : strerror(-r);
+}
+
+static int too_new(const char *path, int version, char **ret_error)
+{
+        return hp_store_error(ret_error, -EPROTONOSUPPORT,
+                              "State database \"%s\" has schema version %d, newer than this "
+                              "hwpass knows (%d); run a newer hwpass, or restore a backup made "
+                              "by this version",
+                              path, version, HP_STORE_SCHEMA_VERSION);
+}
+
+/* Takes the schema one version up, unless another process did it meanwhile
+ * (hence the re-read under the write lock). */
+static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_error)
+{
+        int r, v = *version, target = *version + 1;
+
+        r = exec(db, "BEGIN IMMEDIATE");
+        if (r >= 0)
+                r = read_version(db, &v);
+        if (r >= 0 && v < HP_STORE_SCHEMA_VERSION) {
+                target = v + 1;
+                r = exec(db, migrations[v]);
+                if (r >= 0)
+                        r = set_version(db, target);
+                if (r >= 0)
+                        v = target;
+        }
+        if (r >= 0)
+                r = exec(db, "COMMIT");
+        if (r < 0) {
+                /* The message first: the rollback replaces SQLite's error. */
+                r = hp_store_error(ret_error, r,
+                                   "Failed to upgrade state database \"%s\" to schema version "
+                                   "%d: %s",
+                                   path, target, errmsg(db, r));
+                if (!sqlite3_get_autocommit(db))
+                        (void)exec(db, "ROLLBACK"); /* already failing; closing rolls back too */
+                return r;
+        }
+        *version = v;
+        return 0;
+}
+
+int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *ret_version,
+                     char **ret_error)
+{
+        int r, v;
+
+        /* Read without a write lock first: an up-to-date database, the usual
+         * case, then opens even while another process writes. */
+        r = read_version(db, &v);
+        if (r < 0)
+                return hp_store_error(ret_error, r,
+                                      "Failed to read the schema version of state database "
+                                      "\"%s\": %s",
+                                      path, errmsg(db, r));
+        if (v > HP_STORE_SCHEMA_VERSION)
+                return too_new(path, v, ret_error);
+        if (readonly && v == 0)
+                return hp_store_error(ret_error, -ENOENT,
+                                      "State database \"%s\" holds no hwpass state yet", path);
+        if (readonly && v < HP_STORE_SCHEMA_VERSION)
+                return hp_store_error(ret_error, -EPROTONOSUPPORT,
+                                      "State database \"%s\" has schema version %d, older than "
+                                      "this hwpass uses (%d); start hwpassd once to upgrade it",
+                                      path, v, HP_STORE_SCHEMA_VERSION);
+        while (v < HP_STORE_SCHEMA_VERSION) {
+                r = migrate_step(db, path, &v, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        /* Another process may have gone further while we waited for the lock. */
+        if (v > HP_STORE_SCHEMA_VERSION)
+                return too_new(path, v, ret_error);
+        *ret_version = v;
+        return 0;
+}

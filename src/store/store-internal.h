@@ -1,0 +1,97 @@
+/* Private to src/store/: the connection, its cached statements, and the helpers its files share. */
+/* Included only by store.c, devices.c and migrations.c; callers use store.h. */
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store.h"
+#include "util/macro.h"
+
+enum hp_store_stmt_id {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_SAVEPOINT,
+        STMT_RELEASE,
+        STMT_ROLLBACK_TO,
+        STMT_FOREIGN_KEYS,
+        STMT_JOURNAL_WAL,
+        STMT_PROBE,
+        STMT_DEVICE_GET,
+        STMT_DEVICE_LIST,
+        STMT_ATTRS_GET,
+        STMT_ATTRS_ALL,
+        STMT_DEVICE_UPSERT,
+        STMT_ATTRS_CLEAR,
+        STMT_ATTR_ADD,
+        STMT_DEVICE_DELETE,
+        STMT_EVENT_ADD,
+        _STMT_MAX,
+};
+
+/* Column order of STMT_DEVICE_GET/LIST and parameter order (+1) of STMT_DEVICE_UPSERT:
+ * the SQL is in store.c's statement table, the code that reads rows in devices.c. */
+enum {
+        COL_ADDRESS,
+        COL_VENDOR_ID,
+        COL_DEVICE_ID,
+        COL_SUBSYSTEM_VENDOR_ID,
+        COL_SUBSYSTEM_DEVICE_ID,
+        COL_SERIAL,
+        COL_SLOT,
+        COL_DESIRED,
+        COL_HOST_DRIVER,
+        COL_LABEL,
+        COL_HEALTH,
+        COL_ASSIGNED_VM,
+        COL_UPDATED_AT,
+};
+
+#define DEVICE_COLUMNS                                                                             \
+        "address, vendor_id, device_id, subsystem_vendor_id, subsystem_device_id, serial, slot, "  \
+        "desired, host_driver, label, health, assigned_vm, updated_at"
+
+struct hp_store {
+        sqlite3 *db;
+        bool in_tx; /* hp_store_begin() opened a transaction the caller has not ended */
+        int version;
+        sqlite3_stmt *stmts[_STMT_MAX];
+};
+
+/* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */
+int hp_store_errno_from_sqlite(struct sqlite3 *db, int rc);
+static inline int hp_store_errno_from_rc(struct hp_store *s, int rc)
+{
+        return hp_store_errno_from_sqlite(s->db, rc);
+}
+/* Sets *ret_error (when not NULL) to the formatted message; returns r. */
+int hp_store_error(char **ret_error, int r, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* The cached statement id, prepared on first use and kept until close. */
+int hp_store_stmt_get(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);
+/* Readies a cached statement for its next use when it goes out of scope. */
+void hp_store_stmt_resetp(sqlite3_stmt **st);
+#define _cleanup_stmt_ _cleanup_(hp_store_stmt_resetp)
+/* The first failure among a statement's bind calls, as -errno. */
+int hp_store_binds_ok(struct hp_store *s, const int *rcs, size_t n);
+/* Steps a statement that returns no rows. */
+int hp_store_step_done(struct hp_store *s, sqlite3_stmt *st);
+
+enum hp_store_tx_mode {
+        TX_BEGIN,     /* our own write transaction */
+        TX_SAVEPOINT, /* inside the caller's, or our own read transaction */
+};
+/* -ECANCELED when SQLite rolled back the caller's transaction on an error. */
+int hp_store_tx_check(struct hp_store *s);
+/* Makes one operation atomic: a write transaction of its own, or a
+ * savepoint; end it with hp_store_tx_leave(s, mode, the operation's result). */
+int hp_store_tx_enter(struct hp_store *s, bool write, enum hp_store_tx_mode *ret_mode);
+int hp_store_tx_leave(struct hp_store *s, enum hp_store_tx_mode mode, int r);
+
+/* Brings the schema up to date, one transaction per migration; read-only,
+ * checks that it is. -EPROTONOSUPPORT for a newer database. */
+int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *ret_version,
+                     char **ret_error);

@@ -1,0 +1,482 @@
+/* The state store's connection: opening the file, cached statements, transactions, events. */
+/* The device rows are in devices.c, the schema and its upgrades in
+ * migrations.c. One connection per process; every statement is constant SQL
+ * with bound parameters, prepared once and kept until close. */
+#include "store-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util/macro.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+static const char *const stmt_sql[_STMT_MAX] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_SAVEPOINT] = "SAVEPOINT hp_op",
+        [STMT_RELEASE] = "RELEASE hp_op",
+        [STMT_ROLLBACK_TO] = "ROLLBACK TO hp_op",
+        [STMT_FOREIGN_KEYS] = "PRAGMA foreign_keys",
+        [STMT_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
+        [STMT_PROBE] = "SELECT count(*) FROM sqlite_master",
+        [STMT_DEVICE_GET] = "SELECT " DEVICE_COLUMNS " FROM devices WHERE address = ?1",
+        [STMT_DEVICE_LIST] = "SELECT " DEVICE_COLUMNS " FROM devices ORDER BY address",
+        [STMT_ATTRS_GET] =
+                "SELECT address, key, value FROM device_attrs WHERE address = ?1 ORDER BY key",
+        [STMT_ATTRS_ALL] = "SELECT address, key, value FROM device_attrs ORDER BY address, key",
+        [STMT_DEVICE_UPSERT] =
+                "INSERT INTO devices (" DEVICE_COLUMNS ") "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                "ON CONFLICT (address) DO UPDATE SET vendor_id = excluded.vendor_id, "
+                "device_id = excluded.device_id, "
+                "subsystem_vendor_id = excluded.subsystem_vendor_id, "
+                "subsystem_device_id = excluded.subsystem_device_id, serial = excluded.serial, "
+                "slot = excluded.slot, desired = excluded.desired, "
+                "host_driver = excluded.host_driver, label = excluded.label, "
+                "health = excluded.health, assigned_vm = excluded.assigned_vm, "
+                "updated_at = excluded.updated_at",
+        [STMT_ATTRS_CLEAR] = "DELETE FROM device_attrs WHERE address = ?1",
+        [STMT_ATTR_ADD] = "INSERT INTO device_attrs (address, key, value) VALUES (?1, ?2, ?3)",
+        [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE address = ?1",
+        [STMT_EVENT_ADD] =
+                "INSERT INTO events (at, kind, subject, message) VALUES (?1, ?2, ?3, ?4)",
+};
+
+/* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */
+int hp_store_errno_from_sqlite(struct sqlite3 *db, int rc)
+{
+        switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CANTOPEN: {
+                /* The open(2) error behind it: ENOENT, EACCES, EISDIR... */
+                int e = db ? sqlite3_system_errno(db) : 0;
+
+                return e > 0 ? -e : -EACCES;
+        }
+        default:
+                return -EIO;
+        }
+}
+
+int hp_store_error(char **ret_error, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!ret_error)
+                return r;
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return r;
+}
+
+/* The message for an open that failed, in SQLite's words (or the errno's
+ * when the failure was ours), with what to do. */
+static int open_fail(struct hp_store *s, const char *path, int r, char **ret_error)
+{
+        bool sqlite_said = s->db && sqlite3_errcode(s->db) != SQLITE_OK;
+        const char *detail = sqlite_said ? sqlite3_errmsg(s->db) : strerror(-r);
+        const char *hint = "";
+        int code = s->db ? sqlite3_extended_errcode(s->db) & 0xff : SQLITE_OK;
+
+        /* SQLite's words are vague here ("unable to open database file",
+         * "disk I/O error"); the system's error says which. */
+        if ((code == SQLITE_CANTOPEN || code == SQLITE_IOERR) && sqlite3_system_errno(s->db) > 0)
+                return hp_store_error(ret_error, r, "Failed to open state database \"%s\": %s (%s)",
+                                      path, detail, strerror(sqlite3_system_errno(s->db)));
+        if (r == -EBADMSG)
+                hint = "; move it aside to start with an empty store, or restore a backup";
+        else if (r == -EBUSY)
+                hint = "; another process holds it locked, try again when it is done";
+        return hp_store_error(ret_error, r, "Failed to open state database \"%s\": %s%s", path,
+                              detail, hint);
+}
+
+int hp_store_stmt_get(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret)
+{
+        int rc;
+
+        if (!s->stmts[id]) {
+                rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                        &s->stmts[id], NULL);
+                if (rc != SQLITE_OK)
+                        return hp_store_errno_from_rc(s, rc);
+        }
+        *ret = s->stmts[id];
+        return 0;
+}
+
+/* Readies a cached statement for its next use when it goes out of scope. */
+void hp_store_stmt_resetp(sqlite3_stmt **st)
+{
+        if (!*st)
+                return;
+        /* reset repeats the error of the last step, which the caller has
+         * handled; clear_bindings cannot fail. */
+        (void)sqlite3_reset(*st);
+        (void)sqlite3_clear_bindings(*st);
+}
+
+/* The first failure among a statement's bind calls, as -errno. */
+int hp_store_binds_ok(struct hp_store *s, const int *rcs, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (rcs[i] != SQLITE_OK)
+                        return hp_store_errno_from_rc(s, rcs[i]);
+        return 0;
+}
+
+int hp_store_step_done(struct hp_store *s, sqlite3_stmt *st)
+{
+        int rc = sqlite3_step(st);
+
+        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_rc(s, rc);
+}
+
+/* Runs a statement that has no parameters and returns no rows. */
+static int run(struct hp_store *s, enum hp_store_stmt_id id)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = hp_store_stmt_get(s, id, &st);
+        if (r < 0)
+                return r;
+        return hp_store_step_done(s, st);
+}
+
+/* The integer in the first column of the first row; -ENOENT without rows. */
+static int query_int(struct hp_store *s, enum hp_store_stmt_id id, int64_t *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = hp_store_stmt_get(s, id, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return hp_store_errno_from_rc(s, rc);
+        *ret = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+/* Creates the missing directories above path, mode 0700. */
+static int mkdir_parents(const char *path, char **ret_error)
+{
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return hp_store_error(ret_error, -ENOMEM, "Out of memory");
+        for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                *slash = '\0';
+                if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+                        int r = -errno;
+
+                        return hp_store_error(
+                                ret_error, r,
+                                "Failed to create directory \"%s\" for the state database: %s", p,
+                                strerror(-r));
+                }
+                *slash = '/';
+        }
+        return 0;
+}
+
+/* Creates the file with mode 0600 before SQLite does (which would use 0644
+ * and umask); SQLite gives its -wal and -shm files the same mode. */
+static int precreate(const char *path, char **ret_error)
+{
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+
+        if (fd < 0) {
+                int r = -errno;
+
+                return hp_store_error(ret_error, r, "Failed to open state database \"%s\": %s",
+                                      path, strerror(-r));
+        }
+        return 0;
+}
+
+/* Opens the connection with the settings both kinds of open share. */
+static int store_connect(const char *path, int flags, struct hp_store **ret, char **ret_error)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = calloc(1, sizeof(*s));
+        int64_t fk = 0;
+        int r, rc;
+
+        if (!s)
+                return hp_store_error(ret_error, -ENOMEM, "Out of memory");
+        rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_extended_result_codes(s->db, 1);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return open_fail(s, path, hp_store_errno_from_rc(s, rc), ret_error);
+        /* The pragma is silently ignored by an SQLite built without them. */
+        r = query_int(s, STMT_FOREIGN_KEYS, &fk);
+        if (r < 0)
+                return open_fail(s, path, r, ret_error);
+        if (fk != 1)
+                return hp_store_error(ret_error, -EOPNOTSUPP,
+                                      "Cannot enforce foreign keys in \"%s\": this SQLite lacks "
+                                      "them",
+                                      path);
+        /* The first read of the file: one that is not a database fails here. */
+        r = query_int(s, STMT_PROBE, &fk);
+        if (r < 0)
+                return open_fail(s, path, r, ret_error);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* WAL lets readers (the CLI) run while hwpassd writes. The pragma answers
+ * with the mode in force, which stays the old one where WAL cannot work. */
+static int enable_wal(struct hp_store *s, const char *path, char **ret_error)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        const unsigned char *mode;
+        int r, rc;
+
+        r = hp_store_stmt_get(s, STMT_JOURNAL_WAL, &st);
+        if (r < 0)
+                return open_fail(s, path, r, ret_error);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+                return open_fail(s, path, hp_store_errno_from_rc(s, rc), ret_error);
+        mode = sqlite3_column_text(st, 0);
+        if (!mode)
+                return hp_store_error(ret_error, -ENOMEM, "Out of memory");
+        if (strcasecmp((const char *)mode, "wal") != 0)
+                return hp_store_error(
+                        ret_error, -EOPNOTSUPP,
+                        "Cannot use write-ahead logging for state database \"%s\" (journal "
+                        "mode stays \"%s\"); keep it on a local file system",
+                        path, (const char *)mode);
+        rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                return open_fail(s, path, hp_store_errno_from_rc(s, rc), ret_error);
+        return 0;
+}
+
+int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        int r;
+
+        if (!path || !*path || !ret)
+                return hp_store_error(ret_error, -EINVAL, "No path given for the state database");
+        r = mkdir_parents(path, ret_error);
+        if (r < 0)
+                return r;
+        r = precreate(path, ret_error);
+        if (r < 0)
+                return r;
+        r = store_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, ret_error);
+        if (r < 0)
+                return r;
+        /* SQLite falls back to read-only when it cannot write the file. */
+        if (sqlite3_db_readonly(s->db, "main") != 0)
+                return hp_store_error(ret_error, -EROFS,
+                                      "State database \"%s\" is read-only; check its permissions",
+                                      path);
+        r = enable_wal(s, path, ret_error);
+        if (r < 0)
+                return r;
+        r = hp_store_migrate(s->db, path, false, &s->version, ret_error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        int r;
+
+        if (!path || !*path || !ret)
+                return hp_store_error(ret_error, -EINVAL, "No path given for the state database");
+        r = store_connect(path, SQLITE_OPEN_READONLY, &s, ret_error);
+        if (r < 0)
+                return r;
+        r = hp_store_migrate(s->db, path, true, &s->version, ret_error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void hp_store_close(struct hp_store *s)
+{
+        if (!s)
+                return;
+        /* finalize repeats the last step's error, handled when it happened. */
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                (void)sqlite3_finalize(s->stmts[i]);
+        /* Cannot be SQLITE_BUSY with every statement finalized; an open
+         * transaction is rolled back. */
+        (void)sqlite3_close(s->db);
+        free(s);
+}
+
+int hp_store_schema_version(struct hp_store *s)
+{
+        return s->version;
+}
+
+int hp_store_set_busy_timeout(struct hp_store *s, int ms)
+{
+        int rc;
+
+        if (!s || ms < 0)
+                return -EINVAL;
+        rc = sqlite3_busy_timeout(s->db, ms);
+        return rc == SQLITE_OK ? 0 : hp_store_errno_from_rc(s, rc);
+}
+
+int hp_store_begin(struct hp_store *s)
+{
+        int r;
+
+        if (s->in_tx)
+                return -EALREADY;
+        r = run(s, STMT_BEGIN);
+        if (r < 0)
+                return r;
+        s->in_tx = true;
+        return 0;
+}
+
+int hp_store_commit(struct hp_store *s)
+{
+        int r;
+
+        if (!s->in_tx)
+                return -EINVAL;
+        if (sqlite3_get_autocommit(s->db)) {
+                s->in_tx = false;
+                return -ECANCELED;
+        }
+        r = run(s, STMT_COMMIT);
+        /* A failed COMMIT leaves the transaction open, unless SQLite gave up on it. */
+        s->in_tx = !sqlite3_get_autocommit(s->db);
+        return r;
+}
+
+int hp_store_rollback(struct hp_store *s)
+{
+        int r;
+
+        if (!s->in_tx || sqlite3_get_autocommit(s->db)) {
+                s->in_tx = false;
+                return 0;
+        }
+        r = run(s, STMT_ROLLBACK);
+        s->in_tx = !sqlite3_get_autocommit(s->db);
+        return r;
+}
+
+/* After SQLite rolled back the caller's transaction on an error (SQLITE_FULL,
+ * IOERR, NOMEM), refuse to work outside it until the caller notices. */
+int hp_store_tx_check(struct hp_store *s)
+{
+        return s->in_tx && sqlite3_get_autocommit(s->db) ? -ECANCELED : 0;
+}
+
+/* Makes one operation atomic. Writes alone take BEGIN IMMEDIATE, so waiting
+ * for the write lock happens (under the busy timeout) before anything is
+ * read; inside the caller's transaction a savepoint nests. */
+int hp_store_tx_enter(struct hp_store *s, bool write, enum hp_store_tx_mode *ret_mode)
+{
+        enum hp_store_tx_mode mode =
+                write && sqlite3_get_autocommit(s->db) ? TX_BEGIN : TX_SAVEPOINT;
+        int r;
+
+        r = hp_store_tx_check(s);
+        if (r < 0)
+                return r;
+        r = run(s, mode == TX_BEGIN ? STMT_BEGIN : STMT_SAVEPOINT);
+        if (r < 0)
+                return r;
+        *ret_mode = mode;
+        return 0;
+}
+
+/* Commits when r says the operation worked, undoes it otherwise; returns the
+ * operation's result, or the commit's error. */
+int hp_store_tx_leave(struct hp_store *s, enum hp_store_tx_mode mode, int r)
+{
+        if (r >= 0) {
+                r = run(s, mode == TX_BEGIN ? STMT_COMMIT : STMT_RELEASE);
+                if (r >= 0)
+                        return 0;
+        }
+        /* Best effort on a path that already fails: SQLite may have rolled
+         * everything back itself, and closing the store rolls back too. */
+        if (!sqlite3_get_autocommit(s->db)) {
+                if (mode == TX_BEGIN)
+                        (void)run(s, STMT_ROLLBACK);
+                else if (run(s, STMT_ROLLBACK_TO) >= 0)
+                        (void)run(s, STMT_RELEASE);
+        }
+        return r;
+}
+
+int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
+                       const char *message)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!kind || !*kind)
+                return -EINVAL;
+        r = hp_store_tx_check(s);
+        if (r < 0)
+                return r;
+        r = hp_store_stmt_get(s, STMT_EVENT_ADD, &st);
+        if (r < 0)
+                return r;
+        const int rcs[] = {
+                sqlite3_bind_int64(st, 1, (int64_t)time(NULL)),
+                sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC),
+        };
+        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        if (r < 0)
+                return r;
+        return hp_store_step_done(s, st);
+}

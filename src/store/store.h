@@ -1,0 +1,79 @@
+/* The public interface of the host state store: device configuration and an event log. */
+/* Both are kept in one SQLite file (the standalone shape of DESIGN.md §1).
+ * Library code: returns -errno, never prints. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hp_store;
+
+/* Opens (creating it and its directory, mode 0700, when missing) the SQLite
+ * database at path: WAL journal, foreign keys on, busy timeout 5 s, schema
+ * brought up to date by numbered migrations in one transaction each (table
+ * schema_version). -errno on failure; *ret_error (may be NULL) gets a
+ * malloc'd message naming the path and SQLite's error (NULL if even that
+ * allocation failed). -EBADMSG: not a database or damaged; -EPROTONOSUPPORT:
+ * written by a newer hwpass; -EBUSY: locked by another process. */
+int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
+/* Opens read-only; -ENOENT when the file does not exist or holds no hwpass
+ * state yet (callers that only read then show no stored state). Refuses a
+ * database newer than this code knows (and one older, which only a
+ * read-write open can upgrade) with -EPROTONOSUPPORT. Writes fail with -EROFS. */
+int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error);
+void hp_store_close(struct hp_store *s);
+static inline void hp_store_closep(struct hp_store **s)
+{
+        hp_store_close(*s);
+}
+int hp_store_schema_version(struct hp_store *s); /* >= 1 */
+/* How long a write waits for another connection's lock before -EBUSY
+ * (5000 ms after open). For tests, and for callers that must not wait. */
+int hp_store_set_busy_timeout(struct hp_store *s, int ms);
+
+/* Explicit transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). begin: -EALREADY
+ * when one is open. commit: -EINVAL when none is open, -ECANCELED when SQLite
+ * already rolled it back after an earlier error (the changes are gone); when
+ * COMMIT itself fails the transaction stays open, so roll it back. rollback
+ * with none open is a no-op, so error paths can always call it. */
+int hp_store_begin(struct hp_store *s);
+int hp_store_commit(struct hp_store *s);
+int hp_store_rollback(struct hp_store *s);
+
+/* What the operator configured for one PCI function, and how to recognise it. */
+struct hp_dev_config {
+        char address[13]; /* "0000:01:00.0", the key */
+        uint16_t vendor_id, device_id, subsystem_vendor_id, subsystem_device_id;
+        char *serial;       /* device serial (PCIe DSN, NVMe serial, MAC...), or NULL */
+        char *slot;         /* physical slot, or NULL */
+        bool desired;       /* passthrough asked for */
+        char *host_driver;  /* driver to give it back to on disable, or NULL */
+        char *label;        /* custom label, or NULL */
+        char **attrs;       /* NULL-terminated "key=value" strings, sorted by key; never NULL */
+        char *health;       /* "ok" or "quarantined"; never NULL */
+        char *assigned_vm;  /* VM that owns it now, or NULL */
+        int64_t updated_at; /* unix seconds, set by put */
+};
+void hp_dev_config_done(struct hp_dev_config *c); /* frees members, accepts zeroed */
+int hp_dev_config_copy(const struct hp_dev_config *from, struct hp_dev_config *ret);
+
+/* address must be canonical: "dddd:bb:dd.f", lower-case hex (-EINVAL otherwise). */
+int hp_store_device_get(struct hp_store *s, const char *address,
+                        struct hp_dev_config *ret); /* -ENOENT */
+/* Sorted by address; *ret is NULL when there are none. */
+int hp_store_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n);
+void hp_dev_configs_free(struct hp_dev_config *c, size_t n);
+/* Insert or replace, attrs included, atomically; nests inside hp_store_begin().
+ * -EINVAL for a bad address, health or attribute (no '=', empty key),
+ * -EEXIST for an attribute key given twice. A failed put changes nothing. */
+int hp_store_device_put(struct hp_store *s, const struct hp_dev_config *c);
+int hp_store_device_delete(struct hp_store *s, const char *address); /* -ENOENT when none */
+
+/* An append-only event log (who did what). kind is required; subject
+ * (a device address, a VM name...) and message may be NULL. */
+int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
+                       const char *message);
+
+/* The schema version this code knows; migrations.c holds one migration per version. */
+#define HP_STORE_SCHEMA_VERSION 1

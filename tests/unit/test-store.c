@@ -1,0 +1,831 @@
+/* Unit tests: the SQLite state store, against real files in a temporary
+ * directory. Raw SQLite connections check what landed on disk. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+static char tmp[64];
+
+static char *path_in(const char *rel)
+{
+        char *p = NULL;
+
+        assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
+        return p;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        (void)st;
+        (void)type;
+        (void)ftw;
+        return remove(path);
+}
+
+static int make_tmp(void **state)
+{
+        (void)state;
+        snprintf(tmp, sizeof(tmp), "/tmp/hwpass-store-XXXXXX");
+        assert_non_null(mkdtemp(tmp));
+        return 0;
+}
+
+static int remove_tmp(void **state)
+{
+        (void)state;
+        assert_int_equal(nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+        return 0;
+}
+
+/* Raw access, to look at the file behind the store's back. */
+static sqlite3 *raw_open(const char *path)
+{
+        sqlite3 *db = NULL;
+
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        return db;
+}
+
+static char *raw_text(sqlite3 *db, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+        char *s;
+
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        s = strdup(sqlite3_column_type(st, 0) == SQLITE_NULL
+                           ? "NULL"
+                           : (const char *)sqlite3_column_text(st, 0));
+        assert_non_null(s);
+        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+        return s;
+}
+
+static int64_t raw_int(sqlite3 *db, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+        int64_t v;
+
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        v = sqlite3_column_int64(st, 0);
+        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+        return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+        sqlite3 *db = raw_open(path);
+
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static struct hp_store *open_ok(const char *path)
+{
+        struct hp_store *s = NULL;
+        char *error = NULL;
+        int r = hp_store_open(path, &s, &error);
+
+        if (r < 0)
+                fail_msg("hp_store_open(%s): %d %s", path, r, error ? error : "(no message)");
+        assert_null(error);
+        assert_non_null(s);
+        return s;
+}
+
+static void config_fill(struct hp_dev_config *c, const char *address, const char *label,
+                        const char *const *attrs)
+{
+        *c = (struct hp_dev_config){0};
+        snprintf(c->address, sizeof(c->address), "%s", address);
+        c->vendor_id = 0x10de;
+        c->device_id = 0x2204;
+        c->subsystem_vendor_id = 0x1458;
+        c->subsystem_device_id = 0xffff;
+        c->serial = strdup("1a-2b-3c-ff-fe-00-00-01");
+        c->slot = strdup("PCIe x16 slot 1");
+        c->desired = true;
+        c->host_driver = strdup("nvidia");
+        c->label = label ? strdup(label) : NULL;
+        c->health = strdup("quarantined");
+        c->assigned_vm = strdup("win11");
+        c->attrs = calloc(1, sizeof(char *));
+        assert_non_null(c->attrs);
+        for (size_t i = 0; attrs && attrs[i]; i++)
+                assert_int_equal(hp_strv_push(&c->attrs, attrs[i]), 0);
+}
+
+static void assert_str_or_null(const char *a, const char *b)
+{
+        if (!a || !b)
+                assert_ptr_equal(a, b);
+        else
+                assert_string_equal(a, b);
+}
+
+/* Every field but updated_at, which put sets. */
+static void assert_config_equal(const struct hp_dev_config *a, const struct hp_dev_config *b)
+{
+        assert_string_equal(a->address, b->address);
+        assert_int_equal(a->vendor_id, b->vendor_id);
+        assert_int_equal(a->device_id, b->device_id);
+        assert_int_equal(a->subsystem_vendor_id, b->subsystem_vendor_id);
+        assert_int_equal(a->subsystem_device_id, b->subsystem_device_id);
+        assert_str_or_null(a->serial, b->serial);
+        assert_str_or_null(a->slot, b->slot);
+        assert_int_equal(a->desired, b->desired);
+        assert_str_or_null(a->host_driver, b->host_driver);
+        assert_str_or_null(a->label, b->label);
+        assert_non_null(a->health);
+        assert_string_equal(a->health, b->health);
+        assert_str_or_null(a->assigned_vm, b->assigned_vm);
+        assert_non_null(a->attrs);
+        assert_non_null(b->attrs);
+        assert_int_equal(hp_strv_length(a->attrs), hp_strv_length(b->attrs));
+        for (size_t i = 0; a->attrs[i]; i++)
+                assert_string_equal(a->attrs[i], b->attrs[i]);
+}
+
+static void test_open_creates(void **state)
+{
+        _cleanup_free_ char *dir = path_in("new/sub"), *path = path_in("new/sub/state.db");
+        _cleanup_free_ char *top = path_in("new");
+        struct hp_store *s;
+        struct stat st;
+        sqlite3 *db;
+
+        (void)state;
+        assert_int_equal(stat(top, &st), -1);
+        s = open_ok(path);
+        assert_int_equal(hp_store_schema_version(s), 1);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 1);
+        assert_int_equal(stat(top, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0600);
+        hp_store_close(s);
+
+        db = raw_open(path);
+        assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 1);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                     "AND name IN ('devices', 'device_attrs', 'events')"),
+                         3);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+        /* Opening again runs no migration twice. */
+        s = open_ok(path);
+        assert_int_equal(hp_store_schema_version(s), 1);
+        hp_store_close(s);
+        hp_store_close(NULL);
+}
+
+static void test_wal(void **state)
+{
+        _cleanup_free_ char *path = path_in("wal.db"), *mode = NULL;
+        struct hp_store *s;
+        sqlite3 *db;
+
+        (void)state;
+        s = open_ok(path);
+        /* WAL is a property of the file: another connection sees it. */
+        db = raw_open(path);
+        mode = raw_text(db, "PRAGMA journal_mode");
+        assert_string_equal(mode, "wal");
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        hp_store_close(s);
+}
+
+static void test_roundtrip(void **state)
+{
+        _cleanup_free_ char *path = path_in("roundtrip.db");
+        const char *const attrs[] = {"zone=b", "rack=r12", "note=a=b c", "empty=", NULL};
+        struct hp_dev_config c, got = {0}, bare = {0}, got_bare = {0};
+        struct hp_store *s;
+        int64_t before = time(NULL);
+
+        (void)state;
+        s = open_ok(path);
+        config_fill(&c, "0000:01:00.0", "gpu-a", attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:01:00.0", &got), 0);
+        assert_true(got.updated_at >= before && got.updated_at <= time(NULL));
+        /* Attributes come back sorted by key, values intact. */
+        assert_int_equal(hp_strv_length(got.attrs), 4);
+        assert_string_equal(got.attrs[0], "empty=");
+        assert_string_equal(got.attrs[1], "note=a=b c");
+        assert_string_equal(got.attrs[2], "rack=r12");
+        assert_string_equal(got.attrs[3], "zone=b");
+        assert_null(got.attrs[4]);
+        assert_string_equal(got.serial, "1a-2b-3c-ff-fe-00-00-01");
+        assert_string_equal(got.health, "quarantined");
+        assert_int_equal(got.subsystem_device_id, 0xffff);
+        assert_true(got.desired);
+
+        /* NULLs stay NULL, empty attrs stay an empty vector, false stays false. */
+        snprintf(bare.address, sizeof(bare.address), "0000:02:00.1");
+        bare.health = strdup("ok");
+        assert_int_equal(hp_store_device_put(s, &bare), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:02:00.1", &got_bare), 0);
+        assert_null(got_bare.serial);
+        assert_null(got_bare.slot);
+        assert_null(got_bare.host_driver);
+        assert_null(got_bare.label);
+        assert_null(got_bare.assigned_vm);
+        assert_false(got_bare.desired);
+        assert_int_equal(got_bare.vendor_id, 0);
+        assert_string_equal(got_bare.health, "ok");
+        assert_non_null(got_bare.attrs);
+        assert_null(got_bare.attrs[0]);
+        hp_store_close(s);
+
+        /* Reopened, everything is still there. */
+        s = open_ok(path);
+        hp_dev_config_done(&got);
+        assert_int_equal(hp_store_device_get(s, "0000:01:00.0", &got), 0);
+        {
+                /* The sorted form of what was put. */
+                const char *const sorted[] = {"empty=", "note=a=b c", "rack=r12", "zone=b", NULL};
+                struct hp_dev_config want;
+
+                config_fill(&want, "0000:01:00.0", "gpu-a", sorted);
+                assert_config_equal(&got, &want);
+                hp_dev_config_done(&want);
+        }
+        hp_store_close(s);
+        hp_dev_config_done(&c);
+        hp_dev_config_done(&got);
+        hp_dev_config_done(&bare);
+        hp_dev_config_done(&got_bare);
+        hp_dev_config_done(&got_bare); /* idempotent on a zeroed one */
+}
+
+static void test_copy(void **state)
+{
+        const char *const attrs[] = {"a=1", "b=2", NULL};
+        struct hp_dev_config c, copy = {0};
+
+        (void)state;
+        config_fill(&c, "0000:03:00.0", NULL, attrs);
+        c.updated_at = 42;
+        assert_int_equal(hp_dev_config_copy(&c, &copy), 0);
+        assert_config_equal(&c, &copy);
+        assert_int_equal(copy.updated_at, 42);
+        assert_ptr_not_equal(copy.serial, c.serial);
+        assert_ptr_not_equal(copy.attrs, c.attrs);
+        hp_dev_config_done(&c);
+        assert_string_equal(copy.attrs[1], "b=2"); /* still its own after the original is gone */
+        hp_dev_config_done(&copy);
+}
+
+static void test_list_order(void **state)
+{
+        _cleanup_free_ char *path = path_in("list.db");
+        const char *const addrs[] = {"0000:41:00.0", "0000:01:00.1", "0001:00:02.0", "0000:01:00.0",
+                                     "0000:0a:00.0"};
+        const char *const want[] = {"0000:01:00.0", "0000:01:00.1", "0000:0a:00.0", "0000:41:00.0",
+                                    "0001:00:02.0"};
+        struct hp_dev_config *v = (struct hp_dev_config *)1;
+        struct hp_store *s;
+        size_t n = 99;
+
+        (void)state;
+        s = open_ok(path);
+        assert_int_equal(hp_store_device_list(s, &v, &n), 0);
+        assert_int_equal(n, 0);
+        assert_null(v);
+        for (size_t i = 0; i < ELEMENTSOF(addrs); i++) {
+                char kv[32];
+                const char *attrs[] = {kv, NULL};
+                struct hp_dev_config c;
+
+                snprintf(kv, sizeof(kv), "n=%zu", i);
+                /* The fourth device gets no attributes. */
+                config_fill(&c, addrs[i], NULL, i == 3 ? NULL : attrs);
+                assert_int_equal(hp_store_device_put(s, &c), 0);
+                hp_dev_config_done(&c);
+        }
+        assert_int_equal(hp_store_device_list(s, &v, &n), 0);
+        assert_int_equal(n, ELEMENTSOF(want));
+        for (size_t i = 0; i < n; i++)
+                assert_string_equal(v[i].address, want[i]);
+        /* Attributes reach their own device. */
+        assert_string_equal(v[0].address, "0000:01:00.0");
+        assert_null(v[0].attrs[0]);
+        assert_string_equal(v[1].attrs[0], "n=1");
+        assert_string_equal(v[2].attrs[0], "n=4");
+        assert_string_equal(v[3].attrs[0], "n=0");
+        assert_string_equal(v[4].attrs[0], "n=2");
+        for (size_t i = 1; i < n; i++)
+                assert_null(v[i].attrs[1]);
+        hp_dev_configs_free(v, n);
+        hp_dev_configs_free(NULL, 0);
+        hp_store_close(s);
+}
+
+static void test_put_replaces(void **state)
+{
+        _cleanup_free_ char *path = path_in("replace.db");
+        const char *const first[] = {"a=1", "b=2", "c=3", NULL};
+        const char *const second[] = {"b=20", "d=4", NULL};
+        struct hp_dev_config c, got = {0};
+        struct hp_store *s;
+        sqlite3 *db;
+
+        (void)state;
+        s = open_ok(path);
+        config_fill(&c, "0000:05:00.0", "old", first);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        hp_dev_config_done(&c);
+        config_fill(&c, "0000:05:00.0", NULL, second);
+        c.desired = false;
+        free(c.assigned_vm);
+        c.assigned_vm = NULL;
+        c.vendor_id = 0x8086;
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:05:00.0", &got), 0);
+        assert_config_equal(&got, &c);
+        assert_int_equal(hp_strv_length(got.attrs), 2);
+        assert_string_equal(got.attrs[0], "b=20");
+        assert_string_equal(got.attrs[1], "d=4");
+        hp_dev_config_done(&got);
+        hp_dev_config_done(&c);
+        hp_store_close(s);
+
+        db = raw_open(path);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM devices"), 1);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM device_attrs"), 2);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_failed_put_keeps_row(void **state)
+{
+        _cleanup_free_ char *path = path_in("failedput.db");
+        const char *const good[] = {"a=1", NULL};
+        const char *const dup[] = {"a=1", "b=2", "a=3", NULL};
+        const char *const nokey[] = {"=x", NULL};
+        const char *const noeq[] = {"flag", NULL};
+        struct hp_dev_config c, bad, got = {0};
+        struct hp_store *s;
+
+        (void)state;
+        s = open_ok(path);
+        config_fill(&c, "0000:06:00.0", "keep", good);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+
+        /* The duplicate key fails inside the transaction, after the row was updated. */
+        config_fill(&bad, "0000:06:00.0", "lost", dup);
+        assert_int_equal(hp_store_device_put(s, &bad), -EEXIST);
+        hp_dev_config_done(&bad);
+        config_fill(&bad, "0000:06:00.0", "lost", nokey);
+        assert_int_equal(hp_store_device_put(s, &bad), -EINVAL);
+        hp_dev_config_done(&bad);
+        config_fill(&bad, "0000:06:00.0", "lost", noeq);
+        assert_int_equal(hp_store_device_put(s, &bad), -EINVAL);
+        hp_dev_config_done(&bad);
+        config_fill(&bad, "0000:06:00.0", "lost", good);
+        free(bad.health);
+        bad.health = strdup("broken");
+        assert_int_equal(hp_store_device_put(s, &bad), -EINVAL);
+        free(bad.health);
+        bad.health = NULL;
+        assert_int_equal(hp_store_device_put(s, &bad), -EINVAL);
+        hp_dev_config_done(&bad);
+        /* Non-canonical addresses would make a second key for one device. */
+        config_fill(&bad, "0000:06:00.0", "lost", good);
+        memcpy(bad.address, "0000:0A:00.0", 13);
+        assert_int_equal(hp_store_device_put(s, &bad), -EINVAL);
+        memcpy(bad.address, "06:00.0", 8);
+        assert_int_equal(hp_store_device_put(s, &bad), -EINVAL);
+        hp_dev_config_done(&bad);
+        assert_int_equal(hp_store_device_get(s, "06:00.0", &got), -EINVAL);
+
+        assert_int_equal(hp_store_device_get(s, "0000:06:00.0", &got), 0);
+        assert_config_equal(&got, &c);
+        assert_string_equal(got.label, "keep");
+        hp_dev_config_done(&got);
+        hp_dev_config_done(&c);
+        hp_store_close(s);
+}
+
+static void test_delete(void **state)
+{
+        _cleanup_free_ char *path = path_in("delete.db");
+        const char *const attrs[] = {"a=1", "b=2", NULL};
+        struct hp_dev_config c, got = {0};
+        struct hp_store *s;
+        sqlite3 *db;
+
+        (void)state;
+        s = open_ok(path);
+        config_fill(&c, "0000:07:00.0", NULL, attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        memcpy(c.address, "0000:07:00.1", 13);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        hp_dev_config_done(&c);
+
+        assert_int_equal(hp_store_device_delete(s, "0000:07:00.0"), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:07:00.0", &got), -ENOENT);
+        assert_int_equal(hp_store_device_delete(s, "0000:07:00.0"), -ENOENT);
+        assert_int_equal(hp_store_device_delete(s, "0000:99:00.0"), -ENOENT);
+        assert_int_equal(hp_store_device_delete(s, "garbage"), -EINVAL);
+        assert_int_equal(hp_store_device_get(s, "0000:07:00.1", &got), 0);
+        hp_dev_config_done(&got);
+        hp_store_close(s);
+
+        /* The attributes went with the row; the other device's stayed. */
+        db = raw_open(path);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM device_attrs "
+                                     "WHERE address = '0000:07:00.0'"),
+                         0);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM device_attrs "
+                                     "WHERE address = '0000:07:00.1'"),
+                         2);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_transactions(void **state)
+{
+        _cleanup_free_ char *path = path_in("tx.db");
+        const char *const attrs[] = {"a=1", NULL};
+        const char *const dup[] = {"a=1", "a=2", NULL};
+        struct hp_dev_config c, bad, got = {0}, *v = NULL;
+        struct hp_store *s;
+        size_t n = 0;
+
+        (void)state;
+        s = open_ok(path);
+        assert_int_equal(hp_store_commit(s), -EINVAL);
+        assert_int_equal(hp_store_rollback(s), 0);
+
+        /* Rolled back: nothing at all. */
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_begin(s), -EALREADY);
+        config_fill(&c, "0000:08:00.0", NULL, attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:08:00.0", &got), 0); /* visible inside */
+        hp_dev_config_done(&got);
+        memcpy(c.address, "0000:08:00.1", 13);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        assert_int_equal(hp_store_event_add(s, "enable", "0000:08:00.1", NULL), 0);
+        assert_int_equal(hp_store_rollback(s), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:08:00.0", &got), -ENOENT);
+        assert_int_equal(hp_store_device_list(s, &v, &n), 0);
+        assert_int_equal(n, 0);
+        assert_null(v);
+
+        /* A failing put inside a transaction undoes only itself. */
+        assert_int_equal(hp_store_begin(s), 0);
+        memcpy(c.address, "0000:08:00.0", 13);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        config_fill(&bad, "0000:08:00.1", NULL, dup);
+        assert_int_equal(hp_store_device_put(s, &bad), -EEXIST);
+        hp_dev_config_done(&bad);
+        assert_int_equal(hp_store_commit(s), 0);
+        assert_int_equal(hp_store_commit(s), -EINVAL);
+        assert_int_equal(hp_store_device_list(s, &v, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(v[0].address, "0000:08:00.0");
+        assert_string_equal(v[0].attrs[0], "a=1");
+        hp_dev_configs_free(v, n);
+        hp_dev_config_done(&c);
+        hp_store_close(s);
+
+        /* Closing with a transaction open rolls it back. */
+        s = open_ok(path);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_device_delete(s, "0000:08:00.0"), 0);
+        hp_store_close(s);
+        s = open_ok(path);
+        assert_int_equal(hp_store_device_get(s, "0000:08:00.0", &got), 0);
+        hp_dev_config_done(&got);
+        hp_store_close(s);
+}
+
+static void test_events(void **state)
+{
+        _cleanup_free_ char *path = path_in("events.db"), *kind = NULL, *subject = NULL;
+        struct hp_store *s;
+        int64_t before = time(NULL);
+        sqlite3 *db;
+
+        (void)state;
+        s = open_ok(path);
+        assert_int_equal(hp_store_event_add(s, "enable", "0000:01:00.0", "by root"), 0);
+        assert_int_equal(hp_store_event_add(s, "quarantine", NULL, NULL), 0);
+        assert_int_equal(hp_store_event_add(s, NULL, "x", "y"), -EINVAL);
+        assert_int_equal(hp_store_event_add(s, "", "x", "y"), -EINVAL);
+        hp_store_close(s);
+
+        db = raw_open(path);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM events"), 2);
+        kind = raw_text(db, "SELECT kind || ' ' || subject || ' ' || message FROM events "
+                            "ORDER BY id LIMIT 1");
+        assert_string_equal(kind, "enable 0000:01:00.0 by root");
+        subject = raw_text(db, "SELECT subject FROM events ORDER BY id DESC LIMIT 1");
+        assert_string_equal(subject, "NULL");
+        assert_true(raw_int(db, "SELECT min(at) FROM events") >= before);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_readonly(void **state)
+{
+        _cleanup_free_ char *missing = path_in("nothere/state.db"), *path = path_in("ro.db");
+        _cleanup_free_ char *nodir = path_in("nothere");
+        const char *const attrs[] = {"a=1", NULL};
+        struct hp_store *s = (struct hp_store *)1, *ro = NULL;
+        struct hp_dev_config c, got = {0}, *v = NULL;
+        char *error = NULL;
+        struct stat st;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(hp_store_open_readonly(missing, &s, &error), -ENOENT);
+        assert_ptr_equal(s, (struct hp_store *)1);
+        assert_non_null(error);
+        assert_non_null(strstr(error, missing));
+        free(error);
+        error = NULL;
+        assert_int_equal(hp_store_open_readonly(missing, &s, NULL), -ENOENT);
+        assert_int_equal(stat(nodir, &st), -1); /* created nothing */
+
+        s = open_ok(path);
+        config_fill(&c, "0000:09:00.0", "ro", attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        hp_store_close(s);
+
+        assert_int_equal(hp_store_open_readonly(path, &ro, &error), 0);
+        assert_null(error);
+        assert_int_equal(hp_store_schema_version(ro), 1);
+        assert_int_equal(hp_store_device_get(ro, "0000:09:00.0", &got), 0);
+        assert_config_equal(&got, &c);
+        assert_int_equal(hp_store_device_list(ro, &v, &n), 0);
+        assert_int_equal(n, 1);
+        hp_dev_configs_free(v, n);
+        memcpy(c.address, "0000:09:00.1", 13);
+        assert_int_equal(hp_store_device_put(ro, &c), -EROFS);
+        assert_int_equal(hp_store_device_delete(ro, "0000:09:00.0"), -EROFS);
+        assert_int_equal(hp_store_event_add(ro, "enable", NULL, NULL), -EROFS);
+        hp_store_close(ro);
+
+        s = open_ok(path);
+        assert_int_equal(hp_store_device_get(s, "0000:09:00.1", &got), -ENOENT);
+        hp_dev_config_done(&got);
+        assert_int_equal(hp_store_device_get(s, "0000:09:00.0", &got), 0);
+        hp_store_close(s);
+        hp_dev_config_done(&got);
+        hp_dev_config_done(&c);
+}
+
+static void write_file(const char *path, const char *content, size_t repeat)
+{
+        _cleanup_fclose_ FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        for (size_t i = 0; i < repeat; i++)
+                assert_true(fputs(content, f) >= 0);
+}
+
+static void test_not_a_database(void **state)
+{
+        _cleanup_free_ char *path = path_in("junk.db"), *error = NULL, *error_ro = NULL;
+        struct hp_store *s = NULL;
+        struct stat st;
+
+        (void)state;
+        write_file(path, "this is a text file, not a SQLite database\n", 200);
+        assert_int_equal(hp_store_open(path, &s, &error), -EBADMSG);
+        assert_null(s);
+        assert_non_null(error);
+        assert_non_null(strstr(error, path));
+        assert_non_null(strstr(error, "not a database"));
+        assert_int_equal(hp_store_open_readonly(path, &s, &error_ro), -EBADMSG);
+        assert_non_null(strstr(error_ro, path));
+        assert_null(s);
+        /* Left as it was. */
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_size, 200 * strlen("this is a text file, not a SQLite database\n"));
+}
+
+static void test_newer_schema(void **state)
+{
+        _cleanup_free_ char *path = path_in("future.db"), *error = NULL, *error_ro = NULL;
+        struct hp_store *s = NULL;
+        sqlite3 *db;
+
+        (void)state;
+        hp_store_close(open_ok(path));
+        raw_exec(path, "UPDATE schema_version SET version = 99");
+
+        assert_int_equal(hp_store_open(path, &s, &error), -EPROTONOSUPPORT);
+        assert_null(s);
+        assert_non_null(error);
+        assert_non_null(strstr(error, path));
+        assert_non_null(strstr(error, "schema version 99"));
+        assert_non_null(strstr(error, "newer"));
+        assert_int_equal(hp_store_open_readonly(path, &s, &error_ro), -EPROTONOSUPPORT);
+        assert_null(s);
+        assert_non_null(strstr(error_ro, "schema version 99"));
+
+        db = raw_open(path);
+        assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 99);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static double now_s(void)
+{
+        struct timespec ts;
+
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The default wait is 5 s; the test shortens it with hp_store_set_busy_timeout()
+ * and checks that the put did wait that long before giving up. */
+static void test_busy(void **state)
+{
+        _cleanup_free_ char *path = path_in("busy.db");
+        const char *const attrs[] = {"a=1", NULL};
+        const char *const other[] = {"b=2", NULL};
+        struct hp_dev_config c, c2, got = {0};
+        struct hp_store *s, *writer, *reader = NULL;
+        double t0, waited;
+
+        (void)state;
+        s = open_ok(path);
+        config_fill(&c, "0000:0b:00.0", "before", attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+
+        writer = open_ok(path); /* opens while nobody writes */
+        assert_int_equal(hp_store_begin(writer), 0);
+        assert_int_equal(hp_store_device_delete(writer, "0000:0b:00.0"), 0);
+
+        assert_int_equal(hp_store_set_busy_timeout(s, 300), 0);
+        config_fill(&c2, "0000:0b:00.0", "after", other);
+        t0 = now_s();
+        assert_int_equal(hp_store_device_put(s, &c2), -EBUSY);
+        waited = now_s() - t0;
+        assert_true(waited >= 0.25);
+        assert_true(waited < 4.0);
+        assert_int_equal(hp_store_device_delete(s, "0000:0b:00.0"), -EBUSY);
+        assert_int_equal(hp_store_event_add(s, "enable", NULL, NULL), -EBUSY);
+        assert_int_equal(hp_store_begin(s), -EBUSY);
+        assert_int_equal(hp_store_commit(s), -EINVAL);
+
+        /* Readers go on under WAL and see the last committed state. */
+        assert_int_equal(hp_store_device_get(s, "0000:0b:00.0", &got), 0);
+        assert_config_equal(&got, &c);
+        hp_dev_config_done(&got);
+        assert_int_equal(hp_store_open_readonly(path, &reader, NULL), 0);
+        assert_int_equal(hp_store_device_get(reader, "0000:0b:00.0", &got), 0);
+        assert_string_equal(got.label, "before");
+        hp_dev_config_done(&got);
+        hp_store_close(reader);
+
+        assert_int_equal(hp_store_rollback(writer), 0);
+        hp_store_close(writer);
+        assert_int_equal(hp_store_device_put(s, &c2), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:0b:00.0", &got), 0);
+        assert_config_equal(&got, &c2);
+        hp_dev_config_done(&got);
+        hp_dev_config_done(&c);
+        hp_dev_config_done(&c2);
+        hp_store_close(s);
+}
+
+/* Another process holds the write lock for a while: with the default timeout
+ * a put waits for it and then succeeds. */
+static void test_busy_waits(void **state)
+{
+        _cleanup_free_ char *path = path_in("wait.db");
+        const char *const attrs[] = {"a=1", NULL};
+        struct hp_dev_config c, got = {0};
+        struct hp_store *s;
+        int fds[2], status = -1;
+        double t0, waited;
+        char byte = 0;
+        pid_t pid;
+
+        (void)state;
+        s = open_ok(path);
+        config_fill(&c, "0000:0c:00.0", "before", attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct hp_store *w = NULL;
+                int ok = hp_store_open(path, &w, NULL) == 0 && hp_store_begin(w) == 0 &&
+                         hp_store_device_delete(w, "0000:0c:00.0") == 0;
+
+                ok = ok && write(fds[1], "x", 1) == 1;
+                usleep(600 * 1000);
+                ok = ok && hp_store_commit(w) == 0;
+                hp_store_close(w);
+                _exit(ok ? 0 : 1);
+        }
+        close(fds[1]);
+        assert_int_equal(read(fds[0], &byte, 1), 1);
+        close(fds[0]);
+
+        free(c.label);
+        c.label = strdup("after");
+        t0 = now_s();
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        waited = now_s() - t0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_true(waited >= 0.4);
+        /* The put came after the other process's delete, so the row is ours. */
+        assert_int_equal(hp_store_device_get(s, "0000:0c:00.0", &got), 0);
+        assert_config_equal(&got, &c);
+        hp_dev_config_done(&got);
+        hp_dev_config_done(&c);
+        hp_store_close(s);
+}
+
+static void test_readonly_empty(void **state)
+{
+        _cleanup_free_ char *path = path_in("empty.db"), *error = NULL;
+        struct hp_store *s = NULL;
+
+        (void)state;
+        write_file(path, "", 1);
+        assert_int_equal(hp_store_open_readonly(path, &s, &error), -ENOENT);
+        assert_null(s);
+        assert_non_null(strstr(error, path));
+        /* A read-write open makes it a store. */
+        s = open_ok(path);
+        hp_store_close(s);
+        assert_int_equal(hp_store_open_readonly(path, &s, NULL), 0);
+        assert_int_equal(hp_store_schema_version(s), 1);
+        hp_store_close(s);
+}
+
+static void test_open_errors(void **state)
+{
+        _cleanup_free_ char *file = path_in("plain"), *under = path_in("plain/state.db");
+        _cleanup_free_ char *dir = path_in("adir"), *error = NULL;
+        struct hp_store *s = NULL;
+
+        (void)state;
+        write_file(file, "x", 1);
+        /* A parent that is a file. */
+        assert_int_equal(hp_store_open(under, &s, &error), -ENOTDIR);
+        assert_non_null(strstr(error, file));
+        free(TAKE_PTR(error));
+        /* The path is a directory. */
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(hp_store_open(dir, &s, &error), -EISDIR);
+        assert_non_null(strstr(error, dir));
+        assert_int_equal(hp_store_open_readonly(dir, &s, NULL) < 0, 1);
+        assert_int_equal(hp_store_open("", &s, NULL), -EINVAL);
+        assert_null(s);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_open_creates),
+                cmocka_unit_test(test_wal),
+                cmocka_unit_test(test_roundtrip),
+                cmocka_unit_test(test_copy),
+                cmocka_unit_test(test_list_order),
+                cmocka_unit_test(test_put_replaces),
+                cmocka_unit_test(test_failed_put_keeps_row),
+                cmocka_unit_test(test_delete),
+                cmocka_unit_test(test_transactions),
+                cmocka_unit_test(test_events),
+                cmocka_unit_test(test_readonly),
+                cmocka_unit_test(test_not_a_database),
+                cmocka_unit_test(test_newer_schema),
+                cmocka_unit_test(test_busy),
+                cmocka_unit_test(test_busy_waits),
+                cmocka_unit_test(test_readonly_empty),
+                cmocka_unit_test(test_open_errors),
+        };
+
+        return cmocka_run_group_tests_name("store", tests, make_tmp, remove_tmp);
+}
