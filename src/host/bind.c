@@ -71,6 +71,16 @@ static int current_driver(const struct hp_host *h, const char *address, char *bu
         return 0;
 }
 
+/* A driver without a module link is built in: it cannot be unloaded and
+ * binds before userspace at every boot. */
+static bool driver_is_builtin(const struct hp_host *h, const char *driver)
+{
+        char rel[256];
+
+        snprintf(rel, sizeof(rel), "sys/bus/pci/drivers/%s/module", driver);
+        return !hp_host_exists(h, rel);
+}
+
 /* vfio-pci must be there before a device can be handed to it. On the live
  * machine hwpass loads it; a host root stands for a machine it cannot change. */
 static int ensure_vfio_pci(const struct hp_host *h, char **ret_error)
@@ -139,9 +149,10 @@ static int bind_step(const struct hp_host *h, const struct hp_plan_step *s, char
                 r = sysfs_write(h, s->address, "driver/unbind", s->address);
                 if (r < 0)
                         return fail(ret_error, r,
-                                    "%s: the %s driver will not let go of it (%s): reboot required; "
-                                    "see 'hwpass host boot-config' to keep %s off it at boot",
-                                    s->address, now, strerror(-r), now);
+                                    "reboot required: the %s driver%s will not let go of %s (%s); "
+                                    "'hwpass host boot-config' keeps it off the device at boot",
+                                    now, driver_is_builtin(h, now) ? ", built into the kernel," : "",
+                                    s->address, strerror(-r));
         }
         r = sysfs_write(h, s->address, "drivers_probe", s->address);
         if (r < 0 && r != -ENODEV && r != -EINVAL)
