@@ -132,6 +132,11 @@ int hp_cli_load_configs(struct hp_cli *c, struct hp_dev_config **ret, size_t *re
         *ret_n = 0;
         if (r == -ENOENT)
                 return HP_EXIT_OK; /* nothing configured yet */
+        if (r == -EPROTONOSUPPORT) {
+                /* Written by an older hwpass: a read-write open upgrades it. */
+                free(TAKE_PTR(err));
+                r = hp_store_open(c->db_path, &s, &err);
+        }
         if (r < 0) {
                 fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
                 return HP_EXIT_ERROR;

@@ -84,6 +84,9 @@ static int record_desired(struct hp_store *s, const struct hp_pci_dev *d, const 
                         return -ENOMEM;
         }
         c.desired = desired;
+        /* A new attempt: the reason of the last failed one no longer holds. */
+        free(c.reason);
+        c.reason = NULL;
         if (desired && from_driver && !streq(from_driver, "vfio-pci")) {
                 free(c.host_driver);
                 c.host_driver = strdup(from_driver);
@@ -161,9 +164,23 @@ static int run_open(struct run *run, bool write)
         return HP_EXIT_OK;
 }
 
+/* Remembers why the stored desired state of address could not be applied. */
+static void store_reason(struct run *run, const char *address, const char *reason)
+{
+        _cleanup_(hp_dev_config_done) struct hp_dev_config c = { 0 };
+
+        if (hp_store_device_get(run->store, address, &c) < 0)
+                return;
+        free(c.reason);
+        c.reason = strdup(reason);
+        if (c.reason)
+                (void)hp_store_device_put(run->store, &c);
+}
+
 /* Records the desired state of every device the plan touches or leaves as it
- * is, then applies; on failure everything is put back. */
-static int record_and_apply(struct run *run, const struct hp_plan *p)
+ * is, then applies; on failure everything is put back and *ret_error (may be
+ * NULL) says why. */
+static int record_and_apply(struct run *run, const struct hp_plan *p, char **ret_error)
 {
         bool desired = p->action == HP_PLAN_ENABLE;
         _cleanup_free_ char *err = NULL;
@@ -205,6 +222,8 @@ static int record_and_apply(struct run *run, const struct hp_plan *p)
                 fprintf(stderr, "hwpass: nothing was changed: the devices are back where they were\n");
                 (void)hp_store_event_add(run->store, "passthrough-failed", p->steps[0].address,
                                          err ? err : strerror(-r));
+                if (ret_error)
+                        *ret_error = TAKE_PTR(err);
                 return HP_EXIT_FAIL;
         }
         for (size_t i = 0; i < p->n_steps; i++) {
@@ -274,7 +293,7 @@ int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
                 return HP_EXIT_FAIL;
         if (dry_run)
                 return HP_EXIT_OK;
-        return record_and_apply(&run, p);
+        return record_and_apply(&run, p, NULL);
 }
 
 /* hwpass host apply: the stored desired state, applied again (at boot, by the
@@ -307,6 +326,7 @@ int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv)
                         printf("%s: gone (configured as %04x:%04x): not applied\n", cfg->address,
                                cfg->vendor_id, cfg->device_id);
                         skipped++;
+                        rc = HP_EXIT_FAIL;
                         continue;
                 }
                 if (!hp_dev_config_matches(cfg, d)) {
@@ -314,6 +334,7 @@ int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv)
                                "enable it again if it is meant\n",
                                cfg->address, d->vendor_id, d->device_id, cfg->vendor_id, cfg->device_id);
                         skipped++;
+                        rc = HP_EXIT_FAIL;
                         continue;
                 }
                 if (!cfg->desired && !on_vfio && !(!d->driver && cfg->host_driver))
@@ -328,14 +349,23 @@ int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv)
                         continue;
                 print_plan(p, dry_run);
                 if (!hp_plan_applicable(p)) {
+                        char why[1024];
+
+                        snprintf(why, sizeof(why), "not applied by 'hwpass host apply': %s",
+                                 p->errors[0] ? p->errors[0] : p->refusals[0]);
+                        if (!dry_run)
+                                store_reason(&run, cfg->address, why);
                         skipped++;
                         rc = HP_EXIT_FAIL;
                         continue;
                 }
                 if (dry_run)
                         continue;
-                r = record_and_apply(&run, p);
+                _cleanup_free_ char *err = NULL;
+                r = record_and_apply(&run, p, &err);
                 if (r != HP_EXIT_OK) {
+                        if (err)
+                                store_reason(&run, cfg->address, err);
                         rc = r;
                         continue;
                 }

@@ -77,7 +77,9 @@ int hp_dev_state_of(const struct hp_pci_inventory *inv, const struct hp_pci_dev 
                                       "it is not bound until enabled again",
                              d->address, d->vendor_id, d->device_id, c->vendor_id, c->device_id);
         } else if (ret->desired && !ret->active) {
-                if (on_vfio(d) && blocker)
+                if (c->reason)
+                        n = (reason = strdup(c->reason)) ? 0 : -1;
+                else if (on_vfio(d) && blocker)
                         n = asprintf(&reason, "IOMMU group %d is not viable: %s is still on %s",
                                      d->iommu_group, blocker->address, blocker->driver);
                 else if (d->iommu_group < 0)

@@ -35,6 +35,7 @@ void hp_dev_config_done(struct hp_dev_config *c)
         free(c->label);
         hp_strv_free(c->attrs);
         free(c->health);
+        free(c->reason);
         free(c->assigned_vm);
         *c = (struct hp_dev_config){0};
 }
@@ -57,7 +58,8 @@ int hp_dev_config_copy(const struct hp_dev_config *from, struct hp_dev_config *r
         } strs[] = {
                 {from->serial, &c.serial},           {from->slot, &c.slot},
                 {from->host_driver, &c.host_driver}, {from->label, &c.label},
-                {from->health, &c.health},           {from->assigned_vm, &c.assigned_vm},
+                {from->health, &c.health},           {from->reason, &c.reason},
+                {from->assigned_vm, &c.assigned_vm},
         };
         int r;
 
@@ -165,8 +167,10 @@ static int row_to_config(sqlite3_stmt *st, struct hp_dev_config *ret)
                 int col;
                 char **dst;
         } strs[] = {
-                {COL_SERIAL, &c.serial}, {COL_SLOT, &c.slot},     {COL_HOST_DRIVER, &c.host_driver},
-                {COL_LABEL, &c.label},   {COL_HEALTH, &c.health}, {COL_ASSIGNED_VM, &c.assigned_vm},
+                {COL_SERIAL, &c.serial},           {COL_SLOT, &c.slot},
+                {COL_HOST_DRIVER, &c.host_driver}, {COL_LABEL, &c.label},
+                {COL_HEALTH, &c.health},           {COL_REASON, &c.reason},
+                {COL_ASSIGNED_VM, &c.assigned_vm},
         };
         const struct {
                 int col;
@@ -367,6 +371,7 @@ static int upsert_device(struct hp_store *s, const struct hp_dev_config *c, int6
                 sqlite3_bind_text(st, COL_HOST_DRIVER + 1, c->host_driver, -1, SQLITE_STATIC),
                 sqlite3_bind_text(st, COL_LABEL + 1, c->label, -1, SQLITE_STATIC),
                 sqlite3_bind_text(st, COL_HEALTH + 1, c->health, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, COL_REASON + 1, c->reason, -1, SQLITE_STATIC),
                 sqlite3_bind_text(st, COL_ASSIGNED_VM + 1, c->assigned_vm, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(st, COL_UPDATED_AT + 1, now),
         };

@@ -46,6 +46,8 @@ static const char *const migrations[] = {
         "        subject TEXT,\n"
         "        message TEXT\n"
         ");\n",
+        /* 2: why the desired state could not be applied; existing rows read NULL. */
+        "ALTER TABLE devices ADD COLUMN reason TEXT;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

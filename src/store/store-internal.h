@@ -45,13 +45,14 @@ enum {
         COL_HOST_DRIVER,
         COL_LABEL,
         COL_HEALTH,
+        COL_REASON,
         COL_ASSIGNED_VM,
         COL_UPDATED_AT,
 };
 
 #define DEVICE_COLUMNS                                                                             \
         "address, vendor_id, device_id, subsystem_vendor_id, subsystem_device_id, serial, slot, "  \
-        "desired, host_driver, label, health, assigned_vm, updated_at"
+        "desired, host_driver, label, health, reason, assigned_vm, updated_at"
 
 struct hp_store {
         sqlite3 *db;

@@ -36,14 +36,15 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_ATTRS_ALL] = "SELECT address, key, value FROM device_attrs ORDER BY address, key",
         [STMT_DEVICE_UPSERT] =
                 "INSERT INTO devices (" DEVICE_COLUMNS ") "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
                 "ON CONFLICT (address) DO UPDATE SET vendor_id = excluded.vendor_id, "
                 "device_id = excluded.device_id, "
                 "subsystem_vendor_id = excluded.subsystem_vendor_id, "
                 "subsystem_device_id = excluded.subsystem_device_id, serial = excluded.serial, "
                 "slot = excluded.slot, desired = excluded.desired, "
                 "host_driver = excluded.host_driver, label = excluded.label, "
-                "health = excluded.health, assigned_vm = excluded.assigned_vm, "
+                "health = excluded.health, reason = excluded.reason, "
+                "assigned_vm = excluded.assigned_vm, "
                 "updated_at = excluded.updated_at",
         [STMT_ATTRS_CLEAR] = "DELETE FROM device_attrs WHERE address = ?1",
         [STMT_ATTR_ADD] = "INSERT INTO device_attrs (address, key, value) VALUES (?1, ?2, ?3)",

@@ -19,8 +19,10 @@ struct hp_store;
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
 /* Opens read-only; -ENOENT when the file does not exist or holds no hwpass
  * state yet (callers that only read then show no stored state). Refuses a
- * database newer than this code knows (and one older, which only a
- * read-write open can upgrade) with -EPROTONOSUPPORT. Writes fail with -EROFS. */
+ * database newer than this code knows with -EPROTONOSUPPORT, and one older
+ * too: it cannot be migrated without writing, and this code's statements
+ * need the current schema, so it stays refused until a read-write open
+ * (hwpassd) upgrades it. Writes fail with -EROFS. */
 int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error);
 void hp_store_close(struct hp_store *s);
 static inline void hp_store_closep(struct hp_store **s)
@@ -52,6 +54,8 @@ struct hp_dev_config {
         char *label;        /* custom label, or NULL */
         char **attrs;       /* NULL-terminated "key=value" strings, sorted by key; never NULL */
         char *health;       /* "ok" or "quarantined"; never NULL */
+        char *reason;       /* why the desired state could not be applied the last time
+                             * hwpass tried ("reboot required: ..."), or NULL */
         char *assigned_vm;  /* VM that owns it now, or NULL */
         int64_t updated_at; /* unix seconds, set by put */
 };
@@ -76,4 +80,4 @@ int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject
                        const char *message);
 
 /* The schema version this code knows; migrations.c holds one migration per version. */
-#define HP_STORE_SCHEMA_VERSION 1
+#define HP_STORE_SCHEMA_VERSION 2

@@ -112,6 +112,8 @@ static struct hp_store *open_ok(const char *path)
         return s;
 }
 
+#define REASON "reboot required: the nvidia driver will not let go of it"
+
 static void config_fill(struct hp_dev_config *c, const char *address, const char *label,
                         const char *const *attrs)
 {
@@ -127,6 +129,7 @@ static void config_fill(struct hp_dev_config *c, const char *address, const char
         c->host_driver = strdup("nvidia");
         c->label = label ? strdup(label) : NULL;
         c->health = strdup("quarantined");
+        c->reason = strdup(REASON);
         c->assigned_vm = strdup("win11");
         c->attrs = calloc(1, sizeof(char *));
         assert_non_null(c->attrs);
@@ -157,6 +160,7 @@ static void assert_config_equal(const struct hp_dev_config *a, const struct hp_d
         assert_str_or_null(a->label, b->label);
         assert_non_null(a->health);
         assert_string_equal(a->health, b->health);
+        assert_str_or_null(a->reason, b->reason);
         assert_str_or_null(a->assigned_vm, b->assigned_vm);
         assert_non_null(a->attrs);
         assert_non_null(b->attrs);
@@ -176,8 +180,8 @@ static void test_open_creates(void **state)
         (void)state;
         assert_int_equal(stat(top, &st), -1);
         s = open_ok(path);
-        assert_int_equal(hp_store_schema_version(s), 1);
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 1);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 2);
         assert_int_equal(stat(top, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0700);
@@ -189,7 +193,8 @@ static void test_open_creates(void **state)
         hp_store_close(s);
 
         db = raw_open(path);
-        assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 1);
+        assert_int_equal(raw_int(db, "SELECT version FROM schema_version"),
+                         HP_STORE_SCHEMA_VERSION);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
                                      "AND name IN ('devices', 'device_attrs', 'events')"),
                          3);
@@ -197,7 +202,7 @@ static void test_open_creates(void **state)
 
         /* Opening again runs no migration twice. */
         s = open_ok(path);
-        assert_int_equal(hp_store_schema_version(s), 1);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
         hp_store_close(s);
         hp_store_close(NULL);
 }
@@ -241,6 +246,7 @@ static void test_roundtrip(void **state)
         assert_null(got.attrs[4]);
         assert_string_equal(got.serial, "1a-2b-3c-ff-fe-00-00-01");
         assert_string_equal(got.health, "quarantined");
+        assert_string_equal(got.reason, REASON);
         assert_int_equal(got.subsystem_device_id, 0xffff);
         assert_true(got.desired);
 
@@ -253,6 +259,7 @@ static void test_roundtrip(void **state)
         assert_null(got_bare.slot);
         assert_null(got_bare.host_driver);
         assert_null(got_bare.label);
+        assert_null(got_bare.reason);
         assert_null(got_bare.assigned_vm);
         assert_false(got_bare.desired);
         assert_int_equal(got_bare.vendor_id, 0);
@@ -294,6 +301,7 @@ static void test_copy(void **state)
         assert_config_equal(&c, &copy);
         assert_int_equal(copy.updated_at, 42);
         assert_ptr_not_equal(copy.serial, c.serial);
+        assert_ptr_not_equal(copy.reason, c.reason);
         assert_ptr_not_equal(copy.attrs, c.attrs);
         hp_dev_config_done(&c);
         assert_string_equal(copy.attrs[1], "b=2"); /* still its own after the original is gone */
@@ -363,10 +371,13 @@ static void test_put_replaces(void **state)
         c.desired = false;
         free(c.assigned_vm);
         c.assigned_vm = NULL;
+        free(c.reason);
+        c.reason = NULL; /* applied this time: the old reason goes */
         c.vendor_id = 0x8086;
         assert_int_equal(hp_store_device_put(s, &c), 0);
         assert_int_equal(hp_store_device_get(s, "0000:05:00.0", &got), 0);
         assert_config_equal(&got, &c);
+        assert_null(got.reason);
         assert_int_equal(hp_strv_length(got.attrs), 2);
         assert_string_equal(got.attrs[0], "b=20");
         assert_string_equal(got.attrs[1], "d=4");
@@ -578,7 +589,7 @@ static void test_readonly(void **state)
 
         assert_int_equal(hp_store_open_readonly(path, &ro, &error), 0);
         assert_null(error);
-        assert_int_equal(hp_store_schema_version(ro), 1);
+        assert_int_equal(hp_store_schema_version(ro), HP_STORE_SCHEMA_VERSION);
         assert_int_equal(hp_store_device_get(ro, "0000:09:00.0", &got), 0);
         assert_config_equal(&got, &c);
         assert_int_equal(hp_store_device_list(ro, &v, &n), 0);
@@ -652,6 +663,132 @@ static void test_newer_schema(void **state)
         db = raw_open(path);
         assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 99);
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* A file as hwpass wrote it at schema version 1: migration 1 as shipped,
+ * copied here so the test keeps describing those files whatever happens to
+ * migrations.c, with one device (two attributes) and one event. */
+static void create_v1(const char *path)
+{
+        static const char v1[] =
+                "PRAGMA journal_mode = WAL;\n"
+                "CREATE TABLE schema_version (\n"
+                "        id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+                "        version INTEGER NOT NULL\n"
+                ");\n"
+                "CREATE TABLE devices (\n"
+                "        address TEXT NOT NULL PRIMARY KEY,\n"
+                "        vendor_id INTEGER,\n"
+                "        device_id INTEGER,\n"
+                "        subsystem_vendor_id INTEGER,\n"
+                "        subsystem_device_id INTEGER,\n"
+                "        serial TEXT,\n"
+                "        slot TEXT,\n"
+                "        desired INTEGER NOT NULL,\n"
+                "        host_driver TEXT,\n"
+                "        label TEXT,\n"
+                "        health TEXT NOT NULL DEFAULT 'ok',\n"
+                "        assigned_vm TEXT,\n"
+                "        updated_at INTEGER\n"
+                ");\n"
+                "CREATE TABLE device_attrs (\n"
+                "        address TEXT NOT NULL REFERENCES devices (address) ON DELETE CASCADE,\n"
+                "        key TEXT NOT NULL,\n"
+                "        value TEXT NOT NULL,\n"
+                "        PRIMARY KEY (address, key)\n"
+                ");\n"
+                "CREATE TABLE events (\n"
+                "        id INTEGER PRIMARY KEY,\n"
+                "        at INTEGER NOT NULL,\n"
+                "        kind TEXT NOT NULL,\n"
+                "        subject TEXT,\n"
+                "        message TEXT\n"
+                ");\n"
+                "INSERT INTO schema_version (id, version) VALUES (1, 1);\n"
+                "INSERT INTO devices VALUES ('0000:01:00.0', 4318, 8708, 5208, 65535, "
+                "'1a-2b-3c-ff-fe-00-00-01', 'PCIe x16 slot 1', 1, 'nvidia', 'gpu-a', "
+                "'quarantined', 'win11', 1700000000);\n"
+                "INSERT INTO device_attrs VALUES ('0000:01:00.0', 'rack', 'r12'), "
+                "('0000:01:00.0', 'zone', 'b');\n"
+                "INSERT INTO events (at, kind, subject, message) "
+                "VALUES (1700000000, 'enable', '0000:01:00.0', 'by root');\n";
+        sqlite3 *db = NULL;
+
+        assert_int_equal(
+                sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t raw_version(const char *path, int64_t *ret_has_reason)
+{
+        sqlite3 *db = raw_open(path);
+        int64_t v = raw_int(db, "SELECT version FROM schema_version");
+
+        *ret_has_reason = raw_int(db, "SELECT count(*) FROM pragma_table_info('devices') "
+                                      "WHERE name = 'reason'");
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        return v;
+}
+
+static void test_migrate_v1(void **state)
+{
+        _cleanup_free_ char *path = path_in("v1.db"), *error = NULL;
+        const char *const attrs[] = {"rack=r12", "zone=b", NULL};
+        struct hp_dev_config want, got = {0};
+        struct hp_store *s = NULL;
+        int64_t has_reason;
+        sqlite3 *db;
+
+        (void)state;
+        create_v1(path);
+
+        /* Read-only cannot upgrade it, and the statements need the reason column:
+         * refused as older, and the file is left at version 1. */
+        assert_int_equal(hp_store_open_readonly(path, &s, &error), -EPROTONOSUPPORT);
+        assert_null(s);
+        assert_non_null(error);
+        assert_non_null(strstr(error, path));
+        assert_non_null(strstr(error, "schema version 1,"));
+        assert_non_null(strstr(error, "older"));
+        assert_int_equal(raw_version(path, &has_reason), 1);
+        assert_int_equal(has_reason, 0);
+
+        /* A read-write open migrates it, keeping the rows. */
+        s = open_ok(path);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
+        assert_int_equal(hp_store_device_get(s, "0000:01:00.0", &got), 0);
+        config_fill(&want, "0000:01:00.0", "gpu-a", attrs);
+        free(want.reason);
+        want.reason = NULL;
+        assert_config_equal(&got, &want);
+        assert_null(got.reason);
+        assert_int_equal(got.updated_at, 1700000000);
+        hp_dev_config_done(&got);
+
+        /* The new column takes a value like the others. */
+        want.reason = strdup(REASON);
+        assert_int_equal(hp_store_device_put(s, &want), 0);
+        hp_store_close(s);
+        assert_int_equal(raw_version(path, &has_reason), HP_STORE_SCHEMA_VERSION);
+        assert_int_equal(has_reason, 1);
+        db = raw_open(path);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM events"), 1);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM device_attrs"), 2);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+        /* Now current: read-only opens it, and a second open migrates nothing. */
+        assert_int_equal(hp_store_open_readonly(path, &s, NULL), 0);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
+        assert_int_equal(hp_store_device_get(s, "0000:01:00.0", &got), 0);
+        assert_config_equal(&got, &want);
+        hp_dev_config_done(&got);
+        hp_store_close(s);
+        s = open_ok(path);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
+        hp_store_close(s);
+        hp_dev_config_done(&want);
 }
 
 static double now_s(void)
@@ -780,7 +917,7 @@ static void test_readonly_empty(void **state)
         s = open_ok(path);
         hp_store_close(s);
         assert_int_equal(hp_store_open_readonly(path, &s, NULL), 0);
-        assert_int_equal(hp_store_schema_version(s), 1);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
         hp_store_close(s);
 }
 
@@ -821,6 +958,7 @@ int main(void)
                 cmocka_unit_test(test_readonly),
                 cmocka_unit_test(test_not_a_database),
                 cmocka_unit_test(test_newer_schema),
+                cmocka_unit_test(test_migrate_v1),
                 cmocka_unit_test(test_busy),
                 cmocka_unit_test(test_busy_waits),
                 cmocka_unit_test(test_readonly_empty),
