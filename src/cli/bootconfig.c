@@ -81,25 +81,20 @@ static int build(const struct hp_pci_inventory *inv, const struct hp_dev_config 
 
 int hp_cmd_host_boot_config(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
         _cleanup_strv_free_ char **warnings = calloc(1, sizeof(char *));
         _cleanup_free_ char *text = NULL;
-        struct hp_dev_config *configs = NULL;
         bool dry_run = argc == 2 && streq(argv[1], "--dry-run");
-        size_t n = 0;
         int r;
 
         if (argc > 1 && !dry_run)
                 return hp_cli_usage_error("'host boot-config' does not take '%s' (see 'hwpass --help')", argv[1]);
         if (!warnings)
                 return hp_cli_error(-ENOMEM, "out of memory");
-        r = hp_cli_scan_pci(c, &inv);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_load_configs(c, &configs, &n);
+        r = hp_cli_state_load(c, &cs);
         if (r != HP_EXIT_OK)
                 return r;
-        r = build(inv, configs, n, &text, &warnings);
-        hp_dev_configs_free(configs, n);
+        r = build(cs.inv, cs.configs, cs.n_configs, &text, &warnings);
         if (r < 0)
                 return hp_cli_error(r, "cannot build the boot configuration");
         if (!text) {

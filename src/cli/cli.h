@@ -7,6 +7,7 @@
 struct hp_dev_config;
 struct hp_host;
 struct hp_names;
+struct hp_pci_dev;
 struct hp_pci_inventory;
 struct hp_store;
 
@@ -42,6 +43,21 @@ int hp_cli_print_json(json_t *j);
 int hp_cli_load_configs(struct hp_cli *c, struct hp_dev_config **ret, size_t *ret_n);
 /* Opens the store for writing (creating it); returns an exit code. */
 int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret);
+/* A PCI address from the command line, canonical ("01:00.0" -> "0000:01:00.0"). */
+int hp_cli_parse_address(const char *arg, char ret[13]);
+/* The inventory and the device a command-line address names; exit code. */
+int hp_cli_find_device(struct hp_cli *c, const char *arg, struct hp_pci_inventory **ret_inv,
+                       const struct hp_pci_dev **ret);
+
+/* The inventory with the stored configurations (read-only). */
+struct hp_cli_state {
+        struct hp_pci_inventory *inv;
+        struct hp_dev_config *configs;
+        size_t n_configs;
+};
+int hp_cli_state_load(struct hp_cli *c, struct hp_cli_state *ret);
+void hp_cli_state_done(struct hp_cli_state *s);
+
 /* Rejects any argument left over: returns an exit code. */
 int hp_cli_no_args(const char *cmd, int argc, char **argv);
 

@@ -110,10 +110,8 @@ static int print_table_and_reasons(const struct hp_table *t, const struct hp_hos
 
 int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
-        struct hp_dev_config *configs = NULL;
-        size_t n_configs = 0;
         enum hp_pci_class_filter filter = HP_CLASS_ANY;
         int r;
 
@@ -133,17 +131,13 @@ int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
                         return hp_cli_usage_error("unknown class '%s': use gpu, net, storage, usb or audio",
                                                   value);
         }
-        r = hp_cli_scan_pci(c, &inv);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_load_configs(c, &configs, &n_configs);
+        r = hp_cli_state_load(c, &cs);
         if (r != HP_EXIT_OK)
                 return r;
-        struct hp_host_state st = { .inv = inv, .configs = configs, .n_configs = n_configs };
-        if (c->json) {
-                r = hp_cli_print_json(hp_json_pci_devices(&st, class_filter, &filter));
-                hp_dev_configs_free(configs, n_configs);
-                return r;
-        }
+        const struct hp_pci_inventory *inv = cs.inv;
+        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs };
+        if (c->json)
+                return hp_cli_print_json(hp_json_pci_devices(&st, class_filter, &filter));
         t = hp_table_new(10, (const char *const[]){ "ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "NUMA",
                                                      "PASSTHROUGH", "MODE", "LABEL", "NAME" });
         for (size_t i = 0; t && i < inv->n_devs; i++) {
@@ -155,7 +149,6 @@ int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
         }
         if (t && r >= 0)
                 r = print_table_and_reasons(t, &st, filter);
-        hp_dev_configs_free(configs, n_configs);
         if (!t || r < 0)
                 return hp_cli_error(t ? r : -ENOMEM, "cannot build the table");
         if (!inv->has_iommu && inv->n_devs > 0)
@@ -274,33 +267,17 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
 
 int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
-        struct hp_dev_config *configs = NULL;
-        size_t n_configs = 0;
+        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
         const struct hp_pci_dev *d;
-        struct hp_pci_addr a;
-        char canonical[HP_SBDF_LEN];
         int r;
 
         if (argc != 2)
                 return hp_cli_usage_error("'device show' needs one PCI address, e.g. 0000:01:00.0");
-        if (hp_pci_addr_parse(argv[1], &a) < 0)
-                return hp_cli_usage_error("invalid PCI address '%s': expected DDDD:BB:DD.F in hex, "
-                                          "e.g. 0000:01:00.0",
-                                          argv[1]);
-        hp_pci_addr_format(&a, canonical);
-        r = hp_cli_scan_pci(c, &inv);
+        r = hp_cli_find_device(c, argv[1], &cs.inv, &d);
+        if (r == HP_EXIT_OK)
+                r = hp_cli_state_load(c, &cs);
         if (r != HP_EXIT_OK)
                 return r;
-        d = hp_pci_find(inv, canonical);
-        if (!d)
-                return hp_cli_usage_error("no PCI device %s on this host (see 'hwpass device list')",
-                                          canonical);
-        r = hp_cli_load_configs(c, &configs, &n_configs);
-        if (r != HP_EXIT_OK)
-                return r;
-        struct hp_host_state st = { .inv = inv, .configs = configs, .n_configs = n_configs };
-        r = c->json ? hp_cli_print_json(hp_json_pci_dev(&st, d)) : show_text(&st, d);
-        hp_dev_configs_free(configs, n_configs);
-        return r;
+        struct hp_host_state st = { .inv = cs.inv, .configs = cs.configs, .n_configs = cs.n_configs };
+        return c->json ? hp_cli_print_json(hp_json_pci_dev(&st, d)) : show_text(&st, d);
 }

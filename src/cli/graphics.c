@@ -13,10 +13,8 @@
 
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
-        struct hp_dev_config *configs = NULL;
-        size_t n_configs = 0;
         json_t *list = NULL;
         int r;
 
@@ -24,12 +22,11 @@ int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("usage: hwpass graphics device list");
         r = hp_cli_no_args("graphics device list", argc - 1, argv + 1);
         if (r == HP_EXIT_OK)
-                r = hp_cli_scan_pci(c, &inv);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_load_configs(c, &configs, &n_configs);
+                r = hp_cli_state_load(c, &cs);
         if (r != HP_EXIT_OK)
                 return r;
-        struct hp_host_state st = { .inv = inv, .configs = configs, .n_configs = n_configs };
+        const struct hp_pci_inventory *inv = cs.inv;
+        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs };
         if (c->json)
                 list = json_array();
         else
@@ -65,7 +62,6 @@ int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
                 if (r < 0)
                         break;
         }
-        hp_dev_configs_free(configs, n_configs);
         if ((!list && !t) || r < 0) {
                 json_decref(list);
                 return hp_cli_error(r < 0 ? r : -ENOMEM, "cannot list the display devices");

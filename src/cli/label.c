@@ -46,22 +46,13 @@ static int load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         const struct hp_pci_dev *d;
-        struct hp_pci_addr a;
-        char canonical[HP_SBDF_LEN];
+        const char *canonical;
         int r;
 
-        if (hp_pci_addr_parse(arg, &a) < 0)
-                return hp_cli_usage_error("invalid PCI address '%s': expected DDDD:BB:DD.F in hex, "
-                                          "e.g. 0000:01:00.0",
-                                          arg);
-        hp_pci_addr_format(&a, canonical);
-        r = hp_cli_scan_pci(c, &inv);
+        r = hp_cli_find_device(c, arg, &inv, &d);
         if (r != HP_EXIT_OK)
                 return r;
-        d = hp_pci_find(inv, canonical);
-        if (!d)
-                return hp_cli_usage_error("no PCI device %s on this host (see 'hwpass device list')",
-                                          canonical);
+        canonical = d->address;
         r = hp_cli_open_store(c, ret_store);
         if (r != HP_EXIT_OK)
                 return r;

@@ -147,6 +147,51 @@ int hp_cli_load_configs(struct hp_cli *c, struct hp_dev_config **ret, size_t *re
         return HP_EXIT_OK;
 }
 
+int hp_cli_parse_address(const char *arg, char ret[HP_SBDF_LEN])
+{
+        struct hp_pci_addr a;
+
+        if (hp_pci_addr_parse(arg, &a) < 0)
+                return hp_cli_usage_error("invalid PCI address '%s': expected DDDD:BB:DD.F in hex, "
+                                          "e.g. 0000:01:00.0",
+                                          arg);
+        hp_pci_addr_format(&a, ret);
+        return HP_EXIT_OK;
+}
+
+int hp_cli_find_device(struct hp_cli *c, const char *arg, struct hp_pci_inventory **ret_inv,
+                       const struct hp_pci_dev **ret)
+{
+        char canonical[HP_SBDF_LEN];
+        int r = hp_cli_parse_address(arg, canonical);
+
+        if (r == HP_EXIT_OK)
+                r = hp_cli_scan_pci(c, ret_inv);
+        if (r != HP_EXIT_OK)
+                return r;
+        *ret = hp_pci_find(*ret_inv, canonical);
+        if (!*ret)
+                return hp_cli_usage_error("no PCI device %s on this host (see 'hwpass device list')",
+                                          canonical);
+        return HP_EXIT_OK;
+}
+
+int hp_cli_state_load(struct hp_cli *c, struct hp_cli_state *ret)
+{
+        int r = ret->inv ? HP_EXIT_OK : hp_cli_scan_pci(c, &ret->inv);
+
+        if (r == HP_EXIT_OK)
+                r = hp_cli_load_configs(c, &ret->configs, &ret->n_configs);
+        return r;
+}
+
+void hp_cli_state_done(struct hp_cli_state *s)
+{
+        hp_dev_configs_free(s->configs, s->n_configs);
+        hp_pci_inventory_free(s->inv);
+        *s = (struct hp_cli_state){ 0 };
+}
+
 int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret)
 {
         _cleanup_free_ char *err = NULL;

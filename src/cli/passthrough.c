@@ -254,7 +254,6 @@ int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("usage: hwpass device passthrough enable|disable SBDF... [--dry-run] [--force]");
         action = streq(argv[1], "enable") ? HP_PLAN_ENABLE : HP_PLAN_DISABLE;
         for (int i = 2; i < argc; i++) {
-                struct hp_pci_addr a;
                 char canonical[HP_SBDF_LEN];
 
                 if (streq(argv[i], "--dry-run")) {
@@ -264,12 +263,9 @@ int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
                 } else if (argv[i][0] == '-') {
                         return hp_cli_usage_error("'device passthrough' does not take '%s' (see 'hwpass --help')",
                                                   argv[i]);
-                } else if (hp_pci_addr_parse(argv[i], &a) < 0) {
-                        return hp_cli_usage_error("invalid PCI address '%s': expected DDDD:BB:DD.F in hex, "
-                                                  "e.g. 0000:01:00.0",
-                                                  argv[i]);
+                } else if ((r = hp_cli_parse_address(argv[i], canonical)) != HP_EXIT_OK) {
+                        return r;
                 } else {
-                        hp_pci_addr_format(&a, canonical);
                         if (hp_strv_push(&addresses, canonical) < 0)
                                 return hp_cli_error(-ENOMEM, "out of memory");
                 }

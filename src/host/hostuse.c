@@ -302,7 +302,7 @@ static int block_node(struct scan *s, unsigned major, unsigned minor, const char
                         return r;
                 free(TAKE_PTR(rel));
         }
-        if (!hp_startswith(source, "/dev/"))
+        if (!hp_startswith(source, HP_DEV_DIR))
                 return 0;
         /* dev/mapper/vg-root and dev/disk/by-uuid/... link to the kernel's name. */
         r = hp_hostuse_resolve_optional(s->h, source + 1, &dev);
@@ -314,8 +314,8 @@ static int block_node(struct scan *s, unsigned major, unsigned minor, const char
         r = hp_hostuse_resolve_optional(s->h, rel, ret);
         if (r != 0)
                 return r;
-        if (hp_startswith(source, "/dev/mapper/"))
-                return dm_node_by_name(s, source + strlen("/dev/mapper/"), ret);
+        if (hp_startswith(source, HP_DEV_DIR "mapper/"))
+                return dm_node_by_name(s, source + strlen(HP_DEV_DIR "mapper/"), ret);
         return 0;
 }
 
@@ -580,12 +580,12 @@ static char *describe(const struct hp_host_use *use, const char *top, const char
 
         switch (use->kind) {
         case HP_USE_MOUNT:
-                return hp_hostuse_strdupf("/dev/%s%s is mounted on %s", top, via,
+                return hp_hostuse_strdupf(HP_DEV_DIR "%s%s is mounted on %s", top, via,
                                           where ? where : "(unknown)");
         case HP_USE_SWAP:
                 if (!where)
-                        return hp_hostuse_strdupf("/dev/%s%s is active swap", top, via);
-                if (!hp_startswith(where, "/dev/"))
+                        return hp_hostuse_strdupf(HP_DEV_DIR "%s%s is active swap", top, via);
+                if (!hp_startswith(where, HP_DEV_DIR))
                         return hp_hostuse_strdupf("swap file %s on /dev/%s%s is active", where, top,
                                                   via);
                 if (streq(hp_hostuse_basename_of(where), top))

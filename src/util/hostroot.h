@@ -46,6 +46,10 @@ int hp_host_replace_file(const struct hp_host *h, const char *dir, const char *n
 /* True when the root is the machine itself ("/"), not a tree standing in for it. */
 bool hp_host_is_live(const struct hp_host *h);
 
+/* How mount tables and users name device nodes ("/dev/sda2"): text to parse
+ * and to print, never a path hwpass opens (that goes through the root). */
+#define HP_DEV_DIR "/dev/"
+
 /* Attribute helpers on a directory fd already inside the root. The file must be
  * a regular file (a symlink is refused), so a read never leaves the directory. */
 int hp_attr_read(int dirfd, const char *name, char *buf, size_t size);
