@@ -144,7 +144,7 @@ json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_de
         _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
         json_t *o = json_object(), *pt = json_object();
 
-        if (!o || !pt || hp_dev_state_of(st->inv, d, c, &s) < 0 ||
+        if (!o || !pt || hp_dev_state_of(st, d, c, &s) < 0 ||
             put(pt, "desired", json_boolean(s.desired)) < 0 ||
             put(pt, "active", json_boolean(s.active)) < 0 ||
             put(pt, "reason", str_or_null(s.reason)) < 0) {
@@ -152,7 +152,11 @@ json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_de
                 json_decref(o);
                 return NULL;
         }
-        if (put(o, "passthrough", pt) < 0 || put(o, "label", str_or_null(c ? c->label : NULL)) < 0 ||
+        const struct hp_dev_config *moved = !c && d ? hp_host_state_moved_here(st, d) : NULL;
+
+        if (put(o, "passthrough", pt) < 0 ||
+            put(o, "label", str_or_null(c ? c->label : moved ? moved->label : NULL)) < 0 ||
+            put(o, "label_moved_from", str_or_null(moved ? moved->address : NULL)) < 0 ||
             put(o, "attributes", attributes(c)) < 0 ||
             put(o, "assigned_vm", str_or_null(c ? c->assigned_vm : NULL)) < 0 ||
             put(o, "health", json_string(c ? c->health : "ok")) < 0) {

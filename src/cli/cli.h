@@ -54,6 +54,7 @@ struct hp_cli_state {
         struct hp_pci_inventory *inv;
         struct hp_dev_config *configs;
         size_t n_configs;
+        char **serials; /* read only when a configured device moved or changed */
 };
 int hp_cli_state_load(struct hp_cli *c, struct hp_cli_state *ret);
 void hp_cli_state_done(struct hp_cli_state *s);

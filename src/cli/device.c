@@ -55,7 +55,7 @@ static int list_row(struct hp_table *t, const struct hp_host_state *st, const st
 
         if (r < 0)
                 return r;
-        r = hp_dev_state_of(inv, d, c, &s);
+        r = hp_dev_state_of(st, d, c, &s);
         if (r < 0)
                 return r;
         snprintf(id, sizeof(id), "%04x:%04x", d->vendor_id, d->device_id);
@@ -68,9 +68,14 @@ static int list_row(struct hp_table *t, const struct hp_host_state *st, const st
         snprintf(verdict, sizeof(verdict), "%s%s", v.capable ? "capable" : "no: ",
                  v.capable ? "" : v.blocker);
         device_name(d, name, sizeof(name));
+        /* A label follows its device to a new address. */
+        const struct hp_dev_config *moved = c ? NULL : hp_host_state_moved_here(st, d);
+        const char *text = c ? c->label : moved ? moved->label : NULL;
+        char label[128];
+
+        snprintf(label, sizeof(label), "%s%s", text ? text : "-", text && moved ? " (moved)" : "");
         return hp_table_add(t, (const char *const[]){ d->address, id, d->class_name, d->driver, group,
-                                                      numa, verdict, mode_of(&s), c ? c->label : NULL,
-                                                      name });
+                                                      numa, verdict, mode_of(&s), label, name });
 }
 
 /* Under the table: why a device is not in the mode it was asked for, and
@@ -87,7 +92,7 @@ static int print_reasons(const struct hp_host_state *st, enum hp_pci_class_filte
 
                 if (d && !hp_pci_dev_matches_class(d, filter))
                         continue;
-                r = hp_dev_state_of(st->inv, d, c, &s);
+                r = hp_dev_state_of(st, d, c, &s);
                 if (r < 0)
                         return r;
                 if (!s.reason)
@@ -135,7 +140,8 @@ int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         const struct hp_pci_inventory *inv = cs.inv;
-        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs };
+        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs,
+                                   .serials = cs.serials };
         if (c->json)
                 return hp_cli_print_json(hp_json_pci_devices(&st, class_filter, &filter));
         t = hp_table_new(10, (const char *const[]){ "ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "NUMA",
@@ -226,7 +232,7 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
         int r = hp_pci_verdict(inv, d, &v);
 
         if (r >= 0)
-                r = hp_dev_state_of(inv, d, c, &s);
+                r = hp_dev_state_of(st, d, c, &s);
         if (r < 0)
                 return hp_cli_error(r, "cannot judge %s", d->address);
         device_name(d, name, sizeof(name));
@@ -278,6 +284,7 @@ int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
                 r = hp_cli_state_load(c, &cs);
         if (r != HP_EXIT_OK)
                 return r;
-        struct hp_host_state st = { .inv = cs.inv, .configs = cs.configs, .n_configs = cs.n_configs };
+        struct hp_host_state st = { .inv = cs.inv, .configs = cs.configs, .n_configs = cs.n_configs,
+                                   .serials = cs.serials };
         return c->json ? hp_cli_print_json(hp_json_pci_dev(&st, d)) : show_text(&st, d);
 }

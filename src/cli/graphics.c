@@ -26,7 +26,8 @@ int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         const struct hp_pci_inventory *inv = cs.inv;
-        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs };
+        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs,
+                                   .serials = cs.serials };
         if (c->json)
                 list = json_array();
         else
@@ -40,7 +41,7 @@ int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
 
                 if (!hp_pci_dev_matches_class(d, HP_CLASS_GPU))
                         continue;
-                r = hp_dev_state_of(inv, d, cfg, &s);
+                r = hp_dev_state_of(&st, d, cfg, &s);
                 if (r < 0)
                         break;
                 mode = s.active ? "passthrough" : "host";

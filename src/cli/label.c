@@ -68,6 +68,8 @@ static int load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
                 return hp_cli_error(r, "cannot read the stored state in '%s'", c->db_path);
         }
         /* The identity goes with the label, so a changed device is noticed. */
+        if (!ret->serial)
+                (void)hp_pci_read_serial(c->host, d, &ret->serial);
         ret->vendor_id = d->vendor_id;
         ret->device_id = d->device_id;
         ret->subsystem_vendor_id = d->subsystem_vendor_id;

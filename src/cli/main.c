@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "host/names.h"
 #include "host/pci.h"
+#include "host/state.h"
 #include "store/store.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
@@ -182,11 +183,25 @@ int hp_cli_state_load(struct hp_cli *c, struct hp_cli_state *ret)
 
         if (r == HP_EXIT_OK)
                 r = hp_cli_load_configs(c, &ret->configs, &ret->n_configs);
-        return r;
+        if (r != HP_EXIT_OK)
+                return r;
+        struct hp_host_state st = { .inv = ret->inv, .configs = ret->configs, .n_configs = ret->n_configs };
+        if (!hp_host_state_needs_serials(&st))
+                return HP_EXIT_OK;
+        /* Only to follow devices whose address changed: serials cost I/O. */
+        ret->serials = calloc(ret->inv->n_devs + 1, sizeof(char *));
+        if (!ret->serials)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < ret->inv->n_devs; i++)
+                (void)hp_pci_read_serial(c->host, &ret->inv->devs[i], &ret->serials[i]);
+        return HP_EXIT_OK;
 }
 
 void hp_cli_state_done(struct hp_cli_state *s)
 {
+        for (size_t i = 0; s->serials && s->inv && i < s->inv->n_devs; i++)
+                free(s->serials[i]);
+        free(s->serials);
         hp_dev_configs_free(s->configs, s->n_configs);
         hp_pci_inventory_free(s->inv);
         *s = (struct hp_cli_state){ 0 };

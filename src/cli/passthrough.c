@@ -56,8 +56,8 @@ static int load_configs(struct hp_store *s, struct hp_dev_config **ret, size_t *
 
 /* The stored record of d after this plan: desired, and the host driver to
  * come back to remembered the first time it leaves it. */
-static int record_desired(struct hp_store *s, const struct hp_pci_dev *d, const char *from_driver,
-                          bool desired)
+static int record_desired(struct hp_store *s, const struct hp_host *host, const struct hp_pci_dev *d,
+                          const char *from_driver, bool desired)
 {
         _cleanup_(hp_dev_config_done) struct hp_dev_config c = { 0 };
         int r = hp_store_device_get(s, d->address, &c);
@@ -73,6 +73,8 @@ static int record_desired(struct hp_store *s, const struct hp_pci_dev *d, const 
         } else if (r < 0) {
                 return r;
         }
+        if (!c.serial)
+                (void)hp_pci_read_serial(host, d, &c.serial);
         c.vendor_id = d->vendor_id;
         c.device_id = d->device_id;
         c.subsystem_vendor_id = d->subsystem_vendor_id;
@@ -188,10 +190,10 @@ static int record_and_apply(struct run *run, const struct hp_plan *p, char **ret
 
         r = hp_store_begin(run->store);
         for (size_t i = 0; r >= 0 && i < p->n_steps; i++)
-                r = record_desired(run->store, hp_pci_find(run->inv, p->steps[i].address),
+                r = record_desired(run->store, run->c->host, hp_pci_find(run->inv, p->steps[i].address),
                                    p->steps[i].from_driver, desired);
         for (size_t i = 0; r >= 0 && p->unchanged[i]; i++)
-                r = record_desired(run->store, hp_pci_find(run->inv, p->unchanged[i]), NULL, desired);
+                r = record_desired(run->store, run->c->host, hp_pci_find(run->inv, p->unchanged[i]), NULL, desired);
         if (r < 0) {
                 (void)hp_store_rollback(run->store);
                 return hp_cli_error(r, "cannot record the desired state in '%s'", run->c->db_path);

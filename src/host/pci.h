@@ -93,3 +93,9 @@ enum hp_pci_class_filter {
 };
 int hp_pci_class_filter_from_string(const char *s, enum hp_pci_class_filter *ret);
 bool hp_pci_dev_matches_class(const struct hp_pci_dev *d, enum hp_pci_class_filter f);
+
+/* A serial number that names this very device wherever it is plugged: the
+ * PCIe Device Serial Number from config space, else the NVMe controller's
+ * serial, else the permanent MAC of its network interface. *ret is NULL when
+ * the device has none. Read on demand: it is not part of a scan. */
+int hp_pci_read_serial(const struct hp_host *h, const struct hp_pci_dev *d, char **ret);

@@ -10,6 +10,8 @@
 #include "store/store.h"
 #include "util/macro.h"
 
+static bool same_ids(const struct hp_dev_config *c, const struct hp_pci_dev *d);
+
 void hp_dev_state_done(struct hp_dev_state *s)
 {
         free(s->reason);
@@ -26,9 +28,7 @@ const struct hp_dev_config *hp_host_state_config(const struct hp_host_state *s, 
 
 bool hp_dev_config_matches(const struct hp_dev_config *c, const struct hp_pci_dev *d)
 {
-        return c->vendor_id == d->vendor_id && c->device_id == d->device_id &&
-               c->subsystem_vendor_id == d->subsystem_vendor_id &&
-               c->subsystem_device_id == d->subsystem_device_id;
+        return same_ids(c, d);
 }
 
 static bool on_vfio(const struct hp_pci_dev *d)
@@ -57,14 +57,85 @@ bool hp_pci_group_viable(const struct hp_pci_inventory *inv, int group,
         return true;
 }
 
-int hp_dev_state_of(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d,
+static bool same_ids(const struct hp_dev_config *c, const struct hp_pci_dev *d)
+{
+        return c->vendor_id == d->vendor_id && c->device_id == d->device_id &&
+               c->subsystem_vendor_id == d->subsystem_vendor_id &&
+               c->subsystem_device_id == d->subsystem_device_id;
+}
+
+/* The configured device no longer stands at its address. */
+static bool displaced(const struct hp_host_state *st, const struct hp_dev_config *c)
+{
+        const struct hp_pci_dev *d = hp_pci_find(st->inv, c->address);
+
+        return !d || !same_ids(c, d);
+}
+
+bool hp_host_state_needs_serials(const struct hp_host_state *st)
+{
+        for (size_t i = 0; i < st->n_configs; i++)
+                if (displaced(st, &st->configs[i]))
+                        return true;
+        return false;
+}
+
+/* Same IDs, and the same serial, or the same slot when neither side has a serial. */
+static bool is_same_device(const struct hp_host_state *st, const struct hp_dev_config *c, size_t i)
+{
+        const struct hp_pci_dev *d = &st->inv->devs[i];
+        const char *serial = st->serials ? st->serials[i] : NULL;
+
+        if (!same_ids(c, d))
+                return false;
+        if (c->serial || serial)
+                return c->serial && serial && streq(c->serial, serial);
+        return c->slot && d->slot && streq(c->slot, d->slot);
+}
+
+const struct hp_pci_dev *hp_dev_config_moved_to(const struct hp_host_state *st,
+                                                const struct hp_dev_config *c)
+{
+        const struct hp_pci_dev *found = NULL;
+
+        if (!displaced(st, c))
+                return NULL;
+        for (size_t i = 0; i < st->inv->n_devs; i++) {
+                const struct hp_dev_config *own = hp_host_state_config(st, st->inv->devs[i].address);
+
+                if ((own && !displaced(st, own)) || !is_same_device(st, c, i))
+                        continue;
+                if (found)
+                        return NULL; /* two candidates: never guess */
+                found = &st->inv->devs[i];
+        }
+        return found;
+}
+
+const struct hp_dev_config *hp_host_state_moved_here(const struct hp_host_state *st,
+                                                     const struct hp_pci_dev *d)
+{
+        for (size_t i = 0; i < st->n_configs; i++)
+                if (hp_dev_config_moved_to(st, &st->configs[i]) == d)
+                        return &st->configs[i];
+        return NULL;
+}
+
+int hp_dev_state_of(const struct hp_host_state *st, const struct hp_pci_dev *d,
                     const struct hp_dev_config *c, struct hp_dev_state *ret)
 {
-        const struct hp_pci_dev *blocker = NULL;
+        const struct hp_pci_inventory *inv = st->inv;
+        const struct hp_pci_dev *blocker = NULL, *moved = c ? hp_dev_config_moved_to(st, c) : NULL;
         char *reason = NULL;
         int n = 0;
 
         *ret = (struct hp_dev_state){ .desired = c && c->desired };
+        if (moved) {
+                n = asprintf(&reason, "moved: the device configured at %s is now at %s (same IDs and %s); "
+                                      "its label follows it, passthrough does not: enable it at %s",
+                             c->address, moved->address, c->serial ? "serial" : "slot", moved->address);
+                goto out;
+        }
         if (!d) {
                 n = asprintf(&reason, "the device is gone: %04x:%04x was configured at %s; it is never "
                                       "bound elsewhere by itself",
