@@ -56,6 +56,11 @@ static int load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
         r = hp_cli_open_store(c, ret_store);
         if (r != HP_EXIT_OK)
                 return r;
+        /* Read, change, write in one transaction: nothing (an assignment by
+         * hwpassd) slips in between and is overwritten. */
+        r = hp_store_begin(*ret_store);
+        if (r < 0)
+                return hp_cli_error(r, "cannot lock the stored state in '%s'", c->db_path);
         r = hp_store_device_get(*ret_store, canonical, ret);
         if (r == -ENOENT) {
                 *ret = (struct hp_dev_config){ 0 };
@@ -84,9 +89,14 @@ static int save(struct hp_cli *c, struct hp_store *s, const struct hp_dev_config
 {
         int r = hp_store_device_put(s, cfg);
 
-        if (r < 0)
+        if (r >= 0)
+                r = hp_store_event_add(s, "device-label", cfg->address, event);
+        if (r >= 0)
+                r = hp_store_commit(s);
+        if (r < 0) {
+                (void)hp_store_rollback(s);
                 return hp_cli_error(r, "cannot store %s in '%s'", cfg->address, c->db_path);
-        (void)hp_store_event_add(s, "device-label", cfg->address, event);
+        }
         return HP_EXIT_OK;
 }
 

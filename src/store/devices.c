@@ -89,9 +89,8 @@ int hp_dev_config_copy(const struct hp_dev_config *from, struct hp_dev_config *r
         return 0;
 }
 
-/* Canonical, as sysfs names PCI functions: "dddd:bb:dd.f", lower-case hex.
- * One spelling per device, since the address is the key. */
-static bool address_is_valid(const char *a)
+/* One spelling per device, since the address is the key. */
+bool hp_store_address_is_valid(const char *a)
 {
         static const char pattern[] = "xxxx:xx:xx.x";
 
@@ -108,7 +107,7 @@ static bool address_is_valid(const char *a)
 
 static int config_validate(const struct hp_dev_config *c)
 {
-        if (!address_is_valid(c->address))
+        if (!hp_store_address_is_valid(c->address))
                 return -EINVAL;
         if (!c->health || !(streq(c->health, "ok") || streq(c->health, "quarantined")))
                 return -EINVAL;
@@ -119,35 +118,6 @@ static int config_validate(const struct hp_dev_config *c)
                         return -EINVAL;
         }
         return 0;
-}
-
-/* A text column that must be there; NULL from SQLite otherwise means no memory. */
-static int column_text(sqlite3_stmt *st, int col, const char **ret)
-{
-        const unsigned char *t;
-
-        if (sqlite3_column_type(st, col) == SQLITE_NULL)
-                return -EBADMSG;
-        t = sqlite3_column_text(st, col);
-        if (!t)
-                return -ENOMEM;
-        *ret = (const char *)t;
-        return 0;
-}
-
-static int column_strdup(sqlite3_stmt *st, int col, char **ret)
-{
-        const char *t;
-        int r;
-
-        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-                *ret = NULL;
-                return 0;
-        }
-        r = column_text(st, col, &t);
-        if (r < 0)
-                return r;
-        return strdup_or_null(t, ret);
 }
 
 static int column_u16(sqlite3_stmt *st, int col, uint16_t *ret)
@@ -184,7 +154,7 @@ static int row_to_config(sqlite3_stmt *st, struct hp_dev_config *ret)
         const char *address;
         int r;
 
-        r = column_text(st, COL_ADDRESS, &address);
+        r = hp_store_column_text(st, COL_ADDRESS, &address);
         if (r < 0)
                 return r;
         if (strlen(address) >= sizeof(c.address))
@@ -196,7 +166,7 @@ static int row_to_config(sqlite3_stmt *st, struct hp_dev_config *ret)
                         return r;
         }
         for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
-                r = column_strdup(st, strs[i].col, strs[i].dst);
+                r = hp_store_column_strdup(st, strs[i].col, strs[i].dst);
                 if (r < 0)
                         return r;
         }
@@ -219,10 +189,10 @@ static int attr_push(char ***attrs, sqlite3_stmt *st, int col)
         const char *key, *value;
         int r;
 
-        r = column_text(st, col, &key);
+        r = hp_store_column_text(st, col, &key);
         if (r < 0)
                 return r;
-        r = column_text(st, col + 1, &value);
+        r = hp_store_column_text(st, col + 1, &value);
         if (r < 0)
                 return r;
         if (asprintf(&kv, "%s=%s", key, value) < 0)
@@ -285,7 +255,7 @@ static int read_devices(struct hp_store *s, enum hp_store_stmt_id dev_id,
         while ((rc = sqlite3_step(ast)) == SQLITE_ROW) {
                 const char *a;
 
-                r = column_text(ast, 0, &a);
+                r = hp_store_column_text(ast, 0, &a);
                 if (r < 0)
                         return r;
                 /* Both sorted by address (BINARY collation, i.e. strcmp order). */
@@ -331,7 +301,7 @@ int hp_store_device_get(struct hp_store *s, const char *address, struct hp_dev_c
         size_t n = 0;
         int r;
 
-        if (!address || !address_is_valid(address))
+        if (!address || !hp_store_address_is_valid(address))
                 return -EINVAL;
         r = read_snapshot(s, STMT_DEVICE_GET, STMT_ATTRS_GET, address, &v, &n);
         if (r < 0)
@@ -453,7 +423,7 @@ int hp_store_device_delete(struct hp_store *s, const char *address)
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        if (!address || !address_is_valid(address))
+        if (!address || !hp_store_address_is_valid(address))
                 return -EINVAL;
         r = hp_store_tx_check(s);
         if (r < 0)

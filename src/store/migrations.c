@@ -48,6 +48,20 @@ static const char *const migrations[] = {
         ");\n",
         /* 2: why the desired state could not be applied; existing rows read NULL. */
         "ALTER TABLE devices ADD COLUMN reason TEXT;\n",
+        /* 3: the VMs of this host. The spec is the vm layer's JSON; devices
+         * point at their VM by name through the existing plain column
+         * devices.assigned_vm, which vms.c keeps consistent. */
+        "CREATE TABLE vms (\n"
+        "        name TEXT NOT NULL PRIMARY KEY,\n"
+        "        spec TEXT NOT NULL,\n"
+        "        state TEXT NOT NULL DEFAULT 'off'\n"
+        "                CHECK (state IN ('off', 'starting', 'running', 'stopping')),\n"
+        "        pid INTEGER NOT NULL DEFAULT 0,\n"
+        "        qmp_path TEXT,\n"
+        "        started_at INTEGER NOT NULL DEFAULT 0,\n"
+        "        created_at INTEGER NOT NULL,\n"
+        "        updated_at INTEGER NOT NULL\n"
+        ");\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

@@ -1,5 +1,5 @@
 /* Private to src/store/: the connection, its cached statements, and the helpers its files share. */
-/* Included only by store.c, devices.c and migrations.c; callers use store.h. */
+/* Included only by store.c, devices.c, vms.c and migrations.c; callers use store.h. */
 #pragma once
 
 #include <sqlite3.h>
@@ -28,6 +28,16 @@ enum hp_store_stmt_id {
         STMT_ATTR_ADD,
         STMT_DEVICE_DELETE,
         STMT_EVENT_ADD,
+        STMT_VM_GET,
+        STMT_VM_LIST,
+        STMT_VM_EXISTS,
+        STMT_VM_INSERT,
+        STMT_VM_UPDATE_SPEC,
+        STMT_VM_SET_RUNTIME,
+        STMT_VM_DELETE,
+        STMT_DEVICE_HOLDER,
+        STMT_DEVICE_ASSIGN,
+        STMT_DEVICES_RELEASE,
         _STMT_MAX,
 };
 
@@ -53,6 +63,20 @@ enum {
 #define DEVICE_COLUMNS                                                                             \
         "address, vendor_id, device_id, subsystem_vendor_id, subsystem_device_id, serial, slot, "  \
         "desired, host_driver, label, health, reason, assigned_vm, updated_at"
+
+/* Column order of STMT_VM_GET/LIST; the code that reads them is in vms.c. */
+enum {
+        VCOL_NAME,
+        VCOL_SPEC,
+        VCOL_STATE,
+        VCOL_PID,
+        VCOL_QMP_PATH,
+        VCOL_STARTED_AT,
+        VCOL_CREATED_AT,
+        VCOL_UPDATED_AT,
+};
+
+#define VM_COLUMNS "name, spec, state, pid, qmp_path, started_at, created_at, updated_at"
 
 struct hp_store {
         sqlite3 *db;
@@ -80,6 +104,12 @@ void hp_store_stmt_resetp(sqlite3_stmt **st);
 int hp_store_binds_ok(struct hp_store *s, const int *rcs, size_t n);
 /* Steps a statement that returns no rows. */
 int hp_store_step_done(struct hp_store *s, sqlite3_stmt *st);
+/* A text column that must be there (-EBADMSG when NULL); valid until the next step. */
+int hp_store_column_text(sqlite3_stmt *st, int col, const char **ret);
+/* A copy of a text column, NULL for SQL NULL. */
+int hp_store_column_strdup(sqlite3_stmt *st, int col, char **ret);
+/* Canonical, as sysfs names PCI functions: "dddd:bb:dd.f", lower-case hex. */
+bool hp_store_address_is_valid(const char *a);
 
 enum hp_store_tx_mode {
         TX_BEGIN,     /* our own write transaction */

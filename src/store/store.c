@@ -1,6 +1,6 @@
 /* The state store's connection: opening the file, cached statements, transactions, events. */
-/* The device rows are in devices.c, the schema and its upgrades in
- * migrations.c. One connection per process; every statement is constant SQL
+/* The device rows are in devices.c, the VMs and device assignment in vms.c,
+ * the schema and its upgrades in migrations.c. One connection per process; every statement is constant SQL
  * with bound parameters, prepared once and kept until close. */
 #include "store-internal.h"
 
@@ -51,6 +51,20 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE address = ?1",
         [STMT_EVENT_ADD] =
                 "INSERT INTO events (at, kind, subject, message) VALUES (?1, ?2, ?3, ?4)",
+        [STMT_VM_GET] = "SELECT " VM_COLUMNS " FROM vms WHERE name = ?1",
+        [STMT_VM_LIST] = "SELECT " VM_COLUMNS " FROM vms ORDER BY name",
+        [STMT_VM_EXISTS] = "SELECT count(*) FROM vms WHERE name = ?1",
+        [STMT_VM_INSERT] = "INSERT INTO vms (name, spec, created_at, updated_at) "
+                           "VALUES (?1, ?2, ?3, ?3)",
+        [STMT_VM_UPDATE_SPEC] = "UPDATE vms SET spec = ?2, updated_at = ?3 WHERE name = ?1",
+        [STMT_VM_SET_RUNTIME] = "UPDATE vms SET state = ?2, pid = ?3, qmp_path = ?4, "
+                                "started_at = ?5, updated_at = ?6 WHERE name = ?1",
+        [STMT_VM_DELETE] = "DELETE FROM vms WHERE name = ?1",
+        [STMT_DEVICE_HOLDER] = "SELECT assigned_vm FROM devices WHERE address = ?1",
+        [STMT_DEVICE_ASSIGN] =
+                "UPDATE devices SET assigned_vm = ?2, updated_at = ?3 WHERE address = ?1",
+        [STMT_DEVICES_RELEASE] =
+                "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 WHERE assigned_vm = ?1",
 };
 
 /* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */
@@ -159,6 +173,40 @@ int hp_store_step_done(struct hp_store *s, sqlite3_stmt *st)
         int rc = sqlite3_step(st);
 
         return rc == SQLITE_DONE ? 0 : hp_store_errno_from_rc(s, rc);
+}
+
+int hp_store_column_text(sqlite3_stmt *st, int col, const char **ret)
+{
+        const unsigned char *t;
+
+        if (sqlite3_column_type(st, col) == SQLITE_NULL)
+                return -EBADMSG;
+        /* NULL from SQLite for a non-NULL value means no memory. */
+        t = sqlite3_column_text(st, col);
+        if (!t)
+                return -ENOMEM;
+        *ret = (const char *)t;
+        return 0;
+}
+
+int hp_store_column_strdup(sqlite3_stmt *st, int col, char **ret)
+{
+        const char *t;
+        char *copy;
+        int r;
+
+        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+                *ret = NULL;
+                return 0;
+        }
+        r = hp_store_column_text(st, col, &t);
+        if (r < 0)
+                return r;
+        copy = strdup(t);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
 }
 
 /* Runs a statement that has no parameters and returns no rows. */

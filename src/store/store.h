@@ -1,5 +1,5 @@
-/* The public interface of the host state store: device configuration and an event log. */
-/* Both are kept in one SQLite file (the standalone shape of DESIGN.md §1).
+/* The public interface of the host state store: device configuration, VMs, and an event log. */
+/* All are kept in one SQLite file (the standalone shape of DESIGN.md §1).
  * Library code: returns -errno, never prints. */
 #pragma once
 
@@ -79,5 +79,51 @@ int hp_store_device_delete(struct hp_store *s, const char *address); /* -ENOENT 
 int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
                        const char *message);
 
+/* A VM of this host and its runtime state. The spec is the vm layer's JSON
+ * document, stored as given: the store does not know its fields. */
+struct hp_vm_record {
+        char *name;
+        char *spec_json;
+        char *state;        /* "off", "starting", "running", "stopping" */
+        int64_t pid;        /* 0 when none */
+        char *qmp_path;     /* or NULL */
+        int64_t started_at; /* unix seconds, 0 when not started */
+        int64_t created_at, updated_at; /* unix seconds, set by the store */
+};
+void hp_vm_record_done(struct hp_vm_record *r); /* frees members, accepts zeroed */
+void hp_vm_records_free(struct hp_vm_record *r, size_t n);
+
+/* Names are validated by the vm layer; the store only refuses NULL or empty
+ * ones (and a NULL spec) with -EINVAL. Writes nest inside hp_store_begin(). */
+int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret); /* -ENOENT */
+/* Sorted by name; *ret is NULL when there are none. */
+int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n);
+/* state "off", no pid, no QMP socket. -EEXIST when name is taken. */
+int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json);
+int hp_store_vm_update_spec(struct hp_store *s, const char *name,
+                            const char *spec_json); /* -ENOENT */
+/* -ENOENT; -EINVAL for an unknown state or a negative pid or started_at. */
+int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
+                            const char *qmp_path, int64_t started_at);
+/* Deletes the VM and releases every device assigned to it, in one transaction. -ENOENT. */
+int hp_store_vm_delete(struct hp_store *s, const char *name);
+
+/* Assigns every address to vm in one transaction (BEGIN IMMEDIATE, or a
+ * savepoint inside hp_store_begin()), so of two processes assigning one
+ * device at once only the first wins. Each must have a devices row and be
+ * free or already vm's; nothing is changed on failure. Errors, with
+ * *ret_conflict (may be NULL) set to a malloc'd string where an address is to
+ * blame and left alone otherwise:
+ *   -EINVAL   address not canonical (*ret_conflict = the address), or no vm;
+ *   -ENOENT   no devices row (*ret_conflict = the address), or no VM named
+ *             vm (*ret_conflict left alone: create the VM first);
+ *   -EBUSY    held by another VM (*ret_conflict = "ADDRESS (held by VM)"),
+ *             or, with *ret_conflict left alone, the database stayed locked
+ *             by another process past the busy timeout. */
+int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+                            char **ret_conflict);
+/* Frees every device assigned to vm; returns how many (0 for an unknown VM). */
+int hp_store_release_devices(struct hp_store *s, const char *vm);
+
 /* The schema version this code knows; migrations.c holds one migration per version. */
-#define HP_STORE_SCHEMA_VERSION 2
+#define HP_STORE_SCHEMA_VERSION 3
