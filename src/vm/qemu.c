@@ -1,0 +1,218 @@
+/* QEMU argv for a passthrough VM: q35, one pcie-root-port per passed-through
+ * device (so each sits in its own slot, as on real hardware), vfio-pci with
+ * x-vga/rombar/romfile, qemu-xhci + usb-host, OVMF with a per-VM vars copy and
+ * the computed 64-bit MMIO window, memory locked, a QMP socket and a serial log. */
+#include "qemu.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmio.h"
+#include "spec.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+static int add(char ***argv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add(char ***argv, const char *fmt, ...)
+{
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        return hp_strv_push(argv, s);
+}
+
+/* QEMU's option syntax escapes a comma by doubling it. */
+static char *qemu_escape(const char *s)
+{
+        size_t n = strlen(s), commas = 0;
+        char *out, *o;
+
+        for (const char *p = s; *p; p++)
+                commas += *p == ',';
+        out = malloc(n + commas + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *p = s; *p; p++) {
+                *o++ = *p;
+                if (*p == ',')
+                        *o++ = ',';
+        }
+        *o = '\0';
+        return out;
+}
+
+static int add_machine(char ***argv, const struct hp_vm_spec *s, const struct hp_qemu_config *c)
+{
+        bool kvm = streq(c->accel, "kvm");
+        int r;
+
+        if ((r = add(argv, "%s", c->binary)) < 0 || (r = add(argv, "-name")) < 0 ||
+            (r = add(argv, "%s,debug-threads=on", s->name)) < 0 || (r = add(argv, "-machine")) < 0 ||
+            (r = add(argv, "q35,accel=%s%s", c->accel, kvm ? ",kernel-irqchip=on" : "")) < 0 ||
+            (r = add(argv, "-cpu")) < 0 || (r = add(argv, "%s", kvm ? "host" : "max")) < 0 ||
+            (r = add(argv, "-smp")) < 0 || (r = add(argv, "%u", s->vcpus)) < 0 ||
+            (r = add(argv, "-m")) < 0 || (r = add(argv, "%" PRIu64 "M", s->memory_mib)) < 0 ||
+            /* Passthrough pins all guest memory for DMA: reserve and lock it up front. */
+            (r = add(argv, "-overcommit")) < 0 || (r = add(argv, "mem-lock=on")) < 0 ||
+            (r = add(argv, "-nodefaults")) < 0 || (r = add(argv, "-no-user-config")) < 0 ||
+            (r = add(argv, "-display")) < 0 || (r = add(argv, "none")) < 0)
+                return r;
+        return 0;
+}
+
+static int add_firmware(char ***argv, const struct hp_vm_spec *s, const struct hp_qemu_config *c)
+{
+        _cleanup_free_ char *code = NULL, *vars = NULL;
+        int r;
+
+        if (c->mmio && c->mmio->window > 0) {
+                /* The window must hold every 64-bit BAR; q35's default is smaller for large GPUs. */
+                if ((r = add(argv, "-global")) < 0 ||
+                    (r = add(argv, "q35-pcihost.pci-hole64-size=%" PRIu64, c->mmio->window)) < 0)
+                        return r;
+        }
+        if (s->firmware != HP_VM_FIRMWARE_EFI)
+                return 0;
+        if (!c->ovmf_code || !c->ovmf_vars)
+                return -EINVAL;
+        code = qemu_escape(c->ovmf_code);
+        vars = qemu_escape(c->ovmf_vars);
+        if (!code || !vars)
+                return -ENOMEM;
+        if ((r = add(argv, "-drive")) < 0 ||
+            (r = add(argv, "if=pflash,format=raw,unit=0,readonly=on,file=%s", code)) < 0 ||
+            (r = add(argv, "-drive")) < 0 || (r = add(argv, "if=pflash,format=raw,unit=1,file=%s", vars)) < 0)
+                return r;
+        if (c->mmio && c->mmio->window > 0 &&
+            ((r = add(argv, "-fw_cfg")) < 0 ||
+             (r = add(argv, "name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64, c->mmio->window >> 20)) < 0))
+                return r;
+        return 0;
+}
+
+static int add_disks_and_kernel(char ***argv, const struct hp_vm_spec *s)
+{
+        int r;
+
+        for (size_t i = 0; s->disks[i]; i++) {
+                _cleanup_free_ char *file = qemu_escape(s->disks[i]);
+                size_t len = strlen(s->disks[i]);
+                bool qcow2 = len > 6 && streq(s->disks[i] + len - 6, ".qcow2");
+
+                if (!file)
+                        return -ENOMEM;
+                if ((r = add(argv, "-drive")) < 0 ||
+                    (r = add(argv, "file=%s,if=none,id=disk%zu,format=%s", file, i, qcow2 ? "qcow2" : "raw")) < 0 ||
+                    (r = add(argv, "-device")) < 0 || (r = add(argv, "virtio-blk-pci,drive=disk%zu", i)) < 0)
+                        return r;
+        }
+        if (s->kernel) {
+                if ((r = add(argv, "-kernel")) < 0 || (r = add(argv, "%s", s->kernel)) < 0)
+                        return r;
+                if (s->append && ((r = add(argv, "-append")) < 0 || (r = add(argv, "%s", s->append)) < 0))
+                        return r;
+        }
+        return 0;
+}
+
+static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qemu_config *c)
+{
+        int r;
+
+        for (size_t i = 0; i < s->n_pci; i++) {
+                const struct hp_vm_pci *p = &s->pci[i];
+                _cleanup_free_ char *romfile = p->romfile ? qemu_escape(p->romfile) : NULL;
+                char extra[64] = "";
+
+                if (p->romfile && !romfile)
+                        return -ENOMEM;
+                if (!c->pci || strlen(c->pci[i]) != 12)
+                        return -EINVAL;
+                if (p->rombar >= 0)
+                        snprintf(extra, sizeof(extra), ",rombar=%d", p->rombar);
+                if ((r = add(argv, "-device")) < 0 ||
+                    (r = add(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d", p->index,
+                             p->index + 1, p->index + 1)) < 0 ||
+                    (r = add(argv, "-device")) < 0 ||
+                    (r = add(argv, "vfio-pci,host=%s,bus=hp-rp%d,id=hostdev%d%s%s%s%s", c->pci[i], p->index,
+                             p->index, p->primary_display ? ",x-vga=on" : "", extra,
+                             romfile ? ",romfile=" : "", romfile ? romfile : "")) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_usb(char ***argv, const struct hp_vm_spec *s, const struct hp_qemu_config *c)
+{
+        int r;
+
+        if (s->n_usb == 0)
+                return 0;
+        if (!c->usb)
+                return -EINVAL;
+        if ((r = add(argv, "-device")) < 0 || (r = add(argv, "qemu-xhci,id=hp-xhci")) < 0)
+                return r;
+        for (size_t i = 0; i < s->n_usb; i++) {
+                const struct hp_qemu_usb_host *u = &c->usb[i];
+
+                if ((r = add(argv, "-device")) < 0)
+                        return r;
+                if (u->by_port)
+                        r = add(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostport=%s", s->usb[i].index,
+                                u->bus, u->port);
+                else if (u->hostaddr > 0)
+                        r = add(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostaddr=%d", s->usb[i].index,
+                                u->bus, u->hostaddr);
+                else
+                        r = add(argv, "usb-host,bus=hp-xhci.0,id=usb%d,vendorid=0x%04x,productid=0x%04x",
+                                s->usb[i].index, u->vendor_id, u->product_id);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_control(char ***argv, const struct hp_qemu_config *c)
+{
+        _cleanup_free_ char *dir = qemu_escape(c->run_dir);
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        if ((r = add(argv, "-chardev")) < 0 ||
+            (r = add(argv, "socket,id=qmp,path=%s/qmp.sock,server=on,wait=off", dir)) < 0 ||
+            (r = add(argv, "-mon")) < 0 || (r = add(argv, "chardev=qmp,mode=control")) < 0 ||
+            (r = add(argv, "-chardev")) < 0 || (r = add(argv, "file,id=serial0,path=%s/serial.log", dir)) < 0 ||
+            (r = add(argv, "-serial")) < 0 || (r = add(argv, "chardev:serial0")) < 0 ||
+            (r = add(argv, "-pidfile")) < 0 || (r = add(argv, "%s/qemu.pid", c->run_dir)) < 0)
+                return r;
+        return 0;
+}
+
+int hp_qemu_argv(const struct hp_vm_spec *s, const struct hp_qemu_config *c, char ***ret)
+{
+        _cleanup_strv_free_ char **argv = calloc(1, sizeof(char *));
+        int r;
+
+        if (!argv)
+                return -ENOMEM;
+        if (!c->binary || !c->accel || !c->run_dir)
+                return -EINVAL;
+        if ((r = add_machine(&argv, s, c)) < 0 || (r = add_firmware(&argv, s, c)) < 0 ||
+            (r = add_disks_and_kernel(&argv, s)) < 0 || (r = add_pci(&argv, s, c)) < 0 ||
+            (r = add_usb(&argv, s, c)) < 0 || (r = add_control(&argv, c)) < 0)
+                return r;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}

@@ -1,0 +1,224 @@
+/* VM spec helpers: destructors and the strict parsers for what an operator
+ * types (VM names, PCI IDs, USB ports, memory sizes). Pure: no I/O. */
+#include "spec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/macro.h"
+#include "util/strutil.h"
+
+void hp_vm_pci_done(struct hp_vm_pci *p)
+{
+        if (!p)
+                return;
+        free(p->allowed);
+        free(p->label);
+        free(p->romfile);
+        *p = (struct hp_vm_pci){ .rombar = -1 };
+}
+
+void hp_vm_usb_done(struct hp_vm_usb *u)
+{
+        if (!u)
+                return;
+        free(u->serial);
+        free(u->port);
+        *u = (struct hp_vm_usb){ 0 };
+}
+
+void hp_vm_spec_done(struct hp_vm_spec *s)
+{
+        if (!s)
+                return;
+        hp_strv_free(s->disks);
+        free(s->kernel);
+        free(s->append);
+        for (size_t i = 0; s->pci && i < s->n_pci; i++)
+                hp_vm_pci_done(&s->pci[i]);
+        free(s->pci);
+        for (size_t i = 0; s->usb && i < s->n_usb; i++)
+                hp_vm_usb_done(&s->usb[i]);
+        free(s->usb);
+        *s = (struct hp_vm_spec){ .autostart_order = -1 };
+}
+
+static bool is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(char c)
+{
+        return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int hex_digit(char c)
+{
+        if (is_digit(c))
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+bool hp_vm_name_valid(const char *name)
+{
+        size_t n;
+
+        if (!name || !is_alnum(name[0]))
+                return false;
+        n = strlen(name);
+        if (n > HP_VM_NAME_MAX)
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!is_alnum(name[i]) && name[i] != '-' && name[i] != '_' && name[i] != '.')
+                        return false;
+        return true;
+}
+
+/* Exactly four hex digits at *p, then advances past them. */
+static int parse_hex16(const char **p, uint16_t *ret)
+{
+        unsigned v = 0;
+
+        for (int i = 0; i < 4; i++) {
+                int d = hex_digit((*p)[i]);
+
+                if (d < 0)
+                        return -EINVAL;
+                v = v << 4 | (unsigned)d;
+        }
+        *p += 4;
+        *ret = (uint16_t)v;
+        return 0;
+}
+
+int hp_pci_id_match_parse(const char *s, struct hp_pci_id_match *ret)
+{
+        uint16_t v[4] = { 0 };
+        const char *p = s;
+        int n = 0;
+
+        if (!s || !ret)
+                return -EINVAL;
+        for (;;) {
+                if (parse_hex16(&p, &v[n]) < 0)
+                        return -EINVAL;
+                n++;
+                if (*p == '\0')
+                        break;
+                if (*p != ':' || n == 4)
+                        return -EINVAL;
+                p++;
+        }
+        if (n != 2 && n != 4)
+                return -EINVAL;
+        /* 0xffff is what a missing device reads as; no vendor has 0. */
+        if (v[0] == 0 || v[0] == 0xffff)
+                return -EINVAL;
+        *ret = (struct hp_pci_id_match){ .vendor_id = v[0], .device_id = v[1],
+                                         .subsystem_vendor_id = v[2], .subsystem_device_id = v[3] };
+        return 0;
+}
+
+/* A decimal number in [min, max] without sign or leading zeros, ending at a
+ * character from stop (or the end). */
+static int parse_small(const char **p, unsigned min, unsigned max, const char *stop, unsigned *ret)
+{
+        const char *q = *p;
+        unsigned v = 0;
+
+        if (!is_digit(*q) || (q[0] == '0' && is_digit(q[1])))
+                return -EINVAL;
+        for (; is_digit(*q); q++) {
+                v = v * 10 + (unsigned)(*q - '0');
+                if (v > max)
+                        return -EINVAL;
+        }
+        if (v < min || (*q != '\0' && !strchr(stop, *q)))
+                return -EINVAL;
+        *p = q;
+        *ret = v;
+        return 0;
+}
+
+#define USB_BUS_MAX 127
+#define USB_PORT_MAX 31 /* the kernel's USB_MAXCHILDREN */
+#define USB_DEPTH_MAX 7
+
+int hp_usb_port_parse(const char *s, int *ret_bus, char **ret_port)
+{
+        _cleanup_free_ char *port = NULL;
+        const char *p = s;
+        unsigned bus, v;
+        int levels = 0;
+
+        if (!s || !ret_bus || !ret_port)
+                return -EINVAL;
+        if (parse_small(&p, 1, USB_BUS_MAX, "-", &bus) < 0 || *p != '-')
+                return -EINVAL;
+        p++;
+        port = strdup(p);
+        if (!port)
+                return -ENOMEM;
+        for (;;) {
+                if (parse_small(&p, 1, USB_PORT_MAX, ".", &v) < 0 || ++levels > USB_DEPTH_MAX)
+                        return -EINVAL;
+                if (*p == '\0')
+                        break;
+                p++; /* '.', and a port must follow */
+        }
+        *ret_bus = (int)bus;
+        *ret_port = TAKE_PTR(port);
+        return 0;
+}
+
+static bool suffix_is(const char *s, const char *unit)
+{
+        /* "G", "g", "GiB", "gib": the binary unit, never a decimal "GB". */
+        if (s[0] != unit[0] && s[0] != unit[0] - 'A' + 'a')
+                return false;
+        return s[1] == '\0' || strcmp(s + 1, "iB") == 0 || strcmp(s + 1, "ib") == 0;
+}
+
+int hp_size_parse_mib(const char *s, uint64_t *ret)
+{
+        static const struct {
+                const char *unit;
+                unsigned shift; /* MiB << shift */
+        } units[] = { { "M", 0 }, { "G", 10 }, { "T", 20 } };
+        const char *p = s;
+        uint64_t v = 0;
+        unsigned shift = 0;
+
+        if (!s || !ret || !is_digit(*s))
+                return -EINVAL;
+        for (; is_digit(*p); p++) {
+                unsigned d = (unsigned)(*p - '0');
+
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        if (*p != '\0') {
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(units); i++)
+                        if (suffix_is(p, units[i].unit))
+                                break;
+                if (i == ELEMENTSOF(units))
+                        return -EINVAL;
+                shift = units[i].shift;
+        }
+        if (v == 0)
+                return -EINVAL;
+        /* The size in bytes must fit too: callers hand it on as bytes. */
+        if (v > (UINT64_MAX >> 20) >> shift)
+                return -ERANGE;
+        *ret = v << shift;
+        return 0;
+}

@@ -1,0 +1,83 @@
+/* A VM as the operator defines it (DESIGN.md §5): resources, firmware, disks,
+ * and its passthrough entries: PCI by address (DirectPath I/O) or by allowed
+ * IDs and label (Dynamic DirectPath I/O), USB by ID or by port. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HP_VM_NAME_MAX 48
+#define HP_VM_DEFAULT_DEVICE_LIMIT 16
+
+enum hp_vm_firmware {
+        HP_VM_FIRMWARE_BIOS,
+        HP_VM_FIRMWARE_EFI,
+};
+
+/* vendor:device[:subvendor:subdevice]; a zero sub-ID matches any. */
+struct hp_pci_id_match {
+        uint16_t vendor_id, device_id;
+        uint16_t subsystem_vendor_id, subsystem_device_id;
+};
+
+enum hp_vm_pci_kind {
+        HP_VM_PCI_STATIC,  /* address = SBDF */
+        HP_VM_PCI_DYNAMIC, /* allowed IDs (+ label), chosen at power-on */
+};
+
+struct hp_vm_pci {
+        int index;                     /* stable position in the VM: pciPassthruN */
+        enum hp_vm_pci_kind kind;
+        char address[13];              /* static */
+        struct hp_pci_id_match *allowed; /* dynamic */
+        size_t n_allowed;
+        char *label;                   /* dynamic: must match the device's label, or NULL */
+        bool primary_display;          /* x-vga=on */
+        int rombar;                    /* -1 default, 0 off, 1 on */
+        char *romfile;                 /* or NULL */
+};
+
+enum hp_vm_usb_kind {
+        HP_VM_USB_ID,   /* vendor:product[:serial] */
+        HP_VM_USB_PORT, /* bus-port[.port...] */
+};
+
+struct hp_vm_usb {
+        int index;
+        enum hp_vm_usb_kind kind;
+        uint16_t vendor_id, product_id;
+        char *serial; /* or NULL */
+        int bus;      /* port */
+        char *port;   /* "2.3" */
+};
+
+struct hp_vm_spec {
+        char name[HP_VM_NAME_MAX + 1];
+        uint64_t memory_mib;
+        unsigned vcpus;
+        enum hp_vm_firmware firmware;
+        char **disks;  /* NULL-terminated image paths; never NULL */
+        char *kernel;  /* direct kernel boot, or NULL */
+        char *append;  /* its command line, or NULL */
+        struct hp_vm_pci *pci;
+        size_t n_pci;
+        struct hp_vm_usb *usb;
+        size_t n_usb;
+        unsigned device_limit; /* PCI + USB entries; default HP_VM_DEFAULT_DEVICE_LIMIT */
+        int autostart_order;   /* -1: not started with the host */
+        unsigned autostart_delay;
+};
+
+void hp_vm_spec_done(struct hp_vm_spec *s);
+void hp_vm_pci_done(struct hp_vm_pci *p);
+void hp_vm_usb_done(struct hp_vm_usb *u);
+
+/* Letters, digits, '-', '_', '.', starting with a letter or digit. */
+bool hp_vm_name_valid(const char *name);
+/* "10de:2206" or "10de:2206:1043:87ac", hex. */
+int hp_pci_id_match_parse(const char *s, struct hp_pci_id_match *ret);
+/* "1-2.3" -> bus 1, port "2.3". */
+int hp_usb_port_parse(const char *s, int *ret_bus, char **ret_port);
+/* "64G", "2048M", "512" (MiB) -> MiB. */
+int hp_size_parse_mib(const char *s, uint64_t *ret);

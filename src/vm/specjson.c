@@ -1,0 +1,336 @@
+/* VM specs to and from JSON. Parsing is strict: unknown fields, wrong types and
+ * out-of-range values are refused with the field named, so a spec that loads is
+ * a spec the rest of hwpass can trust. */
+#include "specjson.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spec.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+static json_t *str_or_null(const char *s)
+{
+        return s ? json_string(s) : json_null();
+}
+
+static json_t *id_match_json(const struct hp_pci_id_match *m)
+{
+        char buf[32];
+
+        if (m->subsystem_vendor_id || m->subsystem_device_id)
+                snprintf(buf, sizeof(buf), "%04x:%04x:%04x:%04x", m->vendor_id, m->device_id,
+                         m->subsystem_vendor_id, m->subsystem_device_id);
+        else
+                snprintf(buf, sizeof(buf), "%04x:%04x", m->vendor_id, m->device_id);
+        return json_string(buf);
+}
+
+static json_t *pci_json(const struct hp_vm_pci *p)
+{
+        json_t *o, *allowed = json_array();
+
+        for (size_t i = 0; allowed && i < p->n_allowed; i++)
+                if (json_array_append_new(allowed, id_match_json(&p->allowed[i])) < 0) {
+                        json_decref(allowed);
+                        return NULL;
+                }
+        if (!allowed)
+                return NULL;
+        o = json_pack("{s:i, s:s, s:o, s:o, s:o, s:b, s:o, s:o}", "index", p->index, "kind",
+                      p->kind == HP_VM_PCI_STATIC ? "static" : "dynamic", "address",
+                      p->kind == HP_VM_PCI_STATIC ? json_string(p->address) : json_null(), "allowed",
+                      allowed, "label", str_or_null(p->label), "primary_display", p->primary_display,
+                      "rombar", p->rombar < 0 ? json_null() : json_integer(p->rombar), "romfile",
+                      str_or_null(p->romfile));
+        return o;
+}
+
+static json_t *usb_json(const struct hp_vm_usb *u)
+{
+        char vid[8], pid[8];
+
+        if (u->kind == HP_VM_USB_PORT)
+                return json_pack("{s:i, s:s, s:i, s:s}", "index", u->index, "kind", "port", "bus", u->bus,
+                                 "port", u->port);
+        snprintf(vid, sizeof(vid), "%04x", u->vendor_id);
+        snprintf(pid, sizeof(pid), "%04x", u->product_id);
+        return json_pack("{s:i, s:s, s:s, s:s, s:o}", "index", u->index, "kind", "id", "vendor_id", vid,
+                         "product_id", pid, "serial", str_or_null(u->serial));
+}
+
+json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
+{
+        json_t *disks = json_array(), *pci = json_array(), *usb = json_array();
+
+        for (size_t i = 0; disks && s->disks[i]; i++)
+                if (json_array_append_new(disks, json_string(s->disks[i])) < 0)
+                        goto fail;
+        for (size_t i = 0; pci && i < s->n_pci; i++)
+                if (json_array_append_new(pci, pci_json(&s->pci[i])) < 0)
+                        goto fail;
+        for (size_t i = 0; usb && i < s->n_usb; i++)
+                if (json_array_append_new(usb, usb_json(&s->usb[i])) < 0)
+                        goto fail;
+        if (!disks || !pci || !usb)
+                goto fail;
+        return json_pack("{s:s, s:I, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "name", s->name,
+                         "memory_mib", (json_int_t)s->memory_mib, "vcpus", (int)s->vcpus, "firmware",
+                         s->firmware == HP_VM_FIRMWARE_EFI ? "efi" : "bios", "disks", disks, "kernel",
+                         str_or_null(s->kernel), "append", str_or_null(s->append), "device_limit",
+                         (int)s->device_limit, "autostart",
+                         s->autostart_order < 0 ? json_null()
+                                                : json_pack("{s:i, s:i}", "order", s->autostart_order,
+                                                            "delay", (int)s->autostart_delay),
+                         "pci", pci, "usb", usb);
+fail:
+        json_decref(disks);
+        json_decref(pci);
+        json_decref(usb);
+        return NULL;
+}
+
+int hp_vm_spec_to_text(const struct hp_vm_spec *s, char **ret)
+{
+        json_t *j = hp_vm_spec_to_json(s);
+
+        if (!j)
+                return -ENOMEM;
+        *ret = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(j);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int bad(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(char **ret_error, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return -EINVAL;
+}
+
+/* Only the keys listed may appear. */
+static int known_keys(const json_t *o, const char *const *keys, const char *what, char **ret_error)
+{
+        const char *key;
+        json_t *v;
+
+        json_object_foreach((json_t *)o, key, v) {
+                bool ok = false;
+
+                (void)v;
+                for (size_t i = 0; keys[i]; i++)
+                        ok |= streq(key, keys[i]);
+                if (!ok)
+                        return bad(ret_error, "%s: unknown field '%s'", what, key);
+        }
+        return 0;
+}
+
+static int opt_string(const json_t *o, const char *key, char **ret, const char *what, char **ret_error)
+{
+        const json_t *v = json_object_get(o, key);
+
+        *ret = NULL;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v))
+                return bad(ret_error, "%s: '%s' must be a string", what, key);
+        *ret = strdup(json_string_value(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
+{
+        static const char *const keys[] = { "index", "kind", "address", "allowed", "label",
+                                            "primary_display", "rombar", "romfile", NULL };
+        const char *kind = json_string_value(json_object_get(o, "kind"));
+        const json_t *allowed = json_object_get(o, "allowed"), *rombar = json_object_get(o, "rombar");
+        int r;
+
+        *p = (struct hp_vm_pci){ .rombar = -1 };
+        if (!json_is_object(o))
+                return bad(ret_error, "pci: each entry must be an object");
+        r = known_keys(o, keys, "pci", ret_error);
+        if (r < 0)
+                return r;
+        if (!json_is_integer(json_object_get(o, "index")) || json_integer_value(json_object_get(o, "index")) < 0)
+                return bad(ret_error, "pci: 'index' must be a non-negative integer");
+        p->index = (int)json_integer_value(json_object_get(o, "index"));
+        p->primary_display = json_is_true(json_object_get(o, "primary_display"));
+        if (rombar && !json_is_null(rombar)) {
+                if (!json_is_integer(rombar) || json_integer_value(rombar) < 0 || json_integer_value(rombar) > 1)
+                        return bad(ret_error, "pci%d: 'rombar' must be 0, 1 or null", p->index);
+                p->rombar = (int)json_integer_value(rombar);
+        }
+        r = opt_string(o, "label", &p->label, "pci", ret_error);
+        if (r >= 0)
+                r = opt_string(o, "romfile", &p->romfile, "pci", ret_error);
+        if (r < 0)
+                return r;
+        if (kind && streq(kind, "static")) {
+                const char *a = json_string_value(json_object_get(o, "address"));
+
+                p->kind = HP_VM_PCI_STATIC;
+                if (!a || strlen(a) != 12)
+                        return bad(ret_error, "pci%d: a static entry needs 'address' (DDDD:BB:DD.F)", p->index);
+                memcpy(p->address, a, 13);
+                return 0;
+        }
+        if (!kind || !streq(kind, "dynamic"))
+                return bad(ret_error, "pci%d: 'kind' must be \"static\" or \"dynamic\"", p->index);
+        p->kind = HP_VM_PCI_DYNAMIC;
+        if (!json_is_array(allowed) || json_array_size(allowed) == 0)
+                return bad(ret_error, "pci%d: a dynamic entry needs 'allowed' IDs", p->index);
+        p->allowed = calloc(json_array_size(allowed), sizeof(*p->allowed));
+        if (!p->allowed)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_array_size(allowed); i++) {
+                const char *id = json_string_value(json_array_get(allowed, i));
+
+                if (!id || hp_pci_id_match_parse(id, &p->allowed[p->n_allowed]) < 0)
+                        return bad(ret_error, "pci%d: allowed ID %zu is not vvvv:dddd[:ssss:ssss]", p->index, i);
+                p->n_allowed++;
+        }
+        return 0;
+}
+
+static int parse_usb(const json_t *o, struct hp_vm_usb *u, char **ret_error)
+{
+        static const char *const keys[] = { "index", "kind", "vendor_id", "product_id", "serial", "bus", "port", NULL };
+        const char *kind = json_string_value(json_object_get(o, "kind"));
+        uint64_t v;
+        int r;
+
+        *u = (struct hp_vm_usb){ 0 };
+        if (!json_is_object(o))
+                return bad(ret_error, "usb: each entry must be an object");
+        r = known_keys(o, keys, "usb", ret_error);
+        if (r < 0)
+                return r;
+        u->index = (int)json_integer_value(json_object_get(o, "index"));
+        if (kind && streq(kind, "port")) {
+                const char *port = json_string_value(json_object_get(o, "port"));
+                char text[64];
+
+                u->kind = HP_VM_USB_PORT;
+                snprintf(text, sizeof(text), "%d-%s", (int)json_integer_value(json_object_get(o, "bus")),
+                         port ? port : "");
+                if (!port || hp_usb_port_parse(text, &u->bus, &u->port) < 0)
+                        return bad(ret_error, "usb%d: 'bus' and 'port' do not name a USB port", u->index);
+                return 0;
+        }
+        if (!kind || !streq(kind, "id"))
+                return bad(ret_error, "usb%d: 'kind' must be \"id\" or \"port\"", u->index);
+        u->kind = HP_VM_USB_ID;
+        if (hp_parse_u64(json_string_value(json_object_get(o, "vendor_id")), 16, &v) < 0 || v > 0xffff)
+                return bad(ret_error, "usb%d: 'vendor_id' must be 4 hex digits", u->index);
+        u->vendor_id = (uint16_t)v;
+        if (hp_parse_u64(json_string_value(json_object_get(o, "product_id")), 16, &v) < 0 || v > 0xffff)
+                return bad(ret_error, "usb%d: 'product_id' must be 4 hex digits", u->index);
+        u->product_id = (uint16_t)v;
+        return opt_string(o, "serial", &u->serial, "usb", ret_error);
+}
+
+int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_error)
+{
+        static const char *const keys[] = { "name",   "memory_mib",   "vcpus",     "firmware", "disks", "kernel",
+                                            "append", "device_limit", "autostart", "pci",      "usb",   NULL };
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .autostart_order = -1 };
+        const char *name = json_string_value(json_object_get(j, "name"));
+        const char *fw = json_string_value(json_object_get(j, "firmware"));
+        const json_t *disks = json_object_get(j, "disks"), *pci = json_object_get(j, "pci"),
+                     *usb = json_object_get(j, "usb"), *autostart = json_object_get(j, "autostart");
+        json_int_t mem = json_integer_value(json_object_get(j, "memory_mib"));
+        json_int_t vcpus = json_integer_value(json_object_get(j, "vcpus"));
+        json_int_t limit = json_integer_value(json_object_get(j, "device_limit"));
+        int r;
+
+        *ret_error = NULL;
+        if (!json_is_object(j))
+                return bad(ret_error, "a VM must be a JSON object");
+        r = known_keys(j, keys, "vm", ret_error);
+        if (r < 0)
+                return r;
+        if (!name || !hp_vm_name_valid(name))
+                return bad(ret_error, "vm: 'name' must be 1-%d letters, digits, '-', '_' or '.'", HP_VM_NAME_MAX);
+        snprintf(s.name, sizeof(s.name), "%s", name);
+        if (mem <= 0 || vcpus <= 0 || vcpus > 1024)
+                return bad(ret_error, "vm %s: 'memory_mib' and 'vcpus' must be positive", name);
+        s.memory_mib = (uint64_t)mem;
+        s.vcpus = (unsigned)vcpus;
+        if (!fw || (!streq(fw, "bios") && !streq(fw, "efi")))
+                return bad(ret_error, "vm %s: 'firmware' must be \"bios\" or \"efi\"", name);
+        s.firmware = streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
+        s.device_limit = limit > 0 ? (unsigned)limit : HP_VM_DEFAULT_DEVICE_LIMIT;
+        s.disks = calloc(1, sizeof(char *));
+        if (!s.disks)
+                return -ENOMEM;
+        for (size_t i = 0; json_is_array(disks) && i < json_array_size(disks); i++) {
+                const char *d = json_string_value(json_array_get(disks, i));
+
+                if (!d || !*d)
+                        return bad(ret_error, "vm %s: disk %zu must be a path", name, i);
+                if (hp_strv_push(&s.disks, d) < 0)
+                        return -ENOMEM;
+        }
+        if ((r = opt_string(j, "kernel", &s.kernel, "vm", ret_error)) < 0 ||
+            (r = opt_string(j, "append", &s.append, "vm", ret_error)) < 0)
+                return r;
+        if (json_is_object(autostart)) {
+                s.autostart_order = (int)json_integer_value(json_object_get(autostart, "order"));
+                s.autostart_delay = (unsigned)json_integer_value(json_object_get(autostart, "delay"));
+        }
+        if (json_is_array(pci) && json_array_size(pci) > 0) {
+                s.pci = calloc(json_array_size(pci), sizeof(*s.pci));
+                if (!s.pci)
+                        return -ENOMEM;
+                for (size_t i = 0; i < json_array_size(pci); i++, s.n_pci++) {
+                        r = parse_pci(json_array_get(pci, i), &s.pci[i], ret_error);
+                        if (r < 0) {
+                                s.n_pci++; /* its parts are freed with the spec */
+                                return r;
+                        }
+                }
+        }
+        if (json_is_array(usb) && json_array_size(usb) > 0) {
+                s.usb = calloc(json_array_size(usb), sizeof(*s.usb));
+                if (!s.usb)
+                        return -ENOMEM;
+                for (size_t i = 0; i < json_array_size(usb); i++, s.n_usb++) {
+                        r = parse_usb(json_array_get(usb, i), &s.usb[i], ret_error);
+                        if (r < 0) {
+                                s.n_usb++;
+                                return r;
+                        }
+                }
+        }
+        *ret = s;
+        s = (struct hp_vm_spec){ 0 };
+        return 0;
+}
+
+int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_error)
+{
+        json_error_t e;
+        json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
+        int r;
+
+        if (!j) {
+                *ret_error = NULL;
+                if (asprintf(ret_error, "the stored VM is not valid JSON: %s", e.text) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        r = hp_vm_spec_from_json(j, ret, ret_error);
+        json_decref(j);
+        return r;
+}

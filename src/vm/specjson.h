@@ -1,0 +1,14 @@
+/* A VM spec as JSON: how the store keeps it and how --json shows it. */
+#pragma once
+
+#include <jansson.h>
+
+struct hp_vm_spec;
+
+/* A new reference, or NULL when out of memory. */
+json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s);
+/* Parses and validates; -EINVAL with *ret_error (malloc'd) naming the field. */
+int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_error);
+/* The same through text (what the store holds). */
+int hp_vm_spec_to_text(const struct hp_vm_spec *s, char **ret);
+int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_error);
