@@ -82,3 +82,6 @@ int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_delete(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_autostart(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv);

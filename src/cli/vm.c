@@ -2,7 +2,12 @@
  * autostart: VM definitions in the store. Devices change only while the VM is
  * off; every entry is checked before anything is stored. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +23,8 @@
 #include "util/strutil.h"
 #include "vm/mmio.h"
 #include "vm/qemu.h"
+#include "vm/qmp.h"
+#include "vm/supervise.h"
 #include "vm/spec.h"
 #include "vm/specjson.h"
 
@@ -58,6 +65,19 @@ static int vm_load(struct hp_cli *c, const char *name, struct vm *ret)
         r = hp_vm_spec_from_text(ret->rec.spec_json, &ret->spec, &err);
         if (r < 0)
                 return hp_cli_error(r, "VM '%s' is stored damaged: %s", name, err ? err : "?");
+        /* Recorded as up, but its QEMU is gone and nobody recorded the end
+         * (a supervisor that died): the record is put right. */
+        if (!streq(ret->rec.state, "off") && ret->rec.pid > 0 && kill((pid_t)ret->rec.pid, 0) < 0 &&
+            errno == ESRCH) {
+                (void)hp_store_release_devices(ret->store, name);
+                (void)hp_store_vm_set_runtime(ret->store, name, "off", 0, NULL, 0);
+                (void)hp_store_event_add(ret->store, "vm-lost", name,
+                                         "QEMU was gone without its supervisor recording it; devices released");
+                free(ret->rec.state);
+                ret->rec.state = strdup("off");
+                if (!ret->rec.state)
+                        return hp_cli_error(-ENOMEM, "out of memory");
+        }
         return HP_EXIT_OK;
 }
 
@@ -707,5 +727,222 @@ int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv)
         if (!t)
                 return hp_cli_error(-ENOMEM, "out of memory");
         hp_table_print(t, stdout);
+        return HP_EXIT_OK;
+}
+
+/* MemAvailable in MiB, from proc/meminfo. */
+static int mem_available_mib(const struct hp_host *h, uint64_t *ret)
+{
+        _cleanup_free_ char *text = NULL;
+        const char *p;
+        uint64_t kib;
+        char num[32];
+
+        if (hp_host_read(h, "proc/meminfo", &text) < 0 || !(p = strstr(text, "MemAvailable:")))
+                return -ENOENT;
+        if (sscanf(p + strlen("MemAvailable:"), "%31s", num) != 1 || hp_parse_u64(num, 10, &kib) < 0)
+                return -EBADMSG;
+        *ret = kib / 1024;
+        return 0;
+}
+
+/* The VM reserves all its memory: refused, with the numbers, when the host
+ * cannot (available memory less what other running VMs reserve). */
+static int admit_memory(struct hp_cli *c, const struct vm *v)
+{
+        struct hp_vm_record *recs = NULL;
+        uint64_t avail = 0, reserved = 0;
+        size_t n = 0;
+
+        if (mem_available_mib(c->host, &avail) < 0 || hp_store_vm_list(v->store, &recs, &n) < 0)
+                return HP_EXIT_OK; /* nothing to judge by: QEMU's own allocation decides */
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+                _cleanup_free_ char *err = NULL;
+
+                if (streq(recs[i].name, v->spec.name) || streq(recs[i].state, "off"))
+                        continue;
+                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) >= 0)
+                        reserved += s.memory_mib;
+        }
+        hp_vm_records_free(recs, n);
+        if (v->spec.memory_mib + reserved > avail)
+                return hp_cli_usage_error("VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
+                                          " MiB available and running VMs reserve %" PRIu64 " MiB of it: "
+                                          "stop a VM or give this one less memory",
+                                          v->spec.name, v->spec.memory_mib, avail, reserved);
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(vm_done) struct vm v = { 0 };
+        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = NULL;
+        _cleanup_free_ char *err = NULL, *conflict = NULL;
+        _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
+        _cleanup_strv_free_ char **qargv = NULL, **assigned = calloc(1, sizeof(char *));
+        struct hp_mmio_plan mmio = { 0 };
+        const char *accel = getenv("HWPASS_QEMU_ACCEL");
+        char run_dir[256], vars[256];
+        int r;
+
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass vm start NAME");
+        r = vm_load(c, argv[1], &v);
+        if (r == HP_EXIT_OK)
+                r = hp_cli_open(c);
+        if (r == HP_EXIT_OK && !streq(v.rec.state, "off"))
+                r = hp_cli_usage_error("VM '%s' is %s already", v.spec.name, v.rec.state);
+        if (r == HP_EXIT_OK)
+                r = admit_memory(c, &v);
+        if (r != HP_EXIT_OK)
+                return r;
+        r = choose_devices(c, &v, &cs, &addrs, &err);
+        if (r == -EIO)
+                return HP_EXIT_ERROR;
+        if (r < 0) {
+                fprintf(stderr, "hwpass: cannot start '%s': %s\n", v.spec.name, err ? err : strerror(-r));
+                return HP_EXIT_FAIL;
+        }
+        r = mmio_of(cs.inv, &v, addrs, &mmio);
+        if (r < 0)
+                return hp_cli_error(r, "cannot size the MMIO window of '%s'", v.spec.name);
+        if (mmio.needs_efi && v.spec.firmware != HP_VM_FIRMWARE_EFI)
+                return hp_cli_usage_error("VM '%s' needs EFI firmware for its devices' BARs: recreate it with --firmware efi",
+                                          v.spec.name);
+        for (size_t i = 0; i < v.spec.n_pci; i++)
+                if (!assigned || hp_strv_push(&assigned, addrs[i]) < 0)
+                        return hp_cli_error(-ENOMEM, "out of memory");
+        /* A transaction: two starts never win the same device. */
+        r = hp_store_assign_devices(v.store, v.spec.name, assigned, v.spec.n_pci, &conflict);
+        if (r < 0) {
+                fprintf(stderr, "hwpass: cannot start '%s': %s%s%s\n", v.spec.name, strerror(-r),
+                        conflict ? ": " : "", conflict ? conflict : "");
+                return HP_EXIT_FAIL;
+        }
+        usb = calloc(v.spec.n_usb + 1, sizeof(*usb));
+        if (!usb)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < v.spec.n_usb; i++)
+                usb[i] = (struct hp_qemu_usb_host){ .by_port = v.spec.usb[i].kind == HP_VM_USB_PORT,
+                                                    .bus = v.spec.usb[i].bus, .port = v.spec.usb[i].port,
+                                                    .vendor_id = v.spec.usb[i].vendor_id,
+                                                    .product_id = v.spec.usb[i].product_id };
+        snprintf(run_dir, sizeof(run_dir), RUN_DIR "/%s", v.spec.name);
+        snprintf(vars, sizeof(vars), STATE_DIR "/%s/OVMF_VARS.fd", v.spec.name);
+        (void)mkdir("/run/hwpass", 0700);
+        (void)mkdir(RUN_DIR, 0700);
+        r = hp_qemu_argv(&v.spec,
+                         &(struct hp_qemu_config){ .binary = "qemu-system-x86_64",
+                                                   .accel = accel ? accel
+                                                                  : hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg",
+                                                   .run_dir = run_dir, .ovmf_code = OVMF_CODE, .ovmf_vars = vars,
+                                                   .pci = (const char(*)[HP_SBDF_LEN])addrs, .usb = usb,
+                                                   .mmio = &mmio },
+                         &qargv);
+        if (r >= 0) {
+                _cleanup_free_ char *lerr = NULL;
+
+                r = hp_vm_launch(&(struct hp_vm_launch){ .name = v.spec.name, .argv = qargv, .run_dir = run_dir,
+                                                         .db_path = c->db_path, .host_root = c->host_root,
+                                                         .devices = addrs, .n_devices = v.spec.n_pci },
+                                 60000, &lerr);
+                if (r < 0) {
+                        fprintf(stderr, "hwpass: '%s' did not start: %s", v.spec.name, lerr ? lerr : strerror(-r));
+                        return HP_EXIT_FAIL;
+                }
+        } else {
+                (void)hp_store_release_devices(v.store, v.spec.name);
+                return hp_cli_error(r, "cannot build the QEMU command line of '%s'", v.spec.name);
+        }
+        if (!c->json)
+                printf("VM '%s' is running.\n", v.spec.name);
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(vm_done) struct vm v = { 0 };
+        _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
+        bool force = false, lost = false;
+        uint64_t timeout = 30;
+        const char *val;
+        int r, err = 0;
+
+        if (argc < 2 || argv[1][0] == '-')
+                return hp_cli_usage_error("usage: hwpass vm stop NAME [--force] [--timeout SECONDS]");
+        for (int i = 2; i < argc; i++) {
+                if (streq(argv[i], "--force"))
+                        force = true;
+                else if ((val = opt_value(argc, argv, &i, "--timeout", &err))) {
+                        if (hp_parse_u64(val, 10, &timeout) < 0 || timeout > 3600)
+                                return hp_cli_usage_error("invalid --timeout '%s': 0 to 3600 seconds", val);
+                } else if (!err)
+                        err = hp_cli_usage_error("'vm stop' does not take '%s'", argv[i]);
+                if (err)
+                        return err;
+        }
+        r = vm_load(c, argv[1], &v);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (streq(v.rec.state, "off"))
+                return c->json ? HP_EXIT_OK : (printf("VM '%s' is off already.\n", v.spec.name), HP_EXIT_OK);
+        if (v.rec.qmp_path && hp_qmp_connect(v.rec.qmp_path, 5000, &q) >= 0)
+                /* A guest that ignores ACPI is forced after the timeout. */
+                (void)hp_qmp_execute(q, force ? "quit" : "system_powerdown", NULL, 5000, NULL, NULL);
+        /* The supervisor records "off" once QEMU is gone and the devices are reset. */
+        for (uint64_t waited = 0;; waited += 100) {
+                hp_vm_record_done(&v.rec);
+                r = hp_store_vm_get(v.store, v.spec.name, &v.rec);
+                if (r < 0)
+                        return hp_cli_error(r, "cannot read VM '%s'", v.spec.name);
+                if (streq(v.rec.state, "off") ||
+                    (v.rec.pid > 0 && kill((pid_t)v.rec.pid, 0) < 0 && errno == ESRCH && waited >= 2000)) {
+                        /* Gone: if the supervisor could not record it, do it here. */
+                        lost = !streq(v.rec.state, "off");
+                        (void)hp_store_release_devices(v.store, v.spec.name);
+                        (void)hp_store_vm_set_runtime(v.store, v.spec.name, "off", 0, NULL, 0);
+                        break;
+                }
+                if (waited == timeout * 1000 && !force) {
+                        fprintf(stderr, "hwpass: '%s' did not power off within %" PRIu64 " s: forcing it\n",
+                                v.spec.name, timeout);
+                        force = true;
+                        if (q)
+                                (void)hp_qmp_execute(q, "quit", NULL, 5000, NULL, NULL);
+                        else if (v.rec.pid > 0)
+                                kill((pid_t)v.rec.pid, SIGKILL);
+                }
+                if (waited > timeout * 1000 + 30000)
+                        return hp_cli_error(-ETIMEDOUT, "'%s' is still %s", v.spec.name, v.rec.state);
+                nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+        }
+        if (!c->json)
+                printf(lost ? "VM '%s' is off; its devices are free (its supervisor was gone: they were not reset).\n"
+                            : "VM '%s' is off; its devices are reset and free.\n",
+                       v.spec.name);
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(vm_done) struct vm v = { 0 };
+        char path[512], buf[4096];
+        ssize_t n;
+        int fd, r;
+
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass vm log NAME");
+        r = vm_load(c, argv[1], &v);
+        if (r != HP_EXIT_OK)
+                return r;
+        snprintf(path, sizeof(path), RUN_DIR "/%s/serial.log", v.spec.name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return hp_cli_usage_error("VM '%s' has no console log yet (it has not run since boot)", v.spec.name);
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                fwrite(buf, 1, (size_t)n, stdout);
+        close(fd);
         return HP_EXIT_OK;
 }

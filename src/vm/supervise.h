@@ -1,0 +1,21 @@
+/* Starting a VM's QEMU under a supervisor process that outlives the command:
+ * it waits for QMP, records the VM as running, and when QEMU exits, resets and
+ * releases the VM's devices (quarantining any that fail to reset) and records
+ * the VM as off. */
+#pragma once
+
+#include <stddef.h>
+
+struct hp_vm_launch {
+        const char *name;
+        char *const *argv;      /* QEMU */
+        const char *run_dir;    /* qmp.sock, qemu.pid, serial.log, qemu.log */
+        const char *db_path;    /* the supervisor opens its own store connection */
+        const char *host_root;
+        char (*devices)[13];    /* assigned PCI devices: reset and released at exit */
+        size_t n_devices;
+};
+
+/* Returns once QMP reports the VM running (0), or the start failed: QEMU is
+ * gone, its devices released, *ret_error (malloc'd) says why. */
+int hp_vm_launch(const struct hp_vm_launch *l, int timeout_ms, char **ret_error);
