@@ -65,14 +65,14 @@ static int vm_load(struct hp_cli *c, const char *name, struct vm *ret)
         r = hp_vm_spec_from_text(ret->rec.spec_json, &ret->spec, &err);
         if (r < 0)
                 return hp_cli_error(r, "VM '%s' is stored damaged: %s", name, err ? err : "?");
-        /* Recorded as up, but its QEMU is gone and nobody recorded the end
-         * (a supervisor that died): the record is put right. */
+        /* Recorded as up, but its supervisor is gone without recording the
+         * end (killed): the record is put right. */
         if (!streq(ret->rec.state, "off") && ret->rec.pid > 0 && kill((pid_t)ret->rec.pid, 0) < 0 &&
             errno == ESRCH) {
                 (void)hp_store_release_devices(ret->store, name);
                 (void)hp_store_vm_set_runtime(ret->store, name, "off", 0, NULL, 0);
                 (void)hp_store_event_add(ret->store, "vm-lost", name,
-                                         "QEMU was gone without its supervisor recording it; devices released");
+                                         "its supervisor was gone without recording the end; devices released");
                 free(ret->rec.state);
                 ret->rec.state = strdup("off");
                 if (!ret->rec.state)
@@ -861,6 +861,25 @@ int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
         return HP_EXIT_OK;
 }
 
+/* Without QMP: QEMU's pid from its pid file. */
+static void kill_qemu(const char *name)
+{
+        char path[512], buf[32] = "";
+        uint64_t pid;
+        int fd;
+        ssize_t n;
+
+        snprintf(path, sizeof(path), RUN_DIR "/%s/qemu.pid", name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        if (hp_parse_u64(buf, 10, &pid) >= 0 && pid > 1)
+                kill((pid_t)pid, SIGKILL);
+}
+
 int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(vm_done) struct vm v = { 0 };
@@ -898,7 +917,7 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
                 if (r < 0)
                         return hp_cli_error(r, "cannot read VM '%s'", v.spec.name);
                 if (streq(v.rec.state, "off") ||
-                    (v.rec.pid > 0 && kill((pid_t)v.rec.pid, 0) < 0 && errno == ESRCH && waited >= 2000)) {
+                    (v.rec.pid > 0 && kill((pid_t)v.rec.pid, 0) < 0 && errno == ESRCH)) {
                         /* Gone: if the supervisor could not record it, do it here. */
                         lost = !streq(v.rec.state, "off");
                         (void)hp_store_release_devices(v.store, v.spec.name);
@@ -911,8 +930,8 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
                         force = true;
                         if (q)
                                 (void)hp_qmp_execute(q, "quit", NULL, 5000, NULL, NULL);
-                        else if (v.rec.pid > 0)
-                                kill((pid_t)v.rec.pid, SIGKILL);
+                        else
+                                kill_qemu(v.spec.name);
                 }
                 if (waited > timeout * 1000 + 30000)
                         return hp_cli_error(-ETIMEDOUT, "'%s' is still %s", v.spec.name, v.rec.state);
@@ -945,4 +964,13 @@ int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv)
                 fwrite(buf, 1, (size_t)n, stdout);
         close(fd);
         return HP_EXIT_OK;
+}
+
+/* The supervisor, started by hp_vm_launch() with its status pipe on fd 3. */
+int hp_cmd_vm_supervise(struct hp_cli *c, int argc, char **argv)
+{
+        (void)c;
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass vm supervise RUN_DIR (started by 'hwpass vm start')");
+        return hp_vm_supervise(argv[1], 3) < 0 ? HP_EXIT_ERROR : HP_EXIT_OK;
 }

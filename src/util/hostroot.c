@@ -215,6 +215,16 @@ int hp_host_replace_file(const struct hp_host *h, const char *dir, const char *n
         return 0;
 }
 
+int hp_self_exe(char *buf, size_t size)
+{
+        ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        return 0;
+}
+
 bool hp_host_is_live(const struct hp_host *h)
 {
         struct stat a, b;

@@ -46,6 +46,9 @@ int hp_host_replace_file(const struct hp_host *h, const char *dir, const char *n
 /* True when the root is the machine itself ("/"), not a tree standing in for it. */
 bool hp_host_is_live(const struct hp_host *h);
 
+/* This program's own executable, to start a fresh copy of it. */
+int hp_self_exe(char *buf, size_t size);
+
 /* How mount tables and users name device nodes ("/dev/sda2"): text to parse
  * and to print, never a path hwpass opens (that goes through the root). */
 #define HP_DEV_DIR "/dev/"

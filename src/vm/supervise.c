@@ -12,7 +12,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/close_range.h>
+
+#include <jansson.h>
 
 #include "qmp.h"
 #include "store/store.h"
@@ -101,7 +102,9 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
                 _exit(1);
         }
         snprintf(qmp_path, sizeof(qmp_path), "%s/qmp.sock", l->run_dir);
-        (void)hp_store_vm_set_runtime(s, l->name, "starting", qemu, qmp_path, time(NULL));
+        /* The record names the supervisor: as long as it lives, it will
+         * record the end; QEMU's own pid is in qemu.pid. */
+        (void)hp_store_vm_set_runtime(s, l->name, "starting", getpid(), qmp_path, time(NULL));
         r = hp_qmp_connect(qmp_path, timeout_ms, &q);
         if (r >= 0)
                 r = hp_qmp_execute(q, "query-status", NULL, 5000, &st, &err);
@@ -124,7 +127,7 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
                 _exit(1);
         }
         json_decref(st);
-        (void)hp_store_vm_set_runtime(s, l->name, "running", qemu, qmp_path, time(NULL));
+        (void)hp_store_vm_set_runtime(s, l->name, "running", getpid(), qmp_path, time(NULL));
         (void)hp_store_event_add(s, "vm-started", l->name, NULL);
         report(status_fd, "ok\n", NULL);
         close(status_fd);
@@ -135,50 +138,104 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
         _exit(0);
 }
 
+/* launch.json: what the supervisor needs, written before it is started. */
+static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
+{
+        json_t *argv = json_array(), *devs = json_array(), *j;
+        char path[512];
+        int r;
+
+        for (size_t i = 0; argv && l->argv[i]; i++)
+                json_array_append_new(argv, json_string(l->argv[i]));
+        for (size_t i = 0; devs && i < l->n_devices; i++)
+                json_array_append_new(devs, json_string(l->devices[i]));
+        j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i}", "name", l->name, "argv", argv, "db", l->db_path,
+                      "host_root", l->host_root, "devices", devs, "timeout_ms", timeout_ms);
+        if (!j)
+                return -ENOMEM;
+        snprintf(path, sizeof(path), "%s/launch.json", l->run_dir);
+        r = json_dump_file(j, path, JSON_COMPACT);
+        json_decref(j);
+        return r < 0 ? -EIO : 0;
+}
+
+int hp_vm_supervise(const char *run_dir, int status_fd)
+{
+        char path[512], devs[64][13];
+        struct hp_vm_launch l = { .run_dir = run_dir, .devices = devs };
+        json_error_t e;
+        json_t *j, *argv;
+        const char **av;
+        int timeout;
+
+        /* QEMU must not hold the status pipe open. */
+        (void)fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+        snprintf(path, sizeof(path), "%s/launch.json", run_dir);
+        j = json_load_file(path, 0, &e);
+        argv = json_object_get(j, "argv");
+        if (!j || !json_is_array(argv) || json_array_size(argv) == 0) {
+                report(status_fd, "error: cannot read %s\n", path);
+                return -EINVAL;
+        }
+        av = calloc(json_array_size(argv) + 1, sizeof(char *));
+        if (!av)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_array_size(argv); i++)
+                av[i] = json_string_value(json_array_get(argv, i));
+        for (size_t i = 0; i < json_array_size(json_object_get(j, "devices")) && i < 64; i++) {
+                snprintf(devs[i], 13, "%s", json_string_value(json_array_get(json_object_get(j, "devices"), i)));
+                l.n_devices++;
+        }
+        l.name = json_string_value(json_object_get(j, "name"));
+        l.db_path = json_string_value(json_object_get(j, "db"));
+        l.host_root = json_string_value(json_object_get(j, "host_root"));
+        l.argv = (char *const *)av;
+        timeout = (int)json_integer_value(json_object_get(j, "timeout_ms"));
+        if (!l.name || !l.db_path || !l.host_root) {
+                report(status_fd, "error: %s is incomplete\n", path);
+                return -EINVAL;
+        }
+        supervise(&l, status_fd, timeout > 0 ? timeout : 60000);
+}
+
 int hp_vm_launch(const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
 {
-        char buf[1024];
+        char buf[1024], self[4096], log_path[512];
+        char *argv[] = { self, (char *)"vm", (char *)"supervise", (char *)l->run_dir, NULL };
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
         size_t len = 0;
-        int p[2], status;
         pid_t child;
+        int p[2], r;
 
         *ret_error = NULL;
         if (mkdir(l->run_dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
+        r = hp_self_exe(self, sizeof(self));
+        if (r < 0)
+                return r;
+        r = write_launch(l, timeout_ms);
+        if (r < 0)
+                return r;
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
-        child = fork();
-        if (child < 0) {
-                close(p[0]);
-                close(p[1]);
-                return -errno;
-        }
-        if (child == 0) {
-                /* A grandchild in its own session: it outlives this command.
-                 * What it has to say goes to supervisor.log. */
-                int null = open(HP_DEV_DIR "null", O_RDWR | O_CLOEXEC);
-                int log = open_log(l->run_dir, "supervisor.log");
-
-                close(p[0]);
-                setsid();
-                if (fork() != 0)
-                        _exit(0);
-                if (null >= 0)
-                        dup2(null, 0);
-                if (log >= 0) {
-                        dup2(log, 1);
-                        dup2(log, 2);
-                }
-                /* Nothing of the command's survives the fork: above all not its
-                 * database connection, which SQLite forbids using across fork. */
-                if (p[1] != 3 && dup3(p[1], 3, O_CLOEXEC) < 0)
-                        _exit(1);
-                close_range(4, ~0U, 0);
-                p[1] = 3;
-                supervise(l, p[1], timeout_ms);
-        }
+        snprintf(log_path, sizeof(log_path), "%s/supervisor.log", l->run_dir);
+        /* A session of its own: it outlives this command. Status on fd 3. */
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+        posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+        r = posix_spawn(&child, self, &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
         close(p[1]);
-        waitpid(child, &status, 0);
+        if (r != 0) {
+                close(p[0]);
+                return -r;
+        }
         for (;;) {
                 ssize_t n = read(p[0], buf + len, sizeof(buf) - 1 - len);
 

@@ -16,6 +16,13 @@ struct hp_vm_launch {
         size_t n_devices;
 };
 
-/* Returns once QMP reports the VM running (0), or the start failed: QEMU is
- * gone, its devices released, *ret_error (malloc'd) says why. */
+/* Starts the supervisor, a fresh hwpass process ('hwpass vm supervise RUN_DIR',
+ * reading RUN_DIR/launch.json) in a session of its own: SQLite forbids using a
+ * database in a forked copy of a process that has it open, so the supervisor
+ * is exec'd, never just forked. Returns once QMP reports the VM running (0), or
+ * the start failed: QEMU is gone, its devices released, *ret_error (malloc'd)
+ * says why. */
 int hp_vm_launch(const struct hp_vm_launch *l, int timeout_ms, char **ret_error);
+
+/* The supervisor's body, in the exec'd process: status goes to status_fd. */
+int hp_vm_supervise(const char *run_dir, int status_fd);
