@@ -578,7 +578,7 @@ static int print_argv(struct hp_cli *c, const struct vm *v, const struct hp_cli_
         snprintf(run_dir, sizeof(run_dir), RUN_DIR "/%s", v->spec.name);
         snprintf(vars, sizeof(vars), STATE_DIR "/%s/OVMF_VARS.fd", v->spec.name);
         r = hp_qemu_argv(&v->spec,
-                         &(struct hp_qemu_config){ .binary = "qemu-system-x86_64",
+                         &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY,
                                                    .accel = hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg",
                                                    .run_dir = run_dir, .ovmf_code = OVMF_CODE, .ovmf_vars = vars,
                                                    .pci = (const char(*)[HP_SBDF_LEN])addrs, .usb = usb,
@@ -834,7 +834,7 @@ int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
         (void)mkdir("/run/hwpass", 0700);
         (void)mkdir(RUN_DIR, 0700);
         r = hp_qemu_argv(&v.spec,
-                         &(struct hp_qemu_config){ .binary = "qemu-system-x86_64",
+                         &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY,
                                                    .accel = accel ? accel
                                                                   : hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg",
                                                    .run_dir = run_dir, .ovmf_code = OVMF_CODE, .ovmf_vars = vars,

@@ -284,7 +284,7 @@ static int dm_node_by_name(struct scan *s, const char *name, char **ret)
 }
 
 /* The sysfs node of a block device: by number (sys/dev/block/MAJ:MIN), else by
- * the name of its source, which is mount-table text ("/dev/sda2") looked up
+ * the name of its source, which is mount-table text (HP_DEV_DIR "sda2") looked up
  * as dev/sda2 inside the root. 1 when found, 0 when the source is no block
  * device (proc, tmpfs, overlay, nfs; btrfs has anonymous numbers). */
 static int block_node(struct scan *s, unsigned major, unsigned minor, const char *source,

@@ -122,7 +122,7 @@ static int open_fail(struct hp_store *s, const char *path, int r, char **ret_err
         int code = s->db ? sqlite3_extended_errcode(s->db) & 0xff : SQLITE_OK;
 
         /* SQLite's words are vague here ("unable to open database file",
-         * "disk I/O error"); the system's error says which. */
+         * "disk I/O error"); the kernel's error says which. */
         if ((code == SQLITE_CANTOPEN || code == SQLITE_IOERR) && sqlite3_system_errno(s->db) > 0)
                 return hp_store_error(ret_error, r, "Failed to open state database \"%s\": %s (%s)",
                                       path, detail, strerror(sqlite3_system_errno(s->db)));
@@ -332,7 +332,7 @@ static int enable_wal(struct hp_store *s, const char *path, char **ret_error)
                 return hp_store_error(
                         ret_error, -EOPNOTSUPP,
                         "Cannot use write-ahead logging for state database \"%s\" (journal "
-                        "mode stays \"%s\"); keep it on a local file system",
+                        "mode stays \"%s\"); keep it on a local filesystem",
                         path, (const char *)mode);
         rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
         if (rc != SQLITE_OK)

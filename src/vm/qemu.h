@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The QEMU binary for x86-64 guests, found on PATH. */
+#define HP_QEMU_BINARY "qemu-system-x86_64"
+
 struct hp_mmio_plan;
 struct hp_vm_spec;
 
