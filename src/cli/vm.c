@@ -101,6 +101,19 @@ static int require_off(const struct vm *v, const char *what)
         return HP_EXIT_OK;
 }
 
+/* A VM whose devices are about to change: it must be off and have room. */
+static int vm_load_for_new_device(struct hp_cli *c, const char *name, struct vm *ret)
+{
+        int r = vm_load(c, name, ret);
+
+        if (r == HP_EXIT_OK)
+                r = require_off(ret, "devices are added");
+        if (r == HP_EXIT_OK && ret->spec.n_pci + ret->spec.n_usb >= ret->spec.device_limit)
+                r = hp_cli_usage_error("VM '%s' already has %zu devices, its limit: remove one first",
+                                       ret->spec.name, ret->spec.n_pci + ret->spec.n_usb);
+        return r;
+}
+
 static int next_index(const struct hp_vm_spec *s, bool pci)
 {
         int max = -1;
@@ -110,14 +123,6 @@ static int next_index(const struct hp_vm_spec *s, bool pci)
         for (size_t i = 0; !pci && i < s->n_usb; i++)
                 max = s->usb[i].index > max ? s->usb[i].index : max;
         return max + 1;
-}
-
-static int require_room(const struct hp_vm_spec *s)
-{
-        if (s->n_pci + s->n_usb >= s->device_limit)
-                return hp_cli_usage_error("VM '%s' already has %zu devices, its limit: remove one first",
-                                          s->name, s->n_pci + s->n_usb);
-        return HP_EXIT_OK;
 }
 
 /* "--opt VALUE" or "--opt=VALUE" at argv[*i]; NULL when argv[*i] is not --opt. */
@@ -293,11 +298,7 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
                         return hp_cli_usage_error("--allowed needs at least one VID:DID");
                 }
         }
-        r = vm_load(c, argv[1], &v);
-        if (r == HP_EXIT_OK)
-                r = require_off(&v, "devices are added");
-        if (r == HP_EXIT_OK)
-                r = require_room(&v.spec);
+        r = vm_load_for_new_device(c, argv[1], &v);
         if (r != HP_EXIT_OK) {
                 hp_vm_pci_done(&e);
                 return r;
@@ -368,11 +369,7 @@ int hp_cmd_vm_add_usb(struct hp_cli *c, int argc, char **argv)
                 if (serial && !(e.serial = strdup(serial)))
                         return hp_cli_error(-ENOMEM, "out of memory");
         }
-        r = vm_load(c, argv[1], &v);
-        if (r == HP_EXIT_OK)
-                r = require_off(&v, "devices are added");
-        if (r == HP_EXIT_OK)
-                r = require_room(&v.spec);
+        r = vm_load_for_new_device(c, argv[1], &v);
         if (r != HP_EXIT_OK) {
                 hp_vm_usb_done(&e);
                 return r;

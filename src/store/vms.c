@@ -172,9 +172,11 @@ static int step_one_vm(struct hp_store *s, sqlite3_stmt *st)
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
-int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json)
+/* STMT_VM_INSERT and STMT_VM_UPDATE_SPEC take the same parameters:
+ * name, spec, now. */
+static int bind_name_spec(struct hp_store *s, enum hp_store_stmt_id id, const char *name,
+                          const char *spec_json, sqlite3_stmt **ret)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
         if (!name_is_valid(name) || !spec_json)
@@ -182,15 +184,22 @@ int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_js
         r = hp_store_tx_check(s);
         if (r < 0)
                 return r;
-        r = hp_store_stmt_get(s, STMT_VM_INSERT, &st);
+        r = hp_store_stmt_get(s, id, ret);
         if (r < 0)
                 return r;
         const int rcs[] = {
-                sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
-                sqlite3_bind_text(st, 2, spec_json, -1, SQLITE_STATIC),
-                sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
+                sqlite3_bind_text(*ret, 1, name, -1, SQLITE_STATIC),
+                sqlite3_bind_text(*ret, 2, spec_json, -1, SQLITE_STATIC),
+                sqlite3_bind_int64(*ret, 3, (int64_t)time(NULL)),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        return hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+}
+
+int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = bind_name_spec(s, STMT_VM_INSERT, name, spec_json, &st);
+
         if (r < 0)
                 return r;
         /* The only constraint the bound values can break is the primary key: -EEXIST. */
@@ -200,22 +209,8 @@ int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_js
 int hp_store_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
+        int r = bind_name_spec(s, STMT_VM_UPDATE_SPEC, name, spec_json, &st);
 
-        if (!name_is_valid(name) || !spec_json)
-                return -EINVAL;
-        r = hp_store_tx_check(s);
-        if (r < 0)
-                return r;
-        r = hp_store_stmt_get(s, STMT_VM_UPDATE_SPEC, &st);
-        if (r < 0)
-                return r;
-        const int rcs[] = {
-                sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
-                sqlite3_bind_text(st, 2, spec_json, -1, SQLITE_STATIC),
-                sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
-        };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
         return step_one_vm(s, st);
