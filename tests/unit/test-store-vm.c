@@ -21,6 +21,8 @@
 #include "store/store.h"
 #include "util/macro.h"
 
+#include "store-tmp.h"
+
 #define A "0000:01:00.0"
 #define B "0000:01:00.1"
 #define C "0000:02:00.0"
@@ -28,47 +30,6 @@
 #define MISSING "0000:99:00.0"
 #define SPEC1 "{\"vcpus\":4,\"memory\":\"8G\"}"
 #define SPEC2 "{\"vcpus\":8,\"memory\":\"16G\",\"firmware\":\"efi\"}"
-
-static char tmp[64];
-
-static char *path_in(const char *rel)
-{
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
-        return p;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-        (void)st;
-        (void)type;
-        (void)ftw;
-        return remove(path);
-}
-
-static int make_tmp(void **state)
-{
-        (void)state;
-        snprintf(tmp, sizeof(tmp), "/tmp/hwpass-store-vm-XXXXXX");
-        assert_non_null(mkdtemp(tmp));
-        return 0;
-}
-
-static int remove_tmp(void **state)
-{
-        (void)state;
-        assert_int_equal(nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-        return 0;
-}
-
-static sqlite3 *raw_open(const char *path)
-{
-        sqlite3 *db = NULL;
-
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        return db;
-}
 
 /* The first column of the first row, "NULL" for SQL NULL; the caller frees it. */
 static char *raw_text(const char *path, const char *sql)

@@ -20,49 +20,9 @@
 
 #include "store/store.h"
 #include "util/macro.h"
+
+#include "store-tmp.h"
 #include "util/strutil.h"
-
-static char tmp[64];
-
-static char *path_in(const char *rel)
-{
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "%s/%s", tmp, rel) > 0);
-        return p;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-        (void)st;
-        (void)type;
-        (void)ftw;
-        return remove(path);
-}
-
-static int make_tmp(void **state)
-{
-        (void)state;
-        snprintf(tmp, sizeof(tmp), "/tmp/hwpass-store-XXXXXX");
-        assert_non_null(mkdtemp(tmp));
-        return 0;
-}
-
-static int remove_tmp(void **state)
-{
-        (void)state;
-        assert_int_equal(nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-        return 0;
-}
-
-/* Raw access, to look at the file behind the store's back. */
-static sqlite3 *raw_open(const char *path)
-{
-        sqlite3 *db = NULL;
-
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        return db;
-}
 
 static char *raw_text(sqlite3 *db, const char *sql)
 {
