@@ -61,6 +61,9 @@ void hp_cli_state_done(struct hp_cli_state *s);
 
 /* Rejects any argument left over: returns an exit code. */
 int hp_cli_no_args(const char *cmd, int argc, char **argv);
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i] (advancing *i past the value);
+ * NULL when argv[*i] is not --opt, or with *ret_error set when it lacks a value. */
+const char *hp_cli_opt_value(int argc, char **argv, int *i, const char *opt, int *ret_error);
 
 /* Commands: argv[0] is the verb. */
 int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv);
@@ -70,11 +73,14 @@ int hp_cmd_usb_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_check(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_boot_config(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_host_start_vms(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_host_stop_vms(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_add_usb(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_remove_device(struct hp_cli *c, int argc, char **argv);

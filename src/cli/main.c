@@ -22,11 +22,14 @@ static const struct {
         { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
         { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply },
         { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
+        { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms },
+        { "host", "stop-vms", "[--timeout SECONDS]", "stop the autostart VMs in reverse order, then any other (at shutdown)", hp_cmd_host_stop_vms },
         { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]", "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough },
         { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label", hp_cmd_device_label },
         { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr },
         { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
-        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]]", "define a VM", hp_cmd_vm_create },
+        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--device-limit N]", "define a VM", hp_cmd_vm_create },
+        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--device-limit N]", "change a VM that is off", hp_cmd_vm_set },
         { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or any free matching one", hp_cmd_vm_add_pci },
         { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb },
         { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device },
@@ -237,6 +240,23 @@ int hp_cli_no_args(const char *cmd, int argc, char **argv)
                 return hp_cli_usage_error("'%s' takes no argument '%s' (see 'hwpass --help')", cmd,
                                           argv[1]);
         return HP_EXIT_OK;
+}
+
+const char *hp_cli_opt_value(int argc, char **argv, int *i, const char *opt, int *ret_error)
+{
+        size_t len = strlen(opt);
+
+        if (strncmp(argv[*i], opt, len) != 0)
+                return NULL;
+        if (argv[*i][len] == '=')
+                return argv[*i] + len + 1;
+        if (argv[*i][len] != '\0')
+                return NULL;
+        if (*i + 1 >= argc) {
+                *ret_error = hp_cli_usage_error("%s needs a value", opt);
+                return NULL;
+        }
+        return argv[++*i];
 }
 
 /* Takes the global options out of argv wherever they stand. */

@@ -9,6 +9,7 @@
 
 #define HP_VM_NAME_MAX 48
 #define HP_VM_DEFAULT_DEVICE_LIMIT 16
+#define HP_VM_MAX_DEVICE_LIMIT 64
 
 enum hp_vm_firmware {
         HP_VM_FIRMWARE_BIOS,

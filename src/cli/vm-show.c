@@ -1,0 +1,184 @@
+/* hwpass vm show | list: a VM as defined, with what power-on would take now
+ * (the devices, the 64-bit MMIO window, the QEMU command line). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+#include "vm.h"
+#include "vm/specjson.h"
+
+static void describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
+{
+        size_t len;
+
+        if (p->kind == HP_VM_PCI_STATIC) {
+                snprintf(buf, size, "static   %s", p->address);
+        } else {
+                snprintf(buf, size, "dynamic  ");
+                for (size_t i = 0; i < p->n_allowed; i++) {
+                        len = strlen(buf);
+                        snprintf(buf + len, size - len, "%s%04x:%04x", i ? "," : "", p->allowed[i].vendor_id,
+                                 p->allowed[i].device_id);
+                }
+                len = strlen(buf);
+                if (p->label)
+                        snprintf(buf + len, size - len, " label '%s'", p->label);
+        }
+        len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s%s%s", p->primary_display ? ", primary display" : "",
+                 p->rombar == 0 ? ", rombar off" : p->rombar == 1 ? ", rombar on" : "",
+                 p->romfile ? ", romfile " : "", p->romfile ? p->romfile : "");
+}
+
+static int print_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        int r = hp_cli_vm_qemu_argv(c, v, p, NULL, &argv);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        for (size_t i = 0; argv[i]; i++)
+                printf("%s%s", i ? " \\\n    " : "", argv[i]);
+        printf("\n");
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
+        _cleanup_(hp_cli_vm_plan_done) struct hp_cli_vm_plan p = { 0 };
+        _cleanup_free_ char *mmio_text = NULL;
+        bool want_argv = argc == 3 && streq(argv[2], "--qemu-argv");
+        int r, chosen;
+
+        if (argc < 2 || (argc == 3 && !want_argv) || argc > 3)
+                return hp_cli_usage_error("usage: hwpass vm show NAME [--qemu-argv]");
+        r = hp_cli_vm_load(c, argv[1], &v);
+        if (r == HP_EXIT_OK)
+                r = hp_cli_open(c);
+        if (r != HP_EXIT_OK)
+                return r;
+        chosen = hp_cli_vm_plan(c, &v, &p);
+        if (chosen == -EIO)
+                return HP_EXIT_ERROR;
+        if (chosen >= 0)
+                (void)hp_mmio_describe(&p.mmio, &mmio_text);
+        if (want_argv) {
+                if (chosen < 0) {
+                        fprintf(stderr, "hwpass: %s\n", p.error ? p.error : strerror(-chosen));
+                        return HP_EXIT_FAIL;
+                }
+                return print_argv(c, &v, &p);
+        }
+        if (c->json) {
+                json_t *j = hp_vm_spec_to_json(&v.spec), *devs = json_array();
+
+                for (size_t i = 0; j && devs && chosen >= 0 && i < v.spec.n_pci; i++)
+                        json_array_append_new(devs, json_string(p.addrs[i]));
+                if (!j || !devs || json_object_set_new(j, "state", json_string(v.rec.state)) < 0 ||
+                    json_object_set_new(j, "devices_now", chosen >= 0 ? devs : json_null()) < 0 ||
+                    json_object_set_new(j, "devices_error", p.error ? json_string(p.error) : json_null()) < 0 ||
+                    json_object_set_new(j, "mmio64_window", json_integer((json_int_t)p.mmio.window)) < 0 ||
+                    json_object_set_new(j, "mmio64_needs_efi", json_boolean(p.mmio.needs_efi)) < 0) {
+                        json_decref(j);
+                        return hp_cli_error(-ENOMEM, "out of memory");
+                }
+                if (chosen < 0)
+                        json_decref(devs);
+                return hp_cli_print_json(j);
+        }
+        printf("VM:          %s\n", v.spec.name);
+        printf("State:       %s\n", v.rec.state);
+        printf("Memory:      %" PRIu64 " MiB (all of it reserved and locked at power-on)\n", v.spec.memory_mib);
+        printf("vCPUs:       %u\n", v.spec.vcpus);
+        printf("Firmware:    %s\n", v.spec.firmware == HP_VM_FIRMWARE_EFI ? "EFI (OVMF)" : "BIOS (SeaBIOS)");
+        for (size_t i = 0; v.spec.disks[i]; i++)
+                printf("Disk:        %s\n", v.spec.disks[i]);
+        if (v.spec.kernel)
+                printf("Kernel:      %s%s%s\n", v.spec.kernel, v.spec.append ? " " : "", v.spec.append ? v.spec.append : "");
+        if (v.spec.autostart_order >= 0)
+                printf("Autostart:   order %d, delay %u s\n", v.spec.autostart_order, v.spec.autostart_delay);
+        else
+                printf("Autostart:   no\n");
+        printf("Devices:     %zu of %u\n", v.spec.n_pci + v.spec.n_usb, v.spec.device_limit);
+        for (size_t i = 0; i < v.spec.n_pci; i++) {
+                char text[512];
+
+                describe_pci(&v.spec.pci[i], text, sizeof(text));
+                printf("  pci%-3d %s%s%s\n", v.spec.pci[i].index, text, chosen >= 0 ? "  -> " : "",
+                       chosen >= 0 ? p.addrs[i] : "");
+        }
+        for (size_t i = 0; i < v.spec.n_usb; i++) {
+                const struct hp_vm_usb *u = &v.spec.usb[i];
+
+                if (u->kind == HP_VM_USB_PORT)
+                        printf("  usb%-3d port     %d-%s\n", u->index, u->bus, u->port);
+                else
+                        printf("  usb%-3d id       %04x:%04x%s%s\n", u->index, u->vendor_id, u->product_id,
+                               u->serial ? " serial " : "", u->serial ? u->serial : "");
+        }
+        if (chosen < 0)
+                printf("Power-on now: would fail: %s\n", p.error ? p.error : strerror(-chosen));
+        if (mmio_text)
+                printf("MMIO:        %s\n", mmio_text);
+        if (p.mmio.needs_efi && v.spec.firmware != HP_VM_FIRMWARE_EFI)
+                printf("warning: the devices' BARs need EFI firmware: recreate the VM with --firmware efi\n");
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
+        _cleanup_(hp_table_freep) struct hp_table *t = NULL;
+        struct hp_vm_record *recs = NULL;
+        size_t n = 0;
+        json_t *list = NULL;
+        int r = hp_cli_no_args("vm list", argc, argv);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_cli_open_store(c, &store);
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_store_vm_list(store, &recs, &n);
+        if (r < 0)
+                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
+        if (c->json)
+                list = json_array();
+        else
+                t = hp_table_new(6, (const char *const[]){ "NAME", "STATE", "MEMORY", "VCPUS", "DEVICES", "AUTOSTART" });
+        for (size_t i = 0; (list || t) && i < n; i++) {
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+                _cleanup_free_ char *err = NULL;
+                char mem[32], vcpus[16], devs[16], autostart[16];
+
+                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0)
+                        continue;
+                if (list) {
+                        json_t *j = hp_vm_spec_to_json(&s);
+
+                        if (j)
+                                json_object_set_new(j, "state", json_string(recs[i].state));
+                        json_array_append_new(list, j);
+                        continue;
+                }
+                snprintf(mem, sizeof(mem), "%" PRIu64 "M", s.memory_mib);
+                snprintf(vcpus, sizeof(vcpus), "%u", s.vcpus);
+                snprintf(devs, sizeof(devs), "%zu", s.n_pci + s.n_usb);
+                snprintf(autostart, sizeof(autostart), "%d", s.autostart_order);
+                hp_table_add(t, (const char *const[]){ s.name, recs[i].state, mem, vcpus, devs,
+                                                       s.autostart_order >= 0 ? autostart : "-" });
+        }
+        hp_vm_records_free(recs, n);
+        if (list)
+                return hp_cli_print_json(json_pack("{s:o}", "vms", list));
+        if (!t)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        hp_table_print(t, stdout);
+        return HP_EXIT_OK;
+}

@@ -1,0 +1,54 @@
+/* What the vm commands share: a VM loaded from the store with its record, and
+ * power-on/power-off as functions, so 'host start-vms' and 'device probe' run
+ * the very path 'vm start' and 'vm stop' do. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "host/pci.h"
+#include "store/store.h"
+#include "vm/mmio.h"
+#include "vm/spec.h"
+
+#define HP_VM_RUN_DIR "/run/hwpass/vms"
+#define HP_VM_STATE_DIR "/var/lib/hwpass/vms"
+
+struct hp_cli_vm {
+        struct hp_store *store;
+        struct hp_vm_record rec;
+        struct hp_vm_spec spec;
+};
+
+void hp_cli_vm_done(struct hp_cli_vm *v);
+/* Loads NAME; a record left "running" by a supervisor that is gone is put
+ * right first. Exit code. */
+int hp_cli_vm_load(struct hp_cli *c, const char *name, struct hp_cli_vm *ret);
+int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v);
+/* HP_EXIT_OK when the VM is off; a usage error naming WHAT otherwise. */
+int hp_cli_vm_require_off(const struct hp_cli_vm *v, const char *what);
+bool hp_cli_vm_has_passthrough(const struct hp_vm_spec *s);
+/* HP_VM_RUN_DIR/NAME and the VM's EFI vars store; size bytes each. */
+void hp_cli_vm_paths(const char *name, char *run_dir, char *vars, size_t size);
+
+/* What power-on would take now: the device per PCI entry and the window. */
+struct hp_cli_vm_plan {
+        struct hp_cli_state cs;
+        char (*addrs)[HP_SBDF_LEN];
+        struct hp_mmio_plan mmio;
+        char *error; /* why no devices could be chosen */
+};
+void hp_cli_vm_plan_done(struct hp_cli_vm_plan *p);
+/* 0, or -errno with p->error set when the devices cannot be chosen; -EIO
+ * when the host could not be read (already reported). */
+int hp_cli_vm_plan(struct hp_cli *c, const struct hp_cli_vm *v, struct hp_cli_vm_plan *p);
+/* The QEMU command line for a plan; accel NULL picks kvm when the host has
+ * it. Exit code (reported). */
+int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p,
+                        const char *accel, char ***ret);
+
+/* Power-on and power-off as 'vm start' and 'vm stop' do them; exit codes.
+ * Messages go to stderr; nothing is printed on success. */
+int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v);
+int hp_cli_vm_power_off(struct hp_cli *c, struct hp_cli_vm *v, bool force, uint64_t timeout_s, bool *ret_lost);

@@ -1,0 +1,35 @@
+# Shared by the shell tests that run hwpass commands: a throw-away directory
+# and database, `expect` for one TAP case, `sql` for a look inside the store,
+# `tap_done` for the plan line and the exit status.
+here=$(cd "$(dirname "$0")" && pwd)
+hwpass=${HWPASS:?HWPASS must point to the hwpass binary}
+fixtures=${HWPASS_FIXTURES:-$here/fixtures/hosts}
+tmp=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+failed=0
+db=$tmp/state.db
+
+# expect NAME EXIT PATTERN COMMAND...: exit status and a line of stdout+stderr.
+expect() {
+	local name=$1 want=$2 pattern=$3 rc
+	shift 3
+	n=$((n + 1))
+	"$@" >"$tmp/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		failed=$((failed + 1))
+		echo "not ok $n - $name # exit $rc, expected $want: $(tail -1 "$tmp/out")"
+	elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/out"; then
+		failed=$((failed + 1))
+		echo "not ok $n - $name # no line matches '$pattern'"
+		sed 's/^/# /' "$tmp/out" | head -10
+	else
+		echo "ok $n - $name"
+	fi
+}
+sql() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print("\n".join("|".join(map(str,r)) for r in c.execute(sys.argv[2]))); c.commit()' "$db" "$1"; }
+tap_done() {
+	echo "1..$n"
+	[ "$failed" -eq 0 ]
+}
