@@ -5,7 +5,7 @@
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
 	libcmocka-dev libsqlite3-dev pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
-	kmod cpio ovmf
+	kmod cpio ovmf systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan

@@ -116,9 +116,9 @@ static int usb_hosts(struct hp_cli *c, const struct hp_vm_spec *s, struct hp_qem
                 }
                 if (usb[i].hostaddr == 0) {
                         fprintf(stderr,
-                                "hwpass: cannot start '%s': USB device %04x:%04x with serial '%s' (usb%d) is not "
-                                "plugged in: connect it (see 'hwpass usb list') or remove the entry\n",
-                                s->name, u->vendor_id, u->product_id, u->serial, u->index);
+                                "hwpass: VM '%s' usb%d: USB device %04x:%04x with serial '%s' is not plugged "
+                                "in: connect it (see 'hwpass usb list') or remove the entry\n",
+                                s->name, u->index, u->vendor_id, u->product_id, u->serial);
                         return HP_EXIT_FAIL;
                 }
         }
@@ -419,4 +419,28 @@ int hp_cmd_vm_supervise(struct hp_cli *c, int argc, char **argv)
         if (argc != 2)
                 return hp_cli_usage_error("usage: hwpass vm supervise RUN_DIR (started by 'hwpass vm start')");
         return hp_vm_supervise(argv[1], 3) < 0 ? HP_EXIT_ERROR : HP_EXIT_OK;
+}
+
+/* vm suspend | snapshot | migrate: refused for a VM with passthrough devices
+ * (DESIGN.md §5): a passed-through device's state lives in the hardware, so
+ * it cannot be saved with the VM or carried to another host. */
+int hp_cmd_vm_state_op(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
+        int r;
+
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass vm %s NAME", argv[0]);
+        r = hp_cli_vm_load(c, argv[1], &v);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (hp_cli_vm_has_passthrough(&v.spec))
+                return hp_cli_usage_error("VM '%s' has %zu passthrough device%s: %s is refused, because a "
+                                          "passed-through device's state cannot be saved or moved with the VM; "
+                                          "stop the VM instead (hwpass vm stop %s)",
+                                          v.spec.name, v.spec.n_pci, v.spec.n_pci == 1 ? "" : "s", argv[0],
+                                          v.spec.name);
+        return hp_cli_usage_error("VM '%s': hwpass does not %s VMs (it has none to offer for VMs without "
+                                  "passthrough devices either); stop the VM instead (hwpass vm stop %s)",
+                                  v.spec.name, argv[0], v.spec.name);
 }

@@ -126,9 +126,18 @@ static int add_disks_and_kernel(char ***argv, const struct hp_vm_spec *s)
         return 0;
 }
 
+/* DESIGN.md §5: no suspend and no hot-plug for a VM with passthrough
+ * devices. The guest is offered no S3/S4 (a device's state would not survive
+ * them) and the root ports refuse hot-plug, so neither the guest nor a QMP
+ * client can unplug a device while it runs. (vfio-pci itself blocks
+ * migration and snapshots.) */
 static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qemu_config *c)
 {
         int r;
+
+        if (s->n_pci > 0 && ((r = add(argv, "-global")) < 0 || (r = add(argv, "ICH9-LPC.disable_s3=1")) < 0 ||
+                             (r = add(argv, "-global")) < 0 || (r = add(argv, "ICH9-LPC.disable_s4=1")) < 0))
+                return r;
 
         for (size_t i = 0; i < s->n_pci; i++) {
                 const struct hp_vm_pci *p = &s->pci[i];
@@ -142,8 +151,8 @@ static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
                 if (p->rombar >= 0)
                         snprintf(extra, sizeof(extra), ",rombar=%d", p->rombar);
                 if ((r = add(argv, "-device")) < 0 ||
-                    (r = add(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d", p->index,
-                             p->index + 1, p->index + 1)) < 0 ||
+                    (r = add(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
+                             p->index, p->index + 1, p->index + 1)) < 0 ||
                     (r = add(argv, "-device")) < 0 ||
                     (r = add(argv, "vfio-pci,host=%s,bus=hp-rp%d,id=hostdev%d%s%s%s%s", c->pci[i], p->index,
                              p->index, p->primary_display ? ",x-vga=on" : "", extra,
