@@ -59,6 +59,12 @@ struct hp_cli_state {
 int hp_cli_state_load(struct hp_cli *c, struct hp_cli_state *ret);
 void hp_cli_state_done(struct hp_cli_state *s);
 
+/* The device named on the command line and its stored record (a new one,
+ * not yet stored, when it was never configured), inside a store transaction
+ * the caller commits or rolls back. Exit code. */
+int hp_cli_device_config_load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
+                              struct hp_dev_config *ret);
+
 /* Rejects any argument left over: returns an exit code. */
 int hp_cli_no_args(const char *cmd, int argc, char **argv);
 /* "--opt VALUE" or "--opt=VALUE" at argv[*i] (advancing *i past the value);
@@ -78,6 +84,7 @@ int hp_cmd_host_stop_vms(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv);

@@ -39,10 +39,8 @@ static bool valid_key(const char *s, size_t n)
         return true;
 }
 
-/* The device named on the command line and its stored record (a new one,
- * not yet stored, when it was never configured). */
-static int load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
-                struct hp_dev_config *ret)
+int hp_cli_device_config_load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
+                              struct hp_dev_config *ret)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         const struct hp_pci_dev *d;
@@ -112,7 +110,7 @@ int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv)
         unset = streq(argv[2], "--unset");
         if (!unset && !printable(argv[2], LABEL_MAX))
                 return hp_cli_usage_error("invalid label '%s': 1 to %d printable characters", argv[2], LABEL_MAX);
-        r = load(c, argv[1], &s, &cfg);
+        r = hp_cli_device_config_load(c, argv[1], &s, &cfg);
         if (r != HP_EXIT_OK)
                 return r;
         free(cfg.label);
@@ -173,7 +171,7 @@ int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv)
                         return hp_cli_usage_error("invalid value in '%s': 1 to %d printable characters", argv[i],
                                                   VALUE_MAX);
         }
-        r = load(c, argv[1], &s, &cfg);
+        r = hp_cli_device_config_load(c, argv[1], &s, &cfg);
         if (r != HP_EXIT_OK)
                 return r;
         for (int i = first; i < argc; i++) {

@@ -185,3 +185,13 @@ int hp_plan_apply(const struct hp_host *h, const struct hp_plan *p, char **ret_e
         }
         return 0;
 }
+
+int hp_pci_reset(const struct hp_host *h, const char *address)
+{
+        char rel[128];
+
+        snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/reset", address);
+        if (!hp_host_exists(h, rel))
+                return 0;
+        return sysfs_write(h, address, "reset", "1");
+}

@@ -12,6 +12,11 @@ struct hp_plan;
  * 'hwpass host apply' converges to. */
 int hp_plan_apply(const struct hp_host *h, const struct hp_plan *p, char **ret_error);
 
+/* Resets the function through its sysfs reset attribute (the kernel picks
+ * the method from reset_method). 0 when it has none to use: nothing can be
+ * tried, nothing failed. */
+int hp_pci_reset(const struct hp_host *h, const char *address);
+
 /* Fault injection for crash-safety tests: with HWPASS_FAULT_AFTER_WRITES=N in
  * the environment, the process exits (as if killed) after its Nth sysfs write. */
 void hp_bind_fault_point(void);

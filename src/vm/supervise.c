@@ -17,6 +17,7 @@
 
 #include "qmp.h"
 #include "store/store.h"
+#include "host/bind.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -41,10 +42,8 @@ static void cleanup(struct hp_store *s, const struct hp_vm_launch *l)
         if (hp_host_open(l->host_root, &h) >= 0)
                 for (size_t i = 0; i < l->n_devices; i++) {
                         _cleanup_(hp_dev_config_done) struct hp_dev_config c = { 0 };
-                        char rel[128];
 
-                        snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/reset", l->devices[i]);
-                        r = hp_host_exists(h, rel) ? hp_host_write(h, rel, "1") : 0;
+                        r = hp_pci_reset(h, l->devices[i]);
                         if (r < 0 && hp_store_device_get(s, l->devices[i], &c) >= 0) {
                                 free(c.health);
                                 c.health = strdup("quarantined");
