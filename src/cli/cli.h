@@ -86,6 +86,7 @@ int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_graphics_vm_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv);

@@ -1,5 +1,7 @@
-/* hwpass graphics device list: display devices with their mode (host or
- * passthrough) and the VM that owns them (esxcli graphics device list). */
+/* hwpass graphics device list | vm list: display devices with their mode
+ * (host or passthrough) and the VM that owns them (esxcli graphics device
+ * list), and the VMs with display devices and the device each holds (esxcli
+ * graphics vm list). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,9 @@
 #include "store/store.h"
 #include "table.h"
 #include "util/macro.h"
+#include "util/strutil.h"
+#include "vm.h"
+#include "vm/specjson.h"
 
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
 {
@@ -71,4 +76,122 @@ int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_print_json(json_pack("{s:o}", "graphics_devices", list));
         hp_table_print(t, stdout);
         return HP_EXIT_OK;
+}
+
+/* A display entry: a display device by address, or IDs a display device on
+ * this host has, or one asked to be the primary display. */
+static const struct hp_pci_dev *display_of(const struct hp_pci_inventory *inv, const struct hp_vm_pci *p,
+                                           bool *ret_display)
+{
+        *ret_display = p->primary_display;
+        for (size_t i = 0; i < inv->n_devs; i++) {
+                const struct hp_pci_dev *d = &inv->devs[i];
+
+                if (!hp_pci_dev_matches_class(d, HP_CLASS_GPU))
+                        continue;
+                if (p->kind == HP_VM_PCI_STATIC && streq(d->address, p->address)) {
+                        *ret_display = true;
+                        return d;
+                }
+                for (size_t k = 0; p->kind == HP_VM_PCI_DYNAMIC && k < p->n_allowed; k++)
+                        if (d->vendor_id == p->allowed[k].vendor_id && d->device_id == p->allowed[k].device_id)
+                                *ret_display = true;
+        }
+        return NULL;
+}
+
+/* The display device a running VM holds for entry p: the static one, or an
+ * assigned display device the entry allows. */
+static const struct hp_pci_dev *held_by(const struct hp_cli_state *cs, const char *vm, const struct hp_vm_pci *p)
+{
+        for (size_t i = 0; i < cs->n_configs; i++) {
+                const struct hp_dev_config *cfg = &cs->configs[i];
+                const struct hp_pci_dev *d;
+
+                if (!cfg->assigned_vm || !streq(cfg->assigned_vm, vm) || !(d = hp_pci_find(cs->inv, cfg->address)))
+                        continue;
+                if (p->kind == HP_VM_PCI_STATIC && streq(d->address, p->address))
+                        return d;
+                for (size_t k = 0; p->kind == HP_VM_PCI_DYNAMIC && k < p->n_allowed; k++)
+                        if (d->vendor_id == p->allowed[k].vendor_id && d->device_id == p->allowed[k].device_id &&
+                            hp_pci_dev_matches_class(d, HP_CLASS_GPU))
+                                return d;
+        }
+        return NULL;
+}
+
+static int vm_list(struct hp_cli *c)
+{
+        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
+        _cleanup_(hp_table_freep) struct hp_table *t = NULL;
+        struct hp_vm_record *recs = NULL;
+        json_t *list = NULL;
+        size_t n = 0;
+        int r = hp_cli_state_load(c, &cs);
+
+        if (r == HP_EXIT_OK)
+                r = hp_cli_open_store(c, &store);
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_store_vm_list(store, &recs, &n);
+        if (r < 0)
+                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
+        if (c->json)
+                list = json_array();
+        else
+                t = hp_table_new(6, (const char *const[]){ "VM", "STATE", "ENTRY", "ASKS FOR", "HOLDS", "NAME" });
+        for (size_t i = 0; (list || t) && i < n; i++) {
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+                _cleanup_free_ char *err = NULL;
+
+                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0)
+                        continue;
+                for (size_t k = 0; k < s.n_pci; k++) {
+                        const struct hp_vm_pci *p = &s.pci[k];
+                        const struct hp_pci_dev *d, *held = NULL;
+                        char entry[16], asks[512];
+                        bool display;
+
+                        d = display_of(cs.inv, p, &display);
+                        if (!display)
+                                continue;
+                        if (!streq(recs[i].state, "off"))
+                                held = held_by(&cs, s.name, p);
+                        snprintf(entry, sizeof(entry), "pci%d", p->index);
+                        hp_cli_vm_describe_pci(p, asks, sizeof(asks));
+                        d = held ? held : d;
+                        if (list)
+                                r = json_array_append_new(
+                                        list, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b, s:s?}", "vm", s.name, "state",
+                                                        recs[i].state, "entry", entry, "asks_for", asks, "holds",
+                                                        held ? held->address : NULL, "primary_display",
+                                                        p->primary_display, "name", d ? d->device_name : NULL));
+                        else
+                                r = hp_table_add(t, (const char *const[]){ s.name, recs[i].state, entry, asks,
+                                                                           held ? held->address : "-",
+                                                                           d ? d->device_name : NULL });
+                        if (r < 0)
+                                break;
+                }
+        }
+        hp_vm_records_free(recs, n);
+        if ((!list && !t) || r < 0) {
+                json_decref(list);
+                return hp_cli_error(r < 0 ? r : -ENOMEM, "cannot list the VMs' display devices");
+        }
+        if (list)
+                return hp_cli_print_json(json_pack("{s:o}", "graphics_vms", list));
+        hp_table_print(t, stdout);
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_graphics_vm_list(struct hp_cli *c, int argc, char **argv)
+{
+        int r;
+
+        if (argc < 2 || !streq(argv[1], "list"))
+                return hp_cli_usage_error("usage: hwpass graphics vm list");
+        r = hp_cli_no_args("graphics vm list", argc - 1, argv + 1);
+        return r == HP_EXIT_OK ? vm_list(c) : r;
 }

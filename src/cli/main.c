@@ -29,6 +29,7 @@ static const struct {
         { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr },
         { "device", "clear", "SBDF [--force]", "return a quarantined device to service once a reset works", hp_cmd_device_clear },
         { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
+        { "graphics", "vm", "list", "VMs with display devices, and the device each holds", hp_cmd_graphics_vm_list },
         { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--device-limit N]", "define a VM", hp_cmd_vm_create },
         { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--device-limit N]", "change a VM that is off", hp_cmd_vm_set },
         { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or any free matching one", hp_cmd_vm_add_pci },

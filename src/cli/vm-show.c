@@ -12,7 +12,7 @@
 #include "vm.h"
 #include "vm/specjson.h"
 
-static void describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
+void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
 {
         size_t len;
 
@@ -109,7 +109,7 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
         for (size_t i = 0; i < v.spec.n_pci; i++) {
                 char text[512];
 
-                describe_pci(&v.spec.pci[i], text, sizeof(text));
+                hp_cli_vm_describe_pci(&v.spec.pci[i], text, sizeof(text));
                 printf("  pci%-3d %s%s%s\n", v.spec.pci[i].index, text, chosen >= 0 ? "  -> " : "",
                        chosen >= 0 ? p.addrs[i] : "");
         }

@@ -29,6 +29,8 @@ int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v);
 /* HP_EXIT_OK when the VM is off; a usage error naming WHAT otherwise. */
 int hp_cli_vm_require_off(const struct hp_cli_vm *v, const char *what);
 bool hp_cli_vm_has_passthrough(const struct hp_vm_spec *s);
+/* "static   0000:0c:00.0, primary display" / "dynamic  10de:2206 label 'x'" */
+void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size);
 /* HP_VM_RUN_DIR/NAME and the VM's EFI vars store; size bytes each. */
 void hp_cli_vm_paths(const char *name, char *run_dir, char *vars, size_t size);
 
