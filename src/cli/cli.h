@@ -84,6 +84,7 @@ int hp_cmd_host_stop_vms(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_vm_list(struct hp_cli *c, int argc, char **argv);

@@ -33,18 +33,19 @@ static void report(int fd, const char *fmt, const char *detail)
                 return;
 }
 
-/* After QEMU: every device reset (quarantined when that fails) and released. */
-static void cleanup(struct hp_store *s, const struct hp_vm_launch *l)
+int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const char *vm, char (*devices)[13],
+                            size_t n_devices, size_t *ret_quarantined)
 {
         _cleanup_(hp_host_freep) struct hp_host *h = NULL;
+        size_t quarantined = 0;
         int r;
 
-        if (hp_host_open(l->host_root, &h) >= 0)
-                for (size_t i = 0; i < l->n_devices; i++) {
+        if (hp_host_open(host_root, &h) >= 0)
+                for (size_t i = 0; i < n_devices; i++) {
                         _cleanup_(hp_dev_config_done) struct hp_dev_config c = { 0 };
 
-                        r = hp_pci_reset(h, l->devices[i]);
-                        if (r < 0 && hp_store_device_get(s, l->devices[i], &c) >= 0) {
+                        r = hp_pci_reset(h, devices[i]);
+                        if (r < 0 && hp_store_device_get(s, devices[i], &c) >= 0) {
                                 free(c.health);
                                 c.health = strdup("quarantined");
                                 free(c.reason);
@@ -52,10 +53,20 @@ static void cleanup(struct hp_store *s, const struct hp_vm_launch *l)
                                                   "'hwpass device clear' once it is known to work");
                                 if (c.health)
                                         (void)hp_store_device_put(s, &c);
-                                (void)hp_store_event_add(s, "device-quarantined", l->devices[i], strerror(-r));
+                                (void)hp_store_event_add(s, "device-quarantined", devices[i], strerror(-r));
+                                quarantined++;
                         }
                 }
-        r = hp_store_release_devices(s, l->name);
+        if (ret_quarantined)
+                *ret_quarantined = quarantined;
+        return hp_store_release_devices(s, vm);
+}
+
+/* After QEMU: every device reset (quarantined when that fails) and released. */
+static void cleanup(struct hp_store *s, const struct hp_vm_launch *l)
+{
+        int r = hp_vm_reset_and_release(s, l->host_root, l->name, l->devices, l->n_devices, NULL);
+
         if (r < 0)
                 fprintf(stderr, "cannot release the devices of %s: %s\n", l->name, strerror(-r));
         r = hp_store_vm_set_runtime(s, l->name, "off", 0, NULL, 0);

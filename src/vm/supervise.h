@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+struct hp_store;
+
 struct hp_vm_launch {
         const char *name;
         char *const *argv;      /* QEMU */
@@ -26,3 +28,9 @@ int hp_vm_launch(const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
 
 /* The supervisor's body, in the exec'd process: status goes to status_fd. */
 int hp_vm_supervise(const char *run_dir, int status_fd);
+
+/* After a guest used them: each device is reset (a device whose reset fails
+ * is quarantined, counted in *ret_quarantined) and every device of vm is
+ * released in the store. */
+int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const char *vm, char (*devices)[13],
+                            size_t n_devices, size_t *ret_quarantined);
