@@ -14,6 +14,7 @@
  *   PROBE nvme dev=BB:DD.F identify=fail reason=WHY [sct=0x. sc=0x..]
  *   PROBE e1000e dev=BB:DD.F status=0x........   (e1000 for 8086:100e)
  *   PROBE e1000e dev=BB:DD.F status=fail reason=WHY
+ *   PROBE xhci dev=BB:DD.F ports=N connected=PORT:SPEED,...   (see xhci.c)
  *   PROBE done
  * With the word "exit" on the command line (-append exit), it then writes to
  * isa-debug-exit: QEMU exits 33 if every check passed, 35 if one failed
@@ -28,6 +29,7 @@
 
 #define MAX_FUNCTIONS 256
 #define PCI_CLASS_NVME 0x010802u
+#define PCI_CLASS_XHCI 0x0c0330u
 #define E1000_STATUS 0x8
 
 /* The start of the multiboot (v1) information structure. */
@@ -78,6 +80,8 @@ static bool probe_e1000(struct pg_pci_dev *d, const char *model) {
 static bool probe_known(struct pg_pci_dev *d) {
         if (d->class == PCI_CLASS_NVME)
                 return pg_nvme_probe(d);
+        if (d->class == PCI_CLASS_XHCI)
+                return pg_xhci_probe(d);
         if (d->vendor == 0x8086 && d->device == 0x10d3)
                 return probe_e1000(d, "e1000e");
         if (d->vendor == 0x8086 && d->device == 0x100e)

@@ -144,6 +144,8 @@ extern uint32_t pg_ram_top;
 /* ---- nvme.c: NVMe bring-up and IDENTIFY; false if the check failed ---- */
 
 bool pg_nvme_probe(struct pg_pci_dev *d);
+/* Prints the root ports with a device connected (xhci.c). */
+bool pg_xhci_probe(struct pg_pci_dev *d);
 
 /* ---- main.c: entered from start.S with the multiboot magic and info ---- */
 
