@@ -101,4 +101,5 @@ int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_state_op(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_supervise(struct hp_cli *c, int argc, char **argv);

@@ -119,12 +119,30 @@ static int parse_device_limit(const char *arg, unsigned *ret)
         return 0;
 }
 
+int hp_cli_vm_store_new(struct hp_cli *c, const struct hp_vm_spec *s, const char *event)
+{
+        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r = hp_vm_spec_to_text(s, &text);
+
+        if (r < 0)
+                return hp_cli_error(r, "out of memory");
+        r = hp_cli_open_store(c, &store);
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_store_vm_create(store, s->name, text);
+        if (r == -EEXIST)
+                return hp_cli_usage_error("a VM named '%s' exists already", s->name);
+        if (r < 0)
+                return hp_cli_error(r, "cannot store VM '%s' in '%s'", s->name, c->db_path);
+        (void)hp_store_event_add(store, event, s->name, NULL);
+        return HP_EXIT_OK;
+}
+
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .vcpus = 1, .autostart_order = -1,
                                                            .device_limit = HP_VM_DEFAULT_DEVICE_LIMIT };
-        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
-        _cleanup_free_ char *text = NULL;
         const char *v;
         int r, err = 0;
 
@@ -177,22 +195,11 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("'vm create' needs --memory SIZE, e.g. --memory 8G");
         if (s.append && !s.kernel)
                 return hp_cli_usage_error("--append goes with --kernel");
-        r = hp_vm_spec_to_text(&s, &text);
-        if (r < 0)
-                return hp_cli_error(r, "out of memory");
-        r = hp_cli_open_store(c, &store);
-        if (r != HP_EXIT_OK)
-                return r;
-        r = hp_store_vm_create(store, s.name, text);
-        if (r == -EEXIST)
-                return hp_cli_usage_error("a VM named '%s' exists already", s.name);
-        if (r < 0)
-                return hp_cli_error(r, "cannot store VM '%s' in '%s'", s.name, c->db_path);
-        (void)hp_store_event_add(store, "vm-created", s.name, NULL);
-        if (!c->json)
+        r = hp_cli_vm_store_new(c, &s, "vm-created");
+        if (r == HP_EXIT_OK && !c->json)
                 printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s.\n", s.name, s.memory_mib, s.vcpus,
                        s.vcpus == 1 ? "" : "s", s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS");
-        return HP_EXIT_OK;
+        return r;
 }
 
 int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)

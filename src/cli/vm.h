@@ -26,6 +26,8 @@ void hp_cli_vm_done(struct hp_cli_vm *v);
  * right first. Exit code. */
 int hp_cli_vm_load(struct hp_cli *c, const char *name, struct hp_cli_vm *ret);
 int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v);
+/* Stores a new VM, recording event ("vm-created"); exit code. */
+int hp_cli_vm_store_new(struct hp_cli *c, const struct hp_vm_spec *s, const char *event);
 /* HP_EXIT_OK when the VM is off; a usage error naming WHAT otherwise. */
 int hp_cli_vm_require_off(const struct hp_cli_vm *v, const char *what);
 bool hp_cli_vm_has_passthrough(const struct hp_vm_spec *s);
