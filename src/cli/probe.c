@@ -1,8 +1,9 @@
 /* hwpass device probe SBDF: boots the probe guest (guest/) with just that
  * device passed through and reports what the guest saw: its IDs, its BARs
  * next to the host's, and the device's own registers where the guest knows
- * the device (NVMe IDENTIFY by DMA, e1000e STATUS). The device is held for
- * the probe like a VM holds it, then reset and released. */
+ * the device (NVMe IDENTIFY by DMA, e1000e STATUS, xHCI ports). The probe is
+ * a short-lived VM that holds the device like any VM, then resets and
+ * releases it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,9 +24,9 @@
 #include "vm.h"
 #include "vm/probe.h"
 #include "vm/qemu.h"
+#include "vm/specjson.h"
 #include "vm/supervise.h"
 
-#define PROBE_HOLDER "device-probe" /* what the store records as holding the device */
 #define PROBE_EXIT_PASS 33          /* the guest's isa-debug-exit codes (guest/probe.h) */
 #define PROBE_EXIT_FAIL 35
 
@@ -121,11 +122,38 @@ static size_t compare_bars(const struct hp_pci_dev *d, const struct hp_probe_fn 
         return bad;
 }
 
+/* The probe as a VM of its own, named for the device, so the store holds the
+ * device for it the way it does for any VM, and 'vm list' shows it while it
+ * runs: 64 MiB, the probe guest, the device without its option ROM (that is
+ * not what is probed, and SeaBIOS running it costs time). */
+static int probe_spec(const struct hp_pci_dev *d, const char *guest, struct hp_vm_spec *ret)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .memory_mib = 64, .vcpus = 1, .autostart_order = -1,
+                                                           .device_limit = 1 };
+        char *p;
+
+        snprintf(s.name, sizeof(s.name), "probe-%s", d->address);
+        for (p = s.name; *p; p++)
+                if (*p == ':')
+                        *p = '-';
+        s.disks = calloc(1, sizeof(char *));
+        s.kernel = strdup(guest);
+        s.append = strdup("exit");
+        s.pci = calloc(1, sizeof(*s.pci));
+        if (!s.disks || !s.kernel || !s.append || !s.pci)
+                return -ENOMEM;
+        s.pci[0] = (struct hp_vm_pci){ .kind = HP_VM_PCI_STATIC, .rombar = 0 };
+        memcpy(s.pci[0].address, d->address, HP_SBDF_LEN);
+        s.n_pci = 1;
+        *ret = s;
+        s = (struct hp_vm_spec){ 0 };
+        return 0;
+}
+
 /* Runs the guest with the device; *ret_status is QEMU's exit status. */
-static int run_guest(struct hp_cli *c, const struct hp_pci_dev *d, const char *guest, const char *run_dir,
+static int run_guest(struct hp_cli *c, const struct hp_vm_spec *s, const struct hp_pci_dev *d, const char *run_dir,
                      int timeout_s, int *ret_status)
 {
-        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .memory_mib = 64, .vcpus = 1 };
         _cleanup_strv_free_ char **argv = NULL;
         struct hp_mmio_plan mmio = { 0 };
         const struct hp_pci_dev *devs[] = { d };
@@ -133,24 +161,13 @@ static int run_guest(struct hp_cli *c, const struct hp_pci_dev *d, const char *g
         char addr[HP_SBDF_LEN], log[512];
         int r;
 
-        snprintf(s.name, sizeof(s.name), "probe");
-        s.disks = calloc(1, sizeof(char *));
-        s.kernel = strdup(guest);
-        s.append = strdup("exit");
-        s.pci = calloc(1, sizeof(*s.pci));
-        if (!s.disks || !s.kernel || !s.append || !s.pci)
-                return -ENOMEM;
-        /* The option ROM is not what is probed, and SeaBIOS running it costs time. */
-        s.pci[0] = (struct hp_vm_pci){ .kind = HP_VM_PCI_STATIC, .rombar = 0 };
-        memcpy(s.pci[0].address, d->address, HP_SBDF_LEN);
-        s.n_pci = 1;
         memcpy(addr, d->address, HP_SBDF_LEN);
         r = hp_mmio_plan(devs, 1, &mmio);
         if (r < 0)
                 return r;
         if (!accel)
                 accel = hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg";
-        r = hp_qemu_argv(&s,
+        r = hp_qemu_argv(s,
                          &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY, .accel = accel, .run_dir = run_dir,
                                                    .pci = (const char(*)[HP_SBDF_LEN]) & addr, .mmio = &mmio },
                          &argv);
@@ -164,6 +181,44 @@ static int run_guest(struct hp_cli *c, const struct hp_pci_dev *d, const char *g
                 return r;
         snprintf(log, sizeof(log), "%s/qemu.log", run_dir);
         return hp_probe_run(argv, log, timeout_s * 1000, ret_status);
+}
+
+/* The probe's VM record, with the device held for it; a record left by a
+ * probe that was killed is replaced. Exit code. */
+static int hold(struct hp_cli *c, const struct hp_vm_spec *s, char (*addr)[HP_SBDF_LEN])
+{
+        _cleanup_(hp_cli_vm_done) struct hp_cli_vm old = { 0 };
+        _cleanup_free_ char *conflict = NULL, *text = NULL;
+        int r;
+
+        if (hp_vm_spec_to_text(s, &text) < 0)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        r = hp_cli_open_store(c, &old.store);
+        if (r == HP_EXIT_OK && hp_store_vm_get(old.store, s->name, &old.rec) >= 0) {
+                hp_cli_vm_done(&old);
+                r = hp_cli_vm_load(c, s->name, &old); /* puts a dead probe's record right */
+                if (r == HP_EXIT_OK && !streq(old.rec.spec_json, text))
+                        return hp_cli_usage_error("a VM named '%s' exists and is not a probe: delete it (hwpass vm delete %s) to probe %s",
+                                                  s->name, s->name, addr[0]);
+                if (r == HP_EXIT_OK && !streq(old.rec.state, "off"))
+                        return hp_cli_usage_error("a probe of %s is running already (VM '%s')", addr[0], s->name);
+                if (r == HP_EXIT_OK && hp_store_vm_delete(old.store, s->name) < 0)
+                        return hp_cli_error(-EIO, "cannot remove the old probe record '%s'", s->name);
+        }
+        if (r == HP_EXIT_OK)
+                r = hp_cli_vm_store_new(c, s, "device-probe");
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_store_assign_devices(old.store, s->name, (char *[]){ addr[0], NULL }, 1, &conflict);
+        if (r >= 0)
+                r = hp_store_vm_set_runtime(old.store, s->name, "running", getpid(), NULL, (int64_t)time(NULL));
+        if (r < 0) {
+                (void)hp_store_release_devices(old.store, s->name);
+                (void)hp_store_vm_delete(old.store, s->name);
+                return hp_cli_usage_error("%s cannot be held for the probe: %s%s%s", addr[0], strerror(-r),
+                                          conflict ? ": " : "", conflict ? conflict : "");
+        }
+        return HP_EXIT_OK;
 }
 
 static int report(struct hp_cli *c, const struct hp_pci_dev *d, const struct hp_probe_report *rep, int status,
@@ -221,7 +276,8 @@ int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv)
         _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
         _cleanup_(hp_store_closep) struct hp_store *store = NULL;
         _cleanup_(hp_probe_report_done) struct hp_probe_report rep = { 0 };
-        _cleanup_free_ char *conflict = NULL, *serial = NULL;
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
+        _cleanup_free_ char *serial = NULL;
         char guest[4096], run_dir[256], path[512], addr[1][HP_SBDF_LEN];
         const struct hp_pci_dev *d;
         uint64_t timeout = 60;
@@ -256,22 +312,27 @@ int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("the probe guest is not installed (looked in %s and beside hwpass): "
                                           "reinstall hwpass, or point HWPASS_PROBE_GUEST at it",
                                           HP_DATADIR);
+        r = probe_spec(d, guest, &spec);
+        if (r < 0)
+                return hp_cli_error(r, "out of memory");
         r = hp_cli_open_store(c, &store);
+        if (r == HP_EXIT_OK)
+                r = hold(c, &spec, addr);
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_store_assign_devices(store, PROBE_HOLDER, (char *[]){ addr[0], NULL }, 1, &conflict);
-        if (r < 0)
-                return hp_cli_usage_error("%s cannot be held for the probe: %s%s%s", addr[0], strerror(-r),
-                                          conflict ? ": " : "", conflict ? conflict : "");
         (void)mkdir("/run/hwpass", 0700);
-        snprintf(run_dir, sizeof(run_dir), "/run/hwpass/probe-%s", addr[0]);
+        (void)mkdir(HP_VM_RUN_DIR, 0700);
+        snprintf(run_dir, sizeof(run_dir), HP_VM_RUN_DIR "/%s", spec.name);
         (void)mkdir(run_dir, 0700);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        run_r = run_guest(c, d, guest, run_dir, (int)timeout, &status);
+        run_r = run_guest(c, &spec, d, run_dir, (int)timeout, &status);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        r = hp_vm_reset_and_release(store, c->host_root, PROBE_HOLDER, addr, 1, &quarantined);
+        r = hp_vm_reset_and_release(store, c->host_root, spec.name, addr, 1, &quarantined);
+        if (r >= 0)
+                r = hp_store_vm_delete(store, spec.name);
         if (r < 0)
-                fprintf(stderr, "hwpass: warning: cannot release %s in the store: %s\n", addr[0], strerror(-r));
+                fprintf(stderr, "hwpass: warning: cannot release %s and remove VM '%s' in the store: %s\n", addr[0],
+                        spec.name, strerror(-r));
         if (run_r < 0 && run_r != -ETIMEDOUT)
                 return hp_cli_error(run_r, "cannot run the probe guest for %s", addr[0]);
         snprintf(path, sizeof(path), "%s/serial.log", run_dir);

@@ -49,7 +49,7 @@ check_output "the serial becomes bus 2 and the stick's address" "usb-host,bus=hp
 	hwpass vm show usb --qemu-argv
 check "start it" hwpass vm start usb
 check "its guest finishes probing" done_in usb
-check_output "the guest's xHCI has a device connected" "^PROBE xhci dev=01:00.0 ports=[0-9]+ connected=[0-9]+:[0-9]+" hwpass vm log usb
+check_output "the guest's xHCI has a device connected" "^PROBE xhci dev=[0-9a-f:.]+ ports=[0-9]+ connected=[0-9]+:[0-9]+" hwpass vm log usb
 check "L1's usb-storage let go of the stick (QEMU holds it)" [ "$(basename "$(readlink /sys/bus/usb/devices/2-3:1.0/driver)")" = usbfs ]
 check "stop it" hwpass vm stop usb --force
 check "the stick goes back to usb-storage" wait_for 10 sh -c '[ "$(basename "$(readlink /sys/bus/usb/devices/2-3:1.0/driver)")" = usb-storage ]'
