@@ -30,6 +30,7 @@ check_output "JSON says it works" '"works": true' hwpass device probe "$nic" --j
 check_output "after the probe the e1000e is free" '^Assigned to: +-' hwpass device show "$nic"
 check_output "and healthy (its reset worked)" '^Health: +ok' hwpass device show "$nic"
 check "and still on vfio-pci" [ "$(drv "$nic")" = vfio-pci ]
+check_output "the probe's short-lived VM is gone" "^0$" sh -c "hwpass vm list | grep -c '^probe-' || true"
 
 # The 32 GiB BAR: the window is computed, QEMU gets it, the guest maps the BAR.
 check "a VM with the pci-testdev" sh -c "hwpass vm create big --memory 64M --kernel $probe && hwpass vm add-pci big --address $testdev"
