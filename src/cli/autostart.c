@@ -30,44 +30,50 @@ static int entry_cmp(const void *a, const void *b)
         return strcmp(x->name, y->name);
 }
 
+struct entries {
+        struct entry *list;
+        size_t n, size;
+        bool everything;
+};
+
+static int add_entry(const struct hp_vm_record *rec, const struct hp_vm_spec *s, void *userdata)
+{
+        struct entries *e = userdata;
+
+        (void)rec;
+        if (s->autostart_order < 0 && !e->everything)
+                return 0;
+        if (e->n == e->size) {
+                size_t size = e->size ? 2 * e->size : 16;
+                struct entry *nl = realloc(e->list, size * sizeof(*nl));
+
+                if (!nl)
+                        return -ENOMEM;
+                e->list = nl;
+                e->size = size;
+        }
+        snprintf(e->list[e->n].name, sizeof(e->list[e->n].name), "%s", s->name);
+        e->list[e->n].order = s->autostart_order < 0 ? INT32_MAX : s->autostart_order;
+        e->list[e->n].delay = s->autostart_delay;
+        e->n++;
+        return 0;
+}
+
 /* Autostart VMs in start order; with everything, the others follow them (as
  * order INT32_MAX), so a reverse walk stops those first. */
 static int load_entries(struct hp_cli *c, bool everything, struct entry **ret, size_t *ret_n)
 {
-        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
-        _cleanup_free_ struct entry *list = NULL;
-        struct hp_vm_record *recs = NULL;
-        size_t n = 0, k = 0;
-        int r = hp_cli_open_store(c, &store);
+        struct entries e = { .everything = everything };
+        int r = hp_cli_vm_each(c, add_entry, &e);
 
-        if (r != HP_EXIT_OK)
+        if (r != HP_EXIT_OK) {
+                free(e.list);
                 return r;
-        r = hp_store_vm_list(store, &recs, &n);
-        if (r < 0)
-                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
-        list = calloc(n + 1, sizeof(*list));
-        for (size_t i = 0; list && i < n; i++) {
-                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
-                _cleanup_free_ char *err = NULL;
-
-                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0) {
-                        fprintf(stderr, "hwpass: skipping VM '%s': stored damaged: %s\n", recs[i].name,
-                                err ? err : "?");
-                        continue;
-                }
-                if (s.autostart_order < 0 && !everything)
-                        continue;
-                snprintf(list[k].name, sizeof(list[k].name), "%s", s.name);
-                list[k].order = s.autostart_order < 0 ? INT32_MAX : s.autostart_order;
-                list[k].delay = s.autostart_delay;
-                k++;
         }
-        hp_vm_records_free(recs, n);
-        if (!list)
-                return hp_cli_error(-ENOMEM, "out of memory");
-        qsort(list, k, sizeof(*list), entry_cmp);
-        *ret = TAKE_PTR(list);
-        *ret_n = k;
+        if (e.n > 0)
+                qsort(e.list, e.n, sizeof(*e.list), entry_cmp);
+        *ret = e.list;
+        *ret_n = e.n;
         return HP_EXIT_OK;
 }
 

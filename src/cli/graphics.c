@@ -120,68 +120,67 @@ static const struct hp_pci_dev *held_by(const struct hp_cli_state *cs, const cha
         return NULL;
 }
 
+struct vm_list_out {
+        const struct hp_cli_state *cs;
+        json_t *list;
+        struct hp_table *t;
+};
+
+static int vm_list_one(const struct hp_vm_record *rec, const struct hp_vm_spec *s, void *userdata)
+{
+        struct vm_list_out *o = userdata;
+        int r = 0;
+
+        for (size_t k = 0; r >= 0 && k < s->n_pci; k++) {
+                const struct hp_vm_pci *p = &s->pci[k];
+                const struct hp_pci_dev *d, *held = NULL;
+                char entry[16], asks[512];
+                bool display;
+
+                d = display_of(o->cs->inv, p, &display);
+                if (!display)
+                        continue;
+                if (!streq(rec->state, "off"))
+                        held = held_by(o->cs, s->name, p);
+                snprintf(entry, sizeof(entry), "pci%d", p->index);
+                hp_cli_vm_describe_pci(p, asks, sizeof(asks));
+                d = held ? held : d;
+                if (o->list)
+                        r = json_array_append_new(
+                                o->list, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b, s:s?}", "vm", s->name, "state",
+                                                   rec->state, "entry", entry, "asks_for", asks, "holds",
+                                                   held ? held->address : NULL, "primary_display",
+                                                   p->primary_display, "name", d ? d->device_name : NULL));
+                else
+                        r = hp_table_add(o->t, (const char *const[]){ s->name, rec->state, entry, asks,
+                                                                      held ? held->address : "-",
+                                                                      d ? d->device_name : NULL });
+        }
+        return r < 0 ? -ENOMEM : 0;
+}
+
 static int vm_list(struct hp_cli *c)
 {
         _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
-        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
-        struct hp_vm_record *recs = NULL;
-        json_t *list = NULL;
-        size_t n = 0;
+        struct vm_list_out o = { .cs = &cs };
         int r = hp_cli_state_load(c, &cs);
 
-        if (r == HP_EXIT_OK)
-                r = hp_cli_open_store(c, &store);
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_store_vm_list(store, &recs, &n);
-        if (r < 0)
-                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
         if (c->json)
-                list = json_array();
+                o.list = json_array();
         else
-                t = hp_table_new(6, (const char *const[]){ "VM", "STATE", "ENTRY", "ASKS FOR", "HOLDS", "NAME" });
-        for (size_t i = 0; (list || t) && i < n; i++) {
-                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
-                _cleanup_free_ char *err = NULL;
-
-                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0)
-                        continue;
-                for (size_t k = 0; k < s.n_pci; k++) {
-                        const struct hp_vm_pci *p = &s.pci[k];
-                        const struct hp_pci_dev *d, *held = NULL;
-                        char entry[16], asks[512];
-                        bool display;
-
-                        d = display_of(cs.inv, p, &display);
-                        if (!display)
-                                continue;
-                        if (!streq(recs[i].state, "off"))
-                                held = held_by(&cs, s.name, p);
-                        snprintf(entry, sizeof(entry), "pci%d", p->index);
-                        hp_cli_vm_describe_pci(p, asks, sizeof(asks));
-                        d = held ? held : d;
-                        if (list)
-                                r = json_array_append_new(
-                                        list, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:b, s:s?}", "vm", s.name, "state",
-                                                        recs[i].state, "entry", entry, "asks_for", asks, "holds",
-                                                        held ? held->address : NULL, "primary_display",
-                                                        p->primary_display, "name", d ? d->device_name : NULL));
-                        else
-                                r = hp_table_add(t, (const char *const[]){ s.name, recs[i].state, entry, asks,
-                                                                           held ? held->address : "-",
-                                                                           d ? d->device_name : NULL });
-                        if (r < 0)
-                                break;
-                }
+                o.t = t = hp_table_new(6, (const char *const[]){ "VM", "STATE", "ENTRY", "ASKS FOR", "HOLDS", "NAME" });
+        if (!o.list && !o.t)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        r = hp_cli_vm_each(c, vm_list_one, &o);
+        if (r != HP_EXIT_OK) {
+                json_decref(o.list);
+                return r;
         }
-        hp_vm_records_free(recs, n);
-        if ((!list && !t) || r < 0) {
-                json_decref(list);
-                return hp_cli_error(r < 0 ? r : -ENOMEM, "cannot list the VMs' display devices");
-        }
-        if (list)
-                return hp_cli_print_json(json_pack("{s:o}", "graphics_vms", list));
+        if (o.list)
+                return hp_cli_print_json(json_pack("{s:o}", "graphics_vms", o.list));
         hp_table_print(t, stdout);
         return HP_EXIT_OK;
 }

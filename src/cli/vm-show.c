@@ -131,54 +131,54 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
         return HP_EXIT_OK;
 }
 
+struct list_out {
+        json_t *list;
+        struct hp_table *t;
+};
+
+static int list_one(const struct hp_vm_record *rec, const struct hp_vm_spec *s, void *userdata)
+{
+        struct list_out *o = userdata;
+        char mem[32], vcpus[16], devs[16], autostart[16];
+        json_t *j;
+
+        if (o->list) {
+                j = hp_vm_spec_to_json(s);
+                if (!j || json_object_set_new(j, "state", json_string(rec->state)) < 0 ||
+                    json_array_append_new(o->list, j) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+        snprintf(mem, sizeof(mem), "%" PRIu64 "M", s->memory_mib);
+        snprintf(vcpus, sizeof(vcpus), "%u", s->vcpus);
+        snprintf(devs, sizeof(devs), "%zu", s->n_pci + s->n_usb);
+        snprintf(autostart, sizeof(autostart), "%d", s->autostart_order);
+        return hp_table_add(o->t, (const char *const[]){ s->name, rec->state, mem, vcpus, devs,
+                                                         s->autostart_order >= 0 ? autostart : "-" });
+}
+
 int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
-        struct hp_vm_record *recs = NULL;
-        size_t n = 0;
-        json_t *list = NULL;
+        struct list_out o = { 0 };
         int r = hp_cli_no_args("vm list", argc, argv);
 
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_cli_open_store(c, &store);
-        if (r != HP_EXIT_OK)
-                return r;
-        r = hp_store_vm_list(store, &recs, &n);
-        if (r < 0)
-                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
         if (c->json)
-                list = json_array();
+                o.list = json_array();
         else
-                t = hp_table_new(6, (const char *const[]){ "NAME", "STATE", "MEMORY", "VCPUS", "DEVICES", "AUTOSTART" });
-        for (size_t i = 0; (list || t) && i < n; i++) {
-                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
-                _cleanup_free_ char *err = NULL;
-                char mem[32], vcpus[16], devs[16], autostart[16];
-
-                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0)
-                        continue;
-                if (list) {
-                        json_t *j = hp_vm_spec_to_json(&s);
-
-                        if (j)
-                                json_object_set_new(j, "state", json_string(recs[i].state));
-                        json_array_append_new(list, j);
-                        continue;
-                }
-                snprintf(mem, sizeof(mem), "%" PRIu64 "M", s.memory_mib);
-                snprintf(vcpus, sizeof(vcpus), "%u", s.vcpus);
-                snprintf(devs, sizeof(devs), "%zu", s.n_pci + s.n_usb);
-                snprintf(autostart, sizeof(autostart), "%d", s.autostart_order);
-                hp_table_add(t, (const char *const[]){ s.name, recs[i].state, mem, vcpus, devs,
-                                                       s.autostart_order >= 0 ? autostart : "-" });
-        }
-        hp_vm_records_free(recs, n);
-        if (list)
-                return hp_cli_print_json(json_pack("{s:o}", "vms", list));
-        if (!t)
+                o.t = t = hp_table_new(6, (const char *const[]){ "NAME", "STATE", "MEMORY", "VCPUS", "DEVICES",
+                                                                 "AUTOSTART" });
+        if (!o.list && !o.t)
                 return hp_cli_error(-ENOMEM, "out of memory");
+        r = hp_cli_vm_each(c, list_one, &o);
+        if (r != HP_EXIT_OK) {
+                json_decref(o.list);
+                return r;
+        }
+        if (o.list)
+                return hp_cli_print_json(json_pack("{s:o}", "vms", o.list));
         hp_table_print(t, stdout);
         return HP_EXIT_OK;
 }

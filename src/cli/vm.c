@@ -119,6 +119,33 @@ static int parse_device_limit(const char *arg, unsigned *ret)
         return 0;
 }
 
+int hp_cli_vm_each(struct hp_cli *c, hp_cli_vm_fn fn, void *userdata)
+{
+        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
+        struct hp_vm_record *recs = NULL;
+        size_t n = 0;
+        int r = hp_cli_open_store(c, &store);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_store_vm_list(store, &recs, &n);
+        if (r < 0)
+                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+                _cleanup_free_ char *err = NULL;
+
+                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0) {
+                        fprintf(stderr, "hwpass: skipping VM '%s': it is stored damaged: %s\n", recs[i].name,
+                                err ? err : "?");
+                        continue;
+                }
+                r = fn(&recs[i], &s, userdata);
+        }
+        hp_vm_records_free(recs, n);
+        return r < 0 ? hp_cli_error(r, "cannot list the VMs") : HP_EXIT_OK;
+}
+
 int hp_cli_vm_store_new(struct hp_cli *c, const struct hp_vm_spec *s, const char *event)
 {
         _cleanup_(hp_store_closep) struct hp_store *store = NULL;
