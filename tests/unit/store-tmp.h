@@ -8,6 +8,43 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+/* Migration 1 as shipped, frozen here: the migration tests describe files
+ * written at that version, whatever happens to migrations.c later. */
+#define SCHEMA_V1_SQL \
+        "PRAGMA journal_mode = WAL;\n" \
+        "CREATE TABLE schema_version (\n" \
+        "        id INTEGER PRIMARY KEY CHECK (id = 1),\n" \
+        "        version INTEGER NOT NULL\n" \
+        ");\n" \
+        "CREATE TABLE devices (\n" \
+        "        address TEXT NOT NULL PRIMARY KEY,\n" \
+        "        vendor_id INTEGER,\n" \
+        "        device_id INTEGER,\n" \
+        "        subsystem_vendor_id INTEGER,\n" \
+        "        subsystem_device_id INTEGER,\n" \
+        "        serial TEXT,\n" \
+        "        slot TEXT,\n" \
+        "        desired INTEGER NOT NULL,\n" \
+        "        host_driver TEXT,\n" \
+        "        label TEXT,\n" \
+        "        health TEXT NOT NULL DEFAULT 'ok',\n" \
+        "        assigned_vm TEXT,\n" \
+        "        updated_at INTEGER\n" \
+        ");\n" \
+        "CREATE TABLE device_attrs (\n" \
+        "        address TEXT NOT NULL REFERENCES devices (address) ON DELETE CASCADE,\n" \
+        "        key TEXT NOT NULL,\n" \
+        "        value TEXT NOT NULL,\n" \
+        "        PRIMARY KEY (address, key)\n" \
+        ");\n" \
+        "CREATE TABLE events (\n" \
+        "        id INTEGER PRIMARY KEY,\n" \
+        "        at INTEGER NOT NULL,\n" \
+        "        kind TEXT NOT NULL,\n" \
+        "        subject TEXT,\n" \
+        "        message TEXT\n" \
+        ");\n"
+
 static char tmp[64];
 
 static inline char *path_in(const char *rel)
