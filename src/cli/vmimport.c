@@ -55,18 +55,15 @@ static int warn_missing_devices(struct hp_cli *c, const struct hp_vm_spec *s, ch
         int r = HP_EXIT_OK;
 
         for (size_t i = 0; i < s->n_pci; i++) {
-                _cleanup_free_ char *msg = NULL;
-
                 if (s->pci[i].kind != HP_VM_PCI_STATIC)
                         continue;
                 if (!inv && (r = hp_cli_scan_pci(c, &inv)) != HP_EXIT_OK)
                         return r;
                 if (hp_pci_find(inv, s->pci[i].address))
                         continue;
-                if (asprintf(&msg, "pci%d: %s is not a PCI device of this host: replace it (hwpass vm remove-device "
-                                   "%s pci%d; hwpass vm add-pci %s --address SBDF)",
-                             s->pci[i].index, s->pci[i].address, s->name, s->pci[i].index, s->name) < 0 ||
-                    hp_strv_push(w, msg) < 0)
+                if (hp_strv_pushf(w, "pci%d: %s is not a PCI device of this host: replace it (hwpass vm "
+                                     "remove-device %s pci%d; hwpass vm add-pci %s --address SBDF)",
+                                  s->pci[i].index, s->pci[i].address, s->name, s->pci[i].index, s->name) < 0)
                         return hp_cli_error(-ENOMEM, "out of memory");
         }
         return HP_EXIT_OK;

@@ -4,7 +4,6 @@
 #include "plan.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,21 +35,6 @@ void hp_plan_free(struct hp_plan *p)
 bool hp_plan_applicable(const struct hp_plan *p)
 {
         return hp_strv_length(p->errors) == 0 && hp_strv_length(p->refusals) == 0;
-}
-
-static int pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int pushf(char ***v, const char *fmt, ...)
-{
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-        return hp_strv_contains(*v, s) ? 0 : hp_strv_push(v, s);
 }
 
 static const struct hp_dev_config *config_of(const struct hp_plan_input *in, const char *address)
@@ -143,10 +127,10 @@ static int plan_enable_group(const struct hp_plan_input *in, struct hp_plan *p,
         int r;
 
         if (d->iommu_group < 0)
-                return pushf(&p->errors, "%s has no IOMMU group: the IOMMU is off or absent (see 'hwpass host check')",
+                return hp_strv_pushf_unique(&p->errors, "%s has no IOMMU group: the IOMMU is off or absent (see 'hwpass host check')",
                              d->address);
         if ((d->class >> 8) == 0x0604 || (d->class >> 8) == 0x0609)
-                return pushf(&p->errors, "%s is a PCI bridge: vfio-pci cannot take bridges; pass the "
+                return hp_strv_pushf_unique(&p->errors, "%s is a PCI bridge: vfio-pci cannot take bridges; pass the "
                                          "devices behind it",
                              d->address);
         if (reason) {
@@ -169,7 +153,7 @@ static int plan_enable_group(const struct hp_plan_input *in, struct hp_plan *p,
                                          m->address, reason);
                                 r = refuse(p, force, msg);
                         } else {
-                                r = pushf(&p->warnings, "%s %s goes along: it is in the same IOMMU group %d",
+                                r = hp_strv_pushf_unique(&p->warnings, "%s %s goes along: it is in the same IOMMU group %d",
                                           m->address, m->device_name ? m->device_name : "", m->iommu_group);
                         }
                         if (r < 0)
@@ -205,7 +189,7 @@ static int plan_disable_group(const struct hp_plan_input *in, struct hp_plan *p,
                 if (stays(m) || planned(p, m->address))
                         continue;
                 if (c && c->assigned_vm) {
-                        r = pushf(&p->errors, "%s is assigned to VM '%s': stop the VM first", m->address,
+                        r = hp_strv_pushf_unique(&p->errors, "%s is assigned to VM '%s': stop the VM first", m->address,
                                   c->assigned_vm);
                         if (r < 0)
                                 return r;
@@ -214,7 +198,7 @@ static int plan_disable_group(const struct hp_plan_input *in, struct hp_plan *p,
                 /* Unbound but configured: an apply stopped half-way; finish it. */
                 if (on_vfio || (!m->driver && c && c->host_driver)) {
                         if (m != d && !asked) {
-                                r = pushf(&p->warnings, "%s goes back too: it is in the same IOMMU group %d",
+                                r = hp_strv_pushf_unique(&p->warnings, "%s goes back too: it is in the same IOMMU group %d",
                                           m->address, m->iommu_group);
                                 if (r < 0)
                                         return r;
@@ -248,7 +232,7 @@ int hp_plan_passthrough(const struct hp_plan_input *in, enum hp_plan_action acti
                 const struct hp_pci_dev *d = hp_pci_find(in->inv, addresses[i]);
 
                 if (!d) {
-                        r = pushf(&p->errors, "no PCI device %s on this host (see 'hwpass device list')",
+                        r = hp_strv_pushf_unique(&p->errors, "no PCI device %s on this host (see 'hwpass device list')",
                                   addresses[i]);
                 } else if (planned(p, d->address)) {
                         continue;
@@ -265,7 +249,7 @@ int hp_plan_passthrough(const struct hp_plan_input *in, enum hp_plan_action acti
                         const struct hp_pci_dev *d = hp_pci_find(in->inv, p->steps[i].address);
 
                         if (d && d->boot_vga) {
-                                r = pushf(&p->warnings, "%s is the boot display: the host loses its console "
+                                r = hp_strv_pushf_unique(&p->warnings, "%s is the boot display: the host loses its console "
                                                         "on it",
                                           d->address);
                                 if (r < 0)

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,37 @@ int hp_strv_push(char ***v, const char *s)
         nv[n + 1] = NULL;
         *v = nv;
         return 0;
+}
+
+static int strv_vpushf(char ***v, bool unique, const char *fmt, va_list ap)
+{
+        _cleanup_free_ char *s = NULL;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return -ENOMEM;
+        return unique && hp_strv_contains(*v, s) ? 0 : hp_strv_push(v, s);
+}
+
+int hp_strv_pushf(char ***v, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = strv_vpushf(v, false, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int hp_strv_pushf_unique(char ***v, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = strv_vpushf(v, true, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 int hp_strv_split(const char *s, char ***ret)

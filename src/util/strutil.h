@@ -18,6 +18,9 @@ bool hp_startswith(const char *s, const char *prefix);
 
 /* Appends a copy of s to the NULL-terminated vector *v. */
 int hp_strv_push(char ***v, const char *s);
+/* Pushes a formatted string; the _unique form skips one already in v. */
+int hp_strv_pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int hp_strv_pushf_unique(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Splits s at white space into a new vector (empty vector for an empty s). */
 int hp_strv_split(const char *s, char ***ret);
 size_t hp_strv_length(char *const *v);

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +14,6 @@
 #include "spec.h"
 #include "util/macro.h"
 #include "util/strutil.h"
-
-static int add(char ***argv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int add(char ***argv, const char *fmt, ...)
-{
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-        return hp_strv_push(argv, s);
-}
 
 /* QEMU's option syntax escapes a comma by doubling it. */
 static char *qemu_escape(const char *s)
@@ -57,16 +41,16 @@ static int add_machine(char ***argv, const struct hp_vm_spec *s, const struct hp
         bool kvm = streq(c->accel, "kvm");
         int r;
 
-        if ((r = add(argv, "%s", c->binary)) < 0 || (r = add(argv, "-name")) < 0 ||
-            (r = add(argv, "%s,debug-threads=on", s->name)) < 0 || (r = add(argv, "-machine")) < 0 ||
-            (r = add(argv, "q35,accel=%s%s", c->accel, kvm ? ",kernel-irqchip=on" : "")) < 0 ||
-            (r = add(argv, "-cpu")) < 0 || (r = add(argv, "%s", kvm ? "host" : "max")) < 0 ||
-            (r = add(argv, "-smp")) < 0 || (r = add(argv, "%u", s->vcpus)) < 0 ||
-            (r = add(argv, "-m")) < 0 || (r = add(argv, "%" PRIu64 "M", s->memory_mib)) < 0 ||
+        if ((r = hp_strv_pushf(argv, "%s", c->binary)) < 0 || (r = hp_strv_pushf(argv, "-name")) < 0 ||
+            (r = hp_strv_pushf(argv, "%s,debug-threads=on", s->name)) < 0 || (r = hp_strv_pushf(argv, "-machine")) < 0 ||
+            (r = hp_strv_pushf(argv, "q35,accel=%s%s", c->accel, kvm ? ",kernel-irqchip=on" : "")) < 0 ||
+            (r = hp_strv_pushf(argv, "-cpu")) < 0 || (r = hp_strv_pushf(argv, "%s", kvm ? "host" : "max")) < 0 ||
+            (r = hp_strv_pushf(argv, "-smp")) < 0 || (r = hp_strv_pushf(argv, "%u", s->vcpus)) < 0 ||
+            (r = hp_strv_pushf(argv, "-m")) < 0 || (r = hp_strv_pushf(argv, "%" PRIu64 "M", s->memory_mib)) < 0 ||
             /* Passthrough pins all guest memory for DMA: reserve and lock it up front. */
-            (r = add(argv, "-overcommit")) < 0 || (r = add(argv, "mem-lock=on")) < 0 ||
-            (r = add(argv, "-nodefaults")) < 0 || (r = add(argv, "-no-user-config")) < 0 ||
-            (r = add(argv, "-display")) < 0 || (r = add(argv, "none")) < 0)
+            (r = hp_strv_pushf(argv, "-overcommit")) < 0 || (r = hp_strv_pushf(argv, "mem-lock=on")) < 0 ||
+            (r = hp_strv_pushf(argv, "-nodefaults")) < 0 || (r = hp_strv_pushf(argv, "-no-user-config")) < 0 ||
+            (r = hp_strv_pushf(argv, "-display")) < 0 || (r = hp_strv_pushf(argv, "none")) < 0)
                 return r;
         return 0;
 }
@@ -78,8 +62,8 @@ static int add_firmware(char ***argv, const struct hp_vm_spec *s, const struct h
 
         if (c->mmio && c->mmio->window > 0) {
                 /* The window must hold every 64-bit BAR; q35's default is smaller for large GPUs. */
-                if ((r = add(argv, "-global")) < 0 ||
-                    (r = add(argv, "q35-pcihost.pci-hole64-size=%" PRIu64, c->mmio->window)) < 0)
+                if ((r = hp_strv_pushf(argv, "-global")) < 0 ||
+                    (r = hp_strv_pushf(argv, "q35-pcihost.pci-hole64-size=%" PRIu64, c->mmio->window)) < 0)
                         return r;
         }
         if (s->firmware != HP_VM_FIRMWARE_EFI)
@@ -90,13 +74,13 @@ static int add_firmware(char ***argv, const struct hp_vm_spec *s, const struct h
         vars = qemu_escape(c->ovmf_vars);
         if (!code || !vars)
                 return -ENOMEM;
-        if ((r = add(argv, "-drive")) < 0 ||
-            (r = add(argv, "if=pflash,format=raw,unit=0,readonly=on,file=%s", code)) < 0 ||
-            (r = add(argv, "-drive")) < 0 || (r = add(argv, "if=pflash,format=raw,unit=1,file=%s", vars)) < 0)
+        if ((r = hp_strv_pushf(argv, "-drive")) < 0 ||
+            (r = hp_strv_pushf(argv, "if=pflash,format=raw,unit=0,readonly=on,file=%s", code)) < 0 ||
+            (r = hp_strv_pushf(argv, "-drive")) < 0 || (r = hp_strv_pushf(argv, "if=pflash,format=raw,unit=1,file=%s", vars)) < 0)
                 return r;
         if (c->mmio && c->mmio->window > 0 &&
-            ((r = add(argv, "-fw_cfg")) < 0 ||
-             (r = add(argv, "name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64, c->mmio->window >> 20)) < 0))
+            ((r = hp_strv_pushf(argv, "-fw_cfg")) < 0 ||
+             (r = hp_strv_pushf(argv, "name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64, c->mmio->window >> 20)) < 0))
                 return r;
         return 0;
 }
@@ -112,15 +96,15 @@ static int add_disks_and_kernel(char ***argv, const struct hp_vm_spec *s)
 
                 if (!file)
                         return -ENOMEM;
-                if ((r = add(argv, "-drive")) < 0 ||
-                    (r = add(argv, "file=%s,if=none,id=disk%zu,format=%s", file, i, qcow2 ? "qcow2" : "raw")) < 0 ||
-                    (r = add(argv, "-device")) < 0 || (r = add(argv, "virtio-blk-pci,drive=disk%zu", i)) < 0)
+                if ((r = hp_strv_pushf(argv, "-drive")) < 0 ||
+                    (r = hp_strv_pushf(argv, "file=%s,if=none,id=disk%zu,format=%s", file, i, qcow2 ? "qcow2" : "raw")) < 0 ||
+                    (r = hp_strv_pushf(argv, "-device")) < 0 || (r = hp_strv_pushf(argv, "virtio-blk-pci,drive=disk%zu", i)) < 0)
                         return r;
         }
         if (s->kernel) {
-                if ((r = add(argv, "-kernel")) < 0 || (r = add(argv, "%s", s->kernel)) < 0)
+                if ((r = hp_strv_pushf(argv, "-kernel")) < 0 || (r = hp_strv_pushf(argv, "%s", s->kernel)) < 0)
                         return r;
-                if (s->append && ((r = add(argv, "-append")) < 0 || (r = add(argv, "%s", s->append)) < 0))
+                if (s->append && ((r = hp_strv_pushf(argv, "-append")) < 0 || (r = hp_strv_pushf(argv, "%s", s->append)) < 0))
                         return r;
         }
         return 0;
@@ -135,8 +119,8 @@ static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
 {
         int r;
 
-        if (s->n_pci > 0 && ((r = add(argv, "-global")) < 0 || (r = add(argv, "ICH9-LPC.disable_s3=1")) < 0 ||
-                             (r = add(argv, "-global")) < 0 || (r = add(argv, "ICH9-LPC.disable_s4=1")) < 0))
+        if (s->n_pci > 0 && ((r = hp_strv_pushf(argv, "-global")) < 0 || (r = hp_strv_pushf(argv, "ICH9-LPC.disable_s3=1")) < 0 ||
+                             (r = hp_strv_pushf(argv, "-global")) < 0 || (r = hp_strv_pushf(argv, "ICH9-LPC.disable_s4=1")) < 0))
                 return r;
 
         for (size_t i = 0; i < s->n_pci; i++) {
@@ -150,11 +134,11 @@ static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
                         return -EINVAL;
                 if (p->rombar >= 0)
                         snprintf(extra, sizeof(extra), ",rombar=%d", p->rombar);
-                if ((r = add(argv, "-device")) < 0 ||
-                    (r = add(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
+                if ((r = hp_strv_pushf(argv, "-device")) < 0 ||
+                    (r = hp_strv_pushf(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
                              p->index, p->index + 1, p->index + 1)) < 0 ||
-                    (r = add(argv, "-device")) < 0 ||
-                    (r = add(argv, "vfio-pci,host=%s,bus=hp-rp%d,id=hostdev%d%s%s%s%s", c->pci[i], p->index,
+                    (r = hp_strv_pushf(argv, "-device")) < 0 ||
+                    (r = hp_strv_pushf(argv, "vfio-pci,host=%s,bus=hp-rp%d,id=hostdev%d%s%s%s%s", c->pci[i], p->index,
                              p->index, p->primary_display ? ",x-vga=on" : "", extra,
                              romfile ? ",romfile=" : "", romfile ? romfile : "")) < 0)
                         return r;
@@ -170,21 +154,21 @@ static int add_usb(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
                 return 0;
         if (!c->usb)
                 return -EINVAL;
-        if ((r = add(argv, "-device")) < 0 || (r = add(argv, "qemu-xhci,id=hp-xhci")) < 0)
+        if ((r = hp_strv_pushf(argv, "-device")) < 0 || (r = hp_strv_pushf(argv, "qemu-xhci,id=hp-xhci")) < 0)
                 return r;
         for (size_t i = 0; i < s->n_usb; i++) {
                 const struct hp_qemu_usb_host *u = &c->usb[i];
 
-                if ((r = add(argv, "-device")) < 0)
+                if ((r = hp_strv_pushf(argv, "-device")) < 0)
                         return r;
                 if (u->by_port)
-                        r = add(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostport=%s", s->usb[i].index,
+                        r = hp_strv_pushf(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostport=%s", s->usb[i].index,
                                 u->bus, u->port);
                 else if (u->hostaddr > 0)
-                        r = add(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostaddr=%d", s->usb[i].index,
+                        r = hp_strv_pushf(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostaddr=%d", s->usb[i].index,
                                 u->bus, u->hostaddr);
                 else
-                        r = add(argv, "usb-host,bus=hp-xhci.0,id=usb%d,vendorid=0x%04x,productid=0x%04x",
+                        r = hp_strv_pushf(argv, "usb-host,bus=hp-xhci.0,id=usb%d,vendorid=0x%04x,productid=0x%04x",
                                 s->usb[i].index, u->vendor_id, u->product_id);
                 if (r < 0)
                         return r;
@@ -199,12 +183,12 @@ static int add_control(char ***argv, const struct hp_qemu_config *c)
 
         if (!dir)
                 return -ENOMEM;
-        if ((r = add(argv, "-chardev")) < 0 ||
-            (r = add(argv, "socket,id=qmp,path=%s/qmp.sock,server=on,wait=off", dir)) < 0 ||
-            (r = add(argv, "-mon")) < 0 || (r = add(argv, "chardev=qmp,mode=control")) < 0 ||
-            (r = add(argv, "-chardev")) < 0 || (r = add(argv, "file,id=serial0,path=%s/serial.log", dir)) < 0 ||
-            (r = add(argv, "-serial")) < 0 || (r = add(argv, "chardev:serial0")) < 0 ||
-            (r = add(argv, "-pidfile")) < 0 || (r = add(argv, "%s/qemu.pid", c->run_dir)) < 0)
+        if ((r = hp_strv_pushf(argv, "-chardev")) < 0 ||
+            (r = hp_strv_pushf(argv, "socket,id=qmp,path=%s/qmp.sock,server=on,wait=off", dir)) < 0 ||
+            (r = hp_strv_pushf(argv, "-mon")) < 0 || (r = hp_strv_pushf(argv, "chardev=qmp,mode=control")) < 0 ||
+            (r = hp_strv_pushf(argv, "-chardev")) < 0 || (r = hp_strv_pushf(argv, "file,id=serial0,path=%s/serial.log", dir)) < 0 ||
+            (r = hp_strv_pushf(argv, "-serial")) < 0 || (r = hp_strv_pushf(argv, "chardev:serial0")) < 0 ||
+            (r = hp_strv_pushf(argv, "-pidfile")) < 0 || (r = hp_strv_pushf(argv, "%s/qemu.pid", c->run_dir)) < 0)
                 return r;
         return 0;
 }
