@@ -71,19 +71,6 @@ static int fail(char **ret_error, const char *fmt, ...)
         return -EINVAL;
 }
 
-static int warn(char ***w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int warn(char ***w, const char *fmt, ...)
-{
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        return n < 0 ? -ENOMEM : hp_strv_push(w, s);
-}
-
 static int hex_digit(char c)
 {
         if (!isxdigit((unsigned char)c))
@@ -327,7 +314,7 @@ static int pick_name(const struct vmx *v, const char *name, struct hp_vm_spec *s
                             "the VM by: give a name with --name NAME", dn->line, dn->key,
                             dn->value);
         if (!streq(buf, dn->value) &&
-            warn(w, "%s = \"%s\" is not a valid VM name: the VM is named '%s' "
+            hp_strv_pushf(w, "%s = \"%s\" is not a valid VM name: the VM is named '%s' "
                  "(choose another with --name NAME)", dn->key, dn->value, buf) < 0)
                 return -ENOMEM;
         snprintf(s->name, sizeof(s->name), "%s", buf);
@@ -517,7 +504,7 @@ static int read_static(const struct vmx *v, const struct entry *id, struct hp_vm
         if (vid && did && parse_id16(vid->value, strlen(vid->value), &vv) == 0 &&
             parse_id16(did->value, strlen(did->value), &dv) == 0)
                 snprintf(ids, sizeof(ids), "%04x:%04x", vv, dv);
-        return warn(w, "%s = \"%s\" is taken as %s, reading the bus number in decimal as vSphere "
+        return hp_strv_pushf(w, "%s = \"%s\" is taken as %s, reading the bus number in decimal as vSphere "
                     "writes it (in hex it would be %s): 'lspci -nn -s %s' should show the device "
                     "VMware recorded (%s); if not, use 'hwpass vm remove-device %s pci%d' and "
                     "'hwpass vm add-pci %s --address %s'", id->key, id->value, p->address, other,
@@ -565,11 +552,11 @@ static int skip_pci(const struct vmx *v, int i, const char *vm, char ***w)
         int r;
 
         if (vgpu && *vgpu->value)
-                r = warn(w, "%s = \"%s\" is an NVIDIA vGPU (a slice of a GPU): not carried over; "
+                r = hp_strv_pushf(w, "%s = \"%s\" is an NVIDIA vGPU (a slice of a GPU): not carried over; "
                          "hwpass passes whole devices ('hwpass vm add-pci %s' with the GPU's "
                          "address or IDs)", vgpu->key, vgpu->value, vm);
         else if (pf && *pf->value)
-                r = warn(w, "%s = \"%s\" is an SR-IOV network adapter (a virtual function of %s "
+                r = hp_strv_pushf(w, "%s = \"%s\" is an SR-IOV network adapter (a virtual function of %s "
                          "that ESXi picks at power-on): not carried over; pass a free VF with "
                          "'hwpass vm add-pci %s --address SBDF'", pf->key, pf->value,
                          vmx_address(pf->value, pfa, other) == 0 ? pfa : "that device", vm);
@@ -597,7 +584,7 @@ static int read_pci_kind(const struct vmx *v, const struct entry *present, struc
                                     "commas", allowed->line, allowed->key, allowed->value);
                 if (r < 0 || !id || !*id->value)
                         return r;
-                return warn(w, "%s has allowedDevices, so it is imported as Dynamic DirectPath I/O "
+                return hp_strv_pushf(w, "%s has allowedDevices, so it is imported as Dynamic DirectPath I/O "
                             "(any free allowed device); %s = \"%s\" is not used", present->key,
                             id->key, id->value);
         }
@@ -661,16 +648,16 @@ static int note_mmio(const struct vmx *v, const struct hp_vm_spec *s, char ***w)
         if (!is_true(use))
                 use = NULL; /* "FALSE" asks for nothing, so there is nothing to report */
         if (use && size)
-                r = warn(w, "%s = \"%s\" and %s = \"%s\" were not carried over: %s ('hwpass vm "
+                r = hp_strv_pushf(w, "%s = \"%s\" and %s = \"%s\" were not carried over: %s ('hwpass vm "
                          "show %s' shows it)", use->key, use->value, size->key, size->value, why,
                          s->name);
         else if (use || size)
-                r = warn(w, "%s = \"%s\" was not carried over: %s ('hwpass vm show %s' shows it)",
+                r = hp_strv_pushf(w, "%s = \"%s\" was not carried over: %s ('hwpass vm show %s' shows it)",
                          (use ? use : size)->key, (use ? use : size)->value, why, s->name);
         if (r < 0 || !use || s->firmware != HP_VM_FIRMWARE_BIOS)
                 return r;
         hp_format_size(HP_MMIO_BIOS_MAX, bios_max, sizeof(bios_max));
-        return warn(w, "%s = \"%s\" with BIOS firmware: large BARs need EFI; SeaBIOS maps at most "
+        return hp_strv_pushf(w, "%s = \"%s\" with BIOS firmware: large BARs need EFI; SeaBIOS maps at most "
                     "%s of 64-bit BARs. If 'hwpass vm show %s' says the window needs EFI, set "
                     "firmware = \"efi\" in the .vmx and import again (the guest must then boot by "
                     "EFI)", use->key, use->value, bios_max, s->name);
@@ -705,11 +692,11 @@ static int read_usb(const struct entry *e, int i, struct hp_vm_spec *s, char ***
                         have_vid = have_pid = true;
         }
         if (path && !(have_vid && have_pid))
-                return warn(w, "%s = \"%s\" names a port of the VMware host: not carried over; add "
+                return hp_strv_pushf(w, "%s = \"%s\" names a port of the VMware host: not carried over; add "
                             "the device by its ID with 'hwpass vm add-usb %s --id VID:PID' (lsusb "
                             "shows it)", e->key, e->value, s->name);
         if (!have_vid || !have_pid || vid == 0 || vid == 0xffff)
-                return warn(w, "%s = \"%s\" has no vendor and product ID hwpass can read: not "
+                return hp_strv_pushf(w, "%s = \"%s\" has no vendor and product ID hwpass can read: not "
                             "carried over; add the device with 'hwpass vm add-usb %s --id "
                             "VID:PID'", e->key, e->value, s->name);
         nu = realloc(s->usb, (s->n_usb + 1) * sizeof(*nu));
@@ -797,7 +784,7 @@ static int note_disk(const struct vmx *v, const struct entry *e, size_t dev_len,
         if (!target)
                 return -ENOMEM;
         /* The command quotes the same in a POSIX shell and in cmd.exe. */
-        return warn(w, "%s = \"%s\"%s: convert %s (qemu-img convert -O qcow2 \"%s\" \"%s\") and "
+        return hp_strv_pushf(w, "%s = \"%s\"%s: convert %s (qemu-img convert -O qcow2 \"%s\" \"%s\") and "
                     "add the image with --disk \"%s\"", e->key, e->value,
                     snapshot ? " is a snapshot's disk; snapshots and VMDK disks are not "
                                "carried over"
@@ -813,7 +800,7 @@ static int note_nic(const struct vmx *v, int i, const struct hp_vm_spec *s, char
 
         if (!is_true(present))
                 return 0;
-        return warn(w, "%.*s (%s%s%s%s) was not carried over: hwpass VMs have no emulated network "
+        return hp_strv_pushf(w, "%.*s (%s%s%s%s) was not carried over: hwpass VMs have no emulated network "
                     "adapter; pass a NIC or one of its SR-IOV VFs through with 'hwpass vm add-pci "
                     "%s'", (int)(strlen(present->key) - strlen(".present")), present->key,
                     dev ? dev->value : "virtual NIC", net ? " on \"" : "", net ? net->value : "",
@@ -848,22 +835,22 @@ static int note_settings(const struct vmx *v, const struct hp_vm_spec *s, char *
                 if ((e = find(v, reservation[i])) && (!*e->value || is_false(e)))
                         e = NULL;
         if (e)
-                r = warn(w, "%s = \"%s\" (memory reservation) needs nothing in hwpass: it always "
+                r = hp_strv_pushf(w, "%s = \"%s\" (memory reservation) needs nothing in hwpass: it always "
                          "reserves and locks all of a VM's memory, as passthrough requires", e->key,
                          e->value);
         if (r >= 0 && (e = find(v, "hypervisor.cpuid.v0")) && is_false(e))
-                r = warn(w, "%s = \"%s\" (hide the hypervisor from the guest) was not carried "
+                r = hp_strv_pushf(w, "%s = \"%s\" (hide the hypervisor from the guest) was not carried "
                          "over: hwpass hides nothing from the guest; NVIDIA's GeForce drivers "
                          "accept a VM from release 465 on", e->key, e->value);
         if (r >= 0 && (e = find(v, "svga.present")) && is_true(e))
-                r = warn(w, "%s = \"%s\": the VMware display adapter is not carried over: hwpass "
+                r = hp_strv_pushf(w, "%s = \"%s\": the VMware display adapter is not carried over: hwpass "
                          "VMs have no emulated display; the guest shows on a passed-through GPU, "
                          "its serial console in 'hwpass vm log %s'", e->key, e->value, s->name);
         if (r >= 0 && (e = find(v, "vtpm.present")) && is_true(e))
-                r = warn(w, "%s = \"%s\": the virtual TPM is not carried over: hwpass VMs have no "
+                r = hp_strv_pushf(w, "%s = \"%s\": the virtual TPM is not carried over: hwpass VMs have no "
                          "TPM (Windows 11 asks for one)", e->key, e->value);
         if (r >= 0 && (e = find(v, "checkpoint.vmState")) && *e->value)
-                r = warn(w, "%s = \"%s\": the VM is suspended in VMware and that state is not "
+                r = hp_strv_pushf(w, "%s = \"%s\": the VM is suspended in VMware and that state is not "
                          "carried over: resume it and shut it down in VMware first, or its disks "
                          "may be inconsistent", e->key, e->value);
         return r;
