@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,7 +131,20 @@ int hp_qmp_execute(struct hp_qmp *q, const char *command, json_t *args, int time
         }
 }
 
+/* True while the child pid has not exited; the exit is left to be reaped. */
+static bool child_alive(pid_t pid)
+{
+        siginfo_t si = { 0 };
+
+        return pid <= 0 || waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != pid;
+}
+
 int hp_qmp_connect(const char *path, int timeout_ms, struct hp_qmp **ret)
+{
+        return hp_qmp_connect_child(path, timeout_ms, 0, ret);
+}
+
+int hp_qmp_connect_child(const char *path, int timeout_ms, pid_t child, struct hp_qmp **ret)
 {
         _cleanup_free_ struct hp_qmp *q = calloc(1, sizeof(*q));
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -153,7 +169,9 @@ int hp_qmp_connect(const char *path, int timeout_ms, struct hp_qmp **ret)
                 q->fd = -1;
                 if ((r != -ENOENT && r != -ECONNREFUSED) || now_ms() >= deadline)
                         return r;
-                nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+                if (!child_alive(child))
+                        return -ECHILD; /* QEMU exited before it listened: no use waiting */
+                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
         r = read_message(q, deadline, &greeting);
         if (r >= 0 && !json_object_get(greeting, "QMP"))

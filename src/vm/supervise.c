@@ -115,7 +115,7 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
         /* The record names the supervisor: as long as it lives, it will
          * record the end; QEMU's own pid is in qemu.pid. */
         (void)hp_store_vm_set_runtime(s, l->name, "starting", getpid(), qmp_path, time(NULL));
-        r = hp_qmp_connect(qmp_path, timeout_ms, &q);
+        r = hp_qmp_connect_child(qmp_path, timeout_ms, qemu, &q);
         if (r >= 0)
                 r = hp_qmp_execute(q, "query-status", NULL, 5000, &st, &err);
         if (r < 0 || !json_is_true(json_object_get(st, "running"))) {
