@@ -61,7 +61,9 @@ int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv)
                 (void)hp_store_rollback(s);
                 return hp_cli_error(r, "cannot store %s in '%s'", cfg.address, c->db_path);
         }
-        if (!c->json)
-                printf("%s is back in service%s.\n", cfg.address, force ? " (forced: no reset was tried)" : ": its reset worked");
+        if (c->json)
+                return hp_cli_print_json(json_pack("{s:s, s:s, s:b}", "address", cfg.address, "health", "ok",
+                                                   "reset_tried", !force));
+        printf("%s is back in service%s.\n", cfg.address, force ? " (forced: no reset was tried)" : ": its reset worked");
         return HP_EXIT_OK;
 }

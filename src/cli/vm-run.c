@@ -351,7 +351,9 @@ int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
         r = hp_cli_vm_load(c, argv[1], &v);
         if (r == HP_EXIT_OK)
                 r = hp_cli_vm_power_on(c, &v);
-        if (r == HP_EXIT_OK && !c->json)
+        if (r == HP_EXIT_OK && c->json)
+                return hp_cli_vm_print_json(&v.spec, "running");
+        if (r == HP_EXIT_OK)
                 printf("VM '%s' is running.\n", v.spec.name);
         return r;
 }
@@ -381,8 +383,11 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         if (streq(v.rec.state, "off"))
-                return c->json ? HP_EXIT_OK : (printf("VM '%s' is off already.\n", v.spec.name), HP_EXIT_OK);
+                return c->json ? hp_cli_vm_print_json(&v.spec, "off")
+                               : (printf("VM '%s' is off already.\n", v.spec.name), HP_EXIT_OK);
         r = hp_cli_vm_power_off(c, &v, force, timeout, &lost);
+        if (r == HP_EXIT_OK && c->json)
+                return hp_cli_vm_print_json(&v.spec, "off");
         if (r == HP_EXIT_OK && !c->json)
                 printf(lost ? "VM '%s' is off; its devices are free (its supervisor was gone: they were not reset).\n"
                             : "VM '%s' is off; its devices are reset and free.\n",

@@ -57,6 +57,17 @@ int hp_cli_vm_load(struct hp_cli *c, const char *name, struct hp_cli_vm *ret)
         return HP_EXIT_OK;
 }
 
+int hp_cli_vm_print_json(const struct hp_vm_spec *s, const char *state)
+{
+        json_t *j = hp_vm_spec_to_json(s);
+
+        if (!j || json_object_set_new(j, "state", json_string(state)) < 0) {
+                json_decref(j);
+                return hp_cli_error(-ENOMEM, "out of memory");
+        }
+        return hp_cli_print_json(j);
+}
+
 int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v)
 {
         _cleanup_free_ char *text = NULL;
@@ -66,7 +77,7 @@ int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v)
                 r = hp_store_vm_update_spec(v->store, v->spec.name, text);
         if (r < 0)
                 return hp_cli_error(r, "cannot store VM '%s' in '%s'", v->spec.name, c->db_path);
-        return HP_EXIT_OK;
+        return c->json ? hp_cli_vm_print_json(&v->spec, v->rec.state) : HP_EXIT_OK;
 }
 
 int hp_cli_vm_require_off(const struct hp_cli_vm *v, const char *what)
@@ -163,7 +174,7 @@ int hp_cli_vm_store_new(struct hp_cli *c, const struct hp_vm_spec *s, const char
         if (r < 0)
                 return hp_cli_error(r, "cannot store VM '%s' in '%s'", s->name, c->db_path);
         (void)hp_store_event_add(store, event, s->name, NULL);
-        return HP_EXIT_OK;
+        return c->json ? hp_cli_vm_print_json(s, "off") : HP_EXIT_OK;
 }
 
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
@@ -501,8 +512,9 @@ int hp_cmd_vm_delete(struct hp_cli *c, int argc, char **argv)
         if (hp_vm_firmware_remove(vars) < 0)
                 fprintf(stderr, "hwpass: warning: could not remove '%s' of deleted VM '%s'\n", vars, v.spec.name);
         (void)hp_store_event_add(v.store, "vm-deleted", v.spec.name, NULL);
-        if (!c->json)
-                printf("VM '%s' deleted.\n", v.spec.name);
+        if (c->json)
+                return hp_cli_print_json(json_pack("{s:s, s:b}", "name", v.spec.name, "deleted", 1));
+        printf("VM '%s' deleted.\n", v.spec.name);
         return HP_EXIT_OK;
 }
 

@@ -25,12 +25,16 @@ void hp_cli_vm_done(struct hp_cli_vm *v);
 /* Loads NAME; a record left "running" by a supervisor that is gone is put
  * right first. Exit code. */
 int hp_cli_vm_load(struct hp_cli *c, const char *name, struct hp_cli_vm *ret);
+/* Stores the VM's changed spec; with --json prints it. Exit code. */
 int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v);
+/* The VM as --json shows it: its spec and state. Exit code. */
+int hp_cli_vm_print_json(const struct hp_vm_spec *s, const char *state);
 /* Calls fn for every stored VM with its spec, in name order; a VM stored
  * damaged is reported and skipped. Stops at fn's first -errno. Exit code. */
 typedef int (*hp_cli_vm_fn)(const struct hp_vm_record *rec, const struct hp_vm_spec *s, void *userdata);
 int hp_cli_vm_each(struct hp_cli *c, hp_cli_vm_fn fn, void *userdata);
-/* Stores a new VM, recording event ("vm-created"); exit code. */
+/* Stores a new VM, recording event ("vm-created"); with --json prints it.
+ * Exit code. */
 int hp_cli_vm_store_new(struct hp_cli *c, const struct hp_vm_spec *s, const char *event);
 /* HP_EXIT_OK when the VM is off; a usage error naming WHAT otherwise. */
 int hp_cli_vm_require_off(const struct hp_cli_vm *v, const char *what);
