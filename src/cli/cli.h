@@ -26,6 +26,7 @@ struct hp_cli {
         bool json;
         struct hp_host *host;
         struct hp_names *names;
+        bool no_names; /* scans skip pci.ids: nothing will print a device name */
 };
 
 /* Prints "hwpass: <message>" and returns HP_EXIT_USAGE. */

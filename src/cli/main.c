@@ -123,7 +123,7 @@ int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret)
 
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_pci_scan(c->host, c->names, ret);
+        r = hp_pci_scan(c->host, c->no_names ? NULL : c->names, ret);
         if (r < 0)
                 return hp_cli_error(r, "cannot read the PCI devices under '%s'", c->host_root);
         return HP_EXIT_OK;

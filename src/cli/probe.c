@@ -157,7 +157,6 @@ static int run_guest(struct hp_cli *c, const struct hp_vm_spec *s, const struct 
         _cleanup_strv_free_ char **argv = NULL;
         struct hp_mmio_plan mmio = { 0 };
         const struct hp_pci_dev *devs[] = { d };
-        const char *accel = getenv("HWPASS_QEMU_ACCEL");
         char addr[HP_SBDF_LEN], log[512];
         int r;
 
@@ -165,10 +164,8 @@ static int run_guest(struct hp_cli *c, const struct hp_vm_spec *s, const struct 
         r = hp_mmio_plan(devs, 1, &mmio);
         if (r < 0)
                 return r;
-        if (!accel)
-                accel = hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg";
         r = hp_qemu_argv(s,
-                         &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY, .accel = accel, .run_dir = run_dir,
+                         &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY, .accel = hp_cli_qemu_accel(c), .run_dir = run_dir,
                                                    .pci = (const char(*)[HP_SBDF_LEN]) & addr, .mmio = &mmio },
                          &argv);
         if (r >= 0)

@@ -132,14 +132,20 @@ void hp_cli_vm_paths(const char *name, char *run_dir, char *vars, size_t size)
         snprintf(vars, size, HP_VM_STATE_DIR "/%s/OVMF_VARS.fd", name);
 }
 
-static int build_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p,
-                      const struct hp_qemu_usb_host *usb, const char *accel, char ***ret)
+const char *hp_cli_qemu_accel(const struct hp_cli *c)
 {
+        const char *accel = getenv("HWPASS_QEMU_ACCEL");
+
+        return accel ? accel : hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg";
+}
+
+static int build_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p,
+                      const struct hp_qemu_usb_host *usb, char ***ret)
+{
+        const char *accel = hp_cli_qemu_accel(c);
         char run_dir[256], vars[256];
 
         hp_cli_vm_paths(v->spec.name, run_dir, vars, sizeof(run_dir));
-        if (!accel)
-                accel = hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg";
         return hp_qemu_argv(&v->spec,
                             &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY, .accel = accel, .run_dir = run_dir,
                                                       .ovmf_code = HP_OVMF_CODE, .ovmf_vars = vars,
@@ -148,15 +154,14 @@ static int build_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct 
                             ret);
 }
 
-int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p,
-                        const char *accel, char ***ret)
+int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p, char ***ret)
 {
         _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
         int r = usb_hosts(c, &v->spec, &usb);
 
         if (r != HP_EXIT_OK)
                 return r;
-        r = build_argv(c, v, p, usb, accel, ret);
+        r = build_argv(c, v, p, usb, ret);
         if (r < 0)
                 return hp_cli_error(r, "cannot build the QEMU command line of '%s'", v->spec.name);
         return HP_EXIT_OK;
@@ -231,8 +236,10 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
         _cleanup_free_ char *conflict = NULL, *lerr = NULL;
         _cleanup_strv_free_ char **qargv = NULL, **assigned = calloc(1, sizeof(char *));
         char run_dir[256], vars[256];
-        int r = hp_cli_open(c);
+        int r;
 
+        c->no_names = true; /* power-on prints no device names: pci.ids is not read */
+        r = hp_cli_open(c);
         if (r == HP_EXIT_OK && !streq(v->rec.state, "off"))
                 r = hp_cli_usage_error("VM '%s' is %s already", v->spec.name, v->rec.state);
         if (r == HP_EXIT_OK)
@@ -256,7 +263,7 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
                 r = usb_hosts(c, &v->spec, &usb);
         if (r != HP_EXIT_OK)
                 return r;
-        r = build_argv(c, v, &p, usb, getenv("HWPASS_QEMU_ACCEL"), &qargv);
+        r = build_argv(c, v, &p, usb, &qargv);
         if (r < 0)
                 return hp_cli_error(r, "cannot build the QEMU command line of '%s'", v->spec.name);
         for (size_t i = 0; i < v->spec.n_pci; i++)

@@ -38,7 +38,7 @@ void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
 static int print_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p)
 {
         _cleanup_strv_free_ char **argv = NULL;
-        int r = hp_cli_vm_qemu_argv(c, v, p, NULL, &argv);
+        int r = hp_cli_vm_qemu_argv(c, v, p, &argv);
 
         if (r != HP_EXIT_OK)
                 return r;

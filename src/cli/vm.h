@@ -55,10 +55,12 @@ void hp_cli_vm_plan_done(struct hp_cli_vm_plan *p);
 /* 0, or -errno with p->error set when the devices cannot be chosen; -EIO
  * when the host could not be read (already reported). */
 int hp_cli_vm_plan(struct hp_cli *c, const struct hp_cli_vm *v, struct hp_cli_vm_plan *p);
-/* The QEMU command line for a plan; accel NULL picks kvm when the host has
- * it. Exit code (reported). */
-int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p,
-                        const char *accel, char ***ret);
+/* The accelerator: HWPASS_QEMU_ACCEL (the lab runs nested guests under TCG),
+ * else KVM when the host has it, else TCG. */
+const char *hp_cli_qemu_accel(const struct hp_cli *c);
+/* The QEMU command line for a plan, exactly as power-on builds it. Exit
+ * code (reported). */
+int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p, char ***ret);
 
 /* Power-on and power-off as 'vm start' and 'vm stop' do them; exit codes.
  * Messages go to stderr; nothing is printed on success. */
