@@ -92,14 +92,16 @@ int hp_cmd_host_start_vms(struct hp_cli *c, int argc, char **argv)
 
                 r = hp_cli_vm_load(c, list[i].name, &v);
                 if (r == HP_EXIT_OK && !streq(v.rec.state, "off")) {
-                        printf("VM '%s' (order %d) is %s already.\n", v.spec.name, list[i].order, v.rec.state);
+                        printf("VM '%s' (order %d) is %s already.\n", v.spec.name, list[i].order,
+                               v.rec.state);
                         continue;
                 }
                 if (r == HP_EXIT_OK)
                         r = hp_cli_vm_power_on(c, &v);
                 if (r != HP_EXIT_OK) {
                         failed++;
-                        fprintf(stderr, "hwpass: autostart of '%s' failed; going on with the next VM\n",
+                        fprintf(stderr,
+                                "hwpass: autostart of '%s' failed; going on with the next VM\n",
                                 list[i].name);
                         continue;
                 }
@@ -125,7 +127,8 @@ int hp_cmd_host_stop_vms(struct hp_cli *c, int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--timeout", &err))) {
                         if (hp_parse_u64(val, 10, &timeout) < 0 || timeout > 3600)
-                                return hp_cli_usage_error("invalid --timeout '%s': 0 to 3600 seconds", val);
+                                return hp_cli_usage_error(
+                                        "invalid --timeout '%s': 0 to 3600 seconds", val);
                 } else if (!err)
                         err = hp_cli_usage_error("'host stop-vms' does not take '%s'", argv[i]);
                 if (err)

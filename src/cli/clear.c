@@ -28,19 +28,22 @@ int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv)
         if (!streq(cfg.health, "quarantined")) {
                 (void)hp_store_rollback(s);
                 if (!c->json)
-                        printf("%s is not quarantined (health: %s): nothing to clear.\n", cfg.address, cfg.health);
+                        printf("%s is not quarantined (health: %s): nothing to clear.\n",
+                               cfg.address, cfg.health);
                 return HP_EXIT_OK;
         }
         if (cfg.assigned_vm) {
                 (void)hp_store_rollback(s);
-                return hp_cli_usage_error("%s is assigned to VM '%s': stop it first (hwpass vm stop %s)", cfg.address,
-                                          cfg.assigned_vm, cfg.assigned_vm);
+                return hp_cli_usage_error(
+                        "%s is assigned to VM '%s': stop it first (hwpass vm stop %s)", cfg.address,
+                        cfg.assigned_vm, cfg.assigned_vm);
         }
         r = force ? 0 : hp_pci_reset(c->host, cfg.address);
         if (r < 0) {
                 (void)hp_store_rollback(s);
                 fprintf(stderr,
-                        "hwpass: %s: the reset still fails (%s): it stays quarantined. Power-cycle the host "
+                        "hwpass: %s: the reset still fails (%s): it stays quarantined. Power-cycle "
+                        "the host "
                         "(or the slot), then clear it again; --force clears it without a reset\n",
                         cfg.address, strerror(-r));
                 return HP_EXIT_FAIL;
@@ -54,7 +57,8 @@ int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv)
         if (r >= 0)
                 r = hp_store_device_put(s, &cfg);
         if (r >= 0)
-                r = hp_store_event_add(s, "device-cleared", cfg.address, force ? "forced, without a reset" : "reset worked");
+                r = hp_store_event_add(s, "device-cleared", cfg.address,
+                                       force ? "forced, without a reset" : "reset worked");
         if (r >= 0)
                 r = hp_store_commit(s);
         if (r < 0) {
@@ -62,8 +66,9 @@ int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_error(r, "cannot store %s in '%s'", cfg.address, c->db_path);
         }
         if (c->json)
-                return hp_cli_print_json(json_pack("{s:s, s:s, s:b}", "address", cfg.address, "health", "ok",
-                                                   "reset_tried", !force));
-        printf("%s is back in service%s.\n", cfg.address, force ? " (forced: no reset was tried)" : ": its reset worked");
+                return hp_cli_print_json(json_pack("{s:s, s:s, s:b}", "address", cfg.address,
+                                                   "health", "ok", "reset_tried", !force));
+        printf("%s is back in service%s.\n", cfg.address,
+               force ? " (forced: no reset was tried)" : ": its reset worked");
         return HP_EXIT_OK;
 }

@@ -27,7 +27,7 @@
 #include "vm/specjson.h"
 #include "vm/supervise.h"
 
-#define PROBE_EXIT_PASS 33          /* the guest's isa-debug-exit codes (guest/probe.h) */
+#define PROBE_EXIT_PASS 33 /* the guest's isa-debug-exit codes (guest/probe.h) */
 #define PROBE_EXIT_FAIL 35
 
 /* HWPASS_PROBE_GUEST, then the installed copy, then beside an installed or
@@ -47,7 +47,8 @@ static int find_probe_guest(char *buf, size_t size)
         if (hp_self_exe(self, sizeof(self)) < 0 || !(slash = strrchr(self, '/')))
                 return -ENOENT;
         *slash = '\0';
-        if (snprintf(buf, size, "%s/../share/hwpass/probe-guest", self) < (int)size && access(buf, R_OK) == 0)
+        if (snprintf(buf, size, "%s/../share/hwpass/probe-guest", self) < (int)size &&
+            access(buf, R_OK) == 0)
                 return 0;
         if (snprintf(buf, size, "%s/guest/probe-guest", self) < (int)size && access(buf, R_OK) == 0)
                 return 0;
@@ -57,7 +58,9 @@ static int find_probe_guest(char *buf, size_t size)
 /* The device is free to probe: on vfio-pci, not held, not quarantined. */
 static int check_probeable(struct hp_cli_state *cs, const struct hp_pci_dev *d)
 {
-        struct hp_host_state st = { .inv = cs->inv, .configs = cs->configs, .n_configs = cs->n_configs,
+        struct hp_host_state st = { .inv = cs->inv,
+                                    .configs = cs->configs,
+                                    .n_configs = cs->n_configs,
                                     .serials = cs->serials };
         const struct hp_dev_config *cfg = hp_host_state_config(&st, d->address);
         _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
@@ -65,12 +68,14 @@ static int check_probeable(struct hp_cli_state *cs, const struct hp_pci_dev *d)
         if (hp_dev_state_of(&st, d, cfg, &s) < 0)
                 return hp_cli_error(-ENOMEM, "out of memory");
         if (!d->driver || !streq(d->driver, "vfio-pci"))
-                return hp_cli_usage_error("%s is not in passthrough mode (driver: %s): enable it first "
-                                          "(hwpass device passthrough enable %s)",
-                                          d->address, d->driver ? d->driver : "none", d->address);
+                return hp_cli_usage_error(
+                        "%s is not in passthrough mode (driver: %s): enable it first "
+                        "(hwpass device passthrough enable %s)",
+                        d->address, d->driver ? d->driver : "none", d->address);
         if (cfg && cfg->assigned_vm)
-                return hp_cli_usage_error("%s is in use by VM '%s': stop it first (hwpass vm stop %s)", d->address,
-                                          cfg->assigned_vm, cfg->assigned_vm);
+                return hp_cli_usage_error(
+                        "%s is in use by VM '%s': stop it first (hwpass vm stop %s)", d->address,
+                        cfg->assigned_vm, cfg->assigned_vm);
         if (cfg && streq(cfg->health, "quarantined"))
                 return hp_cli_usage_error("%s is quarantined: %s", d->address,
                                           cfg->reason ? cfg->reason : "see 'hwpass device show'");
@@ -90,7 +95,8 @@ static void format_size(uint64_t size, char *buf, size_t len)
 }
 
 /* Each host BAR is in the guest with its size and an address. */
-static size_t compare_bars(const struct hp_pci_dev *d, const struct hp_probe_fn *f, json_t *jbars, bool print)
+static size_t compare_bars(const struct hp_pci_dev *d, const struct hp_probe_fn *f, json_t *jbars,
+                           bool print)
 {
         size_t bad = 0;
 
@@ -111,13 +117,17 @@ static size_t compare_bars(const struct hp_pci_dev *d, const struct hp_probe_fn 
                 if (gb)
                         format_size(gb->size, gs, sizeof(gs));
                 if (print)
-                        printf("  BAR%d  %-6s host %-9s guest %-9s at 0x%" PRIx64 "  %s\n", hb->index,
-                               gb ? gb->kind : "-", hs, gs, gb ? gb->addr : 0,
-                               ok ? "ok" : !gb ? "MISSING" : gb->size != hb->size ? "SIZE DIFFERS" : "NOT ASSIGNED");
-                json_array_append_new(jbars, json_pack("{s:i, s:I, s:I?, s:I?, s:b}", "index", hb->index, "host_size",
-                                                       (json_int_t)hb->size, "guest_size",
-                                                       gb ? (json_int_t)gb->size : 0, "guest_address",
-                                                       gb ? (json_int_t)gb->addr : 0, "ok", ok));
+                        printf("  BAR%d  %-6s host %-9s guest %-9s at 0x%" PRIx64 "  %s\n",
+                               hb->index, gb ? gb->kind : "-", hs, gs, gb ? gb->addr : 0,
+                               ok                     ? "ok"
+                               : !gb                  ? "MISSING"
+                               : gb->size != hb->size ? "SIZE DIFFERS"
+                                                      : "NOT ASSIGNED");
+                json_array_append_new(jbars,
+                                      json_pack("{s:i, s:I, s:I?, s:I?, s:b}", "index", hb->index,
+                                                "host_size", (json_int_t)hb->size, "guest_size",
+                                                gb ? (json_int_t)gb->size : 0, "guest_address",
+                                                gb ? (json_int_t)gb->addr : 0, "ok", ok));
         }
         return bad;
 }
@@ -128,8 +138,9 @@ static size_t compare_bars(const struct hp_pci_dev *d, const struct hp_probe_fn 
  * not what is probed, and SeaBIOS running it costs time). */
 static int probe_spec(const struct hp_pci_dev *d, const char *guest, struct hp_vm_spec *ret)
 {
-        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .memory_mib = 64, .vcpus = 1, .autostart_order = -1,
-                                                           .device_limit = 1 };
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = {
+                .memory_mib = 64, .vcpus = 1, .autostart_order = -1, .device_limit = 1
+        };
         char *p;
 
         snprintf(s.name, sizeof(s.name), "probe-%s", d->address);
@@ -151,8 +162,8 @@ static int probe_spec(const struct hp_pci_dev *d, const char *guest, struct hp_v
 }
 
 /* Runs the guest with the device; *ret_status is QEMU's exit status. */
-static int run_guest(struct hp_cli *c, const struct hp_vm_spec *s, const struct hp_pci_dev *d, const char *run_dir,
-                     int timeout_s, int *ret_status)
+static int run_guest(struct hp_cli *c, const struct hp_vm_spec *s, const struct hp_pci_dev *d,
+                     const char *run_dir, int timeout_s, int *ret_status)
 {
         _cleanup_strv_free_ char **argv = NULL;
         struct hp_mmio_plan mmio = { 0 };
@@ -165,8 +176,11 @@ static int run_guest(struct hp_cli *c, const struct hp_vm_spec *s, const struct 
         if (r < 0)
                 return r;
         r = hp_qemu_argv(s,
-                         &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY, .accel = hp_cli_qemu_accel(c), .run_dir = run_dir,
-                                                   .pci = (const char(*)[HP_SBDF_LEN]) & addr, .mmio = &mmio },
+                         &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY,
+                                                   .accel = hp_cli_qemu_accel(c),
+                                                   .run_dir = run_dir,
+                                                   .pci = (const char(*)[HP_SBDF_LEN]) & addr,
+                                                   .mmio = &mmio },
                          &argv);
         if (r >= 0)
                 r = hp_strv_push(&argv, "-device");
@@ -195,12 +209,15 @@ static int hold(struct hp_cli *c, const struct hp_vm_spec *s, char (*addr)[HP_SB
                 hp_cli_vm_done(&old);
                 r = hp_cli_vm_load(c, s->name, &old); /* puts a dead probe's record right */
                 if (r == HP_EXIT_OK && !streq(old.rec.spec_json, text))
-                        return hp_cli_usage_error("a VM named '%s' exists and is not a probe: delete it (hwpass vm delete %s) to probe %s",
+                        return hp_cli_usage_error("a VM named '%s' exists and is not a probe: "
+                                                  "delete it (hwpass vm delete %s) to probe %s",
                                                   s->name, s->name, addr[0]);
                 if (r == HP_EXIT_OK && !streq(old.rec.state, "off"))
-                        return hp_cli_usage_error("a probe of %s is running already (VM '%s')", addr[0], s->name);
+                        return hp_cli_usage_error("a probe of %s is running already (VM '%s')",
+                                                  addr[0], s->name);
                 if (r == HP_EXIT_OK && hp_store_vm_delete(old.store, s->name) < 0)
-                        return hp_cli_error(-EIO, "cannot remove the old probe record '%s'", s->name);
+                        return hp_cli_error(-EIO, "cannot remove the old probe record '%s'",
+                                            s->name);
         }
         if (r == HP_EXIT_OK)
                 r = hp_cli_vm_store_new(c, s, "device-probe");
@@ -208,18 +225,20 @@ static int hold(struct hp_cli *c, const struct hp_vm_spec *s, char (*addr)[HP_SB
                 return r;
         r = hp_store_assign_devices(old.store, s->name, (char *[]){ addr[0], NULL }, 1, &conflict);
         if (r >= 0)
-                r = hp_store_vm_set_runtime(old.store, s->name, "running", getpid(), NULL, (int64_t)time(NULL));
+                r = hp_store_vm_set_runtime(old.store, s->name, "running", getpid(), NULL,
+                                            (int64_t)time(NULL));
         if (r < 0) {
                 (void)hp_store_release_devices(old.store, s->name);
                 (void)hp_store_vm_delete(old.store, s->name);
-                return hp_cli_usage_error("%s cannot be held for the probe: %s%s%s", addr[0], strerror(-r),
-                                          conflict ? ": " : "", conflict ? conflict : "");
+                return hp_cli_usage_error("%s cannot be held for the probe: %s%s%s", addr[0],
+                                          strerror(-r), conflict ? ": " : "",
+                                          conflict ? conflict : "");
         }
         return HP_EXIT_OK;
 }
 
-static int report(struct hp_cli *c, const struct hp_pci_dev *d, const struct hp_probe_report *rep, int status,
-                  int run_r, size_t quarantined, double seconds)
+static int report(struct hp_cli *c, const struct hp_pci_dev *d, const struct hp_probe_report *rep,
+                  int status, int run_r, size_t quarantined, double seconds)
 {
         const struct hp_probe_fn *f = hp_probe_find(rep, d->vendor_id, d->device_id);
         json_t *jbars = json_array();
@@ -236,22 +255,24 @@ static int report(struct hp_cli *c, const struct hp_pci_dev *d, const struct hp_
                 printf("Device:  %s  %04x:%04x %s\n", d->address, d->vendor_id, d->device_id,
                        d->device_name ? d->device_name : "");
                 if (f)
-                        printf("Guest:   saw it at %02x:%02x.%x as %04x:%04x, class %06x\n", f->bus, f->dev, f->fn,
-                               f->vendor_id, f->device_id, f->class);
+                        printf("Guest:   saw it at %02x:%02x.%x as %04x:%04x, class %06x\n", f->bus,
+                               f->dev, f->fn, f->vendor_id, f->device_id, f->class);
         }
         bad_bars = compare_bars(d, f, jbars, !c->json && f);
-        works = run_r >= 0 && rep->done && f && bad_bars == 0 && status == PROBE_EXIT_PASS && quarantined == 0;
-        verdict = run_r == -ETIMEDOUT ? "the guest did not finish in time"
-                  : !rep->done        ? "the guest did not finish its probe"
-                  : !f                ? "the guest did not see the device"
-                  : bad_bars          ? "the guest's BARs differ from the host's"
+        works = run_r >= 0 && rep->done && f && bad_bars == 0 && status == PROBE_EXIT_PASS &&
+                quarantined == 0;
+        verdict = run_r == -ETIMEDOUT         ? "the guest did not finish in time"
+                  : !rep->done                ? "the guest did not finish its probe"
+                  : !f                        ? "the guest did not see the device"
+                  : bad_bars                  ? "the guest's BARs differ from the host's"
                   : status != PROBE_EXIT_PASS ? "a check of the device's registers failed"
-                  : quarantined       ? "the reset after the probe failed: the device is quarantined"
-                                      : "passthrough works";
+                  : quarantined ? "the reset after the probe failed: the device is quarantined"
+                                : "passthrough works";
         if (c->json) {
-                r = hp_cli_print_json(json_pack("{s:s, s:s, s:b, s:s, s:o, s:s?, s:f}", "address", d->address,
-                                                "id", id, "works", works, "verdict", verdict, "bars", jbars,
-                                                "registers", f ? f->detail : NULL, "seconds", seconds));
+                r = hp_cli_print_json(json_pack("{s:s, s:s, s:b, s:s, s:o, s:s?, s:f}", "address",
+                                                d->address, "id", id, "works", works, "verdict",
+                                                verdict, "bars", jbars, "registers",
+                                                f ? f->detail : NULL, "seconds", seconds));
                 return r != HP_EXIT_OK ? r : works ? HP_EXIT_OK : HP_EXIT_FAIL;
         }
         json_decref(jbars);
@@ -288,7 +309,8 @@ int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv)
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--timeout", &err))) {
                         if (hp_parse_u64(val, 10, &timeout) < 0 || timeout == 0 || timeout > 600)
-                                return hp_cli_usage_error("invalid --timeout '%s': 1 to 600 seconds", val);
+                                return hp_cli_usage_error(
+                                        "invalid --timeout '%s': 1 to 600 seconds", val);
                 } else if (!err)
                         err = hp_cli_usage_error("'device probe' does not take '%s'", argv[i]);
                 if (err)
@@ -301,14 +323,16 @@ int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         if (!(d = hp_pci_find(cs.inv, addr[0])))
-                return hp_cli_usage_error("no PCI device %s on this host (see 'hwpass device list')", addr[0]);
+                return hp_cli_usage_error(
+                        "no PCI device %s on this host (see 'hwpass device list')", addr[0]);
         r = check_probeable(&cs, d);
         if (r != HP_EXIT_OK)
                 return r;
         if (find_probe_guest(guest, sizeof(guest)) < 0)
-                return hp_cli_usage_error("the probe guest is not installed (looked in %s and beside hwpass): "
-                                          "reinstall hwpass, or point HWPASS_PROBE_GUEST at it",
-                                          HP_DATADIR);
+                return hp_cli_usage_error(
+                        "the probe guest is not installed (looked in %s and beside hwpass): "
+                        "reinstall hwpass, or point HWPASS_PROBE_GUEST at it",
+                        HP_DATADIR);
         r = probe_spec(d, guest, &spec);
         if (r < 0)
                 return hp_cli_error(r, "out of memory");
@@ -328,8 +352,9 @@ int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv)
         if (r >= 0)
                 r = hp_store_vm_delete(store, spec.name);
         if (r < 0)
-                fprintf(stderr, "hwpass: warning: cannot release %s and remove VM '%s' in the store: %s\n", addr[0],
-                        spec.name, strerror(-r));
+                fprintf(stderr,
+                        "hwpass: warning: cannot release %s and remove VM '%s' in the store: %s\n",
+                        addr[0], spec.name, strerror(-r));
         if (run_r < 0 && run_r != -ETIMEDOUT)
                 return hp_cli_error(run_r, "cannot run the probe guest for %s", addr[0]);
         snprintf(path, sizeof(path), "%s/serial.log", run_dir);

@@ -33,12 +33,15 @@ void hp_cli_vm_plan_done(struct hp_cli_vm_plan *p)
         *p = (struct hp_cli_vm_plan){ 0 };
 }
 
-static int choose_devices(const struct hp_cli_vm *v, struct hp_cli_state *cs, char (**ret)[HP_SBDF_LEN],
-                          char **ret_error)
+static int choose_devices(const struct hp_cli_vm *v, struct hp_cli_state *cs,
+                          char (**ret)[HP_SBDF_LEN], char **ret_error)
 {
-        _cleanup_free_ struct hp_alloc_candidate *cands = calloc(cs->inv->n_devs + 1, sizeof(*cands));
+        _cleanup_free_ struct hp_alloc_candidate *cands =
+                calloc(cs->inv->n_devs + 1, sizeof(*cands));
         _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = calloc(v->spec.n_pci + 1, sizeof(*addrs));
-        struct hp_host_state st = { .inv = cs->inv, .configs = cs->configs, .n_configs = cs->n_configs,
+        struct hp_host_state st = { .inv = cs->inv,
+                                    .configs = cs->configs,
+                                    .n_configs = cs->n_configs,
                                     .serials = cs->serials };
         int r;
 
@@ -60,7 +63,8 @@ static int choose_devices(const struct hp_cli_vm *v, struct hp_cli_state *cs, ch
                         .quarantined = cfg && streq(cfg->health, "quarantined"),
                 };
         }
-        r = hp_alloc_assign(v->spec.name, v->spec.pci, v->spec.n_pci, cands, cs->inv->n_devs, addrs, ret_error);
+        r = hp_alloc_assign(v->spec.name, v->spec.pci, v->spec.n_pci, cands, cs->inv->n_devs, addrs,
+                            ret_error);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(addrs);
@@ -98,8 +102,10 @@ static int usb_hosts(struct hp_cli *c, const struct hp_vm_spec *s, struct hp_qem
         for (size_t i = 0; i < s->n_usb; i++) {
                 const struct hp_vm_usb *u = &s->usb[i];
 
-                usb[i] = (struct hp_qemu_usb_host){ .by_port = u->kind == HP_VM_USB_PORT, .bus = u->bus,
-                                                    .port = u->port, .vendor_id = u->vendor_id,
+                usb[i] = (struct hp_qemu_usb_host){ .by_port = u->kind == HP_VM_USB_PORT,
+                                                    .bus = u->bus,
+                                                    .port = u->port,
+                                                    .vendor_id = u->vendor_id,
                                                     .product_id = u->product_id };
                 if (u->kind != HP_VM_USB_ID || !u->serial)
                         continue;
@@ -108,15 +114,16 @@ static int usb_hosts(struct hp_cli *c, const struct hp_vm_spec *s, struct hp_qem
                 for (size_t k = 0; k < inv->n_devs; k++) {
                         const struct hp_usb_dev *d = &inv->devs[k];
 
-                        if (d->vendor_id == u->vendor_id && d->product_id == u->product_id && d->serial &&
-                            streq(d->serial, u->serial)) {
+                        if (d->vendor_id == u->vendor_id && d->product_id == u->product_id &&
+                            d->serial && streq(d->serial, u->serial)) {
                                 usb[i].bus = d->busnum;
                                 usb[i].hostaddr = d->devnum;
                         }
                 }
                 if (usb[i].hostaddr == 0) {
                         fprintf(stderr,
-                                "hwpass: VM '%s' usb%d: USB device %04x:%04x with serial '%s' is not plugged "
+                                "hwpass: VM '%s' usb%d: USB device %04x:%04x with serial '%s' is "
+                                "not plugged "
                                 "in: connect it (see 'hwpass usb list') or remove the entry\n",
                                 s->name, u->index, u->vendor_id, u->product_id, u->serial);
                         return HP_EXIT_FAIL;
@@ -147,14 +154,19 @@ static int build_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct 
 
         hp_cli_vm_paths(v->spec.name, run_dir, vars, sizeof(run_dir));
         return hp_qemu_argv(&v->spec,
-                            &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY, .accel = accel, .run_dir = run_dir,
-                                                      .ovmf_code = HP_OVMF_CODE, .ovmf_vars = vars,
-                                                      .pci = (const char(*)[HP_SBDF_LEN])p->addrs, .usb = usb,
+                            &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY,
+                                                      .accel = accel,
+                                                      .run_dir = run_dir,
+                                                      .ovmf_code = HP_OVMF_CODE,
+                                                      .ovmf_vars = vars,
+                                                      .pci = (const char(*)[HP_SBDF_LEN])p->addrs,
+                                                      .usb = usb,
                                                       .mmio = &p->mmio },
                             ret);
 }
 
-int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p, char ***ret)
+int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p,
+                        char ***ret)
 {
         _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
         int r = usb_hosts(c, &v->spec, &usb);
@@ -177,7 +189,8 @@ static int mem_available_mib(const struct hp_host *h, uint64_t *ret)
 
         if (hp_host_read(h, "proc/meminfo", &text) < 0 || !(p = strstr(text, "MemAvailable:")))
                 return -ENOENT;
-        if (sscanf(p + strlen("MemAvailable:"), "%31s", num) != 1 || hp_parse_u64(num, 10, &kib) < 0)
+        if (sscanf(p + strlen("MemAvailable:"), "%31s", num) != 1 ||
+            hp_parse_u64(num, 10, &kib) < 0)
                 return -EBADMSG;
         *ret = kib / 1024;
         return 0;
@@ -204,10 +217,11 @@ static int admit_memory(struct hp_cli *c, const struct hp_cli_vm *v)
         }
         hp_vm_records_free(recs, n);
         if (v->spec.memory_mib + reserved > avail)
-                return hp_cli_usage_error("VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
-                                          " MiB available and running VMs reserve %" PRIu64 " MiB of it: "
-                                          "stop a VM or give this one less memory",
-                                          v->spec.name, v->spec.memory_mib, avail, reserved);
+                return hp_cli_usage_error(
+                        "VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
+                        " MiB available and running VMs reserve %" PRIu64 " MiB of it: "
+                        "stop a VM or give this one less memory",
+                        v->spec.name, v->spec.memory_mib, avail, reserved);
         return HP_EXIT_OK;
 }
 
@@ -222,10 +236,12 @@ static int prepare_firmware(const struct hp_cli_vm *v)
         hp_cli_vm_paths(v->spec.name, run_dir, vars, sizeof(run_dir));
         r = hp_vm_firmware_prepare(HP_OVMF_CODE, HP_OVMF_VARS_TEMPLATE, vars, &missing);
         if (r < 0 && missing)
-                return hp_cli_usage_error("VM '%s' boots EFI, and '%s' is missing: install Debian's ovmf package",
-                                          v->spec.name, missing);
+                return hp_cli_usage_error(
+                        "VM '%s' boots EFI, and '%s' is missing: install Debian's ovmf package",
+                        v->spec.name, missing);
         if (r < 0)
-                return hp_cli_error(r, "cannot create the EFI variable store '%s' of '%s'", vars, v->spec.name);
+                return hp_cli_error(r, "cannot create the EFI variable store '%s' of '%s'", vars,
+                                    v->spec.name);
         return HP_EXIT_OK;
 }
 
@@ -256,7 +272,8 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
         if (r < 0)
                 return hp_cli_error(r, "cannot plan the devices of '%s'", v->spec.name);
         if (p.mmio.needs_efi && v->spec.firmware != HP_VM_FIRMWARE_EFI)
-                return hp_cli_usage_error("VM '%s' needs EFI firmware for its devices' BARs: recreate it with --firmware efi",
+                return hp_cli_usage_error("VM '%s' needs EFI firmware for its devices' BARs: "
+                                          "recreate it with --firmware efi",
                                           v->spec.name);
         r = prepare_firmware(v);
         if (r == HP_EXIT_OK)
@@ -279,12 +296,17 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
         hp_cli_vm_paths(v->spec.name, run_dir, vars, sizeof(run_dir));
         (void)mkdir("/run/hwpass", 0700);
         (void)mkdir(HP_VM_RUN_DIR, 0700);
-        r = hp_vm_launch(&(struct hp_vm_launch){ .name = v->spec.name, .argv = qargv, .run_dir = run_dir,
-                                                 .db_path = c->db_path, .host_root = c->host_root,
-                                                 .devices = p.addrs, .n_devices = v->spec.n_pci },
+        r = hp_vm_launch(&(struct hp_vm_launch){ .name = v->spec.name,
+                                                 .argv = qargv,
+                                                 .run_dir = run_dir,
+                                                 .db_path = c->db_path,
+                                                 .host_root = c->host_root,
+                                                 .devices = p.addrs,
+                                                 .n_devices = v->spec.n_pci },
                          60000, &lerr);
         if (r < 0) {
-                fprintf(stderr, "hwpass: '%s' did not start: %s", v->spec.name, lerr ? lerr : strerror(-r));
+                fprintf(stderr, "hwpass: '%s' did not start: %s", v->spec.name,
+                        lerr ? lerr : strerror(-r));
                 return HP_EXIT_FAIL;
         }
         return HP_EXIT_OK;
@@ -309,7 +331,8 @@ static void kill_qemu(const char *name)
                 kill((pid_t)pid, SIGKILL);
 }
 
-int hp_cli_vm_power_off(struct hp_cli *c, struct hp_cli_vm *v, bool force, uint64_t timeout_s, bool *ret_lost)
+int hp_cli_vm_power_off(struct hp_cli *c, struct hp_cli_vm *v, bool force, uint64_t timeout_s,
+                        bool *ret_lost)
 {
         _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
         int r;
@@ -318,7 +341,8 @@ int hp_cli_vm_power_off(struct hp_cli *c, struct hp_cli_vm *v, bool force, uint6
         *ret_lost = false;
         if (v->rec.qmp_path && hp_qmp_connect(v->rec.qmp_path, 5000, &q) >= 0)
                 /* A guest that ignores ACPI is forced after the timeout. */
-                (void)hp_qmp_execute(q, force ? "quit" : "system_powerdown", NULL, 5000, NULL, NULL);
+                (void)hp_qmp_execute(q, force ? "quit" : "system_powerdown", NULL, 5000, NULL,
+                                     NULL);
         /* The supervisor records "off" once QEMU is gone and the devices are reset. */
         for (uint64_t waited = 0;; waited += 100) {
                 hp_vm_record_done(&v->rec);
@@ -334,7 +358,8 @@ int hp_cli_vm_power_off(struct hp_cli *c, struct hp_cli_vm *v, bool force, uint6
                         return HP_EXIT_OK;
                 }
                 if (waited == timeout_s * 1000 && !force) {
-                        fprintf(stderr, "hwpass: '%s' did not power off within %" PRIu64 " s: forcing it\n",
+                        fprintf(stderr,
+                                "hwpass: '%s' did not power off within %" PRIu64 " s: forcing it\n",
                                 v->spec.name, timeout_s);
                         force = true;
                         if (q)
@@ -343,7 +368,8 @@ int hp_cli_vm_power_off(struct hp_cli *c, struct hp_cli_vm *v, bool force, uint6
                                 kill_qemu(v->spec.name);
                 }
                 if (waited > timeout_s * 1000 + 30000)
-                        return hp_cli_error(-ETIMEDOUT, "'%s' is still %s", v->spec.name, v->rec.state);
+                        return hp_cli_error(-ETIMEDOUT, "'%s' is still %s", v->spec.name,
+                                            v->rec.state);
                 nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }
 }
@@ -374,13 +400,15 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
         int r, err = 0;
 
         if (argc < 2 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm stop NAME [--force] [--timeout SECONDS]");
+                return hp_cli_usage_error(
+                        "usage: hwpass vm stop NAME [--force] [--timeout SECONDS]");
         for (int i = 2; i < argc; i++) {
                 if (streq(argv[i], "--force"))
                         force = true;
                 else if ((val = hp_cli_opt_value(argc, argv, &i, "--timeout", &err))) {
                         if (hp_parse_u64(val, 10, &timeout) < 0 || timeout > 3600)
-                                return hp_cli_usage_error("invalid --timeout '%s': 0 to 3600 seconds", val);
+                                return hp_cli_usage_error(
+                                        "invalid --timeout '%s': 0 to 3600 seconds", val);
                 } else if (!err)
                         err = hp_cli_usage_error("'vm stop' does not take '%s'", argv[i]);
                 if (err)
@@ -396,7 +424,8 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
         if (r == HP_EXIT_OK && c->json)
                 return hp_cli_vm_print_json(&v.spec, "off");
         if (r == HP_EXIT_OK && !c->json)
-                printf(lost ? "VM '%s' is off; its devices are free (its supervisor was gone: they were not reset).\n"
+                printf(lost ? "VM '%s' is off; its devices are free (its supervisor was gone: they "
+                              "were not reset).\n"
                             : "VM '%s' is off; its devices are reset and free.\n",
                        v.spec.name);
         return r;
@@ -417,7 +446,8 @@ int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv)
         snprintf(path, sizeof(path), HP_VM_RUN_DIR "/%s/serial.log", v.spec.name);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return hp_cli_usage_error("VM '%s' has no console log yet (it has not run since boot)", v.spec.name);
+                return hp_cli_usage_error(
+                        "VM '%s' has no console log yet (it has not run since boot)", v.spec.name);
         while ((n = read(fd, buf, sizeof(buf))) > 0)
                 fwrite(buf, 1, (size_t)n, stdout);
         close(fd);
@@ -429,7 +459,8 @@ int hp_cmd_vm_supervise(struct hp_cli *c, int argc, char **argv)
 {
         (void)c;
         if (argc != 2)
-                return hp_cli_usage_error("usage: hwpass vm supervise RUN_DIR (started by 'hwpass vm start')");
+                return hp_cli_usage_error(
+                        "usage: hwpass vm supervise RUN_DIR (started by 'hwpass vm start')");
         return hp_vm_supervise(argv[1], 3) < 0 ? HP_EXIT_ERROR : HP_EXIT_OK;
 }
 
@@ -447,12 +478,14 @@ int hp_cmd_vm_state_op(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         if (hp_cli_vm_has_passthrough(&v.spec))
-                return hp_cli_usage_error("VM '%s' has %zu passthrough device%s: %s is refused, because a "
-                                          "passed-through device's state cannot be saved or moved with the VM; "
-                                          "stop the VM instead (hwpass vm stop %s)",
-                                          v.spec.name, v.spec.n_pci, v.spec.n_pci == 1 ? "" : "s", argv[0],
-                                          v.spec.name);
-        return hp_cli_usage_error("VM '%s': hwpass does not %s VMs (it has none to offer for VMs without "
-                                  "passthrough devices either); stop the VM instead (hwpass vm stop %s)",
-                                  v.spec.name, argv[0], v.spec.name);
+                return hp_cli_usage_error(
+                        "VM '%s' has %zu passthrough device%s: %s is refused, because a "
+                        "passed-through device's state cannot be saved or moved with the VM; "
+                        "stop the VM instead (hwpass vm stop %s)",
+                        v.spec.name, v.spec.n_pci, v.spec.n_pci == 1 ? "" : "s", argv[0],
+                        v.spec.name);
+        return hp_cli_usage_error(
+                "VM '%s': hwpass does not %s VMs (it has none to offer for VMs without "
+                "passthrough devices either); stop the VM instead (hwpass vm stop %s)",
+                v.spec.name, argv[0], v.spec.name);
 }

@@ -22,8 +22,8 @@ void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
                 snprintf(buf, size, "dynamic  ");
                 for (size_t i = 0; i < p->n_allowed; i++) {
                         len = strlen(buf);
-                        snprintf(buf + len, size - len, "%s%04x:%04x", i ? "," : "", p->allowed[i].vendor_id,
-                                 p->allowed[i].device_id);
+                        snprintf(buf + len, size - len, "%s%04x:%04x", i ? "," : "",
+                                 p->allowed[i].vendor_id, p->allowed[i].device_id);
                 }
                 len = strlen(buf);
                 if (p->label)
@@ -31,7 +31,9 @@ void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
         }
         len = strlen(buf);
         snprintf(buf + len, size - len, "%s%s%s%s", p->primary_display ? ", primary display" : "",
-                 p->rombar == 0 ? ", rombar off" : p->rombar == 1 ? ", rombar on" : "",
+                 p->rombar == 0   ? ", rombar off"
+                 : p->rombar == 1 ? ", rombar on"
+                                  : "",
                  p->romfile ? ", romfile " : "", p->romfile ? p->romfile : "");
 }
 
@@ -82,9 +84,12 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                         json_array_append_new(devs, json_string(p.addrs[i]));
                 if (!j || !devs || json_object_set_new(j, "state", json_string(v.rec.state)) < 0 ||
                     json_object_set_new(j, "devices_now", chosen >= 0 ? devs : json_null()) < 0 ||
-                    json_object_set_new(j, "devices_error", p.error ? json_string(p.error) : json_null()) < 0 ||
-                    json_object_set_new(j, "mmio64_window", json_integer((json_int_t)p.mmio.window)) < 0 ||
-                    json_object_set_new(j, "mmio64_needs_efi", json_boolean(p.mmio.needs_efi)) < 0) {
+                    json_object_set_new(j, "devices_error",
+                                        p.error ? json_string(p.error) : json_null()) < 0 ||
+                    json_object_set_new(j, "mmio64_window",
+                                        json_integer((json_int_t)p.mmio.window)) < 0 ||
+                    json_object_set_new(j, "mmio64_needs_efi", json_boolean(p.mmio.needs_efi)) <
+                            0) {
                         json_decref(j);
                         return hp_cli_error(-ENOMEM, "out of memory");
                 }
@@ -94,15 +99,19 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
         }
         printf("VM:          %s\n", v.spec.name);
         printf("State:       %s\n", v.rec.state);
-        printf("Memory:      %" PRIu64 " MiB (all of it reserved and locked at power-on)\n", v.spec.memory_mib);
+        printf("Memory:      %" PRIu64 " MiB (all of it reserved and locked at power-on)\n",
+               v.spec.memory_mib);
         printf("vCPUs:       %u\n", v.spec.vcpus);
-        printf("Firmware:    %s\n", v.spec.firmware == HP_VM_FIRMWARE_EFI ? "EFI (OVMF)" : "BIOS (SeaBIOS)");
+        printf("Firmware:    %s\n",
+               v.spec.firmware == HP_VM_FIRMWARE_EFI ? "EFI (OVMF)" : "BIOS (SeaBIOS)");
         for (size_t i = 0; v.spec.disks[i]; i++)
                 printf("Disk:        %s\n", v.spec.disks[i]);
         if (v.spec.kernel)
-                printf("Kernel:      %s%s%s\n", v.spec.kernel, v.spec.append ? " " : "", v.spec.append ? v.spec.append : "");
+                printf("Kernel:      %s%s%s\n", v.spec.kernel, v.spec.append ? " " : "",
+                       v.spec.append ? v.spec.append : "");
         if (v.spec.autostart_order >= 0)
-                printf("Autostart:   order %d, delay %u s\n", v.spec.autostart_order, v.spec.autostart_delay);
+                printf("Autostart:   order %d, delay %u s\n", v.spec.autostart_order,
+                       v.spec.autostart_delay);
         else
                 printf("Autostart:   no\n");
         printf("Devices:     %zu of %u\n", v.spec.n_pci + v.spec.n_usb, v.spec.device_limit);
@@ -119,15 +128,17 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                 if (u->kind == HP_VM_USB_PORT)
                         printf("  usb%-3d port     %d-%s\n", u->index, u->bus, u->port);
                 else
-                        printf("  usb%-3d id       %04x:%04x%s%s\n", u->index, u->vendor_id, u->product_id,
-                               u->serial ? " serial " : "", u->serial ? u->serial : "");
+                        printf("  usb%-3d id       %04x:%04x%s%s\n", u->index, u->vendor_id,
+                               u->product_id, u->serial ? " serial " : "",
+                               u->serial ? u->serial : "");
         }
         if (chosen < 0)
                 printf("Power-on now: would fail: %s\n", p.error ? p.error : strerror(-chosen));
         if (mmio_text)
                 printf("MMIO:        %s\n", mmio_text);
         if (p.mmio.needs_efi && v.spec.firmware != HP_VM_FIRMWARE_EFI)
-                printf("warning: the devices' BARs need EFI firmware: recreate the VM with --firmware efi\n");
+                printf("warning: the devices' BARs need EFI firmware: recreate the VM with "
+                       "--firmware efi\n");
         return HP_EXIT_OK;
 }
 
@@ -153,8 +164,9 @@ static int list_one(const struct hp_vm_record *rec, const struct hp_vm_spec *s, 
         snprintf(vcpus, sizeof(vcpus), "%u", s->vcpus);
         snprintf(devs, sizeof(devs), "%zu", s->n_pci + s->n_usb);
         snprintf(autostart, sizeof(autostart), "%d", s->autostart_order);
-        return hp_table_add(o->t, (const char *const[]){ s->name, rec->state, mem, vcpus, devs,
-                                                         s->autostart_order >= 0 ? autostart : "-" });
+        return hp_table_add(o->t,
+                            (const char *const[]){ s->name, rec->state, mem, vcpus, devs,
+                                                   s->autostart_order >= 0 ? autostart : "-" });
 }
 
 int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv)
@@ -168,8 +180,8 @@ int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv)
         if (c->json)
                 o.list = json_array();
         else
-                o.t = t = hp_table_new(6, (const char *const[]){ "NAME", "STATE", "MEMORY", "VCPUS", "DEVICES",
-                                                                 "AUTOSTART" });
+                o.t = t = hp_table_new(6, (const char *const[]){ "NAME", "STATE", "MEMORY", "VCPUS",
+                                                                 "DEVICES", "AUTOSTART" });
         if (!o.list && !o.t)
                 return hp_cli_error(-ENOMEM, "out of memory");
         r = hp_cli_vm_each(c, list_one, &o);

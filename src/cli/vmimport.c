@@ -61,9 +61,12 @@ static int warn_missing_devices(struct hp_cli *c, const struct hp_vm_spec *s, ch
                         return r;
                 if (hp_pci_find(inv, s->pci[i].address))
                         continue;
-                if (hp_strv_pushf(w, "pci%d: %s is not a PCI device of this host: replace it (hwpass vm "
-                                     "remove-device %s pci%d; hwpass vm add-pci %s --address SBDF)",
-                                  s->pci[i].index, s->pci[i].address, s->name, s->pci[i].index, s->name) < 0)
+                if (hp_strv_pushf(
+                            w,
+                            "pci%d: %s is not a PCI device of this host: replace it (hwpass vm "
+                            "remove-device %s pci%d; hwpass vm add-pci %s --address SBDF)",
+                            s->pci[i].index, s->pci[i].address, s->name, s->pci[i].index,
+                            s->name) < 0)
                         return hp_cli_error(-ENOMEM, "out of memory");
         }
         return HP_EXIT_OK;
@@ -90,13 +93,17 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
                         return e;
         }
         if (!file)
-                return hp_cli_usage_error("usage: hwpass vm import-vmx FILE.vmx [--name NAME] [--dry-run]");
+                return hp_cli_usage_error(
+                        "usage: hwpass vm import-vmx FILE.vmx [--name NAME] [--dry-run]");
         if (name && !hp_vm_name_valid(name))
-                return hp_cli_usage_error("invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", name,
-                                          HP_VM_NAME_MAX);
+                return hp_cli_usage_error(
+                        "invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", name,
+                        HP_VM_NAME_MAX);
         r = read_vmx(file, &text);
         if (r == -EFBIG || r == -EBADMSG)
-                return hp_cli_usage_error("'%s' is not a .vmx file (a small text file of key = \"value\" lines)", file);
+                return hp_cli_usage_error(
+                        "'%s' is not a .vmx file (a small text file of key = \"value\" lines)",
+                        file);
         if (r < 0)
                 return hp_cli_usage_error("cannot read '%s': %s", file, strerror(-r));
         r = hp_vmx_parse(text, name, &x, &err);
@@ -110,19 +117,22 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         if (c->json) {
-                json_t *j = json_pack("{s:o, s:b, s:[]}", "vm", hp_vm_spec_to_json(&x.spec), "dry_run", dry_run,
-                                      "warnings");
+                json_t *j = json_pack("{s:o, s:b, s:[]}", "vm", hp_vm_spec_to_json(&x.spec),
+                                      "dry_run", dry_run, "warnings");
 
                 for (size_t i = 0; j && x.warnings[i]; i++)
-                        json_array_append_new(json_object_get(j, "warnings"), json_string(x.warnings[i]));
+                        json_array_append_new(json_object_get(j, "warnings"),
+                                              json_string(x.warnings[i]));
                 return hp_cli_print_json(j);
         }
         for (size_t i = 0; x.warnings[i]; i++)
                 fprintf(stderr, "warning: %s\n", x.warnings[i]);
-        printf("VM '%s' %s from %s: %" PRIu64 " MiB, %u vCPU%s, %s, %zu PCI and %zu USB entr%s (see 'hwpass vm show "
+        printf("VM '%s' %s from %s: %" PRIu64
+               " MiB, %u vCPU%s, %s, %zu PCI and %zu USB entr%s (see 'hwpass vm show "
                "%s').\n",
-               x.spec.name, dry_run ? "would be imported" : "imported", file, x.spec.memory_mib, x.spec.vcpus,
-               x.spec.vcpus == 1 ? "" : "s", x.spec.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS", x.spec.n_pci,
-               x.spec.n_usb, x.spec.n_pci + x.spec.n_usb == 1 ? "y" : "ies", x.spec.name);
+               x.spec.name, dry_run ? "would be imported" : "imported", file, x.spec.memory_mib,
+               x.spec.vcpus, x.spec.vcpus == 1 ? "" : "s",
+               x.spec.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS", x.spec.n_pci, x.spec.n_usb,
+               x.spec.n_pci + x.spec.n_usb == 1 ? "y" : "ies", x.spec.name);
         return HP_EXIT_OK;
 }

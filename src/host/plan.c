@@ -127,12 +127,16 @@ static int plan_enable_group(const struct hp_plan_input *in, struct hp_plan *p,
         int r;
 
         if (d->iommu_group < 0)
-                return hp_strv_pushf_unique(&p->errors, "%s has no IOMMU group: the IOMMU is off or absent (see 'hwpass host check')",
-                             d->address);
+                return hp_strv_pushf_unique(&p->errors,
+                                            "%s has no IOMMU group: the IOMMU is off or absent "
+                                            "(see 'hwpass host check')",
+                                            d->address);
         if ((d->class >> 8) == 0x0604 || (d->class >> 8) == 0x0609)
-                return hp_strv_pushf_unique(&p->errors, "%s is a PCI bridge: vfio-pci cannot take bridges; pass the "
-                                         "devices behind it",
-                             d->address);
+                return hp_strv_pushf_unique(
+                        &p->errors,
+                        "%s is a PCI bridge: vfio-pci cannot take bridges; pass the "
+                        "devices behind it",
+                        d->address);
         if (reason) {
                 snprintf(msg, sizeof(msg), "%s is %s", d->address, reason);
                 r = refuse(p, force, msg);
@@ -149,12 +153,15 @@ static int plan_enable_group(const struct hp_plan_input *in, struct hp_plan *p,
                 if (m != d && !asked) {
                         reason = hp_pci_host_class_reason(m);
                         if (reason) {
-                                snprintf(msg, sizeof(msg), "IOMMU group %d also holds %s, %s", m->iommu_group,
-                                         m->address, reason);
+                                snprintf(msg, sizeof(msg), "IOMMU group %d also holds %s, %s",
+                                         m->iommu_group, m->address, reason);
                                 r = refuse(p, force, msg);
                         } else {
-                                r = hp_strv_pushf_unique(&p->warnings, "%s %s goes along: it is in the same IOMMU group %d",
-                                          m->address, m->device_name ? m->device_name : "", m->iommu_group);
+                                r = hp_strv_pushf_unique(
+                                        &p->warnings,
+                                        "%s %s goes along: it is in the same IOMMU group %d",
+                                        m->address, m->device_name ? m->device_name : "",
+                                        m->iommu_group);
                         }
                         if (r < 0)
                                 return r;
@@ -189,8 +196,9 @@ static int plan_disable_group(const struct hp_plan_input *in, struct hp_plan *p,
                 if (stays(m) || planned(p, m->address))
                         continue;
                 if (c && c->assigned_vm) {
-                        r = hp_strv_pushf_unique(&p->errors, "%s is assigned to VM '%s': stop the VM first", m->address,
-                                  c->assigned_vm);
+                        r = hp_strv_pushf_unique(&p->errors,
+                                                 "%s is assigned to VM '%s': stop the VM first",
+                                                 m->address, c->assigned_vm);
                         if (r < 0)
                                 return r;
                         continue;
@@ -198,8 +206,10 @@ static int plan_disable_group(const struct hp_plan_input *in, struct hp_plan *p,
                 /* Unbound but configured: an apply stopped half-way; finish it. */
                 if (on_vfio || (!m->driver && c && c->host_driver)) {
                         if (m != d && !asked) {
-                                r = hp_strv_pushf_unique(&p->warnings, "%s goes back too: it is in the same IOMMU group %d",
-                                          m->address, m->iommu_group);
+                                r = hp_strv_pushf_unique(
+                                        &p->warnings,
+                                        "%s goes back too: it is in the same IOMMU group %d",
+                                        m->address, m->iommu_group);
                                 if (r < 0)
                                         return r;
                         }
@@ -232,8 +242,10 @@ int hp_plan_passthrough(const struct hp_plan_input *in, enum hp_plan_action acti
                 const struct hp_pci_dev *d = hp_pci_find(in->inv, addresses[i]);
 
                 if (!d) {
-                        r = hp_strv_pushf_unique(&p->errors, "no PCI device %s on this host (see 'hwpass device list')",
-                                  addresses[i]);
+                        r = hp_strv_pushf_unique(
+                                &p->errors,
+                                "no PCI device %s on this host (see 'hwpass device list')",
+                                addresses[i]);
                 } else if (planned(p, d->address)) {
                         continue;
                 } else if (action == HP_PLAN_ENABLE) {
@@ -249,9 +261,11 @@ int hp_plan_passthrough(const struct hp_plan_input *in, enum hp_plan_action acti
                         const struct hp_pci_dev *d = hp_pci_find(in->inv, p->steps[i].address);
 
                         if (d && d->boot_vga) {
-                                r = hp_strv_pushf_unique(&p->warnings, "%s is the boot display: the host loses its console "
-                                                        "on it",
-                                          d->address);
+                                r = hp_strv_pushf_unique(
+                                        &p->warnings,
+                                        "%s is the boot display: the host loses its console "
+                                        "on it",
+                                        d->address);
                                 if (r < 0)
                                         return r;
                         }

@@ -63,7 +63,8 @@ static int copy_file(const char *src, const char *dst)
         return 0;
 }
 
-int hp_vm_firmware_prepare(const char *code, const char *vars_template, const char *vars, const char **ret_missing)
+int hp_vm_firmware_prepare(const char *code, const char *vars_template, const char *vars,
+                           const char **ret_missing)
 {
         int r;
 
@@ -91,7 +92,8 @@ int hp_vm_firmware_remove(const char *vars)
 
         if (unlink(vars) < 0 && errno != ENOENT)
                 return -errno;
-        if (snprintf(dir, sizeof(dir), "%s", vars) >= (int)sizeof(dir) || !(slash = strrchr(dir, '/')))
+        if (snprintf(dir, sizeof(dir), "%s", vars) >= (int)sizeof(dir) ||
+            !(slash = strrchr(dir, '/')))
                 return 0;
         *slash = '\0';
         /* The VM's directory goes with its last file; anything else keeps it. */

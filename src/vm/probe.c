@@ -66,7 +66,8 @@ static int parse_bars(const char *s, struct hp_probe_fn *f)
 
                 if (f->n_bars >= ELEMENTSOF(f->bars))
                         return -EBADMSG;
-                if (sscanf(s, "%u:%7[a-z0-9]:0x%llx/0x%llx%n", &b->index, b->kind, &addr, &size, &used) != 4)
+                if (sscanf(s, "%u:%7[a-z0-9]:0x%llx/0x%llx%n", &b->index, b->kind, &addr, &size,
+                           &used) != 4)
                         return -EBADMSG;
                 b->addr = addr;
                 b->size = size;
@@ -104,8 +105,12 @@ static int parse_dev_line(struct hp_probe_report *r, const char *line)
                 return -ENOMEM;
         r->fns = nf;
         f = &r->fns[r->n_fns++];
-        *f = (struct hp_probe_fn){ .bus = bus, .dev = dev, .fn = fn, .vendor_id = (uint16_t)vid,
-                                   .device_id = (uint16_t)did, .class = cls };
+        *f = (struct hp_probe_fn){ .bus = bus,
+                                   .dev = dev,
+                                   .fn = fn,
+                                   .vendor_id = (uint16_t)vid,
+                                   .device_id = (uint16_t)did,
+                                   .class = cls };
         return parse_bars(bars, f);
 }
 
@@ -167,10 +172,12 @@ int hp_probe_parse(const char *text, struct hp_probe_report *ret)
         return 0;
 }
 
-const struct hp_probe_fn *hp_probe_find(const struct hp_probe_report *r, uint16_t vendor_id, uint16_t device_id)
+const struct hp_probe_fn *hp_probe_find(const struct hp_probe_report *r, uint16_t vendor_id,
+                                        uint16_t device_id)
 {
         for (size_t i = 0; i < r->n_fns; i++)
-                if (r->fns[i].bus != 0 && r->fns[i].vendor_id == vendor_id && r->fns[i].device_id == device_id)
+                if (r->fns[i].bus != 0 && r->fns[i].vendor_id == vendor_id &&
+                    r->fns[i].device_id == device_id)
                         return &r->fns[i];
         return NULL;
 }

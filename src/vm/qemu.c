@@ -41,15 +41,25 @@ static int add_machine(char ***argv, const struct hp_vm_spec *s, const struct hp
         bool kvm = streq(c->accel, "kvm");
         int r;
 
-        if ((r = hp_strv_pushf(argv, "%s", c->binary)) < 0 || (r = hp_strv_pushf(argv, "-name")) < 0 ||
-            (r = hp_strv_pushf(argv, "%s,debug-threads=on", s->name)) < 0 || (r = hp_strv_pushf(argv, "-machine")) < 0 ||
-            (r = hp_strv_pushf(argv, "q35,accel=%s%s", c->accel, kvm ? ",kernel-irqchip=on" : "")) < 0 ||
-            (r = hp_strv_pushf(argv, "-cpu")) < 0 || (r = hp_strv_pushf(argv, "%s", kvm ? "host" : "max")) < 0 ||
-            (r = hp_strv_pushf(argv, "-smp")) < 0 || (r = hp_strv_pushf(argv, "%u", s->vcpus)) < 0 ||
-            (r = hp_strv_pushf(argv, "-m")) < 0 || (r = hp_strv_pushf(argv, "%" PRIu64 "M", s->memory_mib)) < 0 ||
+        /* Under TCG (nested labs), the translation cache is locked along with
+         * the guest's memory: QEMU's default of 1 GiB per VM is cut to 128 MiB. */
+        if ((r = hp_strv_pushf(argv, "%s", c->binary)) < 0 ||
+            (r = hp_strv_pushf(argv, "-name")) < 0 ||
+            (r = hp_strv_pushf(argv, "%s,debug-threads=on", s->name)) < 0 ||
+            (r = hp_strv_pushf(argv, "-machine")) < 0 || (r = hp_strv_pushf(argv, "q35")) < 0 ||
+            (r = hp_strv_pushf(argv, "-accel")) < 0 ||
+            (r = hp_strv_pushf(argv, "%s%s", c->accel,
+                               kvm ? ",kernel-irqchip=on" : ",tb-size=128")) < 0 ||
+            (r = hp_strv_pushf(argv, "-cpu")) < 0 ||
+            (r = hp_strv_pushf(argv, "%s", kvm ? "host" : "max")) < 0 ||
+            (r = hp_strv_pushf(argv, "-smp")) < 0 ||
+            (r = hp_strv_pushf(argv, "%u", s->vcpus)) < 0 || (r = hp_strv_pushf(argv, "-m")) < 0 ||
+            (r = hp_strv_pushf(argv, "%" PRIu64 "M", s->memory_mib)) < 0 ||
             /* Passthrough pins all guest memory for DMA: reserve and lock it up front. */
-            (r = hp_strv_pushf(argv, "-overcommit")) < 0 || (r = hp_strv_pushf(argv, "mem-lock=on")) < 0 ||
-            (r = hp_strv_pushf(argv, "-nodefaults")) < 0 || (r = hp_strv_pushf(argv, "-no-user-config")) < 0 ||
+            (r = hp_strv_pushf(argv, "-overcommit")) < 0 ||
+            (r = hp_strv_pushf(argv, "mem-lock=on")) < 0 ||
+            (r = hp_strv_pushf(argv, "-nodefaults")) < 0 ||
+            (r = hp_strv_pushf(argv, "-no-user-config")) < 0 ||
             (r = hp_strv_pushf(argv, "-display")) < 0 || (r = hp_strv_pushf(argv, "none")) < 0)
                 return r;
         return 0;
@@ -61,9 +71,11 @@ static int add_firmware(char ***argv, const struct hp_vm_spec *s, const struct h
         int r;
 
         if (c->mmio && c->mmio->window > 0) {
-                /* The window must hold every 64-bit BAR; q35's default is smaller for large GPUs. */
+                /* The window must hold every 64-bit BAR; q35's default is smaller for large GPUs.
+                 */
                 if ((r = hp_strv_pushf(argv, "-global")) < 0 ||
-                    (r = hp_strv_pushf(argv, "q35-pcihost.pci-hole64-size=%" PRIu64, c->mmio->window)) < 0)
+                    (r = hp_strv_pushf(argv, "q35-pcihost.pci-hole64-size=%" PRIu64,
+                                       c->mmio->window)) < 0)
                         return r;
         }
         if (s->firmware != HP_VM_FIRMWARE_EFI)
@@ -75,12 +87,15 @@ static int add_firmware(char ***argv, const struct hp_vm_spec *s, const struct h
         if (!code || !vars)
                 return -ENOMEM;
         if ((r = hp_strv_pushf(argv, "-drive")) < 0 ||
-            (r = hp_strv_pushf(argv, "if=pflash,format=raw,unit=0,readonly=on,file=%s", code)) < 0 ||
-            (r = hp_strv_pushf(argv, "-drive")) < 0 || (r = hp_strv_pushf(argv, "if=pflash,format=raw,unit=1,file=%s", vars)) < 0)
+            (r = hp_strv_pushf(argv, "if=pflash,format=raw,unit=0,readonly=on,file=%s", code)) <
+                    0 ||
+            (r = hp_strv_pushf(argv, "-drive")) < 0 ||
+            (r = hp_strv_pushf(argv, "if=pflash,format=raw,unit=1,file=%s", vars)) < 0)
                 return r;
         if (c->mmio && c->mmio->window > 0 &&
             ((r = hp_strv_pushf(argv, "-fw_cfg")) < 0 ||
-             (r = hp_strv_pushf(argv, "name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64, c->mmio->window >> 20)) < 0))
+             (r = hp_strv_pushf(argv, "name=opt/ovmf/X-PciMmio64Mb,string=%" PRIu64,
+                                c->mmio->window >> 20)) < 0))
                 return r;
         return 0;
 }
@@ -97,14 +112,18 @@ static int add_disks_and_kernel(char ***argv, const struct hp_vm_spec *s)
                 if (!file)
                         return -ENOMEM;
                 if ((r = hp_strv_pushf(argv, "-drive")) < 0 ||
-                    (r = hp_strv_pushf(argv, "file=%s,if=none,id=disk%zu,format=%s", file, i, qcow2 ? "qcow2" : "raw")) < 0 ||
-                    (r = hp_strv_pushf(argv, "-device")) < 0 || (r = hp_strv_pushf(argv, "virtio-blk-pci,drive=disk%zu", i)) < 0)
+                    (r = hp_strv_pushf(argv, "file=%s,if=none,id=disk%zu,format=%s", file, i,
+                                       qcow2 ? "qcow2" : "raw")) < 0 ||
+                    (r = hp_strv_pushf(argv, "-device")) < 0 ||
+                    (r = hp_strv_pushf(argv, "virtio-blk-pci,drive=disk%zu", i)) < 0)
                         return r;
         }
         if (s->kernel) {
-                if ((r = hp_strv_pushf(argv, "-kernel")) < 0 || (r = hp_strv_pushf(argv, "%s", s->kernel)) < 0)
+                if ((r = hp_strv_pushf(argv, "-kernel")) < 0 ||
+                    (r = hp_strv_pushf(argv, "%s", s->kernel)) < 0)
                         return r;
-                if (s->append && ((r = hp_strv_pushf(argv, "-append")) < 0 || (r = hp_strv_pushf(argv, "%s", s->append)) < 0))
+                if (s->append && ((r = hp_strv_pushf(argv, "-append")) < 0 ||
+                                  (r = hp_strv_pushf(argv, "%s", s->append)) < 0))
                         return r;
         }
         return 0;
@@ -119,8 +138,10 @@ static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
 {
         int r;
 
-        if (s->n_pci > 0 && ((r = hp_strv_pushf(argv, "-global")) < 0 || (r = hp_strv_pushf(argv, "ICH9-LPC.disable_s3=1")) < 0 ||
-                             (r = hp_strv_pushf(argv, "-global")) < 0 || (r = hp_strv_pushf(argv, "ICH9-LPC.disable_s4=1")) < 0))
+        if (s->n_pci > 0 && ((r = hp_strv_pushf(argv, "-global")) < 0 ||
+                             (r = hp_strv_pushf(argv, "ICH9-LPC.disable_s3=1")) < 0 ||
+                             (r = hp_strv_pushf(argv, "-global")) < 0 ||
+                             (r = hp_strv_pushf(argv, "ICH9-LPC.disable_s4=1")) < 0))
                 return r;
 
         for (size_t i = 0; i < s->n_pci; i++) {
@@ -135,12 +156,15 @@ static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
                 if (p->rombar >= 0)
                         snprintf(extra, sizeof(extra), ",rombar=%d", p->rombar);
                 if ((r = hp_strv_pushf(argv, "-device")) < 0 ||
-                    (r = hp_strv_pushf(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
+                    (r = hp_strv_pushf(
+                             argv,
+                             "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
                              p->index, p->index + 1, p->index + 1)) < 0 ||
                     (r = hp_strv_pushf(argv, "-device")) < 0 ||
-                    (r = hp_strv_pushf(argv, "vfio-pci,host=%s,bus=hp-rp%d,id=hostdev%d%s%s%s%s", c->pci[i], p->index,
-                             p->index, p->primary_display ? ",x-vga=on" : "", extra,
-                             romfile ? ",romfile=" : "", romfile ? romfile : "")) < 0)
+                    (r = hp_strv_pushf(argv, "vfio-pci,host=%s,bus=hp-rp%d,id=hostdev%d%s%s%s%s",
+                                       c->pci[i], p->index, p->index,
+                                       p->primary_display ? ",x-vga=on" : "", extra,
+                                       romfile ? ",romfile=" : "", romfile ? romfile : "")) < 0)
                         return r;
         }
         return 0;
@@ -154,7 +178,8 @@ static int add_usb(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
                 return 0;
         if (!c->usb)
                 return -EINVAL;
-        if ((r = hp_strv_pushf(argv, "-device")) < 0 || (r = hp_strv_pushf(argv, "qemu-xhci,id=hp-xhci")) < 0)
+        if ((r = hp_strv_pushf(argv, "-device")) < 0 ||
+            (r = hp_strv_pushf(argv, "qemu-xhci,id=hp-xhci")) < 0)
                 return r;
         for (size_t i = 0; i < s->n_usb; i++) {
                 const struct hp_qemu_usb_host *u = &c->usb[i];
@@ -162,13 +187,17 @@ static int add_usb(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
                 if ((r = hp_strv_pushf(argv, "-device")) < 0)
                         return r;
                 if (u->by_port)
-                        r = hp_strv_pushf(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostport=%s", s->usb[i].index,
-                                u->bus, u->port);
+                        r = hp_strv_pushf(argv,
+                                          "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostport=%s",
+                                          s->usb[i].index, u->bus, u->port);
                 else if (u->hostaddr > 0)
-                        r = hp_strv_pushf(argv, "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostaddr=%d", s->usb[i].index,
-                                u->bus, u->hostaddr);
+                        r = hp_strv_pushf(argv,
+                                          "usb-host,bus=hp-xhci.0,id=usb%d,hostbus=%d,hostaddr=%d",
+                                          s->usb[i].index, u->bus, u->hostaddr);
                 else
-                        r = hp_strv_pushf(argv, "usb-host,bus=hp-xhci.0,id=usb%d,vendorid=0x%04x,productid=0x%04x",
+                        r = hp_strv_pushf(
+                                argv,
+                                "usb-host,bus=hp-xhci.0,id=usb%d,vendorid=0x%04x,productid=0x%04x",
                                 s->usb[i].index, u->vendor_id, u->product_id);
                 if (r < 0)
                         return r;
@@ -184,11 +213,16 @@ static int add_control(char ***argv, const struct hp_qemu_config *c)
         if (!dir)
                 return -ENOMEM;
         if ((r = hp_strv_pushf(argv, "-chardev")) < 0 ||
-            (r = hp_strv_pushf(argv, "socket,id=qmp,path=%s/qmp.sock,server=on,wait=off", dir)) < 0 ||
-            (r = hp_strv_pushf(argv, "-mon")) < 0 || (r = hp_strv_pushf(argv, "chardev=qmp,mode=control")) < 0 ||
-            (r = hp_strv_pushf(argv, "-chardev")) < 0 || (r = hp_strv_pushf(argv, "file,id=serial0,path=%s/serial.log", dir)) < 0 ||
-            (r = hp_strv_pushf(argv, "-serial")) < 0 || (r = hp_strv_pushf(argv, "chardev:serial0")) < 0 ||
-            (r = hp_strv_pushf(argv, "-pidfile")) < 0 || (r = hp_strv_pushf(argv, "%s/qemu.pid", c->run_dir)) < 0)
+            (r = hp_strv_pushf(argv, "socket,id=qmp,path=%s/qmp.sock,server=on,wait=off", dir)) <
+                    0 ||
+            (r = hp_strv_pushf(argv, "-mon")) < 0 ||
+            (r = hp_strv_pushf(argv, "chardev=qmp,mode=control")) < 0 ||
+            (r = hp_strv_pushf(argv, "-chardev")) < 0 ||
+            (r = hp_strv_pushf(argv, "file,id=serial0,path=%s/serial.log", dir)) < 0 ||
+            (r = hp_strv_pushf(argv, "-serial")) < 0 ||
+            (r = hp_strv_pushf(argv, "chardev:serial0")) < 0 ||
+            (r = hp_strv_pushf(argv, "-pidfile")) < 0 ||
+            (r = hp_strv_pushf(argv, "%s/qemu.pid", c->run_dir)) < 0)
                 return r;
         return 0;
 }
