@@ -249,6 +249,7 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
 {
         _cleanup_(hp_cli_vm_plan_done) struct hp_cli_vm_plan p = { 0 };
         _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
+        _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
         _cleanup_free_ char *conflict = NULL, *lerr = NULL;
         _cleanup_strv_free_ char **qargv = NULL, **assigned = calloc(1, sizeof(char *));
         char run_dir[256], vars[256];
@@ -258,8 +259,15 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
         r = hp_cli_open(c);
         if (r == HP_EXIT_OK && !streq(v->rec.state, "off"))
                 r = hp_cli_usage_error("VM '%s' is %s already", v->spec.name, v->rec.state);
-        if (r == HP_EXIT_OK)
-                r = admit_memory(c, v);
+        if (r != HP_EXIT_OK)
+                return r;
+        hp_cli_vm_paths(v->spec.name, run_dir, vars, sizeof(run_dir));
+        (void)mkdir("/run/hwpass", 0700);
+        (void)mkdir(HP_VM_RUN_DIR, 0700);
+        r = hp_vm_launcher_start(run_dir, &lr);
+        if (r < 0)
+                return hp_cli_error(r, "cannot start the supervisor of '%s'", v->spec.name);
+        r = admit_memory(c, v);
         if (r != HP_EXIT_OK)
                 return r;
         r = hp_cli_vm_plan(c, v, &p);
@@ -293,10 +301,7 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
                         conflict ? ": " : "", conflict ? conflict : "");
                 return HP_EXIT_FAIL;
         }
-        hp_cli_vm_paths(v->spec.name, run_dir, vars, sizeof(run_dir));
-        (void)mkdir("/run/hwpass", 0700);
-        (void)mkdir(HP_VM_RUN_DIR, 0700);
-        r = hp_vm_launch(&(struct hp_vm_launch){ .name = v->spec.name,
+        r = hp_vm_launch(&lr, &(struct hp_vm_launch){ .name = v->spec.name,
                                                  .argv = qargv,
                                                  .run_dir = run_dir,
                                                  .db_path = c->db_path,

@@ -1,18 +1,30 @@
 /* Device names from pciutils' pci.ids through libpci. Only the name database
- * of libpci is used: hwpass reads sysfs itself, under its host root. */
+ * of libpci is used: hwpass reads sysfs itself, under its host root. libpci
+ * (and the libudev and zlib it pulls in) is opened the first time a name is
+ * looked up, so the commands that print none -- vm start, the supervisor --
+ * do not pay for loading it. */
 #include "names.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pci/pci.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pci.h"
 #include "util/macro.h"
 
+#define LIBPCI_SONAME "libpci.so.3"
+
 struct hp_names {
+        char *ids_path; /* NULL: libpci's default */
+        bool tried;     /* libpci opened (or found missing) */
+        void *lib;
         struct pci_access *pacc;
+        void (*cleanup)(struct pci_access *);
+        char *(*lookup)(struct pci_access *, char *, int, int, ...);
 };
 
 /* libpci's default handlers print and exit; a library must do neither. */
@@ -35,22 +47,40 @@ int hp_names_new(const char *ids_path, struct hp_names **ret)
 
         if (!n)
                 return -ENOMEM;
-        n->pacc = pci_alloc();
-        if (!n->pacc)
+        if (ids_path && !(n->ids_path = strdup(ids_path)))
                 return -ENOMEM;
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+/* Opens libpci and its name list once; without libpci, names stay unknown. */
+static int names_open(struct hp_names *n)
+{
+        struct pci_access *(*alloc)(void);
+        void (*set_path)(struct pci_access *, char *, int);
+
+        if (n->tried)
+                return n->pacc ? 0 : -ENOENT;
+        n->tried = true;
+        n->lib = dlopen(LIBPCI_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (!n->lib)
+                return -ENOENT;
+        alloc = (struct pci_access * (*)(void)) dlsym(n->lib, "pci_alloc");
+        set_path = (void (*)(struct pci_access *, char *, int))dlsym(n->lib, "pci_set_name_list_path");
+        n->cleanup = (void (*)(struct pci_access *))dlsym(n->lib, "pci_cleanup");
+        n->lookup = (char *(*)(struct pci_access *, char *, int, int, ...))dlsym(n->lib, "pci_lookup_name");
+        if (!alloc || !set_path || !n->cleanup || !n->lookup || !(n->pacc = alloc()))
+                return -ENOENT;
         n->pacc->error = names_error;
         n->pacc->warning = names_quiet;
         n->pacc->debug = names_quiet;
-        if (ids_path) {
-                char *p = strdup(ids_path);
+        if (n->ids_path) {
+                char *p = strdup(n->ids_path);
 
-                if (!p) {
-                        pci_cleanup(n->pacc);
+                if (!p)
                         return -ENOMEM;
-                }
-                pci_set_name_list_path(n->pacc, p, 1);
+                set_path(n->pacc, p, 1);
         }
-        *ret = TAKE_PTR(n);
         return 0;
 }
 
@@ -58,7 +88,11 @@ void hp_names_free(struct hp_names *n)
 {
         if (!n)
                 return;
-        pci_cleanup(n->pacc);
+        if (n->pacc)
+                n->cleanup(n->pacc);
+        if (n->lib)
+                dlclose(n->lib);
+        free(n->ids_path);
         free(n);
 }
 
@@ -78,26 +112,31 @@ static int dup_name(const char *s, char **ret)
 int hp_names_fill(struct hp_names *n, struct hp_pci_dev *d)
 {
         char buf[256];
-        int r;
+        int r = names_open(n);
 
-        r = dup_name(pci_lookup_name(n->pacc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | LOOKUP_FLAGS,
+        if (r == -ENOENT)
+                return 0; /* no libpci: the names stay unknown, the rest is right */
+        if (r < 0)
+                return r;
+
+        r = dup_name(n->lookup(n->pacc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | LOOKUP_FLAGS,
                                      d->vendor_id),
                      &d->vendor_name);
         if (r < 0)
                 return r;
-        r = dup_name(pci_lookup_name(n->pacc, buf, sizeof(buf), PCI_LOOKUP_DEVICE | LOOKUP_FLAGS,
+        r = dup_name(n->lookup(n->pacc, buf, sizeof(buf), PCI_LOOKUP_DEVICE | LOOKUP_FLAGS,
                                      d->vendor_id, d->device_id),
                      &d->device_name);
         if (r < 0)
                 return r;
         if (d->subsystem_vendor_id && d->subsystem_vendor_id != 0xffff) {
-                r = dup_name(pci_lookup_name(n->pacc, buf, sizeof(buf),
+                r = dup_name(n->lookup(n->pacc, buf, sizeof(buf),
                                              PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_VENDOR | LOOKUP_FLAGS,
                                              d->subsystem_vendor_id),
                              &d->subsystem_vendor_name);
                 if (r < 0)
                         return r;
-                r = dup_name(pci_lookup_name(n->pacc, buf, sizeof(buf),
+                r = dup_name(n->lookup(n->pacc, buf, sizeof(buf),
                                              PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE | LOOKUP_FLAGS,
                                              d->vendor_id, d->device_id, d->subsystem_vendor_id,
                                              d->subsystem_device_id),
@@ -105,7 +144,7 @@ int hp_names_fill(struct hp_names *n, struct hp_pci_dev *d)
                 if (r < 0)
                         return r;
         }
-        return dup_name(pci_lookup_name(n->pacc, buf, sizeof(buf), PCI_LOOKUP_CLASS | LOOKUP_FLAGS,
+        return dup_name(n->lookup(n->pacc, buf, sizeof(buf), PCI_LOOKUP_CLASS | LOOKUP_FLAGS,
                                         (int)(d->class >> 8)),
                         &d->class_name);
 }

@@ -171,7 +171,7 @@ int hp_qmp_connect_child(const char *path, int timeout_ms, pid_t child, struct h
                         return r;
                 if (!child_alive(child))
                         return -ECHILD; /* QEMU exited before it listened: no use waiting */
-                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
         }
         r = read_message(q, deadline, &greeting);
         if (r >= 0 && !json_object_get(greeting, "QMP"))

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,18 +95,23 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
         pid_t qemu;
         json_t *st = NULL;
 
-        if (hp_store_open(l->db_path, &s, &err) < 0) {
-                report(status_fd, "error: cannot open the store: %s\n", err);
-                _exit(1);
-        }
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
         if (log >= 0) {
                 posix_spawn_file_actions_adddup2(&fa, log, 1);
                 posix_spawn_file_actions_adddup2(&fa, log, 2);
         }
+        /* QEMU first: the store opens while QEMU starts, not before. */
         r = posix_spawnp(&qemu, l->argv[0], &fa, NULL, l->argv, environ);
         posix_spawn_file_actions_destroy(&fa);
+        if (hp_store_open(l->db_path, &s, &err) < 0) {
+                if (r == 0) {
+                        kill(qemu, SIGKILL);
+                        waitpid(qemu, &status, 0);
+                }
+                report(status_fd, "error: cannot open the store: %s\n", err);
+                _exit(1);
+        }
         if (r != 0) {
                 report(status_fd, "error: cannot start QEMU: %s\n", strerror(r));
                 cleanup(s, l);
@@ -178,8 +184,17 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
         const char **av;
         int timeout;
 
-        /* QEMU must not hold the status pipe open. */
+        char go[4] = "";
+        ssize_t n;
+
+        /* QEMU must not hold the status socket open. */
         (void)fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+        /* Started ahead of time: wait for launch.json, or for the command to
+         * give up (end of file), which is no error. */
+        while ((n = read(status_fd, go, sizeof(go) - 1)) < 0 && errno == EINTR)
+                ;
+        if (n <= 0 || !hp_startswith(go, "go"))
+                return 0;
         snprintf(path, sizeof(path), "%s/launch.json", run_dir);
         j = json_load_file(path, 0, &e);
         argv = json_object_get(j, "argv");
@@ -208,46 +223,70 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
         supervise(&l, status_fd, timeout > 0 ? timeout : 60000);
 }
 
-int hp_vm_launch(const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
+int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret)
 {
-        char buf[1024], self[4096], log_path[512];
-        char *argv[] = { self, (char *)"vm", (char *)"supervise", (char *)l->run_dir, NULL };
+        char self[4096], log_path[512];
+        char *argv[] = { self, (char *)"vm", (char *)"supervise", (char *)run_dir, NULL };
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
-        size_t len = 0;
         pid_t child;
-        int p[2], r;
+        int sv[2], r;
 
-        *ret_error = NULL;
-        if (mkdir(l->run_dir, 0700) < 0 && errno != EEXIST)
+        if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
                 return -errno;
         r = hp_self_exe(self, sizeof(self));
         if (r < 0)
                 return r;
-        r = write_launch(l, timeout_ms);
-        if (r < 0)
-                return r;
-        if (pipe2(p, O_CLOEXEC) < 0)
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
-        snprintf(log_path, sizeof(log_path), "%s/supervisor.log", l->run_dir);
-        /* A session of its own: it outlives this command. Status on fd 3. */
+        snprintf(log_path, sizeof(log_path), "%s/supervisor.log", run_dir);
+        /* A session of its own: it outlives this command. Its end of the
+         * socket pair is fd 3: "go" comes in, the status goes out. */
         posix_spawnattr_init(&attr);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+        posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
         r = posix_spawn(&child, self, &fa, &attr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
-        close(p[1]);
+        close(sv[1]);
         if (r != 0) {
-                close(p[0]);
+                close(sv[0]);
                 return -r;
         }
+        *ret = (struct hp_vm_launcher){ .pid = child, .fd = sv[0] };
+        return 0;
+}
+
+void hp_vm_launcher_cancel(struct hp_vm_launcher *lr)
+{
+        if (!lr || lr->fd < 0)
+                return;
+        close(lr->fd); /* no "go": the supervisor exits at once */
+        lr->fd = -1;
+        while (waitpid(lr->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
+{
+        char buf[1024];
+        size_t len = 0;
+        int r;
+
+        *ret_error = NULL;
+        if (lr->fd < 0)
+                return -EBADF;
+        r = write_launch(l, timeout_ms);
+        if (r < 0)
+                return r;
+        if (write(lr->fd, "go\n", 3) != 3)
+                return -errno;
         for (;;) {
-                ssize_t n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+                ssize_t n = read(lr->fd, buf + len, sizeof(buf) - 1 - len);
 
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -257,7 +296,8 @@ int hp_vm_launch(const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
                 if (len >= sizeof(buf) - 1)
                         break;
         }
-        close(p[0]);
+        close(lr->fd);
+        lr->fd = -1; /* the supervisor goes on alone (or is gone) */
         buf[len] = '\0';
         if (hp_startswith(buf, "ok"))
                 return 0;

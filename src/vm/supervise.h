@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct hp_store;
 
@@ -18,13 +19,23 @@ struct hp_vm_launch {
         size_t n_devices;
 };
 
-/* Starts the supervisor, a fresh hwpass process ('hwpass vm supervise RUN_DIR',
- * reading RUN_DIR/launch.json) in a session of its own: SQLite forbids using a
- * database in a forked copy of a process that has it open, so the supervisor
- * is exec'd, never just forked. Returns once QMP reports the VM running (0), or
- * the start failed: QEMU is gone, its devices released, *ret_error (malloc'd)
- * says why. */
-int hp_vm_launch(const struct hp_vm_launch *l, int timeout_ms, char **ret_error);
+/* The supervisor: a fresh hwpass process ('hwpass vm supervise RUN_DIR') in a
+ * session of its own. SQLite forbids using a database in a forked copy of a
+ * process that has it open, so the supervisor is exec'd, never just forked.
+ * It is started ahead of time, while the command still plans the start, so
+ * its exec does not add to the power-on. */
+struct hp_vm_launcher {
+        pid_t pid;
+        int fd; /* our end of its socket pair; -1 once handed over or cancelled */
+};
+int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret);
+/* The start did not happen: the waiting supervisor exits. Accepts a launcher
+ * already handed over. */
+void hp_vm_launcher_cancel(struct hp_vm_launcher *lr);
+/* Hands the launch (RUN_DIR/launch.json) to the supervisor. Returns once QMP
+ * reports the VM running (0), or the start failed: QEMU is gone, its devices
+ * released, *ret_error (malloc'd) says why. */
+int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int timeout_ms, char **ret_error);
 
 /* The supervisor's body, in the exec'd process: status goes to status_fd. */
 int hp_vm_supervise(const char *run_dir, int status_fd);
