@@ -179,21 +179,39 @@ int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struc
         return HP_EXIT_OK;
 }
 
-/* MemAvailable in MiB, from proc/meminfo. */
-static int mem_available_mib(const struct hp_host *h, uint64_t *ret)
+/* A value of proc/meminfo ("MemAvailable", "HugePages_Free"): kB or a count. */
+static int meminfo(const struct hp_host *h, const char *key, uint64_t *ret)
 {
         _cleanup_free_ char *text = NULL;
+        char want[64], num[32];
         const char *p;
-        uint64_t kib;
-        char num[32];
 
-        if (hp_host_read(h, "proc/meminfo", &text) < 0 || !(p = strstr(text, "MemAvailable:")))
+        snprintf(want, sizeof(want), "\n%s:", key);
+        if (hp_host_read(h, "proc/meminfo", &text) < 0 || !(p = strstr(text, want)))
                 return -ENOENT;
-        if (sscanf(p + strlen("MemAvailable:"), "%31s", num) != 1 ||
-            hp_parse_u64(num, 10, &kib) < 0)
+        if (sscanf(p + strlen(want), "%31s", num) != 1 || hp_parse_u64(num, 10, ret) < 0)
                 return -EBADMSG;
-        *ret = kib / 1024;
         return 0;
+}
+
+/* Hugepage memory comes from the host's free hugepages, which running VMs
+ * have already taken (they preallocate). */
+static int admit_hugepages(const struct hp_cli *c, const struct hp_cli_vm *v)
+{
+        uint64_t free_pages = 0, page_kib = 0, need;
+
+        if (meminfo(c->host, "HugePages_Free", &free_pages) < 0 ||
+            meminfo(c->host, "Hugepagesize", &page_kib) < 0 || page_kib == 0)
+                return hp_cli_usage_error("VM '%s' asks for hugepages and this host reports none: "
+                                          "reserve them (sysctl vm.nr_hugepages) or 'hwpass vm set %s --hugepages off'",
+                                          v->spec.name, v->spec.name);
+        need = (v->spec.memory_mib * 1024 + page_kib - 1) / page_kib;
+        if (need > free_pages)
+                return hp_cli_usage_error("VM '%s' needs %" PRIu64 " hugepages of %" PRIu64 " kB for its %" PRIu64
+                                          " MiB; the host has %" PRIu64 " free: reserve more (sysctl "
+                                          "vm.nr_hugepages) or stop a VM that uses them",
+                                          v->spec.name, need, page_kib, v->spec.memory_mib, free_pages);
+        return HP_EXIT_OK;
 }
 
 /* The VM reserves all its memory: refused, with the numbers, when the host
@@ -204,24 +222,26 @@ static int admit_memory(struct hp_cli *c, const struct hp_cli_vm *v)
         uint64_t avail = 0, reserved = 0;
         size_t n = 0;
 
-        if (mem_available_mib(c->host, &avail) < 0 || hp_store_vm_list(v->store, &recs, &n) < 0)
+        if (v->spec.hugepages)
+                return admit_hugepages(c, v);
+        if (meminfo(c->host, "MemAvailable", &avail) < 0 || hp_store_vm_list(v->store, &recs, &n) < 0)
                 return HP_EXIT_OK; /* nothing to judge by: QEMU's own allocation decides */
+        avail /= 1024;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
                 _cleanup_free_ char *err = NULL;
 
                 if (streq(recs[i].name, v->spec.name) || streq(recs[i].state, "off"))
                         continue;
-                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) >= 0)
+                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) >= 0 && !s.hugepages)
                         reserved += s.memory_mib;
         }
         hp_vm_records_free(recs, n);
         if (v->spec.memory_mib + reserved > avail)
-                return hp_cli_usage_error(
-                        "VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
-                        " MiB available and running VMs reserve %" PRIu64 " MiB of it: "
-                        "stop a VM or give this one less memory",
-                        v->spec.name, v->spec.memory_mib, avail, reserved);
+                return hp_cli_usage_error("VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
+                                          " MiB available and running VMs reserve %" PRIu64 " MiB of it: "
+                                          "stop a VM or give this one less memory",
+                                          v->spec.name, v->spec.memory_mib, avail, reserved);
         return HP_EXIT_OK;
 }
 

@@ -99,8 +99,8 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
         }
         printf("VM:          %s\n", v.spec.name);
         printf("State:       %s\n", v.rec.state);
-        printf("Memory:      %" PRIu64 " MiB (all of it reserved and locked at power-on)\n",
-               v.spec.memory_mib);
+        printf("Memory:      %" PRIu64 " MiB (all of it reserved and locked at power-on%s)\n",
+               v.spec.memory_mib, v.spec.hugepages ? ", from hugepages" : "");
         printf("vCPUs:       %u\n", v.spec.vcpus);
         printf("Firmware:    %s\n",
                v.spec.firmware == HP_VM_FIRMWARE_EFI ? "EFI (OVMF)" : "BIOS (SeaBIOS)");

@@ -186,7 +186,7 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
 
         if (argc < 2 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass vm create NAME --memory SIZE --vcpus N [--firmware bios|efi] "
-                                          "[--disk PATH]... [--kernel FILE [--append ARGS]]");
+                                          "[--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]");
         if (!hp_vm_name_valid(argv[1]))
                 return hp_cli_usage_error("invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", argv[1],
                                           HP_VM_NAME_MAX);
@@ -208,6 +208,8 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--device-limit", &err))) {
                         if (parse_device_limit(v, &s.device_limit) < 0)
                                 return HP_EXIT_USAGE;
+                } else if (streq(argv[i], "--hugepages")) {
+                        s.hugepages = true;
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--firmware", &err))) {
                         if (!streq(v, "bios") && !streq(v, "efi"))
                                 return hp_cli_usage_error("invalid firmware '%s': bios or efi", v);
@@ -243,12 +245,12 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
 int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
-        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *val;
+        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *val;
         uint64_t n;
         int r, err = 0;
 
         if (argc < 3 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--device-limit N]");
+                return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N]");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--memory", &err)))
                         memory = val;
@@ -256,6 +258,8 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                         vcpus = val;
                 else if ((val = hp_cli_opt_value(argc, argv, &i, "--device-limit", &err)))
                         limit = val;
+                else if ((val = hp_cli_opt_value(argc, argv, &i, "--hugepages", &err)))
+                        huge = val;
                 else if (!err)
                         err = hp_cli_usage_error("'vm set' does not take '%s'", argv[i]);
                 if (err)
@@ -275,6 +279,11 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                 if (hp_parse_u64(vcpus, 10, &n) < 0 || n == 0 || n > 1024)
                         return hp_cli_usage_error("invalid vCPU count '%s': 1 to 1024", vcpus);
                 v.spec.vcpus = (unsigned)n;
+        }
+        if (huge) {
+                if (!streq(huge, "on") && !streq(huge, "off"))
+                        return hp_cli_usage_error("invalid --hugepages '%s': on or off", huge);
+                v.spec.hugepages = streq(huge, "on");
         }
         if (limit) {
                 if (parse_device_limit(limit, &v.spec.device_limit) < 0)

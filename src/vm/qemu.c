@@ -12,6 +12,7 @@
 
 #include "mmio.h"
 #include "spec.h"
+#include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -61,6 +62,15 @@ static int add_machine(char ***argv, const struct hp_vm_spec *s, const struct hp
             (r = hp_strv_pushf(argv, "-nodefaults")) < 0 ||
             (r = hp_strv_pushf(argv, "-no-user-config")) < 0 ||
             (r = hp_strv_pushf(argv, "-display")) < 0 || (r = hp_strv_pushf(argv, "none")) < 0)
+                return r;
+        /* Hugepages: the guest's memory is a preallocated file on hugetlbfs. */
+        if (s->hugepages &&
+            ((r = hp_strv_pushf(argv, "-object")) < 0 ||
+             (r = hp_strv_pushf(argv,
+                                "memory-backend-file,id=hp-mem,size=%" PRIu64 "M,mem-path=%s,prealloc=on",
+                                s->memory_mib, HP_HUGEPAGES_DIR)) < 0 ||
+             (r = hp_strv_pushf(argv, "-machine")) < 0 ||
+             (r = hp_strv_pushf(argv, "memory-backend=hp-mem")) < 0))
                 return r;
         return 0;
 }

@@ -58,6 +58,7 @@ struct hp_vm_spec {
         uint64_t memory_mib;
         unsigned vcpus;
         enum hp_vm_firmware firmware;
+        bool hugepages; /* guest memory from the host's free hugepages */
         char **disks;  /* NULL-terminated image paths; never NULL */
         char *kernel;  /* direct kernel boot, or NULL */
         char *append;  /* its command line, or NULL */

@@ -78,8 +78,9 @@ json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
                         goto fail;
         if (!disks || !pci || !usb)
                 goto fail;
-        return json_pack("{s:s, s:I, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "name", s->name,
-                         "memory_mib", (json_int_t)s->memory_mib, "vcpus", (int)s->vcpus, "firmware",
+        return json_pack("{s:s, s:I, s:b, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "name", s->name,
+                         "memory_mib", (json_int_t)s->memory_mib, "hugepages", s->hugepages, "vcpus",
+                         (int)s->vcpus, "firmware",
                          s->firmware == HP_VM_FIRMWARE_EFI ? "efi" : "bios", "disks", disks, "kernel",
                          str_or_null(s->kernel), "append", str_or_null(s->append), "device_limit",
                          (int)s->device_limit, "autostart",
@@ -242,8 +243,9 @@ static int parse_usb(const json_t *o, struct hp_vm_usb *u, char **ret_error)
 
 int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_error)
 {
-        static const char *const keys[] = { "name",   "memory_mib",   "vcpus",     "firmware", "disks", "kernel",
-                                            "append", "device_limit", "autostart", "pci",      "usb",   NULL };
+        static const char *const keys[] = { "name",   "memory_mib",   "hugepages", "vcpus", "firmware",
+                                            "disks",  "kernel",       "append",    "device_limit",
+                                            "autostart", "pci",       "usb",       NULL };
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .autostart_order = -1 };
         const char *name = json_string_value(json_object_get(j, "name"));
         const char *fw = json_string_value(json_object_get(j, "firmware"));
@@ -267,6 +269,9 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
                 return bad(ret_error, "vm %s: 'memory_mib' and 'vcpus' must be positive", name);
         s.memory_mib = (uint64_t)mem;
         s.vcpus = (unsigned)vcpus;
+        if (json_object_get(j, "hugepages") && !json_is_boolean(json_object_get(j, "hugepages")))
+                return bad(ret_error, "vm %s: 'hugepages' must be true or false", name);
+        s.hugepages = json_is_true(json_object_get(j, "hugepages"));
         if (!fw || (!streq(fw, "bios") && !streq(fw, "efi")))
                 return bad(ret_error, "vm %s: 'firmware' must be \"bios\" or \"efi\"", name);
         s.firmware = streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;

@@ -123,6 +123,7 @@ static void test_four_gpus_large_bars(void **state)
         char **argv = NULL;
 
         (void)state;
+        s.hugepages = true; /* 480 GiB for a training VM: from 1 GiB pages */
         for (int i = 0; i < 4; i++)
                 pci[i] = (struct hp_vm_pci){ .index = i, .kind = HP_VM_PCI_DYNAMIC, .allowed = &a100,
                                              .n_allowed = 1, .label = (char *)"a100", .rombar = -1 };

@@ -1,7 +1,7 @@
 # More devices in VMs inside L1: `hwpass device probe` on the e1000e; the
 # pci-testdev's 32 GiB BAR gets the computed 64-bit window and the guest sees
 # it assigned; the USB stick, given by ID and serial, reaches the guest's xHCI;
-# autostart starts in order and stops in reverse.
+# VMs on hugepages; autostart starts in order and stops in reverse.
 . /lab/lib.sh
 export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use TCG
 
@@ -54,6 +54,22 @@ check_output "the guest's xHCI has a device connected" "^PROBE xhci dev=[0-9a-f:
 check "L1's usb-storage let go of the stick (QEMU holds it)" [ "$(basename "$(readlink /sys/bus/usb/devices/2-3:1.0/driver)")" = usbfs ]
 check "stop it" hwpass vm stop usb --force
 check "the stick goes back to usb-storage" wait_for 10 sh -c '[ "$(basename "$(readlink /sys/bus/usb/devices/2-3:1.0/driver)")" = usb-storage ]'
+
+# Hugepages: the guest's memory comes out of the host's free hugepages, and a
+# VM that needs more than are free is refused with the numbers.
+hp_free() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
+check "reserve 48 hugepages of 2 MiB and mount hugetlbfs" sh -c 'echo 48 >/proc/sys/vm/nr_hugepages && mkdir -p /dev/hugepages && mount -t hugetlbfs none /dev/hugepages'
+check "48 are free" [ "$(hp_free)" -eq 48 ]
+check "a 64 MiB VM on hugepages" sh -c "hwpass vm create huge1 --memory 64M --hugepages --kernel $probe && hwpass vm add-pci huge1 --address $testdev"
+check "it starts" hwpass vm start huge1
+check "its guest finishes probing" done_in huge1
+check "its memory took 32 of them" [ "$(hp_free)" -eq 16 ]
+check "a second one" hwpass vm create huge2 --memory 64M --hugepages --kernel $probe
+check_output "is refused with the numbers" "VM 'huge2' needs 32 hugepages of 2048 kB for its 64 MiB; the host has 16 free" hwpass vm start huge2
+check "stop the first" hwpass vm stop huge1 --force
+check "its hugepages are free again" wait_for 10 sh -c '[ "$(awk "/^HugePages_Free:/ { print \$2 }" /proc/meminfo)" -eq 48 ]'
+check "now the second starts" hwpass vm start huge2
+check "stop it" hwpass vm stop huge2 --force
 
 # Autostart: usb (order 1, 1 s delay), then big (order 2); stopped in reverse.
 check "set the order" sh -c "hwpass vm autostart big --order 2 && hwpass vm autostart usb --order 1 --delay 1"
