@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/macro.h"
+#include "util/strutil.h"
 
 #define NONE SIZE_MAX
 
@@ -144,21 +145,6 @@ oom:
         t->s = NULL;
 }
 
-static int fail(char **ret_error, int r, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!ret_error)
-                return r;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return r;
-}
-
 static void add_wanted(struct text *t, const struct hp_vm_pci *p)
 {
         for (size_t i = 0; i < p->n_allowed; i++) {
@@ -257,7 +243,7 @@ static int explain(const struct matcher *m, size_t e, char **ret_error)
 
                 hp_pci_addr_format(&m->entry_addr[e], address);
                 if (n_match == 0)
-                        return fail(ret_error, -ENODEV,
+                        return hp_errorf(ret_error, -ENODEV,
                                     "pciPassthru%d: device %s is not on this host; "
                                     "check the address with 'hwpass device list'",
                                     p->index, address);
@@ -334,18 +320,18 @@ static int check_input(struct matcher *m, char **ret_error)
                 if (p->kind == HP_VM_PCI_STATIC) {
                         if (!memchr(p->address, '\0', sizeof(p->address)) ||
                             hp_pci_addr_parse(p->address, &m->entry_addr[e]) < 0)
-                                return fail(ret_error, -EINVAL,
+                                return hp_errorf(ret_error, -EINVAL,
                                             "pciPassthru%d: '%.12s' is not a PCI address "
                                             "(DDDD:BB:DD.F)",
                                             p->index, p->address);
                 } else if (p->kind == HP_VM_PCI_DYNAMIC) {
                         if (p->n_allowed == 0 || !p->allowed)
-                                return fail(ret_error, -EINVAL,
+                                return hp_errorf(ret_error, -EINVAL,
                                             "pciPassthru%d: a dynamic entry needs at least "
                                             "one allowed vendor:device ID",
                                             p->index);
                 } else {
-                        return fail(ret_error, -EINVAL, "pciPassthru%d: unknown kind of entry",
+                        return hp_errorf(ret_error, -EINVAL, "pciPassthru%d: unknown kind of entry",
                                     p->index);
                 }
         }
@@ -354,7 +340,7 @@ static int check_input(struct matcher *m, char **ret_error)
                 const struct hp_pci_dev *b = m->cands[m->cand_order[k]].dev;
 
                 if (hp_pci_addr_cmp(&a->addr, &b->addr) == 0)
-                        return fail(ret_error, -EINVAL, "device %s is offered twice", b->address);
+                        return hp_errorf(ret_error, -EINVAL, "device %s is offered twice", b->address);
         }
         return 0;
 }
@@ -406,7 +392,7 @@ int hp_alloc_assign(const char *vm, const struct hp_vm_pci *entries, size_t n_en
                 return r;
         for (size_t i = 0; i < n_cands; i++)
                 if (!cands[i].dev)
-                        return fail(ret_error, -EINVAL, "candidate %zu has no device", i);
+                        return hp_errorf(ret_error, -EINVAL, "candidate %zu has no device", i);
         sort_indices(m.entry_order, n_entries, &m, entry_less);
         sort_indices(m.cand_order, n_cands, &m, cand_less);
         r = check_input(&m, ret_error);

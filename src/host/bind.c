@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,18 +102,6 @@ static int ensure_vfio_pci(const struct hp_host *h, char **ret_error)
         return 0;
 }
 
-static int fail(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **ret_error, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return r;
-}
-
 /* Waits briefly for the driver core: probing runs synchronously for most
  * drivers, but not for all. */
 static int wait_driver(const struct hp_host *h, const char *address, const char *want, char *buf,
@@ -140,15 +127,15 @@ static int bind_step(const struct hp_host *h, const struct hp_plan_step *s, char
 
         r = current_driver(h, s->address, now, sizeof(now));
         if (r < 0)
-                return fail(ret_error, r, "%s: cannot read its driver: %s", s->address, strerror(-r));
+                return hp_errorf(ret_error, r, "%s: cannot read its driver: %s", s->address, strerror(-r));
         /* driver_override decides who may take it at the next probe. */
         r = sysfs_write(h, s->address, "driver_override", to_vfio ? "vfio-pci" : "\n");
         if (r < 0)
-                return fail(ret_error, r, "%s: cannot set driver_override: %s", s->address, strerror(-r));
+                return hp_errorf(ret_error, r, "%s: cannot set driver_override: %s", s->address, strerror(-r));
         if (now[0] && !streq(now, to_vfio ? "vfio-pci" : "")) {
                 r = sysfs_write(h, s->address, "driver/unbind", s->address);
                 if (r < 0)
-                        return fail(ret_error, r,
+                        return hp_errorf(ret_error, r,
                                     "reboot required: the %s driver%s will not let go of %s (%s); "
                                     "'hwpass host boot-config' keeps it off the device at boot",
                                     now, driver_is_builtin(h, now) ? ", built into the kernel," : "",
@@ -156,13 +143,13 @@ static int bind_step(const struct hp_host *h, const struct hp_plan_step *s, char
         }
         r = sysfs_write(h, s->address, "drivers_probe", s->address);
         if (r < 0 && r != -ENODEV && r != -EINVAL)
-                return fail(ret_error, r, "%s: drivers_probe failed: %s", s->address, strerror(-r));
+                return hp_errorf(ret_error, r, "%s: drivers_probe failed: %s", s->address, strerror(-r));
         r = wait_driver(h, s->address, to_vfio ? "vfio-pci" : s->to_driver, now, sizeof(now));
         if (r < 0 && to_vfio)
-                return fail(ret_error, -EIO, "%s did not bind to vfio-pci (driver now: %s)", s->address,
+                return hp_errorf(ret_error, -EIO, "%s did not bind to vfio-pci (driver now: %s)", s->address,
                             now[0] ? now : "none");
         if (r < 0 && s->to_driver)
-                return fail(ret_error, -EIO, "%s did not go back to %s (driver now: %s): load it with "
+                return hp_errorf(ret_error, -EIO, "%s did not go back to %s (driver now: %s): load it with "
                                              "'modprobe %s' and run 'hwpass host apply'",
                             s->address, s->to_driver, now[0] ? now : "none", s->to_driver);
         return 0;

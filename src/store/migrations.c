@@ -147,7 +147,7 @@ static const char *errmsg(sqlite3 *db, int r)
 
 static int too_new(const char *path, int version, char **ret_error)
 {
-        return hp_store_error(ret_error, -EPROTONOSUPPORT,
+        return hp_errorf(ret_error, -EPROTONOSUPPORT,
                               "State database \"%s\" has schema version %d, newer than this "
                               "hwpass knows (%d); run a newer hwpass, or restore a backup made "
                               "by this version",
@@ -175,7 +175,7 @@ static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_
                 r = exec(db, "COMMIT");
         if (r < 0) {
                 /* The message first: the rollback replaces SQLite's error. */
-                r = hp_store_error(ret_error, r,
+                r = hp_errorf(ret_error, r,
                                    "Failed to upgrade state database \"%s\" to schema version "
                                    "%d: %s",
                                    path, target, errmsg(db, r));
@@ -196,17 +196,17 @@ int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *r
          * case, then opens even while another process writes. */
         r = read_version(db, &v);
         if (r < 0)
-                return hp_store_error(ret_error, r,
+                return hp_errorf(ret_error, r,
                                       "Failed to read the schema version of state database "
                                       "\"%s\": %s",
                                       path, errmsg(db, r));
         if (v > HP_STORE_SCHEMA_VERSION)
                 return too_new(path, v, ret_error);
         if (readonly && v == 0)
-                return hp_store_error(ret_error, -ENOENT,
+                return hp_errorf(ret_error, -ENOENT,
                                       "State database \"%s\" holds no hwpass state yet", path);
         if (readonly && v < HP_STORE_SCHEMA_VERSION)
-                return hp_store_error(ret_error, -EPROTONOSUPPORT,
+                return hp_errorf(ret_error, -EPROTONOSUPPORT,
                                       "State database \"%s\" has schema version %d, older than "
                                       "this hwpass uses (%d); start hwpassd once to upgrade it",
                                       path, v, HP_STORE_SCHEMA_VERSION);

@@ -8,6 +8,7 @@
 
 #include "store.h"
 #include "util/macro.h"
+#include "util/strutil.h" /* hp_errorf */
 
 enum hp_store_stmt_id {
         STMT_BEGIN,
@@ -91,9 +92,6 @@ static inline int hp_store_errno_from_rc(struct hp_store *s, int rc)
 {
         return hp_store_errno_from_sqlite(s->db, rc);
 }
-/* Sets *ret_error (when not NULL) to the formatted message; returns r. */
-int hp_store_error(char **ret_error, int r, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
 
 /* The cached statement id, prepared on first use and kept until close. */
 int hp_store_stmt_get(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);

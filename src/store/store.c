@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,19 +98,6 @@ int hp_store_errno_from_sqlite(struct sqlite3 *db, int rc)
         }
 }
 
-int hp_store_error(char **ret_error, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!ret_error)
-                return r;
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return r;
-}
-
 /* The message for an open that failed, in SQLite's words (or the errno's
  * when the failure was ours), with what to do. */
 static int open_fail(struct hp_store *s, const char *path, int r, char **ret_error)
@@ -124,13 +110,13 @@ static int open_fail(struct hp_store *s, const char *path, int r, char **ret_err
         /* SQLite's words are vague here ("unable to open database file",
          * "disk I/O error"); the kernel's error says which. */
         if ((code == SQLITE_CANTOPEN || code == SQLITE_IOERR) && sqlite3_system_errno(s->db) > 0)
-                return hp_store_error(ret_error, r, "Failed to open state database \"%s\": %s (%s)",
+                return hp_errorf(ret_error, r, "Failed to open state database \"%s\": %s (%s)",
                                       path, detail, strerror(sqlite3_system_errno(s->db)));
         if (r == -EBADMSG)
                 hint = "; move it aside to start with an empty store, or restore a backup";
         else if (r == -EBUSY)
                 hint = "; another process holds it locked, try again when it is done";
-        return hp_store_error(ret_error, r, "Failed to open state database \"%s\": %s%s", path,
+        return hp_errorf(ret_error, r, "Failed to open state database \"%s\": %s%s", path,
                               detail, hint);
 }
 
@@ -245,13 +231,13 @@ static int mkdir_parents(const char *path, char **ret_error)
         _cleanup_free_ char *p = strdup(path);
 
         if (!p)
-                return hp_store_error(ret_error, -ENOMEM, "Out of memory");
+                return hp_errorf(ret_error, -ENOMEM, "Out of memory");
         for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
                 *slash = '\0';
                 if (mkdir(p, 0700) < 0 && errno != EEXIST) {
                         int r = -errno;
 
-                        return hp_store_error(
+                        return hp_errorf(
                                 ret_error, r,
                                 "Failed to create directory \"%s\" for the state database: %s", p,
                                 strerror(-r));
@@ -270,7 +256,7 @@ static int precreate(const char *path, char **ret_error)
         if (fd < 0) {
                 int r = -errno;
 
-                return hp_store_error(ret_error, r, "Failed to open state database \"%s\": %s",
+                return hp_errorf(ret_error, r, "Failed to open state database \"%s\": %s",
                                       path, strerror(-r));
         }
         return 0;
@@ -284,7 +270,7 @@ static int store_connect(const char *path, int flags, struct hp_store **ret, cha
         int r, rc;
 
         if (!s)
-                return hp_store_error(ret_error, -ENOMEM, "Out of memory");
+                return hp_errorf(ret_error, -ENOMEM, "Out of memory");
         rc = sqlite3_open_v2(path, &s->db, flags, NULL);
         if (rc == SQLITE_OK)
                 rc = sqlite3_extended_result_codes(s->db, 1);
@@ -299,7 +285,7 @@ static int store_connect(const char *path, int flags, struct hp_store **ret, cha
         if (r < 0)
                 return open_fail(s, path, r, ret_error);
         if (fk != 1)
-                return hp_store_error(ret_error, -EOPNOTSUPP,
+                return hp_errorf(ret_error, -EOPNOTSUPP,
                                       "Cannot enforce foreign keys in \"%s\": this SQLite lacks "
                                       "them",
                                       path);
@@ -327,9 +313,9 @@ static int enable_wal(struct hp_store *s, const char *path, char **ret_error)
                 return open_fail(s, path, hp_store_errno_from_rc(s, rc), ret_error);
         mode = sqlite3_column_text(st, 0);
         if (!mode)
-                return hp_store_error(ret_error, -ENOMEM, "Out of memory");
+                return hp_errorf(ret_error, -ENOMEM, "Out of memory");
         if (strcasecmp((const char *)mode, "wal") != 0)
-                return hp_store_error(
+                return hp_errorf(
                         ret_error, -EOPNOTSUPP,
                         "Cannot use write-ahead logging for state database \"%s\" (journal "
                         "mode stays \"%s\"); keep it on a local filesystem",
@@ -346,7 +332,7 @@ int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)
         int r;
 
         if (!path || !*path || !ret)
-                return hp_store_error(ret_error, -EINVAL, "No path given for the state database");
+                return hp_errorf(ret_error, -EINVAL, "No path given for the state database");
         r = mkdir_parents(path, ret_error);
         if (r < 0)
                 return r;
@@ -358,7 +344,7 @@ int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)
                 return r;
         /* SQLite falls back to read-only when it cannot write the file. */
         if (sqlite3_db_readonly(s->db, "main") != 0)
-                return hp_store_error(ret_error, -EROFS,
+                return hp_errorf(ret_error, -EROFS,
                                       "State database \"%s\" is read-only; check its permissions",
                                       path);
         r = enable_wal(s, path, ret_error);
@@ -377,7 +363,7 @@ int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_e
         int r;
 
         if (!path || !*path || !ret)
-                return hp_store_error(ret_error, -EINVAL, "No path given for the state database");
+                return hp_errorf(ret_error, -EINVAL, "No path given for the state database");
         r = store_connect(path, SQLITE_OPEN_READONLY, &s, ret_error);
         if (r < 0)
                 return r;

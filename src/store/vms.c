@@ -382,13 +382,13 @@ static int assign_rows(struct hp_store *s, const char *vm, char *const *addresse
 
                 r = holder_of(s, addresses[i], &holder);
                 if (r == -ENOENT)
-                        return hp_store_error(ret_conflict, r, "%s", addresses[i]);
+                        return hp_errorf(ret_conflict, r, "%s", addresses[i]);
                 if (r < 0)
                         return r;
                 if (holder && streq(holder, vm))
                         continue;
                 if (holder)
-                        return hp_store_error(ret_conflict, -EBUSY, "%s (held by %s)", addresses[i],
+                        return hp_errorf(ret_conflict, -EBUSY, "%s (held by %s)", addresses[i],
                                         holder);
                 r = assign_one(s, vm, addresses[i], now);
                 if (r < 0)
@@ -410,7 +410,7 @@ int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *add
                 if (!addresses[i])
                         return -EINVAL;
                 if (!hp_store_address_is_valid(addresses[i]))
-                        return hp_store_error(ret_conflict, -EINVAL, "%s", addresses[i]);
+                        return hp_errorf(ret_conflict, -EINVAL, "%s", addresses[i]);
         }
         r = hp_store_tx_enter(s, true, &mode);
         if (r < 0)

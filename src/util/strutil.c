@@ -92,6 +92,19 @@ int hp_strv_push(char ***v, const char *s)
         return 0;
 }
 
+int hp_errorf(char **ret_error, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!ret_error)
+                return r;
+        va_start(ap, fmt);
+        if (vasprintf(ret_error, fmt, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return r;
+}
+
 static int strv_vpushf(char ***v, bool unique, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *s = NULL;

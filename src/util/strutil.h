@@ -18,6 +18,9 @@ bool hp_startswith(const char *s, const char *prefix);
 
 /* Appends a copy of s to the NULL-terminated vector *v. */
 int hp_strv_push(char ***v, const char *s);
+/* Sets *ret_error (when ret_error is not NULL) to a formatted message and
+ * returns r: "return hp_errorf(ret_error, -EINVAL, "...", ...);". */
+int hp_errorf(char **ret_error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Pushes a formatted string; the _unique form skips one already in v. */
 int hp_strv_pushf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int hp_strv_pushf_unique(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

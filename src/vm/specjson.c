@@ -4,7 +4,6 @@
 #include "specjson.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,18 +105,6 @@ int hp_vm_spec_to_text(const struct hp_vm_spec *s, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static int bad(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int bad(char **ret_error, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 /* Only the keys listed may appear. */
 static int known_keys(const json_t *o, const char *const *keys, const char *what, char **ret_error)
 {
@@ -131,7 +118,7 @@ static int known_keys(const json_t *o, const char *const *keys, const char *what
                 for (size_t i = 0; keys[i]; i++)
                         ok |= streq(key, keys[i]);
                 if (!ok)
-                        return bad(ret_error, "%s: unknown field '%s'", what, key);
+                        return hp_errorf(ret_error, -EINVAL, "%s: unknown field '%s'", what, key);
         }
         return 0;
 }
@@ -144,7 +131,7 @@ static int opt_string(const json_t *o, const char *key, char **ret, const char *
         if (!v || json_is_null(v))
                 return 0;
         if (!json_is_string(v))
-                return bad(ret_error, "%s: '%s' must be a string", what, key);
+                return hp_errorf(ret_error, -EINVAL, "%s: '%s' must be a string", what, key);
         *ret = strdup(json_string_value(v));
         return *ret ? 0 : -ENOMEM;
 }
@@ -159,17 +146,17 @@ static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
 
         *p = (struct hp_vm_pci){ .rombar = -1 };
         if (!json_is_object(o))
-                return bad(ret_error, "pci: each entry must be an object");
+                return hp_errorf(ret_error, -EINVAL, "pci: each entry must be an object");
         r = known_keys(o, keys, "pci", ret_error);
         if (r < 0)
                 return r;
         if (!json_is_integer(json_object_get(o, "index")) || json_integer_value(json_object_get(o, "index")) < 0)
-                return bad(ret_error, "pci: 'index' must be a non-negative integer");
+                return hp_errorf(ret_error, -EINVAL, "pci: 'index' must be a non-negative integer");
         p->index = (int)json_integer_value(json_object_get(o, "index"));
         p->primary_display = json_is_true(json_object_get(o, "primary_display"));
         if (rombar && !json_is_null(rombar)) {
                 if (!json_is_integer(rombar) || json_integer_value(rombar) < 0 || json_integer_value(rombar) > 1)
-                        return bad(ret_error, "pci%d: 'rombar' must be 0, 1 or null", p->index);
+                        return hp_errorf(ret_error, -EINVAL, "pci%d: 'rombar' must be 0, 1 or null", p->index);
                 p->rombar = (int)json_integer_value(rombar);
         }
         r = opt_string(o, "label", &p->label, "pci", ret_error);
@@ -182,15 +169,15 @@ static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
 
                 p->kind = HP_VM_PCI_STATIC;
                 if (!a || strlen(a) != 12)
-                        return bad(ret_error, "pci%d: a static entry needs 'address' (DDDD:BB:DD.F)", p->index);
+                        return hp_errorf(ret_error, -EINVAL, "pci%d: a static entry needs 'address' (DDDD:BB:DD.F)", p->index);
                 memcpy(p->address, a, 13);
                 return 0;
         }
         if (!kind || !streq(kind, "dynamic"))
-                return bad(ret_error, "pci%d: 'kind' must be \"static\" or \"dynamic\"", p->index);
+                return hp_errorf(ret_error, -EINVAL, "pci%d: 'kind' must be \"static\" or \"dynamic\"", p->index);
         p->kind = HP_VM_PCI_DYNAMIC;
         if (!json_is_array(allowed) || json_array_size(allowed) == 0)
-                return bad(ret_error, "pci%d: a dynamic entry needs 'allowed' IDs", p->index);
+                return hp_errorf(ret_error, -EINVAL, "pci%d: a dynamic entry needs 'allowed' IDs", p->index);
         p->allowed = calloc(json_array_size(allowed), sizeof(*p->allowed));
         if (!p->allowed)
                 return -ENOMEM;
@@ -198,7 +185,7 @@ static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
                 const char *id = json_string_value(json_array_get(allowed, i));
 
                 if (!id || hp_pci_id_match_parse(id, &p->allowed[p->n_allowed]) < 0)
-                        return bad(ret_error, "pci%d: allowed ID %zu is not vvvv:dddd[:ssss:ssss]", p->index, i);
+                        return hp_errorf(ret_error, -EINVAL, "pci%d: allowed ID %zu is not vvvv:dddd[:ssss:ssss]", p->index, i);
                 p->n_allowed++;
         }
         return 0;
@@ -213,7 +200,7 @@ static int parse_usb(const json_t *o, struct hp_vm_usb *u, char **ret_error)
 
         *u = (struct hp_vm_usb){ 0 };
         if (!json_is_object(o))
-                return bad(ret_error, "usb: each entry must be an object");
+                return hp_errorf(ret_error, -EINVAL, "usb: each entry must be an object");
         r = known_keys(o, keys, "usb", ret_error);
         if (r < 0)
                 return r;
@@ -226,17 +213,17 @@ static int parse_usb(const json_t *o, struct hp_vm_usb *u, char **ret_error)
                 snprintf(text, sizeof(text), "%d-%s", (int)json_integer_value(json_object_get(o, "bus")),
                          port ? port : "");
                 if (!port || hp_usb_port_parse(text, &u->bus, &u->port) < 0)
-                        return bad(ret_error, "usb%d: 'bus' and 'port' do not name a USB port", u->index);
+                        return hp_errorf(ret_error, -EINVAL, "usb%d: 'bus' and 'port' do not name a USB port", u->index);
                 return 0;
         }
         if (!kind || !streq(kind, "id"))
-                return bad(ret_error, "usb%d: 'kind' must be \"id\" or \"port\"", u->index);
+                return hp_errorf(ret_error, -EINVAL, "usb%d: 'kind' must be \"id\" or \"port\"", u->index);
         u->kind = HP_VM_USB_ID;
         if (hp_parse_u64(json_string_value(json_object_get(o, "vendor_id")), 16, &v) < 0 || v > 0xffff)
-                return bad(ret_error, "usb%d: 'vendor_id' must be 4 hex digits", u->index);
+                return hp_errorf(ret_error, -EINVAL, "usb%d: 'vendor_id' must be 4 hex digits", u->index);
         u->vendor_id = (uint16_t)v;
         if (hp_parse_u64(json_string_value(json_object_get(o, "product_id")), 16, &v) < 0 || v > 0xffff)
-                return bad(ret_error, "usb%d: 'product_id' must be 4 hex digits", u->index);
+                return hp_errorf(ret_error, -EINVAL, "usb%d: 'product_id' must be 4 hex digits", u->index);
         u->product_id = (uint16_t)v;
         return opt_string(o, "serial", &u->serial, "usb", ret_error);
 }
@@ -258,22 +245,22 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
 
         *ret_error = NULL;
         if (!json_is_object(j))
-                return bad(ret_error, "a VM must be a JSON object");
+                return hp_errorf(ret_error, -EINVAL, "a VM must be a JSON object");
         r = known_keys(j, keys, "vm", ret_error);
         if (r < 0)
                 return r;
         if (!name || !hp_vm_name_valid(name))
-                return bad(ret_error, "vm: 'name' must be 1-%d letters, digits, '-', '_' or '.'", HP_VM_NAME_MAX);
+                return hp_errorf(ret_error, -EINVAL, "vm: 'name' must be 1-%d letters, digits, '-', '_' or '.'", HP_VM_NAME_MAX);
         snprintf(s.name, sizeof(s.name), "%s", name);
         if (mem <= 0 || vcpus <= 0 || vcpus > 1024)
-                return bad(ret_error, "vm %s: 'memory_mib' and 'vcpus' must be positive", name);
+                return hp_errorf(ret_error, -EINVAL, "vm %s: 'memory_mib' and 'vcpus' must be positive", name);
         s.memory_mib = (uint64_t)mem;
         s.vcpus = (unsigned)vcpus;
         if (json_object_get(j, "hugepages") && !json_is_boolean(json_object_get(j, "hugepages")))
-                return bad(ret_error, "vm %s: 'hugepages' must be true or false", name);
+                return hp_errorf(ret_error, -EINVAL, "vm %s: 'hugepages' must be true or false", name);
         s.hugepages = json_is_true(json_object_get(j, "hugepages"));
         if (!fw || (!streq(fw, "bios") && !streq(fw, "efi")))
-                return bad(ret_error, "vm %s: 'firmware' must be \"bios\" or \"efi\"", name);
+                return hp_errorf(ret_error, -EINVAL, "vm %s: 'firmware' must be \"bios\" or \"efi\"", name);
         s.firmware = streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
         s.device_limit = limit > 0 ? (unsigned)limit : HP_VM_DEFAULT_DEVICE_LIMIT;
         s.disks = calloc(1, sizeof(char *));
@@ -283,7 +270,7 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
                 const char *d = json_string_value(json_array_get(disks, i));
 
                 if (!d || !*d)
-                        return bad(ret_error, "vm %s: disk %zu must be a path", name, i);
+                        return hp_errorf(ret_error, -EINVAL, "vm %s: disk %zu must be a path", name, i);
                 if (hp_strv_push(&s.disks, d) < 0)
                         return -ENOMEM;
         }

@@ -59,18 +59,6 @@ void hp_vmx_import_done(struct hp_vmx_import *x)
         x->warnings = NULL;
 }
 
-static int fail(char **ret_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char **ret_error, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(ret_error, fmt, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 static int hex_digit(char c)
 {
         if (!isxdigit((unsigned char)c))
@@ -117,29 +105,29 @@ static int parse_line(const char *text, size_t len, unsigned no, struct entry *r
                 return 1;
         eq = strchr(p, '=');
         if (!eq)
-                return fail(ret_error, "line %u: \"%.60s\" is not a setting: "
+                return hp_errorf(ret_error, -EINVAL, "line %u: \"%.60s\" is not a setting: "
                             "each line must read key = \"value\"", no, p);
         for (k = eq; k > p && isspace((unsigned char)k[-1]); k--)
                 ;
         *k = '\0';
         if (*p == '\0' || strpbrk(p, " \t\"#"))
-                return fail(ret_error, "line %u: \"%.60s\" is not a key: "
+                return hp_errorf(ret_error, -EINVAL, "line %u: \"%.60s\" is not a key: "
                             "each line must read key = \"value\"", no, p);
         for (v = eq + 1; isspace((unsigned char)*v); v++)
                 ;
         if (*v == '"') {
                 end = strchr(++v, '"');
                 if (!end)
-                        return fail(ret_error, "line %u: the value of %s has no closing quote",
+                        return hp_errorf(ret_error, -EINVAL, "line %u: the value of %s has no closing quote",
                                     no, p);
                 for (*end++ = '\0'; isspace((unsigned char)*end); end++)
                         ;
                 if (*end != '\0' && *end != '#')
-                        return fail(ret_error, "line %u: \"%.40s\" follows the value of %s: "
+                        return hp_errorf(ret_error, -EINVAL, "line %u: \"%.40s\" follows the value of %s: "
                                     "put it inside the quotes", no, end, p);
         }
         if (unescape(v) < 0)
-                return fail(ret_error, "line %u: the value of %s has a '|' that is no escape: "
+                return hp_errorf(ret_error, -EINVAL, "line %u: the value of %s has a '|' that is no escape: "
                             "VMware writes |XX with two hex digits (|7C for '|')", no, p);
         e = (struct entry){ .key = strdup(p), .value = strdup(v), .line = no };
         if (!e.key || !e.value)
@@ -199,7 +187,7 @@ static int vmx_load(const char *text, struct vmx *ret, char **ret_error)
                         v.e[v.n++] = e;
                         continue;
                 }
-                r = dup ? fail(ret_error, "line %u: %s repeats the key of line %u (%s), "
+                r = dup ? hp_errorf(ret_error, -EINVAL, "line %u: %s repeats the key of line %u (%s), "
                                "which VMware refuses too: delete one of the two lines",
                                no, e.key, dup->line, dup->key)
                         : -ENOMEM;
@@ -299,18 +287,18 @@ static int pick_name(const struct vmx *v, const char *name, struct hp_vm_spec *s
 
         if (name) {
                 if (!hp_vm_name_valid(name))
-                        return fail(ret_error, "invalid VM name '%s': 1-%d letters, digits, '-', "
+                        return hp_errorf(ret_error, -EINVAL, "invalid VM name '%s': 1-%d letters, digits, '-', "
                                     "'_' or '.', starting with a letter or digit", name,
                                     HP_VM_NAME_MAX);
                 snprintf(s->name, sizeof(s->name), "%s", name);
                 return 0;
         }
         if (!dn || !*dn->value)
-                return fail(ret_error, "the .vmx has no displayName to name the VM by: "
+                return hp_errorf(ret_error, -EINVAL, "the .vmx has no displayName to name the VM by: "
                             "give a name with --name NAME");
         sanitize_name(dn->value, buf);
         if (!hp_vm_name_valid(buf))
-                return fail(ret_error, "line %u: %s = \"%s\" has no letters or digits to name "
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" has no letters or digits to name "
                             "the VM by: give a name with --name NAME", dn->line, dn->key,
                             dn->value);
         if (!streq(buf, dn->value) &&
@@ -328,17 +316,17 @@ static int read_resources(const struct vmx *v, struct hp_vm_spec *s, char **ret_
         uint64_t n = 1;
 
         if (!mem)
-                return fail(ret_error, "the .vmx has no memsize: add the VM's memory in MiB "
+                return hp_errorf(ret_error, -EINVAL, "the .vmx has no memsize: add the VM's memory in MiB "
                             "(memsize = \"16384\") or check that this is the VM's .vmx file");
         if (hp_size_parse_mib(mem->value, &s->memory_mib) < 0)
-                return fail(ret_error, "line %u: %s = \"%s\" is not a memory size in MiB "
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" is not a memory size in MiB "
                             "(e.g. \"16384\")", mem->line, mem->key, mem->value);
         if (cpus && (hp_parse_u64(cpus->value, 10, &n) < 0 || n == 0 || n > 1024))
-                return fail(ret_error, "line %u: %s = \"%s\" is not a vCPU count from 1 to 1024",
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" is not a vCPU count from 1 to 1024",
                             cpus->line, cpus->key, cpus->value);
         s->vcpus = (unsigned)n;
         if (fw && strcasecmp(fw->value, "efi") != 0 && strcasecmp(fw->value, "bios") != 0)
-                return fail(ret_error, "line %u: %s = \"%s\": hwpass knows \"bios\" and \"efi\"",
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\": hwpass knows \"bios\" and \"efi\"",
                             fw->line, fw->key, fw->value);
         s->firmware = fw && strcasecmp(fw->value, "efi") == 0 ? HP_VM_FIRMWARE_EFI
                                                                 : HP_VM_FIRMWARE_BIOS;
@@ -496,7 +484,7 @@ static int read_static(const struct vmx *v, const struct entry *id, struct hp_vm
 
         p->kind = HP_VM_PCI_STATIC;
         if (vmx_address(id->value, p->address, other) < 0)
-                return fail(ret_error, "line %u: %s = \"%s\" is not a PCI address (VMware writes "
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" is not a PCI address (VMware writes "
                             "\"00000:101:00.0\" or \"0000:65:00.0\"): correct it, or set the "
                             "entry's present = \"FALSE\"", id->line, id->key, id->value);
         if (!*other)
@@ -522,7 +510,7 @@ static int read_ids(const struct vmx *v, struct hp_vm_pci *p, char **ret_error)
         int n;
 
         if (!vid || !did)
-                return fail(ret_error, "line %u: %s has no %s: give both vendorId and deviceId, "
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s has no %s: give both vendorId and deviceId, "
                             "or set the entry's present = \"FALSE\"", (vid ? vid : did)->line,
                             (vid ? vid : did)->key, vid ? "deviceId" : "vendorId");
         if (svid && sdid)
@@ -535,7 +523,7 @@ static int read_ids(const struct vmx *v, struct hp_vm_pci *p, char **ret_error)
         if (n < 0 || !p->allowed)
                 return -ENOMEM;
         if (parse_id_match(item, strlen(item), p->allowed) < 0)
-                return fail(ret_error, "line %u: %s = \"%s\" with %s = \"%s\" is not a PCI "
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" with %s = \"%s\" is not a PCI "
                             "vendor:device ID (e.g. \"0x10de\", \"0x2206\")", vid->line, vid->key,
                             vid->value, did->key, did->value);
         p->n_allowed = 1;
@@ -579,7 +567,7 @@ static int read_pci_kind(const struct vmx *v, const struct entry *present, struc
                 p->kind = HP_VM_PCI_DYNAMIC;
                 r = parse_allowed(allowed->value, p);
                 if (r == -EINVAL)
-                        return fail(ret_error, "line %u: %s = \"%s\" is not a list of "
+                        return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" is not a list of "
                                     "0xVENDOR:0xDEVICE[:0xSUBVENDOR:0xSUBDEVICE] IDs separated by "
                                     "commas", allowed->line, allowed->key, allowed->value);
                 if (r < 0 || !id || !*id->value)
@@ -591,7 +579,7 @@ static int read_pci_kind(const struct vmx *v, const struct entry *present, struc
         if (findf(v, "pciPassthru%d.vendorId", p->index) ||
             findf(v, "pciPassthru%d.deviceId", p->index))
                 return read_ids(v, p, ret_error);
-        return fail(ret_error, "line %u: %s = \"%s\" but the entry has no id, allowedDevices or "
+        return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" but the entry has no id, allowedDevices or "
                     "vendorId/deviceId: say which device it is, or set it to \"FALSE\"",
                     present->line, present->key, present->value);
 }
@@ -607,13 +595,13 @@ static int read_pci(const struct vmx *v, int i, struct hp_vm_spec *s, char ***w,
         if (is_false(present))
                 return 0;
         if (!is_true(present))
-                return fail(ret_error, "line %u: %s = \"%s\" must be \"TRUE\" or \"FALSE\"",
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" must be \"TRUE\" or \"FALSE\"",
                             present->line, present->key, present->value);
         r = skip_pci(v, i, s->name, w);
         if (r != 0)
                 return r < 0 ? r : 0;
         if (i > PCI_INDEX_MAX)
-                return fail(ret_error, "line %u: %s: hwpass numbers PCI devices 0 to %d; give the "
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s: hwpass numbers PCI devices 0 to %d; give the "
                             "entry a lower number", present->line, present->key, PCI_INDEX_MAX);
         r = read_pci_kind(v, present, &p, s->name, w, ret_error);
         /* A label picks among devices; one by address needs none. */
@@ -622,7 +610,7 @@ static int read_pci(const struct vmx *v, int i, struct hp_vm_spec *s, char ***w,
                 r = -ENOMEM;
         for (size_t k = 0; r >= 0 && p.kind == HP_VM_PCI_STATIC && k < s->n_pci; k++)
                 if (streq(s->pci[k].address, p.address))
-                        r = fail(ret_error, "line %u: pciPassthru%d and pciPassthru%d are both %s: "
+                        r = hp_errorf(ret_error, -EINVAL, "line %u: pciPassthru%d and pciPassthru%d are both %s: "
                                  "set one of them to present = \"FALSE\"", present->line,
                                  s->pci[k].index, i, p.address);
         if (r < 0)
@@ -868,7 +856,7 @@ static int check_spec(const struct hp_vm_spec *s, struct hp_vm_spec *ret, char *
         r = hp_vm_spec_from_json(j, ret, &err);
         json_decref(j);
         if (r == -EINVAL)
-                return fail(ret_error, "the imported VM does not pass hwpass's checks: %s",
+                return hp_errorf(ret_error, -EINVAL, "the imported VM does not pass hwpass's checks: %s",
                             err ? err : "?");
         return r;
 }
@@ -897,7 +885,7 @@ int hp_vmx_parse(const char *text, const char *name, struct hp_vmx_import *ret, 
                 return r;
         enc = find(&v, "encryption.keySafe");
         if (enc || (enc = find(&v, "encryption.data")))
-                return fail(ret_error, "line %u: %s: the VM is encrypted and its settings cannot "
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s: the VM is encrypted and its settings cannot "
                             "be read; remove its encryption in VMware first", enc->line, enc->key);
         if ((r = pick_name(&v, name, &s, &w, ret_error)) < 0 ||
             (r = read_resources(&v, &s, ret_error)) < 0 ||
@@ -905,7 +893,7 @@ int hp_vmx_parse(const char *text, const char *name, struct hp_vmx_import *ret, 
             (r = note_disks_and_nics(&v, &s, &w)) < 0 || (r = note_settings(&v, &s, &w)) < 0)
                 return r;
         if (s.n_pci + s.n_usb > HP_VM_DEFAULT_DEVICE_LIMIT)
-                return fail(ret_error, "the .vmx passes through %zu devices (%zu PCI, %zu USB), "
+                return hp_errorf(ret_error, -EINVAL, "the .vmx passes through %zu devices (%zu PCI, %zu USB), "
                             "more than the %d a hwpass VM takes: set present = \"FALSE\" on some, "
                             "or empty some usb.autoConnect lines", s.n_pci + s.n_usb, s.n_pci,
                             s.n_usb, HP_VM_DEFAULT_DEVICE_LIMIT);
