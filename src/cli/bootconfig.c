@@ -81,7 +81,7 @@ static int build(const struct hp_pci_inventory *inv, const struct hp_dev_config 
 
 int hp_cmd_host_boot_config(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
         _cleanup_strv_free_ char **warnings = calloc(1, sizeof(char *));
         _cleanup_free_ char *text = NULL;
         bool dry_run = argc == 2 && streq(argv[1], "--dry-run");

@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "api/view.h"
+
 struct hp_dev_config;
 struct hp_host;
 struct hp_names;
@@ -40,8 +42,6 @@ int hp_cli_open(struct hp_cli *c);
 int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret);
 /* Prints and releases j; returns an exit code. */
 int hp_cli_print_json(json_t *j);
-/* The stored configurations, read-only: none when there is no database yet. */
-int hp_cli_load_configs(struct hp_cli *c, struct hp_dev_config **ret, size_t *ret_n);
 /* Opens the store for writing (creating it); returns an exit code. */
 int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret);
 /* A PCI address from the command line, canonical ("01:00.0" -> "0000:01:00.0"). */
@@ -50,15 +50,12 @@ int hp_cli_parse_address(const char *arg, char ret[13]);
 int hp_cli_find_device(struct hp_cli *c, const char *arg, struct hp_pci_inventory **ret_inv,
                        const struct hp_pci_dev **ret);
 
-/* The inventory with the stored configurations (read-only). */
-struct hp_cli_state {
-        struct hp_pci_inventory *inv;
-        struct hp_dev_config *configs;
-        size_t n_configs;
-        char **serials; /* read only when a configured device moved or changed */
-};
-int hp_cli_state_load(struct hp_cli *c, struct hp_cli_state *ret);
-void hp_cli_state_done(struct hp_cli_state *s);
+/* The inventory with the stored configurations (read-only); exit code. */
+int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret);
+static inline void hp_cli_state_done(struct hp_view *s)
+{
+        hp_view_done(s);
+}
 
 /* The device named on the command line and its stored record (a new one,
  * not yet stored, when it was never configured), inside a store transaction

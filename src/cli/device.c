@@ -115,7 +115,7 @@ static int print_table_and_reasons(const struct hp_table *t, const struct hp_hos
 
 int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
         enum hp_pci_class_filter filter = HP_CLASS_ANY;
         int r;
@@ -273,7 +273,7 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
 
 int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
         const struct hp_pci_dev *d;
         int r;
 

@@ -18,7 +18,7 @@
 
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
         json_t *list = NULL;
         int r;
@@ -102,7 +102,7 @@ static const struct hp_pci_dev *display_of(const struct hp_pci_inventory *inv, c
 
 /* The display device a running VM holds for entry p: the static one, or an
  * assigned display device the entry allows. */
-static const struct hp_pci_dev *held_by(const struct hp_cli_state *cs, const char *vm, const struct hp_vm_pci *p)
+static const struct hp_pci_dev *held_by(const struct hp_view *cs, const char *vm, const struct hp_vm_pci *p)
 {
         for (size_t i = 0; i < cs->n_configs; i++) {
                 const struct hp_dev_config *cfg = &cs->configs[i];
@@ -121,7 +121,7 @@ static const struct hp_pci_dev *held_by(const struct hp_cli_state *cs, const cha
 }
 
 struct vm_list_out {
-        const struct hp_cli_state *cs;
+        const struct hp_view *cs;
         json_t *list;
         struct hp_table *t;
 };
@@ -161,7 +161,7 @@ static int vm_list_one(const struct hp_vm_record *rec, const struct hp_vm_spec *
 
 static int vm_list(struct hp_cli *c)
 {
-        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
         _cleanup_(hp_table_freep) struct hp_table *t = NULL;
         struct vm_list_out o = { .cs = &cs };
         int r = hp_cli_state_load(c, &cs);

@@ -145,31 +145,6 @@ int hp_cli_print_json(json_t *j)
         return HP_EXIT_OK;
 }
 
-int hp_cli_load_configs(struct hp_cli *c, struct hp_dev_config **ret, size_t *ret_n)
-{
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        _cleanup_free_ char *err = NULL;
-        int r = hp_store_open_readonly(c->db_path, &s, &err);
-
-        *ret = NULL;
-        *ret_n = 0;
-        if (r == -ENOENT)
-                return HP_EXIT_OK; /* nothing configured yet */
-        if (r == -EPROTONOSUPPORT) {
-                /* Written by an older hwpass: a read-write open upgrades it. */
-                free(TAKE_PTR(err));
-                r = hp_store_open(c->db_path, &s, &err);
-        }
-        if (r < 0) {
-                fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
-                return HP_EXIT_ERROR;
-        }
-        r = hp_store_device_list(s, ret, ret_n);
-        if (r < 0)
-                return hp_cli_error(r, "cannot read the stored state in '%s'", c->db_path);
-        return HP_EXIT_OK;
-}
-
 int hp_cli_parse_address(const char *arg, char ret[HP_SBDF_LEN])
 {
         struct hp_pci_addr a;
@@ -199,34 +174,19 @@ int hp_cli_find_device(struct hp_cli *c, const char *arg, struct hp_pci_inventor
         return HP_EXIT_OK;
 }
 
-int hp_cli_state_load(struct hp_cli *c, struct hp_cli_state *ret)
+int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret)
 {
-        int r = ret->inv ? HP_EXIT_OK : hp_cli_scan_pci(c, &ret->inv);
+        _cleanup_free_ char *err = NULL;
+        int r = hp_cli_open(c);
 
-        if (r == HP_EXIT_OK)
-                r = hp_cli_load_configs(c, &ret->configs, &ret->n_configs);
         if (r != HP_EXIT_OK)
                 return r;
-        struct hp_host_state st = { .inv = ret->inv, .configs = ret->configs, .n_configs = ret->n_configs };
-        if (!hp_host_state_needs_serials(&st))
-                return HP_EXIT_OK;
-        /* Only to follow devices whose address changed: serials cost I/O. */
-        ret->serials = calloc(ret->inv->n_devs + 1, sizeof(char *));
-        if (!ret->serials)
-                return hp_cli_error(-ENOMEM, "out of memory");
-        for (size_t i = 0; i < ret->inv->n_devs; i++)
-                (void)hp_pci_read_serial(c->host, &ret->inv->devs[i], &ret->serials[i]);
+        r = hp_view_load(c->host, c->no_names ? NULL : c->names, c->db_path, ret, &err);
+        if (r < 0) {
+                fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
+                return HP_EXIT_ERROR;
+        }
         return HP_EXIT_OK;
-}
-
-void hp_cli_state_done(struct hp_cli_state *s)
-{
-        for (size_t i = 0; s->serials && s->inv && i < s->inv->n_devs; i++)
-                free(s->serials[i]);
-        free(s->serials);
-        hp_dev_configs_free(s->configs, s->n_configs);
-        hp_pci_inventory_free(s->inv);
-        *s = (struct hp_cli_state){ 0 };
 }
 
 int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret)

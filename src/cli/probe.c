@@ -56,7 +56,7 @@ static int find_probe_guest(char *buf, size_t size)
 }
 
 /* The device is free to probe: on vfio-pci, not held, not quarantined. */
-static int check_probeable(struct hp_cli_state *cs, const struct hp_pci_dev *d)
+static int check_probeable(struct hp_view *cs, const struct hp_pci_dev *d)
 {
         struct hp_host_state st = { .inv = cs->inv,
                                     .configs = cs->configs,
@@ -291,7 +291,7 @@ static int report(struct hp_cli *c, const struct hp_pci_dev *d, const struct hp_
 
 int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_state_done) struct hp_cli_state cs = { 0 };
+        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
         _cleanup_(hp_store_closep) struct hp_store *store = NULL;
         _cleanup_(hp_probe_report_done) struct hp_probe_report rep = { 0 };
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };

@@ -33,7 +33,7 @@ void hp_cli_vm_plan_done(struct hp_cli_vm_plan *p)
         *p = (struct hp_cli_vm_plan){ 0 };
 }
 
-static int choose_devices(const struct hp_cli_vm *v, struct hp_cli_state *cs,
+static int choose_devices(const struct hp_cli_vm *v, struct hp_view *cs,
                           char (**ret)[HP_SBDF_LEN], char **ret_error)
 {
         _cleanup_free_ struct hp_alloc_candidate *cands =

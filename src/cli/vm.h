@@ -46,7 +46,7 @@ void hp_cli_vm_paths(const char *name, char *run_dir, char *vars, size_t size);
 
 /* What power-on would take now: the device per PCI entry and the window. */
 struct hp_cli_vm_plan {
-        struct hp_cli_state cs;
+        struct hp_view cs;
         char (*addrs)[HP_SBDF_LEN];
         struct hp_mmio_plan mmio;
         char *error; /* why no devices could be chosen */
