@@ -4,8 +4,10 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct hp_check_report;
+struct hp_event;
 struct hp_dev_config;
 struct hp_host_state;
 struct hp_pci_dev;
@@ -26,3 +28,5 @@ json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_de
 json_t *hp_json_iommu_groups(const struct hp_pci_inventory *inv);
 json_t *hp_json_usb(const struct hp_usb_inventory *usb, const struct hp_pci_inventory *inv);
 json_t *hp_json_check_report(const struct hp_check_report *rep);
+/* {"events": [{"id", "at", "kind", "subject", "message"}...]} */
+json_t *hp_json_events(const struct hp_event *e, size_t n);

@@ -170,6 +170,34 @@ static struct reply vms(struct hp_api *a, const char *name)
         return ok_reply(list ? json_pack("{s:o}", "vms", list) : NULL);
 }
 
+/* ?since=ID&limit=N: the newest N (default 50) after event ID, oldest first. */
+static struct reply events(struct hp_api *a, const char *since_arg, const char *limit_arg)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_free_ char *err = NULL;
+        uint64_t since = 0, limit = 50;
+        struct hp_event *e = NULL;
+        struct reply rep;
+        size_t n = 0;
+        int r;
+
+        if (since_arg && (hp_parse_u64(since_arg, 10, &since) < 0 || since > INT64_MAX))
+                return error_reply(400, "bad-query", "invalid since '%s': an event id", since_arg);
+        if (limit_arg && (hp_parse_u64(limit_arg, 10, &limit) < 0 || limit == 0 || limit > 100000))
+                return error_reply(400, "bad-query", "invalid limit '%s': 1 to 100000", limit_arg);
+        r = hp_store_open_readonly(a->db_path, &s, &err);
+        if (r == -ENOENT)
+                return ok_reply(hp_json_events(NULL, 0));
+        if (r < 0)
+                return error_reply(500, "store-unreadable", "%s", err ? err : strerror(-r));
+        r = hp_store_event_list(s, (int64_t)since, (size_t)limit, &e, &n);
+        if (r < 0)
+                return error_reply(500, "store-unreadable", "cannot read the events: %s", strerror(-r));
+        rep = ok_reply(hp_json_events(e, n));
+        hp_events_free(e, n);
+        return rep;
+}
+
 /* "/v1/devices/0000:01:00.0" with prefix "/v1/devices/": the rest, if it is
  * one non-empty path segment. */
 static const char *segment(const char *url, const char *prefix)
@@ -182,7 +210,7 @@ static const char *segment(const char *url, const char *prefix)
         return *rest && !strchr(rest, '/') ? rest : NULL;
 }
 
-static struct reply route(struct hp_api *a, const char *method, const char *url)
+static struct reply route(struct hp_api *a, struct MHD_Connection *conn, const char *method, const char *url)
 {
         const char *arg;
         bool get = streq(method, "GET");
@@ -197,7 +225,12 @@ static struct reply route(struct hp_api *a, const char *method, const char *url)
                 return get ? vms(a, NULL) : error_reply(405, "method", "%s %s: only GET", method, url);
         if ((arg = segment(url, "/v1/vms/")))
                 return get ? vms(a, arg) : error_reply(405, "method", "%s %s: only GET", method, url);
-        return error_reply(404, "no-route", "no such resource: %s %s (see /v1/devices, /v1/vms, /v1/host/check)",
+        if (streq(url, "/v1/events"))
+                return get ? events(a, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since"),
+                                    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"))
+                           : error_reply(405, "method", "%s %s: only GET", method, url);
+        return error_reply(404, "no-route",
+                           "no such resource: %s %s (see /v1/devices, /v1/vms, /v1/events, /v1/host/check)",
                            method, url);
 }
 
@@ -260,7 +293,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 return respond(conn, error_reply(413, "body", "%s %s takes no request body", method, url));
         if (!peer_allowed(a, conn))
                 return respond(conn, error_reply(403, "forbidden", "only root or the daemon's user may use this socket"));
-        return respond(conn, route(a, method, url));
+        return respond(conn, route(a, conn, method, url));
 }
 
 static int listen_unix(const char *path, int *ret)

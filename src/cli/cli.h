@@ -74,6 +74,7 @@ int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_iommu_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_usb_list(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_events(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_check(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_boot_config(struct hp_cli *c, int argc, char **argv);

@@ -48,6 +48,7 @@ static const struct {
         { "vm", "migrate", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "import-vmx", "FILE.vmx [--name NAME] [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx },
         { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart },
+        { "events", NULL, "[--since ID] [--limit N]", "the event log: who did what, state changes, failures", hp_cmd_events },
         { "device", "list", "[--class gpu|net|storage|usb|audio]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
         { "iommu", "list", "", "IOMMU groups and their devices", hp_cmd_iommu_list },
@@ -59,7 +60,7 @@ static void usage(FILE *f)
         fprintf(f, "Usage: hwpass [--host-root DIR] [--json] GROUP VERB [ARGS]\n\n"
                    "Commands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                fprintf(f, "  %s %s %-38s %s\n", commands[i].group, commands[i].verb,
+                fprintf(f, "  %s %s %-38s %s\n", commands[i].group, commands[i].verb ? commands[i].verb : "",
                         commands[i].args, commands[i].help);
         fprintf(f, "\nOptions (anywhere on the line):\n"
                    "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
@@ -283,12 +284,17 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
                 if (!streq(argv[1], commands[i].group))
                         continue;
+                if (!commands[i].verb) { /* a command of one word: "hwpass events" */
+                        r = commands[i].run(&c, argc - 1, argv + 1);
+                        goto done;
+                }
                 if (argc < 3)
                         return hp_cli_usage_error("'%s' needs a command, e.g. 'hwpass %s %s'",
                                                   argv[1], commands[i].group, commands[i].verb);
                 if (!streq(argv[2], commands[i].verb))
                         continue;
                 r = commands[i].run(&c, argc - 2, argv + 2);
+        done:
                 hp_names_free(c.names);
                 hp_host_free(c.host);
                 /* Flush before exit handlers run, and report a failed write. */

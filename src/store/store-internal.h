@@ -29,6 +29,7 @@ enum hp_store_stmt_id {
         STMT_ATTR_ADD,
         STMT_DEVICE_DELETE,
         STMT_EVENT_ADD,
+        STMT_EVENT_LIST,
         STMT_VM_GET,
         STMT_VM_LIST,
         STMT_VM_EXISTS,

@@ -50,6 +50,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE address = ?1",
         [STMT_EVENT_ADD] =
                 "INSERT INTO events (at, kind, subject, message) VALUES (?1, ?2, ?3, ?4)",
+        /* The newest `limit` after `since`, oldest first. */
+        [STMT_EVENT_LIST] = "SELECT id, at, kind, subject, message FROM ("
+                            "SELECT * FROM events WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
         [STMT_VM_GET] = "SELECT " VM_COLUMNS " FROM vms WHERE name = ?1",
         [STMT_VM_LIST] = "SELECT " VM_COLUMNS " FROM vms ORDER BY name",
         [STMT_VM_EXISTS] = "SELECT count(*) FROM vms WHERE name = ?1",
@@ -514,4 +517,60 @@ int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject
         if (r < 0)
                 return r;
         return hp_store_step_done(s, st);
+}
+
+void hp_events_free(struct hp_event *e, size_t n)
+{
+        for (size_t i = 0; e && i < n; i++) {
+                free(e[i].kind);
+                free(e[i].subject);
+                free(e[i].message);
+        }
+        free(e);
+}
+
+int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct hp_event *e = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        r = hp_store_tx_check(s);
+        if (r < 0)
+                return r;
+        r = hp_store_stmt_get(s, STMT_EVENT_LIST, &st);
+        if (r < 0)
+                return r;
+        const int rcs[] = {
+                sqlite3_bind_int64(st, 1, since),
+                sqlite3_bind_int64(st, 2, (int64_t)limit),
+        };
+        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct hp_event *ne = reallocarray(e, n + 1, sizeof(*e));
+
+                if (!ne) {
+                        hp_events_free(e, n);
+                        return -ENOMEM;
+                }
+                e = ne;
+                e[n] = (struct hp_event){ .id = sqlite3_column_int64(st, 0), .at = sqlite3_column_int64(st, 1) };
+                n++;
+                if ((r = hp_store_column_strdup(st, 2, &e[n - 1].kind)) < 0 ||
+                    (r = hp_store_column_strdup(st, 3, &e[n - 1].subject)) < 0 ||
+                    (r = hp_store_column_strdup(st, 4, &e[n - 1].message)) < 0) {
+                        hp_events_free(e, n);
+                        return r;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                hp_events_free(e, n);
+                return hp_store_errno_from_rc(s, rc);
+        }
+        *ret = e;
+        *ret_n = n;
+        return 0;
 }

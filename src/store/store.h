@@ -78,6 +78,13 @@ int hp_store_device_delete(struct hp_store *s, const char *address); /* -ENOENT 
  * (a device address, a VM name...) and message may be NULL. */
 int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
                        const char *message);
+struct hp_event {
+        int64_t id, at; /* at: unix seconds */
+        char *kind, *subject, *message; /* subject and message may be NULL */
+};
+void hp_events_free(struct hp_event *e, size_t n);
+/* The newest `limit` events with an id above `since`, oldest first. */
+int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret, size_t *ret_n);
 
 /* A VM of this host and its runtime state. The spec is the vm layer's JSON
  * document, stored as given: the store does not know its fields. */
