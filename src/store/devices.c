@@ -84,7 +84,7 @@ int hp_dev_config_copy(const struct hp_dev_config *from, struct hp_dev_config *r
                 if (r < 0)
                         return r;
         }
-        *ret = c;
+        *(struct hp_dev_config *)ret = c;
         c = (struct hp_dev_config){0};
         return 0;
 }
@@ -130,7 +130,7 @@ static int column_u16(sqlite3_stmt *st, int col, uint16_t *ret)
         return 0;
 }
 
-static int row_to_config(sqlite3_stmt *st, struct hp_dev_config *ret)
+static int row_to_config(sqlite3_stmt *st, void *ret)
 {
         _cleanup_(hp_dev_config_done) struct hp_dev_config c = {0};
         const struct {
@@ -177,7 +177,7 @@ static int row_to_config(sqlite3_stmt *st, struct hp_dev_config *ret)
         c.attrs = calloc(1, sizeof(char *));
         if (!c.attrs)
                 return -ENOMEM;
-        *ret = c;
+        *(struct hp_dev_config *)ret = c;
         c = (struct hp_dev_config){0};
         return 0;
 }
@@ -219,7 +219,8 @@ static int read_devices(struct hp_store *s, enum hp_store_stmt_id dev_id,
                         struct hp_dev_config **v, size_t *n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL, *ast = NULL;
-        size_t allocated = 0, j = 0;
+        size_t j = 0;
+        void *p;
         int r, rc;
 
         r = hp_store_stmt_get(s, dev_id, &st);
@@ -228,23 +229,11 @@ static int read_devices(struct hp_store *s, enum hp_store_stmt_id dev_id,
         r = bind_address(s, st, address);
         if (r < 0)
                 return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (*n == allocated) {
-                        size_t na = allocated ? allocated * 2 : 16;
-                        struct hp_dev_config *nv = reallocarray(*v, na, sizeof(**v));
-
-                        if (!nv)
-                                return -ENOMEM;
-                        *v = nv;
-                        allocated = na;
-                }
-                r = row_to_config(st, &(*v)[*n]);
-                if (r < 0)
-                        return r;
-                (*n)++;
-        }
-        if (rc != SQLITE_DONE)
-                return hp_store_errno_from_rc(s, rc);
+        p = *v;
+        r = hp_store_read_rows(s, st, sizeof(**v), row_to_config, &p, n);
+        *v = p;
+        if (r < 0)
+                return r;
 
         r = hp_store_stmt_get(s, attr_id, &ast);
         if (r < 0)

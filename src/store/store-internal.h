@@ -107,6 +107,11 @@ int hp_store_step_done(struct hp_store *s, sqlite3_stmt *st);
 int hp_store_column_text(sqlite3_stmt *st, int col, const char **ret);
 /* A copy of a text column, NULL for SQL NULL. */
 int hp_store_column_strdup(sqlite3_stmt *st, int col, char **ret);
+/* Steps st to its end, appending what row() makes of each row to the array
+ * *v of *n elements of elem_size bytes. row() writes its element only on
+ * success. *v and *n grow as rows arrive; the caller frees them either way. */
+int hp_store_read_rows(struct hp_store *s, sqlite3_stmt *st, size_t elem_size,
+                       int (*row)(sqlite3_stmt *st, void *ret), void **v, size_t *n);
 /* Canonical, as sysfs names PCI functions: "dddd:bb:dd.f", lower-case hex. */
 bool hp_store_address_is_valid(const char *a);
 

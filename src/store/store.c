@@ -178,6 +178,30 @@ int hp_store_column_text(sqlite3_stmt *st, int col, const char **ret)
         return 0;
 }
 
+int hp_store_read_rows(struct hp_store *s, sqlite3_stmt *st, size_t elem_size,
+                       int (*row)(sqlite3_stmt *st, void *ret), void **v, size_t *n)
+{
+        size_t allocated = *n;
+        int r, rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (*n == allocated) {
+                        size_t na = allocated ? allocated * 2 : 8;
+                        void *nv = reallocarray(*v, na, elem_size);
+
+                        if (!nv)
+                                return -ENOMEM;
+                        *v = nv;
+                        allocated = na;
+                }
+                r = row(st, (char *)*v + *n * elem_size);
+                if (r < 0)
+                        return r;
+                (*n)++;
+        }
+        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_rc(s, rc);
+}
+
 int hp_store_column_strdup(sqlite3_stmt *st, int col, char **ret)
 {
         const char *t;
@@ -519,22 +543,41 @@ int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject
         return hp_store_step_done(s, st);
 }
 
+static void hp_events_free_one(struct hp_event *e)
+{
+        free(e->kind);
+        free(e->subject);
+        free(e->message);
+}
+
 void hp_events_free(struct hp_event *e, size_t n)
 {
-        for (size_t i = 0; e && i < n; i++) {
-                free(e[i].kind);
-                free(e[i].subject);
-                free(e[i].message);
-        }
+        for (size_t i = 0; e && i < n; i++)
+                hp_events_free_one(&e[i]);
         free(e);
+}
+
+static int row_to_event(sqlite3_stmt *st, void *ret)
+{
+        struct hp_event e = { .id = sqlite3_column_int64(st, 0), .at = sqlite3_column_int64(st, 1) };
+        int r;
+
+        if ((r = hp_store_column_strdup(st, 2, &e.kind)) < 0 ||
+            (r = hp_store_column_strdup(st, 3, &e.subject)) < 0 ||
+            (r = hp_store_column_strdup(st, 4, &e.message)) < 0) {
+                hp_events_free_one(&e);
+                return r;
+        }
+        *(struct hp_event *)ret = e;
+        return 0;
 }
 
 int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret, size_t *ret_n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        struct hp_event *e = NULL;
+        void *e = NULL;
         size_t n = 0;
-        int r, rc;
+        int r;
 
         r = hp_store_tx_check(s);
         if (r < 0)
@@ -547,28 +590,11 @@ int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct 
                 sqlite3_bind_int64(st, 2, (int64_t)limit),
         };
         r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct hp_event *ne = reallocarray(e, n + 1, sizeof(*e));
-
-                if (!ne) {
-                        hp_events_free(e, n);
-                        return -ENOMEM;
-                }
-                e = ne;
-                e[n] = (struct hp_event){ .id = sqlite3_column_int64(st, 0), .at = sqlite3_column_int64(st, 1) };
-                n++;
-                if ((r = hp_store_column_strdup(st, 2, &e[n - 1].kind)) < 0 ||
-                    (r = hp_store_column_strdup(st, 3, &e[n - 1].subject)) < 0 ||
-                    (r = hp_store_column_strdup(st, 4, &e[n - 1].message)) < 0) {
-                        hp_events_free(e, n);
-                        return r;
-                }
-        }
-        if (rc != SQLITE_DONE) {
+        if (r >= 0)
+                r = hp_store_read_rows(s, st, sizeof(struct hp_event), row_to_event, &e, &n);
+        if (r < 0) {
                 hp_events_free(e, n);
-                return hp_store_errno_from_rc(s, rc);
+                return r;
         }
         *ret = e;
         *ret_n = n;

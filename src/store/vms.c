@@ -58,7 +58,7 @@ static int bind_key(struct hp_store *s, sqlite3_stmt *st, const char *key)
         return rc == SQLITE_OK ? 0 : hp_store_errno_from_rc(s, rc);
 }
 
-static int row_to_record(sqlite3_stmt *st, struct hp_vm_record *ret)
+static int row_to_record(sqlite3_stmt *st, void *ret)
 {
         _cleanup_(hp_vm_record_done) struct hp_vm_record v = {0};
         const struct {
@@ -84,7 +84,7 @@ static int row_to_record(sqlite3_stmt *st, struct hp_vm_record *ret)
         v.started_at = sqlite3_column_int64(st, VCOL_STARTED_AT);
         v.created_at = sqlite3_column_int64(st, VCOL_CREATED_AT);
         v.updated_at = sqlite3_column_int64(st, VCOL_UPDATED_AT);
-        *ret = v;
+        *(struct hp_vm_record *)ret = v;
         v = (struct hp_vm_record){0};
         return 0;
 }
@@ -96,8 +96,8 @@ static int read_vms(struct hp_store *s, enum hp_store_stmt_id id, const char *na
                     struct hp_vm_record **v, size_t *n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        size_t allocated = 0;
-        int r, rc;
+        void *p;
+        int r;
 
         r = hp_store_tx_check(s);
         if (r < 0)
@@ -110,22 +110,10 @@ static int read_vms(struct hp_store *s, enum hp_store_stmt_id id, const char *na
                 if (r < 0)
                         return r;
         }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (*n == allocated) {
-                        size_t na = allocated ? allocated * 2 : 8;
-                        struct hp_vm_record *nv = reallocarray(*v, na, sizeof(**v));
-
-                        if (!nv)
-                                return -ENOMEM;
-                        *v = nv;
-                        allocated = na;
-                }
-                r = row_to_record(st, &(*v)[*n]);
-                if (r < 0)
-                        return r;
-                (*n)++;
-        }
-        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_rc(s, rc);
+        p = *v;
+        r = hp_store_read_rows(s, st, sizeof(**v), row_to_record, &p, n);
+        *v = p;
+        return r;
 }
 
 int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret)
