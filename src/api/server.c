@@ -102,8 +102,7 @@ static struct reply devices(struct hp_api *a, const char *address)
                                    address);
         if (load_view(a, &v, &err) < 0)
                 return err;
-        st = (struct hp_host_state){ .inv = v.inv, .configs = v.configs, .n_configs = v.n_configs,
-                                     .serials = v.serials };
+        st = hp_view_state(&v);
         if (!address)
                 return ok_reply(hp_json_pci_devices(&st, NULL, NULL));
         hp_pci_addr_format(&pa, canon);

@@ -51,7 +51,7 @@ int hp_view_load(const struct hp_host *h, struct hp_names *names, const char *db
         r = load_configs(db_path, ret, ret_error);
         if (r < 0)
                 return r;
-        st = (struct hp_host_state){ .inv = ret->inv, .configs = ret->configs, .n_configs = ret->n_configs };
+        st = hp_view_state(ret); /* serials not read yet */
         if (!hp_host_state_needs_serials(&st))
                 return 0;
         /* Only to follow devices whose address changed: serials cost I/O. */

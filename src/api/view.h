@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "host/state.h"
+
 struct hp_dev_config;
 struct hp_host;
 struct hp_names;
@@ -23,3 +25,10 @@ struct hp_view {
 int hp_view_load(const struct hp_host *h, struct hp_names *names, const char *db_path, struct hp_view *ret,
                  char **ret_error);
 void hp_view_done(struct hp_view *v);
+
+/* The view as the host layer's state functions take it. */
+static inline struct hp_host_state hp_view_state(const struct hp_view *v)
+{
+        return (struct hp_host_state){ .inv = v->inv, .configs = v->configs, .n_configs = v->n_configs,
+                                       .serials = v->serials };
+}

@@ -140,8 +140,7 @@ int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         const struct hp_pci_inventory *inv = cs.inv;
-        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs,
-                                   .serials = cs.serials };
+        struct hp_host_state st = hp_view_state(&cs);
         if (c->json)
                 return hp_cli_print_json(hp_json_pci_devices(&st, class_filter, &filter));
         t = hp_table_new(10, (const char *const[]){ "ADDRESS", "ID", "CLASS", "DRIVER", "GROUP", "NUMA",
@@ -284,7 +283,6 @@ int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
                 r = hp_cli_state_load(c, &cs);
         if (r != HP_EXIT_OK)
                 return r;
-        struct hp_host_state st = { .inv = cs.inv, .configs = cs.configs, .n_configs = cs.n_configs,
-                                   .serials = cs.serials };
+        struct hp_host_state st = hp_view_state(&cs);
         return c->json ? hp_cli_print_json(hp_json_pci_dev(&st, d)) : show_text(&st, d);
 }

@@ -31,8 +31,7 @@ int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         const struct hp_pci_inventory *inv = cs.inv;
-        struct hp_host_state st = { .inv = inv, .configs = cs.configs, .n_configs = cs.n_configs,
-                                   .serials = cs.serials };
+        struct hp_host_state st = hp_view_state(&cs);
         if (c->json)
                 list = json_array();
         else

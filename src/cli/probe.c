@@ -58,10 +58,7 @@ static int find_probe_guest(char *buf, size_t size)
 /* The device is free to probe: on vfio-pci, not held, not quarantined. */
 static int check_probeable(struct hp_view *cs, const struct hp_pci_dev *d)
 {
-        struct hp_host_state st = { .inv = cs->inv,
-                                    .configs = cs->configs,
-                                    .n_configs = cs->n_configs,
-                                    .serials = cs->serials };
+        struct hp_host_state st = hp_view_state(cs);
         const struct hp_dev_config *cfg = hp_host_state_config(&st, d->address);
         _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
 

@@ -39,10 +39,7 @@ static int choose_devices(const struct hp_cli_vm *v, struct hp_view *cs,
         _cleanup_free_ struct hp_alloc_candidate *cands =
                 calloc(cs->inv->n_devs + 1, sizeof(*cands));
         _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = calloc(v->spec.n_pci + 1, sizeof(*addrs));
-        struct hp_host_state st = { .inv = cs->inv,
-                                    .configs = cs->configs,
-                                    .n_configs = cs->n_configs,
-                                    .serials = cs->serials };
+        struct hp_host_state st = hp_view_state(cs);
         int r;
 
         if (!cands || !addrs)
