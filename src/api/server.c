@@ -116,16 +116,10 @@ static json_t *vm_json(const struct hp_vm_record *rec)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
         _cleanup_free_ char *err = NULL;
-        json_t *j;
 
         if (hp_vm_spec_from_text(rec->spec_json, &s, &err) < 0)
                 return json_pack("{s:s, s:s, s:s?}", "name", rec->name, "state", rec->state, "damaged", err);
-        j = hp_vm_spec_to_json(&s);
-        if (j && json_object_set_new(j, "state", json_string(rec->state)) < 0) {
-                json_decref(j);
-                return NULL;
-        }
-        return j;
+        return hp_vm_to_json(&s, rec->state);
 }
 
 static struct reply vms(struct hp_api *a, const char *name)

@@ -176,15 +176,14 @@ int hp_cli_vm_qemu_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struc
         return HP_EXIT_OK;
 }
 
-/* A value of proc/meminfo ("MemAvailable", "HugePages_Free"): kB or a count. */
-static int meminfo(const struct hp_host *h, const char *key, uint64_t *ret)
+/* A value of proc/meminfo's text ("MemAvailable", "HugePages_Free"): kB or a count. */
+static int meminfo_value(const char *text, const char *key, uint64_t *ret)
 {
-        _cleanup_free_ char *text = NULL;
         char want[64], num[32];
         const char *p;
 
         snprintf(want, sizeof(want), "\n%s:", key);
-        if (hp_host_read(h, "proc/meminfo", &text) < 0 || !(p = strstr(text, want)))
+        if (!(p = strstr(text, want)))
                 return -ENOENT;
         if (sscanf(p + strlen(want), "%31s", num) != 1 || hp_parse_u64(num, 10, ret) < 0)
                 return -EBADMSG;
@@ -193,12 +192,12 @@ static int meminfo(const struct hp_host *h, const char *key, uint64_t *ret)
 
 /* Hugepage memory comes from the host's free hugepages, which running VMs
  * have already taken (they preallocate). */
-static int admit_hugepages(const struct hp_cli *c, const struct hp_cli_vm *v)
+static int admit_hugepages(const struct hp_cli_vm *v, const char *meminfo)
 {
         uint64_t free_pages = 0, page_kib = 0, need;
 
-        if (meminfo(c->host, "HugePages_Free", &free_pages) < 0 ||
-            meminfo(c->host, "Hugepagesize", &page_kib) < 0 || page_kib == 0)
+        if (!meminfo || meminfo_value(meminfo, "HugePages_Free", &free_pages) < 0 ||
+            meminfo_value(meminfo, "Hugepagesize", &page_kib) < 0 || page_kib == 0)
                 return hp_cli_usage_error("VM '%s' asks for hugepages and this host reports none: "
                                           "reserve them (sysctl vm.nr_hugepages) or 'hwpass vm set %s --hugepages off'",
                                           v->spec.name, v->spec.name);
@@ -215,13 +214,17 @@ static int admit_hugepages(const struct hp_cli *c, const struct hp_cli_vm *v)
  * cannot (available memory less what other running VMs reserve). */
 static int admit_memory(struct hp_cli *c, const struct hp_cli_vm *v)
 {
+        _cleanup_free_ char *meminfo = NULL;
         struct hp_vm_record *recs = NULL;
         uint64_t avail = 0, reserved = 0;
         size_t n = 0;
 
+        if (hp_host_read(c->host, "proc/meminfo", &meminfo) < 0)
+                meminfo = NULL;
         if (v->spec.hugepages)
-                return admit_hugepages(c, v);
-        if (meminfo(c->host, "MemAvailable", &avail) < 0 || hp_store_vm_list(v->store, &recs, &n) < 0)
+                return admit_hugepages(v, meminfo);
+        if (!meminfo || meminfo_value(meminfo, "MemAvailable", &avail) < 0 ||
+            hp_store_vm_list(v->store, &recs, &n) < 0)
                 return HP_EXIT_OK; /* nothing to judge by: QEMU's own allocation decides */
         avail /= 1024;
         for (size_t i = 0; i < n; i++) {

@@ -78,12 +78,11 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                 return print_argv(c, &v, &p);
         }
         if (c->json) {
-                json_t *j = hp_vm_spec_to_json(&v.spec), *devs = json_array();
+                json_t *j = hp_vm_to_json(&v.spec, v.rec.state), *devs = json_array();
 
                 for (size_t i = 0; j && devs && chosen >= 0 && i < v.spec.n_pci; i++)
                         json_array_append_new(devs, json_string(p.addrs[i]));
-                if (!j || !devs || json_object_set_new(j, "state", json_string(v.rec.state)) < 0 ||
-                    json_object_set_new(j, "devices_now", chosen >= 0 ? devs : json_null()) < 0 ||
+                if (!j || !devs || json_object_set_new(j, "devices_now", chosen >= 0 ? devs : json_null()) < 0 ||
                     json_object_set_new(j, "devices_error",
                                         p.error ? json_string(p.error) : json_null()) < 0 ||
                     json_object_set_new(j, "mmio64_window",
@@ -154,11 +153,8 @@ static int list_one(const struct hp_vm_record *rec, const struct hp_vm_spec *s, 
         json_t *j;
 
         if (o->list) {
-                j = hp_vm_spec_to_json(s);
-                if (!j || json_object_set_new(j, "state", json_string(rec->state)) < 0 ||
-                    json_array_append_new(o->list, j) < 0)
-                        return -ENOMEM;
-                return 0;
+                j = hp_vm_to_json(s, rec->state);
+                return j && json_array_append_new(o->list, j) == 0 ? 0 : -ENOMEM;
         }
         snprintf(mem, sizeof(mem), "%" PRIu64 "M", s->memory_mib);
         snprintf(vcpus, sizeof(vcpus), "%u", s->vcpus);

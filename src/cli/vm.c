@@ -59,13 +59,9 @@ int hp_cli_vm_load(struct hp_cli *c, const char *name, struct hp_cli_vm *ret)
 
 int hp_cli_vm_print_json(const struct hp_vm_spec *s, const char *state)
 {
-        json_t *j = hp_vm_spec_to_json(s);
+        json_t *j = hp_vm_to_json(s, state);
 
-        if (!j || json_object_set_new(j, "state", json_string(state)) < 0) {
-                json_decref(j);
-                return hp_cli_error(-ENOMEM, "out of memory");
-        }
-        return hp_cli_print_json(j);
+        return j ? hp_cli_print_json(j) : hp_cli_error(-ENOMEM, "out of memory");
 }
 
 int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v)

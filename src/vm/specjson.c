@@ -326,3 +326,14 @@ int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_er
         json_decref(j);
         return r;
 }
+
+json_t *hp_vm_to_json(const struct hp_vm_spec *s, const char *state)
+{
+        json_t *j = hp_vm_spec_to_json(s);
+
+        if (j && json_object_set_new(j, "state", json_string(state)) < 0) {
+                json_decref(j);
+                return NULL;
+        }
+        return j;
+}

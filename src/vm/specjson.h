@@ -7,6 +7,8 @@ struct hp_vm_spec;
 
 /* A new reference, or NULL when out of memory. */
 json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s);
+/* The VM as --json and the API show it: its spec and its state. */
+json_t *hp_vm_to_json(const struct hp_vm_spec *s, const char *state);
 /* Parses and validates; -EINVAL with *ret_error (malloc'd) naming the field. */
 int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_error);
 /* The same through text (what the store holds). */
