@@ -2,6 +2,7 @@
  * the spec and warnings listed here; then the syntax, the forms VMware writes
  * addresses and IDs in, and every refusal, each naming the offending key. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm/specjson.h"
@@ -23,19 +25,11 @@
 
 static char *slurp(const char *name)
 {
-        char path[512], *buf;
-        size_t n;
-        FILE *f;
+        char path[512], *buf = NULL;
 
         snprintf(path, sizeof(path), "%s/%s", VMX_DIR, name);
-        f = fopen(path, "re");
-        if (!f)
-                fail_msg("cannot open %s", path);
-        buf = calloc(1, 65536);
-        assert_non_null(buf);
-        n = fread(buf, 1, 65535, f);
-        fclose(f);
-        buf[n] = '\0';
+        if (hp_attr_read_alloc(AT_FDCWD, path, &buf) < 0)
+                fail_msg("cannot read %s", path);
         return buf;
 }
 
