@@ -182,10 +182,9 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
         json_error_t e;
         json_t *j, *argv;
         const char **av;
-        int timeout;
-
         char go[4] = "";
         ssize_t n;
+        int timeout;
 
         /* QEMU must not hold the status socket open. */
         (void)fcntl(status_fd, F_SETFD, FD_CLOEXEC);
