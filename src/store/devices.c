@@ -414,10 +414,7 @@ int hp_store_device_delete(struct hp_store *s, const char *address)
 
         if (!address || !hp_store_address_is_valid(address))
                 return -EINVAL;
-        r = hp_store_tx_check(s);
-        if (r < 0)
-                return r;
-        r = hp_store_stmt_get(s, STMT_DEVICE_DELETE, &st);
+        r = hp_store_stmt_use(s, STMT_DEVICE_DELETE, &st);
         if (r < 0)
                 return r;
         r = bind_address(s, st, address);

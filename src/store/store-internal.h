@@ -96,6 +96,8 @@ static inline int hp_store_errno_from_rc(struct hp_store *s, int rc)
 
 /* The cached statement id, prepared on first use and kept until close. */
 int hp_store_stmt_get(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);
+/* hp_store_tx_check(), then hp_store_stmt_get(): how an operation starts. */
+int hp_store_stmt_use(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);
 /* Readies a cached statement for its next use when it goes out of scope. */
 void hp_store_stmt_resetp(sqlite3_stmt **st);
 #define _cleanup_stmt_ _cleanup_(hp_store_stmt_resetp)

@@ -478,6 +478,13 @@ int hp_store_tx_check(struct hp_store *s)
         return s->in_tx && sqlite3_get_autocommit(s->db) ? -ECANCELED : 0;
 }
 
+int hp_store_stmt_use(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret)
+{
+        int r = hp_store_tx_check(s);
+
+        return r < 0 ? r : hp_store_stmt_get(s, id, ret);
+}
+
 /* Makes one operation atomic. Writes alone take BEGIN IMMEDIATE, so waiting
  * for the write lock happens (under the busy timeout) before anything is
  * read; inside the caller's transaction a savepoint nests. */
@@ -525,10 +532,7 @@ int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject
 
         if (!kind || !*kind)
                 return -EINVAL;
-        r = hp_store_tx_check(s);
-        if (r < 0)
-                return r;
-        r = hp_store_stmt_get(s, STMT_EVENT_ADD, &st);
+        r = hp_store_stmt_use(s, STMT_EVENT_ADD, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -579,10 +583,7 @@ int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct 
         size_t n = 0;
         int r;
 
-        r = hp_store_tx_check(s);
-        if (r < 0)
-                return r;
-        r = hp_store_stmt_get(s, STMT_EVENT_LIST, &st);
+        r = hp_store_stmt_use(s, STMT_EVENT_LIST, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {

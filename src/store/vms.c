@@ -99,10 +99,7 @@ static int read_vms(struct hp_store *s, enum hp_store_stmt_id id, const char *na
         void *p;
         int r;
 
-        r = hp_store_tx_check(s);
-        if (r < 0)
-                return r;
-        r = hp_store_stmt_get(s, id, &st);
+        r = hp_store_stmt_use(s, id, &st);
         if (r < 0)
                 return r;
         if (name) {
@@ -169,10 +166,7 @@ static int bind_name_spec(struct hp_store *s, enum hp_store_stmt_id id, const ch
 
         if (!name_is_valid(name) || !spec_json)
                 return -EINVAL;
-        r = hp_store_tx_check(s);
-        if (r < 0)
-                return r;
-        r = hp_store_stmt_get(s, id, ret);
+        r = hp_store_stmt_use(s, id, ret);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -213,10 +207,7 @@ int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *st
         /* Checked here too, not only by the CHECK constraint, which would read as -EEXIST. */
         if (!name_is_valid(name) || !state_is_valid(state) || pid < 0 || started_at < 0)
                 return -EINVAL;
-        r = hp_store_tx_check(s);
-        if (r < 0)
-                return r;
-        r = hp_store_stmt_get(s, STMT_VM_SET_RUNTIME, &st);
+        r = hp_store_stmt_use(s, STMT_VM_SET_RUNTIME, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
