@@ -85,3 +85,17 @@ static inline sqlite3 *raw_open(const char *path)
         assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
         return db;
 }
+
+/* Opens the store for writing; any error fails the test. */
+static inline struct hp_store *open_ok(const char *path)
+{
+        struct hp_store *s = NULL;
+        char *error = NULL;
+        int r = hp_store_open(path, &s, &error);
+
+        if (r < 0)
+                fail_msg("hp_store_open(%s): %d %s", path, r, error ? error : "(no message)");
+        assert_null(error);
+        assert_non_null(s);
+        return s;
+}

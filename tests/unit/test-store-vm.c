@@ -68,19 +68,6 @@ static void assert_vm_names(const char *path, const char *want)
         assert_string_equal(got, want);
 }
 
-static struct hp_store *open_ok(const char *path)
-{
-        struct hp_store *s = NULL;
-        char *error = NULL;
-        int r = hp_store_open(path, &s, &error);
-
-        if (r < 0)
-                fail_msg("hp_store_open(%s): %d %s", path, r, error ? error : "(no message)");
-        assert_null(error);
-        assert_non_null(s);
-        return s;
-}
-
 static void put_device(struct hp_store *s, const char *address, const char *vm)
 {
         struct hp_dev_config c = {0};

@@ -59,19 +59,6 @@ static void raw_exec(const char *path, const char *sql)
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
-static struct hp_store *open_ok(const char *path)
-{
-        struct hp_store *s = NULL;
-        char *error = NULL;
-        int r = hp_store_open(path, &s, &error);
-
-        if (r < 0)
-                fail_msg("hp_store_open(%s): %d %s", path, r, error ? error : "(no message)");
-        assert_null(error);
-        assert_non_null(s);
-        return s;
-}
-
 #define REASON "reboot required: the nvidia driver will not let go of it"
 
 static void config_fill(struct hp_dev_config *c, const char *address, const char *label,
