@@ -467,9 +467,10 @@ json_t *hp_json_events(const struct hp_event *e, size_t n)
         json_t *list = json_array();
 
         for (size_t i = 0; list && i < n; i++)
-                if (json_array_append_new(list, json_pack("{s:I, s:I, s:s, s:s?, s:s?}", "id", (json_int_t)e[i].id, "at",
+                if (json_array_append_new(list, json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?}", "id", (json_int_t)e[i].id, "at",
                                                           (json_int_t)e[i].at, "kind", e[i].kind, "subject",
-                                                          e[i].subject, "message", e[i].message)) < 0) {
+                                                          e[i].subject, "message", e[i].message, "actor",
+                                                          e[i].actor)) < 0) {
                         json_decref(list);
                         return NULL;
                 }

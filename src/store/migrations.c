@@ -62,6 +62,15 @@ static const char *const migrations[] = {
         "        created_at INTEGER NOT NULL,\n"
         "        updated_at INTEGER NOT NULL\n"
         ");\n",
+        /* 4: who did what (the CLI's user, or the API's peer or token), and
+         * the API's bearer tokens, kept as SHA-256 hashes only. */
+        "ALTER TABLE events ADD COLUMN actor TEXT;\n"
+        "CREATE TABLE tokens (\n"
+        "        name TEXT NOT NULL PRIMARY KEY,\n"
+        "        hash TEXT NOT NULL UNIQUE,\n"
+        "        created_at INTEGER NOT NULL,\n"
+        "        last_used_at INTEGER NOT NULL DEFAULT 0\n"
+        ");\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

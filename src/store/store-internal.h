@@ -84,6 +84,7 @@ struct hp_store {
         sqlite3 *db;
         bool in_tx; /* hp_store_begin() opened a transaction the caller has not ended */
         int version;
+        char *actor; /* recorded with each event, or NULL */
         sqlite3_stmt *stmts[_STMT_MAX];
 };
 

@@ -49,9 +49,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_ATTR_ADD] = "INSERT INTO device_attrs (address, key, value) VALUES (?1, ?2, ?3)",
         [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE address = ?1",
         [STMT_EVENT_ADD] =
-                "INSERT INTO events (at, kind, subject, message) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO events (at, kind, subject, message, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
         /* The newest `limit` after `since`, oldest first. */
-        [STMT_EVENT_LIST] = "SELECT id, at, kind, subject, message FROM ("
+        [STMT_EVENT_LIST] = "SELECT id, at, kind, subject, message, actor FROM ("
                             "SELECT * FROM events WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
         [STMT_VM_GET] = "SELECT " VM_COLUMNS " FROM vms WHERE name = ?1",
         [STMT_VM_LIST] = "SELECT " VM_COLUMNS " FROM vms ORDER BY name",
@@ -411,6 +411,7 @@ void hp_store_close(struct hp_store *s)
         /* Cannot be SQLITE_BUSY with every statement finalized; an open
          * transaction is rolled back. */
         (void)sqlite3_close(s->db);
+        free(s->actor);
         free(s);
 }
 
@@ -540,6 +541,7 @@ int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject
                 sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC),
                 sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC),
                 sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 5, s->actor, -1, SQLITE_STATIC),
         };
         r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
@@ -547,11 +549,23 @@ int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject
         return hp_store_step_done(s, st);
 }
 
+int hp_store_set_actor(struct hp_store *s, const char *actor)
+{
+        char *copy = NULL;
+
+        if (actor && !(copy = strdup(actor)))
+                return -ENOMEM;
+        free(s->actor);
+        s->actor = copy;
+        return 0;
+}
+
 static void hp_events_free_one(struct hp_event *e)
 {
         free(e->kind);
         free(e->subject);
         free(e->message);
+        free(e->actor);
 }
 
 void hp_events_free(struct hp_event *e, size_t n)
@@ -568,7 +582,8 @@ static int row_to_event(sqlite3_stmt *st, void *ret)
 
         if ((r = hp_store_column_strdup(st, 2, &e.kind)) < 0 ||
             (r = hp_store_column_strdup(st, 3, &e.subject)) < 0 ||
-            (r = hp_store_column_strdup(st, 4, &e.message)) < 0) {
+            (r = hp_store_column_strdup(st, 4, &e.message)) < 0 ||
+            (r = hp_store_column_strdup(st, 5, &e.actor)) < 0) {
                 hp_events_free_one(&e);
                 return r;
         }

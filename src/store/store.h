@@ -78,9 +78,12 @@ int hp_store_device_delete(struct hp_store *s, const char *address); /* -ENOENT 
  * (a device address, a VM name...) and message may be NULL. */
 int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
                        const char *message);
+/* Who the events this connection adds are recorded for ("root", "uid 1000",
+ * "token ci"); NULL: nobody in particular. Copied. */
+int hp_store_set_actor(struct hp_store *s, const char *actor);
 struct hp_event {
         int64_t id, at; /* at: unix seconds */
-        char *kind, *subject, *message; /* subject and message may be NULL */
+        char *kind, *subject, *message, *actor; /* all but kind may be NULL */
 };
 void hp_events_free(struct hp_event *e, size_t n);
 /* The newest `limit` events with an id above `since`, oldest first. */
@@ -133,4 +136,4 @@ int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *add
 int hp_store_release_devices(struct hp_store *s, const char *vm);
 
 /* The schema version this code knows; migrations.c holds one migration per version. */
-#define HP_STORE_SCHEMA_VERSION 3
+#define HP_STORE_SCHEMA_VERSION 4

@@ -415,3 +415,12 @@ int hp_host_resolve(const struct hp_host *h, const char *relpath, char **ret)
         *ret = TAKE_PTR(cur);
         return 0;
 }
+
+bool hp_same_file(const char *a, const char *b)
+{
+        struct stat sa, sb;
+
+        if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+                return streq(a, b);
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}

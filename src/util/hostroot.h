@@ -69,3 +69,7 @@ int hp_attr_link_base(int dirfd, const char *name, char *buf, size_t size);
  * the root itself). -ENOENT when a component does not exist, -ENOTDIR when
  * one that must be a directory is not, -ELOOP after 40 symlinks. */
 int hp_host_resolve(const struct hp_host *h, const char *relpath, char **ret);
+
+/* Do a and b name the same file (same device and inode), or, when either
+ * cannot be looked at, the same path? */
+bool hp_same_file(const char *a, const char *b);

@@ -1,0 +1,61 @@
+/* What the API's files share: the server's state, one request as the routes
+ * see it, and the reply they give. Not for use outside src/api/. */
+#pragma once
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct MHD_Connection;
+struct MHD_Daemon;
+struct hp_host;
+struct hp_names;
+
+struct hp_api {
+        struct MHD_Daemon *mhd;
+        struct hp_host *host;
+        struct hp_names *names;
+        char *db_path;
+        char *host_root; /* as given, "/" when none */
+        char *socket_path;
+        char *cli_path; /* the hwpass binary every write runs as */
+        uid_t uid;
+        /* Requests are served by a pool of threads. host and names are used
+         * by one reader at a time; writes run one at a time, in order: the
+         * daemon is the one writer of its store and of sysfs. */
+        pthread_mutex_t read_lock;
+        pthread_mutex_t write_lock;
+};
+
+struct hp_api_request {
+        struct MHD_Connection *conn;
+        const char *method, *url;
+        const char *body; /* NULL when the request has none */
+        size_t body_len;
+        bool local;        /* on the Unix socket, peer checked */
+        const char *actor; /* who asks: "root", "uid 1000", "token NAME" */
+};
+
+/* What a route answers: a JSON document, or text of a content type. */
+struct hp_api_reply {
+        unsigned status;
+        json_t *body;     /* a reference the reply owns, or NULL */
+        char *text;       /* malloc'd, or NULL */
+        size_t text_len;
+        const char *content_type; /* for text */
+};
+
+struct hp_api_reply hp_api_error(unsigned status, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* 200 with body, or 500 when body is NULL (out of memory). */
+struct hp_api_reply hp_api_ok(json_t *body);
+
+/* The route table: every request that passed authentication. */
+struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req);
+
+/* Largest request body read; a longer one is refused with 413. */
+#define HP_API_BODY_MAX (64 * 1024)
+/* Deepest nesting of arrays and objects a request body may have. */
+#define HP_API_DEPTH_MAX 8
