@@ -1,6 +1,7 @@
 /* hwpass: the command line. Global options, then "GROUP VERB [ARGS]",
  * dispatched through one table. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,11 +191,33 @@ int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret)
         return HP_EXIT_OK;
 }
 
+/* Who the events of this command are recorded for: the user, or whom
+ * hwpassd ran the command for. */
+static const char *actor(void)
+{
+        static char name[128];
+        const char *via = getenv("HWPASS_ACTOR");
+        struct passwd pw, *found = NULL;
+        char buf[1024];
+
+        if (via && *via)
+                return via;
+        if (!name[0] && getpwuid_r(getuid(), &pw, buf, sizeof(buf), &found) == 0 && found)
+                snprintf(name, sizeof(name), "%s", found->pw_name);
+        else if (!name[0])
+                snprintf(name, sizeof(name), "uid %u", (unsigned)getuid());
+        return name;
+}
+
 int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret)
 {
         _cleanup_free_ char *err = NULL;
         int r = hp_store_open(c->db_path, ret, &err);
 
+        if (r >= 0 && (r = hp_store_set_actor(*ret, actor())) < 0) {
+                hp_store_close(*ret);
+                *ret = NULL;
+        }
         if (r < 0) {
                 fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
                 return HP_EXIT_ERROR;

@@ -152,13 +152,18 @@ static int run_open(struct run *run, bool write)
         r = hp_host_uses_scan(run->c->host, boot_vga_of(run->inv), &run->uses);
         if (r < 0)
                 return hp_cli_error(r, "cannot find what the host uses under '%s'", run->c->host_root);
-        r = write ? hp_store_open(run->c->db_path, &run->store, &err)
-                  : hp_store_open_readonly(run->c->db_path, &run->store, &err);
-        if (r == -ENOENT && !write)
-                return HP_EXIT_OK;
-        if (r < 0) {
-                fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
-                return HP_EXIT_ERROR;
+        if (write) {
+                r = hp_cli_open_store(run->c, &run->store);
+                if (r != HP_EXIT_OK)
+                        return r;
+        } else {
+                r = hp_store_open_readonly(run->c->db_path, &run->store, &err);
+                if (r == -ENOENT)
+                        return HP_EXIT_OK;
+                if (r < 0) {
+                        fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
+                        return HP_EXIT_ERROR;
+                }
         }
         r = load_configs(run->store, &run->configs, &run->n_configs);
         if (r < 0)

@@ -135,7 +135,7 @@ static void test_migrate_v2(void **state)
         size_t n = 99;
 
         (void)state;
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 3);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 4);
         create_v2(path);
 
         /* Read-only cannot add the table the statements need: refused, untouched. */
@@ -172,10 +172,17 @@ static void test_migrate_v2(void **state)
 
         free(version);
         version = raw_text(path, "SELECT version FROM schema_version");
-        assert_string_equal(version, "3");
+        assert_string_equal(version, "4");
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('vms')");
         assert_string_equal(cols,
                             "name,spec,state,pid,qmp_path,started_at,created_at,updated_at");
+        free(cols);
+        /* 4: who did what, and the API's tokens. */
+        cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('events')");
+        assert_string_equal(cols, "id,at,kind,subject,message,actor");
+        free(cols);
+        cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('tokens')");
+        assert_string_equal(cols, "name,hash,created_at,last_used_at");
         counts = raw_text(path, "SELECT (SELECT count(*) FROM devices) || ' ' || "
                                 "(SELECT count(*) FROM device_attrs) || ' ' || "
                                 "(SELECT count(*) FROM events)");
