@@ -76,14 +76,16 @@ static int child_env(struct hp_api *a, const char *actor, bool forwarded, char *
         if (hp_strv_pushf(&env, "HWPASS_DB=%s", a->db_path) < 0 ||
             hp_strv_pushf(&env, "HWPASS_HOST_ROOT=%s", a->host_root) < 0 ||
             hp_strv_push(&env, "HWPASS_DIRECT=1") < 0 ||
-            hp_strv_pushf(&env, "HWPASS_ACTOR=%s", actor ? actor : "hwpassd") < 0 ||
+            hp_strv_pushf(&env, "HWPASS_ACTOR=%s%s", actor ? actor : "hwpassd",
+                          actor && !streq(actor, "hwpassd") ? " via hwpassd" : "") < 0 ||
             (forwarded && hp_strv_push(&env, "HWPASS_FORWARDED=1") < 0))
                 return -ENOMEM;
         *ret = TAKE_PTR(env);
         return 0;
 }
 
-static int spawn(struct hp_api *a, char *const *argv, char **env, int in, int out, int err, pid_t *ret)
+static int spawn(struct hp_api *a, char *const *argv, char **env, const char *cwd, int in, int out, int err,
+                 pid_t *ret)
 {
         _cleanup_strv_free_ char **full = calloc(1, sizeof(char *));
         posix_spawn_file_actions_t fa;
@@ -98,6 +100,8 @@ static int spawn(struct hp_api *a, char *const *argv, char **env, int in, int ou
         posix_spawn_file_actions_adddup2(&fa, in, 0);
         posix_spawn_file_actions_adddup2(&fa, out, 1);
         posix_spawn_file_actions_adddup2(&fa, err, 2);
+        if (cwd)
+                posix_spawn_file_actions_addchdir_np(&fa, cwd);
         r = posix_spawn(ret, a->cli_path, &fa, NULL, full, env);
         posix_spawn_file_actions_destroy(&fa);
         return -r;
@@ -139,7 +143,7 @@ static int collect(int out_fd, int err_fd, struct buf *out, struct buf *err)
         return 0;
 }
 
-static int run(struct hp_api *a, char *const *argv, const char *input, const char *actor, bool forwarded,
+static int run(struct hp_api *a, char *const *argv, const struct hp_api_exec_opts *o,
                struct hp_api_exec_result *ret)
 {
         _cleanup_strv_free_ char **env = NULL;
@@ -147,7 +151,7 @@ static int run(struct hp_api *a, char *const *argv, const char *input, const cha
         int in_p[2], out_p[2], err_p[2], status, r;
         pid_t pid;
 
-        r = child_env(a, actor, forwarded, &env);
+        r = child_env(a, o->actor, o->forwarded, &env);
         if (r < 0)
                 return r;
         if (pipe2(in_p, O_CLOEXEC) < 0)
@@ -160,7 +164,7 @@ static int run(struct hp_api *a, char *const *argv, const char *input, const cha
                 r = -errno;
                 goto close_out;
         }
-        r = spawn(a, argv, env, in_p[0], out_p[1], err_p[1], &pid);
+        r = spawn(a, argv, env, o->cwd, in_p[0], out_p[1], err_p[1], &pid);
         close(in_p[0]);
         close(out_p[1]);
         close(err_p[1]);
@@ -170,7 +174,7 @@ static int run(struct hp_api *a, char *const *argv, const char *input, const cha
                 close(err_p[0]);
                 return r;
         }
-        feed(in_p[1], input);
+        feed(in_p[1], o->input);
         r = collect(out_p[0], err_p[0], &out, &err);
         close(out_p[0]);
         close(err_p[0]);
@@ -204,13 +208,13 @@ close_in:
         return r;
 }
 
-int hp_api_exec(struct hp_api *a, char *const *argv, const char *input, const char *actor, bool forwarded,
+int hp_api_exec(struct hp_api *a, char *const *argv, const struct hp_api_exec_opts *o,
                 struct hp_api_exec_result *ret)
 {
         int r;
 
         pthread_mutex_lock(&a->write_lock);
-        r = run(a, argv, input, actor, forwarded, ret);
+        r = run(a, argv, o, ret);
         pthread_mutex_unlock(&a->write_lock);
         return r;
 }

@@ -15,10 +15,15 @@ struct hp_api_exec_result {
 };
 void hp_api_exec_result_done(struct hp_api_exec_result *r);
 
-/* Runs "hwpass ARGV..." with the daemon's database and host root, input on
- * stdin (or /dev/null), actor recorded with its events; under the write
- * lock. forwarded: argv came from a CLI through POST /v1/cli, and the
- * command checks that it is one a client may forward (HWPASS_FORWARDED).
- * -errno only when it could not be run at all. */
-int hp_api_exec(struct hp_api *a, char *const *argv, const char *input, const char *actor, bool forwarded,
+struct hp_api_exec_opts {
+        const char *input; /* its stdin, or NULL for none */
+        const char *actor; /* recorded with its events */
+        const char *cwd;   /* where it runs (the CLI's directory), or NULL */
+        bool forwarded;    /* argv came from a CLI through POST /v1/cli: the command
+                            * checks it is one a client may forward (HWPASS_FORWARDED) */
+};
+
+/* Runs "hwpass ARGV..." with the daemon's database and host root, under the
+ * write lock. -errno only when it could not be run at all. */
+int hp_api_exec(struct hp_api *a, char *const *argv, const struct hp_api_exec_opts *o,
                 struct hp_api_exec_result *ret);

@@ -8,6 +8,7 @@
 #include "host/check.h"
 #include "host/iommu.h"
 #include "host/pci.h"
+#include "host/plan.h"
 #include "host/state.h"
 #include "store/store.h"
 #include "host/usb.h"
@@ -460,6 +461,28 @@ json_t *hp_json_check_report(const struct hp_check_report *rep)
                 return NULL;
         }
         return o;
+}
+
+json_t *hp_json_plan(const struct hp_plan *p, bool dry_run, bool applied)
+{
+        json_t *steps = json_array();
+
+        for (size_t i = 0; steps && i < p->n_steps; i++) {
+                const struct hp_plan_step *st = &p->steps[i];
+
+                if (json_array_append_new(steps, json_pack("{s:s, s:s?, s:s?, s:b}", "address", st->address,
+                                                           "from_driver", st->from_driver, "to_driver",
+                                                           st->to_driver, "requested", st->requested)) < 0) {
+                        json_decref(steps);
+                        return NULL;
+                }
+        }
+        if (!steps)
+                return NULL;
+        return json_pack("{s:s, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:o}", "action",
+                         p->action == HP_PLAN_ENABLE ? "enable" : "disable", "dry_run", dry_run, "applicable",
+                         hp_plan_applicable(p), "applied", applied, "steps", steps, "unchanged", strv(p->unchanged),
+                         "warnings", strv(p->warnings), "refusals", strv(p->refusals), "errors", strv(p->errors));
 }
 
 json_t *hp_json_events(const struct hp_event *e, size_t n)

@@ -12,6 +12,7 @@ struct hp_dev_config;
 struct hp_host_state;
 struct hp_pci_dev;
 struct hp_pci_inventory;
+struct hp_plan;
 struct hp_usb_inventory;
 
 /* All return a new reference, or NULL when out of memory. */
@@ -28,5 +29,9 @@ json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_de
 json_t *hp_json_iommu_groups(const struct hp_pci_inventory *inv);
 json_t *hp_json_usb(const struct hp_usb_inventory *usb, const struct hp_pci_inventory *inv);
 json_t *hp_json_check_report(const struct hp_check_report *rep);
+/* A passthrough plan: {"action", "dry_run", "applicable", "applied", "steps":
+ * [{"address", "from_driver", "to_driver", "requested"}], "unchanged",
+ * "warnings", "refusals", "errors"}. */
+json_t *hp_json_plan(const struct hp_plan *p, bool dry_run, bool applied);
 /* {"events": [{"id", "at", "kind", "subject", "message"}...]} */
 json_t *hp_json_events(const struct hp_event *e, size_t n);

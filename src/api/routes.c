@@ -194,16 +194,17 @@ static void error_text(const char *err, char *buf, size_t size)
 
 /* Runs a write and turns its outcome into the reply: its JSON on success;
  * otherwise an error with its message, and its JSON (a refused plan) as
- * "detail". Exit 2 (refused input or state) and 1 (could not be done) are
- * 409: the API checked the request itself before running it. */
+ * "detail". Exit 2 (refused input or state) and 1 (the answer is no: no_code,
+ * "refused" or "failed") are 409: the API checked the request itself
+ * before running it. */
 static struct hp_api_reply run_write(struct hp_api *a, const struct hp_api_request *req, char **argv,
-                                     const char *input, unsigned ok_status)
+                                     const char *input, unsigned ok_status, const char *no_code)
 {
         _cleanup_(hp_api_exec_result_done) struct hp_api_exec_result res = { 0 };
         struct hp_api_reply rep;
         json_t *out;
         char msg[1024];
-        int r = hp_api_exec(a, argv, input, req->actor, false, &res);
+        int r = hp_api_exec(a, argv, &(struct hp_api_exec_opts){ .input = input, .actor = req->actor }, &res);
 
         if (r < 0)
                 return hp_api_error(500, "internal", "cannot run hwpass: %s", strerror(-r));
@@ -216,7 +217,7 @@ static struct hp_api_reply run_write(struct hp_api *a, const struct hp_api_reque
                 return rep;
         }
         error_text(res.err, msg, sizeof(msg));
-        rep = res.exit_code == 1   ? hp_api_error(409, "failed", "%s", msg)
+        rep = res.exit_code == 1   ? hp_api_error(409, no_code, "%s", msg)
               : res.exit_code == 2 ? hp_api_error(409, "refused", "%s", msg)
               : res.exit_code == 3 ? hp_api_error(500, "host-error", "%s", msg)
                                    : hp_api_error(500, "crashed", "hwpass exited with status %d: %s", res.exit_code,
@@ -318,7 +319,7 @@ static struct hp_api_reply put_passthrough(struct hp_api *a, const struct hp_api
                 argv[5] = "--dry-run";
                 argv[6] = NULL;
         }
-        return run_write(a, req, argv, NULL, 200);
+        return run_write(a, req, argv, NULL, 200, "refused");
 }
 
 /* PUT /v1/devices/{address}/label {"label": "text" | null} */
@@ -342,11 +343,11 @@ static struct hp_api_reply put_label(struct hp_api *a, const struct hp_api_reque
         if (device_exists(a, canon, &err) < 0)
                 return err;
         char *argv[] = { "device", "label", canon, label ? (char *)label : "--unset", "--json", NULL };
-        return run_write(a, req, argv, NULL, 200);
+        return run_write(a, req, argv, NULL, 200, "failed");
 }
 
-/* POST /v1/vms: the VM's document, as GET /v1/vms/{name} gives it less
- * "state"; checked here in full, then defined by 'hwpass vm define -'. */
+/* POST /v1/vms: the VM's document, as GET /v1/vms/{name} gives it ("state"
+ * ignored); checked here in full, then defined by 'hwpass vm define -'. */
 static struct hp_api_reply post_vm(struct hp_api *a, const struct hp_api_request *req)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
@@ -361,9 +362,9 @@ static struct hp_api_reply post_vm(struct hp_api *a, const struct hp_api_request
         text = json_dumps(body, JSON_COMPACT);
         if (!text)
                 return hp_api_error(500, "internal", "out of memory");
-        if (hp_vm_spec_from_text(text, &s, &msg) < 0)
+        if (hp_vm_spec_from_document(text, &s, &msg) < 0)
                 return hp_api_error(400, "bad-vm", "%s", msg ? msg : "out of memory");
-        return run_write(a, req, argv, text, 201);
+        return run_write(a, req, argv, text, 201, "failed");
 }
 
 /* POST /v1/vms/{name}/start, POST /v1/vms/{name}/stop {"force", "timeout"},
@@ -387,21 +388,21 @@ static struct hp_api_reply vm_action(struct hp_api *a, const struct hp_api_reque
         snprintf(timeout_arg, sizeof(timeout_arg), "--timeout=%llu", timeout);
         char *argv[] = { "vm", (char *)action, (char *)name, "--json", stop ? timeout_arg : NULL,
                          stop && force ? "--force" : NULL, NULL };
-        return run_write(a, req, argv, NULL, 200);
+        return run_write(a, req, argv, NULL, 200, "failed");
 }
 
-/* POST /v1/cli {"argv": [...], "db", "host_root"}: the hwpass CLI's own
- * route. A write command given to the CLI while the daemon runs is run here,
+/* POST /v1/cli {"argv": [...], "db", "host_root", "cwd", "stdin"}: the hwpass
+ * CLI's own route. A write command given to the CLI while the daemon runs is run here,
  * in order with every other write, and its exit status and output go back as
  * they are. Only on the Unix socket, and only for the state this daemon owns. */
 static struct hp_api_reply post_cli(struct hp_api *a, const struct hp_api_request *req)
 {
-        static const char *const fields[] = { "argv", "db", "host_root", NULL };
+        static const char *const fields[] = { "argv", "db", "host_root", "cwd", "stdin", NULL };
         _cleanup_(hp_api_exec_result_done) struct hp_api_exec_result res = { 0 };
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_strv_free_ char **argv = calloc(1, sizeof(char *));
         _cleanup_free_ char *msg = NULL;
-        const char *db = NULL, *root = NULL;
+        const char *db = NULL, *root = NULL, *cwd = NULL, *input = NULL;
         struct hp_api_reply err;
         json_t *list, *v;
         size_t i;
@@ -412,8 +413,12 @@ static struct hp_api_reply post_cli(struct hp_api *a, const struct hp_api_reques
         if (body_object(req, fields, false, &body, &err) < 0)
                 return err;
         if (hp_api_get_string(body, "db", false, &db, &msg) < 0 ||
-            hp_api_get_string(body, "host_root", false, &root, &msg) < 0)
+            hp_api_get_string(body, "host_root", false, &root, &msg) < 0 ||
+            hp_api_get_string(body, "cwd", false, &cwd, &msg) < 0 ||
+            hp_api_get_string(body, "stdin", true, &input, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg);
+        if (cwd && cwd[0] != '/')
+                return hp_api_error(400, "bad-body", "\"cwd\" must be an absolute path");
         if (!db || !root || !hp_same_file(db, a->db_path) || !hp_same_file(root, a->host_root))
                 return hp_api_error(409, "other-state", "this daemon serves the database '%s' and host root '%s'",
                                     a->db_path, a->host_root);
@@ -426,7 +431,9 @@ static struct hp_api_reply post_cli(struct hp_api *a, const struct hp_api_reques
                 if (!argv || hp_strv_push(&argv, json_string_value(v)) < 0)
                         return hp_api_error(500, "internal", "out of memory");
         }
-        r = hp_api_exec(a, argv, NULL, req->actor, true, &res);
+        r = hp_api_exec(a, argv,
+                        &(struct hp_api_exec_opts){ .input = input, .actor = req->actor, .cwd = cwd, .forwarded = true },
+                        &res);
         if (r < 0)
                 return hp_api_error(500, "internal", "cannot run hwpass: %s", strerror(-r));
         return hp_api_ok(json_pack("{s:i, s:s, s:s}", "exit", res.exit_code, "stdout", res.out, "stderr", res.err));

@@ -29,6 +29,8 @@ struct hp_cli {
         struct hp_host *host;
         struct hp_names *names;
         bool no_names; /* scans skip pci.ids: nothing will print a device name */
+        const char *socket; /* --socket or HWPASS_SOCKET: hwpassd must answer there */
+        bool globals_given; /* --host-root, --db or --socket on the command line */
 };
 
 /* Prints "hwpass: <message>" and returns HP_EXIT_USAGE. */
@@ -50,6 +52,9 @@ int hp_cli_parse_address(const char *arg, char ret[13]);
 int hp_cli_find_device(struct hp_cli *c, const char *arg, struct hp_pci_inventory **ret_inv,
                        const struct hp_pci_dev **ret);
 
+/* The device at address as 'device show --json' prints it; exit code. */
+int hp_cli_print_device_json(struct hp_cli *c, const char *address);
+
 /* The inventory with the stored configurations (read-only); exit code. */
 int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret);
 static inline void hp_cli_state_done(struct hp_view *s)
@@ -62,6 +67,11 @@ static inline void hp_cli_state_done(struct hp_view *s)
  * the caller commits or rolls back. Exit code. */
 int hp_cli_device_config_load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
                               struct hp_dev_config *ret);
+
+/* When hwpassd serves this CLI's database and host root, runs the write
+ * command words (argv from the group on) there: *ret_handled is true and its
+ * exit code is returned. Otherwise *ret_handled is false: run it here. */
+int hp_cli_forward(struct hp_cli *c, char **words, bool *ret_handled);
 
 /* Rejects any argument left over: returns an exit code. */
 int hp_cli_no_args(const char *cmd, int argc, char **argv);
@@ -88,6 +98,7 @@ int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_vm_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_vm_define(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_add_usb(struct hp_cli *c, int argc, char **argv);

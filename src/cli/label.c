@@ -118,7 +118,9 @@ int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv)
         if (!unset && !cfg.label)
                 return hp_cli_error(-ENOMEM, "out of memory");
         r = save(c, s, &cfg, unset ? "label removed" : argv[2]);
-        if (r == HP_EXIT_OK && !c->json)
+        if (r == HP_EXIT_OK && c->json)
+                return hp_cli_print_device_json(c, cfg.address);
+        if (r == HP_EXIT_OK)
                 printf("%s: %s\n", cfg.address, unset ? "label removed" : cfg.label);
         return r;
 }
@@ -183,7 +185,9 @@ int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv)
                         return hp_cli_error(r, "out of memory");
         }
         r = save(c, s, &cfg, unset ? "attributes removed" : "attributes set");
-        if (r == HP_EXIT_OK && !c->json)
+        if (r == HP_EXIT_OK && c->json)
+                return hp_cli_print_device_json(c, cfg.address);
+        if (r == HP_EXIT_OK)
                 for (size_t i = 0; cfg.attrs[i]; i++)
                         printf("%s: %s\n", cfg.address, cfg.attrs[i]);
         return r;

@@ -19,36 +19,38 @@
 static const struct {
         const char *group, *verb, *args, *help;
         int (*run)(struct hp_cli *c, int argc, char **argv);
+        bool writes; /* changes the host or the store: goes to hwpassd when one runs */
 } commands[] = {
         { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
-        { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply },
-        { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
-        { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms },
-        { "host", "stop-vms", "[--timeout SECONDS]", "stop the autostart VMs in reverse order, then any other (at shutdown)", hp_cmd_host_stop_vms },
-        { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]", "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough },
-        { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label", hp_cmd_device_label },
-        { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr },
-        { "device", "probe", "SBDF [--timeout SECONDS]", "boot the probe guest with the device: does its passthrough work here", hp_cmd_device_probe },
-        { "device", "clear", "SBDF [--force]", "return a quarantined device to service once a reset works", hp_cmd_device_clear },
+        { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply, true },
+        { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config, true },
+        { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms, true },
+        { "host", "stop-vms", "[--timeout SECONDS]", "stop the autostart VMs in reverse order, then any other (at shutdown)", hp_cmd_host_stop_vms, true },
+        { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]", "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough, true },
+        { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label", hp_cmd_device_label, true },
+        { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr, true },
+        { "device", "probe", "SBDF [--timeout SECONDS]", "boot the probe guest with the device: does its passthrough work here", hp_cmd_device_probe, true },
+        { "device", "clear", "SBDF [--force]", "return a quarantined device to service once a reset works", hp_cmd_device_clear, true },
         { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
         { "graphics", "vm", "list", "VMs with display devices, and the device each holds", hp_cmd_graphics_vm_list },
-        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]", "define a VM", hp_cmd_vm_create },
-        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N]", "change a VM that is off", hp_cmd_vm_set },
-        { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or any free matching one", hp_cmd_vm_add_pci },
-        { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb },
-        { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device },
+        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]", "define a VM", hp_cmd_vm_create, true },
+        { "vm", "define", "FILE.json|-", "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define, true },
+        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N]", "change a VM that is off", hp_cmd_vm_set, true },
+        { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or any free matching one", hp_cmd_vm_add_pci, true },
+        { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb, true },
+        { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device, true },
         { "vm", "list", "", "the VMs", hp_cmd_vm_list },
         { "vm", "show", "NAME [--qemu-argv]", "one VM: devices now, MMIO window, QEMU command line", hp_cmd_vm_show },
-        { "vm", "delete", "NAME", "delete a VM that is off", hp_cmd_vm_delete },
-        { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start },
-        { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },
+        { "vm", "delete", "NAME", "delete a VM that is off", hp_cmd_vm_delete, true },
+        { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start, true },
+        { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop, true },
         { "vm", "log", "NAME", "the VM's serial console", hp_cmd_vm_log },
         { "vm", "supervise", "RUN_DIR", "internal: the supervisor 'vm start' runs for a VM's QEMU", hp_cmd_vm_supervise },
         { "vm", "suspend", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "snapshot", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "migrate", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
-        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx },
-        { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart },
+        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx, true },
+        { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart, true },
         { "events", NULL, "[--since ID] [--limit N]", "the event log: who did what, state changes, failures", hp_cmd_events },
         { "device", "list", "[--class gpu|net|storage|usb|audio]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
@@ -68,6 +70,9 @@ static void usage(FILE *f)
                    "                   (environment: HWPASS_HOST_ROOT)\n"
                    "  --db PATH        the state database (default " HP_DEFAULT_DB ";\n"
                    "                   environment: HWPASS_DB)\n"
+                   "  --socket PATH    the hwpassd to send changes to (default /run/hwpass/hwpass.sock;\n"
+                   "                   environment: HWPASS_SOCKET). While hwpassd runs, commands that\n"
+                   "                   change something run there, one at a time\n"
                    "  --json           machine-readable output\n"
                    "  -h, --help       this text\n");
 }
@@ -250,33 +255,53 @@ const char *hp_cli_opt_value(int argc, char **argv, int *i, const char *opt, int
         return argv[++*i];
 }
 
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: the value (advancing *i past
+ * it), NULL when argv[*i] is another option; *ret_error when it lacks one. */
+static const char *global_value(int argc, char **argv, int *i, const char *name, int *ret_error)
+{
+        const char *v;
+
+        if (!hp_startswith(argv[*i], name))
+                return NULL;
+        v = argv[*i] + strlen(name);
+        if (*v == '=')
+                return v + 1;
+        if (*v != '\0')
+                return NULL;
+        if (*i + 1 >= argc) {
+                *ret_error = hp_cli_usage_error("%s needs a value", name);
+                return NULL;
+        }
+        return argv[++*i];
+}
+
 /* Takes the global options out of argv wherever they stand. */
 static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
 {
-        int out = 1;
+        static const char *const names[] = { "--host-root", "--db", "--socket" };
+        const char **dest[] = { &c->host_root, &c->db_path, &c->socket };
+        int out = 1, err = 0;
 
         for (int i = 1; i < *argc; i++) {
-                const char *a = argv[i];
+                const char *v = NULL;
 
-                if (streq(a, "--json")) {
+                if (streq(argv[i], "--json")) {
                         c->json = true;
-                } else if (streq(a, "--help") || streq(a, "-h")) {
-                        *help = true;
-                } else if (streq(a, "--host-root")) {
-                        if (i + 1 >= *argc)
-                                return hp_cli_usage_error("--host-root needs a directory");
-                        c->host_root = argv[++i];
-                } else if (hp_startswith(a, "--host-root=")) {
-                        c->host_root = a + strlen("--host-root=");
-                } else if (streq(a, "--db")) {
-                        if (i + 1 >= *argc)
-                                return hp_cli_usage_error("--db needs a file name");
-                        c->db_path = argv[++i];
-                } else if (hp_startswith(a, "--db=")) {
-                        c->db_path = a + strlen("--db=");
-                } else {
-                        argv[out++] = argv[i];
+                        continue;
                 }
+                if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+                        *help = true;
+                        continue;
+                }
+                for (size_t k = 0; !v && !err && k < ELEMENTSOF(names); k++)
+                        if ((v = global_value(*argc, argv, &i, names[k], &err)))
+                                *dest[k] = v;
+                if (err)
+                        return err;
+                if (v)
+                        c->globals_given = true;
+                else
+                        argv[out++] = argv[i];
         }
         *argc = out;
         argv[out] = NULL;
@@ -284,12 +309,46 @@ static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
                 return hp_cli_usage_error("--host-root needs a directory");
         if (!c->db_path || !*c->db_path)
                 return hp_cli_usage_error("--db needs a file name");
+        if (c->socket && !*c->socket)
+                return hp_cli_usage_error("--socket needs a path");
         return HP_EXIT_OK;
+}
+
+/* A command hwpassd runs for a client (HWPASS_FORWARDED) must be one that
+ * clients send it, on the daemon's own state. */
+static int check_forwarded(const struct hp_cli *c, bool writes, char **argv)
+{
+        if (!getenv("HWPASS_FORWARDED"))
+                return HP_EXIT_OK;
+        if (!writes)
+                return hp_cli_usage_error("'%s%s%s' is not sent to hwpassd: run it directly", argv[0],
+                                          argv[1] ? " " : "", argv[1] ? argv[1] : "");
+        if (c->globals_given)
+                return hp_cli_usage_error("a command sent to hwpassd cannot choose --db, --host-root or --socket");
+        return HP_EXIT_OK;
+}
+
+static int run_command(struct hp_cli *c, size_t i, int argc, char **argv, char **words)
+{
+        bool forwarded = false;
+        int r = check_forwarded(c, commands[i].writes, words);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        /* One writer: while hwpassd runs, changes are made there. */
+        if (commands[i].writes && !getenv("HWPASS_DIRECT")) {
+                r = hp_cli_forward(c, words, &forwarded);
+                if (forwarded)
+                        return r;
+        }
+        return commands[i].run(c, argc, argv);
 }
 
 int main(int argc, char **argv)
 {
-        struct hp_cli c = { .host_root = getenv("HWPASS_HOST_ROOT"), .db_path = getenv("HWPASS_DB") };
+        struct hp_cli c = { .host_root = getenv("HWPASS_HOST_ROOT"),
+                            .db_path = getenv("HWPASS_DB"),
+                            .socket = getenv("HWPASS_SOCKET") };
         bool help = false;
         int r;
 
@@ -308,7 +367,7 @@ int main(int argc, char **argv)
                 if (!streq(argv[1], commands[i].group))
                         continue;
                 if (!commands[i].verb) { /* a command of one word: "hwpass events" */
-                        r = commands[i].run(&c, argc - 1, argv + 1);
+                        r = run_command(&c, i, argc - 1, argv + 1, argv + 1);
                         goto done;
                 }
                 if (argc < 3)
@@ -316,7 +375,7 @@ int main(int argc, char **argv)
                                                   argv[1], commands[i].group, commands[i].verb);
                 if (!streq(argv[2], commands[i].verb))
                         continue;
-                r = commands[i].run(&c, argc - 2, argv + 2);
+                r = run_command(&c, i, argc - 2, argv + 2, argv + 1);
         done:
                 hp_names_free(c.names);
                 hp_host_free(c.host);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "api/hostjson.h"
 #include "host/bind.h"
 #include "host/hostuse.h"
 #include "host/pci.h"
@@ -241,9 +242,34 @@ static int record_and_apply(struct run *run, const struct hp_plan *p, char **ret
                 (void)hp_store_event_add(run->store, desired ? "passthrough-enabled" : "passthrough-disabled",
                                          p->steps[i].address, msg);
         }
-        printf("Done: %zu device%s %s.\n", p->n_steps, p->n_steps == 1 ? "" : "s",
+        if (!run->c->json)
+                printf("Done: %zu device%s %s.\n", p->n_steps, p->n_steps == 1 ? "" : "s",
                desired ? "handed to vfio-pci" : "given back to the host");
         return HP_EXIT_OK;
+}
+
+/* --json: the plan as a document, applied unless refused or a dry run; why it
+ * was refused also goes to stderr. */
+static int plan_json(struct run *run, const struct hp_plan *p, bool dry_run)
+{
+        bool applicable = hp_plan_applicable(p);
+        int r = HP_EXIT_OK;
+
+        for (size_t i = 0; p->refusals[i]; i++)
+                fprintf(stderr, "hwpass: refused: %s\n", p->refusals[i]);
+        for (size_t i = 0; p->errors[i]; i++)
+                fprintf(stderr, "hwpass: %s\n", p->errors[i]);
+        if (p->refusals[0])
+                fprintf(stderr, "hwpass: nothing was changed (--force, or \"force\": true, overrides a refusal)\n");
+        if (!applicable) {
+                (void)hp_cli_print_json(hp_json_plan(p, dry_run, false));
+                return HP_EXIT_FAIL;
+        }
+        if (!dry_run)
+                r = record_and_apply(run, p, NULL);
+        if (r != HP_EXIT_OK)
+                return r;
+        return hp_cli_print_json(hp_json_plan(p, dry_run, !dry_run));
 }
 
 int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
@@ -291,6 +317,8 @@ int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
                                 action, addresses, force, &p);
         if (r < 0)
                 return hp_cli_error(r, "cannot plan passthrough %s", action_name(action));
+        if (c->json)
+                return plan_json(&run, p, dry_run);
         print_plan(p, dry_run);
         if (!hp_plan_applicable(p))
                 return HP_EXIT_FAIL;

@@ -14,6 +14,7 @@
 #include "vm.h"
 #include "vm/firmware.h"
 #include "vm/specjson.h"
+#include "vm/supervise.h"
 
 void hp_cli_vm_done(struct hp_cli_vm *v)
 {
@@ -41,19 +42,9 @@ int hp_cli_vm_load(struct hp_cli *c, const char *name, struct hp_cli_vm *ret)
         r = hp_vm_spec_from_text(ret->rec.spec_json, &ret->spec, &err);
         if (r < 0)
                 return hp_cli_error(r, "VM '%s' is stored damaged: %s", name, err ? err : "?");
-        /* Recorded as up, but its supervisor is gone without recording the
-         * end (killed): the record is put right. */
-        if (!streq(ret->rec.state, "off") && ret->rec.pid > 0 && kill((pid_t)ret->rec.pid, 0) < 0 &&
-            errno == ESRCH) {
-                (void)hp_store_release_devices(ret->store, name);
-                (void)hp_store_vm_set_runtime(ret->store, name, "off", 0, NULL, 0);
-                (void)hp_store_event_add(ret->store, "vm-lost", name,
-                                         "its supervisor was gone without recording the end; devices released");
-                free(ret->rec.state);
-                ret->rec.state = strdup("off");
-                if (!ret->rec.state)
-                        return hp_cli_error(-ENOMEM, "out of memory");
-        }
+        r = hp_vm_record_settle(ret->store, &ret->rec);
+        if (r < 0)
+                return hp_cli_error(r, "out of memory");
         return HP_EXIT_OK;
 }
 
@@ -235,6 +226,57 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
         if (r == HP_EXIT_OK && !c->json)
                 printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s.\n", s.name, s.memory_mib, s.vcpus,
                        s.vcpus == 1 ? "" : "s", s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS");
+        return r;
+}
+
+/* The whole text of path ("-": stdin), at most 1 MiB. */
+static int read_document(const char *path, char **ret)
+{
+        _cleanup_fclose_ FILE *f = streq(path, "-") ? NULL : fopen(path, "re");
+        FILE *in = streq(path, "-") ? stdin : f;
+        _cleanup_free_ char *buf = malloc(1024 * 1024 + 1);
+        size_t n;
+
+        if (!in)
+                return -errno;
+        if (!buf)
+                return -ENOMEM;
+        n = fread(buf, 1, 1024 * 1024 + 1, in);
+        if (ferror(in))
+                return -EIO;
+        if (n > 1024 * 1024)
+                return -EFBIG;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* hwpass vm define FILE|-: a VM from its JSON document, as 'vm list --json'
+ * and GET /v1/vms/NAME give it (and as POST /v1/vms takes it). */
+int hp_cmd_vm_define(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        int r;
+
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass vm define FILE.json (or - for stdin)");
+        r = read_document(argv[1], &text);
+        if (r == -EFBIG)
+                return hp_cli_usage_error("'%s' is larger than 1 MiB: not a VM document", argv[1]);
+        if (r < 0)
+                return hp_cli_error(r, "cannot read '%s'", argv[1]);
+        r = hp_vm_spec_from_document(text, &s, &err);
+        if (r == -ENOMEM)
+                return hp_cli_error(r, "out of memory");
+        if (r < 0)
+                return hp_cli_usage_error("'%s' is not a VM document: %s", argv[1], err ? err : "?");
+        r = hp_cli_vm_store_new(c, &s, "vm-created");
+        if (r == HP_EXIT_OK && !c->json)
+                printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s, %zu PCI and %zu USB device%s.\n", s.name,
+                       s.memory_mib, s.vcpus, s.vcpus == 1 ? "" : "s",
+                       s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS", s.n_pci, s.n_usb,
+                       s.n_pci + s.n_usb == 1 ? "" : "s");
         return r;
 }
 

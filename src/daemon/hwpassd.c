@@ -1,66 +1,231 @@
-/* hwpassd: the host daemon. This first part serves the read side of the API
- * on a Unix socket until SIGTERM or SIGINT. */
+/* hwpassd: the host daemon. At start it brings the store up to date, applies
+ * the stored passthrough state again, re-attaches to the VMs that kept
+ * running while it was away (their supervisors outlive it), serves the API,
+ * tells systemd it is ready, and on the first start since boot starts the
+ * autostart VMs. It stops on SIGTERM or SIGINT, leaving the VMs running
+ * unless --stop-vms-at-exit. */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "api/exec.h"
 #include "api/server.h"
+#include "store/store.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vm/qmp.h"
+#include "vm/supervise.h"
 
 #define DEFAULT_SOCKET "/run/hwpass/hwpass.sock"
 #define DEFAULT_DB "/var/lib/hwpass/hwpass.db"
+/* On tmpfs: gone at boot, so autostart runs once per boot, not at every
+ * restart of the daemon. */
+#define AUTOSTART_MARK "/run/hwpass/autostart-done"
+
+struct options {
+        const char *listen_on, *db, *root;
+        bool stop_vms_at_exit;
+        enum { AUTOSTART_BOOT, AUTOSTART_ALWAYS, AUTOSTART_NEVER } autostart;
+};
 
 static int usage(const char *fmt, const char *arg)
 {
         fprintf(stderr, "hwpassd: ");
         fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--db PATH] [--host-root DIR]\n");
+        fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--db PATH] [--host-root DIR]\n"
+                        "               [--autostart boot|always|never] [--stop-vms-at-exit]\n");
         return 2;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+        for (int i = 1; i < argc; i++) {
+                const char **dst = streq(argv[i], "--listen")      ? &o->listen_on
+                                   : streq(argv[i], "--db")        ? &o->db
+                                   : streq(argv[i], "--host-root") ? &o->root
+                                                                   : NULL;
+                const char *autostart = NULL;
+
+                if (streq(argv[i], "--stop-vms-at-exit")) {
+                        o->stop_vms_at_exit = true;
+                        continue;
+                }
+                if (streq(argv[i], "--autostart"))
+                        dst = &autostart;
+                if (!dst)
+                        return usage("unknown option '%s'", argv[i]);
+                if (i + 1 >= argc)
+                        return usage("%s needs a value", argv[i]);
+                *dst = argv[++i];
+                if (dst != &autostart)
+                        continue;
+                if (streq(autostart, "boot"))
+                        o->autostart = AUTOSTART_BOOT;
+                else if (streq(autostart, "always"))
+                        o->autostart = AUTOSTART_ALWAYS;
+                else if (streq(autostart, "never"))
+                        o->autostart = AUTOSTART_NEVER;
+                else
+                        return usage("invalid --autostart '%s': boot, always or never", autostart);
+        }
+        if (!hp_startswith(o->listen_on, "unix:") || !o->listen_on[5])
+                return usage("cannot listen on '%s': only unix:PATH for now", o->listen_on);
+        return 0;
+}
+
+/* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET, when set. */
+static void notify(const char *state)
+{
+        const char *path = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        size_t len;
+
+        if (!path || (path[0] != '/' && path[0] != '@') || (len = strlen(path)) >= sizeof(sa.sun_path))
+                return;
+        memcpy(sa.sun_path, path, len);
+        if (sa.sun_path[0] == '@')
+                sa.sun_path[0] = '\0'; /* the abstract namespace */
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0)
+                (void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+                             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+}
+
+/* Runs hwpass ARGV as the daemon's own write; its output goes to our log. */
+static int run(struct hp_api *api, char **argv)
+{
+        _cleanup_(hp_api_exec_result_done) struct hp_api_exec_result res = { 0 };
+        int r = hp_api_exec(api, argv, &(struct hp_api_exec_opts){ .actor = "hwpassd" }, &res);
+
+        if (r < 0) {
+                fprintf(stderr, "hwpassd: cannot run hwpass %s %s: %s\n", argv[0], argv[1], strerror(-r));
+                return r;
+        }
+        fprintf(stderr, "hwpassd: hwpass %s %s: exit %d\n%s%s", argv[0], argv[1], res.exit_code, res.out, res.err);
+        return res.exit_code;
+}
+
+/* The VMs recorded as up: still supervised and answering QMP (attached),
+ * or lost while the daemon was away (put right). */
+static void reattach(const char *db)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct hp_vm_record *recs = NULL;
+        size_t n = 0, attached = 0;
+
+        if (hp_store_open(db, &s, &err) < 0 || hp_store_set_actor(s, "hwpassd") < 0 ||
+            hp_store_vm_list(s, &recs, &n) < 0) {
+                fprintf(stderr, "hwpassd: cannot read the VMs: %s\n", err ? err : "store error");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
+                json_t *status = NULL;
+                char msg[512];
+
+                if (streq(recs[i].state, "off") || hp_vm_record_settle(s, &recs[i]) != 0)
+                        continue;
+                if (!recs[i].qmp_path || hp_qmp_connect(recs[i].qmp_path, 2000, &q) < 0 ||
+                    hp_qmp_execute(q, "query-status", NULL, 2000, &status, NULL) < 0) {
+                        snprintf(msg, sizeof(msg), "supervisor %" PRId64 " runs; QMP at %s does not answer (yet)",
+                                 recs[i].pid, recs[i].qmp_path ? recs[i].qmp_path : "(none)");
+                } else {
+                        snprintf(msg, sizeof(msg), "supervisor %" PRId64 ", QMP %s: %s", recs[i].pid,
+                                 recs[i].qmp_path, json_string_value(json_object_get(status, "status")) ?: "?");
+                        attached++;
+                }
+                json_decref(status);
+                (void)hp_store_event_add(s, "vm-attached", recs[i].name, msg);
+                fprintf(stderr, "hwpassd: VM '%s': %s\n", recs[i].name, msg);
+        }
+        hp_vm_records_free(recs, n);
+        fprintf(stderr, "hwpassd: %zu running VM%s re-attached\n", attached, attached == 1 ? "" : "s");
+}
+
+static bool autostart_due(const struct options *o)
+{
+        int fd;
+
+        if (o->autostart != AUTOSTART_BOOT)
+                return o->autostart == AUTOSTART_ALWAYS;
+        fd = open(AUTOSTART_MARK, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return false; /* done since this boot (or /run is not ours) */
+        close(fd);
+        return true;
+}
+
+/* The store brought to this version (the API's readers need it) and the
+ * start recorded. */
+static int open_store(const char *db)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r = hp_store_open(db, &s, &err);
+
+        if (r < 0) {
+                fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
+                return r;
+        }
+        (void)hp_store_set_actor(s, "hwpassd");
+        (void)hp_store_event_add(s, "daemon-started", NULL, NULL);
+        return 0;
 }
 
 int main(int argc, char **argv)
 {
         _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
         _cleanup_free_ char *err = NULL;
-        const char *listen_on = "unix:" DEFAULT_SOCKET, *db = getenv("HWPASS_DB"),
-                   *root = getenv("HWPASS_HOST_ROOT");
+        struct options o = { .listen_on = "unix:" DEFAULT_SOCKET, .db = getenv("HWPASS_DB"),
+                             .root = getenv("HWPASS_HOST_ROOT") };
         sigset_t set;
         int sig, r;
 
-        for (int i = 1; i < argc; i++) {
-                const char **dst = streq(argv[i], "--listen")      ? &listen_on
-                                   : streq(argv[i], "--db")        ? &db
-                                   : streq(argv[i], "--host-root") ? &root
-                                                                   : NULL;
-
-                if (!dst)
-                        return usage("unknown option '%s'", argv[i]);
-                if (i + 1 >= argc)
-                        return usage("%s needs a value", argv[i]);
-                *dst = argv[++i];
-        }
-        if (!hp_startswith(listen_on, "unix:") || !listen_on[5])
-                return usage("cannot listen on '%s': only unix:PATH for now", listen_on);
-        if (streq(listen_on, "unix:" DEFAULT_SOCKET))
-                (void)mkdir("/run/hwpass", 0700);
-        /* Signals are taken synchronously below; the server thread must not get them. */
+        r = parse_args(argc, argv, &o);
+        if (r != 0)
+                return r;
+        if (!o.db)
+                o.db = DEFAULT_DB;
+        /* A client that goes away mid-answer, or a command that ends before
+         * reading its input, must not end the daemon. */
+        signal(SIGPIPE, SIG_IGN);
+        (void)mkdir("/run/hwpass", 0700);
+        /* Signals are taken synchronously below; the server threads must not get them. */
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
-        r = hp_api_start_unix(&(struct hp_api_config){ .host_root = root, .db_path = db ? db : DEFAULT_DB },
-                              listen_on + 5, &api, &err);
+        if (open_store(o.db) < 0)
+                return 1;
+        r = hp_api_start_unix(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db }, o.listen_on + 5,
+                              &api, &err);
         if (r < 0) {
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
                 return 1;
         }
-        fprintf(stderr, "hwpassd: serving the API on %s\n", listen_on);
+        (void)run(api, (char *[]){ "host", "apply", NULL });
+        reattach(o.db);
+        fprintf(stderr, "hwpassd: serving the API on %s\n", o.listen_on);
+        notify("READY=1\nSTATUS=serving the API");
+        if (autostart_due(&o))
+                (void)run(api, (char *[]){ "host", "start-vms", NULL });
         while (sigwait(&set, &sig) != 0)
                 ;
+        notify("STOPPING=1");
         fprintf(stderr, "hwpassd: stopping (signal %d)\n", sig);
+        if (o.stop_vms_at_exit)
+                (void)run(api, (char *[]){ "host", "stop-vms", NULL });
         return 0;
 }

@@ -310,7 +310,7 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
         return 0;
 }
 
-int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_error)
+static int from_text(const char *text, bool document, struct hp_vm_spec *ret, char **ret_error)
 {
         json_error_t e;
         json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
@@ -318,13 +318,26 @@ int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_er
 
         if (!j) {
                 *ret_error = NULL;
-                if (asprintf(ret_error, "the stored VM is not valid JSON: %s", e.text) < 0)
+                if (asprintf(ret_error, "%s is not valid JSON: %s (line %d)", document ? "the VM" : "the stored VM",
+                             e.text, e.line) < 0)
                         *ret_error = NULL;
                 return -EINVAL;
         }
+        if (document && json_is_string(json_object_get(j, "state")))
+                (void)json_object_del(j, "state");
         r = hp_vm_spec_from_json(j, ret, ret_error);
         json_decref(j);
         return r;
+}
+
+int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_error)
+{
+        return from_text(text, false, ret, ret_error);
+}
+
+int hp_vm_spec_from_document(const char *text, struct hp_vm_spec *ret, char **ret_error)
+{
+        return from_text(text, true, ret, ret_error);
 }
 
 json_t *hp_vm_to_json(const struct hp_vm_spec *s, const char *state)

@@ -14,3 +14,7 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
 /* The same through text (what the store holds). */
 int hp_vm_spec_to_text(const struct hp_vm_spec *s, char **ret);
 int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_error);
+/* A VM document from a user (vm define, POST /v1/vms): the spec, and a
+ * "state" as hp_vm_to_json() gives it is accepted and ignored, so what was
+ * read can be given back. */
+int hp_vm_spec_from_document(const char *text, struct hp_vm_spec *ret, char **ret_error);

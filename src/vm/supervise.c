@@ -303,3 +303,21 @@ int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int ti
         *ret_error = strdup(len ? buf + (hp_startswith(buf, "error: ") ? 7 : 0) : "the supervisor died");
         return -EIO;
 }
+
+int hp_vm_record_settle(struct hp_store *s, struct hp_vm_record *rec)
+{
+        char *off;
+
+        if (streq(rec->state, "off") || rec->pid <= 0 || kill((pid_t)rec->pid, 0) == 0 || errno != ESRCH)
+                return 0;
+        off = strdup("off");
+        if (!off)
+                return -ENOMEM;
+        (void)hp_store_release_devices(s, rec->name);
+        (void)hp_store_vm_set_runtime(s, rec->name, "off", 0, NULL, 0);
+        (void)hp_store_event_add(s, "vm-lost", rec->name,
+                                 "its supervisor was gone without recording the end; devices released");
+        free(rec->state);
+        rec->state = off;
+        return 1;
+}

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 struct hp_store;
+struct hp_vm_record;
 
 struct hp_vm_launch {
         const char *name;
@@ -45,3 +46,9 @@ int hp_vm_supervise(const char *run_dir, int status_fd);
  * released in the store. */
 int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const char *vm, char (*devices)[13],
                             size_t n_devices, size_t *ret_quarantined);
+
+/* A record that says the VM is up while its supervisor is gone (killed
+ * without recording the end) is put right: devices released, state off,
+ * a "vm-lost" event; rec->state follows. Returns 1 when it was put right,
+ * 0 when the record holds (off, or its supervisor lives). */
+int hp_vm_record_settle(struct hp_store *s, struct hp_vm_record *rec);

@@ -1,0 +1,262 @@
+/* One writer: a command that changes the host or the store goes to hwpassd
+ * when one serves this CLI's database and host root, and runs there in order
+ * with every other write (POST /v1/cli). Its exit status and output come
+ * back as they are. libcurl is opened only here, so commands run directly
+ * (vm start without a daemon) do not pay for loading it. */
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+#define DEFAULT_SOCKET "/run/hwpass/hwpass.sock"
+#define STDIN_MAX (60 * 1024)
+
+struct curl_fns {
+        CURL *(*init)(void);
+        CURLcode (*setopt)(CURL *, CURLoption, ...);
+        CURLcode (*perform)(CURL *);
+        CURLcode (*getinfo)(CURL *, CURLINFO, ...);
+        void (*cleanup)(CURL *);
+        const char *(*strerror)(CURLcode);
+        struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+        void (*slist_free_all)(struct curl_slist *);
+};
+
+static int curl_open(struct curl_fns *f)
+{
+        static const char *const sonames[] = { "libcurl.so.4", "libcurl-gnutls.so.4" };
+        void *lib = NULL;
+
+        for (size_t i = 0; !lib && i < ELEMENTSOF(sonames); i++)
+                lib = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
+        if (!lib)
+                return -ENOENT;
+        /* Kept open until exit: the handle is used once per process. */
+        *(void **)&f->init = dlsym(lib, "curl_easy_init");
+        *(void **)&f->setopt = dlsym(lib, "curl_easy_setopt");
+        *(void **)&f->perform = dlsym(lib, "curl_easy_perform");
+        *(void **)&f->getinfo = dlsym(lib, "curl_easy_getinfo");
+        *(void **)&f->cleanup = dlsym(lib, "curl_easy_cleanup");
+        *(void **)&f->strerror = dlsym(lib, "curl_easy_strerror");
+        *(void **)&f->slist_append = dlsym(lib, "curl_slist_append");
+        *(void **)&f->slist_free_all = dlsym(lib, "curl_slist_free_all");
+        if (!f->init || !f->setopt || !f->perform || !f->getinfo || !f->cleanup || !f->strerror ||
+            !f->slist_append || !f->slist_free_all)
+                return -ENOENT;
+        return 0;
+}
+
+/* 0 when something listens at path; -ENOENT/-ECONNREFUSED when nothing
+ * does (no daemon, or one that died); other -errno (-EACCES) otherwise. */
+static int probe_socket(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+}
+
+struct buf {
+        char *data;
+        size_t len;
+};
+
+static size_t collect(char *ptr, size_t size, size_t n, void *userdata)
+{
+        struct buf *b = userdata;
+        char *grown;
+
+        if (b->len + size * n > 64 * 1024 * 1024)
+                return 0;
+        grown = realloc(b->data, b->len + size * n + 1);
+        if (!grown)
+                return 0;
+        memcpy(grown + b->len, ptr, size * n);
+        b->data = grown;
+        b->len += size * n;
+        b->data[b->len] = '\0';
+        return size * n;
+}
+
+/* An absolute path for the daemon, which runs elsewhere in the tree. */
+static char *absolute(const char *path)
+{
+        char cwd[PATH_MAX], *r = realpath(path, NULL);
+
+        if (r || path[0] == '/')
+                return r ? r : strdup(path);
+        if (!getcwd(cwd, sizeof(cwd)))
+                return NULL;
+        return asprintf(&r, "%s/%s", cwd, path) < 0 ? NULL : r;
+}
+
+/* A lone "-" argument means the command reads stdin: it goes along. */
+static int read_stdin_if_asked(char **argv, char **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t n;
+
+        *ret = NULL;
+        for (size_t i = 0; argv[i]; i++)
+                if (streq(argv[i], "-"))
+                        goto wanted;
+        return 0;
+wanted:
+        buf = malloc(STDIN_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = fread(buf, 1, STDIN_MAX + 1, stdin);
+        if (ferror(stdin))
+                return -EIO;
+        if (n > STDIN_MAX)
+                return -EFBIG;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static json_t *request_body(const struct hp_cli *c, char **argv)
+{
+        _cleanup_free_ char *db = absolute(c->db_path), *root = absolute(c->host_root), *in = NULL;
+        char cwd[PATH_MAX];
+        json_t *list = json_array();
+
+        if (!db || !root || !list || !getcwd(cwd, sizeof(cwd)) || read_stdin_if_asked(argv, &in) < 0) {
+                json_decref(list);
+                return NULL;
+        }
+        for (size_t i = 0; argv[i]; i++)
+                if (json_array_append_new(list, json_string(argv[i])) < 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+        if (c->json && json_array_append_new(list, json_string("--json")) < 0) {
+                json_decref(list);
+                return NULL;
+        }
+        return json_pack("{s:o, s:s, s:s, s:s, s:s?}", "argv", list, "db", db, "host_root", root, "cwd", cwd,
+                         "stdin", in);
+}
+
+/* POST /v1/cli; the status and the JSON answer. */
+static int post(const char *socket_path, const char *body, long *ret_status, json_t **ret)
+{
+        struct curl_fns f;
+        struct buf answer = { 0 };
+        struct curl_slist *headers = NULL;
+        CURL *h;
+        CURLcode rc;
+
+        if (curl_open(&f) < 0)
+                return hp_cli_usage_error("hwpassd runs at '%s', and libcurl is missing to talk to it: "
+                                          "install Debian's libcurl3-gnutls package",
+                                          socket_path);
+        h = f.init();
+        if (!h)
+                return hp_cli_error(-ENOMEM, "cannot talk to hwpassd");
+        headers = f.slist_append(NULL, "Content-Type: application/json");
+        f.setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+        f.setopt(h, CURLOPT_URL, "http://hwpassd/v1/cli");
+        f.setopt(h, CURLOPT_HTTPHEADER, headers);
+        f.setopt(h, CURLOPT_POSTFIELDS, body);
+        f.setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        f.setopt(h, CURLOPT_WRITEDATA, &answer);
+        f.setopt(h, CURLOPT_NOSIGNAL, 1L);
+        rc = f.perform(h);
+        if (rc == CURLE_OK)
+                f.getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
+        f.slist_free_all(headers);
+        f.cleanup(h);
+        if (rc != CURLE_OK) {
+                free(answer.data);
+                fprintf(stderr, "hwpass: cannot talk to hwpassd at '%s': %s\n", socket_path, f.strerror(rc));
+                return HP_EXIT_ERROR;
+        }
+        *ret = answer.data ? json_loads(answer.data, 0, NULL) : NULL;
+        free(answer.data);
+        if (!*ret) {
+                fprintf(stderr, "hwpass: hwpassd at '%s' gave an answer that is not JSON (HTTP %ld)\n", socket_path,
+                        *ret_status);
+                return HP_EXIT_ERROR;
+        }
+        return HP_EXIT_OK;
+}
+
+static int replay(json_t *answer)
+{
+        json_t *out = json_object_get(answer, "stdout"), *err = json_object_get(answer, "stderr"),
+               *code = json_object_get(answer, "exit");
+
+        if (!json_is_string(out) || !json_is_string(err) || !json_is_integer(code)) {
+                fprintf(stderr, "hwpass: hwpassd's answer lacks the command's output\n");
+                return HP_EXIT_ERROR;
+        }
+        fwrite(json_string_value(out), 1, json_string_length(out), stdout);
+        fflush(stdout);
+        fwrite(json_string_value(err), 1, json_string_length(err), stderr);
+        return (int)json_integer_value(code);
+}
+
+int hp_cli_forward(struct hp_cli *c, char **argv, bool *ret_handled)
+{
+        const char *path = c->socket ? c->socket : DEFAULT_SOCKET;
+        _cleanup_(json_decrefp) json_t *body = NULL, *answer = NULL;
+        _cleanup_free_ char *text = NULL;
+        long status = 0;
+        int r;
+
+        *ret_handled = false;
+        r = probe_socket(path);
+        if ((r == -ENOENT || r == -ECONNREFUSED) && !c->socket)
+                return HP_EXIT_OK; /* no daemon: this command is the only writer */
+        *ret_handled = true;
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                return hp_cli_usage_error("no hwpassd answers at '%s': start it, or leave out --socket "
+                                          "(and HWPASS_SOCKET) to work without it",
+                                          path);
+        if (r == -EACCES)
+                return hp_cli_usage_error("hwpassd runs, and its socket '%s' is for root: run this as root", path);
+        if (r < 0)
+                return hp_cli_error(r, "cannot reach hwpassd at '%s'", path);
+        body = request_body(c, argv);
+        text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        if (!text)
+                return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd (or read stdin)");
+        r = post(path, text, &status, &answer);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (status == 409 && streq(json_string_value(json_object_get(json_object_get(answer, "error"), "code")) ?: "",
+                                   "other-state")) {
+                const char *msg = json_string_value(json_object_get(json_object_get(answer, "error"), "message"));
+
+                /* The daemon owns another database or host root: this one is ours alone. */
+                *ret_handled = c->socket != NULL;
+                if (c->socket)
+                        return hp_cli_usage_error("hwpassd at '%s' does not serve this state: %s", path, msg ?: "?");
+                return HP_EXIT_OK;
+        }
+        if (status != 200) {
+                const char *msg = json_string_value(json_object_get(json_object_get(answer, "error"), "message"));
+
+                fprintf(stderr, "hwpass: hwpassd refused the command (HTTP %ld): %s\n", status, msg ? msg : "?");
+                return status == 403 ? HP_EXIT_USAGE : HP_EXIT_ERROR;
+        }
+        return replay(answer);
+}
