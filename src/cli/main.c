@@ -320,6 +320,8 @@ static int check_forwarded(const struct hp_cli *c, bool writes, char **argv)
 {
         if (!getenv("HWPASS_FORWARDED"))
                 return HP_EXIT_OK;
+        /* For this command only: the supervisor it may start is our own. */
+        unsetenv("HWPASS_FORWARDED");
         if (!writes)
                 return hp_cli_usage_error("'%s%s%s' is not sent to hwpassd: run it directly", argv[0],
                                           argv[1] ? " " : "", argv[1] ? argv[1] : "");

@@ -209,6 +209,8 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         if (open_store(o.db) < 0)
                 return 1;
+        /* Before the API answers, so its first answer already shows them. */
+        reattach(o.db);
         r = hp_api_start_unix(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db }, o.listen_on + 5,
                               &api, &err);
         if (r < 0) {
@@ -216,7 +218,6 @@ int main(int argc, char **argv)
                 return 1;
         }
         (void)run(api, (char *[]){ "host", "apply", NULL });
-        reattach(o.db);
         fprintf(stderr, "hwpassd: serving the API on %s\n", o.listen_on);
         notify("READY=1\nSTATUS=serving the API");
         if (autostart_due(&o))
