@@ -44,6 +44,9 @@ int hp_cli_open(struct hp_cli *c);
 int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret);
 /* Prints and releases j; returns an exit code. */
 int hp_cli_print_json(json_t *j);
+/* Who this command's events are recorded for: the user, or whom hwpassd runs
+ * it for ("root via hwpassd"). */
+const char *hp_cli_actor(void);
 /* Opens the store for writing (creating it); returns an exit code. */
 int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret);
 /* A PCI address from the command line, canonical ("01:00.0" -> "0000:01:00.0"). */

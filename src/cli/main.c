@@ -198,7 +198,7 @@ int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret)
 
 /* Who the events of this command are recorded for: the user, or whom
  * hwpassd ran the command for. */
-static const char *actor(void)
+const char *hp_cli_actor(void)
 {
         static char name[128];
         const char *via = getenv("HWPASS_ACTOR");
@@ -219,7 +219,7 @@ int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret)
         _cleanup_free_ char *err = NULL;
         int r = hp_store_open(c->db_path, ret, &err);
 
-        if (r >= 0 && (r = hp_store_set_actor(*ret, actor())) < 0) {
+        if (r >= 0 && (r = hp_store_set_actor(*ret, hp_cli_actor())) < 0) {
                 hp_store_close(*ret);
                 *ret = NULL;
         }

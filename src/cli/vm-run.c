@@ -327,7 +327,8 @@ int hp_cli_vm_power_on(struct hp_cli *c, struct hp_cli_vm *v)
                                                  .db_path = c->db_path,
                                                  .host_root = c->host_root,
                                                  .devices = p.addrs,
-                                                 .n_devices = v->spec.n_pci },
+                                                 .n_devices = v->spec.n_pci,
+                                                 .actor = hp_cli_actor() },
                          60000, &lerr);
         if (r < 0) {
                 fprintf(stderr, "hwpass: '%s' did not start: %s", v->spec.name,

@@ -112,6 +112,8 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
                 report(status_fd, "error: cannot open the store: %s\n", err);
                 _exit(1);
         }
+        /* Its events are those of whoever started the VM. */
+        (void)hp_store_set_actor(s, l->actor);
         if (r != 0) {
                 report(status_fd, "error: cannot start QEMU: %s\n", strerror(r));
                 cleanup(s, l);
@@ -165,8 +167,8 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
                 json_array_append_new(argv, json_string(l->argv[i]));
         for (size_t i = 0; devs && i < l->n_devices; i++)
                 json_array_append_new(devs, json_string(l->devices[i]));
-        j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i}", "name", l->name, "argv", argv, "db", l->db_path,
-                      "host_root", l->host_root, "devices", devs, "timeout_ms", timeout_ms);
+        j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i, s:s?}", "name", l->name, "argv", argv, "db", l->db_path,
+                      "host_root", l->host_root, "devices", devs, "timeout_ms", timeout_ms, "actor", l->actor);
         if (!j)
                 return -ENOMEM;
         snprintf(path, sizeof(path), "%s/launch.json", l->run_dir);
@@ -213,6 +215,7 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
         l.name = json_string_value(json_object_get(j, "name"));
         l.db_path = json_string_value(json_object_get(j, "db"));
         l.host_root = json_string_value(json_object_get(j, "host_root"));
+        l.actor = json_string_value(json_object_get(j, "actor"));
         l.argv = (char *const *)av;
         timeout = (int)json_integer_value(json_object_get(j, "timeout_ms"));
         if (!l.name || !l.db_path || !l.host_root) {

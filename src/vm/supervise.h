@@ -18,6 +18,7 @@ struct hp_vm_launch {
         const char *host_root;
         char (*devices)[13];    /* assigned PCI devices: reset and released at exit */
         size_t n_devices;
+        const char *actor;      /* who started it: its events are recorded for them, or NULL */
 };
 
 /* The supervisor: a fresh hwpass process ('hwpass vm supervise RUN_DIR') in a
