@@ -20,7 +20,8 @@
 
 bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size)
 {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         struct ucred cred;
         socklen_t len = sizeof(cred);
         struct passwd pw, *found = NULL;
@@ -76,25 +77,28 @@ static struct hp_api_reply unauthorized(const char *challenge, const char *msg)
 bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
                           struct hp_api_reply *ret_refusal)
 {
-        const char *header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *header =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *token = bearer(header);
         _cleanup_free_ char *name = NULL;
         int r;
 
         if (!token) {
                 *ret_refusal = unauthorized("Bearer realm=\"hwpass\"",
-                                            "this API needs a token over TCP: send 'Authorization: Bearer TOKEN'; "
-                                            HOW_TO_GET_ONE);
+                                            "this API needs a token over TCP: send 'Authorization: "
+                                            "Bearer TOKEN'; " HOW_TO_GET_ONE);
                 return false;
         }
         r = token_name(a, token, &name);
         if (r == -ENOENT || r == -EINVAL) {
-                *ret_refusal = unauthorized("Bearer realm=\"hwpass\", error=\"invalid_token\"",
-                                            "the token is not valid (mistyped, or revoked): " HOW_TO_GET_ONE);
+                *ret_refusal = unauthorized(
+                        "Bearer realm=\"hwpass\", error=\"invalid_token\"",
+                        "the token is not valid (mistyped, or revoked): " HOW_TO_GET_ONE);
                 return false;
         }
         if (r < 0) {
-                *ret_refusal = hp_api_error(500, "internal", "cannot check the token: %s", strerror(-r));
+                *ret_refusal =
+                        hp_api_error(500, "internal", "cannot check the token: %s", strerror(-r));
                 return false;
         }
         snprintf(actor, size, "token %s", name);

@@ -39,23 +39,29 @@ int hp_api_parse_tcp(const char *s, struct hp_api_tcp_addr *ret, char **ret_erro
         if (v6) {
                 end = strchr(s, ']');
                 if (!end || end[1] != ':')
-                        return hp_errorf(ret_error, -EINVAL, "'%s' is not ADDR:PORT: e.g. [::1]:8443", s);
+                        return hp_errorf(ret_error, -EINVAL,
+                                         "'%s' is not ADDR:PORT: e.g. [::1]:8443", s);
                 port_at = end + 2;
                 s++;
         } else {
                 end = strrchr(s, ':');
                 if (!end)
-                        return hp_errorf(ret_error, -EINVAL, "'%s' is not ADDR:PORT: e.g. 127.0.0.1:8443", s);
+                        return hp_errorf(ret_error, -EINVAL,
+                                         "'%s' is not ADDR:PORT: e.g. 127.0.0.1:8443", s);
                 if (memchr(s, ':', (size_t)(end - s)))
                         return hp_errorf(ret_error, -EINVAL,
-                                         "'%s' is not ADDR:PORT: write an IPv6 address in brackets, e.g. [::1]:8443", s);
+                                         "'%s' is not ADDR:PORT: write an IPv6 address in "
+                                         "brackets, e.g. [::1]:8443",
+                                         s);
                 port_at = end + 1;
         }
         if ((size_t)(end - s) >= sizeof(host) || end == s)
-                return hp_errorf(ret_error, -EINVAL, "'%.*s' is not an IP address", (int)(end - s), s);
+                return hp_errorf(ret_error, -EINVAL, "'%.*s' is not an IP address", (int)(end - s),
+                                 s);
         memcpy(host, s, (size_t)(end - s));
         host[end - s] = '\0';
-        if (hp_parse_u64(port_at, 10, &port) < 0 || port == 0 || port > 65535 || port_at[0] < '0' || port_at[0] > '9')
+        if (hp_parse_u64(port_at, 10, &port) < 0 || port == 0 || port > 65535 || port_at[0] < '0' ||
+            port_at[0] > '9')
                 return hp_errorf(ret_error, -EINVAL, "invalid port '%s': 1 to 65535", port_at);
         if (v6) {
                 struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&t.sa;
@@ -75,7 +81,9 @@ int hp_api_parse_tcp(const char *s, struct hp_api_tcp_addr *ret, char **ret_erro
                 sa->sin_port = htons((uint16_t)port);
                 if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
                         return hp_errorf(ret_error, -EINVAL,
-                                         "'%s' is not an IPv4 address (names are not looked up): e.g. 127.0.0.1", host);
+                                         "'%s' is not an IPv4 address (names are not looked up): "
+                                         "e.g. 127.0.0.1",
+                                         host);
                 t.sa_len = sizeof(*sa);
                 t.loopback = v4_loopback(&sa->sin_addr);
                 inet_ntop(AF_INET, &sa->sin_addr, shown, sizeof(shown));
@@ -97,7 +105,8 @@ int hp_api_socket_unix(const char *path, int *ret)
         if (fd < 0)
                 return -errno;
         (void)unlink(path); /* a socket left by a daemon that died */
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0)
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+            listen(fd, 64) < 0)
                 return -errno;
         *ret = TAKE_FD(fd);
         return 0;
@@ -114,7 +123,8 @@ int hp_api_socket_tcp(const struct hp_api_tcp_addr *addr, int *ret)
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
                 return -errno;
         /* [::] means IPv6 only: IPv4 is listened on by its own --listen. */
-        if (addr->sa.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
+        if (addr->sa.ss_family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
                 return -errno;
         if (bind(fd, (const struct sockaddr *)&addr->sa, addr->sa_len) < 0 || listen(fd, 64) < 0)
                 return -errno;
@@ -133,11 +143,14 @@ static int read_pem(const char *path, const char *what, char **ret, char **ret_e
         if (fd < 0 || fstat(fd, &st) < 0) {
                 int r = -errno;
 
-                return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what, path, strerror(-r));
+                return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what, path,
+                                 strerror(-r));
         }
         if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX)
-                return hp_errorf(ret_error, -EINVAL, "the TLS %s '%s' is not a PEM file (empty, too large, or not a file)",
-                                 what, path);
+                return hp_errorf(
+                        ret_error, -EINVAL,
+                        "the TLS %s '%s' is not a PEM file (empty, too large, or not a file)", what,
+                        path);
         buf = malloc((size_t)st.st_size + 1);
         if (!buf)
                 return -ENOMEM;
@@ -150,7 +163,8 @@ static int read_pem(const char *path, const char *what, char **ret, char **ret_e
                         int r = n < 0 ? -errno : -EIO;
 
                         explicit_bzero(buf, len);
-                        return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what, path, strerror(-r));
+                        return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what,
+                                         path, strerror(-r));
                 }
                 len += (size_t)n;
         }
@@ -160,7 +174,8 @@ static int read_pem(const char *path, const char *what, char **ret, char **ret_e
 }
 
 /* Would GnuTLS serve this pair? Its own words when not. */
-static int check_pair(const struct hp_api_tls *tls, const char *cert, const char *key, char **ret_error)
+static int check_pair(const struct hp_api_tls *tls, const char *cert, const char *key,
+                      char **ret_error)
 {
         gnutls_certificate_credentials_t cred;
         gnutls_datum_t c = { (unsigned char *)cert, (unsigned)strlen(cert) },
@@ -173,8 +188,9 @@ static int check_pair(const struct hp_api_tls *tls, const char *cert, const char
         gnutls_certificate_free_credentials(cred);
         if (rc < 0)
                 return hp_errorf(ret_error, -EINVAL,
-                                 "the TLS certificate '%s' and key '%s' cannot be used (GnuTLS: %s): give a PEM "
-                                 "certificate and its own unencrypted PEM key",
+                                 "the TLS certificate '%s' and key '%s' cannot be used "
+                                 "(GnuTLS: %s): give a PEM certificate and its own "
+                                 "unencrypted PEM key",
                                  tls->cert_path, tls->key_path, gnutls_strerror(rc));
         return 0;
 }

@@ -5,16 +5,11 @@
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "api/api-internal.h"
@@ -207,12 +202,14 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
                 return -ENOMEM;
         pthread_mutex_init(&a->read_lock, NULL);
         pthread_mutex_init(&a->write_lock, NULL);
-        if (!(a->db_path = strdup(cfg->db_path)) || !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")))
+        if (!(a->db_path = strdup(cfg->db_path)) ||
+            !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")))
                 return -ENOMEM;
         a->uid = getuid();
         r = cli_path(&a->cli_path);
         if (r < 0)
-                return hp_errorf(ret_error, r, "cannot find the hwpass command beside hwpassd: %s", strerror(-r));
+                return hp_errorf(ret_error, r, "cannot find the hwpass command beside hwpassd: %s",
+                                 strerror(-r));
         r = hp_host_open(a->host_root, &a->host);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot open host root '%s': %s", a->host_root, strerror(-r));
@@ -284,7 +281,8 @@ int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_err
         if (!l || !path)
                 return -ENOMEM;
         if (a->socket_path)
-                return hp_errorf(ret_error, -EEXIST, "already listening on '%s': one Unix socket only", a->socket_path);
+                return hp_errorf(ret_error, -EEXIST, "already listening on '%s': one Unix socket only",
+                                 a->socket_path);
         r = hp_api_socket_unix(socket_path, &fd);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot listen on '%s': %s", socket_path, strerror(-r));
@@ -309,8 +307,9 @@ int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, cons
                 return -ENOMEM;
         l->tcp = true;
         if (!tls && !addr->loopback)
-                return hp_errorf(ret_error, -EPERM, "plain HTTP on %s is refused: it is not loopback; give a TLS "
-                                 "certificate and key", addr->text);
+                return hp_errorf(ret_error, -EPERM,
+                                 "plain HTTP on %s is refused: it is not loopback; give a TLS certificate and key",
+                                 addr->text);
         if (tls && !MHD_is_feature_supported(MHD_FEATURE_TLS))
                 return hp_errorf(ret_error, -EOPNOTSUPP, "this libmicrohttpd was built without TLS");
         if (tls && (r = hp_api_tls_load(tls, &l->tls_cert, &l->tls_key, ret_error)) < 0)
@@ -320,7 +319,8 @@ int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, cons
                 return hp_errorf(ret_error, r, "cannot listen on %s: %s", addr->text, strerror(-r));
         r = serve(a, l, fd);
         if (r < 0)
-                return hp_errorf(ret_error, r, "cannot start the HTTP%s server on %s", tls ? "S" : "", addr->text);
+                return hp_errorf(ret_error, r, "cannot start the HTTP%s server on %s", tls ? "S" : "",
+                                 addr->text);
         TAKE_PTR(l);
         return 0;
 }

@@ -18,8 +18,9 @@ static int name_arg(const char *verb, int argc, char **argv, const char **ret)
         if (argc != 2 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass token %s NAME", verb);
         if (!hp_token_name_is_valid(argv[1]))
-                return hp_cli_usage_error("invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'",
-                                          argv[1], HP_TOKEN_NAME_MAX);
+                return hp_cli_usage_error(
+                        "invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'", argv[1],
+                        HP_TOKEN_NAME_MAX);
         *ret = argv[1];
         return HP_EXIT_OK;
 }
@@ -60,11 +61,13 @@ int hp_cmd_token_create(struct hp_cli *c, int argc, char **argv)
         if (r >= 0)
                 r = change(s, "token-created", name, hash);
         if (r == -EEXIST)
-                r = hp_cli_usage_error("a token named '%s' exists: revoke it first or choose another name", name);
+                r = hp_cli_usage_error(
+                        "a token named '%s' exists: revoke it first or choose another name", name);
         else if (r < 0)
                 r = hp_cli_error(r, "cannot store token '%s' in '%s'", name, c->db_path);
         else /* stored: now, and only now, the token is shown, alone on stdout */
-                r = printf("%s\n", token) < 0 ? hp_cli_error(-EIO, "cannot write the token") : HP_EXIT_OK;
+                r = printf("%s\n", token) < 0 ? hp_cli_error(-EIO, "cannot write the token")
+                                              : HP_EXIT_OK;
         explicit_bzero(token, sizeof(token));
         return r;
 }
@@ -105,8 +108,9 @@ static int print_json(const struct hp_token_info *t, size_t n)
         json_t *list = json_array();
 
         for (size_t i = 0; list && i < n; i++)
-                if (json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "name", t[i].name, "created_at",
-                                                          (json_int_t)t[i].created_at, "last_used_at",
+                if (json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "name", t[i].name,
+                                                          "created_at", (json_int_t)t[i].created_at,
+                                                          "last_used_at",
                                                           (json_int_t)t[i].last_used_at)) < 0) {
                         json_decref(list);
                         list = NULL;

@@ -18,10 +18,10 @@ static int usage(const char *fmt, const char *arg)
 {
         fprintf(stderr, "hwpassd: ");
         fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
-                        "               [--db PATH] [--host-root DIR]\n"
-                        "  tcp: needs 'Authorization: Bearer TOKEN' ('hwpass token create NAME'); plain HTTP\n"
-                        "  only on loopback (127.0.0.1, [::1]), TLS with --tls-cert and --tls-key\n");
+        fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]...\n"
+                        "               [--tls-cert FILE --tls-key FILE] [--db PATH] [--host-root DIR]\n"
+                        "  tcp: asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
+                        "  plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n");
         return 2;
 }
 
@@ -57,8 +57,8 @@ static int check_tcp(const struct tcp_listen *t)
                 return usage("%s", "--tls-cert and --tls-key are for --listen tcp:ADDR:PORT: give one");
         for (size_t i = 0; i < t->n && !t->tls.cert_path; i++)
                 if (!t->addr[i].loopback)
-                        return usage("--listen tcp:%s is not loopback: give --tls-cert and --tls-key, or listen on "
-                                     "127.0.0.1",
+                        return usage("--listen tcp:%s is not loopback: give --tls-cert and --tls-key, "
+                                     "or listen on 127.0.0.1",
                                      t->addr[i].text);
         return 0;
 }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define HP_TOKEN_PREFIX "hwp_"
-#define HP_TOKEN_BYTES 32
+#define HP_TOKEN_BYTES  32
 /* "hwp_" + 43 base64url characters (32 bytes, no padding). */
 #define HP_TOKEN_LEN (sizeof(HP_TOKEN_PREFIX) - 1 + (HP_TOKEN_BYTES * 4 + 2) / 3)
 /* SHA-256 as lower-case hex. */

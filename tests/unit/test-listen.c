@@ -23,7 +23,8 @@ static void parses_as(const char *spec, int family, const char *text, bool loopb
         assert_int_equal(hp_api_parse_tcp(spec, &a, &err), 0);
         assert_null(err);
         assert_int_equal(a.sa.ss_family, family);
-        assert_int_equal(a.sa_len, family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+        assert_int_equal(a.sa_len, family == AF_INET ? sizeof(struct sockaddr_in)
+                                                     : sizeof(struct sockaddr_in6));
         assert_string_equal(a.text, text);
         assert_int_equal(a.loopback, loopback);
 }

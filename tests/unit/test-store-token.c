@@ -137,7 +137,8 @@ static void test_check(void **state)
         assert_int_equal(hp_store_token_check(s, NULL, &name), -EINVAL);
         assert_null(name);
         /* A use is recorded for the token used only. */
-        assert_true(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") >= (int64_t)time(NULL) - 1);
+        assert_true(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") >=
+                    (int64_t)time(NULL) - 1);
         assert_true(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") > 0);
         assert_int_equal(hp_store_token_add(s, "unused", other), 0);
         assert_int_equal(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'unused'"), 0);
@@ -195,10 +196,8 @@ static void test_transaction(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_add_list),
-                cmocka_unit_test(test_add_errors),
-                cmocka_unit_test(test_check),
-                cmocka_unit_test(test_revoke),
+                cmocka_unit_test(test_add_list),    cmocka_unit_test(test_add_errors),
+                cmocka_unit_test(test_check),       cmocka_unit_test(test_revoke),
                 cmocka_unit_test(test_transaction),
         };
 

@@ -54,7 +54,8 @@ static void test_format(void **state)
         assert_string_equal(tok, "hwp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         memset(raw, 0xff, sizeof(raw));
         hp_token_format(raw, tok);
-        assert_string_equal(tok, "hwp_" "__________________________________________8");
+        assert_string_equal(tok, "hwp_"
+                                 "__________________________________________8");
 }
 
 static void test_generate(void **state)
@@ -67,7 +68,8 @@ static void test_generate(void **state)
         assert_int_equal(strlen(a), HP_TOKEN_LEN);
         assert_memory_equal(a, "hwp_", 4);
         for (const char *p = a + 4; *p; p++)
-                assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
+                assert_non_null(strchr(
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
         assert_string_not_equal(a, b);
 }
 
@@ -86,10 +88,14 @@ static void test_hash(void **state)
 
         assert_false(hp_token_hash_is_valid(NULL));
         assert_false(hp_token_hash_is_valid(""));
-        assert_false(hp_token_hash_is_valid("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
-        assert_false(hp_token_hash_is_valid("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"));
-        assert_false(hp_token_hash_is_valid("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555"));
-        assert_false(hp_token_hash_is_valid("g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+        assert_false(hp_token_hash_is_valid(
+                "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+        assert_false(hp_token_hash_is_valid(
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"));
+        assert_false(hp_token_hash_is_valid(
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555"));
+        assert_false(hp_token_hash_is_valid(
+                "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
 }
 
 static void test_names(void **state)
@@ -127,12 +133,9 @@ static void test_memeq(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_base64url),
-                cmocka_unit_test(test_format),
-                cmocka_unit_test(test_generate),
-                cmocka_unit_test(test_hash),
-                cmocka_unit_test(test_names),
-                cmocka_unit_test(test_memeq),
+                cmocka_unit_test(test_base64url), cmocka_unit_test(test_format),
+                cmocka_unit_test(test_generate),  cmocka_unit_test(test_hash),
+                cmocka_unit_test(test_names),     cmocka_unit_test(test_memeq),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
