@@ -4,7 +4,7 @@
 #              also under ASan+UBSan, and ends with "N passed, N failed"
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
-	libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-gnutls-dev curl pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
+	libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev openssl curl pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
 	kmod cpio ovmf systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build

@@ -9,17 +9,20 @@
 #include <sys/types.h>
 
 struct MHD_Connection;
-struct MHD_Daemon;
+struct hp_api_listener;
+struct hp_api_tcp_addr;
+struct hp_api_tls;
 struct hp_host;
 struct hp_names;
 
 struct hp_api {
-        struct MHD_Daemon *mhd;
+        struct hp_api_listener **listeners; /* one libmicrohttpd daemon each */
+        size_t n_listeners;
         struct hp_host *host;
         struct hp_names *names;
         char *db_path;
         char *host_root; /* as given, "/" when none */
-        char *socket_path;
+        char *socket_path; /* the Unix socket, once it listens */
         char *cli_path; /* the hwpass binary every write runs as */
         uid_t uid;
         /* Requests are served by a pool of threads. host and names are used
@@ -45,12 +48,26 @@ struct hp_api_reply {
         char *text;       /* malloc'd, or NULL */
         size_t text_len;
         const char *content_type; /* for text */
+        const char *challenge;    /* WWW-Authenticate, for a 401 */
 };
 
 struct hp_api_reply hp_api_error(unsigned status, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* 200 with body, or 500 when body is NULL (out of memory). */
 struct hp_api_reply hp_api_ok(json_t *body);
+
+/* Who asks (auth.c). On the Unix socket: root or the daemon's user, the
+ * peer's name in actor. On TCP: the bearer token's owner, actor "token
+ * NAME"; when not, *ret_refusal is the reply (401, or 500). */
+bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size);
+bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
+                          struct hp_api_reply *ret_refusal);
+
+/* Listening sockets and TLS files (listen.c); -errno. */
+int hp_api_socket_unix(const char *path, int *ret);
+int hp_api_socket_tcp(const struct hp_api_tcp_addr *addr, int *ret);
+/* Both PEM files, NUL-terminated, checked to work together. */
+int hp_api_tls_load(const struct hp_api_tls *tls, char **ret_cert, char **ret_key, char **ret_error);
 
 /* The route table: every request that passed authentication. */
 struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req);

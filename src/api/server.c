@@ -1,20 +1,15 @@
-/* The HTTP/JSON API's server (libmicrohttpd): listening, reading request
- * bodies within their limit, checking who asks, and writing the replies the
- * route table (routes.c) gives. On the Unix socket the peer's credentials
- * decide: root, or the daemon's own user. */
+/* The HTTP/JSON API's server (libmicrohttpd): one daemon per endpoint,
+ * reading request bodies within their limit, checking who asks (auth.c: peer
+ * credentials on the Unix socket, a bearer token on TCP), and writing the
+ * replies the route table (routes.c) gives. */
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "api/api-internal.h"
@@ -44,11 +39,23 @@ struct hp_api_reply hp_api_ok(json_t *body)
         return (struct hp_api_reply){ .status = 200, .body = body };
 }
 
-/* One request while it is read: its body so far, or why it is refused. */
+/* One endpoint: what its requests are checked by, and its TLS files. */
+struct hp_api_listener {
+        struct hp_api *api;
+        struct MHD_Daemon *mhd;
+        bool tcp;       /* a bearer token decides, not the peer's credentials */
+        char *tls_cert; /* PEM, kept while the daemon runs; NULL: plain HTTP */
+        char *tls_key;
+};
+
+/* One request while it is read: who asks, its body so far, or why it is refused. */
 struct pending {
         char *body;
         size_t len;
         bool too_big;
+        bool local;
+        char actor[128];
+        struct hp_api_reply refusal; /* status 0: allowed */
 };
 
 static void pending_free(struct pending *p)
@@ -56,25 +63,8 @@ static void pending_free(struct pending *p)
         if (!p)
                 return;
         free(p->body);
+        json_decref(p->refusal.body);
         free(p);
-}
-
-/* Root, or the user the daemon runs as; *ret_actor names the peer. */
-static bool peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size)
-{
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
-        struct passwd pw, *found = NULL;
-        char buf[1024];
-
-        if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-                return false;
-        if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &found) == 0 && found)
-                snprintf(actor, size, "%s", found->pw_name);
-        else
-                snprintf(actor, size, "uid %u", (unsigned)cred.uid);
-        return cred.uid == 0 || cred.uid == a->uid;
 }
 
 static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply rep)
@@ -104,6 +94,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply 
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "text/plain; charset=utf-8");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (rep.challenge)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, rep.challenge);
         ret = MHD_queue_response(conn, rep.status, resp);
         MHD_destroy_response(resp);
         return ret;
@@ -113,26 +105,36 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **req_cls)
 {
-        struct hp_api *a = cls;
+        struct hp_api_listener *l = cls;
+        struct hp_api *a = l->api;
         struct pending *p = *req_cls;
-        char actor[128];
 
         (void)version;
         if (!p) {
                 if (!(p = calloc(1, sizeof(*p))))
                         return MHD_NO;
                 *req_cls = p;
+                /* Who asks is known from the headers: checked before any body is kept. */
+                if (l->tcp) {
+                        (void)hp_api_token_allowed(a, conn, p->actor, sizeof(p->actor), &p->refusal);
+                } else if (hp_api_peer_allowed(a, conn, p->actor, sizeof(p->actor))) {
+                        p->local = true;
+                } else {
+                        p->refusal = hp_api_error(403, "forbidden",
+                                                  "only root or the daemon's user may use this socket");
+                }
                 return MHD_YES;
         }
         if (*upload_data_size > 0) {
-                /* Kept up to the limit; the rest is read and dropped, so the
-                 * client gets its 413 instead of a reset connection. */
+                /* Kept up to the limit; the rest, and all of a refused
+                 * request's, is read and dropped, so the client gets its 413
+                 * (or 401) instead of a reset connection. */
                 if (!p->too_big && p->len + *upload_data_size > HP_API_BODY_MAX) {
                         p->too_big = true;
                         free(p->body);
                         p->body = NULL;
                 }
-                if (!p->too_big) {
+                if (!p->too_big && !p->refusal.status) {
                         char *grown = realloc(p->body, p->len + *upload_data_size + 1);
 
                         if (!grown)
@@ -145,8 +147,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 *upload_data_size = 0;
                 return MHD_YES;
         }
-        if (!peer_allowed(a, conn, actor, sizeof(actor)))
-                return respond(conn, hp_api_error(403, "forbidden", "only root or the daemon's user may use this socket"));
+        if (p->refusal.status) {
+                struct hp_api_reply refusal = p->refusal;
+
+                p->refusal.body = NULL; /* respond() releases it */
+                return respond(conn, refusal);
+        }
         if (p->too_big)
                 return respond(conn, hp_api_error(413, "body", "the request body is larger than %d bytes",
                                                   HP_API_BODY_MAX));
@@ -155,8 +161,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                                                        .url = url,
                                                                        .body = p->body,
                                                                        .body_len = p->len,
-                                                                       .local = true,
-                                                                       .actor = actor }));
+                                                                       .local = p->local,
+                                                                       .actor = p->actor }));
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -166,24 +172,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, en
         (void)toe;
         pending_free(*req_cls);
         *req_cls = NULL;
-}
-
-static int listen_unix(const char *path, int *ret)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -1;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        (void)unlink(path); /* a socket left by a daemon that died */
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0)
-                return -errno;
-        *ret = TAKE_FD(fd);
-        return 0;
 }
 
 /* The hwpass binary beside this one: writes run as it. */
@@ -204,43 +192,149 @@ static int cli_path(char **ret)
         return access(*ret, X_OK) < 0 ? -errno : 0;
 }
 
-int hp_api_start_unix(const struct hp_api_config *cfg, const char *socket_path, struct hp_api **ret,
-                      char **ret_error)
+int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_error)
 {
         _cleanup_(hp_api_stopp) struct hp_api *a = calloc(1, sizeof(*a));
-        int fd = -1, r;
+        int r;
 
         *ret_error = NULL;
         if (!a)
                 return -ENOMEM;
         pthread_mutex_init(&a->read_lock, NULL);
         pthread_mutex_init(&a->write_lock, NULL);
-        if (!(a->db_path = strdup(cfg->db_path)) || !(a->socket_path = strdup(socket_path)) ||
+        if (!(a->db_path = strdup(cfg->db_path)) ||
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")))
                 return -ENOMEM;
         a->uid = getuid();
         r = cli_path(&a->cli_path);
         if (r < 0)
-                return hp_errorf(ret_error, r, "cannot find the hwpass command beside hwpassd: %s", strerror(-r));
+                return hp_errorf(ret_error, r, "cannot find the hwpass command beside hwpassd: %s",
+                                 strerror(-r));
         r = hp_host_open(a->host_root, &a->host);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot open host root '%s': %s", a->host_root, strerror(-r));
         r = hp_names_new(NULL, &a->names);
         if (r < 0)
                 return r;
-        r = listen_unix(socket_path, &fd);
-        if (r < 0)
-                return hp_errorf(ret_error, r, "cannot listen on '%s': %s", socket_path, strerror(-r));
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+static void listener_free(struct hp_api_listener *l)
+{
+        if (!l)
+                return;
+        if (l->mhd)
+                MHD_stop_daemon(l->mhd); /* closes the listening socket */
+        free(l->tls_cert);
+        if (l->tls_key)
+                explicit_bzero(l->tls_key, strlen(l->tls_key));
+        free(l->tls_key);
+        free(l);
+}
+
+static void listener_freep(struct hp_api_listener **l)
+{
+        listener_free(*l);
+}
+
+/* Serves the listening socket fd (taken, closed on failure) with l's settings;
+ * l joins a's endpoints. */
+static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
+{
+        struct hp_api_listener **grown = reallocarray(a->listeners, a->n_listeners + 1, sizeof(*grown));
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+        struct MHD_OptionItem tls[] = {
+                { MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert },
+                { MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key },
+                { MHD_OPTION_END, 0, NULL },
+        };
+
+        if (!grown) {
+                close(fd);
+                return -ENOMEM;
+        }
+        a->listeners = grown;
+        l->api = a;
         /* A few threads: a VM that takes a minute to stop holds one of them,
          * and the pages keep loading meanwhile. */
-        a->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
-                                  NULL, handle, a, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, 4u,
+        l->mhd = MHD_start_daemon(flags | (l->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
+                                  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, 4u,
                                   MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-                                  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
-        if (!a->mhd) {
+                                  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_ARRAY,
+                                  l->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+        if (!l->mhd) {
                 close(fd);
-                return hp_errorf(ret_error, -EIO, "cannot start the HTTP server on '%s'", socket_path);
+                return -EIO;
         }
+        a->listeners[a->n_listeners++] = l;
+        return 0;
+}
+
+int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_error)
+{
+        _cleanup_(listener_freep) struct hp_api_listener *l = calloc(1, sizeof(*l));
+        _cleanup_free_ char *path = strdup(socket_path);
+        int fd = -1, r;
+
+        *ret_error = NULL;
+        if (!l || !path)
+                return -ENOMEM;
+        if (a->socket_path)
+                return hp_errorf(ret_error, -EEXIST, "already listening on '%s': one Unix socket only",
+                                 a->socket_path);
+        r = hp_api_socket_unix(socket_path, &fd);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot listen on '%s': %s", socket_path, strerror(-r));
+        r = serve(a, l, fd);
+        if (r < 0) {
+                (void)unlink(socket_path);
+                return hp_errorf(ret_error, r, "cannot start the HTTP server on '%s'", socket_path);
+        }
+        TAKE_PTR(l);
+        a->socket_path = TAKE_PTR(path);
+        return 0;
+}
+
+int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, const struct hp_api_tls *tls,
+                      char **ret_error)
+{
+        _cleanup_(listener_freep) struct hp_api_listener *l = calloc(1, sizeof(*l));
+        int fd = -1, r;
+
+        *ret_error = NULL;
+        if (!l)
+                return -ENOMEM;
+        l->tcp = true;
+        if (!tls && !addr->loopback)
+                return hp_errorf(ret_error, -EPERM,
+                                 "plain HTTP on %s is refused: it is not loopback; give a TLS certificate and key",
+                                 addr->text);
+        if (tls && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+                return hp_errorf(ret_error, -EOPNOTSUPP, "this libmicrohttpd was built without TLS");
+        if (tls && (r = hp_api_tls_load(tls, &l->tls_cert, &l->tls_key, ret_error)) < 0)
+                return r;
+        r = hp_api_socket_tcp(addr, &fd);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot listen on %s: %s", addr->text, strerror(-r));
+        r = serve(a, l, fd);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot start the HTTP%s server on %s", tls ? "S" : "",
+                                 addr->text);
+        TAKE_PTR(l);
+        return 0;
+}
+
+int hp_api_start_unix(const struct hp_api_config *cfg, const char *socket_path, struct hp_api **ret,
+                      char **ret_error)
+{
+        _cleanup_(hp_api_stopp) struct hp_api *a = NULL;
+        int r = hp_api_new(cfg, &a, ret_error);
+
+        if (r >= 0)
+                r = hp_api_listen_unix(a, socket_path, ret_error);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(a);
         return 0;
 }
@@ -249,9 +343,11 @@ void hp_api_stop(struct hp_api *a)
 {
         if (!a)
                 return;
-        if (a->mhd)
-                MHD_stop_daemon(a->mhd); /* closes the listening socket */
-        if (a->socket_path && a->mhd)
+        /* Every endpoint stops before what their requests use is freed. */
+        for (size_t i = 0; i < a->n_listeners; i++)
+                listener_free(a->listeners[i]);
+        free(a->listeners);
+        if (a->socket_path)
                 (void)unlink(a->socket_path);
         hp_names_free(a->names);
         hp_host_free(a->host);

@@ -1,5 +1,10 @@
-/* hwpassd's HTTP/JSON API on a Unix socket (TCP and TLS come next). */
+/* hwpassd's HTTP/JSON API: one Unix socket, where the peer's credentials
+ * decide, and any number of TCP endpoints, where a bearer token does (TLS,
+ * or plain HTTP on loopback only). */
 #pragma once
+
+#include <stdbool.h>
+#include <sys/socket.h>
 
 struct hp_api;
 
@@ -8,10 +13,38 @@ struct hp_api_config {
         const char *db_path;
 };
 
-/* Listens on socket_path (mode 0600, a stale socket replaced) and serves
- * until hp_api_stop(). On failure *ret_error (malloc'd) may say why. */
+/* A TCP endpoint, as "--listen tcp:ADDR:PORT" names it. */
+struct hp_api_tcp_addr {
+        struct sockaddr_storage sa;
+        socklen_t sa_len;
+        bool loopback; /* 127.0.0.0/8 or ::1: plain HTTP is allowed */
+        char text[64]; /* "127.0.0.1:8443", "[::1]:8443" */
+};
+
+/* Parses "ADDR:PORT": an IPv4 address ("127.0.0.1:8443") or an IPv6 one in
+ * brackets ("[::1]:8443"), and a port from 1 to 65535. -EINVAL with
+ * *ret_error saying what is wrong. */
+int hp_api_parse_tcp(const char *s, struct hp_api_tcp_addr *ret, char **ret_error);
+
+/* TLS for a TCP endpoint: a PEM certificate (chain) and its private key. */
+struct hp_api_tls {
+        const char *cert_path, *key_path;
+};
+
+/* The server's state (host root, names, store path); it serves nothing until
+ * an endpoint is added. On failure *ret_error (malloc'd) may say why, here
+ * and below. */
+int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_error);
+/* Listens on socket_path (mode 0600, a stale socket replaced); one per server. */
+int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_error);
+/* Listens on addr; tls NULL serves plain HTTP, refused (-EPERM) unless
+ * addr is loopback. Unreadable or mismatched PEM files: -EINVAL, -errno. */
+int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, const struct hp_api_tls *tls,
+                      char **ret_error);
+/* hp_api_new() and hp_api_listen_unix() in one. */
 int hp_api_start_unix(const struct hp_api_config *cfg, const char *socket_path, struct hp_api **ret,
                       char **ret_error);
+/* Stops every endpoint (the socket file removed) and frees a. */
 void hp_api_stop(struct hp_api *a);
 static inline void hp_api_stopp(struct hp_api **a)
 {

@@ -2,8 +2,9 @@
  * the stored passthrough state again, re-attaches to the VMs that kept
  * running while it was away (their supervisors outlive it), serves the API,
  * tells systemd it is ready, and on the first start since boot starts the
- * autostart VMs. It stops on SIGTERM or SIGINT, leaving the VMs running
- * unless --stop-vms-at-exit. */
+ * autostart VMs. Besides its Unix socket it may serve TCP endpoints, which
+ * ask for a bearer token. It stops on SIGTERM or SIGINT, leaving the VMs
+ * running unless --stop-vms-at-exit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -32,8 +33,18 @@
  * restart of the daemon. */
 #define AUTOSTART_MARK "/run/hwpass/autostart-done"
 
+#define TCP_MAX 8
+
+/* The TCP endpoints of --listen tcp:ADDR:PORT, and the TLS they are served with. */
+struct tcp_listen {
+        struct hp_api_tcp_addr addr[TCP_MAX];
+        size_t n;
+        struct hp_api_tls tls;
+};
+
 struct options {
         const char *listen_on, *db, *root;
+        struct tcp_listen tcp;
         bool stop_vms_at_exit;
         enum { AUTOSTART_BOOT, AUTOSTART_ALWAYS, AUTOSTART_NEVER } autostart;
 };
@@ -42,19 +53,55 @@ static int usage(const char *fmt, const char *arg)
 {
         fprintf(stderr, "hwpassd: ");
         fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--db PATH] [--host-root DIR]\n"
-                        "               [--autostart boot|always|never] [--stop-vms-at-exit]\n");
+        fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]...\n"
+                        "               [--tls-cert FILE --tls-key FILE] [--db PATH] [--host-root DIR]\n"
+                        "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
+                        "  tcp: asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
+                        "  plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n");
         return 2;
+}
+
+/* A --listen tcp: value into t; an exit status, 0 when it is good. */
+static int add_tcp(struct tcp_listen *t, const char *spec)
+{
+        _cleanup_free_ char *err = NULL;
+
+        if (t->n == TCP_MAX)
+                return usage("%s", "at most 8 --listen tcp:ADDR:PORT");
+        if (hp_api_parse_tcp(spec + strlen("tcp:"), &t->addr[t->n], &err) < 0)
+                return usage("--listen: %s", err ? err : "out of memory");
+        t->n++;
+        return 0;
+}
+
+/* Plain HTTP on loopback only; TLS needs both files. An exit status. */
+static int check_tcp(const struct tcp_listen *t)
+{
+        if (!t->tls.cert_path != !t->tls.key_path)
+                return usage("%s: give --tls-cert FILE and --tls-key FILE together",
+                             t->tls.cert_path ? "--tls-cert" : "--tls-key");
+        if (t->tls.cert_path && t->n == 0)
+                return usage("%s", "--tls-cert and --tls-key are for --listen tcp:ADDR:PORT: give one");
+        for (size_t i = 0; i < t->n && !t->tls.cert_path; i++)
+                if (!t->addr[i].loopback)
+                        return usage("--listen tcp:%s is not loopback: give --tls-cert and --tls-key, "
+                                     "or listen on 127.0.0.1",
+                                     t->addr[i].text);
+        return 0;
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
+        int r;
+
         for (int i = 1; i < argc; i++) {
-                const char **dst = streq(argv[i], "--listen")      ? &o->listen_on
+                const char *autostart = NULL, *listen_on = NULL;
+                const char **dst = streq(argv[i], "--listen")      ? &listen_on
                                    : streq(argv[i], "--db")        ? &o->db
                                    : streq(argv[i], "--host-root") ? &o->root
+                                   : streq(argv[i], "--tls-cert")  ? &o->tcp.tls.cert_path
+                                   : streq(argv[i], "--tls-key")   ? &o->tcp.tls.key_path
                                                                    : NULL;
-                const char *autostart = NULL;
 
                 if (streq(argv[i], "--stop-vms-at-exit")) {
                         o->stop_vms_at_exit = true;
@@ -67,6 +114,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                 if (i + 1 >= argc)
                         return usage("%s needs a value", argv[i]);
                 *dst = argv[++i];
+                if (dst == &listen_on && hp_startswith(listen_on, "tcp:") && (r = add_tcp(&o->tcp, listen_on)) != 0)
+                        return r;
+                if (dst == &listen_on && !hp_startswith(listen_on, "tcp:"))
+                        o->listen_on = listen_on;
                 if (dst != &autostart)
                         continue;
                 if (streq(autostart, "boot"))
@@ -79,8 +130,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                         return usage("invalid --autostart '%s': boot, always or never", autostart);
         }
         if (!hp_startswith(o->listen_on, "unix:") || !o->listen_on[5])
-                return usage("cannot listen on '%s': only unix:PATH for now", o->listen_on);
-        return 0;
+                return usage("cannot listen on '%s': expected unix:PATH or tcp:ADDR:PORT", o->listen_on);
+        return check_tcp(&o->tcp);
 }
 
 /* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET, when set. */
@@ -217,8 +268,18 @@ int main(int argc, char **argv)
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
                 return 1;
         }
+        for (size_t i = 0; i < o.tcp.n; i++) {
+                r = hp_api_listen_tcp(api, &o.tcp.addr[i], o.tcp.tls.cert_path ? &o.tcp.tls : NULL, &err);
+                if (r < 0) {
+                        fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
+                        return 1;
+                }
+        }
         (void)run(api, (char *[]){ "host", "apply", NULL });
         fprintf(stderr, "hwpassd: serving the API on %s\n", o.listen_on);
+        for (size_t i = 0; i < o.tcp.n; i++)
+                fprintf(stderr, "hwpassd: serving the API on tcp:%s (%s, bearer tokens)\n", o.tcp.addr[i].text,
+                        o.tcp.tls.cert_path ? "TLS" : "plain HTTP on loopback");
         notify("READY=1\nSTATUS=serving the API");
         if (autostart_due(&o))
                 (void)run(api, (char *[]){ "host", "start-vms", NULL });

@@ -1,5 +1,5 @@
 /* Private to src/store/: the connection, its cached statements, and the helpers its files share. */
-/* Included only by store.c, devices.c, vms.c and migrations.c; callers use store.h. */
+/* Included only by store.c, devices.c, vms.c, tokens.c and migrations.c; callers use store.h. */
 #pragma once
 
 #include <sqlite3.h>
@@ -40,6 +40,11 @@ enum hp_store_stmt_id {
         STMT_DEVICE_HOLDER,
         STMT_DEVICE_ASSIGN,
         STMT_DEVICES_RELEASE,
+        STMT_TOKEN_ADD,
+        STMT_TOKEN_LIST,
+        STMT_TOKEN_HASHES,
+        STMT_TOKEN_USED,
+        STMT_TOKEN_REVOKE,
         _STMT_MAX,
 };
 

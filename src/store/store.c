@@ -67,6 +67,13 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "UPDATE devices SET assigned_vm = ?2, updated_at = ?3 WHERE address = ?1",
         [STMT_DEVICES_RELEASE] =
                 "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 WHERE assigned_vm = ?1",
+        [STMT_TOKEN_ADD] = "INSERT INTO tokens (name, hash, created_at) VALUES (?1, ?2, ?3)",
+        [STMT_TOKEN_LIST] = "SELECT name, created_at, last_used_at FROM tokens ORDER BY name",
+        [STMT_TOKEN_HASHES] = "SELECT name, hash FROM tokens",
+        /* Matches no row when the token was revoked since it was read. */
+        [STMT_TOKEN_USED] = "UPDATE tokens SET last_used_at = max(last_used_at, ?3) "
+                            "WHERE name = ?1 AND hash = ?2",
+        [STMT_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 
 /* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */

@@ -135,5 +135,24 @@ int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *add
 /* Frees every device assigned to vm; returns how many (0 for an unknown VM). */
 int hp_store_release_devices(struct hp_store *s, const char *vm);
 
+/* The API's bearer tokens (tokens.c). The store keeps a name and the hex
+ * SHA-256 of each token (util/token.h), never the token, and never hands
+ * the hash back out. */
+struct hp_token_info {
+        char *name;
+        int64_t created_at, last_used_at; /* unix seconds; last_used_at 0: never */
+};
+void hp_token_infos_free(struct hp_token_info *t, size_t n);
+/* -EINVAL for a bad name or hash, -EEXIST when the name (or the hash) is taken. */
+int hp_store_token_add(struct hp_store *s, const char *name, const char *hash);
+/* Sorted by name; *ret is NULL when there are none. */
+int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
+int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when none */
+/* The name of the token whose hash is hash, its last use set to now. Every
+ * stored hash is compared, each in constant time, so how long this takes
+ * does not tell how close a guess came. -ENOENT when none matches (or it was
+ * revoked meanwhile), -EINVAL for a malformed hash. */
+int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name);
+
 /* The schema version this code knows; migrations.c holds one migration per version. */
 #define HP_STORE_SCHEMA_VERSION 4

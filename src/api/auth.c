@@ -1,0 +1,106 @@
+/* Who asks: on the Unix socket the peer's credentials (root, or the daemon's
+ * own user); on TCP the bearer token in the Authorization header, checked
+ * against the store's hashes. */
+#include <errno.h>
+#include <microhttpd.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api/api-internal.h"
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/token.h"
+
+#define HOW_TO_GET_ONE "create one with 'hwpass token create NAME' on the host"
+
+bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size)
+{
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        struct passwd pw, *found = NULL;
+        char buf[1024];
+
+        if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return false;
+        if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+                snprintf(actor, size, "%s", found->pw_name);
+        else
+                snprintf(actor, size, "uid %u", (unsigned)cred.uid);
+        return cred.uid == 0 || cred.uid == a->uid;
+}
+
+/* The token after "Bearer " (the scheme in any case, RFC 7235), or NULL. */
+static const char *bearer(const char *header)
+{
+        if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+                return NULL;
+        header += 7;
+        while (*header == ' ')
+                header++;
+        return *header ? header : NULL;
+}
+
+/* The name of the stored token whose hash is the presented token's. */
+static int token_name(struct hp_api *a, const char *token, char **ret_name)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        char hash[HP_TOKEN_HASH_LEN + 1];
+        int r = hp_token_hash(token, hash);
+
+        if (r < 0)
+                return r;
+        /* No database yet, so no tokens: nothing to create by looking. */
+        if (access(a->db_path, F_OK) < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
+        /* A connection per check: they are cheap, and the pool's threads share none. */
+        r = hp_store_open(a->db_path, &s, NULL);
+        if (r < 0)
+                return r;
+        return hp_store_token_check(s, hash, ret_name);
+}
+
+static struct hp_api_reply unauthorized(const char *challenge, const char *msg)
+{
+        struct hp_api_reply rep = hp_api_error(401, "unauthorized", "%s", msg);
+
+        rep.challenge = challenge;
+        return rep;
+}
+
+bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
+                          struct hp_api_reply *ret_refusal)
+{
+        const char *header =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *token = bearer(header);
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        if (!token) {
+                *ret_refusal = unauthorized("Bearer realm=\"hwpass\"",
+                                            "this API needs a token over TCP: send 'Authorization: "
+                                            "Bearer TOKEN'; " HOW_TO_GET_ONE);
+                return false;
+        }
+        r = token_name(a, token, &name);
+        if (r == -ENOENT || r == -EINVAL) {
+                *ret_refusal = unauthorized(
+                        "Bearer realm=\"hwpass\", error=\"invalid_token\"",
+                        "the token is not valid (mistyped, or revoked): " HOW_TO_GET_ONE);
+                return false;
+        }
+        if (r < 0) {
+                *ret_refusal =
+                        hp_api_error(500, "internal", "cannot check the token: %s", strerror(-r));
+                return false;
+        }
+        snprintf(actor, size, "token %s", name);
+        return true;
+}

@@ -1,0 +1,163 @@
+/* hwpass token create | list | revoke: the bearer tokens hwpassd asks for on
+ * TCP. A token is printed once, when it is made; the store keeps its SHA-256
+ * only, so a lost token is revoked and replaced, never shown again. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "store/store.h"
+#include "table.h"
+#include "util/macro.h"
+#include "util/token.h"
+
+/* The one argument, a valid token name; an exit code. */
+static int name_arg(const char *verb, int argc, char **argv, const char **ret)
+{
+        if (argc != 2 || argv[1][0] == '-')
+                return hp_cli_usage_error("usage: hwpass token %s NAME", verb);
+        if (!hp_token_name_is_valid(argv[1]))
+                return hp_cli_usage_error(
+                        "invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'", argv[1],
+                        HP_TOKEN_NAME_MAX);
+        *ret = argv[1];
+        return HP_EXIT_OK;
+}
+
+/* Adds (with a hash) or revokes the token and records kind, in one transaction. */
+static int change(struct hp_store *s, const char *kind, const char *name, const char *hash)
+{
+        int r = hp_store_begin(s);
+
+        if (r < 0)
+                return r;
+        r = hash ? hp_store_token_add(s, name, hash) : hp_store_token_revoke(s, name);
+        if (r >= 0)
+                r = hp_store_event_add(s, kind, name, NULL);
+        if (r >= 0)
+                r = hp_store_commit(s);
+        if (r < 0)
+                (void)hp_store_rollback(s);
+        return r;
+}
+
+int hp_cmd_token_create(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        char token[HP_TOKEN_LEN + 1], hash[HP_TOKEN_HASH_LEN + 1];
+        const char *name;
+        int r = name_arg("create", argc, argv, &name);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_cli_open_store(c, &s);
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_token_generate(token);
+        if (r < 0)
+                return hp_cli_error(r, "cannot read random bytes for the token");
+        r = hp_token_hash(token, hash);
+        if (r >= 0)
+                r = change(s, "token-created", name, hash);
+        if (r == -EEXIST)
+                r = hp_cli_usage_error(
+                        "a token named '%s' exists: revoke it first or choose another name", name);
+        else if (r < 0)
+                r = hp_cli_error(r, "cannot store token '%s' in '%s'", name, c->db_path);
+        else /* stored: now, and only now, the token is shown, alone on stdout */
+                r = printf("%s\n", token) < 0 ? hp_cli_error(-EIO, "cannot write the token")
+                                              : HP_EXIT_OK;
+        explicit_bzero(token, sizeof(token));
+        return r;
+}
+
+int hp_cmd_token_revoke(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        const char *name;
+        int r = name_arg("revoke", argc, argv, &name);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_cli_open_store(c, &s);
+        if (r != HP_EXIT_OK)
+                return r;
+        r = change(s, "token-revoked", name, NULL);
+        if (r == -ENOENT)
+                return hp_cli_usage_error("no token '%s' (see 'hwpass token list')", name);
+        if (r < 0)
+                return hp_cli_error(r, "cannot revoke token '%s' in '%s'", name, c->db_path);
+        printf("token '%s' revoked\n", name);
+        return HP_EXIT_OK;
+}
+
+static void format_time(int64_t at, char *buf, size_t size)
+{
+        time_t t = (time_t)at;
+        struct tm tm;
+
+        if (at <= 0)
+                snprintf(buf, size, "never");
+        else
+                strftime(buf, size, "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+}
+
+static int print_json(const struct hp_token_info *t, size_t n)
+{
+        json_t *list = json_array();
+
+        for (size_t i = 0; list && i < n; i++)
+                if (json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "name", t[i].name,
+                                                          "created_at", (json_int_t)t[i].created_at,
+                                                          "last_used_at",
+                                                          (json_int_t)t[i].last_used_at)) < 0) {
+                        json_decref(list);
+                        list = NULL;
+                }
+        return hp_cli_print_json(list ? json_pack("{s:o}", "tokens", list) : NULL);
+}
+
+static int print_table(const struct hp_token_info *t, size_t n)
+{
+        static const char *const headers[] = { "NAME", "CREATED (UTC)", "LAST USED (UTC)" };
+        _cleanup_(hp_table_freep) struct hp_table *tab = hp_table_new(ELEMENTSOF(headers), headers);
+
+        if (!tab)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                char created[32], used[32];
+
+                format_time(t[i].created_at, created, sizeof(created));
+                format_time(t[i].last_used_at, used, sizeof(used));
+                if (hp_table_add(tab, (const char *const[]){ t[i].name, created, used }) < 0)
+                        return hp_cli_error(-ENOMEM, "out of memory");
+        }
+        hp_table_print(tab, stdout);
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_token_list(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct hp_token_info *t = NULL;
+        size_t n = 0;
+        int r = hp_cli_no_args("token list", argc, argv);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_store_open_readonly(c->db_path, &s, &err);
+        if (r == -ENOENT) /* no state yet: no tokens */
+                return c->json ? print_json(NULL, 0) : print_table(NULL, 0);
+        if (r < 0) {
+                fprintf(stderr, "hwpass: %s\n", err ? err : "cannot open the store");
+                return HP_EXIT_ERROR;
+        }
+        r = hp_store_token_list(s, &t, &n);
+        if (r < 0)
+                return hp_cli_error(r, "cannot read the tokens in '%s'", c->db_path);
+        r = c->json ? print_json(t, n) : print_table(t, n);
+        hp_token_infos_free(t, n);
+        return r;
+}

@@ -1,0 +1,165 @@
+/* The API's bearer tokens (table tokens): a name and the hex SHA-256 of the
+ * token. The hash goes in (add) and is compared (check), but no function
+ * reads it back out: listing shows names and times only. */
+#include "store-internal.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/macro.h"
+#include "util/token.h"
+
+static void token_info_done(struct hp_token_info *t)
+{
+        free(t->name);
+}
+
+void hp_token_infos_free(struct hp_token_info *t, size_t n)
+{
+        for (size_t i = 0; t && i < n; i++)
+                token_info_done(&t[i]);
+        free(t);
+}
+
+int hp_store_token_add(struct hp_store *s, const char *name, const char *hash)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!hp_token_name_is_valid(name) || !hp_token_hash_is_valid(hash))
+                return -EINVAL;
+        r = hp_store_stmt_use(s, STMT_TOKEN_ADD, &st);
+        if (r < 0)
+                return r;
+        const int rcs[] = {
+                sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC),
+                sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
+        };
+        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        if (r < 0)
+                return r;
+        /* The constraints bound values can break are the name's and the hash's: -EEXIST. */
+        return hp_store_step_done(s, st);
+}
+
+static int row_to_info(sqlite3_stmt *st, void *ret)
+{
+        struct hp_token_info t = {
+                .created_at = sqlite3_column_int64(st, 1),
+                .last_used_at = sqlite3_column_int64(st, 2),
+        };
+        int r = hp_store_column_strdup(st, 0, &t.name);
+
+        if (r < 0)
+                return r;
+        if (!t.name) /* NOT NULL in the schema: missing only in a damaged file */
+                return -EBADMSG;
+        *(struct hp_token_info *)ret = t;
+        return 0;
+}
+
+int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *t = NULL;
+        size_t n = 0;
+        int r;
+
+        r = hp_store_stmt_use(s, STMT_TOKEN_LIST, &st);
+        if (r >= 0)
+                r = hp_store_read_rows(s, st, sizeof(struct hp_token_info), row_to_info, &t, &n);
+        if (r < 0) {
+                hp_token_infos_free(t, n);
+                return r;
+        }
+        *ret = t;
+        *ret_n = n;
+        return 0;
+}
+
+int hp_store_token_revoke(struct hp_store *s, const char *name)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        if (!name || !*name)
+                return -EINVAL;
+        r = hp_store_stmt_use(s, STMT_TOKEN_REVOKE, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return hp_store_errno_from_rc(s, rc);
+        r = hp_store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+/* The name of the row whose hash is hash, into *ret_name (NULL when none).
+ * Every row is read and compared in full: no early exit on a match. */
+static int find_hash(struct hp_store *s, const char *hash, char **ret_name)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *found = NULL;
+        int r, rc;
+
+        r = hp_store_stmt_use(s, STMT_TOKEN_HASHES, &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *name, *row_hash;
+                bool same;
+
+                r = hp_store_column_text(st, 0, &name);
+                if (r >= 0)
+                        r = hp_store_column_text(st, 1, &row_hash);
+                if (r < 0)
+                        return r;
+                /* A damaged row's hash can be shorter: it matches nothing. */
+                same = strlen(row_hash) == HP_TOKEN_HASH_LEN &&
+                       hp_memeq_const_time(row_hash, hash, HP_TOKEN_HASH_LEN);
+                if (same && !found && !(found = strdup(name)))
+                        return -ENOMEM;
+        }
+        if (rc != SQLITE_DONE)
+                return hp_store_errno_from_rc(s, rc);
+        *ret_name = TAKE_PTR(found);
+        return 0;
+}
+
+int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        if (!hp_token_hash_is_valid(hash))
+                return -EINVAL;
+        r = find_hash(s, hash, &name);
+        if (r < 0)
+                return r;
+        if (!name)
+                return -ENOENT;
+        r = hp_store_stmt_use(s, STMT_TOKEN_USED, &st);
+        if (r < 0)
+                return r;
+        const int rcs[] = {
+                sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC),
+                sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
+        };
+        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        if (r >= 0)
+                r = hp_store_step_done(s, st);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return -ENOENT; /* revoked between the read and now */
+        *ret_name = TAKE_PTR(name);
+        return 0;
+}

@@ -1,0 +1,116 @@
+/* Bearer tokens as text. The token is shown once, when it is made; the store
+ * keeps its SHA-256 only, so a copy of the database authenticates nobody. A
+ * plain hash is enough: the 32 random bytes cannot be guessed, so there is
+ * nothing for a salt or a slow hash to protect. */
+#include "token.h"
+
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <string.h>
+#include <sys/random.h>
+
+int hp_base64url_encode(const uint8_t *in, size_t n, char *out, size_t size)
+{
+        static const char alphabet[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        size_t len = n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0), o = 0;
+
+        if (size <= len)
+                return -ENOBUFS;
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t)in[i] << 16;
+
+                if (i + 1 < n)
+                        v |= (uint32_t)in[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= in[i + 2];
+                out[o++] = alphabet[v >> 18 & 63];
+                out[o++] = alphabet[v >> 12 & 63];
+                if (i + 1 < n)
+                        out[o++] = alphabet[v >> 6 & 63];
+                if (i + 2 < n)
+                        out[o++] = alphabet[v & 63];
+        }
+        out[o] = '\0';
+        return 0;
+}
+
+void hp_token_format(const uint8_t raw[HP_TOKEN_BYTES], char ret[HP_TOKEN_LEN + 1])
+{
+        const size_t prefix = strlen(HP_TOKEN_PREFIX);
+
+        memcpy(ret, HP_TOKEN_PREFIX, prefix);
+        /* Cannot fail: HP_TOKEN_LEN is computed for exactly these bytes. */
+        (void)hp_base64url_encode(raw, HP_TOKEN_BYTES, ret + prefix, HP_TOKEN_LEN + 1 - prefix);
+}
+
+int hp_token_generate(char ret[HP_TOKEN_LEN + 1])
+{
+        uint8_t raw[HP_TOKEN_BYTES];
+        size_t got = 0;
+
+        while (got < sizeof(raw)) {
+                ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                got += (size_t)n;
+        }
+        hp_token_format(raw, ret);
+        explicit_bzero(raw, sizeof(raw));
+        return 0;
+}
+
+int hp_token_hash(const char *token, char ret[HP_TOKEN_HASH_LEN + 1])
+{
+        static const char hex[] = "0123456789abcdef";
+        uint8_t digest[32];
+
+        if (!token)
+                return -EINVAL;
+        if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), digest) < 0)
+                return -EIO;
+        for (size_t i = 0; i < sizeof(digest); i++) {
+                ret[2 * i] = hex[digest[i] >> 4];
+                ret[2 * i + 1] = hex[digest[i] & 15];
+        }
+        ret[HP_TOKEN_HASH_LEN] = '\0';
+        return 0;
+}
+
+bool hp_token_hash_is_valid(const char *hash)
+{
+        if (!hash || strlen(hash) != HP_TOKEN_HASH_LEN)
+                return false;
+        for (const char *p = hash; *p; p++)
+                if (!(*p >= '0' && *p <= '9') && !(*p >= 'a' && *p <= 'f'))
+                        return false;
+        return true;
+}
+
+bool hp_token_name_is_valid(const char *name)
+{
+        size_t n = name ? strlen(name) : 0;
+
+        if (n == 0 || n > HP_TOKEN_NAME_MAX)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+                    !(*p >= '0' && *p <= '9') && !strchr("-_.", *p))
+                        return false;
+        return true;
+}
+
+bool hp_memeq_const_time(const void *a, const void *b, size_t n)
+{
+        /* volatile: the compiler may not stop at the first difference. */
+        const volatile uint8_t *x = a, *y = b;
+        uint8_t diff = 0;
+
+        for (size_t i = 0; i < n; i++)
+                diff |= x[i] ^ y[i];
+        return diff == 0;
+}

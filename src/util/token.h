@@ -1,0 +1,34 @@
+/* The API's bearer tokens as text: made from the kernel's random bytes,
+ * written "hwp_" + base64url, kept only as the hex SHA-256 of that text, and
+ * compared without a timing that depends on where two values differ. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HP_TOKEN_PREFIX "hwp_"
+#define HP_TOKEN_BYTES  32
+/* "hwp_" + 43 base64url characters (32 bytes, no padding). */
+#define HP_TOKEN_LEN (sizeof(HP_TOKEN_PREFIX) - 1 + (HP_TOKEN_BYTES * 4 + 2) / 3)
+/* SHA-256 as lower-case hex. */
+#define HP_TOKEN_HASH_LEN 64
+#define HP_TOKEN_NAME_MAX 64
+
+/* base64url (RFC 4648 §5) without padding; -ENOBUFS when out (with its NUL)
+ * does not fit in size. */
+int hp_base64url_encode(const uint8_t *in, size_t n, char *out, size_t size);
+
+/* The token text for these bytes (pure). */
+void hp_token_format(const uint8_t raw[HP_TOKEN_BYTES], char ret[HP_TOKEN_LEN + 1]);
+/* A new token from getrandom(). */
+int hp_token_generate(char ret[HP_TOKEN_LEN + 1]);
+/* The hex SHA-256 of token's text, as the store keeps it. */
+int hp_token_hash(const char *token, char ret[HP_TOKEN_HASH_LEN + 1]);
+/* A hash as hp_token_hash() writes it: 64 lower-case hex digits. */
+bool hp_token_hash_is_valid(const char *hash);
+/* 1-64 of letters, digits, '-', '_' and '.'. */
+bool hp_token_name_is_valid(const char *name);
+
+/* Whether a and b hold the same n bytes, reading all of them whatever they hold. */
+bool hp_memeq_const_time(const void *a, const void *b, size_t n);

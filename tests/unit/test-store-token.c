@@ -1,0 +1,205 @@
+/* Unit tests: the store's API tokens (schema 4), against real files in a
+ * temporary directory. Raw SQLite connections check what is on disk. */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/token.h"
+
+#include "store-tmp.h"
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+        sqlite3 *db = raw_open(path);
+        sqlite3_stmt *st = NULL;
+        int64_t v;
+
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        v = sqlite3_column_int64(st, 0);
+        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        return v;
+}
+
+/* A new token's text and hash. */
+static void new_token(char tok[HP_TOKEN_LEN + 1], char hash[HP_TOKEN_HASH_LEN + 1])
+{
+        assert_int_equal(hp_token_generate(tok), 0);
+        assert_int_equal(hp_token_hash(tok, hash), 0);
+}
+
+static void check_is(struct hp_store *s, const char *hash, const char *want)
+{
+        char *name = (char *)"untouched";
+        int r = hp_store_token_check(s, hash, &name);
+
+        if (!want) {
+                assert_int_equal(r, -ENOENT);
+                assert_string_equal(name, "untouched");
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_string_equal(name, want);
+        free(name);
+}
+
+static void test_add_list(void **state)
+{
+        _cleanup_free_ char *path = path_in("add.db");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h1[HP_TOKEN_HASH_LEN + 1], h2[HP_TOKEN_HASH_LEN + 1];
+        struct hp_token_info *t = (struct hp_token_info *)1;
+        size_t n = 7;
+        int64_t before = (int64_t)time(NULL);
+
+        (void)state;
+        assert_int_equal(hp_store_token_list(s, &t, &n), 0);
+        assert_null(t);
+        assert_int_equal(n, 0);
+        new_token(tok, h1);
+        new_token(tok, h2);
+        assert_int_equal(hp_store_token_add(s, "zeta", h1), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h2), 0);
+        assert_int_equal(hp_store_token_list(s, &t, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(t[0].name, "ci");
+        assert_string_equal(t[1].name, "zeta");
+        assert_true(t[0].created_at >= before && t[0].created_at <= (int64_t)time(NULL));
+        assert_int_equal(t[0].last_used_at, 0);
+        hp_token_infos_free(t, n);
+        /* What is on disk is the hash alone. */
+        assert_int_equal(raw_int(path, "SELECT count(*) FROM tokens WHERE length(hash) = 64"), 2);
+}
+
+static void test_add_errors(void **state)
+{
+        _cleanup_free_ char *path = path_in("errors.db");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h1[HP_TOKEN_HASH_LEN + 1], h2[HP_TOKEN_HASH_LEN + 1];
+
+        (void)state;
+        new_token(tok, h1);
+        new_token(tok, h2);
+        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
+        /* The name is taken, whatever the token. */
+        assert_int_equal(hp_store_token_add(s, "ci", h2), -EEXIST);
+        /* One token under two names would make the name a check returns a guess. */
+        assert_int_equal(hp_store_token_add(s, "other", h1), -EEXIST);
+        assert_int_equal(hp_store_token_add(s, "", h2), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, NULL, h2), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "a b", h2), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", tok), -EINVAL); /* a token, not its hash */
+        assert_int_equal(hp_store_token_add(s, "x", NULL), -EINVAL);
+        assert_int_equal(raw_int(path, "SELECT count(*) FROM tokens"), 1);
+}
+
+static void test_check(void **state)
+{
+        _cleanup_free_ char *path = path_in("check.db");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h[3][HP_TOKEN_HASH_LEN + 1], other[HP_TOKEN_HASH_LEN + 1];
+        char *name = NULL;
+
+        (void)state;
+        for (size_t i = 0; i < 3; i++)
+                new_token(tok, h[i]);
+        new_token(tok, other);
+        /* No tokens at all: nothing matches. */
+        check_is(s, h[0], NULL);
+        assert_int_equal(hp_store_token_add(s, "a", h[0]), 0);
+        assert_int_equal(hp_store_token_add(s, "b", h[1]), 0);
+        assert_int_equal(hp_store_token_add(s, "c", h[2]), 0);
+        /* Whichever row it is in, first, middle or last. */
+        check_is(s, h[0], "a");
+        check_is(s, h[1], "b");
+        check_is(s, h[2], "c");
+        check_is(s, other, NULL);
+        /* Differing only in the last digit. */
+        memcpy(other, h[1], sizeof(other));
+        other[HP_TOKEN_HASH_LEN - 1] = other[HP_TOKEN_HASH_LEN - 1] == '0' ? '1' : '0';
+        check_is(s, other, NULL);
+        /* Malformed: the token itself, upper case, NULL. */
+        assert_int_equal(hp_store_token_check(s, tok, &name), -EINVAL);
+        assert_int_equal(hp_store_token_check(s, NULL, &name), -EINVAL);
+        assert_null(name);
+        /* A use is recorded for the token used only. */
+        assert_true(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") >=
+                    (int64_t)time(NULL) - 1);
+        assert_true(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") > 0);
+        assert_int_equal(hp_store_token_add(s, "unused", other), 0);
+        assert_int_equal(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'unused'"), 0);
+}
+
+static void test_revoke(void **state)
+{
+        _cleanup_free_ char *path = path_in("revoke.db");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_(hp_store_closep) struct hp_store *s2 = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h1[HP_TOKEN_HASH_LEN + 1], h2[HP_TOKEN_HASH_LEN + 1];
+        struct hp_token_info *t = NULL;
+        size_t n = 0;
+
+        (void)state;
+        new_token(tok, h1);
+        new_token(tok, h2);
+        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
+        assert_int_equal(hp_store_token_add(s, "laptop", h2), 0);
+        check_is(s2, h1, "ci");
+        assert_int_equal(hp_store_token_revoke(s, "ci"), 0);
+        /* Revoked: it authenticates nobody, on any connection. */
+        check_is(s, h1, NULL);
+        check_is(s2, h1, NULL);
+        check_is(s2, h2, "laptop");
+        assert_int_equal(hp_store_token_revoke(s, "ci"), -ENOENT);
+        assert_int_equal(hp_store_token_revoke(s, "never"), -ENOENT);
+        assert_int_equal(hp_store_token_revoke(s, ""), -EINVAL);
+        assert_int_equal(hp_store_token_list(s, &t, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(t[0].name, "laptop");
+        hp_token_infos_free(t, n);
+        /* The name is free again, for a new token. */
+        new_token(tok, h1);
+        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
+        check_is(s2, h1, "ci");
+}
+
+/* Writes wait for hp_store_begin()'s transaction like any other, and roll back with it. */
+static void test_transaction(void **state)
+{
+        _cleanup_free_ char *path = path_in("tx.db");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h[HP_TOKEN_HASH_LEN + 1];
+
+        (void)state;
+        new_token(tok, h);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h), 0);
+        assert_int_equal(hp_store_rollback(s), 0);
+        check_is(s, h, NULL);
+        assert_int_equal(raw_int(path, "SELECT count(*) FROM tokens"), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_add_list),    cmocka_unit_test(test_add_errors),
+                cmocka_unit_test(test_check),       cmocka_unit_test(test_revoke),
+                cmocka_unit_test(test_transaction),
+        };
+
+        return cmocka_run_group_tests_name("store-token", tests, make_tmp, remove_tmp);
+}
