@@ -25,7 +25,13 @@ static int openat_in_root(int rootfd, const char *relpath, int flags)
         int fd;
 
         if (!no_openat2) {
-                fd = (int)syscall(SYS_openat2, rootfd, relpath, &how, sizeof(how));
+                /* EAGAIN: a rename elsewhere raced a ".." lookup (the kernel
+                 * cannot prove the walk stayed inside); asking again is safe. */
+                for (int tries = 0; tries < 8; tries++) {
+                        fd = (int)syscall(SYS_openat2, rootfd, relpath, &how, sizeof(how));
+                        if (fd >= 0 || errno != EAGAIN)
+                                break;
+                }
                 if (fd >= 0)
                         return fd;
                 if (errno != ENOSYS)
