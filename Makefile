@@ -1,5 +1,5 @@
 # hwpass: the two commands a fresh Debian 12 machine needs.
-#   make run   installs what is missing, builds, checks this host and lists its devices
+#   make run   installs what is missing, builds, checks this host, and runs hwpassd with its web UI
 #   make test  installs what is missing, builds (warnings are errors), runs every test,
 #              also under ASan+UBSan, and ends with "N passed, N failed"
 
@@ -37,11 +37,18 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
+# hwpassd in the foreground, standalone (SQLite), until Ctrl-C: the host's
+# readiness first, then where its web UI and API answer and a token for them.
+RUN_PORT ?= 8470
 run: build
-	@# host check exits 1 on a host that cannot pass devices through: still list them.
+	@# host check exits 1 on a host that cannot pass devices through: hwpassd still runs.
 	@./$(BUILD)/hwpass host check || true
 	@echo
-	@./$(BUILD)/hwpass device list
+	@./$(BUILD)/hwpass token revoke make-run >/dev/null 2>&1 || true
+	@tok=$$(./$(BUILD)/hwpass token create make-run) && \
+		echo "hwpassd: web UI at http://127.0.0.1:$(RUN_PORT)/ (API under /v1; bearer token: $$tok)" && \
+		echo "hwpassd: the CLI talks to it on /run/hwpass/hwpass.sock; Ctrl-C stops it (VMs keep running)"
+	exec ./$(BUILD)/hwpassd --listen tcp:127.0.0.1:$(RUN_PORT)
 
 test: build build-asan
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
