@@ -77,7 +77,8 @@ static bool peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *ac
         return cred.uid == 0 || cred.uid == a->uid;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply rep)
+/* Sends rep and counts its status in a's metrics. */
+static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply rep, struct hp_api *a)
 {
         struct MHD_Response *resp;
         enum MHD_Result ret;
@@ -106,6 +107,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         ret = MHD_queue_response(conn, rep.status, resp);
         MHD_destroy_response(resp);
+        if (ret == MHD_YES)
+                hp_api_request_count(a, rep.status);
         return ret;
 }
 
@@ -146,17 +149,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 return MHD_YES;
         }
         if (!peer_allowed(a, conn, actor, sizeof(actor)))
-                return respond(conn, hp_api_error(403, "forbidden", "only root or the daemon's user may use this socket"));
+                return respond(conn, hp_api_error(403, "forbidden", "only root or the daemon's user may use this socket"), a);
         if (p->too_big)
                 return respond(conn, hp_api_error(413, "body", "the request body is larger than %d bytes",
-                                                  HP_API_BODY_MAX));
+                                                  HP_API_BODY_MAX), a);
         return respond(conn, hp_api_route(a, &(struct hp_api_request){ .conn = conn,
                                                                        .method = method,
                                                                        .url = url,
                                                                        .body = p->body,
                                                                        .body_len = p->len,
                                                                        .local = true,
-                                                                       .actor = actor }));
+                                                                       .actor = actor }), a);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -215,6 +218,7 @@ int hp_api_start_unix(const struct hp_api_config *cfg, const char *socket_path, 
                 return -ENOMEM;
         pthread_mutex_init(&a->read_lock, NULL);
         pthread_mutex_init(&a->write_lock, NULL);
+        pthread_mutex_init(&a->metrics_lock, NULL);
         if (!(a->db_path = strdup(cfg->db_path)) || !(a->socket_path = strdup(socket_path)) ||
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")))
                 return -ENOMEM;
@@ -257,6 +261,7 @@ void hp_api_stop(struct hp_api *a)
         hp_host_free(a->host);
         pthread_mutex_destroy(&a->read_lock);
         pthread_mutex_destroy(&a->write_lock);
+        pthread_mutex_destroy(&a->metrics_lock);
         free(a->db_path);
         free(a->host_root);
         free(a->socket_path);
