@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include "api/metrics.h"
 
 struct MHD_Connection;
 struct hp_api_listener;
@@ -30,6 +33,9 @@ struct hp_api {
          * daemon is the one writer of its store and of sysfs. */
         pthread_mutex_t read_lock;
         pthread_mutex_t write_lock;
+        /* What /metrics reports of the daemon's own work (metrics.c). */
+        pthread_mutex_t metrics_lock;
+        struct hp_api_counters counters;
 };
 
 struct hp_api_request {
@@ -76,3 +82,11 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
 #define HP_API_BODY_MAX (64 * 1024)
 /* Deepest nesting of arrays and objects a request body may have. */
 #define HP_API_DEPTH_MAX 8
+
+/* GET /metrics (metrics.c). */
+struct hp_api_reply hp_api_metrics(struct hp_api *a);
+/* A VM start that ran from start (CLOCK_MONOTONIC) until now: observed in
+ * the power-on histogram when ok, counted as a failure otherwise. */
+void hp_api_power_on_observe(struct hp_api *a, const struct timespec *start, bool ok);
+/* One answer given, by its HTTP status. */
+void hp_api_request_count(struct hp_api *a, unsigned status);

@@ -378,7 +378,8 @@ static struct hp_api_reply vm_action(struct hp_api *a, const struct hp_api_reque
         unsigned long long timeout = 30;
         bool force = false, stop = streq(action, "stop");
         char timeout_arg[32];
-        struct hp_api_reply err;
+        struct hp_api_reply err, rep;
+        struct timespec t0;
 
         if (vm_exists(a, name, &err) < 0 || body_object(req, stop ? stop_fields : none, true, &body, &err) < 0)
                 return err;
@@ -388,7 +389,11 @@ static struct hp_api_reply vm_action(struct hp_api *a, const struct hp_api_reque
         snprintf(timeout_arg, sizeof(timeout_arg), "--timeout=%llu", timeout);
         char *argv[] = { "vm", (char *)action, (char *)name, "--json", stop ? timeout_arg : NULL,
                          stop && force ? "--force" : NULL, NULL };
-        return run_write(a, req, argv, NULL, 200, "failed");
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rep = run_write(a, req, argv, NULL, 200, "failed");
+        if (streq(action, "start"))
+                hp_api_power_on_observe(a, &t0, rep.status == 200);
+        return rep;
 }
 
 /* POST /v1/cli {"argv": [...], "db", "host_root", "cwd", "stdin"}: the hwpass
@@ -501,6 +506,8 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                            : method_error(req, "GET");
         if (streq(url, "/v1/cli"))
                 return post ? post_cli(a, req) : method_error(req, "POST");
+        if (streq(url, "/metrics"))
+                return get ? hp_api_metrics(a) : method_error(req, "GET");
         return hp_api_error(404, "no-route",
                             "no such resource: %s %s (see /v1/devices, /v1/vms, /v1/events, /v1/host/check)", m,
                             url);

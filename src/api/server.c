@@ -67,7 +67,8 @@ static void pending_free(struct pending *p)
         free(p);
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply rep)
+/* Sends rep and counts its status in a's metrics. */
+static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply rep, struct hp_api *a)
 {
         struct MHD_Response *resp;
         enum MHD_Result ret;
@@ -98,6 +99,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply 
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, rep.challenge);
         ret = MHD_queue_response(conn, rep.status, resp);
         MHD_destroy_response(resp);
+        if (ret == MHD_YES)
+                hp_api_request_count(a, rep.status);
         return ret;
 }
 
@@ -151,18 +154,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 struct hp_api_reply refusal = p->refusal;
 
                 p->refusal.body = NULL; /* respond() releases it */
-                return respond(conn, refusal);
+                return respond(conn, refusal, a);
         }
         if (p->too_big)
                 return respond(conn, hp_api_error(413, "body", "the request body is larger than %d bytes",
-                                                  HP_API_BODY_MAX));
+                                                  HP_API_BODY_MAX), a);
         return respond(conn, hp_api_route(a, &(struct hp_api_request){ .conn = conn,
                                                                        .method = method,
                                                                        .url = url,
                                                                        .body = p->body,
                                                                        .body_len = p->len,
                                                                        .local = p->local,
-                                                                       .actor = p->actor }));
+                                                                       .actor = p->actor }), a);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -202,6 +205,7 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
                 return -ENOMEM;
         pthread_mutex_init(&a->read_lock, NULL);
         pthread_mutex_init(&a->write_lock, NULL);
+        pthread_mutex_init(&a->metrics_lock, NULL);
         if (!(a->db_path = strdup(cfg->db_path)) ||
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")))
                 return -ENOMEM;
@@ -353,6 +357,7 @@ void hp_api_stop(struct hp_api *a)
         hp_host_free(a->host);
         pthread_mutex_destroy(&a->read_lock);
         pthread_mutex_destroy(&a->write_lock);
+        pthread_mutex_destroy(&a->metrics_lock);
         free(a->db_path);
         free(a->host_root);
         free(a->socket_path);

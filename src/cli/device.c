@@ -35,14 +35,6 @@ static void device_name(const struct hp_pci_dev *d, char *buf, size_t size)
                  d->device_name ? d->device_name : "[unknown device]");
 }
 
-/* host, passthrough, or the way between them. */
-static const char *mode_of(const struct hp_dev_state *s)
-{
-        if (s->active)
-                return s->desired ? "passthrough" : "passthrough!";
-        return s->desired ? "pending" : "host";
-}
-
 static int list_row(struct hp_table *t, const struct hp_host_state *st, const struct hp_pci_dev *d)
 {
         const struct hp_pci_inventory *inv = st->inv;
@@ -73,9 +65,11 @@ static int list_row(struct hp_table *t, const struct hp_host_state *st, const st
         const char *text = c ? c->label : moved ? moved->label : NULL;
         char label[128];
 
+        const char *mode = hp_dev_mode_name(hp_dev_mode_of(&s));
+
         snprintf(label, sizeof(label), "%s%s", text ? text : "-", text && moved ? " (moved)" : "");
         return hp_table_add(t, (const char *const[]){ d->address, id, d->class_name, d->driver, group,
-                                                      numa, verdict, mode_of(&s), label, name });
+                                                      numa, verdict, mode, label, name });
 }
 
 /* Under the table: why a device is not in the mode it was asked for, and
@@ -206,7 +200,7 @@ static void show_group(const struct hp_pci_inventory *inv, const struct hp_pci_d
 
 static void show_state(const struct hp_dev_state *s, const struct hp_dev_config *c)
 {
-        printf("Mode:            %s (passthrough %s, %s)\n", mode_of(s),
+        printf("Mode:            %s (passthrough %s, %s)\n", hp_dev_mode_name(hp_dev_mode_of(s)),
                s->desired ? "enabled" : "not enabled", s->active ? "active" : "not active");
         if (s->reason)
                 printf("  why: %s\n", s->reason);

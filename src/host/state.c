@@ -18,6 +18,25 @@ void hp_dev_state_done(struct hp_dev_state *s)
         s->reason = NULL;
 }
 
+enum hp_dev_mode hp_dev_mode_of(const struct hp_dev_state *s)
+{
+        if (s->active)
+                return s->desired ? HP_DEV_MODE_PASSTHROUGH : HP_DEV_MODE_UNWANTED;
+        return s->desired ? HP_DEV_MODE_PENDING : HP_DEV_MODE_HOST;
+}
+
+const char *hp_dev_mode_name(enum hp_dev_mode m)
+{
+        static const char *const names[HP_DEV_MODE_MAX] = {
+                [HP_DEV_MODE_HOST] = "host",
+                [HP_DEV_MODE_PENDING] = "pending",
+                [HP_DEV_MODE_PASSTHROUGH] = "passthrough",
+                [HP_DEV_MODE_UNWANTED] = "passthrough!",
+        };
+
+        return (unsigned)m < HP_DEV_MODE_MAX ? names[m] : NULL;
+}
+
 const struct hp_dev_config *hp_host_state_config(const struct hp_host_state *s, const char *address)
 {
         for (size_t i = 0; i < s->n_configs; i++)

@@ -18,6 +18,19 @@ struct hp_dev_state {
 
 void hp_dev_state_done(struct hp_dev_state *s);
 
+/* The state in one word, as `hwpass device list` shows it and /metrics
+ * counts it: "host", "pending" (asked for, not active yet), "passthrough",
+ * or "passthrough!" (on vfio-pci and viable, though not asked for). */
+enum hp_dev_mode {
+        HP_DEV_MODE_HOST,
+        HP_DEV_MODE_PENDING,
+        HP_DEV_MODE_PASSTHROUGH,
+        HP_DEV_MODE_UNWANTED,
+        HP_DEV_MODE_MAX,
+};
+enum hp_dev_mode hp_dev_mode_of(const struct hp_dev_state *s);
+const char *hp_dev_mode_name(enum hp_dev_mode m);
+
 /* The inventory together with what the store holds about it. */
 struct hp_host_state {
         const struct hp_pci_inventory *inv;
