@@ -9,7 +9,13 @@
 
 #define HP_VM_NAME_MAX 48
 #define HP_VM_DEFAULT_DEVICE_LIMIT 16
+/* The ranges vm create, vm set and vm autostart take, and a stored spec
+ * must keep to. */
 #define HP_VM_MAX_DEVICE_LIMIT 64
+#define HP_VM_MAX_VCPUS 1024
+#define HP_VM_MAX_MEMORY_MIB (UINT64_MAX >> 20) /* so the size in bytes fits in 64 bits */
+#define HP_VM_MAX_AUTOSTART_ORDER 9999
+#define HP_VM_MAX_AUTOSTART_DELAY 3600 /* seconds */
 
 enum hp_vm_firmware {
         HP_VM_FIRMWARE_BIOS,

@@ -4,10 +4,13 @@
 #include "specjson.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/pci.h"
 #include "spec.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -136,12 +139,56 @@ static int opt_string(const json_t *o, const char *key, char **ret, const char *
         return *ret ? 0 : -ENOMEM;
 }
 
+/* An integer member in [min, max]; when absent (or null) and not required,
+ * *ret keeps its default. A value out of range is refused, never wrapped. */
+static int int_member(const json_t *o, const char *key, bool required, json_int_t min, json_int_t max,
+                      json_int_t *ret)
+{
+        const json_t *v = json_object_get(o, key);
+
+        if (!v || json_is_null(v))
+                return required ? -EINVAL : 0;
+        if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+                return -EINVAL;
+        *ret = json_integer_value(v);
+        return 0;
+}
+
+/* Absent, null, or of the type. */
+static bool optional_is(const json_t *v, bool (*is)(const json_t *))
+{
+        return !v || json_is_null(v) || is(v);
+}
+
+static bool is_array(const json_t *v)
+{
+        return json_is_array(v);
+}
+
+static bool is_boolean(const json_t *v)
+{
+        return json_is_boolean(v);
+}
+
+/* "0000:0c:00.0" as the host's inventory writes it. */
+static bool canonical_sbdf(const char *a)
+{
+        struct hp_pci_addr pa;
+        char canon[HP_SBDF_LEN];
+
+        if (!a || strlen(a) != HP_SBDF_LEN - 1 || hp_pci_addr_parse(a, &pa) < 0)
+                return false;
+        hp_pci_addr_format(&pa, canon);
+        return streq(a, canon);
+}
+
 static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
 {
         static const char *const keys[] = { "index", "kind", "address", "allowed", "label",
                                             "primary_display", "rombar", "romfile", NULL };
         const char *kind = json_string_value(json_object_get(o, "kind"));
         const json_t *allowed = json_object_get(o, "allowed"), *rombar = json_object_get(o, "rombar");
+        json_int_t index;
         int r;
 
         *p = (struct hp_vm_pci){ .rombar = -1 };
@@ -150,9 +197,11 @@ static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
         r = known_keys(o, keys, "pci", ret_error);
         if (r < 0)
                 return r;
-        if (!json_is_integer(json_object_get(o, "index")) || json_integer_value(json_object_get(o, "index")) < 0)
+        if (int_member(o, "index", true, 0, INT_MAX, &index) < 0)
                 return hp_errorf(ret_error, -EINVAL, "pci: 'index' must be a non-negative integer");
-        p->index = (int)json_integer_value(json_object_get(o, "index"));
+        p->index = (int)index;
+        if (!optional_is(json_object_get(o, "primary_display"), is_boolean))
+                return hp_errorf(ret_error, -EINVAL, "pci%d: 'primary_display' must be true or false", p->index);
         p->primary_display = json_is_true(json_object_get(o, "primary_display"));
         if (rombar && !json_is_null(rombar)) {
                 if (!json_is_integer(rombar) || json_integer_value(rombar) < 0 || json_integer_value(rombar) > 1)
@@ -168,9 +217,11 @@ static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
                 const char *a = json_string_value(json_object_get(o, "address"));
 
                 p->kind = HP_VM_PCI_STATIC;
-                if (!a || strlen(a) != 12)
-                        return hp_errorf(ret_error, -EINVAL, "pci%d: a static entry needs 'address' (DDDD:BB:DD.F)", p->index);
-                memcpy(p->address, a, 13);
+                if (!canonical_sbdf(a))
+                        return hp_errorf(ret_error, -EINVAL,
+                                         "pci%d: a static entry needs 'address' (dddd:bb:dd.f, lower-case hex)",
+                                         p->index);
+                memcpy(p->address, a, HP_SBDF_LEN);
                 return 0;
         }
         if (!kind || !streq(kind, "dynamic"))
@@ -195,6 +246,7 @@ static int parse_usb(const json_t *o, struct hp_vm_usb *u, char **ret_error)
 {
         static const char *const keys[] = { "index", "kind", "vendor_id", "product_id", "serial", "bus", "port", NULL };
         const char *kind = json_string_value(json_object_get(o, "kind"));
+        json_int_t index, bus;
         uint64_t v;
         int r;
 
@@ -204,15 +256,19 @@ static int parse_usb(const json_t *o, struct hp_vm_usb *u, char **ret_error)
         r = known_keys(o, keys, "usb", ret_error);
         if (r < 0)
                 return r;
-        u->index = (int)json_integer_value(json_object_get(o, "index"));
+        if (int_member(o, "index", true, 0, INT_MAX, &index) < 0)
+                return hp_errorf(ret_error, -EINVAL, "usb: 'index' must be a non-negative integer");
+        u->index = (int)index;
         if (kind && streq(kind, "port")) {
                 const char *port = json_string_value(json_object_get(o, "port"));
                 char text[64];
+                int n;
 
                 u->kind = HP_VM_USB_PORT;
-                snprintf(text, sizeof(text), "%d-%s", (int)json_integer_value(json_object_get(o, "bus")),
-                         port ? port : "");
-                if (!port || hp_usb_port_parse(text, &u->bus, &u->port) < 0)
+                /* The text hp_usb_port_parse reads, whole: the ranges are its own. */
+                if (int_member(o, "bus", true, 0, INT_MAX, &bus) < 0 || !port ||
+                    (n = snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT "-%s", bus, port)) < 0 ||
+                    (size_t)n >= sizeof(text) || hp_usb_port_parse(text, &u->bus, &u->port) < 0)
                         return hp_errorf(ret_error, -EINVAL, "usb%d: 'bus' and 'port' do not name a USB port", u->index);
                 return 0;
         }
@@ -238,9 +294,7 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
         const char *fw = json_string_value(json_object_get(j, "firmware"));
         const json_t *disks = json_object_get(j, "disks"), *pci = json_object_get(j, "pci"),
                      *usb = json_object_get(j, "usb"), *autostart = json_object_get(j, "autostart");
-        json_int_t mem = json_integer_value(json_object_get(j, "memory_mib"));
-        json_int_t vcpus = json_integer_value(json_object_get(j, "vcpus"));
-        json_int_t limit = json_integer_value(json_object_get(j, "device_limit"));
+        json_int_t mem, vcpus, limit = HP_VM_DEFAULT_DEVICE_LIMIT;
         int r;
 
         *ret_error = NULL;
@@ -252,17 +306,25 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
         if (!name || !hp_vm_name_valid(name))
                 return hp_errorf(ret_error, -EINVAL, "vm: 'name' must be 1-%d letters, digits, '-', '_' or '.'", HP_VM_NAME_MAX);
         snprintf(s.name, sizeof(s.name), "%s", name);
-        if (mem <= 0 || vcpus <= 0 || vcpus > 1024)
-                return hp_errorf(ret_error, -EINVAL, "vm %s: 'memory_mib' and 'vcpus' must be positive", name);
+        if (int_member(j, "memory_mib", true, 1, (json_int_t)HP_VM_MAX_MEMORY_MIB, &mem) < 0)
+                return hp_errorf(ret_error, -EINVAL, "vm %s: 'memory_mib' must be 1 to %" PRIu64, name,
+                                 HP_VM_MAX_MEMORY_MIB);
+        if (int_member(j, "vcpus", true, 1, HP_VM_MAX_VCPUS, &vcpus) < 0)
+                return hp_errorf(ret_error, -EINVAL, "vm %s: 'vcpus' must be 1 to %d", name, HP_VM_MAX_VCPUS);
+        if (int_member(j, "device_limit", false, 1, HP_VM_MAX_DEVICE_LIMIT, &limit) < 0)
+                return hp_errorf(ret_error, -EINVAL, "vm %s: 'device_limit' must be 1 to %d", name,
+                                 HP_VM_MAX_DEVICE_LIMIT);
+        if (!optional_is(disks, is_array) || !optional_is(pci, is_array) || !optional_is(usb, is_array))
+                return hp_errorf(ret_error, -EINVAL, "vm %s: 'disks', 'pci' and 'usb' must be arrays", name);
         s.memory_mib = (uint64_t)mem;
         s.vcpus = (unsigned)vcpus;
-        if (json_object_get(j, "hugepages") && !json_is_boolean(json_object_get(j, "hugepages")))
+        s.device_limit = (unsigned)limit;
+        if (!optional_is(json_object_get(j, "hugepages"), is_boolean))
                 return hp_errorf(ret_error, -EINVAL, "vm %s: 'hugepages' must be true or false", name);
         s.hugepages = json_is_true(json_object_get(j, "hugepages"));
         if (!fw || (!streq(fw, "bios") && !streq(fw, "efi")))
                 return hp_errorf(ret_error, -EINVAL, "vm %s: 'firmware' must be \"bios\" or \"efi\"", name);
         s.firmware = streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
-        s.device_limit = limit > 0 ? (unsigned)limit : HP_VM_DEFAULT_DEVICE_LIMIT;
         s.disks = calloc(1, sizeof(char *));
         if (!s.disks)
                 return -ENOMEM;
@@ -277,9 +339,22 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
         if ((r = opt_string(j, "kernel", &s.kernel, "vm", ret_error)) < 0 ||
             (r = opt_string(j, "append", &s.append, "vm", ret_error)) < 0)
                 return r;
-        if (json_is_object(autostart)) {
-                s.autostart_order = (int)json_integer_value(json_object_get(autostart, "order"));
-                s.autostart_delay = (unsigned)json_integer_value(json_object_get(autostart, "delay"));
+        if (autostart && !json_is_null(autostart)) {
+                static const char *const autostart_keys[] = { "order", "delay", NULL };
+                json_int_t order, delay = 0;
+
+                if (!json_is_object(autostart))
+                        return hp_errorf(ret_error, -EINVAL, "vm %s: 'autostart' must be an object or null", name);
+                r = known_keys(autostart, autostart_keys, "autostart", ret_error);
+                if (r < 0)
+                        return r;
+                if (int_member(autostart, "order", true, 0, HP_VM_MAX_AUTOSTART_ORDER, &order) < 0 ||
+                    int_member(autostart, "delay", false, 0, HP_VM_MAX_AUTOSTART_DELAY, &delay) < 0)
+                        return hp_errorf(ret_error, -EINVAL,
+                                         "vm %s: autostart 'order' must be 0 to %d and 'delay' 0 to %d seconds",
+                                         name, HP_VM_MAX_AUTOSTART_ORDER, HP_VM_MAX_AUTOSTART_DELAY);
+                s.autostart_order = (int)order;
+                s.autostart_delay = (unsigned)delay;
         }
         if (json_is_array(pci) && json_array_size(pci) > 0) {
                 s.pci = calloc(json_array_size(pci), sizeof(*s.pci));
