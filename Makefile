@@ -1,16 +1,18 @@
 # hwpass: the two commands a fresh Debian 12 machine needs.
 #   make run   installs what is missing, builds, checks this host, and runs hwpassd with its web UI
 #   make test  installs what is missing, builds (warnings are errors), runs every test,
-#              also under ASan+UBSan, and ends with "N passed, N failed"
+#              also under ASan+UBSan, fuzzes the request parsers for a minute,
+#              and ends with "N passed, N failed"
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
 	libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev openssl curl pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
-	kmod cpio ovmf systemd
+	kmod cpio ovmf systemd clang libclang-rt-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan
+FUZZ_BUILD := build-fuzz
 
-.PHONY: all deps build build-asan run test test-lab lab bench clean
+.PHONY: all deps build build-asan build-fuzz run test fuzz test-lab lab bench clean
 
 all: build
 
@@ -37,6 +39,13 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
+# The libFuzzer targets only (tests/fuzz): clang, -fsanitize=fuzzer,address,undefined.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dwerror=true -Dfuzz=true
+
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+
 # hwpassd in the foreground, standalone (SQLite), until Ctrl-C: the host's
 # readiness first, then where its web UI and API answer and a token for them.
 RUN_PORT ?= 8470
@@ -50,11 +59,19 @@ run: build
 		echo "hwpassd: the CLI talks to it on /run/hwpass/hwpass.sock; Ctrl-C stops it (VMs keep running)"
 	exec ./$(BUILD)/hwpassd --listen tcp:127.0.0.1:$(RUN_PORT)
 
-test: build build-asan
-	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+test: build build-asan build-fuzz
+	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
+		$(FUZZ_BUILD)/meson-logs/testlog.json
 	-meson test -C $(BUILD) --print-errorlogs
 	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab
-	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	-meson test -C $(FUZZ_BUILD) --print-errorlogs
+	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
+		$(FUZZ_BUILD)/meson-logs/testlog.json
+
+# Each fuzz target for HWPASS_FUZZ_SECONDS (default 60) on a copy of its seeds;
+# an input that fails is kept in build-fuzz/fuzz-artifacts/.
+fuzz: build-fuzz
+	meson test -C $(FUZZ_BUILD) --print-errorlogs
 
 # The emulated passthrough lab (tests/lab): every scenario, streamed here.
 test-lab: build
@@ -70,4 +87,4 @@ bench: build
 	rc=0; bench/scan ./$(BUILD)/hwpass || rc=1; $(SUDO) bench/power-on ./$(BUILD)/hwpass || rc=1; exit $$rc
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
