@@ -409,7 +409,9 @@ static struct hp_api_reply post_cli(struct hp_api *a, const struct hp_api_reques
         _cleanup_free_ char *msg = NULL;
         const char *db = NULL, *root = NULL, *cwd = NULL, *input = NULL;
         struct hp_api_reply err;
+        struct timespec t0;
         json_t *list, *v;
+        bool start;
         size_t i;
         int r;
 
@@ -436,11 +438,16 @@ static struct hp_api_reply post_cli(struct hp_api *a, const struct hp_api_reques
                 if (!argv || hp_strv_push(&argv, json_string_value(v)) < 0)
                         return hp_api_error(500, "internal", "out of memory");
         }
+        /* A start the CLI forwards is a power-on served here too. */
+        start = hp_strv_length(argv) >= 3 && streq(argv[0], "vm") && streq(argv[1], "start");
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         r = hp_api_exec(a, argv,
                         &(struct hp_api_exec_opts){ .input = input, .actor = req->actor, .cwd = cwd, .forwarded = true },
                         &res);
         if (r < 0)
                 return hp_api_error(500, "internal", "cannot run hwpass: %s", strerror(-r));
+        if (start)
+                hp_api_power_on_observe(a, &t0, res.exit_code == 0);
         return hp_api_ok(json_pack("{s:i, s:s, s:s}", "exit", res.exit_code, "stdout", res.out, "stderr", res.err));
 }
 
