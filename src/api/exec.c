@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/api-internal.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -29,12 +30,9 @@ void hp_api_exec_result_done(struct hp_api_exec_result *r)
         *r = (struct hp_api_exec_result){ 0 };
 }
 
-struct buf {
-        char *data;
-        size_t len;
-};
-
-static int buf_read(int fd, struct buf *b)
+/* One read from fd into b; 0 at end of file. Output past OUTPUT_MAX is read
+ * and dropped. */
+static int buf_read(int fd, struct hp_buf *b)
 {
         char chunk[16384];
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -43,16 +41,8 @@ static int buf_read(int fd, struct buf *b)
                 return errno == EINTR || errno == EAGAIN ? 1 : -errno;
         if (n == 0)
                 return 0;
-        if (b->len + (size_t)n <= OUTPUT_MAX) {
-                char *grown = realloc(b->data, b->len + (size_t)n + 1);
-
-                if (!grown)
-                        return -ENOMEM;
-                memcpy(grown + b->len, chunk, (size_t)n);
-                b->data = grown;
-                b->len += (size_t)n;
-                b->data[b->len] = '\0';
-        }
+        if (b->len + (size_t)n <= OUTPUT_MAX && hp_buf_append(b, chunk, (size_t)n) < 0)
+                return -ENOMEM;
         return 1;
 }
 
@@ -118,7 +108,7 @@ static void feed(int fd, const char *input)
         close(fd);
 }
 
-static int collect(int out_fd, int err_fd, struct buf *out, struct buf *err)
+static int collect(int out_fd, int err_fd, struct hp_buf *out, struct hp_buf *err)
 {
         struct pollfd p[2] = { { .fd = out_fd, .events = POLLIN }, { .fd = err_fd, .events = POLLIN } };
 
@@ -147,7 +137,7 @@ static int run(struct hp_api *a, char *const *argv, const struct hp_api_exec_opt
                struct hp_api_exec_result *ret)
 {
         _cleanup_strv_free_ char **env = NULL;
-        struct buf out = { 0 }, err = { 0 };
+        struct hp_buf out = { 0 }, err = { 0 };
         int in_p[2], out_p[2], err_p[2], status, r;
         pid_t pid;
 

@@ -17,6 +17,7 @@
 
 #include "api/api-internal.h"
 #include "api/server.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -136,13 +137,11 @@ int hp_api_socket_tcp(const struct hp_api_tcp_addr *addr, int *ret)
 static int read_pem(const char *path, const char *what, char **ret, char **ret_error)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t len = 0;
+        int r;
 
         if (fd < 0 || fstat(fd, &st) < 0) {
-                int r = -errno;
-
+                r = -errno;
                 return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what, path,
                                  strerror(-r));
         }
@@ -151,25 +150,10 @@ static int read_pem(const char *path, const char *what, char **ret, char **ret_e
                         ret_error, -EINVAL,
                         "the TLS %s '%s' is not a PEM file (empty, too large, or not a file)", what,
                         path);
-        buf = malloc((size_t)st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (len < (size_t)st.st_size) {
-                ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        int r = n < 0 ? -errno : -EIO;
-
-                        explicit_bzero(buf, len);
-                        return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what,
-                                         path, strerror(-r));
-                }
-                len += (size_t)n;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
+        r = hp_read_all(fd, PEM_MAX, ret, NULL);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what, path,
+                                 strerror(-r));
         return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "api/api-internal.h"
 #include "host/names.h"
 #include "util/hostroot.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -50,8 +51,7 @@ struct hp_api_listener {
 
 /* One request while it is read: who asks, its body so far, or why it is refused. */
 struct pending {
-        char *body;
-        size_t len;
+        struct hp_buf body;
         bool too_big;
         bool local;
         char actor[128];
@@ -62,7 +62,7 @@ static void pending_free(struct pending *p)
 {
         if (!p)
                 return;
-        free(p->body);
+        free(p->body.data);
         json_decref(p->refusal.body);
         free(p);
 }
@@ -132,21 +132,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 /* Kept up to the limit; the rest, and all of a refused
                  * request's, is read and dropped, so the client gets its 413
                  * (or 401) instead of a reset connection. */
-                if (!p->too_big && p->len + *upload_data_size > HP_API_BODY_MAX) {
+                if (!p->too_big && p->body.len + *upload_data_size > HP_API_BODY_MAX) {
                         p->too_big = true;
-                        free(p->body);
-                        p->body = NULL;
+                        free(p->body.data);
+                        p->body = (struct hp_buf){ 0 };
                 }
-                if (!p->too_big && !p->refusal.status) {
-                        char *grown = realloc(p->body, p->len + *upload_data_size + 1);
-
-                        if (!grown)
-                                return MHD_NO;
-                        memcpy(grown + p->len, upload_data, *upload_data_size);
-                        p->body = grown;
-                        p->len += *upload_data_size;
-                        p->body[p->len] = '\0';
-                }
+                if (!p->too_big && !p->refusal.status &&
+                    hp_buf_append(&p->body, upload_data, *upload_data_size) < 0)
+                        return MHD_NO;
                 *upload_data_size = 0;
                 return MHD_YES;
         }
@@ -162,8 +155,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return respond(conn, hp_api_route(a, &(struct hp_api_request){ .conn = conn,
                                                                        .method = method,
                                                                        .url = url,
-                                                                       .body = p->body,
-                                                                       .body_len = p->len,
+                                                                       .body = p->body.data,
+                                                                       .body_len = p->body.len,
                                                                        .local = p->local,
                                                                        .actor = p->actor }), a);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -73,25 +74,12 @@ static int probe_socket(const char *path)
         return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 }
 
-struct buf {
-        char *data;
-        size_t len;
-};
-
 static size_t collect(char *ptr, size_t size, size_t n, void *userdata)
 {
-        struct buf *b = userdata;
-        char *grown;
+        struct hp_buf *b = userdata;
 
-        if (b->len + size * n > 64 * 1024 * 1024)
+        if (b->len + size * n > 64 * 1024 * 1024 || hp_buf_append(b, ptr, size * n) < 0)
                 return 0;
-        grown = realloc(b->data, b->len + size * n + 1);
-        if (!grown)
-                return 0;
-        memcpy(grown + b->len, ptr, size * n);
-        b->data = grown;
-        b->len += size * n;
-        b->data[b->len] = '\0';
         return size * n;
 }
 
@@ -110,25 +98,10 @@ static char *absolute(const char *path)
 /* A lone "-" argument means the command reads stdin: it goes along. */
 static int read_stdin_if_asked(char **argv, char **ret)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t n;
-
         *ret = NULL;
         for (size_t i = 0; argv[i]; i++)
                 if (streq(argv[i], "-"))
-                        goto wanted;
-        return 0;
-wanted:
-        buf = malloc(STDIN_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        n = fread(buf, 1, STDIN_MAX + 1, stdin);
-        if (ferror(stdin))
-                return -EIO;
-        if (n > STDIN_MAX)
-                return -EFBIG;
-        buf[n] = '\0';
-        *ret = TAKE_PTR(buf);
+                        return hp_read_all(STDIN_FILENO, STDIN_MAX, ret, NULL);
         return 0;
 }
 
@@ -159,7 +132,7 @@ static json_t *request_body(const struct hp_cli *c, char **argv)
 static int post(const char *socket_path, const char *body, long *ret_status, json_t **ret)
 {
         struct curl_fns f;
-        struct buf answer = { 0 };
+        struct hp_buf answer = { 0 };
         struct curl_slist *headers = NULL;
         CURL *h;
         CURLcode rc;

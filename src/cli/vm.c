@@ -2,6 +2,7 @@
  * autostart: VM definitions in the store. Devices change only while the VM is
  * off; every entry is checked before anything is stored. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "host/pci.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm.h"
@@ -232,23 +234,11 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
 /* The whole text of path ("-": stdin), at most 1 MiB. */
 static int read_document(const char *path, char **ret)
 {
-        _cleanup_fclose_ FILE *f = streq(path, "-") ? NULL : fopen(path, "re");
-        FILE *in = streq(path, "-") ? stdin : f;
-        _cleanup_free_ char *buf = malloc(1024 * 1024 + 1);
-        size_t n;
+        _cleanup_close_ int fd = streq(path, "-") ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 
-        if (!in)
+        if (!streq(path, "-") && fd < 0)
                 return -errno;
-        if (!buf)
-                return -ENOMEM;
-        n = fread(buf, 1, 1024 * 1024 + 1, in);
-        if (ferror(in))
-                return -EIO;
-        if (n > 1024 * 1024)
-                return -EFBIG;
-        buf[n] = '\0';
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return hp_read_all(fd >= 0 ? fd : STDIN_FILENO, 1024 * 1024, ret, NULL);
 }
 
 /* hwpass vm define FILE|-: a VM from its JSON document, as 'vm list --json'

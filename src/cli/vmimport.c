@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm.h"
@@ -24,24 +25,15 @@ static int read_vmx(const char *path, char **ret)
         _cleanup_free_ char *buf = NULL;
         struct stat st;
         size_t len = 0;
+        int r;
 
         if (fd < 0 || fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode) || st.st_size > VMX_MAX_BYTES)
                 return -EFBIG;
-        buf = malloc((size_t)st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (len < (size_t)st.st_size) {
-                ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                len += (size_t)n;
-        }
-        buf[len] = '\0';
+        r = hp_read_all(fd, VMX_MAX_BYTES, &buf, &len);
+        if (r < 0)
+                return r;
         if (strlen(buf) != len)
                 return -EBADMSG; /* a NUL byte: not a text file */
         *ret = TAKE_PTR(buf);

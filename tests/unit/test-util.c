@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "util/hostroot.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -183,12 +184,59 @@ static void test_host_confined(void **state)
         close(fd);
 }
 
+/* A pipe holding text, its writing end closed: what hp_read_all reads. */
+static int pipe_with(const char *text, size_t n)
+{
+        int p[2];
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(write(p[1], text, n), (ssize_t)n);
+        close(p[1]);
+        return p[0];
+}
+
+static void test_read_all(void **state)
+{
+        char big[40000], *got = (char *)1;
+        size_t len = 99;
+        struct hp_buf b = { 0 };
+        int fd;
+
+        (void)state;
+        memset(big, 'x', sizeof(big));
+        fd = pipe_with(big, sizeof(big)); /* more than one read's chunk */
+        assert_int_equal(hp_read_all(fd, sizeof(big), &got, &len), 0);
+        assert_int_equal(len, sizeof(big));
+        assert_int_equal(strlen(got), sizeof(big));
+        free(got);
+        close(fd);
+
+        fd = pipe_with(big, sizeof(big));
+        got = (char *)1;
+        assert_int_equal(hp_read_all(fd, sizeof(big) - 1, &got, &len), -EFBIG);
+        assert_ptr_equal(got, (char *)1); /* untouched on failure */
+        close(fd);
+
+        fd = pipe_with("", 0);
+        assert_int_equal(hp_read_all(fd, 10, &got, NULL), 0);
+        assert_string_equal(got, "");
+        free(got);
+        close(fd);
+
+        assert_int_equal(hp_buf_append(&b, "ab", 2), 0);
+        assert_int_equal(hp_buf_append(&b, "c\0d", 3), 0);
+        assert_int_equal(b.len, 5);
+        assert_memory_equal(b.data, "abc\0d", 6); /* NUL-terminated after the bytes */
+        free(b.data);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_u64),
                 cmocka_unit_test(test_parse_int),
                 cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_read_all),
                 cmocka_unit_test(test_format_size),
                 cmocka_unit_test(test_host_open_errors),
                 cmocka_unit_test(test_host_confined),

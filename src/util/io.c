@@ -1,0 +1,57 @@
+/* Reading whole: a growing buffer, and an fd read to its end within a bound. */
+#include "io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int hp_buf_append(struct hp_buf *b, const void *data, size_t n)
+{
+        char *grown = realloc(b->data, b->len + n + 1);
+
+        if (!grown)
+                return -ENOMEM;
+        memcpy(grown + b->len, data, n);
+        b->data = grown;
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+}
+
+int hp_read_all(int fd, size_t max, char **ret, size_t *ret_len)
+{
+        struct hp_buf b = { 0 };
+        char chunk[16384];
+        int r = 0;
+
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        r = -errno;
+                else if (n == 0)
+                        break;
+                else if (b.len + (size_t)n > max)
+                        r = -EFBIG;
+                else
+                        r = hp_buf_append(&b, chunk, (size_t)n);
+                if (r < 0)
+                        break;
+        }
+        explicit_bzero(chunk, sizeof(chunk));
+        if (r >= 0 && !b.data)
+                r = hp_buf_append(&b, "", 0); /* empty: "" */
+        if (r < 0) {
+                if (b.data)
+                        explicit_bzero(b.data, b.len);
+                free(b.data);
+                return r;
+        }
+        *ret = b.data;
+        if (ret_len)
+                *ret_len = b.len;
+        return 0;
+}

@@ -1,0 +1,18 @@
+/* Reading whole: a growing buffer, and everything an fd holds up to a bound. */
+#pragma once
+
+#include <stddef.h>
+
+/* Bytes gathered so far, NUL-terminated once anything was added. */
+struct hp_buf {
+        char *data;
+        size_t len;
+};
+
+/* Appends n bytes; -ENOMEM leaves b as it was. Callers keep their own bound. */
+int hp_buf_append(struct hp_buf *b, const void *data, size_t n);
+
+/* Everything fd holds until end of file, NUL-terminated in *ret (length in
+ * *ret_len, may be NULL). -EFBIG when it holds more than max bytes. What was
+ * read is wiped before it is freed on failure: the file may be a key. */
+int hp_read_all(int fd, size_t max, char **ret, size_t *ret_len);
