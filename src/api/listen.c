@@ -19,6 +19,7 @@
 #include "api/server.h"
 #include "util/io.h"
 #include "util/macro.h"
+#include "util/unixsock.h"
 #include "util/strutil.h"
 
 /* Larger than any certificate chain or key hwpassd is given. */
@@ -96,17 +97,18 @@ int hp_api_parse_tcp(const char *s, struct hp_api_tcp_addr *ret, char **ret_erro
 
 int hp_api_socket_unix(const char *path, int *ret)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa;
+        socklen_t len;
         _cleanup_close_ int fd = -1;
+        int r = hp_unix_address(path, &sa, &len);
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(sa.sun_path, path, strlen(path) + 1);
+        if (r < 0)
+                return r;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         (void)unlink(path); /* a socket left by a daemon that died */
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+        if (bind(fd, (struct sockaddr *)&sa, len) < 0 || chmod(path, 0600) < 0 ||
             listen(fd, 64) < 0)
                 return -errno;
         *ret = TAKE_FD(fd);

@@ -8,6 +8,11 @@
 
 struct hp_api;
 
+/* Where hwpassd listens, and keeps the state, unless told otherwise; the CLI
+ * finds it and the state there too. */
+#define HP_DEFAULT_SOCKET "/run/hwpass/hwpass.sock"
+#define HP_DEFAULT_DB "/var/lib/hwpass/hwpass.db"
+
 struct hp_api_config {
         const char *host_root; /* NULL: "/" */
         const char *db_path;

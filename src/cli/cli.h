@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "api/server.h"
 #include "api/view.h"
 
 struct hp_dev_config;
@@ -12,8 +13,6 @@ struct hp_names;
 struct hp_pci_dev;
 struct hp_pci_inventory;
 struct hp_store;
-
-#define HP_DEFAULT_DB "/var/lib/hwpass/hwpass.db"
 
 enum {
         HP_EXIT_OK = 0,

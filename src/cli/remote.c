@@ -19,8 +19,8 @@
 #include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "util/unixsock.h"
 
-#define DEFAULT_SOCKET "/run/hwpass/hwpass.sock"
 #define STDIN_MAX (60 * 1024)
 
 struct curl_fns {
@@ -62,16 +62,9 @@ static int curl_open(struct curl_fns *f)
  * does (no daemon, or one that died); other -errno (-EACCES) otherwise. */
 static int probe_socket(const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+        return hp_unix_connect(path, &fd);
 }
 
 static size_t collect(char *ptr, size_t size, size_t n, void *userdata)
@@ -189,7 +182,7 @@ static int replay(json_t *answer)
 
 int hp_cli_forward(struct hp_cli *c, char **argv, bool *ret_handled)
 {
-        const char *path = c->socket ? c->socket : DEFAULT_SOCKET;
+        const char *path = c->socket ? c->socket : HP_DEFAULT_SOCKET;
         _cleanup_(json_decrefp) json_t *body = NULL, *answer = NULL;
         _cleanup_free_ char *text = NULL;
         long status = 0;

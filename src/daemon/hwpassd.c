@@ -24,11 +24,10 @@
 #include "store/store.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "util/unixsock.h"
 #include "vm/qmp.h"
 #include "vm/supervise.h"
 
-#define DEFAULT_SOCKET "/run/hwpass/hwpass.sock"
-#define DEFAULT_DB "/var/lib/hwpass/hwpass.db"
 /* On tmpfs: gone at boot, so autostart runs once per boot, not at every
  * restart of the daemon. */
 #define AUTOSTART_MARK "/run/hwpass/autostart-done"
@@ -138,19 +137,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 static void notify(const char *state)
 {
         const char *path = getenv("NOTIFY_SOCKET");
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa;
+        socklen_t len;
         _cleanup_close_ int fd = -1;
-        size_t len;
 
-        if (!path || (path[0] != '/' && path[0] != '@') || (len = strlen(path)) >= sizeof(sa.sun_path))
+        if (!path || (path[0] != '/' && path[0] != '@') || hp_unix_address(path, &sa, &len) < 0)
                 return;
-        memcpy(sa.sun_path, path, len);
-        if (sa.sun_path[0] == '@')
-                sa.sun_path[0] = '\0'; /* the abstract namespace */
+        if (sa.sun_path[0] == '@') {
+                sa.sun_path[0] = '\0'; /* the abstract namespace: its name has no NUL */
+                len--;
+        }
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd >= 0)
-                (void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-                             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+                (void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
 }
 
 /* Runs hwpass ARGV as the daemon's own write; its output goes to our log. */
@@ -239,7 +238,7 @@ int main(int argc, char **argv)
 {
         _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
         _cleanup_free_ char *err = NULL;
-        struct options o = { .listen_on = "unix:" DEFAULT_SOCKET, .db = getenv("HWPASS_DB"),
+        struct options o = { .listen_on = "unix:" HP_DEFAULT_SOCKET, .db = getenv("HWPASS_DB"),
                              .root = getenv("HWPASS_HOST_ROOT") };
         sigset_t set;
         int sig, r;
@@ -248,7 +247,7 @@ int main(int argc, char **argv)
         if (r != 0)
                 return r;
         if (!o.db)
-                o.db = DEFAULT_DB;
+                o.db = HP_DEFAULT_DB;
         /* A client that goes away mid-answer, or a command that ends before
          * reading its input, must not end the daemon. */
         signal(SIGPIPE, SIG_IGN);

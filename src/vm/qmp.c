@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/macro.h"
+#include "util/unixsock.h"
 
 struct hp_qmp {
         int fd;
@@ -147,26 +148,17 @@ int hp_qmp_connect(const char *path, int timeout_ms, struct hp_qmp **ret)
 int hp_qmp_connect_child(const char *path, int timeout_ms, pid_t child, struct hp_qmp **ret)
 {
         _cleanup_free_ struct hp_qmp *q = calloc(1, sizeof(*q));
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         long deadline = now_ms() + timeout_ms;
         json_t *greeting = NULL;
         int r;
 
         if (!q)
                 return -ENOMEM;
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(sa.sun_path, path, strlen(path) + 1);
         q->fd = -1;
         for (;;) {
-                q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (q->fd < 0)
-                        return -errno;
-                if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                r = hp_unix_connect(path, &q->fd);
+                if (r >= 0)
                         break;
-                r = -errno;
-                close(q->fd);
-                q->fd = -1;
                 if ((r != -ENOENT && r != -ECONNREFUSED) || now_ms() >= deadline)
                         return r;
                 if (!child_alive(child))
