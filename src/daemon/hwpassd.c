@@ -168,16 +168,14 @@ static int run(struct hp_api *api, char **argv)
 
 /* The VMs recorded as up: still supervised and answering QMP (attached),
  * or lost while the daemon was away (put right). */
-static void reattach(const char *db)
+static void reattach(struct hp_store *s)
 {
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        _cleanup_free_ char *err = NULL;
         struct hp_vm_record *recs = NULL;
         size_t n = 0, attached = 0;
+        int r = hp_store_vm_list(s, &recs, &n);
 
-        if (hp_store_open(db, &s, &err) < 0 || hp_store_set_actor(s, "hwpassd") < 0 ||
-            hp_store_vm_list(s, &recs, &n) < 0) {
-                fprintf(stderr, "hwpassd: cannot read the VMs: %s\n", err ? err : "store error");
+        if (r < 0) {
+                fprintf(stderr, "hwpassd: cannot read the VMs: %s\n", strerror(-r));
                 return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -217,20 +215,23 @@ static bool autostart_due(const struct options *o)
         return true;
 }
 
-/* The store brought to this version (the API's readers need it) and the
- * start recorded. */
+/* The store brought to this version (the API's readers need it), the start
+ * recorded, and the VMs that kept running re-attached: all before the API
+ * answers, so its first answer already shows them. One connection for all. */
 static int open_store(const char *db)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_free_ char *err = NULL;
         int r = hp_store_open(db, &s, &err);
 
+        if (r >= 0)
+                r = hp_store_set_actor(s, "hwpassd");
         if (r < 0) {
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
                 return r;
         }
-        (void)hp_store_set_actor(s, "hwpassd");
         (void)hp_store_event_add(s, "daemon-started", NULL, NULL);
+        reattach(s);
         return 0;
 }
 
@@ -259,8 +260,6 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         if (open_store(o.db) < 0)
                 return 1;
-        /* Before the API answers, so its first answer already shows them. */
-        reattach(o.db);
         r = hp_api_start_unix(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db }, o.listen_on + 5,
                               &api, &err);
         if (r < 0) {
