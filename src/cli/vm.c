@@ -119,6 +119,28 @@ static int parse_device_limit(const char *arg, unsigned *ret)
         return 0;
 }
 
+/* --vcpus and --memory, as vm create and vm set take them. */
+static int parse_vcpus(const char *arg, unsigned *ret)
+{
+        uint64_t n;
+
+        if (hp_parse_u64(arg, 10, &n) < 0 || n == 0 || n > HP_VM_MAX_VCPUS) {
+                (void)hp_cli_usage_error("invalid vCPU count '%s': 1 to %d", arg, HP_VM_MAX_VCPUS);
+                return -EINVAL;
+        }
+        *ret = (unsigned)n;
+        return 0;
+}
+
+static int parse_memory(const char *arg, uint64_t *ret)
+{
+        if (hp_size_parse_mib(arg, ret) < 0) {
+                (void)hp_cli_usage_error("invalid memory size '%s': e.g. 4096M or 16G", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int hp_cli_vm_each(struct hp_cli *c, hp_cli_vm_fn fn, void *userdata)
 {
         _cleanup_(hp_store_closep) struct hp_store *store = NULL;
@@ -184,16 +206,12 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
         if (!s.disks)
                 return hp_cli_error(-ENOMEM, "out of memory");
         for (int i = 2; i < argc; i++) {
-                uint64_t n;
-
                 if ((v = hp_cli_opt_value(argc, argv, &i, "--memory", &err))) {
-                        if (hp_size_parse_mib(v, &n) < 0)
-                                return hp_cli_usage_error("invalid memory size '%s': e.g. 4096M or 16G", v);
-                        s.memory_mib = n;
+                        if (parse_memory(v, &s.memory_mib) < 0)
+                                return HP_EXIT_USAGE;
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--vcpus", &err))) {
-                        if (hp_parse_u64(v, 10, &n) < 0 || n == 0 || n > 1024)
-                                return hp_cli_usage_error("invalid vCPU count '%s': 1 to 1024", v);
-                        s.vcpus = (unsigned)n;
+                        if (parse_vcpus(v, &s.vcpus) < 0)
+                                return HP_EXIT_USAGE;
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--device-limit", &err))) {
                         if (parse_device_limit(v, &s.device_limit) < 0)
                                 return HP_EXIT_USAGE;
@@ -274,7 +292,6 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
         const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *val;
-        uint64_t n;
         int r, err = 0;
 
         if (argc < 3 || argv[1][0] == '-')
@@ -298,16 +315,10 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                 r = hp_cli_vm_require_off(&v, "it is changed");
         if (r != HP_EXIT_OK)
                 return r;
-        if (memory) {
-                if (hp_size_parse_mib(memory, &n) < 0)
-                        return hp_cli_usage_error("invalid memory size '%s': e.g. 4096M or 16G", memory);
-                v.spec.memory_mib = n;
-        }
-        if (vcpus) {
-                if (hp_parse_u64(vcpus, 10, &n) < 0 || n == 0 || n > 1024)
-                        return hp_cli_usage_error("invalid vCPU count '%s': 1 to 1024", vcpus);
-                v.spec.vcpus = (unsigned)n;
-        }
+        if (memory && parse_memory(memory, &v.spec.memory_mib) < 0)
+                return HP_EXIT_USAGE;
+        if (vcpus && parse_vcpus(vcpus, &v.spec.vcpus) < 0)
+                return HP_EXIT_USAGE;
         if (huge) {
                 if (!streq(huge, "on") && !streq(huge, "off"))
                         return hp_cli_usage_error("invalid --hugepages '%s': on or off", huge);
@@ -566,12 +577,14 @@ int hp_cmd_vm_autostart(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("usage: hwpass vm autostart NAME --order N [--delay SECONDS] | NAME --off");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--order", &err))) {
-                        if (hp_parse_u64(val, 10, &n) < 0 || n > 9999)
-                                return hp_cli_usage_error("invalid --order '%s': 0 to 9999", val);
+                        if (hp_parse_u64(val, 10, &n) < 0 || n > HP_VM_MAX_AUTOSTART_ORDER)
+                                return hp_cli_usage_error("invalid --order '%s': 0 to %d", val,
+                                                          HP_VM_MAX_AUTOSTART_ORDER);
                         order = (int)n;
                 } else if ((val = hp_cli_opt_value(argc, argv, &i, "--delay", &err))) {
-                        if (hp_parse_u64(val, 10, &delay) < 0 || delay > 3600)
-                                return hp_cli_usage_error("invalid --delay '%s': 0 to 3600 seconds", val);
+                        if (hp_parse_u64(val, 10, &delay) < 0 || delay > HP_VM_MAX_AUTOSTART_DELAY)
+                                return hp_cli_usage_error("invalid --delay '%s': 0 to %d seconds", val,
+                                                          HP_VM_MAX_AUTOSTART_DELAY);
                 } else if (streq(argv[i], "--off")) {
                         order = -1;
                 } else if (!err) {
