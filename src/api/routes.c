@@ -313,12 +313,13 @@ static struct hp_api_reply put_passthrough(struct hp_api *a, const struct hp_api
                 return hp_api_error(400, "bad-body", "%s", msg);
         if (device_exists(a, canon, &err) < 0)
                 return err;
-        char *argv[] = { "device", "passthrough", json_is_true(enabled) ? "enable" : "disable", canon, "--json",
-                         force ? "--force" : NULL, dry_run ? "--dry-run" : NULL, NULL };
-        if (!force && dry_run) { /* no holes before the NULL that ends argv */
-                argv[5] = "--dry-run";
-                argv[6] = NULL;
-        }
+        char *argv[8] = { "device", "passthrough", json_is_true(enabled) ? "enable" : "disable", canon, "--json" };
+        size_t n = 5; /* the options after, each only when asked: the rest stays NULL */
+
+        if (force)
+                argv[n++] = "--force";
+        if (dry_run)
+                argv[n++] = "--dry-run";
         return run_write(a, req, argv, NULL, 200, "refused");
 }
 
@@ -387,8 +388,13 @@ static struct hp_api_reply vm_action(struct hp_api *a, const struct hp_api_reque
             hp_api_get_uint(body, "timeout", 3600, &timeout, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg);
         snprintf(timeout_arg, sizeof(timeout_arg), "--timeout=%llu", timeout);
-        char *argv[] = { "vm", (char *)action, (char *)name, "--json", stop ? timeout_arg : NULL,
-                         stop && force ? "--force" : NULL, NULL };
+        char *argv[8] = { "vm", (char *)action, (char *)name, "--json" };
+        size_t n = 4; /* as above */
+
+        if (stop)
+                argv[n++] = timeout_arg;
+        if (stop && force)
+                argv[n++] = "--force";
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rep = run_write(a, req, argv, NULL, 200, "failed");
         if (streq(action, "start"))
