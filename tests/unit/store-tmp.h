@@ -87,6 +87,19 @@ static inline sqlite3 *raw_open(const char *path)
 }
 
 /* Opens the store for writing; any error fails the test. */
+/* The integer in the first column of the one row sql returns. */
+static inline int64_t raw_int(sqlite3 *db, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+        int64_t v;
+
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        v = sqlite3_column_int64(st, 0);
+        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+        return v;
+}
+
 static inline struct hp_store *open_ok(const char *path)
 {
         struct hp_store *s = NULL;

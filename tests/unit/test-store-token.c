@@ -21,16 +21,12 @@
 
 #include "store-tmp.h"
 
-static int64_t raw_int(const char *path, const char *sql)
+/* raw_int on a connection of its own to the file at path. */
+static int64_t raw_int_at(const char *path, const char *sql)
 {
         sqlite3 *db = raw_open(path);
-        sqlite3_stmt *st = NULL;
-        int64_t v;
+        int64_t v = raw_int(db, sql);
 
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        v = sqlite3_column_int64(st, 0);
-        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
         return v;
 }
@@ -82,7 +78,7 @@ static void test_add_list(void **state)
         assert_int_equal(t[0].last_used_at, 0);
         hp_token_infos_free(t, n);
         /* What is on disk is the hash alone. */
-        assert_int_equal(raw_int(path, "SELECT count(*) FROM tokens WHERE length(hash) = 64"), 2);
+        assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens WHERE length(hash) = 64"), 2);
 }
 
 static void test_add_errors(void **state)
@@ -104,7 +100,7 @@ static void test_add_errors(void **state)
         assert_int_equal(hp_store_token_add(s, "a b", h2), -EINVAL);
         assert_int_equal(hp_store_token_add(s, "x", tok), -EINVAL); /* a token, not its hash */
         assert_int_equal(hp_store_token_add(s, "x", NULL), -EINVAL);
-        assert_int_equal(raw_int(path, "SELECT count(*) FROM tokens"), 1);
+        assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens"), 1);
 }
 
 static void test_check(void **state)
@@ -137,11 +133,11 @@ static void test_check(void **state)
         assert_int_equal(hp_store_token_check(s, NULL, &name), -EINVAL);
         assert_null(name);
         /* A use is recorded for the token used only. */
-        assert_true(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") >=
+        assert_true(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") >=
                     (int64_t)time(NULL) - 1);
-        assert_true(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") > 0);
+        assert_true(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") > 0);
         assert_int_equal(hp_store_token_add(s, "unused", other), 0);
-        assert_int_equal(raw_int(path, "SELECT last_used_at FROM tokens WHERE name = 'unused'"), 0);
+        assert_int_equal(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'unused'"), 0);
 }
 
 static void test_revoke(void **state)
@@ -190,7 +186,7 @@ static void test_transaction(void **state)
         assert_int_equal(hp_store_token_add(s, "ci", h), 0);
         assert_int_equal(hp_store_rollback(s), 0);
         check_is(s, h, NULL);
-        assert_int_equal(raw_int(path, "SELECT count(*) FROM tokens"), 0);
+        assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens"), 0);
 }
 
 int main(void)

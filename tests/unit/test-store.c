@@ -39,17 +39,6 @@ static char *raw_text(sqlite3 *db, const char *sql)
         return s;
 }
 
-static int64_t raw_int(sqlite3 *db, const char *sql)
-{
-        sqlite3_stmt *st = NULL;
-        int64_t v;
-
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        v = sqlite3_column_int64(st, 0);
-        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
-        return v;
-}
 
 static void raw_exec(const char *path, const char *sql)
 {
