@@ -69,8 +69,8 @@ bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *ac
 bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
                           struct hp_api_reply *ret_refusal);
 
-/* Listening sockets and TLS files (listen.c); -errno. */
-int hp_api_socket_unix(const char *path, int *ret);
+/* TCP listening sockets and TLS files (listen.c; the Unix socket is
+ * hp_unix_listen()); -errno. */
 int hp_api_socket_tcp(const struct hp_api_tcp_addr *addr, int *ret);
 /* Both PEM files, NUL-terminated, checked to work together. */
 int hp_api_tls_load(const struct hp_api_tls *tls, char **ret_cert, char **ret_key, char **ret_error);

@@ -12,14 +12,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "api/api-internal.h"
 #include "api/server.h"
 #include "util/io.h"
 #include "util/macro.h"
-#include "util/unixsock.h"
 #include "util/strutil.h"
 
 /* Larger than any certificate chain or key hwpassd is given. */
@@ -92,26 +90,6 @@ int hp_api_parse_tcp(const char *s, struct hp_api_tcp_addr *ret, char **ret_erro
                 snprintf(t.text, sizeof(t.text), "%s:%u", shown, (unsigned)port);
         }
         *ret = t;
-        return 0;
-}
-
-int hp_api_socket_unix(const char *path, int *ret)
-{
-        struct sockaddr_un sa;
-        socklen_t len;
-        _cleanup_close_ int fd = -1;
-        int r = hp_unix_address(path, &sa, &len);
-
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        (void)unlink(path); /* a socket left by a daemon that died */
-        if (bind(fd, (struct sockaddr *)&sa, len) < 0 || chmod(path, 0600) < 0 ||
-            listen(fd, 64) < 0)
-                return -errno;
-        *ret = TAKE_FD(fd);
         return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "util/unixsock.h"
 
 struct hp_api_reply hp_api_error(unsigned status, const char *code, const char *fmt, ...)
 {
@@ -280,7 +281,7 @@ int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_err
         if (a->socket_path)
                 return hp_errorf(ret_error, -EEXIST, "already listening on '%s': one Unix socket only",
                                  a->socket_path);
-        r = hp_api_socket_unix(socket_path, &fd);
+        r = hp_unix_listen(socket_path, 0600, &fd);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot listen on '%s': %s", socket_path, strerror(-r));
         r = serve(a, l, fd);

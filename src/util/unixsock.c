@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -20,19 +21,43 @@ int hp_unix_address(const char *path, struct sockaddr_un *ret, socklen_t *ret_le
         return 0;
 }
 
+/* A new stream socket and the address of path. */
+static int unix_socket(const char *path, struct sockaddr_un *sa, socklen_t *len, int *ret)
+{
+        int r = hp_unix_address(path, sa, len);
+
+        if (r < 0)
+                return r;
+        *ret = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        return *ret < 0 ? -errno : 0;
+}
+
 int hp_unix_connect(const char *path, int *ret)
 {
         struct sockaddr_un sa;
         socklen_t len;
         _cleanup_close_ int fd = -1;
-        int r = hp_unix_address(path, &sa, &len);
+        int r = unix_socket(path, &sa, &len, &fd);
 
         if (r < 0)
                 return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
         if (connect(fd, (struct sockaddr *)&sa, len) < 0)
+                return -errno;
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+int hp_unix_listen(const char *path, mode_t mode, int *ret)
+{
+        struct sockaddr_un sa;
+        socklen_t len;
+        _cleanup_close_ int fd = -1;
+        int r = unix_socket(path, &sa, &len, &fd);
+
+        if (r < 0)
+                return r;
+        (void)unlink(path); /* a socket left by a process that died */
+        if (bind(fd, (struct sockaddr *)&sa, len) < 0 || chmod(path, mode) < 0 || listen(fd, 64) < 0)
                 return -errno;
         *ret = TAKE_FD(fd);
         return 0;
