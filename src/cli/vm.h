@@ -11,8 +11,8 @@
 #include "store/store.h"
 #include "vm/mmio.h"
 #include "vm/spec.h"
+#include "vm/supervise.h"
 
-#define HP_VM_RUN_DIR "/run/hwpass/vms"
 #define HP_VM_STATE_DIR "/var/lib/hwpass/vms"
 
 struct hp_cli_vm {

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Where a running VM keeps its files (RUN_DIR/NAME/: qmp.sock, qemu.pid,
+ * serial.log, qemu.log): the VM commands and the API's console log read it. */
+#define HP_VM_RUN_DIR "/run/hwpass/vms"
+
 struct hp_store;
 struct hp_vm_record;
 
