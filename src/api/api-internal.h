@@ -27,6 +27,7 @@ struct hp_api {
         char *host_root; /* as given, "/" when none */
         char *socket_path; /* the Unix socket, once it listens */
         char *cli_path; /* the hwpass binary every write runs as */
+        char *web_root; /* the web UI's files */
         uid_t uid;
         /* Requests are served by a pool of threads. host and names are used
          * by one reader at a time; writes run one at a time, in order: the
@@ -77,6 +78,19 @@ int hp_api_tls_load(const struct hp_api_tls *tls, char **ret_cert, char **ret_ke
 
 /* The route table: every request that passed authentication. */
 struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req);
+
+/* 0 when name is a stored VM; otherwise *err is the reply: 400 for a bad
+ * name, 404 for an unknown one, 500 when the store cannot be read. */
+int hp_api_vm_exists(struct hp_api *a, const char *name, struct hp_api_reply *err);
+
+/* The web UI's routes (routes-ui.c): GET /v1/usb, GET /v1/vms/{name}/log
+ * (text/plain), and the UI's files for any path outside /v1/. */
+struct hp_api_reply hp_api_usb(struct hp_api *a);
+struct hp_api_reply hp_api_vm_log(struct hp_api *a, const char *name);
+struct hp_api_reply hp_api_web(struct hp_api *a, const struct hp_api_request *req);
+/* Whether url is one of the UI's files: they hold no host data and are
+ * served without credentials, so the page can ask for a token. */
+bool hp_api_web_path(const char *url);
 
 /* Largest request body read; a longer one is refused with 413. */
 #define HP_API_BODY_MAX (64 * 1024)

@@ -271,8 +271,7 @@ static int device_exists(struct hp_api *a, const char *canon, struct hp_api_repl
         return 0;
 }
 
-/* 400 for a bad name, 404 unless the VM is stored. */
-static int vm_exists(struct hp_api *a, const char *name, struct hp_api_reply *err)
+int hp_api_vm_exists(struct hp_api *a, const char *name, struct hp_api_reply *err)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(hp_vm_record_done) struct hp_vm_record rec = { 0 };
@@ -382,7 +381,7 @@ static struct hp_api_reply vm_action(struct hp_api *a, const struct hp_api_reque
         struct hp_api_reply err, rep;
         struct timespec t0;
 
-        if (vm_exists(a, name, &err) < 0 || body_object(req, stop ? stop_fields : none, true, &body, &err) < 0)
+        if (hp_api_vm_exists(a, name, &err) < 0 || body_object(req, stop ? stop_fields : none, true, &body, &err) < 0)
                 return err;
         if (hp_api_get_bool(body, "force", &force, &msg) < 0 ||
             hp_api_get_uint(body, "timeout", 3600, &timeout, &msg) < 0)
@@ -511,16 +510,22 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return post ? vm_action(a, req, arg, "start") : method_error(req, "POST");
         if (segment(url, "/v1/vms/", "/stop", arg, sizeof(arg)))
                 return post ? vm_action(a, req, arg, "stop") : method_error(req, "POST");
+        if (segment(url, "/v1/vms/", "/log", arg, sizeof(arg)))
+                return get ? hp_api_vm_log(a, arg) : method_error(req, "GET");
         if (segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))
                 return get ? vms(a, arg) : del ? vm_action(a, req, arg, "delete") : method_error(req, "GET or DELETE");
         if (streq(url, "/v1/events"))
                 return get ? events(a, MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "since"),
                                     MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "limit"))
                            : method_error(req, "GET");
+        if (streq(url, "/v1/usb"))
+                return get ? hp_api_usb(a) : method_error(req, "GET");
         if (streq(url, "/v1/cli"))
                 return post ? post_cli(a, req) : method_error(req, "POST");
         if (streq(url, "/metrics"))
                 return get ? hp_api_metrics(a) : method_error(req, "GET");
+        if (!hp_startswith(url, "/v1/"))
+                return hp_api_web(a, req);
         return hp_api_error(404, "no-route",
                             "no such resource: %s %s (see /v1/devices, /v1/vms, /v1/events, /v1/host/check)", m,
                             url);

@@ -120,7 +120,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 *req_cls = p;
                 /* Who asks is known from the headers: checked before any body is kept. */
                 if (l->tcp) {
-                        (void)hp_api_token_allowed(a, conn, p->actor, sizeof(p->actor), &p->refusal);
+                        /* The UI's own files hold no host data: the page loads
+                         * without a token and then asks for one. */
+                        if (!hp_api_web_path(url) || (!streq(method, "GET") && !streq(method, "HEAD")))
+                                (void)hp_api_token_allowed(a, conn, p->actor, sizeof(p->actor), &p->refusal);
                 } else if (hp_api_peer_allowed(a, conn, p->actor, sizeof(p->actor))) {
                         p->local = true;
                 } else {
@@ -201,7 +204,8 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
         pthread_mutex_init(&a->write_lock, NULL);
         pthread_mutex_init(&a->metrics_lock, NULL);
         if (!(a->db_path = strdup(cfg->db_path)) ||
-            !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")))
+            !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")) ||
+            !(a->web_root = strdup(cfg->web_root ? cfg->web_root : "")))
                 return -ENOMEM;
         a->uid = getuid();
         r = cli_path(&a->cli_path);
@@ -356,5 +360,6 @@ void hp_api_stop(struct hp_api *a)
         free(a->host_root);
         free(a->socket_path);
         free(a->cli_path);
+        free(a->web_root);
         free(a);
 }

@@ -16,6 +16,7 @@ struct hp_api;
 struct hp_api_config {
         const char *host_root; /* NULL: "/" */
         const char *db_path;
+        const char *web_root; /* the web UI's files */
 };
 
 /* A TCP endpoint, as "--listen tcp:ADDR:PORT" names it. */

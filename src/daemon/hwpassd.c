@@ -32,6 +32,8 @@
  * restart of the daemon. */
 #define AUTOSTART_MARK "/run/hwpass/autostart-done"
 
+#define DEFAULT_WEB_ROOT HP_DATADIR "/web"
+
 #define TCP_MAX 8
 
 /* The TCP endpoints of --listen tcp:ADDR:PORT, and the TLS they are served with. */
@@ -42,7 +44,7 @@ struct tcp_listen {
 };
 
 struct options {
-        const char *listen_on, *db, *root;
+        const char *listen_on, *db, *root, *web_root;
         struct tcp_listen tcp;
         bool stop_vms_at_exit;
         enum { AUTOSTART_BOOT, AUTOSTART_ALWAYS, AUTOSTART_NEVER } autostart;
@@ -54,6 +56,7 @@ static int usage(const char *fmt, const char *arg)
         fprintf(stderr, fmt, arg);
         fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]...\n"
                         "               [--tls-cert FILE --tls-key FILE] [--db PATH] [--host-root DIR]\n"
+                        "               [--web-root DIR]\n"
                         "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
                         "  tcp: asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
                         "  plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n");
@@ -98,6 +101,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 const char **dst = streq(argv[i], "--listen")      ? &listen_on
                                    : streq(argv[i], "--db")        ? &o->db
                                    : streq(argv[i], "--host-root") ? &o->root
+                                   : streq(argv[i], "--web-root")  ? &o->web_root
                                    : streq(argv[i], "--tls-cert")  ? &o->tcp.tls.cert_path
                                    : streq(argv[i], "--tls-key")   ? &o->tcp.tls.key_path
                                                                    : NULL;
@@ -240,7 +244,7 @@ int main(int argc, char **argv)
         _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
         _cleanup_free_ char *err = NULL;
         struct options o = { .listen_on = "unix:" HP_DEFAULT_SOCKET, .db = getenv("HWPASS_DB"),
-                             .root = getenv("HWPASS_HOST_ROOT") };
+                             .root = getenv("HWPASS_HOST_ROOT"), .web_root = DEFAULT_WEB_ROOT };
         sigset_t set;
         int sig, r;
 
@@ -260,7 +264,8 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         if (open_store(o.db) < 0)
                 return 1;
-        r = hp_api_start_unix(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db }, o.listen_on + 5,
+        r = hp_api_start_unix(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db,
+                                                       .web_root = o.web_root }, o.listen_on + 5,
                               &api, &err);
         if (r < 0) {
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
