@@ -1,0 +1,536 @@
+/* hwpass web UI: reads the hwpassd API (/v1/...) and renders each section
+ * with one innerHTML assignment built from a string, so a host with
+ * thousands of devices lays out once per section. Buttons act through one
+ * delegated click handler. No framework, no build step, no external URL. */
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ESC[c]);
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many || one + "s"}`;
+
+  /* ---- the API --------------------------------------------------------- */
+
+  const TOKEN_KEY = "hwpass.token";
+
+  class ApiError extends Error {
+    constructor(status, data) {
+      const e = (data && data.error) || {};
+      super(e.message || (typeof data === "string" && data.trim()) || `the server answered ${status}`);
+      this.status = status;
+      this.code = e.code;
+      this.detail = e.detail;
+    }
+  }
+
+  let loginWait = null;
+
+  /* Asks for a token once, however many requests were refused meanwhile. */
+  function login(message) {
+    if (!loginWait) {
+      loginWait = new Promise((resolve) => {
+        const dlg = $("login-dialog");
+        $("login-msg").textContent = message || "";
+        $("login-form").onsubmit = (ev) => {
+          ev.preventDefault();
+          sessionStorage.setItem(TOKEN_KEY, $("login-token").value.trim());
+          $("login-token").value = "";
+          dlg.close();
+          loginWait = null;
+          resolve();
+        };
+        dlg.showModal();
+      });
+    }
+    return loginWait;
+  }
+
+  async function api(method, path, body) {
+    const headers = {};
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.Authorization = "Bearer " + token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const r = await fetch(path, {
+      method, headers, cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const type = r.headers.get("Content-Type") || "";
+    const data = type.startsWith("application/json") ? await r.json().catch(() => null) : await r.text();
+    if (r.status === 401) {
+      if (token) sessionStorage.removeItem(TOKEN_KEY);
+      await login(token ? "That token was refused." : "");
+      return api(method, path, body);
+    }
+    if (!r.ok) throw new ApiError(r.status, data);
+    return data;
+  }
+
+  /* ---- state and loading ----------------------------------------------- */
+
+  const state = { host: null, devices: null, missing: [], usb: null, vms: null, events: null, byAddr: new Map() };
+  const errors = {};
+  const SOURCES = {
+    host: ["v1/host/check", (d) => { state.host = d; }],
+    devices: ["v1/devices", (d) => {
+      state.devices = d.devices || [];
+      state.missing = d.missing_devices || [];
+      state.byAddr = new Map(state.devices.map((x) => [x.address, x]));
+    }],
+    usb: ["v1/usb", (d) => { state.usb = d.controllers || []; }],
+    vms: ["v1/vms", (d) => { state.vms = d.vms || []; }],
+    events: ["v1/events?limit=200", (d) => { state.events = (d.events || []).slice().reverse(); }],
+  };
+  const RENDER = { host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms, events: renderEvents };
+
+  /* Fetches the named sources together, then renders them (the USB tree
+   * shows device owners, so it follows the devices). */
+  async function load(names) {
+    await Promise.all(names.map(async (n) => {
+      try {
+        SOURCES[n][1](await api("GET", SOURCES[n][0]));
+        delete errors[n];
+      } catch (e) {
+        errors[n] = e.message;
+      }
+    }));
+    const t0 = performance.now();
+    const sections = new Set(names);
+    if (sections.has("devices")) sections.add("usb");
+    const phases = {};
+    for (const n of sections) {
+      const t = performance.now();
+      RENDER[n]();
+      phases[n] = performance.now() - t;
+    }
+    const t1 = performance.now();
+    document.body.getBoundingClientRect(); /* the layout belongs to the render */
+    phases.layout = performance.now() - t1;
+    return { total: performance.now() - t0, phases };
+  }
+
+  function setBody(name, html) {
+    const el = $(name + "-body");
+    el.classList.remove("loading");
+    el.innerHTML = errors[name] ? `<p class="msg error">Cannot load this section: ${esc(errors[name])}</p>` :
+      name === "devices" ? html : `<div class="cv">${html}</div>`;
+  }
+
+  function flash(text) {
+    $("status").textContent = text;
+  }
+
+  /* ---- host readiness -------------------------------------------------- */
+
+  const LEVEL = { PASS: "ok", WARN: "warn", FAIL: "bad" };
+
+  function renderHost() {
+    const h = state.host;
+    if (!h) return setBody("host", "");
+    const fails = h.checks.filter((c) => c.level === "FAIL").length;
+    $("host-count").textContent = h.passthrough_ready ? "ready for passthrough" : `not ready: ${plural(fails, "check")} failed`;
+    $("host-count").className = "count " + (h.passthrough_ready ? "ok" : "bad");
+    let html = '<ul class="checks">';
+    for (const c of h.checks) {
+      html += `<li class="check ${LEVEL[c.level] || ""}" data-check="${esc(c.id)}">` +
+        `<span class="badge ${LEVEL[c.level] || ""}">${esc(c.level)}</span>` +
+        `<span class="title">${esc(c.title)}</span>` +
+        `<span class="detail">${esc(c.message)}</span>` +
+        (c.fix ? `<span class="fix"><strong>Fix:</strong> ${esc(c.fix)}</span>` : "") + "</li>";
+    }
+    setBody("host", html + "</ul>");
+  }
+
+  /* ---- devices ---------------------------------------------------------- */
+
+  function deviceText(d) {
+    return [d.address, d.vendor_name, d.device_name, d.class_name, d.driver, d.label, d.assigned_vm]
+      .join(" ").toLowerCase();
+  }
+
+  function stateCell(d) {
+    const p = d.passthrough || {};
+    let s;
+    if (d.health && d.health !== "ok") s = `<span class="badge bad">${esc(d.health)}</span>`;
+    else if (p.active) s = '<span class="badge ok">passed through</span>';
+    else if (p.desired) s = '<span class="badge warn">pending</span>';
+    else s = '<span class="badge">host</span>';
+    if (p.reason) s += `<small>${esc(p.reason)}</small>`;
+    else if (!p.desired && d.verdict && !d.verdict.capable && d.verdict.reasons.length)
+      s += `<small>${esc(d.verdict.reasons[0])}</small>`;
+    return s;
+  }
+
+  /* A row's buttons find their device by the row's data-addr. Markup is
+   * kept lean: a big host has a thousand of these. */
+  function deviceRow(d) {
+    const a = esc(d.address);
+    const desired = !!(d.passthrough && d.passthrough.desired);
+    const toggle = d.is_bridge ? '<span class="muted">bridge</span>' :
+      `<button class="switch" role="switch" aria-checked="${desired}" data-action="toggle" ` +
+      `aria-label="Passthrough ${a}">${desired ? "On" : "Off"}</button>`;
+    return `<div class="dev" role="row" data-addr="${a}"><span role="cell" class="addr">${a}</span>` +
+      `<span role="cell"><b>${esc(d.device_name || "[unknown device]")}</b>` +
+      `<small>${esc(d.vendor_name || d.vendor_id)} · ${esc(d.class_name || d.class)}</small></span>` +
+      `<span role="cell">${d.driver ? esc(d.driver) : '<span class="muted">none</span>'}</span>` +
+      `<span role="cell">${stateCell(d)}</span><span role="cell">` +
+      (d.label ? `<span class="label">${esc(d.label)}</span>` : "") +
+      `<button class="small" data-action="label" aria-label="Label ${a}">Edit</button></span>` +
+      `<span role="cell">${d.assigned_vm ? `<span class="vm-ref">${esc(d.assigned_vm)}</span>` : ""}</span>` +
+      `<span role="cell">${toggle}</span></div>`;
+  }
+
+  /* One block per IOMMU group; a block off screen is not laid out
+   * (content-visibility), so a thousand groups cost what a screenful does. */
+  function renderDevices() {
+    const all = state.devices;
+    if (!all) return setBody("devices", "");
+    const q = $("device-filter").value.trim().toLowerCase();
+    const groups = new Map();
+    for (const d of all) {
+      const g = d.iommu_group ?? "none";
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push(d);
+    }
+    const keys = [...groups.keys()].sort((x, y) => (x === "none") - (y === "none") || x - y);
+    let html = '<div class="devices" role="table" aria-label="PCI devices by IOMMU group">' +
+      '<div class="dev dev-head" role="row"><span role="columnheader">Address</span>' +
+      '<span role="columnheader">Device</span><span role="columnheader">Driver</span>' +
+      '<span role="columnheader">State</span><span role="columnheader">Label</span>' +
+      '<span role="columnheader">Owner</span><span role="columnheader">Passthrough</span></div>';
+    let shown = 0, through = 0;
+    for (const k of keys) {
+      const members = groups.get(k);
+      let endpoints = 0;
+      for (const d of members) {
+        endpoints += !d.is_bridge;
+        through += !!(d.passthrough && d.passthrough.active);
+      }
+      if (q && !members.some((d) => deviceText(d).includes(q))) continue;
+      html += `<div class="group" role="rowgroup" data-group="${esc(k)}" ` +
+        `style="contain-intrinsic-size: auto ${32 + 46 * members.length}px">` +
+        '<div class="group-head" role="row"><span role="rowheader">' +
+        (k === "none" ? "No IOMMU group: cannot be passed through" : `IOMMU group ${esc(k)}`) +
+        ` <span class="muted">${plural(members.length, "device")}</span>` +
+        (k !== "none" && endpoints > 1 ? ' <span class="badge warn">move together</span>' : "") + "</span></div>";
+      for (const d of members) html += deviceRow(d);
+      html += "</div>";
+      shown += members.length;
+    }
+    html += "</div>";
+    if (!shown) html = `<p class="muted">No device matches “${esc(q)}”.</p>`;
+    for (const m of state.missing)
+      html += `<p class="msg warn">Configured but gone: ${esc(JSON.stringify(m))}</p>`;
+    $("devices-count").textContent = `${plural(all.length, "function")} in ${plural(groups.size, "group")}` +
+      (through ? `, ${through} passed through` : "") + (q ? ` (${shown} shown)` : "");
+    setBody("devices", html);
+  }
+
+  /* ---- passthrough: dry run, then apply --------------------------------- */
+
+  let pending = null; /* {address, enabled, plan} */
+
+  function list(title, items, cls) {
+    if (!items || !items.length) return "";
+    return `<h3>${title}</h3><ul class="${cls}">` + items.map((t) => `<li>${esc(t)}</li>`).join("") + "</ul>";
+  }
+
+  function showPlan(plan, message) {
+    const p = pending;
+    const verb = p.enabled ? "Enable" : "Disable";
+    $("plan-title").textContent = `${verb} passthrough: ${p.address}`;
+    let html = "";
+    if (plan) {
+      html += plan.dry_run ? '<p class="hint">Dry run: nothing has changed yet.</p>' : "";
+      if (plan.steps && plan.steps.length) {
+        html += '<table class="steps"><thead><tr><th scope="col">Device</th><th scope="col">Driver now</th>' +
+          '<th scope="col">Driver after</th><th scope="col">Why</th></tr></thead><tbody>';
+        for (const s of plan.steps)
+          html += `<tr data-step="${esc(s.address)}"><td><code>${esc(s.address)}</code></td>` +
+            `<td>${esc(s.from_driver || "none")}</td><td>${esc(s.to_driver || "none")}</td>` +
+            `<td>${s.requested ? "requested" : "same IOMMU group"}</td></tr>`;
+        html += "</tbody></table>";
+      } else {
+        html += '<p class="hint">Nothing to change.</p>';
+      }
+      if (plan.unchanged && plan.unchanged.length)
+        html += `<p class="hint">Unchanged: ${plan.unchanged.map((a) => `<code>${esc(a)}</code>`).join(", ")}</p>`;
+      html += list("Warnings", plan.warnings, "warnings") + list("Refusals", plan.refusals, "refusals") +
+        list("Errors", plan.errors, "errors");
+    }
+    $("plan-body").innerHTML = html;
+    $("plan-msg").textContent = message || "";
+    $("plan-msg").className = "msg error";
+    const refused = !!(plan && plan.refusals && plan.refusals.length);
+    $("plan-force-row").hidden = !refused;
+    if (!refused) $("plan-force").checked = false;
+    p.plan = plan;
+    updateApply();
+    if (!$("plan-dialog").open) $("plan-dialog").showModal();
+  }
+
+  function updateApply() {
+    const plan = pending && pending.plan;
+    const refused = !!(plan && plan.refusals && plan.refusals.length);
+    const forced = refused && $("plan-force").checked;
+    const ok = plan && !(plan.errors && plan.errors.length) && plan.steps && plan.steps.length &&
+      (refused ? forced : plan.applicable !== false);
+    $("plan-apply").disabled = !ok;
+    $("plan-apply").textContent = forced ? "Apply with force" : "Apply";
+    $("plan-apply").className = forced ? "danger" : "primary";
+  }
+
+  async function toggle(address) {
+    const d = state.byAddr.get(address);
+    pending = { address, enabled: !(d && d.passthrough && d.passthrough.desired), plan: null };
+    $("plan-force").checked = false;
+    try {
+      showPlan(await api("PUT", `v1/devices/${address}/passthrough`, { enabled: pending.enabled, dry_run: true }));
+    } catch (e) {
+      showPlan(e.detail || null, e.message);
+    }
+  }
+
+  async function applyPlan() {
+    const p = pending;
+    $("plan-apply").disabled = true;
+    $("plan-msg").textContent = "Applying…";
+    $("plan-msg").className = "msg";
+    try {
+      const body = { enabled: p.enabled };
+      if ($("plan-force").checked) body.force = true;
+      const plan = await api("PUT", `v1/devices/${p.address}/passthrough`, body);
+      $("plan-dialog").close();
+      flash(`Passthrough ${p.enabled ? "enabled" : "disabled"} for ${p.address}` +
+        (plan && plan.steps ? ` (${plural(plan.steps.length, "device")})` : ""));
+      load(["devices", "events"]);
+    } catch (e) {
+      showPlan(e.detail || p.plan, e.message);
+    }
+  }
+
+  /* ---- labels ---------------------------------------------------------- */
+
+  let labelAddr = null;
+
+  function editLabel(address) {
+    const d = state.byAddr.get(address);
+    labelAddr = address;
+    $("label-addr").textContent = address;
+    $("label-input").value = (d && d.label) || "";
+    $("label-msg").textContent = "";
+    $("label-dialog").showModal();
+    $("label-input").focus();
+  }
+
+  async function saveLabel(text) {
+    const label = text.trim() || null;
+    $("label-msg").textContent = "Saving…";
+    $("label-msg").className = "msg";
+    try {
+      await api("PUT", `v1/devices/${labelAddr}/label`, { label });
+      $("label-dialog").close();
+      flash(label ? `Label of ${labelAddr}: ${label}` : `Label of ${labelAddr} removed`);
+      await load(["devices", "events"]);
+    } catch (e) {
+      $("label-msg").textContent = e.message;
+      $("label-msg").className = "msg error";
+    }
+  }
+
+  /* ---- USB -------------------------------------------------------------- */
+
+  function speed(mbps) {
+    if (!mbps) return "?";
+    return mbps.length > 3 && mbps.endsWith("000") ? `${mbps.slice(0, -3)} Gb/s` : `${mbps} Mb/s`;
+  }
+
+  function usbTree(byParent, parent) {
+    const kids = byParent.get(parent);
+    if (!kids) return "";
+    let html = '<ul class="usb-tree">';
+    for (const u of kids) {
+      const name = [u.manufacturer, u.product].filter(Boolean).join(" ") || "[no name]";
+      html += `<li data-usb="${esc(u.name)}"><span class="port">port ${esc(u.port_path)}</span> ` +
+        `<code>${esc(u.vendor_id)}:${esc(u.product_id)}</code> ${esc(name)}` +
+        ` <small>${speed(u.speed)}${u.hub_ports ? `, hub with ${u.hub_ports} ports` : ""}` +
+        `${u.serial ? `, serial ${esc(u.serial)}` : ""}${u.drivers.length ? " · " + esc(u.drivers.join(", ")) : ""}` +
+        "</small>" + usbTree(byParent, u.name) + "</li>";
+    }
+    return html + "</ul>";
+  }
+
+  function renderUsb() {
+    const ctls = state.usb;
+    if (!ctls) return setBody("usb", "");
+    let html = "", ndev = 0;
+    for (const c of ctls) {
+      const owner = c.address && state.byAddr.get(c.address);
+      html += `<article class="usb-ctl" data-controller="${esc(c.address || "none")}"><h3>` +
+        (c.address ? `<code>${esc(c.address)}</code> ${esc(c.name || "USB controller")}` : "Not on PCI") +
+        ` <small>${esc(c.driver || "no driver")}${c.iommu_group != null ? ` · IOMMU group ${esc(c.iommu_group)}` : ""}</small>` +
+        (owner && owner.assigned_vm ? ` <span class="vm-ref">${esc(owner.assigned_vm)}</span>` : "") + "</h3>";
+      if (!c.buses.length) html += '<p class="muted">No USB bus: the controller has no host driver bound.</p>';
+      for (const b of c.buses) {
+        const byParent = new Map();
+        for (const u of b.devices) {
+          if (!byParent.has(u.parent)) byParent.set(u.parent, []);
+          byParent.get(u.parent).push(u);
+        }
+        ndev += b.devices.length;
+        html += `<div class="usb-bus"><h4>Bus ${esc(b.bus)}: USB ${esc(b.usb_version)}, ${speed(b.speed)}, ` +
+          `${plural(b.ports, "port")}</h4>` +
+          (b.devices.length ? usbTree(byParent, `usb${b.bus}`) : '<p class="muted">Nothing plugged in.</p>') + "</div>";
+      }
+      html += "</article>";
+    }
+    $("usb-count").textContent = `${plural(ctls.length, "controller")}, ${plural(ndev, "device")}`;
+    setBody("usb", html || '<p class="muted">No USB controllers on this host.</p>');
+  }
+
+  /* ---- VMs -------------------------------------------------------------- */
+
+  function vmDevices(vm) {
+    const items = [];
+    for (const p of vm.pci || []) {
+      let t = p.kind === "static" ? `<code>${esc(p.address)}</code>` :
+        `any of <code>${esc((p.allowed || []).join(", "))}</code>`;
+      if (p.label) t += ` “${esc(p.label)}”`;
+      if (p.primary_display) t += " (display)";
+      items.push(`<li>pci${esc(p.index)}: ${t}</li>`);
+    }
+    for (const u of vm.usb || []) {
+      const t = u.kind === "port" ? `port ${esc(u.bus)}-${esc(u.port)}` :
+        `<code>${esc(u.vendor_id)}:${esc(u.product_id)}</code>${u.serial ? ` serial ${esc(u.serial)}` : ""}`;
+      items.push(`<li>usb${esc(u.index)}: ${t}</li>`);
+    }
+    return items.length ? `<ul class="vm-devs">${items.join("")}</ul>` : '<span class="muted">none</span>';
+  }
+
+  function memory(mib) {
+    return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
+  }
+
+  function renderVms() {
+    const vms = state.vms;
+    if (!vms) return setBody("vms", "");
+    let html = '<table class="vms"><colgroup><col class="c-vname"><col class="c-vstate"><col class="c-vres">' +
+      '<col class="c-vdevs"><col class="c-vact"></colgroup><thead><tr><th scope="col">Name</th>' +
+      '<th scope="col">State</th><th scope="col">Resources</th><th scope="col">Devices</th>' +
+      '<th scope="col">Actions</th></tr></thead><tbody>';
+    let running = 0;
+    for (const vm of vms) {
+      const n = esc(vm.name), off = vm.state === "off";
+      running += vm.state === "running";
+      html += `<tr data-vm="${n}"><td><strong>${n}</strong>${vm.damaged ? `<small class="error">${esc(vm.damaged)}</small>` : ""}</td>` +
+        `<td><span class="badge ${vm.state === "running" ? "ok" : off ? "" : "warn"}">${esc(vm.state)}</span></td>` +
+        `<td>${esc(vm.vcpus)} vCPU · ${vm.memory_mib ? memory(vm.memory_mib) : "?"} · ${esc(vm.firmware)}</td>` +
+        `<td>${vmDevices(vm)}</td><td class="actions">` +
+        `<button data-action="start" aria-label="Start ${n}"${off ? "" : " disabled"}>Start</button>` +
+        `<button data-action="stop" aria-label="Stop ${n}"${off ? " disabled" : ""}>Stop</button>` +
+        `<button data-action="log" aria-label="Console log of ${n}">Console log</button></td></tr>`;
+    }
+    html += "</tbody></table>";
+    $("vms-count").textContent = `${plural(vms.length, "VM")}${running ? `, ${running} running` : ""}`;
+    setBody("vms", vms.length ? html : '<p class="muted">No VMs defined (hwpass vm create NAME).</p>');
+  }
+
+  async function vmAction(name, action) {
+    const verb = action === "start" ? "Starting" : "Stopping";
+    $("vms-msg").textContent = "";
+    $("vms-msg").className = "msg";
+    flash(`${verb} ${name}…`);
+    try {
+      await api("POST", `v1/vms/${name}/${action}`, action === "stop" ? {} : undefined);
+      flash(`${name} ${action === "start" ? "started" : "stopped"}`);
+    } catch (e) {
+      flash("");
+      $("vms-msg").className = "msg error";
+      $("vms-msg").textContent = `Cannot ${action} ${name}: ${e.message}`;
+    }
+    load(["vms", "devices", "events"]);
+  }
+
+  let logVm = null;
+
+  async function showLog(name) {
+    logVm = name;
+    $("log-title").textContent = `Console log: ${name}`;
+    $("log-msg").textContent = "";
+    if (!$("log-dialog").open) $("log-dialog").showModal();
+    try {
+      const text = await api("GET", `v1/vms/${name}/log`);
+      $("log-text").textContent = text || "";
+      $("log-msg").className = "msg";
+      $("log-msg").textContent = text ? "" : "No console output: the VM has not run since the host started.";
+      $("log-text").scrollTop = $("log-text").scrollHeight;
+    } catch (e) {
+      $("log-text").textContent = "";
+      $("log-msg").textContent = e.message;
+      $("log-msg").className = "msg error";
+    }
+  }
+
+  /* ---- events ----------------------------------------------------------- */
+
+  function when(at) {
+    const d = new Date(at * 1000), p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  }
+
+  function renderEvents() {
+    const ev = state.events;
+    if (!ev) return setBody("events", "");
+    let html = '<table class="events"><colgroup><col class="c-when"><col class="c-actor"><col class="c-kind">' +
+      '<col class="c-subject"><col class="c-msg"></colgroup><thead><tr><th scope="col">When</th>' +
+      '<th scope="col">Who</th><th scope="col">What</th><th scope="col">Subject</th><th scope="col">Detail</th>' +
+      "</tr></thead><tbody>";
+    for (const e of ev)
+      html += `<tr data-event="${esc(e.id)}"><td>${when(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.kind)}</td>` +
+        `<td><code>${esc(e.subject)}</code></td><td>${esc(e.message)}</td></tr>`;
+    html += "</tbody></table>";
+    $("events-count").textContent = ev.length ? `newest first, ${plural(ev.length, "event")}` : "";
+    setBody("events", ev.length ? html : '<p class="muted">No events yet.</p>');
+  }
+
+  /* ---- wiring ----------------------------------------------------------- */
+
+  document.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    if (!b || b.disabled) return;
+    const action = b.dataset.action;
+    const row = b.closest("[data-addr], [data-vm]");
+    const addr = row && row.dataset.addr, vm = row && row.dataset.vm;
+    if (action === "toggle") toggle(addr);
+    else if (action === "label") editLabel(addr);
+    else if (action === "start" || action === "stop") vmAction(vm, action);
+    else if (action === "log") showLog(vm);
+  });
+  $("plan-cancel").onclick = () => $("plan-dialog").close();
+  $("plan-apply").onclick = applyPlan;
+  $("plan-force").onchange = updateApply;
+  $("label-form").onsubmit = (ev) => { ev.preventDefault(); saveLabel($("label-input").value); };
+  $("label-remove").onclick = () => saveLabel("");
+  $("label-cancel").onclick = () => $("label-dialog").close();
+  $("log-close").onclick = () => $("log-dialog").close();
+  $("log-reload").onclick = () => showLog(logVm);
+  $("refresh").onclick = () => load(Object.keys(SOURCES)).then(() => flash("Refreshed"));
+  let filterTimer = 0;
+  $("device-filter").oninput = () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(renderDevices, 80);
+  };
+
+  /* The first load, timed: render_ms is building and laying out every
+   * section from the fetched data; ready_ms is from navigation start. */
+  load(Object.keys(SOURCES)).then((render) => {
+    window.hwpassTimings = {
+      render_ms: render.total,
+      phases: render.phases,
+      ready_ms: performance.now(),
+      devices: state.devices ? state.devices.length : 0,
+      vms: state.vms ? state.vms.length : 0,
+    };
+    document.documentElement.dataset.state = "ready";
+  });
+})();
