@@ -6,7 +6,7 @@
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
 	libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev openssl curl pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
-	kmod cpio ovmf systemd clang libclang-rt-dev
+	kmod cpio ovmf systemd clang libclang-rt-dev chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan
@@ -63,7 +63,7 @@ test: build build-asan build-fuzz
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json
 	-meson test -C $(BUILD) --print-errorlogs
-	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab
+	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab --no-suite browser
 	-meson test -C $(FUZZ_BUILD) --print-errorlogs
 	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json
