@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /* The web UI in Debian's Chromium, driven by playwright-core; prints TAP.
  *
- *   node ui-test.js [--desktop URL] [--perf URL] [--token TOKEN] [--out DIR]
- *                   [--chromium PATH] [--vm NAME] [--devices N] [--vms N]
+ *   node ui-test.js [--desktop URL --token TOKEN] [--perf URL --perf-token TOKEN]
+ *                   [--out DIR] [--chromium PATH] [--vm NAME] [--devices N] [--vms N]
  *
  * --desktop: hwpassd serving the desktop fixture host with VM NAME (default
  * "gamer") holding its GPU 0000:0c:00.0: every section, a label round trip,
  * the passthrough dry-run panel, Start on a VM the host cannot start.
  * --perf: a host with N PCI functions (1000) and N VMs (200): everything is in
  * the DOM, and the render time is printed and saved to DIR/figures.txt (not
- * asserted). --token is sent as "Authorization: Bearer". Screenshots go to
+ * asserted). The tokens are sent as "Authorization: Bearer", except where the
+login prompt is tested: there the page is given the token. Screenshots go to
  * DIR, named by step. Nothing here applies a plan or starts a VM for real:
  * that needs the real kernel (the lab). */
 "use strict";
@@ -22,7 +23,7 @@ const { chromium } = require("playwright-core");
 const opt = { out: ".", chromium: "/usr/bin/chromium", vm: "gamer", devices: 1000, vms: 200 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
-  if (!(k in opt) && !["desktop", "perf", "token"].includes(k)) {
+  if (!(k in opt) && !["desktop", "perf", "token", "perf-token"].includes(k)) {
     console.error(`ui-test.js: unknown option ${process.argv[i]}`);
     process.exit(2);
   }
@@ -85,7 +86,7 @@ async function nextAnswer(page, method, pathPart, action) {
 }
 
 async function desktop(browser, base) {
-  const ctx = await newContext(browser);
+  const ctx = await newContext(browser, opt.token);
   const page = await ctx.newPage();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -170,7 +171,7 @@ async function desktop(browser, base) {
   await check("label: the change is the newest event, with who made it", async () => {
     const first = page.locator("#events-body tbody tr").first();
     const cells = await first.locator("td").allTextContents();
-    return (cells[2] === "device-label" && cells[3] === GPU && cells[1].length > 0) || cells.join(" | ");
+    return (cells[2] === "device-label" && cells[3] === GPU && /^token .* via hwpassd$/.test(cells[1])) || cells.join(" | ");
   });
   await check("events: newest first", async () => {
     const ids = await page.locator("#events-body tr[data-event]").evaluateAll((els) => els.map((e) => +e.dataset.event));
@@ -289,39 +290,38 @@ async function desktop(browser, base) {
   await loginPrompt(browser, base);
 }
 
-/* The login prompt, against answers of 401 made here in the browser until a
- * token is given: this branch's hwpassd has no tokens yet. Checks the UI's
- * side only: the prompt, sessionStorage, the header on every request after. */
+/* The login prompt: a browser without a token gets the page, the API's 401,
+ * and the prompt; a wrong token is refused by hwpassd and asked for again; the
+ * right one loads every section and is kept for the session only. */
 async function loginPrompt(browser, base) {
-  const ctx = await browser.newContext();
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await ctx.newPage();
-  const seen = [];
-  await page.route("**/v1/**", (route) => {
-    const auth = route.request().headers().authorization;
-    seen.push(auth || "");
-    if (auth !== "Bearer test-token")
-      return route.fulfill({ status: 401, contentType: "application/json",
-        body: JSON.stringify({ error: { code: "unauthorized", message: "a bearer token is required" } }) });
-    return route.continue({ headers: { ...route.request().headers(), ...authHeaders() } });
-  });
+  const sent = [];
+  page.on("request", (r) => { if (r.url().includes("/v1/")) sent.push(r.headers().authorization || ""); });
   await page.goto(base);
-  await check("login: a 401 from the API shows the token prompt", () =>
+  await check("login: without a token the API answers 401 and the page asks for one", () =>
     page.waitForSelector("#login-dialog", { state: "visible" }).then(() => true));
   await shot(page, "desktop-08-login", false);
-  await page.fill("#login-token", "test-token");
+  await page.fill("#login-token", "not-a-token");
+  await page.click('#login-form button[type="submit"]');
+  await check("login: a wrong token is refused and asked for again", async () => {
+    await page.waitForFunction(() => document.getElementById("login-msg").textContent === "That token was refused.");
+    return (await page.isVisible("#login-dialog")) && sent.includes("Bearer not-a-token");
+  });
+  await page.fill("#login-token", opt.token);
   await page.click('#login-form button[type="submit"]');
   await check("login: with the token every section loads, and it is kept for the session", async () => {
     await page.waitForFunction(() => document.documentElement.dataset.state === "ready");
     const stored = await page.evaluate(() => sessionStorage.getItem("hwpass.token"));
     const errors = await page.locator("main .msg.error").count();
-    return (stored === "test-token" && errors === 0 && seen[seen.length - 1] === "Bearer test-token") ||
-      `stored ${stored}, ${errors} section errors`;
+    return (stored === opt.token && errors === 0 && sent[sent.length - 1] === "Bearer " + opt.token) ||
+      `stored ${stored}, ${errors} section errors, last sent "${sent[sent.length - 1]}"`;
   });
   await ctx.close();
 }
 
 async function perf(browser, base) {
-  const ctx = await newContext(browser);
+  const ctx = await newContext(browser, opt["perf-token"]);
   const page = await ctx.newPage();
   const runs = [];
   for (let i = 0; i < 5; i++) {
@@ -351,12 +351,11 @@ async function perf(browser, base) {
   await ctx.close();
 }
 
-function authHeaders() {
-  return opt.token ? { Authorization: "Bearer " + opt.token } : {};
-}
-
-function newContext(browser) {
-  return browser.newContext({ extraHTTPHeaders: authHeaders(), viewport: { width: 1400, height: 900 } });
+function newContext(browser, token) {
+  return browser.newContext({
+    extraHTTPHeaders: token ? { Authorization: "Bearer " + token } : {},
+    viewport: { width: 1400, height: 900 },
+  });
 }
 
 (async () => {
