@@ -2,6 +2,7 @@
 /* The web UI in Debian's Chromium, driven by playwright-core; prints TAP.
  *
  *   node ui-test.js [--desktop URL --token TOKEN] [--perf URL --perf-token TOKEN]
+ *                   [--lab URL --token TOKEN --lab-device SBDF --vm NAME]
  *                   [--out DIR] [--chromium PATH] [--vm NAME] [--devices N] [--vms N]
  *
  * --desktop: hwpassd serving the desktop fixture host with VM NAME (default
@@ -9,10 +10,13 @@
  * the passthrough dry-run panel, Start on a VM the host cannot start.
  * --perf: a host with N PCI functions (1000) and N VMs (200): everything is in
  * the DOM, and the render time is printed and saved to DIR/figures.txt (not
- * asserted). The tokens are sent as "Authorization: Bearer", except where the
+ * asserted). --lab: hwpassd in the lab's L1 (tests/browser/lab-run), over TLS
+ * with a certificate made for the run: the passthrough switch is applied for
+ * real, VM NAME is started with SBDF, its console read, and it is stopped.
+ * The tokens are sent as "Authorization: Bearer", except where the
 login prompt is tested: there the page is given the token. Screenshots go to
- * DIR, named by step. Nothing here applies a plan or starts a VM for real:
- * that needs the real kernel (the lab). */
+ * DIR, named by step. Outside the lab nothing applies a plan or starts a VM
+ * for real: that needs the real kernel. */
 "use strict";
 
 const fs = require("fs");
@@ -23,7 +27,7 @@ const { chromium } = require("playwright-core");
 const opt = { out: ".", chromium: "/usr/bin/chromium", vm: "gamer", devices: 1000, vms: 200 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
-  if (!(k in opt) && !["desktop", "perf", "token", "perf-token"].includes(k)) {
+  if (!(k in opt) && !["desktop", "perf", "lab", "token", "perf-token", "lab-device"].includes(k)) {
     console.error(`ui-test.js: unknown option ${process.argv[i]}`);
     process.exit(2);
   }
@@ -58,8 +62,15 @@ async function check(name, fn) {
   }
 }
 
+/* A full-page picture from the top. Sections off screen are not drawn
+ * (content-visibility: auto) and would come out blank: they are drawn for
+ * the picture only, and the page is as it was afterwards. */
 async function shot(page, name, full = true) {
-  await page.screenshot({ path: path.join(opt.out, name + ".png"), fullPage: full });
+  if (!full) return page.screenshot({ path: path.join(opt.out, name + ".png") });
+  const style = await page.addStyleTag({ content: "* { content-visibility: visible !important; }" });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(opt.out, name + ".png"), fullPage: true });
+  await style.evaluate((e) => e.remove());
 }
 
 async function ready(page, url, timeout = 30000) {
@@ -320,6 +331,107 @@ async function loginPrompt(browser, base) {
   await ctx.close();
 }
 
+/* The lab: every step acts on L1's kernel, and each is checked in the page. */
+async function lab(browser, base) {
+  const ctx = await browser.newContext({
+    ignoreHTTPSErrors: true, /* the run's own self-signed certificate */
+    extraHTTPHeaders: { Authorization: "Bearer " + opt.token },
+    viewport: { width: 1400, height: 900 },
+  });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(180000); /* a forced stop alone waits 30 s for ACPI first */
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  const dev = opt["lab-device"], vm = opt.vm;
+  const row = page.locator(`.dev[data-addr="${dev}"]`);
+  const vmRow = page.locator(`#vms-body tr[data-vm="${vm}"]`);
+  /* Waits for a condition on the page; TCG in TCG is slow, so generously. */
+  const until = (fn, arg, timeout = 120000) => page.waitForFunction(fn, arg, { timeout }).then(() => true);
+
+  await check("lab: the page loads over TLS with the token, every section rendered", () => ready(page, base, 120000));
+  await check("lab: L1 is ready for passthrough", async () =>
+    (await page.textContent("#host-count")) === "ready for passthrough" || await page.textContent("#host-count"));
+  await check(`lab: ${dev} is on the nvme driver, passthrough off`, async () => {
+    const text = await row.textContent();
+    return (text.includes("nvme") && text.includes("host") &&
+      (await row.locator('button[role="switch"]').getAttribute("aria-checked")) === "false") || text;
+  });
+  await shot(page, "lab-01-loaded");
+
+  const dry = await nextAnswer(page, "PUT", `/v1/devices/${dev}/passthrough`, () =>
+    row.locator('button[data-action="toggle"]').click());
+  await check(`lab: the switch shows the dry run: ${dev} from nvme to vfio-pci, Apply offered`, async () => {
+    await page.waitForSelector("#plan-dialog", { state: "visible" });
+    const step = await page.locator(`#plan-body tr[data-step="${dev}"]`).allTextContents();
+    return (dry.status === 200 && dry.body.dry_run === true && dry.body.applied === false &&
+      step.length === 1 && step[0].includes("nvme") && step[0].includes("vfio-pci") &&
+      !(await page.isDisabled("#plan-apply"))) || `${dry.status} ${JSON.stringify(dry.body)}`;
+  });
+  await shot(page, "lab-02-passthrough-plan", false);
+  const applied = await nextAnswer(page, "PUT", `/v1/devices/${dev}/passthrough`, () => page.click("#plan-apply"));
+  await check("lab: Apply switches it: the plan comes back applied", () =>
+    (applied.status === 200 && applied.body.applied === true &&
+      JSON.stringify(applied.sent) === JSON.stringify({ enabled: true })) ||
+    `${applied.status} ${JSON.stringify(applied.body)} (sent ${JSON.stringify(applied.sent)})`);
+  await check(`lab: ${dev}'s row shows vfio-pci, passed through`, () => until((a) => {
+    const r = document.querySelector(`.dev[data-addr="${a}"]`);
+    return r && r.textContent.includes("vfio-pci") && r.textContent.includes("passed through") &&
+      r.querySelector('button[role="switch"]').getAttribute("aria-checked") === "true";
+  }, dev));
+  await shot(page, "lab-03-passthrough-on");
+
+  const start = await nextAnswer(page, "POST", `/v1/vms/${vm}/start`, () =>
+    vmRow.locator('button[data-action="start"]').click());
+  await check(`lab: Start powers ${vm} on`, () => start.status === 200 || `${start.status} ${JSON.stringify(start.body)}`);
+  await check(`lab: ${vm} shows running, and ${dev} shows it as its owner`, () => until(([v, a]) => {
+    const b = document.querySelector(`#vms-body tr[data-vm="${v}"] .badge`);
+    const r = document.querySelector(`.dev[data-addr="${a}"] .vm-ref`);
+    return b && b.textContent === "running" && r && r.textContent === v;
+  }, [vm, dev]));
+  await shot(page, "lab-04-vm-running");
+
+  await vmRow.locator('button[data-action="log"]').click();
+  await check(`lab: the console log shows the guest's NVMe IDENTIFY through VFIO`, async () => {
+    for (let i = 0; i < 120; i++) {
+      const text = await page.textContent("#log-text");
+      if (text.includes("PROBE done"))
+        return /identify=ok vid=1b36 sn="hwpass-nvme1"/.test(text) || text.slice(-600);
+      await page.waitForTimeout(1000);
+      await page.click("#log-reload");
+    }
+    return `no "PROBE done" after 120 s: ${(await page.textContent("#log-text")).slice(-600)}`;
+  });
+  await shot(page, "lab-05-console-log", false);
+  await page.click("#log-close");
+
+  /* The probe guest ignores ACPI: Stop ends with the forced power-off. */
+  const stop = await nextAnswer(page, "POST", `/v1/vms/${vm}/stop`, () =>
+    vmRow.locator('button[data-action="stop"]').click());
+  await check(`lab: Stop powers ${vm} off`, () => stop.status === 200 || `${stop.status} ${JSON.stringify(stop.body)}`);
+  await check(`lab: ${vm} shows off, ${dev} has no owner, Start is offered again`, () => until(([v, a]) => {
+    const r = document.querySelector(`#vms-body tr[data-vm="${v}"]`);
+    return r && r.querySelector(".badge").textContent === "off" && !r.querySelector('[data-action="start"]').disabled &&
+      !document.querySelector(`.dev[data-addr="${a}"] .vm-ref`);
+  }, [vm, dev]));
+  await check("lab: the events show each step, done with the browser's token", async () => {
+    let rows, bad;
+    for (let i = 0; i < 10; i++) {
+      rows = await page.locator("#events-body tbody tr").evaluateAll((els) =>
+        els.map((e) => [...e.querySelectorAll("td")].map((td) => td.textContent)));
+      const by = (kind, subject) => rows.find((c) => c[2] === kind && c[3] === subject);
+      const want = [["passthrough-enabled", dev], ["vm-started", vm], ["vm-stopped", vm]];
+      bad = want.filter(([k, s]) => !by(k, s) || by(k, s)[1] !== "token browser via hwpassd");
+      if (!bad.length) return true;
+      await page.waitForTimeout(1000);
+      await page.click("#refresh");
+    }
+    return `missing or not by the token: ${JSON.stringify(bad)}; newest: ${JSON.stringify(rows.slice(0, 6))}`;
+  });
+  await shot(page, "lab-06-vm-stopped");
+  await check("lab: no script errors on the page", () => !pageErrors.length || pageErrors.join("\n"));
+  await ctx.close();
+}
+
 async function perf(browser, base) {
   const ctx = await newContext(browser, opt["perf-token"]);
   const page = await ctx.newPage();
@@ -367,6 +479,7 @@ function newContext(browser, token) {
   try {
     if (opt.desktop) await desktop(browser, opt.desktop);
     if (opt.perf) await perf(browser, opt.perf);
+    if (opt.lab) await lab(browser, opt.lab);
   } catch (e) {
     ok(false, "the test ran to its end", e.stack || e.message);
   } finally {

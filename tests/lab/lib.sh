@@ -71,3 +71,11 @@ lab_done() {
 check_level() {
 	grep -A2 "\"id\": \"$2\"" "$1" | sed -n 's/.*"level": "\(.*\)".*/\1/p'
 }
+
+# nvme_by_serial SERIAL: the address of the NVMe controller with that serial
+# (the lab's NVMe serials are fixed in tests/lab/run).
+nvme_by_serial() {
+	for d in /sys/bus/pci/devices/*; do
+		grep -qE "^$1 *$" "$d"/nvme/nvme*/serial 2>/dev/null && basename "$d"
+	done
+}

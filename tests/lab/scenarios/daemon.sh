@@ -4,11 +4,6 @@
 . /lab/lib.sh
 export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use TCG
 
-nvme_by_serial() {
-	for d in /sys/bus/pci/devices/*; do
-		grep -qE "^$1 *$" "$d"/nvme/nvme*/serial 2>/dev/null && basename "$d"
-	done
-}
 n1=$(nvme_by_serial hwpass-nvme1)
 probe=/usr/share/hwpass/probe-guest
 sock=/run/hwpass/hwpass.sock

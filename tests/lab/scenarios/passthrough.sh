@@ -6,11 +6,6 @@
 
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
 grp() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
-nvme_by_serial() {
-	for d in /sys/bus/pci/devices/*; do
-		grep -qE "^$1 *$" "$d"/nvme/nvme*/serial 2>/dev/null && basename "$d"
-	done
-}
 nvme1=$(nvme_by_serial hwpass-nvme1)
 nvme2=$(nvme_by_serial hwpass-nvme2)
 g1=$(grp "$nvme1")

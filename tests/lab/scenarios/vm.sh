@@ -6,11 +6,6 @@
 export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use TCG
 
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-nvme_by_serial() {
-	for d in /sys/bus/pci/devices/*; do
-		grep -qE "^$1 *$" "$d"/nvme/nvme*/serial 2>/dev/null && basename "$d"
-	done
-}
 n1=$(nvme_by_serial hwpass-nvme1)
 n2=$(nvme_by_serial hwpass-nvme2)
 probe=/usr/share/hwpass/probe-guest
