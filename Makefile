@@ -6,7 +6,7 @@
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
 	libcmocka-dev libsqlite3-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev openssl curl pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
-	kmod cpio ovmf systemd clang libclang-rt-dev chromium
+	kmod cpio ovmf systemd clang libclang-rt-dev chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan
@@ -57,7 +57,7 @@ run: build
 	@tok=$$(./$(BUILD)/hwpass token create make-run) && \
 		echo "hwpassd: web UI at http://127.0.0.1:$(RUN_PORT)/ (API under /v1; bearer token: $$tok)" && \
 		echo "hwpassd: the CLI talks to it on /run/hwpass/hwpass.sock; Ctrl-C stops it (VMs keep running)"
-	exec ./$(BUILD)/hwpassd --listen tcp:127.0.0.1:$(RUN_PORT)
+	exec ./$(BUILD)/hwpassd --listen tcp:127.0.0.1:$(RUN_PORT) --web-root web
 
 test: build build-asan build-fuzz
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
