@@ -16,7 +16,7 @@
 #include "util/macro.h"
 #include "util/strutil.h"
 
-static const struct {
+static const struct command {
         const char *group, *verb, *args, *help;
         int (*run)(struct hp_cli *c, int argc, char **argv);
         bool writes; /* changes the host or the store: goes to hwpassd when one runs */
@@ -61,13 +61,25 @@ static const struct {
         { "usb", "list", "", "the USB tree under each USB controller", hp_cmd_usb_list },
 };
 
+/* Width of the synopsis column in --help. */
+#define USAGE_COLUMN 44
+
 static void usage(FILE *f)
 {
         fprintf(f, "Usage: hwpass [--host-root DIR] [--json] GROUP VERB [ARGS]\n\n"
                    "Commands:\n");
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                fprintf(f, "  %s %s %-38s %s\n", commands[i].group, commands[i].verb ? commands[i].verb : "",
-                        commands[i].args, commands[i].help);
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                const struct command *c = &commands[i];
+                char line[256];
+                int n = snprintf(line, sizeof(line), "%s%s%s%s%s", c->group, c->verb ? " " : "",
+                                 c->verb ? c->verb : "", *c->args ? " " : "", c->args);
+
+                /* The help in one column; after a long synopsis, on the next line. */
+                if (n <= USAGE_COLUMN)
+                        fprintf(f, "  %-*s  %s\n", USAGE_COLUMN, line, c->help);
+                else
+                        fprintf(f, "  %s\n  %-*s  %s\n", line, USAGE_COLUMN, "", c->help);
+        }
         fprintf(f, "\nOptions (anywhere on the line):\n"
                    "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
                    "                   (environment: HWPASS_HOST_ROOT)\n"
