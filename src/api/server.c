@@ -48,6 +48,7 @@ struct hp_api_listener {
         bool tcp;       /* a bearer token decides, not the peer's credentials */
         char *tls_cert; /* PEM, kept while the daemon runs; NULL: plain HTTP */
         char *tls_key;
+        char name[96]; /* "unix:PATH", "tcp:ADDR:PORT", for its log lines */
 };
 
 /* One request while it is read: who asks, its body so far, or why it is refused. */
@@ -240,6 +241,16 @@ static void listener_freep(struct hp_api_listener **l)
         listener_free(*l);
 }
 
+/* libmicrohttpd's own messages (a failed TLS handshake, a client that went
+ * away) name neither the daemon nor the endpoint: they get both. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        const struct hp_api_listener *l = cls;
+
+        fprintf(stderr, "hwpassd: %s: ", l->name);
+        vfprintf(stderr, fmt, ap);
+}
+
 /* Serves the listening socket fd (taken, closed on failure) with l's settings;
  * l joins a's endpoints. */
 static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
@@ -263,7 +274,8 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
         l->mhd = MHD_start_daemon(flags | (l->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
                                   MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, 4u,
                                   MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-                                  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_ARRAY,
+                                  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_ARRAY,
                                   l->tls_cert ? tls : tls + 2, MHD_OPTION_END);
         if (!l->mhd) {
                 close(fd);
@@ -288,6 +300,7 @@ int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_err
         r = hp_unix_listen(socket_path, 0600, &fd);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot listen on '%s': %s", socket_path, strerror(-r));
+        snprintf(l->name, sizeof(l->name), "unix:%s", socket_path);
         r = serve(a, l, fd);
         if (r < 0) {
                 (void)unlink(socket_path);
@@ -319,6 +332,7 @@ int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, cons
         r = hp_api_socket_tcp(addr, &fd);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot listen on %s: %s", addr->text, strerror(-r));
+        snprintf(l->name, sizeof(l->name), "tcp:%s", addr->text);
         r = serve(a, l, fd);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot start the HTTP%s server on %s", tls ? "S" : "",
