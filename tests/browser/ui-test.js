@@ -455,6 +455,8 @@ async function perf(browser, base) {
   const lines = [
     `render ${wantDev} devices + ${wantVm} VMs: ${med(render).toFixed(1)} ms`,
     `render runs (ms): ${render.map((x) => x.toFixed(1)).join(" ")} (median of ${runs.length} page loads; first ${render[0].toFixed(1)})`,
+    `render phases (median ms): ${Object.keys(runs[0].phases).map((k) =>
+      `${k} ${med(runs.map((r) => r.phases[k])).toFixed(1)}`).join(", ")}`,
     `navigation to rendered, API fetches included: ${med(total).toFixed(1)} ms (median)`,
     `machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(2)} (1 min) when measured`,
   ];
