@@ -70,9 +70,10 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_TOKEN_ADD] = "INSERT INTO tokens (name, hash, created_at) VALUES (?1, ?2, ?3)",
         [STMT_TOKEN_LIST] = "SELECT name, created_at, last_used_at FROM tokens ORDER BY name",
         [STMT_TOKEN_HASHES] = "SELECT name, hash FROM tokens",
-        /* Matches no row when the token was revoked since it was read. */
-        [STMT_TOKEN_USED] = "UPDATE tokens SET last_used_at = max(last_used_at, ?3) "
-                            "WHERE name = ?1 AND hash = ?2",
+        /* A use is written at most once a minute (?4 seconds): a browser's
+         * page load is a handful of requests, and each would be a write. */
+        [STMT_TOKEN_USED] = "UPDATE tokens SET last_used_at = ?3 "
+                            "WHERE name = ?1 AND hash = ?2 AND last_used_at <= ?3 - ?4",
         [STMT_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
 };
 

@@ -148,7 +148,11 @@ int hp_store_token_add(struct hp_store *s, const char *name, const char *hash);
 /* Sorted by name; *ret is NULL when there are none. */
 int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when none */
-/* The name of the token whose hash is hash, its last use set to now. Every
+/* How fine last_used_at is: a use within this many seconds of the recorded
+ * one is not written again. */
+#define HP_TOKEN_USE_RESOLUTION 60
+/* The name of the token whose hash is hash, its last use set to now (to the
+ * minute, see above). Every
  * stored hash is compared, each in constant time, so how long this takes
  * does not tell how close a guess came. -ENOENT when none matches (or it was
  * revoked meanwhile), -EINVAL for a malformed hash. */

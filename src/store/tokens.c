@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "util/macro.h"
+#include "util/strutil.h"
 #include "util/token.h"
 
 static void token_info_done(struct hp_token_info *t)
@@ -152,14 +153,23 @@ int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name)
                 sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
                 sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
+                sqlite3_bind_int64(st, 4, HP_TOKEN_USE_RESOLUTION),
         };
         r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r >= 0)
                 r = hp_store_step_done(s, st);
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) == 0)
-                return -ENOENT; /* revoked between the read and now */
+        if (sqlite3_changes(s->db) == 0) {
+                /* Used within the minute, or revoked since the read: which? */
+                _cleanup_free_ char *again = NULL;
+
+                r = find_hash(s, hash, &again);
+                if (r < 0)
+                        return r;
+                if (!again || !streq(again, name))
+                        return -ENOENT;
+        }
         *ret_name = TAKE_PTR(name);
         return 0;
 }

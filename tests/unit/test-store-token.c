@@ -140,6 +140,36 @@ static void test_check(void **state)
         assert_int_equal(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'unused'"), 0);
 }
 
+/* A use is written once a minute, not at every request; a token revoked
+ * between the read and the write is refused either way. */
+static void test_check_use_resolution(void **state)
+{
+        _cleanup_free_ char *path = path_in("use.db");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h[HP_TOKEN_HASH_LEN + 1];
+        sqlite3 *db = raw_open(path);
+        int64_t now = (int64_t)time(NULL);
+        char sql[128];
+
+        (void)state;
+        new_token(tok, h);
+        assert_int_equal(hp_store_token_add(s, "t", h), 0);
+        /* Used 30 s ago: this use is within the minute, nothing is written. */
+        snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %lld", (long long)(now - 30));
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        check_is(s, h, "t");
+        assert_int_equal(raw_int(db, "SELECT last_used_at FROM tokens"), now - 30);
+        /* Used two minutes ago: written. */
+        snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %lld", (long long)(now - 120));
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        check_is(s, h, "t");
+        assert_true(raw_int(db, "SELECT last_used_at FROM tokens") >= now);
+        /* Revoked: refused, however recent its last use. */
+        assert_int_equal(hp_store_token_revoke(s, "t"), 0);
+        check_is(s, h, NULL);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 static void test_revoke(void **state)
 {
         _cleanup_free_ char *path = path_in("revoke.db");
@@ -194,7 +224,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_add_list),    cmocka_unit_test(test_add_errors),
                 cmocka_unit_test(test_check),       cmocka_unit_test(test_revoke),
-                cmocka_unit_test(test_transaction),
+                cmocka_unit_test(test_transaction),  cmocka_unit_test(test_check_use_resolution),
         };
 
         return cmocka_run_group_tests_name("store-token", tests, make_tmp, remove_tmp);
