@@ -70,6 +70,7 @@
 
   const state = { host: null, devices: null, missing: [], usb: null, vms: null, events: null, byAddr: new Map() };
   const errors = {};
+  let lastEvent = 0; /* the newest event shown */
   const SOURCES = {
     host: ["v1/host/check", (d) => { state.host = d; }],
     devices: ["v1/devices", (d) => {
@@ -79,7 +80,10 @@
     }],
     usb: ["v1/usb", (d) => { state.usb = d.controllers || []; }],
     vms: ["v1/vms", (d) => { state.vms = d.vms || []; }],
-    events: ["v1/events?limit=200", (d) => { state.events = (d.events || []).slice().reverse(); }],
+    events: ["v1/events?limit=200", (d) => {
+      state.events = (d.events || []).slice().reverse();
+      if (state.events.length) lastEvent = Math.max(lastEvent, state.events[0].id);
+    }],
   };
   const RENDER = { host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms, events: renderEvents };
 
@@ -521,6 +525,41 @@
     filterTimer = setTimeout(renderDevices, 80);
   };
 
+  /* ---- live: what others change shows up without a reload ------------- */
+
+  /* Which sections an event touches. */
+  function touched(kind) {
+    if (kind.startsWith("vm-")) return ["vms", "devices"];
+    if (kind.startsWith("passthrough-") || kind.startsWith("device-")) return ["devices"];
+    if (kind === "daemon-started") return ["host", "devices", "vms"];
+    return [];
+  }
+
+  const LIVE_MS = 2000;
+
+  /* Asks for the events after the newest one shown, every LIVE_MS while the
+   * page is visible; new ones are added to the list and the sections they
+   * touch are read again. One request at a time. */
+  async function follow() {
+    if (!document.hidden && state.events) {
+      try {
+        const d = await api("GET", `v1/events?since=${lastEvent}&limit=200`);
+        const fresh = (d.events || []).filter((e) => e.id > lastEvent);
+        if (fresh.length) {
+          lastEvent = fresh[fresh.length - 1].id;
+          state.events = fresh.slice().reverse().concat(state.events).slice(0, 200);
+          const names = new Set(["events"]);
+          for (const e of fresh) for (const n of touched(e.kind)) names.add(n);
+          await load([...names].filter((n) => n !== "events"));
+          renderEvents();
+        }
+      } catch (e) {
+        /* The server may be restarting: try again at the next tick. */
+      }
+    }
+    setTimeout(follow, LIVE_MS);
+  }
+
   /* The first load, timed: render_ms is building and laying out every
    * section from the fetched data; ready_ms is from navigation start. */
   load(Object.keys(SOURCES)).then((render) => {
@@ -532,5 +571,6 @@
       vms: state.vms ? state.vms.length : 0,
     };
     document.documentElement.dataset.state = "ready";
+    setTimeout(follow, LIVE_MS);
   });
 })();

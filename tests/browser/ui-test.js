@@ -289,6 +289,23 @@ async function desktop(browser, base) {
     return nested.includes("046d:c548") || nested;
   });
 
+  /* Live: another client changes a label; the page follows the events. */
+  const other = "set by another client";
+  const put2 = await page.request.put(new URL(`v1/devices/${GPU_AUDIO}/label`, base).href, { data: { label: other } });
+  await check("live: a label set by another client shows up without a reload", async () => {
+    if (!put2.ok()) return `PUT answered ${put2.status()}`;
+    await page.waitForFunction(([a, l]) => {
+      const e = document.querySelector(`.dev[data-addr="${a}"] .label`);
+      return e && e.textContent === l;
+    }, [GPU_AUDIO, other], { timeout: 15000 });
+    const first = await page.locator("#events-body tbody tr").first().locator("td").allTextContents();
+    return (first[2] === "device-label" && first[3] === GPU_AUDIO) || first.join(" | ");
+  });
+  await check("live: no event is listed twice", async () => {
+    const ids = await page.locator("#events-body tr[data-event]").evaluateAll((els) => els.map((e) => e.dataset.event));
+    return new Set(ids).size === ids.length || `ids ${ids}`;
+  });
+
   await check("accessibility: every input has a label, every action is a button", () =>
     page.evaluate(() => {
       const unlabelled = [...document.querySelectorAll("input")].filter((i) => !i.labels.length).map((i) => i.id);
