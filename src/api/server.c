@@ -69,6 +69,12 @@ static void pending_free(struct pending *p)
         free(p);
 }
 
+/* Scripts, styles and requests from the server itself only; inline style
+ * attributes are allowed (the device list sizes its groups with them). */
+#define CSP                                                                                             \
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; " \
+        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 /* Sends rep and counts its status in a's metrics. */
 static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply rep, struct hp_api *a)
 {
@@ -97,6 +103,11 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply 
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type ? type : "text/plain; charset=utf-8");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        /* The page holds a token: it runs only its own script, is framed by
+         * nobody, and no answer is read as anything but its type. */
+        MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
         if (rep.challenge)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, rep.challenge);
         ret = MHD_queue_response(conn, rep.status, resp);

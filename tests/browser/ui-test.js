@@ -101,6 +101,8 @@ async function desktop(browser, base) {
   const page = await ctx.newPage();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  /* What the Content-Security-Policy refuses is reported on the console. */
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) pageErrors.push(m.text()); });
 
   await check("the page loads and renders every section", () => ready(page, base));
   await shot(page, "desktop-01-loaded");
@@ -312,7 +314,8 @@ async function desktop(browser, base) {
       const fake = [...document.querySelectorAll("[data-action]")].filter((e) => e.tagName !== "BUTTON");
       return (!unlabelled.length && !fake.length) || `unlabelled ${unlabelled}, non-buttons ${fake.length}`;
     }));
-  await check("no script errors on the page", () => !pageErrors.length || pageErrors.join("\n"));
+  await check("no script errors on the page, nothing refused by its Content-Security-Policy", () =>
+    !pageErrors.length || pageErrors.join("\n"));
   await ctx.close();
 
   await loginPrompt(browser, base);
