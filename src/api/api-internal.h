@@ -29,10 +29,10 @@ struct hp_api {
         char *cli_path; /* the hwpass binary every write runs as */
         char *web_root; /* the web UI's files */
         uid_t uid;
-        /* Requests are served by a pool of threads. host and names are used
-         * by one reader at a time; writes run one at a time, in order: the
-         * daemon is the one writer of its store and of sysfs. */
-        pthread_mutex_t read_lock;
+        /* Requests are served by a pool of threads. Reads run side by side
+         * (host is a directory fd, names takes its own lock); writes run one
+         * at a time, in order: the daemon is the one writer of its store and
+         * of sysfs. */
         pthread_mutex_t write_lock;
         /* What /metrics reports of the daemon's own work (metrics.c). */
         pthread_mutex_t metrics_lock;

@@ -141,9 +141,7 @@ static int count_devices(struct hp_api *a, struct hp_metrics *m, char **ret_erro
         struct hp_host_state st;
         int r;
 
-        pthread_mutex_lock(&a->read_lock);
         r = hp_view_load(a->host, NULL, a->db_path, &v, ret_error);
-        pthread_mutex_unlock(&a->read_lock);
         if (r < 0)
                 return r;
         st = hp_view_state(&v);

@@ -53,11 +53,9 @@ struct hp_api_reply hp_api_usb(struct hp_api *a)
         _cleanup_(hp_usb_inventory_freep) struct hp_usb_inventory *usb = NULL;
         int r;
 
-        pthread_mutex_lock(&a->read_lock);
         r = hp_pci_scan(a->host, a->names, &inv);
         if (r >= 0)
                 r = hp_usb_scan(a->host, &usb);
-        pthread_mutex_unlock(&a->read_lock);
         if (r < 0)
                 return hp_api_error(500, "host-unreadable", "cannot read the USB devices: %s", strerror(-r));
         return hp_api_ok(hp_json_usb(usb, inv));

@@ -30,11 +30,9 @@ static struct hp_api_reply host_check(struct hp_api *a)
         _cleanup_(hp_check_report_freep) struct hp_check_report *rep = NULL;
         int r;
 
-        pthread_mutex_lock(&a->read_lock);
         r = hp_pci_scan(a->host, a->names, &inv);
         if (r >= 0)
                 r = hp_host_check(a->host, inv, &rep);
-        pthread_mutex_unlock(&a->read_lock);
         if (r < 0)
                 return hp_api_error(500, "host-unreadable", "cannot check the host: %s", strerror(-r));
         return hp_api_ok(hp_json_check_report(rep));
@@ -46,9 +44,7 @@ static int load_view(struct hp_api *a, struct hp_view *v, struct hp_api_reply *e
         _cleanup_free_ char *msg = NULL;
         int r;
 
-        pthread_mutex_lock(&a->read_lock);
         r = hp_view_load(a->host, a->names, a->db_path, v, &msg);
-        pthread_mutex_unlock(&a->read_lock);
         if (r < 0)
                 *err = hp_api_error(500, "host-unreadable", "%s", msg ? msg : strerror(-r));
         return r;
@@ -257,9 +253,7 @@ static int device_exists(struct hp_api *a, const char *canon, struct hp_api_repl
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         int r;
 
-        pthread_mutex_lock(&a->read_lock);
         r = hp_pci_scan(a->host, NULL, &inv);
-        pthread_mutex_unlock(&a->read_lock);
         if (r < 0) {
                 *err = hp_api_error(500, "host-unreadable", "cannot read the PCI devices: %s", strerror(-r));
                 return r;

@@ -212,7 +212,6 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
         *ret_error = NULL;
         if (!a)
                 return -ENOMEM;
-        pthread_mutex_init(&a->read_lock, NULL);
         pthread_mutex_init(&a->write_lock, NULL);
         pthread_mutex_init(&a->metrics_lock, NULL);
         if (!(a->db_path = strdup(cfg->db_path)) ||
@@ -378,7 +377,6 @@ void hp_api_stop(struct hp_api *a)
                 (void)unlink(a->socket_path);
         hp_names_free(a->names);
         hp_host_free(a->host);
-        pthread_mutex_destroy(&a->read_lock);
         pthread_mutex_destroy(&a->write_lock);
         pthread_mutex_destroy(&a->metrics_lock);
         free(a->db_path);

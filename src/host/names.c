@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pci/pci.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #define LIBPCI_SONAME "libpci.so.3"
 
 struct hp_names {
+        /* libpci's name cache is not thread-safe: the API's threads take turns. */
+        pthread_mutex_t lock;
         char *ids_path; /* NULL: libpci's default */
         bool tried;     /* libpci opened (or found missing) */
         void *lib;
@@ -49,6 +52,7 @@ int hp_names_new(const char *ids_path, struct hp_names **ret)
                 return -ENOMEM;
         if (ids_path && !(n->ids_path = strdup(ids_path)))
                 return -ENOMEM;
+        pthread_mutex_init(&n->lock, NULL);
         *ret = TAKE_PTR(n);
         return 0;
 }
@@ -92,6 +96,7 @@ void hp_names_free(struct hp_names *n)
                 n->cleanup(n->pacc);
         if (n->lib)
                 dlclose(n->lib);
+        pthread_mutex_destroy(&n->lock);
         free(n->ids_path);
         free(n);
 }
@@ -109,7 +114,7 @@ static int dup_name(const char *s, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int hp_names_fill(struct hp_names *n, struct hp_pci_dev *d)
+static int fill(struct hp_names *n, struct hp_pci_dev *d)
 {
         char buf[256];
         int r = names_open(n);
@@ -147,4 +152,14 @@ int hp_names_fill(struct hp_names *n, struct hp_pci_dev *d)
         return dup_name(n->lookup(n->pacc, buf, sizeof(buf), PCI_LOOKUP_CLASS | LOOKUP_FLAGS,
                                         (int)(d->class >> 8)),
                         &d->class_name);
+}
+
+int hp_names_fill(struct hp_names *n, struct hp_pci_dev *d)
+{
+        int r;
+
+        pthread_mutex_lock(&n->lock);
+        r = fill(n, d);
+        pthread_mutex_unlock(&n->lock);
+        return r;
 }

@@ -12,5 +12,6 @@ static inline void hp_names_freep(struct hp_names **n)
         hp_names_free(*n);
 }
 
-/* Fills the *_name fields of d; unknown IDs leave them NULL. */
+/* Fills the *_name fields of d; unknown IDs leave them NULL. Safe to call
+ * from several threads at once. */
 int hp_names_fill(struct hp_names *n, struct hp_pci_dev *d);
