@@ -71,6 +71,7 @@
   const state = { host: null, devices: null, missing: [], usb: null, vms: null, events: null, byAddr: new Map() };
   const errors = {};
   let lastEvent = 0; /* the newest event shown */
+  const LIVE_MS = 2000; /* how often the page asks what changed */
   const SOURCES = {
     host: ["v1/host/check", (d) => { state.host = d; }],
     devices: ["v1/devices", (d) => {
@@ -455,24 +456,34 @@
     load(["vms", "devices", "events"]);
   }
 
-  let logVm = null;
+  let logVm = null, logTimer = 0;
 
+  /* The console log; while the VM runs and the dialog is open it is read
+   * again every LIVE_MS, staying at the bottom if the reader is there. */
   async function showLog(name) {
+    clearTimeout(logTimer);
     logVm = name;
     $("log-title").textContent = `Console log: ${name}`;
-    $("log-msg").textContent = "";
-    if (!$("log-dialog").open) $("log-dialog").showModal();
+    if (!$("log-dialog").open) {
+      $("log-msg").textContent = "";
+      $("log-dialog").showModal();
+    }
+    const pre = $("log-text");
+    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     try {
       const text = await api("GET", `v1/vms/${name}/log`);
-      $("log-text").textContent = text || "";
+      if (pre.textContent !== (text || "")) pre.textContent = text || "";
       $("log-msg").className = "msg";
       $("log-msg").textContent = text ? "" : "No console output: the VM has not run since the host started.";
-      $("log-text").scrollTop = $("log-text").scrollHeight;
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
     } catch (e) {
-      $("log-text").textContent = "";
+      pre.textContent = "";
       $("log-msg").textContent = e.message;
       $("log-msg").className = "msg error";
     }
+    const vm = (state.vms || []).find((v) => v.name === name);
+    if ($("log-dialog").open && logVm === name && vm && vm.state !== "off")
+      logTimer = setTimeout(() => showLog(name), LIVE_MS);
   }
 
   /* ---- events ----------------------------------------------------------- */
@@ -517,6 +528,7 @@
   $("label-remove").onclick = () => saveLabel("");
   $("label-cancel").onclick = () => $("label-dialog").close();
   $("log-close").onclick = () => $("log-dialog").close();
+  $("log-dialog").addEventListener("close", () => clearTimeout(logTimer));
   $("log-reload").onclick = () => showLog(logVm);
   $("refresh").onclick = () => load(Object.keys(SOURCES)).then(() => flash("Refreshed"));
   let filterTimer = 0;
@@ -535,7 +547,6 @@
     return [];
   }
 
-  const LIVE_MS = 2000;
 
   /* Asks for the events after the newest one shown, every LIVE_MS while the
    * page is visible; new ones are added to the list and the sections they
