@@ -40,6 +40,7 @@ check_output "the guest had $n1 (IDENTIFY by DMA)" 'identify=ok vid=1b36 sn="hwp
 	cat /run/hwpass/vms/ui1/serial.log
 check "no QEMU is left running" sh -c '! pidof qemu-system-x86_64'
 check_output "$n1 is free again, and healthy" '"health": "ok"' hwpass --json device show "$n1"
+check "libmicrohttpd logged no failed handshake or other error" sh -c '! grep "^hwpassd: tcp:" /tmp/hwpassd.log'
 grep -v '^$' /tmp/hwpassd.log | tail -5 | sed 's/^/LAB: hwpassd: /'
 kill "$(pidof hwpassd)"
 lab_done
