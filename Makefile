@@ -84,7 +84,8 @@ lab: build
 # Both run even when the first is over its budget; the target fails if either is.
 # power-on starts QEMU and keeps it under /run/hwpass: root.
 bench: build
-	rc=0; bench/scan ./$(BUILD)/hwpass || rc=1; $(SUDO) bench/power-on ./$(BUILD)/hwpass || rc=1; exit $$rc
+	rc=0; bench/scan ./$(BUILD)/hwpass || rc=1; $(SUDO) bench/power-on ./$(BUILD)/hwpass || rc=1; \
+		bench/api --build $(BUILD) || rc=1; exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
