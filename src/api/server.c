@@ -281,12 +281,13 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
         l->api = a;
         /* A few threads: a VM that takes a minute to stop holds one of them,
          * and the pages keep loading meanwhile. */
+        /* The logger first: libmicrohttpd logs with its own until it is set. */
         l->mhd = MHD_start_daemon(flags | (l->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
-                                  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, 4u,
-                                  MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-                                  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_ARRAY,
-                                  l->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_LISTEN_SOCKET, fd,
+                                  MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_NOTIFY_COMPLETED,
+                                  completed, NULL, MHD_OPTION_ARRAY, l->tls_cert ? tls : tls + 2,
+                                  MHD_OPTION_END);
         if (!l->mhd) {
                 close(fd);
                 return -EIO;
