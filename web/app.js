@@ -347,7 +347,8 @@
 
   function speed(mbps) {
     if (!mbps) return "?";
-    return mbps.length > 3 && mbps.endsWith("000") ? `${mbps.slice(0, -3)} Gb/s` : `${mbps} Mb/s`;
+    const t = String(mbps);
+    return esc(t.length > 3 && t.endsWith("000") ? `${t.slice(0, -3)} Gb/s` : `${t} Mb/s`);
   }
 
   function usbTree(byParent, parent) {
@@ -358,7 +359,7 @@
       const name = [u.manufacturer, u.product].filter(Boolean).join(" ") || "[no name]";
       html += `<li data-usb="${esc(u.name)}"><span class="port">port ${esc(u.port_path)}</span> ` +
         `<code>${esc(u.vendor_id)}:${esc(u.product_id)}</code> ${esc(name)}` +
-        ` <small>${speed(u.speed)}${u.hub_ports ? `, hub with ${u.hub_ports} ports` : ""}` +
+        ` <small>${speed(u.speed)}${u.hub_ports ? `, hub with ${esc(u.hub_ports)} ports` : ""}` +
         `${u.serial ? `, serial ${esc(u.serial)}` : ""}${u.drivers.length ? " · " + esc(u.drivers.join(", ")) : ""}` +
         "</small>" + usbTree(byParent, u.name) + "</li>";
     }
@@ -429,7 +430,7 @@
       running += vm.state === "running";
       html += `<tr data-vm="${n}"><td><strong>${n}</strong>${vm.damaged ? `<small class="error">${esc(vm.damaged)}</small>` : ""}</td>` +
         `<td><span class="badge ${vm.state === "running" ? "ok" : off ? "" : "warn"}">${esc(vm.state)}</span></td>` +
-        `<td>${esc(vm.vcpus)} vCPU · ${vm.memory_mib ? memory(vm.memory_mib) : "?"} · ${esc(vm.firmware)}</td>` +
+        `<td>${esc(vm.vcpus)} vCPU · ${vm.memory_mib ? esc(memory(vm.memory_mib)) : "?"} · ${esc(vm.firmware)}</td>` +
         `<td>${vmDevices(vm)}</td><td class="actions">` +
         `<button data-action="start" aria-label="Start ${n}"${off ? "" : " disabled"}>Start</button>` +
         `<button data-action="stop" aria-label="Stop ${n}"${off ? " disabled" : ""}>Stop</button>` +

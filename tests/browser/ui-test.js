@@ -291,8 +291,9 @@ async function desktop(browser, base) {
     return nested.includes("046d:c548") || nested;
   });
 
-  /* Live: another client changes a label; the page follows the events. */
-  const other = "set by another client";
+  /* Live: another client changes a label; the page follows the events. The
+   * label is markup, which must show as text. */
+  const other = '<img src=x onerror="window.hwpassXss=1"> set by another client';
   const put2 = await page.request.put(new URL(`v1/devices/${GPU_AUDIO}/label`, base).href, { data: { label: other } });
   await check("live: a label set by another client shows up without a reload", async () => {
     if (!put2.ok()) return `PUT answered ${put2.status()}`;
@@ -302,6 +303,11 @@ async function desktop(browser, base) {
     }, [GPU_AUDIO, other], { timeout: 15000 });
     const first = await page.locator("#events-body tbody tr").first().locator("td").allTextContents();
     return (first[2] === "device-label" && first[3] === GPU_AUDIO) || first.join(" | ");
+  });
+  await check("a label holding markup is shown as text, never run", async () => {
+    const imgs = await page.locator(`.dev[data-addr="${GPU_AUDIO}"] img, #events-body img`).count();
+    const ran = await page.evaluate(() => window.hwpassXss);
+    return (imgs === 0 && ran === undefined) || `${imgs} img elements, handler ran: ${ran}`;
   });
   await check("live: no event is listed twice", async () => {
     const ids = await page.locator("#events-body tr[data-event]").evaluateAll((els) => els.map((e) => e.dataset.event));
