@@ -50,16 +50,25 @@ struct options {
         enum { AUTOSTART_BOOT, AUTOSTART_ALWAYS, AUTOSTART_NEVER } autostart;
 };
 
+static const char usage_text[] =
+        "usage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
+        "               [--db PATH] [--host-root DIR] [--web-root DIR]\n"
+        "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
+        "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
+        "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
+        "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
+        "  --web-root: the web UI's files (default " DEFAULT_WEB_ROOT ")\n"
+        "  --autostart: start the autostart VMs on the first start since boot (boot),\n"
+        "        at every start (always) or never\n";
+
+/* parse_args' answer to --help: the text was printed, exit 0. */
+#define HELP_SHOWN (-1)
+
 static int usage(const char *fmt, const char *arg)
 {
         fprintf(stderr, "hwpassd: ");
         fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nusage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]...\n"
-                        "               [--tls-cert FILE --tls-key FILE] [--db PATH] [--host-root DIR]\n"
-                        "               [--web-root DIR]\n"
-                        "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
-                        "  tcp: asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
-                        "  plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n");
+        fprintf(stderr, "\n%s", usage_text);
         return 2;
 }
 
@@ -106,6 +115,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                                    : streq(argv[i], "--tls-key")   ? &o->tcp.tls.key_path
                                                                    : NULL;
 
+                if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
+                        fputs(usage_text, stdout);
+                        return HELP_SHOWN;
+                }
                 if (streq(argv[i], "--stop-vms-at-exit")) {
                         o->stop_vms_at_exit = true;
                         continue;
@@ -249,6 +262,8 @@ int main(int argc, char **argv)
         int sig, r;
 
         r = parse_args(argc, argv, &o);
+        if (r == HELP_SHOWN)
+                return 0;
         if (r != 0)
                 return r;
         if (!o.db)
