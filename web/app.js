@@ -430,7 +430,9 @@
       running += vm.state === "running";
       html += `<tr data-vm="${n}"><td><strong>${n}</strong>${vm.damaged ? `<small class="error">${esc(vm.damaged)}</small>` : ""}</td>` +
         `<td><span class="badge ${vm.state === "running" ? "ok" : off ? "" : "warn"}">${esc(vm.state)}</span></td>` +
-        `<td>${esc(vm.vcpus)} vCPU · ${vm.memory_mib ? esc(memory(vm.memory_mib)) : "?"} · ${esc(vm.firmware)}</td>` +
+        `<td>${esc(vm.vcpus)} vCPU · ${vm.memory_mib ? esc(memory(vm.memory_mib)) : "?"} · ${esc(vm.firmware)}` +
+        (vm.autostart ? `<small class="autostart">starts with the host: order ${esc(vm.autostart.order)}` +
+          (vm.autostart.delay ? `, then ${esc(vm.autostart.delay)} s` : "") + "</small>" : "") + "</td>" +
         `<td>${vmDevices(vm)}</td><td class="actions">` +
         `<button data-action="start" aria-label="Start ${n}"${off ? "" : " disabled"}>Start</button>` +
         `<button data-action="stop" aria-label="Stop ${n}"${off ? " disabled" : ""}>Stop</button>` +

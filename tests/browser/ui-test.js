@@ -253,6 +253,17 @@ async function desktop(browser, base) {
       (await vmRow.locator('button[data-action="start"]').isEnabled()) &&
       (await vmRow.locator('button[data-action="stop"]').isDisabled())) || text;
   });
+  const vmsDoc = await apiGet(page, base, "v1/vms");
+  await check("VMs: each VM's autostart (order, delay) is shown, and only where it is set", async () => {
+    const bad = [];
+    for (const vm of vmsDoc.vms) {
+      const text = await page.locator(`#vms-body tr[data-vm="${vm.name}"]`).textContent();
+      const want = vm.autostart ? `starts with the host: order ${vm.autostart.order}` +
+        (vm.autostart.delay ? `, then ${vm.autostart.delay} s` : "") : null;
+      if (want ? !text.includes(want) : text.includes("starts with the host")) bad.push(`${vm.name}: ${text}`);
+    }
+    return (!bad.length && vmsDoc.vms.some((v) => v.autostart)) || bad.join("\n") || "no VM has autostart set";
+  });
   const start = await nextAnswer(page, "POST", `/v1/vms/${opt.vm}/start`, () =>
     vmRow.locator('button[data-action="start"]').click());
   await check(`VMs: Start on ${opt.vm} is refused by the host, and the server's message is shown`, async () => {
