@@ -15,6 +15,7 @@
 #include "host/pci.h"
 #include "host/usb.h"
 #include "store/store.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm/spec.h"
@@ -115,8 +116,10 @@ struct hp_api_reply hp_api_web(struct hp_api *a, const struct hp_api_request *re
 {
         const struct web_file *f = web_file_find(req->url);
         _cleanup_close_ int fd = -1;
-        char path[4096];
+        char path[4096], *text;
         struct stat st;
+        size_t len;
+        int r;
 
         if (!f)
                 return hp_api_error(404, "no-route", "no such resource: %s %s (the web UI is at /, the API under /v1/)",
@@ -131,7 +134,12 @@ struct hp_api_reply hp_api_web(struct hp_api *a, const struct hp_api_request *re
         if (fd < 0 || fstat(fd, &st) < 0)
                 return hp_api_error(404, "no-web-ui", "the web UI is not installed: cannot read '%s' (%s); "
                                     "start hwpassd with --web-root DIR", path, strerror(errno));
-        if (!S_ISREG(st.st_mode) || st.st_size > WEB_FILE_MAX)
+        if (!S_ISREG(st.st_mode))
                 return hp_api_error(500, "no-web-ui", "'%s' is not a web UI file", path);
-        return text_reply(fd, 0, (size_t)st.st_size, f->content_type);
+        r = hp_read_all(fd, WEB_FILE_MAX, &text, &len);
+        if (r == -EFBIG)
+                return hp_api_error(500, "no-web-ui", "'%s' is not a web UI file", path);
+        if (r < 0)
+                return hp_api_error(500, "unreadable", "cannot read the file: %s", strerror(-r));
+        return (struct hp_api_reply){ .status = 200, .text = text, .text_len = len, .content_type = f->content_type };
 }
