@@ -10,6 +10,10 @@ n=0
 failed=0
 db=$tmp/state.db
 
+# free_port: a loopback TCP port nobody listens on now (another may take it
+# before it is used: callers that can, retry).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # expect NAME EXIT PATTERN COMMAND...: exit status and a line of stdout+stderr.
 expect() {
 	local name=$1 want=$2 pattern=$3 rc
