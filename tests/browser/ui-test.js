@@ -96,13 +96,19 @@ async function nextAnswer(page, method, pathPart, action) {
   return { status: resp.status(), body, sent: resp.request().postDataJSON() };
 }
 
+/* The page's script errors, and what its Content-Security-Policy refused
+ * (reported on the console), as they happen. */
+function watchErrors(page) {
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
+  return errors;
+}
+
 async function desktop(browser, base) {
   const ctx = await newContext(browser, opt.token);
   const page = await ctx.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  /* What the Content-Security-Policy refuses is reported on the console. */
-  page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) pageErrors.push(m.text()); });
+  const pageErrors = watchErrors(page);
 
   await check("the page loads and renders every section", () => ready(page, base));
   await shot(page, "desktop-01-loaded");
@@ -376,8 +382,7 @@ async function lab(browser, base) {
   });
   const page = await ctx.newPage();
   page.setDefaultTimeout(180000); /* a forced stop alone waits 30 s for ACPI first */
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
+  const pageErrors = watchErrors(page);
   const dev = opt["lab-device"], vm = opt.vm;
   const row = page.locator(`.dev[data-addr="${dev}"]`);
   const vmRow = page.locator(`#vms-body tr[data-vm="${vm}"]`);
@@ -469,7 +474,8 @@ async function lab(browser, base) {
     return `missing or not by the token: ${JSON.stringify(bad)}; newest: ${JSON.stringify(rows.slice(0, 6))}`;
   });
   await shot(page, "lab-06-vm-stopped");
-  await check("lab: no script errors on the page", () => !pageErrors.length || pageErrors.join("\n"));
+  await check("lab: no script errors on the page, nothing refused by its Content-Security-Policy", () =>
+    !pageErrors.length || pageErrors.join("\n"));
   await ctx.close();
 }
 
