@@ -28,6 +28,7 @@ struct hp_api {
         char *socket_path; /* the Unix socket, once it listens */
         char *cli_path; /* the hwpass binary every write runs as */
         char *web_root; /* the web UI's files */
+        char *run_dir, *state_dir;
         uid_t uid;
         /* Requests are served by a pool of threads. Reads run side by side
          * (host is a directory fd, names takes its own lock); writes run one
@@ -78,6 +79,15 @@ int hp_api_tls_load(const struct hp_api_tls *tls, char **ret_cert, char **ret_ke
 
 /* The route table: every request that passed authentication. */
 struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req);
+
+/* The operations' context for a request: the daemon's host and state, the
+ * requester as actor ("root via hwpassd"), written to actor (size bytes). */
+struct hp_ops_ctx;
+void hp_api_ops_ctx(struct hp_api *a, const struct hp_api_request *req, char *actor, size_t size,
+                    struct hp_ops_ctx *ret);
+/* An operation's outcome as the answer: its document with ok_status, or its
+ * error (lines joined with "; ", the detail kept). Takes doc. */
+struct hp_api_reply hp_api_op_reply(struct hp_ops_ctx *ctx, int r, json_t *doc, unsigned ok_status);
 
 /* 0 when name is a stored VM; otherwise *err is the reply: 400 for a bad
  * name, 404 for an unknown one, 500 when the store cannot be read. */

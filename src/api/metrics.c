@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "api/api-internal.h"
-#include "api/view.h"
+#include "host/view.h"
 #include "host/pci.h"
 #include "store/store.h"
 #include "util/macro.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "api/api-internal.h"
-#include "api/hostjson.h"
+#include "host/json.h"
 #include "host/pci.h"
 #include "host/usb.h"
 #include "store/store.h"

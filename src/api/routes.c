@@ -11,12 +11,14 @@
 
 #include "api/api-internal.h"
 #include "api/exec.h"
-#include "api/hostjson.h"
+#include "host/json.h"
 #include "api/request.h"
-#include "api/view.h"
+#include "host/view.h"
 #include "host/check.h"
 #include "host/pci.h"
 #include "host/state.h"
+#include "ops/device.h"
+#include "ops/ops.h"
 #include "store/store.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
@@ -247,24 +249,6 @@ static int body_object(const struct hp_api_request *req, const char *const *allo
         return 0;
 }
 
-/* 404 unless the host has a PCI device at canon. */
-static int device_exists(struct hp_api *a, const char *canon, struct hp_api_reply *err)
-{
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
-        int r;
-
-        r = hp_pci_scan(a->host, NULL, &inv);
-        if (r < 0) {
-                *err = hp_api_error(500, "host-unreadable", "cannot read the PCI devices: %s", strerror(-r));
-                return r;
-        }
-        if (!hp_pci_find(inv, canon)) {
-                *err = hp_api_error(404, "no-device", "no PCI device %s on this host", canon);
-                return -ENOENT;
-        }
-        return 0;
-}
-
 int hp_api_vm_exists(struct hp_api *a, const char *name, struct hp_api_reply *err)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
@@ -286,34 +270,74 @@ int hp_api_vm_exists(struct hp_api *a, const char *name, struct hp_api_reply *er
         return r;
 }
 
+void hp_api_ops_ctx(struct hp_api *a, const struct hp_api_request *req, char *actor, size_t size,
+                    struct hp_ops_ctx *ret)
+{
+        snprintf(actor, size, "%s%s", req->actor ? req->actor : "hwpassd",
+                 req->actor && !streq(req->actor, "hwpassd") ? " via hwpassd" : "");
+        *ret = (struct hp_ops_ctx){ .host = a->host,
+                                    .names = a->names,
+                                    .host_root = a->host_root,
+                                    .db = a->db_path,
+                                    .run_dir = a->run_dir,
+                                    .state_dir = a->state_dir,
+                                    .actor = actor };
+}
+
+struct hp_api_reply hp_api_op_reply(struct hp_ops_ctx *ctx, int r, json_t *doc, unsigned ok_status)
+{
+        struct hp_op_error *e = &ctx->error;
+        struct hp_api_reply rep;
+        char msg[2048];
+        size_t used = 0;
+
+        if (r >= 0) {
+                rep = hp_api_ok(doc);
+                if (doc)
+                        rep.status = ok_status;
+                return rep;
+        }
+        json_decref(doc);
+        msg[0] = '\0';
+        for (const char *line = e->message ? e->message : "failed without saying why"; *line && used + 1 < sizeof(msg);) {
+                const char *end = strchrnul(line, '\n');
+
+                used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s%.*s", used ? "; " : "", (int)(end - line),
+                                         line);
+                line = *end ? end + 1 : end;
+        }
+        rep = hp_api_error(hp_op_http_status(e->kind), hp_op_api_code(e), "%s", msg);
+        if (e->detail && rep.body)
+                json_object_set(json_object_get(rep.body, "error"), "detail", e->detail);
+        hp_op_error_done(e);
+        return rep;
+}
+
 /* PUT /v1/devices/{address}/passthrough {"enabled", "force", "dry_run"} */
 static struct hp_api_reply put_passthrough(struct hp_api *a, const struct hp_api_request *req, const char *address)
 {
         static const char *const fields[] = { "enabled", "force", "dry_run", NULL };
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
-        char canon[HP_SBDF_LEN];
-        bool force = false, dry_run = false;
+        char canon[HP_SBDF_LEN], actor[160];
+        char *addresses[] = { canon, NULL };
+        struct hp_ops_passthrough op = { .addresses = addresses };
         struct hp_api_reply err;
-        json_t *enabled;
+        struct hp_ops_ctx ctx;
+        json_t *enabled, *doc = NULL;
+        int r;
 
         if (parse_address(address, canon, &err) < 0 || body_object(req, fields, false, &body, &err) < 0)
                 return err;
         enabled = json_object_get(body, "enabled");
         if (!json_is_boolean(enabled))
                 return hp_api_error(400, "bad-body", "\"enabled\" is required: true or false");
-        if (hp_api_get_bool(body, "force", &force, &msg) < 0 || hp_api_get_bool(body, "dry_run", &dry_run, &msg) < 0)
+        if (hp_api_get_bool(body, "force", &op.force, &msg) < 0 || hp_api_get_bool(body, "dry_run", &op.dry_run, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg);
-        if (device_exists(a, canon, &err) < 0)
-                return err;
-        char *argv[8] = { "device", "passthrough", json_is_true(enabled) ? "enable" : "disable", canon, "--json" };
-        size_t n = 5; /* the options after, each only when asked: the rest stays NULL */
-
-        if (force)
-                argv[n++] = "--force";
-        if (dry_run)
-                argv[n++] = "--dry-run";
-        return run_write(a, req, argv, NULL, 200, "refused");
+        op.enable = json_is_true(enabled);
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_passthrough(&ctx, &op, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
 /* PUT /v1/devices/{address}/label {"label": "text" | null} */
@@ -322,9 +346,12 @@ static struct hp_api_reply put_label(struct hp_api *a, const struct hp_api_reque
         static const char *const fields[] = { "label", NULL };
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
-        char canon[HP_SBDF_LEN];
+        char canon[HP_SBDF_LEN], actor[160];
         const char *label = NULL;
         struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
 
         if (parse_address(address, canon, &err) < 0 || body_object(req, fields, false, &body, &err) < 0)
                 return err;
@@ -334,10 +361,112 @@ static struct hp_api_reply put_label(struct hp_api *a, const struct hp_api_reque
                 return hp_api_error(400, "bad-body", "%s", msg);
         if (label && (!*label || label[0] == '-'))
                 return hp_api_error(400, "bad-body", "a label must not be empty or start with '-'");
-        if (device_exists(a, canon, &err) < 0)
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_device_label(&ctx, canon, label, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
+/* A list of strings from body[key] (absent: empty), into *ret. */
+static int string_list(json_t *body, const char *key, char ***ret, struct hp_api_reply *err)
+{
+        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+        json_t *list = json_object_get(body, key), *e;
+        size_t i;
+
+        if (!v)
+                return -ENOMEM;
+        if (list && !json_is_array(list)) {
+                *err = hp_api_error(400, "bad-body", "\"%s\" must be an array of strings", key);
+                return -EINVAL;
+        }
+        json_array_foreach(list, i, e) {
+                if (!json_is_string(e)) {
+                        *err = hp_api_error(400, "bad-body", "\"%s\" must be an array of strings", key);
+                        return -EINVAL;
+                }
+                if (hp_strv_push(&v, json_string_value(e)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+/* PUT /v1/devices/{address}/attributes {"set": {"key": "value"...}, "unset": ["key"...]} */
+static struct hp_api_reply put_attributes(struct hp_api *a, const struct hp_api_request *req, const char *address)
+{
+        static const char *const fields[] = { "set", "unset", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_strv_free_ char **set = calloc(1, sizeof(char *)), **unset = NULL;
+        char canon[HP_SBDF_LEN], actor[160];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *map, *v, *doc = NULL;
+        const char *key;
+        int r;
+
+        if (parse_address(address, canon, &err) < 0 || body_object(req, fields, false, &body, &err) < 0)
                 return err;
-        char *argv[] = { "device", "label", canon, label ? (char *)label : "--unset", "--json", NULL };
-        return run_write(a, req, argv, NULL, 200, "failed");
+        map = json_object_get(body, "set");
+        if (map && !json_is_object(map))
+                return hp_api_error(400, "bad-body", "\"set\" must be an object of strings");
+        json_object_foreach(map, key, v) {
+                if (!json_is_string(v))
+                        return hp_api_error(400, "bad-body", "\"set\": the value of \"%.32s\" must be a string", key);
+                if (!set || hp_strv_pushf(&set, "%s=%s", key, json_string_value(v)) < 0)
+                        return hp_api_error(500, "internal", "out of memory");
+        }
+        r = string_list(body, "unset", &unset, &err);
+        if (r == -EINVAL)
+                return err;
+        if (r < 0 || !set)
+                return hp_api_error(500, "internal", "out of memory");
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_device_attr(&ctx, canon, set, unset, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
+/* POST /v1/devices/{address}/clear {"force"} */
+static struct hp_api_reply post_clear(struct hp_api *a, const struct hp_api_request *req, const char *address)
+{
+        static const char *const fields[] = { "force", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_free_ char *msg = NULL;
+        char canon[HP_SBDF_LEN], actor[160];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        bool force = false;
+        int r;
+
+        if (parse_address(address, canon, &err) < 0 || body_object(req, fields, true, &body, &err) < 0)
+                return err;
+        if (hp_api_get_bool(body, "force", &force, &msg) < 0)
+                return hp_api_error(400, "bad-body", "%s", msg);
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_device_clear(&ctx, canon, force, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
+/* POST /v1/host/apply {"dry_run"} */
+static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api_request *req)
+{
+        static const char *const fields[] = { "dry_run", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_free_ char *msg = NULL;
+        char actor[160];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        bool dry_run = false;
+        int r;
+
+        if (body_object(req, fields, true, &body, &err) < 0)
+                return err;
+        if (hp_api_get_bool(body, "dry_run", &dry_run, &msg) < 0)
+                return hp_api_error(400, "bad-body", "%s", msg);
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_host_apply(&ctx, dry_run, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
 /* POST /v1/vms: the VM's document, as GET /v1/vms/{name} gives it ("state"
@@ -480,6 +609,18 @@ static struct hp_api_reply method_error(const struct hp_api_request *req, const 
         return hp_api_error(405, "method", "%s %s: only %s", req->method, req->url, allowed);
 }
 
+/* A CLI on this machine says which state it works on (Hwpass-Db,
+ * Hwpass-Host-Root): a daemon answers only for its own. */
+static bool serves_state(struct hp_api *a, const struct hp_api_request *req)
+{
+        const char *db = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Hwpass-Db"),
+                   *root = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Hwpass-Host-Root");
+
+        if (!req->local || (!db && !root))
+                return true;
+        return db && root && hp_same_file(db, a->db_path) && hp_same_file(root, a->host_root);
+}
+
 struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req)
 {
         const char *m = req->method, *url = req->url;
@@ -488,6 +629,9 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
 
         if (!post && !put && !del && req->body)
                 return hp_api_error(413, "body", "%s %s takes no request body", m, url);
+        if (!serves_state(a, req))
+                return hp_api_error(409, "other-state", "this daemon serves the database '%s' and host root '%s'",
+                                    a->db_path, a->host_root);
         if (streq(url, "/v1/host/check"))
                 return get ? host_check(a) : method_error(req, "GET");
         if (streq(url, "/v1/devices"))
@@ -496,6 +640,12 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return put ? put_passthrough(a, req, arg) : method_error(req, "PUT");
         if (segment(url, "/v1/devices/", "/label", arg, sizeof(arg)))
                 return put ? put_label(a, req, arg) : method_error(req, "PUT");
+        if (segment(url, "/v1/devices/", "/attributes", arg, sizeof(arg)))
+                return put ? put_attributes(a, req, arg) : method_error(req, "PUT");
+        if (segment(url, "/v1/devices/", "/clear", arg, sizeof(arg)))
+                return post ? post_clear(a, req, arg) : method_error(req, "POST");
+        if (streq(url, "/v1/host/apply"))
+                return post ? post_host_apply(a, req) : method_error(req, "POST");
         if (segment(url, "/v1/devices/", NULL, arg, sizeof(arg)))
                 return get ? devices(a, arg) : method_error(req, "GET");
         if (streq(url, "/v1/vms"))

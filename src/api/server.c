@@ -14,6 +14,7 @@
 
 #include "api/api-internal.h"
 #include "host/names.h"
+#include "ops/ops.h"
 #include "util/hostroot.h"
 #include "util/io.h"
 #include "util/macro.h"
@@ -218,6 +219,13 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")) ||
             !(a->web_root = strdup(cfg->web_root ? cfg->web_root : "")))
                 return -ENOMEM;
+        {
+                struct hp_ops_ctx paths = { .run_dir = cfg->run_dir, .state_dir = cfg->state_dir };
+
+                hp_ops_ctx_default_paths(&paths);
+                if (!(a->run_dir = strdup(paths.run_dir)) || !(a->state_dir = strdup(paths.state_dir)))
+                        return -ENOMEM;
+        }
         a->uid = getuid();
         r = cli_path(&a->cli_path);
         if (r < 0)
@@ -384,6 +392,8 @@ void hp_api_stop(struct hp_api *a)
         free(a->host_root);
         free(a->socket_path);
         free(a->cli_path);
+        free(a->run_dir);
+        free(a->state_dir);
         free(a->web_root);
         free(a);
 }

@@ -5,7 +5,8 @@
 #include <stdbool.h>
 
 #include "api/server.h"
-#include "api/view.h"
+#include "host/view.h"
+#include "ops/ops.h"
 
 struct hp_dev_config;
 struct hp_host;
@@ -30,6 +31,7 @@ struct hp_cli {
         bool no_names; /* scans skip pci.ids: nothing will print a device name */
         const char *socket; /* --socket or HWPASS_SOCKET: hwpassd must answer there */
         bool globals_given; /* --host-root, --db or --socket on the command line */
+        struct hp_ops_ctx ops; /* the operations' context; its error after one failed */
 };
 
 /* Prints "hwpass: <message>" and returns HP_EXIT_USAGE. */
@@ -64,11 +66,23 @@ static inline void hp_cli_state_done(struct hp_view *s)
         hp_view_done(s);
 }
 
-/* The device named on the command line and its stored record (a new one,
- * not yet stored, when it was never configured), inside a store transaction
- * the caller commits or rolls back. Exit code. */
-int hp_cli_device_config_load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
-                              struct hp_dev_config *ret);
+/* The operations' context for a command run here (the host opened); exit code. */
+int hp_cli_ops(struct hp_cli *c, struct hp_ops_ctx **ret);
+/* Prints the failed operation's error (each line after "hwpass: ", with the
+ * CLI's hint where it names a device or a VM) and returns its exit code. */
+int hp_cli_op_failed(struct hp_cli *c);
+
+/* A write as hwpassd's typed route takes it. */
+struct hp_cli_route {
+        const char *method;
+        char path[256]; /* "/v1/devices/0000:01:00.0/label" */
+        json_t *body;   /* or NULL; taken */
+};
+/* When hwpassd serves this CLI's database and host root, sends the write to
+ * its route: *ret_handled is true, and either *ret is the answer (0) or the
+ * error is in c->ops.error (-errno); an exit code > 0 when it could not be
+ * asked (reported). Otherwise *ret_handled is false: run it here. */
+int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handled, json_t **ret);
 
 /* When hwpassd serves this CLI's database and host root, runs the write
  * command words (argv from the group on) there: *ret_handled is true and its

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/hostjson.h"
+#include "host/json.h"
 #include "cli.h"
 #include "host/iommu.h"
 #include "host/pci.h"

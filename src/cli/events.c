@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/hostjson.h"
+#include "host/json.h"
 #include "cli.h"
 #include "store/store.h"
 #include "util/macro.h"

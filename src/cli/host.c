@@ -2,7 +2,7 @@
  * that does not pass; exit 0 when the host can do passthrough, 1 when not. */
 #include <stdio.h>
 
-#include "api/hostjson.h"
+#include "host/json.h"
 #include "cli.h"
 #include "host/check.h"
 #include "host/pci.h"

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "api/hostjson.h"
+#include "host/json.h"
 #include "cli.h"
 #include "host/iommu.h"
 #include "host/pci.h"

@@ -1,7 +1,5 @@
-/* hwpass device label | attr: the custom hardware label (vSphere's
- * customLabel) and free key=value attributes, stored with the device's
- * identity so they can be checked against the hardware later. */
-#include <ctype.h>
+/* hwpass device label | attr | clear: the arguments, the operation
+ * (src/ops/label.c, here or in hwpassd), and the answer as text. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,186 +7,175 @@
 
 #include "cli.h"
 #include "host/pci.h"
-#include "store/store.h"
+#include "ops/device.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
-#define LABEL_MAX 64
-#define KEY_MAX 32
-#define VALUE_MAX 128
+/* One device operation: through hwpassd's route when it runs, else here. */
+struct device_write {
+        const char *method, *route; /* "label": /v1/devices/ADDR/label */
+        json_t *body;
+        int (*run)(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret);
+        const void *arg;
+};
 
-static bool printable(const char *s, size_t max)
+static int device_write(struct hp_cli *c, const char *arg, struct device_write *w, char ret_address[HP_SBDF_LEN],
+                        json_t **ret)
 {
-        size_t n = strlen(s);
+        struct hp_cli_route route = { .method = w->method, .body = TAKE_PTR(w->body) };
+        struct hp_ops_ctx *ctx;
+        bool remote;
+        int r = hp_cli_parse_address(arg, ret_address);
 
-        if (n == 0 || n > max)
-                return false;
-        for (const char *p = s; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
-}
-
-static bool valid_key(const char *s, size_t n)
-{
-        if (n == 0 || n > KEY_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && !strchr("_.-", s[i]))
-                        return false;
-        return true;
-}
-
-int hp_cli_device_config_load(struct hp_cli *c, const char *arg, struct hp_store **ret_store,
-                              struct hp_dev_config *ret)
-{
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
-        const struct hp_pci_dev *d;
-        const char *canonical;
-        int r;
-
-        r = hp_cli_find_device(c, arg, &inv, &d);
-        if (r != HP_EXIT_OK)
+        if (r != HP_EXIT_OK) {
+                json_decref(route.body);
                 return r;
-        canonical = d->address;
-        r = hp_cli_open_store(c, ret_store);
-        if (r != HP_EXIT_OK)
-                return r;
-        /* Read, change, write in one transaction: nothing (an assignment by
-         * hwpassd) slips in between and is overwritten. */
-        r = hp_store_begin(*ret_store);
+        }
+        snprintf(route.path, sizeof(route.path), "/v1/devices/%s/%s", ret_address, w->route);
+        r = hp_cli_remote(c, &route, &remote, ret);
+        if (!remote) {
+                r = hp_cli_ops(c, &ctx);
+                if (r == HP_EXIT_OK)
+                        r = w->run(ctx, ret_address, w->arg, ret);
+        }
         if (r < 0)
-                return hp_cli_error(r, "cannot lock the stored state in '%s'", c->db_path);
-        r = hp_store_device_get(*ret_store, canonical, ret);
-        if (r == -ENOENT) {
-                *ret = (struct hp_dev_config){ 0 };
-                memcpy(ret->address, canonical, HP_SBDF_LEN);
-                ret->attrs = calloc(1, sizeof(char *));
-                ret->health = strdup("ok");
-                if (!ret->attrs || !ret->health)
-                        return hp_cli_error(-ENOMEM, "out of memory");
-        } else if (r < 0) {
-                return hp_cli_error(r, "cannot read the stored state in '%s'", c->db_path);
-        }
-        /* The identity goes with the label, so a changed device is noticed. */
-        if (!ret->serial)
-                (void)hp_pci_read_serial(c->host, d, &ret->serial);
-        ret->vendor_id = d->vendor_id;
-        ret->device_id = d->device_id;
-        ret->subsystem_vendor_id = d->subsystem_vendor_id;
-        ret->subsystem_device_id = d->subsystem_device_id;
-        if (d->slot && !ret->slot && !(ret->slot = strdup(d->slot)))
-                return hp_cli_error(-ENOMEM, "out of memory");
-        return HP_EXIT_OK;
+                return hp_cli_op_failed(c);
+        return r;
 }
 
-static int save(struct hp_cli *c, struct hp_store *s, const struct hp_dev_config *cfg,
-                const char *event)
+static int run_label(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret)
 {
-        int r = hp_store_device_put(s, cfg);
-
-        if (r >= 0)
-                r = hp_store_event_add(s, "device-label", cfg->address, event);
-        if (r >= 0)
-                r = hp_store_commit(s);
-        if (r < 0) {
-                (void)hp_store_rollback(s);
-                return hp_cli_error(r, "cannot store %s in '%s'", cfg->address, c->db_path);
-        }
-        return HP_EXIT_OK;
+        return hp_ops_device_label(ctx, address, arg, ret);
 }
 
 int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
-        bool unset;
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        char address[HP_SBDF_LEN];
+        const char *label;
         int r;
 
         if (argc != 3)
                 return hp_cli_usage_error("usage: hwpass device label SBDF TEXT | hwpass device label SBDF --unset");
-        unset = streq(argv[2], "--unset");
-        if (!unset && !printable(argv[2], LABEL_MAX))
-                return hp_cli_usage_error("invalid label '%s': 1 to %d printable characters", argv[2], LABEL_MAX);
-        r = hp_cli_device_config_load(c, argv[1], &s, &cfg);
+        label = streq(argv[2], "--unset") ? NULL : argv[2];
+        r = device_write(c, argv[1],
+                         &(struct device_write){ .method = "PUT", .route = "label",
+                                                 .body = json_pack("{s:s?}", "label", label), .run = run_label,
+                                                 .arg = label },
+                         address, &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        free(cfg.label);
-        cfg.label = unset ? NULL : strdup(argv[2]);
-        if (!unset && !cfg.label)
-                return hp_cli_error(-ENOMEM, "out of memory");
-        r = save(c, s, &cfg, unset ? "label removed" : argv[2]);
-        if (r == HP_EXIT_OK && c->json)
-                return hp_cli_print_device_json(c, cfg.address);
-        if (r == HP_EXIT_OK)
-                printf("%s: %s\n", cfg.address, unset ? "label removed" : cfg.label);
-        return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("%s: %s\n", address, label ? label : "label removed");
+        return HP_EXIT_OK;
 }
 
-/* attrs with key set to value (value NULL: removed). */
-static int set_attr(char ***attrs, const char *key, size_t klen, const char *value)
+struct attr_change {
+        char **set, **unset;
+};
+
+static int run_attr(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret)
 {
-        _cleanup_strv_free_ char **out = calloc(1, sizeof(char *));
-        _cleanup_free_ char *kv = NULL;
+        const struct attr_change *a = arg;
 
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; (*attrs)[i]; i++) {
-                const char *a = (*attrs)[i];
+        return hp_ops_device_attr(ctx, address, a->set, a->unset, ret);
+}
 
-                if (strncmp(a, key, klen) == 0 && a[klen] == '=')
-                        continue;
-                if (hp_strv_push(&out, a) < 0)
-                        return -ENOMEM;
+static json_t *attr_body(const struct attr_change *a)
+{
+        json_t *set = json_object(), *unset = json_array();
+
+        for (size_t i = 0; set && a->set && a->set[i]; i++) {
+                const char *eq = strchr(a->set[i], '=');
+                _cleanup_free_ char *key = eq ? strndup(a->set[i], (size_t)(eq - a->set[i])) : NULL;
+
+                /* A malformed entry goes as it is: the route refuses it as the operation does. */
+                if (!key || json_object_set_new(set, key, json_string(eq + 1)) < 0) {
+                        json_decref(set);
+                        set = NULL;
+                }
         }
-        if (value) {
-                if (asprintf(&kv, "%.*s=%s", (int)klen, key, value) < 0)
-                        return -ENOMEM;
-                if (hp_strv_push(&out, kv) < 0)
-                        return -ENOMEM;
-        }
-        hp_strv_free(*attrs);
-        *attrs = TAKE_PTR(out);
-        return 0;
+        for (size_t i = 0; unset && a->unset && a->unset[i]; i++)
+                if (json_array_append_new(unset, json_string(a->unset[i])) < 0) {
+                        json_decref(unset);
+                        unset = NULL;
+                }
+        return set && unset ? json_pack("{s:o, s:o}", "set", set, "unset", unset) : NULL;
 }
 
 int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_strv_free_ char **list = calloc(1, sizeof(char *));
         bool unset = argc > 2 && streq(argv[2], "--unset");
         int first = unset ? 3 : 2, r;
+        struct attr_change change = { 0 };
+        char address[HP_SBDF_LEN];
+        const char *key;
+        json_t *v;
 
         if (argc <= first)
                 return hp_cli_usage_error("usage: hwpass device attr SBDF KEY=VALUE... | hwpass device attr SBDF --unset KEY...");
-        /* Every argument is checked before anything is stored. */
-        for (int i = first; i < argc; i++) {
-                const char *eq = strchr(argv[i], '=');
-
-                if (unset ? !valid_key(argv[i], strlen(argv[i])) : !eq || !valid_key(argv[i], (size_t)(eq - argv[i])))
-                        return hp_cli_usage_error("invalid attribute '%s': expected %s with a key of 1 to %d "
+        for (int i = first; list && i < argc; i++)
+                if (hp_strv_push(&list, argv[i]) < 0)
+                        return hp_cli_error(-ENOMEM, "out of memory");
+        if (!list)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        /* Every entry is checked before anything is sent or stored. */
+        if (unset)
+                change.unset = list;
+        else
+                change.set = list;
+        for (size_t i = 0; !unset && list[i]; i++)
+                if (!strchr(list[i], '='))
+                        return hp_cli_usage_error("invalid attribute '%s': expected KEY=VALUE with a key of 1 to %d "
                                                   "characters a-z 0-9 _ . -",
-                                                  argv[i], unset ? "KEY" : "KEY=VALUE", KEY_MAX);
-                if (!unset && !printable(eq + 1, VALUE_MAX))
-                        return hp_cli_usage_error("invalid value in '%s': 1 to %d printable characters", argv[i],
-                                                  VALUE_MAX);
-        }
-        r = hp_cli_device_config_load(c, argv[1], &s, &cfg);
+                                                  list[i], HP_ATTR_KEY_MAX);
+        r = device_write(c, argv[1],
+                         &(struct device_write){ .method = "PUT", .route = "attributes", .body = attr_body(&change),
+                                                 .run = run_attr, .arg = &change },
+                         address, &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        for (int i = first; i < argc; i++) {
-                const char *eq = strchr(argv[i], '=');
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        json_object_foreach(json_object_get(doc, "attributes"), key, v)
+                printf("%s: %s=%s\n", address, key, json_string_value(v));
+        return HP_EXIT_OK;
+}
 
-                r = set_attr(&cfg.attrs, argv[i], unset ? strlen(argv[i]) : (size_t)(eq - argv[i]),
-                             unset ? NULL : eq + 1);
-                if (r < 0)
-                        return hp_cli_error(r, "out of memory");
-        }
-        r = save(c, s, &cfg, unset ? "attributes removed" : "attributes set");
-        if (r == HP_EXIT_OK && c->json)
-                return hp_cli_print_device_json(c, cfg.address);
-        if (r == HP_EXIT_OK)
-                for (size_t i = 0; cfg.attrs[i]; i++)
-                        printf("%s: %s\n", cfg.address, cfg.attrs[i]);
-        return r;
+static int run_clear(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret)
+{
+        return hp_ops_device_clear(ctx, address, *(const bool *)arg, ret);
+}
+
+/* hwpass device clear: a device whose reset failed after a VM stopped is
+ * quarantined (never assigned again). Clearing it tries the reset once more
+ * and returns it to service only when that works, unless the operator says
+ * it is fine with --force (after a power cycle that sysfs cannot see). */
+int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        bool force = argc == 3 && streq(argv[2], "--force");
+        char address[HP_SBDF_LEN];
+        int r;
+
+        if (argc < 2 || argc > 3 || (argc == 3 && !force))
+                return hp_cli_usage_error("usage: hwpass device clear SBDF [--force]");
+        r = device_write(c, argv[1],
+                         &(struct device_write){ .method = "POST", .route = "clear",
+                                                 .body = json_pack("{s:b}", "force", force), .run = run_clear,
+                                                 .arg = &force },
+                         address, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        if (!json_is_true(json_object_get(doc, "was_quarantined")))
+                printf("%s is not quarantined (health: %s): nothing to clear.\n", address,
+                       json_string_value(json_object_get(doc, "health")));
+        else
+                printf("%s is back in service%s.\n", address, force ? " (forced: no reset was tried)" : ": its reset worked");
+        return HP_EXIT_OK;
 }

@@ -229,6 +229,46 @@ const char *hp_cli_actor(void)
         return name;
 }
 
+int hp_cli_ops(struct hp_cli *c, struct hp_ops_ctx **ret)
+{
+        int r = hp_cli_open(c);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        c->ops.host = c->host;
+        c->ops.names = c->no_names ? NULL : c->names;
+        c->ops.host_root = c->host_root;
+        c->ops.db = c->db_path;
+        c->ops.actor = hp_cli_actor();
+        hp_ops_ctx_default_paths(&c->ops);
+        *ret = &c->ops;
+        return HP_EXIT_OK;
+}
+
+/* What to look at next, in the CLI's words, for an error that names something. */
+static const char *hint(const char *code)
+{
+        if (code && streq(code, "no-device"))
+                return " (see 'hwpass device list')";
+        if (code && streq(code, "no-vm"))
+                return " (see 'hwpass vm list')";
+        return "";
+}
+
+int hp_cli_op_failed(struct hp_cli *c)
+{
+        const struct hp_op_error *e = &c->ops.error;
+        const char *m = e->message ? e->message : "failed without saying why";
+
+        for (const char *line = m; *line;) {
+                const char *end = strchrnul(line, '\n');
+
+                fprintf(stderr, "hwpass: %.*s%s\n", (int)(end - line), line, *end ? "" : hint(e->code));
+                line = *end ? end + 1 : end;
+        }
+        return hp_op_exit_code(e->kind == HP_OP_OK ? HP_OP_HOST : e->kind);
+}
+
 int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret)
 {
         _cleanup_free_ char *err = NULL;
@@ -394,6 +434,7 @@ int main(int argc, char **argv)
                         continue;
                 r = run_command(&c, i, argc - 2, argv + 2, argv + 1);
         done:
+                hp_op_error_done(&c.ops.error);
                 hp_names_free(c.names);
                 hp_host_free(c.host);
                 /* Flush before exit handlers run, and report a failed write. */

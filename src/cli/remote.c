@@ -121,12 +121,15 @@ static json_t *request_body(const struct hp_cli *c, char **argv)
                          "stdin", in);
 }
 
-/* POST /v1/cli; the status and the JSON answer. */
-static int post(const char *socket_path, const char *body, long *ret_status, json_t **ret)
+/* METHOD PATH with body (NULL: none) to the daemon at socket_path, with the
+ * extra headers; the status and the JSON answer. */
+static int request(const char *socket_path, const char *method, const char *path, const char *body,
+                   char *const *extra, long *ret_status, json_t **ret)
 {
         struct curl_fns f;
         struct hp_buf answer = { 0 };
         struct curl_slist *headers = NULL;
+        char url[512];
         CURL *h;
         CURLcode rc;
 
@@ -137,11 +140,16 @@ static int post(const char *socket_path, const char *body, long *ret_status, jso
         h = f.init();
         if (!h)
                 return hp_cli_error(-ENOMEM, "cannot talk to hwpassd");
+        snprintf(url, sizeof(url), "http://hwpassd%s", path);
         headers = f.slist_append(NULL, "Content-Type: application/json");
+        for (size_t i = 0; extra && extra[i]; i++)
+                headers = f.slist_append(headers, extra[i]);
         f.setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-        f.setopt(h, CURLOPT_URL, "http://hwpassd/v1/cli");
+        f.setopt(h, CURLOPT_URL, url);
+        f.setopt(h, CURLOPT_CUSTOMREQUEST, method);
         f.setopt(h, CURLOPT_HTTPHEADER, headers);
-        f.setopt(h, CURLOPT_POSTFIELDS, body);
+        if (body)
+                f.setopt(h, CURLOPT_POSTFIELDS, body);
         f.setopt(h, CURLOPT_WRITEFUNCTION, collect);
         f.setopt(h, CURLOPT_WRITEDATA, &answer);
         f.setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -163,6 +171,11 @@ static int post(const char *socket_path, const char *body, long *ret_status, jso
                 return HP_EXIT_ERROR;
         }
         return HP_EXIT_OK;
+}
+
+static int post(const char *socket_path, const char *body, long *ret_status, json_t **ret)
+{
+        return request(socket_path, "POST", "/v1/cli", body, NULL, ret_status, ret);
 }
 
 static int replay(json_t *answer)
@@ -225,4 +238,88 @@ int hp_cli_forward(struct hp_cli *c, char **argv, bool *ret_handled)
                 return status == 403 ? HP_EXIT_USAGE : HP_EXIT_ERROR;
         }
         return replay(answer);
+}
+
+/* The stable codes the CLI adds its own hint to (ops.h). */
+static const char *known_code(const char *code)
+{
+        static const char *const codes[] = { "no-device", "no-vm", "bad-address" };
+
+        for (size_t i = 0; code && i < ELEMENTSOF(codes); i++)
+                if (streq(code, codes[i]))
+                        return codes[i];
+        return NULL;
+}
+
+/* Is a daemon there for this CLI? 1: ask it; 0: none, work here; an exit
+ * code (> 1 never clashes: HP_EXIT_USAGE and up) when it must answer and
+ * cannot. */
+static int daemon_there(const struct hp_cli *c, const char *path)
+{
+        int r = probe_socket(path);
+
+        if ((r == -ENOENT || r == -ECONNREFUSED) && !c->socket)
+                return 0; /* no daemon: this command works on its own, under the locks */
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                return hp_cli_usage_error("no hwpassd answers at '%s': start it, or leave out --socket "
+                                          "(and HWPASS_SOCKET) to work without it",
+                                          path);
+        if (r == -EACCES)
+                return hp_cli_usage_error("hwpassd runs, and its socket '%s' is for root: run this as root", path);
+        if (r < 0)
+                return hp_cli_error(r, "cannot reach hwpassd at '%s'", path);
+        return 1;
+}
+
+int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handled, json_t **ret)
+{
+        const char *path = c->socket ? c->socket : HP_DEFAULT_SOCKET;
+        _cleanup_(json_decrefp) json_t *body = TAKE_PTR(route->body), *answer = NULL;
+        _cleanup_free_ char *text = NULL, *db = NULL, *root = NULL;
+        _cleanup_strv_free_ char **headers = calloc(1, sizeof(char *));
+        const char *code, *msg;
+        json_t *err;
+        long status = 0;
+        int r;
+
+        *ret_handled = false;
+        if (getenv("HWPASS_DIRECT"))
+                return HP_EXIT_OK;
+        r = daemon_there(c, path);
+        if (r == 0)
+                return HP_EXIT_OK;
+        *ret_handled = true;
+        if (r != 1)
+                return r;
+        db = absolute(c->db_path);
+        root = absolute(c->host_root);
+        if (body && !(text = json_dumps(body, JSON_COMPACT)))
+                return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd");
+        /* The daemon answers only for the state it owns (409 other-state). */
+        if (!db || !root || !headers || hp_strv_pushf(&headers, "Hwpass-Db: %s", db) < 0 ||
+            hp_strv_pushf(&headers, "Hwpass-Host-Root: %s", root) < 0)
+                return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd");
+        r = request(path, route->method, route->path, text ? text : (body ? "" : NULL), headers, &status, &answer);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (status < 300) {
+                *ret = TAKE_PTR(answer);
+                return 0;
+        }
+        err = json_object_get(answer, "error");
+        code = json_string_value(json_object_get(err, "code"));
+        msg = json_string_value(json_object_get(err, "message"));
+        if (status == 409 && code && streq(code, "other-state")) {
+                /* The daemon owns another database or host root: this one is ours alone. */
+                *ret_handled = c->socket != NULL;
+                if (c->socket)
+                        return hp_cli_usage_error("hwpassd at '%s' does not serve this state: %s", path, msg ?: "?");
+                return HP_EXIT_OK;
+        }
+        if (!code || !msg)
+                return hp_cli_usage_error("hwpassd refused the command (HTTP %ld)", status);
+        hp_op_fail_code(&c->ops, hp_op_kind_from_api((unsigned)status, code, json_object_get(err, "detail")),
+                        known_code(code), -EIO, "%s", msg);
+        hp_op_set_detail(&c->ops, json_incref(json_object_get(err, "detail")));
+        return -EIO;
 }

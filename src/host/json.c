@@ -1,6 +1,6 @@
 /* JSON views of PCI devices, IOMMU groups, the USB tree and readiness checks.
  * IDs are 4 lowercase hex digits without 0x; absent values are null. */
-#include "hostjson.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <string.h>

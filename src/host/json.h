@@ -1,5 +1,5 @@
-/* JSON views of the host layer's objects, shared by the CLI's --json output
- * and (later) the HTTP API, so both speak the same schema. */
+/* JSON views of the host layer's objects (and the store's events), shared by
+ * the CLI's --json output, the operations' results and the HTTP API: one schema. */
 #pragma once
 
 #include <jansson.h>

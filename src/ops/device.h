@@ -1,0 +1,53 @@
+/* Operations on the host's PCI devices: passthrough on and off (with the
+ * undo of a failed apply), the stored state applied again, labels,
+ * attributes, and clearing a quarantine. Each answers with the document the
+ * API gives and the CLI renders (host/json.h), or a typed error (ops.h). */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct hp_ops_ctx;
+struct hp_plan;
+
+struct hp_ops_passthrough {
+        bool enable;
+        char *const *addresses; /* canonical; NULL-terminated */
+        bool force, dry_run;
+};
+
+/* Plans the change of the devices and the rest of their IOMMU groups, and,
+ * unless a dry run, records the desired state and applies it, holding the
+ * groups' locks throughout. A refused plan is HP_OP_REFUSED with the plan as
+ * detail; a failed apply is undone (HP_OP_FAILED, the plan as detail). *ret:
+ * the plan document, "applied" true once applied. */
+int hp_ops_passthrough(struct hp_ops_ctx *c, const struct hp_ops_passthrough *req, json_t **ret);
+
+/* The stored desired state applied again, device by device (at boot). *ret:
+ * {"configured": N, "devices": [{"address", "result", ...}], "changed": N,
+ * "not_applied": N}; result is "gone", "hardware-changed", "refused",
+ * "failed" or "applied", with the plan where there was one. A device not
+ * applied is no error of the operation: the document says so. */
+int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret);
+
+/* The last steps of a failed apply, taken back in reverse (exposed for its
+ * unit test): each device goes back to the driver it had. */
+void hp_ops_plan_undo(const struct hp_ops_ctx *c, const struct hp_plan *p);
+
+/* label NULL removes it. *ret: the device's document. */
+int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *label, json_t **ret);
+/* Sets each "key=value" of set, then removes each key of unset (either may
+ * be NULL). Every entry is checked before anything is stored. *ret: the
+ * device's document. */
+int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *set, char *const *unset,
+                       json_t **ret);
+/* A quarantined device back in service once a reset works (force: without
+ * trying one). *ret: {"address", "health", "reset_tried", "was_quarantined"}. */
+int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, json_t **ret);
+/* The device's document as 'device show --json' and GET /v1/devices/{a}
+ * give it. */
+int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret);
+
+#define HP_LABEL_MAX 64
+#define HP_ATTR_KEY_MAX 32
+#define HP_ATTR_VALUE_MAX 128

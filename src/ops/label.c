@@ -1,0 +1,275 @@
+/* The custom hardware label (vSphere's customLabel), free key=value
+ * attributes, and clearing a quarantine: stored with the device's identity,
+ * so a changed device is noticed later. Each is one store transaction (read,
+ * change, write), so nothing another process writes in between is lost. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "host/bind.h"
+#include "host/json.h"
+#include "host/pci.h"
+#include "host/state.h"
+#include "host/view.h"
+#include "lock.h"
+#include "ops.h"
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+static bool printable(const char *s, size_t max)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > max)
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+static bool valid_key(const char *s, size_t n)
+{
+        if (n == 0 || n > HP_ATTR_KEY_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && !strchr("_.-", s[i]))
+                        return false;
+        return true;
+}
+
+static int find_device(struct hp_ops_ctx *c, const char *address, struct hp_pci_inventory **ret_inv,
+                       const struct hp_pci_dev **ret)
+{
+        int r = hp_pci_scan(c->host, c->names, ret_inv);
+
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read the PCI devices under '%s'", c->host_root);
+        *ret = hp_pci_find(*ret_inv, address);
+        if (!*ret)
+                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT, "no PCI device %s on this host",
+                                       address);
+        return 0;
+}
+
+/* The device's stored record (a new one, not yet stored, when it was never
+ * configured), inside a store transaction the caller commits or rolls back,
+ * its identity taken from the hardware. */
+static int config_load(struct hp_ops_ctx *c, const char *address, struct hp_store **ret_store,
+                       struct hp_dev_config *ret)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        const struct hp_pci_dev *d;
+        int r;
+
+        r = find_device(c, address, &inv, &d);
+        if (r < 0)
+                return r;
+        r = hp_ops_store_open(c, ret_store);
+        if (r < 0)
+                return r;
+        r = hp_store_begin(*ret_store);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot lock the stored state in '%s'", c->db);
+        r = hp_store_device_get(*ret_store, d->address, ret);
+        if (r == -ENOENT) {
+                *ret = (struct hp_dev_config){ 0 };
+                memcpy(ret->address, d->address, HP_SBDF_LEN);
+                ret->attrs = calloc(1, sizeof(char *));
+                ret->health = strdup("ok");
+                if (!ret->attrs || !ret->health)
+                        return hp_op_oom(c);
+        } else if (r < 0) {
+                return hp_op_host_error(c, r, "cannot read the stored state in '%s'", c->db);
+        }
+        if (!ret->serial)
+                (void)hp_pci_read_serial(c->host, d, &ret->serial);
+        ret->vendor_id = d->vendor_id;
+        ret->device_id = d->device_id;
+        ret->subsystem_vendor_id = d->subsystem_vendor_id;
+        ret->subsystem_device_id = d->subsystem_device_id;
+        if (d->slot && !ret->slot && !(ret->slot = strdup(d->slot)))
+                return hp_op_oom(c);
+        return 0;
+}
+
+static int save(struct hp_ops_ctx *c, struct hp_store *s, const struct hp_dev_config *cfg, const char *kind,
+                const char *event)
+{
+        int r = hp_store_device_put(s, cfg);
+
+        if (r >= 0)
+                r = hp_store_event_add(s, kind, cfg->address, event);
+        if (r >= 0)
+                r = hp_store_commit(s);
+        if (r < 0) {
+                (void)hp_store_rollback(s);
+                return hp_op_host_error(c, r, "cannot store %s in '%s'", cfg->address, c->db);
+        }
+        return 0;
+}
+
+int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret)
+{
+        _cleanup_(hp_view_done) struct hp_view v = { 0 };
+        _cleanup_free_ char *err = NULL;
+        const struct hp_pci_dev *d;
+        struct hp_host_state st;
+        int r;
+
+        r = find_device(c, address, &v.inv, &d);
+        if (r < 0)
+                return r;
+        r = hp_view_load(c->host, c->names, c->db, &v, &err);
+        if (r < 0)
+                return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
+        st = hp_view_state(&v);
+        *ret = hp_json_pci_dev(&st, d);
+        return *ret ? 0 : hp_op_oom(c);
+}
+
+int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *label, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
+        int r;
+
+        if (label && !printable(label, HP_LABEL_MAX))
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid label '%s': 1 to %d printable characters",
+                                  label, HP_LABEL_MAX);
+        r = config_load(c, address, &s, &cfg);
+        if (r < 0)
+                return r;
+        free(cfg.label);
+        cfg.label = label ? strdup(label) : NULL;
+        if (label && !cfg.label)
+                return hp_op_oom(c);
+        r = save(c, s, &cfg, "device-label", label ? label : "label removed");
+        if (r < 0)
+                return r;
+        return hp_ops_device_json(c, cfg.address, ret);
+}
+
+/* attrs with key set to value (value NULL: removed). */
+static int set_attr(char ***attrs, const char *key, size_t klen, const char *value)
+{
+        _cleanup_strv_free_ char **out = calloc(1, sizeof(char *));
+        _cleanup_free_ char *kv = NULL;
+
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; (*attrs)[i]; i++) {
+                const char *a = (*attrs)[i];
+
+                if (strncmp(a, key, klen) == 0 && a[klen] == '=')
+                        continue;
+                if (hp_strv_push(&out, a) < 0)
+                        return -ENOMEM;
+        }
+        if (value) {
+                if (asprintf(&kv, "%.*s=%s", (int)klen, key, value) < 0)
+                        return -ENOMEM;
+                if (hp_strv_push(&out, kv) < 0)
+                        return -ENOMEM;
+        }
+        hp_strv_free(*attrs);
+        *attrs = TAKE_PTR(out);
+        return 0;
+}
+
+static int check_attrs(struct hp_ops_ctx *c, char *const *v, bool unset)
+{
+        for (size_t i = 0; v && v[i]; i++) {
+                const char *eq = strchr(v[i], '=');
+
+                if (unset ? !valid_key(v[i], strlen(v[i])) : !eq || !valid_key(v[i], (size_t)(eq - v[i])))
+                        return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                          "invalid attribute '%s': expected %s with a key of 1 to %d characters "
+                                          "a-z 0-9 _ . -",
+                                          v[i], unset ? "KEY" : "KEY=VALUE", HP_ATTR_KEY_MAX);
+                if (!unset && !printable(eq + 1, HP_ATTR_VALUE_MAX))
+                        return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                          "invalid value in '%s': 1 to %d printable characters", v[i],
+                                          HP_ATTR_VALUE_MAX);
+        }
+        return 0;
+}
+
+int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *set, char *const *unset,
+                       json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
+        int r;
+
+        if (hp_strv_length(set) + hp_strv_length(unset) == 0)
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "no attribute to set or remove");
+        r = check_attrs(c, set, false);
+        if (r >= 0)
+                r = check_attrs(c, unset, true);
+        if (r >= 0)
+                r = config_load(c, address, &s, &cfg);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; set && set[i]; i++)
+                if (set_attr(&cfg.attrs, set[i], (size_t)(strchr(set[i], '=') - set[i]), strchr(set[i], '=') + 1) < 0)
+                        return hp_op_oom(c);
+        for (size_t i = 0; unset && unset[i]; i++)
+                if (set_attr(&cfg.attrs, unset[i], strlen(unset[i]), NULL) < 0)
+                        return hp_op_oom(c);
+        r = save(c, s, &cfg, "device-label", hp_strv_length(set) ? "attributes set" : "attributes removed");
+        if (r < 0)
+                return r;
+        return hp_ops_device_json(c, cfg.address, ret);
+}
+
+int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, json_t **ret)
+{
+        _cleanup_(hp_ops_unlock) struct hp_ops_lock lock = { 0 };
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
+        char *one[] = { (char *)address, NULL };
+        int r;
+
+        /* The reset is a change of the device: its group is held. */
+        r = hp_ops_lock_groups(c, one, 1, "device clear", &lock);
+        if (r >= 0)
+                r = config_load(c, address, &s, &cfg);
+        if (r < 0)
+                return r;
+        if (!streq(cfg.health, "quarantined")) {
+                (void)hp_store_rollback(s);
+                *ret = json_pack("{s:s, s:s, s:b, s:b}", "address", cfg.address, "health", cfg.health, "reset_tried",
+                                 false, "was_quarantined", false);
+                return *ret ? 0 : hp_op_oom(c);
+        }
+        if (cfg.assigned_vm) {
+                (void)hp_store_rollback(s);
+                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "%s is assigned to VM '%s': stop it first (hwpass vm stop %s)",
+                                  cfg.address, cfg.assigned_vm, cfg.assigned_vm);
+        }
+        r = force ? 0 : hp_pci_reset(c->host, cfg.address);
+        if (r < 0) {
+                (void)hp_store_rollback(s);
+                return hp_op_fail(c, HP_OP_FAILED, r,
+                                  "%s: the reset still fails (%s): it stays quarantined. Power-cycle the host (or the "
+                                  "slot), then clear it again; --force clears it without a reset",
+                                  cfg.address, strerror(-r));
+        }
+        free(cfg.health);
+        cfg.health = strdup("ok");
+        free(cfg.reason);
+        cfg.reason = NULL;
+        if (!cfg.health)
+                return hp_op_oom(c);
+        r = save(c, s, &cfg, "device-cleared", force ? "forced, without a reset" : "reset worked");
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s, s:s, s:b, s:b}", "address", cfg.address, "health", "ok", "reset_tried", !force,
+                         "was_quarantined", true);
+        return *ret ? 0 : hp_op_oom(c);
+}

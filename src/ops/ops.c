@@ -1,0 +1,198 @@
+/* The operations' context and their typed errors: one kind per outcome, one
+ * exit code and one HTTP status per kind. */
+#include "ops.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/pci.h"
+#include "store/store.h"
+#include "util/macro.h"
+
+void hp_ops_ctx_default_paths(struct hp_ops_ctx *c)
+{
+        const char *run = getenv("HWPASS_RUN_DIR"), *state = getenv("HWPASS_STATE_DIR");
+
+        if (!c->run_dir)
+                c->run_dir = run && *run ? run : HP_DEFAULT_RUN_DIR;
+        if (!c->state_dir)
+                c->state_dir = state && *state ? state : HP_DEFAULT_STATE_DIR;
+}
+
+void hp_op_error_done(struct hp_op_error *e)
+{
+        free(e->message);
+        json_decref(e->detail);
+        *e = (struct hp_op_error){ 0 };
+}
+
+static int vfail(struct hp_ops_ctx *c, enum hp_op_kind kind, const char *code, int r, const char *fmt, va_list ap)
+{
+        hp_op_error_done(&c->error);
+        c->error.kind = kind;
+        c->error.code = code;
+        if (vasprintf(&c->error.message, fmt, ap) < 0)
+                c->error.message = NULL;
+        return r < 0 ? r : -EIO;
+}
+
+int hp_op_fail(struct hp_ops_ctx *c, enum hp_op_kind kind, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = vfail(c, kind, NULL, r, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int hp_op_fail_code(struct hp_ops_ctx *c, enum hp_op_kind kind, const char *code, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = vfail(c, kind, code, r, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+void hp_op_set_detail(struct hp_ops_ctx *c, json_t *detail)
+{
+        json_decref(c->error.detail);
+        c->error.detail = detail;
+}
+
+int hp_op_oom(struct hp_ops_ctx *c)
+{
+        return hp_op_fail(c, HP_OP_HOST, -ENOMEM, "out of memory");
+}
+
+int hp_op_host_error(struct hp_ops_ctx *c, int r, const char *fmt, ...)
+{
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&what, fmt, ap) < 0)
+                what = NULL;
+        va_end(ap);
+        return hp_op_fail(c, HP_OP_HOST, r, "%s: %s", what ? what : "failed", strerror(r < 0 ? -r : EIO));
+}
+
+int hp_op_exit_code(enum hp_op_kind kind)
+{
+        switch (kind) {
+        case HP_OP_OK:
+                return 0;
+        case HP_OP_REFUSED:
+        case HP_OP_FAILED:
+                return 1;
+        case HP_OP_INVALID:
+        case HP_OP_NOT_FOUND:
+        case HP_OP_CONFLICT:
+                return 2;
+        case HP_OP_HOST:
+        default:
+                return 3;
+        }
+}
+
+unsigned hp_op_http_status(enum hp_op_kind kind)
+{
+        switch (kind) {
+        case HP_OP_OK:
+                return 200;
+        case HP_OP_INVALID:
+                return 400;
+        case HP_OP_NOT_FOUND:
+                return 404;
+        case HP_OP_CONFLICT:
+        case HP_OP_REFUSED:
+        case HP_OP_FAILED:
+                return 409;
+        case HP_OP_HOST:
+        default:
+                return 500;
+        }
+}
+
+const char *hp_op_api_code(const struct hp_op_error *e)
+{
+        if (e->code)
+                return e->code;
+        switch (e->kind) {
+        case HP_OP_INVALID:
+                return "bad-request";
+        case HP_OP_NOT_FOUND:
+                return "not-found";
+        case HP_OP_CONFLICT:
+        case HP_OP_REFUSED:
+                return "refused";
+        case HP_OP_FAILED:
+                return "failed";
+        default:
+                return "host-error";
+        }
+}
+
+enum hp_op_kind hp_op_kind_from_api(unsigned status, const char *code, bool has_detail)
+{
+        if (status < 300)
+                return HP_OP_OK;
+        if (status == 404)
+                return HP_OP_NOT_FOUND;
+        if (status == 409 && code && streq(code, "failed"))
+                return HP_OP_FAILED;
+        /* A refusal that comes with what was refused (a plan) is an answer,
+         * not a state that forbids asking. */
+        if (status == 409 && has_detail)
+                return HP_OP_REFUSED;
+        if (status == 409)
+                return HP_OP_CONFLICT;
+        if (status >= 400 && status < 500)
+                return HP_OP_INVALID;
+        return HP_OP_HOST;
+}
+
+int hp_ops_store_open(struct hp_ops_ctx *c, struct hp_store **ret)
+{
+        _cleanup_free_ char *err = NULL;
+        struct hp_store *s = NULL;
+        int r = hp_store_open(c->db, &s, &err);
+
+        if (r >= 0 && (r = hp_store_set_actor(s, c->actor)) < 0)
+                hp_store_close(s);
+        if (r < 0)
+                return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
+        *ret = s;
+        return 0;
+}
+
+int hp_ops_store_open_readonly(struct hp_ops_ctx *c, struct hp_store **ret)
+{
+        _cleanup_free_ char *err = NULL;
+        int r = hp_store_open_readonly(c->db, ret, &err);
+
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
+        return 0;
+}
+
+int hp_ops_parse_address(struct hp_ops_ctx *c, const char *text, char ret[HP_SBDF_LEN])
+{
+        struct hp_pci_addr a;
+
+        if (hp_pci_addr_parse(text, &a) < 0)
+                return hp_op_fail_code(c, HP_OP_INVALID, "bad-address", -EINVAL,
+                                       "invalid PCI address '%s': expected DDDD:BB:DD.F in hex, e.g. 0000:01:00.0",
+                                       text);
+        hp_pci_addr_format(&a, ret);
+        return 0;
+}
