@@ -26,15 +26,13 @@ struct hp_api {
         char *db_path;
         char *host_root; /* as given, "/" when none */
         char *socket_path; /* the Unix socket, once it listens */
-        char *cli_path; /* the hwpass binary every write runs as */
         char *web_root; /* the web UI's files */
         char *run_dir, *state_dir;
         uid_t uid;
-        /* Requests are served by a pool of threads. Reads run side by side
-         * (host is a directory fd, names takes its own lock); writes run one
-         * at a time, in order: the daemon is the one writer of its store and
-         * of sysfs. */
-        pthread_mutex_t write_lock;
+        /* Requests are served by threads side by side (host is a directory
+         * fd, names takes its own lock). Writes are operations (src/ops/),
+         * which lock what they change, across processes: an IOMMU group,
+         * a VM. */
         /* What /metrics reports of the daemon's own work (metrics.c). */
         pthread_mutex_t metrics_lock;
         struct hp_api_counters counters;
@@ -88,6 +86,30 @@ void hp_api_ops_ctx(struct hp_api *a, const struct hp_api_request *req, char *ac
 /* An operation's outcome as the answer: its document with ok_status, or its
  * error (lines joined with "; ", the detail kept). Takes doc. */
 struct hp_api_reply hp_api_op_reply(struct hp_ops_ctx *ctx, int r, json_t *doc, unsigned ok_status);
+
+/* The body as an object with only the allowed fields; a 400 in *err. A
+ * missing body is an empty object when empty_ok. */
+int hp_api_body_object(const struct hp_api_request *req, const char *const *allowed, bool empty_ok, json_t **ret,
+                       struct hp_api_reply *err);
+/* A canonical address from a URL segment, or a 400 in *err. */
+int hp_api_parse_address(const char *arg, char canon[13], struct hp_api_reply *err);
+/* 400 for a VM name that cannot be one. */
+struct hp_api_reply hp_api_bad_name(const char *name);
+
+/* The VM routes (routes-vm.c): POST /v1/vms; POST /v1/vms/{name}/start,
+ * /stop; DELETE /v1/vms/{name}; PUT /v1/vms/{name}/settings, /autostart;
+ * POST /v1/vms/{name}/pci, /usb; DELETE /v1/vms/{name}/devices/{pciN|usbN};
+ * POST /v1/host/start-vms, /v1/host/stop-vms. */
+struct hp_api_reply hp_api_post_vm(struct hp_api *a, const struct hp_api_request *req);
+struct hp_api_reply hp_api_vm_start(struct hp_api *a, const struct hp_api_request *req, const char *name);
+struct hp_api_reply hp_api_vm_stop(struct hp_api *a, const struct hp_api_request *req, const char *name);
+struct hp_api_reply hp_api_vm_delete(struct hp_api *a, const struct hp_api_request *req, const char *name);
+struct hp_api_reply hp_api_vm_settings(struct hp_api *a, const struct hp_api_request *req, const char *name);
+struct hp_api_reply hp_api_vm_add(struct hp_api *a, const struct hp_api_request *req, const char *name, bool pci);
+struct hp_api_reply hp_api_vm_autostart(struct hp_api *a, const struct hp_api_request *req, const char *name);
+struct hp_api_reply hp_api_vm_remove_device(struct hp_api *a, const struct hp_api_request *req, const char *name,
+                                            const char *which);
+struct hp_api_reply hp_api_host_vms(struct hp_api *a, const struct hp_api_request *req, bool start);
 
 /* 0 when name is a stored VM; otherwise *err is the reply: 400 for a bad
  * name, 404 for an unknown one, 500 when the store cannot be read. */

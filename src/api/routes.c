@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "api/api-internal.h"
-#include "api/exec.h"
 #include "host/json.h"
 #include "api/request.h"
 #include "host/view.h"
@@ -19,6 +18,7 @@
 #include "host/state.h"
 #include "ops/device.h"
 #include "ops/ops.h"
+#include "ops/token.h"
 #include "store/store.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
@@ -53,7 +53,7 @@ static int load_view(struct hp_api *a, struct hp_view *v, struct hp_api_reply *e
 }
 
 /* A canonical address from a URL segment, or a 400 in *err. */
-static int parse_address(const char *arg, char canon[HP_SBDF_LEN], struct hp_api_reply *err)
+int hp_api_parse_address(const char *arg, char canon[HP_SBDF_LEN], struct hp_api_reply *err)
 {
         struct hp_pci_addr pa;
 
@@ -74,7 +74,7 @@ static struct hp_api_reply devices(struct hp_api *a, const char *address)
         const struct hp_pci_dev *d;
         struct hp_api_reply err;
 
-        if (address && parse_address(address, canon, &err) < 0)
+        if (address && hp_api_parse_address(address, canon, &err) < 0)
                 return err;
         if (load_view(a, &v, &err) < 0)
                 return err;
@@ -97,7 +97,7 @@ static json_t *vm_json(const struct hp_vm_record *rec)
         return hp_vm_to_json(&s, rec->state);
 }
 
-static struct hp_api_reply bad_name(const char *name)
+struct hp_api_reply hp_api_bad_name(const char *name)
 {
         return hp_api_error(400, "bad-name", "invalid VM name '%.64s': 1-%d letters, digits, '-', '_' or '.'", name,
                             HP_VM_NAME_MAX);
@@ -113,7 +113,7 @@ static struct hp_api_reply vms(struct hp_api *a, const char *name)
         int r;
 
         if (name && !hp_vm_name_valid(name))
-                return bad_name(name);
+                return hp_api_bad_name(name);
         r = hp_store_open_readonly(a->db_path, &s, &err);
         if (r == -ENOENT)
                 return name ? hp_api_error(404, "no-vm", "no VM '%s'", name) : hp_api_ok(json_pack("{s:[]}", "vms"));
@@ -170,66 +170,9 @@ static struct hp_api_reply events(struct hp_api *a, const char *since_arg, const
         return rep;
 }
 
-/* The command's stderr as one message: "hwpass: " prefixes gone, lines
- * joined. */
-static void error_text(const char *err, char *buf, size_t size)
-{
-        size_t used = 0;
-
-        buf[0] = '\0';
-        for (const char *line = err; *line && used + 1 < size;) {
-                const char *end = strchrnul(line, '\n');
-                const char *text = hp_startswith(line, "hwpass: ") ? line + 8 : line;
-
-                if (end > text)
-                        used += (size_t)snprintf(buf + used, size - used, "%s%.*s", used ? "; " : "",
-                                                 (int)(end - text), text);
-                line = *end ? end + 1 : end;
-        }
-        if (!buf[0])
-                snprintf(buf, size, "the command failed without saying why");
-}
-
-/* Runs a write and turns its outcome into the reply: its JSON on success;
- * otherwise an error with its message, and its JSON (a refused plan) as
- * "detail". Exit 2 (refused input or state) and 1 (the answer is no: no_code,
- * "refused" or "failed") are 409: the API checked the request itself
- * before running it. */
-static struct hp_api_reply run_write(struct hp_api *a, const struct hp_api_request *req, char **argv,
-                                     const char *input, unsigned ok_status, const char *no_code)
-{
-        _cleanup_(hp_api_exec_result_done) struct hp_api_exec_result res = { 0 };
-        struct hp_api_reply rep;
-        json_t *out;
-        char msg[1024];
-        int r = hp_api_exec(a, argv, &(struct hp_api_exec_opts){ .input = input, .actor = req->actor }, &res);
-
-        if (r < 0)
-                return hp_api_error(500, "internal", "cannot run hwpass: %s", strerror(-r));
-        out = json_loads(res.out, 0, NULL);
-        if (res.exit_code == 0) {
-                if (!out)
-                        return hp_api_error(500, "internal", "hwpass %s %s gave no JSON", argv[0], argv[1]);
-                rep = hp_api_ok(out);
-                rep.status = ok_status;
-                return rep;
-        }
-        error_text(res.err, msg, sizeof(msg));
-        rep = res.exit_code == 1   ? hp_api_error(409, no_code, "%s", msg)
-              : res.exit_code == 2 ? hp_api_error(409, "refused", "%s", msg)
-              : res.exit_code == 3 ? hp_api_error(500, "host-error", "%s", msg)
-                                   : hp_api_error(500, "crashed", "hwpass exited with status %d: %s", res.exit_code,
-                                                  msg);
-        if (out && rep.body)
-                json_object_set_new(json_object_get(rep.body, "error"), "detail", out);
-        else
-                json_decref(out);
-        return rep;
-}
-
 /* The body as an object with only the allowed fields; a 400 in *err. A
  * missing body is an empty object when empty_ok. */
-static int body_object(const struct hp_api_request *req, const char *const *allowed, bool empty_ok, json_t **ret,
+int hp_api_body_object(const struct hp_api_request *req, const char *const *allowed, bool empty_ok, json_t **ret,
                        struct hp_api_reply *err)
 {
         _cleanup_free_ char *msg = NULL;
@@ -257,7 +200,7 @@ int hp_api_vm_exists(struct hp_api *a, const char *name, struct hp_api_reply *er
         int r;
 
         if (!hp_vm_name_valid(name)) {
-                *err = bad_name(name);
+                *err = hp_api_bad_name(name);
                 return -EINVAL;
         }
         r = hp_store_open_readonly(a->db_path, &s, &msg);
@@ -306,6 +249,9 @@ struct hp_api_reply hp_api_op_reply(struct hp_ops_ctx *ctx, int r, json_t *doc, 
                                          line);
                 line = *end ? end + 1 : end;
         }
+        /* Where to look next, in the API's words. */
+        if (e->code && streq(e->code, "no-vm"))
+                snprintf(msg + used, sizeof(msg) - used, " (see GET /v1/vms)");
         rep = hp_api_error(hp_op_http_status(e->kind), hp_op_api_code(e), "%s", msg);
         if (e->detail && rep.body)
                 json_object_set(json_object_get(rep.body, "error"), "detail", e->detail);
@@ -327,7 +273,7 @@ static struct hp_api_reply put_passthrough(struct hp_api *a, const struct hp_api
         json_t *enabled, *doc = NULL;
         int r;
 
-        if (parse_address(address, canon, &err) < 0 || body_object(req, fields, false, &body, &err) < 0)
+        if (hp_api_parse_address(address, canon, &err) < 0 || hp_api_body_object(req, fields, false, &body, &err) < 0)
                 return err;
         enabled = json_object_get(body, "enabled");
         if (!json_is_boolean(enabled))
@@ -353,7 +299,7 @@ static struct hp_api_reply put_label(struct hp_api *a, const struct hp_api_reque
         json_t *doc = NULL;
         int r;
 
-        if (parse_address(address, canon, &err) < 0 || body_object(req, fields, false, &body, &err) < 0)
+        if (hp_api_parse_address(address, canon, &err) < 0 || hp_api_body_object(req, fields, false, &body, &err) < 0)
                 return err;
         if (!json_object_get(body, "label"))
                 return hp_api_error(400, "bad-body", "\"label\" is required: the text, or null to remove it");
@@ -404,7 +350,7 @@ static struct hp_api_reply put_attributes(struct hp_api *a, const struct hp_api_
         const char *key;
         int r;
 
-        if (parse_address(address, canon, &err) < 0 || body_object(req, fields, false, &body, &err) < 0)
+        if (hp_api_parse_address(address, canon, &err) < 0 || hp_api_body_object(req, fields, false, &body, &err) < 0)
                 return err;
         map = json_object_get(body, "set");
         if (map && !json_is_object(map))
@@ -438,12 +384,34 @@ static struct hp_api_reply post_clear(struct hp_api *a, const struct hp_api_requ
         bool force = false;
         int r;
 
-        if (parse_address(address, canon, &err) < 0 || body_object(req, fields, true, &body, &err) < 0)
+        if (hp_api_parse_address(address, canon, &err) < 0 || hp_api_body_object(req, fields, true, &body, &err) < 0)
                 return err;
         if (hp_api_get_bool(body, "force", &force, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg);
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
         r = hp_ops_device_clear(&ctx, canon, force, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
+/* POST /v1/devices/{address}/probe {"timeout"} */
+static struct hp_api_reply post_probe(struct hp_api *a, const struct hp_api_request *req, const char *address)
+{
+        static const char *const fields[] = { "timeout", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_free_ char *msg = NULL;
+        unsigned long long timeout = 60;
+        char canon[HP_SBDF_LEN], actor[160];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        if (hp_api_parse_address(address, canon, &err) < 0 || hp_api_body_object(req, fields, true, &body, &err) < 0)
+                return err;
+        if (hp_api_get_uint(body, "timeout", 600, &timeout, &msg) < 0 || timeout == 0)
+                return hp_api_error(400, "bad-body", "%s", msg ? msg : "\"timeout\" must be 1 to 600 seconds");
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_device_probe(&ctx, canon, (unsigned)timeout, &doc);
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
@@ -460,7 +428,7 @@ static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api
         bool dry_run = false;
         int r;
 
-        if (body_object(req, fields, true, &body, &err) < 0)
+        if (hp_api_body_object(req, fields, true, &body, &err) < 0)
                 return err;
         if (hp_api_get_bool(body, "dry_run", &dry_run, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg);
@@ -469,114 +437,30 @@ static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
-/* POST /v1/vms: the VM's document, as GET /v1/vms/{name} gives it ("state"
- * ignored); checked here in full, then defined by 'hwpass vm define -'. */
-static struct hp_api_reply post_vm(struct hp_api *a, const struct hp_api_request *req)
+/* POST /v1/tokens {"name"}, DELETE /v1/tokens/{name}: on the Unix socket
+ * only, until tokens carry roles: a token must not make another. */
+static struct hp_api_reply tokens(struct hp_api *a, const struct hp_api_request *req, const char *name)
 {
-        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
-        _cleanup_(json_decrefp) json_t *body = NULL;
-        _cleanup_free_ char *msg = NULL, *text = NULL;
-        char *argv[] = { "vm", "define", "-", "--json", NULL };
-
-        if (!req->body)
-                return hp_api_error(400, "bad-body", "POST /v1/vms needs the VM as a JSON object");
-        if (hp_api_body_parse(req->body, req->body_len, HP_API_DEPTH_MAX, &body, &msg) < 0)
-                return hp_api_error(400, "bad-body", "POST /v1/vms: %s", msg);
-        text = json_dumps(body, JSON_COMPACT);
-        if (!text)
-                return hp_api_error(500, "internal", "out of memory");
-        if (hp_vm_spec_from_document(text, &s, &msg) < 0)
-                return hp_api_error(400, "bad-vm", "%s", msg ? msg : "out of memory");
-        return run_write(a, req, argv, text, 201, "failed");
-}
-
-/* POST /v1/vms/{name}/start, POST /v1/vms/{name}/stop {"force", "timeout"},
- * DELETE /v1/vms/{name} */
-static struct hp_api_reply vm_action(struct hp_api *a, const struct hp_api_request *req, const char *name,
-                                     const char *action)
-{
-        static const char *const none[] = { NULL }, *const stop_fields[] = { "force", "timeout", NULL };
+        static const char *const fields[] = { "name", NULL };
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
-        unsigned long long timeout = 30;
-        bool force = false, stop = streq(action, "stop");
-        char timeout_arg[32];
-        struct hp_api_reply err, rep;
-        struct timespec t0;
-
-        if (hp_api_vm_exists(a, name, &err) < 0 || body_object(req, stop ? stop_fields : none, true, &body, &err) < 0)
-                return err;
-        if (hp_api_get_bool(body, "force", &force, &msg) < 0 ||
-            hp_api_get_uint(body, "timeout", 3600, &timeout, &msg) < 0)
-                return hp_api_error(400, "bad-body", "%s", msg);
-        snprintf(timeout_arg, sizeof(timeout_arg), "--timeout=%llu", timeout);
-        char *argv[8] = { "vm", (char *)action, (char *)name, "--json" };
-        size_t n = 4; /* as above */
-
-        if (stop)
-                argv[n++] = timeout_arg;
-        if (stop && force)
-                argv[n++] = "--force";
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        rep = run_write(a, req, argv, NULL, 200, "failed");
-        if (streq(action, "start"))
-                hp_api_power_on_observe(a, &t0, rep.status == 200);
-        return rep;
-}
-
-/* POST /v1/cli {"argv": [...], "db", "host_root", "cwd", "stdin"}: the hwpass
- * CLI's own route. A write command given to the CLI while the daemon runs is run here,
- * in order with every other write, and its exit status and output go back as
- * they are. Only on the Unix socket, and only for the state this daemon owns. */
-static struct hp_api_reply post_cli(struct hp_api *a, const struct hp_api_request *req)
-{
-        static const char *const fields[] = { "argv", "db", "host_root", "cwd", "stdin", NULL };
-        _cleanup_(hp_api_exec_result_done) struct hp_api_exec_result res = { 0 };
-        _cleanup_(json_decrefp) json_t *body = NULL;
-        _cleanup_strv_free_ char **argv = calloc(1, sizeof(char *));
-        _cleanup_free_ char *msg = NULL;
-        const char *db = NULL, *root = NULL, *cwd = NULL, *input = NULL;
         struct hp_api_reply err;
-        struct timespec t0;
-        json_t *list, *v;
-        bool start;
-        size_t i;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        char actor[160];
         int r;
 
         if (!req->local)
-                return hp_api_error(403, "forbidden", "POST /v1/cli is served on the Unix socket only");
-        if (body_object(req, fields, false, &body, &err) < 0)
-                return err;
-        if (hp_api_get_string(body, "db", false, &db, &msg) < 0 ||
-            hp_api_get_string(body, "host_root", false, &root, &msg) < 0 ||
-            hp_api_get_string(body, "cwd", false, &cwd, &msg) < 0 ||
-            hp_api_get_string(body, "stdin", true, &input, &msg) < 0)
-                return hp_api_error(400, "bad-body", "%s", msg);
-        if (cwd && cwd[0] != '/')
-                return hp_api_error(400, "bad-body", "\"cwd\" must be an absolute path");
-        if (!db || !root || !hp_same_file(db, a->db_path) || !hp_same_file(root, a->host_root))
-                return hp_api_error(409, "other-state", "this daemon serves the database '%s' and host root '%s'",
-                                    a->db_path, a->host_root);
-        list = json_object_get(body, "argv");
-        if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > 256)
-                return hp_api_error(400, "bad-body", "\"argv\" must be an array of 1 to 256 strings");
-        json_array_foreach(list, i, v) {
-                if (!json_is_string(v))
-                        return hp_api_error(400, "bad-body", "\"argv\" must be an array of strings");
-                if (!argv || hp_strv_push(&argv, json_string_value(v)) < 0)
-                        return hp_api_error(500, "internal", "out of memory");
+                return hp_api_error(403, "forbidden", "%s %s is served on the Unix socket only", req->method, req->url);
+        if (!name) {
+                if (hp_api_body_object(req, fields, false, &body, &err) < 0)
+                        return err;
+                if (hp_api_get_string(body, "name", false, &name, &msg) < 0 || !name)
+                        return hp_api_error(400, "bad-body", "%s", msg ? msg : "\"name\" is required");
         }
-        /* A start the CLI forwards is a power-on served here too. */
-        start = hp_strv_length(argv) >= 3 && streq(argv[0], "vm") && streq(argv[1], "start");
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = hp_api_exec(a, argv,
-                        &(struct hp_api_exec_opts){ .input = input, .actor = req->actor, .cwd = cwd, .forwarded = true },
-                        &res);
-        if (r < 0)
-                return hp_api_error(500, "internal", "cannot run hwpass: %s", strerror(-r));
-        if (start)
-                hp_api_power_on_observe(a, &t0, res.exit_code == 0);
-        return hp_api_ok(json_pack("{s:i, s:s, s:s}", "exit", res.exit_code, "stdout", res.out, "stderr", res.err));
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = body ? hp_ops_token_create(&ctx, name, &doc) : hp_ops_token_revoke(&ctx, name, &doc);
+        return hp_api_op_reply(&ctx, r, doc, body ? 201 : 200);
 }
 
 /* "/v1/devices/0000:01:00.0" with prefix "/v1/devices/": the rest, if it is
@@ -604,6 +488,26 @@ static bool segment(const char *url, const char *prefix, const char *suffix, cha
         return true;
 }
 
+/* "/v1/vms/NAME/devices/pciN": the VM's name and the device. */
+static bool vm_device(const char *url, char *name, size_t name_size, char *dev, size_t dev_size)
+{
+        const char *rest, *mid, *d;
+
+        if (!hp_startswith(url, "/v1/vms/"))
+                return false;
+        rest = url + strlen("/v1/vms/");
+        mid = strstr(rest, "/devices/");
+        if (!mid || mid == rest || (size_t)(mid - rest) >= name_size || memchr(rest, '/', (size_t)(mid - rest)))
+                return false;
+        d = mid + strlen("/devices/");
+        if (!*d || strchr(d, '/') || strlen(d) >= dev_size)
+                return false;
+        memcpy(name, rest, (size_t)(mid - rest));
+        name[mid - rest] = '\0';
+        snprintf(dev, dev_size, "%s", d);
+        return true;
+}
+
 static struct hp_api_reply method_error(const struct hp_api_request *req, const char *allowed)
 {
         return hp_api_error(405, "method", "%s %s: only %s", req->method, req->url, allowed);
@@ -625,7 +529,7 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
 {
         const char *m = req->method, *url = req->url;
         bool get = streq(m, "GET"), put = streq(m, "PUT"), post = streq(m, "POST"), del = streq(m, "DELETE");
-        char arg[256];
+        char arg[256], dev[32];
 
         if (!post && !put && !del && req->body)
                 return hp_api_error(413, "body", "%s %s takes no request body", m, url);
@@ -644,28 +548,46 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return put ? put_attributes(a, req, arg) : method_error(req, "PUT");
         if (segment(url, "/v1/devices/", "/clear", arg, sizeof(arg)))
                 return post ? post_clear(a, req, arg) : method_error(req, "POST");
+        if (segment(url, "/v1/devices/", "/probe", arg, sizeof(arg)))
+                return post ? post_probe(a, req, arg) : method_error(req, "POST");
         if (streq(url, "/v1/host/apply"))
                 return post ? post_host_apply(a, req) : method_error(req, "POST");
+        if (streq(url, "/v1/host/start-vms"))
+                return post ? hp_api_host_vms(a, req, true) : method_error(req, "POST");
+        if (streq(url, "/v1/host/stop-vms"))
+                return post ? hp_api_host_vms(a, req, false) : method_error(req, "POST");
         if (segment(url, "/v1/devices/", NULL, arg, sizeof(arg)))
                 return get ? devices(a, arg) : method_error(req, "GET");
         if (streq(url, "/v1/vms"))
-                return get ? vms(a, NULL) : post ? post_vm(a, req) : method_error(req, "GET or POST");
+                return get ? vms(a, NULL) : post ? hp_api_post_vm(a, req) : method_error(req, "GET or POST");
         if (segment(url, "/v1/vms/", "/start", arg, sizeof(arg)))
-                return post ? vm_action(a, req, arg, "start") : method_error(req, "POST");
+                return post ? hp_api_vm_start(a, req, arg) : method_error(req, "POST");
         if (segment(url, "/v1/vms/", "/stop", arg, sizeof(arg)))
-                return post ? vm_action(a, req, arg, "stop") : method_error(req, "POST");
+                return post ? hp_api_vm_stop(a, req, arg) : method_error(req, "POST");
+        if (segment(url, "/v1/vms/", "/settings", arg, sizeof(arg)))
+                return put ? hp_api_vm_settings(a, req, arg) : method_error(req, "PUT");
+        if (segment(url, "/v1/vms/", "/pci", arg, sizeof(arg)))
+                return post ? hp_api_vm_add(a, req, arg, true) : method_error(req, "POST");
+        if (segment(url, "/v1/vms/", "/usb", arg, sizeof(arg)))
+                return post ? hp_api_vm_add(a, req, arg, false) : method_error(req, "POST");
+        if (segment(url, "/v1/vms/", "/autostart", arg, sizeof(arg)))
+                return put ? hp_api_vm_autostart(a, req, arg) : method_error(req, "PUT");
+        if (vm_device(url, arg, sizeof(arg), dev, sizeof(dev)))
+                return del ? hp_api_vm_remove_device(a, req, arg, dev) : method_error(req, "DELETE");
         if (segment(url, "/v1/vms/", "/log", arg, sizeof(arg)))
                 return get ? hp_api_vm_log(a, arg) : method_error(req, "GET");
         if (segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))
-                return get ? vms(a, arg) : del ? vm_action(a, req, arg, "delete") : method_error(req, "GET or DELETE");
+                return get ? vms(a, arg) : del ? hp_api_vm_delete(a, req, arg) : method_error(req, "GET or DELETE");
         if (streq(url, "/v1/events"))
                 return get ? events(a, MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "since"),
                                     MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "limit"))
                            : method_error(req, "GET");
         if (streq(url, "/v1/usb"))
                 return get ? hp_api_usb(a) : method_error(req, "GET");
-        if (streq(url, "/v1/cli"))
-                return post ? post_cli(a, req) : method_error(req, "POST");
+        if (streq(url, "/v1/tokens"))
+                return post ? tokens(a, req, NULL) : method_error(req, "POST");
+        if (segment(url, "/v1/tokens/", NULL, arg, sizeof(arg)))
+                return del ? tokens(a, req, arg) : method_error(req, "DELETE");
         if (streq(url, "/metrics"))
                 return get ? hp_api_metrics(a) : method_error(req, "GET");
         if (!hp_startswith(url, "/v1/"))

@@ -187,24 +187,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, en
         *req_cls = NULL;
 }
 
-/* The hwpass binary beside this one: writes run as it. */
-static int cli_path(char **ret)
-{
-        char self[4096];
-        char *slash;
-        int r = hp_self_exe(self, sizeof(self));
-
-        if (r < 0)
-                return r;
-        slash = strrchr(self, '/');
-        if (!slash)
-                return -ENOENT;
-        *slash = '\0';
-        if (asprintf(ret, "%s/hwpass", self) < 0)
-                return -ENOMEM;
-        return access(*ret, X_OK) < 0 ? -errno : 0;
-}
-
 int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_error)
 {
         _cleanup_(hp_api_stopp) struct hp_api *a = calloc(1, sizeof(*a));
@@ -213,7 +195,6 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
         *ret_error = NULL;
         if (!a)
                 return -ENOMEM;
-        pthread_mutex_init(&a->write_lock, NULL);
         pthread_mutex_init(&a->metrics_lock, NULL);
         if (!(a->db_path = strdup(cfg->db_path)) ||
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")) ||
@@ -227,10 +208,6 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
                         return -ENOMEM;
         }
         a->uid = getuid();
-        r = cli_path(&a->cli_path);
-        if (r < 0)
-                return hp_errorf(ret_error, r, "cannot find the hwpass command beside hwpassd: %s",
-                                 strerror(-r));
         r = hp_host_open(a->host_root, &a->host);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot open host root '%s': %s", a->host_root, strerror(-r));
@@ -274,7 +251,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
 {
         struct hp_api_listener **grown = reallocarray(a->listeners, a->n_listeners + 1, sizeof(*grown));
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
         struct MHD_OptionItem tls[] = {
                 { MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert },
                 { MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key },
@@ -287,12 +264,14 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
         }
         a->listeners = grown;
         l->api = a;
-        /* A few threads: a VM that takes a minute to stop holds one of them,
-         * and the pages keep loading meanwhile. */
+        /* A thread per connection: an operation blocks only its own request
+         * (a VM that takes a minute to stop waits in its thread, under its
+         * VM's lock), never the requests that came in beside it, as a
+         * shared pool's thread would. The connection limit bounds them. */
         /* The logger first: libmicrohttpd logs with its own until it is set. */
         l->mhd = MHD_start_daemon(flags | (l->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_LISTEN_SOCKET, fd,
-                                  MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                                  MHD_OPTION_CONNECTION_LIMIT, 64u,
                                   MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_NOTIFY_COMPLETED,
                                   completed, NULL, MHD_OPTION_ARRAY, l->tls_cert ? tls : tls + 2,
                                   MHD_OPTION_END);
@@ -386,12 +365,10 @@ void hp_api_stop(struct hp_api *a)
                 (void)unlink(a->socket_path);
         hp_names_free(a->names);
         hp_host_free(a->host);
-        pthread_mutex_destroy(&a->write_lock);
         pthread_mutex_destroy(&a->metrics_lock);
         free(a->db_path);
         free(a->host_root);
         free(a->socket_path);
-        free(a->cli_path);
         free(a->run_dir);
         free(a->state_dir);
         free(a->web_root);

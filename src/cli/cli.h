@@ -30,6 +30,7 @@ struct hp_cli {
         struct hp_names *names;
         bool no_names; /* scans skip pci.ids: nothing will print a device name */
         const char *socket; /* --socket or HWPASS_SOCKET: hwpassd must answer there */
+        const char *default_socket; /* RUN_DIR/hwpass.sock: hwpassd may answer there */
         bool globals_given; /* --host-root, --db or --socket on the command line */
         struct hp_ops_ctx ops; /* the operations' context; its error after one failed */
 };
@@ -84,10 +85,13 @@ struct hp_cli_route {
  * asked (reported). Otherwise *ret_handled is false: run it here. */
 int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handled, json_t **ret);
 
-/* When hwpassd serves this CLI's database and host root, runs the write
- * command words (argv from the group on) there: *ret_handled is true and its
- * exit code is returned. Otherwise *ret_handled is false: run it here. */
-int hp_cli_forward(struct hp_cli *c, char **words, bool *ret_handled);
+/* A write: to hwpassd's route when one serves this CLI's state, else op(ctx,
+ * arg) here. 0 with *ret; -errno when the operation failed (its error in
+ * c->ops.error, not printed yet); > 0, an exit code, when it could not be
+ * asked (reported). hp_cli_write also prints a failure: an exit code. */
+typedef int (*hp_cli_op_fn)(struct hp_ops_ctx *ctx, void *arg, json_t **ret);
+int hp_cli_call(struct hp_cli *c, struct hp_cli_route *route, hp_cli_op_fn op, void *arg, json_t **ret);
+int hp_cli_write(struct hp_cli *c, struct hp_cli_route *route, hp_cli_op_fn op, void *arg, json_t **ret);
 
 /* Rejects any argument left over: returns an exit code. */
 int hp_cli_no_args(const char *cmd, int argc, char **argv);

@@ -19,41 +19,40 @@
 static const struct command {
         const char *group, *verb, *args, *help;
         int (*run)(struct hp_cli *c, int argc, char **argv);
-        bool writes; /* changes the host or the store: goes to hwpassd when one runs */
 } commands[] = {
         { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
-        { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply, true },
-        { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config, true },
-        { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms, true },
-        { "host", "stop-vms", "[--timeout SECONDS]", "stop the autostart VMs in reverse order, then any other (at shutdown)", hp_cmd_host_stop_vms, true },
-        { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]", "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough, true },
-        { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label", hp_cmd_device_label, true },
-        { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr, true },
-        { "device", "probe", "SBDF [--timeout SECONDS]", "boot the probe guest with the device: does its passthrough work here", hp_cmd_device_probe, true },
-        { "device", "clear", "SBDF [--force]", "return a quarantined device to service once a reset works", hp_cmd_device_clear, true },
+        { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply },
+        { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
+        { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms },
+        { "host", "stop-vms", "[--timeout SECONDS]", "stop the autostart VMs in reverse order, then any other (at shutdown)", hp_cmd_host_stop_vms },
+        { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]", "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough },
+        { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label", hp_cmd_device_label },
+        { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr },
+        { "device", "probe", "SBDF [--timeout SECONDS]", "boot the probe guest with the device: does its passthrough work here", hp_cmd_device_probe },
+        { "device", "clear", "SBDF [--force]", "return a quarantined device to service once a reset works", hp_cmd_device_clear },
         { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
         { "graphics", "vm", "list", "VMs with display devices, and the device each holds", hp_cmd_graphics_vm_list },
-        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]", "define a VM", hp_cmd_vm_create, true },
-        { "vm", "define", "FILE.json|-", "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define, true },
-        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N]", "change a VM that is off", hp_cmd_vm_set, true },
-        { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or any free matching one", hp_cmd_vm_add_pci, true },
-        { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb, true },
-        { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device, true },
+        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]", "define a VM", hp_cmd_vm_create },
+        { "vm", "define", "FILE.json|-", "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define },
+        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N]", "change a VM that is off", hp_cmd_vm_set },
+        { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or any free matching one", hp_cmd_vm_add_pci },
+        { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb },
+        { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device },
         { "vm", "list", "", "the VMs", hp_cmd_vm_list },
         { "vm", "show", "NAME [--qemu-argv]", "one VM: devices now, MMIO window, QEMU command line", hp_cmd_vm_show },
-        { "vm", "delete", "NAME", "delete a VM that is off", hp_cmd_vm_delete, true },
-        { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start, true },
-        { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop, true },
+        { "vm", "delete", "NAME", "delete a VM that is off", hp_cmd_vm_delete },
+        { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start },
+        { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },
         { "vm", "log", "NAME", "the VM's serial console", hp_cmd_vm_log },
         { "vm", "supervise", "RUN_DIR", "internal: the supervisor 'vm start' runs for a VM's QEMU", hp_cmd_vm_supervise },
         { "vm", "suspend", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "snapshot", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "migrate", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
-        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx, true },
-        { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart, true },
-        { "token", "create", "NAME", "a bearer token for the API over TCP, printed this once", hp_cmd_token_create, true },
+        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx },
+        { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart },
+        { "token", "create", "NAME", "a bearer token for the API over TCP, printed this once", hp_cmd_token_create },
         { "token", "list", "", "the API's tokens: name, when created, when last used", hp_cmd_token_list },
-        { "token", "revoke", "NAME", "the token no longer authenticates", hp_cmd_token_revoke, true },
+        { "token", "revoke", "NAME", "the token no longer authenticates", hp_cmd_token_revoke },
         { "events", NULL, "[--since ID] [--limit N]", "the event log: who did what, state changes, failures", hp_cmd_events },
         { "device", "list", "[--class gpu|net|storage|usb|audio]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
@@ -83,11 +82,16 @@ static void usage(FILE *f)
         fprintf(f, "\nOptions (anywhere on the line):\n"
                    "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
                    "                   (environment: HWPASS_HOST_ROOT)\n"
-                   "  --db PATH        the state database (default " HP_DEFAULT_DB ";\n"
+                   "  --db PATH        the state database (default STATE_DIR/hwpass.db;\n"
                    "                   environment: HWPASS_DB)\n"
-                   "  --socket PATH    the hwpassd to send changes to (default /run/hwpass/hwpass.sock;\n"
+                   "  --socket PATH    the hwpassd to send changes to (default RUN_DIR/hwpass.sock;\n"
                    "                   environment: HWPASS_SOCKET). While hwpassd runs, commands that\n"
-                   "                   change something run there, one at a time\n"
+                   "                   change something go to its API; without it they run here, under\n"
+                   "                   the same locks\n"
+                   "  --run-dir DIR    sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR ";\n"
+                   "                   environment: HWPASS_RUN_DIR)\n"
+                   "  --state-dir DIR  EFI variable stores and the database's default place (default\n"
+                   "                   " HP_DEFAULT_STATE_DIR "; environment: HWPASS_STATE_DIR)\n"
                    "  --json           machine-readable output\n"
                    "  -h, --help       this text\n");
 }
@@ -211,17 +215,14 @@ int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret)
         return HP_EXIT_OK;
 }
 
-/* Who the events of this command are recorded for: the user, or whom
- * hwpassd ran the command for. */
+/* Who the events of this command are recorded for: the user who runs it
+ * (through hwpassd, the daemon records its peer). */
 const char *hp_cli_actor(void)
 {
         static char name[128];
-        const char *via = getenv("HWPASS_ACTOR");
         struct passwd pw, *found = NULL;
         char buf[1024];
 
-        if (via && *via)
-                return via;
         if (!name[0] && getpwuid_r(getuid(), &pw, buf, sizeof(buf), &found) == 0 && found)
                 snprintf(name, sizeof(name), "%s", found->pw_name);
         else if (!name[0])
@@ -252,6 +253,8 @@ static const char *hint(const char *code)
                 return " (see 'hwpass device list')";
         if (code && streq(code, "no-vm"))
                 return " (see 'hwpass vm list')";
+        if (code && streq(code, "no-token"))
+                return " (see 'hwpass token list')";
         return "";
 }
 
@@ -333,8 +336,8 @@ static const char *global_value(int argc, char **argv, int *i, const char *name,
 /* Takes the global options out of argv wherever they stand. */
 static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
 {
-        static const char *const names[] = { "--host-root", "--db", "--socket" };
-        const char **dest[] = { &c->host_root, &c->db_path, &c->socket };
+        static const char *const names[] = { "--host-root", "--db", "--socket", "--run-dir", "--state-dir" };
+        const char **dest[] = { &c->host_root, &c->db_path, &c->socket, &c->ops.run_dir, &c->ops.state_dir };
         int out = 1, err = 0;
 
         for (int i = 1; i < *argc; i++) {
@@ -366,39 +369,9 @@ static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
                 return hp_cli_usage_error("--db needs a file name");
         if (c->socket && !*c->socket)
                 return hp_cli_usage_error("--socket needs a path");
+        if ((c->ops.run_dir && !*c->ops.run_dir) || (c->ops.state_dir && !*c->ops.state_dir))
+                return hp_cli_usage_error("--run-dir and --state-dir need a directory");
         return HP_EXIT_OK;
-}
-
-/* A command hwpassd runs for a client (HWPASS_FORWARDED) must be one that
- * clients send it, on the daemon's own state. */
-static int check_forwarded(const struct hp_cli *c, bool writes, char **argv)
-{
-        if (!getenv("HWPASS_FORWARDED"))
-                return HP_EXIT_OK;
-        /* For this command only: the supervisor it may start is our own. */
-        unsetenv("HWPASS_FORWARDED");
-        if (!writes)
-                return hp_cli_usage_error("'%s%s%s' is not sent to hwpassd: run it directly", argv[0],
-                                          argv[1] ? " " : "", argv[1] ? argv[1] : "");
-        if (c->globals_given)
-                return hp_cli_usage_error("a command sent to hwpassd cannot choose --db, --host-root or --socket");
-        return HP_EXIT_OK;
-}
-
-static int run_command(struct hp_cli *c, size_t i, int argc, char **argv, char **words)
-{
-        bool forwarded = false;
-        int r = check_forwarded(c, commands[i].writes, words);
-
-        if (r != HP_EXIT_OK)
-                return r;
-        /* One writer: while hwpassd runs, changes are made there. */
-        if (commands[i].writes && !getenv("HWPASS_DIRECT")) {
-                r = hp_cli_forward(c, words, &forwarded);
-                if (forwarded)
-                        return r;
-        }
-        return commands[i].run(c, argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -406,16 +379,22 @@ int main(int argc, char **argv)
         struct hp_cli c = { .host_root = getenv("HWPASS_HOST_ROOT"),
                             .db_path = getenv("HWPASS_DB"),
                             .socket = getenv("HWPASS_SOCKET") };
+        char db[4096], socket[4096];
         bool help = false;
         int r;
 
         if (!c.host_root || !*c.host_root)
                 c.host_root = "/";
-        if (!c.db_path)
-                c.db_path = HP_DEFAULT_DB;
         r = parse_globals(&c, &argc, argv, &help);
         if (r != HP_EXIT_OK)
                 return r;
+        /* The database and hwpassd's socket live in the state and run directories unless named. */
+        hp_ops_ctx_default_paths(&c.ops);
+        snprintf(db, sizeof(db), "%s/hwpass.db", c.ops.state_dir);
+        snprintf(socket, sizeof(socket), "%s/hwpass.sock", c.ops.run_dir);
+        if (!c.db_path)
+                c.db_path = db;
+        c.default_socket = socket;
         if (help || argc < 2) {
                 usage(help ? stdout : stderr);
                 return help ? HP_EXIT_OK : HP_EXIT_USAGE;
@@ -424,7 +403,7 @@ int main(int argc, char **argv)
                 if (!streq(argv[1], commands[i].group))
                         continue;
                 if (!commands[i].verb) { /* a command of one word: "hwpass events" */
-                        r = run_command(&c, i, argc - 1, argv + 1, argv + 1);
+                        r = commands[i].run(&c, argc - 1, argv + 1);
                         goto done;
                 }
                 if (argc < 3)
@@ -432,7 +411,7 @@ int main(int argc, char **argv)
                                                   argv[1], commands[i].group, commands[i].verb);
                 if (!streq(argv[2], commands[i].verb))
                         continue;
-                r = run_command(&c, i, argc - 2, argv + 2, argv + 1);
+                r = commands[i].run(&c, argc - 2, argv + 2);
         done:
                 hp_op_error_done(&c.ops.error);
                 hp_names_free(c.names);

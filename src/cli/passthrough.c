@@ -143,7 +143,7 @@ static void print_apply_entry(json_t *e)
                 printf("%s: hardware changed (now %s, configured as %s): not applied; enable it again if it is "
                        "meant\n",
                        address, str(e, "ids") ?: "?", str(e, "configured_ids") ?: "?");
-        if (plan)
+        if (json_is_object(plan))
                 print_plan(plan);
         if (streq(result, "applied") && json_is_true(json_object_get(plan, "applied")))
                 print_done(plan);

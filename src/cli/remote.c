@@ -1,8 +1,8 @@
-/* One writer: a command that changes the host or the store goes to hwpassd
- * when one serves this CLI's database and host root, and runs there in order
- * with every other write (POST /v1/cli). Its exit status and output come
- * back as they are. libcurl is opened only here, so commands run directly
- * (vm start without a daemon) do not pay for loading it. */
+/* A command that changes the host or the store goes to hwpassd's typed route
+ * (the one the web UI uses) when a daemon serves this CLI's database and
+ * host root; otherwise it calls the operation here, under the same locks.
+ * libcurl is opened only here, so commands run directly (vm start without a
+ * daemon) do not pay for loading it. */
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -88,39 +88,6 @@ static char *absolute(const char *path)
         return asprintf(&r, "%s/%s", cwd, path) < 0 ? NULL : r;
 }
 
-/* A lone "-" argument means the command reads stdin: it goes along. */
-static int read_stdin_if_asked(char **argv, char **ret)
-{
-        *ret = NULL;
-        for (size_t i = 0; argv[i]; i++)
-                if (streq(argv[i], "-"))
-                        return hp_read_all(STDIN_FILENO, STDIN_MAX, ret, NULL);
-        return 0;
-}
-
-static json_t *request_body(const struct hp_cli *c, char **argv)
-{
-        _cleanup_free_ char *db = absolute(c->db_path), *root = absolute(c->host_root), *in = NULL;
-        char cwd[PATH_MAX];
-        json_t *list = json_array();
-
-        if (!db || !root || !list || !getcwd(cwd, sizeof(cwd)) || read_stdin_if_asked(argv, &in) < 0) {
-                json_decref(list);
-                return NULL;
-        }
-        for (size_t i = 0; argv[i]; i++)
-                if (json_array_append_new(list, json_string(argv[i])) < 0) {
-                        json_decref(list);
-                        return NULL;
-                }
-        if (c->json && json_array_append_new(list, json_string("--json")) < 0) {
-                json_decref(list);
-                return NULL;
-        }
-        return json_pack("{s:o, s:s, s:s, s:s, s:s?}", "argv", list, "db", db, "host_root", root, "cwd", cwd,
-                         "stdin", in);
-}
-
 /* METHOD PATH with body (NULL: none) to the daemon at socket_path, with the
  * extra headers; the status and the JSON answer. */
 static int request(const char *socket_path, const char *method, const char *path, const char *body,
@@ -173,77 +140,10 @@ static int request(const char *socket_path, const char *method, const char *path
         return HP_EXIT_OK;
 }
 
-static int post(const char *socket_path, const char *body, long *ret_status, json_t **ret)
-{
-        return request(socket_path, "POST", "/v1/cli", body, NULL, ret_status, ret);
-}
-
-static int replay(json_t *answer)
-{
-        json_t *out = json_object_get(answer, "stdout"), *err = json_object_get(answer, "stderr"),
-               *code = json_object_get(answer, "exit");
-
-        if (!json_is_string(out) || !json_is_string(err) || !json_is_integer(code)) {
-                fprintf(stderr, "hwpass: hwpassd's answer lacks the command's output\n");
-                return HP_EXIT_ERROR;
-        }
-        fwrite(json_string_value(out), 1, json_string_length(out), stdout);
-        fflush(stdout);
-        fwrite(json_string_value(err), 1, json_string_length(err), stderr);
-        return (int)json_integer_value(code);
-}
-
-int hp_cli_forward(struct hp_cli *c, char **argv, bool *ret_handled)
-{
-        const char *path = c->socket ? c->socket : HP_DEFAULT_SOCKET;
-        _cleanup_(json_decrefp) json_t *body = NULL, *answer = NULL;
-        _cleanup_free_ char *text = NULL;
-        long status = 0;
-        int r;
-
-        *ret_handled = false;
-        r = probe_socket(path);
-        if ((r == -ENOENT || r == -ECONNREFUSED) && !c->socket)
-                return HP_EXIT_OK; /* no daemon: this command is the only writer */
-        *ret_handled = true;
-        if (r == -ENOENT || r == -ECONNREFUSED)
-                return hp_cli_usage_error("no hwpassd answers at '%s': start it, or leave out --socket "
-                                          "(and HWPASS_SOCKET) to work without it",
-                                          path);
-        if (r == -EACCES)
-                return hp_cli_usage_error("hwpassd runs, and its socket '%s' is for root: run this as root", path);
-        if (r < 0)
-                return hp_cli_error(r, "cannot reach hwpassd at '%s'", path);
-        body = request_body(c, argv);
-        text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-        if (!text)
-                return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd (or read stdin)");
-        r = post(path, text, &status, &answer);
-        if (r != HP_EXIT_OK)
-                return r;
-        if (status == 409 && streq(json_string_value(json_object_get(json_object_get(answer, "error"), "code")) ?: "",
-                                   "other-state")) {
-                const char *msg = json_string_value(json_object_get(json_object_get(answer, "error"), "message"));
-
-                /* The daemon owns another database or host root: this one is ours alone. */
-                *ret_handled = c->socket != NULL;
-                if (c->socket)
-                        return hp_cli_usage_error("hwpassd at '%s' does not serve this state: %s", path, msg ?: "?");
-                return HP_EXIT_OK;
-        }
-        if (status != 200) {
-                const char *msg = json_string_value(json_object_get(json_object_get(answer, "error"), "message"));
-
-                fprintf(stderr, "hwpass: hwpassd refused the command (HTTP %ld): %s\n", status, msg ? msg : "?");
-                return status == 403 ? HP_EXIT_USAGE : HP_EXIT_ERROR;
-        }
-        return replay(answer);
-}
-
 /* The stable codes the CLI adds its own hint to (ops.h). */
 static const char *known_code(const char *code)
 {
-        static const char *const codes[] = { "no-device", "no-vm", "bad-address" };
+        static const char *const codes[] = { "no-device", "no-vm", "no-token", "bad-address", "bad-name" };
 
         for (size_t i = 0; code && i < ELEMENTSOF(codes); i++)
                 if (streq(code, codes[i]))
@@ -273,7 +173,7 @@ static int daemon_there(const struct hp_cli *c, const char *path)
 
 int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handled, json_t **ret)
 {
-        const char *path = c->socket ? c->socket : HP_DEFAULT_SOCKET;
+        const char *path = c->socket ? c->socket : c->default_socket;
         _cleanup_(json_decrefp) json_t *body = TAKE_PTR(route->body), *answer = NULL;
         _cleanup_free_ char *text = NULL, *db = NULL, *root = NULL;
         _cleanup_strv_free_ char **headers = calloc(1, sizeof(char *));
@@ -283,8 +183,6 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
         int r;
 
         *ret_handled = false;
-        if (getenv("HWPASS_DIRECT"))
-                return HP_EXIT_OK;
         r = daemon_there(c, path);
         if (r == 0)
                 return HP_EXIT_OK;
@@ -322,4 +220,23 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
                         known_code(code), -EIO, "%s", msg);
         hp_op_set_detail(&c->ops, json_incref(json_object_get(err, "detail")));
         return -EIO;
+}
+
+int hp_cli_call(struct hp_cli *c, struct hp_cli_route *route, hp_cli_op_fn op, void *arg, json_t **ret)
+{
+        struct hp_ops_ctx *ctx;
+        bool remote;
+        int r = hp_cli_remote(c, route, &remote, ret);
+
+        if (remote)
+                return r;
+        r = hp_cli_ops(c, &ctx);
+        return r != HP_EXIT_OK ? r : op(ctx, arg, ret);
+}
+
+int hp_cli_write(struct hp_cli *c, struct hp_cli_route *route, hp_cli_op_fn op, void *arg, json_t **ret)
+{
+        int r = hp_cli_call(c, route, op, arg, ret);
+
+        return r < 0 ? hp_cli_op_failed(c) : r;
 }

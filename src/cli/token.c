@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "ops/token.h"
 #include "store/store.h"
 #include "table.h"
 #include "util/macro.h"
@@ -25,69 +26,48 @@ static int name_arg(const char *verb, int argc, char **argv, const char **ret)
         return HP_EXIT_OK;
 }
 
-/* Adds (with a hash) or revokes the token and records kind, in one transaction. */
-static int change(struct hp_store *s, const char *kind, const char *name, const char *hash)
+static int run_create(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
 {
-        int r = hp_store_begin(s);
+        return hp_ops_token_create(ctx, arg, ret);
+}
 
-        if (r < 0)
-                return r;
-        r = hash ? hp_store_token_add(s, name, hash) : hp_store_token_revoke(s, name);
-        if (r >= 0)
-                r = hp_store_event_add(s, kind, name, NULL);
-        if (r >= 0)
-                r = hp_store_commit(s);
-        if (r < 0)
-                (void)hp_store_rollback(s);
-        return r;
+static int run_revoke(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        return hp_ops_token_revoke(ctx, arg, ret);
 }
 
 int hp_cmd_token_create(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        char token[HP_TOKEN_LEN + 1], hash[HP_TOKEN_HASH_LEN + 1];
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct hp_cli_route route = { .method = "POST", .path = "/v1/tokens" };
         const char *name;
         int r = name_arg("create", argc, argv, &name);
 
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_cli_open_store(c, &s);
+        route.body = json_pack("{s:s}", "name", name);
+        r = hp_cli_write(c, &route, run_create, (void *)name, &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_token_generate(token);
-        if (r < 0)
-                return hp_cli_error(r, "cannot read random bytes for the token");
-        r = hp_token_hash(token, hash);
-        if (r >= 0)
-                r = change(s, "token-created", name, hash);
-        if (r == -EEXIST)
-                r = hp_cli_usage_error(
-                        "a token named '%s' exists: revoke it first or choose another name", name);
-        else if (r < 0)
-                r = hp_cli_error(r, "cannot store token '%s' in '%s'", name, c->db_path);
-        else /* stored: now, and only now, the token is shown, alone on stdout */
-                r = printf("%s\n", token) < 0 ? hp_cli_error(-EIO, "cannot write the token")
-                                              : HP_EXIT_OK;
-        explicit_bzero(token, sizeof(token));
-        return r;
+        /* Stored: now, and only now, the token is shown, alone on stdout. */
+        if (printf("%s\n", json_string_value(json_object_get(doc, "token")) ?: "") < 0)
+                return hp_cli_error(-EIO, "cannot write the token");
+        return HP_EXIT_OK;
 }
 
 int hp_cmd_token_revoke(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct hp_cli_route route = { .method = "DELETE" };
         const char *name;
         int r = name_arg("revoke", argc, argv, &name);
 
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_cli_open_store(c, &s);
+        snprintf(route.path, sizeof(route.path), "/v1/tokens/%s", name);
+        r = hp_cli_write(c, &route, run_revoke, (void *)name, &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        r = change(s, "token-revoked", name, NULL);
-        if (r == -ENOENT)
-                return hp_cli_usage_error("no token '%s' (see 'hwpass token list')", name);
-        if (r < 0)
-                return hp_cli_error(r, "cannot revoke token '%s' in '%s'", name, c->db_path);
         printf("token '%s' revoked\n", name);
         return HP_EXIT_OK;
 }

@@ -37,13 +37,13 @@ void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
                  p->romfile ? ", romfile " : "", p->romfile ? p->romfile : "");
 }
 
-static int print_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct hp_cli_vm_plan *p)
+static int print_argv(struct hp_cli *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
 {
         _cleanup_strv_free_ char **argv = NULL;
-        int r = hp_cli_vm_qemu_argv(c, v, p, &argv);
+        int r = hp_ops_vm_qemu_argv(&c->ops, v, p, &argv);
 
-        if (r != HP_EXIT_OK)
-                return r;
+        if (r < 0)
+                return hp_cli_op_failed(c);
         for (size_t i = 0; argv[i]; i++)
                 printf("%s%s", i ? " \\\n    " : "", argv[i]);
         printf("\n");
@@ -52,22 +52,20 @@ static int print_argv(struct hp_cli *c, const struct hp_cli_vm *v, const struct 
 
 int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
-        _cleanup_(hp_cli_vm_plan_done) struct hp_cli_vm_plan p = { 0 };
+        _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
+        _cleanup_(hp_ops_vm_plan_done) struct hp_ops_vm_plan p = { 0 };
         _cleanup_free_ char *mmio_text = NULL;
         bool want_argv = argc == 3 && streq(argv[2], "--qemu-argv");
         int r, chosen;
 
         if (argc < 2 || (argc == 3 && !want_argv) || argc > 3)
                 return hp_cli_usage_error("usage: hwpass vm show NAME [--qemu-argv]");
-        r = hp_cli_vm_load(c, argv[1], &v);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_open(c);
+        r = hp_cli_vm_read(c, argv[1], &v);
         if (r != HP_EXIT_OK)
                 return r;
-        chosen = hp_cli_vm_plan(c, &v, &p);
-        if (chosen == -EIO)
-                return HP_EXIT_ERROR;
+        chosen = hp_ops_vm_plan(&c->ops, &v, &p);
+        if (chosen < 0 && !p.error)
+                return hp_cli_op_failed(c);
         if (chosen >= 0)
                 (void)hp_mmio_describe(&p.mmio, &mmio_text);
         if (want_argv) {

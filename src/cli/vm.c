@@ -1,10 +1,9 @@
-/* hwpass vm create | set | add-pci | add-usb | remove-device | delete |
- * autostart: VM definitions in the store. Devices change only while the VM is
- * off; every entry is checked before anything is stored. */
+/* hwpass vm create | define | set | add-pci | add-usb | remove-device |
+ * delete | autostart: the arguments, checked before anything is asked; the
+ * operation (src/ops/vm.c, here or in hwpassd) applies the VM rules. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,96 +13,82 @@
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm.h"
-#include "vm/firmware.h"
 #include "vm/specjson.h"
-#include "vm/supervise.h"
 
-void hp_cli_vm_done(struct hp_cli_vm *v)
+int hp_cli_vm_read(struct hp_cli *c, const char *name, struct hp_ops_vm *ret)
 {
-        hp_vm_spec_done(&v->spec);
-        hp_vm_record_done(&v->rec);
-        hp_store_close(v->store);
+        struct hp_ops_ctx *ctx;
+        int r = hp_cli_ops(c, &ctx);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        return hp_ops_vm_load(ctx, name, "read", false, ret) < 0 ? hp_cli_op_failed(c) : HP_EXIT_OK;
 }
 
-int hp_cli_vm_load(struct hp_cli *c, const char *name, struct hp_cli_vm *ret)
+int hp_cli_vm_each(struct hp_cli *c, hp_cli_vm_fn fn, void *userdata)
 {
-        _cleanup_free_ char *err = NULL;
-        int r;
+        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
+        struct hp_vm_record *recs = NULL;
+        size_t n = 0;
+        int r = hp_cli_open_store(c, &store);
 
+        if (r != HP_EXIT_OK)
+                return r;
+        r = hp_store_vm_list(store, &recs, &n);
+        if (r < 0)
+                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+                _cleanup_free_ char *err = NULL;
+
+                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0) {
+                        fprintf(stderr, "hwpass: skipping VM '%s': it is stored damaged: %s\n", recs[i].name,
+                                err ? err : "?");
+                        continue;
+                }
+                r = fn(&recs[i], &s, userdata);
+        }
+        hp_vm_records_free(recs, n);
+        return r < 0 ? hp_cli_error(r, "cannot list the VMs") : HP_EXIT_OK;
+}
+
+/* A route's path for the VM: "/v1/vms/NAME" + suffix. */
+static void vm_route(struct hp_cli_route *r, const char *method, const char *name, const char *suffix, json_t *body)
+{
+        r->method = method;
+        snprintf(r->path, sizeof(r->path), "/v1/vms/%s%s", name, suffix);
+        r->body = body;
+}
+
+/* The VM name on the command line, checked before anything is asked. */
+static int check_name(const char *name)
+{
         if (!hp_vm_name_valid(name))
                 return hp_cli_usage_error("invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", name,
                                           HP_VM_NAME_MAX);
-        r = hp_cli_open_store(c, &ret->store);
-        if (r != HP_EXIT_OK)
-                return r;
-        r = hp_store_vm_get(ret->store, name, &ret->rec);
-        if (r == -ENOENT)
-                return hp_cli_usage_error("no VM '%s' (see 'hwpass vm list')", name);
-        if (r < 0)
-                return hp_cli_error(r, "cannot read VM '%s'", name);
-        r = hp_vm_spec_from_text(ret->rec.spec_json, &ret->spec, &err);
-        if (r < 0)
-                return hp_cli_error(r, "VM '%s' is stored damaged: %s", name, err ? err : "?");
-        r = hp_vm_record_settle(ret->store, &ret->rec);
-        if (r < 0)
-                return hp_cli_error(r, "out of memory");
         return HP_EXIT_OK;
 }
 
-int hp_cli_vm_print_json(const struct hp_vm_spec *s, const char *state)
-{
-        json_t *j = hp_vm_to_json(s, state);
+struct create_arg {
+        const struct hp_vm_spec *spec;
+        const char *event;
+};
 
-        return j ? hp_cli_print_json(j) : hp_cli_error(-ENOMEM, "out of memory");
+static int run_create(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        struct create_arg *a = arg;
+
+        return hp_ops_vm_create(ctx, a->spec, a->event, ret);
 }
 
-int hp_cli_vm_save(struct hp_cli *c, struct hp_cli_vm *v)
+int hp_cli_vm_create(struct hp_cli *c, const struct hp_vm_spec *s, const char *event, json_t **ret)
 {
-        _cleanup_free_ char *text = NULL;
-        int r = hp_vm_spec_to_text(&v->spec, &text);
+        struct hp_cli_route route = { .method = "POST", .body = hp_vm_spec_to_json(s) };
+        struct create_arg a = { s, event };
 
-        if (r >= 0)
-                r = hp_store_vm_update_spec(v->store, v->spec.name, text);
-        if (r < 0)
-                return hp_cli_error(r, "cannot store VM '%s' in '%s'", v->spec.name, c->db_path);
-        return c->json ? hp_cli_vm_print_json(&v->spec, v->rec.state) : HP_EXIT_OK;
-}
-
-int hp_cli_vm_require_off(const struct hp_cli_vm *v, const char *what)
-{
-        if (!streq(v->rec.state, "off"))
-                return hp_cli_usage_error("VM '%s' is %s: %s only while it is off (hwpass vm stop %s)",
-                                          v->spec.name, v->rec.state, what, v->spec.name);
-        return HP_EXIT_OK;
-}
-
-bool hp_cli_vm_has_passthrough(const struct hp_vm_spec *s)
-{
-        return s->n_pci > 0;
-}
-
-/* A VM whose devices are about to change: it must be off and have room. */
-static int vm_load_for_new_device(struct hp_cli *c, const char *name, struct hp_cli_vm *ret)
-{
-        int r = hp_cli_vm_load(c, name, ret);
-
-        if (r == HP_EXIT_OK)
-                r = hp_cli_vm_require_off(ret, "devices are added");
-        if (r == HP_EXIT_OK && ret->spec.n_pci + ret->spec.n_usb >= ret->spec.device_limit)
-                r = hp_cli_usage_error("VM '%s' already has %zu devices, its limit: remove one first",
-                                       ret->spec.name, ret->spec.n_pci + ret->spec.n_usb);
-        return r;
-}
-
-static int next_index(const struct hp_vm_spec *s, bool pci)
-{
-        int max = -1;
-
-        for (size_t i = 0; pci && i < s->n_pci; i++)
-                max = s->pci[i].index > max ? s->pci[i].index : max;
-        for (size_t i = 0; !pci && i < s->n_usb; i++)
-                max = s->usb[i].index > max ? s->usb[i].index : max;
-        return max + 1;
+        /* The API records what it creates as created, an import as imported. */
+        snprintf(route.path, sizeof(route.path), "/v1/vms%s", streq(event, "vm-imported") ? "?from=vmx" : "");
+        return hp_cli_write(c, &route, run_create, &a, ret);
 }
 
 /* The per-VM device limit: PCI and USB entries together. */
@@ -141,66 +126,25 @@ static int parse_memory(const char *arg, uint64_t *ret)
         return 0;
 }
 
-int hp_cli_vm_each(struct hp_cli *c, hp_cli_vm_fn fn, void *userdata)
+/* The VM as --json shows it after a change, or nothing: an exit code. */
+static int print_vm(struct hp_cli *c, json_t **doc)
 {
-        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
-        struct hp_vm_record *recs = NULL;
-        size_t n = 0;
-        int r = hp_cli_open_store(c, &store);
-
-        if (r != HP_EXIT_OK)
-                return r;
-        r = hp_store_vm_list(store, &recs, &n);
-        if (r < 0)
-                return hp_cli_error(r, "cannot list the VMs in '%s'", c->db_path);
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
-                _cleanup_free_ char *err = NULL;
-
-                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) < 0) {
-                        fprintf(stderr, "hwpass: skipping VM '%s': it is stored damaged: %s\n", recs[i].name,
-                                err ? err : "?");
-                        continue;
-                }
-                r = fn(&recs[i], &s, userdata);
-        }
-        hp_vm_records_free(recs, n);
-        return r < 0 ? hp_cli_error(r, "cannot list the VMs") : HP_EXIT_OK;
-}
-
-int hp_cli_vm_store_new(struct hp_cli *c, const struct hp_vm_spec *s, const char *event)
-{
-        _cleanup_(hp_store_closep) struct hp_store *store = NULL;
-        _cleanup_free_ char *text = NULL;
-        int r = hp_vm_spec_to_text(s, &text);
-
-        if (r < 0)
-                return hp_cli_error(r, "out of memory");
-        r = hp_cli_open_store(c, &store);
-        if (r != HP_EXIT_OK)
-                return r;
-        r = hp_store_vm_create(store, s->name, text);
-        if (r == -EEXIST)
-                return hp_cli_usage_error("a VM named '%s' exists already", s->name);
-        if (r < 0)
-                return hp_cli_error(r, "cannot store VM '%s' in '%s'", s->name, c->db_path);
-        (void)hp_store_event_add(store, event, s->name, NULL);
-        return c->json ? hp_cli_vm_print_json(s, "off") : HP_EXIT_OK;
+        return c->json ? hp_cli_print_json(TAKE_PTR(*doc)) : HP_EXIT_OK;
 }
 
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .vcpus = 1, .autostart_order = -1,
                                                            .device_limit = HP_VM_DEFAULT_DEVICE_LIMIT };
+        _cleanup_(json_decrefp) json_t *doc = NULL;
         const char *v;
         int r, err = 0;
 
         if (argc < 2 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass vm create NAME --memory SIZE --vcpus N [--firmware bios|efi] "
                                           "[--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]");
-        if (!hp_vm_name_valid(argv[1]))
-                return hp_cli_usage_error("invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", argv[1],
-                                          HP_VM_NAME_MAX);
+        if ((r = check_name(argv[1])) != HP_EXIT_OK)
+                return r;
         snprintf(s.name, sizeof(s.name), "%s", argv[1]);
         s.disks = calloc(1, sizeof(char *));
         if (!s.disks)
@@ -242,11 +186,14 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("'vm create' needs --memory SIZE, e.g. --memory 8G");
         if (s.append && !s.kernel)
                 return hp_cli_usage_error("--append goes with --kernel");
-        r = hp_cli_vm_store_new(c, &s, "vm-created");
-        if (r == HP_EXIT_OK && !c->json)
-                printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s.\n", s.name, s.memory_mib, s.vcpus,
-                       s.vcpus == 1 ? "" : "s", s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS");
-        return r;
+        r = hp_cli_vm_create(c, &s, "vm-created", &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s.\n", s.name, s.memory_mib, s.vcpus,
+               s.vcpus == 1 ? "" : "s", s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS");
+        return HP_EXIT_OK;
 }
 
 /* The whole text of path ("-": stdin), at most 1 MiB. */
@@ -264,6 +211,7 @@ static int read_document(const char *path, char **ret)
 int hp_cmd_vm_define(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+        _cleanup_(json_decrefp) json_t *doc = NULL;
         _cleanup_free_ char *text = NULL, *err = NULL;
         int r;
 
@@ -279,18 +227,34 @@ int hp_cmd_vm_define(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_error(r, "out of memory");
         if (r < 0)
                 return hp_cli_usage_error("'%s' is not a VM document: %s", argv[1], err ? err : "?");
-        r = hp_cli_vm_store_new(c, &s, "vm-created");
-        if (r == HP_EXIT_OK && !c->json)
-                printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s, %zu PCI and %zu USB device%s.\n", s.name,
-                       s.memory_mib, s.vcpus, s.vcpus == 1 ? "" : "s",
-                       s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS", s.n_pci, s.n_usb,
-                       s.n_pci + s.n_usb == 1 ? "" : "s");
-        return r;
+        r = hp_cli_vm_create(c, &s, "vm-created", &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s, %zu PCI and %zu USB device%s.\n", s.name,
+               s.memory_mib, s.vcpus, s.vcpus == 1 ? "" : "s", s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS",
+               s.n_pci, s.n_usb, s.n_pci + s.n_usb == 1 ? "" : "s");
+        return HP_EXIT_OK;
+}
+
+struct set_arg {
+        const char *name;
+        struct hp_ops_vm_settings set;
+};
+
+static int run_set(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        struct set_arg *a = arg;
+
+        return hp_ops_vm_set(ctx, a->name, &a->set, ret);
 }
 
 int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct set_arg a = { .set = { .hugepages = -1 } };
+        struct hp_cli_route route;
         const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *val;
         int r, err = 0;
 
@@ -310,35 +274,107 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                 if (err)
                         return err;
         }
-        r = hp_cli_vm_load(c, argv[1], &v);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_vm_require_off(&v, "it is changed");
+        a.name = argv[1];
+        if ((r = check_name(a.name)) != HP_EXIT_OK)
+                return r;
+        if ((memory && parse_memory(memory, &a.set.memory_mib) < 0) || (vcpus && parse_vcpus(vcpus, &a.set.vcpus) < 0) ||
+            (limit && parse_device_limit(limit, &a.set.device_limit) < 0))
+                return HP_EXIT_USAGE;
+        if (huge && !streq(huge, "on") && !streq(huge, "off"))
+                return hp_cli_usage_error("invalid --hugepages '%s': on or off", huge);
+        if (huge)
+                a.set.hugepages = streq(huge, "on");
+        vm_route(&route, "PUT", a.name, "/settings",
+                 json_pack("{s:o*, s:o*, s:o*, s:o*}", "memory_mib",
+                           a.set.memory_mib ? json_integer((json_int_t)a.set.memory_mib) : NULL, "vcpus",
+                           a.set.vcpus ? json_integer(a.set.vcpus) : NULL, "hugepages",
+                           a.set.hugepages < 0 ? NULL : json_boolean(a.set.hugepages), "device_limit",
+                           a.set.device_limit ? json_integer(a.set.device_limit) : NULL));
+        r = hp_cli_write(c, &route, run_set, &a, &doc);
+        return r != HP_EXIT_OK ? r : print_vm(c, &doc);
+}
+
+struct add_arg {
+        const char *name;
+        struct hp_vm_pci pci;
+        struct hp_vm_usb usb;
+        bool is_pci;
+        int index;
+};
+
+static void add_arg_done(struct add_arg *a)
+{
+        hp_vm_pci_done(&a->pci);
+        hp_vm_usb_done(&a->usb);
+}
+
+static int run_add(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        struct add_arg *a = arg;
+
+        return a->is_pci ? hp_ops_vm_add_pci(ctx, a->name, &a->pci, &a->index, ret)
+                         : hp_ops_vm_add_usb(ctx, a->name, &a->usb, &a->index, ret);
+}
+
+/* Adds the entry; prints "VM 'x': pciN added." or the document. */
+static int add_device(struct hp_cli *c, struct add_arg *a)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct hp_cli_route route;
+        json_t *entry = a->is_pci ? hp_vm_pci_to_json(&a->pci) : hp_vm_usb_to_json(&a->usb), *list;
+        int r;
+
+        /* The index is the VM's to choose. */
+        if (entry)
+                json_object_del(entry, "index");
+        vm_route(&route, "POST", a->name, a->is_pci ? "/pci" : "/usb", entry);
+        a->index = -1;
+        r = hp_cli_write(c, &route, run_add, a, &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        if (memory && parse_memory(memory, &v.spec.memory_mib) < 0)
-                return HP_EXIT_USAGE;
-        if (vcpus && parse_vcpus(vcpus, &v.spec.vcpus) < 0)
-                return HP_EXIT_USAGE;
-        if (huge) {
-                if (!streq(huge, "on") && !streq(huge, "off"))
-                        return hp_cli_usage_error("invalid --hugepages '%s': on or off", huge);
-                v.spec.hugepages = streq(huge, "on");
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        /* Through hwpassd the answer says it: the new entry is the last. */
+        list = json_object_get(doc, a->is_pci ? "pci" : "usb");
+        if (a->index < 0)
+                a->index = (int)json_integer_value(json_object_get(json_array_get(list, json_array_size(list) - 1),
+                                                                    "index"));
+        printf("VM '%s': %s%d added.\n", json_string_value(json_object_get(doc, "name")), a->is_pci ? "pci" : "usb",
+               a->index);
+        return HP_EXIT_OK;
+}
+
+/* --allowed VID:DID[,...] into e. */
+static int parse_allowed(const char *allowed, struct hp_vm_pci *e)
+{
+        _cleanup_strv_free_ char **ids = calloc(1, sizeof(char *));
+
+        for (const char *p = allowed; ids && *p;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+                _cleanup_free_ char *one = strndup(p, len);
+
+                if (!one || hp_strv_push(&ids, one) < 0)
+                        return hp_cli_error(-ENOMEM, "out of memory");
+                p += len + (comma ? 1 : 0);
         }
-        if (limit) {
-                if (parse_device_limit(limit, &v.spec.device_limit) < 0)
-                        return HP_EXIT_USAGE;
-                if (v.spec.n_pci + v.spec.n_usb > v.spec.device_limit)
-                        return hp_cli_usage_error("VM '%s' has %zu devices: remove some before lowering its limit to %u",
-                                                  v.spec.name, v.spec.n_pci + v.spec.n_usb, v.spec.device_limit);
+        e->allowed = calloc(hp_strv_length(ids) + 1, sizeof(*e->allowed));
+        if (!ids || !e->allowed)
+                return hp_cli_error(-ENOMEM, "out of memory");
+        for (size_t i = 0; ids[i]; i++) {
+                if (hp_pci_id_match_parse(ids[i], &e->allowed[e->n_allowed]) < 0)
+                        return hp_cli_usage_error("invalid ID '%s' in --allowed: VID:DID or VID:DID:SVID:SDID in hex",
+                                                  ids[i]);
+                e->n_allowed++;
         }
-        return hp_cli_vm_save(c, &v);
+        if (e->n_allowed == 0)
+                return hp_cli_usage_error("--allowed needs at least one VID:DID");
+        return HP_EXIT_OK;
 }
 
 int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
-        struct hp_vm_pci e = { .rombar = -1 };
+        _cleanup_(add_arg_done) struct add_arg a = { .pci = { .rombar = -1 }, .is_pci = true };
         const char *address = NULL, *allowed = NULL, *val;
         int r, err = 0;
 
@@ -350,102 +386,61 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
                         address = val;
                 else if ((val = hp_cli_opt_value(argc, argv, &i, "--allowed", &err)))
                         allowed = val;
-                else if ((val = hp_cli_opt_value(argc, argv, &i, "--label", &err)))
-                        e.label = strdup(val);
-                else if ((val = hp_cli_opt_value(argc, argv, &i, "--romfile", &err)))
-                        e.romfile = strdup(val);
-                else if ((val = hp_cli_opt_value(argc, argv, &i, "--rombar", &err))) {
-                        if (!streq(val, "on") && !streq(val, "off")) {
-                                hp_vm_pci_done(&e);
+                else if ((val = hp_cli_opt_value(argc, argv, &i, "--label", &err))) {
+                        free(a.pci.label);
+                        a.pci.label = strdup(val);
+                } else if ((val = hp_cli_opt_value(argc, argv, &i, "--romfile", &err))) {
+                        free(a.pci.romfile);
+                        a.pci.romfile = strdup(val);
+                } else if ((val = hp_cli_opt_value(argc, argv, &i, "--rombar", &err))) {
+                        if (!streq(val, "on") && !streq(val, "off"))
                                 return hp_cli_usage_error("invalid --rombar '%s': on or off", val);
-                        }
-                        e.rombar = streq(val, "on");
+                        a.pci.rombar = streq(val, "on");
                 } else if (streq(argv[i], "--primary-display"))
-                        e.primary_display = true;
+                        a.pci.primary_display = true;
                 else if (!err)
                         err = hp_cli_usage_error("'vm add-pci' does not take '%s'", argv[i]);
-                if (err) {
-                        hp_vm_pci_done(&e);
+                if (err)
                         return err;
-                }
         }
-        if (!address == !allowed) {
-                hp_vm_pci_done(&e);
+        if (!address == !allowed)
                 return hp_cli_usage_error("'vm add-pci' needs either --address SBDF or --allowed VID:DID");
-        }
-        if (address && e.label) {
-                hp_vm_pci_done(&e);
+        if (address && a.pci.label)
                 return hp_cli_usage_error("--label goes with --allowed: a device by address is that device");
-        }
-        if (address) {
-                const struct hp_pci_dev *d;
-
-                e.kind = HP_VM_PCI_STATIC;
-                r = hp_cli_find_device(c, address, &inv, &d);
-                if (r != HP_EXIT_OK) {
-                        hp_vm_pci_done(&e);
-                        return r;
-                }
-                memcpy(e.address, d->address, HP_SBDF_LEN);
-        } else {
-                /* Commas separate the allowed IDs. */
-                _cleanup_strv_free_ char **ids = calloc(1, sizeof(char *));
-
-                e.kind = HP_VM_PCI_DYNAMIC;
-                for (const char *p = allowed; ids && *p;) {
-                        const char *comma = strchr(p, ',');
-                        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-                        _cleanup_free_ char *one = strndup(p, len);
-
-                        if (!one || hp_strv_push(&ids, one) < 0)
-                                break;
-                        p += len + (comma ? 1 : 0);
-                }
-                e.allowed = calloc(hp_strv_length(ids) + 1, sizeof(*e.allowed));
-                for (size_t i = 0; e.allowed && ids && ids[i]; i++) {
-                        if (hp_pci_id_match_parse(ids[i], &e.allowed[e.n_allowed]) < 0) {
-                                r = hp_cli_usage_error("invalid ID '%s' in --allowed: VID:DID or VID:DID:SVID:SDID in hex",
-                                                       ids[i]);
-                                hp_vm_pci_done(&e);
-                                return r;
-                        }
-                        e.n_allowed++;
-                }
-                if (!e.allowed || e.n_allowed == 0) {
-                        hp_vm_pci_done(&e);
-                        return hp_cli_usage_error("--allowed needs at least one VID:DID");
-                }
-        }
-        r = vm_load_for_new_device(c, argv[1], &v);
-        if (r != HP_EXIT_OK) {
-                hp_vm_pci_done(&e);
+        a.name = argv[1];
+        if ((r = check_name(a.name)) != HP_EXIT_OK)
                 return r;
-        }
-        for (size_t i = 0; address && i < v.spec.n_pci; i++)
-                if (v.spec.pci[i].kind == HP_VM_PCI_STATIC && streq(v.spec.pci[i].address, e.address)) {
-                        r = hp_cli_usage_error("VM '%s' has %s already (pci%d)", v.spec.name, e.address,
-                                               v.spec.pci[i].index);
-                        hp_vm_pci_done(&e);
-                        return r;
-                }
-        e.index = next_index(&v.spec, true);
-        struct hp_vm_pci *np = realloc(v.spec.pci, (v.spec.n_pci + 1) * sizeof(*np));
-        if (!np) {
-                hp_vm_pci_done(&e);
+        a.pci.kind = address ? HP_VM_PCI_STATIC : HP_VM_PCI_DYNAMIC;
+        r = address ? hp_cli_parse_address(address, a.pci.address) : parse_allowed(allowed, &a.pci);
+        return r != HP_EXIT_OK ? r : add_device(c, &a);
+}
+
+/* VID:PID[:SERIAL] into e. */
+static int parse_usb_id(const char *id, struct hp_vm_usb *e)
+{
+        const char *serial = strlen(id) > 10 && id[9] == ':' ? id + 10 : NULL;
+        char vbuf[5], pbuf[5];
+        uint64_t vid, pid;
+
+        e->kind = HP_VM_USB_ID;
+        if (strlen(id) < 9 || id[4] != ':' || (strlen(id) > 9 && !serial))
+                return hp_cli_usage_error("invalid USB ID '%s': VID:PID[:SERIAL] in hex, e.g. 046d:c52b", id);
+        memcpy(vbuf, id, 4);
+        vbuf[4] = '\0';
+        memcpy(pbuf, id + 5, 4);
+        pbuf[4] = '\0';
+        if (hp_parse_u64(vbuf, 16, &vid) < 0 || hp_parse_u64(pbuf, 16, &pid) < 0)
+                return hp_cli_usage_error("invalid USB ID '%s': VID:PID[:SERIAL] in hex, e.g. 046d:c52b", id);
+        e->vendor_id = (uint16_t)vid;
+        e->product_id = (uint16_t)pid;
+        if (serial && !(e->serial = strdup(serial)))
                 return hp_cli_error(-ENOMEM, "out of memory");
-        }
-        v.spec.pci = np;
-        v.spec.pci[v.spec.n_pci++] = e;
-        r = hp_cli_vm_save(c, &v);
-        if (r == HP_EXIT_OK && !c->json)
-                printf("VM '%s': pci%d added.\n", v.spec.name, e.index);
-        return r;
+        return HP_EXIT_OK;
 }
 
 int hp_cmd_vm_add_usb(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
-        struct hp_vm_usb e = { 0 };
+        _cleanup_(add_arg_done) struct add_arg a = { 0 };
         const char *id = NULL, *port = NULL, *val;
         int r, err = 0;
 
@@ -464,114 +459,99 @@ int hp_cmd_vm_add_usb(struct hp_cli *c, int argc, char **argv)
         if (!id == !port)
                 return hp_cli_usage_error("'vm add-usb' needs either --id VID:PID[:SERIAL] or --port BUS-PORT");
         if (port) {
-                e.kind = HP_VM_USB_PORT;
-                if (hp_usb_port_parse(port, &e.bus, &e.port) < 0)
+                a.usb.kind = HP_VM_USB_PORT;
+                if (hp_usb_port_parse(port, &a.usb.bus, &a.usb.port) < 0)
                         return hp_cli_usage_error("invalid USB port '%s': BUS-PORT[.PORT...], e.g. 1-2.3 (see 'hwpass usb list')",
                                                   port);
-        } else {
-                uint64_t vid, pid;
-                char vbuf[5], pbuf[5];
-                const char *serial = strlen(id) > 10 && id[9] == ':' ? id + 10 : NULL;
-
-                e.kind = HP_VM_USB_ID;
-                if (strlen(id) < 9 || id[4] != ':' || (strlen(id) > 9 && !serial))
-                        return hp_cli_usage_error("invalid USB ID '%s': VID:PID[:SERIAL] in hex, e.g. 046d:c52b", id);
-                memcpy(vbuf, id, 4);
-                vbuf[4] = '\0';
-                memcpy(pbuf, id + 5, 4);
-                pbuf[4] = '\0';
-                if (hp_parse_u64(vbuf, 16, &vid) < 0 || hp_parse_u64(pbuf, 16, &pid) < 0)
-                        return hp_cli_usage_error("invalid USB ID '%s': VID:PID[:SERIAL] in hex, e.g. 046d:c52b", id);
-                e.vendor_id = (uint16_t)vid;
-                e.product_id = (uint16_t)pid;
-                if (serial && !(e.serial = strdup(serial)))
-                        return hp_cli_error(-ENOMEM, "out of memory");
-        }
-        r = vm_load_for_new_device(c, argv[1], &v);
-        if (r != HP_EXIT_OK) {
-                hp_vm_usb_done(&e);
+        } else if ((r = parse_usb_id(id, &a.usb)) != HP_EXIT_OK) {
                 return r;
         }
-        e.index = next_index(&v.spec, false);
-        struct hp_vm_usb *nu = realloc(v.spec.usb, (v.spec.n_usb + 1) * sizeof(*nu));
-        if (!nu) {
-                hp_vm_usb_done(&e);
-                return hp_cli_error(-ENOMEM, "out of memory");
-        }
-        v.spec.usb = nu;
-        v.spec.usb[v.spec.n_usb++] = e;
-        r = hp_cli_vm_save(c, &v);
-        if (r == HP_EXIT_OK && !c->json)
-                printf("VM '%s': usb%d added.\n", v.spec.name, e.index);
-        return r;
+        a.name = argv[1];
+        if ((r = check_name(a.name)) != HP_EXIT_OK)
+                return r;
+        return add_device(c, &a);
+}
+
+struct remove_arg {
+        const char *name, *which;
+};
+
+static int run_remove(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        struct remove_arg *a = arg;
+
+        return hp_ops_vm_remove_device(ctx, a->name, a->which, ret);
 }
 
 int hp_cmd_vm_remove_device(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct remove_arg a;
+        struct hp_cli_route route;
+        char suffix[64];
         uint64_t index;
-        bool pci;
         int r;
 
         if (argc != 3)
                 return hp_cli_usage_error("usage: hwpass vm remove-device NAME pciN|usbN");
-        pci = hp_startswith(argv[2], "pci");
-        if ((!pci && !hp_startswith(argv[2], "usb")) || hp_parse_u64(argv[2] + 3, 10, &index) < 0)
+        if ((!hp_startswith(argv[2], "pci") && !hp_startswith(argv[2], "usb")) ||
+            hp_parse_u64(argv[2] + 3, 10, &index) < 0)
                 return hp_cli_usage_error("invalid device '%s': pciN or usbN as 'hwpass vm show' lists them", argv[2]);
-        r = hp_cli_vm_load(c, argv[1], &v);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_vm_require_off(&v, "devices are removed");
-        if (r != HP_EXIT_OK)
+        a = (struct remove_arg){ argv[1], argv[2] };
+        if ((r = check_name(a.name)) != HP_EXIT_OK)
                 return r;
-        for (size_t i = 0; pci && i < v.spec.n_pci; i++)
-                if ((uint64_t)v.spec.pci[i].index == index) {
-                        hp_vm_pci_done(&v.spec.pci[i]);
-                        memmove(&v.spec.pci[i], &v.spec.pci[i + 1], (v.spec.n_pci - i - 1) * sizeof(*v.spec.pci));
-                        v.spec.n_pci--;
-                        return hp_cli_vm_save(c, &v);
-                }
-        for (size_t i = 0; !pci && i < v.spec.n_usb; i++)
-                if ((uint64_t)v.spec.usb[i].index == index) {
-                        hp_vm_usb_done(&v.spec.usb[i]);
-                        memmove(&v.spec.usb[i], &v.spec.usb[i + 1], (v.spec.n_usb - i - 1) * sizeof(*v.spec.usb));
-                        v.spec.n_usb--;
-                        return hp_cli_vm_save(c, &v);
-                }
-        return hp_cli_usage_error("VM '%s' has no %s (see 'hwpass vm show %s')", v.spec.name, argv[2], v.spec.name);
+        snprintf(suffix, sizeof(suffix), "/devices/%s", a.which);
+        vm_route(&route, "DELETE", a.name, suffix, NULL);
+        r = hp_cli_write(c, &route, run_remove, &a, &doc);
+        return r != HP_EXIT_OK ? r : print_vm(c, &doc);
+}
+
+static int run_delete(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        return hp_ops_vm_delete(ctx, arg, ret);
 }
 
 int hp_cmd_vm_delete(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
-        char run_dir[256], vars[256];
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct hp_cli_route route;
         int r;
 
         if (argc != 2)
                 return hp_cli_usage_error("usage: hwpass vm delete NAME");
-        r = hp_cli_vm_load(c, argv[1], &v);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_vm_require_off(&v, "it is deleted");
+        if ((r = check_name(argv[1])) != HP_EXIT_OK)
+                return r;
+        vm_route(&route, "DELETE", argv[1], "", NULL);
+        r = hp_cli_write(c, &route, run_delete, argv[1], &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        r = hp_store_vm_delete(v.store, v.spec.name);
-        if (r < 0)
-                return hp_cli_error(r, "cannot delete VM '%s'", v.spec.name);
-        hp_cli_vm_paths(v.spec.name, run_dir, vars, sizeof(run_dir));
-        if (hp_vm_firmware_remove(vars) < 0)
-                fprintf(stderr, "hwpass: warning: could not remove '%s' of deleted VM '%s'\n", vars, v.spec.name);
-        (void)hp_store_event_add(v.store, "vm-deleted", v.spec.name, NULL);
         if (c->json)
-                return hp_cli_print_json(json_pack("{s:s, s:b}", "name", v.spec.name, "deleted", 1));
-        printf("VM '%s' deleted.\n", v.spec.name);
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("VM '%s' deleted.\n", argv[1]);
         return HP_EXIT_OK;
+}
+
+struct autostart_arg {
+        const char *name;
+        int order;
+        unsigned delay;
+};
+
+static int run_autostart(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        struct autostart_arg *a = arg;
+
+        return hp_ops_vm_autostart(ctx, a->name, a->order, a->delay, ret);
 }
 
 int hp_cmd_vm_autostart(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_vm_done) struct hp_cli_vm v = { 0 };
-        int order = -2, err = 0, r;
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct autostart_arg a = { .order = -2 };
+        struct hp_cli_route route;
         uint64_t delay = 0, n;
         const char *val;
+        int err = 0, r;
 
         if (argc < 3 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass vm autostart NAME --order N [--delay SECONDS] | NAME --off");
@@ -580,25 +560,28 @@ int hp_cmd_vm_autostart(struct hp_cli *c, int argc, char **argv)
                         if (hp_parse_u64(val, 10, &n) < 0 || n > HP_VM_MAX_AUTOSTART_ORDER)
                                 return hp_cli_usage_error("invalid --order '%s': 0 to %d", val,
                                                           HP_VM_MAX_AUTOSTART_ORDER);
-                        order = (int)n;
+                        a.order = (int)n;
                 } else if ((val = hp_cli_opt_value(argc, argv, &i, "--delay", &err))) {
                         if (hp_parse_u64(val, 10, &delay) < 0 || delay > HP_VM_MAX_AUTOSTART_DELAY)
                                 return hp_cli_usage_error("invalid --delay '%s': 0 to %d seconds", val,
                                                           HP_VM_MAX_AUTOSTART_DELAY);
                 } else if (streq(argv[i], "--off")) {
-                        order = -1;
+                        a.order = -1;
                 } else if (!err) {
                         err = hp_cli_usage_error("'vm autostart' does not take '%s'", argv[i]);
                 }
                 if (err)
                         return err;
         }
-        if (order == -2)
+        if (a.order == -2)
                 return hp_cli_usage_error("'vm autostart' needs --order N or --off");
-        r = hp_cli_vm_load(c, argv[1], &v);
-        if (r != HP_EXIT_OK)
+        a.name = argv[1];
+        a.delay = (unsigned)delay;
+        if ((r = check_name(a.name)) != HP_EXIT_OK)
                 return r;
-        v.spec.autostart_order = order;
-        v.spec.autostart_delay = order < 0 ? 0 : (unsigned)delay;
-        return hp_cli_vm_save(c, &v);
+        vm_route(&route, "PUT", a.name, "/autostart",
+                 a.order < 0 ? json_pack("{s:n}", "order")
+                             : json_pack("{s:i, s:i}", "order", a.order, "delay", (int)a.delay));
+        r = hp_cli_write(c, &route, run_autostart, &a, &doc);
+        return r != HP_EXIT_OK ? r : print_vm(c, &doc);
 }

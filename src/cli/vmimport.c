@@ -104,8 +104,11 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         if (r < 0)
                 return hp_cli_error(r, "cannot import '%s'", file);
         r = warn_missing_devices(c, &x.spec, &x.warnings);
-        if (r == HP_EXIT_OK && !dry_run)
-                r = hp_cli_vm_store_new(c, &x.spec, "vm-imported");
+        if (r == HP_EXIT_OK && !dry_run) {
+                _cleanup_(json_decrefp) json_t *created = NULL;
+
+                r = hp_cli_vm_create(c, &x.spec, "vm-imported", &created);
+        }
         if (r != HP_EXIT_OK)
                 return r;
         if (c->json) {

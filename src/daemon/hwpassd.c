@@ -19,18 +19,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "api/exec.h"
 #include "api/server.h"
+#include "ops/device.h"
+#include "ops/ops.h"
+#include "ops/vm.h"
 #include "store/store.h"
+#include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "util/unixsock.h"
 #include "vm/qmp.h"
 #include "vm/supervise.h"
 
-/* On tmpfs: gone at boot, so autostart runs once per boot, not at every
- * restart of the daemon. */
-#define AUTOSTART_MARK "/run/hwpass/autostart-done"
+/* In the run directory, on tmpfs: gone at boot, so autostart runs once per
+ * boot, not at every restart of the daemon. */
+#define AUTOSTART_MARK "autostart-done"
 
 #define DEFAULT_WEB_ROOT HP_DATADIR "/web"
 
@@ -44,7 +47,7 @@ struct tcp_listen {
 };
 
 struct options {
-        const char *listen_on, *db, *root, *web_root;
+        const char *listen_on, *db, *root, *web_root, *run_dir, *state_dir;
         struct tcp_listen tcp;
         bool stop_vms_at_exit;
         enum { AUTOSTART_BOOT, AUTOSTART_ALWAYS, AUTOSTART_NEVER } autostart;
@@ -52,12 +55,16 @@ struct options {
 
 static const char usage_text[] =
         "usage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
-        "               [--db PATH] [--host-root DIR] [--web-root DIR]\n"
+        "               [--db PATH] [--host-root DIR] [--web-root DIR] [--run-dir DIR] [--state-dir DIR]\n"
         "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
         "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
         "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
         "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
         "  --web-root: the web UI's files (default " DEFAULT_WEB_ROOT ")\n"
+        "  --run-dir: sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR ";\n"
+        "        environment: HWPASS_RUN_DIR); the socket defaults to RUN_DIR/hwpass.sock\n"
+        "  --state-dir: the database and EFI variable stores (default " HP_DEFAULT_STATE_DIR ";\n"
+        "        environment: HWPASS_STATE_DIR); the database defaults to STATE_DIR/hwpass.db\n"
         "  --autostart: start the autostart VMs on the first start since boot (boot),\n"
         "        at every start (always) or never\n";
 
@@ -111,6 +118,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                                    : streq(argv[i], "--db")        ? &o->db
                                    : streq(argv[i], "--host-root") ? &o->root
                                    : streq(argv[i], "--web-root")  ? &o->web_root
+                                   : streq(argv[i], "--run-dir")   ? &o->run_dir
+                                   : streq(argv[i], "--state-dir") ? &o->state_dir
                                    : streq(argv[i], "--tls-cert")  ? &o->tcp.tls.cert_path
                                    : streq(argv[i], "--tls-key")   ? &o->tcp.tls.key_path
                                                                    : NULL;
@@ -145,7 +154,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                 else
                         return usage("invalid --autostart '%s': boot, always or never", autostart);
         }
-        if (!hp_startswith(o->listen_on, "unix:") || !o->listen_on[5])
+        if (o->listen_on && (!hp_startswith(o->listen_on, "unix:") || !o->listen_on[5]))
                 return usage("cannot listen on '%s': expected unix:PATH or tcp:ADDR:PORT", o->listen_on);
         return check_tcp(&o->tcp);
 }
@@ -169,18 +178,36 @@ static void notify(const char *state)
                 (void)sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
 }
 
-/* Runs hwpass ARGV as the daemon's own write; its output goes to our log. */
-static int run(struct hp_api *api, char **argv)
+/* The daemon's own work: an operation in this thread, logged as the
+ * command that does the same would end ("hwpass host apply: exit 0"). */
+static void logged(struct hp_ops_ctx *c, const char *what, int r, json_t *doc, long not_done)
 {
-        _cleanup_(hp_api_exec_result_done) struct hp_api_exec_result res = { 0 };
-        int r = hp_api_exec(api, argv, &(struct hp_api_exec_opts){ .actor = "hwpassd" }, &res);
+        if (r < 0)
+                fprintf(stderr, "hwpassd: hwpass %s: exit %d: %s\n", what, hp_op_exit_code(c->error.kind),
+                        c->error.message ? c->error.message : strerror(-r));
+        else
+                fprintf(stderr, "hwpassd: hwpass %s: exit %d (%lld done, %ld not)\n", what, not_done ? 1 : 0,
+                        json_integer_value(json_object_get(doc, json_object_get(doc, "changed") ? "changed" : "done")),
+                        not_done);
+        hp_op_error_done(&c->error);
+        json_decref(doc);
+}
 
-        if (r < 0) {
-                fprintf(stderr, "hwpassd: cannot run hwpass %s %s: %s\n", argv[0], argv[1], strerror(-r));
-                return r;
-        }
-        fprintf(stderr, "hwpassd: hwpass %s %s: exit %d\n%s%s", argv[0], argv[1], res.exit_code, res.out, res.err);
-        return res.exit_code;
+static void apply_state(struct hp_ops_ctx *c)
+{
+        json_t *doc = NULL;
+        int r = hp_ops_host_apply(c, false, &doc);
+
+        logged(c, "host apply", r, doc, r < 0 ? 0 : (long)json_integer_value(json_object_get(doc, "not_applied")));
+}
+
+static void start_vms(struct hp_ops_ctx *c, bool start)
+{
+        json_t *doc = NULL;
+        int r = start ? hp_ops_host_start_vms(c, NULL, NULL, &doc) : hp_ops_host_stop_vms(c, 60, NULL, NULL, &doc);
+
+        logged(c, start ? "host start-vms" : "host stop-vms", r, doc,
+               r < 0 ? 0 : (long)json_integer_value(json_object_get(doc, "failed")));
 }
 
 /* The VMs recorded as up: still supervised and answering QMP (attached),
@@ -219,13 +246,15 @@ static void reattach(struct hp_store *s)
         fprintf(stderr, "hwpassd: %zu running VM%s re-attached\n", attached, attached == 1 ? "" : "s");
 }
 
-static bool autostart_due(const struct options *o)
+static bool autostart_due(const struct options *o, const char *run_dir)
 {
+        char mark[512];
         int fd;
 
         if (o->autostart != AUTOSTART_BOOT)
                 return o->autostart == AUTOSTART_ALWAYS;
-        fd = open(AUTOSTART_MARK, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        snprintf(mark, sizeof(mark), "%s/%s", run_dir, AUTOSTART_MARK);
+        fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
                 return false; /* done since this boot (or /run is not ours) */
         close(fd);
@@ -255,23 +284,46 @@ static int open_store(const char *db)
 int main(int argc, char **argv)
 {
         _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
-        _cleanup_free_ char *err = NULL;
-        struct options o = { .listen_on = "unix:" HP_DEFAULT_SOCKET, .db = getenv("HWPASS_DB"),
-                             .root = getenv("HWPASS_HOST_ROOT"), .web_root = DEFAULT_WEB_ROOT };
+        _cleanup_(hp_host_freep) struct hp_host *host = NULL;
+        _cleanup_free_ char *err = NULL, *socket = NULL, *db = NULL;
+        struct options o = { .db = getenv("HWPASS_DB"), .root = getenv("HWPASS_HOST_ROOT"),
+                             .web_root = DEFAULT_WEB_ROOT };
+        struct hp_ops_ctx ctx = { .actor = "hwpassd" };
         sigset_t set;
         int sig, r;
 
+        /* The supervisor of a VM this daemon starts is this binary again
+         * (exec'd, see vm/supervise.h), with its status pipe on fd 3. */
+        if (argc == 4 && streq(argv[1], "vm") && streq(argv[2], "supervise"))
+                return hp_vm_supervise(argv[3], 3) < 0 ? 1 : 0;
         r = parse_args(argc, argv, &o);
         if (r == HELP_SHOWN)
                 return 0;
         if (r != 0)
                 return r;
+        ctx.run_dir = o.run_dir;
+        ctx.state_dir = o.state_dir;
+        hp_ops_ctx_default_paths(&ctx);
+        if (!o.listen_on && asprintf(&socket, "unix:%s/hwpass.sock", ctx.run_dir) < 0)
+                return 1;
+        if (!o.listen_on)
+                o.listen_on = socket;
+        if (!o.db && asprintf(&db, "%s/hwpass.db", ctx.state_dir) < 0)
+                return 1;
         if (!o.db)
-                o.db = HP_DEFAULT_DB;
+                o.db = db;
+        ctx.db = o.db;
+        ctx.host_root = o.root ? o.root : "/";
+        r = hp_host_open(ctx.host_root, &host);
+        if (r < 0) {
+                fprintf(stderr, "hwpassd: cannot open host root '%s': %s\n", ctx.host_root, strerror(-r));
+                return 1;
+        }
+        ctx.host = host;
         /* A client that goes away mid-answer, or a command that ends before
          * reading its input, must not end the daemon. */
         signal(SIGPIPE, SIG_IGN);
-        (void)mkdir("/run/hwpass", 0700);
+        (void)mkdir(ctx.run_dir, 0700);
         /* Signals are taken synchronously below; the server threads must not get them. */
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
@@ -280,8 +332,9 @@ int main(int argc, char **argv)
         if (open_store(o.db) < 0)
                 return 1;
         r = hp_api_start_unix(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db,
-                                                       .web_root = o.web_root }, o.listen_on + 5,
-                              &api, &err);
+                                                       .web_root = o.web_root, .run_dir = ctx.run_dir,
+                                                       .state_dir = ctx.state_dir },
+                              o.listen_on + 5, &api, &err);
         if (r < 0) {
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
                 return 1;
@@ -293,19 +346,19 @@ int main(int argc, char **argv)
                         return 1;
                 }
         }
-        (void)run(api, (char *[]){ "host", "apply", NULL });
+        apply_state(&ctx);
         fprintf(stderr, "hwpassd: serving the API on %s\n", o.listen_on);
         for (size_t i = 0; i < o.tcp.n; i++)
                 fprintf(stderr, "hwpassd: serving the API on tcp:%s (%s, bearer tokens)\n", o.tcp.addr[i].text,
                         o.tcp.tls.cert_path ? "TLS" : "plain HTTP on loopback");
         notify("READY=1\nSTATUS=serving the API");
-        if (autostart_due(&o))
-                (void)run(api, (char *[]){ "host", "start-vms", NULL });
+        if (autostart_due(&o, ctx.run_dir))
+                start_vms(&ctx, true);
         while (sigwait(&set, &sig) != 0)
                 ;
         notify("STOPPING=1");
         fprintf(stderr, "hwpassd: stopping (signal %d)\n", sig);
         if (o.stop_vms_at_exit)
-                (void)run(api, (char *[]){ "host", "stop-vms", NULL });
+                start_vms(&ctx, false);
         return 0;
 }

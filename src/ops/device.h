@@ -48,6 +48,13 @@ int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, j
  * give it. */
 int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret);
 
+/* Boots the probe guest with the device (on vfio-pci, free, healthy) for at
+ * most timeout_s (1 to 600). *ret: {"address", "id", "device_name", "works",
+ * "verdict", "guest": {bus, dev, fn, vendor_id, device_id, class} or absent,
+ * "bars": [...], "registers", "seconds", "warning"?}: a device that does not
+ * work is an answer, not an error. */
+int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned timeout_s, json_t **ret);
+
 #define HP_LABEL_MAX 64
 #define HP_ATTR_KEY_MAX 32
 #define HP_ATTR_VALUE_MAX 128

@@ -32,7 +32,7 @@ static json_t *id_match_json(const struct hp_pci_id_match *m)
         return json_string(buf);
 }
 
-static json_t *pci_json(const struct hp_vm_pci *p)
+json_t *hp_vm_pci_to_json(const struct hp_vm_pci *p)
 {
         json_t *o, *allowed = json_array();
 
@@ -52,7 +52,7 @@ static json_t *pci_json(const struct hp_vm_pci *p)
         return o;
 }
 
-static json_t *usb_json(const struct hp_vm_usb *u)
+json_t *hp_vm_usb_to_json(const struct hp_vm_usb *u)
 {
         char vid[8], pid[8];
 
@@ -73,10 +73,10 @@ json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
                 if (json_array_append_new(disks, json_string(s->disks[i])) < 0)
                         goto fail;
         for (size_t i = 0; pci && i < s->n_pci; i++)
-                if (json_array_append_new(pci, pci_json(&s->pci[i])) < 0)
+                if (json_array_append_new(pci, hp_vm_pci_to_json(&s->pci[i])) < 0)
                         goto fail;
         for (size_t i = 0; usb && i < s->n_usb; i++)
-                if (json_array_append_new(usb, usb_json(&s->usb[i])) < 0)
+                if (json_array_append_new(usb, hp_vm_usb_to_json(&s->usb[i])) < 0)
                         goto fail;
         if (!disks || !pci || !usb)
                 goto fail;
@@ -182,7 +182,7 @@ static bool canonical_sbdf(const char *a)
         return streq(a, canon);
 }
 
-static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
+int hp_vm_pci_from_json(const json_t *o, struct hp_vm_pci *p, char **ret_error)
 {
         static const char *const keys[] = { "index", "kind", "address", "allowed", "label",
                                             "primary_display", "rombar", "romfile", NULL };
@@ -242,7 +242,7 @@ static int parse_pci(const json_t *o, struct hp_vm_pci *p, char **ret_error)
         return 0;
 }
 
-static int parse_usb(const json_t *o, struct hp_vm_usb *u, char **ret_error)
+int hp_vm_usb_from_json(const json_t *o, struct hp_vm_usb *u, char **ret_error)
 {
         static const char *const keys[] = { "index", "kind", "vendor_id", "product_id", "serial", "bus", "port", NULL };
         const char *kind = json_string_value(json_object_get(o, "kind"));
@@ -361,7 +361,7 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
                 if (!s.pci)
                         return -ENOMEM;
                 for (size_t i = 0; i < json_array_size(pci); i++, s.n_pci++) {
-                        r = parse_pci(json_array_get(pci, i), &s.pci[i], ret_error);
+                        r = hp_vm_pci_from_json(json_array_get(pci, i), &s.pci[i], ret_error);
                         if (r < 0) {
                                 s.n_pci++; /* its parts are freed with the spec */
                                 return r;
@@ -373,7 +373,7 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
                 if (!s.usb)
                         return -ENOMEM;
                 for (size_t i = 0; i < json_array_size(usb); i++, s.n_usb++) {
-                        r = parse_usb(json_array_get(usb, i), &s.usb[i], ret_error);
+                        r = hp_vm_usb_from_json(json_array_get(usb, i), &s.usb[i], ret_error);
                         if (r < 0) {
                                 s.n_usb++;
                                 return r;

@@ -3,7 +3,9 @@
 
 #include <jansson.h>
 
+struct hp_vm_pci;
 struct hp_vm_spec;
+struct hp_vm_usb;
 
 /* A new reference, or NULL when out of memory. */
 json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s);
@@ -18,3 +20,10 @@ int hp_vm_spec_from_text(const char *text, struct hp_vm_spec *ret, char **ret_er
  * "state" as hp_vm_to_json() gives it is accepted and ignored, so what was
  * read can be given back. */
 int hp_vm_spec_from_document(const char *text, struct hp_vm_spec *ret, char **ret_error);
+
+/* One device entry as the document has it ("index" required when parsing;
+ * the API's add routes set it, as the index is chosen when it is added). */
+json_t *hp_vm_pci_to_json(const struct hp_vm_pci *p);
+json_t *hp_vm_usb_to_json(const struct hp_vm_usb *u);
+int hp_vm_pci_from_json(const json_t *o, struct hp_vm_pci *ret, char **ret_error);
+int hp_vm_usb_from_json(const json_t *o, struct hp_vm_usb *ret, char **ret_error);

@@ -1,0 +1,511 @@
+/* Power-on and power-off. Power-on is two halves a cluster calls apart (a
+ * controller claims, an agent launches): the claim admits the memory,
+ * chooses the devices and assigns them in one store transaction, under the
+ * devices' IOMMU group locks; the launch prepares the firmware, finds the USB
+ * devices and hands QEMU to its supervisor. Power-off asks ACPI and forces
+ * after a timeout; the supervisor resets and releases the devices. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc/select.h"
+#include "host/state.h"
+#include "host/usb.h"
+#include "ops.h"
+#include "util/hostroot.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+#include "vm.h"
+#include "vm/firmware.h"
+#include "vm/qemu.h"
+#include "vm/qmp.h"
+#include "vm/specjson.h"
+#include "vm/supervise.h"
+
+void hp_ops_vm_plan_done(struct hp_ops_vm_plan *p)
+{
+        hp_view_done(&p->view);
+        free(p->addrs);
+        free(p->error);
+        *p = (struct hp_ops_vm_plan){ 0 };
+}
+
+void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size)
+{
+        snprintf(run_dir, size, "%s/vms/%s", c->run_dir, name);
+        snprintf(vars, size, "%s/vms/%s/OVMF_VARS.fd", c->state_dir, name);
+}
+
+const char *hp_ops_qemu_accel(const struct hp_ops_ctx *c)
+{
+        const char *accel = getenv("HWPASS_QEMU_ACCEL");
+
+        return accel ? accel : hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg";
+}
+
+static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_view *view,
+                          char (**ret)[HP_SBDF_LEN], char **ret_why)
+{
+        _cleanup_free_ struct hp_alloc_candidate *cands = calloc(view->inv->n_devs + 1, sizeof(*cands));
+        _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = calloc(v->spec.n_pci + 1, sizeof(*addrs));
+        _cleanup_free_ char *why = NULL;
+        struct hp_host_state st = hp_view_state(view);
+        int r;
+
+        if (!cands || !addrs)
+                return hp_op_oom(c);
+        for (size_t i = 0; i < view->inv->n_devs; i++) {
+                const struct hp_pci_dev *d = &view->inv->devs[i];
+                const struct hp_dev_config *cfg = hp_host_state_config(&st, d->address);
+                _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
+
+                r = hp_dev_state_of(&st, d, cfg, &s);
+                if (r < 0)
+                        return hp_op_oom(c);
+                cands[i] = (struct hp_alloc_candidate){
+                        .dev = d,
+                        .label = cfg ? cfg->label : NULL,
+                        .passthrough_active = s.desired && s.active,
+                        .assigned_vm = cfg ? cfg->assigned_vm : NULL,
+                        .quarantined = cfg && streq(cfg->health, "quarantined"),
+                };
+        }
+        r = hp_alloc_assign(v->spec.name, v->spec.pci, v->spec.n_pci, cands, view->inv->n_devs, addrs, &why);
+        if (r < 0 && why) {
+                hp_op_fail(c, HP_OP_FAILED, r, "cannot start '%s': %s", v->spec.name, why);
+                *ret_why = TAKE_PTR(why);
+                return r;
+        }
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot plan the devices of '%s'", v->spec.name);
+        *ret = TAKE_PTR(addrs);
+        return 0;
+}
+
+int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_ops_vm_plan *ret)
+{
+        _cleanup_free_ const struct hp_pci_dev **devs = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        r = hp_view_load(c->host, c->names, c->db, &ret->view, &err);
+        if (r < 0)
+                return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
+        r = choose_devices(c, v, &ret->view, &ret->addrs, &ret->error);
+        if (r < 0)
+                return r;
+        devs = calloc(v->spec.n_pci + 1, sizeof(*devs));
+        if (!devs)
+                return hp_op_oom(c);
+        for (size_t i = 0; i < v->spec.n_pci; i++)
+                if (!(devs[i] = hp_pci_find(ret->view.inv, ret->addrs[i])))
+                        return hp_op_host_error(c, -ENODEV, "cannot plan the devices of '%s'", v->spec.name);
+        r = hp_mmio_plan(devs, v->spec.n_pci, &ret->mmio);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot plan the devices of '%s'", v->spec.name);
+        return 0;
+}
+
+/* USB entries as QEMU takes them; an ID with a serial names one device, so it
+ * is resolved to where that device is plugged in now. */
+static int usb_hosts(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct hp_qemu_usb_host **ret)
+{
+        _cleanup_(hp_usb_inventory_freep) struct hp_usb_inventory *inv = NULL;
+        _cleanup_free_ struct hp_qemu_usb_host *usb = calloc(s->n_usb + 1, sizeof(*usb));
+
+        if (!usb)
+                return hp_op_oom(c);
+        for (size_t i = 0; i < s->n_usb; i++) {
+                const struct hp_vm_usb *u = &s->usb[i];
+
+                usb[i] = (struct hp_qemu_usb_host){ .by_port = u->kind == HP_VM_USB_PORT,
+                                                    .bus = u->bus,
+                                                    .port = u->port,
+                                                    .vendor_id = u->vendor_id,
+                                                    .product_id = u->product_id };
+                if (u->kind != HP_VM_USB_ID || !u->serial)
+                        continue;
+                if (!inv && hp_usb_scan(c->host, &inv) < 0)
+                        return hp_op_host_error(c, -EIO, "cannot read the USB devices of this host");
+                for (size_t k = 0; k < inv->n_devs; k++) {
+                        const struct hp_usb_dev *d = &inv->devs[k];
+
+                        if (d->vendor_id == u->vendor_id && d->product_id == u->product_id && d->serial &&
+                            streq(d->serial, u->serial)) {
+                                usb[i].bus = d->busnum;
+                                usb[i].hostaddr = d->devnum;
+                        }
+                }
+                if (usb[i].hostaddr == 0)
+                        return hp_op_fail(c, HP_OP_FAILED, -ENODEV,
+                                          "VM '%s' usb%d: USB device %04x:%04x with serial '%s' is not plugged in: "
+                                          "connect it (see 'hwpass usb list') or remove the entry",
+                                          s->name, u->index, u->vendor_id, u->product_id, u->serial);
+        }
+        *ret = TAKE_PTR(usb);
+        return 0;
+}
+
+static int build_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
+                      const struct hp_qemu_usb_host *usb, char ***ret)
+{
+        char run_dir[512], vars[512];
+        int r;
+
+        hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
+        r = hp_qemu_argv(&v->spec,
+                         &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY,
+                                                   .accel = hp_ops_qemu_accel(c),
+                                                   .run_dir = run_dir,
+                                                   .ovmf_code = HP_OVMF_CODE,
+                                                   .ovmf_vars = vars,
+                                                   .pci = (const char(*)[HP_SBDF_LEN])p->addrs,
+                                                   .usb = usb,
+                                                   .mmio = &p->mmio },
+                         ret);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot build the QEMU command line of '%s'", v->spec.name);
+        return 0;
+}
+
+int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
+                        char ***ret)
+{
+        _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
+        int r = usb_hosts(c, &v->spec, &usb);
+
+        return r < 0 ? r : build_argv(c, v, p, usb, ret);
+}
+
+/* A value of proc/meminfo's text ("MemAvailable", "HugePages_Free"): kB or a count. */
+static int meminfo_value(const char *text, const char *key, uint64_t *ret)
+{
+        char want[64], num[32];
+        const char *p;
+
+        snprintf(want, sizeof(want), "\n%s:", key);
+        if (!(p = strstr(text, want)))
+                return -ENOENT;
+        if (sscanf(p + strlen(want), "%31s", num) != 1 || hp_parse_u64(num, 10, ret) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
+/* Hugepage memory comes from the host's free hugepages, which running VMs
+ * have already taken (they preallocate). */
+static int admit_hugepages(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const char *meminfo)
+{
+        uint64_t free_pages = 0, page_kib = 0, need;
+
+        if (!meminfo || meminfo_value(meminfo, "HugePages_Free", &free_pages) < 0 ||
+            meminfo_value(meminfo, "Hugepagesize", &page_kib) < 0 || page_kib == 0)
+                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
+                                  "VM '%s' asks for hugepages and this host reports none: reserve them (sysctl "
+                                  "vm.nr_hugepages) or 'hwpass vm set %s --hugepages off'",
+                                  s->name, s->name);
+        need = (s->memory_mib * 1024 + page_kib - 1) / page_kib;
+        if (need > free_pages)
+                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
+                                  "VM '%s' needs %" PRIu64 " hugepages of %" PRIu64 " kB for its %" PRIu64
+                                  " MiB; the host has %" PRIu64 " free: reserve more (sysctl vm.nr_hugepages) or "
+                                  "stop a VM that uses them",
+                                  s->name, need, page_kib, s->memory_mib, free_pages);
+        return 0;
+}
+
+/* The VM reserves all its memory: refused, with the numbers, when the host
+ * cannot (available memory less what other running VMs reserve). */
+static int admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v)
+{
+        _cleanup_free_ char *meminfo = NULL;
+        struct hp_vm_record *recs = NULL;
+        uint64_t avail = 0, reserved = 0;
+        size_t n = 0;
+
+        if (hp_host_read(c->host, "proc/meminfo", &meminfo) < 0)
+                meminfo = NULL;
+        if (v->spec.hugepages)
+                return admit_hugepages(c, &v->spec, meminfo);
+        if (!meminfo || meminfo_value(meminfo, "MemAvailable", &avail) < 0 ||
+            hp_store_vm_list(v->store, &recs, &n) < 0)
+                return 0; /* nothing to judge by: QEMU's own allocation decides */
+        avail /= 1024;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+                _cleanup_free_ char *err = NULL;
+
+                if (streq(recs[i].name, v->spec.name) || streq(recs[i].state, "off"))
+                        continue;
+                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) >= 0 && !s.hugepages)
+                        reserved += s.memory_mib;
+        }
+        hp_vm_records_free(recs, n);
+        if (v->spec.memory_mib + reserved > avail)
+                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
+                                  "VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
+                                  " MiB available and running VMs reserve %" PRIu64 " MiB of it: stop a VM or give "
+                                  "this one less memory",
+                                  v->spec.name, v->spec.memory_mib, avail, reserved);
+        return 0;
+}
+
+/* Still on vfio-pci, now that their groups are held: a passthrough change
+ * that ran between the choice and the lock is caught here. */
+static int still_on_vfio(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
+{
+        for (size_t i = 0; i < v->spec.n_pci; i++) {
+                char rel[128], target[256];
+                const char *base;
+
+                snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/driver", p->addrs[i]);
+                if (hp_host_readlink(c->host, rel, target, sizeof(target)) < 0)
+                        target[0] = '\0';
+                base = strrchr(target, '/');
+                if (!streq(base ? base + 1 : target, "vfio-pci"))
+                        return hp_op_fail(c, HP_OP_FAILED, -EAGAIN,
+                                          "cannot start '%s': %s left vfio-pci while it was chosen (a passthrough "
+                                          "change ran meanwhile): start it again",
+                                          v->spec.name, p->addrs[i]);
+        }
+        return 0;
+}
+
+int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_plan *ret)
+{
+        _cleanup_(hp_ops_unlock) struct hp_ops_lock groups = { 0 };
+        _cleanup_strv_free_ char **assigned = calloc(1, sizeof(char *));
+        _cleanup_free_ char *conflict = NULL;
+        int r;
+
+        if (!streq(v->rec.state, "off"))
+                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s already", v->spec.name, v->rec.state);
+        if (!assigned)
+                return hp_op_oom(c);
+        r = admit_memory(c, v);
+        if (r >= 0)
+                r = hp_ops_vm_plan(c, v, ret);
+        if (r < 0)
+                return r;
+        if (ret->mmio.needs_efi && v->spec.firmware != HP_VM_FIRMWARE_EFI)
+                return hp_op_fail(c, HP_OP_CONFLICT, -EINVAL,
+                                  "VM '%s' needs EFI firmware for its devices' BARs: recreate it with --firmware efi",
+                                  v->spec.name);
+        for (size_t i = 0; i < v->spec.n_pci; i++)
+                if (hp_strv_push(&assigned, ret->addrs[i]) < 0)
+                        return hp_op_oom(c);
+        r = hp_ops_lock_groups(c, assigned, v->spec.n_pci, "vm start", &groups);
+        if (r >= 0)
+                r = still_on_vfio(c, v, ret);
+        if (r < 0)
+                return r;
+        /* A transaction: two starts never win the same device. */
+        r = hp_store_assign_devices(v->store, v->spec.name, assigned, v->spec.n_pci, &conflict);
+        if (r < 0)
+                return hp_op_fail(c, HP_OP_FAILED, r, "cannot start '%s': %s%s%s", v->spec.name, strerror(-r),
+                                  conflict ? ": " : "", conflict ? conflict : "");
+        return 0;
+}
+
+static int prepare_firmware(struct hp_ops_ctx *c, const struct hp_ops_vm *v)
+{
+        char run_dir[512], vars[512];
+        const char *missing;
+        int r;
+
+        if (v->spec.firmware != HP_VM_FIRMWARE_EFI)
+                return 0;
+        hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
+        r = hp_vm_firmware_prepare(HP_OVMF_CODE, HP_OVMF_VARS_TEMPLATE, vars, &missing);
+        if (r < 0 && missing)
+                return hp_op_fail(c, HP_OP_CONFLICT, r,
+                                  "VM '%s' boots EFI, and '%s' is missing: install Debian's ovmf package",
+                                  v->spec.name, missing);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot create the EFI variable store '%s' of '%s'", vars,
+                                        v->spec.name);
+        return 0;
+}
+
+/* The launch with a supervisor started ahead of time (lr), so its exec
+ * overlaps the claim. */
+static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
+                  struct hp_vm_launcher *lr)
+{
+        _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
+        _cleanup_strv_free_ char **qargv = NULL;
+        _cleanup_free_ char *lerr = NULL;
+        char run_dir[512], vars[512];
+        int r;
+
+        hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
+        r = prepare_firmware(c, v);
+        if (r >= 0)
+                r = usb_hosts(c, &v->spec, &usb);
+        if (r >= 0)
+                r = build_argv(c, v, p, usb, &qargv);
+        if (r < 0) {
+                /* The claim is given back: nothing ran. */
+                (void)hp_store_release_devices(v->store, v->spec.name);
+                return r;
+        }
+        r = hp_vm_launch(lr,
+                         &(struct hp_vm_launch){ .name = v->spec.name,
+                                                 .argv = qargv,
+                                                 .run_dir = run_dir,
+                                                 .db_path = c->db,
+                                                 .host_root = c->host_root,
+                                                 .devices = p->addrs,
+                                                 .n_devices = v->spec.n_pci,
+                                                 .actor = c->actor },
+                         60000, &lerr);
+        if (r < 0)
+                return hp_op_fail(c, HP_OP_FAILED, r, "'%s' did not start: %s", v->spec.name,
+                                  lerr ? hp_strstrip(lerr) : strerror(-r));
+        return 0;
+}
+
+static int launcher_start(struct hp_ops_ctx *c, const char *name, struct hp_vm_launcher *lr)
+{
+        char run_dir[512], vars[512], vms[512];
+        int r;
+
+        hp_ops_vm_paths(c, name, run_dir, vars, sizeof(run_dir));
+        snprintf(vms, sizeof(vms), "%s/vms", c->run_dir);
+        (void)mkdir(c->run_dir, 0700);
+        (void)mkdir(vms, 0700);
+        r = hp_vm_launcher_start(run_dir, lr);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot start the supervisor of '%s'", name);
+        return 0;
+}
+
+int hp_ops_vm_launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
+{
+        _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
+        int r = launcher_start(c, v->spec.name, &lr);
+
+        if (r < 0) {
+                (void)hp_store_release_devices(v->store, v->spec.name);
+                return r;
+        }
+        return launch(c, v, p, &lr);
+}
+
+int hp_ops_vm_power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v)
+{
+        _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
+        _cleanup_(hp_ops_vm_plan_done) struct hp_ops_vm_plan p = { 0 };
+        int r;
+
+        if (!streq(v->rec.state, "off"))
+                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s already", v->spec.name, v->rec.state);
+        r = launcher_start(c, v->spec.name, &lr);
+        if (r >= 0)
+                r = hp_ops_vm_claim(c, v, &p);
+        if (r >= 0)
+                r = launch(c, v, &p, &lr);
+        return r;
+}
+
+int hp_ops_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
+        int r = hp_ops_vm_load(c, name, "vm start", true, &v);
+
+        if (r >= 0)
+                r = hp_ops_vm_power_on(c, &v);
+        if (r < 0)
+                return r;
+        *ret = hp_vm_to_json(&v.spec, "running");
+        return *ret ? 0 : hp_op_oom(c);
+}
+
+/* Without QMP: QEMU's pid from its pid file. */
+static void kill_qemu(const struct hp_ops_ctx *c, const char *name)
+{
+        char path[768], buf[32] = "";
+        uint64_t pid;
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/vms/%s/qemu.pid", c->run_dir, name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        if (hp_parse_u64(buf, 10, &pid) >= 0 && pid > 1)
+                kill((pid_t)pid, SIGKILL);
+}
+
+int hp_ops_vm_power_off(struct hp_ops_ctx *c, struct hp_ops_vm *v, bool force, uint64_t timeout_s,
+                        bool *ret_forced, bool *ret_lost)
+{
+        _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
+        int r;
+
+        *ret_lost = *ret_forced = false;
+        if (v->rec.qmp_path && hp_qmp_connect(v->rec.qmp_path, 5000, &q) >= 0)
+                /* A guest that ignores ACPI is forced after the timeout. */
+                (void)hp_qmp_execute(q, force ? "quit" : "system_powerdown", NULL, 5000, NULL, NULL);
+        /* The supervisor records "off" once QEMU is gone and the devices are reset. */
+        for (uint64_t waited = 0;; waited += 100) {
+                hp_vm_record_done(&v->rec);
+                r = hp_store_vm_get(v->store, v->spec.name, &v->rec);
+                if (r < 0)
+                        return hp_op_host_error(c, r, "cannot read VM '%s'", v->spec.name);
+                if (streq(v->rec.state, "off") ||
+                    (v->rec.pid > 0 && kill((pid_t)v->rec.pid, 0) < 0 && errno == ESRCH)) {
+                        /* Gone: if the supervisor could not record it, do it here. */
+                        *ret_lost = !streq(v->rec.state, "off");
+                        (void)hp_store_release_devices(v->store, v->spec.name);
+                        (void)hp_store_vm_set_runtime(v->store, v->spec.name, "off", 0, NULL, 0);
+                        return 0;
+                }
+                if (waited == timeout_s * 1000 && !force) {
+                        force = *ret_forced = true;
+                        if (q)
+                                (void)hp_qmp_execute(q, "quit", NULL, 5000, NULL, NULL);
+                        else
+                                kill_qemu(c, v->spec.name);
+                }
+                if (waited > timeout_s * 1000 + 30000)
+                        return hp_op_fail(c, HP_OP_FAILED, -ETIMEDOUT, "'%s' is still %s", v->spec.name, v->rec.state);
+                nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+        }
+}
+
+int hp_ops_vm_stop(struct hp_ops_ctx *c, const char *name, bool force, uint64_t timeout_s, json_t **ret)
+{
+        _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
+        bool lost = false, forced = false;
+        int r;
+
+        if (timeout_s > 3600)
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid timeout %" PRIu64 ": 0 to 3600 seconds",
+                                  timeout_s);
+        r = hp_ops_vm_load(c, name, "vm stop", true, &v);
+        if (r < 0)
+                return r;
+        if (!streq(v.rec.state, "off")) {
+                r = hp_ops_vm_power_off(c, &v, force, timeout_s, &forced, &lost);
+                if (r < 0)
+                        return r;
+        }
+        *ret = hp_vm_to_json(&v.spec, "off");
+        /* Only when it happened: an answer for a VM that stopped as asked stays as it was. */
+        if (*ret && ((lost && json_object_set_new(*ret, "lost", json_true()) < 0) ||
+                     (forced && json_object_set_new(*ret, "forced_after", json_integer((json_int_t)timeout_s)) < 0))) {
+                json_decref(*ret);
+                *ret = NULL;
+        }
+        return *ret ? 0 : hp_op_oom(c);
+}

@@ -1,0 +1,80 @@
+/* The API's bearer tokens: made (shown once, its SHA-256 stored) and
+ * revoked, each with its event in one transaction. */
+#include <errno.h>
+#include <string.h>
+
+#include "ops.h"
+#include "store/store.h"
+#include "token.h"
+#include "util/macro.h"
+#include "util/token.h"
+
+/* Adds (with a hash) or revokes the token and records kind, in one transaction. */
+static int change(struct hp_store *s, const char *kind, const char *name, const char *hash)
+{
+        int r = hp_store_begin(s);
+
+        if (r < 0)
+                return r;
+        r = hash ? hp_store_token_add(s, name, hash) : hp_store_token_revoke(s, name);
+        if (r >= 0)
+                r = hp_store_event_add(s, kind, name, NULL);
+        if (r >= 0)
+                r = hp_store_commit(s);
+        if (r < 0)
+                (void)hp_store_rollback(s);
+        return r;
+}
+
+static int check_name(struct hp_ops_ctx *c, const char *name)
+{
+        if (!hp_token_name_is_valid(name))
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'",
+                                  name, HP_TOKEN_NAME_MAX);
+        return 0;
+}
+
+int hp_ops_token_create(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        char token[HP_TOKEN_LEN + 1], hash[HP_TOKEN_HASH_LEN + 1];
+        int r = check_name(c, name);
+
+        if (r >= 0)
+                r = hp_ops_store_open(c, &s);
+        if (r < 0)
+                return r;
+        r = hp_token_generate(token);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read random bytes for the token");
+        r = hp_token_hash(token, hash);
+        if (r >= 0)
+                r = change(s, "token-created", name, hash);
+        if (r == -EEXIST)
+                r = hp_op_fail(c, HP_OP_CONFLICT, r, "a token named '%s' exists: revoke it first or choose another name",
+                               name);
+        else if (r < 0)
+                r = hp_op_host_error(c, r, "cannot store token '%s' in '%s'", name, c->db);
+        else if (!(*ret = json_pack("{s:s, s:s}", "name", name, "token", token)))
+                r = hp_op_oom(c);
+        explicit_bzero(token, sizeof(token));
+        return r;
+}
+
+int hp_ops_token_revoke(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        int r = check_name(c, name);
+
+        if (r >= 0)
+                r = hp_ops_store_open(c, &s);
+        if (r < 0)
+                return r;
+        r = change(s, "token-revoked", name, NULL);
+        if (r == -ENOENT)
+                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-token", r, "no token '%s'", name);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot revoke token '%s' in '%s'", name, c->db);
+        *ret = json_pack("{s:s, s:b}", "name", name, "revoked", 1);
+        return *ret ? 0 : hp_op_oom(c);
+}

@@ -1,0 +1,108 @@
+/* Operations on VMs: definitions (create, set, devices, autostart, delete),
+ * power-on in its two halves (the claim: admission, device choice and
+ * assignment; the launch: firmware, QEMU under its supervisor), power-off,
+ * and the host's startup and shutdown order. Each holds the VM's lock from
+ * its load to its last write (lock.h); results are the VM's document
+ * (vm/specjson.h) unless said otherwise. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host/pci.h"
+#include "host/view.h"
+#include "ops/lock.h"
+#include "store/store.h"
+#include "vm/mmio.h"
+#include "vm/spec.h"
+
+struct hp_ops_ctx;
+
+/* A VM loaded for an operation, locked. */
+struct hp_ops_vm {
+        struct hp_store *store;
+        struct hp_vm_record rec;
+        struct hp_vm_spec spec;
+        struct hp_ops_lock lock;
+};
+void hp_ops_vm_done(struct hp_ops_vm *v);
+/* Locks NAME (what: the operation, told to whoever waits) and loads it; a
+ * record left up by a supervisor that is gone is put right first. lock
+ * false: read only, no lock (vm show). */
+int hp_ops_vm_load(struct hp_ops_ctx *c, const char *name, const char *what, bool lock, struct hp_ops_vm *ret);
+
+/* A new VM from a checked spec; event: "vm-created", "vm-imported". */
+int hp_ops_vm_create(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const char *event, json_t **ret);
+
+/* vm set: only what is given changes. */
+struct hp_ops_vm_settings {
+        uint64_t memory_mib;   /* 0: unchanged */
+        unsigned vcpus;        /* 0: unchanged */
+        int hugepages;         /* -1: unchanged */
+        unsigned device_limit; /* 0: unchanged */
+};
+int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm_settings *set, json_t **ret);
+/* The entry is taken (its index chosen here); a static address must be a
+ * device of this host. *ret_index: the entry's index. */
+int hp_ops_vm_add_pci(struct hp_ops_ctx *c, const char *name, struct hp_vm_pci *e, int *ret_index, json_t **ret);
+int hp_ops_vm_add_usb(struct hp_ops_ctx *c, const char *name, struct hp_vm_usb *e, int *ret_index, json_t **ret);
+/* which: "pciN" or "usbN". */
+int hp_ops_vm_remove_device(struct hp_ops_ctx *c, const char *name, const char *which, json_t **ret);
+/* order -1: not started with the host. */
+int hp_ops_vm_autostart(struct hp_ops_ctx *c, const char *name, int order, unsigned delay, json_t **ret);
+/* *ret: {"name", "deleted": true}. */
+int hp_ops_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret);
+/* suspend, snapshot, migrate: refused, saying why (vm/rules.h). */
+int hp_ops_vm_state_op(struct hp_ops_ctx *c, const char *name, const char *op);
+
+/* What power-on would take now: the device per PCI entry and the window. */
+struct hp_ops_vm_plan {
+        struct hp_view view;
+        char (*addrs)[HP_SBDF_LEN];
+        struct hp_mmio_plan mmio;
+        char *error; /* why no devices could be chosen, when they cannot */
+};
+void hp_ops_vm_plan_done(struct hp_ops_vm_plan *p);
+/* The devices and window (a read: nothing is claimed). HP_OP_FAILED when
+ * no devices can be chosen. */
+int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_ops_vm_plan *ret);
+/* The QEMU command line for a plan, exactly as the launch builds it. */
+int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
+                        char ***ret);
+/* The accelerator: HWPASS_QEMU_ACCEL (the lab runs nested guests under TCG),
+ * else KVM when the host has it, else TCG. */
+const char *hp_ops_qemu_accel(const struct hp_ops_ctx *c);
+/* RUN_DIR/vms/NAME and the VM's EFI vars store (STATE_DIR/vms/NAME/...). */
+void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size);
+
+/* Power-on's first half: the VM is off; its memory is admitted, its devices
+ * chosen and assigned to it in one store transaction (their IOMMU groups
+ * held meanwhile, so no passthrough change slips in). ret: the plan. */
+int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_plan *ret);
+/* The second half: firmware, USB devices, QEMU under its supervisor, until
+ * QMP says it runs. On failure the claim is released. */
+int hp_ops_vm_launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops_vm_plan *p);
+/* Both, for a loaded VM. */
+int hp_ops_vm_power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v);
+int hp_ops_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret);
+
+/* ACPI power-off, forced after timeout_s (force: at once; *ret_forced when
+ * the timeout forced it); the supervisor resets and releases the devices.
+ * *ret_lost: the supervisor was gone (the devices were released, not reset).
+ * hp_ops_vm_stop's document says so ("forced_after": S, "lost": true) only
+ * when it happened; a VM that is off already answers as it is. */
+int hp_ops_vm_power_off(struct hp_ops_ctx *c, struct hp_ops_vm *v, bool force, uint64_t timeout_s,
+                        bool *ret_forced, bool *ret_lost);
+int hp_ops_vm_stop(struct hp_ops_ctx *c, const char *name, bool force, uint64_t timeout_s, json_t **ret);
+
+/* The host's startup (autostart VMs, lowest order first, each followed by
+ * its delay) and shutdown (every other running VM first, then the ordered
+ * ones in reverse). One VM that fails does not hold the others back.
+ * progress (may be NULL) is called as each VM is done with {"name",
+ * "order", "result": "started"|"stopped"|"already"|"failed", "state",
+ * "error"}; *ret: {"vms": [those], "done": N, "failed": N}. */
+typedef void (*hp_ops_progress_fn)(json_t *entry, void *userdata);
+int hp_ops_host_start_vms(struct hp_ops_ctx *c, hp_ops_progress_fn progress, void *userdata, json_t **ret);
+int hp_ops_host_stop_vms(struct hp_ops_ctx *c, uint64_t timeout_s, hp_ops_progress_fn progress, void *userdata,
+                         json_t **ret);
