@@ -1,8 +1,8 @@
-/* The store's SQLite schema as numbered migrations, and the code that applies them. */
+/* The SQLite backend's schema as numbered migrations, and the code that applies them. */
 /* Migration N runs when schema_version < N, in its own transaction together
  * with the bump of schema_version. Shipped entries are never edited: a change
  * is a new entry. */
-#include "store-internal.h"
+#include "sqlite-internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -50,7 +50,7 @@ static const char *const migrations[] = {
         "ALTER TABLE devices ADD COLUMN reason TEXT;\n",
         /* 3: the VMs of this host. The spec is the vm layer's JSON; devices
          * point at their VM by name through the existing plain column
-         * devices.assigned_vm, which vms.c keeps consistent. */
+         * devices.assigned_vm, which sqlite-vms.c keeps consistent. */
         "CREATE TABLE vms (\n"
         "        name TEXT NOT NULL PRIMARY KEY,\n"
         "        spec TEXT NOT NULL,\n"
@@ -90,12 +90,12 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *ret)
 
         rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return hp_store_errno_from_sqlite(db, rc);
+                return hp_sqlite_errno(db, rc);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
-                return hp_store_errno_from_sqlite(db, rc);
+                return hp_sqlite_errno(db, rc);
         *ret = sqlite3_column_int64(st, 0);
         return 0;
 }
@@ -104,7 +104,7 @@ static int exec(sqlite3 *db, const char *sql)
 {
         int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
-        return rc == SQLITE_OK ? 0 : hp_store_errno_from_sqlite(db, rc);
+        return rc == SQLITE_OK ? 0 : hp_sqlite_errno(db, rc);
 }
 
 /* 0 for a database no migration has touched yet. */
@@ -145,7 +145,7 @@ static int set_version(sqlite3 *db, int version)
                 rc = sqlite3_bind_int(st, 1, version);
         if (rc == SQLITE_OK)
                 rc = sqlite3_step(st);
-        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_sqlite(db, rc);
+        return rc == SQLITE_DONE ? 0 : hp_sqlite_errno(db, rc);
 }
 
 /* SQLite's words for the last failure, or the errno's when it was ours. */
@@ -154,18 +154,18 @@ static const char *errmsg(sqlite3 *db, int r)
         return sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : strerror(-r);
 }
 
-static int too_new(const char *path, int version, char **ret_error)
+static int too_new(const char *display, int version, char **ret_error)
 {
         return hp_errorf(ret_error, -EPROTONOSUPPORT,
                               "State database \"%s\" has schema version %d, newer than this "
                               "hwpass knows (%d); run a newer hwpass, or restore a backup made "
                               "by this version",
-                              path, version, HP_STORE_SCHEMA_VERSION);
+                              display, version, HP_STORE_SCHEMA_VERSION);
 }
 
 /* Takes the schema one version up, unless another process did it meanwhile
  * (hence the re-read under the write lock). */
-static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_error)
+static int migrate_step(sqlite3 *db, const char *display, int *version, char **ret_error)
 {
         int r, v = *version, target = *version + 1;
 
@@ -187,7 +187,7 @@ static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_
                 r = hp_errorf(ret_error, r,
                                    "Failed to upgrade state database \"%s\" to schema version "
                                    "%d: %s",
-                                   path, target, errmsg(db, r));
+                                   display, target, errmsg(db, r));
                 if (!sqlite3_get_autocommit(db))
                         (void)exec(db, "ROLLBACK"); /* already failing; closing rolls back too */
                 return r;
@@ -196,7 +196,7 @@ static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_
         return 0;
 }
 
-int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *ret_version,
+int hp_sqlite_migrate(struct sqlite3 *db, const char *display, bool readonly, int *ret_version,
                      char **ret_error)
 {
         int r, v;
@@ -208,25 +208,25 @@ int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *r
                 return hp_errorf(ret_error, r,
                                       "Failed to read the schema version of state database "
                                       "\"%s\": %s",
-                                      path, errmsg(db, r));
+                                      display, errmsg(db, r));
         if (v > HP_STORE_SCHEMA_VERSION)
-                return too_new(path, v, ret_error);
+                return too_new(display, v, ret_error);
         if (readonly && v == 0)
                 return hp_errorf(ret_error, -ENOENT,
-                                      "State database \"%s\" holds no hwpass state yet", path);
+                                      "State database \"%s\" holds no hwpass state yet", display);
         if (readonly && v < HP_STORE_SCHEMA_VERSION)
                 return hp_errorf(ret_error, -EPROTONOSUPPORT,
                                       "State database \"%s\" has schema version %d, older than "
                                       "this hwpass uses (%d); start hwpassd once to upgrade it",
-                                      path, v, HP_STORE_SCHEMA_VERSION);
+                                      display, v, HP_STORE_SCHEMA_VERSION);
         while (v < HP_STORE_SCHEMA_VERSION) {
-                r = migrate_step(db, path, &v, ret_error);
+                r = migrate_step(db, display, &v, ret_error);
                 if (r < 0)
                         return r;
         }
         /* Another process may have gone further while we waited for the lock. */
         if (v > HP_STORE_SCHEMA_VERSION)
-                return too_new(path, v, ret_error);
+                return too_new(display, v, ret_error);
         *ret_version = v;
         return 0;
 }
