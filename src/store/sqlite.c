@@ -386,14 +386,54 @@ static int enable_wal(struct hp_sqlite *s, const char *display, char **ret_error
         return 0;
 }
 
+/* The file url names: "sqlite:PATH" (relative or absolute), "sqlite:///PATH"
+ * (absolute, as other tools write SQLite URLs), or a plain path. The rest is
+ * the path byte for byte: no %-decoding, and no "?options" (refused, rather
+ * than made part of the file's name). */
+static int url_path(const char *url, const char **ret, char **ret_error)
+{
+        const char *p = url;
+
+        if (strncasecmp(url, "sqlite:", strlen("sqlite:")) != 0) {
+                *ret = url;
+                return 0;
+        }
+        p += strlen("sqlite:");
+        if (strncmp(p, "//", 2) == 0) {
+                p += 2;
+                if (*p != '/')
+                        return hp_errorf(ret_error, -EINVAL,
+                                         "State database URL \"%s\" names a host; an SQLite "
+                                         "database is a local file: use sqlite:PATH or "
+                                         "sqlite:///ABSOLUTE/PATH",
+                                         url);
+        }
+        if (!*p)
+                return hp_errorf(ret_error, -EINVAL,
+                                 "State database URL \"%s\" names no file; use sqlite:PATH or "
+                                 "sqlite:///ABSOLUTE/PATH",
+                                 url);
+        if (strpbrk(p, "?#"))
+                return hp_errorf(ret_error, -EINVAL,
+                                 "State database URL \"%s\" has a query or fragment; sqlite: URLs "
+                                 "take none, only the file's path",
+                                 url);
+        *ret = p;
+        return 0;
+}
+
 /* Read-write: creates the file (0600) and its directories (0700) when
- * missing, and migrates. Read-only: creates nothing and migrates nothing. */
-static int sqlite_open(const char *path, const char *display, bool readonly, struct hp_store **ret,
-                       char **ret_error)
+ * missing, and migrates. Read-only: creates nothing and migrates nothing.
+ * Messages name the database as the caller did (display). */
+static int sqlite_open(const char *url, bool readonly, struct hp_store **ret, char **ret_error)
 {
         _cleanup_(sqlite_closep) struct hp_sqlite *s = NULL;
+        const char *display = url, *path = url;
         int r;
 
+        r = url_path(url, &path, ret_error);
+        if (r < 0)
+                return r;
         if (!readonly) {
                 r = mkdir_parents(path, ret_error);
                 if (r < 0)

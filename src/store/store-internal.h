@@ -25,11 +25,12 @@ struct hp_store {
 };
 
 struct hp_store_backend {
-        const char *scheme; /* the URL scheme: "sqlite" */
-        /* location is what follows "scheme:" (for SQLite a path); messages
-         * name the store as display (the URL or path as the caller gave it). */
-        int (*open)(const char *location, const char *display, bool readonly, struct hp_store **ret,
-                    char **ret_error);
+        const char *scheme; /* the URL scheme it serves: "sqlite" */
+        /* url is as the caller gave it: "scheme:..." with this backend's
+         * scheme, or a plain path for the backend of plain paths (SQLite).
+         * The backend reads the rest, and names the store in its messages
+         * the way the caller wrote it (minus any secret a URL holds). */
+        int (*open)(const char *url, bool readonly, struct hp_store **ret, char **ret_error);
         void (*close)(struct hp_store *s); /* s is not NULL; frees the front's part too */
         int (*set_busy_timeout)(struct hp_store *s, int ms);
         int (*begin)(struct hp_store *s);

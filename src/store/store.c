@@ -10,16 +10,78 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "util/token.h"
 
-static int open_any(const char *path, bool readonly, struct hp_store **ret, char **ret_error)
+static const struct hp_store_backend *const backends[] = {
+        &hp_store_sqlite_backend,
+};
+
+/* Schemes a later build serves: named here so the refusal says what to use now. */
+static const char *const cluster_schemes[] = {"postgresql", "postgres"};
+
+/* The length of url's scheme (RFC 3986: a letter, then letters, digits,
+ * '+', '-', '.'), 0 when it has none. */
+static size_t scheme_length(const char *url)
 {
-        if (!path || !*path || !ret)
+        size_t n = 0;
+
+        if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z')))
+                return 0;
+        while ((url[n] >= 'a' && url[n] <= 'z') || (url[n] >= 'A' && url[n] <= 'Z') ||
+               (url[n] >= '0' && url[n] <= '9') || url[n] == '+' || url[n] == '-' || url[n] == '.')
+                n++;
+        return url[n] == ':' ? n : 0;
+}
+
+static bool scheme_is(const char *url, size_t n, const char *scheme)
+{
+        return strlen(scheme) == n && strncasecmp(url, scheme, n) == 0;
+}
+
+/* The backend url names. A path stays a path (as before there were URLs):
+ * only a scheme some backend serves, or one followed by "//", makes a URL,
+ * so "./a:b.db" and "a:b.db" are still files. The URL itself is never
+ * quoted in a refusal: a database URL may carry a password. */
+static int backend_of(const char *url, const struct hp_store_backend **ret, char **ret_error)
+{
+        size_t n = scheme_length(url);
+
+        for (size_t i = 0; n > 0 && i < ELEMENTSOF(backends); i++)
+                if (scheme_is(url, n, backends[i]->scheme)) {
+                        *ret = backends[i];
+                        return 0;
+                }
+        for (size_t i = 0; n > 0 && i < ELEMENTSOF(cluster_schemes); i++)
+                if (scheme_is(url, n, cluster_schemes[i]))
+                        return hp_errorf(ret_error, -EPROTONOSUPPORT,
+                                         "%.*s: URLs are for the cluster's controllers (hwpassd "
+                                         "--role controller), not supported by this build yet; "
+                                         "use sqlite:PATH or a file path",
+                                         (int)n, url);
+        if (n > 0 && strncmp(url + n, "://", 3) == 0)
+                return hp_errorf(ret_error, -EPROTONOSUPPORT,
+                                 "%.*s: URLs name no store this hwpass knows; use sqlite:PATH or "
+                                 "a file path",
+                                 (int)n, url);
+        *ret = &hp_store_sqlite_backend;
+        return 0;
+}
+
+static int open_any(const char *url, bool readonly, struct hp_store **ret, char **ret_error)
+{
+        const struct hp_store_backend *b;
+        int r;
+
+        if (!url || !*url || !ret)
                 return hp_errorf(ret_error, -EINVAL, "No path given for the state database");
-        return hp_store_sqlite_backend.open(path, path, readonly, ret, ret_error);
+        r = backend_of(url, &b, ret_error);
+        if (r < 0)
+                return r;
+        return b->open(url, readonly, ret, ret_error);
 }
 
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)

@@ -9,13 +9,24 @@
 
 struct hp_store;
 
-/* Opens (creating it and its directory, mode 0700, when missing) the SQLite
- * database at path: WAL journal, foreign keys on, busy timeout 5 s, schema
- * brought up to date by numbered migrations in one transaction each (table
- * schema_version). -errno on failure; *ret_error (may be NULL) gets a
- * malloc'd message naming the path and SQLite's error (NULL if even that
- * allocation failed). -EBADMSG: not a database or damaged; -EPROTONOSUPPORT:
- * written by a newer hwpass; -EBUSY: locked by another process. */
+/* path names the store, as a URL or a plain path:
+ *   sqlite:PATH, sqlite:///ABSOLUTE/PATH, or a plain path: an SQLite file
+ *     (the standalone host's store), created with its directories (mode 0700,
+ *     the file 0600) when missing. The scheme is case-insensitive; the path
+ *     is taken byte for byte (no %-decoding, no ?options). Only a scheme a
+ *     backend serves, or one followed by "//", makes a URL: "a:b.db" is a
+ *     file (write ./sqlite:x to name a file called "sqlite:x").
+ *   postgresql://..., postgres://...: the cluster's database; refused by
+ *     this build with -EPROTONOSUPPORT and a message saying what to use.
+ *     Any other scheme://... is refused the same way.
+ * The schema is brought up to date by numbered migrations, each atomic.
+ * -errno on failure; *ret_error (may be NULL) gets a malloc'd message naming
+ * the store as the caller wrote it, with the backend's words and what to do
+ * (NULL if even that allocation failed). A refused URL is never quoted
+ * whole, since it may carry a password. -EINVAL: malformed sqlite: URL or
+ * no path; -EBADMSG: not a store or damaged; -EPROTONOSUPPORT: written by a
+ * newer hwpass, or a scheme this build does not serve; -EBUSY: another
+ * connection kept it busy (an upgrade under way) past the busy timeout. */
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
 /* Opens read-only; -ENOENT when the file does not exist or holds no hwpass
  * state yet (callers that only read then show no stored state). Refuses a
