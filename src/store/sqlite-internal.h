@@ -21,6 +21,8 @@ enum hp_store_stmt_id {
         STMT_FOREIGN_KEYS,
         STMT_JOURNAL_WAL,
         STMT_PROBE,
+        STMT_HOST_ID,
+        STMT_HOST_ADD,
         STMT_DEVICE_GET,
         STMT_DEVICE_LIST,
         STMT_ATTRS_GET,
@@ -48,6 +50,12 @@ enum hp_store_stmt_id {
         STMT_TOKEN_REVOKE,
         _STMT_MAX,
 };
+
+/* The connection's host in every statement on a host's rows (devices,
+ * device_attrs, vms, events): a parameter numbered above any statement's
+ * own, which hp_sqlite_stmt_get() binds at each use. */
+#define HOST_PARAM 20
+#define HOST       "?20"
 
 /* Column order of STMT_DEVICE_GET/LIST and parameter order (+1) of STMT_DEVICE_UPSERT:
  * the SQL is in store.c's statement table, the code that reads rows in devices.c. */
@@ -91,7 +99,8 @@ enum {
 struct hp_sqlite {
         struct hp_store store;
         sqlite3 *db;
-        bool in_tx; /* hp_store_begin() opened a transaction the caller has not ended */
+        bool in_tx;      /* hp_store_begin() opened a transaction the caller has not ended */
+        int64_t host_id; /* hosts.id of the host the connection works on */
         sqlite3_stmt *stmts[_STMT_MAX];
 };
 

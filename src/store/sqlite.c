@@ -31,15 +31,20 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_FOREIGN_KEYS] = "PRAGMA foreign_keys",
         [STMT_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
         [STMT_PROBE] = "SELECT count(*) FROM sqlite_master",
-        [STMT_DEVICE_GET] = "SELECT " DEVICE_COLUMNS " FROM devices WHERE address = ?1",
-        [STMT_DEVICE_LIST] = "SELECT " DEVICE_COLUMNS " FROM devices ORDER BY address",
-        [STMT_ATTRS_GET] =
-                "SELECT address, key, value FROM device_attrs WHERE address = ?1 ORDER BY key",
-        [STMT_ATTRS_ALL] = "SELECT address, key, value FROM device_attrs ORDER BY address, key",
+        [STMT_HOST_ID] = "SELECT id FROM hosts WHERE name = ?1",
+        [STMT_HOST_ADD] = "INSERT INTO hosts (name, created_at) VALUES (?1, ?2)",
+        [STMT_DEVICE_GET] =
+                "SELECT " DEVICE_COLUMNS " FROM devices WHERE host = " HOST " AND address = ?1",
+        [STMT_DEVICE_LIST] =
+                "SELECT " DEVICE_COLUMNS " FROM devices WHERE host = " HOST " ORDER BY address",
+        [STMT_ATTRS_GET] = "SELECT address, key, value FROM device_attrs "
+                           "WHERE host = " HOST " AND address = ?1 ORDER BY key",
+        [STMT_ATTRS_ALL] = "SELECT address, key, value FROM device_attrs "
+                           "WHERE host = " HOST " ORDER BY address, key",
         [STMT_DEVICE_UPSERT] =
-                "INSERT INTO devices (" DEVICE_COLUMNS ") "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-                "ON CONFLICT (address) DO UPDATE SET vendor_id = excluded.vendor_id, "
+                "INSERT INTO devices (host, " DEVICE_COLUMNS ") "
+                "VALUES (" HOST ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                "ON CONFLICT (host, address) DO UPDATE SET vendor_id = excluded.vendor_id, "
                 "device_id = excluded.device_id, "
                 "subsystem_vendor_id = excluded.subsystem_vendor_id, "
                 "subsystem_device_id = excluded.subsystem_device_id, serial = excluded.serial, "
@@ -48,28 +53,34 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "health = excluded.health, reason = excluded.reason, "
                 "assigned_vm = excluded.assigned_vm, "
                 "updated_at = excluded.updated_at",
-        [STMT_ATTRS_CLEAR] = "DELETE FROM device_attrs WHERE address = ?1",
-        [STMT_ATTR_ADD] = "INSERT INTO device_attrs (address, key, value) VALUES (?1, ?2, ?3)",
-        [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE address = ?1",
-        [STMT_EVENT_ADD] =
-                "INSERT INTO events (at, kind, subject, message, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
-        /* The newest `limit` after `since`, oldest first. */
-        [STMT_EVENT_LIST] = "SELECT id, at, kind, subject, message, actor FROM ("
-                            "SELECT * FROM events WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
-        [STMT_VM_GET] = "SELECT " VM_COLUMNS " FROM vms WHERE name = ?1",
-        [STMT_VM_LIST] = "SELECT " VM_COLUMNS " FROM vms ORDER BY name",
-        [STMT_VM_EXISTS] = "SELECT count(*) FROM vms WHERE name = ?1",
-        [STMT_VM_INSERT] = "INSERT INTO vms (name, spec, created_at, updated_at) "
-                           "VALUES (?1, ?2, ?3, ?3)",
-        [STMT_VM_UPDATE_SPEC] = "UPDATE vms SET spec = ?2, updated_at = ?3 WHERE name = ?1",
+        [STMT_ATTRS_CLEAR] = "DELETE FROM device_attrs WHERE host = " HOST " AND address = ?1",
+        [STMT_ATTR_ADD] = "INSERT INTO device_attrs (host, address, key, value) "
+                          "VALUES (" HOST ", ?1, ?2, ?3)",
+        [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE host = " HOST " AND address = ?1",
+        [STMT_EVENT_ADD] = "INSERT INTO events (at, kind, subject, message, actor, host) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, " HOST ")",
+        /* The newest `limit` after `since`, oldest first, from every host. */
+        [STMT_EVENT_LIST] =
+                "SELECT e.id, e.at, e.kind, e.subject, e.message, e.actor, h.name FROM ("
+                "SELECT * FROM events WHERE id > ?1 ORDER BY id DESC LIMIT ?2) AS e "
+                "LEFT JOIN hosts AS h ON h.id = e.host ORDER BY e.id",
+        [STMT_VM_GET] = "SELECT " VM_COLUMNS " FROM vms WHERE host = " HOST " AND name = ?1",
+        [STMT_VM_LIST] = "SELECT " VM_COLUMNS " FROM vms WHERE host = " HOST " ORDER BY name",
+        [STMT_VM_EXISTS] = "SELECT count(*) FROM vms WHERE host = " HOST " AND name = ?1",
+        [STMT_VM_INSERT] = "INSERT INTO vms (host, name, spec, created_at, updated_at) "
+                           "VALUES (" HOST ", ?1, ?2, ?3, ?3)",
+        [STMT_VM_UPDATE_SPEC] = "UPDATE vms SET spec = ?2, updated_at = ?3 "
+                                "WHERE host = " HOST " AND name = ?1",
         [STMT_VM_SET_RUNTIME] = "UPDATE vms SET state = ?2, pid = ?3, qmp_path = ?4, "
-                                "started_at = ?5, updated_at = ?6 WHERE name = ?1",
-        [STMT_VM_DELETE] = "DELETE FROM vms WHERE name = ?1",
-        [STMT_DEVICE_HOLDER] = "SELECT assigned_vm FROM devices WHERE address = ?1",
-        [STMT_DEVICE_ASSIGN] =
-                "UPDATE devices SET assigned_vm = ?2, updated_at = ?3 WHERE address = ?1",
-        [STMT_DEVICES_RELEASE] =
-                "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 WHERE assigned_vm = ?1",
+                                "started_at = ?5, updated_at = ?6 "
+                                "WHERE host = " HOST " AND name = ?1",
+        [STMT_VM_DELETE] = "DELETE FROM vms WHERE host = " HOST " AND name = ?1",
+        [STMT_DEVICE_HOLDER] =
+                "SELECT assigned_vm FROM devices WHERE host = " HOST " AND address = ?1",
+        [STMT_DEVICE_ASSIGN] = "UPDATE devices SET assigned_vm = ?2, updated_at = ?3 "
+                               "WHERE host = " HOST " AND address = ?1",
+        [STMT_DEVICES_RELEASE] = "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 "
+                                 "WHERE host = " HOST " AND assigned_vm = ?1",
         [STMT_TOKEN_ADD] = "INSERT INTO tokens (name, hash, created_at) VALUES (?1, ?2, ?3)",
         [STMT_TOKEN_LIST] = "SELECT name, created_at, last_used_at FROM tokens ORDER BY name",
         [STMT_TOKEN_HASHES] = "SELECT name, hash FROM tokens",
@@ -141,6 +152,12 @@ int hp_sqlite_stmt_get(struct hp_sqlite *s, enum hp_store_stmt_id id, sqlite3_st
         if (!s->stmts[id]) {
                 rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                         &s->stmts[id], NULL);
+                if (rc != SQLITE_OK)
+                        return hp_sqlite_errno_rc(s, rc);
+        }
+        /* Bindings are cleared after each use (hp_sqlite_stmt_resetp()). */
+        if (sqlite3_bind_parameter_count(s->stmts[id]) == HOST_PARAM) {
+                rc = sqlite3_bind_int64(s->stmts[id], HOST_PARAM, s->host_id);
                 if (rc != SQLITE_OK)
                         return hp_sqlite_errno_rc(s, rc);
         }
@@ -310,7 +327,6 @@ static void sqlite_close(struct hp_store *store)
         /* Cannot be SQLITE_BUSY with every statement finalized; an open
          * transaction is rolled back. */
         (void)sqlite3_close(s->db);
-        free(s->store.actor);
         free(s);
 }
 
@@ -384,6 +400,47 @@ static int enable_wal(struct hp_sqlite *s, const char *display, char **ret_error
         if (rc != SQLITE_OK)
                 return open_fail(s, display, hp_sqlite_errno_rc(s, rc), ret_error);
         return 0;
+}
+
+static int sqlite_set_host(struct hp_store *store, const char *name)
+{
+        struct hp_sqlite *s = hp_sqlite(store);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = hp_sqlite_stmt_use(s, STMT_HOST_ID, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return hp_sqlite_errno_rc(s, rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return hp_sqlite_errno_rc(s, rc);
+        s->host_id = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+static int sqlite_host_add(struct hp_store *store, const char *name)
+{
+        struct hp_sqlite *s = hp_sqlite(store);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = hp_sqlite_stmt_use(s, STMT_HOST_ADD, &st);
+        if (r < 0)
+                return r;
+        const int rcs[] = {
+                sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
+                sqlite3_bind_int64(st, 2, (int64_t)time(NULL)),
+        };
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        if (r < 0)
+                return r;
+        /* The one constraint the bound values can break is the name's: -EEXIST. */
+        return hp_sqlite_step_done(s, st);
 }
 
 /* The file url names: "sqlite:PATH" (relative or absolute), "sqlite:///PATH"
@@ -462,6 +519,14 @@ static int sqlite_open(const char *url, bool readonly, struct hp_store **ret, ch
         r = hp_sqlite_migrate(s->db, display, readonly, &s->store.version, ret_error);
         if (r < 0)
                 return r;
+        r = sqlite_set_host(&s->store, HP_STORE_LOCAL_HOST);
+        if (r == -ENOENT)
+                return hp_errorf(ret_error, -EBADMSG,
+                                 "State database \"%s\" has lost its row for the host \"%s\" "
+                                 "(table hosts); restore a backup",
+                                 display, HP_STORE_LOCAL_HOST);
+        if (r < 0)
+                return open_fail(s, display, r, ret_error);
         *ret = &TAKE_PTR(s)->store;
         return 0;
 }
@@ -606,7 +671,8 @@ static int row_to_event(sqlite3_stmt *st, void *ret)
         if ((r = hp_sqlite_column_strdup(st, 2, &e.kind)) < 0 ||
             (r = hp_sqlite_column_strdup(st, 3, &e.subject)) < 0 ||
             (r = hp_sqlite_column_strdup(st, 4, &e.message)) < 0 ||
-            (r = hp_sqlite_column_strdup(st, 5, &e.actor)) < 0) {
+            (r = hp_sqlite_column_strdup(st, 5, &e.actor)) < 0 ||
+            (r = hp_sqlite_column_strdup(st, 6, &e.host)) < 0) {
                 hp_event_done(&e);
                 return r;
         }
@@ -650,6 +716,8 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .begin = sqlite_begin,
         .commit = sqlite_commit,
         .rollback = sqlite_rollback,
+        .set_host = sqlite_set_host,
+        .host_add = sqlite_host_add,
         .device_get = hp_sqlite_device_get,
         .device_list = hp_sqlite_device_list,
         .device_put = hp_sqlite_device_put,

@@ -22,6 +22,7 @@ struct hp_store {
         const struct hp_store_backend *backend;
         int version; /* the schema version, set by the backend's open */
         char *actor; /* recorded with each event, or NULL */
+        char *host;  /* the name of the host the connection works on */
 };
 
 struct hp_store_backend {
@@ -29,13 +30,19 @@ struct hp_store_backend {
         /* url is as the caller gave it: "scheme:..." with this backend's
          * scheme, or a plain path for the backend of plain paths (SQLite).
          * The backend reads the rest, and names the store in its messages
-         * the way the caller wrote it (minus any secret a URL holds). */
+         * the way the caller wrote it (minus any secret a URL holds). The
+         * connection it returns works on the host HP_STORE_LOCAL_HOST. */
         int (*open)(const char *url, bool readonly, struct hp_store **ret, char **ret_error);
-        void (*close)(struct hp_store *s); /* s is not NULL; frees the front's part too */
+        /* s is not NULL; the front has freed its members, this frees the rest. */
+        void (*close)(struct hp_store *s);
         int (*set_busy_timeout)(struct hp_store *s, int ms);
         int (*begin)(struct hp_store *s);
         int (*commit)(struct hp_store *s);
         int (*rollback)(struct hp_store *s);
+        /* Devices, VMs and the events added from now on are name's; -ENOENT when
+         * there is no such host. The front keeps the name. */
+        int (*set_host)(struct hp_store *s, const char *name);
+        int (*host_add)(struct hp_store *s, const char *name);
 
         int (*device_get)(struct hp_store *s, const char *address, struct hp_dev_config *ret);
         int (*device_list)(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n);

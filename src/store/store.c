@@ -73,6 +73,7 @@ static int backend_of(const char *url, const struct hp_store_backend **ret, char
 
 static int open_any(const char *url, bool readonly, struct hp_store **ret, char **ret_error)
 {
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         const struct hp_store_backend *b;
         int r;
 
@@ -81,7 +82,14 @@ static int open_any(const char *url, bool readonly, struct hp_store **ret, char 
         r = backend_of(url, &b, ret_error);
         if (r < 0)
                 return r;
-        return b->open(url, readonly, ret, ret_error);
+        r = b->open(url, readonly, &s, ret_error);
+        if (r < 0)
+                return r;
+        s->host = strdup(HP_STORE_LOCAL_HOST);
+        if (!s->host)
+                return hp_errorf(ret_error, -ENOMEM, "Out of memory");
+        *ret = TAKE_PTR(s);
+        return 0;
 }
 
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)
@@ -96,8 +104,11 @@ int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_e
 
 void hp_store_close(struct hp_store *s)
 {
-        if (s)
-                s->backend->close(s);
+        if (!s)
+                return;
+        free(s->actor);
+        free(s->host);
+        s->backend->close(s);
 }
 
 int hp_store_schema_version(struct hp_store *s)
@@ -125,6 +136,48 @@ int hp_store_commit(struct hp_store *s)
 int hp_store_rollback(struct hp_store *s)
 {
         return s->backend->rollback(s);
+}
+
+/* What a host's name may hold: a DNS name's letters, digits, '-' and '.',
+ * and '_', which some sites use; no spaces, no quoting needed anywhere. */
+static bool host_name_is_valid(const char *name)
+{
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._");
+        return n > 0 && n <= HP_STORE_HOST_NAME_MAX && name[n] == '\0';
+}
+
+int hp_store_set_host(struct hp_store *s, const char *name)
+{
+        _cleanup_free_ char *copy = NULL;
+        int r;
+
+        if (!host_name_is_valid(name))
+                return -EINVAL;
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        r = s->backend->set_host(s, name);
+        if (r < 0)
+                return r;
+        free(s->host);
+        s->host = TAKE_PTR(copy);
+        return 0;
+}
+
+const char *hp_store_host(struct hp_store *s)
+{
+        return s->host;
+}
+
+int hp_store_host_add(struct hp_store *s, const char *name)
+{
+        if (!host_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->host_add(s, name);
 }
 
 int hp_store_set_actor(struct hp_store *s, const char *actor)
@@ -278,6 +331,7 @@ void hp_event_done(struct hp_event *e)
         free(e->subject);
         free(e->message);
         free(e->actor);
+        free(e->host);
         *e = (struct hp_event){0};
 }
 

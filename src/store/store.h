@@ -41,6 +41,25 @@ static inline void hp_store_closep(struct hp_store **s)
         hp_store_close(*s);
 }
 int hp_store_schema_version(struct hp_store *s); /* >= 1 */
+
+/* Hosts. A store holds the devices and VMs of one or more hosts (a
+ * standalone host is a cluster of one): a device is known by its host and
+ * address, a VM by its host and name. A connection works on one host at a
+ * time, HP_STORE_LOCAL_HOST after open, which every store has; devices, VMs,
+ * assignments and the events added belong to it. Tokens and the event log
+ * as read are the whole store's. */
+#define HP_STORE_LOCAL_HOST "local"
+#define HP_STORE_HOST_NAME_MAX 253
+/* Switches the connection to the host name; -ENOENT when there is none
+ * (add it first), -EINVAL for a name that is not 1-253 letters, digits,
+ * '-', '.' or '_'. */
+int hp_store_set_host(struct hp_store *s, const char *name);
+/* The name of the host the connection works on; valid until the next
+ * hp_store_set_host() or close. */
+const char *hp_store_host(struct hp_store *s);
+/* Adds a host with no devices or VMs; -EEXIST when the name is taken,
+ * -EINVAL as above. The connection stays on its host. */
+int hp_store_host_add(struct hp_store *s, const char *name);
 /* How long a write waits for another connection's lock before -EBUSY
  * (5000 ms after open). For tests, and for callers that must not wait. */
 int hp_store_set_busy_timeout(struct hp_store *s, int ms);
@@ -95,9 +114,10 @@ int hp_store_set_actor(struct hp_store *s, const char *actor);
 struct hp_event {
         int64_t id, at; /* at: unix seconds */
         char *kind, *subject, *message, *actor; /* all but kind may be NULL */
+        char *host; /* the name of the host whose connection added it; NULL in a damaged store */
 };
 void hp_events_free(struct hp_event *e, size_t n);
-/* The newest `limit` events with an id above `since`, oldest first. */
+/* The newest `limit` events with an id above `since`, oldest first, of every host. */
 int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret, size_t *ret_n);
 
 /* A VM of this host and its runtime state. The spec is the vm layer's JSON
@@ -170,4 +190,4 @@ int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when
 int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name);
 
 /* The schema version this code knows; migrations.c holds one migration per version. */
-#define HP_STORE_SCHEMA_VERSION 4
+#define HP_STORE_SCHEMA_VERSION 5
