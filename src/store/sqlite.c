@@ -458,7 +458,7 @@ static int url_path(const char *url, const char **ret, char **ret_error)
         p += strlen("sqlite:");
         if (strncmp(p, "//", 2) == 0) {
                 p += 2;
-                if (*p != '/')
+                if (*p && *p != '/')
                         return hp_errorf(ret_error, -EINVAL,
                                          "State database URL \"%s\" names a host; an SQLite "
                                          "database is a local file: use sqlite:PATH or "

@@ -1,9 +1,9 @@
 /* The store's front: which backend a URL names, the checks every backend
  * shares, and the calls through the backend's ops table (store-internal.h). */
 /* The rules store.h states about arguments (canonical addresses, known
- * health and VM states, token names) are checked here once, so a backend
- * only stores and reads. The value types callers get back (device configs,
- * VM records, events, tokens) are built and freed here too. */
+ * health and VM states, host and token names) are checked here once, so a
+ * backend only stores and reads. The value types callers get back (device
+ * configs, VM records, events, tokens) are copied and freed here too. */
 #include "store-internal.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 /* Migration 1 as shipped, frozen here: the migration tests describe files
- * written at that version, whatever happens to migrations.c later. */
+ * written at that version, whatever happens to sqlite-migrations.c later. */
 #define SCHEMA_V1_SQL \
         "PRAGMA journal_mode = WAL;\n" \
         "CREATE TABLE schema_version (\n" \

@@ -603,7 +603,7 @@ static void test_newer_schema(void **state)
 
 /* A file as hwpass wrote it at schema version 1: migration 1 as shipped,
  * copied here so the test keeps describing those files whatever happens to
- * migrations.c, with one device (two attributes) and one event. */
+ * sqlite-migrations.c, with one device (two attributes) and one event. */
 static void create_v1(const char *path)
 {
         static const char v1[] =
@@ -902,6 +902,9 @@ static void test_open_url(void **state)
 
         /* Malformed sqlite: URLs. */
         assert_int_equal(hp_store_open("sqlite:", &s, &error), -EINVAL);
+        assert_non_null(strstr(error, "names no file"));
+        free(TAKE_PTR(error));
+        assert_int_equal(hp_store_open_readonly("sqlite://", &s, &error), -EINVAL);
         assert_non_null(strstr(error, "names no file"));
         free(TAKE_PTR(error));
         assert_int_equal(hp_store_open("sqlite://db.example/x.db", &s, &error), -EINVAL);
