@@ -22,8 +22,8 @@
 
 #include "store-tmp.h"
 
-#define A "0000:01:00.0"
-#define B "0000:02:00.0"
+#define A     "0000:01:00.0"
+#define B     "0000:02:00.0"
 #define SPEC1 "{\"vcpus\":4,\"memory\":\"8G\"}"
 #define SPEC2 "{\"vcpus\":1,\"memory\":\"1G\"}"
 
@@ -61,28 +61,29 @@ static void create_v4(const char *path)
         assert_int_equal(hp_token_generate(tok_web), 0);
         assert_int_equal(hp_token_hash(tok_ci, h_ci), 0);
         assert_int_equal(hp_token_hash(tok_web, h_web), 0);
-        assert_true(asprintf(
-                &sql,
-                "%s%s"
-                "INSERT INTO schema_version (id, version) VALUES (1, 4);\n"
-                "INSERT INTO devices VALUES ('" A "', 4318, 8708, 5208, 65535, "
-                "'1a-2b-3c-ff-fe-00-00-01', 'PCIe x16 slot 1', 1, 'nvidia', 'gpu-a', "
-                "'ok', 'win11', 1700000000, NULL);\n"
-                "INSERT INTO devices VALUES ('" B "', 32902, 5427, 0, 0, NULL, NULL, 0, "
-                "'igb', NULL, 'quarantined', NULL, 1700000001, 'reboot required');\n"
-                "INSERT INTO device_attrs VALUES ('" A "', 'zone', 'b'), ('" A "', 'rack', "
-                "'r12'), ('" B "', 'owner', 'ops');\n"
-                "INSERT INTO vms VALUES ('win11', '" SPEC1 "', 'running', 4242, "
-                "'/run/hwpass/win11.qmp', 1700000100, 1700000002, 1700000100);\n"
-                "INSERT INTO vms (name, spec, created_at, updated_at) "
-                "VALUES ('alpine', '" SPEC2 "', 1700000003, 1700000003);\n"
-                "INSERT INTO tokens VALUES ('ci', '%s', 1700000004, 1700000200), "
-                "('web', '%s', 1700000005, 0);\n"
-                "INSERT INTO events (at, kind, subject, message, actor) VALUES "
-                "(1700000000, 'device-label', '" A "', 'gpu-a', 'root'), "
-                "(1700000002, 'vm-created', 'win11', NULL, 'uid 1000'), "
-                "(1700000004, 'token-created', 'ci', NULL, NULL);\n",
-                SCHEMA_V1_SQL, SCHEMA_V2_TO_V4_SQL, h_ci, h_web) > 0);
+        assert_true(asprintf(&sql,
+                             "%s%s"
+                             "INSERT INTO schema_version (id, version) VALUES (1, 4);\n"
+                             "INSERT INTO devices VALUES ('" A "', 4318, 8708, 5208, 65535, "
+                             "'1a-2b-3c-ff-fe-00-00-01', 'PCIe x16 slot 1', 1, 'nvidia', 'gpu-a', "
+                             "'ok', 'win11', 1700000000, NULL);\n"
+                             "INSERT INTO devices VALUES ('" B
+                             "', 32902, 5427, 0, 0, NULL, NULL, 0, "
+                             "'igb', NULL, 'quarantined', NULL, 1700000001, 'reboot required');\n"
+                             "INSERT INTO device_attrs VALUES ('" A "', 'zone', 'b'), ('" A
+                             "', 'rack', "
+                             "'r12'), ('" B "', 'owner', 'ops');\n"
+                             "INSERT INTO vms VALUES ('win11', '" SPEC1 "', 'running', 4242, "
+                             "'/run/hwpass/win11.qmp', 1700000100, 1700000002, 1700000100);\n"
+                             "INSERT INTO vms (name, spec, created_at, updated_at) "
+                             "VALUES ('alpine', '" SPEC2 "', 1700000003, 1700000003);\n"
+                             "INSERT INTO tokens VALUES ('ci', '%s', 1700000004, 1700000200), "
+                             "('web', '%s', 1700000005, 0);\n"
+                             "INSERT INTO events (at, kind, subject, message, actor) VALUES "
+                             "(1700000000, 'device-label', '" A "', 'gpu-a', 'root'), "
+                             "(1700000002, 'vm-created', 'win11', NULL, 'uid 1000'), "
+                             "(1700000004, 'token-created', 'ci', NULL, NULL);\n",
+                             SCHEMA_V1_SQL, SCHEMA_V2_TO_V4_SQL, h_ci, h_web) > 0);
         assert_int_equal(
                 sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
                 SQLITE_OK);
@@ -107,7 +108,7 @@ static char *fingerprint(const char *path)
 
 static void assert_devices_v4(struct hp_store *s)
 {
-        struct hp_dev_config got = {0}, *v = NULL;
+        struct hp_dev_config got = { 0 }, *v = NULL;
         size_t n = 0;
 
         assert_int_equal(hp_store_device_get(s, A, &got), 0);
@@ -283,22 +284,20 @@ static void test_migrate_v4(void **state)
         /* The assignment holds: another VM cannot take the device, and
          * deleting its VM frees it. */
         s = open_ok(path);
-        assert_int_equal(hp_store_assign_devices(s, "alpine", (char *[]){ (char *)A }, 1,
-                                                 &conflict),
-                         -EBUSY);
+        assert_int_equal(
+                hp_store_assign_devices(s, "alpine", (char *[]){ (char *)A }, 1, &conflict),
+                -EBUSY);
         assert_string_equal(conflict, A " (held by win11)");
         free(conflict);
         assert_int_equal(hp_store_vm_delete(s, "win11"), 0);
-        assert_int_equal(hp_store_assign_devices(s, "alpine", (char *[]){ (char *)A }, 1, NULL),
-                         0);
+        assert_int_equal(hp_store_assign_devices(s, "alpine", (char *[]){ (char *)A }, 1, NULL), 0);
         hp_store_close(s);
 }
 
-static void put_device(struct hp_store *s, const char *address, const char *label,
-                       const char *attr)
+static void put_device(struct hp_store *s, const char *address, const char *label, const char *attr)
 {
-        struct hp_dev_config c = {0};
-        char *attrs[] = {(char *)attr, NULL};
+        struct hp_dev_config c = { 0 };
+        char *attrs[] = { (char *)attr, NULL };
 
         snprintf(c.address, sizeof(c.address), "%s", address);
         c.health = (char *)"ok";
@@ -310,7 +309,7 @@ static void put_device(struct hp_store *s, const char *address, const char *labe
 static void assert_device(struct hp_store *s, const char *address, const char *label,
                           const char *attr, const char *vm)
 {
-        struct hp_dev_config got = {0};
+        struct hp_dev_config got = { 0 };
 
         assert_int_equal(hp_store_device_get(s, address, &got), 0);
         assert_string_equal(got.label, label);
@@ -329,8 +328,8 @@ static void test_hosts(void **state)
 {
         _cleanup_free_ char *path = path_in("hosts.db"), *attrs = NULL, *hosts = NULL;
         char long_name[HP_STORE_HOST_NAME_MAX + 2];
-        struct hp_dev_config got = {0}, *v = NULL;
-        struct hp_vm_record rec = {0};
+        struct hp_dev_config got = { 0 }, *v = NULL;
+        struct hp_vm_record rec = { 0 };
         struct hp_event *e = NULL;
         struct hp_store *s, *ro = NULL;
         char *conflict = NULL;
@@ -353,7 +352,7 @@ static void test_hosts(void **state)
         long_name[sizeof(long_name) - 1] = '\0';
         assert_int_equal(hp_store_host_add(s, long_name), -EINVAL);
         long_name[sizeof(long_name) - 2] = '\0';
-        assert_int_equal(hp_store_host_add(s, long_name), 0); /* 253 is allowed */
+        assert_int_equal(hp_store_host_add(s, long_name), 0);       /* 253 is allowed */
         assert_string_equal(hp_store_host(s), HP_STORE_LOCAL_HOST); /* adding does not switch */
         assert_int_equal(hp_store_set_host(s, "gpu-03"), -ENOENT);
         assert_int_equal(hp_store_set_host(s, "a/b"), -EINVAL);
@@ -372,8 +371,7 @@ static void test_hosts(void **state)
         /* Local vm1 holds the local A, not this host's. */
         assert_int_equal(hp_store_assign_devices(s, "vm2", (char *[]){ (char *)A }, 1, NULL), 0);
         /* B is no device of this host. */
-        assert_int_equal(hp_store_assign_devices(s, "vm2", (char *[]){ (char *)B }, 1,
-                                                 &conflict),
+        assert_int_equal(hp_store_assign_devices(s, "vm2", (char *[]){ (char *)B }, 1, &conflict),
                          -ENOENT);
         assert_string_equal(conflict, B);
         free(conflict);
