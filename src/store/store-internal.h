@@ -1,140 +1,79 @@
-/* Private to src/store/: the connection, its cached statements, and the helpers its files share. */
-/* Included only by store.c, devices.c, vms.c, tokens.c and migrations.c; callers use store.h. */
+/* Private to src/store/: the seam between the front (store.c) and a backend. */
+/* The front reads the URL, checks every argument against the rules store.h
+ * gives, and calls the backend the URL names through its ops table. A
+ * backend only stores and reads: its operations get arguments already
+ * checked, and keep the contracts store.h states (atomicity, -EBUSY, what a
+ * failed call leaves behind). SQLite is sqlite*.c; a second backend is a
+ * table like hp_store_sqlite_backend, its own files, and a line in store.c's
+ * list of backends. */
 #pragma once
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
-#include "util/macro.h"
-#include "util/strutil.h" /* hp_errorf */
 
-enum hp_store_stmt_id {
-        STMT_BEGIN,
-        STMT_COMMIT,
-        STMT_ROLLBACK,
-        STMT_SAVEPOINT,
-        STMT_RELEASE,
-        STMT_ROLLBACK_TO,
-        STMT_FOREIGN_KEYS,
-        STMT_JOURNAL_WAL,
-        STMT_PROBE,
-        STMT_DEVICE_GET,
-        STMT_DEVICE_LIST,
-        STMT_ATTRS_GET,
-        STMT_ATTRS_ALL,
-        STMT_DEVICE_UPSERT,
-        STMT_ATTRS_CLEAR,
-        STMT_ATTR_ADD,
-        STMT_DEVICE_DELETE,
-        STMT_EVENT_ADD,
-        STMT_EVENT_LIST,
-        STMT_VM_GET,
-        STMT_VM_LIST,
-        STMT_VM_EXISTS,
-        STMT_VM_INSERT,
-        STMT_VM_UPDATE_SPEC,
-        STMT_VM_SET_RUNTIME,
-        STMT_VM_DELETE,
-        STMT_DEVICE_HOLDER,
-        STMT_DEVICE_ASSIGN,
-        STMT_DEVICES_RELEASE,
-        STMT_TOKEN_ADD,
-        STMT_TOKEN_LIST,
-        STMT_TOKEN_HASHES,
-        STMT_TOKEN_USED,
-        STMT_TOKEN_REVOKE,
-        _STMT_MAX,
-};
+struct hp_store_backend;
 
-/* Column order of STMT_DEVICE_GET/LIST and parameter order (+1) of STMT_DEVICE_UPSERT:
- * the SQL is in store.c's statement table, the code that reads rows in devices.c. */
-enum {
-        COL_ADDRESS,
-        COL_VENDOR_ID,
-        COL_DEVICE_ID,
-        COL_SUBSYSTEM_VENDOR_ID,
-        COL_SUBSYSTEM_DEVICE_ID,
-        COL_SERIAL,
-        COL_SLOT,
-        COL_DESIRED,
-        COL_HOST_DRIVER,
-        COL_LABEL,
-        COL_HEALTH,
-        COL_REASON,
-        COL_ASSIGNED_VM,
-        COL_UPDATED_AT,
-};
-
-#define DEVICE_COLUMNS                                                                             \
-        "address, vendor_id, device_id, subsystem_vendor_id, subsystem_device_id, serial, slot, "  \
-        "desired, host_driver, label, health, reason, assigned_vm, updated_at"
-
-/* Column order of STMT_VM_GET/LIST; the code that reads them is in vms.c. */
-enum {
-        VCOL_NAME,
-        VCOL_SPEC,
-        VCOL_STATE,
-        VCOL_PID,
-        VCOL_QMP_PATH,
-        VCOL_STARTED_AT,
-        VCOL_CREATED_AT,
-        VCOL_UPDATED_AT,
-};
-
-#define VM_COLUMNS "name, spec, state, pid, qmp_path, started_at, created_at, updated_at"
-
+/* The part of a connection the front keeps. A backend's connection struct
+ * begins with it, and the backend's open allocates the whole. */
 struct hp_store {
-        sqlite3 *db;
-        bool in_tx; /* hp_store_begin() opened a transaction the caller has not ended */
-        int version;
+        const struct hp_store_backend *backend;
+        int version; /* the schema version, set by the backend's open */
         char *actor; /* recorded with each event, or NULL */
-        sqlite3_stmt *stmts[_STMT_MAX];
+        char *host;  /* the name of the host the connection works on */
 };
 
-/* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */
-int hp_store_errno_from_sqlite(struct sqlite3 *db, int rc);
-static inline int hp_store_errno_from_rc(struct hp_store *s, int rc)
-{
-        return hp_store_errno_from_sqlite(s->db, rc);
-}
+struct hp_store_backend {
+        const char *scheme; /* the URL scheme it serves: "sqlite" */
+        /* url is as the caller gave it: "scheme:..." with this backend's
+         * scheme, or a plain path for the backend of plain paths (SQLite).
+         * The backend reads the rest, and names the store in its messages
+         * the way the caller wrote it (minus any secret a URL holds). The
+         * connection it returns works on the host HP_STORE_LOCAL_HOST. */
+        int (*open)(const char *url, bool readonly, struct hp_store **ret, char **ret_error);
+        /* s is not NULL; the front has freed its members, this frees the rest. */
+        void (*close)(struct hp_store *s);
+        int (*set_busy_timeout)(struct hp_store *s, int ms);
+        int (*begin)(struct hp_store *s);
+        int (*commit)(struct hp_store *s);
+        int (*rollback)(struct hp_store *s);
+        /* Devices, VMs and the events added from now on are name's; -ENOENT when
+         * there is no such host. The front keeps the name. */
+        int (*set_host)(struct hp_store *s, const char *name);
+        int (*host_add)(struct hp_store *s, const char *name);
 
-/* The cached statement id, prepared on first use and kept until close. */
-int hp_store_stmt_get(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);
-/* hp_store_tx_check(), then hp_store_stmt_get(): how an operation starts. */
-int hp_store_stmt_use(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);
-/* Readies a cached statement for its next use when it goes out of scope. */
-void hp_store_stmt_resetp(sqlite3_stmt **st);
-#define _cleanup_stmt_ _cleanup_(hp_store_stmt_resetp)
-/* The first failure among a statement's bind calls, as -errno. */
-int hp_store_binds_ok(struct hp_store *s, const int *rcs, size_t n);
-/* Steps a statement that returns no rows. */
-int hp_store_step_done(struct hp_store *s, sqlite3_stmt *st);
-/* A text column that must be there (-EBADMSG when NULL); valid until the next step. */
-int hp_store_column_text(sqlite3_stmt *st, int col, const char **ret);
-/* A copy of a text column, NULL for SQL NULL. */
-int hp_store_column_strdup(sqlite3_stmt *st, int col, char **ret);
-/* Steps st to its end, appending what row() makes of each row to the array
- * *v of *n elements of elem_size bytes. row() writes its element only on
- * success. *v and *n grow as rows arrive; the caller frees them either way. */
-int hp_store_read_rows(struct hp_store *s, sqlite3_stmt *st, size_t elem_size,
-                       int (*row)(sqlite3_stmt *st, void *ret), void **v, size_t *n);
+        int (*device_get)(struct hp_store *s, const char *address, struct hp_dev_config *ret);
+        int (*device_list)(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n);
+        int (*device_put)(struct hp_store *s, const struct hp_dev_config *c);
+        int (*device_delete)(struct hp_store *s, const char *address);
+
+        int (*event_add)(struct hp_store *s, const char *kind, const char *subject,
+                         const char *message);
+        int (*event_list)(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret,
+                          size_t *ret_n);
+
+        int (*vm_get)(struct hp_store *s, const char *name, struct hp_vm_record *ret);
+        int (*vm_list)(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n);
+        int (*vm_create)(struct hp_store *s, const char *name, const char *spec_json);
+        int (*vm_update_spec)(struct hp_store *s, const char *name, const char *spec_json);
+        int (*vm_set_runtime)(struct hp_store *s, const char *name, const char *state, int64_t pid,
+                              const char *qmp_path, int64_t started_at);
+        int (*vm_delete)(struct hp_store *s, const char *name);
+        int (*assign_devices)(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+                              char **ret_conflict);
+        int (*release_devices)(struct hp_store *s, const char *vm);
+
+        int (*token_add)(struct hp_store *s, const char *name, const char *hash);
+        int (*token_list)(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
+        int (*token_revoke)(struct hp_store *s, const char *name);
+        int (*token_check)(struct hp_store *s, const char *hash, char **ret_name);
+};
+
+extern const struct hp_store_backend hp_store_sqlite_backend;
+
+/* Frees one event's members (backends use it on a row read half-way). */
+void hp_event_done(struct hp_event *e);
 /* Canonical, as sysfs names PCI functions: "dddd:bb:dd.f", lower-case hex. */
 bool hp_store_address_is_valid(const char *a);
-
-enum hp_store_tx_mode {
-        TX_BEGIN,     /* our own write transaction */
-        TX_SAVEPOINT, /* inside the caller's, or our own read transaction */
-};
-/* -ECANCELED when SQLite rolled back the caller's transaction on an error. */
-int hp_store_tx_check(struct hp_store *s);
-/* Makes one operation atomic: a write transaction of its own, or a
- * savepoint; end it with hp_store_tx_leave(s, mode, the operation's result). */
-int hp_store_tx_enter(struct hp_store *s, bool write, enum hp_store_tx_mode *ret_mode);
-int hp_store_tx_leave(struct hp_store *s, enum hp_store_tx_mode mode, int r);
-
-/* Brings the schema up to date, one transaction per migration; read-only,
- * checks that it is. -EPROTONOSUPPORT for a newer database. */
-int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *ret_version,
-                     char **ret_error);

@@ -1,426 +1,114 @@
-/* The state store's connection: opening the file, cached statements, transactions, events. */
-/* The device rows are in devices.c, the VMs and device assignment in vms.c,
- * the schema and its upgrades in migrations.c. One connection per process; every statement is constant SQL
- * with bound parameters, prepared once and kept until close. */
+/* The store's front: which backend a URL names, the checks every backend
+ * shares, and the calls through the backend's ops table (store-internal.h). */
+/* The rules store.h states about arguments (canonical addresses, known
+ * health and VM states, host and token names) are checked here once, so a
+ * backend only stores and reads. The value types callers get back (device
+ * configs, VM records, events, tokens) are copied and freed here too. */
 #include "store-internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "util/macro.h"
+#include "util/strutil.h"
+#include "util/token.h"
 
-#define BUSY_TIMEOUT_MS 5000
-
-static const char *const stmt_sql[_STMT_MAX] = {
-        [STMT_BEGIN] = "BEGIN IMMEDIATE",
-        [STMT_COMMIT] = "COMMIT",
-        [STMT_ROLLBACK] = "ROLLBACK",
-        [STMT_SAVEPOINT] = "SAVEPOINT hp_op",
-        [STMT_RELEASE] = "RELEASE hp_op",
-        [STMT_ROLLBACK_TO] = "ROLLBACK TO hp_op",
-        [STMT_FOREIGN_KEYS] = "PRAGMA foreign_keys",
-        [STMT_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
-        [STMT_PROBE] = "SELECT count(*) FROM sqlite_master",
-        [STMT_DEVICE_GET] = "SELECT " DEVICE_COLUMNS " FROM devices WHERE address = ?1",
-        [STMT_DEVICE_LIST] = "SELECT " DEVICE_COLUMNS " FROM devices ORDER BY address",
-        [STMT_ATTRS_GET] =
-                "SELECT address, key, value FROM device_attrs WHERE address = ?1 ORDER BY key",
-        [STMT_ATTRS_ALL] = "SELECT address, key, value FROM device_attrs ORDER BY address, key",
-        [STMT_DEVICE_UPSERT] =
-                "INSERT INTO devices (" DEVICE_COLUMNS ") "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-                "ON CONFLICT (address) DO UPDATE SET vendor_id = excluded.vendor_id, "
-                "device_id = excluded.device_id, "
-                "subsystem_vendor_id = excluded.subsystem_vendor_id, "
-                "subsystem_device_id = excluded.subsystem_device_id, serial = excluded.serial, "
-                "slot = excluded.slot, desired = excluded.desired, "
-                "host_driver = excluded.host_driver, label = excluded.label, "
-                "health = excluded.health, reason = excluded.reason, "
-                "assigned_vm = excluded.assigned_vm, "
-                "updated_at = excluded.updated_at",
-        [STMT_ATTRS_CLEAR] = "DELETE FROM device_attrs WHERE address = ?1",
-        [STMT_ATTR_ADD] = "INSERT INTO device_attrs (address, key, value) VALUES (?1, ?2, ?3)",
-        [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE address = ?1",
-        [STMT_EVENT_ADD] =
-                "INSERT INTO events (at, kind, subject, message, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
-        /* The newest `limit` after `since`, oldest first. */
-        [STMT_EVENT_LIST] = "SELECT id, at, kind, subject, message, actor FROM ("
-                            "SELECT * FROM events WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
-        [STMT_VM_GET] = "SELECT " VM_COLUMNS " FROM vms WHERE name = ?1",
-        [STMT_VM_LIST] = "SELECT " VM_COLUMNS " FROM vms ORDER BY name",
-        [STMT_VM_EXISTS] = "SELECT count(*) FROM vms WHERE name = ?1",
-        [STMT_VM_INSERT] = "INSERT INTO vms (name, spec, created_at, updated_at) "
-                           "VALUES (?1, ?2, ?3, ?3)",
-        [STMT_VM_UPDATE_SPEC] = "UPDATE vms SET spec = ?2, updated_at = ?3 WHERE name = ?1",
-        [STMT_VM_SET_RUNTIME] = "UPDATE vms SET state = ?2, pid = ?3, qmp_path = ?4, "
-                                "started_at = ?5, updated_at = ?6 WHERE name = ?1",
-        [STMT_VM_DELETE] = "DELETE FROM vms WHERE name = ?1",
-        [STMT_DEVICE_HOLDER] = "SELECT assigned_vm FROM devices WHERE address = ?1",
-        [STMT_DEVICE_ASSIGN] =
-                "UPDATE devices SET assigned_vm = ?2, updated_at = ?3 WHERE address = ?1",
-        [STMT_DEVICES_RELEASE] =
-                "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 WHERE assigned_vm = ?1",
-        [STMT_TOKEN_ADD] = "INSERT INTO tokens (name, hash, created_at) VALUES (?1, ?2, ?3)",
-        [STMT_TOKEN_LIST] = "SELECT name, created_at, last_used_at FROM tokens ORDER BY name",
-        [STMT_TOKEN_HASHES] = "SELECT name, hash FROM tokens",
-        /* A use is written at most once a minute (?4 seconds): a browser's
-         * page load is a handful of requests, and each would be a write. */
-        [STMT_TOKEN_USED] = "UPDATE tokens SET last_used_at = ?3 "
-                            "WHERE name = ?1 AND hash = ?2 AND last_used_at <= ?3 - ?4",
-        [STMT_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
+static const struct hp_store_backend *const backends[] = {
+        &hp_store_sqlite_backend,
 };
 
-/* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */
-int hp_store_errno_from_sqlite(struct sqlite3 *db, int rc)
+/* Schemes a later build serves: named here so the refusal says what to use now. */
+static const char *const cluster_schemes[] = {"postgresql", "postgres"};
+
+/* The length of url's scheme (RFC 3986: a letter, then letters, digits,
+ * '+', '-', '.'), 0 when it has none. */
+static size_t scheme_length(const char *url)
 {
-        switch (rc & 0xff) {
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EBADMSG;
-        case SQLITE_CONSTRAINT:
-                return -EEXIST;
-        case SQLITE_READONLY:
-                return -EROFS;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_CANTOPEN: {
-                /* The open(2) error behind it: ENOENT, EACCES, EISDIR... */
-                int e = db ? sqlite3_system_errno(db) : 0;
+        size_t n = 0;
 
-                return e > 0 ? -e : -EACCES;
-        }
-        default:
-                return -EIO;
-        }
-}
-
-/* The message for an open that failed, in SQLite's words (or the errno's
- * when the failure was ours), with what to do. */
-static int open_fail(struct hp_store *s, const char *path, int r, char **ret_error)
-{
-        bool sqlite_said = s->db && sqlite3_errcode(s->db) != SQLITE_OK;
-        const char *detail = sqlite_said ? sqlite3_errmsg(s->db) : strerror(-r);
-        const char *hint = "";
-        int code = s->db ? sqlite3_extended_errcode(s->db) & 0xff : SQLITE_OK;
-
-        /* SQLite's words are vague here ("unable to open database file",
-         * "disk I/O error"); the kernel's error says which. */
-        if ((code == SQLITE_CANTOPEN || code == SQLITE_IOERR) && sqlite3_system_errno(s->db) > 0)
-                return hp_errorf(ret_error, r, "Failed to open state database \"%s\": %s (%s)",
-                                      path, detail, strerror(sqlite3_system_errno(s->db)));
-        if (r == -EBADMSG)
-                hint = "; move it aside to start with an empty store, or restore a backup";
-        else if (r == -EBUSY)
-                hint = "; another process holds it locked, try again when it is done";
-        return hp_errorf(ret_error, r, "Failed to open state database \"%s\": %s%s", path,
-                              detail, hint);
-}
-
-int hp_store_stmt_get(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret)
-{
-        int rc;
-
-        if (!s->stmts[id]) {
-                rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                        &s->stmts[id], NULL);
-                if (rc != SQLITE_OK)
-                        return hp_store_errno_from_rc(s, rc);
-        }
-        *ret = s->stmts[id];
-        return 0;
-}
-
-/* Readies a cached statement for its next use when it goes out of scope. */
-void hp_store_stmt_resetp(sqlite3_stmt **st)
-{
-        if (!*st)
-                return;
-        /* reset repeats the error of the last step, which the caller has
-         * handled; clear_bindings cannot fail. */
-        (void)sqlite3_reset(*st);
-        (void)sqlite3_clear_bindings(*st);
-}
-
-/* The first failure among a statement's bind calls, as -errno. */
-int hp_store_binds_ok(struct hp_store *s, const int *rcs, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (rcs[i] != SQLITE_OK)
-                        return hp_store_errno_from_rc(s, rcs[i]);
-        return 0;
-}
-
-int hp_store_step_done(struct hp_store *s, sqlite3_stmt *st)
-{
-        int rc = sqlite3_step(st);
-
-        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_rc(s, rc);
-}
-
-int hp_store_column_text(sqlite3_stmt *st, int col, const char **ret)
-{
-        const unsigned char *t;
-
-        if (sqlite3_column_type(st, col) == SQLITE_NULL)
-                return -EBADMSG;
-        /* NULL from SQLite for a non-NULL value means no memory. */
-        t = sqlite3_column_text(st, col);
-        if (!t)
-                return -ENOMEM;
-        *ret = (const char *)t;
-        return 0;
-}
-
-int hp_store_read_rows(struct hp_store *s, sqlite3_stmt *st, size_t elem_size,
-                       int (*row)(sqlite3_stmt *st, void *ret), void **v, size_t *n)
-{
-        size_t allocated = *n;
-        int r, rc;
-
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (*n == allocated) {
-                        size_t na = allocated ? allocated * 2 : 8;
-                        void *nv = reallocarray(*v, na, elem_size);
-
-                        if (!nv)
-                                return -ENOMEM;
-                        *v = nv;
-                        allocated = na;
-                }
-                r = row(st, (char *)*v + *n * elem_size);
-                if (r < 0)
-                        return r;
-                (*n)++;
-        }
-        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_rc(s, rc);
-}
-
-int hp_store_column_strdup(sqlite3_stmt *st, int col, char **ret)
-{
-        const char *t;
-        char *copy;
-        int r;
-
-        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-                *ret = NULL;
+        if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z')))
                 return 0;
-        }
-        r = hp_store_column_text(st, col, &t);
-        if (r < 0)
-                return r;
-        copy = strdup(t);
-        if (!copy)
-                return -ENOMEM;
-        *ret = copy;
+        while ((url[n] >= 'a' && url[n] <= 'z') || (url[n] >= 'A' && url[n] <= 'Z') ||
+               (url[n] >= '0' && url[n] <= '9') || url[n] == '+' || url[n] == '-' || url[n] == '.')
+                n++;
+        return url[n] == ':' ? n : 0;
+}
+
+static bool scheme_is(const char *url, size_t n, const char *scheme)
+{
+        return strlen(scheme) == n && strncasecmp(url, scheme, n) == 0;
+}
+
+/* The backend url names. A path stays a path (as before there were URLs):
+ * only a scheme some backend serves, or one followed by "//", makes a URL,
+ * so "./a:b.db" and "a:b.db" are still files. The URL itself is never
+ * quoted in a refusal: a database URL may carry a password. */
+static int backend_of(const char *url, const struct hp_store_backend **ret, char **ret_error)
+{
+        size_t n = scheme_length(url);
+
+        for (size_t i = 0; n > 0 && i < ELEMENTSOF(backends); i++)
+                if (scheme_is(url, n, backends[i]->scheme)) {
+                        *ret = backends[i];
+                        return 0;
+                }
+        for (size_t i = 0; n > 0 && i < ELEMENTSOF(cluster_schemes); i++)
+                if (scheme_is(url, n, cluster_schemes[i]))
+                        return hp_errorf(ret_error, -EPROTONOSUPPORT,
+                                         "%.*s: URLs are for the cluster's controllers (hwpassd "
+                                         "--role controller), not supported by this build yet; "
+                                         "use sqlite:PATH or a file path",
+                                         (int)n, url);
+        if (n > 0 && strncmp(url + n, "://", 3) == 0)
+                return hp_errorf(ret_error, -EPROTONOSUPPORT,
+                                 "%.*s: URLs name no store this hwpass knows; use sqlite:PATH or "
+                                 "a file path",
+                                 (int)n, url);
+        *ret = &hp_store_sqlite_backend;
         return 0;
 }
 
-/* Runs a statement that has no parameters and returns no rows. */
-static int run(struct hp_store *s, enum hp_store_stmt_id id)
+static int open_any(const char *url, bool readonly, struct hp_store **ret, char **ret_error)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        const struct hp_store_backend *b;
         int r;
 
-        r = hp_store_stmt_get(s, id, &st);
+        if (!url || !*url || !ret)
+                return hp_errorf(ret_error, -EINVAL, "No path given for the state database");
+        r = backend_of(url, &b, ret_error);
         if (r < 0)
                 return r;
-        return hp_store_step_done(s, st);
-}
-
-/* The integer in the first column of the first row; -ENOENT without rows. */
-static int query_int(struct hp_store *s, enum hp_store_stmt_id id, int64_t *ret)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r, rc;
-
-        r = hp_store_stmt_get(s, id, &st);
+        r = b->open(url, readonly, &s, ret_error);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return hp_store_errno_from_rc(s, rc);
-        *ret = sqlite3_column_int64(st, 0);
-        return 0;
-}
-
-/* Creates the missing directories above path, mode 0700. */
-static int mkdir_parents(const char *path, char **ret_error)
-{
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
+        s->host = strdup(HP_STORE_LOCAL_HOST);
+        if (!s->host)
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
-        for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-                        int r = -errno;
-
-                        return hp_errorf(
-                                ret_error, r,
-                                "Failed to create directory \"%s\" for the state database: %s", p,
-                                strerror(-r));
-                }
-                *slash = '/';
-        }
-        return 0;
-}
-
-/* Creates the file with mode 0600 before SQLite does (which would use 0644
- * and umask); SQLite gives its -wal and -shm files the same mode. */
-static int precreate(const char *path, char **ret_error)
-{
-        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-
-        if (fd < 0) {
-                int r = -errno;
-
-                return hp_errorf(ret_error, r, "Failed to open state database \"%s\": %s",
-                                      path, strerror(-r));
-        }
-        return 0;
-}
-
-/* Opens the connection with the settings both kinds of open share. */
-static int store_connect(const char *path, int flags, struct hp_store **ret, char **ret_error)
-{
-        _cleanup_(hp_store_closep) struct hp_store *s = calloc(1, sizeof(*s));
-        int64_t fk = 0;
-        int r, rc;
-
-        if (!s)
-                return hp_errorf(ret_error, -ENOMEM, "Out of memory");
-        rc = sqlite3_open_v2(path, &s->db, flags, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_extended_result_codes(s->db, 1);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                return open_fail(s, path, hp_store_errno_from_rc(s, rc), ret_error);
-        /* The pragma is silently ignored by an SQLite built without them. */
-        r = query_int(s, STMT_FOREIGN_KEYS, &fk);
-        if (r < 0)
-                return open_fail(s, path, r, ret_error);
-        if (fk != 1)
-                return hp_errorf(ret_error, -EOPNOTSUPP,
-                                      "Cannot enforce foreign keys in \"%s\": this SQLite lacks "
-                                      "them",
-                                      path);
-        /* The first read of the file: one that is not a database fails here. */
-        r = query_int(s, STMT_PROBE, &fk);
-        if (r < 0)
-                return open_fail(s, path, r, ret_error);
         *ret = TAKE_PTR(s);
-        return 0;
-}
-
-/* WAL lets readers (the CLI) run while hwpassd writes. The pragma answers
- * with the mode in force, which stays the old one where WAL cannot work. */
-static int enable_wal(struct hp_store *s, const char *path, char **ret_error)
-{
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        const unsigned char *mode;
-        int r, rc;
-
-        r = hp_store_stmt_get(s, STMT_JOURNAL_WAL, &st);
-        if (r < 0)
-                return open_fail(s, path, r, ret_error);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-                return open_fail(s, path, hp_store_errno_from_rc(s, rc), ret_error);
-        mode = sqlite3_column_text(st, 0);
-        if (!mode)
-                return hp_errorf(ret_error, -ENOMEM, "Out of memory");
-        if (strcasecmp((const char *)mode, "wal") != 0)
-                return hp_errorf(
-                        ret_error, -EOPNOTSUPP,
-                        "Cannot use write-ahead logging for state database \"%s\" (journal "
-                        "mode stays \"%s\"); keep it on a local filesystem",
-                        path, (const char *)mode);
-        rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-        if (rc != SQLITE_OK)
-                return open_fail(s, path, hp_store_errno_from_rc(s, rc), ret_error);
         return 0;
 }
 
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)
 {
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        int r;
-
-        if (!path || !*path || !ret)
-                return hp_errorf(ret_error, -EINVAL, "No path given for the state database");
-        r = mkdir_parents(path, ret_error);
-        if (r < 0)
-                return r;
-        r = precreate(path, ret_error);
-        if (r < 0)
-                return r;
-        r = store_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, ret_error);
-        if (r < 0)
-                return r;
-        /* SQLite falls back to read-only when it cannot write the file. */
-        if (sqlite3_db_readonly(s->db, "main") != 0)
-                return hp_errorf(ret_error, -EROFS,
-                                      "State database \"%s\" is read-only; check its permissions",
-                                      path);
-        r = enable_wal(s, path, ret_error);
-        if (r < 0)
-                return r;
-        r = hp_store_migrate(s->db, path, false, &s->version, ret_error);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(s);
-        return 0;
+        return open_any(path, false, ret, ret_error);
 }
 
 int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error)
 {
-        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        int r;
-
-        if (!path || !*path || !ret)
-                return hp_errorf(ret_error, -EINVAL, "No path given for the state database");
-        r = store_connect(path, SQLITE_OPEN_READONLY, &s, ret_error);
-        if (r < 0)
-                return r;
-        r = hp_store_migrate(s->db, path, true, &s->version, ret_error);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(s);
-        return 0;
+        return open_any(path, true, ret, ret_error);
 }
 
 void hp_store_close(struct hp_store *s)
 {
         if (!s)
                 return;
-        /* finalize repeats the last step's error, handled when it happened. */
-        for (size_t i = 0; i < _STMT_MAX; i++)
-                (void)sqlite3_finalize(s->stmts[i]);
-        /* Cannot be SQLITE_BUSY with every statement finalized; an open
-         * transaction is rolled back. */
-        (void)sqlite3_close(s->db);
         free(s->actor);
-        free(s);
+        free(s->host);
+        s->backend->close(s);
 }
 
 int hp_store_schema_version(struct hp_store *s)
@@ -430,131 +118,66 @@ int hp_store_schema_version(struct hp_store *s)
 
 int hp_store_set_busy_timeout(struct hp_store *s, int ms)
 {
-        int rc;
-
         if (!s || ms < 0)
                 return -EINVAL;
-        rc = sqlite3_busy_timeout(s->db, ms);
-        return rc == SQLITE_OK ? 0 : hp_store_errno_from_rc(s, rc);
+        return s->backend->set_busy_timeout(s, ms);
 }
 
 int hp_store_begin(struct hp_store *s)
 {
-        int r;
-
-        if (s->in_tx)
-                return -EALREADY;
-        r = run(s, STMT_BEGIN);
-        if (r < 0)
-                return r;
-        s->in_tx = true;
-        return 0;
+        return s->backend->begin(s);
 }
 
 int hp_store_commit(struct hp_store *s)
 {
-        int r;
-
-        if (!s->in_tx)
-                return -EINVAL;
-        if (sqlite3_get_autocommit(s->db)) {
-                s->in_tx = false;
-                return -ECANCELED;
-        }
-        r = run(s, STMT_COMMIT);
-        /* A failed COMMIT leaves the transaction open, unless SQLite gave up on it. */
-        s->in_tx = !sqlite3_get_autocommit(s->db);
-        return r;
+        return s->backend->commit(s);
 }
 
 int hp_store_rollback(struct hp_store *s)
 {
+        return s->backend->rollback(s);
+}
+
+/* What a host's name may hold: a DNS name's letters, digits, '-' and '.',
+ * and '_', which some sites use; no spaces, no quoting needed anywhere. */
+static bool host_name_is_valid(const char *name)
+{
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._");
+        return n > 0 && n <= HP_STORE_HOST_NAME_MAX && name[n] == '\0';
+}
+
+int hp_store_set_host(struct hp_store *s, const char *name)
+{
+        _cleanup_free_ char *copy = NULL;
         int r;
 
-        if (!s->in_tx || sqlite3_get_autocommit(s->db)) {
-                s->in_tx = false;
-                return 0;
-        }
-        r = run(s, STMT_ROLLBACK);
-        s->in_tx = !sqlite3_get_autocommit(s->db);
-        return r;
-}
-
-/* After SQLite rolled back the caller's transaction on an error (SQLITE_FULL,
- * IOERR, NOMEM), refuse to work outside it until the caller notices. */
-int hp_store_tx_check(struct hp_store *s)
-{
-        return s->in_tx && sqlite3_get_autocommit(s->db) ? -ECANCELED : 0;
-}
-
-int hp_store_stmt_use(struct hp_store *s, enum hp_store_stmt_id id, sqlite3_stmt **ret)
-{
-        int r = hp_store_tx_check(s);
-
-        return r < 0 ? r : hp_store_stmt_get(s, id, ret);
-}
-
-/* Makes one operation atomic. Writes alone take BEGIN IMMEDIATE, so waiting
- * for the write lock happens (under the busy timeout) before anything is
- * read; inside the caller's transaction a savepoint nests. */
-int hp_store_tx_enter(struct hp_store *s, bool write, enum hp_store_tx_mode *ret_mode)
-{
-        enum hp_store_tx_mode mode =
-                write && sqlite3_get_autocommit(s->db) ? TX_BEGIN : TX_SAVEPOINT;
-        int r;
-
-        r = hp_store_tx_check(s);
+        if (!host_name_is_valid(name))
+                return -EINVAL;
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        r = s->backend->set_host(s, name);
         if (r < 0)
                 return r;
-        r = run(s, mode == TX_BEGIN ? STMT_BEGIN : STMT_SAVEPOINT);
-        if (r < 0)
-                return r;
-        *ret_mode = mode;
+        free(s->host);
+        s->host = TAKE_PTR(copy);
         return 0;
 }
 
-/* Commits when r says the operation worked, undoes it otherwise; returns the
- * operation's result, or the commit's error. */
-int hp_store_tx_leave(struct hp_store *s, enum hp_store_tx_mode mode, int r)
+const char *hp_store_host(struct hp_store *s)
 {
-        if (r >= 0) {
-                r = run(s, mode == TX_BEGIN ? STMT_COMMIT : STMT_RELEASE);
-                if (r >= 0)
-                        return 0;
-        }
-        /* Best effort on a path that already fails: SQLite may have rolled
-         * everything back itself, and closing the store rolls back too. */
-        if (!sqlite3_get_autocommit(s->db)) {
-                if (mode == TX_BEGIN)
-                        (void)run(s, STMT_ROLLBACK);
-                else if (run(s, STMT_ROLLBACK_TO) >= 0)
-                        (void)run(s, STMT_RELEASE);
-        }
-        return r;
+        return s->host;
 }
 
-int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
-                       const char *message)
+int hp_store_host_add(struct hp_store *s, const char *name)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        if (!kind || !*kind)
+        if (!host_name_is_valid(name))
                 return -EINVAL;
-        r = hp_store_stmt_use(s, STMT_EVENT_ADD, &st);
-        if (r < 0)
-                return r;
-        const int rcs[] = {
-                sqlite3_bind_int64(st, 1, (int64_t)time(NULL)),
-                sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC),
-                sqlite3_bind_text(st, 3, subject, -1, SQLITE_STATIC),
-                sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC),
-                sqlite3_bind_text(st, 5, s->actor, -1, SQLITE_STATIC),
-        };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
-        if (r < 0)
-                return r;
-        return hp_store_step_done(s, st);
+        return s->backend->host_add(s, name);
 }
 
 int hp_store_set_actor(struct hp_store *s, const char *actor)
@@ -568,59 +191,300 @@ int hp_store_set_actor(struct hp_store *s, const char *actor)
         return 0;
 }
 
-static void hp_events_free_one(struct hp_event *e)
+static int strdup_or_null(const char *s, char **ret)
+{
+        char *copy = NULL;
+
+        if (s) {
+                copy = strdup(s);
+                if (!copy)
+                        return -ENOMEM;
+        }
+        *ret = copy;
+        return 0;
+}
+
+void hp_dev_config_done(struct hp_dev_config *c)
+{
+        if (!c)
+                return;
+        free(c->serial);
+        free(c->slot);
+        free(c->host_driver);
+        free(c->label);
+        hp_strv_free(c->attrs);
+        free(c->health);
+        free(c->reason);
+        free(c->assigned_vm);
+        *c = (struct hp_dev_config){0};
+}
+
+void hp_dev_configs_free(struct hp_dev_config *c, size_t n)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < n; i++)
+                hp_dev_config_done(&c[i]);
+        free(c);
+}
+
+int hp_dev_config_copy(const struct hp_dev_config *from, struct hp_dev_config *ret)
+{
+        _cleanup_(hp_dev_config_done) struct hp_dev_config c = {0};
+        const struct {
+                const char *src;
+                char **dst;
+        } strs[] = {
+                {from->serial, &c.serial},           {from->slot, &c.slot},
+                {from->host_driver, &c.host_driver}, {from->label, &c.label},
+                {from->health, &c.health},           {from->reason, &c.reason},
+                {from->assigned_vm, &c.assigned_vm},
+        };
+        int r;
+
+        memcpy(c.address, from->address, sizeof(c.address));
+        c.address[sizeof(c.address) - 1] = '\0';
+        c.vendor_id = from->vendor_id;
+        c.device_id = from->device_id;
+        c.subsystem_vendor_id = from->subsystem_vendor_id;
+        c.subsystem_device_id = from->subsystem_device_id;
+        c.desired = from->desired;
+        c.updated_at = from->updated_at;
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
+                r = strdup_or_null(strs[i].src, strs[i].dst);
+                if (r < 0)
+                        return r;
+        }
+        c.attrs = calloc(1, sizeof(char *));
+        if (!c.attrs)
+                return -ENOMEM;
+        for (size_t i = 0; from->attrs && from->attrs[i]; i++) {
+                r = hp_strv_push(&c.attrs, from->attrs[i]);
+                if (r < 0)
+                        return r;
+        }
+        *(struct hp_dev_config *)ret = c;
+        c = (struct hp_dev_config){0};
+        return 0;
+}
+
+/* One spelling per device, since the address is the key. */
+bool hp_store_address_is_valid(const char *a)
+{
+        static const char pattern[] = "xxxx:xx:xx.x";
+
+        for (size_t i = 0; i < sizeof(pattern) - 1; i++) {
+                if (pattern[i] != 'x') {
+                        if (a[i] != pattern[i])
+                                return false;
+                } else if (!((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'))) {
+                        return false;
+                }
+        }
+        return a[sizeof(pattern) - 1] == '\0';
+}
+
+static int config_validate(const struct hp_dev_config *c)
+{
+        if (!hp_store_address_is_valid(c->address))
+                return -EINVAL;
+        if (!c->health || !(streq(c->health, "ok") || streq(c->health, "quarantined")))
+                return -EINVAL;
+        for (size_t i = 0; c->attrs && c->attrs[i]; i++) {
+                const char *eq = strchr(c->attrs[i], '=');
+
+                if (!eq || eq == c->attrs[i] || eq - c->attrs[i] > INT_MAX)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+int hp_store_device_get(struct hp_store *s, const char *address, struct hp_dev_config *ret)
+{
+        if (!address || !hp_store_address_is_valid(address))
+                return -EINVAL;
+        return s->backend->device_get(s, address, ret);
+}
+
+int hp_store_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n)
+{
+        return s->backend->device_list(s, ret, ret_n);
+}
+
+int hp_store_device_put(struct hp_store *s, const struct hp_dev_config *c)
+{
+        int r = config_validate(c);
+
+        return r < 0 ? r : s->backend->device_put(s, c);
+}
+
+int hp_store_device_delete(struct hp_store *s, const char *address)
+{
+        if (!address || !hp_store_address_is_valid(address))
+                return -EINVAL;
+        return s->backend->device_delete(s, address);
+}
+
+void hp_event_done(struct hp_event *e)
 {
         free(e->kind);
         free(e->subject);
         free(e->message);
         free(e->actor);
+        free(e->host);
+        *e = (struct hp_event){0};
 }
 
 void hp_events_free(struct hp_event *e, size_t n)
 {
         for (size_t i = 0; e && i < n; i++)
-                hp_events_free_one(&e[i]);
+                hp_event_done(&e[i]);
         free(e);
 }
 
-static int row_to_event(sqlite3_stmt *st, void *ret)
+int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
+                       const char *message)
 {
-        struct hp_event e = { .id = sqlite3_column_int64(st, 0), .at = sqlite3_column_int64(st, 1) };
-        int r;
-
-        if ((r = hp_store_column_strdup(st, 2, &e.kind)) < 0 ||
-            (r = hp_store_column_strdup(st, 3, &e.subject)) < 0 ||
-            (r = hp_store_column_strdup(st, 4, &e.message)) < 0 ||
-            (r = hp_store_column_strdup(st, 5, &e.actor)) < 0) {
-                hp_events_free_one(&e);
-                return r;
-        }
-        *(struct hp_event *)ret = e;
-        return 0;
+        if (!kind || !*kind)
+                return -EINVAL;
+        return s->backend->event_add(s, kind, subject, message);
 }
 
-int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret, size_t *ret_n)
+int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret,
+                        size_t *ret_n)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *e = NULL;
-        size_t n = 0;
-        int r;
+        return s->backend->event_list(s, since, limit, ret, ret_n);
+}
 
-        r = hp_store_stmt_use(s, STMT_EVENT_LIST, &st);
-        if (r < 0)
-                return r;
-        const int rcs[] = {
-                sqlite3_bind_int64(st, 1, since),
-                sqlite3_bind_int64(st, 2, (int64_t)limit),
-        };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
-        if (r >= 0)
-                r = hp_store_read_rows(s, st, sizeof(struct hp_event), row_to_event, &e, &n);
-        if (r < 0) {
-                hp_events_free(e, n);
-                return r;
+void hp_vm_record_done(struct hp_vm_record *r)
+{
+        if (!r)
+                return;
+        free(r->name);
+        free(r->spec_json);
+        free(r->state);
+        free(r->qmp_path);
+        *r = (struct hp_vm_record){0};
+}
+
+void hp_vm_records_free(struct hp_vm_record *r, size_t n)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < n; i++)
+                hp_vm_record_done(&r[i]);
+        free(r);
+}
+
+/* The vm layer validates names; the store only refuses what it cannot key on. */
+static bool vm_name_is_valid(const char *name)
+{
+        return name && *name;
+}
+
+static bool vm_state_is_valid(const char *state)
+{
+        static const char *const states[] = {"off", "starting", "running", "stopping"};
+
+        if (!state)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                if (streq(state, states[i]))
+                        return true;
+        return false;
+}
+
+int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->vm_get(s, name, ret);
+}
+
+int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n)
+{
+        return s->backend->vm_list(s, ret, ret_n);
+}
+
+int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json)
+{
+        if (!vm_name_is_valid(name) || !spec_json)
+                return -EINVAL;
+        return s->backend->vm_create(s, name, spec_json);
+}
+
+int hp_store_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json)
+{
+        if (!vm_name_is_valid(name) || !spec_json)
+                return -EINVAL;
+        return s->backend->vm_update_spec(s, name, spec_json);
+}
+
+int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
+                            const char *qmp_path, int64_t started_at)
+{
+        if (!vm_name_is_valid(name) || !vm_state_is_valid(state) || pid < 0 || started_at < 0)
+                return -EINVAL;
+        return s->backend->vm_set_runtime(s, name, state, pid, qmp_path, started_at);
+}
+
+int hp_store_vm_delete(struct hp_store *s, const char *name)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->vm_delete(s, name);
+}
+
+int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+                            char **ret_conflict)
+{
+        if (!vm_name_is_valid(vm) || (n > 0 && !addresses))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (!addresses[i])
+                        return -EINVAL;
+                if (!hp_store_address_is_valid(addresses[i]))
+                        return hp_errorf(ret_conflict, -EINVAL, "%s", addresses[i]);
         }
-        *ret = e;
-        *ret_n = n;
-        return 0;
+        return s->backend->assign_devices(s, vm, addresses, n, ret_conflict);
+}
+
+int hp_store_release_devices(struct hp_store *s, const char *vm)
+{
+        if (!vm_name_is_valid(vm))
+                return -EINVAL;
+        return s->backend->release_devices(s, vm);
+}
+
+void hp_token_infos_free(struct hp_token_info *t, size_t n)
+{
+        for (size_t i = 0; t && i < n; i++)
+                free(t[i].name);
+        free(t);
+}
+
+int hp_store_token_add(struct hp_store *s, const char *name, const char *hash)
+{
+        if (!hp_token_name_is_valid(name) || !hp_token_hash_is_valid(hash))
+                return -EINVAL;
+        return s->backend->token_add(s, name, hash);
+}
+
+int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n)
+{
+        return s->backend->token_list(s, ret, ret_n);
+}
+
+int hp_store_token_revoke(struct hp_store *s, const char *name)
+{
+        if (!name || !*name)
+                return -EINVAL;
+        return s->backend->token_revoke(s, name);
+}
+
+int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name)
+{
+        if (!hp_token_hash_is_valid(hash))
+                return -EINVAL;
+        return s->backend->token_check(s, hash, ret_name);
 }

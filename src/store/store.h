@@ -1,6 +1,35 @@
-/* The public interface of the host state store: device configuration, VMs, and an event log. */
-/* All are kept in one SQLite file (the standalone shape of DESIGN.md §1).
- * Library code: returns -errno, never prints. */
+/* The public interface of the state store: device configuration, VMs, tokens, and an event log. */
+/* One interface over backends (DESIGN.md §1): an SQLite file for a
+ * standalone host (sqlite*.c), the cluster's PostgreSQL later, each behind
+ * the ops table in store-internal.h. Library code: returns -errno, never
+ * prints.
+ *
+ * What callers may rely on, whatever the backend:
+ * - Each call is atomic: a write changes everything it says or nothing
+ *   (a put with its attributes, a delete with its releases, an assignment
+ *   of several devices), and a read sees one consistent state.
+ * - A committed write is seen by every connection, in this process or
+ *   another, that reads after the commit.
+ * - hp_store_begin() .. hp_store_commit() is serialisable: its writes are
+ *   seen by others all at once or never, and what it reads stays as read
+ *   until it ends, so read, change, write inside one is safe. A backend
+ *   that cannot keep that against another connection says -EBUSY (below).
+ * - -EBUSY means another connection's work conflicted with this call (it
+ *   held the store's write turn, or changed what this transaction read) and
+ *   waiting up to the busy timeout did not end it. Nothing of the call was
+ *   done; retry later or tell the user the store is busy. Inside a
+ *   transaction, a -EBUSY from a write may have ended the transaction:
+ *   commit then says -ECANCELED, and the whole transaction is to be retried.
+ * - -EROFS: a write on a connection opened read-only.
+ * - Event ids only grow, in commit order: a reader that asks for the events
+ *   after the last id it saw misses none.
+ * - Lists come sorted in byte order (strcmp) of their key; times are unix
+ *   seconds. Text is expected to be UTF-8 without NUL bytes.
+ * - A connection is used by one thread at a time; opening one is cheap.
+ * What they must not rely on: how the store locks (SQLite makes writers take
+ * turns from BEGIN; another backend may lock rows), when -EBUSY comes
+ * (at begin, at a write, or at commit), or anything of the file behind an
+ * sqlite: URL beyond what hp_store_open() says. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,20 +38,31 @@
 
 struct hp_store;
 
-/* Opens (creating it and its directory, mode 0700, when missing) the SQLite
- * database at path: WAL journal, foreign keys on, busy timeout 5 s, schema
- * brought up to date by numbered migrations in one transaction each (table
- * schema_version). -errno on failure; *ret_error (may be NULL) gets a
- * malloc'd message naming the path and SQLite's error (NULL if even that
- * allocation failed). -EBADMSG: not a database or damaged; -EPROTONOSUPPORT:
- * written by a newer hwpass; -EBUSY: locked by another process. */
+/* path names the store, as a URL or a plain path:
+ *   sqlite:PATH, sqlite:///ABSOLUTE/PATH, or a plain path: an SQLite file
+ *     (the standalone host's store), created with its directories (mode 0700,
+ *     the file 0600) when missing. The scheme is case-insensitive; the path
+ *     is taken byte for byte (no %-decoding, no ?options). Only a scheme a
+ *     backend serves, or one followed by "//", makes a URL: "a:b.db" is a
+ *     file (write ./sqlite:x to name a file called "sqlite:x").
+ *   postgresql://..., postgres://...: the cluster's database; refused by
+ *     this build with -EPROTONOSUPPORT and a message saying what to use.
+ *     Any other scheme://... is refused the same way.
+ * The schema is brought up to date by numbered migrations, each atomic.
+ * -errno on failure; *ret_error (may be NULL) gets a malloc'd message naming
+ * the store as the caller wrote it, with the backend's words and what to do
+ * (NULL if even that allocation failed). A refused URL is never quoted
+ * whole, since it may carry a password. -EINVAL: malformed sqlite: URL or
+ * no path; -EBADMSG: not a store or damaged; -EPROTONOSUPPORT: written by a
+ * newer hwpass, or a scheme this build does not serve; -EBUSY: another
+ * connection kept it busy (an upgrade under way) past the busy timeout. */
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
-/* Opens read-only; -ENOENT when the file does not exist or holds no hwpass
- * state yet (callers that only read then show no stored state). Refuses a
- * database newer than this code knows with -EPROTONOSUPPORT, and one older
- * too: it cannot be migrated without writing, and this code's statements
- * need the current schema, so it stays refused until a read-write open
- * (hwpassd) upgrades it. Writes fail with -EROFS. */
+/* Opens read-only, creating nothing; -ENOENT when the store does not exist
+ * (for SQLite: no file) or holds no hwpass state yet (callers that only read
+ * then show no stored state). Refuses a store newer than this code knows with
+ * -EPROTONOSUPPORT, and one older too: it cannot be migrated without
+ * writing, and this code needs the current schema, so it stays refused until
+ * a read-write open (hwpassd) upgrades it. Writes fail with -EROFS. */
 int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error);
 void hp_store_close(struct hp_store *s);
 static inline void hp_store_closep(struct hp_store **s)
@@ -30,15 +70,37 @@ static inline void hp_store_closep(struct hp_store **s)
         hp_store_close(*s);
 }
 int hp_store_schema_version(struct hp_store *s); /* >= 1 */
-/* How long a write waits for another connection's lock before -EBUSY
- * (5000 ms after open). For tests, and for callers that must not wait. */
+
+/* Hosts. A store holds the devices and VMs of one or more hosts (a
+ * standalone host is a cluster of one): a device is known by its host and
+ * address, a VM by its host and name. A connection works on one host at a
+ * time, HP_STORE_LOCAL_HOST after open, which every store has; devices, VMs,
+ * assignments and the events added belong to it. Tokens and the event log
+ * as read are the whole store's. */
+#define HP_STORE_LOCAL_HOST "local"
+#define HP_STORE_HOST_NAME_MAX 253
+/* Switches the connection to the host name; -ENOENT when there is none
+ * (add it first), -EINVAL for a name that is not 1-253 letters, digits,
+ * '-', '.' or '_'. */
+int hp_store_set_host(struct hp_store *s, const char *name);
+/* The name of the host the connection works on; valid until the next
+ * hp_store_set_host() or close. */
+const char *hp_store_host(struct hp_store *s);
+/* Adds a host with no devices or VMs; -EEXIST when the name is taken,
+ * -EINVAL as above. The connection stays on its host. */
+int hp_store_host_add(struct hp_store *s, const char *name);
+/* How long a call waits for another connection's conflicting work before
+ * -EBUSY (5000 ms after open). For tests, and for callers that must not wait. */
 int hp_store_set_busy_timeout(struct hp_store *s, int ms);
 
-/* Explicit transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). begin: -EALREADY
- * when one is open. commit: -EINVAL when none is open, -ECANCELED when SQLite
- * already rolled it back after an earlier error (the changes are gone); when
- * COMMIT itself fails the transaction stays open, so roll it back. rollback
- * with none open is a no-op, so error paths can always call it. */
+/* Explicit transactions, serialisable as said above. The calls below that
+ * write join the open transaction; one that fails inside it undoes only
+ * itself, unless the backend had to give up the whole transaction (disk
+ * full, I/O error, a lost connection, a conflict). begin: -EALREADY when one
+ * is open, -EBUSY as above. commit: -EINVAL when none is open, -ECANCELED
+ * when the backend already gave it up (the changes are gone); when commit
+ * itself fails, roll back. rollback with none open is a no-op, so error
+ * paths can always call it. */
 int hp_store_begin(struct hp_store *s);
 int hp_store_commit(struct hp_store *s);
 int hp_store_rollback(struct hp_store *s);
@@ -62,20 +124,22 @@ struct hp_dev_config {
 void hp_dev_config_done(struct hp_dev_config *c); /* frees members, accepts zeroed */
 int hp_dev_config_copy(const struct hp_dev_config *from, struct hp_dev_config *ret);
 
-/* address must be canonical: "dddd:bb:dd.f", lower-case hex (-EINVAL otherwise). */
+/* The devices of the connection's host. address must be canonical:
+ * "dddd:bb:dd.f", lower-case hex (-EINVAL otherwise). */
 int hp_store_device_get(struct hp_store *s, const char *address,
                         struct hp_dev_config *ret); /* -ENOENT */
 /* Sorted by address; *ret is NULL when there are none. */
 int hp_store_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n);
 void hp_dev_configs_free(struct hp_dev_config *c, size_t n);
-/* Insert or replace, attrs included, atomically; nests inside hp_store_begin().
+/* Insert or replace, attrs included, atomically; joins hp_store_begin()'s transaction.
  * -EINVAL for a bad address, health or attribute (no '=', empty key),
  * -EEXIST for an attribute key given twice. A failed put changes nothing. */
 int hp_store_device_put(struct hp_store *s, const struct hp_dev_config *c);
 int hp_store_device_delete(struct hp_store *s, const char *address); /* -ENOENT when none */
 
-/* An append-only event log (who did what). kind is required; subject
- * (a device address, a VM name...) and message may be NULL. */
+/* An append-only event log (who did what), recorded with the connection's
+ * host. kind is required; subject (a device address, a VM name...) and
+ * message may be NULL. */
 int hp_store_event_add(struct hp_store *s, const char *kind, const char *subject,
                        const char *message);
 /* Who the events this connection adds are recorded for ("root", "uid 1000",
@@ -84,12 +148,13 @@ int hp_store_set_actor(struct hp_store *s, const char *actor);
 struct hp_event {
         int64_t id, at; /* at: unix seconds */
         char *kind, *subject, *message, *actor; /* all but kind may be NULL */
+        char *host; /* the name of the host whose connection added it; NULL in a damaged store */
 };
 void hp_events_free(struct hp_event *e, size_t n);
-/* The newest `limit` events with an id above `since`, oldest first. */
+/* The newest `limit` events with an id above `since`, oldest first, of every host. */
 int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret, size_t *ret_n);
 
-/* A VM of this host and its runtime state. The spec is the vm layer's JSON
+/* A VM of the connection's host and its runtime state. The spec is the vm layer's JSON
  * document, stored as given: the store does not know its fields. */
 struct hp_vm_record {
         char *name;
@@ -104,7 +169,7 @@ void hp_vm_record_done(struct hp_vm_record *r); /* frees members, accepts zeroed
 void hp_vm_records_free(struct hp_vm_record *r, size_t n);
 
 /* Names are validated by the vm layer; the store only refuses NULL or empty
- * ones (and a NULL spec) with -EINVAL. Writes nest inside hp_store_begin(). */
+ * ones (and a NULL spec) with -EINVAL. Writes join hp_store_begin()'s transaction. */
 int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret); /* -ENOENT */
 /* Sorted by name; *ret is NULL when there are none. */
 int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n);
@@ -118,24 +183,25 @@ int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *st
 /* Deletes the VM and releases every device assigned to it, in one transaction. -ENOENT. */
 int hp_store_vm_delete(struct hp_store *s, const char *name);
 
-/* Assigns every address to vm in one transaction (BEGIN IMMEDIATE, or a
- * savepoint inside hp_store_begin()), so of two processes assigning one
- * device at once only the first wins. Each must have a devices row and be
- * free or already vm's; nothing is changed on failure. Errors, with
+/* Assigns every address (devices of the connection's host) to vm, its VM,
+ * atomically across connections and processes: of two assigning one device
+ * at once, one wins and the other gets -EBUSY "(held by ...)". Inside
+ * hp_store_begin() it is part of that transaction. Each must have a devices
+ * row and be free or already vm's; nothing is changed on failure. Errors, with
  * *ret_conflict (may be NULL) set to a malloc'd string where an address is to
  * blame and left alone otherwise:
  *   -EINVAL   address not canonical (*ret_conflict = the address), or no vm;
  *   -ENOENT   no devices row (*ret_conflict = the address), or no VM named
  *             vm (*ret_conflict left alone: create the VM first);
  *   -EBUSY    held by another VM (*ret_conflict = "ADDRESS (held by VM)"),
- *             or, with *ret_conflict left alone, the database stayed locked
- *             by another process past the busy timeout. */
+ *             or, with *ret_conflict left alone, the store stayed busy
+ *             past the busy timeout (see the top of this file). */
 int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                             char **ret_conflict);
 /* Frees every device assigned to vm; returns how many (0 for an unknown VM). */
 int hp_store_release_devices(struct hp_store *s, const char *vm);
 
-/* The API's bearer tokens (tokens.c). The store keeps a name and the hex
+/* The API's bearer tokens, the whole store's. The store keeps a name and the hex
  * SHA-256 of each token (util/token.h), never the token, and never hands
  * the hash back out. */
 struct hp_token_info {
@@ -158,5 +224,5 @@ int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when
  * revoked meanwhile), -EINVAL for a malformed hash. */
 int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name);
 
-/* The schema version this code knows; migrations.c holds one migration per version. */
-#define HP_STORE_SCHEMA_VERSION 4
+/* The schema version this code knows; sqlite-migrations.c holds one migration per version. */
+#define HP_STORE_SCHEMA_VERSION 5

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 /* Migration 1 as shipped, frozen here: the migration tests describe files
- * written at that version, whatever happens to migrations.c later. */
+ * written at that version, whatever happens to sqlite-migrations.c later. */
 #define SCHEMA_V1_SQL \
         "PRAGMA journal_mode = WAL;\n" \
         "CREATE TABLE schema_version (\n" \
@@ -43,6 +43,29 @@
         "        kind TEXT NOT NULL,\n" \
         "        subject TEXT,\n" \
         "        message TEXT\n" \
+        ");\n"
+
+/* Migrations 2 to 4 as shipped, frozen too: with SCHEMA_V1_SQL, a file as
+ * hwpass wrote it at schema version 4 (the last before hosts). */
+#define SCHEMA_V2_TO_V4_SQL \
+        "ALTER TABLE devices ADD COLUMN reason TEXT;\n" \
+        "CREATE TABLE vms (\n" \
+        "        name TEXT NOT NULL PRIMARY KEY,\n" \
+        "        spec TEXT NOT NULL,\n" \
+        "        state TEXT NOT NULL DEFAULT 'off'\n" \
+        "                CHECK (state IN ('off', 'starting', 'running', 'stopping')),\n" \
+        "        pid INTEGER NOT NULL DEFAULT 0,\n" \
+        "        qmp_path TEXT,\n" \
+        "        started_at INTEGER NOT NULL DEFAULT 0,\n" \
+        "        created_at INTEGER NOT NULL,\n" \
+        "        updated_at INTEGER NOT NULL\n" \
+        ");\n" \
+        "ALTER TABLE events ADD COLUMN actor TEXT;\n" \
+        "CREATE TABLE tokens (\n" \
+        "        name TEXT NOT NULL PRIMARY KEY,\n" \
+        "        hash TEXT NOT NULL UNIQUE,\n" \
+        "        created_at INTEGER NOT NULL,\n" \
+        "        last_used_at INTEGER NOT NULL DEFAULT 0\n" \
         ");\n"
 
 static char tmp[64];

@@ -135,7 +135,7 @@ static void test_migrate_v2(void **state)
         size_t n = 99;
 
         (void)state;
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 4);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 5);
         create_v2(path);
 
         /* Read-only cannot add the table the statements need: refused, untouched. */
@@ -172,14 +172,15 @@ static void test_migrate_v2(void **state)
 
         free(version);
         version = raw_text(path, "SELECT version FROM schema_version");
-        assert_string_equal(version, "4");
+        assert_string_equal(version, "5");
+        /* 5: every VM belongs to a host. */
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('vms')");
         assert_string_equal(cols,
-                            "name,spec,state,pid,qmp_path,started_at,created_at,updated_at");
+                            "host,name,spec,state,pid,qmp_path,started_at,created_at,updated_at");
         free(cols);
-        /* 4: who did what, and the API's tokens. */
+        /* 4: who did what, and the API's tokens; 5: on which host. */
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('events')");
-        assert_string_equal(cols, "id,at,kind,subject,message,actor");
+        assert_string_equal(cols, "id,at,kind,subject,message,actor,host");
         free(cols);
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('tokens')");
         assert_string_equal(cols, "name,hash,created_at,last_used_at");

@@ -117,7 +117,7 @@ static void test_open_creates(void **state)
         assert_int_equal(stat(top, &st), -1);
         s = open_ok(path);
         assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 4);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 5);
         assert_int_equal(stat(top, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0700);
@@ -603,7 +603,7 @@ static void test_newer_schema(void **state)
 
 /* A file as hwpass wrote it at schema version 1: migration 1 as shipped,
  * copied here so the test keeps describing those files whatever happens to
- * migrations.c, with one device (two attributes) and one event. */
+ * sqlite-migrations.c, with one device (two attributes) and one event. */
 static void create_v1(const char *path)
 {
         static const char v1[] =
@@ -846,6 +846,125 @@ static void test_open_errors(void **state)
         assert_null(s);
 }
 
+/* The URL forms name the same file as its path; other schemes are refused
+ * with what to use instead, and create nothing. */
+static void test_open_url(void **state)
+{
+        _cleanup_free_ char *path = path_in("url/state.db"), *url = NULL, *url3 = NULL;
+        _cleanup_free_ char *missing = NULL, *error = NULL, *cwd = get_current_dir_name();
+        const char *const attrs[] = {"a=1", NULL};
+        struct hp_dev_config c, got = {0};
+        struct hp_store *s = NULL;
+        struct stat st;
+
+        (void)state;
+        assert_non_null(cwd);
+        assert_true(asprintf(&url, "sqlite:%s", path) > 0);
+        assert_true(asprintf(&url3, "SQLite://%s", path) > 0);
+        assert_true(asprintf(&missing, "sqlite:%s/url/none/state.db", tmp) > 0);
+
+        s = open_ok(url);
+        config_fill(&c, "0000:0d:00.0", "by url", attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        hp_store_close(s);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        /* The plain path and sqlite:///PATH open the same file. */
+        s = open_ok(path);
+        assert_int_equal(hp_store_device_get(s, "0000:0d:00.0", &got), 0);
+        assert_string_equal(got.label, "by url");
+        hp_dev_config_done(&got);
+        hp_store_close(s);
+        assert_int_equal(hp_store_open_readonly(url3, &s, NULL), 0);
+        assert_int_equal(hp_store_device_get(s, "0000:0d:00.0", &got), 0);
+        hp_dev_config_done(&got);
+        hp_store_close(s);
+        hp_dev_config_done(&c);
+
+        /* Messages name the store as the caller wrote it. */
+        s = NULL;
+        assert_int_equal(hp_store_open_readonly(missing, &s, &error), -ENOENT);
+        assert_null(s);
+        assert_non_null(strstr(error, missing));
+        free(TAKE_PTR(error));
+
+        /* A relative path after "sqlite:", and a plain name holding a colon. */
+        assert_int_equal(chdir(tmp), 0);
+        hp_store_close(open_ok("sqlite:rel.db"));
+        hp_store_close(open_ok("a:b.db"));
+        assert_int_equal(chdir(cwd), 0);
+        free(missing);
+        missing = path_in("rel.db");
+        assert_int_equal(stat(missing, &st), 0);
+        free(missing);
+        missing = path_in("a:b.db");
+        assert_int_equal(stat(missing, &st), 0);
+
+        /* Malformed sqlite: URLs. */
+        assert_int_equal(hp_store_open("sqlite:", &s, &error), -EINVAL);
+        assert_non_null(strstr(error, "names no file"));
+        free(TAKE_PTR(error));
+        assert_int_equal(hp_store_open_readonly("sqlite://", &s, &error), -EINVAL);
+        assert_non_null(strstr(error, "names no file"));
+        free(TAKE_PTR(error));
+        assert_int_equal(hp_store_open("sqlite://db.example/x.db", &s, &error), -EINVAL);
+        assert_non_null(strstr(error, "names a host"));
+        free(TAKE_PTR(error));
+        free(missing);
+        assert_true(asprintf(&missing, "sqlite://%s/q.db?mode=ro", tmp) > 0);
+        assert_int_equal(hp_store_open(missing, &s, &error), -EINVAL);
+        assert_non_null(strstr(error, "query"));
+        free(TAKE_PTR(error));
+        assert_null(s);
+}
+
+/* The cluster's database is not this build's: refused, with what to do,
+ * without quoting the URL (it may hold a password), creating nothing. */
+static void test_open_cluster_url(void **state)
+{
+        static const char want[] =
+                "postgresql: URLs are for the cluster's controllers (hwpassd --role controller), "
+                "not supported by this build yet; use sqlite:PATH or a file path";
+        const char *const urls[] = {"postgresql://hwpass:secret@db.example/hwpass",
+                                    "postgres://hwpass:secret@db.example/hwpass",
+                                    "PostgreSQL:///hwpass"};
+        _cleanup_free_ char *cwd = get_current_dir_name();
+        struct hp_store *s = NULL;
+        struct stat st;
+
+        (void)state;
+        assert_non_null(cwd);
+        assert_int_equal(chdir(tmp), 0);
+        for (size_t i = 0; i < ELEMENTSOF(urls); i++) {
+                _cleanup_free_ char *error = NULL, *error_ro = NULL;
+
+                assert_int_equal(hp_store_open(urls[i], &s, &error), -EPROTONOSUPPORT);
+                assert_int_equal(hp_store_open_readonly(urls[i], &s, &error_ro), -EPROTONOSUPPORT);
+                assert_null(s);
+                assert_string_equal(error, error_ro);
+                assert_null(strstr(error, "secret"));
+                if (i == 0)
+                        assert_string_equal(error, want);
+                else if (i == 1)
+                        assert_non_null(strstr(error, "postgres: URLs are for the cluster's"));
+        }
+        assert_int_equal(stat("postgresql:", &st), -1);
+        assert_int_equal(stat("postgres:", &st), -1);
+        assert_int_equal(stat("PostgreSQL:", &st), -1);
+
+        /* A scheme nobody serves, the same way. */
+        {
+                _cleanup_free_ char *error = NULL;
+
+                assert_int_equal(hp_store_open("mysql://root:secret@db/x", &s, &error),
+                                 -EPROTONOSUPPORT);
+                assert_non_null(strstr(error, "mysql: URLs name no store"));
+                assert_null(strstr(error, "secret"));
+                assert_int_equal(stat("mysql:", &st), -1);
+        }
+        assert_int_equal(chdir(cwd), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -867,6 +986,8 @@ int main(void)
                 cmocka_unit_test(test_busy_waits),
                 cmocka_unit_test(test_readonly_empty),
                 cmocka_unit_test(test_open_errors),
+                cmocka_unit_test(test_open_url),
+                cmocka_unit_test(test_open_cluster_url),
         };
 
         return cmocka_run_group_tests_name("store", tests, make_tmp, remove_tmp);

@@ -1,8 +1,7 @@
-/* The device rows: hp_dev_config, and the devices and device_attrs tables. */
-#include "store-internal.h"
+/* The SQLite backend's device rows: the devices and device_attrs tables. */
+#include "sqlite-internal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,114 +10,6 @@
 
 #include "util/macro.h"
 #include "util/strutil.h"
-
-static int strdup_or_null(const char *s, char **ret)
-{
-        char *copy = NULL;
-
-        if (s) {
-                copy = strdup(s);
-                if (!copy)
-                        return -ENOMEM;
-        }
-        *ret = copy;
-        return 0;
-}
-
-void hp_dev_config_done(struct hp_dev_config *c)
-{
-        if (!c)
-                return;
-        free(c->serial);
-        free(c->slot);
-        free(c->host_driver);
-        free(c->label);
-        hp_strv_free(c->attrs);
-        free(c->health);
-        free(c->reason);
-        free(c->assigned_vm);
-        *c = (struct hp_dev_config){0};
-}
-
-void hp_dev_configs_free(struct hp_dev_config *c, size_t n)
-{
-        if (!c)
-                return;
-        for (size_t i = 0; i < n; i++)
-                hp_dev_config_done(&c[i]);
-        free(c);
-}
-
-int hp_dev_config_copy(const struct hp_dev_config *from, struct hp_dev_config *ret)
-{
-        _cleanup_(hp_dev_config_done) struct hp_dev_config c = {0};
-        const struct {
-                const char *src;
-                char **dst;
-        } strs[] = {
-                {from->serial, &c.serial},           {from->slot, &c.slot},
-                {from->host_driver, &c.host_driver}, {from->label, &c.label},
-                {from->health, &c.health},           {from->reason, &c.reason},
-                {from->assigned_vm, &c.assigned_vm},
-        };
-        int r;
-
-        memcpy(c.address, from->address, sizeof(c.address));
-        c.address[sizeof(c.address) - 1] = '\0';
-        c.vendor_id = from->vendor_id;
-        c.device_id = from->device_id;
-        c.subsystem_vendor_id = from->subsystem_vendor_id;
-        c.subsystem_device_id = from->subsystem_device_id;
-        c.desired = from->desired;
-        c.updated_at = from->updated_at;
-        for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
-                r = strdup_or_null(strs[i].src, strs[i].dst);
-                if (r < 0)
-                        return r;
-        }
-        c.attrs = calloc(1, sizeof(char *));
-        if (!c.attrs)
-                return -ENOMEM;
-        for (size_t i = 0; from->attrs && from->attrs[i]; i++) {
-                r = hp_strv_push(&c.attrs, from->attrs[i]);
-                if (r < 0)
-                        return r;
-        }
-        *(struct hp_dev_config *)ret = c;
-        c = (struct hp_dev_config){0};
-        return 0;
-}
-
-/* One spelling per device, since the address is the key. */
-bool hp_store_address_is_valid(const char *a)
-{
-        static const char pattern[] = "xxxx:xx:xx.x";
-
-        for (size_t i = 0; i < sizeof(pattern) - 1; i++) {
-                if (pattern[i] != 'x') {
-                        if (a[i] != pattern[i])
-                                return false;
-                } else if (!((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'))) {
-                        return false;
-                }
-        }
-        return a[sizeof(pattern) - 1] == '\0';
-}
-
-static int config_validate(const struct hp_dev_config *c)
-{
-        if (!hp_store_address_is_valid(c->address))
-                return -EINVAL;
-        if (!c->health || !(streq(c->health, "ok") || streq(c->health, "quarantined")))
-                return -EINVAL;
-        for (size_t i = 0; c->attrs && c->attrs[i]; i++) {
-                const char *eq = strchr(c->attrs[i], '=');
-
-                if (!eq || eq == c->attrs[i] || eq - c->attrs[i] > INT_MAX)
-                        return -EINVAL;
-        }
-        return 0;
-}
 
 static int column_u16(sqlite3_stmt *st, int col, uint16_t *ret)
 {
@@ -154,7 +45,7 @@ static int row_to_config(sqlite3_stmt *st, void *ret)
         const char *address;
         int r;
 
-        r = hp_store_column_text(st, COL_ADDRESS, &address);
+        r = hp_sqlite_column_text(st, COL_ADDRESS, &address);
         if (r < 0)
                 return r;
         if (strlen(address) >= sizeof(c.address))
@@ -166,7 +57,7 @@ static int row_to_config(sqlite3_stmt *st, void *ret)
                         return r;
         }
         for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
-                r = hp_store_column_strdup(st, strs[i].col, strs[i].dst);
+                r = hp_sqlite_column_strdup(st, strs[i].col, strs[i].dst);
                 if (r < 0)
                         return r;
         }
@@ -189,10 +80,10 @@ static int attr_push(char ***attrs, sqlite3_stmt *st, int col)
         const char *key, *value;
         int r;
 
-        r = hp_store_column_text(st, col, &key);
+        r = hp_sqlite_column_text(st, col, &key);
         if (r < 0)
                 return r;
-        r = hp_store_column_text(st, col + 1, &value);
+        r = hp_sqlite_column_text(st, col + 1, &value);
         if (r < 0)
                 return r;
         if (asprintf(&kv, "%s=%s", key, value) < 0)
@@ -201,20 +92,20 @@ static int attr_push(char ***attrs, sqlite3_stmt *st, int col)
 }
 
 /* Binds the address a query is limited to, if any, as ?1. */
-static int bind_address(struct hp_store *s, sqlite3_stmt *st, const char *address)
+static int bind_address(struct hp_sqlite *s, sqlite3_stmt *st, const char *address)
 {
         int rc;
 
         if (!address)
                 return 0;
         rc = sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
-        return rc == SQLITE_OK ? 0 : hp_store_errno_from_rc(s, rc);
+        return rc == SQLITE_OK ? 0 : hp_sqlite_errno_rc(s, rc);
 }
 
 /* Reads the devices dev_id returns, then the attributes attr_id returns,
  * merging the two lists sorted by address. *v and *n grow as rows arrive;
  * the caller frees them either way. */
-static int read_devices(struct hp_store *s, enum hp_store_stmt_id dev_id,
+static int read_devices(struct hp_sqlite *s, enum hp_store_stmt_id dev_id,
                         enum hp_store_stmt_id attr_id, const char *address,
                         struct hp_dev_config **v, size_t *n)
 {
@@ -223,19 +114,19 @@ static int read_devices(struct hp_store *s, enum hp_store_stmt_id dev_id,
         void *p;
         int r, rc;
 
-        r = hp_store_stmt_get(s, dev_id, &st);
+        r = hp_sqlite_stmt_get(s, dev_id, &st);
         if (r < 0)
                 return r;
         r = bind_address(s, st, address);
         if (r < 0)
                 return r;
         p = *v;
-        r = hp_store_read_rows(s, st, sizeof(**v), row_to_config, &p, n);
+        r = hp_sqlite_read_rows(s, st, sizeof(**v), row_to_config, &p, n);
         *v = p;
         if (r < 0)
                 return r;
 
-        r = hp_store_stmt_get(s, attr_id, &ast);
+        r = hp_sqlite_stmt_get(s, attr_id, &ast);
         if (r < 0)
                 return r;
         r = bind_address(s, ast, address);
@@ -244,7 +135,7 @@ static int read_devices(struct hp_store *s, enum hp_store_stmt_id dev_id,
         while ((rc = sqlite3_step(ast)) == SQLITE_ROW) {
                 const char *a;
 
-                r = hp_store_column_text(ast, 0, &a);
+                r = hp_sqlite_column_text(ast, 0, &a);
                 if (r < 0)
                         return r;
                 /* Both sorted by address (BINARY collation, i.e. strcmp order). */
@@ -257,12 +148,12 @@ static int read_devices(struct hp_store *s, enum hp_store_stmt_id dev_id,
                         return r;
         }
         if (rc != SQLITE_DONE)
-                return hp_store_errno_from_rc(s, rc);
+                return hp_sqlite_errno_rc(s, rc);
         return 0;
 }
 
 /* The devices and their attributes from one snapshot. */
-static int read_snapshot(struct hp_store *s, enum hp_store_stmt_id dev_id,
+static int read_snapshot(struct hp_sqlite *s, enum hp_store_stmt_id dev_id,
                          enum hp_store_stmt_id attr_id, const char *address,
                          struct hp_dev_config **ret, size_t *ret_n)
 {
@@ -271,10 +162,10 @@ static int read_snapshot(struct hp_store *s, enum hp_store_stmt_id dev_id,
         size_t n = 0;
         int r;
 
-        r = hp_store_tx_enter(s, false, &mode);
+        r = hp_sqlite_tx_enter(s, false, &mode);
         if (r < 0)
                 return r;
-        r = hp_store_tx_leave(s, mode, read_devices(s, dev_id, attr_id, address, &v, &n));
+        r = hp_sqlite_tx_leave(s, mode, read_devices(s, dev_id, attr_id, address, &v, &n));
         if (r < 0) {
                 hp_dev_configs_free(v, n);
                 return r;
@@ -284,15 +175,13 @@ static int read_snapshot(struct hp_store *s, enum hp_store_stmt_id dev_id,
         return 0;
 }
 
-int hp_store_device_get(struct hp_store *s, const char *address, struct hp_dev_config *ret)
+int hp_sqlite_device_get(struct hp_store *s, const char *address, struct hp_dev_config *ret)
 {
         struct hp_dev_config *v = NULL;
         size_t n = 0;
         int r;
 
-        if (!address || !hp_store_address_is_valid(address))
-                return -EINVAL;
-        r = read_snapshot(s, STMT_DEVICE_GET, STMT_ATTRS_GET, address, &v, &n);
+        r = read_snapshot(hp_sqlite(s), STMT_DEVICE_GET, STMT_ATTRS_GET, address, &v, &n);
         if (r < 0)
                 return r;
         if (n == 0) {
@@ -304,17 +193,17 @@ int hp_store_device_get(struct hp_store *s, const char *address, struct hp_dev_c
         return 0;
 }
 
-int hp_store_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n)
+int hp_sqlite_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n)
 {
-        return read_snapshot(s, STMT_DEVICE_LIST, STMT_ATTRS_ALL, NULL, ret, ret_n);
+        return read_snapshot(hp_sqlite(s), STMT_DEVICE_LIST, STMT_ATTRS_ALL, NULL, ret, ret_n);
 }
 
-static int upsert_device(struct hp_store *s, const struct hp_dev_config *c, int64_t now)
+static int upsert_device(struct hp_sqlite *s, const struct hp_dev_config *c, int64_t now)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = hp_store_stmt_get(s, STMT_DEVICE_UPSERT, &st);
+        r = hp_sqlite_stmt_get(s, STMT_DEVICE_UPSERT, &st);
         if (r < 0)
                 return r;
         /* Each bind is independent, so their order of evaluation does not matter. */
@@ -334,34 +223,34 @@ static int upsert_device(struct hp_store *s, const struct hp_dev_config *c, int6
                 sqlite3_bind_text(st, COL_ASSIGNED_VM + 1, c->assigned_vm, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(st, COL_UPDATED_AT + 1, now),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
-        return hp_store_step_done(s, st);
+        return hp_sqlite_step_done(s, st);
 }
 
-static int clear_attrs(struct hp_store *s, const char *address)
+static int clear_attrs(struct hp_sqlite *s, const char *address)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = hp_store_stmt_get(s, STMT_ATTRS_CLEAR, &st);
+        r = hp_sqlite_stmt_get(s, STMT_ATTRS_CLEAR, &st);
         if (r < 0)
                 return r;
         r = bind_address(s, st, address);
         if (r < 0)
                 return r;
-        return hp_store_step_done(s, st);
+        return hp_sqlite_step_done(s, st);
 }
 
 /* attr is "key=value", validated: the key is what precedes the first '='. */
-static int add_attr(struct hp_store *s, const char *address, const char *attr)
+static int add_attr(struct hp_sqlite *s, const char *address, const char *attr)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         const char *eq = strchr(attr, '=');
         int r;
 
-        r = hp_store_stmt_get(s, STMT_ATTR_ADD, &st);
+        r = hp_sqlite_stmt_get(s, STMT_ATTR_ADD, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -369,13 +258,13 @@ static int add_attr(struct hp_store *s, const char *address, const char *attr)
                 sqlite3_bind_text(st, 2, attr, (int)(eq - attr), SQLITE_STATIC),
                 sqlite3_bind_text(st, 3, eq + 1, -1, SQLITE_STATIC),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
-        return hp_store_step_done(s, st);
+        return hp_sqlite_step_done(s, st);
 }
 
-static int put_rows(struct hp_store *s, const struct hp_dev_config *c)
+static int put_rows(struct hp_sqlite *s, const struct hp_dev_config *c)
 {
         int r;
 
@@ -393,35 +282,32 @@ static int put_rows(struct hp_store *s, const struct hp_dev_config *c)
         return 0;
 }
 
-int hp_store_device_put(struct hp_store *s, const struct hp_dev_config *c)
+int hp_sqlite_device_put(struct hp_store *store, const struct hp_dev_config *c)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         enum hp_store_tx_mode mode;
         int r;
 
-        r = config_validate(c);
+        r = hp_sqlite_tx_enter(s, true, &mode);
         if (r < 0)
                 return r;
-        r = hp_store_tx_enter(s, true, &mode);
-        if (r < 0)
-                return r;
-        return hp_store_tx_leave(s, mode, put_rows(s, c));
+        return hp_sqlite_tx_leave(s, mode, put_rows(s, c));
 }
 
-int hp_store_device_delete(struct hp_store *s, const char *address)
+int hp_sqlite_device_delete(struct hp_store *store, const char *address)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        if (!address || !hp_store_address_is_valid(address))
-                return -EINVAL;
-        r = hp_store_stmt_use(s, STMT_DEVICE_DELETE, &st);
+        r = hp_sqlite_stmt_use(s, STMT_DEVICE_DELETE, &st);
         if (r < 0)
                 return r;
         r = bind_address(s, st, address);
         if (r < 0)
                 return r;
         /* One statement: its attributes go with it (ON DELETE CASCADE). */
-        r = hp_store_step_done(s, st);
+        r = hp_sqlite_step_done(s, st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;

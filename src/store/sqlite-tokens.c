@@ -1,7 +1,7 @@
-/* The API's bearer tokens (table tokens): a name and the hex SHA-256 of the
- * token. The hash goes in (add) and is compared (check), but no function
- * reads it back out: listing shows names and times only. */
-#include "store-internal.h"
+/* The SQLite backend's API bearer tokens (table tokens): a name and the hex
+ * SHA-256 of the token. The hash goes in (add) and is compared (check), but
+ * no function reads it back out: listing shows names and times only. */
+#include "sqlite-internal.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -13,26 +13,13 @@
 #include "util/strutil.h"
 #include "util/token.h"
 
-static void token_info_done(struct hp_token_info *t)
+int hp_sqlite_token_add(struct hp_store *store, const char *name, const char *hash)
 {
-        free(t->name);
-}
-
-void hp_token_infos_free(struct hp_token_info *t, size_t n)
-{
-        for (size_t i = 0; t && i < n; i++)
-                token_info_done(&t[i]);
-        free(t);
-}
-
-int hp_store_token_add(struct hp_store *s, const char *name, const char *hash)
-{
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        if (!hp_token_name_is_valid(name) || !hp_token_hash_is_valid(hash))
-                return -EINVAL;
-        r = hp_store_stmt_use(s, STMT_TOKEN_ADD, &st);
+        r = hp_sqlite_stmt_use(s, STMT_TOKEN_ADD, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -40,11 +27,11 @@ int hp_store_token_add(struct hp_store *s, const char *name, const char *hash)
                 sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
         /* The constraints bound values can break are the name's and the hash's: -EEXIST. */
-        return hp_store_step_done(s, st);
+        return hp_sqlite_step_done(s, st);
 }
 
 static int row_to_info(sqlite3_stmt *st, void *ret)
@@ -53,7 +40,7 @@ static int row_to_info(sqlite3_stmt *st, void *ret)
                 .created_at = sqlite3_column_int64(st, 1),
                 .last_used_at = sqlite3_column_int64(st, 2),
         };
-        int r = hp_store_column_strdup(st, 0, &t.name);
+        int r = hp_sqlite_column_strdup(st, 0, &t.name);
 
         if (r < 0)
                 return r;
@@ -63,16 +50,17 @@ static int row_to_info(sqlite3_stmt *st, void *ret)
         return 0;
 }
 
-int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n)
+int hp_sqlite_token_list(struct hp_store *store, struct hp_token_info **ret, size_t *ret_n)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         void *t = NULL;
         size_t n = 0;
         int r;
 
-        r = hp_store_stmt_use(s, STMT_TOKEN_LIST, &st);
+        r = hp_sqlite_stmt_use(s, STMT_TOKEN_LIST, &st);
         if (r >= 0)
-                r = hp_store_read_rows(s, st, sizeof(struct hp_token_info), row_to_info, &t, &n);
+                r = hp_sqlite_read_rows(s, st, sizeof(struct hp_token_info), row_to_info, &t, &n);
         if (r < 0) {
                 hp_token_infos_free(t, n);
                 return r;
@@ -82,20 +70,19 @@ int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *
         return 0;
 }
 
-int hp_store_token_revoke(struct hp_store *s, const char *name)
+int hp_sqlite_token_revoke(struct hp_store *store, const char *name)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        if (!name || !*name)
-                return -EINVAL;
-        r = hp_store_stmt_use(s, STMT_TOKEN_REVOKE, &st);
+        r = hp_sqlite_stmt_use(s, STMT_TOKEN_REVOKE, &st);
         if (r < 0)
                 return r;
         rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if (rc != SQLITE_OK)
-                return hp_store_errno_from_rc(s, rc);
-        r = hp_store_step_done(s, st);
+                return hp_sqlite_errno_rc(s, rc);
+        r = hp_sqlite_step_done(s, st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
@@ -103,22 +90,22 @@ int hp_store_token_revoke(struct hp_store *s, const char *name)
 
 /* The name of the row whose hash is hash, into *ret_name (NULL when none).
  * Every row is read and compared in full: no early exit on a match. */
-static int find_hash(struct hp_store *s, const char *hash, char **ret_name)
+static int find_hash(struct hp_sqlite *s, const char *hash, char **ret_name)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_free_ char *found = NULL;
         int r, rc;
 
-        r = hp_store_stmt_use(s, STMT_TOKEN_HASHES, &st);
+        r = hp_sqlite_stmt_use(s, STMT_TOKEN_HASHES, &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *name, *row_hash;
                 bool same;
 
-                r = hp_store_column_text(st, 0, &name);
+                r = hp_sqlite_column_text(st, 0, &name);
                 if (r >= 0)
-                        r = hp_store_column_text(st, 1, &row_hash);
+                        r = hp_sqlite_column_text(st, 1, &row_hash);
                 if (r < 0)
                         return r;
                 /* A damaged row's hash can be shorter: it matches nothing. */
@@ -128,25 +115,24 @@ static int find_hash(struct hp_store *s, const char *hash, char **ret_name)
                         return -ENOMEM;
         }
         if (rc != SQLITE_DONE)
-                return hp_store_errno_from_rc(s, rc);
+                return hp_sqlite_errno_rc(s, rc);
         *ret_name = TAKE_PTR(found);
         return 0;
 }
 
-int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name)
+int hp_sqlite_token_check(struct hp_store *store, const char *hash, char **ret_name)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_free_ char *name = NULL;
         int r;
 
-        if (!hp_token_hash_is_valid(hash))
-                return -EINVAL;
         r = find_hash(s, hash, &name);
         if (r < 0)
                 return r;
         if (!name)
                 return -ENOENT;
-        r = hp_store_stmt_use(s, STMT_TOKEN_USED, &st);
+        r = hp_sqlite_stmt_use(s, STMT_TOKEN_USED, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -155,9 +141,9 @@ int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name)
                 sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
                 sqlite3_bind_int64(st, 4, HP_TOKEN_USE_RESOLUTION),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r >= 0)
-                r = hp_store_step_done(s, st);
+                r = hp_sqlite_step_done(s, st);
         if (r < 0)
                 return r;
         if (sqlite3_changes(s->db) == 0) {

@@ -1,8 +1,8 @@
-/* The store's SQLite schema as numbered migrations, and the code that applies them. */
+/* The SQLite backend's schema as numbered migrations, and the code that applies them. */
 /* Migration N runs when schema_version < N, in its own transaction together
  * with the bump of schema_version. Shipped entries are never edited: a change
  * is a new entry. */
-#include "store-internal.h"
+#include "sqlite-internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -50,7 +50,7 @@ static const char *const migrations[] = {
         "ALTER TABLE devices ADD COLUMN reason TEXT;\n",
         /* 3: the VMs of this host. The spec is the vm layer's JSON; devices
          * point at their VM by name through the existing plain column
-         * devices.assigned_vm, which vms.c keeps consistent. */
+         * devices.assigned_vm, which sqlite-vms.c keeps consistent. */
         "CREATE TABLE vms (\n"
         "        name TEXT NOT NULL PRIMARY KEY,\n"
         "        spec TEXT NOT NULL,\n"
@@ -71,6 +71,80 @@ static const char *const migrations[] = {
         "        created_at INTEGER NOT NULL,\n"
         "        last_used_at INTEGER NOT NULL DEFAULT 0\n"
         ");\n",
+        /* 5: hosts (DESIGN.md §1: a standalone host is a cluster of one).
+         * Row 1 is the local host, named as HP_STORE_LOCAL_HOST says; a
+         * device is keyed by (host, address), a VM by (host, name), and
+         * every existing row, events included, becomes the local host's.
+         * SQLite cannot change a primary key in place, so devices,
+         * device_attrs and vms are renamed aside, created anew, copied and
+         * dropped. Renaming devices carries device_attrs_v4's foreign key
+         * along, so dropping the old tables cascades into nothing new. */
+        "CREATE TABLE hosts (\n"
+        "        id INTEGER PRIMARY KEY,\n"
+        "        name TEXT NOT NULL UNIQUE,\n"
+        "        created_at INTEGER NOT NULL\n"
+        ");\n"
+        "INSERT INTO hosts (id, name, created_at)\n"
+        "        VALUES (1, 'local', CAST(strftime('%s', 'now') AS INTEGER));\n"
+        "ALTER TABLE device_attrs RENAME TO device_attrs_v4;\n"
+        "ALTER TABLE devices RENAME TO devices_v4;\n"
+        "ALTER TABLE vms RENAME TO vms_v4;\n"
+        "CREATE TABLE devices (\n"
+        "        host INTEGER NOT NULL REFERENCES hosts (id),\n"
+        "        address TEXT NOT NULL,\n"
+        "        vendor_id INTEGER,\n"
+        "        device_id INTEGER,\n"
+        "        subsystem_vendor_id INTEGER,\n"
+        "        subsystem_device_id INTEGER,\n"
+        "        serial TEXT,\n"
+        "        slot TEXT,\n"
+        "        desired INTEGER NOT NULL,\n"
+        "        host_driver TEXT,\n"
+        "        label TEXT,\n"
+        "        health TEXT NOT NULL DEFAULT 'ok',\n"
+        "        reason TEXT,\n"
+        "        assigned_vm TEXT,\n"
+        "        updated_at INTEGER,\n"
+        "        PRIMARY KEY (host, address)\n"
+        ");\n"
+        "CREATE TABLE device_attrs (\n"
+        "        host INTEGER NOT NULL,\n"
+        "        address TEXT NOT NULL,\n"
+        "        key TEXT NOT NULL,\n"
+        "        value TEXT NOT NULL,\n"
+        "        PRIMARY KEY (host, address, key),\n"
+        "        FOREIGN KEY (host, address) REFERENCES devices (host, address) ON DELETE CASCADE\n"
+        ");\n"
+        "CREATE TABLE vms (\n"
+        "        host INTEGER NOT NULL REFERENCES hosts (id),\n"
+        "        name TEXT NOT NULL,\n"
+        "        spec TEXT NOT NULL,\n"
+        "        state TEXT NOT NULL DEFAULT 'off'\n"
+        "                CHECK (state IN ('off', 'starting', 'running', 'stopping')),\n"
+        "        pid INTEGER NOT NULL DEFAULT 0,\n"
+        "        qmp_path TEXT,\n"
+        "        started_at INTEGER NOT NULL DEFAULT 0,\n"
+        "        created_at INTEGER NOT NULL,\n"
+        "        updated_at INTEGER NOT NULL,\n"
+        "        PRIMARY KEY (host, name)\n"
+        ");\n"
+        "INSERT INTO devices (host, address, vendor_id, device_id, subsystem_vendor_id,\n"
+        "                subsystem_device_id, serial, slot, desired, host_driver, label, health,\n"
+        "                reason, assigned_vm, updated_at)\n"
+        "        SELECT 1, address, vendor_id, device_id, subsystem_vendor_id,\n"
+        "                subsystem_device_id, serial, slot, desired, host_driver, label, health,\n"
+        "                reason, assigned_vm, updated_at FROM devices_v4;\n"
+        "INSERT INTO device_attrs (host, address, key, value)\n"
+        "        SELECT 1, address, key, value FROM device_attrs_v4;\n"
+        "INSERT INTO vms (host, name, spec, state, pid, qmp_path, started_at, created_at,\n"
+        "                updated_at)\n"
+        "        SELECT 1, name, spec, state, pid, qmp_path, started_at, created_at, updated_at\n"
+        "        FROM vms_v4;\n"
+        "DROP TABLE device_attrs_v4;\n"
+        "DROP TABLE devices_v4;\n"
+        "DROP TABLE vms_v4;\n"
+        "ALTER TABLE events ADD COLUMN host INTEGER REFERENCES hosts (id);\n"
+        "UPDATE events SET host = 1;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,
@@ -90,12 +164,12 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *ret)
 
         rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return hp_store_errno_from_sqlite(db, rc);
+                return hp_sqlite_errno(db, rc);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
-                return hp_store_errno_from_sqlite(db, rc);
+                return hp_sqlite_errno(db, rc);
         *ret = sqlite3_column_int64(st, 0);
         return 0;
 }
@@ -104,7 +178,7 @@ static int exec(sqlite3 *db, const char *sql)
 {
         int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
-        return rc == SQLITE_OK ? 0 : hp_store_errno_from_sqlite(db, rc);
+        return rc == SQLITE_OK ? 0 : hp_sqlite_errno(db, rc);
 }
 
 /* 0 for a database no migration has touched yet. */
@@ -145,7 +219,7 @@ static int set_version(sqlite3 *db, int version)
                 rc = sqlite3_bind_int(st, 1, version);
         if (rc == SQLITE_OK)
                 rc = sqlite3_step(st);
-        return rc == SQLITE_DONE ? 0 : hp_store_errno_from_sqlite(db, rc);
+        return rc == SQLITE_DONE ? 0 : hp_sqlite_errno(db, rc);
 }
 
 /* SQLite's words for the last failure, or the errno's when it was ours. */
@@ -154,18 +228,18 @@ static const char *errmsg(sqlite3 *db, int r)
         return sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : strerror(-r);
 }
 
-static int too_new(const char *path, int version, char **ret_error)
+static int too_new(const char *display, int version, char **ret_error)
 {
         return hp_errorf(ret_error, -EPROTONOSUPPORT,
                               "State database \"%s\" has schema version %d, newer than this "
                               "hwpass knows (%d); run a newer hwpass, or restore a backup made "
                               "by this version",
-                              path, version, HP_STORE_SCHEMA_VERSION);
+                              display, version, HP_STORE_SCHEMA_VERSION);
 }
 
 /* Takes the schema one version up, unless another process did it meanwhile
  * (hence the re-read under the write lock). */
-static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_error)
+static int migrate_step(sqlite3 *db, const char *display, int *version, char **ret_error)
 {
         int r, v = *version, target = *version + 1;
 
@@ -187,7 +261,7 @@ static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_
                 r = hp_errorf(ret_error, r,
                                    "Failed to upgrade state database \"%s\" to schema version "
                                    "%d: %s",
-                                   path, target, errmsg(db, r));
+                                   display, target, errmsg(db, r));
                 if (!sqlite3_get_autocommit(db))
                         (void)exec(db, "ROLLBACK"); /* already failing; closing rolls back too */
                 return r;
@@ -196,7 +270,7 @@ static int migrate_step(sqlite3 *db, const char *path, int *version, char **ret_
         return 0;
 }
 
-int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *ret_version,
+int hp_sqlite_migrate(struct sqlite3 *db, const char *display, bool readonly, int *ret_version,
                      char **ret_error)
 {
         int r, v;
@@ -208,25 +282,25 @@ int hp_store_migrate(struct sqlite3 *db, const char *path, bool readonly, int *r
                 return hp_errorf(ret_error, r,
                                       "Failed to read the schema version of state database "
                                       "\"%s\": %s",
-                                      path, errmsg(db, r));
+                                      display, errmsg(db, r));
         if (v > HP_STORE_SCHEMA_VERSION)
-                return too_new(path, v, ret_error);
+                return too_new(display, v, ret_error);
         if (readonly && v == 0)
                 return hp_errorf(ret_error, -ENOENT,
-                                      "State database \"%s\" holds no hwpass state yet", path);
+                                      "State database \"%s\" holds no hwpass state yet", display);
         if (readonly && v < HP_STORE_SCHEMA_VERSION)
                 return hp_errorf(ret_error, -EPROTONOSUPPORT,
                                       "State database \"%s\" has schema version %d, older than "
                                       "this hwpass uses (%d); start hwpassd once to upgrade it",
-                                      path, v, HP_STORE_SCHEMA_VERSION);
+                                      display, v, HP_STORE_SCHEMA_VERSION);
         while (v < HP_STORE_SCHEMA_VERSION) {
-                r = migrate_step(db, path, &v, ret_error);
+                r = migrate_step(db, display, &v, ret_error);
                 if (r < 0)
                         return r;
         }
         /* Another process may have gone further while we waited for the lock. */
         if (v > HP_STORE_SCHEMA_VERSION)
-                return too_new(path, v, ret_error);
+                return too_new(display, v, ret_error);
         *ret_version = v;
         return 0;
 }

@@ -1,8 +1,8 @@
-/* The VM rows (table vms) and the assignment of devices to VMs (devices.assigned_vm). */
+/* The SQLite backend's VM rows (table vms), and devices assigned to VMs (devices.assigned_vm). */
 /* The store keeps the vm layer's spec as an opaque JSON text and checks
  * only what keeps the rows consistent: a device is held by at most one VM,
  * and a VM's devices go free with it. */
-#include "store-internal.h"
+#include "sqlite-internal.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -13,49 +13,12 @@
 
 #include "util/macro.h"
 
-void hp_vm_record_done(struct hp_vm_record *r)
-{
-        if (!r)
-                return;
-        free(r->name);
-        free(r->spec_json);
-        free(r->state);
-        free(r->qmp_path);
-        *r = (struct hp_vm_record){0};
-}
-
-void hp_vm_records_free(struct hp_vm_record *r, size_t n)
-{
-        if (!r)
-                return;
-        for (size_t i = 0; i < n; i++)
-                hp_vm_record_done(&r[i]);
-        free(r);
-}
-
-static bool name_is_valid(const char *name)
-{
-        return name && *name;
-}
-
-static bool state_is_valid(const char *state)
-{
-        static const char *const states[] = {"off", "starting", "running", "stopping"};
-
-        if (!state)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(states); i++)
-                if (streq(state, states[i]))
-                        return true;
-        return false;
-}
-
 /* Binds the text a statement is limited to (a VM name, an address) as ?1. */
-static int bind_key(struct hp_store *s, sqlite3_stmt *st, const char *key)
+static int bind_key(struct hp_sqlite *s, sqlite3_stmt *st, const char *key)
 {
         int rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 
-        return rc == SQLITE_OK ? 0 : hp_store_errno_from_rc(s, rc);
+        return rc == SQLITE_OK ? 0 : hp_sqlite_errno_rc(s, rc);
 }
 
 static int row_to_record(sqlite3_stmt *st, void *ret)
@@ -73,7 +36,7 @@ static int row_to_record(sqlite3_stmt *st, void *ret)
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
-                r = hp_store_column_strdup(st, strs[i].col, strs[i].dst);
+                r = hp_sqlite_column_strdup(st, strs[i].col, strs[i].dst);
                 if (r < 0)
                         return r;
         }
@@ -92,14 +55,14 @@ static int row_to_record(sqlite3_stmt *st, void *ret)
 /* The rows id returns (limited to name when not NULL). One statement reads
  * one snapshot, so no transaction is needed. *v and *n grow as rows
  * arrive; the caller frees them either way. */
-static int read_vms(struct hp_store *s, enum hp_store_stmt_id id, const char *name,
+static int read_vms(struct hp_sqlite *s, enum hp_store_stmt_id id, const char *name,
                     struct hp_vm_record **v, size_t *n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         void *p;
         int r;
 
-        r = hp_store_stmt_use(s, id, &st);
+        r = hp_sqlite_stmt_use(s, id, &st);
         if (r < 0)
                 return r;
         if (name) {
@@ -108,20 +71,18 @@ static int read_vms(struct hp_store *s, enum hp_store_stmt_id id, const char *na
                         return r;
         }
         p = *v;
-        r = hp_store_read_rows(s, st, sizeof(**v), row_to_record, &p, n);
+        r = hp_sqlite_read_rows(s, st, sizeof(**v), row_to_record, &p, n);
         *v = p;
         return r;
 }
 
-int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret)
+int hp_sqlite_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret)
 {
         struct hp_vm_record *v = NULL;
         size_t n = 0;
         int r;
 
-        if (!name_is_valid(name))
-                return -EINVAL;
-        r = read_vms(s, STMT_VM_GET, name, &v, &n);
+        r = read_vms(hp_sqlite(s), STMT_VM_GET, name, &v, &n);
         if (r < 0 || n == 0) {
                 hp_vm_records_free(v, n);
                 return r < 0 ? r : -ENOENT;
@@ -131,13 +92,13 @@ int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *r
         return 0;
 }
 
-int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n)
+int hp_sqlite_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n)
 {
         struct hp_vm_record *v = NULL;
         size_t n = 0;
         int r;
 
-        r = read_vms(s, STMT_VM_LIST, NULL, &v, &n);
+        r = read_vms(hp_sqlite(s), STMT_VM_LIST, NULL, &v, &n);
         if (r < 0) {
                 hp_vm_records_free(v, n);
                 return r;
@@ -148,9 +109,9 @@ int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_
 }
 
 /* Runs a one-row write on the VM named by ?1: -ENOENT when there is none. */
-static int step_one_vm(struct hp_store *s, sqlite3_stmt *st)
+static int step_one_vm(struct hp_sqlite *s, sqlite3_stmt *st)
 {
-        int r = hp_store_step_done(s, st);
+        int r = hp_sqlite_step_done(s, st);
 
         if (r < 0)
                 return r;
@@ -159,14 +120,12 @@ static int step_one_vm(struct hp_store *s, sqlite3_stmt *st)
 
 /* STMT_VM_INSERT and STMT_VM_UPDATE_SPEC take the same parameters:
  * name, spec, now. */
-static int bind_name_spec(struct hp_store *s, enum hp_store_stmt_id id, const char *name,
+static int bind_name_spec(struct hp_sqlite *s, enum hp_store_stmt_id id, const char *name,
                           const char *spec_json, sqlite3_stmt **ret)
 {
         int r;
 
-        if (!name_is_valid(name) || !spec_json)
-                return -EINVAL;
-        r = hp_store_stmt_use(s, id, ret);
+        r = hp_sqlite_stmt_use(s, id, ret);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -174,22 +133,24 @@ static int bind_name_spec(struct hp_store *s, enum hp_store_stmt_id id, const ch
                 sqlite3_bind_text(*ret, 2, spec_json, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(*ret, 3, (int64_t)time(NULL)),
         };
-        return hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        return hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
 }
 
-int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json)
+int hp_sqlite_vm_create(struct hp_store *store, const char *name, const char *spec_json)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = bind_name_spec(s, STMT_VM_INSERT, name, spec_json, &st);
 
         if (r < 0)
                 return r;
         /* The only constraint the bound values can break is the primary key: -EEXIST. */
-        return hp_store_step_done(s, st);
+        return hp_sqlite_step_done(s, st);
 }
 
-int hp_store_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json)
+int hp_sqlite_vm_update_spec(struct hp_store *store, const char *name, const char *spec_json)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = bind_name_spec(s, STMT_VM_UPDATE_SPEC, name, spec_json, &st);
 
@@ -198,16 +159,14 @@ int hp_store_vm_update_spec(struct hp_store *s, const char *name, const char *sp
         return step_one_vm(s, st);
 }
 
-int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
-                            const char *qmp_path, int64_t started_at)
+int hp_sqlite_vm_set_runtime(struct hp_store *store, const char *name, const char *state,
+                             int64_t pid, const char *qmp_path, int64_t started_at)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        /* Checked here too, not only by the CHECK constraint, which would read as -EEXIST. */
-        if (!name_is_valid(name) || !state_is_valid(state) || pid < 0 || started_at < 0)
-                return -EINVAL;
-        r = hp_store_stmt_use(s, STMT_VM_SET_RUNTIME, &st);
+        r = hp_sqlite_stmt_use(s, STMT_VM_SET_RUNTIME, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -218,40 +177,40 @@ int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *st
                 sqlite3_bind_int64(st, 5, started_at),
                 sqlite3_bind_int64(st, 6, (int64_t)time(NULL)),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
         return step_one_vm(s, st);
 }
 
 /* Frees vm's devices; returns how many. */
-static int release(struct hp_store *s, const char *vm)
+static int release(struct hp_sqlite *s, const char *vm)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = hp_store_stmt_get(s, STMT_DEVICES_RELEASE, &st);
+        r = hp_sqlite_stmt_get(s, STMT_DEVICES_RELEASE, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
                 sqlite3_bind_text(st, 1, vm, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(st, 2, (int64_t)time(NULL)),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
-        r = hp_store_step_done(s, st);
+        r = hp_sqlite_step_done(s, st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db);
 }
 
-static int delete_rows(struct hp_store *s, const char *name)
+static int delete_rows(struct hp_sqlite *s, const char *name)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = hp_store_stmt_get(s, STMT_VM_DELETE, &st);
+        r = hp_sqlite_stmt_get(s, STMT_VM_DELETE, &st);
         if (r < 0)
                 return r;
         r = bind_key(s, st, name);
@@ -264,37 +223,35 @@ static int delete_rows(struct hp_store *s, const char *name)
         return r < 0 ? r : 0;
 }
 
-int hp_store_vm_delete(struct hp_store *s, const char *name)
+int hp_sqlite_vm_delete(struct hp_store *store, const char *name)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         enum hp_store_tx_mode mode;
         int r;
 
-        if (!name_is_valid(name))
-                return -EINVAL;
-        r = hp_store_tx_enter(s, true, &mode);
+        r = hp_sqlite_tx_enter(s, true, &mode);
         if (r < 0)
                 return r;
-        return hp_store_tx_leave(s, mode, delete_rows(s, name));
+        return hp_sqlite_tx_leave(s, mode, delete_rows(s, name));
 }
 
-int hp_store_release_devices(struct hp_store *s, const char *vm)
+int hp_sqlite_release_devices(struct hp_store *store, const char *vm)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         int r;
 
-        if (!name_is_valid(vm))
-                return -EINVAL;
-        r = hp_store_tx_check(s);
+        r = hp_sqlite_tx_check(s);
         if (r < 0)
                 return r;
         return release(s, vm);
 }
 
-static int vm_exists(struct hp_store *s, const char *name)
+static int vm_exists(struct hp_sqlite *s, const char *name)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = hp_store_stmt_get(s, STMT_VM_EXISTS, &st);
+        r = hp_sqlite_stmt_get(s, STMT_VM_EXISTS, &st);
         if (r < 0)
                 return r;
         r = bind_key(s, st, name);
@@ -302,17 +259,17 @@ static int vm_exists(struct hp_store *s, const char *name)
                 return r;
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW)
-                return hp_store_errno_from_rc(s, rc);
+                return hp_sqlite_errno_rc(s, rc);
         return sqlite3_column_int64(st, 0) > 0 ? 0 : -ENOENT;
 }
 
 /* Who holds address now: *ret_holder is NULL when it is free. */
-static int holder_of(struct hp_store *s, const char *address, char **ret_holder)
+static int holder_of(struct hp_sqlite *s, const char *address, char **ret_holder)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r, rc;
 
-        r = hp_store_stmt_get(s, STMT_DEVICE_HOLDER, &st);
+        r = hp_sqlite_stmt_get(s, STMT_DEVICE_HOLDER, &st);
         if (r < 0)
                 return r;
         r = bind_key(s, st, address);
@@ -322,16 +279,16 @@ static int holder_of(struct hp_store *s, const char *address, char **ret_holder)
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
-                return hp_store_errno_from_rc(s, rc);
-        return hp_store_column_strdup(st, 0, ret_holder);
+                return hp_sqlite_errno_rc(s, rc);
+        return hp_sqlite_column_strdup(st, 0, ret_holder);
 }
 
-static int assign_one(struct hp_store *s, const char *vm, const char *address, int64_t now)
+static int assign_one(struct hp_sqlite *s, const char *vm, const char *address, int64_t now)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = hp_store_stmt_get(s, STMT_DEVICE_ASSIGN, &st);
+        r = hp_sqlite_stmt_get(s, STMT_DEVICE_ASSIGN, &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -339,15 +296,15 @@ static int assign_one(struct hp_store *s, const char *vm, const char *address, i
                 sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(st, 3, now),
         };
-        r = hp_store_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
-        return hp_store_step_done(s, st);
+        return hp_sqlite_step_done(s, st);
 }
 
 /* Runs under the write lock, so what holder_of() reads cannot change
  * before the update: no other connection can assign in between. */
-static int assign_rows(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+static int assign_rows(struct hp_sqlite *s, const char *vm, char *const *addresses, size_t n,
                        char **ret_conflict)
 {
         int64_t now = (int64_t)time(NULL);
@@ -376,25 +333,20 @@ static int assign_rows(struct hp_store *s, const char *vm, char *const *addresse
         return 0;
 }
 
-int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
-                            char **ret_conflict)
+/* The write transaction (or the caller's, which holds the write lock since
+ * its BEGIN IMMEDIATE) is what makes this atomic across processes. */
+int hp_sqlite_assign_devices(struct hp_store *store, const char *vm, char *const *addresses,
+                             size_t n, char **ret_conflict)
 {
+        struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_free_ char *blame = NULL;
         enum hp_store_tx_mode mode;
         int r;
 
-        if (!name_is_valid(vm) || (n > 0 && !addresses))
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                if (!addresses[i])
-                        return -EINVAL;
-                if (!hp_store_address_is_valid(addresses[i]))
-                        return hp_errorf(ret_conflict, -EINVAL, "%s", addresses[i]);
-        }
-        r = hp_store_tx_enter(s, true, &mode);
+        r = hp_sqlite_tx_enter(s, true, &mode);
         if (r < 0)
                 return r;
-        r = hp_store_tx_leave(s, mode, assign_rows(s, vm, addresses, n, &blame));
+        r = hp_sqlite_tx_leave(s, mode, assign_rows(s, vm, addresses, n, &blame));
         if (r < 0 && blame && ret_conflict)
                 *ret_conflict = TAKE_PTR(blame);
         return r;

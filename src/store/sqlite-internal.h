@@ -1,0 +1,177 @@
+/* Private to the SQLite backend (sqlite*.c): its connection, statements and shared helpers. */
+/* The front (store.c) has checked every argument before a hp_sqlite_* operation
+ * runs; what is here only stores and reads. Nothing outside sqlite*.c includes it. */
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store-internal.h"
+#include "util/macro.h"
+#include "util/strutil.h" /* hp_errorf */
+
+enum hp_store_stmt_id {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_SAVEPOINT,
+        STMT_RELEASE,
+        STMT_ROLLBACK_TO,
+        STMT_FOREIGN_KEYS,
+        STMT_JOURNAL_WAL,
+        STMT_PROBE,
+        STMT_HOST_ID,
+        STMT_HOST_ADD,
+        STMT_DEVICE_GET,
+        STMT_DEVICE_LIST,
+        STMT_ATTRS_GET,
+        STMT_ATTRS_ALL,
+        STMT_DEVICE_UPSERT,
+        STMT_ATTRS_CLEAR,
+        STMT_ATTR_ADD,
+        STMT_DEVICE_DELETE,
+        STMT_EVENT_ADD,
+        STMT_EVENT_LIST,
+        STMT_VM_GET,
+        STMT_VM_LIST,
+        STMT_VM_EXISTS,
+        STMT_VM_INSERT,
+        STMT_VM_UPDATE_SPEC,
+        STMT_VM_SET_RUNTIME,
+        STMT_VM_DELETE,
+        STMT_DEVICE_HOLDER,
+        STMT_DEVICE_ASSIGN,
+        STMT_DEVICES_RELEASE,
+        STMT_TOKEN_ADD,
+        STMT_TOKEN_LIST,
+        STMT_TOKEN_HASHES,
+        STMT_TOKEN_USED,
+        STMT_TOKEN_REVOKE,
+        _STMT_MAX,
+};
+
+/* The connection's host in every statement on a host's rows (devices,
+ * device_attrs, vms, events): a parameter numbered above any statement's
+ * own, which hp_sqlite_stmt_get() binds at each use. */
+#define HOST_PARAM 20
+#define HOST       "?20"
+
+/* Column order of STMT_DEVICE_GET/LIST and parameter order (+1) of STMT_DEVICE_UPSERT:
+ * the SQL is in store.c's statement table, the code that reads rows in devices.c. */
+enum {
+        COL_ADDRESS,
+        COL_VENDOR_ID,
+        COL_DEVICE_ID,
+        COL_SUBSYSTEM_VENDOR_ID,
+        COL_SUBSYSTEM_DEVICE_ID,
+        COL_SERIAL,
+        COL_SLOT,
+        COL_DESIRED,
+        COL_HOST_DRIVER,
+        COL_LABEL,
+        COL_HEALTH,
+        COL_REASON,
+        COL_ASSIGNED_VM,
+        COL_UPDATED_AT,
+};
+
+#define DEVICE_COLUMNS                                                                             \
+        "address, vendor_id, device_id, subsystem_vendor_id, subsystem_device_id, serial, slot, "  \
+        "desired, host_driver, label, health, reason, assigned_vm, updated_at"
+
+/* Column order of STMT_VM_GET/LIST; the code that reads them is in vms.c. */
+enum {
+        VCOL_NAME,
+        VCOL_SPEC,
+        VCOL_STATE,
+        VCOL_PID,
+        VCOL_QMP_PATH,
+        VCOL_STARTED_AT,
+        VCOL_CREATED_AT,
+        VCOL_UPDATED_AT,
+};
+
+#define VM_COLUMNS "name, spec, state, pid, qmp_path, started_at, created_at, updated_at"
+
+/* A connection: the front's part first, so a struct hp_store * the front
+ * hands over is one of these (hp_sqlite()). */
+struct hp_sqlite {
+        struct hp_store store;
+        sqlite3 *db;
+        bool in_tx;      /* hp_store_begin() opened a transaction the caller has not ended */
+        int64_t host_id; /* hosts.id of the host the connection works on */
+        sqlite3_stmt *stmts[_STMT_MAX];
+};
+
+static inline struct hp_sqlite *hp_sqlite(struct hp_store *s)
+{
+        _Static_assert(offsetof(struct hp_sqlite, store) == 0, "the front's part comes first");
+        return (struct hp_sqlite *)s;
+}
+
+/* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */
+int hp_sqlite_errno(struct sqlite3 *db, int rc);
+static inline int hp_sqlite_errno_rc(struct hp_sqlite *s, int rc)
+{
+        return hp_sqlite_errno(s->db, rc);
+}
+
+/* The cached statement id, prepared on first use and kept until close. */
+int hp_sqlite_stmt_get(struct hp_sqlite *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);
+/* hp_sqlite_tx_check(), then hp_sqlite_stmt_get(): how an operation starts. */
+int hp_sqlite_stmt_use(struct hp_sqlite *s, enum hp_store_stmt_id id, sqlite3_stmt **ret);
+/* Readies a cached statement for its next use when it goes out of scope. */
+void hp_sqlite_stmt_resetp(sqlite3_stmt **st);
+#define _cleanup_stmt_ _cleanup_(hp_sqlite_stmt_resetp)
+/* The first failure among a statement's bind calls, as -errno. */
+int hp_sqlite_binds_ok(struct hp_sqlite *s, const int *rcs, size_t n);
+/* Steps a statement that returns no rows. */
+int hp_sqlite_step_done(struct hp_sqlite *s, sqlite3_stmt *st);
+/* A text column that must be there (-EBADMSG when NULL); valid until the next step. */
+int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret);
+/* A copy of a text column, NULL for SQL NULL. */
+int hp_sqlite_column_strdup(sqlite3_stmt *st, int col, char **ret);
+/* Steps st to its end, appending what row() makes of each row to the array
+ * *v of *n elements of elem_size bytes. row() writes its element only on
+ * success. *v and *n grow as rows arrive; the caller frees them either way. */
+int hp_sqlite_read_rows(struct hp_sqlite *s, sqlite3_stmt *st, size_t elem_size,
+                        int (*row)(sqlite3_stmt *st, void *ret), void **v, size_t *n);
+
+enum hp_store_tx_mode {
+        TX_BEGIN,     /* our own write transaction */
+        TX_SAVEPOINT, /* inside the caller's, or our own read transaction */
+};
+/* -ECANCELED when SQLite rolled back the caller's transaction on an error. */
+int hp_sqlite_tx_check(struct hp_sqlite *s);
+/* Makes one operation atomic: a write transaction of its own, or a
+ * savepoint; end it with hp_sqlite_tx_leave(s, mode, the operation's result). */
+int hp_sqlite_tx_enter(struct hp_sqlite *s, bool write, enum hp_store_tx_mode *ret_mode);
+int hp_sqlite_tx_leave(struct hp_sqlite *s, enum hp_store_tx_mode mode, int r);
+
+/* Brings the schema up to date, one transaction per migration (sqlite-migrations.c);
+ * read-only, checks that it is. -EPROTONOSUPPORT for a newer database. Messages name
+ * the database as display. */
+int hp_sqlite_migrate(struct sqlite3 *db, const char *display, bool readonly, int *ret_version,
+                      char **ret_error);
+
+/* The backend's operations, as the front's ops table (sqlite.c) lists them;
+ * each does what store.h says of the hp_store_* function of the same name. */
+int hp_sqlite_device_get(struct hp_store *s, const char *address, struct hp_dev_config *ret);
+int hp_sqlite_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n);
+int hp_sqlite_device_put(struct hp_store *s, const struct hp_dev_config *c);
+int hp_sqlite_device_delete(struct hp_store *s, const char *address);
+int hp_sqlite_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret);
+int hp_sqlite_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n);
+int hp_sqlite_vm_create(struct hp_store *s, const char *name, const char *spec_json);
+int hp_sqlite_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json);
+int hp_sqlite_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
+                             const char *qmp_path, int64_t started_at);
+int hp_sqlite_vm_delete(struct hp_store *s, const char *name);
+int hp_sqlite_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+                             char **ret_conflict);
+int hp_sqlite_release_devices(struct hp_store *s, const char *vm);
+int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash);
+int hp_sqlite_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
+int hp_sqlite_token_revoke(struct hp_store *s, const char *name);
+int hp_sqlite_token_check(struct hp_store *s, const char *hash, char **ret_name);
