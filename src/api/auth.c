@@ -56,10 +56,7 @@ static int token_name(struct hp_api *a, const char *token, char **ret_name)
 
         if (r < 0)
                 return r;
-        /* No database yet, so no tokens: nothing to create by looking. */
-        if (access(a->db_path, F_OK) < 0)
-                return errno == ENOENT ? -ENOENT : -errno;
-        /* A connection per check: they are cheap, and the pool's threads share none. */
+        /* A connection per check (hwpassd made the store at start): they are cheap, and the pool's threads share none. */
         r = hp_store_open(a->db_path, &s, NULL);
         if (r < 0)
                 return r;

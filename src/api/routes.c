@@ -522,7 +522,7 @@ static bool serves_state(struct hp_api *a, const struct hp_api_request *req)
 
         if (!req->local || (!db && !root))
                 return true;
-        return db && root && hp_same_file(db, a->db_path) && hp_same_file(root, a->host_root);
+        return db && root && hp_store_same(db, a->db_path) && hp_same_file(root, a->host_root);
 }
 
 struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req)

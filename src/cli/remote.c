@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "store/store.h"
 #include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -189,7 +190,7 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
         *ret_handled = true;
         if (r != 1)
                 return r;
-        db = absolute(c->db_path);
+        db = hp_store_absolute(c->db_path);
         root = absolute(c->host_root);
         if (body && !(text = json_dumps(body, JSON_COMPACT)))
                 return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd");

@@ -447,7 +447,7 @@ static int sqlite_host_add(struct hp_store *store, const char *name)
  * (absolute, as other tools write SQLite URLs), or a plain path. The rest is
  * the path byte for byte: no %-decoding, and no "?options" (refused, rather
  * than made part of the file's name). */
-static int url_path(const char *url, const char **ret, char **ret_error)
+int hp_store_sqlite_file(const char *url, const char **ret, char **ret_error)
 {
         const char *p = url;
 
@@ -488,7 +488,7 @@ static int sqlite_open(const char *url, bool readonly, struct hp_store **ret, ch
         const char *display = url, *path = url;
         int r;
 
-        r = url_path(url, &path, ret_error);
+        r = hp_store_sqlite_file(url, &path, ret_error);
         if (r < 0)
                 return r;
         if (!readonly) {

@@ -77,3 +77,7 @@ extern const struct hp_store_backend hp_store_sqlite_backend;
 void hp_event_done(struct hp_event *e);
 /* Canonical, as sysfs names PCI functions: "dddd:bb:dd.f", lower-case hex. */
 bool hp_store_address_is_valid(const char *a);
+
+/* The file an sqlite: URL or a plain path names (within url); -EINVAL with
+ * *ret_error for a malformed URL (sqlite.c). */
+int hp_store_sqlite_file(const char *url, const char **ret, char **ret_error);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "util/token.h"
@@ -90,6 +91,40 @@ static int open_any(const char *url, bool readonly, struct hp_store **ret, char 
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+/* The SQLite file name names, or NULL when it names another backend's store. */
+static const char *sqlite_file(const char *name)
+{
+        const struct hp_store_backend *b;
+        const char *file;
+
+        if (backend_of(name, &b, NULL) < 0 || b != &hp_store_sqlite_backend ||
+            hp_store_sqlite_file(name, &file, NULL) < 0)
+                return NULL;
+        return file;
+}
+
+bool hp_store_same(const char *a, const char *b)
+{
+        const char *fa = sqlite_file(a), *fb = sqlite_file(b);
+
+        if (fa && fb)
+                return hp_same_file(fa, fb);
+        return streq(a, b);
+}
+
+char *hp_store_absolute(const char *name)
+{
+        const char *file = sqlite_file(name);
+        char cwd[PATH_MAX], *r;
+
+        if (!file || file[0] == '/')
+                return strdup(name);
+        if (!getcwd(cwd, sizeof(cwd)))
+                return NULL;
+        /* The scheme (if any) stays; the file becomes absolute. */
+        return asprintf(&r, "%.*s%s/%s", (int)(file - name), name, cwd, file) < 0 ? NULL : r;
 }
 
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)

@@ -64,6 +64,12 @@ int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
  * writing, and this code needs the current schema, so it stays refused until
  * a read-write open (hwpassd) upgrades it. Writes fail with -EROFS. */
 int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error);
+/* Whether a and b (paths or URLs) name one store: the same file, for SQLite. */
+bool hp_store_same(const char *a, const char *b);
+/* name as a process in another directory reads it: an SQLite file's
+ * relative path made absolute, the rest as it is. Malloc'd; NULL when out of
+ * memory. */
+char *hp_store_absolute(const char *name);
 void hp_store_close(struct hp_store *s);
 static inline void hp_store_closep(struct hp_store **s)
 {
