@@ -58,15 +58,15 @@ static int find_device(struct hp_ops_ctx *c, const char *address, struct hp_pci_
 
 /* The device's stored record (a new one, not yet stored, when it was never
  * configured), inside a store transaction the caller commits or rolls back,
- * its identity taken from the hardware. */
-static int config_load(struct hp_ops_ctx *c, const char *address, struct hp_store **ret_store,
-                       struct hp_dev_config *ret)
+ * its identity taken from the hardware; *inv: the inventory it was found in
+ * (the caller's to free). */
+static int config_load(struct hp_ops_ctx *c, const char *address, struct hp_pci_inventory **inv,
+                       struct hp_store **ret_store, struct hp_dev_config *ret)
 {
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         const struct hp_pci_dev *d;
         int r;
 
-        r = find_device(c, address, &inv, &d);
+        r = find_device(c, address, inv, &d);
         if (r < 0)
                 return r;
         r = hp_ops_store_open(c, ret_store);
@@ -113,17 +113,18 @@ static int save(struct hp_ops_ctx *c, struct hp_store *s, const struct hp_dev_co
         return 0;
 }
 
-int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret)
+/* The device's document, from an inventory already read (taken). */
+static int answer(struct hp_ops_ctx *c, struct hp_pci_inventory *inv, const char *address, json_t **ret)
 {
-        _cleanup_(hp_view_done) struct hp_view v = { 0 };
+        _cleanup_(hp_view_done) struct hp_view v = { .inv = inv };
         _cleanup_free_ char *err = NULL;
-        const struct hp_pci_dev *d;
+        const struct hp_pci_dev *d = hp_pci_find(inv, address);
         struct hp_host_state st;
         int r;
 
-        r = find_device(c, address, &v.inv, &d);
-        if (r < 0)
-                return r;
+        if (!d)
+                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT, "no PCI device %s on this host",
+                                       address);
         r = hp_view_load(c->host, c->names, c->db, &v, &err);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
@@ -132,8 +133,22 @@ int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret)
         return *ret ? 0 : hp_op_oom(c);
 }
 
+int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret)
+{
+        struct hp_pci_inventory *inv = NULL;
+        const struct hp_pci_dev *d;
+        int r = find_device(c, address, &inv, &d);
+
+        if (r < 0) {
+                hp_pci_inventory_free(inv);
+                return r;
+        }
+        return answer(c, inv, address, ret);
+}
+
 int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *label, json_t **ret)
 {
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
         int r;
@@ -141,7 +156,7 @@ int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *l
         if (label && !printable(label, HP_LABEL_MAX))
                 return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid label '%s': 1 to %d printable characters",
                                   label, HP_LABEL_MAX);
-        r = config_load(c, address, &s, &cfg);
+        r = config_load(c, address, &inv, &s, &cfg);
         if (r < 0)
                 return r;
         free(cfg.label);
@@ -151,7 +166,7 @@ int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *l
         r = save(c, s, &cfg, "device-label", label ? label : "label removed");
         if (r < 0)
                 return r;
-        return hp_ops_device_json(c, cfg.address, ret);
+        return answer(c, TAKE_PTR(inv), cfg.address, ret);
 }
 
 /* attrs with key set to value (value NULL: removed). */
@@ -202,6 +217,7 @@ static int check_attrs(struct hp_ops_ctx *c, char *const *v, bool unset)
 int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *set, char *const *unset,
                        json_t **ret)
 {
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
         int r;
@@ -212,7 +228,7 @@ int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *s
         if (r >= 0)
                 r = check_attrs(c, unset, true);
         if (r >= 0)
-                r = config_load(c, address, &s, &cfg);
+                r = config_load(c, address, &inv, &s, &cfg);
         if (r < 0)
                 return r;
         for (size_t i = 0; set && set[i]; i++)
@@ -224,12 +240,13 @@ int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *s
         r = save(c, s, &cfg, "device-label", hp_strv_length(set) ? "attributes set" : "attributes removed");
         if (r < 0)
                 return r;
-        return hp_ops_device_json(c, cfg.address, ret);
+        return answer(c, TAKE_PTR(inv), cfg.address, ret);
 }
 
 int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, json_t **ret)
 {
         _cleanup_(hp_ops_unlock) struct hp_ops_lock lock = { 0 };
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
         char *one[] = { (char *)address, NULL };
@@ -238,7 +255,7 @@ int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, j
         /* The reset is a change of the device: its group is held. */
         r = hp_ops_lock_groups(c, one, 1, "device clear", &lock);
         if (r >= 0)
-                r = config_load(c, address, &s, &cfg);
+                r = config_load(c, address, &inv, &s, &cfg);
         if (r < 0)
                 return r;
         if (!streq(cfg.health, "quarantined")) {
