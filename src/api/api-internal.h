@@ -26,6 +26,7 @@ struct hp_api {
         char *db_path;
         char *host_root; /* as given, "/" when none */
         char *socket_path; /* the Unix socket, once it listens */
+        int socket_lock;   /* SOCKET.lock, held while it does; -1 before */
         char *web_root; /* the web UI's files */
         char *run_dir, *state_dir;
         uid_t uid;

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "api/api-internal.h"
@@ -195,6 +197,7 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
         *ret_error = NULL;
         if (!a)
                 return -ENOMEM;
+        a->socket_lock = -1;
         pthread_mutex_init(&a->metrics_lock, NULL);
         if (!(a->db_path = strdup(cfg->db_path)) ||
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")) ||
@@ -283,6 +286,40 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
         return 0;
 }
 
+int hp_api_claim_unix(struct hp_api *a, const char *socket_path, char **ret_error)
+{
+        _cleanup_close_ int fd = -1, probe = -1;
+        char lock[4096 + 8], holder[64] = "";
+        ssize_t n;
+
+        *ret_error = NULL;
+        if (a->socket_lock >= 0)
+                return 0;
+        snprintf(lock, sizeof(lock), "%s.lock", socket_path);
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return hp_errorf(ret_error, -errno, "cannot open '%s': %s", lock, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                n = pread(fd, holder, sizeof(holder) - 1, 0);
+                holder[n > 0 ? n : 0] = '\0';
+                hp_strstrip(holder);
+                return hp_errorf(ret_error, -EADDRINUSE,
+                                 "another hwpassd%s%s serves '%s': stop it first, or give this one its own "
+                                 "--listen unix:PATH",
+                                 holder[0] ? " (pid " : "", holder[0] ? holder : "", socket_path);
+        }
+        if (holder[0] == '\0' && hp_unix_connect(socket_path, &probe) == 0)
+                return hp_errorf(ret_error, -EADDRINUSE,
+                                 "something answers on '%s' already: stop it first, or give this hwpassd its own "
+                                 "--listen unix:PATH",
+                                 socket_path);
+        snprintf(holder, sizeof(holder), "%ld)\n", (long)getpid());
+        if (ftruncate(fd, 0) == 0)
+                (void)!pwrite(fd, holder, strlen(holder), 0);
+        a->socket_lock = TAKE_FD(fd);
+        return 0;
+}
+
 int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_error)
 {
         _cleanup_(listener_freep) struct hp_api_listener *l = calloc(1, sizeof(*l));
@@ -295,6 +332,9 @@ int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_err
         if (a->socket_path)
                 return hp_errorf(ret_error, -EEXIST, "already listening on '%s': one Unix socket only",
                                  a->socket_path);
+        r = hp_api_claim_unix(a, socket_path, ret_error);
+        if (r < 0)
+                return r;
         r = hp_unix_listen(socket_path, 0600, &fd);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot listen on '%s': %s", socket_path, strerror(-r));
@@ -361,8 +401,11 @@ void hp_api_stop(struct hp_api *a)
         for (size_t i = 0; i < a->n_listeners; i++)
                 listener_free(a->listeners[i]);
         free(a->listeners);
+        /* The socket goes before its lock: the next daemon finds neither. */
         if (a->socket_path)
                 (void)unlink(a->socket_path);
+        if (a->socket_lock >= 0)
+                close(a->socket_lock);
         hp_names_free(a->names);
         hp_host_free(a->host);
         pthread_mutex_destroy(&a->metrics_lock);

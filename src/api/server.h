@@ -43,6 +43,11 @@ struct hp_api_tls {
  * an endpoint is added. On failure *ret_error (malloc'd) may say why, here
  * and below. */
 int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_error);
+/* One daemon per socket: takes PATH.lock, held while this server lives.
+ * Another daemon holding it (or, without a lock, anything answering on the
+ * socket) is refused with -EADDRINUSE, never unplugged by replacing its
+ * socket. hp_api_listen_unix() claims it too, when not done before. */
+int hp_api_claim_unix(struct hp_api *a, const char *socket_path, char **ret_error);
 /* Listens on socket_path (mode 0600, a stale socket replaced); one per server. */
 int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_error);
 /* Listens on addr; tls NULL serves plain HTTP, refused (-EPERM) unless

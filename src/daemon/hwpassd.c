@@ -329,12 +329,19 @@ int main(int argc, char **argv)
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
+        r = hp_api_new(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db, .web_root = o.web_root,
+                                                .run_dir = ctx.run_dir, .state_dir = ctx.state_dir },
+                       &api, &err);
+        /* The socket is ours before anything else is done, or nothing is. */
+        if (r >= 0)
+                r = hp_api_claim_unix(api, o.listen_on + 5, &err);
+        if (r < 0) {
+                fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
+                return 1;
+        }
         if (open_store(o.db) < 0)
                 return 1;
-        r = hp_api_start_unix(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db,
-                                                       .web_root = o.web_root, .run_dir = ctx.run_dir,
-                                                       .state_dir = ctx.state_dir },
-                              o.listen_on + 5, &api, &err);
+        r = hp_api_listen_unix(api, o.listen_on + 5, &err);
         if (r < 0) {
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
                 return 1;
