@@ -93,12 +93,12 @@ struct hp_api_reply hp_api_vm_log(struct hp_api *a, const char *name)
         static const char *const type = "text/plain; charset=utf-8";
         _cleanup_close_ int fd = -1;
         struct hp_api_reply err;
-        char path[256];
+        char path[4096];
         struct stat st;
 
         if (hp_api_vm_exists(a, name, &err) < 0)
                 return err;
-        snprintf(path, sizeof(path), HP_VM_RUN_DIR "/%s/serial.log", name);
+        snprintf(path, sizeof(path), "%s/vms/%s/serial.log", a->run_dir, name);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 && errno == ENOENT)
                 return (struct hp_api_reply){ .status = 200, .text = calloc(1, 1), .content_type = type };

@@ -365,7 +365,7 @@ static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
         argv[out] = NULL;
         if (!c->host_root || !*c->host_root)
                 return hp_cli_usage_error("--host-root needs a directory");
-        if (!c->db_path || !*c->db_path)
+        if (c->db_path && !*c->db_path)
                 return hp_cli_usage_error("--db needs a file name");
         if (c->socket && !*c->socket)
                 return hp_cli_usage_error("--socket needs a path");

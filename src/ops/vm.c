@@ -3,10 +3,12 @@
  * spec, and stores it; nothing is stored when a rule refuses. */
 #include "vm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ops.h"
 #include "util/hostroot.h"
@@ -16,6 +18,12 @@
 #include "vm/rules.h"
 #include "vm/specjson.h"
 #include "vm/supervise.h"
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
 
 void hp_ops_vm_done(struct hp_ops_vm *v)
 {
@@ -232,6 +240,18 @@ int hp_ops_vm_autostart(struct hp_ops_ctx *c, const char *name, int order, unsig
         return save(c, &v, ret);
 }
 
+/* A deleted VM's run directory: its logs, sockets and pid file, then itself. */
+static void remove_run_dir(const char *dir)
+{
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *e;
+
+        while (d && (e = readdir(d)))
+                if (e->d_name[0] != '.')
+                        (void)unlinkat(dirfd(d), e->d_name, 0);
+        (void)rmdir(dir);
+}
+
 int hp_ops_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
 {
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
@@ -247,8 +267,9 @@ int hp_ops_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot delete VM '%s'", v.spec.name);
         hp_ops_vm_paths(c, v.spec.name, run_dir, vars, sizeof(run_dir));
-        /* The definition is gone either way; a vars file left is only disk. */
+        /* The definition is gone either way; files left are only disk. */
         (void)hp_vm_firmware_remove(vars);
+        remove_run_dir(run_dir);
         (void)hp_store_event_add(v.store, "vm-deleted", v.spec.name, NULL);
         *ret = json_pack("{s:s, s:b}", "name", v.spec.name, "deleted", 1);
         return *ret ? 0 : hp_op_oom(c);

@@ -7,9 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Where a running VM keeps its files (RUN_DIR/NAME/: qmp.sock, qemu.pid,
- * serial.log, qemu.log): the VM commands and the API's console log read it. */
-#define HP_VM_RUN_DIR "/run/hwpass/vms"
+/* A running VM keeps its files in RUN_DIR/vms/NAME/ (qmp.sock, qemu.pid,
+ * serial.log, qemu.log), the run directory being a setting (ops/ops.h). */
 
 struct hp_store;
 struct hp_vm_record;
