@@ -160,12 +160,17 @@ static void store_reason(struct run *run, const char *address, const char *reaso
 {
         _cleanup_(hp_dev_config_done) struct hp_dev_config c = { 0 };
 
-        if (hp_store_device_get(run->store, address, &c) < 0)
+        /* Read, change, write in one transaction: a label set meanwhile stays. */
+        if (hp_store_begin(run->store) < 0)
                 return;
-        free(c.reason);
-        c.reason = strdup(reason);
-        if (c.reason)
-                (void)hp_store_device_put(run->store, &c);
+        if (hp_store_device_get(run->store, address, &c) >= 0) {
+                free(c.reason);
+                c.reason = strdup(reason);
+                if (c.reason)
+                        (void)hp_store_device_put(run->store, &c);
+        }
+        if (hp_store_commit(run->store) < 0)
+                (void)hp_store_rollback(run->store);
 }
 
 /* The store back to what it held before the plan was recorded. */

@@ -446,18 +446,39 @@ static void kill_qemu(const struct hp_ops_ctx *c, const char *name)
                 kill((pid_t)pid, SIGKILL);
 }
 
+static uint64_t now_ms(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* QEMU told to quit: through QMP when it answers there, else by its pid. */
+static void force_off(const struct hp_ops_ctx *c, struct hp_qmp *q, const char *name)
+{
+        if (!q || hp_qmp_execute(q, "quit", NULL, 5000, NULL, NULL) < 0)
+                kill_qemu(c, name);
+}
+
 int hp_ops_vm_power_off(struct hp_ops_ctx *c, struct hp_ops_vm *v, bool force, uint64_t timeout_s,
                         bool *ret_forced, bool *ret_lost)
 {
         _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
+        uint64_t start = now_ms(), deadline = start + timeout_s * 1000;
+        bool forced = force;
         int r;
 
         *ret_lost = *ret_forced = false;
-        if (v->rec.qmp_path && hp_qmp_connect(v->rec.qmp_path, 5000, &q) >= 0)
-                /* A guest that ignores ACPI is forced after the timeout. */
-                (void)hp_qmp_execute(q, force ? "quit" : "system_powerdown", NULL, 5000, NULL, NULL);
+        if (v->rec.qmp_path && hp_qmp_connect(v->rec.qmp_path, 5000, &q) < 0)
+                q = NULL;
+        /* A guest that ignores ACPI is forced after the timeout. */
+        if (force)
+                force_off(c, q, v->spec.name);
+        else if (q)
+                (void)hp_qmp_execute(q, "system_powerdown", NULL, 5000, NULL, NULL);
         /* The supervisor records "off" once QEMU is gone and the devices are reset. */
-        for (uint64_t waited = 0;; waited += 100) {
+        for (;;) {
                 hp_vm_record_done(&v->rec);
                 r = hp_store_vm_get(v->store, v->spec.name, &v->rec);
                 if (r < 0)
@@ -470,14 +491,11 @@ int hp_ops_vm_power_off(struct hp_ops_ctx *c, struct hp_ops_vm *v, bool force, u
                         (void)hp_store_vm_set_runtime(v->store, v->spec.name, "off", 0, NULL, 0);
                         return 0;
                 }
-                if (waited == timeout_s * 1000 && !force) {
-                        force = *ret_forced = true;
-                        if (q)
-                                (void)hp_qmp_execute(q, "quit", NULL, 5000, NULL, NULL);
-                        else
-                                kill_qemu(c, v->spec.name);
+                if (!forced && now_ms() >= deadline) {
+                        forced = *ret_forced = true;
+                        force_off(c, q, v->spec.name);
                 }
-                if (waited > timeout_s * 1000 + 30000)
+                if (now_ms() >= deadline + 30000)
                         return hp_op_fail(c, HP_OP_FAILED, -ETIMEDOUT, "'%s' is still %s", v->spec.name, v->rec.state);
                 nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
         }

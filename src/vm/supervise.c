@@ -46,7 +46,10 @@ int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const cha
                         _cleanup_(hp_dev_config_done) struct hp_dev_config c = { 0 };
 
                         r = hp_pci_reset(h, devices[i]);
-                        if (r < 0 && hp_store_device_get(s, devices[i], &c) >= 0) {
+                        if (r >= 0)
+                                continue;
+                        /* Read, change, write in one transaction: a label set meanwhile stays. */
+                        if (hp_store_begin(s) >= 0 && hp_store_device_get(s, devices[i], &c) >= 0) {
                                 free(c.health);
                                 c.health = strdup("quarantined");
                                 free(c.reason);
@@ -57,6 +60,8 @@ int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const cha
                                 (void)hp_store_event_add(s, "device-quarantined", devices[i], strerror(-r));
                                 quarantined++;
                         }
+                        if (hp_store_commit(s) < 0)
+                                (void)hp_store_rollback(s);
                 }
         if (ret_quarantined)
                 *ret_quarantined = quarantined;
