@@ -193,6 +193,16 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
         ssize_t n;
         int timeout;
 
+        /* Not the launcher's child: the process it spawned exits here and is
+         * reaped at once, and the supervisor, a child of init, outlives it
+         * without ever becoming its zombie (which would look alive to
+         * hp_vm_record_settle()). */
+        pid_t child = fork();
+
+        if (child < 0)
+                return -errno;
+        if (child > 0)
+                _exit(0);
         /* QEMU must not hold the status socket open. */
         (void)fcntl(status_fd, F_SETFD, FD_CLOEXEC);
         /* Started ahead of time: wait for launch.json, or for the command to
@@ -264,6 +274,11 @@ int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret)
                 close(sv[0]);
                 return -r;
         }
+        /* The process spawned forks the supervisor and exits at once (see
+         * hp_vm_supervise()): it is reaped here, so a long-lived launcher
+         * (hwpassd) never keeps a supervisor as its zombie. */
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+                ;
         *ret = (struct hp_vm_launcher){ .pid = child, .fd = sv[0] };
         return 0;
 }
@@ -274,8 +289,6 @@ void hp_vm_launcher_cancel(struct hp_vm_launcher *lr)
                 return;
         close(lr->fd); /* no "go": the supervisor exits at once */
         lr->fd = -1;
-        while (waitpid(lr->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
 }
 
 int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
