@@ -132,7 +132,10 @@ static int bind_step(const struct hp_host *h, const struct hp_plan_step *s, char
         r = sysfs_write(h, s->address, "driver_override", to_vfio ? "vfio-pci" : "\n");
         if (r < 0)
                 return hp_errorf(ret_error, r, "%s: cannot set driver_override: %s", s->address, strerror(-r));
-        if (now[0] && !streq(now, to_vfio ? "vfio-pci" : "")) {
+        /* Unbound only from a driver it is to leave: a device already where
+         * the step takes it keeps its driver. */
+        if (now[0] && !(to_vfio ? streq(now, "vfio-pci")
+                                : !streq(now, "vfio-pci") && (!s->to_driver || streq(now, s->to_driver)))) {
                 r = sysfs_write(h, s->address, "driver/unbind", s->address);
                 if (r < 0)
                         return hp_errorf(ret_error, r,

@@ -173,23 +173,29 @@ static void store_reason(struct run *run, const char *address, const char *reaso
                 (void)hp_store_rollback(run->store);
 }
 
-/* The store back to what it held before the plan was recorded. */
+/* One device's record back to what it was before the plan was recorded. */
+static void unrecord_one(struct run *run, const char *address)
+{
+        for (size_t j = 0; j < run->n_configs; j++)
+                if (streq(run->configs[j].address, address)) {
+                        (void)hp_store_device_put(run->store, &run->configs[j]);
+                        return;
+                }
+        (void)hp_store_device_delete(run->store, address);
+}
+
+/* The store back to what it held before the plan was recorded: the devices
+ * that moved and those of their groups that were already in place. */
 static void unrecord(struct run *run, const struct hp_plan *p)
 {
         if (hp_store_begin(run->store) < 0)
                 return;
-        for (size_t i = 0; i < p->n_steps; i++) {
-                bool had = false;
-
-                for (size_t j = 0; j < run->n_configs; j++)
-                        if (streq(run->configs[j].address, p->steps[i].address)) {
-                                (void)hp_store_device_put(run->store, &run->configs[j]);
-                                had = true;
-                        }
-                if (!had)
-                        (void)hp_store_device_delete(run->store, p->steps[i].address);
-        }
-        (void)hp_store_commit(run->store);
+        for (size_t i = 0; i < p->n_steps; i++)
+                unrecord_one(run, p->steps[i].address);
+        for (size_t i = 0; p->unchanged[i]; i++)
+                unrecord_one(run, p->unchanged[i]);
+        if (hp_store_commit(run->store) < 0)
+                (void)hp_store_rollback(run->store);
 }
 
 /* Records the desired state of every device the plan touches or leaves as it
