@@ -11,25 +11,20 @@
 #include "util/strutil.h"
 #include "vm.h"
 
-static const char *str(json_t *o, const char *key)
-{
-        return json_string_value(json_object_get(o, key));
-}
-
 static void print_started(json_t *e, void *userdata)
 {
-        const char *result = str(e, "result") ?: "";
+        const char *result = hp_cli_str(e, "result") ?: "";
 
         (void)userdata;
         if (streq(result, "already")) {
-                printf("VM '%s' (order %d) is %s already.\n", str(e, "name"),
-                       (int)json_integer_value(json_object_get(e, "order")), str(e, "state"));
+                printf("VM '%s' (order %d) is %s already.\n", hp_cli_str(e, "name"),
+                       (int)json_integer_value(json_object_get(e, "order")), hp_cli_str(e, "state"));
         } else if (streq(result, "failed")) {
                 fflush(stdout);
                 fprintf(stderr, "hwpass: %s\nhwpass: autostart of '%s' failed; going on with the next VM\n",
-                        str(e, "error") ?: "failed", str(e, "name"));
+                        hp_cli_str(e, "error") ?: "failed", hp_cli_str(e, "name"));
         } else {
-                printf("VM '%s' (order %d) is running.\n", str(e, "name"),
+                printf("VM '%s' (order %d) is running.\n", hp_cli_str(e, "name"),
                        (int)json_integer_value(json_object_get(e, "order")));
         }
         fflush(stdout);
@@ -37,17 +32,17 @@ static void print_started(json_t *e, void *userdata)
 
 static void print_stopped(json_t *e, void *userdata)
 {
-        const char *result = str(e, "result") ?: "";
+        const char *result = hp_cli_str(e, "result") ?: "";
         const uint64_t *timeout = userdata;
 
         if (streq(result, "failed")) {
-                fprintf(stderr, "hwpass: %s\n", str(e, "error") ?: "failed");
+                fprintf(stderr, "hwpass: %s\n", hp_cli_str(e, "error") ?: "failed");
                 return;
         }
         if (streq(result, "forced"))
-                fprintf(stderr, "hwpass: '%s' did not power off within %" PRIu64 " s: it was forced\n", str(e, "name"),
+                fprintf(stderr, "hwpass: '%s' did not power off within %" PRIu64 " s: it was forced\n", hp_cli_str(e, "name"),
                         *timeout);
-        printf("VM '%s' is off.\n", str(e, "name"));
+        printf("VM '%s' is off.\n", hp_cli_str(e, "name"));
         fflush(stdout);
 }
 

@@ -44,6 +44,11 @@ int hp_cli_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int hp_cli_open(struct hp_cli *c);
 /* Scans PCI (names included); returns an exit code. */
 int hp_cli_scan_pci(struct hp_cli *c, struct hp_pci_inventory **ret);
+/* A string member of an answer, NULL when it is missing or not a string. */
+static inline const char *hp_cli_str(json_t *o, const char *key)
+{
+        return json_string_value(json_object_get(o, key));
+}
 /* Prints and releases j; returns an exit code. */
 int hp_cli_print_json(json_t *j);
 /* Who this command's events are recorded for: the user, or whom hwpassd runs

@@ -12,15 +12,10 @@
 #include "util/macro.h"
 #include "util/strutil.h"
 
-static const char *str(json_t *o, const char *key)
-{
-        return json_string_value(json_object_get(o, key));
-}
-
 /* The plan document (host/json.h's hp_json_plan) as text. */
 static void print_plan(json_t *p)
 {
-        bool enable = streq(str(p, "action") ?: "", "enable"), dry_run = json_is_true(json_object_get(p, "dry_run"));
+        bool enable = streq(hp_cli_str(p, "action") ?: "", "enable"), dry_run = json_is_true(json_object_get(p, "dry_run"));
         json_t *steps = json_object_get(p, "steps"), *unchanged = json_object_get(p, "unchanged"),
                *warnings = json_object_get(p, "warnings"), *refusals = json_object_get(p, "refusals"),
                *errors = json_object_get(p, "errors"), *v;
@@ -28,8 +23,8 @@ static void print_plan(json_t *p)
 
         printf("%s passthrough%s:\n", enable ? "Enable" : "Disable", dry_run ? " (dry run: nothing is changed)" : "");
         json_array_foreach(steps, i, v)
-                printf("  %s  %s -> %s%s\n", str(v, "address"), str(v, "from_driver") ?: "(no driver)",
-                       str(v, "to_driver") ?: "(the kernel's choice)",
+                printf("  %s  %s -> %s%s\n", hp_cli_str(v, "address"), hp_cli_str(v, "from_driver") ?: "(no driver)",
+                       hp_cli_str(v, "to_driver") ?: "(the kernel's choice)",
                        json_is_true(json_object_get(v, "requested")) ? "" : "  (same IOMMU group)");
         json_array_foreach(unchanged, i, v)
                 printf("  %s  already %s\n", json_string_value(v), enable ? "on vfio-pci" : "with the host");
@@ -50,7 +45,7 @@ static void print_done(json_t *plan)
         size_t n = json_array_size(json_object_get(plan, "steps"));
 
         printf("Done: %zu device%s %s.\n", n, n == 1 ? "" : "s",
-               streq(str(plan, "action") ?: "", "enable") ? "handed to vfio-pci" : "given back to the host");
+               streq(hp_cli_str(plan, "action") ?: "", "enable") ? "handed to vfio-pci" : "given back to the host");
 }
 
 static int passthrough(struct hp_cli *c, const struct hp_ops_passthrough *req, json_t **ret)
@@ -134,21 +129,21 @@ int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
 
 static void print_apply_entry(json_t *e)
 {
-        const char *result = str(e, "result") ?: "", *address = str(e, "address") ?: "?";
+        const char *result = hp_cli_str(e, "result") ?: "", *address = hp_cli_str(e, "address") ?: "?";
         json_t *plan = json_object_get(e, "plan");
 
         if (streq(result, "gone"))
-                printf("%s: gone (configured as %s): not applied\n", address, str(e, "configured_ids") ?: "?");
+                printf("%s: gone (configured as %s): not applied\n", address, hp_cli_str(e, "configured_ids") ?: "?");
         else if (streq(result, "hardware-changed"))
                 printf("%s: hardware changed (now %s, configured as %s): not applied; enable it again if it is "
                        "meant\n",
-                       address, str(e, "ids") ?: "?", str(e, "configured_ids") ?: "?");
+                       address, hp_cli_str(e, "ids") ?: "?", hp_cli_str(e, "configured_ids") ?: "?");
         if (json_is_object(plan))
                 print_plan(plan);
         if (streq(result, "applied") && json_is_true(json_object_get(plan, "applied")))
                 print_done(plan);
         if (streq(result, "failed")) {
-                const char *err = str(e, "error") ?: "failed";
+                const char *err = hp_cli_str(e, "error") ?: "failed";
 
                 /* The operation's words, one line each, as any failed write. */
                 for (const char *line = err; *line;) {

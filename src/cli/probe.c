@@ -12,11 +12,6 @@
 #include "util/macro.h"
 #include "util/strutil.h"
 
-static const char *str(json_t *o, const char *key)
-{
-        return json_string_value(json_object_get(o, key));
-}
-
 static int num(json_t *o, const char *key)
 {
         return (int)json_integer_value(json_object_get(o, key));
@@ -25,18 +20,18 @@ static int num(json_t *o, const char *key)
 static void print_report(json_t *doc)
 {
         json_t *guest = json_object_get(doc, "guest"), *bar;
-        const char *regs = str(doc, "registers");
+        const char *regs = hp_cli_str(doc, "registers");
         size_t i;
 
-        printf("Device:  %s  %s %s\n", str(doc, "address"), str(doc, "id"), str(doc, "device_name") ?: "");
+        printf("Device:  %s  %s %s\n", hp_cli_str(doc, "address"), hp_cli_str(doc, "id"), hp_cli_str(doc, "device_name") ?: "");
         if (json_is_object(guest)) {
                 printf("Guest:   saw it at %02x:%02x.%x as %04x:%04x, class %06x\n", num(guest, "bus"),
                        num(guest, "dev"), num(guest, "fn"), num(guest, "vendor_id"), num(guest, "device_id"),
                        num(guest, "class"));
                 json_array_foreach(json_object_get(doc, "bars"), i, bar)
                         printf("  BAR%d  %-6s host %-9s guest %-9s at 0x%" PRIx64 "  %s\n", num(bar, "index"),
-                               str(bar, "kind"), str(bar, "host_size_text"), str(bar, "guest_size_text"),
-                               (uint64_t)json_integer_value(json_object_get(bar, "guest_address")), str(bar, "state"));
+                               hp_cli_str(bar, "kind"), hp_cli_str(bar, "host_size_text"), hp_cli_str(bar, "guest_size_text"),
+                               (uint64_t)json_integer_value(json_object_get(bar, "guest_address")), hp_cli_str(bar, "state"));
         }
         if (regs) {
                 printf("Registers:\n");
@@ -47,7 +42,7 @@ static void print_report(json_t *doc)
                         p += n + (p[n] ? 1 : 0);
                 }
         }
-        printf("Result:  %s (%.1f s)\n", str(doc, "verdict"), json_real_value(json_object_get(doc, "seconds")));
+        printf("Result:  %s (%.1f s)\n", hp_cli_str(doc, "verdict"), json_real_value(json_object_get(doc, "seconds")));
 }
 
 struct probe_arg {
@@ -91,8 +86,8 @@ int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv)
         r = hp_cli_write(c, &route, run_probe, &(struct probe_arg){ address, (unsigned)timeout }, &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        if (str(doc, "warning"))
-                fprintf(stderr, "hwpass: warning: %s\n", str(doc, "warning"));
+        if (hp_cli_str(doc, "warning"))
+                fprintf(stderr, "hwpass: warning: %s\n", hp_cli_str(doc, "warning"));
         works = json_is_true(json_object_get(doc, "works"));
         if (c->json)
                 r = hp_cli_print_json(TAKE_PTR(doc));

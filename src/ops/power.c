@@ -95,6 +95,14 @@ int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_op
         _cleanup_free_ char *err = NULL;
         int r;
 
+        /* No PCI entries, nothing to choose: the host's devices are not read. */
+        if (v->spec.n_pci == 0) {
+                ret->addrs = calloc(1, sizeof(*ret->addrs));
+                if (!ret->addrs)
+                        return hp_op_oom(c);
+                r = hp_mmio_plan(NULL, 0, &ret->mmio);
+                return r < 0 ? hp_op_host_error(c, r, "cannot plan the devices of '%s'", v->spec.name) : 0;
+        }
         r = hp_view_load(c->host, c->names, c->db, &ret->view, &err);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
@@ -305,6 +313,8 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
                 r = still_on_vfio(c, v, ret);
         if (r < 0)
                 return r;
+        if (v->spec.n_pci == 0)
+                return 0;
         /* A transaction: two starts never win the same device. */
         r = hp_store_assign_devices(v->store, v->spec.name, assigned, v->spec.n_pci, &conflict);
         if (r < 0)

@@ -274,13 +274,21 @@ int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret)
                 close(sv[0]);
                 return -r;
         }
-        /* The process spawned forks the supervisor and exits at once (see
-         * hp_vm_supervise()): it is reaped here, so a long-lived launcher
-         * (hwpassd) never keeps a supervisor as its zombie. */
-        while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-                ;
         *ret = (struct hp_vm_launcher){ .pid = child, .fd = sv[0] };
         return 0;
+}
+
+/* The process spawned forks the supervisor and exits at once (see
+ * hp_vm_supervise()); it is reaped once the launch is over (not at the
+ * start: its exec overlaps the planning), so a long-lived launcher (hwpassd)
+ * never keeps a supervisor as its zombie. */
+static void reap(struct hp_vm_launcher *lr)
+{
+        if (lr->pid <= 0)
+                return;
+        while (waitpid(lr->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        lr->pid = 0;
 }
 
 void hp_vm_launcher_cancel(struct hp_vm_launcher *lr)
@@ -289,6 +297,7 @@ void hp_vm_launcher_cancel(struct hp_vm_launcher *lr)
                 return;
         close(lr->fd); /* no "go": the supervisor exits at once */
         lr->fd = -1;
+        reap(lr);
 }
 
 int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
@@ -318,6 +327,7 @@ int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int ti
         }
         close(lr->fd);
         lr->fd = -1; /* the supervisor goes on alone (or is gone) */
+        reap(lr);
         buf[len] = '\0';
         if (hp_startswith(buf, "ok"))
                 return 0;

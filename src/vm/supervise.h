@@ -30,7 +30,7 @@ struct hp_vm_launch {
  * It is started ahead of time, while the command still plans the start, so
  * its exec does not add to the power-on. */
 struct hp_vm_launcher {
-        pid_t pid; /* the process spawned, already gone: the supervisor is its child */
+        pid_t pid; /* the process spawned: it forks the supervisor, exits, and is reaped when the launch ends */
         int fd; /* our end of its socket pair; -1 once handed over or cancelled */
 };
 int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret);
