@@ -408,29 +408,48 @@ int hp_ops_vm_launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_
         return launch(c, v, p, &lr);
 }
 
-int hp_ops_vm_power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v)
+/* Power-on with a supervisor already started. */
+static int power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_vm_launcher *lr)
 {
-        _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
         _cleanup_(hp_ops_vm_plan_done) struct hp_ops_vm_plan p = { 0 };
         int r;
 
         if (!streq(v->rec.state, "off"))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s already", v->spec.name, v->rec.state);
-        r = launcher_start(c, v->spec.name, &lr);
-        if (r >= 0)
-                r = hp_ops_vm_claim(c, v, &p);
-        if (r >= 0)
-                r = launch(c, v, &p, &lr);
-        return r;
+        r = hp_ops_vm_claim(c, v, &p);
+        return r < 0 ? r : launch(c, v, &p, lr);
+}
+
+int hp_ops_vm_power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v)
+{
+        _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
+        int r = launcher_start(c, v->spec.name, &lr);
+
+        return r < 0 ? r : power_on(c, v, &lr);
 }
 
 int hp_ops_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
 {
+        _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
-        int r = hp_ops_vm_load(c, name, "vm start", true, &v);
+        int r;
 
+        /* The supervisor first: its exec and start-up overlap everything the
+         * start reads and decides before QEMU runs. A start that does not
+         * happen lets it go (it exits at once). */
+        if (hp_vm_name_valid(name) && (r = launcher_start(c, name, &lr)) < 0)
+                return r;
+        r = hp_ops_vm_load(c, name, "vm start", true, &v);
+        if (r < 0 && c->error.kind == HP_OP_NOT_FOUND) {
+                char run_dir[512], vars[512];
+
+                /* No such VM: the directory made for its supervisor goes too. */
+                hp_vm_launcher_cancel(&lr);
+                hp_ops_vm_paths(c, name, run_dir, vars, sizeof(run_dir));
+                hp_ops_vm_remove_run_dir(run_dir);
+        }
         if (r >= 0)
-                r = hp_ops_vm_power_on(c, &v);
+                r = power_on(c, &v, &lr);
         if (r < 0)
                 return r;
         *ret = hp_vm_to_json(&v.spec, "running");

@@ -240,8 +240,7 @@ int hp_ops_vm_autostart(struct hp_ops_ctx *c, const char *name, int order, unsig
         return save(c, &v, ret);
 }
 
-/* A deleted VM's run directory: its logs, sockets and pid file, then itself. */
-static void remove_run_dir(const char *dir)
+void hp_ops_vm_remove_run_dir(const char *dir)
 {
         _cleanup_(closedirp) DIR *d = opendir(dir);
         struct dirent *e;
@@ -269,7 +268,7 @@ int hp_ops_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
         hp_ops_vm_paths(c, v.spec.name, run_dir, vars, sizeof(run_dir));
         /* The definition is gone either way; files left are only disk. */
         (void)hp_vm_firmware_remove(vars);
-        remove_run_dir(run_dir);
+        hp_ops_vm_remove_run_dir(run_dir);
         (void)hp_store_event_add(v.store, "vm-deleted", v.spec.name, NULL);
         *ret = json_pack("{s:s, s:b}", "name", v.spec.name, "deleted", 1);
         return *ret ? 0 : hp_op_oom(c);

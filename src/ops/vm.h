@@ -73,6 +73,9 @@ int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const s
 /* The accelerator: HWPASS_QEMU_ACCEL (the lab runs nested guests under TCG),
  * else KVM when the host has it, else TCG. */
 const char *hp_ops_qemu_accel(const struct hp_ops_ctx *c);
+/* A VM's run directory with its files (logs, sockets, pid file): when the
+ * VM is deleted, or a start found no such VM. */
+void hp_ops_vm_remove_run_dir(const char *dir);
 /* RUN_DIR/vms/NAME and the VM's EFI vars store (STATE_DIR/vms/NAME/...). */
 void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size);
 

@@ -4,11 +4,28 @@
  * nothing for a salt or a slow hash to protect. */
 #include "token.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
+
+/* GnuTLS's SHA-256, opened on first use: loading GnuTLS and the eight
+ * libraries it needs costs every process start ~3 ms, and of the CLI's
+ * commands only the token ones hash (hwpassd has it loaded for TLS anyway). */
+typedef int (*hash_fast_fn)(gnutls_digest_algorithm_t algorithm, const void *text, size_t len, void *digest);
+static hash_fast_fn hash_fast;
+
+static void open_gnutls(void)
+{
+        void *lib = dlopen("libgnutls.so.30", RTLD_NOW | RTLD_LOCAL);
+
+        /* Kept open until exit. */
+        if (lib)
+                *(void **)&hash_fast = dlsym(lib, "gnutls_hash_fast");
+}
 
 int hp_base64url_encode(const uint8_t *in, size_t n, char *out, size_t size)
 {
@@ -67,11 +84,15 @@ int hp_token_generate(char ret[HP_TOKEN_LEN + 1])
 int hp_token_hash(const char *token, char ret[HP_TOKEN_HASH_LEN + 1])
 {
         static const char hex[] = "0123456789abcdef";
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
         uint8_t digest[32];
 
         if (!token)
                 return -EINVAL;
-        if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), digest) < 0)
+        pthread_once(&once, open_gnutls);
+        if (!hash_fast)
+                return -ENOENT;
+        if (hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), digest) < 0)
                 return -EIO;
         for (size_t i = 0; i < sizeof(digest); i++) {
                 ret[2 * i] = hex[digest[i] >> 4];

@@ -263,7 +263,9 @@ int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret)
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        /* Appended to: a start refused because the VM runs already must not
+         * wipe the log of the supervisor that runs it. */
+        posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         posix_spawn_file_actions_adddup2(&fa, 1, 2);
         posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
         r = posix_spawn(&child, self, &fa, &attr, argv, environ);
