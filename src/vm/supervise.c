@@ -1,5 +1,6 @@
 /* The VM supervisor: a double-forked process per VM that owns its QEMU. */
 #include "supervise.h"
+#include "qemu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,24 +82,55 @@ static void cleanup(struct hp_store *s, const struct hp_vm_launch *l)
         (void)hp_store_event_add(s, "vm-stopped", l->name, NULL);
 }
 
+/* Opened before the start is decided, so not truncated yet (a start that
+ * does not happen leaves a running VM's log alone): supervise() does that. */
 static int open_log(const char *dir, const char *name)
 {
         char path[512];
 
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_ms) __attribute__((noreturn));
-static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_ms)
+/* What the supervisor readies while it waits for the start to decide: the
+ * QEMU log, and the binary found on PATH, so neither is on the way to QEMU. */
+struct ready {
+        int log;
+        char qemu[4096]; /* the full path of HP_QEMU_BINARY, or "" */
+};
+
+static void get_ready(const char *run_dir, struct ready *ret)
+{
+        const char *path = getenv("PATH");
+
+        ret->log = open_log(run_dir, "qemu.log");
+        ret->qemu[0] = '\0';
+        for (const char *p = path ? path : ""; *p;) {
+                size_t n = strcspn(p, ":");
+
+                if (n > 0 && (size_t)snprintf(ret->qemu, sizeof(ret->qemu), "%.*s/%s", (int)n, p, HP_QEMU_BINARY) <
+                                     sizeof(ret->qemu) &&
+                    access(ret->qemu, X_OK) == 0)
+                        return;
+                ret->qemu[0] = '\0';
+                p += n + (p[n] == ':');
+        }
+}
+
+static void supervise(const struct hp_vm_launch *l, const struct ready *ready, int status_fd, int timeout_ms)
+        __attribute__((noreturn));
+static void supervise(const struct hp_vm_launch *l, const struct ready *ready, int status_fd, int timeout_ms)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
         posix_spawn_file_actions_t fa;
         char qmp_path[512], *err = NULL;
-        int log = open_log(l->run_dir, "qemu.log"), status, r;
+        int log = ready->log, status, r;
         pid_t qemu;
         json_t *st = NULL;
+
+        if (log >= 0)
+                (void)!ftruncate(log, 0); /* appended to: QEMU writes from the start */
 
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
@@ -107,7 +139,10 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
                 posix_spawn_file_actions_adddup2(&fa, log, 2);
         }
         /* QEMU first: the store opens while QEMU starts, not before. */
-        r = posix_spawnp(&qemu, l->argv[0], &fa, NULL, l->argv, environ);
+        if (ready->qemu[0] && streq(l->argv[0], HP_QEMU_BINARY))
+                r = posix_spawn(&qemu, ready->qemu, &fa, NULL, l->argv, environ);
+        else
+                r = posix_spawnp(&qemu, l->argv[0], &fa, NULL, l->argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         if (hp_store_open(l->db_path, &s, &err) < 0) {
                 if (r == 0) {
@@ -150,8 +185,12 @@ static void supervise(const struct hp_vm_launch *l, int status_fd, int timeout_m
                 _exit(1);
         }
         json_decref(st);
+        /* One transaction: the start waits for this write. */
+        r = hp_store_begin(s);
         (void)hp_store_vm_set_runtime(s, l->name, "running", getpid(), qmp_path, time(NULL));
         (void)hp_store_event_add(s, "vm-started", l->name, NULL);
+        if (r >= 0 && hp_store_commit(s) < 0)
+                (void)hp_store_rollback(s);
         report(status_fd, "ok\n", NULL);
         close(status_fd);
         hp_qmp_close(TAKE_PTR(q));
@@ -184,6 +223,7 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
 
 int hp_vm_supervise(const char *run_dir, int status_fd)
 {
+        struct ready ready;
         char path[512], devs[64][13];
         struct hp_vm_launch l = { .run_dir = run_dir, .devices = devs };
         json_error_t e;
@@ -205,6 +245,7 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
                 _exit(0);
         /* QEMU must not hold the status socket open. */
         (void)fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+        get_ready(run_dir, &ready);
         /* Started ahead of time: wait for launch.json, or for the command to
          * give up (end of file), which is no error. */
         while ((n = read(status_fd, go, sizeof(go) - 1)) < 0 && errno == EINTR)
@@ -237,7 +278,7 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
                 report(status_fd, "error: %s is incomplete\n", path);
                 return -EINVAL;
         }
-        supervise(&l, status_fd, timeout > 0 ? timeout : 60000);
+        supervise(&l, &ready, status_fd, timeout > 0 ? timeout : 60000);
 }
 
 int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret)
