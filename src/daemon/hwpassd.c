@@ -292,8 +292,9 @@ int main(int argc, char **argv)
         sigset_t set;
         int sig, r;
 
-        /* The supervisor of a VM this daemon starts is this binary again
-         * (exec'd, see vm/supervise.h), with its status pipe on fd 3. */
+        /* The supervisor of a VM this daemon starts is the hwpass command
+         * beside it, or, when there is none, this binary again (exec'd, see
+         * vm/supervise.h), with its status pipe on fd 3. */
         if (argc == 4 && streq(argv[1], "vm") && streq(argv[2], "supervise"))
                 return hp_vm_supervise(argv[3], 3) < 0 ? 1 : 0;
         r = parse_args(argc, argv, &o);

@@ -111,10 +111,11 @@ static json_t *compare_bars(const struct hp_pci_dev *d, const struct hp_probe_fn
                 if (gb)
                         format_size(gb->size, gs, sizeof(gs));
                 if (json_array_append_new(
-                            bars, json_pack("{s:i, s:I, s:I?, s:I?, s:b, s:s, s:s, s:s, s:s}", "index", hb->index,
+                            bars, json_pack("{s:i, s:I, s:o, s:o, s:b, s:s, s:s, s:s, s:s}", "index", hb->index,
                                             "host_size", (json_int_t)hb->size, "guest_size",
-                                            gb ? (json_int_t)gb->size : 0, "guest_address",
-                                            gb ? (json_int_t)gb->addr : 0, "ok", ok, "kind", gb ? gb->kind : "-",
+                                            gb ? json_integer((json_int_t)gb->size) : json_null(), "guest_address",
+                                            gb ? json_integer((json_int_t)gb->addr) : json_null(), "ok", ok,
+                                            "kind", gb ? gb->kind : "-",
                                             "host_size_text", hs, "guest_size_text", gs, "state",
                                             ok                     ? "ok"
                                             : !gb                  ? "MISSING"
