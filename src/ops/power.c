@@ -390,7 +390,7 @@ static int launcher_start(struct hp_ops_ctx *c, const char *name, struct hp_vm_l
         snprintf(vms, sizeof(vms), "%s/vms", c->run_dir);
         (void)mkdir(c->run_dir, 0700);
         (void)mkdir(vms, 0700);
-        r = hp_vm_launcher_start(run_dir, lr);
+        r = hp_vm_launcher_start(run_dir, c->db, lr);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot start the supervisor of '%s'", name);
         return 0;

@@ -96,13 +96,23 @@ static int open_log(const char *dir, const char *name)
  * QEMU log, and the binary found on PATH, so neither is on the way to QEMU. */
 struct ready {
         int log;
-        char qemu[4096]; /* the full path of HP_QEMU_BINARY, or "" */
+        char qemu[4096];       /* the full path of HP_QEMU_BINARY, or "" */
+        struct hp_store *store; /* opened ahead when the launcher named it, or NULL */
+        char *db;               /* the store it opened */
 };
 
-static void get_ready(const char *run_dir, struct ready *ret)
+static void get_ready(const char *run_dir, const char *db, struct ready *ret)
 {
         const char *path = getenv("PATH");
 
+        /* The store too, so it does not open beside a starting QEMU (on
+         * few CPUs the two slow each other down). */
+        ret->store = NULL;
+        ret->db = NULL;
+        if (db && hp_store_open(db, &ret->store, NULL) >= 0 && !(ret->db = strdup(db))) {
+                hp_store_close(ret->store);
+                ret->store = NULL;
+        }
         ret->log = open_log(run_dir, "qemu.log");
         ret->qemu[0] = '\0';
         for (const char *p = path ? path : ""; *p;) {
@@ -117,9 +127,9 @@ static void get_ready(const char *run_dir, struct ready *ret)
         }
 }
 
-static void supervise(const struct hp_vm_launch *l, const struct ready *ready, int status_fd, int timeout_ms)
+static void supervise(const struct hp_vm_launch *l, struct ready *ready, int status_fd, int timeout_ms)
         __attribute__((noreturn));
-static void supervise(const struct hp_vm_launch *l, const struct ready *ready, int status_fd, int timeout_ms)
+static void supervise(const struct hp_vm_launch *l, struct ready *ready, int status_fd, int timeout_ms)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
@@ -144,7 +154,12 @@ static void supervise(const struct hp_vm_launch *l, const struct ready *ready, i
         else
                 r = posix_spawnp(&qemu, l->argv[0], &fa, NULL, l->argv, environ);
         posix_spawn_file_actions_destroy(&fa);
-        if (hp_store_open(l->db_path, &s, &err) < 0) {
+        /* The store opened ahead, when it is the one the launch names. */
+        if (ready->store && streq(ready->db, l->db_path))
+                s = TAKE_PTR(ready->store);
+        hp_store_close(ready->store);
+        ready->store = NULL;
+        if (!s && hp_store_open(l->db_path, &s, &err) < 0) {
                 if (r == 0) {
                         kill(qemu, SIGKILL);
                         waitpid(qemu, &status, 0);
@@ -221,7 +236,7 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
         return r < 0 ? -EIO : 0;
 }
 
-int hp_vm_supervise(const char *run_dir, int status_fd)
+int hp_vm_supervise(const char *run_dir, const char *db, int status_fd)
 {
         struct ready ready;
         char path[512], devs[64][13];
@@ -245,7 +260,7 @@ int hp_vm_supervise(const char *run_dir, int status_fd)
                 _exit(0);
         /* QEMU must not hold the status socket open. */
         (void)fcntl(status_fd, F_SETFD, FD_CLOEXEC);
-        get_ready(run_dir, &ready);
+        get_ready(run_dir, db, &ready);
         /* Started ahead of time: wait for launch.json, or for the command to
          * give up (end of file), which is no error. */
         while ((n = read(status_fd, go, sizeof(go) - 1)) < 0 && errno == EINTR)
@@ -301,10 +316,10 @@ static int supervisor_binary(char *buf, size_t size)
         return 0;
 }
 
-int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret)
+int hp_vm_launcher_start(const char *run_dir, const char *db, struct hp_vm_launcher *ret)
 {
         char self[4096], log_path[512];
-        char *argv[] = { self, (char *)"vm", (char *)"supervise", (char *)run_dir, NULL };
+        char *argv[] = { self, (char *)"vm", (char *)"supervise", (char *)run_dir, (char *)db, NULL };
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         pid_t child;

@@ -33,7 +33,9 @@ struct hp_vm_launcher {
         pid_t pid; /* the process spawned: it forks the supervisor, exits, and is reaped when the launch ends */
         int fd; /* our end of its socket pair; -1 once handed over or cancelled */
 };
-int hp_vm_launcher_start(const char *run_dir, struct hp_vm_launcher *ret);
+/* db (may be NULL): the store the launch will name, opened by the
+ * supervisor while it waits. */
+int hp_vm_launcher_start(const char *run_dir, const char *db, struct hp_vm_launcher *ret);
 /* The start did not happen: the waiting supervisor exits. Accepts a launcher
  * already handed over. */
 void hp_vm_launcher_cancel(struct hp_vm_launcher *lr);
@@ -43,7 +45,7 @@ void hp_vm_launcher_cancel(struct hp_vm_launcher *lr);
 int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int timeout_ms, char **ret_error);
 
 /* The supervisor's body, in the exec'd process: status goes to status_fd. */
-int hp_vm_supervise(const char *run_dir, int status_fd);
+int hp_vm_supervise(const char *run_dir, const char *db, int status_fd);
 
 /* After a guest used them: each device is reset (a device whose reset fails
  * is quarantined, counted in *ret_quarantined) and every device of vm is
