@@ -415,8 +415,8 @@ static struct hp_api_reply post_probe(struct hp_api *a, const struct hp_api_requ
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
-/* POST /v1/host/apply {"dry_run"} */
-static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api_request *req)
+/* POST /v1/host/apply {"dry_run"}, POST /v1/host/boot-config {"dry_run"} */
+static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api_request *req, bool boot_config)
 {
         static const char *const fields[] = { "dry_run", NULL };
         _cleanup_(json_decrefp) json_t *body = NULL;
@@ -433,7 +433,7 @@ static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api
         if (hp_api_get_bool(body, "dry_run", &dry_run, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg);
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = hp_ops_host_apply(&ctx, dry_run, &doc);
+        r = boot_config ? hp_ops_host_boot_config(&ctx, dry_run, &doc) : hp_ops_host_apply(&ctx, dry_run, &doc);
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
@@ -551,7 +551,9 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
         if (segment(url, "/v1/devices/", "/probe", arg, sizeof(arg)))
                 return post ? post_probe(a, req, arg) : method_error(req, "POST");
         if (streq(url, "/v1/host/apply"))
-                return post ? post_host_apply(a, req) : method_error(req, "POST");
+                return post ? post_host_apply(a, req, false) : method_error(req, "POST");
+        if (streq(url, "/v1/host/boot-config"))
+                return post ? post_host_apply(a, req, true) : method_error(req, "POST");
         if (streq(url, "/v1/host/start-vms"))
                 return post ? hp_api_host_vms(a, req, true) : method_error(req, "POST");
         if (streq(url, "/v1/host/stop-vms"))

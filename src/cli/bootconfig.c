@@ -1,116 +1,44 @@
-/* hwpass host boot-config: the boot-time alternative for host drivers that
- * grab a device before userspace (a built-in driver, a GPU driver in the
- * initramfs): vfio-pci claims the enabled devices' IDs first, through
- * modprobe options and soft dependencies, written to
- * etc/modprobe.d/hwpass-vfio.conf; the initramfs must then be rebuilt. */
-#include <errno.h>
+/* hwpass host boot-config: the operation (src/ops/bootconfig.c, here or in
+ * hwpassd) and what it wrote, or would write, as text. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "host/pci.h"
-#include "store/store.h"
-#include "util/hostroot.h"
+#include "ops/device.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
-#define CONF_DIR "etc/modprobe.d"
-#define CONF_NAME "hwpass-vfio.conf"
-
-static int build(const struct hp_pci_inventory *inv, const struct hp_dev_config *configs, size_t n,
-                 char **ret_text, char ***warnings)
+static int run_boot_config(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
 {
-        _cleanup_strv_free_ char **ids = calloc(1, sizeof(char *)), **drivers = calloc(1, sizeof(char *));
-        _cleanup_free_ char *text = NULL;
-        size_t len = 0;
-        FILE *f;
-
-        if (!ids || !drivers)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                char id[16];
-
-                if (!configs[i].desired)
-                        continue;
-                snprintf(id, sizeof(id), "%04x:%04x", configs[i].vendor_id, configs[i].device_id);
-                if (!hp_strv_contains(ids, id) && hp_strv_push(&ids, id) < 0)
-                        return -ENOMEM;
-                if (configs[i].host_driver && !streq(configs[i].host_driver, "vfio-pci") &&
-                    !hp_strv_contains(drivers, configs[i].host_driver) &&
-                    hp_strv_push(&drivers, configs[i].host_driver) < 0)
-                        return -ENOMEM;
-        }
-        /* ids= takes every device with those IDs: say which others it catches. */
-        for (size_t i = 0; i < inv->n_devs; i++) {
-                const struct hp_pci_dev *d = &inv->devs[i];
-                bool desired = false;
-                char id[16], msg[256];
-
-                snprintf(id, sizeof(id), "%04x:%04x", d->vendor_id, d->device_id);
-                for (size_t j = 0; j < n; j++)
-                        desired |= configs[j].desired && streq(configs[j].address, d->address);
-                if (!desired && hp_strv_contains(ids, id)) {
-                        snprintf(msg, sizeof(msg), "ids=%s also takes %s, which is not enabled for passthrough",
-                                 id, d->address);
-                        if (hp_strv_push(warnings, msg) < 0)
-                                return -ENOMEM;
-                }
-        }
-        if (!ids[0]) {
-                *ret_text = NULL;
-                return 0;
-        }
-        f = open_memstream(&text, &len);
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "# Written by 'hwpass host boot-config': vfio-pci claims the devices enabled\n"
-                   "# for passthrough before their host drivers load. Rebuild the initramfs after\n"
-                   "# changing it (update-initramfs -u).\n");
-        fprintf(f, "options vfio-pci ids=");
-        for (size_t i = 0; ids[i]; i++)
-                fprintf(f, "%s%s", i ? "," : "", ids[i]);
-        fprintf(f, "\n");
-        for (size_t i = 0; drivers[i]; i++)
-                fprintf(f, "softdep %s pre: vfio-pci\n", drivers[i]);
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        *ret_text = TAKE_PTR(text);
-        return 0;
+        return hp_ops_host_boot_config(ctx, *(bool *)arg, ret);
 }
 
 int hp_cmd_host_boot_config(struct hp_cli *c, int argc, char **argv)
 {
-        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
-        _cleanup_strv_free_ char **warnings = calloc(1, sizeof(char *));
-        _cleanup_free_ char *text = NULL;
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct hp_cli_route route = { .method = "POST", .path = "/v1/host/boot-config" };
         bool dry_run = argc == 2 && streq(argv[1], "--dry-run");
+        const char *text;
+        json_t *w;
+        size_t i;
         int r;
 
         if (argc > 1 && !dry_run)
                 return hp_cli_usage_error("'host boot-config' does not take '%s' (see 'hwpass --help')", argv[1]);
-        if (!warnings)
-                return hp_cli_error(-ENOMEM, "out of memory");
-        r = hp_cli_state_load(c, &cs);
+        route.body = json_pack("{s:b}", "dry_run", dry_run);
+        r = hp_cli_write(c, &route, run_boot_config, &dry_run, &doc);
         if (r != HP_EXIT_OK)
                 return r;
-        r = build(cs.inv, cs.configs, cs.n_configs, &text, &warnings);
-        if (r < 0)
-                return hp_cli_error(r, "cannot build the boot configuration");
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        text = hp_cli_str(doc, "text");
         if (!text) {
                 printf("No device is enabled for passthrough: no boot configuration is needed.\n");
                 return HP_EXIT_OK;
         }
-        printf("%s%s:\n%s", dry_run ? "Would write " : "Writing ", "/" CONF_DIR "/" CONF_NAME, text);
-        for (size_t i = 0; warnings[i]; i++)
-                printf("warning: %s\n", warnings[i]);
-        if (dry_run) {
-                printf("Then: update-initramfs -u, and reboot.\n");
-                return HP_EXIT_OK;
-        }
-        r = hp_host_replace_file(c->host, CONF_DIR, CONF_NAME, text);
-        if (r < 0)
-                return hp_cli_error(r, "cannot write %s/%s under '%s'", CONF_DIR, CONF_NAME, c->host_root);
-        printf("Now run: update-initramfs -u, and reboot.\n");
+        printf("%s%s:\n%s", dry_run ? "Would write " : "Writing ", hp_cli_str(doc, "path"), text);
+        json_array_foreach(json_object_get(doc, "warnings"), i, w)
+                printf("warning: %s\n", json_string_value(w));
+        printf(dry_run ? "Then: update-initramfs -u, and reboot.\n" : "Now run: update-initramfs -u, and reboot.\n");
         return HP_EXIT_OK;
 }

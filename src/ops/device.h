@@ -55,6 +55,11 @@ int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret);
  * work is an answer, not an error. */
 int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned timeout_s, json_t **ret);
 
+/* The modprobe lines that give vfio-pci the enabled devices at boot,
+ * written to etc/modprobe.d/hwpass-vfio.conf unless a dry run. *ret:
+ * {"path", "text" (null: none needed), "warnings", "dry_run", "written"}. */
+int hp_ops_host_boot_config(struct hp_ops_ctx *c, bool dry_run, json_t **ret);
+
 #define HP_LABEL_MAX 64
 #define HP_ATTR_KEY_MAX 32
 #define HP_ATTR_VALUE_MAX 128
