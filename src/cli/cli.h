@@ -31,7 +31,6 @@ struct hp_cli {
         bool no_names; /* scans skip pci.ids: nothing will print a device name */
         const char *socket; /* --socket or HWPASS_SOCKET: hwpassd must answer there */
         const char *default_socket; /* RUN_DIR/hwpass.sock: hwpassd may answer there */
-        bool globals_given; /* --host-root, --db or --socket on the command line */
         struct hp_ops_ctx ops; /* the operations' context; its error after one failed */
 };
 
@@ -62,8 +61,6 @@ int hp_cli_parse_address(const char *arg, char ret[13]);
 int hp_cli_find_device(struct hp_cli *c, const char *arg, struct hp_pci_inventory **ret_inv,
                        const struct hp_pci_dev **ret);
 
-/* The device at address as 'device show --json' prints it; exit code. */
-int hp_cli_print_device_json(struct hp_cli *c, const char *address);
 
 /* The inventory with the stored configurations (read-only); exit code. */
 int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret);
@@ -77,6 +74,9 @@ int hp_cli_ops(struct hp_cli *c, struct hp_ops_ctx **ret);
 /* Prints the failed operation's error (each line after "hwpass: ", with the
  * CLI's hint where it names a device or a VM) and returns its exit code. */
 int hp_cli_op_failed(struct hp_cli *c);
+/* A daemon's error code as the CLI keeps it (a static string), NULL when it
+ * is not one of the stable codes the CLI adds a hint to. */
+const char *hp_cli_known_code(const char *code);
 
 /* A write as hwpassd's typed route takes it. */
 struct hp_cli_route {

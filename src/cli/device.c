@@ -264,20 +264,6 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
         return HP_EXIT_OK;
 }
 
-int hp_cli_print_device_json(struct hp_cli *c, const char *address)
-{
-        _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };
-        const struct hp_pci_dev *d;
-        int r = hp_cli_find_device(c, address, &cs.inv, &d);
-
-        if (r == HP_EXIT_OK)
-                r = hp_cli_state_load(c, &cs);
-        if (r != HP_EXIT_OK)
-                return r;
-        struct hp_host_state st = hp_view_state(&cs);
-        return hp_cli_print_json(hp_json_pci_dev(&st, d));
-}
-
 int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_cli_state_done) struct hp_view cs = { 0 };

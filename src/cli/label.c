@@ -17,30 +17,29 @@ struct device_write {
         json_t *body;
         int (*run)(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret);
         const void *arg;
+        char address[HP_SBDF_LEN];
 };
+
+static int device_run(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        struct device_write *w = arg;
+
+        return w->run(ctx, w->address, w->arg, ret);
+}
 
 static int device_write(struct hp_cli *c, const char *arg, struct device_write *w, char ret_address[HP_SBDF_LEN],
                         json_t **ret)
 {
         struct hp_cli_route route = { .method = w->method, .body = TAKE_PTR(w->body) };
-        struct hp_ops_ctx *ctx;
-        bool remote;
-        int r = hp_cli_parse_address(arg, ret_address);
+        int r = hp_cli_parse_address(arg, w->address);
 
         if (r != HP_EXIT_OK) {
                 json_decref(route.body);
                 return r;
         }
-        snprintf(route.path, sizeof(route.path), "/v1/devices/%s/%s", ret_address, w->route);
-        r = hp_cli_remote(c, &route, &remote, ret);
-        if (!remote) {
-                r = hp_cli_ops(c, &ctx);
-                if (r == HP_EXIT_OK)
-                        r = w->run(ctx, ret_address, w->arg, ret);
-        }
-        if (r < 0)
-                return hp_cli_op_failed(c);
-        return r;
+        memcpy(ret_address, w->address, HP_SBDF_LEN);
+        snprintf(route.path, sizeof(route.path), "/v1/devices/%s/%s", w->address, w->route);
+        return hp_cli_write(c, &route, device_run, w, ret);
 }
 
 static int run_label(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret)

@@ -246,16 +246,38 @@ int hp_cli_ops(struct hp_cli *c, struct hp_ops_ctx **ret)
         return HP_EXIT_OK;
 }
 
-/* What to look at next, in the CLI's words, for an error that names something. */
+/* The stable codes of the operations' errors (ops.h) the CLI knows, with
+ * what to look at next, in its own words. */
+static const struct {
+        const char *code, *hint;
+} codes[] = {
+        { "no-device", " (see 'hwpass device list')" },
+        { "no-vm", " (see 'hwpass vm list')" },
+        { "no-token", " (see 'hwpass token list')" },
+        { "bad-address", "" },
+        { "bad-name", "" },
+};
+
+static int code_index(const char *code)
+{
+        for (size_t i = 0; code && i < ELEMENTSOF(codes); i++)
+                if (streq(code, codes[i].code))
+                        return (int)i;
+        return -1;
+}
+
+const char *hp_cli_known_code(const char *code)
+{
+        int i = code_index(code);
+
+        return i < 0 ? NULL : codes[i].code;
+}
+
 static const char *hint(const char *code)
 {
-        if (code && streq(code, "no-device"))
-                return " (see 'hwpass device list')";
-        if (code && streq(code, "no-vm"))
-                return " (see 'hwpass vm list')";
-        if (code && streq(code, "no-token"))
-                return " (see 'hwpass token list')";
-        return "";
+        int i = code_index(code);
+
+        return i < 0 ? "" : codes[i].hint;
 }
 
 int hp_cli_op_failed(struct hp_cli *c)
@@ -356,9 +378,7 @@ static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
                                 *dest[k] = v;
                 if (err)
                         return err;
-                if (v)
-                        c->globals_given = true;
-                else
+                if (!v)
                         argv[out++] = argv[i];
         }
         *argc = out;

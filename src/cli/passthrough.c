@@ -48,11 +48,15 @@ static void print_done(json_t *plan)
                streq(hp_cli_str(plan, "action") ?: "", "enable") ? "handed to vfio-pci" : "given back to the host");
 }
 
-static int passthrough(struct hp_cli *c, const struct hp_ops_passthrough *req, json_t **ret)
+static int run_passthrough(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        return hp_ops_passthrough(ctx, arg, ret);
+}
+
+static int passthrough(struct hp_cli *c, struct hp_ops_passthrough *req, json_t **ret)
 {
         struct hp_cli_route route = { .method = "PUT" };
         struct hp_ops_ctx *ctx;
-        bool remote;
         int r;
 
         /* The API takes one device a request; several go to the operation here. */
@@ -60,14 +64,10 @@ static int passthrough(struct hp_cli *c, const struct hp_ops_passthrough *req, j
                 snprintf(route.path, sizeof(route.path), "/v1/devices/%s/passthrough", req->addresses[0]);
                 route.body = json_pack("{s:b, s:b, s:b}", "enabled", req->enable, "force", req->force, "dry_run",
                                        req->dry_run);
-                r = hp_cli_remote(c, &route, &remote, ret);
-                if (remote)
-                        return r;
+                return hp_cli_call(c, &route, run_passthrough, req, ret);
         }
         r = hp_cli_ops(c, &ctx);
-        if (r != HP_EXIT_OK)
-                return r;
-        return hp_ops_passthrough(ctx, req, ret);
+        return r != HP_EXIT_OK ? r : run_passthrough(ctx, req, ret);
 }
 
 int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
@@ -155,6 +155,11 @@ static void print_apply_entry(json_t *e)
         }
 }
 
+static int run_apply(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
+{
+        return hp_ops_host_apply(ctx, *(bool *)arg, ret);
+}
+
 /* hwpass host apply: the stored desired state, applied again (at boot, by the
  * hwpass-apply unit, before any VM starts). Idempotent. A device that is gone
  * or whose IDs changed is reported and never bound. */
@@ -162,8 +167,7 @@ int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(json_decrefp) json_t *doc = NULL;
         struct hp_cli_route route = { .method = "POST", .path = "/v1/host/apply" };
-        bool dry_run = argc == 2 && streq(argv[1], "--dry-run"), remote;
-        struct hp_ops_ctx *ctx;
+        bool dry_run = argc == 2 && streq(argv[1], "--dry-run");
         json_t *v;
         size_t i, changed, skipped;
         int r;
@@ -171,17 +175,9 @@ int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv)
         if (argc > 1 && !dry_run)
                 return hp_cli_usage_error("'host apply' does not take '%s' (see 'hwpass --help')", argv[1]);
         route.body = json_pack("{s:b}", "dry_run", dry_run);
-        r = hp_cli_remote(c, &route, &remote, &doc);
-        if (!remote) {
-                r = hp_cli_ops(c, &ctx);
-                if (r != HP_EXIT_OK)
-                        return r;
-                r = hp_ops_host_apply(ctx, dry_run, &doc);
-        }
-        if (r > 0)
+        r = hp_cli_write(c, &route, run_apply, &dry_run, &doc);
+        if (r != HP_EXIT_OK)
                 return r;
-        if (r < 0)
-                return hp_cli_op_failed(c);
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
         if (json_integer_value(json_object_get(doc, "configured")) == 0) {

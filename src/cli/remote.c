@@ -22,8 +22,6 @@
 #include "util/strutil.h"
 #include "util/unixsock.h"
 
-#define STDIN_MAX (60 * 1024)
-
 struct curl_fns {
         CURL *(*init)(void);
         CURLcode (*setopt)(CURL *, CURLoption, ...);
@@ -141,17 +139,6 @@ static int request(const char *socket_path, const char *method, const char *path
         return HP_EXIT_OK;
 }
 
-/* The stable codes the CLI adds its own hint to (ops.h). */
-static const char *known_code(const char *code)
-{
-        static const char *const codes[] = { "no-device", "no-vm", "no-token", "bad-address", "bad-name" };
-
-        for (size_t i = 0; code && i < ELEMENTSOF(codes); i++)
-                if (streq(code, codes[i]))
-                        return codes[i];
-        return NULL;
-}
-
 /* Is a daemon there for this CLI? 1: ask it; 0: none, work here; an exit
  * code (> 1 never clashes: HP_EXIT_USAGE and up) when it must answer and
  * cannot. */
@@ -218,7 +205,7 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
         if (!code || !msg)
                 return hp_cli_usage_error("hwpassd refused the command (HTTP %ld)", status);
         hp_op_fail_code(&c->ops, hp_op_kind_from_api((unsigned)status, code, json_object_get(err, "detail")),
-                        known_code(code), -EIO, "%s", msg);
+                        hp_cli_known_code(code), -EIO, "%s", msg);
         hp_op_set_detail(&c->ops, json_incref(json_object_get(err, "detail")));
         return -EIO;
 }
