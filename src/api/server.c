@@ -379,20 +379,6 @@ int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, cons
         return 0;
 }
 
-int hp_api_start_unix(const struct hp_api_config *cfg, const char *socket_path, struct hp_api **ret,
-                      char **ret_error)
-{
-        _cleanup_(hp_api_stopp) struct hp_api *a = NULL;
-        int r = hp_api_new(cfg, &a, ret_error);
-
-        if (r >= 0)
-                r = hp_api_listen_unix(a, socket_path, ret_error);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(a);
-        return 0;
-}
-
 void hp_api_stop(struct hp_api *a)
 {
         if (!a)

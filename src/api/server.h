@@ -54,9 +54,6 @@ int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_err
  * addr is loopback. Unreadable or mismatched PEM files: -EINVAL, -errno. */
 int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, const struct hp_api_tls *tls,
                       char **ret_error);
-/* hp_api_new() and hp_api_listen_unix() in one. */
-int hp_api_start_unix(const struct hp_api_config *cfg, const char *socket_path, struct hp_api **ret,
-                      char **ret_error);
 /* Stops every endpoint (the socket file removed) and frees a. */
 void hp_api_stop(struct hp_api *a);
 static inline void hp_api_stopp(struct hp_api **a)

@@ -44,13 +44,10 @@ int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *s
 /* A quarantined device back in service once a reset works (force: without
  * trying one). *ret: {"address", "health", "reset_tried", "was_quarantined"}. */
 int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, json_t **ret);
-/* The device's document as 'device show --json' and GET /v1/devices/{a}
- * give it. */
-int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret);
 
 /* Boots the probe guest with the device (on vfio-pci, free, healthy) for at
  * most timeout_s (1 to 600). *ret: {"address", "id", "device_name", "works",
- * "verdict", "guest": {bus, dev, fn, vendor_id, device_id, class} or absent,
+ * "verdict", "guest": {bus, dev, fn, vendor_id, device_id, class} or null,
  * "bars": [...], "registers", "seconds", "warning"?}: a device that does not
  * work is an answer, not an error. */
 int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned timeout_s, json_t **ret);

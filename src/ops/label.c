@@ -133,19 +133,6 @@ static int answer(struct hp_ops_ctx *c, struct hp_pci_inventory *inv, const char
         return *ret ? 0 : hp_op_oom(c);
 }
 
-int hp_ops_device_json(struct hp_ops_ctx *c, const char *address, json_t **ret)
-{
-        struct hp_pci_inventory *inv = NULL;
-        const struct hp_pci_dev *d;
-        int r = find_device(c, address, &inv, &d);
-
-        if (r < 0) {
-                hp_pci_inventory_free(inv);
-                return r;
-        }
-        return answer(c, inv, address, ret);
-}
-
 int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *label, json_t **ret)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;

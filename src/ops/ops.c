@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/pci.h"
 #include "store/store.h"
 #include "util/macro.h"
 
@@ -182,17 +181,5 @@ int hp_ops_store_open_readonly(struct hp_ops_ctx *c, struct hp_store **ret)
         }
         if (r < 0)
                 return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
-        return 0;
-}
-
-int hp_ops_parse_address(struct hp_ops_ctx *c, const char *text, char ret[HP_SBDF_LEN])
-{
-        struct hp_pci_addr a;
-
-        if (hp_pci_addr_parse(text, &a) < 0)
-                return hp_op_fail_code(c, HP_OP_INVALID, "bad-address", -EINVAL,
-                                       "invalid PCI address '%s': expected DDDD:BB:DD.F in hex, e.g. 0000:01:00.0",
-                                       text);
-        hp_pci_addr_format(&a, ret);
         return 0;
 }

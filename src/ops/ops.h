@@ -83,5 +83,3 @@ enum hp_op_kind hp_op_kind_from_api(unsigned status, const char *code, bool has_
 int hp_ops_store_open(struct hp_ops_ctx *c, struct hp_store **ret);
 /* Read-only: *ret is NULL (and 0 returned) when there is no stored state. */
 int hp_ops_store_open_readonly(struct hp_ops_ctx *c, struct hp_store **ret);
-/* A canonical PCI address from text, or HP_OP_INVALID. */
-int hp_ops_parse_address(struct hp_ops_ctx *c, const char *text, char ret[13]);
