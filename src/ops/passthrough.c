@@ -123,6 +123,20 @@ static int scan(struct run *run)
         return 0;
 }
 
+/* The stored state, (re)read. */
+static int load_configs(struct run *run)
+{
+        int r;
+
+        hp_dev_configs_free(run->configs, run->n_configs);
+        run->configs = NULL;
+        run->n_configs = 0;
+        r = run->store ? hp_store_device_list(run->store, &run->configs, &run->n_configs) : 0;
+        if (r < 0)
+                return hp_op_host_error(run->c, r, "cannot read the stored state in '%s'", run->c->db);
+        return 0;
+}
+
 static int run_open(struct run *run, bool write)
 {
         struct hp_ops_ctx *c = run->c;
@@ -134,12 +148,7 @@ static int run_open(struct run *run, bool write)
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot find what the host uses under '%s'", c->host_root);
         r = write ? hp_ops_store_open(c, &run->store) : hp_ops_store_open_readonly(c, &run->store);
-        if (r < 0)
-                return r;
-        r = run->store ? hp_store_device_list(run->store, &run->configs, &run->n_configs) : 0;
-        if (r < 0)
-                return hp_op_host_error(c, r, "cannot read the stored state in '%s'", c->db);
-        return 0;
+        return r < 0 ? r : load_configs(run);
 }
 
 static int plan(struct run *run, enum hp_plan_action action, char *const *addresses, bool force,
@@ -332,7 +341,8 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
 {
         _cleanup_(run_done) struct run run = { .c = c };
         _cleanup_(json_decrefp) json_t *list = json_array();
-        size_t applied = 0, skipped = 0;
+        _cleanup_strv_free_ char **addresses = NULL;
+        size_t applied = 0, skipped = 0, configured;
         int r;
 
         if (!list)
@@ -340,24 +350,38 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
         r = run_open(&run, !dry_run);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < run.n_configs; i++) {
-                const struct hp_dev_config *cfg = &run.configs[i];
+        /* The devices configured when it began; each is read again under its
+         * group's lock, as every change of passthrough reads what it plans on. */
+        addresses = calloc(run.n_configs + 1, sizeof(char *));
+        if (!addresses)
+                return hp_op_oom(c);
+        for (size_t i = 0; i < run.n_configs; i++)
+                if (hp_strv_push(&addresses, run.configs[i].address) < 0)
+                        return hp_op_oom(c);
+        configured = run.n_configs;
+        for (size_t i = 0; addresses[i]; i++) {
                 _cleanup_(hp_ops_unlock) struct hp_ops_lock lock = { 0 };
                 _cleanup_(hp_plan_freep) struct hp_plan *p = NULL;
                 _cleanup_free_ char *err = NULL;
-                char *one[] = { (char *)cfg->address, NULL };
+                char *one[] = { addresses[i], NULL };
+                const struct hp_dev_config *cfg = NULL;
                 const struct hp_pci_dev *d;
                 bool on_vfio;
 
                 if (!dry_run) {
                         r = hp_ops_lock_groups(c, one, 1, "host apply", &lock);
-                        if (r < 0)
-                                return r;
-                        /* What the group holds now, after whoever held it. */
-                        r = scan(&run);
+                        if (r >= 0)
+                                r = scan(&run);
+                        if (r >= 0)
+                                r = load_configs(&run);
                         if (r < 0)
                                 return r;
                 }
+                for (size_t k = 0; k < run.n_configs; k++)
+                        if (streq(run.configs[k].address, addresses[i]))
+                                cfg = &run.configs[k];
+                if (!cfg)
+                        continue; /* forgotten meanwhile */
                 d = hp_pci_find(run.inv, cfg->address);
                 if (!d) {
                         skipped++;
@@ -407,7 +431,7 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
                 if (entry(list, cfg, "applied", d, p, dry_run, NULL) < 0)
                         return hp_op_oom(c);
         }
-        *ret = json_pack("{s:b, s:i, s:O, s:i, s:i}", "dry_run", dry_run, "configured", (json_int_t)run.n_configs,
+        *ret = json_pack("{s:b, s:i, s:O, s:i, s:i}", "dry_run", dry_run, "configured", (json_int_t)configured,
                          "devices", list, "changed", (json_int_t)applied, "not_applied", (json_int_t)skipped);
         return *ret ? 0 : hp_op_oom(c);
 }
