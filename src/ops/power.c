@@ -408,14 +408,13 @@ int hp_ops_vm_launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_
         return launch(c, v, p, &lr);
 }
 
-/* Power-on with a supervisor already started. */
+/* Power-on with a supervisor already started (the claim refuses a VM that
+ * is not off). */
 static int power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_vm_launcher *lr)
 {
         _cleanup_(hp_ops_vm_plan_done) struct hp_ops_vm_plan p = { 0 };
         int r;
 
-        if (!streq(v->rec.state, "off"))
-                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s already", v->spec.name, v->rec.state);
         r = hp_ops_vm_claim(c, v, &p);
         return r < 0 ? r : launch(c, v, &p, lr);
 }

@@ -98,7 +98,7 @@ struct ready {
         int log;
         char qemu[4096];       /* the full path of HP_QEMU_BINARY, or "" */
         struct hp_store *store; /* opened ahead when the launcher named it, or NULL */
-        char *db;               /* the store it opened */
+        const char *db;         /* the store it opened (the launcher's argument) */
 };
 
 static void get_ready(const char *run_dir, const char *db, struct ready *ret)
@@ -108,11 +108,9 @@ static void get_ready(const char *run_dir, const char *db, struct ready *ret)
         /* The store too, so it does not open beside a starting QEMU (on
          * few CPUs the two slow each other down). */
         ret->store = NULL;
-        ret->db = NULL;
-        if (db && hp_store_open(db, &ret->store, NULL) >= 0 && !(ret->db = strdup(db))) {
-                hp_store_close(ret->store);
+        ret->db = db;
+        if (db && hp_store_open(db, &ret->store, NULL) < 0)
                 ret->store = NULL;
-        }
         ret->log = open_log(run_dir, "qemu.log");
         ret->qemu[0] = '\0';
         for (const char *p = path ? path : ""; *p;) {
