@@ -10,15 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "api/api-internal.h"
 #include "host/names.h"
-#include "ops/ops.h"
 #include "util/hostroot.h"
 #include "util/io.h"
+#include "util/lockfile.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "util/unixsock.h"
@@ -203,13 +201,8 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")) ||
             !(a->web_root = strdup(cfg->web_root ? cfg->web_root : "")))
                 return -ENOMEM;
-        {
-                struct hp_ops_ctx paths = { .run_dir = cfg->run_dir, .state_dir = cfg->state_dir };
-
-                hp_ops_ctx_default_paths(&paths);
-                if (!(a->run_dir = strdup(paths.run_dir)) || !(a->state_dir = strdup(paths.state_dir)))
-                        return -ENOMEM;
-        }
+        if (!(a->run_dir = strdup(cfg->run_dir)) || !(a->state_dir = strdup(cfg->state_dir)))
+                return -ENOMEM;
         a->uid = getuid();
         r = hp_host_open(a->host_root, &a->host);
         if (r < 0)
@@ -288,35 +281,31 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
 
 int hp_api_claim_unix(struct hp_api *a, const char *socket_path, char **ret_error)
 {
-        _cleanup_close_ int fd = -1, probe = -1;
-        char lock[4096 + 8], holder[64] = "";
-        ssize_t n;
+        _cleanup_close_ int probe = -1;
+        char lock[4096 + 8], holder[160];
+        int fd;
 
         *ret_error = NULL;
         if (a->socket_lock >= 0)
                 return 0;
         snprintf(lock, sizeof(lock), "%s.lock", socket_path);
-        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return hp_errorf(ret_error, -errno, "cannot open '%s': %s", lock, strerror(errno));
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                n = pread(fd, holder, sizeof(holder) - 1, 0);
-                holder[n > 0 ? n : 0] = '\0';
-                hp_strstrip(holder);
+        fd = hp_lockfile_take(lock, 0, NULL, holder, sizeof(holder));
+        if (fd == -EWOULDBLOCK)
                 return hp_errorf(ret_error, -EADDRINUSE,
-                                 "another hwpassd%s%s serves '%s': stop it first, or give this one its own "
+                                 "another hwpassd (%s) serves '%s': stop it first, or give this one its own "
                                  "--listen unix:PATH",
-                                 holder[0] ? " (pid " : "", holder[0] ? holder : "", socket_path);
-        }
-        if (holder[0] == '\0' && hp_unix_connect(socket_path, &probe) == 0)
+                                 holder, socket_path);
+        if (fd < 0)
+                return hp_errorf(ret_error, fd, "cannot lock '%s': %s", lock, strerror(-fd));
+        /* No lock held, and yet something answers: an older daemon, or another program. */
+        if (hp_unix_connect(socket_path, &probe) == 0) {
+                close(fd);
                 return hp_errorf(ret_error, -EADDRINUSE,
                                  "something answers on '%s' already: stop it first, or give this hwpassd its own "
                                  "--listen unix:PATH",
                                  socket_path);
-        snprintf(holder, sizeof(holder), "%ld)\n", (long)getpid());
-        if (ftruncate(fd, 0) == 0)
-                (void)!pwrite(fd, holder, strlen(holder), 0);
-        a->socket_lock = TAKE_FD(fd);
+        }
+        a->socket_lock = fd;
         return 0;
 }
 

@@ -17,8 +17,8 @@ struct hp_api_config {
         const char *host_root; /* NULL: "/" */
         const char *db_path;
         const char *web_root; /* the web UI's files */
-        const char *run_dir;   /* NULL: HWPASS_RUN_DIR or /run/hwpass */
-        const char *state_dir; /* NULL: HWPASS_STATE_DIR or /var/lib/hwpass */
+        const char *run_dir;   /* the run and state directories (ops/ops.h's defaults are the caller's) */
+        const char *state_dir;
 };
 
 /* A TCP endpoint, as "--listen tcp:ADDR:PORT" names it. */

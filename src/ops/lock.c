@@ -1,20 +1,18 @@
-/* flock(2) locks on RUN_DIR/locks/{vm-NAME,group-N,device-SBDF}: see lock.h
- * for the order. The holder writes "PID WHAT" into its file, so a waiter
- * that gives up can say who holds it. */
+/* flock(2) locks on RUN_DIR/locks/{vm-NAME,group-N,device-SBDF} (see lock.h
+ * for the order), each naming its holder (util/lockfile.h), so a waiter that
+ * gives up can say who holds it. */
 #include "lock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "util/hostroot.h"
 #include "ops.h"
+#include "util/hostroot.h"
+#include "util/lockfile.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -38,47 +36,25 @@ static int lock_dir(struct hp_ops_ctx *c, char *buf, size_t size)
         return 0;
 }
 
-static void holder(int fd, char *buf, size_t size)
-{
-        ssize_t n = pread(fd, buf, size - 1, 0);
-
-        buf[n > 0 ? n : 0] = '\0';
-        hp_strstrip(buf);
-        if (!buf[0])
-                snprintf(buf, size, "another operation");
-}
-
 /* Takes RUN_DIR/locks/NAME, waiting up to HP_OPS_LOCK_WAIT_MS; its fd is
  * appended to l. subject names it in a refusal ("VM 'a'", "IOMMU group 3"). */
 static int take(struct hp_ops_ctx *c, const char *name, const char *subject, const char *what,
                 struct hp_ops_lock *l)
 {
         _cleanup_close_ int fd = -1;
-        char dir[512], path[768], line[128];
+        char dir[512], path[768], by[128];
         int *fds, r;
 
         r = lock_dir(c, dir, sizeof(dir));
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot create the lock directory '%s'", dir);
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = hp_lockfile_take(path, HP_OPS_LOCK_WAIT_MS, what, by, sizeof(by));
+        if (fd == -EWOULDBLOCK)
+                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "%s is busy: %s holds it; try again when it is done",
+                                  subject, by);
         if (fd < 0)
-                return hp_op_host_error(c, -errno, "cannot open the lock '%s'", path);
-        for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 5) {
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return hp_op_host_error(c, -errno, "cannot lock '%s'", path);
-                if (waited >= HP_OPS_LOCK_WAIT_MS) {
-                        char by[128];
-
-                        holder(fd, by, sizeof(by));
-                        return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY,
-                                          "%s is busy: %s holds it; try again when it is done", subject, by);
-                }
-                nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
-        }
-        snprintf(line, sizeof(line), "pid %ld (%s)\n", (long)getpid(), what);
-        if (ftruncate(fd, 0) == 0)
-                (void)!pwrite(fd, line, strlen(line), 0);
+                return hp_op_host_error(c, fd, "cannot lock '%s'", path);
         fds = realloc(l->fds, (l->n + 1) * sizeof(*fds));
         if (!fds)
                 return hp_op_oom(c);
