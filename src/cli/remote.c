@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "store/store.h"
+#include "util/hostroot.h"
 #include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -73,18 +74,6 @@ static size_t collect(char *ptr, size_t size, size_t n, void *userdata)
         if (b->len + size * n > 64 * 1024 * 1024 || hp_buf_append(b, ptr, size * n) < 0)
                 return 0;
         return size * n;
-}
-
-/* An absolute path for the daemon, which runs elsewhere in the tree. */
-static char *absolute(const char *path)
-{
-        char cwd[PATH_MAX], *r = realpath(path, NULL);
-
-        if (r || path[0] == '/')
-                return r ? r : strdup(path);
-        if (!getcwd(cwd, sizeof(cwd)))
-                return NULL;
-        return asprintf(&r, "%s/%s", cwd, path) < 0 ? NULL : r;
 }
 
 /* METHOD PATH with body (NULL: none) to the daemon at socket_path, with the
@@ -178,7 +167,7 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
         if (r != 1)
                 return r;
         db = hp_store_absolute(c->db_path);
-        root = absolute(c->host_root);
+        root = hp_path_absolute(c->host_root);
         if (body && !(text = json_dumps(body, JSON_COMPACT)))
                 return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd");
         /* The daemon answers only for the state it owns (409 other-state). */

@@ -117,14 +117,14 @@ bool hp_store_same(const char *a, const char *b)
 char *hp_store_absolute(const char *name)
 {
         const char *file = sqlite_file(name);
-        char cwd[PATH_MAX], *r;
+        _cleanup_free_ char *abs = NULL;
+        char *r;
 
         if (!file || file[0] == '/')
                 return strdup(name);
-        if (!getcwd(cwd, sizeof(cwd)))
-                return NULL;
+        abs = hp_path_absolute(file);
         /* The scheme (if any) stays; the file becomes absolute. */
-        return asprintf(&r, "%.*s%s/%s", (int)(file - name), name, cwd, file) < 0 ? NULL : r;
+        return abs && asprintf(&r, "%.*s%s", (int)(file - name), name, abs) >= 0 ? r : NULL;
 }
 
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error)

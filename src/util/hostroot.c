@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -420,6 +421,17 @@ int hp_host_resolve(const struct hp_host *h, const char *relpath, char **ret)
         }
         *ret = TAKE_PTR(cur);
         return 0;
+}
+
+char *hp_path_absolute(const char *path)
+{
+        char cwd[PATH_MAX], *r;
+
+        if (path[0] == '/')
+                return strdup(path);
+        if (!getcwd(cwd, sizeof(cwd)))
+                return NULL;
+        return asprintf(&r, "%s/%s", cwd, path) < 0 ? NULL : r;
 }
 
 bool hp_same_file(const char *a, const char *b)

@@ -73,3 +73,7 @@ int hp_host_resolve(const struct hp_host *h, const char *relpath, char **ret);
 /* Do a and b name the same file (same device and inode), or, when either
  * cannot be looked at, the same path? */
 bool hp_same_file(const char *a, const char *b);
+/* path as a process in another directory reads it: the working directory
+ * put before a relative one. Malloc'd; NULL when out of memory or when the
+ * working directory cannot be read. */
+char *hp_path_absolute(const char *path);
