@@ -14,6 +14,7 @@
 #include "host/json.h"
 #include "host/pci.h"
 #include "host/usb.h"
+#include "ops/vm.h"
 #include "store/store.h"
 #include "util/io.h"
 #include "util/macro.h"
@@ -98,7 +99,7 @@ struct hp_api_reply hp_api_vm_log(struct hp_api *a, const char *name)
 
         if (hp_api_vm_exists(a, name, &err) < 0)
                 return err;
-        snprintf(path, sizeof(path), "%s/vms/%s/serial.log", a->run_dir, name);
+        hp_ops_vm_run_file(a->run_dir, name, "serial.log", path, sizeof(path));
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 && errno == ENOENT)
                 return (struct hp_api_reply){ .status = 200, .text = calloc(1, 1), .content_type = type };

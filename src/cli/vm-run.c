@@ -117,7 +117,7 @@ int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv)
         r = hp_cli_vm_read(c, argv[1], &v);
         if (r != HP_EXIT_OK)
                 return r;
-        snprintf(path, sizeof(path), "%s/vms/%s/serial.log", c->ops.run_dir, v.spec.name);
+        hp_ops_vm_run_file(c->ops.run_dir, v.spec.name, "serial.log", path, sizeof(path));
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return hp_cli_usage_error(

@@ -37,9 +37,25 @@ void hp_ops_vm_plan_done(struct hp_ops_vm_plan *p)
         *p = (struct hp_ops_vm_plan){ 0 };
 }
 
+void hp_ops_vm_run_file(const char *run_dir, const char *name, const char *file, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/vms/%s%s%s", run_dir, name, file ? "/" : "", file ? file : "");
+}
+
+int hp_ops_vm_run_dir_make(const struct hp_ops_ctx *c, const char *name, char *buf, size_t size)
+{
+        char vms[512];
+
+        snprintf(vms, sizeof(vms), "%s/vms", c->run_dir);
+        (void)mkdir(c->run_dir, 0700);
+        (void)mkdir(vms, 0700);
+        hp_ops_vm_run_file(c->run_dir, name, NULL, buf, size);
+        return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
 void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size)
 {
-        snprintf(run_dir, size, "%s/vms/%s", c->run_dir, name);
+        hp_ops_vm_run_file(c->run_dir, name, NULL, run_dir, size);
         snprintf(vars, size, "%s/vms/%s/OVMF_VARS.fd", c->state_dir, name);
 }
 
@@ -383,14 +399,11 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
 
 static int launcher_start(struct hp_ops_ctx *c, const char *name, struct hp_vm_launcher *lr)
 {
-        char run_dir[512], vars[512], vms[512];
-        int r;
+        char run_dir[512];
+        int r = hp_ops_vm_run_dir_make(c, name, run_dir, sizeof(run_dir));
 
-        hp_ops_vm_paths(c, name, run_dir, vars, sizeof(run_dir));
-        snprintf(vms, sizeof(vms), "%s/vms", c->run_dir);
-        (void)mkdir(c->run_dir, 0700);
-        (void)mkdir(vms, 0700);
-        r = hp_vm_launcher_start(run_dir, c->db, lr);
+        if (r >= 0)
+                r = hp_vm_launcher_start(run_dir, c->db, lr);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot start the supervisor of '%s'", name);
         return 0;
@@ -463,7 +476,7 @@ static void kill_qemu(const struct hp_ops_ctx *c, const char *name)
         ssize_t n;
         int fd;
 
-        snprintf(path, sizeof(path), "%s/vms/%s/qemu.pid", c->run_dir, name);
+        hp_ops_vm_run_file(c->run_dir, name, "qemu.pid", path, sizeof(path));
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return;

@@ -300,11 +300,7 @@ int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned time
                 r = hold(c, store, &spec, addr);
         if (r < 0)
                 return r;
-        snprintf(run_dir, sizeof(run_dir), "%s/vms", c->run_dir);
-        (void)mkdir(c->run_dir, 0700);
-        (void)mkdir(run_dir, 0700);
-        snprintf(run_dir, sizeof(run_dir), "%s/vms/%s", c->run_dir, spec.name);
-        (void)mkdir(run_dir, 0700);
+        (void)hp_ops_vm_run_dir_make(c, spec.name, run_dir, sizeof(run_dir));
         clock_gettime(CLOCK_MONOTONIC, &t0);
         run_r = run_guest(c, &spec, d, run_dir, (int)timeout_s, &status);
         clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -76,6 +76,11 @@ const char *hp_ops_qemu_accel(const struct hp_ops_ctx *c);
 /* A VM's run directory with its files (logs, sockets, pid file): when the
  * VM is deleted, or a start found no such VM. */
 void hp_ops_vm_remove_run_dir(const char *dir);
+/* RUN_DIR/vms/NAME, or a file in it ("serial.log", "qemu.pid") when file is
+ * not NULL: where a running VM keeps its files. */
+void hp_ops_vm_run_file(const char *run_dir, const char *name, const char *file, char *buf, size_t size);
+/* RUN_DIR/vms/NAME made, with the directories above it; -errno. */
+int hp_ops_vm_run_dir_make(const struct hp_ops_ctx *c, const char *name, char *buf, size_t size);
 /* RUN_DIR/vms/NAME and the VM's EFI vars store (STATE_DIR/vms/NAME/...). */
 void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size);
 
