@@ -28,10 +28,9 @@ int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
         if (argc != 2)
                 return hp_cli_usage_error("usage: hwpass vm start NAME");
         c->no_names = true; /* power-on prints no device names: pci.ids is not read */
+        if ((r = hp_cli_vm_name_check(argv[1])) != HP_EXIT_OK)
+                return r;
         snprintf(route.path, sizeof(route.path), "/v1/vms/%s/start", argv[1]);
-        if (!hp_vm_name_valid(argv[1]))
-                return hp_cli_usage_error("invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", argv[1],
-                                          HP_VM_NAME_MAX);
         r = hp_cli_write(c, &route, run_start, argv[1], &doc);
         if (r != HP_EXIT_OK)
                 return r;

@@ -60,8 +60,7 @@ static void vm_route(struct hp_cli_route *r, const char *method, const char *nam
         r->body = body;
 }
 
-/* The VM name on the command line, checked before anything is asked. */
-static int check_name(const char *name)
+int hp_cli_vm_name_check(const char *name)
 {
         if (!hp_vm_name_valid(name))
                 return hp_cli_usage_error("invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", name,
@@ -143,7 +142,7 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
         if (argc < 2 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass vm create NAME --memory SIZE --vcpus N [--firmware bios|efi] "
                                           "[--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]");
-        if ((r = check_name(argv[1])) != HP_EXIT_OK)
+        if ((r = hp_cli_vm_name_check(argv[1])) != HP_EXIT_OK)
                 return r;
         snprintf(s.name, sizeof(s.name), "%s", argv[1]);
         s.disks = calloc(1, sizeof(char *));
@@ -275,7 +274,7 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                         return err;
         }
         a.name = argv[1];
-        if ((r = check_name(a.name)) != HP_EXIT_OK)
+        if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;
         if ((memory && parse_memory(memory, &a.set.memory_mib) < 0) || (vcpus && parse_vcpus(vcpus, &a.set.vcpus) < 0) ||
             (limit && parse_device_limit(limit, &a.set.device_limit) < 0))
@@ -408,7 +407,7 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
         if (address && a.pci.label)
                 return hp_cli_usage_error("--label goes with --allowed: a device by address is that device");
         a.name = argv[1];
-        if ((r = check_name(a.name)) != HP_EXIT_OK)
+        if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;
         a.pci.kind = address ? HP_VM_PCI_STATIC : HP_VM_PCI_DYNAMIC;
         r = address ? hp_cli_parse_address(address, a.pci.address) : parse_allowed(allowed, &a.pci);
@@ -467,7 +466,7 @@ int hp_cmd_vm_add_usb(struct hp_cli *c, int argc, char **argv)
                 return r;
         }
         a.name = argv[1];
-        if ((r = check_name(a.name)) != HP_EXIT_OK)
+        if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;
         return add_device(c, &a);
 }
@@ -498,7 +497,7 @@ int hp_cmd_vm_remove_device(struct hp_cli *c, int argc, char **argv)
             hp_parse_u64(argv[2] + 3, 10, &index) < 0)
                 return hp_cli_usage_error("invalid device '%s': pciN or usbN as 'hwpass vm show' lists them", argv[2]);
         a = (struct remove_arg){ argv[1], argv[2] };
-        if ((r = check_name(a.name)) != HP_EXIT_OK)
+        if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;
         snprintf(suffix, sizeof(suffix), "/devices/%s", a.which);
         vm_route(&route, "DELETE", a.name, suffix, NULL);
@@ -519,7 +518,7 @@ int hp_cmd_vm_delete(struct hp_cli *c, int argc, char **argv)
 
         if (argc != 2)
                 return hp_cli_usage_error("usage: hwpass vm delete NAME");
-        if ((r = check_name(argv[1])) != HP_EXIT_OK)
+        if ((r = hp_cli_vm_name_check(argv[1])) != HP_EXIT_OK)
                 return r;
         vm_route(&route, "DELETE", argv[1], "", NULL);
         r = hp_cli_write(c, &route, run_delete, argv[1], &doc);
@@ -577,7 +576,7 @@ int hp_cmd_vm_autostart(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("'vm autostart' needs --order N or --off");
         a.name = argv[1];
         a.delay = (unsigned)delay;
-        if ((r = check_name(a.name)) != HP_EXIT_OK)
+        if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;
         vm_route(&route, "PUT", a.name, "/autostart",
                  a.order < 0 ? json_pack("{s:n}", "order")

@@ -11,6 +11,9 @@
 #include "store/store.h"
 #include "vm/spec.h"
 
+/* The VM name on the command line, checked before anything is asked (it
+ * goes into a route's path too); an exit code. */
+int hp_cli_vm_name_check(const char *name);
 /* Loads NAME to read it (no lock); exit code, the failure reported. */
 int hp_cli_vm_read(struct hp_cli *c, const char *name, struct hp_ops_vm *ret);
 /* Calls fn for every stored VM with its spec, in name order; a VM stored

@@ -87,10 +87,8 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         if (!file)
                 return hp_cli_usage_error(
                         "usage: hwpass vm import-vmx FILE.vmx [--name NAME] [--dry-run]");
-        if (name && !hp_vm_name_valid(name))
-                return hp_cli_usage_error(
-                        "invalid VM name '%s': 1-%d letters, digits, '-', '_' or '.'", name,
-                        HP_VM_NAME_MAX);
+        if (name && (r = hp_cli_vm_name_check(name)) != HP_EXIT_OK)
+                return r;
         r = read_vmx(file, &text);
         if (r == -EFBIG || r == -EBADMSG)
                 return hp_cli_usage_error(
