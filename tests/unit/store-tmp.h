@@ -111,6 +111,31 @@ static inline sqlite3 *raw_open(const char *path)
 
 /* Opens the store for writing; any error fails the test. */
 /* The integer in the first column of the one row sql returns. */
+/* The first column of the first row as text, "NULL" for SQL NULL; the
+ * caller frees it. */
+static inline char *raw_text_db(sqlite3 *db, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+        char *s;
+
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        s = strdup(sqlite3_column_type(st, 0) == SQLITE_NULL ? "NULL" : (const char *)sqlite3_column_text(st, 0));
+        assert_non_null(s);
+        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+        return s;
+}
+
+/* The same on the file at path, behind the store's back. */
+static inline char *raw_text(const char *path, const char *sql)
+{
+        sqlite3 *db = raw_open(path);
+        char *s = raw_text_db(db, sql);
+
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        return s;
+}
+
 static inline int64_t raw_int(sqlite3 *db, const char *sql)
 {
         sqlite3_stmt *st = NULL;

@@ -27,24 +27,6 @@
 #define SPEC1 "{\"vcpus\":4,\"memory\":\"8G\"}"
 #define SPEC2 "{\"vcpus\":1,\"memory\":\"1G\"}"
 
-/* The first column of the first row, "NULL" for SQL NULL; the caller frees it. */
-static char *raw_text(const char *path, const char *sql)
-{
-        sqlite3 *db = raw_open(path);
-        sqlite3_stmt *st = NULL;
-        char *s;
-
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        s = strdup(sqlite3_column_type(st, 0) == SQLITE_NULL
-                           ? "NULL"
-                           : (const char *)sqlite3_column_text(st, 0));
-        assert_non_null(s);
-        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
-        return s;
-}
-
 /* The tokens' texts, so the test can check them after the upgrade. */
 static char tok_ci[HP_TOKEN_LEN + 1], tok_web[HP_TOKEN_LEN + 1];
 

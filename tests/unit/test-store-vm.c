@@ -31,24 +31,6 @@
 #define SPEC1 "{\"vcpus\":4,\"memory\":\"8G\"}"
 #define SPEC2 "{\"vcpus\":8,\"memory\":\"16G\",\"firmware\":\"efi\"}"
 
-/* The first column of the first row, "NULL" for SQL NULL; the caller frees it. */
-static char *raw_text(const char *path, const char *sql)
-{
-        sqlite3 *db = raw_open(path);
-        sqlite3_stmt *st = NULL;
-        char *s;
-
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        s = strdup(sqlite3_column_type(st, 0) == SQLITE_NULL
-                           ? "NULL"
-                           : (const char *)sqlite3_column_text(st, 0));
-        assert_non_null(s);
-        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
-        return s;
-}
-
 /* Every device and its holder ("-" when free), as committed on disk. */
 static void assert_holders(const char *path, const char *want)
 {

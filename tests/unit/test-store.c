@@ -24,21 +24,6 @@
 #include "store-tmp.h"
 #include "util/strutil.h"
 
-static char *raw_text(sqlite3 *db, const char *sql)
-{
-        sqlite3_stmt *st = NULL;
-        char *s;
-
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        s = strdup(sqlite3_column_type(st, 0) == SQLITE_NULL
-                           ? "NULL"
-                           : (const char *)sqlite3_column_text(st, 0));
-        assert_non_null(s);
-        assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
-        return s;
-}
-
 
 static void raw_exec(const char *path, const char *sql)
 {
@@ -153,7 +138,7 @@ static void test_wal(void **state)
         s = open_ok(path);
         /* WAL is a property of the file: another connection sees it. */
         db = raw_open(path);
-        mode = raw_text(db, "PRAGMA journal_mode");
+        mode = raw_text_db(db, "PRAGMA journal_mode");
         assert_string_equal(mode, "wal");
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
         hp_store_close(s);
@@ -488,10 +473,10 @@ static void test_events(void **state)
 
         db = raw_open(path);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM events"), 2);
-        kind = raw_text(db, "SELECT kind || ' ' || subject || ' ' || message FROM events "
+        kind = raw_text_db(db, "SELECT kind || ' ' || subject || ' ' || message FROM events "
                             "ORDER BY id LIMIT 1");
         assert_string_equal(kind, "enable 0000:01:00.0 by root");
-        subject = raw_text(db, "SELECT subject FROM events ORDER BY id DESC LIMIT 1");
+        subject = raw_text_db(db, "SELECT subject FROM events ORDER BY id DESC LIMIT 1");
         assert_string_equal(subject, "NULL");
         assert_true(raw_int(db, "SELECT min(at) FROM events") >= before);
         assert_int_equal(sqlite3_close(db), SQLITE_OK);
