@@ -44,7 +44,7 @@ static const struct command {
         { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start },
         { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },
         { "vm", "log", "NAME", "the VM's serial console", hp_cmd_vm_log },
-        { "vm", "supervise", "RUN_DIR [DB]", "internal: the supervisor 'vm start' runs for a VM's QEMU", hp_cmd_vm_supervise },
+        { "vm", "supervise", "RUN_DIR", "internal: the supervisor 'vm start' runs for a VM's QEMU", hp_cmd_vm_supervise },
         { "vm", "suspend", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "snapshot", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "migrate", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
@@ -241,6 +241,7 @@ int hp_cli_ops(struct hp_cli *c, struct hp_ops_ctx **ret)
         c->ops.host_root = c->host_root;
         c->ops.db = c->db_path;
         c->ops.actor = hp_cli_actor();
+        c->ops.single_threaded = true;
         hp_ops_ctx_default_paths(&c->ops);
         *ret = &c->ops;
         return HP_EXIT_OK;

@@ -131,10 +131,9 @@ int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv)
 int hp_cmd_vm_supervise(struct hp_cli *c, int argc, char **argv)
 {
         (void)c;
-        if (argc != 2 && argc != 3)
-                return hp_cli_usage_error(
-                        "usage: hwpass vm supervise RUN_DIR [DB] (started by 'hwpass vm start')");
-        return hp_vm_supervise(argv[1], argc == 3 ? argv[2] : NULL, 3) < 0 ? HP_EXIT_ERROR : HP_EXIT_OK;
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass vm supervise RUN_DIR (started by 'hwpass vm start')");
+        return hp_vm_supervise(argv[1], 3) < 0 ? HP_EXIT_ERROR : HP_EXIT_OK;
 }
 
 /* vm suspend | snapshot | migrate: refused (vm/rules.h says why). */

@@ -295,8 +295,8 @@ int main(int argc, char **argv)
         /* The supervisor of a VM this daemon starts is the hwpass command
          * beside it, or, when there is none, this binary again (exec'd, see
          * vm/supervise.h), with its status pipe on fd 3. */
-        if ((argc == 4 || argc == 5) && streq(argv[1], "vm") && streq(argv[2], "supervise"))
-                return hp_vm_supervise(argv[3], argc == 5 ? argv[4] : NULL, 3) < 0 ? 1 : 0;
+        if (argc == 4 && streq(argv[1], "vm") && streq(argv[2], "supervise"))
+                return hp_vm_supervise(argv[3], 3) < 0 ? 1 : 0;
         r = parse_args(argc, argv, &o);
         if (r == HELP_SHOWN)
                 return 0;

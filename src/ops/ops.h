@@ -47,6 +47,9 @@ struct hp_ops_ctx {
         const char *run_dir;   /* /run/hwpass: sockets, VM run directories, locks */
         const char *state_dir; /* /var/lib/hwpass: EFI variable stores */
         const char *actor;     /* who the events are recorded for */
+        /* The caller runs no other thread (the CLI; not hwpassd): a VM's
+         * supervisor may then be forked from it instead of exec'd. */
+        bool single_threaded;
         struct hp_op_error error; /* set by a failed operation */
 };
 

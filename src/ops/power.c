@@ -403,7 +403,7 @@ static int launcher_start(struct hp_ops_ctx *c, const char *name, struct hp_vm_l
         int r = hp_ops_vm_run_dir_make(c, name, run_dir, sizeof(run_dir));
 
         if (r >= 0)
-                r = hp_vm_launcher_start(run_dir, c->db, lr);
+                r = hp_vm_launcher_start(run_dir, c->single_threaded, lr);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot start the supervisor of '%s'", name);
         return 0;

@@ -72,6 +72,13 @@ static int backend_of(const char *url, const struct hp_store_backend **ret, char
         return 0;
 }
 
+static unsigned n_open; /* stores open in this process, whichever thread */
+
+unsigned hp_store_open_count(void)
+{
+        return __atomic_load_n(&n_open, __ATOMIC_RELAXED);
+}
+
 static int open_any(const char *url, bool readonly, struct hp_store **ret, char **ret_error)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
@@ -86,6 +93,7 @@ static int open_any(const char *url, bool readonly, struct hp_store **ret, char 
         r = b->open(url, readonly, &s, ret_error);
         if (r < 0)
                 return r;
+        __atomic_add_fetch(&n_open, 1, __ATOMIC_RELAXED);
         s->host = strdup(HP_STORE_LOCAL_HOST);
         if (!s->host)
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
@@ -144,6 +152,7 @@ void hp_store_close(struct hp_store *s)
         free(s->actor);
         free(s->host);
         s->backend->close(s);
+        __atomic_sub_fetch(&n_open, 1, __ATOMIC_RELAXED);
 }
 
 int hp_store_schema_version(struct hp_store *s)

@@ -64,6 +64,9 @@ int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
  * writing, and this code needs the current schema, so it stays refused until
  * a read-write open (hwpassd) upgrades it. Writes fail with -EROFS. */
 int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error);
+/* How many stores this process holds open: a process holding one must not
+ * fork a child that uses a store (SQLite's locks are per process). */
+unsigned hp_store_open_count(void);
 /* Whether a and b (paths or URLs) name one store: the same file, for SQLite. */
 bool hp_store_same(const char *a, const char *b);
 /* name as a process in another directory reads it: an SQLite file's

@@ -96,21 +96,15 @@ static int open_log(const char *dir, const char *name)
  * QEMU log, and the binary found on PATH, so neither is on the way to QEMU. */
 struct ready {
         int log;
-        char qemu[4096];       /* the full path of HP_QEMU_BINARY, or "" */
-        struct hp_store *store; /* opened ahead when the launcher named it, or NULL */
-        const char *db;         /* the store it opened (the launcher's argument) */
+        char qemu[4096]; /* the full path of HP_QEMU_BINARY, or "" */
 };
 
-static void get_ready(const char *run_dir, const char *db, struct ready *ret)
+/* Not the store: opening it takes a fresh process a few milliseconds, and
+ * the "go" comes sooner than that; it opens while QEMU starts. */
+static void get_ready(const char *run_dir, struct ready *ret)
 {
         const char *path = getenv("PATH");
 
-        /* The store too, so it does not open beside a starting QEMU (on
-         * few CPUs the two slow each other down). */
-        ret->store = NULL;
-        ret->db = db;
-        if (db && hp_store_open(db, &ret->store, NULL) < 0)
-                ret->store = NULL;
         ret->log = open_log(run_dir, "qemu.log");
         ret->qemu[0] = '\0';
         for (const char *p = path ? path : ""; *p;) {
@@ -146,18 +140,13 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
                 posix_spawn_file_actions_adddup2(&fa, log, 1);
                 posix_spawn_file_actions_adddup2(&fa, log, 2);
         }
-        /* QEMU first: the store opens while QEMU starts, not before. */
+        /* QEMU first: the store opens while QEMU starts. */
         if (ready->qemu[0] && streq(l->argv[0], HP_QEMU_BINARY))
                 r = posix_spawn(&qemu, ready->qemu, &fa, NULL, l->argv, environ);
         else
                 r = posix_spawnp(&qemu, l->argv[0], &fa, NULL, l->argv, environ);
         posix_spawn_file_actions_destroy(&fa);
-        /* The store opened ahead, when it is the one the launch names. */
-        if (ready->store && streq(ready->db, l->db_path))
-                s = TAKE_PTR(ready->store);
-        hp_store_close(ready->store);
-        ready->store = NULL;
-        if (!s && hp_store_open(l->db_path, &s, &err) < 0) {
+        if (hp_store_open(l->db_path, &s, &err) < 0) {
                 if (r == 0) {
                         kill(qemu, SIGKILL);
                         waitpid(qemu, &status, 0);
@@ -234,7 +223,9 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
         return r < 0 ? -EIO : 0;
 }
 
-int hp_vm_supervise(const char *run_dir, const char *db, int status_fd)
+/* Waits for the "go", then starts and watches QEMU; returns only when no
+ * start happened. */
+static int wait_and_supervise(const char *run_dir, int status_fd)
 {
         struct ready ready;
         char path[512], devs[64][13];
@@ -246,19 +237,9 @@ int hp_vm_supervise(const char *run_dir, const char *db, int status_fd)
         ssize_t n;
         int timeout;
 
-        /* Not the launcher's child: the process it spawned exits here and is
-         * reaped at once, and the supervisor, a child of init, outlives it
-         * without ever becoming its zombie (which would look alive to
-         * hp_vm_record_settle()). */
-        pid_t child = fork();
-
-        if (child < 0)
-                return -errno;
-        if (child > 0)
-                _exit(0);
         /* QEMU must not hold the status socket open. */
         (void)fcntl(status_fd, F_SETFD, FD_CLOEXEC);
-        get_ready(run_dir, db, &ready);
+        get_ready(run_dir, &ready);
         /* Started ahead of time: wait for launch.json, or for the command to
          * give up (end of file), which is no error. */
         while ((n = read(status_fd, go, sizeof(go) - 1)) < 0 && errno == EINTR)
@@ -294,6 +275,41 @@ int hp_vm_supervise(const char *run_dir, const char *db, int status_fd)
         supervise(&l, &ready, status_fd, timeout > 0 ? timeout : 60000);
 }
 
+int hp_vm_supervise(const char *run_dir, int status_fd)
+{
+        /* Not the launcher's child: the process it spawned exits here and is
+         * reaped at once, and the supervisor, a child of init, outlives it
+         * without ever becoming its zombie (which would look alive to
+         * hp_vm_record_settle()). */
+        pid_t child = fork();
+
+        if (child < 0)
+                return -errno;
+        if (child > 0)
+                _exit(0);
+        return wait_and_supervise(run_dir, status_fd);
+}
+
+/* The supervisor as a fork of the launcher, set up as posix_spawn() sets up
+ * the exec'd one: a session of its own, stdin from /dev/null, stdout and
+ * stderr to its log, the status socket on fd 3 and nothing else open. It
+ * never returns into the launcher's code, and never flushes the launcher's
+ * stdio buffers (_exit). */
+static void supervise_forked(const char *run_dir, const char *log_path, int status_fd) __attribute__((noreturn));
+static void supervise_forked(const char *run_dir, const char *log_path, int status_fd)
+{
+        int null, log;
+
+        (void)setsid();
+        null = open(HP_DEV_DIR "null", O_RDONLY | O_CLOEXEC);
+        log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (null < 0 || log < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
+            dup2(status_fd, 3) < 0)
+                _exit(1);
+        (void)close_range(4, ~0U, 0);
+        _exit(wait_and_supervise(run_dir, 3) < 0 ? 1 : 0);
+}
+
 /* The binary the supervisor runs as: the hwpass command beside this one,
  * so a supervisor is never taken for hwpassd (pidof, pkill, an operator's
  * kill); this binary itself (hwpassd takes "vm supervise" too) when there is
@@ -314,25 +330,19 @@ static int supervisor_binary(char *buf, size_t size)
         return 0;
 }
 
-int hp_vm_launcher_start(const char *run_dir, const char *db, struct hp_vm_launcher *ret)
+/* The exec'd supervisor ('hwpass vm supervise RUN_DIR'), through a process
+ * that forks it and exits. */
+static int spawn_supervisor(const char *run_dir, const char *log_path, int status_fd, pid_t *ret)
 {
-        char self[4096], log_path[512];
-        char *argv[] = { self, (char *)"vm", (char *)"supervise", (char *)run_dir, (char *)db, NULL };
+        char self[4096];
+        char *argv[] = { self, (char *)"vm", (char *)"supervise", (char *)run_dir, NULL };
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
-        pid_t child;
-        int sv[2], r;
+        int r = supervisor_binary(self, sizeof(self));
 
-        if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        r = supervisor_binary(self, sizeof(self));
         if (r < 0)
                 return r;
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-                return -errno;
-        snprintf(log_path, sizeof(log_path), "%s/supervisor.log", run_dir);
-        /* A session of its own: it outlives this command. Its end of the
-         * socket pair is fd 3: "go" comes in, the status goes out. */
+        /* A session of its own: it outlives this command. */
         posix_spawnattr_init(&attr);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
         posix_spawn_file_actions_init(&fa);
@@ -341,29 +351,59 @@ int hp_vm_launcher_start(const char *run_dir, const char *db, struct hp_vm_launc
          * wipe the log of the supervisor that runs it. */
         posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
-        r = posix_spawn(&child, self, &fa, &attr, argv, environ);
+        posix_spawn_file_actions_adddup2(&fa, status_fd, 3);
+        r = posix_spawn(ret, self, &fa, &attr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
+        return -r;
+}
+
+int hp_vm_launcher_start(const char *run_dir, bool may_fork, struct hp_vm_launcher *ret)
+{
+        char log_path[512];
+        pid_t child;
+        int sv[2], r;
+
+        if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        /* Its end of the socket pair is fd 3: "go" comes in, the status goes out. */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        snprintf(log_path, sizeof(log_path), "%s/supervisor.log", run_dir);
+        /* A fork is ready in a fraction of the time an exec takes, but only a
+         * process of one thread with no store open may fork one. */
+        may_fork = may_fork && hp_store_open_count() == 0;
+        if (may_fork) {
+                child = fork();
+                if (child == 0) {
+                        close(sv[0]);
+                        supervise_forked(run_dir, log_path, sv[1]);
+                }
+                r = child < 0 ? -errno : 0;
+        } else
+                r = spawn_supervisor(run_dir, log_path, sv[1], &child);
         close(sv[1]);
-        if (r != 0) {
+        if (r < 0) {
                 close(sv[0]);
-                return -r;
+                return r;
         }
-        *ret = (struct hp_vm_launcher){ .pid = child, .fd = sv[0] };
+        *ret = (struct hp_vm_launcher){ .pid = child, .fd = sv[0], .forked = may_fork };
         return 0;
 }
 
-/* The process spawned forks the supervisor and exits at once (see
+/* The exec'd supervisor's first process forks it and exits at once (see
  * hp_vm_supervise()); it is reaped once the launch is over (not at the
  * start: its exec overlaps the planning), so a long-lived launcher (hwpassd)
- * never keeps a supervisor as its zombie. */
-static void reap(struct hp_vm_launcher *lr)
+ * never keeps a supervisor as its zombie. A forked supervisor is the
+ * launcher's own child: it is reaped when no VM started (it exits at once),
+ * else left to init when the launcher, a command, exits. */
+static void reap(struct hp_vm_launcher *lr, bool running)
 {
         if (lr->pid <= 0)
                 return;
-        while (waitpid(lr->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+        if (!(lr->forked && running))
+                while (waitpid(lr->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
         lr->pid = 0;
 }
 
@@ -373,7 +413,7 @@ void hp_vm_launcher_cancel(struct hp_vm_launcher *lr)
                 return;
         close(lr->fd); /* no "go": the supervisor exits at once */
         lr->fd = -1;
-        reap(lr);
+        reap(lr, false);
 }
 
 int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int timeout_ms, char **ret_error)
@@ -403,8 +443,8 @@ int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int ti
         }
         close(lr->fd);
         lr->fd = -1; /* the supervisor goes on alone (or is gone) */
-        reap(lr);
         buf[len] = '\0';
+        reap(lr, hp_startswith(buf, "ok"));
         if (hp_startswith(buf, "ok"))
                 return 0;
         *ret_error = strdup(len ? buf + (hp_startswith(buf, "error: ") ? 7 : 0) : "the supervisor died");

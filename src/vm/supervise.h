@@ -4,6 +4,7 @@
  * the VM as off. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,18 +25,20 @@ struct hp_vm_launch {
         const char *actor;      /* who started it: its events are recorded for them, or NULL */
 };
 
-/* The supervisor: a fresh hwpass process ('hwpass vm supervise RUN_DIR') in a
- * session of its own. SQLite forbids using a database in a forked copy of a
- * process that has it open, so the supervisor is exec'd, never just forked.
- * It is started ahead of time, while the command still plans the start, so
- * its exec does not add to the power-on. */
+/* The supervisor: a process in a session of its own, started ahead of time,
+ * while the command still plans the start, so its start-up does not add to
+ * the power-on. SQLite forbids using a database in a forked copy of a
+ * process that has it open, and a fork of a process with other threads may
+ * only exec: such a launcher (hwpassd) execs a fresh hwpass ('hwpass vm
+ * supervise RUN_DIR'). A command of one thread with no store open yet forks
+ * it, which is several milliseconds faster. */
 struct hp_vm_launcher {
-        pid_t pid; /* the process spawned: it forks the supervisor, exits, and is reaped when the launch ends */
+        pid_t pid; /* the process started: reaped when the launch ends (see reap()) */
         int fd; /* our end of its socket pair; -1 once handed over or cancelled */
+        bool forked; /* a fork of this process, not an exec */
 };
-/* db (may be NULL): the store the launch will name, opened by the
- * supervisor while it waits. */
-int hp_vm_launcher_start(const char *run_dir, const char *db, struct hp_vm_launcher *ret);
+/* may_fork: the caller runs one thread (the store is checked here). */
+int hp_vm_launcher_start(const char *run_dir, bool may_fork, struct hp_vm_launcher *ret);
 /* The start did not happen: the waiting supervisor exits. Accepts a launcher
  * already handed over. */
 void hp_vm_launcher_cancel(struct hp_vm_launcher *lr);
@@ -45,7 +48,7 @@ void hp_vm_launcher_cancel(struct hp_vm_launcher *lr);
 int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int timeout_ms, char **ret_error);
 
 /* The supervisor's body, in the exec'd process: status goes to status_fd. */
-int hp_vm_supervise(const char *run_dir, const char *db, int status_fd);
+int hp_vm_supervise(const char *run_dir, int status_fd);
 
 /* After a guest used them: each device is reset (a device whose reset fails
  * is quarantined, counted in *ret_quarantined) and every device of vm is
