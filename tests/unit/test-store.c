@@ -831,6 +831,31 @@ static void test_open_errors(void **state)
         assert_null(s);
 }
 
+/* The count a launcher checks before it forks (vm/supervise.h): every open
+ * store, read-write or read-only, and none left by a failed open. */
+static void test_open_count(void **state)
+{
+        _cleanup_free_ char *path = path_in("count.db"), *dir = path_in("count-dir");
+        unsigned base = hp_store_open_count();
+        struct hp_store *a, *b = NULL;
+
+        (void)state;
+        a = open_ok(path);
+        assert_int_equal(hp_store_open_count(), base + 1);
+        assert_int_equal(hp_store_open_readonly(path, &b, NULL), 0);
+        assert_int_equal(hp_store_open_count(), base + 2);
+        hp_store_close(a);
+        assert_int_equal(hp_store_open_count(), base + 1);
+        hp_store_close(b);
+        assert_int_equal(hp_store_open_count(), base);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        b = NULL;
+        assert_true(hp_store_open(dir, &b, NULL) < 0);
+        assert_true(hp_store_open("nosuch://x", &b, NULL) < 0);
+        assert_null(b);
+        assert_int_equal(hp_store_open_count(), base);
+}
+
 /* The URL forms name the same file as its path; other schemes are refused
  * with what to use instead, and create nothing. */
 static void test_open_url(void **state)
@@ -955,6 +980,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_open_creates),
                 cmocka_unit_test(test_wal),
+                cmocka_unit_test(test_open_count),
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_copy),
                 cmocka_unit_test(test_list_order),
