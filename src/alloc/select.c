@@ -208,8 +208,9 @@ static void add_hints(struct text *t, const struct matcher *m, size_t e)
                 add(t, "; enable %s with 'hwpass device passthrough enable %s'",
                     inactive->dev->address, inactive->dev->address);
         if (sick)
-                add(t, "; %s failed to reset and stays quarantined until the host reboots",
-                    sick->dev->address);
+                add(t, "; %s failed to reset and is quarantined: once it works again (a power cycle "
+                       "of the host or the slot), 'hwpass device clear %s'",
+                    sick->dev->address, sick->dev->address);
         if (taken > 0 && m->entries[e].kind == HP_VM_PCI_STATIC)
                 add(t, "; another entry of this VM names the same device: remove one of them");
         else if (taken > 0 && !elsewhere && !inactive && !sick)

@@ -175,6 +175,10 @@ int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv)
                 printf("%s is not quarantined (health: %s): nothing to clear.\n", address,
                        json_string_value(json_object_get(doc, "health")));
         else
-                printf("%s is back in service%s.\n", address, force ? " (forced: no reset was tried)" : ": its reset worked");
+                printf("%s is back in service%s.\n", address,
+                       force ? " (forced: no reset was tried)"
+                       : json_is_true(json_object_get(doc, "reset_tried"))
+                               ? ": its reset worked"
+                               : " (the kernel has no reset method for it: it was not reset)");
         return HP_EXIT_OK;
 }

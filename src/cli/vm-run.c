@@ -53,6 +53,39 @@ static int run_stop(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
         return hp_ops_vm_stop(ctx, a->name, a->force, a->timeout, ret);
 }
 
+/* What became of the devices: each one not reset is named, with what it means. */
+static void print_stopped(const char *name, json_t *doc)
+{
+        json_t *released = json_object_get(doc, "released"), *d;
+        bool all_reset = true;
+        size_t i;
+
+        if (json_is_true(json_object_get(doc, "lost"))) {
+                printf("VM '%s' is off; its devices are free (its supervisor was gone: they were not reset).\n", name);
+                return;
+        }
+        json_array_foreach(released, i, d)
+                all_reset = all_reset && streq(hp_cli_str(d, "reset") ?: "", "done");
+        if (json_array_size(released) == 0)
+                printf("VM '%s' is off.\n", name);
+        else
+                printf("VM '%s' is off; its devices are %s.\n", name, all_reset ? "reset and free" : "free");
+        json_array_foreach(released, i, d) {
+                const char *addr = hp_cli_str(d, "address"), *reset = hp_cli_str(d, "reset") ?: "";
+
+                if (streq(reset, "none"))
+                        fprintf(stderr,
+                                "hwpass: warning: %s was not reset: the kernel has no reset method for it, so the "
+                                "next VM gets it as this one left it (see 'hwpass device show %s')\n",
+                                addr, addr);
+                else if (streq(reset, "failed"))
+                        fprintf(stderr,
+                                "hwpass: warning: %s failed to reset and is quarantined: no VM gets it until "
+                                "'hwpass device clear %s' (after a power cycle of the host or the slot)\n",
+                                addr, addr);
+        }
+}
+
 int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
@@ -97,10 +130,7 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
                         a.timeout);
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
-        printf(json_is_true(json_object_get(doc, "lost"))
-                       ? "VM '%s' is off; its devices are free (its supervisor was gone: they were not reset).\n"
-                       : "VM '%s' is off; its devices are reset and free.\n",
-               a.name);
+        print_stopped(a.name, doc);
         return HP_EXIT_OK;
 }
 

@@ -179,9 +179,13 @@ int hp_plan_apply(const struct hp_host *h, const struct hp_plan *p, char **ret_e
 int hp_pci_reset(const struct hp_host *h, const char *address)
 {
         char rel[128];
+        int r;
 
         snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/reset", address);
         if (!hp_host_exists(h, rel))
                 return 0;
-        return sysfs_write(h, address, "reset", "1");
+        r = sysfs_write(h, address, "reset", "1");
+        /* ENOTTY: none of its methods applies now (all turned off, or a
+         * bus reset with a neighbour on the bus); nothing was done. */
+        return r == -ENOTTY ? 0 : r < 0 ? r : 1;
 }

@@ -13,8 +13,10 @@ struct hp_plan;
 int hp_plan_apply(const struct hp_host *h, const struct hp_plan *p, char **ret_error);
 
 /* Resets the function through its sysfs reset attribute (the kernel picks
- * the method from reset_method). 0 when it has none to use: nothing can be
- * tried, nothing failed. */
+ * the method from reset_method: FLR, PM, a bus reset when it is alone below
+ * its bridge). 1 when it was reset; 0 when the kernel has no method that
+ * works for it (no reset attribute, or the write answers ENOTTY): nothing
+ * was done and the device is as its last user left it. */
 int hp_pci_reset(const struct hp_host *h, const char *address);
 
 /* Fault injection for crash-safety tests: with HWPASS_FAULT_AFTER_WRITES=N in

@@ -404,11 +404,12 @@ static int read_dev(const struct hp_host *h, int devicesfd, const char *name,
         r = hp_attr_read(dfd, "reset_method", buf, sizeof(buf));
         if (r < 0 && r != -ENOENT)
                 return r;
+        /* reset_method lists the methods (empty: none, or all turned off);
+         * without it (kernels before 5.15), "reset" says there is one. */
+        d->has_reset = r >= 0 ? buf[strspn(buf, " \n")] != '\0' : hp_attr_exists(dfd, "reset");
         r = hp_strv_split(r >= 0 ? buf : "", &d->reset_methods);
         if (r < 0)
                 return r;
-        /* reset_method lists the methods; without it, "reset" says there is one. */
-        d->has_reset = hp_strv_length(d->reset_methods) > 0 || hp_attr_exists(dfd, "reset");
         r = read_resources(dfd, d);
         if (r < 0)
                 return r;
@@ -436,6 +437,29 @@ static int cmp_dev(const void *a, const void *b)
 {
         return hp_pci_addr_cmp(&((const struct hp_pci_dev *)a)->addr,
                                &((const struct hp_pci_dev *)b)->addr);
+}
+
+static bool same_bus(const struct hp_pci_dev *a, const struct hp_pci_dev *b)
+{
+        return a->addr.domain == b->addr.domain && a->addr.bus == b->addr.bus;
+}
+
+/* The kernel lists "bus" for a function that was alone on its bus when it
+ * was found, but resets the bus only while it still is (a neighbour found
+ * later makes the reset fail): a function whose only method is a bus reset
+ * and that shares its bus has none that works. */
+static void bus_resets(struct hp_pci_inventory *inv)
+{
+        for (size_t i = 0; i < inv->n_devs; i++) {
+                struct hp_pci_dev *d = &inv->devs[i];
+                bool alone = true;
+
+                if (!d->has_reset || hp_strv_length(d->reset_methods) != 1 || !streq(d->reset_methods[0], "bus"))
+                        continue;
+                for (size_t k = 0; alone && k < inv->n_devs; k++)
+                        alone = k == i || !same_bus(d, &inv->devs[k]);
+                d->has_reset = alone;
+        }
 }
 
 int hp_pci_scan(const struct hp_host *h, struct hp_names *names, struct hp_pci_inventory **ret)
@@ -507,6 +531,7 @@ int hp_pci_scan(const struct hp_host *h, struct hp_names *names, struct hp_pci_i
         if (r < 0)
                 return r;
         qsort(inv->devs, inv->n_devs, sizeof(*inv->devs), cmp_dev);
+        bus_resets(inv);
         *ret = TAKE_PTR(inv);
         return 0;
 }

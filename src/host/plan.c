@@ -173,6 +173,12 @@ static int plan_enable_group(const struct hp_plan_input *in, struct hp_plan *p,
                         r = hp_strv_push(&p->unchanged, m->address);
                 else
                         r = add_step(p, m, VFIO_DRIVER, asked || m == d);
+                if (r >= 0 && !m->has_reset && !(m->driver && streq(m->driver, VFIO_DRIVER)))
+                        r = hp_strv_pushf_unique(&p->warnings,
+                                                 "%s has no reset method: hwpass cannot reset it between VMs, so "
+                                                 "each VM gets it as the last one left it (QEMU resets it with its "
+                                                 "bus only when one VM gets every device below its bridge)",
+                                                 m->address);
                 if (r < 0)
                         return r;
         }

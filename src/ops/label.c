@@ -256,7 +256,8 @@ int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, j
                 return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "%s is assigned to VM '%s': stop it first (hwpass vm stop %s)",
                                   cfg.address, cfg.assigned_vm, cfg.assigned_vm);
         }
-        r = force ? 0 : hp_pci_reset(c->host, cfg.address);
+        int reset = r = force ? 0 : hp_pci_reset(c->host, cfg.address);
+
         if (r < 0) {
                 (void)hp_store_rollback(s);
                 return hp_op_fail(c, HP_OP_FAILED, r,
@@ -270,10 +271,11 @@ int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, j
         cfg.reason = NULL;
         if (!cfg.health)
                 return hp_op_oom(c);
-        r = save(c, s, &cfg, "device-cleared", force ? "forced, without a reset" : "reset worked");
+        r = save(c, s, &cfg, "device-cleared",
+                 force ? "forced, without a reset" : reset == 0 ? "no reset method: cleared without a reset" : "reset worked");
         if (r < 0)
                 return r;
-        *ret = json_pack("{s:s, s:s, s:b, s:b}", "address", cfg.address, "health", "ok", "reset_tried", !force,
+        *ret = json_pack("{s:s, s:s, s:b, s:b}", "address", cfg.address, "health", "ok", "reset_tried", reset > 0,
                          "was_quarantined", true);
         return *ret ? 0 : hp_op_oom(c);
 }

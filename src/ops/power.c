@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc/select.h"
+#include "host/pci.h"
 #include "host/state.h"
 #include "host/usb.h"
 #include "ops.h"
@@ -542,8 +543,56 @@ int hp_ops_vm_power_off(struct hp_ops_ctx *c, struct hp_ops_vm *v, bool force, u
         }
 }
 
+/* The addresses of the devices the VM holds now. */
+static int held_devices(struct hp_store *s, const char *vm, char ***ret)
+{
+        struct hp_dev_config *cfg = NULL;
+        char **held = calloc(1, sizeof(char *));
+        size_t n = 0;
+        int r = held ? hp_store_device_list(s, &cfg, &n) : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (cfg[i].assigned_vm && streq(cfg[i].assigned_vm, vm))
+                        r = hp_strv_push(&held, cfg[i].address);
+        hp_dev_configs_free(cfg, n);
+        if (r < 0) {
+                hp_strv_free(held);
+                return r;
+        }
+        *ret = held;
+        return 0;
+}
+
+/* What the supervisor's resets did to the devices the VM let go, told
+ * from what is left of them: quarantined (the reset failed), no reset
+ * method (nothing was tried), or reset. */
+static json_t *released(struct hp_ops_ctx *c, struct hp_store *s, char **held)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        json_t *a = json_array();
+
+        if (hp_pci_scan(c->host, NULL, &inv) < 0)
+                inv = NULL;
+        for (size_t i = 0; a && held[i]; i++) {
+                _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
+                const struct hp_pci_dev *d = inv ? hp_pci_find(inv, held[i]) : NULL;
+                const char *reset = "done";
+
+                if (hp_store_device_get(s, held[i], &cfg) >= 0 && streq(cfg.health, "quarantined"))
+                        reset = "failed";
+                else if (d && !d->has_reset)
+                        reset = "none";
+                if (json_array_append_new(a, json_pack("{s:s, s:s}", "address", held[i], "reset", reset)) < 0) {
+                        json_decref(a);
+                        a = NULL;
+                }
+        }
+        return a;
+}
+
 int hp_ops_vm_stop(struct hp_ops_ctx *c, const char *name, bool force, uint64_t timeout_s, json_t **ret)
 {
+        _cleanup_strv_free_ char **held = NULL;
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
         bool lost = false, forced = false;
         int r;
@@ -555,14 +604,18 @@ int hp_ops_vm_stop(struct hp_ops_ctx *c, const char *name, bool force, uint64_t 
         if (r < 0)
                 return r;
         if (!streq(v.rec.state, "off")) {
+                if (held_devices(v.store, name, &held) < 0)
+                        return hp_op_host_error(c, -EIO, "cannot read the devices of VM '%s'", name);
                 r = hp_ops_vm_power_off(c, &v, force, timeout_s, &forced, &lost);
                 if (r < 0)
                         return r;
         }
         *ret = hp_vm_to_json(&v.spec, "off");
-        /* Only when it happened: an answer for a VM that stopped as asked stays as it was. */
+        /* Only when it happened: an answer for a VM that stopped as asked
+         * (with no devices) stays as it was. A lost supervisor reset nothing. */
         if (*ret && ((lost && json_object_set_new(*ret, "lost", json_true()) < 0) ||
-                     (forced && json_object_set_new(*ret, "forced_after", json_integer((json_int_t)timeout_s)) < 0))) {
+                     (forced && json_object_set_new(*ret, "forced_after", json_integer((json_int_t)timeout_s)) < 0) ||
+                     (!lost && held && held[0] && json_object_set_new(*ret, "released", released(c, v.store, held)) < 0))) {
                 json_decref(*ret);
                 *ret = NULL;
         }

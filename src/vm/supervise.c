@@ -47,6 +47,9 @@ int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const cha
                         _cleanup_(hp_dev_config_done) struct hp_dev_config c = { 0 };
 
                         r = hp_pci_reset(h, devices[i]);
+                        if (r == 0)
+                                (void)hp_store_event_add(s, "device-not-reset", devices[i],
+                                                         "no reset method: the next VM gets it as this one left it");
                         if (r >= 0)
                                 continue;
                         /* Read, change, write in one transaction: a label set meanwhile stays. */

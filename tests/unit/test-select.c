@@ -164,15 +164,17 @@ static void test_static_quarantined(void **state)
         cand("0000:02:00.0", QEMU_NVME, NULL)->quarantined = true;
         entry_static("0000:02:00.0");
         expect_error("vm1", "pciPassthru0: device 0000:02:00.0 is not available: it is quarantined; "
-                            "0000:02:00.0 failed to reset and stays quarantined until the host reboots");
+                            "0000:02:00.0 failed to reset and is quarantined: once it works again (a power cycle "
+                            "of the host or the slot), 'hwpass device clear 0000:02:00.0'");
         /* Everything at once is said at once. */
         cands[0].assigned_vm = "other";
         cands[0].passthrough_active = false;
         expect_error("vm1", "pciPassthru0: device 0000:02:00.0 is not available: it is assigned to VM "
                             "'other' and not enabled for passthrough and quarantined; power off VM "
                             "'other' to free 0000:02:00.0; enable 0000:02:00.0 with 'hwpass device "
-                            "passthrough enable 0000:02:00.0'; 0000:02:00.0 failed to reset and stays "
-                            "quarantined until the host reboots");
+                            "passthrough enable 0000:02:00.0'; 0000:02:00.0 failed to reset and is "
+                            "quarantined: once it works again (a power cycle of the host or the slot), "
+                            "'hwpass device clear 0000:02:00.0'");
 }
 
 static void test_static_missing_or_twice(void **state)
@@ -264,8 +266,9 @@ static void test_label_several_entries(void **state)
                             "this VM, 0000:05:00.0 is assigned to VM 'other', 0000:06:00.0 is not enabled "
                             "for passthrough, 0000:07:00.0 is quarantined; power off VM 'other' to free "
                             "0000:05:00.0; enable 0000:06:00.0 with 'hwpass device passthrough enable "
-                            "0000:06:00.0'; 0000:07:00.0 failed to reset and stays quarantined until the "
-                            "host reboots");
+                            "0000:06:00.0'; 0000:07:00.0 failed to reset and is quarantined: once it "
+                            "works again (a power cycle of the host or the slot), 'hwpass device clear "
+                            "0000:07:00.0'");
         free(error);
         /* With only this VM's own entries in the way, it says so. */
         n_cands = 4;
