@@ -3,6 +3,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "api/metrics.h"
+#include "api/server.h"
 
 struct MHD_Connection;
 struct hp_api_listener;
@@ -30,6 +32,7 @@ struct hp_api {
         char *web_root; /* the web UI's files */
         char *run_dir, *state_dir;
         uid_t uid;
+        struct hp_api_limits limits; /* of the TCP endpoints, defaults filled in */
         /* Requests are served by threads side by side (host is a directory
          * fd, names takes its own lock). Writes are operations (src/ops/),
          * which lock what they change, across processes: an IOMMU group,
@@ -56,6 +59,7 @@ struct hp_api_reply {
         size_t text_len;
         const char *content_type; /* for text */
         const char *challenge;    /* WWW-Authenticate, for a 401 */
+        bool close;               /* end the connection after it (a refused client) */
 };
 
 struct hp_api_reply hp_api_error(unsigned status, const char *code, const char *fmt, ...)
@@ -69,6 +73,22 @@ struct hp_api_reply hp_api_ok(json_t *body);
 bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size);
 bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
                           struct hp_api_reply *ret_refusal);
+
+/* The connections of a TCP endpoint that have shown no token yet (admit.c),
+ * oldest first: at most max; one more drops the oldest. */
+struct hp_api_conn;
+struct hp_api_gate {
+        pthread_mutex_t lock;
+        struct hp_api_conn *head, *tail;
+        unsigned n, max;
+};
+void hp_api_gate_init(struct hp_api_gate *g, unsigned max_pending);
+void hp_api_gate_done(struct hp_api_gate *g);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback, cls the gate. */
+void hp_api_gate_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe);
+/* conn's request carried a valid token: it no longer counts as pending. */
+void hp_api_gate_pass(struct MHD_Connection *conn);
 
 /* TCP listening sockets and TLS files (listen.c; the Unix socket is
  * hp_unix_listen()); -errno. */

@@ -107,7 +107,10 @@ int hp_api_socket_tcp(const struct hp_api_tcp_addr *addr, int *ret)
         if (addr->sa.ss_family == AF_INET6 &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
                 return -errno;
-        if (bind(fd, (const struct sockaddr *)&addr->sa, addr->sa_len) < 0 || listen(fd, 64) < 0)
+        /* A long queue: the server takes connections as fast as they come
+         * (idle ones are dropped later, admit.c), so a burst of them
+         * leaves no client waiting for a retransmitted SYN. */
+        if (bind(fd, (const struct sockaddr *)&addr->sa, addr->sa_len) < 0 || listen(fd, SOMAXCONN) < 0)
                 return -errno;
         *ret = TAKE_FD(fd);
         return 0;

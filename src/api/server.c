@@ -47,6 +47,7 @@ struct hp_api_listener {
         struct hp_api *api;
         struct MHD_Daemon *mhd;
         bool tcp;       /* a bearer token decides, not the peer's credentials */
+        struct hp_api_gate gate; /* TCP: the connections without a token yet */
         char *tls_cert; /* PEM, kept while the daemon runs; NULL: plain HTTP */
         char *tls_key;
         char name[96]; /* "unix:PATH", "tcp:ADDR:PORT", for its log lines */
@@ -111,11 +112,36 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct hp_api_reply 
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
         if (rep.challenge)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, rep.challenge);
+        if (rep.close)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         ret = MHD_queue_response(conn, rep.status, resp);
         MHD_destroy_response(resp);
         if (ret == MHD_YES)
                 hp_api_request_count(a, rep.status);
         return ret;
+}
+
+/* A TCP connection whose request carried a valid token: it no longer counts
+ * against the unauthenticated ones, and may idle longer between requests. */
+static void admitted(struct MHD_Connection *conn, unsigned idle_timeout)
+{
+        hp_api_gate_pass(conn);
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, idle_timeout);
+}
+
+/* libmicrohttpd counts a connection's timeout from the last byte received
+ * and checks it before sending the answer: a request that waited longer
+ * (a VM stop with a long timeout) would lose its answer. Its timeout
+ * starts again now (setting it from 0 restarts its clock). */
+static void restart_timeout(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+        unsigned timeout = ci ? ci->connection_timeout : 0;
+
+        if (timeout == 0)
+                return;
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, timeout);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -125,6 +151,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         struct hp_api_listener *l = cls;
         struct hp_api *a = l->api;
         struct pending *p = *req_cls;
+        struct hp_api_reply rep;
 
         (void)version;
         if (!p) {
@@ -135,8 +162,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 if (l->tcp) {
                         /* The UI's own files hold no host data: the page loads
                          * without a token and then asks for one. */
-                        if (!hp_api_web_path(url) || (!streq(method, "GET") && !streq(method, "HEAD")))
-                                (void)hp_api_token_allowed(a, conn, p->actor, sizeof(p->actor), &p->refusal);
+                        if ((!hp_api_web_path(url) || (!streq(method, "GET") && !streq(method, "HEAD"))) &&
+                            hp_api_token_allowed(a, conn, p->actor, sizeof(p->actor), &p->refusal))
+                                admitted(conn, a->limits.idle_timeout);
                 } else if (hp_api_peer_allowed(a, conn, p->actor, sizeof(p->actor))) {
                         p->local = true;
                 } else {
@@ -164,18 +192,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 struct hp_api_reply refusal = p->refusal;
 
                 p->refusal.body = NULL; /* respond() releases it */
+                /* A refused client holds no connection (and no slot) for its next try. */
+                refusal.close = true;
                 return respond(conn, refusal, a);
         }
         if (p->too_big)
                 return respond(conn, hp_api_error(413, "body", "the request body is larger than %d bytes",
                                                   HP_API_BODY_MAX), a);
-        return respond(conn, hp_api_route(a, &(struct hp_api_request){ .conn = conn,
-                                                                       .method = method,
-                                                                       .url = url,
-                                                                       .body = p->body.data,
-                                                                       .body_len = p->body.len,
-                                                                       .local = p->local,
-                                                                       .actor = p->actor }), a);
+        rep = hp_api_route(a, &(struct hp_api_request){ .conn = conn,
+                                                       .method = method,
+                                                       .url = url,
+                                                       .body = p->body.data,
+                                                       .body_len = p->body.len,
+                                                       .local = p->local,
+                                                       .actor = p->actor });
+        restart_timeout(conn);
+        return respond(conn, rep, a);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -204,6 +236,7 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
         if (!(a->run_dir = strdup(cfg->run_dir)) || !(a->state_dir = strdup(cfg->state_dir)))
                 return -ENOMEM;
         a->uid = getuid();
+        a->limits = hp_api_limits_or_default(&cfg->limits);
         r = hp_host_open(a->host_root, &a->host);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot open host root '%s': %s", a->host_root, strerror(-r));
@@ -220,6 +253,8 @@ static void listener_free(struct hp_api_listener *l)
                 return;
         if (l->mhd)
                 MHD_stop_daemon(l->mhd); /* closes the listening socket */
+        if (l->tcp)
+                hp_api_gate_done(&l->gate); /* after the daemon: its close notices take the lock */
         free(l->tls_cert);
         if (l->tls_key)
                 explicit_bzero(l->tls_key, strlen(l->tls_key));
@@ -242,12 +277,28 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         vfprintf(stderr, fmt, ap);
 }
 
+/* The Unix socket as it always was: root and the daemon's user only. */
+#define UNIX_MAX_CONNECTIONS 64u
+#define UNIX_TIMEOUT 120u
+
 /* Serves the listening socket fd (taken, closed on failure) with l's settings;
  * l joins a's endpoints. */
 static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
 {
         struct hp_api_listener **grown = reallocarray(a->listeners, a->n_listeners + 1, sizeof(*grown));
-        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+        /* poll, not select: with many connections open a descriptor may be
+         * above FD_SETSIZE, which select cannot wait for. */
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                         MHD_USE_ERROR_LOG;
+        /* On TCP the connection timeout is the header timeout: a connection
+         * gets the idle timeout only once it shows a token (admitted()). */
+        struct MHD_OptionItem opts[] = {
+                { MHD_OPTION_CONNECTION_LIMIT, l->tcp ? a->limits.max_connections : UNIX_MAX_CONNECTIONS, NULL },
+                { MHD_OPTION_CONNECTION_TIMEOUT, l->tcp ? a->limits.header_timeout : UNIX_TIMEOUT, NULL },
+                { l->tcp ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_END, (intptr_t)hp_api_gate_notify,
+                  &l->gate },
+                { MHD_OPTION_END, 0, NULL },
+        };
         struct MHD_OptionItem tls[] = {
                 { MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert },
                 { MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key },
@@ -263,14 +314,14 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
         /* A thread per connection: an operation blocks only its own request
          * (a VM that takes a minute to stop waits in its thread, under its
          * VM's lock), never the requests that came in beside it, as a
-         * shared pool's thread would. The connection limit bounds them. */
+         * shared pool's thread would. The connection limit bounds them; on
+         * TCP the gate (admit.c) keeps clients without a token from taking
+         * them all. */
         /* The logger first: libmicrohttpd logs with its own until it is set. */
         l->mhd = MHD_start_daemon(flags | (l->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_LISTEN_SOCKET, fd,
-                                  MHD_OPTION_CONNECTION_LIMIT, 64u,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_NOTIFY_COMPLETED,
-                                  completed, NULL, MHD_OPTION_ARRAY, l->tls_cert ? tls : tls + 2,
-                                  MHD_OPTION_END);
+                                  MHD_OPTION_ARRAY, opts, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                  MHD_OPTION_ARRAY, l->tls_cert ? tls : tls + 2, MHD_OPTION_END);
         if (!l->mhd) {
                 close(fd);
                 return -EIO;
@@ -348,6 +399,7 @@ int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, cons
         if (!l)
                 return -ENOMEM;
         l->tcp = true;
+        hp_api_gate_init(&l->gate, a->limits.max_unauthenticated);
         if (!tls && !addr->loopback)
                 return hp_errorf(ret_error, -EPERM,
                                  "plain HTTP on %s is refused: it is not loopback; give a TLS certificate and key",

@@ -13,12 +13,26 @@ struct hp_api;
 #define HP_DEFAULT_SOCKET "/run/hwpass/hwpass.sock"
 #define HP_DEFAULT_DB "/var/lib/hwpass/hwpass.db"
 
+/* What a TCP endpoint allows before and after a client shows its token
+ * (0: the default). Seconds count from the last byte received. */
+#define HP_API_HEADER_TIMEOUT 5     /* a connection without a token: its request headers */
+#define HP_API_IDLE_TIMEOUT 60      /* one with a token, between its requests */
+#define HP_API_MAX_CONNECTIONS 256  /* at once, each served by a thread */
+#define HP_API_MAX_UNAUTHENTICATED 64 /* of those, without a token yet: one more drops the oldest */
+struct hp_api_limits {
+        unsigned header_timeout, idle_timeout, max_connections, max_unauthenticated;
+};
+
+/* l with every 0 replaced by its default. */
+struct hp_api_limits hp_api_limits_or_default(const struct hp_api_limits *l);
+
 struct hp_api_config {
         const char *host_root; /* NULL: "/" */
         const char *db_path;
         const char *web_root; /* the web UI's files */
         const char *run_dir;   /* the run and state directories (ops/ops.h's defaults are the caller's) */
         const char *state_dir;
+        struct hp_api_limits limits;
 };
 
 /* A TCP endpoint, as "--listen tcp:ADDR:PORT" names it. */

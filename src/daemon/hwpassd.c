@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,6 +50,7 @@ struct tcp_listen {
 struct options {
         const char *listen_on, *db, *root, *web_root, *run_dir, *state_dir;
         struct tcp_listen tcp;
+        struct hp_api_limits limits;
         bool stop_vms_at_exit;
         enum { AUTOSTART_BOOT, AUTOSTART_ALWAYS, AUTOSTART_NEVER } autostart;
 };
@@ -57,9 +59,18 @@ static const char usage_text[] =
         "usage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
         "               [--db PATH] [--host-root DIR] [--web-root DIR] [--run-dir DIR] [--state-dir DIR]\n"
         "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
+        "               [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
+        "               [--max-connections N] [--max-unauthenticated N]\n"
         "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
         "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
         "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
+        "  limits of each tcp endpoint:\n"
+        "  --header-timeout: a connection that has not sent a request with a valid token\n"
+        "        is closed after this many seconds without a byte (default " HP_STR(HP_API_HEADER_TIMEOUT) ")\n"
+        "  --idle-timeout: one that has, after this many idle seconds (default " HP_STR(HP_API_IDLE_TIMEOUT) ")\n"
+        "  --max-connections: connections at once, a thread each (default " HP_STR(HP_API_MAX_CONNECTIONS) ")\n"
+        "  --max-unauthenticated: of those, without a valid token yet; one more closes\n"
+        "        the oldest of them (default " HP_STR(HP_API_MAX_UNAUTHENTICATED) ")\n"
         "  --web-root: the web UI's files (default " DEFAULT_WEB_ROOT ")\n"
         "  --run-dir: sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR ";\n"
         "        environment: HWPASS_RUN_DIR); the socket defaults to RUN_DIR/hwpass.sock\n"
@@ -77,6 +88,42 @@ static int usage(const char *fmt, const char *arg)
         fprintf(stderr, fmt, arg);
         fprintf(stderr, "\n%s", usage_text);
         return 2;
+}
+
+/* A limit's value into *ret: a whole number from 1 to max. An exit status. */
+static int parse_limit(const char *opt, const char *arg, unsigned max, unsigned *ret)
+{
+        uint64_t v;
+        char msg[160];
+
+        if (hp_parse_u64(arg, 10, &v) < 0 || v == 0 || v > max || arg[0] < '0' || arg[0] > '9') {
+                snprintf(msg, sizeof(msg), "invalid %s '%%s': a whole number from 1 to %u", opt, max);
+                return usage(msg, arg);
+        }
+        *ret = (unsigned)v;
+        return 0;
+}
+
+/* The limit an option sets, and its largest value; NULL when opt sets none. */
+static unsigned *limit_of(struct options *o, const char *opt, unsigned *ret_max)
+{
+        static const struct {
+                const char *name;
+                size_t offset;
+                unsigned max;
+        } limits[] = {
+                { "--header-timeout", offsetof(struct hp_api_limits, header_timeout), 3600 },
+                { "--idle-timeout", offsetof(struct hp_api_limits, idle_timeout), 86400 },
+                { "--max-connections", offsetof(struct hp_api_limits, max_connections), 65536 },
+                { "--max-unauthenticated", offsetof(struct hp_api_limits, max_unauthenticated), 65536 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++)
+                if (streq(opt, limits[i].name)) {
+                        *ret_max = limits[i].max;
+                        return (unsigned *)((char *)&o->limits + limits[i].offset);
+                }
+        return NULL;
 }
 
 /* A --listen tcp: value into t; an exit status, 0 when it is good. */
@@ -110,10 +157,12 @@ static int check_tcp(const struct tcp_listen *t)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
+        struct hp_api_limits full;
         int r;
 
         for (int i = 1; i < argc; i++) {
-                const char *autostart = NULL, *listen_on = NULL;
+                const char *autostart = NULL, *listen_on = NULL, *limit = NULL;
+                unsigned limit_max = 0, *limit_dst = limit_of(o, argv[i], &limit_max);
                 const char **dst = streq(argv[i], "--listen")      ? &listen_on
                                    : streq(argv[i], "--db")        ? &o->db
                                    : streq(argv[i], "--host-root") ? &o->root
@@ -134,6 +183,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                 }
                 if (streq(argv[i], "--autostart"))
                         dst = &autostart;
+                if (limit_dst)
+                        dst = &limit;
                 if (!dst)
                         return usage("unknown option '%s'", argv[i]);
                 if (i + 1 >= argc)
@@ -143,6 +194,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                         return r;
                 if (dst == &listen_on && !hp_startswith(listen_on, "tcp:"))
                         o->listen_on = listen_on;
+                if (dst == &limit && (r = parse_limit(argv[i - 1], limit, limit_max, limit_dst)) != 0)
+                        return r;
                 if (dst != &autostart)
                         continue;
                 if (streq(autostart, "boot"))
@@ -156,7 +209,36 @@ static int parse_args(int argc, char **argv, struct options *o)
         }
         if (o->listen_on && (!hp_startswith(o->listen_on, "unix:") || !o->listen_on[5]))
                 return usage("cannot listen on '%s': expected unix:PATH or tcp:ADDR:PORT", o->listen_on);
+        full = hp_api_limits_or_default(&o->limits);
+        if (full.max_unauthenticated > full.max_connections) {
+                char msg[160];
+
+                snprintf(msg, sizeof(msg), "--max-unauthenticated %u is larger than --max-connections %u: %%s",
+                         full.max_unauthenticated, full.max_connections);
+                return usage(msg, "lower it or raise --max-connections");
+        }
         return check_tcp(&o->tcp);
+}
+
+/* Every TCP endpoint may hold its --max-connections sockets, besides the
+ * Unix socket's, the store's and the VMs' files: the soft open-file limit
+ * (often 1024) is raised toward the hard one as far as they need. */
+static void raise_file_limit(const struct options *o)
+{
+        struct hp_api_limits full = hp_api_limits_or_default(&o->limits);
+        rlim_t need = (rlim_t)o->tcp.n * full.max_connections + 512;
+        struct rlimit rl;
+
+        if (o->tcp.n == 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+                return;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need)
+                fprintf(stderr,
+                        "hwpassd: the open-file limit is %llu, below the %llu that %zu TCP endpoint%s of "
+                        "--max-connections %u may need: raise it (LimitNOFILE= in the unit) or lower "
+                        "--max-connections\n",
+                        (unsigned long long)rl.rlim_cur, (unsigned long long)need, o->tcp.n, o->tcp.n == 1 ? "" : "s",
+                        full.max_connections);
 }
 
 /* systemd's readiness protocol: one datagram to $NOTIFY_SOCKET, when set. */
@@ -330,8 +412,10 @@ int main(int argc, char **argv)
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
+        raise_file_limit(&o);
         r = hp_api_new(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db, .web_root = o.web_root,
-                                                .run_dir = ctx.run_dir, .state_dir = ctx.state_dir },
+                                                .run_dir = ctx.run_dir, .state_dir = ctx.state_dir,
+                                                .limits = o.limits },
                        &api, &err);
         /* The socket is ours before anything else is done, or nothing is. */
         if (r >= 0)

@@ -49,5 +49,8 @@ static inline void hp_fclosep(FILE **f)
         })
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+/* A macro's value as a string literal: HP_STR(5) is "5". */
+#define HP_STR_(x) #x
+#define HP_STR(x) HP_STR_(x)
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
