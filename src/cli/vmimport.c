@@ -68,6 +68,7 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_vmx_import_done) struct hp_vmx_import x = { 0 };
         _cleanup_free_ char *text = NULL, *err = NULL;
+        _cleanup_strv_free_ char **disks = calloc(1, sizeof(char *));
         const char *name = NULL, *file = NULL, *val;
         bool dry_run = false;
         int r, e = 0;
@@ -75,6 +76,13 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--name", &e)))
                         name = val;
+                else if ((val = hp_cli_opt_value(argc, argv, &i, "--disk", &e))) {
+                        /* VMDK disks are not read: the user converts them and names the images. */
+                        if (!*val)
+                                e = hp_cli_usage_error("invalid disk '': give the path of a disk image");
+                        else if (!disks || hp_strv_push(&disks, val) < 0)
+                                return hp_cli_error(-ENOMEM, "out of memory");
+                }
                 else if (streq(argv[i], "--dry-run"))
                         dry_run = true;
                 else if (!e && argv[i][0] != '-' && !file)
@@ -86,7 +94,7 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         }
         if (!file)
                 return hp_cli_usage_error(
-                        "usage: hwpass vm import-vmx FILE.vmx [--name NAME] [--dry-run]");
+                        "usage: hwpass vm import-vmx FILE.vmx [--name NAME] [--disk PATH]... [--dry-run]");
         if (name && (r = hp_cli_vm_name_check(name)) != HP_EXIT_OK)
                 return r;
         r = read_vmx(file, &text);
@@ -101,6 +109,9 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("cannot import '%s': %s", file, err ? err : "invalid");
         if (r < 0)
                 return hp_cli_error(r, "cannot import '%s'", file);
+        for (size_t i = 0; disks[i]; i++)
+                if (hp_strv_push(&x.spec.disks, disks[i]) < 0)
+                        return hp_cli_error(-ENOMEM, "out of memory");
         r = warn_missing_devices(c, &x.spec, &x.warnings);
         if (r == HP_EXIT_OK && !dry_run) {
                 _cleanup_(json_decrefp) json_t *created = NULL;
