@@ -40,17 +40,14 @@ static int read_vmx(const char *path, char **ret)
         return 0;
 }
 
-/* Static entries name devices of the VMware host; say which are not here. */
-static int warn_missing_devices(struct hp_cli *c, const struct hp_vm_spec *s, char ***w)
+/* Static entries without recorded IDs name devices of the VMware host; say
+ * which are not here. */
+static int warn_missing_devices(const struct hp_pci_inventory *inv, const struct hp_vm_spec *s,
+                                char ***w)
 {
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
-        int r = HP_EXIT_OK;
-
         for (size_t i = 0; i < s->n_pci; i++) {
                 if (s->pci[i].kind != HP_VM_PCI_STATIC)
                         continue;
-                if (!inv && (r = hp_cli_scan_pci(c, &inv)) != HP_EXIT_OK)
-                        return r;
                 if (hp_pci_find(inv, s->pci[i].address))
                         continue;
                 if (hp_strv_pushf(
@@ -67,6 +64,7 @@ static int warn_missing_devices(struct hp_cli *c, const struct hp_vm_spec *s, ch
 int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_vmx_import_done) struct hp_vmx_import x = { 0 };
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         _cleanup_free_ char *text = NULL, *err = NULL;
         _cleanup_strv_free_ char **disks = calloc(1, sizeof(char *));
         const char *name = NULL, *file = NULL, *val;
@@ -104,7 +102,10 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
                         file);
         if (r < 0)
                 return hp_cli_usage_error("cannot read '%s': %s", file, strerror(-r));
-        r = hp_vmx_parse(text, name, &x, &err);
+        /* Addresses are checked against this host's devices by the IDs VMware recorded. */
+        if ((r = hp_cli_scan_pci(c, &inv)) != HP_EXIT_OK)
+                return r;
+        r = hp_vmx_parse(text, name, inv, &x, &err);
         if (r == -EINVAL)
                 return hp_cli_usage_error("cannot import '%s': %s", file, err ? err : "invalid");
         if (r < 0)
@@ -112,7 +113,7 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         for (size_t i = 0; disks[i]; i++)
                 if (hp_strv_push(&x.spec.disks, disks[i]) < 0)
                         return hp_cli_error(-ENOMEM, "out of memory");
-        r = warn_missing_devices(c, &x.spec, &x.warnings);
+        r = warn_missing_devices(inv, &x.spec, &x.warnings);
         if (r == HP_EXIT_OK && !dry_run) {
                 _cleanup_(json_decrefp) json_t *created = NULL;
 

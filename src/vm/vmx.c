@@ -18,6 +18,7 @@
 #include "specjson.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vmxhost.h"
 #include "vmxtable.h"
 
 /* Indices past this in pciPassthruN, ethernetN... are not read. */
@@ -335,23 +336,31 @@ static int vmx_address(const char *s, char ret[HP_SBDF_LEN], char ret_other[HP_S
         return 0;
 }
 
-static int read_static(const struct hp_vmx_table *v, const struct hp_vmx_entry *id, struct hp_vm_pci *p,
-                       const char *vm, char ***w, char **ret_error)
+/* An id with the IDs VMware recorded: checked against this host's device
+ * there when host is given (vmxhost.h). */
+static int read_static(const struct hp_vmx_table *v, const struct hp_pci_inventory *host,
+                       const struct hp_vmx_entry *id, struct hp_vm_pci *p, const char *vm, char ***w,
+                       char **ret_error)
 {
         const struct hp_vmx_entry *vid = findf(v, "pciPassthru%d.vendorId", p->index);
         const struct hp_vmx_entry *did = findf(v, "pciPassthru%d.deviceId", p->index);
         char other[HP_SBDF_LEN], ids[16] = "?";
-        unsigned vv, dv;
+        unsigned vv = 0, dv = 0;
+        bool recorded;
 
         p->kind = HP_VM_PCI_STATIC;
         if (vmx_address(id->value, p->address, other) < 0)
                 return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" is not a PCI address (VMware writes "
                             "\"00000:101:00.0\" or \"0000:65:00.0\"): correct it, or set the "
                             "entry's present = \"FALSE\"", id->line, id->key, id->value);
+        recorded = vid && did && parse_id16(vid->value, strlen(vid->value), &vv) == 0 &&
+                   parse_id16(did->value, strlen(did->value), &dv) == 0 && vv != 0 &&
+                   vv != 0xffff;
+        if (recorded && host)
+                return hp_vmx_pci_check_host(host, p, other, vv, dv, id->key, id->value, vm, w);
         if (!*other)
                 return 0;
-        if (vid && did && parse_id16(vid->value, strlen(vid->value), &vv) == 0 &&
-            parse_id16(did->value, strlen(did->value), &dv) == 0)
+        if (recorded)
                 snprintf(ids, sizeof(ids), "%04x:%04x", vv, dv);
         return hp_strv_pushf(w, "%s = \"%s\" is taken as %s, reading the bus number in decimal as vSphere "
                     "writes it (in hex it would be %s): 'lspci -nn -s %s' should show the device "
@@ -415,7 +424,8 @@ static int skip_pci(const struct hp_vmx_table *v, int i, const char *vm, char **
 }
 
 /* Which device the entry takes: by allowed IDs, by address, or by its IDs alone. */
-static int read_pci_kind(const struct hp_vmx_table *v, const struct hp_vmx_entry *present, struct hp_vm_pci *p,
+static int read_pci_kind(const struct hp_vmx_table *v, const struct hp_pci_inventory *host,
+                         const struct hp_vmx_entry *present, struct hp_vm_pci *p,
                          const char *vm, char ***w, char **ret_error)
 {
         const struct hp_vmx_entry *id = findf(v, "pciPassthru%d.id", p->index);
@@ -423,7 +433,7 @@ static int read_pci_kind(const struct hp_vmx_table *v, const struct hp_vmx_entry
         int r;
 
         if (id && *id->value && !(allowed && *allowed->value))
-                return read_static(v, id, p, vm, w, ret_error);
+                return read_static(v, host, id, p, vm, w, ret_error);
         if (allowed && *allowed->value) {
                 p->kind = HP_VM_PCI_DYNAMIC;
                 r = parse_allowed(allowed->value, p);
@@ -445,7 +455,8 @@ static int read_pci_kind(const struct hp_vmx_table *v, const struct hp_vmx_entry
                     present->line, present->key, present->value);
 }
 
-static int read_pci(const struct hp_vmx_table *v, int i, struct hp_vm_spec *s, char ***w, char **ret_error)
+static int read_pci(const struct hp_vmx_table *v, const struct hp_pci_inventory *host, int i,
+                    struct hp_vm_spec *s, char ***w, char **ret_error)
 {
         const struct hp_vmx_entry *present = findf(v, "pciPassthru%d.present", i);
         const struct hp_vmx_entry *label = findf(v, "pciPassthru%d.customLabel", i);
@@ -464,7 +475,7 @@ static int read_pci(const struct hp_vmx_table *v, int i, struct hp_vm_spec *s, c
         if (i > PCI_INDEX_MAX)
                 return hp_errorf(ret_error, -EINVAL, "line %u: %s: hwpass numbers PCI devices 0 to %d; give the "
                             "entry a lower number", present->line, present->key, PCI_INDEX_MAX);
-        r = read_pci_kind(v, present, &p, s->name, w, ret_error);
+        r = read_pci_kind(v, host, present, &p, s->name, w, ret_error);
         /* A label picks among devices; one by address needs none. */
         if (r >= 0 && p.kind == HP_VM_PCI_DYNAMIC && label && *label->value &&
             !(p.label = strdup(label->value)))
@@ -590,7 +601,8 @@ static int check_pci_numbers(const struct hp_vmx_table *v, char **ret_error)
         return 0;
 }
 
-static int read_devices(const struct hp_vmx_table *v, struct hp_vm_spec *s, char ***w, char **ret_error)
+static int read_devices(const struct hp_vmx_table *v, const struct hp_pci_inventory *host,
+                        struct hp_vm_spec *s, char ***w, char **ret_error)
 {
         _cleanup_free_ int *pci = NULL, *usb = NULL;
         size_t n_pci, n_usb;
@@ -601,7 +613,7 @@ static int read_devices(const struct hp_vmx_table *v, struct hp_vm_spec *s, char
             (r = collect(v, "usb.autoConnect.device", "", &usb, &n_usb)) < 0)
                 return r;
         for (size_t i = 0; r >= 0 && i < n_pci; i++)
-                r = read_pci(v, pci[i], s, w, ret_error);
+                r = read_pci(v, host, pci[i], s, w, ret_error);
         if (r >= 0)
                 r = note_mmio(v, s, w);
         for (size_t i = 0; r >= 0 && i < n_usb; i++)
@@ -792,7 +804,8 @@ static int check_spec(const struct hp_vm_spec *s, struct hp_vm_spec *ret, char *
         return r;
 }
 
-int hp_vmx_parse(const char *text, const char *name, struct hp_vmx_import *ret, char **ret_error)
+int hp_vmx_parse(const char *text, const char *name, const struct hp_pci_inventory *host,
+                 struct hp_vmx_import *ret, char **ret_error)
 {
         _cleanup_(hp_vmx_table_done) struct hp_vmx_table v = { 0 };
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = {
@@ -820,7 +833,7 @@ int hp_vmx_parse(const char *text, const char *name, struct hp_vmx_import *ret, 
                             "be read; remove its encryption in VMware first", enc->line, enc->key);
         if ((r = pick_name(&v, name, &s, &w, ret_error)) < 0 ||
             (r = read_resources(&v, &s, ret_error)) < 0 ||
-            (r = read_devices(&v, &s, &w, ret_error)) < 0 ||
+            (r = read_devices(&v, host, &s, &w, ret_error)) < 0 ||
             (r = note_virtual_hardware(&v, &s, &w)) < 0 || (r = note_settings(&v, &s, &w)) < 0)
                 return r;
         if (s.n_pci + s.n_usb > HP_VM_DEFAULT_DEVICE_LIMIT)

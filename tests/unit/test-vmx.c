@@ -282,11 +282,11 @@ static void test_bad_given_name(void **state)
         char *err = NULL;
 
         (void)state;
-        assert_int_equal(hp_vmx_parse(BASE, "bad name", &x, &err), -EINVAL);
+        assert_int_equal(hp_vmx_parse(BASE, "bad name", NULL, &x, &err), -EINVAL);
         assert_non_null(strstr(err, "'bad name'"));
         assert_int_equal(x.spec.vcpus, 77);
         free(err);
-        assert_int_equal(hp_vmx_parse(NULL, NULL, &x, &err), -EINVAL);
+        assert_int_equal(hp_vmx_parse(NULL, NULL, NULL, &x, &err), -EINVAL);
         assert_null(err);
 }
 

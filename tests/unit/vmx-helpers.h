@@ -11,6 +11,9 @@
 #include "util/strutil.h"
 #include "vm/vmx.h"
 
+/* The host inventory parse_ok and parse_bad give the import; NULL: none. */
+static const struct hp_pci_inventory *vmx_test_host;
+
 #define VMX_DIR FIXTURES_DIR "/../vmx"
 /* The smallest file that imports. */
 #define BASE "displayName = \"t\"\nmemsize = \"1024\"\n"
@@ -28,7 +31,7 @@ static inline char *slurp(const char *name)
 static inline void parse_ok(const char *text, const char *name, struct hp_vmx_import *x)
 {
         char *err = NULL;
-        int r = hp_vmx_parse(text, name, x, &err);
+        int r = hp_vmx_parse(text, name, vmx_test_host, x, &err);
 
         if (r != 0)
                 fail_msg("hp_vmx_parse: %d: %s", r, err ? err : "(no message)");
@@ -41,7 +44,7 @@ static inline void parse_bad(const char *text, const char *a, const char *b)
 {
         struct hp_vmx_import x = { .spec = { .vcpus = 77 } };
         char *err = NULL;
-        int r = hp_vmx_parse(text, NULL, &x, &err);
+        int r = hp_vmx_parse(text, NULL, vmx_test_host, &x, &err);
 
         if (r != -EINVAL)
                 fail_msg("expected -EINVAL, got %d for:\n%s", r, text);
