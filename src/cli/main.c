@@ -48,7 +48,7 @@ static const struct command {
         { "vm", "suspend", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "snapshot", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "migrate", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
-        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx },
+        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--disk PATH]... [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx },
         { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart },
         { "token", "create", "NAME", "a bearer token for the API over TCP, printed this once", hp_cmd_token_create },
         { "token", "list", "", "the API's tokens: name, when created, when last used", hp_cmd_token_list },

@@ -40,17 +40,14 @@ static int read_vmx(const char *path, char **ret)
         return 0;
 }
 
-/* Static entries name devices of the VMware host; say which are not here. */
-static int warn_missing_devices(struct hp_cli *c, const struct hp_vm_spec *s, char ***w)
+/* Static entries without recorded IDs name devices of the VMware host; say
+ * which are not here. */
+static int warn_missing_devices(const struct hp_pci_inventory *inv, const struct hp_vm_spec *s,
+                                char ***w)
 {
-        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
-        int r = HP_EXIT_OK;
-
         for (size_t i = 0; i < s->n_pci; i++) {
                 if (s->pci[i].kind != HP_VM_PCI_STATIC)
                         continue;
-                if (!inv && (r = hp_cli_scan_pci(c, &inv)) != HP_EXIT_OK)
-                        return r;
                 if (hp_pci_find(inv, s->pci[i].address))
                         continue;
                 if (hp_strv_pushf(
@@ -67,7 +64,9 @@ static int warn_missing_devices(struct hp_cli *c, const struct hp_vm_spec *s, ch
 int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_vmx_import_done) struct hp_vmx_import x = { 0 };
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
         _cleanup_free_ char *text = NULL, *err = NULL;
+        _cleanup_strv_free_ char **disks = calloc(1, sizeof(char *));
         const char *name = NULL, *file = NULL, *val;
         bool dry_run = false;
         int r, e = 0;
@@ -75,6 +74,13 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--name", &e)))
                         name = val;
+                else if ((val = hp_cli_opt_value(argc, argv, &i, "--disk", &e))) {
+                        /* VMDK disks are not read: the user converts them and names the images. */
+                        if (!*val)
+                                e = hp_cli_usage_error("invalid disk '': give the path of a disk image");
+                        else if (!disks || hp_strv_push(&disks, val) < 0)
+                                return hp_cli_error(-ENOMEM, "out of memory");
+                }
                 else if (streq(argv[i], "--dry-run"))
                         dry_run = true;
                 else if (!e && argv[i][0] != '-' && !file)
@@ -86,7 +92,7 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
         }
         if (!file)
                 return hp_cli_usage_error(
-                        "usage: hwpass vm import-vmx FILE.vmx [--name NAME] [--dry-run]");
+                        "usage: hwpass vm import-vmx FILE.vmx [--name NAME] [--disk PATH]... [--dry-run]");
         if (name && (r = hp_cli_vm_name_check(name)) != HP_EXIT_OK)
                 return r;
         r = read_vmx(file, &text);
@@ -96,12 +102,18 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv)
                         file);
         if (r < 0)
                 return hp_cli_usage_error("cannot read '%s': %s", file, strerror(-r));
-        r = hp_vmx_parse(text, name, &x, &err);
+        /* Addresses are checked against this host's devices by the IDs VMware recorded. */
+        if ((r = hp_cli_scan_pci(c, &inv)) != HP_EXIT_OK)
+                return r;
+        r = hp_vmx_parse(text, name, inv, &x, &err);
         if (r == -EINVAL)
                 return hp_cli_usage_error("cannot import '%s': %s", file, err ? err : "invalid");
         if (r < 0)
                 return hp_cli_error(r, "cannot import '%s'", file);
-        r = warn_missing_devices(c, &x.spec, &x.warnings);
+        for (size_t i = 0; disks[i]; i++)
+                if (hp_strv_push(&x.spec.disks, disks[i]) < 0)
+                        return hp_cli_error(-ENOMEM, "out of memory");
+        r = warn_missing_devices(inv, &x.spec, &x.warnings);
         if (r == HP_EXIT_OK && !dry_run) {
                 _cleanup_(json_decrefp) json_t *created = NULL;
 

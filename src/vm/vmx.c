@@ -18,37 +18,13 @@
 #include "specjson.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vmxhost.h"
+#include "vmxtable.h"
 
 /* Indices past this in pciPassthruN, ethernetN... are not read. */
 #define INDEX_MAX 9999
 /* A PCI entry's index numbers its pcie-root-port, whose chassis number is 8 bits. */
 #define PCI_INDEX_MAX 254
-
-struct entry {
-        char *key;   /* as written: messages quote it */
-        char *value; /* escapes decoded */
-        unsigned line;
-};
-
-struct vmx {
-        struct entry *e;
-        size_t n;
-};
-
-static void entry_done(struct entry *e)
-{
-        free(e->key);
-        free(e->value);
-        *e = (struct entry){ 0 };
-}
-
-static void vmx_done(struct vmx *v)
-{
-        for (size_t i = 0; i < v->n; i++)
-                entry_done(&v->e[i]);
-        free(v->e);
-        *v = (struct vmx){ 0 };
-}
 
 void hp_vmx_import_done(struct hp_vmx_import *x)
 {
@@ -66,88 +42,14 @@ static int hex_digit(char c)
         return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
 }
 
-/* VMware writes '"', '|' and other special characters as |XX (hex). */
-static int unescape(char *s)
+static const struct hp_vmx_entry *find(const struct hp_vmx_table *v, const char *key)
 {
-        char *o = s;
-
-        for (const char *p = s; *p; p++) {
-                int hi, lo;
-
-                if (*p != '|') {
-                        *o++ = *p;
-                        continue;
-                }
-                hi = hex_digit(p[1]);
-                lo = hi < 0 ? -1 : hex_digit(p[2]);
-                if (lo < 0 || (hi == 0 && lo == 0)) /* |00 would end the string */
-                        return -EINVAL;
-                *o++ = (char)(hi << 4 | lo);
-                p += 2;
-        }
-        *o = '\0';
-        return 0;
+        return hp_vmx_table_find(v, key);
 }
 
-/* One line: 0 with *ret filled, 1 for a blank or comment line, or -EINVAL. */
-static int parse_line(const char *text, size_t len, unsigned no, struct entry *ret,
-                      char **ret_error)
-{
-        _cleanup_free_ char *line = strndup(text, len);
-        _cleanup_(entry_done) struct entry e = { 0 };
-        char *p, *eq, *k, *v, *end;
-
-        if (!line)
-                return -ENOMEM;
-        for (p = hp_strstrip(line); isspace((unsigned char)*p); p++)
-                ;
-        if (*p == '\0' || *p == '#')
-                return 1;
-        eq = strchr(p, '=');
-        if (!eq)
-                return hp_errorf(ret_error, -EINVAL, "line %u: \"%.60s\" is not a setting: "
-                            "each line must read key = \"value\"", no, p);
-        for (k = eq; k > p && isspace((unsigned char)k[-1]); k--)
-                ;
-        *k = '\0';
-        if (*p == '\0' || strpbrk(p, " \t\"#"))
-                return hp_errorf(ret_error, -EINVAL, "line %u: \"%.60s\" is not a key: "
-                            "each line must read key = \"value\"", no, p);
-        for (v = eq + 1; isspace((unsigned char)*v); v++)
-                ;
-        if (*v == '"') {
-                end = strchr(++v, '"');
-                if (!end)
-                        return hp_errorf(ret_error, -EINVAL, "line %u: the value of %s has no closing quote",
-                                    no, p);
-                for (*end++ = '\0'; isspace((unsigned char)*end); end++)
-                        ;
-                if (*end != '\0' && *end != '#')
-                        return hp_errorf(ret_error, -EINVAL, "line %u: \"%.40s\" follows the value of %s: "
-                                    "put it inside the quotes", no, end, p);
-        }
-        if (unescape(v) < 0)
-                return hp_errorf(ret_error, -EINVAL, "line %u: the value of %s has a '|' that is no escape: "
-                            "VMware writes |XX with two hex digits (|7C for '|')", no, p);
-        e = (struct entry){ .key = strdup(p), .value = strdup(v), .line = no };
-        if (!e.key || !e.value)
-                return -ENOMEM;
-        *ret = e;
-        e = (struct entry){ 0 };
-        return 0;
-}
-
-static const struct entry *find(const struct vmx *v, const char *key)
-{
-        for (size_t i = 0; i < v->n; i++)
-                if (strcasecmp(v->e[i].key, key) == 0)
-                        return &v->e[i];
-        return NULL;
-}
-
-static const struct entry *findf(const struct vmx *v, const char *fmt, ...)
+static const struct hp_vmx_entry *findf(const struct hp_vmx_table *v, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
-static const struct entry *findf(const struct vmx *v, const char *fmt, ...)
+static const struct hp_vmx_entry *findf(const struct hp_vmx_table *v, const char *fmt, ...)
 {
         char key[256];
         va_list ap;
@@ -159,53 +61,13 @@ static const struct entry *findf(const struct vmx *v, const char *fmt, ...)
         return n < 0 || (size_t)n >= sizeof(key) ? NULL : find(v, key);
 }
 
-static int vmx_load(const char *text, struct vmx *ret, char **ret_error)
-{
-        _cleanup_(vmx_done) struct vmx v = { 0 };
-        const char *p = text;
-        unsigned no = 0;
-
-        if (hp_startswith(p, "\xef\xbb\xbf")) /* the byte order mark Windows editors write */
-                p += 3;
-        while (*p) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t)(nl - p) : strlen(p);
-                struct entry e, *ne;
-                const struct entry *dup;
-                int r = parse_line(p, len, ++no, &e, ret_error);
-
-                p += len + (nl ? 1 : 0);
-                if (r != 0) {
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                dup = find(&v, e.key);
-                ne = dup ? NULL : realloc(v.e, (v.n + 1) * sizeof(*ne));
-                if (ne) {
-                        v.e = ne;
-                        v.e[v.n++] = e;
-                        continue;
-                }
-                r = dup ? hp_errorf(ret_error, -EINVAL, "line %u: %s repeats the key of line %u (%s), "
-                               "which VMware refuses too: delete one of the two lines",
-                               no, e.key, dup->line, dup->key)
-                        : -ENOMEM;
-                entry_done(&e);
-                return r;
-        }
-        *ret = v;
-        v = (struct vmx){ 0 };
-        return 0;
-}
-
-static bool is_true(const struct entry *e)
+static bool is_true(const struct hp_vmx_entry *e)
 {
         return e && (strcasecmp(e->value, "true") == 0 || strcasecmp(e->value, "yes") == 0 ||
                      streq(e->value, "1"));
 }
 
-static bool is_false(const struct entry *e)
+static bool is_false(const struct hp_vmx_entry *e)
 {
         return e && (strcasecmp(e->value, "false") == 0 || strcasecmp(e->value, "no") == 0 ||
                      streq(e->value, "0"));
@@ -237,7 +99,7 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* The indices N of the keys prefix N suffix, ascending. */
-static int collect(const struct vmx *v, const char *prefix, const char *suffix, int **ret,
+static int collect(const struct hp_vmx_table *v, const char *prefix, const char *suffix, int **ret,
                    size_t *ret_n)
 {
         _cleanup_free_ int *idx = calloc(v->n + 1, sizeof(int));
@@ -279,10 +141,10 @@ static void sanitize_name(const char *s, char ret[HP_VM_NAME_MAX + 1])
         ret[n] = '\0';
 }
 
-static int pick_name(const struct vmx *v, const char *name, struct hp_vm_spec *s, char ***w,
+static int pick_name(const struct hp_vmx_table *v, const char *name, struct hp_vm_spec *s, char ***w,
                      char **ret_error)
 {
-        const struct entry *dn = find(v, "displayName");
+        const struct hp_vmx_entry *dn = find(v, "displayName");
         char buf[HP_VM_NAME_MAX + 1];
 
         if (name) {
@@ -309,10 +171,10 @@ static int pick_name(const struct vmx *v, const char *name, struct hp_vm_spec *s
         return 0;
 }
 
-static int read_resources(const struct vmx *v, struct hp_vm_spec *s, char **ret_error)
+static int read_resources(const struct hp_vmx_table *v, struct hp_vm_spec *s, char **ret_error)
 {
-        const struct entry *mem = find(v, "memsize"), *cpus = find(v, "numvcpus");
-        const struct entry *fw = find(v, "firmware");
+        const struct hp_vmx_entry *mem = find(v, "memsize"), *cpus = find(v, "numvcpus");
+        const struct hp_vmx_entry *fw = find(v, "firmware");
         uint64_t n = 1;
 
         if (!mem)
@@ -474,23 +336,31 @@ static int vmx_address(const char *s, char ret[HP_SBDF_LEN], char ret_other[HP_S
         return 0;
 }
 
-static int read_static(const struct vmx *v, const struct entry *id, struct hp_vm_pci *p,
-                       const char *vm, char ***w, char **ret_error)
+/* An id with the IDs VMware recorded: checked against this host's device
+ * there when host is given (vmxhost.h). */
+static int read_static(const struct hp_vmx_table *v, const struct hp_pci_inventory *host,
+                       const struct hp_vmx_entry *id, struct hp_vm_pci *p, const char *vm, char ***w,
+                       char **ret_error)
 {
-        const struct entry *vid = findf(v, "pciPassthru%d.vendorId", p->index);
-        const struct entry *did = findf(v, "pciPassthru%d.deviceId", p->index);
+        const struct hp_vmx_entry *vid = findf(v, "pciPassthru%d.vendorId", p->index);
+        const struct hp_vmx_entry *did = findf(v, "pciPassthru%d.deviceId", p->index);
         char other[HP_SBDF_LEN], ids[16] = "?";
-        unsigned vv, dv;
+        unsigned vv = 0, dv = 0;
+        bool recorded;
 
         p->kind = HP_VM_PCI_STATIC;
         if (vmx_address(id->value, p->address, other) < 0)
                 return hp_errorf(ret_error, -EINVAL, "line %u: %s = \"%s\" is not a PCI address (VMware writes "
                             "\"00000:101:00.0\" or \"0000:65:00.0\"): correct it, or set the "
                             "entry's present = \"FALSE\"", id->line, id->key, id->value);
+        recorded = vid && did && parse_id16(vid->value, strlen(vid->value), &vv) == 0 &&
+                   parse_id16(did->value, strlen(did->value), &dv) == 0 && vv != 0 &&
+                   vv != 0xffff;
+        if (recorded && host)
+                return hp_vmx_pci_check_host(host, p, other, vv, dv, id->key, id->value, vm, w);
         if (!*other)
                 return 0;
-        if (vid && did && parse_id16(vid->value, strlen(vid->value), &vv) == 0 &&
-            parse_id16(did->value, strlen(did->value), &dv) == 0)
+        if (recorded)
                 snprintf(ids, sizeof(ids), "%04x:%04x", vv, dv);
         return hp_strv_pushf(w, "%s = \"%s\" is taken as %s, reading the bus number in decimal as vSphere "
                     "writes it (in hex it would be %s): 'lspci -nn -s %s' should show the device "
@@ -500,12 +370,12 @@ static int read_static(const struct vmx *v, const struct entry *id, struct hp_vm
 }
 
 /* vendorId and deviceId alone: one kind of device, whichever is free. */
-static int read_ids(const struct vmx *v, struct hp_vm_pci *p, char **ret_error)
+static int read_ids(const struct hp_vmx_table *v, struct hp_vm_pci *p, char **ret_error)
 {
-        const struct entry *vid = findf(v, "pciPassthru%d.vendorId", p->index);
-        const struct entry *did = findf(v, "pciPassthru%d.deviceId", p->index);
-        const struct entry *svid = findf(v, "pciPassthru%d.subVendorId", p->index);
-        const struct entry *sdid = findf(v, "pciPassthru%d.subDeviceId", p->index);
+        const struct hp_vmx_entry *vid = findf(v, "pciPassthru%d.vendorId", p->index);
+        const struct hp_vmx_entry *did = findf(v, "pciPassthru%d.deviceId", p->index);
+        const struct hp_vmx_entry *svid = findf(v, "pciPassthru%d.subVendorId", p->index);
+        const struct hp_vmx_entry *sdid = findf(v, "pciPassthru%d.subDeviceId", p->index);
         _cleanup_free_ char *item = NULL;
         int n;
 
@@ -532,10 +402,10 @@ static int read_ids(const struct vmx *v, struct hp_vm_pci *p, char **ret_error)
 
 /* An NVIDIA vGPU or an SR-IOV network adapter, which hwpass cannot pass:
  * a warning, and 1. */
-static int skip_pci(const struct vmx *v, int i, const char *vm, char ***w)
+static int skip_pci(const struct hp_vmx_table *v, int i, const char *vm, char ***w)
 {
-        const struct entry *vgpu = findf(v, "pciPassthru%d.vgpu", i);
-        const struct entry *pf = findf(v, "pciPassthru%d.pfId", i);
+        const struct hp_vmx_entry *vgpu = findf(v, "pciPassthru%d.vgpu", i);
+        const struct hp_vmx_entry *pf = findf(v, "pciPassthru%d.pfId", i);
         char pfa[HP_SBDF_LEN], other[HP_SBDF_LEN];
         int r;
 
@@ -554,15 +424,16 @@ static int skip_pci(const struct vmx *v, int i, const char *vm, char ***w)
 }
 
 /* Which device the entry takes: by allowed IDs, by address, or by its IDs alone. */
-static int read_pci_kind(const struct vmx *v, const struct entry *present, struct hp_vm_pci *p,
+static int read_pci_kind(const struct hp_vmx_table *v, const struct hp_pci_inventory *host,
+                         const struct hp_vmx_entry *present, struct hp_vm_pci *p,
                          const char *vm, char ***w, char **ret_error)
 {
-        const struct entry *id = findf(v, "pciPassthru%d.id", p->index);
-        const struct entry *allowed = findf(v, "pciPassthru%d.allowedDevices", p->index);
+        const struct hp_vmx_entry *id = findf(v, "pciPassthru%d.id", p->index);
+        const struct hp_vmx_entry *allowed = findf(v, "pciPassthru%d.allowedDevices", p->index);
         int r;
 
         if (id && *id->value && !(allowed && *allowed->value))
-                return read_static(v, id, p, vm, w, ret_error);
+                return read_static(v, host, id, p, vm, w, ret_error);
         if (allowed && *allowed->value) {
                 p->kind = HP_VM_PCI_DYNAMIC;
                 r = parse_allowed(allowed->value, p);
@@ -584,10 +455,11 @@ static int read_pci_kind(const struct vmx *v, const struct entry *present, struc
                     present->line, present->key, present->value);
 }
 
-static int read_pci(const struct vmx *v, int i, struct hp_vm_spec *s, char ***w, char **ret_error)
+static int read_pci(const struct hp_vmx_table *v, const struct hp_pci_inventory *host, int i,
+                    struct hp_vm_spec *s, char ***w, char **ret_error)
 {
-        const struct entry *present = findf(v, "pciPassthru%d.present", i);
-        const struct entry *label = findf(v, "pciPassthru%d.customLabel", i);
+        const struct hp_vmx_entry *present = findf(v, "pciPassthru%d.present", i);
+        const struct hp_vmx_entry *label = findf(v, "pciPassthru%d.customLabel", i);
         _cleanup_(hp_vm_pci_done) struct hp_vm_pci p = { .index = i, .rombar = -1 };
         struct hp_vm_pci *np;
         int r;
@@ -603,7 +475,7 @@ static int read_pci(const struct vmx *v, int i, struct hp_vm_spec *s, char ***w,
         if (i > PCI_INDEX_MAX)
                 return hp_errorf(ret_error, -EINVAL, "line %u: %s: hwpass numbers PCI devices 0 to %d; give the "
                             "entry a lower number", present->line, present->key, PCI_INDEX_MAX);
-        r = read_pci_kind(v, present, &p, s->name, w, ret_error);
+        r = read_pci_kind(v, host, present, &p, s->name, w, ret_error);
         /* A label picks among devices; one by address needs none. */
         if (r >= 0 && p.kind == HP_VM_PCI_DYNAMIC && label && *label->value &&
             !(p.label = strdup(label->value)))
@@ -624,10 +496,10 @@ static int read_pci(const struct vmx *v, int i, struct hp_vm_spec *s, char ***w,
         return 0;
 }
 
-static int note_mmio(const struct vmx *v, const struct hp_vm_spec *s, char ***w)
+static int note_mmio(const struct hp_vmx_table *v, const struct hp_vm_spec *s, char ***w)
 {
-        const struct entry *use = find(v, "pciPassthru.use64bitMMIO");
-        const struct entry *size = find(v, "pciPassthru.64bitMMIOSizeGB");
+        const struct hp_vmx_entry *use = find(v, "pciPassthru.use64bitMMIO");
+        const struct hp_vmx_entry *size = find(v, "pciPassthru.64bitMMIOSizeGB");
         const char *why = "hwpass sizes the 64-bit MMIO window from the devices' BARs when the VM "
                           "starts";
         char bios_max[16];
@@ -652,7 +524,7 @@ static int note_mmio(const struct vmx *v, const struct hp_vm_spec *s, char ***w)
 }
 
 /* "vid:0x046d pid:0xc52b", "vid:0fce pid:31f4 autoclean:1" or "0x0a12:0x0001". */
-static int read_usb(const struct entry *e, int i, struct hp_vm_spec *s, char ***w)
+static int read_usb(const struct hp_vmx_entry *e, int i, struct hp_vm_spec *s, char ***w)
 {
         _cleanup_strv_free_ char **words = NULL;
         unsigned vid = 0, pid = 0;
@@ -697,17 +569,51 @@ static int read_usb(const struct entry *e, int i, struct hp_vm_spec *s, char ***
         return 0;
 }
 
-static int read_devices(const struct vmx *v, struct hp_vm_spec *s, char ***w, char **ret_error)
+/* pciPassthru01.present or pciPassthru99999.present: an entry the import
+ * would otherwise not see. Refused like pciPassthru255, unless switched off. */
+static int check_pci_numbers(const struct hp_vmx_table *v, char **ret_error)
+{
+        static const char prefix[] = "pciPassthru";
+
+        for (size_t i = 0; i < v->n; i++) {
+                const struct hp_vmx_entry *e = &v->e[i];
+                const char *d = e->key + strlen(prefix);
+                size_t nd;
+                int idx;
+
+                if (strncasecmp(e->key, prefix, strlen(prefix)) != 0 || !isdigit((unsigned char)*d))
+                        continue;
+                nd = strspn(d, "0123456789");
+                if (strcasecmp(d + nd, ".present") != 0 || is_false(e) ||
+                    indexed_key(e->key, prefix, ".present", &idx))
+                        continue;
+                if (d[0] == '0') {
+                        size_t zeros = strspn(d, "0") - (strspn(d, "0") == nd); /* keep one of "00" */
+
+                        return hp_errorf(ret_error, -EINVAL, "line %u: %s: entries are numbered without "
+                                    "leading zeros, and VMware does not read this one: rename its "
+                                    "keys to %s%.*s.*, or set it to \"FALSE\"", e->line, e->key,
+                                    prefix, (int)(nd - zeros), d + zeros);
+                }
+                return hp_errorf(ret_error, -EINVAL, "line %u: %s: hwpass numbers PCI devices 0 to %d; give "
+                            "the entry a lower number", e->line, e->key, PCI_INDEX_MAX);
+        }
+        return 0;
+}
+
+static int read_devices(const struct hp_vmx_table *v, const struct hp_pci_inventory *host,
+                        struct hp_vm_spec *s, char ***w, char **ret_error)
 {
         _cleanup_free_ int *pci = NULL, *usb = NULL;
         size_t n_pci, n_usb;
         int r;
 
-        if ((r = collect(v, "pciPassthru", ".present", &pci, &n_pci)) < 0 ||
+        if ((r = check_pci_numbers(v, ret_error)) < 0 ||
+            (r = collect(v, "pciPassthru", ".present", &pci, &n_pci)) < 0 ||
             (r = collect(v, "usb.autoConnect.device", "", &usb, &n_usb)) < 0)
                 return r;
         for (size_t i = 0; r >= 0 && i < n_pci; i++)
-                r = read_pci(v, pci[i], s, w, ret_error);
+                r = read_pci(v, host, pci[i], s, w, ret_error);
         if (r >= 0)
                 r = note_mmio(v, s, w);
         for (size_t i = 0; r >= 0 && i < n_usb; i++)
@@ -758,10 +664,11 @@ static bool disk_key(const char *key, size_t *ret_len)
         return strcasecmp(dot, ".fileName") == 0;
 }
 
-static int note_disk(const struct vmx *v, const struct entry *e, size_t dev_len, char ***w)
+static int note_disk(const struct hp_vmx_table *v, const struct hp_vmx_entry *e, size_t dev_len,
+                     const struct hp_vm_spec *s, char ***w)
 {
-        const struct entry *present = findf(v, "%.*s.present", (int)dev_len, e->key);
-        const struct entry *type = findf(v, "%.*s.deviceType", (int)dev_len, e->key);
+        const struct hp_vmx_entry *present = findf(v, "%.*s.present", (int)dev_len, e->key);
+        const struct hp_vmx_entry *type = findf(v, "%.*s.deviceType", (int)dev_len, e->key);
         _cleanup_free_ char *target = NULL;
         bool snapshot;
 
@@ -773,18 +680,20 @@ static int note_disk(const struct vmx *v, const struct entry *e, size_t dev_len,
                 return -ENOMEM;
         /* The command quotes the same in a POSIX shell and in cmd.exe. */
         return hp_strv_pushf(w, "%s = \"%s\"%s: convert %s (qemu-img convert -O qcow2 \"%s\" \"%s\") and "
-                    "add the image with --disk \"%s\"", e->key, e->value,
+                    "import the VM with the image: 'hwpass vm import-vmx FILE.vmx --disk \"%s\"' "
+                    "(after 'hwpass vm delete %s' if it is imported already)", e->key, e->value,
                     snapshot ? " is a snapshot's disk; snapshots and VMDK disks are not "
                                "carried over"
                              : ": VMDK disks are not carried over",
-                    snapshot ? "the current state to one image" : "it", e->value, target, target);
+                    snapshot ? "the current state to one image" : "it", e->value, target, target,
+                    s->name);
 }
 
-static int note_nic(const struct vmx *v, int i, const struct hp_vm_spec *s, char ***w)
+static int note_nic(const struct hp_vmx_table *v, int i, const struct hp_vm_spec *s, char ***w)
 {
-        const struct entry *present = findf(v, "ethernet%d.present", i);
-        const struct entry *dev = findf(v, "ethernet%d.virtualDev", i);
-        const struct entry *net = findf(v, "ethernet%d.networkName", i);
+        const struct hp_vmx_entry *present = findf(v, "ethernet%d.present", i);
+        const struct hp_vmx_entry *dev = findf(v, "ethernet%d.virtualDev", i);
+        const struct hp_vmx_entry *net = findf(v, "ethernet%d.networkName", i);
 
         if (!is_true(present))
                 return 0;
@@ -795,7 +704,21 @@ static int note_nic(const struct vmx *v, int i, const struct hp_vm_spec *s, char
                     net ? "\"" : "", s->name);
 }
 
-static int note_disks_and_nics(const struct vmx *v, const struct hp_vm_spec *s, char ***w)
+static int note_serial(const struct hp_vmx_table *v, int i, const struct hp_vm_spec *s, char ***w)
+{
+        const struct hp_vmx_entry *present = findf(v, "serial%d.present", i);
+        const struct hp_vmx_entry *type = findf(v, "serial%d.fileType", i);
+
+        if (!is_true(present))
+                return 0;
+        return hp_strv_pushf(w, "%.*s (%s) was not carried over: a hwpass VM has one serial port, its "
+                    "console, whose output 'hwpass vm log %s' shows; pass a host serial card "
+                    "or USB adapter through for more",
+                    (int)(strlen(present->key) - strlen(".present")), present->key,
+                    type && *type->value ? type->value : "serial port", s->name);
+}
+
+static int note_virtual_hardware(const struct hp_vmx_table *v, const struct hp_vm_spec *s, char ***w)
 {
         _cleanup_free_ int *idx = NULL;
         size_t n, len;
@@ -803,20 +726,26 @@ static int note_disks_and_nics(const struct vmx *v, const struct hp_vm_spec *s, 
 
         for (size_t i = 0; r >= 0 && i < v->n; i++)
                 if (disk_key(v->e[i].key, &len))
-                        r = note_disk(v, &v->e[i], len, w);
+                        r = note_disk(v, &v->e[i], len, s, w);
         if (r >= 0)
                 r = collect(v, "ethernet", ".present", &idx, &n);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = note_nic(v, idx[i], s, w);
+        free(idx);
+        idx = NULL;
+        if (r >= 0)
+                r = collect(v, "serial", ".present", &idx, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = note_serial(v, idx[i], s, w);
         return r;
 }
 
 /* Settings a user chose on purpose, each with what hwpass does instead. */
-static int note_settings(const struct vmx *v, const struct hp_vm_spec *s, char ***w)
+static int note_settings(const struct hp_vmx_table *v, const struct hp_vm_spec *s, char ***w)
 {
         static const char *const reservation[] = { "sched.mem.min", "sched.mem.minSize",
                                                    "sched.mem.pin" };
-        const struct entry *e = NULL;
+        const struct hp_vmx_entry *e = NULL;
         int r = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(reservation) && !e; i++)
@@ -837,6 +766,20 @@ static int note_settings(const struct vmx *v, const struct hp_vm_spec *s, char *
         if (r >= 0 && (e = find(v, "vtpm.present")) && is_true(e))
                 r = hp_strv_pushf(w, "%s = \"%s\": the virtual TPM is not carried over: hwpass VMs have no "
                          "TPM (Windows 11 asks for one)", e->key, e->value);
+        if (r >= 0 && (e = find(v, "uefi.secureBoot.enabled")) && is_true(e))
+                r = hp_strv_pushf(w, "%s = \"%s\": Secure Boot is not carried over: hwpass boots EFI VMs "
+                         "with OVMF without Secure Boot keys, so the guest boots unverified (a guest "
+                         "that insists on Secure Boot, such as Windows 11 setup, refuses to install)",
+                         e->key, e->value);
+        if (r >= 0 && (e = find(v, "sound.present")) && is_true(e)) {
+                const struct hp_vmx_entry *dev = find(v, "sound.virtualDev");
+
+                r = hp_strv_pushf(w, "%s = \"%s\" (%s): the virtual sound card is not carried over: "
+                         "hwpass VMs have no emulated sound; pass the host's sound card through "
+                         "('hwpass vm add-pci %s --address SBDF') or a USB audio device "
+                         "('hwpass vm add-usb %s --id VID:PID')", e->key, e->value,
+                         dev && *dev->value ? dev->value : "virtual sound card", s->name, s->name);
+        }
         if (r >= 0 && (e = find(v, "checkpoint.vmState")) && *e->value)
                 r = hp_strv_pushf(w, "%s = \"%s\": the VM is suspended in VMware and that state is not "
                          "carried over: resume it and shut it down in VMware first, or its disks "
@@ -861,15 +804,16 @@ static int check_spec(const struct hp_vm_spec *s, struct hp_vm_spec *ret, char *
         return r;
 }
 
-int hp_vmx_parse(const char *text, const char *name, struct hp_vmx_import *ret, char **ret_error)
+int hp_vmx_parse(const char *text, const char *name, const struct hp_pci_inventory *host,
+                 struct hp_vmx_import *ret, char **ret_error)
 {
-        _cleanup_(vmx_done) struct vmx v = { 0 };
+        _cleanup_(hp_vmx_table_done) struct hp_vmx_table v = { 0 };
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = {
                 .vcpus = 1, .autostart_order = -1, .device_limit = HP_VM_DEFAULT_DEVICE_LIMIT
         };
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec checked = { .autostart_order = -1 };
         _cleanup_strv_free_ char **w = calloc(1, sizeof(char *));
-        const struct entry *enc;
+        const struct hp_vmx_entry *enc;
         int r;
 
         if (!ret_error)
@@ -880,7 +824,7 @@ int hp_vmx_parse(const char *text, const char *name, struct hp_vmx_import *ret, 
         s.disks = calloc(1, sizeof(char *));
         if (!w || !s.disks)
                 return -ENOMEM;
-        r = vmx_load(text, &v, ret_error);
+        r = hp_vmx_table_load(text, &v, ret_error);
         if (r < 0)
                 return r;
         enc = find(&v, "encryption.keySafe");
@@ -889,8 +833,8 @@ int hp_vmx_parse(const char *text, const char *name, struct hp_vmx_import *ret, 
                             "be read; remove its encryption in VMware first", enc->line, enc->key);
         if ((r = pick_name(&v, name, &s, &w, ret_error)) < 0 ||
             (r = read_resources(&v, &s, ret_error)) < 0 ||
-            (r = read_devices(&v, &s, &w, ret_error)) < 0 ||
-            (r = note_disks_and_nics(&v, &s, &w)) < 0 || (r = note_settings(&v, &s, &w)) < 0)
+            (r = read_devices(&v, host, &s, &w, ret_error)) < 0 ||
+            (r = note_virtual_hardware(&v, &s, &w)) < 0 || (r = note_settings(&v, &s, &w)) < 0)
                 return r;
         if (s.n_pci + s.n_usb > HP_VM_DEFAULT_DEVICE_LIMIT)
                 return hp_errorf(ret_error, -EINVAL, "the .vmx passes through %zu devices (%zu PCI, %zu USB), "

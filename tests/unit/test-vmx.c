@@ -18,81 +18,7 @@
 #include "util/strutil.h"
 #include "vm/specjson.h"
 #include "vm/vmx.h"
-
-#define VMX_DIR FIXTURES_DIR "/../vmx"
-/* The smallest file that imports. */
-#define BASE "displayName = \"t\"\nmemsize = \"1024\"\n"
-
-static char *slurp(const char *name)
-{
-        char path[512], *buf = NULL;
-
-        snprintf(path, sizeof(path), "%s/%s", VMX_DIR, name);
-        if (hp_attr_read_alloc(AT_FDCWD, path, &buf) < 0)
-                fail_msg("cannot read %s", path);
-        return buf;
-}
-
-static void parse_ok(const char *text, const char *name, struct hp_vmx_import *x)
-{
-        char *err = NULL;
-        int r = hp_vmx_parse(text, name, x, &err);
-
-        if (r != 0)
-                fail_msg("hp_vmx_parse: %d: %s", r, err ? err : "(no message)");
-        assert_null(err);
-        assert_non_null(x->warnings);
-}
-
-/* Fails unless text is refused with a message containing a and b; the output is untouched. */
-static void parse_bad(const char *text, const char *a, const char *b)
-{
-        struct hp_vmx_import x = { .spec = { .vcpus = 77 } };
-        char *err = NULL;
-        int r = hp_vmx_parse(text, NULL, &x, &err);
-
-        if (r != -EINVAL)
-                fail_msg("expected -EINVAL, got %d for:\n%s", r, text);
-        assert_non_null(err);
-        if (!strstr(err, a) || (b && !strstr(err, b)))
-                fail_msg("error \"%s\" does not mention \"%s\"%s%s", err, a, b ? " and " : "",
-                         b ? b : "");
-        assert_int_equal(x.spec.vcpus, 77);
-        assert_null(x.warnings);
-        free(err);
-}
-
-static size_t n_warnings(const struct hp_vmx_import *x)
-{
-        return hp_strv_length(x->warnings);
-}
-
-/* The one warning that mentions a (and b); fails unless there is exactly one. */
-static const char *warning(const struct hp_vmx_import *x, const char *a, const char *b)
-{
-        const char *found = NULL;
-        size_t n = 0;
-
-        for (size_t i = 0; x->warnings[i]; i++)
-                if (strstr(x->warnings[i], a) && (!b || strstr(x->warnings[i], b))) {
-                        found = x->warnings[i];
-                        n++;
-                }
-        if (n != 1) {
-                for (size_t i = 0; x->warnings[i]; i++)
-                        fprintf(stderr, "# warning: %s\n", x->warnings[i]);
-                fail_msg("%zu warnings mention \"%s\"%s%s, expected 1", n, a, b ? " and " : "",
-                         b ? b : "");
-        }
-        return found;
-}
-
-static void no_warning(const struct hp_vmx_import *x, const char *a)
-{
-        for (size_t i = 0; x->warnings[i]; i++)
-                if (strstr(x->warnings[i], a))
-                        fail_msg("unexpected warning: %s", x->warnings[i]);
-}
+#include "vmx-helpers.h"
 
 static void expect_id(const struct hp_pci_id_match *m, uint16_t v, uint16_t d, uint16_t sv,
                       uint16_t sd)
@@ -146,8 +72,8 @@ static void test_desktop_gpu(void **state)
                 "were not carried over: hwpass sizes the 64-bit MMIO window from the devices' "
                 "BARs");
         warning(&x, "nvme0:0.fileName = \"Gaming PC.vmdk\": VMDK disks are not carried over",
-                "(qemu-img convert -O qcow2 \"Gaming PC.vmdk\" \"Gaming PC.qcow2\") and add the "
-                "image with --disk \"Gaming PC.qcow2\"");
+                "(qemu-img convert -O qcow2 \"Gaming PC.vmdk\" \"Gaming PC.qcow2\") and import the "
+                "VM with the image: 'hwpass vm import-vmx FILE.vmx --disk \"Gaming PC.qcow2\"'");
         warning(&x, "ethernet0 (vmxnet3 on \"VM Network\") was not carried over", NULL);
         warning(&x, "sched.mem.min = \"16384\"", "always reserves");
         warning(&x, "hypervisor.cpuid.v0 = \"FALSE\"", "hides nothing");
@@ -193,8 +119,8 @@ static void test_dynamic(void **state)
         warning(&x, "pciPassthru.use64bitMMIO = \"TRUE\" and pciPassthru.64bitMMIOSizeGB = \"256\"",
                 "'hwpass vm show ml-train-01'");
         warning(&x, "scsi0:0.fileName = \"ml-train-01.vmdk\"",
-                "qemu-img convert -O qcow2 \"ml-train-01.vmdk\" \"ml-train-01.qcow2\") and add the "
-                "image with --disk \"ml-train-01.qcow2\"");
+                "qemu-img convert -O qcow2 \"ml-train-01.vmdk\" \"ml-train-01.qcow2\") and import the "
+                "VM with the image: 'hwpass vm import-vmx FILE.vmx --disk \"ml-train-01.qcow2\"'");
         warning(&x, "sched.mem.min = \"262144\"", NULL);
         no_warning(&x, "secureBoot"); /* "FALSE" */
 }
@@ -235,8 +161,8 @@ static void test_legacy(void **state)
         warning(&x, "usb.autoConnect.device3 = \"name:Sony Xperia\"", "not carried over");
         warning(&x, "scsi0:0.fileName = \"legacy-000002.vmdk\" is a snapshot's disk",
                 "convert the current state to one image (qemu-img convert -O qcow2 "
-                "\"legacy-000002.vmdk\" \"legacy.qcow2\") and add the image with --disk "
-                "\"legacy.qcow2\"");
+                "\"legacy-000002.vmdk\" \"legacy.qcow2\") and import the VM with the image: "
+                "'hwpass vm import-vmx FILE.vmx --disk \"legacy.qcow2\"'");
         warning(&x, "scsi0:1.fileName = \"/vmfs/volumes/datastore2/Legacy Box/data disk.vmdk\"",
                 "qemu-img convert -O qcow2 \"/vmfs/volumes/datastore2/Legacy Box/data disk.vmdk\" "
                 "\"data disk.qcow2\"");
@@ -356,11 +282,11 @@ static void test_bad_given_name(void **state)
         char *err = NULL;
 
         (void)state;
-        assert_int_equal(hp_vmx_parse(BASE, "bad name", &x, &err), -EINVAL);
+        assert_int_equal(hp_vmx_parse(BASE, "bad name", NULL, &x, &err), -EINVAL);
         assert_non_null(strstr(err, "'bad name'"));
         assert_int_equal(x.spec.vcpus, 77);
         free(err);
-        assert_int_equal(hp_vmx_parse(NULL, NULL, &x, &err), -EINVAL);
+        assert_int_equal(hp_vmx_parse(NULL, NULL, NULL, &x, &err), -EINVAL);
         assert_null(err);
 }
 
@@ -685,7 +611,7 @@ static void test_errors(void **state)
         parse_bad(BASE "= \"x\"\n", "line 3", "not a key");
         parse_bad(BASE "two words = \"x\"\n", "line 3", "\"two words\" is not a key");
         parse_bad("displayName = \"t\nmemsize = \"1024\"\n", "line 1", "closing quote");
-        parse_bad(BASE "x = \"a\" \"b\"\n", "line 3", "inside the quotes");
+        parse_bad(BASE "x = \"a\" \"b\"\n", "line 3", "one key = \"value\" per line");
         parse_bad("memsize = \"1024\"\ndisplayName = \"t\"\nMEMSIZE = \"2048\"\n",
                   "line 3: MEMSIZE repeats the key of line 1", "memsize");
         parse_bad(BASE "encryption.keySafe = \"vmware:key/list/(pair/(null/...))\"\n",
