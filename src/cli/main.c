@@ -133,7 +133,7 @@ int hp_cli_error(int r, const char *fmt, ...)
         char tail[256];
         va_list ap;
 
-        snprintf(tail, sizeof(tail), ": %s", strerror(-r));
+        snprintf(tail, sizeof(tail), ": %s", hp_host_strerror(r));
         va_start(ap, fmt);
         vmessage(fmt, ap, tail);
         va_end(ap);
