@@ -36,7 +36,7 @@ static struct hp_api_reply host_check(struct hp_api *a)
         if (r >= 0)
                 r = hp_host_check(a->host, inv, &rep);
         if (r < 0)
-                return hp_api_error(500, "host-unreadable", "cannot check the host: %s", strerror(-r));
+                return hp_api_error(500, "host-unreadable", "cannot check the host: %s", hp_host_strerror(r));
         return hp_api_ok(hp_json_check_report(rep));
 }
 

@@ -23,15 +23,19 @@
 
 struct hp_api_reply hp_api_error(unsigned status, const char *code, const char *fmt, ...)
 {
+        _cleanup_free_ char *shown = NULL;
         char msg[1024];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        /* Escaped as the CLI shows it; and JSON takes only UTF-8: a message
+         * quoting bad input would otherwise become no answer at all. */
+        shown = hp_escape(msg);
         return (struct hp_api_reply){
                 .status = status,
-                .body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg),
+                .body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", shown ? shown : "out of memory"),
         };
 }
 

@@ -34,9 +34,12 @@ struct hp_cli {
         struct hp_ops_ctx ops; /* the operations' context; its error after one failed */
 };
 
-/* Prints "hwpass: <message>" and returns HP_EXIT_USAGE. */
+/* Each prints "hwpass: <message>" on one line of stderr, control characters
+ * and bytes that are not UTF-8 escaped as \xNN (hp_escape()). */
+void hp_cli_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ... and returns HP_EXIT_USAGE. */
 int hp_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "hwpass: <message>: <strerror(-r)>" and returns HP_EXIT_ERROR. */
+/* "hwpass: <message>: <strerror(-r)>", and returns HP_EXIT_ERROR. */
 int hp_cli_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Opens the host root and the name database once; returns an exit code. */

@@ -9,6 +9,7 @@
 #include "host/iommu.h"
 #include "host/pci.h"
 #include "host/state.h"
+#include "ops/device.h"
 #include "store/store.h"
 #include "table.h"
 #include "util/macro.h"
@@ -63,7 +64,7 @@ static int list_row(struct hp_table *t, const struct hp_host_state *st, const st
         /* A label follows its device to a new address. */
         const struct hp_dev_config *moved = c ? NULL : hp_host_state_moved_here(st, d);
         const char *text = c ? c->label : moved ? moved->label : NULL;
-        char label[128];
+        char label[HP_LABEL_MAX * 4 + 16]; /* up to 4 bytes a character */
 
         const char *mode = hp_dev_mode_name(hp_dev_mode_of(&s));
 
@@ -94,8 +95,10 @@ static int print_reasons(const struct hp_host_state *st, enum hp_pci_class_filte
                 if (!header)
                         printf("\n");
                 header = true;
-                printf("%s%s%s%s: %s\n", c->address, c->label ? " (" : "", c->label ? c->label : "",
-                       c->label ? ")" : "", s.reason);
+                _cleanup_free_ char *label = c->label ? hp_escape(c->label) : NULL;
+
+                printf("%s%s%s%s: %s\n", c->address, label ? " (" : "", label ? label : "", label ? ")" : "",
+                       s.reason);
         }
         return 0;
 }
@@ -206,9 +209,14 @@ static void show_state(const struct hp_dev_state *s, const struct hp_dev_config 
                 printf("  why: %s\n", s->reason);
         if (!c)
                 return;
-        printf("Label:           %s\n", c->label ? c->label : "-");
-        for (size_t i = 0; c->attrs[i]; i++)
-                printf("%s %s\n", i ? "                ": "Attributes:     ", c->attrs[i]);
+        _cleanup_free_ char *label = hp_escape(c->label ? c->label : "-");
+
+        printf("Label:           %s\n", label ? label : "?");
+        for (size_t i = 0; c->attrs[i]; i++) {
+                _cleanup_free_ char *attr = hp_escape(c->attrs[i]);
+
+                printf("%s %s\n", i ? "                ": "Attributes:     ", attr ? attr : "?");
+        }
         if (c->host_driver)
                 printf("Host driver:     %s (when given back)\n", c->host_driver);
         printf("Assigned to:     %s\n", c->assigned_vm ? c->assigned_vm : "-");

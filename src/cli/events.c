@@ -102,7 +102,7 @@ int hp_cmd_events(struct hp_cli *c, int argc, char **argv)
         if (r == -ENOENT)
                 return c->json ? hp_cli_print_json(hp_json_events(NULL, 0)) : HP_EXIT_OK;
         if (r < 0) {
-                fprintf(stderr, "hwpass: %s\n", err ? err : "cannot open the store");
+                hp_cli_message("%s", err ? err : "cannot open the store");
                 return HP_EXIT_ERROR;
         }
         r = hp_store_event_list(s, (int64_t)since, (size_t)limit, &e, &n);

@@ -57,6 +57,9 @@ int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv)
         if (argc != 3)
                 return hp_cli_usage_error("usage: hwpass device label SBDF TEXT | hwpass device label SBDF --unset");
         label = streq(argv[2], "--unset") ? NULL : argv[2];
+        /* Here too: text that is not UTF-8 cannot even go into a request to hwpassd. */
+        if (hp_ops_device_check_label(&c->ops, label) < 0)
+                return hp_cli_op_failed(c);
         r = device_write(c, argv[1],
                          &(struct device_write){ .method = "PUT", .route = "label",
                                                  .body = json_pack("{s:s?}", "label", label), .run = run_label,
@@ -131,6 +134,8 @@ int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv)
                         return hp_cli_usage_error("invalid attribute '%s': expected KEY=VALUE with a key of 1 to %d "
                                                   "characters a-z 0-9 _ . -",
                                                   list[i], HP_ATTR_KEY_MAX);
+        if (hp_ops_device_check_attrs(&c->ops, change.set, change.unset) < 0)
+                return hp_cli_op_failed(c);
         r = device_write(c, argv[1],
                          &(struct device_write){ .method = "PUT", .route = "attributes", .body = attr_body(&change),
                                                  .run = run_attr, .arg = &change },

@@ -96,27 +96,47 @@ static void usage(FILE *f)
                    "  -h, --help       this text\n");
 }
 
+/* "hwpass: " and the message on one line, with what the user typed (or a
+ * stored value) escaped: a control character in it must not drive the
+ * terminal, nor split the message. */
+static void vmessage(const char *fmt, va_list ap, const char *tail)
+{
+        _cleanup_free_ char *text = NULL, *shown = NULL;
+
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        shown = text ? hp_escape(text) : NULL;
+        fprintf(stderr, "hwpass: %s%s\n", shown ? shown : "out of memory", tail);
+}
+
+void hp_cli_message(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vmessage(fmt, ap, "");
+        va_end(ap);
+}
+
 int hp_cli_usage_error(const char *fmt, ...)
 {
         va_list ap;
 
-        fputs("hwpass: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vmessage(fmt, ap, "");
         va_end(ap);
-        fputc('\n', stderr);
         return HP_EXIT_USAGE;
 }
 
 int hp_cli_error(int r, const char *fmt, ...)
 {
+        char tail[256];
         va_list ap;
 
-        fputs("hwpass: ", stderr);
+        snprintf(tail, sizeof(tail), ": %s", hp_host_strerror(r));
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vmessage(fmt, ap, tail);
         va_end(ap);
-        fprintf(stderr, ": %s\n", strerror(-r));
         return HP_EXIT_ERROR;
 }
 
@@ -209,7 +229,7 @@ int hp_cli_state_load(struct hp_cli *c, struct hp_view *ret)
                 return r;
         r = hp_view_load(c->host, c->no_names ? NULL : c->names, c->db_path, ret, &err);
         if (r < 0) {
-                fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
+                hp_cli_message("%s", err ? err : strerror(-r));
                 return HP_EXIT_ERROR;
         }
         return HP_EXIT_OK;
@@ -289,7 +309,10 @@ int hp_cli_op_failed(struct hp_cli *c)
         for (const char *line = m; *line;) {
                 const char *end = strchrnul(line, '\n');
 
-                fprintf(stderr, "hwpass: %.*s%s\n", (int)(end - line), line, *end ? "" : hint(e->code));
+                _cleanup_free_ char *one = strndup(line, (size_t)(end - line));
+                _cleanup_free_ char *shown = one ? hp_escape(one) : NULL;
+
+                fprintf(stderr, "hwpass: %s%s\n", shown ? shown : "out of memory", *end ? "" : hint(e->code));
                 line = *end ? end + 1 : end;
         }
         return hp_op_exit_code(e->kind == HP_OP_OK ? HP_OP_HOST : e->kind);
@@ -305,7 +328,7 @@ int hp_cli_open_store(struct hp_cli *c, struct hp_store **ret)
                 *ret = NULL;
         }
         if (r < 0) {
-                fprintf(stderr, "hwpass: %s\n", err ? err : strerror(-r));
+                hp_cli_message("%s", err ? err : strerror(-r));
                 return HP_EXIT_ERROR;
         }
         return HP_EXIT_OK;

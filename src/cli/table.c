@@ -1,9 +1,12 @@
-/* Plain text tables for list commands. */
+/* Plain text tables for list commands. Cells hold stored text (labels,
+ * names), so each is escaped (hp_escape()) and measured in characters. */
 #include "table.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/strutil.h"
 
 struct hp_table {
         size_t n_cols, n_rows;
@@ -34,7 +37,7 @@ int hp_table_add(struct hp_table *t, const char *const *cells)
         for (size_t i = 0; i < t->n_cols; i++) {
                 char **cell = &t->cells[t->n_rows * t->n_cols + i];
 
-                *cell = strdup(cells[i] ? cells[i] : "-");
+                *cell = hp_escape(cells[i] ? cells[i] : "-");
                 if (!*cell) {
                         for (size_t j = 0; j < i; j++)
                                 free(t->cells[t->n_rows * t->n_cols + j]);
@@ -51,7 +54,8 @@ void hp_table_print(const struct hp_table *t, FILE *f)
 
         for (size_t r = 0; r < t->n_rows; r++)
                 for (size_t c = 0; c < t->n_cols && c < 32; c++) {
-                        size_t w = strlen(t->cells[r * t->n_cols + c]);
+                        int chars = hp_utf8_length(t->cells[r * t->n_cols + c], NULL);
+                        size_t w = chars > 0 ? (size_t)chars : 0;
 
                         if (w > width[c])
                                 width[c] = w;
@@ -62,8 +66,9 @@ void hp_table_print(const struct hp_table *t, FILE *f)
 
                         if (c + 1 == t->n_cols)
                                 fprintf(f, "%s\n", cell);
-                        else
-                                fprintf(f, "%-*s  ", (int)width[c < 32 ? c : 31], cell);
+                        else /* padded by characters: printf's width counts bytes */
+                                fprintf(f, "%s%*s  ", cell,
+                                        (int)(width[c < 32 ? c : 31] - (size_t)hp_utf8_length(cell, NULL)), "");
                 }
         }
 }

@@ -131,7 +131,7 @@ int hp_cmd_token_list(struct hp_cli *c, int argc, char **argv)
         if (r == -ENOENT) /* no state yet: no tokens */
                 return c->json ? print_json(NULL, 0) : print_table(NULL, 0);
         if (r < 0) {
-                fprintf(stderr, "hwpass: %s\n", err ? err : "cannot open the store");
+                hp_cli_message("%s", err ? err : "cannot open the store");
                 return HP_EXIT_ERROR;
         }
         r = hp_store_token_list(s, &t, &n);

@@ -2,6 +2,7 @@
  * IDs are 4 lowercase hex digits without 0x; absent values are null. */
 #include "json.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "store/store.h"
 #include "host/usb.h"
 #include "util/macro.h"
+#include "util/strutil.h"
 
 /* jansson's json_object_set_new() takes ownership even on failure. */
 static int put(json_t *o, const char *key, json_t *v)
@@ -20,9 +22,23 @@ static int put(json_t *o, const char *key, json_t *v)
         return v ? json_object_set_new(o, key, v) : -1;
 }
 
+/* Stored text as a JSON string. An older version stored text that is not
+ * UTF-8, which jansson refuses: each bad byte shows as U+FFFD, the mark
+ * Unicode has for "a character was lost here", so the document still exists. */
+static json_t *text(const char *s)
+{
+        _cleanup_free_ char *fixed = NULL;
+        json_t *j = json_string(s);
+
+        if (j || !s || hp_utf8_length(s, NULL) != -EILSEQ)
+                return j;
+        fixed = hp_utf8_replace(s);
+        return fixed ? json_string(fixed) : NULL;
+}
+
 static json_t *str_or_null(const char *s)
 {
-        return s ? json_string(s) : json_null();
+        return s ? text(s) : json_null();
 }
 
 static json_t *hex(unsigned v, int width)
@@ -130,8 +146,9 @@ static json_t *attributes(const struct hp_dev_config *c)
         for (size_t i = 0; o && c && c->attrs[i]; i++) {
                 const char *eq = strchr(c->attrs[i], '=');
                 _cleanup_free_ char *key = eq ? strndup(c->attrs[i], (size_t)(eq - c->attrs[i])) : NULL;
+                _cleanup_free_ char *shown_key = key ? hp_utf8_replace(key) : NULL;
 
-                if (!key || json_object_set_new(o, key, json_string(eq + 1)) < 0) {
+                if (!shown_key || json_object_set_new(o, shown_key, text(eq + 1)) < 0) {
                         json_decref(o);
                         return NULL;
                 }
@@ -160,7 +177,7 @@ json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_de
             put(o, "label_moved_from", str_or_null(moved ? moved->address : NULL)) < 0 ||
             put(o, "attributes", attributes(c)) < 0 ||
             put(o, "assigned_vm", str_or_null(c ? c->assigned_vm : NULL)) < 0 ||
-            put(o, "health", json_string(c ? c->health : "ok")) < 0) {
+            put(o, "health", text(c ? c->health : "ok")) < 0) {
                 json_decref(o);
                 return NULL;
         }
@@ -490,10 +507,11 @@ json_t *hp_json_events(const struct hp_event *e, size_t n)
         json_t *list = json_array();
 
         for (size_t i = 0; list && i < n; i++)
-                if (json_array_append_new(list, json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?}", "id", (json_int_t)e[i].id, "at",
-                                                          (json_int_t)e[i].at, "kind", e[i].kind, "subject",
-                                                          e[i].subject, "message", e[i].message, "actor",
-                                                          e[i].actor)) < 0) {
+                if (json_array_append_new(list, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)e[i].id, "at",
+                                                          (json_int_t)e[i].at, "kind", text(e[i].kind), "subject",
+                                                          str_or_null(e[i].subject), "message",
+                                                          str_or_null(e[i].message), "actor",
+                                                          str_or_null(e[i].actor))) < 0) {
                         json_decref(list);
                         return NULL;
                 }

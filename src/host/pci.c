@@ -330,6 +330,8 @@ static int read_ids(int dfd, struct hp_pci_dev *d)
         int r;
 
         r = hp_attr_read(dfd, "uevent", uevent, sizeof(uevent));
+        if (r == -EBADFD) /* not a file: the tree is broken, not an old kernel */
+                return r;
         if (r >= 0) {
                 have[0] = have[1] = uevent_hex(uevent, "PCI_ID", &v[0], &v[1]);
                 have[2] = have[3] = uevent_hex(uevent, "PCI_SUBSYS_ID", &v[2], &v[3]);

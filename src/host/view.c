@@ -8,6 +8,7 @@
 #include "host/pci.h"
 #include "host/state.h"
 #include "store/store.h"
+#include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -46,7 +47,7 @@ int hp_view_load(const struct hp_host *h, struct hp_names *names, const char *db
         if (!ret->inv) {
                 r = hp_pci_scan(h, names, &ret->inv);
                 if (r < 0)
-                        return hp_errorf(ret_error, r, "cannot read the PCI devices: %s", strerror(-r));
+                        return hp_errorf(ret_error, r, "cannot read the PCI devices: %s", hp_host_strerror(r));
         }
         r = load_configs(db_path, ret, ret_error);
         if (r < 0)

@@ -36,6 +36,12 @@ void hp_ops_plan_undo(const struct hp_ops_ctx *c, const struct hp_plan *p);
 
 /* label NULL removes it. *ret: the device's document. */
 int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *label, json_t **ret);
+/* The checks of hp_ops_device_label() and hp_ops_device_attr() alone, for a
+ * front end that must refuse bad text before it can build a request: labels
+ * and values are UTF-8, 1 to HP_LABEL_MAX (HP_ATTR_VALUE_MAX) characters
+ * (code points, not bytes), no control character. */
+int hp_ops_device_check_label(struct hp_ops_ctx *c, const char *label);
+int hp_ops_device_check_attrs(struct hp_ops_ctx *c, char *const *set, char *const *unset);
 /* Sets each "key=value" of set, then removes each key of unset (either may
  * be NULL). Every entry is checked before anything is stored. *ret: the
  * device's document. */
@@ -57,6 +63,6 @@ int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned time
  * {"path", "text" (null: none needed), "warnings", "dry_run", "written"}. */
 int hp_ops_host_boot_config(struct hp_ops_ctx *c, bool dry_run, json_t **ret);
 
-#define HP_LABEL_MAX 64
+#define HP_LABEL_MAX 64 /* characters */
 #define HP_ATTR_KEY_MAX 32
-#define HP_ATTR_VALUE_MAX 128
+#define HP_ATTR_VALUE_MAX 128 /* characters */

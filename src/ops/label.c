@@ -20,16 +20,34 @@
 #include "util/macro.h"
 #include "util/strutil.h"
 
-static bool printable(const char *s, size_t max)
+/* What is wrong with text meant as a label or an attribute value (at most
+ * max characters, UTF-8, no control character), as a message; NULL when it
+ * is fine. The store and JSON hold UTF-8 only; control characters would
+ * drive the terminal of whoever lists the devices. */
+static int check_text(struct hp_ops_ctx *c, const char *what, const char *s, int max)
 {
-        size_t n = strlen(s);
+        _cleanup_free_ char *shown = hp_escape(s);
+        size_t bad = 0;
+        int n = hp_utf8_length(s, &bad);
 
+        if (!shown)
+                return hp_op_oom(c);
+        if (n == -EILSEQ)
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                  "invalid %s '%s': not UTF-8 text (byte 0x%02x at offset %zu); use UTF-8", what,
+                                  shown, (unsigned char)s[bad], bad);
         if (n == 0 || n > max)
-                return false;
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid %s '%s': %d characters, expected 1 to %d", what,
+                                  shown, n, max);
         for (const char *p = s; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
+                /* C1 controls are U+0080-U+009F: 0xc2 then 0x80-0x9f in UTF-8. */
+                if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+                    ((unsigned char)p[0] == 0xc2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f))
+                        return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                          "invalid %s '%s': it holds a control character; use 1 to %d printable "
+                                          "characters",
+                                          what, shown, max);
+        return 0;
 }
 
 static bool valid_key(const char *s, size_t n)
@@ -133,6 +151,11 @@ static int answer(struct hp_ops_ctx *c, struct hp_pci_inventory *inv, const char
         return *ret ? 0 : hp_op_oom(c);
 }
 
+int hp_ops_device_check_label(struct hp_ops_ctx *c, const char *label)
+{
+        return label ? check_text(c, "label", label, HP_LABEL_MAX) : 0;
+}
+
 int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *label, json_t **ret)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
@@ -140,9 +163,9 @@ int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *l
         _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
         int r;
 
-        if (label && !printable(label, HP_LABEL_MAX))
-                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid label '%s': 1 to %d printable characters",
-                                  label, HP_LABEL_MAX);
+        r = hp_ops_device_check_label(c, label);
+        if (r < 0)
+                return r;
         r = config_load(c, address, &inv, &s, &cfg);
         if (r < 0)
                 return r;
@@ -187,18 +210,37 @@ static int check_attrs(struct hp_ops_ctx *c, char *const *v, bool unset)
 {
         for (size_t i = 0; v && v[i]; i++) {
                 const char *eq = strchr(v[i], '=');
+                _cleanup_free_ char *shown = NULL, *what = NULL;
+                int r;
 
-                if (unset ? !valid_key(v[i], strlen(v[i])) : !eq || !valid_key(v[i], (size_t)(eq - v[i])))
-                        return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
-                                          "invalid attribute '%s': expected %s with a key of 1 to %d characters "
-                                          "a-z 0-9 _ . -",
-                                          v[i], unset ? "KEY" : "KEY=VALUE", HP_ATTR_KEY_MAX);
-                if (!unset && !printable(eq + 1, HP_ATTR_VALUE_MAX))
-                        return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
-                                          "invalid value in '%s': 1 to %d printable characters", v[i],
-                                          HP_ATTR_VALUE_MAX);
+                if (unset ? valid_key(v[i], strlen(v[i])) : eq && valid_key(v[i], (size_t)(eq - v[i]))) {
+                        if (unset)
+                                continue;
+                        if (asprintf(&what, "value of attribute '%.*s'", (int)(eq - v[i]), v[i]) < 0)
+                                return hp_op_oom(c);
+                        r = check_text(c, what, eq + 1, HP_ATTR_VALUE_MAX);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                shown = hp_escape(v[i]);
+                if (!shown)
+                        return hp_op_oom(c);
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                  "invalid attribute '%s': expected %s with a key of 1 to %d characters a-z 0-9 _ . -",
+                                  shown, unset ? "KEY" : "KEY=VALUE", HP_ATTR_KEY_MAX);
         }
         return 0;
+}
+
+int hp_ops_device_check_attrs(struct hp_ops_ctx *c, char *const *set, char *const *unset)
+{
+        int r;
+
+        if (hp_strv_length(set) + hp_strv_length(unset) == 0)
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "no attribute to set or remove");
+        r = check_attrs(c, set, false);
+        return r < 0 ? r : check_attrs(c, unset, true);
 }
 
 int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *set, char *const *unset,
@@ -209,11 +251,7 @@ int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *s
         _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
         int r;
 
-        if (hp_strv_length(set) + hp_strv_length(unset) == 0)
-                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "no attribute to set or remove");
-        r = check_attrs(c, set, false);
-        if (r >= 0)
-                r = check_attrs(c, unset, true);
+        r = hp_ops_device_check_attrs(c, set, unset);
         if (r >= 0)
                 r = config_load(c, address, &inv, &s, &cfg);
         if (r < 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "util/hostroot.h"
 #include "util/macro.h"
 
 void hp_ops_ctx_default_paths(struct hp_ops_ctx *c)
@@ -78,7 +79,7 @@ int hp_op_host_error(struct hp_ops_ctx *c, int r, const char *fmt, ...)
         if (vasprintf(&what, fmt, ap) < 0)
                 what = NULL;
         va_end(ap);
-        return hp_op_fail(c, HP_OP_HOST, r, "%s: %s", what ? what : "failed", strerror(r < 0 ? -r : EIO));
+        return hp_op_fail(c, HP_OP_HOST, r, "%s: %s", what ? what : "failed", hp_host_strerror(r < 0 ? r : -EIO));
 }
 
 int hp_op_exit_code(enum hp_op_kind kind)

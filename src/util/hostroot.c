@@ -46,6 +46,49 @@ static int openat_in_root(int rootfd, const char *relpath, int flags)
         return fd < 0 ? -errno : fd;
 }
 
+/* The last file a reader refused as not regular, for hp_host_strerror(). */
+static __thread char refused[4096];
+
+/* fd (just opened as dir/name) when it is a regular file; else closed, the
+ * file remembered, and -EBADFD. A FIFO, socket or device would block a read
+ * (or never end), and sysfs and proc attributes are all regular files. */
+static int regular_or_refuse(int fd, int dirfd, const char *dir, const char *name)
+{
+        char link[64], where[4096] = "";
+        struct stat st;
+        ssize_t n;
+
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+
+                close(fd);
+                return r;
+        }
+        if (S_ISREG(st.st_mode))
+                return fd;
+        close(fd);
+        if (!dir) { /* this process's own view of the directory fd, not the host's */
+                snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+                n = readlink(link, where, sizeof(where) - 1);
+                where[n > 0 ? n : 0] = '\0';
+                dir = where;
+        }
+        snprintf(refused, sizeof(refused), "%s%s%s", dir, *dir ? "/" : "", name);
+        return -EBADFD;
+}
+
+const char *hp_host_strerror(int r)
+{
+        static __thread char msg[sizeof(refused) + 64];
+
+        if (r != -EBADFD || !refused[0])
+                return strerror(r < 0 ? -r : r);
+        snprintf(msg, sizeof(msg), "not a regular file: %s", refused);
+        return msg;
+}
+
 int hp_host_open(const char *path, struct hp_host **ret)
 {
         _cleanup_free_ struct hp_host *h = NULL;
@@ -135,7 +178,8 @@ static int read_fd_alloc(int fd, char **ret)
 
 int hp_host_read(const struct hp_host *h, const char *relpath, char **ret)
 {
-        _cleanup_close_ int fd = openat_in_root(h->fd, relpath, O_RDONLY);
+        _cleanup_close_ int fd = regular_or_refuse(openat_in_root(h->fd, relpath, O_RDONLY | O_NONBLOCK), h->fd,
+                                                   h->path, relpath);
 
         if (fd < 0)
                 return fd;
@@ -180,7 +224,8 @@ int hp_host_list_dir(const struct hp_host *h, const char *relpath, char ***ret)
 
 int hp_host_write(const struct hp_host *h, const char *relpath, const char *value)
 {
-        _cleanup_close_ int fd = openat_in_root(h->fd, relpath, O_WRONLY);
+        _cleanup_close_ int fd = regular_or_refuse(openat_in_root(h->fd, relpath, O_WRONLY | O_NONBLOCK), h->fd,
+                                                   h->path, relpath);
         size_t len = strlen(value);
         ssize_t n;
 
@@ -204,9 +249,10 @@ int hp_host_replace_file(const struct hp_host *h, const char *dir, const char *n
         if (dfd < 0)
                 return dfd;
         snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+        fd = regular_or_refuse(fd < 0 ? -errno : fd, dfd, NULL, tmp);
         if (fd < 0)
-                return -errno;
+                return fd;
         if (write(fd, content, len) != (ssize_t)len || fsync(fd) < 0) {
                 int r = errno ? -errno : -EIO;
 
@@ -269,13 +315,20 @@ int hp_host_readlink(const struct hp_host *h, const char *relpath, char *buf, si
         return (int)n;
 }
 
+static int open_attr(int dirfd, const char *name)
+{
+        int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+        return regular_or_refuse(fd < 0 ? -errno : fd, dirfd, NULL, name);
+}
+
 int hp_attr_read(int dirfd, const char *name, char *buf, size_t size)
 {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = open_attr(dirfd, name);
         size_t len = 0;
 
         if (fd < 0)
-                return -errno;
+                return fd;
         /* sysfs hands out an attribute in one read; a short read is its end. */
         while (len + 1 < size) {
                 size_t want = size - 1 - len;
@@ -297,12 +350,12 @@ int hp_attr_read(int dirfd, const char *name, char *buf, size_t size)
 
 int hp_attr_read_alloc(int dirfd, const char *name, char **ret)
 {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = open_attr(dirfd, name);
         char *s = NULL;
         int r;
 
         if (fd < 0)
-                return -errno;
+                return fd;
         r = read_fd_alloc(fd, &s);
         if (r < 0)
                 return r;

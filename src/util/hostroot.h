@@ -25,6 +25,12 @@ static inline void hp_host_freep(struct hp_host **h)
 int hp_host_openat(const struct hp_host *h, const char *relpath, int flags);
 bool hp_host_exists(const struct hp_host *h, const char *relpath);
 
+/* Every reader here (and hp_host_write()) opens without blocking and takes
+ * regular files only, as sysfs and proc attributes are: anything else (a
+ * FIFO in a host tree would hang a read forever) is -EBADFD, and
+ * hp_host_strerror() then says "not a regular file: PATH". */
+const char *hp_host_strerror(int r);
+
 /* Reads a whole file below the root into a NUL-terminated string. */
 int hp_host_read(const struct hp_host *h, const char *relpath, char **ret);
 

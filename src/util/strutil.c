@@ -1,4 +1,5 @@
-/* Small string helpers: checked number parsing, string vectors. */
+/* Small string helpers: checked number parsing, string vectors, UTF-8 text
+ * checked, and made safe to show. */
 #include "strutil.h"
 
 #include <ctype.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io.h"
 #include "macro.h"
 
 int hp_parse_u64(const char *s, int base, uint64_t *ret)
@@ -208,4 +210,111 @@ void hp_format_size(uint64_t bytes, char *buf, size_t size)
                 snprintf(buf, size, "%" PRIu64, v);
         else
                 snprintf(buf, size, "%" PRIu64 "%c", v, units[u]);
+}
+
+/* The code point of the UTF-8 sequence at s and its length in bytes (1-4);
+ * 0 when s does not start a well-formed one (stray continuation byte,
+ * overlong form, surrogate, above U+10FFFF, cut short). */
+static size_t utf8_decode(const char *s, uint32_t *ret_cp)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        uint32_t cp, min;
+        size_t n;
+
+        if (p[0] < 0x80) {
+                *ret_cp = p[0];
+                return 1;
+        }
+        if ((p[0] & 0xe0) == 0xc0)
+                n = 2, cp = p[0] & 0x1f, min = 0x80;
+        else if ((p[0] & 0xf0) == 0xe0)
+                n = 3, cp = p[0] & 0x0f, min = 0x800;
+        else if ((p[0] & 0xf8) == 0xf0)
+                n = 4, cp = p[0] & 0x07, min = 0x10000;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        *ret_cp = cp;
+        return n;
+}
+
+bool hp_is_control(uint32_t cp)
+{
+        return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+int hp_utf8_length(const char *s, size_t *ret_bad_offset)
+{
+        size_t chars = 0;
+
+        for (const char *p = s; *p; chars++) {
+                uint32_t cp;
+                size_t n = utf8_decode(p, &cp);
+
+                if (n == 0) {
+                        if (ret_bad_offset)
+                                *ret_bad_offset = (size_t)(p - s);
+                        return -EILSEQ;
+                }
+                p += n;
+        }
+        return chars > INT32_MAX ? -ERANGE : (int)chars;
+}
+
+/* s with each of its units made safe by emit(): a well-formed sequence
+ * (n > 0, its code point cp) or one byte that is not UTF-8 (n == 0). */
+static char *utf8_map(const char *s, void (*emit)(struct hp_buf *b, const char *p, size_t n, uint32_t cp, int *r))
+{
+        struct hp_buf b = { 0 };
+        int r = hp_buf_append(&b, "", 0);
+
+        for (const char *p = s; r >= 0 && *p;) {
+                uint32_t cp = 0;
+                size_t n = utf8_decode(p, &cp);
+
+                emit(&b, p, n, cp, &r);
+                p += n ? n : 1;
+        }
+        if (r < 0) {
+                free(b.data);
+                return NULL;
+        }
+        return b.data;
+}
+
+static void emit_replaced(struct hp_buf *b, const char *p, size_t n, uint32_t cp, int *r)
+{
+        (void)cp;
+        *r = n ? hp_buf_append(b, p, n) : hp_buf_append(b, "\xef\xbf\xbd", 3); /* U+FFFD */
+}
+
+char *hp_utf8_replace(const char *s)
+{
+        return utf8_map(s, emit_replaced);
+}
+
+static void emit_escaped(struct hp_buf *b, const char *p, size_t n, uint32_t cp, int *r)
+{
+        char hex[4 * 4 + 1];
+        size_t len = 0;
+
+        if (n && !hp_is_control(cp)) {
+                *r = hp_buf_append(b, p, n);
+                return;
+        }
+        /* Every byte of the unit: a C1 control is two bytes in UTF-8. */
+        for (size_t i = 0; i < (n ? n : 1); i++)
+                len += (size_t)snprintf(hex + len, sizeof(hex) - len, "\\x%02x", (unsigned char)p[i]);
+        *r = hp_buf_append(b, hex, len);
+}
+
+char *hp_escape(const char *s)
+{
+        return utf8_map(s, emit_escaped);
 }

@@ -1,4 +1,5 @@
-/* Small string helpers: checked number parsing, string vectors. */
+/* Small string helpers: checked number parsing, string vectors, UTF-8 text
+ * checked, and made safe to show. */
 #pragma once
 
 #include <stdbool.h>
@@ -37,3 +38,17 @@ static inline void hp_strv_freep(char ***v)
 
 /* Formats a byte count as 16M, 64G... (exact powers of two stay exact). */
 void hp_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* A control character: C0 (below U+0020), DEL, or C1 (U+0080-U+009F, which
+ * some terminals obey as escape sequences too). */
+bool hp_is_control(uint32_t cp);
+/* The number of characters (code points) in s; -EILSEQ when s is not valid
+ * UTF-8, with the offset of the first bad byte in *ret_bad_offset (may be NULL). */
+int hp_utf8_length(const char *s, size_t *ret_bad_offset);
+/* s with each byte that is not part of valid UTF-8 replaced by U+FFFD, for
+ * text that must be UTF-8 (JSON). Malloc'd; NULL when out of memory. */
+char *hp_utf8_replace(const char *s);
+/* s made safe to quote in a one-line message: control characters (newline
+ * included) and bytes that are not UTF-8 become \xNN; the rest is kept.
+ * Malloc'd; NULL when out of memory. */
+char *hp_escape(const char *s);
