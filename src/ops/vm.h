@@ -79,10 +79,17 @@ void hp_ops_vm_remove_run_dir(const char *dir);
 /* RUN_DIR/vms/NAME, or a file in it ("serial.log", "qemu.pid") when file is
  * not NULL: where a running VM keeps its files. */
 void hp_ops_vm_run_file(const char *run_dir, const char *name, const char *file, char *buf, size_t size);
+/* The pid in RUN_DIR/vms/NAME/qemu.pid (written by QEMU); -errno. */
+int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *ret);
 /* RUN_DIR/vms/NAME made, with the directories above it; -errno. */
 int hp_ops_vm_run_dir_make(const struct hp_ops_ctx *c, const char *name, char *buf, size_t size);
 /* RUN_DIR/vms/NAME and the VM's EFI vars store (STATE_DIR/vms/NAME/...). */
 void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size);
+
+/* Admission (admit.c): refused with the numbers when the host cannot hold
+ * the VM's memory now: its hugepages among the free ones, or its size in
+ * MemAvailable less what VMs still starting have yet to lock. */
+int hp_ops_vm_admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v);
 
 /* Power-on's first half: the VM is off; its memory is admitted, its devices
  * chosen and assigned to it in one store transaction (their IOMMU groups
