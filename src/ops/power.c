@@ -138,11 +138,15 @@ int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_op
 }
 
 /* USB entries as QEMU takes them; an ID with a serial names one device, so it
- * is resolved to where that device is plugged in now. */
+ * is resolved to where that device is plugged in now. Entries the host's
+ * devices make unworkable (an ID matching two devices, a bus it does not
+ * have) are refused here too: they may have been defined elsewhere or before
+ * the devices changed. */
 static int usb_hosts(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct hp_qemu_usb_host **ret)
 {
         _cleanup_(hp_usb_inventory_freep) struct hp_usb_inventory *inv = NULL;
         _cleanup_free_ struct hp_qemu_usb_host *usb = calloc(s->n_usb + 1, sizeof(*usb));
+        int r;
 
         if (!usb)
                 return hp_op_oom(c);
@@ -154,10 +158,16 @@ static int usb_hosts(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct hp
                                                     .port = u->port,
                                                     .vendor_id = u->vendor_id,
                                                     .product_id = u->product_id };
+                if (!inv && hp_usb_scan(c->host, &inv) < 0) {
+                        inv = NULL;
+                        if (u->kind == HP_VM_USB_ID && u->serial)
+                                return hp_op_host_error(c, -EIO, "cannot read the USB devices of this host");
+                        continue; /* nothing to check it against: QEMU waits for the device */
+                }
+                if ((r = hp_ops_usb_entry_check(c, s->name, u, inv, true)) < 0)
+                        return r;
                 if (u->kind != HP_VM_USB_ID || !u->serial)
                         continue;
-                if (!inv && hp_usb_scan(c->host, &inv) < 0)
-                        return hp_op_host_error(c, -EIO, "cannot read the USB devices of this host");
                 for (size_t k = 0; k < inv->n_devs; k++) {
                         const struct hp_usb_dev *d = &inv->devs[k];
 
