@@ -140,6 +140,7 @@ int hp_ops_vm_admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v)
         return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
                           "VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
                           " MiB available and other VMs have %" PRIu64
-                          " MiB of it yet to lock: stop a VM, wait for the others to finish starting, or give this one less memory",
+                          " MiB of it yet to lock: stop a VM, wait for the others to finish starting, or give "
+                          "this one less memory",
                           v->spec.name, v->spec.memory_mib, avail, pending);
 }
