@@ -3,8 +3,10 @@
  * before the guest runs. Memory a QEMU has locked is no longer in the
  * kernel's MemAvailable, so a running VM is never counted against it a
  * second time: only memory a VM will lock and has not locked yet (one still
- * starting) is. Hugepage VMs take their memory from the free hugepages,
- * which a running VM has already taken (it preallocates). */
+ * starting) is, judged by its QEMU's VmLck in proc/PID/status (the pid from
+ * its pid file, checked against its command line). Hugepage VMs take their
+ * memory from the free hugepages, which a running VM has already taken (it
+ * preallocates). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -54,19 +56,40 @@ int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *r
         return 0;
 }
 
-/* MiB of a VM's memory its QEMU has still to lock. Its VmLck (kernel's
+/* The pid is still this VM's QEMU, not a pid reused since: its command
+ * line has "-pidfile PIDFILE". */
+static bool is_vm_qemu(const struct hp_ops_ctx *c, uint64_t pid, const char *pidfile)
+{
+        _cleanup_free_ char *cmd = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t len = 0;
+        char rel[64];
+
+        snprintf(rel, sizeof(rel), "proc/%" PRIu64 "/cmdline", pid);
+        fd = hp_host_openat(c->host, rel, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || hp_read_all(fd, 1 << 20, &cmd, &len) < 0)
+                return false;
+        /* NUL-separated arguments; cmd is NUL-terminated past len too. */
+        for (size_t o = 0; o < len; o += strlen(cmd + o) + 1)
+                if (streq(cmd + o, "-pidfile") && o + 9 < len && streq(cmd + o + 9, pidfile))
+                        return true;
+        return false;
+}
+
+/* MiB of a VM's memory its QEMU has still to lock. Its VmLck (the kernel's
  * locked_vm) is what it has locked; that also holds QEMU's own locked
  * mappings, so for a QEMU still allocating the guest's RAM this errs low by
- * QEMU's own size, for a moment. Without a QEMU pid whose status can be read
- * (not exec'd yet, or a host tree without it) nothing says any of it is
- * locked: all of it counts. */
+ * QEMU's own size, for a moment. Without a QEMU whose status can be read
+ * (not exec'd yet, gone, a pid reused by another process, a host tree
+ * without it) nothing says any of it is locked: all of it counts. */
 static uint64_t pending_mib(const struct hp_ops_ctx *c, const char *name, uint64_t memory_mib)
 {
         _cleanup_free_ char *status = NULL;
         uint64_t pid, locked_kib;
-        char rel[64];
+        char rel[64], pidfile[768];
 
-        if (hp_ops_vm_qemu_pid(c, name, &pid) < 0)
+        hp_ops_vm_run_file(c->run_dir, name, "qemu.pid", pidfile, sizeof(pidfile));
+        if (hp_ops_vm_qemu_pid(c, name, &pid) < 0 || !is_vm_qemu(c, pid, pidfile))
                 return memory_mib;
         snprintf(rel, sizeof(rel), "proc/%" PRIu64 "/status", pid);
         if (hp_host_read(c->host, rel, &status) < 0 || kv_value(status, "VmLck", &locked_kib) < 0)
