@@ -82,8 +82,14 @@ static int run_create(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
 
 int hp_cli_vm_create(struct hp_cli *c, const struct hp_vm_spec *s, const char *event, json_t **ret)
 {
-        struct hp_cli_route route = { .method = "POST", .body = hp_vm_spec_to_json(s) };
+        struct hp_cli_route route = { .method = "POST" };
         struct create_arg a = { s, event };
+        _cleanup_free_ char *msg = NULL;
+
+        /* Before the JSON body: jansson takes nothing that is not UTF-8. */
+        if (hp_vm_spec_text_check(s, &msg) < 0)
+                return msg ? hp_cli_usage_error("%s", msg) : hp_cli_error(-ENOMEM, "out of memory");
+        route.body = hp_vm_spec_to_json(s);
 
         /* The API records what it creates as created, an import as imported. */
         snprintf(route.path, sizeof(route.path), "/v1/vms%s", streq(event, "vm-imported") ? "?from=vmx" : "");

@@ -139,11 +139,15 @@ int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_op
 }
 
 /* USB entries as QEMU takes them; an ID with a serial names one device, so it
- * is resolved to where that device is plugged in now. */
+ * is resolved to where that device is plugged in now. Entries the host's
+ * devices make unworkable (an ID matching two devices, a bus it does not
+ * have) are refused here too: they may have been defined elsewhere or before
+ * the devices changed. */
 static int usb_hosts(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct hp_qemu_usb_host **ret)
 {
         _cleanup_(hp_usb_inventory_freep) struct hp_usb_inventory *inv = NULL;
         _cleanup_free_ struct hp_qemu_usb_host *usb = calloc(s->n_usb + 1, sizeof(*usb));
+        int r;
 
         if (!usb)
                 return hp_op_oom(c);
@@ -155,10 +159,16 @@ static int usb_hosts(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct hp
                                                     .port = u->port,
                                                     .vendor_id = u->vendor_id,
                                                     .product_id = u->product_id };
+                if (!inv && hp_usb_scan(c->host, &inv) < 0) {
+                        inv = NULL;
+                        if (u->kind == HP_VM_USB_ID && u->serial)
+                                return hp_op_host_error(c, -EIO, "cannot read the USB devices of this host");
+                        continue; /* nothing to check it against: QEMU waits for the device */
+                }
+                if ((r = hp_ops_usb_entry_check(c, s->name, u, inv, true)) < 0)
+                        return r;
                 if (u->kind != HP_VM_USB_ID || !u->serial)
                         continue;
-                if (!inv && hp_usb_scan(c->host, &inv) < 0)
-                        return hp_op_host_error(c, -EIO, "cannot read the USB devices of this host");
                 for (size_t k = 0; k < inv->n_devs; k++) {
                         const struct hp_usb_dev *d = &inv->devs[k];
 
@@ -209,78 +219,6 @@ int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const s
         return r < 0 ? r : build_argv(c, v, p, usb, ret);
 }
 
-/* A value of proc/meminfo's text ("MemAvailable", "HugePages_Free"): kB or a count. */
-static int meminfo_value(const char *text, const char *key, uint64_t *ret)
-{
-        char want[64], num[32];
-        const char *p;
-
-        snprintf(want, sizeof(want), "\n%s:", key);
-        if (!(p = strstr(text, want)))
-                return -ENOENT;
-        if (sscanf(p + strlen(want), "%31s", num) != 1 || hp_parse_u64(num, 10, ret) < 0)
-                return -EBADMSG;
-        return 0;
-}
-
-/* Hugepage memory comes from the host's free hugepages, which running VMs
- * have already taken (they preallocate). */
-static int admit_hugepages(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const char *meminfo)
-{
-        uint64_t free_pages = 0, page_kib = 0, need;
-
-        if (!meminfo || meminfo_value(meminfo, "HugePages_Free", &free_pages) < 0 ||
-            meminfo_value(meminfo, "Hugepagesize", &page_kib) < 0 || page_kib == 0)
-                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
-                                  "VM '%s' asks for hugepages and this host reports none: reserve them (sysctl "
-                                  "vm.nr_hugepages) or 'hwpass vm set %s --hugepages off'",
-                                  s->name, s->name);
-        need = (s->memory_mib * 1024 + page_kib - 1) / page_kib;
-        if (need > free_pages)
-                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
-                                  "VM '%s' needs %" PRIu64 " hugepages of %" PRIu64 " kB for its %" PRIu64
-                                  " MiB; the host has %" PRIu64 " free: reserve more (sysctl vm.nr_hugepages) or "
-                                  "stop a VM that uses them",
-                                  s->name, need, page_kib, s->memory_mib, free_pages);
-        return 0;
-}
-
-/* The VM reserves all its memory: refused, with the numbers, when the host
- * cannot (available memory less what other running VMs reserve). */
-static int admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v)
-{
-        _cleanup_free_ char *meminfo = NULL;
-        struct hp_vm_record *recs = NULL;
-        uint64_t avail = 0, reserved = 0;
-        size_t n = 0;
-
-        if (hp_host_read(c->host, "proc/meminfo", &meminfo) < 0)
-                meminfo = NULL;
-        if (v->spec.hugepages)
-                return admit_hugepages(c, &v->spec, meminfo);
-        if (!meminfo || meminfo_value(meminfo, "MemAvailable", &avail) < 0 ||
-            hp_store_vm_list(v->store, &recs, &n) < 0)
-                return 0; /* nothing to judge by: QEMU's own allocation decides */
-        avail /= 1024;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
-                _cleanup_free_ char *err = NULL;
-
-                if (streq(recs[i].name, v->spec.name) || streq(recs[i].state, "off"))
-                        continue;
-                if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) >= 0 && !s.hugepages)
-                        reserved += s.memory_mib;
-        }
-        hp_vm_records_free(recs, n);
-        if (v->spec.memory_mib + reserved > avail)
-                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
-                                  "VM '%s' needs %" PRIu64 " MiB reserved; the host has %" PRIu64
-                                  " MiB available and running VMs reserve %" PRIu64 " MiB of it: stop a VM or give "
-                                  "this one less memory",
-                                  v->spec.name, v->spec.memory_mib, avail, reserved);
-        return 0;
-}
-
 /* Still on vfio-pci, now that their groups are held: a passthrough change
  * that ran between the choice and the lock is caught here. */
 static int still_on_vfio(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
@@ -313,7 +251,7 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
                 return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s already", v->spec.name, v->rec.state);
         if (!assigned)
                 return hp_op_oom(c);
-        r = admit_memory(c, v);
+        r = hp_ops_vm_admit_memory(c, v);
         if (r >= 0)
                 r = hp_ops_vm_plan(c, v, ret);
         if (r < 0)
@@ -472,19 +410,9 @@ int hp_ops_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
 /* Without QMP: QEMU's pid from its pid file. */
 static void kill_qemu(const struct hp_ops_ctx *c, const char *name)
 {
-        char path[768], buf[32] = "";
         uint64_t pid;
-        ssize_t n;
-        int fd;
 
-        hp_ops_vm_run_file(c->run_dir, name, "qemu.pid", path, sizeof(path));
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return;
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        buf[n > 0 ? n : 0] = '\0';
-        if (hp_parse_u64(buf, 10, &pid) >= 0 && pid > 1)
+        if (hp_ops_vm_qemu_pid(c, name, &pid) >= 0)
                 kill((pid_t)pid, SIGKILL);
 }
 

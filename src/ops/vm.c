@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host/usb.h"
 #include "ops.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
@@ -111,6 +112,9 @@ int hp_ops_vm_create(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const cha
 
         if (!hp_vm_name_valid(s->name))
                 return bad_name(c, s->name);
+        r = hp_ops_vm_check_definition(c, s);
+        if (r < 0)
+                return r;
         r = hp_ops_lock_vm(c, s->name, "vm create", &v.lock);
         if (r < 0)
                 return r;
@@ -136,6 +140,8 @@ int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm
         char *msg = NULL;
         int r;
 
+        if (set->memory_mib && (r = hp_ops_vm_check_memory(c, set->memory_mib)) < 0)
+                return r;
         r = hp_ops_vm_load(c, name, "vm set", true, &v);
         if (r >= 0)
                 r = require_off(c, &v, "it is changed");
@@ -191,6 +197,7 @@ int hp_ops_vm_add_pci(struct hp_ops_ctx *c, const char *name, struct hp_vm_pci *
 
 int hp_ops_vm_add_usb(struct hp_ops_ctx *c, const char *name, struct hp_vm_usb *e, int *ret_index, json_t **ret)
 {
+        _cleanup_(hp_usb_inventory_freep) struct hp_usb_inventory *inv = NULL;
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
         char *msg = NULL;
         int r;
@@ -199,6 +206,9 @@ int hp_ops_vm_add_usb(struct hp_ops_ctx *c, const char *name, struct hp_vm_usb *
         if (r >= 0)
                 r = require_off(c, &v, "devices are added");
         if (r < 0)
+                return r;
+        /* Checked against the devices when the host shows them. */
+        if (hp_usb_scan(c->host, &inv) >= 0 && (r = hp_ops_usb_entry_check(c, name, e, inv, false)) < 0)
                 return r;
         r = hp_vm_add_usb(&v.spec, e, &msg);
         if (r < 0)

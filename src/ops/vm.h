@@ -35,6 +35,20 @@ int hp_ops_vm_load(struct hp_ops_ctx *c, const char *name, const char *what, boo
 /* A new VM from a checked spec; event: "vm-created", "vm-imported". */
 int hp_ops_vm_create(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const char *event, json_t **ret);
 
+/* Definition checks (vmcheck.c), HP_OP_INVALID with what to do: memory in
+ * [HP_VM_MIN_MEMORY_MIB, HP_VM_MAX_DEFINED_MEMORY_MIB]; disks and kernel
+ * that exist and can be read (a disk a regular file or block device); paths
+ * and --append in UTF-8. */
+int hp_ops_vm_check_memory(struct hp_ops_ctx *c, uint64_t memory_mib);
+int hp_ops_vm_check_definition(struct hp_ops_ctx *c, const struct hp_vm_spec *s);
+/* A USB entry against the host's devices now: an ID without serial that
+ * matches more than one plugged-in device, a port on a bus the host does not
+ * have (when it shows any). HP_OP_INVALID at definition, HP_OP_CONFLICT at
+ * power-on (at_power_on: the message names the entry). */
+struct hp_usb_inventory;
+int hp_ops_usb_entry_check(struct hp_ops_ctx *c, const char *vm, const struct hp_vm_usb *u,
+                           const struct hp_usb_inventory *inv, bool at_power_on);
+
 /* vm set: only what is given changes. */
 struct hp_ops_vm_settings {
         uint64_t memory_mib;   /* 0: unchanged */
@@ -79,10 +93,17 @@ void hp_ops_vm_remove_run_dir(const char *dir);
 /* RUN_DIR/vms/NAME, or a file in it ("serial.log", "qemu.pid") when file is
  * not NULL: where a running VM keeps its files. */
 void hp_ops_vm_run_file(const char *run_dir, const char *name, const char *file, char *buf, size_t size);
+/* The pid in RUN_DIR/vms/NAME/qemu.pid (written by QEMU); -errno. */
+int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *ret);
 /* RUN_DIR/vms/NAME made, with the directories above it; -errno. */
 int hp_ops_vm_run_dir_make(const struct hp_ops_ctx *c, const char *name, char *buf, size_t size);
 /* RUN_DIR/vms/NAME and the VM's EFI vars store (STATE_DIR/vms/NAME/...). */
 void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size);
+
+/* Admission (admit.c): refused with the numbers when the host cannot hold
+ * the VM's memory now: its hugepages among the free ones, or its size in
+ * MemAvailable less what VMs still starting have yet to lock. */
+int hp_ops_vm_admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v);
 
 /* Power-on's first half: the VM is off; its memory is admitted, its devices
  * chosen and assigned to it in one store transaction (their IOMMU groups

@@ -14,6 +14,11 @@
 #define HP_VM_MAX_DEVICE_LIMIT 64
 #define HP_VM_MAX_VCPUS 1024
 #define HP_VM_MAX_MEMORY_MIB (UINT64_MAX >> 20) /* so the size in bytes fits in 64 bits */
+/* What vm create and vm set take (a stored spec may hold any size): q35's
+ * firmware and a small Linux guest (the probe guest) boot in 32 MiB; x86-64
+ * Linux with 4-level paging addresses at most 64 TiB (46 bits). */
+#define HP_VM_MIN_MEMORY_MIB 32
+#define HP_VM_MAX_DEFINED_MEMORY_MIB (UINT64_C(64) << 20)
 #define HP_VM_MAX_AUTOSTART_ORDER 9999
 #define HP_VM_MAX_AUTOSTART_DELAY 3600 /* seconds */
 
@@ -87,5 +92,11 @@ bool hp_vm_name_valid(const char *name);
 int hp_pci_id_match_parse(const char *s, struct hp_pci_id_match *ret);
 /* "1-2.3" -> bus 1, port "2.3". */
 int hp_usb_port_parse(const char *s, int *ret_bus, char **ret_port);
+/* Well-formed UTF-8 (what a stored spec, a JSON document, can hold): no
+ * overlong forms, surrogates or code points past U+10FFFF. */
+bool hp_vm_text_valid(const char *s);
+/* The spec's paths and kernel command line are UTF-8: -EINVAL and a message
+ * that shows the value with its bad bytes as \xNN when one is not. */
+int hp_vm_spec_text_check(const struct hp_vm_spec *s, char **ret_error);
 /* "64G", "2048M", "512" (MiB) -> MiB. */
 int hp_size_parse_mib(const char *s, uint64_t *ret);

@@ -199,6 +199,39 @@ static void test_done(void **state)
         hp_vm_spec_done(&s);
 }
 
+/* The UTF-8 jansson takes, no more: a spec that passes can be stored. */
+static void test_text_valid(void **state)
+{
+        static const char *const good[] = { "", "/srv/vm.qcow2", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                            "\xf4\x8f\xbf\xbf" };
+        static const char *const bad[] = {
+                "\xff",         "a\xc3",         "\xc0\xaf",          /* overlong '/' */
+                "\xe0\x80\xaf", "\xed\xa0\x80", /* a surrogate */ "\xf4\x90\x80\x80", /* past U+10FFFF */
+                "\xc3\x28",     "\x80",
+        };
+        struct hp_vm_spec s = { .autostart_order = -1 };
+        char *disks[] = { (char *)"/ok.img", (char *)"/bad\xfe.img", NULL };
+        char *msg = NULL;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                assert_true(hp_vm_text_valid(good[i]));
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_false(hp_vm_text_valid(bad[i]));
+        s.disks = disks;
+        assert_int_equal(hp_vm_spec_text_check(&s, &msg), -EINVAL);
+        assert_non_null(msg);
+        assert_non_null(strstr(msg, "invalid --disk '/bad\\xfe.img'"));
+        free(msg);
+        disks[1] = NULL;
+        s.append = (char *)"console=ttyS0 \xe9";
+        assert_int_equal(hp_vm_spec_text_check(&s, &msg), -EINVAL);
+        assert_non_null(strstr(msg, "invalid --append 'console=ttyS0 \\xe9'"));
+        free(msg);
+        s.append = (char *)"console=ttyS0";
+        assert_int_equal(hp_vm_spec_text_check(&s, &msg), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -206,6 +239,7 @@ int main(void)
                 cmocka_unit_test(test_pci_id_invalid), cmocka_unit_test(test_usb_port_valid),
                 cmocka_unit_test(test_usb_port_invalid), cmocka_unit_test(test_size_valid),
                 cmocka_unit_test(test_size_invalid),  cmocka_unit_test(test_done),
+                cmocka_unit_test(test_text_valid),
         };
 
         return cmocka_run_group_tests_name("vmspec", tests, NULL, NULL);
