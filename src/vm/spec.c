@@ -225,77 +225,18 @@ int hp_size_parse_mib(const char *s, uint64_t *ret)
         return 0;
 }
 
-/* Length of the UTF-8 sequence at p, 0 when it is not well-formed. */
-static size_t utf8_seq(const unsigned char *p)
-{
-        unsigned cp;
-        size_t n;
-
-        if (p[0] < 0x80)
-                return 1;
-        if (p[0] >= 0xc2 && p[0] <= 0xdf)
-                n = 2, cp = p[0] & 0x1f;
-        else if (p[0] >= 0xe0 && p[0] <= 0xef)
-                n = 3, cp = p[0] & 0x0f;
-        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-                n = 4, cp = p[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return n;
-}
-
 bool hp_vm_text_valid(const char *s)
 {
-        const unsigned char *p = (const unsigned char *)s;
-
-        while (p && *p) {
-                size_t n = utf8_seq(p);
-
-                if (n == 0)
-                        return false;
-                p += n;
-        }
-        return true;
-}
-
-/* s with each byte that is not part of well-formed UTF-8 as \xNN, cut short
- * to fit buf. */
-static void escape_bad_bytes(const char *s, char *buf, size_t size)
-{
-        const unsigned char *p = (const unsigned char *)s;
-        size_t o = 0;
-
-        while (*p && o + 5 < size) {
-                size_t n = utf8_seq(p);
-
-                if (n == 0) {
-                        o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *p++);
-                        continue;
-                }
-                if (o + n >= size)
-                        break;
-                memcpy(buf + o, p, n);
-                o += n;
-                p += n;
-        }
-        buf[o] = '\0';
+        return !s || hp_utf8_length(s, NULL) >= 0;
 }
 
 static int text_refused(const char *what, const char *value, const char *fix, char **ret_error)
 {
-        char shown[256];
+        _cleanup_free_ char *shown = hp_escape(value);
 
-        escape_bad_bytes(value, shown, sizeof(shown));
         return hp_errorf(ret_error, -EINVAL,
-                         "invalid %s '%s': it is not UTF-8 text (bad bytes shown as \\xNN): %s", what, shown,
-                         fix);
+                         "invalid %s '%s': it is not UTF-8 text (bad bytes shown as \\xNN): %s", what,
+                         shown ? shown : "?", fix);
 }
 
 int hp_vm_spec_text_check(const struct hp_vm_spec *s, char **ret_error)
