@@ -89,6 +89,11 @@ static void format_size(uint64_t size, char *buf, size_t len)
 }
 
 /* Each host BAR next to the guest's: size and address. */
+/* How long QEMU may take to start the probe guest, whatever the guest's
+ * timeout: it maps the device's BARs first, which takes over a minute for
+ * a 32 GiB BAR in an emulated host. */
+#define PROBE_START_TIMEOUT_S 300
+
 static json_t *compare_bars(const struct hp_pci_dev *d, const struct hp_probe_fn *f, size_t *ret_bad)
 {
         json_t *bars = json_array();
@@ -164,7 +169,7 @@ static int run_guest(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const str
         _cleanup_strv_free_ char **argv = NULL;
         struct hp_mmio_plan mmio = { 0 };
         const struct hp_pci_dev *devs[] = { d };
-        char addr[HP_SBDF_LEN], log[768];
+        char addr[HP_SBDF_LEN], log[768], serial[768];
         int r;
 
         memcpy(addr, d->address, HP_SBDF_LEN);
@@ -187,7 +192,9 @@ static int run_guest(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const str
         if (r < 0)
                 return r;
         snprintf(log, sizeof(log), "%s/qemu.log", run_dir);
-        return hp_probe_run(argv, log, timeout_s * 1000, ret_status);
+        snprintf(serial, sizeof(serial), "%s/serial.log", run_dir);
+        /* The timeout is the guest's; QEMU gets its own limit to start it. */
+        return hp_probe_run(argv, log, serial, PROBE_START_TIMEOUT_S * 1000, timeout_s * 1000, ret_status);
 }
 
 /* The probe's VM record, with the device held for it; a record left by a
@@ -244,7 +251,8 @@ static json_t *answer(const struct hp_pci_dev *d, const struct hp_probe_report *
 
         snprintf(id, sizeof(id), "%04x:%04x", d->vendor_id, d->device_id);
         works = run_r >= 0 && rep->done && f && bad_bars == 0 && status == PROBE_EXIT_PASS && quarantined == 0;
-        verdict = run_r == -ETIMEDOUT         ? "the guest did not finish in time"
+        verdict = run_r == -ETIME             ? "QEMU did not start the guest in time (its device's BARs may be too large for this host)"
+                  : run_r == -ETIMEDOUT       ? "the guest did not finish in time"
                   : !rep->done                ? "the guest did not finish its probe"
                   : !f                        ? "the guest did not see the device"
                   : bad_bars                  ? "the guest's BARs differ from the host's"
@@ -311,7 +319,7 @@ int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned time
         if (r < 0 && asprintf(&warning, "cannot release %s and remove VM '%s' in the store: %s", addr[0], spec.name,
                               strerror(-r)) < 0)
                 warning = NULL;
-        if (run_r < 0 && run_r != -ETIMEDOUT)
+        if (run_r < 0 && run_r != -ETIMEDOUT && run_r != -ETIME)
                 return hp_op_host_error(c, run_r, "cannot run the probe guest for %s", addr[0]);
         snprintf(path, sizeof(path), "%s/serial.log", run_dir);
         if (hp_attr_read_alloc(AT_FDCWD, path, &serial) < 0 || hp_probe_parse(serial, &rep) < 0)

@@ -182,12 +182,40 @@ const struct hp_probe_fn *hp_probe_find(const struct hp_probe_report *r, uint16_
         return NULL;
 }
 
-int hp_probe_run(char *const *argv, const char *log_path, int timeout_ms, int *ret_status)
+static long now_ms(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Whether the guest has said its first line. */
+static bool guest_started(const char *serial_path)
+{
+        char buf[4096];
+        ssize_t n;
+        int fd = open(serial_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        return strstr(buf, "PROBE start") != NULL;
+}
+
+int hp_probe_run(char *const *argv, const char *log_path, const char *serial_path, int start_ms, int timeout_ms,
+                 int *ret_status)
 {
         posix_spawn_file_actions_t fa;
+        long started = 0, deadline = now_ms() + start_ms;
         int r, status;
         pid_t pid;
 
+        /* A log left by an earlier probe must not look like this one's start. */
+        if (unlink(serial_path) < 0 && errno != ENOENT)
+                return -errno;
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -196,19 +224,23 @@ int hp_probe_run(char *const *argv, const char *log_path, int timeout_ms, int *r
         posix_spawn_file_actions_destroy(&fa);
         if (r != 0)
                 return -r;
-        for (int waited = 0;; waited += 10) {
+        for (;;) {
                 pid_t w = waitpid(pid, &status, WNOHANG);
 
                 if (w == pid)
                         break;
                 if (w < 0 && errno != EINTR)
                         return -errno;
-                if (waited >= timeout_ms) {
+                if (!started && guest_started(serial_path)) {
+                        started = now_ms();
+                        deadline = started + timeout_ms;
+                }
+                if (now_ms() >= deadline) {
                         kill(pid, SIGKILL);
                         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                                 ;
                         *ret_status = -1;
-                        return -ETIMEDOUT;
+                        return started ? -ETIMEDOUT : -ETIME;
                 }
                 nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }

@@ -36,6 +36,11 @@ int hp_probe_parse(const char *text, struct hp_probe_report *ret);
 /* The function behind a root port (bus != 0) with these IDs, or NULL. */
 const struct hp_probe_fn *hp_probe_find(const struct hp_probe_report *r, uint16_t vendor_id, uint16_t device_id);
 
-/* Runs argv (QEMU) to its exit, killing it after timeout_ms. *ret_status is
- * its exit status, or -1 when it was killed or died of a signal. */
-int hp_probe_run(char *const *argv, const char *log_path, int timeout_ms, int *ret_status);
+/* Runs argv (QEMU) to its exit. The guest has timeout_ms from its first
+ * line ("PROBE start" in serial_path); before that QEMU may take start_ms to
+ * start it (mapping a device's BARs takes long on some hosts: a 32 GiB BAR
+ * in an emulated host, over a minute). Killed past either: -ETIMEDOUT for
+ * the guest, -ETIME for the start. *ret_status is QEMU's exit status, or -1
+ * when it was killed or died of a signal. */
+int hp_probe_run(char *const *argv, const char *log_path, const char *serial_path, int start_ms, int timeout_ms,
+                 int *ret_status);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -88,6 +90,41 @@ static void test_empty(void **state)
         assert_null(hp_probe_find(&r, 0x1b36, 0x0010));
 }
 
+/* The two limits of a probe run, with sh standing in for QEMU: the guest's
+ * timeout counts from its first line, not from the start of the process. */
+static void run_sh(const char *script, int start_ms, int timeout_ms, int expect_r, int expect_status)
+{
+        char dir[] = "/tmp/hwpass-probe-XXXXXX", serial[64], log[64];
+        char *argv[] = { (char *)"sh", (char *)"-c", NULL, (char *)"sh", serial, NULL };
+        int status = 0, fd;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(serial, sizeof(serial), "%s/serial.log", dir);
+        snprintf(log, sizeof(log), "%s/qemu.log", dir);
+        argv[2] = (char *)script;
+        /* An earlier run's start line must not count. */
+        fd = open(serial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "PROBE start\n", 12), 12);
+        close(fd);
+        assert_int_equal(hp_probe_run(argv, log, serial, start_ms, timeout_ms, &status), expect_r);
+        assert_int_equal(status, expect_status);
+        unlink(serial);
+        unlink(log);
+        rmdir(dir);
+}
+
+static void test_run_limits(void **state)
+{
+        (void)state;
+        /* A slow start (a large BAR being mapped) is not the guest's time. */
+        run_sh("sleep 1; echo 'PROBE start' >\"$1\"; sleep 0.2; exit 33", 5000, 800, 0, 33);
+        /* Once started, the guest has its timeout. */
+        run_sh("echo 'PROBE start' >\"$1\"; sleep 5", 5000, 300, -ETIMEDOUT, -1);
+        /* A start that never comes ends at the start limit. */
+        run_sh("sleep 5", 300, 5000, -ETIME, -1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -95,6 +132,7 @@ int main(void)
                 cmocka_unit_test(test_parse_failure_and_unfinished),
                 cmocka_unit_test(test_parse_malformed),
                 cmocka_unit_test(test_empty),
+                cmocka_unit_test(test_run_limits),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
