@@ -377,6 +377,23 @@ static int parse_allowed(const char *allowed, struct hp_vm_pci *e)
         return HP_EXIT_OK;
 }
 
+/* SBDF, or DDDD:BB:DD for every function of the slot (stored without the
+ * function). */
+static int parse_static(const char *arg, char ret[HP_SBDF_LEN])
+{
+        char full[32];
+
+        if (strlen(arg) > 12 || strchr(arg, '.'))
+                return hp_cli_parse_address(arg, ret);
+        snprintf(full, sizeof(full), "%s.0", arg);
+        if (hp_cli_parse_address(full, ret) != HP_EXIT_OK)
+                return hp_cli_usage_error("invalid PCI address '%s': expected DDDD:BB:DD.F for one function or "
+                                          "DDDD:BB:DD for every function of the slot, in hex, e.g. 0000:01:00.0",
+                                          arg);
+        ret[10] = '\0';
+        return HP_EXIT_OK;
+}
+
 int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(add_arg_done) struct add_arg a = { .pci = { .rombar = -1 }, .is_pci = true };
@@ -384,7 +401,7 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
         int r, err = 0;
 
         if (argc < 2 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm add-pci NAME --address SBDF | --allowed VID:DID[,...] "
+                return hp_cli_usage_error("usage: hwpass vm add-pci NAME --address SBDF|DDDD:BB:DD | --allowed VID:DID[,...] "
                                           "[--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--address", &err)))
@@ -416,7 +433,7 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
         if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;
         a.pci.kind = address ? HP_VM_PCI_STATIC : HP_VM_PCI_DYNAMIC;
-        r = address ? hp_cli_parse_address(address, a.pci.address) : parse_allowed(allowed, &a.pci);
+        r = address ? parse_static(address, a.pci.address) : parse_allowed(allowed, &a.pci);
         return r != HP_EXIT_OK ? r : add_device(c, &a);
 }
 

@@ -73,6 +73,10 @@ int hp_ops_vm_state_op(struct hp_ops_ctx *c, const char *name, const char *op);
 /* What power-on would take now: the device per PCI entry and the window. */
 struct hp_ops_vm_plan {
         struct hp_view view;
+        /* The VM's PCI entries with each slot entry as its functions
+         * (hp_alloc_expand_slots), and the address of each. */
+        struct hp_vm_pci *pci;
+        size_t n_pci;
         char (*addrs)[HP_SBDF_LEN];
         struct hp_mmio_plan mmio;
         char *error; /* why no devices could be chosen, when they cannot */
