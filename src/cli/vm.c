@@ -260,11 +260,12 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
         _cleanup_(json_decrefp) json_t *doc = NULL;
         struct set_arg a = { .set = { .hugepages = -1 } };
         struct hp_cli_route route;
-        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *val;
+        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *fw = NULL, *val;
         int r, err = 0;
 
         if (argc < 3 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N]");
+                return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] "
+                                          "[--device-limit N] [--firmware bios|efi]");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--memory", &err)))
                         memory = val;
@@ -274,6 +275,8 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                         limit = val;
                 else if ((val = hp_cli_opt_value(argc, argv, &i, "--hugepages", &err)))
                         huge = val;
+                else if ((val = hp_cli_opt_value(argc, argv, &i, "--firmware", &err)))
+                        fw = val;
                 else if (!err)
                         err = hp_cli_usage_error("'vm set' does not take '%s'", argv[i]);
                 if (err)
@@ -289,12 +292,16 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("invalid --hugepages '%s': on or off", huge);
         if (huge)
                 a.set.hugepages = streq(huge, "on");
+        if (fw && !streq(fw, "bios") && !streq(fw, "efi"))
+                return hp_cli_usage_error("invalid firmware '%s': bios or efi", fw);
+        a.set.set_firmware = fw != NULL;
+        a.set.firmware = fw && streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
         vm_route(&route, "PUT", a.name, "/settings",
-                 json_pack("{s:o*, s:o*, s:o*, s:o*}", "memory_mib",
+                 json_pack("{s:o*, s:o*, s:o*, s:o*, s:s*}", "memory_mib",
                            a.set.memory_mib ? json_integer((json_int_t)a.set.memory_mib) : NULL, "vcpus",
                            a.set.vcpus ? json_integer(a.set.vcpus) : NULL, "hugepages",
                            a.set.hugepages < 0 ? NULL : json_boolean(a.set.hugepages), "device_limit",
-                           a.set.device_limit ? json_integer(a.set.device_limit) : NULL));
+                           a.set.device_limit ? json_integer(a.set.device_limit) : NULL, "firmware", fw));
         r = hp_cli_write(c, &route, run_set, &a, &doc);
         return r != HP_EXIT_OK ? r : print_vm(c, &doc);
 }

@@ -267,8 +267,9 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
                 return r;
         if (ret->mmio.needs_efi && v->spec.firmware != HP_VM_FIRMWARE_EFI)
                 return hp_op_fail(c, HP_OP_CONFLICT, -EINVAL,
-                                  "VM '%s' needs EFI firmware for its devices' BARs: recreate it with --firmware efi",
-                                  v->spec.name);
+                                  "VM '%s' needs EFI firmware for its devices' BARs: switch it with 'hwpass vm set %s "
+                                  "--firmware efi' (the guest's OS must boot from EFI)",
+                                  v->spec.name, v->spec.name);
         for (size_t i = 0; i < ret->n_pci; i++)
                 if (hp_strv_push(&assigned, ret->addrs[i]) < 0)
                         return hp_op_oom(c);

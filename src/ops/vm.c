@@ -157,6 +157,10 @@ int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm
                 v.spec.hugepages = set->hugepages;
         if (set->device_limit)
                 v.spec.device_limit = set->device_limit;
+        /* The EFI vars store is made at the next EFI power-on; one from an
+         * earlier EFI time is kept (the guest's boot entries). */
+        if (set->set_firmware)
+                v.spec.firmware = set->firmware;
         return save(c, &v, ret);
 }
 

@@ -55,6 +55,8 @@ struct hp_ops_vm_settings {
         unsigned vcpus;        /* 0: unchanged */
         int hugepages;         /* -1: unchanged */
         unsigned device_limit; /* 0: unchanged */
+        bool set_firmware;     /* firmware: BIOS or EFI from now on */
+        enum hp_vm_firmware firmware;
 };
 int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm_settings *set, json_t **ret);
 /* The entry is taken (its index chosen here); a static address must be a
