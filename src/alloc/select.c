@@ -424,3 +424,49 @@ int hp_alloc_assign(const char *vm, const struct hp_vm_pci *entries, size_t n_en
                 memcpy(ret_addresses, chosen, n_entries * sizeof(*chosen));
         return 0;
 }
+
+int hp_alloc_expand_slots(const char *vm, const struct hp_vm_pci *entries, size_t n_entries,
+                          const struct hp_pci_inventory *inv, struct hp_vm_pci **ret, size_t *ret_n,
+                          char **ret_error)
+{
+        /* At most 8 functions a slot. */
+        _cleanup_free_ struct hp_vm_pci *out = calloc(n_entries * 8 + 1, sizeof(*out));
+        size_t n = 0;
+
+        if (ret_error)
+                *ret_error = NULL;
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_entries; i++) {
+                const struct hp_vm_pci *e = &entries[i];
+                size_t first = n;
+
+                if (!hp_vm_pci_is_slot(e)) {
+                        out[n++] = *e;
+                        continue;
+                }
+                for (unsigned fn = 0; fn < 8; fn++) {
+                        char addr[HP_SBDF_LEN];
+
+                        snprintf(addr, sizeof(addr), "%.10s.%u", e->address, fn);
+                        if (!hp_pci_find(inv, addr))
+                                continue;
+                        out[n] = *e;
+                        out[n].in_slot = true;
+                        out[n].function = fn;
+                        memcpy(out[n].address, addr, HP_SBDF_LEN);
+                        n++;
+                }
+                if (n == first || out[first].function != 0) {
+                        if (ret_error && asprintf(ret_error,
+                                                  "pciPassthru%d (slot %s): this host has no device %s.0: remove "
+                                                  "the entry (hwpass vm remove-device %s pci%d)",
+                                                  e->index, e->address, e->address, vm, e->index) < 0)
+                                *ret_error = NULL;
+                        return -ENODEV;
+                }
+        }
+        *ret = TAKE_PTR(out);
+        *ret_n = n;
+        return 0;
+}

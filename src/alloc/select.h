@@ -44,5 +44,15 @@ int hp_alloc_assign(const char *vm, const struct hp_vm_pci *entries, size_t n_en
                     const struct hp_alloc_candidate *cands, size_t n_cands,
                     char (*ret_addresses)[HP_SBDF_LEN], char **ret_error);
 
+/* The entries as hp_alloc_assign and the QEMU argv take them: a slot entry
+ * becomes one static entry per function the host has there (its index,
+ * in_slot, the function and its full address; options copied), the others
+ * stay as they are. Shallow copies sharing the entries' strings: free only
+ * the array. -ENODEV and *ret_error (what to do) when a slot has no
+ * function 0 on this host. */
+int hp_alloc_expand_slots(const char *vm, const struct hp_vm_pci *entries, size_t n_entries,
+                          const struct hp_pci_inventory *inv, struct hp_vm_pci **ret, size_t *ret_n,
+                          char **ret_error);
+
 /* Does the device carry these IDs? A zero sub-ID matches any. */
 bool hp_pci_id_match_dev(const struct hp_pci_id_match *m, const struct hp_pci_dev *d);

@@ -129,10 +129,11 @@ static int positive(json_t *body, const char *key, unsigned long long max, unsig
         return 0;
 }
 
-/* PUT /v1/vms/{name}/settings {"memory_mib", "vcpus", "hugepages", "device_limit"} */
+/* PUT /v1/vms/{name}/settings {"memory_mib", "vcpus", "hugepages", "device_limit", "firmware"} */
 struct hp_api_reply hp_api_vm_settings(struct hp_api *a, const struct hp_api_request *req, const char *name)
 {
-        static const char *const fields[] = { "memory_mib", "vcpus", "hugepages", "device_limit", NULL };
+        static const char *const fields[] = { "memory_mib", "vcpus", "hugepages", "device_limit", "firmware", NULL };
+        const char *fw = NULL;
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
         unsigned long long memory = 0, vcpus = 0, limit = 0;
@@ -149,8 +150,13 @@ struct hp_api_reply hp_api_vm_settings(struct hp_api *a, const struct hp_api_req
         if (positive(body, "memory_mib", HP_VM_MAX_MEMORY_MIB, &memory, &msg) < 0 ||
             positive(body, "vcpus", HP_VM_MAX_VCPUS, &vcpus, &msg) < 0 ||
             positive(body, "device_limit", HP_VM_MAX_DEVICE_LIMIT, &limit, &msg) < 0 ||
-            hp_api_get_bool(body, "hugepages", &huge, &msg) < 0)
+            hp_api_get_bool(body, "hugepages", &huge, &msg) < 0 ||
+            hp_api_get_string(body, "firmware", false, &fw, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg ? msg : "out of memory");
+        if (fw && !streq(fw, "bios") && !streq(fw, "efi"))
+                return hp_api_error(400, "bad-body", "invalid 'firmware' \"%s\": \"bios\" or \"efi\"", fw);
+        set.set_firmware = fw != NULL;
+        set.firmware = fw && streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
         set.memory_mib = memory;
         set.vcpus = (unsigned)vcpus;
         set.device_limit = (unsigned)limit;

@@ -17,7 +17,8 @@ void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
         size_t len;
 
         if (p->kind == HP_VM_PCI_STATIC) {
-                snprintf(buf, size, "static   %s", p->address);
+                snprintf(buf, size, "static   %s%s", p->address,
+                         hp_vm_pci_is_slot(p) ? " (all functions)" : "");
         } else {
                 snprintf(buf, size, "dynamic  ");
                 for (size_t i = 0; i < p->n_allowed; i++) {
@@ -78,7 +79,8 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
         if (c->json) {
                 json_t *j = hp_vm_to_json(&v.spec, v.rec.state), *devs = json_array();
 
-                for (size_t i = 0; j && devs && chosen >= 0 && i < v.spec.n_pci; i++)
+                /* A slot entry's functions one after another. */
+                for (size_t i = 0; j && devs && chosen >= 0 && i < p.n_pci; i++)
                         json_array_append_new(devs, json_string(p.addrs[i]));
                 if (!j || !devs || json_object_set_new(j, "devices_now", chosen >= 0 ? devs : json_null()) < 0 ||
                     json_object_set_new(j, "devices_error",
@@ -116,8 +118,12 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                 char text[512];
 
                 hp_cli_vm_describe_pci(&v.spec.pci[i], text, sizeof(text));
-                printf("  pci%-3d %s%s%s\n", v.spec.pci[i].index, text, chosen >= 0 ? "  -> " : "",
-                       chosen >= 0 ? p.addrs[i] : "");
+                printf("  pci%-3d %s", v.spec.pci[i].index, text);
+                /* What it takes now: a slot entry, each of its functions. */
+                for (size_t k = 0, n = 0; chosen >= 0 && k < p.n_pci; k++)
+                        if (p.pci[k].index == v.spec.pci[i].index)
+                                printf("%s%s", n++ ? ", " : "  -> ", p.addrs[k]);
+                printf("\n");
         }
         for (size_t i = 0; i < v.spec.n_usb; i++) {
                 const struct hp_vm_usb *u = &v.spec.usb[i];

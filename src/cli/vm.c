@@ -260,11 +260,12 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
         _cleanup_(json_decrefp) json_t *doc = NULL;
         struct set_arg a = { .set = { .hugepages = -1 } };
         struct hp_cli_route route;
-        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *val;
+        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *fw = NULL, *val;
         int r, err = 0;
 
         if (argc < 3 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N]");
+                return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] "
+                                          "[--device-limit N] [--firmware bios|efi]");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--memory", &err)))
                         memory = val;
@@ -274,6 +275,8 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                         limit = val;
                 else if ((val = hp_cli_opt_value(argc, argv, &i, "--hugepages", &err)))
                         huge = val;
+                else if ((val = hp_cli_opt_value(argc, argv, &i, "--firmware", &err)))
+                        fw = val;
                 else if (!err)
                         err = hp_cli_usage_error("'vm set' does not take '%s'", argv[i]);
                 if (err)
@@ -289,12 +292,16 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("invalid --hugepages '%s': on or off", huge);
         if (huge)
                 a.set.hugepages = streq(huge, "on");
+        if (fw && !streq(fw, "bios") && !streq(fw, "efi"))
+                return hp_cli_usage_error("invalid firmware '%s': bios or efi", fw);
+        a.set.set_firmware = fw != NULL;
+        a.set.firmware = fw && streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
         vm_route(&route, "PUT", a.name, "/settings",
-                 json_pack("{s:o*, s:o*, s:o*, s:o*}", "memory_mib",
+                 json_pack("{s:o*, s:o*, s:o*, s:o*, s:s*}", "memory_mib",
                            a.set.memory_mib ? json_integer((json_int_t)a.set.memory_mib) : NULL, "vcpus",
                            a.set.vcpus ? json_integer(a.set.vcpus) : NULL, "hugepages",
                            a.set.hugepages < 0 ? NULL : json_boolean(a.set.hugepages), "device_limit",
-                           a.set.device_limit ? json_integer(a.set.device_limit) : NULL));
+                           a.set.device_limit ? json_integer(a.set.device_limit) : NULL, "firmware", fw));
         r = hp_cli_write(c, &route, run_set, &a, &doc);
         return r != HP_EXIT_OK ? r : print_vm(c, &doc);
 }
@@ -377,6 +384,23 @@ static int parse_allowed(const char *allowed, struct hp_vm_pci *e)
         return HP_EXIT_OK;
 }
 
+/* SBDF, or DDDD:BB:DD for every function of the slot (stored without the
+ * function). */
+static int parse_static(const char *arg, char ret[HP_SBDF_LEN])
+{
+        char full[32];
+
+        if (strlen(arg) > 12 || strchr(arg, '.'))
+                return hp_cli_parse_address(arg, ret);
+        snprintf(full, sizeof(full), "%s.0", arg);
+        if (hp_cli_parse_address(full, ret) != HP_EXIT_OK)
+                return hp_cli_usage_error("invalid PCI address '%s': expected DDDD:BB:DD.F for one function or "
+                                          "DDDD:BB:DD for every function of the slot, in hex, e.g. 0000:01:00.0",
+                                          arg);
+        ret[10] = '\0';
+        return HP_EXIT_OK;
+}
+
 int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(add_arg_done) struct add_arg a = { .pci = { .rombar = -1 }, .is_pci = true };
@@ -384,7 +408,7 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
         int r, err = 0;
 
         if (argc < 2 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm add-pci NAME --address SBDF | --allowed VID:DID[,...] "
+                return hp_cli_usage_error("usage: hwpass vm add-pci NAME --address SBDF|DDDD:BB:DD | --allowed VID:DID[,...] "
                                           "[--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--address", &err)))
@@ -416,7 +440,7 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
         if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;
         a.pci.kind = address ? HP_VM_PCI_STATIC : HP_VM_PCI_DYNAMIC;
-        r = address ? hp_cli_parse_address(address, a.pci.address) : parse_allowed(allowed, &a.pci);
+        r = address ? parse_static(address, a.pci.address) : parse_allowed(allowed, &a.pci);
         return r != HP_EXIT_OK ? r : add_device(c, &a);
 }
 

@@ -33,6 +33,7 @@
 void hp_ops_vm_plan_done(struct hp_ops_vm_plan *p)
 {
         hp_view_done(&p->view);
+        free(p->pci); /* shallow copies of the spec's entries */
         free(p->addrs);
         free(p->error);
         *p = (struct hp_ops_vm_plan){ 0 };
@@ -67,16 +68,17 @@ const char *hp_ops_qemu_accel(const struct hp_ops_ctx *c)
         return accel ? accel : hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg";
 }
 
-static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_view *view,
+static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_ops_vm_plan *p,
                           char (**ret)[HP_SBDF_LEN], char **ret_why)
 {
+        struct hp_view *view = &p->view;
         _cleanup_free_ struct hp_alloc_candidate *cands = calloc(view->inv->n_devs + 1, sizeof(*cands));
-        _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = calloc(v->spec.n_pci + 1, sizeof(*addrs));
+        _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = NULL;
         _cleanup_free_ char *why = NULL;
         struct hp_host_state st = hp_view_state(view);
         int r;
 
-        if (!cands || !addrs)
+        if (!cands)
                 return hp_op_oom(c);
         for (size_t i = 0; i < view->inv->n_devs; i++) {
                 const struct hp_pci_dev *d = &view->inv->devs[i];
@@ -94,7 +96,11 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                         .quarantined = cfg && streq(cfg->health, "quarantined"),
                 };
         }
-        r = hp_alloc_assign(v->spec.name, v->spec.pci, v->spec.n_pci, cands, view->inv->n_devs, addrs, &why);
+        r = hp_alloc_expand_slots(v->spec.name, v->spec.pci, v->spec.n_pci, view->inv, &p->pci, &p->n_pci, &why);
+        if (r >= 0 && !(addrs = calloc(p->n_pci + 1, sizeof(*addrs))))
+                return hp_op_oom(c);
+        if (r >= 0)
+                r = hp_alloc_assign(v->spec.name, p->pci, p->n_pci, cands, view->inv->n_devs, addrs, &why);
         if (r < 0 && why) {
                 hp_op_fail(c, HP_OP_FAILED, r, "cannot start '%s': %s", v->spec.name, why);
                 *ret_why = TAKE_PTR(why);
@@ -123,16 +129,16 @@ int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_op
         r = hp_view_load(c->host, c->names, c->db, &ret->view, &err);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
-        r = choose_devices(c, v, &ret->view, &ret->addrs, &ret->error);
+        r = choose_devices(c, v, ret, &ret->addrs, &ret->error);
         if (r < 0)
                 return r;
-        devs = calloc(v->spec.n_pci + 1, sizeof(*devs));
+        devs = calloc(ret->n_pci + 1, sizeof(*devs));
         if (!devs)
                 return hp_op_oom(c);
-        for (size_t i = 0; i < v->spec.n_pci; i++)
+        for (size_t i = 0; i < ret->n_pci; i++)
                 if (!(devs[i] = hp_pci_find(ret->view.inv, ret->addrs[i])))
                         return hp_op_host_error(c, -ENODEV, "cannot plan the devices of '%s'", v->spec.name);
-        r = hp_mmio_plan(devs, v->spec.n_pci, &ret->mmio);
+        r = hp_mmio_plan(devs, ret->n_pci, &ret->mmio);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot plan the devices of '%s'", v->spec.name);
         return 0;
@@ -191,11 +197,14 @@ static int usb_hosts(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct hp
 static int build_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
                       const struct hp_qemu_usb_host *usb, char ***ret)
 {
+        struct hp_vm_spec spec = v->spec; /* with the plan's entries: a slot as its functions */
         char run_dir[512], vars[512];
         int r;
 
+        spec.pci = p->pci;
+        spec.n_pci = p->n_pci;
         hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
-        r = hp_qemu_argv(&v->spec,
+        r = hp_qemu_argv(&spec,
                          &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY,
                                                    .accel = hp_ops_qemu_accel(c),
                                                    .run_dir = run_dir,
@@ -223,7 +232,7 @@ int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const s
  * that ran between the choice and the lock is caught here. */
 static int still_on_vfio(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
 {
-        for (size_t i = 0; i < v->spec.n_pci; i++) {
+        for (size_t i = 0; i < p->n_pci; i++) {
                 char rel[128], target[256];
                 const char *base;
 
@@ -258,20 +267,21 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
                 return r;
         if (ret->mmio.needs_efi && v->spec.firmware != HP_VM_FIRMWARE_EFI)
                 return hp_op_fail(c, HP_OP_CONFLICT, -EINVAL,
-                                  "VM '%s' needs EFI firmware for its devices' BARs: recreate it with --firmware efi",
-                                  v->spec.name);
-        for (size_t i = 0; i < v->spec.n_pci; i++)
+                                  "VM '%s' needs EFI firmware for its devices' BARs: switch it with 'hwpass vm set %s "
+                                  "--firmware efi' (the guest's OS must boot from EFI)",
+                                  v->spec.name, v->spec.name);
+        for (size_t i = 0; i < ret->n_pci; i++)
                 if (hp_strv_push(&assigned, ret->addrs[i]) < 0)
                         return hp_op_oom(c);
-        r = hp_ops_lock_groups(c, assigned, v->spec.n_pci, "vm start", &groups);
+        r = hp_ops_lock_groups(c, assigned, ret->n_pci, "vm start", &groups);
         if (r >= 0)
                 r = still_on_vfio(c, v, ret);
         if (r < 0)
                 return r;
-        if (v->spec.n_pci == 0)
+        if (ret->n_pci == 0)
                 return 0;
         /* A transaction: two starts never win the same device. */
-        r = hp_store_assign_devices(v->store, v->spec.name, assigned, v->spec.n_pci, &conflict);
+        r = hp_store_assign_devices(v->store, v->spec.name, assigned, ret->n_pci, &conflict);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_FAILED, r, "cannot start '%s': %s%s%s", v->spec.name, strerror(-r),
                                   conflict ? ": " : "", conflict ? conflict : "");
@@ -327,7 +337,7 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
                                                  .db_path = c->db,
                                                  .host_root = c->host_root,
                                                  .devices = p->addrs,
-                                                 .n_devices = v->spec.n_pci,
+                                                 .n_devices = p->n_pci,
                                                  .actor = c->actor },
                          60000, &lerr);
         if (r < 0)

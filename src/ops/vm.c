@@ -157,18 +157,22 @@ int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm
                 v.spec.hugepages = set->hugepages;
         if (set->device_limit)
                 v.spec.device_limit = set->device_limit;
+        /* The EFI vars store is made at the next EFI power-on; one from an
+         * earlier EFI time is kept (the guest's boot entries). */
+        if (set->set_firmware)
+                v.spec.firmware = set->firmware;
         return save(c, &v, ret);
 }
 
-/* The static address must be a device of this host. */
+/* The static address must be a device of this host; a slot, its function 0. */
 static int device_exists(struct hp_ops_ctx *c, const char *address)
 {
         char rel[128];
 
-        snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", address);
+        snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s%s", address, strlen(address) == 10 ? ".0" : "");
         if (!hp_host_exists(c->host, rel))
                 return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT, "no PCI device %s on this host",
-                                       address);
+                                       rel + strlen("sys/bus/pci/devices/"));
         return 0;
 }
 

@@ -55,6 +55,8 @@ struct hp_ops_vm_settings {
         unsigned vcpus;        /* 0: unchanged */
         int hugepages;         /* -1: unchanged */
         unsigned device_limit; /* 0: unchanged */
+        bool set_firmware;     /* firmware: BIOS or EFI from now on */
+        enum hp_vm_firmware firmware;
 };
 int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm_settings *set, json_t **ret);
 /* The entry is taken (its index chosen here); a static address must be a
@@ -73,6 +75,10 @@ int hp_ops_vm_state_op(struct hp_ops_ctx *c, const char *name, const char *op);
 /* What power-on would take now: the device per PCI entry and the window. */
 struct hp_ops_vm_plan {
         struct hp_view view;
+        /* The VM's PCI entries with each slot entry as its functions
+         * (hp_alloc_expand_slots), and the address of each. */
+        struct hp_vm_pci *pci;
+        size_t n_pci;
         char (*addrs)[HP_SBDF_LEN];
         struct hp_mmio_plan mmio;
         char *error; /* why no devices could be chosen, when they cannot */

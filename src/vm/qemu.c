@@ -139,6 +139,45 @@ static int add_disks_and_kernel(char ***argv, const struct hp_vm_spec *s)
         return 0;
 }
 
+/* One vfio-pci device, on its own root port; the functions of a slot entry
+ * (the plan gives them one after another, with the entry's index) share
+ * one, at their own function numbers, function 0 marked multi-function, so
+ * the guest sees the device as the hardware is. The display, ROM and BAR
+ * options go to function 0. */
+static int add_pci_entry(char ***argv, const struct hp_vm_spec *s, size_t i, const char (*addrs)[13])
+{
+        const struct hp_vm_pci *p = &s->pci[i];
+        bool first = !p->in_slot || i == 0 || s->pci[i - 1].index != p->index;
+        bool main_fn = !p->in_slot || p->function == 0;
+        _cleanup_free_ char *romfile = p->romfile && main_fn ? qemu_escape(p->romfile) : NULL;
+        char extra[64] = "", id[32], slot[48] = "";
+        int r;
+
+        if (p->romfile && main_fn && !romfile)
+                return -ENOMEM;
+        if (!addrs || strlen(addrs[i]) != 12)
+                return -EINVAL;
+        if (p->rombar >= 0 && main_fn)
+                snprintf(extra, sizeof(extra), ",rombar=%d", p->rombar);
+        if (p->in_slot) {
+                snprintf(id, sizeof(id), "hostdev%d.%u", p->index, p->function);
+                snprintf(slot, sizeof(slot), ",addr=00.%u%s", p->function,
+                         p->function == 0 ? ",multifunction=on" : "");
+        } else
+                snprintf(id, sizeof(id), "hostdev%d", p->index);
+        if (first &&
+            ((r = hp_strv_pushf(argv, "-device")) < 0 ||
+             (r = hp_strv_pushf(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
+                                p->index, p->index + 1, p->index + 1)) < 0))
+                return r;
+        if ((r = hp_strv_pushf(argv, "-device")) < 0 ||
+            (r = hp_strv_pushf(argv, "vfio-pci,host=%s,bus=hp-rp%d%s,id=%s%s%s%s%s", addrs[i], p->index, slot, id,
+                               p->primary_display && main_fn ? ",x-vga=on" : "", extra, romfile ? ",romfile=" : "",
+                               romfile ? romfile : "")) < 0)
+                return r;
+        return 0;
+}
+
 /* DESIGN.md §5: no suspend and no hot-plug for a VM with passthrough
  * devices. The guest is offered no S3/S4 (a device's state would not survive
  * them) and the root ports refuse hot-plug, so neither the guest nor a QMP
@@ -154,29 +193,9 @@ static int add_pci(char ***argv, const struct hp_vm_spec *s, const struct hp_qem
                              (r = hp_strv_pushf(argv, "ICH9-LPC.disable_s4=1")) < 0))
                 return r;
 
-        for (size_t i = 0; i < s->n_pci; i++) {
-                const struct hp_vm_pci *p = &s->pci[i];
-                _cleanup_free_ char *romfile = p->romfile ? qemu_escape(p->romfile) : NULL;
-                char extra[64] = "";
-
-                if (p->romfile && !romfile)
-                        return -ENOMEM;
-                if (!c->pci || strlen(c->pci[i]) != 12)
-                        return -EINVAL;
-                if (p->rombar >= 0)
-                        snprintf(extra, sizeof(extra), ",rombar=%d", p->rombar);
-                if ((r = hp_strv_pushf(argv, "-device")) < 0 ||
-                    (r = hp_strv_pushf(
-                             argv,
-                             "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
-                             p->index, p->index + 1, p->index + 1)) < 0 ||
-                    (r = hp_strv_pushf(argv, "-device")) < 0 ||
-                    (r = hp_strv_pushf(argv, "vfio-pci,host=%s,bus=hp-rp%d,id=hostdev%d%s%s%s%s",
-                                       c->pci[i], p->index, p->index,
-                                       p->primary_display ? ",x-vga=on" : "", extra,
-                                       romfile ? ",romfile=" : "", romfile ? romfile : "")) < 0)
+        for (size_t i = 0; i < s->n_pci; i++)
+                if ((r = add_pci_entry(argv, s, i, c->pci)) < 0)
                         return r;
-        }
         return 0;
 }
 

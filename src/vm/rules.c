@@ -53,10 +53,23 @@ int hp_vm_add_pci(struct hp_vm_spec *s, struct hp_vm_pci *e, char **ret_error)
 
         if (r < 0)
                 return r;
-        for (size_t i = 0; e->kind == HP_VM_PCI_STATIC && i < s->n_pci; i++)
-                if (s->pci[i].kind == HP_VM_PCI_STATIC && streq(s->pci[i].address, e->address))
+        for (size_t i = 0; e->kind == HP_VM_PCI_STATIC && i < s->n_pci; i++) {
+                const struct hp_vm_pci *o = &s->pci[i];
+
+                if (o->kind != HP_VM_PCI_STATIC)
+                        continue;
+                if (streq(o->address, e->address))
                         return hp_errorf(ret_error, -EEXIST, "VM '%s' has %s already (pci%d)", s->name, e->address,
-                                         s->pci[i].index);
+                                         o->index);
+                /* A slot entry takes every function of the slot. */
+                if ((hp_vm_pci_is_slot(o) || hp_vm_pci_is_slot(e)) && strncmp(o->address, e->address, 10) == 0)
+                        return hp_errorf(ret_error, -EEXIST,
+                                         "VM '%s' has %s already (pci%d), and %s is %s: remove one of them first "
+                                         "(hwpass vm remove-device %s pci%d)",
+                                         s->name, o->address, o->index, e->address,
+                                         hp_vm_pci_is_slot(e) ? "every function of its slot" : "a function of that slot",
+                                         s->name, o->index);
+        }
         np = realloc(s->pci, (s->n_pci + 1) * sizeof(*np));
         if (!np)
                 return -ENOMEM;

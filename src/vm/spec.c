@@ -51,6 +51,22 @@ static bool is_digit(char c)
         return c >= '0' && c <= '9';
 }
 
+bool hp_vm_pci_is_slot(const struct hp_vm_pci *p)
+{
+        return p->kind == HP_VM_PCI_STATIC && strlen(p->address) == 10;
+}
+
+bool hp_pci_slot_canonical(const char *s)
+{
+        if (!s || strlen(s) != 10 || s[4] != ':' || s[7] != ':')
+                return false;
+        for (size_t i = 0; i < 10; i++)
+                if (i != 4 && i != 7 && !is_digit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+                        return false;
+        /* The device number is 5 bits: 00 to 1f. */
+        return s[8] <= '1';
+}
+
 static bool is_alnum(char c)
 {
         return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

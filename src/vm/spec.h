@@ -41,13 +41,17 @@ enum hp_vm_pci_kind {
 struct hp_vm_pci {
         int index;                     /* stable position in the VM: pciPassthruN */
         enum hp_vm_pci_kind kind;
-        char address[13];              /* static */
+        char address[13];              /* static: SBDF, or DDDD:BB:DD for every function of the slot */
         struct hp_pci_id_match *allowed; /* dynamic */
         size_t n_allowed;
         char *label;                   /* dynamic: must match the device's label, or NULL */
         bool primary_display;          /* x-vga=on */
         int rombar;                    /* -1 default, 0 off, 1 on */
         char *romfile;                 /* or NULL */
+        /* Only in a power-on plan, where a slot entry becomes one entry per
+         * function (same index, full address): the function it is. */
+        bool in_slot;
+        unsigned function;
 };
 
 enum hp_vm_usb_kind {
@@ -85,6 +89,12 @@ struct hp_vm_spec {
 void hp_vm_spec_done(struct hp_vm_spec *s);
 void hp_vm_pci_done(struct hp_vm_pci *p);
 void hp_vm_usb_done(struct hp_vm_usb *u);
+
+/* A static entry for a whole multi-function slot ("0000:0c:00"): every
+ * function goes to the guest on one root port, at its own function number. */
+bool hp_vm_pci_is_slot(const struct hp_vm_pci *p);
+/* "DDDD:BB:DD" in canonical lower-case hex, as a slot entry stores it. */
+bool hp_pci_slot_canonical(const char *s);
 
 /* Letters, digits, '-', '_', '.', starting with a letter or digit. */
 bool hp_vm_name_valid(const char *name);

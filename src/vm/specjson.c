@@ -217,11 +217,12 @@ int hp_vm_pci_from_json(const json_t *o, struct hp_vm_pci *p, char **ret_error)
                 const char *a = json_string_value(json_object_get(o, "address"));
 
                 p->kind = HP_VM_PCI_STATIC;
-                if (!canonical_sbdf(a))
+                if (!canonical_sbdf(a) && !hp_pci_slot_canonical(a))
                         return hp_errorf(ret_error, -EINVAL,
-                                         "pci%d: a static entry needs 'address' (dddd:bb:dd.f, lower-case hex)",
+                                         "pci%d: a static entry needs 'address' (dddd:bb:dd.f, or dddd:bb:dd for "
+                                         "every function of the slot, lower-case hex)",
                                          p->index);
-                memcpy(p->address, a, HP_SBDF_LEN);
+                snprintf(p->address, sizeof(p->address), "%s", a);
                 return 0;
         }
         if (!kind || !streq(kind, "dynamic"))

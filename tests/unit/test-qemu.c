@@ -172,6 +172,31 @@ static void test_usb_by_serial_and_plain(void **state)
         hp_strv_free(argv);
 }
 
+/* A slot entry expanded by the plan: one root port, the functions at their
+ * own numbers, function 0 multi-function and the only one with x-vga. */
+static void test_gpu_slot(void **state)
+{
+        struct hp_vm_pci pci[] = {
+                { .index = 0, .kind = HP_VM_PCI_STATIC, .address = "0000:0c:00.0", .primary_display = true,
+                  .rombar = 0, .in_slot = true, .function = 0 },
+                { .index = 0, .kind = HP_VM_PCI_STATIC, .address = "0000:0c:00.1", .primary_display = true,
+                  .rombar = 0, .in_slot = true, .function = 1 },
+                { .index = 1, .kind = HP_VM_PCI_STATIC, .address = "0000:0d:00.0", .rombar = -1 },
+        };
+        const char addrs[][13] = { "0000:0c:00.0", "0000:0c:00.1", "0000:0d:00.0" };
+        struct hp_vm_spec s = base("slot", 4096, 2, HP_VM_FIRMWARE_BIOS);
+        struct hp_qemu_config c = { .binary = "qemu-system-x86_64", .accel = "kvm", .run_dir = "/run/hwpass/vms/slot",
+                                    .pci = addrs };
+        char **argv = NULL;
+
+        (void)state;
+        s.pci = pci;
+        s.n_pci = 3;
+        assert_int_equal(hp_qemu_argv(&s, &c, &argv), 0);
+        golden("gpu-slot", argv);
+        hp_strv_free(argv);
+}
+
 static void test_missing_pieces(void **state)
 {
         struct hp_vm_spec s = base("efi", 1024, 1, HP_VM_FIRMWARE_EFI);
@@ -195,6 +220,7 @@ int main(void)
                 cmocka_unit_test(test_desktop_gpu),          cmocka_unit_test(test_probe_bios),
                 cmocka_unit_test(test_four_gpus_large_bars), cmocka_unit_test(test_romfile_and_escaping),
                 cmocka_unit_test(test_usb_by_serial_and_plain), cmocka_unit_test(test_missing_pieces),
+                cmocka_unit_test(test_gpu_slot),
         };
 
         return cmocka_run_group_tests_name("qemu", tests, NULL, NULL);
