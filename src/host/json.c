@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/acs.h"
 #include "host/check.h"
 #include "host/iommu.h"
 #include "host/pci.h"
@@ -281,7 +282,36 @@ fail:
         return NULL;
 }
 
-static json_t *group_json(const struct hp_pci_inventory *inv, const struct hp_iommu_group *g)
+/* Why a group is not isolated: [] when it is. */
+static json_t *isolation_json(const struct hp_host *h, const struct hp_pci_inventory *inv,
+                              const struct hp_iommu_group *g)
+{
+        struct hp_group_isolation *v = NULL;
+        size_t n = 0;
+        json_t *a;
+
+        if (hp_acs_explain_group(h, inv, g, &v, &n) < 0)
+                return NULL;
+        a = json_array();
+        for (size_t i = 0; a && i < n; i++) {
+                const struct hp_isolation *iso = &v[i].iso;
+                json_t *o = json_object();
+
+                if (!o || put(o, "cause", json_string(hp_isolation_cause_name(iso->cause))) < 0 ||
+                    put(o, "culprit", iso->culprit[0] ? json_string(iso->culprit) : json_null()) < 0 ||
+                    put(o, "devices", strv(v[i].devices)) < 0 || put(o, "why", str_or_null(iso->why)) < 0 ||
+                    put(o, "fix", str_or_null(iso->fix)) < 0 || json_array_append_new(a, o) < 0) {
+                        json_decref(o);
+                        json_decref(a);
+                        a = NULL;
+                }
+        }
+        hp_group_isolation_free(v, n);
+        return a;
+}
+
+static json_t *group_json(const struct hp_host *h, const struct hp_pci_inventory *inv,
+                          const struct hp_iommu_group *g)
 {
         json_t *o = json_object(), *devs = json_array();
 
@@ -310,14 +340,14 @@ static json_t *group_json(const struct hp_pci_inventory *inv, const struct hp_io
         if (!o || put(o, "group", json_integer(g->id)) < 0 ||
             put(o, "isolated", json_boolean(hp_iommu_group_isolated(g))) < 0 ||
             put(o, "endpoints", json_integer((json_int_t)g->n_endpoints)) < 0 ||
-            put(o, "devices", devs) < 0) {
+            put(o, "devices", devs) < 0 || put(o, "isolation", isolation_json(h, inv, g)) < 0) {
                 json_decref(o);
                 return NULL;
         }
         return o;
 }
 
-json_t *hp_json_iommu_groups(const struct hp_pci_inventory *inv)
+json_t *hp_json_iommu_groups(const struct hp_host *h, const struct hp_pci_inventory *inv)
 {
         struct hp_iommu_group *groups = NULL;
         size_t n = 0;
@@ -327,7 +357,7 @@ json_t *hp_json_iommu_groups(const struct hp_pci_inventory *inv)
                 return NULL;
         a = json_array();
         for (size_t i = 0; a && i < n; i++)
-                if (json_array_append_new(a, group_json(inv, &groups[i])) < 0) {
+                if (json_array_append_new(a, group_json(h, inv, &groups[i])) < 0) {
                         json_decref(a);
                         a = NULL;
                 }

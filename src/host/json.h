@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 struct hp_check_report;
+struct hp_host;
 struct hp_event;
 struct hp_dev_config;
 struct hp_host_state;
@@ -26,7 +27,8 @@ json_t *hp_json_pci_devices(const struct hp_host_state *st,
  * (d NULL: configured but gone). */
 json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_dev *d,
                           const struct hp_dev_config *c);
-json_t *hp_json_iommu_groups(const struct hp_pci_inventory *inv);
+/* The groups, each with why it is not isolated (read from config space). */
+json_t *hp_json_iommu_groups(const struct hp_host *h, const struct hp_pci_inventory *inv);
 json_t *hp_json_usb(const struct hp_usb_inventory *usb, const struct hp_pci_inventory *inv);
 json_t *hp_json_check_report(const struct hp_check_report *rep);
 /* A passthrough plan: {"action", "dry_run", "applicable", "applied", "steps":

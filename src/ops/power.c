@@ -263,6 +263,8 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
         r = hp_ops_vm_admit_memory(c, v);
         if (r >= 0)
                 r = hp_ops_vm_plan(c, v, ret);
+        if (r >= 0)
+                r = hp_ops_vm_check_romfiles(c, &v->spec, NULL, (const char (*)[HP_SBDF_LEN])ret->addrs);
         if (r < 0)
                 return r;
         if (ret->mmio.needs_efi && v->spec.firmware != HP_VM_FIRMWARE_EFI)

@@ -113,6 +113,8 @@ int hp_ops_vm_create(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const cha
         if (!hp_vm_name_valid(s->name))
                 return bad_name(c, s->name);
         r = hp_ops_vm_check_definition(c, s);
+        if (r >= 0)
+                r = hp_ops_vm_check_romfiles(c, s, NULL, NULL);
         if (r < 0)
                 return r;
         r = hp_ops_lock_vm(c, s->name, "vm create", &v.lock);
@@ -190,6 +192,8 @@ int hp_ops_vm_add_pci(struct hp_ops_ctx *c, const char *name, struct hp_vm_pci *
         r = hp_ops_vm_load(c, name, "vm add-pci", true, &v);
         if (r >= 0)
                 r = require_off(c, &v, "devices are added");
+        if (r >= 0)
+                r = hp_ops_vm_check_romfiles(c, &v.spec, e, NULL);
         if (r < 0)
                 return r;
         r = hp_vm_add_pci(&v.spec, e, &msg);

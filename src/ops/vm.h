@@ -49,6 +49,14 @@ struct hp_usb_inventory;
 int hp_ops_usb_entry_check(struct hp_ops_ctx *c, const char *vm, const struct hp_vm_usb *u,
                            const struct hp_usb_inventory *inv, bool at_power_on);
 
+/* --romfile checks (romcheck.c), HP_OP_INVALID with what to do: a PCI
+ * option ROM (signature, PCIR) for the device's IDs (a dynamic entry's
+ * allowed IDs at definition), with an EFI image when the VM boots EFI. only:
+ * that one entry at definition, where a file not there (yet) passes; else
+ * every entry at power-on, addrs the devices chosen for them. */
+int hp_ops_vm_check_romfiles(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const struct hp_vm_pci *only,
+                             const char (*addrs)[HP_SBDF_LEN]);
+
 /* vm set: only what is given changes. */
 struct hp_ops_vm_settings {
         uint64_t memory_mib;   /* 0: unchanged */
