@@ -62,8 +62,8 @@ static int list_row(struct hp_table *t, const struct hp_host_state *st, const st
                  v.capable ? "" : v.blocker);
         device_name(d, name, sizeof(name));
         /* A label follows its device to a new address. */
-        const struct hp_dev_config *moved = c ? NULL : hp_host_state_moved_here(st, d);
-        const char *text = c ? c->label : moved ? moved->label : NULL;
+        const char *moved = hp_host_state_moved_from(st, d);
+        const char *text = c ? c->label : NULL;
         char label[HP_LABEL_MAX * 4 + 16]; /* up to 4 bytes a character */
 
         const char *mode = hp_dev_mode_name(hp_dev_mode_of(&s));

@@ -8,6 +8,9 @@
 #include <stdbool.h>
 
 struct hp_ops_ctx;
+struct hp_dev_config;
+struct hp_pci_inventory;
+struct hp_store;
 struct hp_plan;
 
 struct hp_ops_passthrough {
@@ -66,3 +69,11 @@ int hp_ops_host_boot_config(struct hp_ops_ctx *c, bool dry_run, json_t **ret);
 #define HP_LABEL_MAX 64 /* characters */
 #define HP_ATTR_KEY_MAX 32
 #define HP_ATTR_VALUE_MAX 128 /* characters */
+
+/* Stored entries whose device moved (same IDs and serial, host/moves.h)
+ * re-keyed to its new address in one transaction of s, with a
+ * "device-moved" event each. The number moved, or a failed op. */
+int hp_ops_follow_moves(struct hp_ops_ctx *c, struct hp_store *s, const struct hp_pci_inventory *inv);
+/* The same on configs in memory only (a dry run). */
+int hp_ops_follow_moves_unrecorded(struct hp_ops_ctx *c, const struct hp_pci_inventory *inv,
+                                   struct hp_dev_config *configs, size_t n);

@@ -148,7 +148,13 @@ static int run_open(struct run *run, bool write)
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot find what the host uses under '%s'", c->host_root);
         r = write ? hp_ops_store_open(c, &run->store) : hp_ops_store_open_readonly(c, &run->store);
-        return r < 0 ? r : load_configs(run);
+        if (r >= 0 && write)
+                r = hp_ops_follow_moves(c, run->store, run->inv);
+        if (r >= 0)
+                r = load_configs(run);
+        if (r >= 0 && !write)
+                r = hp_ops_follow_moves_unrecorded(c, run->inv, run->configs, run->n_configs);
+        return r < 0 ? r : 0;
 }
 
 static int plan(struct run *run, enum hp_plan_action action, char *const *addresses, bool force,
@@ -342,7 +348,7 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
         _cleanup_(run_done) struct run run = { .c = c };
         _cleanup_(json_decrefp) json_t *list = json_array();
         _cleanup_strv_free_ char **addresses = NULL;
-        size_t applied = 0, skipped = 0, configured;
+        size_t applied = 0, skipped = 0, absent = 0, configured;
         int r;
 
         if (!list)
@@ -384,13 +390,13 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
                         continue; /* forgotten meanwhile */
                 d = hp_pci_find(run.inv, cfg->address);
                 if (!d) {
-                        skipped++;
+                        absent++;
                         if (entry(list, cfg, "gone", NULL, NULL, dry_run, NULL) < 0)
                                 return hp_op_oom(c);
                         continue;
                 }
                 if (!hp_dev_config_matches(cfg, d)) {
-                        skipped++;
+                        absent++;
                         if (entry(list, cfg, "hardware-changed", d, NULL, dry_run, NULL) < 0)
                                 return hp_op_oom(c);
                         continue;
@@ -431,7 +437,9 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
                 if (entry(list, cfg, "applied", d, p, dry_run, NULL) < 0)
                         return hp_op_oom(c);
         }
-        *ret = json_pack("{s:b, s:i, s:O, s:i, s:i}", "dry_run", dry_run, "configured", (json_int_t)configured,
-                         "devices", list, "changed", (json_int_t)applied, "not_applied", (json_int_t)skipped);
+        /* Absent devices are warned about, not failed: a boot without them is no failure. */
+        *ret = json_pack("{s:b, s:i, s:O, s:i, s:i, s:i}", "dry_run", dry_run, "configured", (json_int_t)configured,
+                         "devices", list, "changed", (json_int_t)applied, "not_applied", (json_int_t)skipped,
+                         "absent", (json_int_t)absent);
         return *ret ? 0 : hp_op_oom(c);
 }
