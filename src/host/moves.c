@@ -207,10 +207,29 @@ int hp_dev_match_all(const struct hp_host_state *st, struct hp_dev_match **ret, 
         return 0;
 }
 
-const struct hp_dev_match *hp_dev_match_find(const struct hp_dev_match *m, size_t n, const char *address)
+int hp_dev_matches_rekey(const struct hp_dev_match *m, size_t n, struct hp_dev_config *configs, size_t n_configs)
+{
+        _cleanup_free_ ssize_t *k = calloc(n + 1, sizeof(ssize_t));
+
+        if (!k)
+                return -ENOMEM;
+        /* Every entry found before any moves: in a swap, one's new address is another's old one. */
+        for (size_t i = 0; i < n; i++) {
+                k[i] = -1;
+                for (size_t j = 0; m[i].kind == HP_DEV_MATCH_MOVED && j < n_configs; j++)
+                        if (streq(configs[j].address, m[i].from))
+                                k[i] = (ssize_t)j;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (k[i] >= 0)
+                        memcpy(configs[k[i]].address, m[i].to, HP_SBDF_LEN);
+        return 0;
+}
+
+const struct hp_dev_match *hp_dev_match_unmoved(const struct hp_dev_match *m, size_t n, const char *address)
 {
         for (size_t i = 0; i < n; i++)
-                if (streq(m[i].from, address))
+                if (m[i].kind != HP_DEV_MATCH_MOVED && streq(m[i].from, address))
                         return &m[i];
         return NULL;
 }

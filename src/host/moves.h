@@ -8,6 +8,8 @@
 
 #include "host/pci.h"
 
+struct hp_dev_config;
+
 struct hp_host_state;
 
 enum hp_dev_match_kind {
@@ -37,5 +39,7 @@ struct hp_dev_match {
  * device carrying its serial elsewhere, stays where it is (an identical
  * replacement). *ret is NULL when nothing matched. */
 int hp_dev_match_all(const struct hp_host_state *st, struct hp_dev_match **ret, size_t *ret_n);
-/* The match for the entry stored at address, or NULL. */
-const struct hp_dev_match *hp_dev_match_find(const struct hp_dev_match *m, size_t n, const char *address);
+/* The MOVED entries' addresses in configs changed to where their devices are. */
+int hp_dev_matches_rekey(const struct hp_dev_match *m, size_t n, struct hp_dev_config *configs, size_t n_configs);
+/* The match for the entry stored at address that does not move, or NULL. */
+const struct hp_dev_match *hp_dev_match_unmoved(const struct hp_dev_match *m, size_t n, const char *address);

@@ -115,7 +115,7 @@ int hp_dev_state_of(const struct hp_host_state *st, const struct hp_pci_dev *d,
                     const struct hp_dev_config *c, struct hp_dev_state *ret)
 {
         const struct hp_pci_inventory *inv = st->inv;
-        const struct hp_dev_match *m = c ? hp_dev_match_find(st->matches, st->n_matches, c->address) : NULL;
+        const struct hp_dev_match *m = c ? hp_dev_match_unmoved(st->matches, st->n_matches, c->address) : NULL;
         const struct hp_pci_dev *blocker = NULL;
         char *reason = NULL;
         int n = 0;

@@ -60,16 +60,7 @@ int hp_view_load(const struct hp_host *h, struct hp_names *names, const char *db
         r = hp_dev_match_all(&st, &ret->matches, &ret->n_matches);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ret->n_matches; i++) {
-                const struct hp_dev_match *m = &ret->matches[i];
-
-                for (size_t k = 0; m->kind == HP_DEV_MATCH_MOVED && k < ret->n_configs; k++)
-                        if (streq(ret->configs[k].address, m->from)) {
-                                memcpy(ret->configs[k].address, m->to, HP_SBDF_LEN);
-                                break;
-                        }
-        }
-        return 0;
+        return hp_dev_matches_rekey(ret->matches, ret->n_matches, ret->configs, ret->n_configs);
 }
 
 static bool ids_configured(const struct hp_pci_dev *d, const struct hp_dev_config *configs, size_t n)

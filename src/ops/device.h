@@ -77,3 +77,10 @@ int hp_ops_follow_moves(struct hp_ops_ctx *c, struct hp_store *s, const struct h
 /* The same on configs in memory only (a dry run). */
 int hp_ops_follow_moves_unrecorded(struct hp_ops_ctx *c, const struct hp_pci_inventory *inv,
                                    struct hp_dev_config *configs, size_t n);
+/* The stored entry at from (its device not there) given to the device at
+ * address: same IDs required, address without an entry of its own, from not
+ * assigned to a VM. One transaction, a "device-adopted" event. */
+int hp_ops_device_adopt(struct hp_ops_ctx *c, const char *address, const char *from, json_t **ret);
+/* Drops the stored entry at address: refused while a VM holds it, or while
+ * its device is here and set for passthrough. */
+int hp_ops_device_forget(struct hp_ops_ctx *c, const char *address, json_t **ret);

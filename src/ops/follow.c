@@ -102,13 +102,139 @@ int hp_ops_follow_moves_unrecorded(struct hp_ops_ctx *c, const struct hp_pci_inv
                 r = hp_dev_match_all(&st, &m, &n_m);
         }
         hp_view_serials_free(inv, serials);
+        if (r >= 0)
+                r = hp_dev_matches_rekey(m, n_m, configs, n);
+        return r < 0 ? hp_op_oom(c) : 0;
+}
+
+/* A failed adopt or forget: nothing of it stays. */
+static int undo(struct hp_store *s, int r)
+{
+        (void)hp_store_rollback(s);
+        return r;
+}
+
+/* The stored entry at address in s's open transaction; a failed op when none. */
+static int stored_entry(struct hp_ops_ctx *c, struct hp_store *s, const char *address, struct hp_dev_config *ret)
+{
+        int r = hp_store_device_get(s, address, ret);
+
+        if (r == -ENOENT)
+                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-entry", -ENOENT,
+                                       "nothing is stored for %s: 'hwpass device list' shows the stored entries "
+                                       "whose device is not where they say",
+                                       address);
         if (r < 0)
-                return hp_op_oom(c);
-        for (size_t i = 0; i < n_m; i++)
-                for (size_t k = 0; m[i].kind == HP_DEV_MATCH_MOVED && k < n; k++)
-                        if (streq(configs[k].address, m[i].from)) {
-                                memcpy(configs[k].address, m[i].to, HP_SBDF_LEN);
-                                break;
-                        }
+                return hp_op_host_error(c, r, "cannot read the stored state in '%s'", c->db);
+        if (ret->assigned_vm)
+                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY,
+                                  "%s is assigned to VM '%s': stop it first (hwpass vm stop %s)", address,
+                                  ret->assigned_vm, ret->assigned_vm);
         return 0;
+}
+
+/* The device at address is the one its entry was given: same IDs, and no
+ * other serial than the one recorded. */
+static bool in_place(struct hp_ops_ctx *c, const struct hp_pci_inventory *inv, const struct hp_dev_config *cfg)
+{
+        const struct hp_pci_dev *d = hp_pci_find(inv, cfg->address);
+        _cleanup_free_ char *serial = NULL;
+
+        if (!d || !hp_dev_config_matches(cfg, d))
+                return false;
+        (void)hp_pci_read_serial(c->host, d, &serial);
+        return !cfg->serial || !serial || streq(cfg->serial, serial);
+}
+
+static int open_scanned(struct hp_ops_ctx *c, struct hp_pci_inventory **inv, struct hp_store **s)
+{
+        int r = hp_pci_scan(c->host, c->names, inv);
+
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read the PCI devices under '%s'", c->host_root);
+        r = hp_ops_store_open(c, s);
+        if (r < 0)
+                return r;
+        r = hp_store_begin(*s);
+        return r < 0 ? hp_op_host_error(c, r, "cannot lock the stored state in '%s'", c->db) : 0;
+}
+
+int hp_ops_device_adopt(struct hp_ops_ctx *c, const char *address, const char *from, json_t **ret)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(hp_dev_config_done) struct hp_dev_config old = { 0 }, own = { 0 };
+        _cleanup_free_ char *serial = NULL;
+        const struct hp_pci_dev *d;
+        int r;
+
+        if (streq(address, from))
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "%s cannot adopt its own entry: name the old address "
+                                  "with --from", address);
+        r = open_scanned(c, &inv, &s);
+        if (r < 0)
+                return r;
+        d = hp_pci_find(inv, address);
+        if (!d)
+                return undo(s, hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT,
+                                               "no PCI device %s on this host", address));
+        r = stored_entry(c, s, from, &old);
+        if (r < 0)
+                return undo(s, r);
+        if (!hp_dev_config_matches(&old, d))
+                return undo(s, hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                          "%s is %04x:%04x (subsystem %04x:%04x), but %s was stored for %04x:%04x "
+                                          "(subsystem %04x:%04x): not the same kind of device",
+                                          address, d->vendor_id, d->device_id, d->subsystem_vendor_id,
+                                          d->subsystem_device_id, from, old.vendor_id, old.device_id,
+                                          old.subsystem_vendor_id, old.subsystem_device_id));
+        if (in_place(c, inv, &old))
+                return undo(s, hp_op_fail(c, HP_OP_CONFLICT, -EEXIST,
+                                          "the device stored at %s is still there: nothing to adopt", from));
+        r = hp_store_device_get(s, address, &own);
+        if (r >= 0)
+                return undo(s, hp_op_fail(c, HP_OP_CONFLICT, -EEXIST,
+                                          "%s has a stored entry of its own: forget it first (hwpass device "
+                                          "forget %s)",
+                                          address, address));
+        (void)hp_pci_read_serial(c->host, d, &serial);
+        r = hp_store_device_delete(s, from);
+        if (r >= 0)
+                r = rekey(s, &old, d, serial, "device-adopted");
+        if (r >= 0)
+                r = hp_store_commit(s);
+        if (r < 0)
+                return undo(s, hp_op_host_error(c, r, "cannot store %s in '%s'", address, c->db));
+        *ret = json_pack("{s:s, s:s, s:s?, s:b}", "address", address, "from", from, "label", old.label, "desired",
+                         old.desired);
+        return *ret ? 0 : hp_op_oom(c);
+}
+
+int hp_ops_device_forget(struct hp_ops_ctx *c, const char *address, json_t **ret)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = NULL;
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
+        int r = open_scanned(c, &inv, &s);
+
+        if (r < 0)
+                return r;
+        r = stored_entry(c, s, address, &cfg);
+        if (r < 0)
+                return undo(s, r);
+        /* Forgotten while on vfio-pci, nothing would ever give it back. */
+        if (cfg.desired && in_place(c, inv, &cfg))
+                return undo(s, hp_op_fail(c, HP_OP_CONFLICT, -EBUSY,
+                                          "%s is here and set for passthrough: disable it first (hwpass device "
+                                          "passthrough disable %s)",
+                                          address, address));
+        r = hp_store_device_delete(s, address);
+        if (r >= 0)
+                r = hp_store_event_add(s, "device-forgotten", address, cfg.label ? cfg.label : "no label");
+        if (r >= 0)
+                r = hp_store_commit(s);
+        if (r < 0)
+                return undo(s, hp_op_host_error(c, r, "cannot forget %s in '%s'", address, c->db));
+        *ret = json_pack("{s:s, s:b}", "address", address, "forgotten", true);
+        return *ret ? 0 : hp_op_oom(c);
 }
