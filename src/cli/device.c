@@ -223,6 +223,19 @@ static void show_state(const struct hp_dev_state *s, const struct hp_dev_config 
         printf("Health:          %s\n", c->health);
 }
 
+/* The stored entry this device may be, and the command that says it is. */
+static void show_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        const struct hp_dev_config *old = hp_host_state_may_be(st, d);
+        _cleanup_free_ char *label = old && old->label ? hp_escape(old->label) : NULL;
+
+        if (old)
+                printf("May be:          the device stored at %s%s%s%s (same IDs, no serial to tell): if it is, run "
+                       "'hwpass device adopt %s --from %s'\n",
+                       old->address, label ? " (" : "", label ? label : "", label ? ")" : "", d->address,
+                       old->address);
+}
+
 static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
 {
         const struct hp_pci_inventory *inv = st->inv;
@@ -269,6 +282,7 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
         for (size_t i = 0; v.notes[i]; i++)
                 printf("  note: %s\n", v.notes[i]);
         show_state(&s, c);
+        show_may_be(st, d);
         return HP_EXIT_OK;
 }
 

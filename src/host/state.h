@@ -50,6 +50,9 @@ int hp_dev_state_of(const struct hp_host_state *st, const struct hp_pci_dev *d,
 /* The stored address d's entry came from, when the view moved it here
  * (not recorded yet: the next write or 'hwpass host apply' does), or NULL. */
 const char *hp_host_state_moved_from(const struct hp_host_state *st, const struct hp_pci_dev *d);
+/* A stored entry, not at its device, that d may be (same IDs, no serial to
+ * tell): the operator decides with 'hwpass device adopt'. NULL: none. */
+const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d);
 
 /* The stored identity still describes the device at that address. */
 bool hp_dev_config_matches(const struct hp_dev_config *c, const struct hp_pci_dev *d);
