@@ -393,6 +393,50 @@ static struct hp_api_reply post_clear(struct hp_api *a, const struct hp_api_requ
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
+/* POST /v1/devices/{address}/adopt {"from": "OLD"}: the stored entry of OLD given to this device. */
+static struct hp_api_reply post_adopt(struct hp_api *a, const struct hp_api_request *req, const char *address)
+{
+        static const char *const fields[] = { "from", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_free_ char *msg = NULL;
+        char canon[HP_SBDF_LEN], from[HP_SBDF_LEN], actor[160];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        const char *text = NULL;
+        int r;
+
+        if (hp_api_parse_address(address, canon, &err) < 0 || hp_api_body_object(req, fields, false, &body, &err) < 0)
+                return err;
+        if (hp_api_get_string(body, "from", false, &text, &msg) < 0)
+                return hp_api_error(400, "bad-body", "%s", msg);
+        if (!text)
+                return hp_api_error(400, "bad-body", "\"from\" is required: the address of the stored entry to adopt");
+        if (hp_api_parse_address(text, from, &err) < 0)
+                return err;
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_device_adopt(&ctx, canon, from, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
+/* POST /v1/devices/{address}/forget {}: the stored entry of a device that is gone, dropped. */
+static struct hp_api_reply post_forget(struct hp_api *a, const struct hp_api_request *req, const char *address)
+{
+        static const char *const fields[] = { NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        char canon[HP_SBDF_LEN], actor[160];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        if (hp_api_parse_address(address, canon, &err) < 0 || hp_api_body_object(req, fields, true, &body, &err) < 0)
+                return err;
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_device_forget(&ctx, canon, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
 /* POST /v1/devices/{address}/probe {"timeout"} */
 static struct hp_api_reply post_probe(struct hp_api *a, const struct hp_api_request *req, const char *address)
 {
@@ -548,6 +592,10 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return put ? put_attributes(a, req, arg) : method_error(req, "PUT");
         if (segment(url, "/v1/devices/", "/clear", arg, sizeof(arg)))
                 return post ? post_clear(a, req, arg) : method_error(req, "POST");
+        if (segment(url, "/v1/devices/", "/adopt", arg, sizeof(arg)))
+                return post ? post_adopt(a, req, arg) : method_error(req, "POST");
+        if (segment(url, "/v1/devices/", "/forget", arg, sizeof(arg)))
+                return post ? post_forget(a, req, arg) : method_error(req, "POST");
         if (segment(url, "/v1/devices/", "/probe", arg, sizeof(arg)))
                 return post ? post_probe(a, req, arg) : method_error(req, "POST");
         if (streq(url, "/v1/host/apply"))

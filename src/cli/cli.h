@@ -123,6 +123,8 @@ int hp_cmd_device_label(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_attr(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_probe(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_adopt(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_device_forget(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_device_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_graphics_vm_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv);

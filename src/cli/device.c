@@ -62,8 +62,8 @@ static int list_row(struct hp_table *t, const struct hp_host_state *st, const st
                  v.capable ? "" : v.blocker);
         device_name(d, name, sizeof(name));
         /* A label follows its device to a new address. */
-        const struct hp_dev_config *moved = c ? NULL : hp_host_state_moved_here(st, d);
-        const char *text = c ? c->label : moved ? moved->label : NULL;
+        const char *moved = hp_host_state_moved_from(st, d);
+        const char *text = c ? c->label : NULL;
         char label[HP_LABEL_MAX * 4 + 16]; /* up to 4 bytes a character */
 
         const char *mode = hp_dev_mode_name(hp_dev_mode_of(&s));
@@ -223,6 +223,19 @@ static void show_state(const struct hp_dev_state *s, const struct hp_dev_config 
         printf("Health:          %s\n", c->health);
 }
 
+/* The stored entry this device may be, and the command that says it is. */
+static void show_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        const struct hp_dev_config *old = hp_host_state_may_be(st, d);
+        _cleanup_free_ char *label = old && old->label ? hp_escape(old->label) : NULL;
+
+        if (old)
+                printf("May be:          the device stored at %s%s%s%s (same IDs, no serial to tell): if it is, run "
+                       "'hwpass device adopt %s --from %s'\n",
+                       old->address, label ? " (" : "", label ? label : "", label ? ")" : "", d->address,
+                       old->address);
+}
+
 static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
 {
         const struct hp_pci_inventory *inv = st->inv;
@@ -269,6 +282,7 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
         for (size_t i = 0; v.notes[i]; i++)
                 printf("  note: %s\n", v.notes[i]);
         show_state(&s, c);
+        show_may_be(st, d);
         return HP_EXIT_OK;
 }
 

@@ -187,3 +187,62 @@ int hp_cmd_device_clear(struct hp_cli *c, int argc, char **argv)
                                : " (the kernel has no reset method for it: it was not reset)");
         return HP_EXIT_OK;
 }
+
+static int run_adopt(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret)
+{
+        return hp_ops_device_adopt(ctx, address, arg, ret);
+}
+
+/* hwpass device adopt NEW --from OLD: the operator says which stored entry a
+ * device is, when hwpass cannot tell by itself (no serial, several alike). */
+int hp_cmd_device_adopt(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        char address[HP_SBDF_LEN], from[HP_SBDF_LEN];
+        int r;
+
+        if (argc != 4 || !streq(argv[2], "--from"))
+                return hp_cli_usage_error("usage: hwpass device adopt SBDF --from OLD-SBDF (the address its stored "
+                                          "entry has, as 'hwpass device list' shows it)");
+        r = hp_cli_parse_address(argv[3], from);
+        if (r != HP_EXIT_OK)
+                return r;
+        r = device_write(c, argv[1],
+                         &(struct device_write){ .method = "POST", .route = "adopt",
+                                                 .body = json_pack("{s:s}", "from", from), .run = run_adopt,
+                                                 .arg = from },
+                         address, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("%s: adopted the stored entry of %s\n", address, from);
+        return HP_EXIT_OK;
+}
+
+static int run_forget(struct hp_ops_ctx *ctx, const char *address, const void *arg, json_t **ret)
+{
+        (void)arg;
+        return hp_ops_device_forget(ctx, address, ret);
+}
+
+/* hwpass device forget OLD: a stored entry whose device is gone, dropped. */
+int hp_cmd_device_forget(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        char address[HP_SBDF_LEN];
+        int r;
+
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass device forget SBDF");
+        r = device_write(c, argv[1],
+                         &(struct device_write){ .method = "POST", .route = "forget", .body = json_object(),
+                                                 .run = run_forget },
+                         address, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("%s: stored entry forgotten\n", address);
+        return HP_EXIT_OK;
+}

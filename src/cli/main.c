@@ -30,6 +30,8 @@ static const struct command {
         { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr },
         { "device", "probe", "SBDF [--timeout SECONDS]", "boot the probe guest with the device: does its passthrough work here", hp_cmd_device_probe },
         { "device", "clear", "SBDF [--force]", "return a quarantined device to service once a reset works", hp_cmd_device_clear },
+        { "device", "adopt", "SBDF --from OLD-SBDF", "give a device the stored entry of the one it replaced at another address", hp_cmd_device_adopt },
+        { "device", "forget", "SBDF", "drop the stored entry of a device that is gone", hp_cmd_device_forget },
         { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
         { "graphics", "vm", "list", "VMs with display devices, and the device each holds", hp_cmd_graphics_vm_list },
         { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]", "define a VM", hp_cmd_vm_create },

@@ -138,6 +138,10 @@ static void print_apply_entry(json_t *e)
                 printf("%s: hardware changed (now %s, configured as %s): not applied; enable it again if it is "
                        "meant\n",
                        address, hp_cli_str(e, "ids") ?: "?", hp_cli_str(e, "configured_ids") ?: "?");
+        if (streq(result, "gone") || streq(result, "hardware-changed"))
+                fprintf(stderr, "hwpass: warning: the device configured at %s is not there: if it moved, run "
+                                "'hwpass device adopt NEW-ADDRESS --from %s'; if it is gone, 'hwpass device forget %s'\n",
+                        address, address, address);
         if (json_is_object(plan))
                 print_plan(plan);
         if (streq(result, "applied") && json_is_true(json_object_get(plan, "applied")))
@@ -169,7 +173,7 @@ int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv)
         struct hp_cli_route route = { .method = "POST", .path = "/v1/host/apply" };
         bool dry_run = argc == 2 && streq(argv[1], "--dry-run");
         json_t *v;
-        size_t i, changed, skipped;
+        size_t i, changed, skipped, absent;
         int r;
 
         if (argc > 1 && !dry_run)
@@ -188,6 +192,8 @@ int hp_cmd_host_apply(struct hp_cli *c, int argc, char **argv)
                 print_apply_entry(v);
         changed = (size_t)json_integer_value(json_object_get(doc, "changed"));
         skipped = (size_t)json_integer_value(json_object_get(doc, "not_applied"));
-        printf("host apply: %zu device%s changed, %zu not applied.\n", changed, changed == 1 ? "" : "s", skipped);
+        absent = (size_t)json_integer_value(json_object_get(doc, "absent"));
+        printf("host apply: %zu device%s changed, %zu not applied", changed, changed == 1 ? "" : "s", skipped);
+        printf(absent ? ", %zu absent (see the warnings).\n" : ".\n", absent);
         return skipped ? HP_EXIT_FAIL : HP_EXIT_OK;
 }

@@ -171,11 +171,11 @@ json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_de
                 json_decref(o);
                 return NULL;
         }
-        const struct hp_dev_config *moved = !c && d ? hp_host_state_moved_here(st, d) : NULL;
+        const char *moved = d ? hp_host_state_moved_from(st, d) : NULL;
 
         if (put(o, "passthrough", pt) < 0 ||
-            put(o, "label", str_or_null(c ? c->label : moved ? moved->label : NULL)) < 0 ||
-            put(o, "label_moved_from", str_or_null(moved ? moved->address : NULL)) < 0 ||
+            put(o, "label", str_or_null(c ? c->label : NULL)) < 0 ||
+            put(o, "label_moved_from", str_or_null(moved)) < 0 ||
             put(o, "attributes", attributes(c)) < 0 ||
             put(o, "assigned_vm", str_or_null(c ? c->assigned_vm : NULL)) < 0 ||
             put(o, "health", text(c ? c->health : "ok")) < 0) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "moves.h"
 #include "pci.h"
 #include "store/store.h"
 #include "util/macro.h"
@@ -83,90 +84,68 @@ static bool same_ids(const struct hp_dev_config *c, const struct hp_pci_dev *d)
                c->subsystem_device_id == d->subsystem_device_id;
 }
 
-/* The configured device no longer stands at its address. */
-static bool displaced(const struct hp_host_state *st, const struct hp_dev_config *c)
+const char *hp_host_state_moved_from(const struct hp_host_state *st, const struct hp_pci_dev *d)
 {
-        const struct hp_pci_dev *d = hp_pci_find(st->inv, c->address);
-
-        return !d || !same_ids(c, d);
-}
-
-bool hp_host_state_needs_serials(const struct hp_host_state *st)
-{
-        for (size_t i = 0; i < st->n_configs; i++)
-                if (displaced(st, &st->configs[i]))
-                        return true;
-        return false;
-}
-
-/* Same IDs, and the same serial, or the same slot when neither side has a serial. */
-static bool is_same_device(const struct hp_host_state *st, const struct hp_dev_config *c, size_t i)
-{
-        const struct hp_pci_dev *d = &st->inv->devs[i];
-        const char *serial = st->serials ? st->serials[i] : NULL;
-
-        if (!same_ids(c, d))
-                return false;
-        if (c->serial || serial)
-                return c->serial && serial && streq(c->serial, serial);
-        return c->slot && d->slot && streq(c->slot, d->slot);
-}
-
-const struct hp_pci_dev *hp_dev_config_moved_to(const struct hp_host_state *st,
-                                                const struct hp_dev_config *c)
-{
-        const struct hp_pci_dev *found = NULL;
-
-        if (!displaced(st, c))
-                return NULL;
-        for (size_t i = 0; i < st->inv->n_devs; i++) {
-                const struct hp_dev_config *own = hp_host_state_config(st, st->inv->devs[i].address);
-
-                if ((own && !displaced(st, own)) || !is_same_device(st, c, i))
-                        continue;
-                if (found)
-                        return NULL; /* two candidates: never guess */
-                found = &st->inv->devs[i];
-        }
-        return found;
-}
-
-const struct hp_dev_config *hp_host_state_moved_here(const struct hp_host_state *st,
-                                                     const struct hp_pci_dev *d)
-{
-        for (size_t i = 0; i < st->n_configs; i++)
-                if (hp_dev_config_moved_to(st, &st->configs[i]) == d)
-                        return &st->configs[i];
+        for (size_t i = 0; i < st->n_matches; i++)
+                if (st->matches[i].kind == HP_DEV_MATCH_MOVED && streq(st->matches[i].to, d->address))
+                        return st->matches[i].from;
         return NULL;
+}
+
+const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        for (size_t i = 0; i < st->n_matches; i++) {
+                const struct hp_dev_match *m = &st->matches[i];
+                const struct hp_dev_config *c = hp_host_state_config(st, m->from);
+
+                if (m->kind != HP_DEV_MATCH_UNCERTAIN || !c || !same_ids(c, d))
+                        continue;
+                if (streq(m->to, d->address) || !hp_host_state_config(st, d->address))
+                        return c;
+        }
+        return NULL;
+}
+
+/* Why an entry is not at its device: what it may be, and what to run. */
+static int unmatched_reason(const struct hp_dev_config *c, const struct hp_pci_dev *d,
+                            const struct hp_dev_match *m, char **ret)
+{
+        if (m && m->kind == HP_DEV_MATCH_UNCERTAIN)
+                return asprintf(ret, "not found at its address: it may be the device now at %s (same IDs, %s%s%s): "
+                                     "if it is, run 'hwpass device adopt %s --from %s'; if it is gone, 'hwpass "
+                                     "device forget %s'",
+                                m->to, m->why, m->n_candidates > 1 ? ", one of " : "",
+                                m->n_candidates > 1 ? "several" : "", m->to, c->address, c->address);
+        if (!d)
+                return asprintf(ret, "the device is gone: %04x:%04x was configured at %s; it is never bound "
+                                     "elsewhere by itself: 'hwpass device forget %s' drops its entry",
+                                c->vendor_id, c->device_id, c->address, c->address);
+        return asprintf(ret, "hardware changed: %s is now %04x:%04x, configured as %04x:%04x; it is not bound "
+                             "until enabled again ('hwpass device forget %s' drops the old entry)",
+                        d->address, d->vendor_id, d->device_id, c->vendor_id, c->device_id, c->address);
 }
 
 int hp_dev_state_of(const struct hp_host_state *st, const struct hp_pci_dev *d,
                     const struct hp_dev_config *c, struct hp_dev_state *ret)
 {
         const struct hp_pci_inventory *inv = st->inv;
-        const struct hp_pci_dev *blocker = NULL, *moved = c ? hp_dev_config_moved_to(st, c) : NULL;
+        const struct hp_dev_match *m = c ? hp_dev_match_unmoved(st->matches, st->n_matches, c->address) : NULL;
+        const struct hp_pci_dev *blocker = NULL;
         char *reason = NULL;
         int n = 0;
 
         *ret = (struct hp_dev_state){ .desired = c && c->desired };
-        if (moved) {
-                n = asprintf(&reason, "moved: the device configured at %s is now at %s (same IDs and %s); "
-                                      "its label follows it, passthrough does not: enable it at %s",
-                             c->address, moved->address, c->serial ? "serial" : "slot", moved->address);
+        if (c && (!d || m || !hp_dev_config_matches(c, d))) {
+                if (d)
+                        ret->active = on_vfio(d) && hp_pci_group_viable(inv, d->iommu_group, NULL) &&
+                                      hp_dev_config_matches(c, d);
+                n = unmatched_reason(c, d, m, &reason);
                 goto out;
         }
-        if (!d) {
-                n = asprintf(&reason, "the device is gone: %04x:%04x was configured at %s; it is never "
-                                      "bound elsewhere by itself",
-                             c->vendor_id, c->device_id, c->address);
+        if (!d)
                 goto out;
-        }
         ret->active = on_vfio(d) && hp_pci_group_viable(inv, d->iommu_group, &blocker);
-        if (c && !hp_dev_config_matches(c, d)) {
-                n = asprintf(&reason, "hardware changed: %s is now %04x:%04x, configured as %04x:%04x; "
-                                      "it is not bound until enabled again",
-                             d->address, d->vendor_id, d->device_id, c->vendor_id, c->device_id);
-        } else if (ret->desired && !ret->active) {
+        if (ret->desired && !ret->active) {
                 if (c->reason)
                         n = (reason = strdup(c->reason)) ? 0 : -1;
                 else if (on_vfio(d) && blocker)

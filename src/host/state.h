@@ -37,6 +37,8 @@ struct hp_host_state {
         const struct hp_dev_config *configs; /* by address */
         size_t n_configs;
         char *const *serials; /* parallel to inv->devs (entries may be NULL), or NULL */
+        const struct hp_dev_match *matches; /* entries not at their device's address (host/moves.h) */
+        size_t n_matches;
 };
 const struct hp_dev_config *hp_host_state_config(const struct hp_host_state *s, const char *address);
 
@@ -45,18 +47,12 @@ const struct hp_dev_config *hp_host_state_config(const struct hp_host_state *s, 
 int hp_dev_state_of(const struct hp_host_state *st, const struct hp_pci_dev *d,
                     const struct hp_dev_config *c, struct hp_dev_state *ret);
 
-/* Where the device a configuration was given to is now, when its address no
- * longer holds it (addresses renumbered after a hardware change): the one
- * device with the same IDs and the same serial (or, without serials, the same
- * physical slot) that has no configuration of its own. NULL when there is
- * none, or more than one. Its label follows it; passthrough never does. */
-const struct hp_pci_dev *hp_dev_config_moved_to(const struct hp_host_state *st,
-                                                const struct hp_dev_config *c);
-/* The configuration whose device moved to d, or NULL. */
-const struct hp_dev_config *hp_host_state_moved_here(const struct hp_host_state *st,
-                                                     const struct hp_pci_dev *d);
-/* Some configuration's device is gone or changed: serials are worth reading. */
-bool hp_host_state_needs_serials(const struct hp_host_state *st);
+/* The stored address d's entry came from, when the view moved it here
+ * (not recorded yet: the next write or 'hwpass host apply' does), or NULL. */
+const char *hp_host_state_moved_from(const struct hp_host_state *st, const struct hp_pci_dev *d);
+/* A stored entry, not at its device, that d may be (same IDs, no serial to
+ * tell): the operator decides with 'hwpass device adopt'. NULL: none. */
+const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d);
 
 /* The stored identity still describes the device at that address. */
 bool hp_dev_config_matches(const struct hp_dev_config *c, const struct hp_pci_dev *d);

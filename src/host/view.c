@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/moves.h"
 #include "host/pci.h"
 #include "host/state.h"
 #include "store/store.h"
@@ -52,23 +53,54 @@ int hp_view_load(const struct hp_host *h, struct hp_names *names, const char *db
         r = load_configs(db_path, ret, ret_error);
         if (r < 0)
                 return r;
-        st = hp_view_state(ret); /* serials not read yet */
-        if (!hp_host_state_needs_serials(&st))
+        r = hp_view_read_serials(h, ret->inv, ret->configs, ret->n_configs, &ret->serials);
+        if (r < 0)
+                return r;
+        st = hp_view_state(ret);
+        r = hp_dev_match_all(&st, &ret->matches, &ret->n_matches);
+        if (r < 0)
+                return r;
+        return hp_dev_matches_rekey(ret->matches, ret->n_matches, ret->configs, ret->n_configs);
+}
+
+static bool ids_configured(const struct hp_pci_dev *d, const struct hp_dev_config *configs, size_t n)
+{
+        for (size_t k = 0; k < n; k++)
+                if (configs[k].vendor_id == d->vendor_id && configs[k].device_id == d->device_id &&
+                    configs[k].subsystem_vendor_id == d->subsystem_vendor_id &&
+                    configs[k].subsystem_device_id == d->subsystem_device_id)
+                        return true;
+        return false;
+}
+
+int hp_view_read_serials(const struct hp_host *h, const struct hp_pci_inventory *inv,
+                         const struct hp_dev_config *configs, size_t n, char ***ret)
+{
+        *ret = NULL;
+        if (n == 0)
                 return 0;
-        /* Only to follow devices whose address changed: serials cost I/O. */
-        ret->serials = calloc(ret->inv->n_devs + 1, sizeof(char *));
-        if (!ret->serials)
+        *ret = calloc(inv->n_devs + 1, sizeof(char *));
+        if (!*ret)
                 return -ENOMEM;
-        for (size_t i = 0; i < ret->inv->n_devs; i++)
-                (void)hp_pci_read_serial(h, &ret->inv->devs[i], &ret->serials[i]);
+        /* Serials cost I/O: only of devices an entry may belong to. */
+        for (size_t i = 0; i < inv->n_devs; i++)
+                if (ids_configured(&inv->devs[i], configs, n))
+                        (void)hp_pci_read_serial(h, &inv->devs[i], &(*ret)[i]);
         return 0;
+}
+
+void hp_view_serials_free(const struct hp_pci_inventory *inv, char **serials)
+{
+        for (size_t i = 0; serials && i < inv->n_devs; i++)
+                free(serials[i]);
+        free(serials);
 }
 
 void hp_view_done(struct hp_view *v)
 {
-        for (size_t i = 0; v->serials && v->inv && i < v->inv->n_devs; i++)
-                free(v->serials[i]);
-        free(v->serials);
+        if (v->inv)
+                hp_view_serials_free(v->inv, v->serials);
+        free(v->matches);
         hp_dev_configs_free(v->configs, v->n_configs);
         hp_pci_inventory_free(v->inv);
         *v = (struct hp_view){ 0 };

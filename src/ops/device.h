@@ -8,6 +8,9 @@
 #include <stdbool.h>
 
 struct hp_ops_ctx;
+struct hp_dev_config;
+struct hp_pci_inventory;
+struct hp_store;
 struct hp_plan;
 
 struct hp_ops_passthrough {
@@ -66,3 +69,18 @@ int hp_ops_host_boot_config(struct hp_ops_ctx *c, bool dry_run, json_t **ret);
 #define HP_LABEL_MAX 64 /* characters */
 #define HP_ATTR_KEY_MAX 32
 #define HP_ATTR_VALUE_MAX 128 /* characters */
+
+/* Stored entries whose device moved (same IDs and serial, host/moves.h)
+ * re-keyed to its new address in one transaction of s, with a
+ * "device-moved" event each. The number moved, or a failed op. */
+int hp_ops_follow_moves(struct hp_ops_ctx *c, struct hp_store *s, const struct hp_pci_inventory *inv);
+/* The same on configs in memory only (a dry run). */
+int hp_ops_follow_moves_unrecorded(struct hp_ops_ctx *c, const struct hp_pci_inventory *inv,
+                                   struct hp_dev_config *configs, size_t n);
+/* The stored entry at from (its device not there) given to the device at
+ * address: same IDs required, address without an entry of its own, from not
+ * assigned to a VM. One transaction, a "device-adopted" event. */
+int hp_ops_device_adopt(struct hp_ops_ctx *c, const char *address, const char *from, json_t **ret);
+/* Drops the stored entry at address: refused while a VM holds it, or while
+ * its device is here and set for passthrough. */
+int hp_ops_device_forget(struct hp_ops_ctx *c, const char *address, json_t **ret);

@@ -60,40 +60,44 @@ static bool valid_key(const char *s, size_t n)
         return true;
 }
 
-static int find_device(struct hp_ops_ctx *c, const char *address, struct hp_pci_inventory **ret_inv,
-                       const struct hp_pci_dev **ret)
+static int no_device(struct hp_ops_ctx *c, const char *address, bool looked_in_store)
 {
-        int r = hp_pci_scan(c->host, c->names, ret_inv);
-
-        if (r < 0)
-                return hp_op_host_error(c, r, "cannot read the PCI devices under '%s'", c->host_root);
-        *ret = hp_pci_find(*ret_inv, address);
-        if (!*ret)
-                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT, "no PCI device %s on this host",
-                                       address);
-        return 0;
+        return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT, "no PCI device %s on this host%s", address,
+                               looked_in_store ? ", and nothing stored for it" : "");
 }
 
 /* The device's stored record (a new one, not yet stored, when it was never
  * configured), inside a store transaction the caller commits or rolls back,
  * its identity taken from the hardware; *inv: the inventory it was found in
- * (the caller's to free). */
-static int config_load(struct hp_ops_ctx *c, const char *address, struct hp_pci_inventory **inv,
+ * (the caller's to free). absent_ok: a device gone from the host is still
+ * found by its stored entry (removing a label or attributes from it), its
+ * identity left as stored. Entries whose device moved follow it first. */
+static int config_load(struct hp_ops_ctx *c, const char *address, bool absent_ok, struct hp_pci_inventory **inv,
                        struct hp_store **ret_store, struct hp_dev_config *ret)
 {
         const struct hp_pci_dev *d;
         int r;
 
-        r = find_device(c, address, inv, &d);
+        r = hp_pci_scan(c->host, c->names, inv);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read the PCI devices under '%s'", c->host_root);
+        d = hp_pci_find(*inv, address);
+        if (!d && !absent_ok)
+                return no_device(c, address, false);
+        r = hp_ops_store_open(c, ret_store);
         if (r < 0)
                 return r;
-        r = hp_ops_store_open(c, ret_store);
+        r = hp_ops_follow_moves(c, *ret_store, *inv);
         if (r < 0)
                 return r;
         r = hp_store_begin(*ret_store);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot lock the stored state in '%s'", c->db);
-        r = hp_store_device_get(*ret_store, d->address, ret);
+        r = hp_store_device_get(*ret_store, address, ret);
+        if (r == -ENOENT && !d) {
+                (void)hp_store_rollback(*ret_store);
+                return no_device(c, address, true);
+        }
         if (r == -ENOENT) {
                 *ret = (struct hp_dev_config){ 0 };
                 memcpy(ret->address, d->address, HP_SBDF_LEN);
@@ -104,6 +108,8 @@ static int config_load(struct hp_ops_ctx *c, const char *address, struct hp_pci_
         } else if (r < 0) {
                 return hp_op_host_error(c, r, "cannot read the stored state in '%s'", c->db);
         }
+        if (!d)
+                return 0;
         if (!ret->serial)
                 (void)hp_pci_read_serial(c->host, d, &ret->serial);
         ret->vendor_id = d->vendor_id;
@@ -140,9 +146,11 @@ static int answer(struct hp_ops_ctx *c, struct hp_pci_inventory *inv, const char
         struct hp_host_state st;
         int r;
 
-        if (!d)
-                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT, "no PCI device %s on this host",
-                                       address);
+        if (!d) {
+                /* A stored entry of a device gone from the host. */
+                *ret = json_pack("{s:s, s:b}", "address", address, "absent", true);
+                return *ret ? 0 : hp_op_oom(c);
+        }
         r = hp_view_load(c->host, c->names, c->db, &v, &err);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
@@ -166,7 +174,7 @@ int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *l
         r = hp_ops_device_check_label(c, label);
         if (r < 0)
                 return r;
-        r = config_load(c, address, &inv, &s, &cfg);
+        r = config_load(c, address, !label, &inv, &s, &cfg);
         if (r < 0)
                 return r;
         free(cfg.label);
@@ -253,7 +261,7 @@ int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *s
 
         r = hp_ops_device_check_attrs(c, set, unset);
         if (r >= 0)
-                r = config_load(c, address, &inv, &s, &cfg);
+                r = config_load(c, address, !hp_strv_length(set), &inv, &s, &cfg);
         if (r < 0)
                 return r;
         for (size_t i = 0; set && set[i]; i++)
@@ -280,7 +288,7 @@ int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, j
         /* The reset is a change of the device: its group is held. */
         r = hp_ops_lock_groups(c, one, 1, "device clear", &lock);
         if (r >= 0)
-                r = config_load(c, address, &inv, &s, &cfg);
+                r = config_load(c, address, false, &inv, &s, &cfg);
         if (r < 0)
                 return r;
         if (!streq(cfg.health, "quarantined")) {

@@ -148,7 +148,13 @@ static int run_open(struct run *run, bool write)
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot find what the host uses under '%s'", c->host_root);
         r = write ? hp_ops_store_open(c, &run->store) : hp_ops_store_open_readonly(c, &run->store);
-        return r < 0 ? r : load_configs(run);
+        if (r >= 0 && write)
+                r = hp_ops_follow_moves(c, run->store, run->inv);
+        if (r >= 0)
+                r = load_configs(run);
+        if (r >= 0 && !write)
+                r = hp_ops_follow_moves_unrecorded(c, run->inv, run->configs, run->n_configs);
+        return r < 0 ? r : 0;
 }
 
 static int plan(struct run *run, enum hp_plan_action action, char *const *addresses, bool force,
@@ -273,11 +279,87 @@ static int refuse(struct hp_ops_ctx *c, const struct hp_plan *p)
         return -EPERM;
 }
 
+/* The addresses of devices on the host, and (disabling only) those of
+ * devices gone from it that have a stored entry. */
+static int split_absent(struct run *run, const struct hp_ops_passthrough *req, char ***present, char ***absent)
+{
+        struct hp_ops_ctx *c = run->c;
+
+        *present = calloc(1, sizeof(char *));
+        *absent = calloc(1, sizeof(char *));
+        if (!*present || !*absent)
+                return hp_op_oom(c);
+        for (size_t i = 0; req->addresses[i]; i++) {
+                const char *a = req->addresses[i];
+                bool stored = false;
+
+                for (size_t k = 0; k < run->n_configs; k++)
+                        stored |= streq(run->configs[k].address, a);
+                if (!hp_pci_find(run->inv, a) && !(stored && !req->enable))
+                        return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT,
+                                               "no PCI device %s on this host%s", a,
+                                               stored ? ": its stored entry can be disabled or forgotten, not enabled"
+                                                      : "");
+                if (hp_strv_push(hp_pci_find(run->inv, a) ? present : absent, a) < 0)
+                        return hp_op_oom(c);
+        }
+        return 0;
+}
+
+/* Stored entries of absent devices no longer ask for passthrough. */
+static int disable_stored(struct run *run, char *const *absent)
+{
+        int r = hp_store_begin(run->store);
+
+        for (size_t i = 0; r >= 0 && absent[i]; i++) {
+                _cleanup_(hp_dev_config_done) struct hp_dev_config cfg = { 0 };
+
+                r = hp_store_device_get(run->store, absent[i], &cfg);
+                if (r < 0)
+                        break;
+                cfg.desired = false;
+                free(cfg.reason);
+                cfg.reason = NULL;
+                r = hp_store_device_put(run->store, &cfg);
+                if (r >= 0)
+                        r = hp_store_event_add(run->store, "passthrough-disabled", absent[i],
+                                               "stored entry only: the device is not on this host");
+        }
+        if (r >= 0)
+                r = hp_store_commit(run->store);
+        if (r < 0) {
+                (void)hp_store_rollback(run->store);
+                return hp_op_host_error(run->c, r, "cannot record the desired state in '%s'", run->c->db);
+        }
+        return 0;
+}
+
+static int absent_answer(struct hp_ops_ctx *c, bool dry_run, char *const *absent, json_t **ret)
+{
+        json_t *warnings = json_array();
+
+        for (size_t i = 0; warnings && absent[i]; i++) {
+                _cleanup_free_ char *w = NULL;
+
+                if (asprintf(&w, "%s is not on this host: its stored entry no longer asks for passthrough "
+                                 "('hwpass device forget %s' drops it)",
+                             absent[i], absent[i]) < 0 ||
+                    json_array_append_new(warnings, json_string(w)) < 0) {
+                        json_decref(warnings);
+                        return hp_op_oom(c);
+                }
+        }
+        *ret = json_pack("{s:s, s:b, s:b, s:[], s:[], s:o, s:[], s:[]}", "action", "disable", "dry_run", dry_run,
+                         "applied", !dry_run, "steps", "unchanged", "warnings", warnings, "refusals", "errors");
+        return *ret ? 0 : hp_op_oom(c);
+}
+
 int hp_ops_passthrough(struct hp_ops_ctx *c, const struct hp_ops_passthrough *req, json_t **ret)
 {
         _cleanup_(run_done) struct run run = { .c = c };
         _cleanup_(hp_ops_unlock) struct hp_ops_lock lock = { 0 };
         _cleanup_(hp_plan_freep) struct hp_plan *p = NULL;
+        _cleanup_strv_free_ char **present = NULL, **absent = NULL;
         size_t n = hp_strv_length(req->addresses);
         json_t *doc;
         int r;
@@ -295,11 +377,17 @@ int hp_ops_passthrough(struct hp_ops_ctx *c, const struct hp_ops_passthrough *re
         r = run_open(&run, !req->dry_run);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                if (!hp_pci_find(run.inv, req->addresses[i]))
-                        return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-device", -ENOENT, "no PCI device %s on this host",
-                                               req->addresses[i]);
-        r = plan(&run, req->enable ? HP_PLAN_ENABLE : HP_PLAN_DISABLE, req->addresses, req->force, &p);
+        r = split_absent(&run, req, &present, &absent);
+        if (r < 0)
+                return r;
+        if (absent[0] && !req->dry_run) {
+                r = disable_stored(&run, absent);
+                if (r < 0)
+                        return r;
+        }
+        if (!present[0])
+                return absent_answer(c, req->dry_run, absent, ret);
+        r = plan(&run, req->enable ? HP_PLAN_ENABLE : HP_PLAN_DISABLE, present, req->force, &p);
         if (r < 0)
                 return r;
         if (!hp_plan_applicable(p)) {
@@ -342,7 +430,7 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
         _cleanup_(run_done) struct run run = { .c = c };
         _cleanup_(json_decrefp) json_t *list = json_array();
         _cleanup_strv_free_ char **addresses = NULL;
-        size_t applied = 0, skipped = 0, configured;
+        size_t applied = 0, skipped = 0, absent = 0, configured;
         int r;
 
         if (!list)
@@ -384,13 +472,13 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
                         continue; /* forgotten meanwhile */
                 d = hp_pci_find(run.inv, cfg->address);
                 if (!d) {
-                        skipped++;
+                        absent++;
                         if (entry(list, cfg, "gone", NULL, NULL, dry_run, NULL) < 0)
                                 return hp_op_oom(c);
                         continue;
                 }
                 if (!hp_dev_config_matches(cfg, d)) {
-                        skipped++;
+                        absent++;
                         if (entry(list, cfg, "hardware-changed", d, NULL, dry_run, NULL) < 0)
                                 return hp_op_oom(c);
                         continue;
@@ -431,7 +519,9 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret)
                 if (entry(list, cfg, "applied", d, p, dry_run, NULL) < 0)
                         return hp_op_oom(c);
         }
-        *ret = json_pack("{s:b, s:i, s:O, s:i, s:i}", "dry_run", dry_run, "configured", (json_int_t)configured,
-                         "devices", list, "changed", (json_int_t)applied, "not_applied", (json_int_t)skipped);
+        /* Absent devices are warned about, not failed: a boot without them is no failure. */
+        *ret = json_pack("{s:b, s:i, s:O, s:i, s:i, s:i}", "dry_run", dry_run, "configured", (json_int_t)configured,
+                         "devices", list, "changed", (json_int_t)applied, "not_applied", (json_int_t)skipped,
+                         "absent", (json_int_t)absent);
         return *ret ? 0 : hp_op_oom(c);
 }
