@@ -39,14 +39,10 @@ static int check_text(struct hp_ops_ctx *c, const char *what, const char *s, int
         if (n == 0 || n > max)
                 return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid %s '%s': %d characters, expected 1 to %d", what,
                                   shown, n, max);
-        for (const char *p = s; *p; p++)
-                /* C1 controls are U+0080-U+009F: 0xc2 then 0x80-0x9f in UTF-8. */
-                if ((unsigned char)*p < 0x20 || *p == 0x7f ||
-                    ((unsigned char)p[0] == 0xc2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f))
-                        return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
-                                          "invalid %s '%s': it holds a control character; use 1 to %d printable "
-                                          "characters",
-                                          what, shown, max);
+        if (hp_utf8_has_control(s))
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                  "invalid %s '%s': it holds a control character; use 1 to %d printable characters",
+                                  what, shown, max);
         return 0;
 }
 

@@ -267,6 +267,19 @@ int hp_utf8_length(const char *s, size_t *ret_bad_offset)
         return chars > INT32_MAX ? -ERANGE : (int)chars;
 }
 
+bool hp_utf8_has_control(const char *s)
+{
+        for (const char *p = s; *p;) {
+                uint32_t cp = 0;
+                size_t n = utf8_decode(p, &cp);
+
+                if (n && hp_is_control(cp))
+                        return true;
+                p += n ? n : 1;
+        }
+        return false;
+}
+
 /* s with each of its units made safe by emit(): a well-formed sequence
  * (n > 0, its code point cp) or one byte that is not UTF-8 (n == 0). */
 static char *utf8_map(const char *s, void (*emit)(struct hp_buf *b, const char *p, size_t n, uint32_t cp, int *r))

@@ -45,6 +45,8 @@ bool hp_is_control(uint32_t cp);
 /* The number of characters (code points) in s; -EILSEQ when s is not valid
  * UTF-8, with the offset of the first bad byte in *ret_bad_offset (may be NULL). */
 int hp_utf8_length(const char *s, size_t *ret_bad_offset);
+/* Whether s (UTF-8) holds a control character (hp_is_control()). */
+bool hp_utf8_has_control(const char *s);
 /* s with each byte that is not part of valid UTF-8 replaced by U+FFFD, for
  * text that must be UTF-8 (JSON). Malloc'd; NULL when out of memory. */
 char *hp_utf8_replace(const char *s);

@@ -42,6 +42,10 @@ static void test_is_control(void **state)
         assert_false(hp_is_control(' '));
         assert_false(hp_is_control(0xa0));
         assert_false(hp_is_control(0xe9));
+        assert_true(hp_utf8_has_control("gpu\x1b[2J"));
+        assert_true(hp_utf8_has_control("a\xc2\x9b")); /* C1 CSI, two bytes */
+        assert_false(hp_utf8_has_control("caf\xc3\xa9 \xc2\xa0"));
+        assert_false(hp_utf8_has_control(""));
 }
 
 static void test_utf8_replace(void **state)
