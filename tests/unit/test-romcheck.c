@@ -19,21 +19,15 @@
 #include "vm/optionrom.h"
 #include "vm/spec.h"
 
+#include "rom-image.h"
+
 /* A one-image ROM of 512 bytes for vendor:device, code type code. */
 static void write_rom(const char *path, uint16_t vendor, uint16_t device, uint8_t code)
 {
-        uint8_t p[512] = { 0x55, 0xaa, 0x01 };
+        uint8_t p[512];
         FILE *f = fopen(path, "we");
 
-        p[0x18] = 0x40;
-        memcpy(p + 0x40, "PCIR", 4);
-        p[0x44] = vendor & 0xff;
-        p[0x45] = vendor >> 8;
-        p[0x46] = device & 0xff;
-        p[0x47] = device >> 8;
-        p[0x50] = 1;
-        p[0x54] = code;
-        p[0x55] = 0x80;
+        put_image(p, 0, 1, vendor, device, code, true);
         assert_non_null(f);
         assert_int_equal(fwrite(p, 1, sizeof(p), f), sizeof(p));
         fclose(f);
