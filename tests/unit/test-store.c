@@ -22,73 +22,9 @@
 #include "util/macro.h"
 
 #include "store-tmp.h"
+#include "store-config.h"
 #include "util/strutil.h"
 
-
-static void raw_exec(const char *path, const char *sql)
-{
-        sqlite3 *db = raw_open(path);
-
-        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-#define REASON "reboot required: the nvidia driver will not let go of it"
-
-static void config_fill(struct hp_dev_config *c, const char *address, const char *label,
-                        const char *const *attrs)
-{
-        *c = (struct hp_dev_config){0};
-        snprintf(c->address, sizeof(c->address), "%s", address);
-        c->vendor_id = 0x10de;
-        c->device_id = 0x2204;
-        c->subsystem_vendor_id = 0x1458;
-        c->subsystem_device_id = 0xffff;
-        c->serial = strdup("1a-2b-3c-ff-fe-00-00-01");
-        c->slot = strdup("PCIe x16 slot 1");
-        c->desired = true;
-        c->host_driver = strdup("nvidia");
-        c->label = label ? strdup(label) : NULL;
-        c->health = strdup("quarantined");
-        c->reason = strdup(REASON);
-        c->assigned_vm = strdup("win11");
-        c->attrs = calloc(1, sizeof(char *));
-        assert_non_null(c->attrs);
-        for (size_t i = 0; attrs && attrs[i]; i++)
-                assert_int_equal(hp_strv_push(&c->attrs, attrs[i]), 0);
-}
-
-static void assert_str_or_null(const char *a, const char *b)
-{
-        if (!a || !b)
-                assert_ptr_equal(a, b);
-        else
-                assert_string_equal(a, b);
-}
-
-/* Every field but updated_at, which put sets. */
-static void assert_config_equal(const struct hp_dev_config *a, const struct hp_dev_config *b)
-{
-        assert_string_equal(a->address, b->address);
-        assert_int_equal(a->vendor_id, b->vendor_id);
-        assert_int_equal(a->device_id, b->device_id);
-        assert_int_equal(a->subsystem_vendor_id, b->subsystem_vendor_id);
-        assert_int_equal(a->subsystem_device_id, b->subsystem_device_id);
-        assert_str_or_null(a->serial, b->serial);
-        assert_str_or_null(a->slot, b->slot);
-        assert_int_equal(a->desired, b->desired);
-        assert_str_or_null(a->host_driver, b->host_driver);
-        assert_str_or_null(a->label, b->label);
-        assert_non_null(a->health);
-        assert_string_equal(a->health, b->health);
-        assert_str_or_null(a->reason, b->reason);
-        assert_str_or_null(a->assigned_vm, b->assigned_vm);
-        assert_non_null(a->attrs);
-        assert_non_null(b->attrs);
-        assert_int_equal(hp_strv_length(a->attrs), hp_strv_length(b->attrs));
-        for (size_t i = 0; a->attrs[i]; i++)
-                assert_string_equal(a->attrs[i], b->attrs[i]);
-}
 
 static void test_open_creates(void **state)
 {
@@ -531,15 +467,6 @@ static void test_readonly(void **state)
         hp_dev_config_done(&c);
 }
 
-static void write_file(const char *path, const char *content, size_t repeat)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        for (size_t i = 0; i < repeat; i++)
-                assert_true(fputs(content, f) >= 0);
-}
-
 static void test_not_a_database(void **state)
 {
         _cleanup_free_ char *path = path_in("junk.db"), *error = NULL, *error_ro = NULL;
@@ -810,177 +737,11 @@ static void test_readonly_empty(void **state)
         hp_store_close(s);
 }
 
-static void test_open_errors(void **state)
-{
-        _cleanup_free_ char *file = path_in("plain"), *under = path_in("plain/state.db");
-        _cleanup_free_ char *dir = path_in("adir"), *error = NULL;
-        struct hp_store *s = NULL;
-
-        (void)state;
-        write_file(file, "x", 1);
-        /* A parent that is a file. */
-        assert_int_equal(hp_store_open(under, &s, &error), -ENOTDIR);
-        assert_non_null(strstr(error, file));
-        free(TAKE_PTR(error));
-        /* The path is a directory. */
-        assert_int_equal(mkdir(dir, 0700), 0);
-        assert_int_equal(hp_store_open(dir, &s, &error), -EISDIR);
-        assert_non_null(strstr(error, dir));
-        assert_int_equal(hp_store_open_readonly(dir, &s, NULL) < 0, 1);
-        assert_int_equal(hp_store_open("", &s, NULL), -EINVAL);
-        assert_null(s);
-}
-
-/* The count a launcher checks before it forks (vm/supervise.h): every open
- * store, read-write or read-only, and none left by a failed open. */
-static void test_open_count(void **state)
-{
-        _cleanup_free_ char *path = path_in("count.db"), *dir = path_in("count-dir");
-        unsigned base = hp_store_open_count();
-        struct hp_store *a, *b = NULL;
-
-        (void)state;
-        a = open_ok(path);
-        assert_int_equal(hp_store_open_count(), base + 1);
-        assert_int_equal(hp_store_open_readonly(path, &b, NULL), 0);
-        assert_int_equal(hp_store_open_count(), base + 2);
-        hp_store_close(a);
-        assert_int_equal(hp_store_open_count(), base + 1);
-        hp_store_close(b);
-        assert_int_equal(hp_store_open_count(), base);
-        assert_int_equal(mkdir(dir, 0700), 0);
-        b = NULL;
-        assert_true(hp_store_open(dir, &b, NULL) < 0);
-        assert_true(hp_store_open("nosuch://x", &b, NULL) < 0);
-        assert_null(b);
-        assert_int_equal(hp_store_open_count(), base);
-}
-
-/* The URL forms name the same file as its path; other schemes are refused
- * with what to use instead, and create nothing. */
-static void test_open_url(void **state)
-{
-        _cleanup_free_ char *path = path_in("url/state.db"), *url = NULL, *url3 = NULL;
-        _cleanup_free_ char *missing = NULL, *error = NULL, *cwd = get_current_dir_name();
-        const char *const attrs[] = {"a=1", NULL};
-        struct hp_dev_config c, got = {0};
-        struct hp_store *s = NULL;
-        struct stat st;
-
-        (void)state;
-        assert_non_null(cwd);
-        assert_true(asprintf(&url, "sqlite:%s", path) > 0);
-        assert_true(asprintf(&url3, "SQLite://%s", path) > 0);
-        assert_true(asprintf(&missing, "sqlite:%s/url/none/state.db", tmp) > 0);
-
-        s = open_ok(url);
-        config_fill(&c, "0000:0d:00.0", "by url", attrs);
-        assert_int_equal(hp_store_device_put(s, &c), 0);
-        hp_store_close(s);
-        assert_int_equal(stat(path, &st), 0);
-        assert_int_equal(st.st_mode & 07777, 0600);
-        /* The plain path and sqlite:///PATH open the same file. */
-        s = open_ok(path);
-        assert_int_equal(hp_store_device_get(s, "0000:0d:00.0", &got), 0);
-        assert_string_equal(got.label, "by url");
-        hp_dev_config_done(&got);
-        hp_store_close(s);
-        assert_int_equal(hp_store_open_readonly(url3, &s, NULL), 0);
-        assert_int_equal(hp_store_device_get(s, "0000:0d:00.0", &got), 0);
-        hp_dev_config_done(&got);
-        hp_store_close(s);
-        hp_dev_config_done(&c);
-
-        /* Messages name the store as the caller wrote it. */
-        s = NULL;
-        assert_int_equal(hp_store_open_readonly(missing, &s, &error), -ENOENT);
-        assert_null(s);
-        assert_non_null(strstr(error, missing));
-        free(TAKE_PTR(error));
-
-        /* A relative path after "sqlite:", and a plain name holding a colon. */
-        assert_int_equal(chdir(tmp), 0);
-        hp_store_close(open_ok("sqlite:rel.db"));
-        hp_store_close(open_ok("a:b.db"));
-        assert_int_equal(chdir(cwd), 0);
-        free(missing);
-        missing = path_in("rel.db");
-        assert_int_equal(stat(missing, &st), 0);
-        free(missing);
-        missing = path_in("a:b.db");
-        assert_int_equal(stat(missing, &st), 0);
-
-        /* Malformed sqlite: URLs. */
-        assert_int_equal(hp_store_open("sqlite:", &s, &error), -EINVAL);
-        assert_non_null(strstr(error, "names no file"));
-        free(TAKE_PTR(error));
-        assert_int_equal(hp_store_open_readonly("sqlite://", &s, &error), -EINVAL);
-        assert_non_null(strstr(error, "names no file"));
-        free(TAKE_PTR(error));
-        assert_int_equal(hp_store_open("sqlite://db.example/x.db", &s, &error), -EINVAL);
-        assert_non_null(strstr(error, "names a host"));
-        free(TAKE_PTR(error));
-        free(missing);
-        assert_true(asprintf(&missing, "sqlite://%s/q.db?mode=ro", tmp) > 0);
-        assert_int_equal(hp_store_open(missing, &s, &error), -EINVAL);
-        assert_non_null(strstr(error, "query"));
-        free(TAKE_PTR(error));
-        assert_null(s);
-}
-
-/* The cluster's database is not this build's: refused, with what to do,
- * without quoting the URL (it may hold a password), creating nothing. */
-static void test_open_cluster_url(void **state)
-{
-        static const char want[] =
-                "postgresql: URLs are for the cluster's controllers (hwpassd --role controller), "
-                "not supported by this build yet; use sqlite:PATH or a file path";
-        const char *const urls[] = {"postgresql://hwpass:secret@db.example/hwpass",
-                                    "postgres://hwpass:secret@db.example/hwpass",
-                                    "PostgreSQL:///hwpass"};
-        _cleanup_free_ char *cwd = get_current_dir_name();
-        struct hp_store *s = NULL;
-        struct stat st;
-
-        (void)state;
-        assert_non_null(cwd);
-        assert_int_equal(chdir(tmp), 0);
-        for (size_t i = 0; i < ELEMENTSOF(urls); i++) {
-                _cleanup_free_ char *error = NULL, *error_ro = NULL;
-
-                assert_int_equal(hp_store_open(urls[i], &s, &error), -EPROTONOSUPPORT);
-                assert_int_equal(hp_store_open_readonly(urls[i], &s, &error_ro), -EPROTONOSUPPORT);
-                assert_null(s);
-                assert_string_equal(error, error_ro);
-                assert_null(strstr(error, "secret"));
-                if (i == 0)
-                        assert_string_equal(error, want);
-                else if (i == 1)
-                        assert_non_null(strstr(error, "postgres: URLs are for the cluster's"));
-        }
-        assert_int_equal(stat("postgresql:", &st), -1);
-        assert_int_equal(stat("postgres:", &st), -1);
-        assert_int_equal(stat("PostgreSQL:", &st), -1);
-
-        /* A scheme nobody serves, the same way. */
-        {
-                _cleanup_free_ char *error = NULL;
-
-                assert_int_equal(hp_store_open("mysql://root:secret@db/x", &s, &error),
-                                 -EPROTONOSUPPORT);
-                assert_non_null(strstr(error, "mysql: URLs name no store"));
-                assert_null(strstr(error, "secret"));
-                assert_int_equal(stat("mysql:", &st), -1);
-        }
-        assert_int_equal(chdir(cwd), 0);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_open_creates),
                 cmocka_unit_test(test_wal),
-                cmocka_unit_test(test_open_count),
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_copy),
                 cmocka_unit_test(test_list_order),
@@ -996,9 +757,6 @@ int main(void)
                 cmocka_unit_test(test_busy),
                 cmocka_unit_test(test_busy_waits),
                 cmocka_unit_test(test_readonly_empty),
-                cmocka_unit_test(test_open_errors),
-                cmocka_unit_test(test_open_url),
-                cmocka_unit_test(test_open_cluster_url),
         };
 
         return cmocka_run_group_tests_name("store", tests, make_tmp, remove_tmp);
