@@ -84,7 +84,7 @@ static struct hp_api_reply devices(struct hp_api *a, const char *address)
         d = hp_pci_find(v.inv, canon);
         if (!d)
                 return hp_api_error(404, "no-device", "no PCI device %s on this host", canon);
-        return hp_api_ok(hp_json_pci_dev(&st, d));
+        return hp_api_ok(hp_json_pci_dev_detail(a->host, &st, d));
 }
 
 static json_t *vm_json(const struct hp_vm_record *rec)

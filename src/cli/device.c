@@ -6,6 +6,7 @@
 
 #include "host/json.h"
 #include "cli.h"
+#include "host/acs.h"
 #include "host/iommu.h"
 #include "host/pci.h"
 #include "host/state.h"
@@ -182,7 +183,10 @@ static void show_bars(const struct hp_pci_dev *d)
         }
 }
 
-static void show_group(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d)
+/* The group, its other members, and when another endpoint shares it, what
+ * breaks it and what would isolate d (iso, from hp_acs_explain). */
+static void show_group(const struct hp_pci_inventory *inv, const struct hp_pci_dev *d,
+                       const struct hp_isolation *iso)
 {
         if (d->iommu_group < 0) {
                 printf("IOMMU group:     none\n");
@@ -199,6 +203,8 @@ static void show_group(const struct hp_pci_inventory *inv, const struct hp_pci_d
                 printf("  also in group: %s %s%s\n", o->address, name,
                        hp_pci_dev_is_bridge(o) ? " (bridge)" : "");
         }
+        if (iso->cause != HP_ISOLATION_OK)
+                printf("  not isolated:  %s\n  to isolate:    %s\n", iso->why, iso->fix);
 }
 
 static void show_state(const struct hp_dev_state *s, const struct hp_dev_config *c)
@@ -236,12 +242,13 @@ static void show_may_be(const struct hp_host_state *st, const struct hp_pci_dev 
                        old->address);
 }
 
-static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
+static int show_text(struct hp_cli *cli, const struct hp_host_state *st, const struct hp_pci_dev *d)
 {
         const struct hp_pci_inventory *inv = st->inv;
         const struct hp_dev_config *c = hp_host_state_config(st, d->address);
         _cleanup_(hp_verdict_done) struct hp_verdict v = { 0 };
         _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
+        _cleanup_(hp_isolation_done) struct hp_isolation iso = { 0 };
         char name[512];
         int r = hp_pci_verdict(inv, d, &v);
 
@@ -249,6 +256,9 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
                 r = hp_dev_state_of(st, d, c, &s);
         if (r < 0)
                 return hp_cli_error(r, "cannot judge %s", d->address);
+        r = hp_acs_explain(cli->host, inv, d, &iso);
+        if (r < 0)
+                return hp_cli_error(r, "cannot read the PCIe ports above %s", d->address);
         device_name(d, name, sizeof(name));
         printf("Address:         %s\n", d->address);
         printf("Name:            %s (rev %02x)\n", name, d->revision);
@@ -258,7 +268,7 @@ static int show_text(const struct hp_host_state *st, const struct hp_pci_dev *d)
         printf("Class:           %06x %s\n", d->class, d->class_name ? d->class_name : "");
         printf("Driver:          %s%s%s\n", d->driver ? d->driver : "none",
                d->driver_override ? ", override " : "", d->driver_override ? d->driver_override : "");
-        show_group(inv, d);
+        show_group(inv, d, &iso);
         if (d->numa_node >= 0)
                 printf("NUMA node:       %d\n", d->numa_node);
         else
@@ -300,5 +310,5 @@ int hp_cmd_device_show(struct hp_cli *c, int argc, char **argv)
         if (r != HP_EXIT_OK)
                 return r;
         struct hp_host_state st = hp_view_state(&cs);
-        return c->json ? hp_cli_print_json(hp_json_pci_dev(&st, d)) : show_text(&st, d);
+        return c->json ? hp_cli_print_json(hp_json_pci_dev_detail(c->host, &st, d)) : show_text(c, &st, d);
 }

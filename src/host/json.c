@@ -229,6 +229,35 @@ json_t *hp_json_pci_dev(const struct hp_host_state *st, const struct hp_pci_dev 
         return o;
 }
 
+static json_t *isolation_object(const struct hp_isolation *iso)
+{
+        json_t *o = json_object();
+
+        if (!o || put(o, "cause", json_string(hp_isolation_cause_name(iso->cause))) < 0 ||
+            put(o, "culprit", iso->culprit[0] ? json_string(iso->culprit) : json_null()) < 0 ||
+            put(o, "why", str_or_null(iso->why)) < 0 || put(o, "fix", str_or_null(iso->fix)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+json_t *hp_json_pci_dev_detail(const struct hp_host *h, const struct hp_host_state *st,
+                               const struct hp_pci_dev *d)
+{
+        _cleanup_(hp_isolation_done) struct hp_isolation iso = { 0 };
+        json_t *o;
+
+        if (hp_acs_explain(h, st->inv, d, &iso) < 0)
+                return NULL;
+        o = hp_json_pci_dev(st, d);
+        if (o && put(o, "isolation", iso.cause == HP_ISOLATION_OK ? json_null() : isolation_object(&iso)) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
 static json_t *missing_devices(const struct hp_host_state *st)
 {
         json_t *a = json_array();

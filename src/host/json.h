@@ -18,6 +18,12 @@ struct hp_usb_inventory;
 
 /* All return a new reference, or NULL when out of memory. */
 json_t *hp_json_pci_dev(const struct hp_host_state *st, const struct hp_pci_dev *d);
+/* One device in detail ('device show', GET /v1/devices/ADDR): hp_json_pci_dev
+ * plus "isolation", read from the config space of the ports above it: null
+ * when no other endpoint shares its group, else {"cause", "culprit", "why",
+ * "fix"}: the function that breaks the group and what would isolate it. */
+json_t *hp_json_pci_dev_detail(const struct hp_host *h, const struct hp_host_state *st,
+                               const struct hp_pci_dev *d);
 /* filter: a predicate on devices, or NULL for all. Configured devices that are
  * gone are listed under "missing_devices". */
 json_t *hp_json_pci_devices(const struct hp_host_state *st,

@@ -151,7 +151,7 @@ static int answer(struct hp_ops_ctx *c, struct hp_pci_inventory *inv, const char
         if (r < 0)
                 return hp_op_fail(c, HP_OP_HOST, r, "%s", err ? err : strerror(-r));
         st = hp_view_state(&v);
-        *ret = hp_json_pci_dev(&st, d);
+        *ret = hp_json_pci_dev_detail(c->host, &st, d);
         return *ret ? 0 : hp_op_oom(c);
 }
 
