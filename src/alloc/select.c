@@ -158,6 +158,19 @@ static void add_wanted(struct text *t, const struct hp_vm_pci *p)
                 add(t, " with label '%s'", p->label);
 }
 
+/* An enabled device that is not on vfio-pci (or whose group is not viable)
+ * now: the host took it back, or an apply did not finish. */
+static void add_lost_binding(struct text *t, const char *sep, const struct hp_pci_dev *d)
+{
+        if (d->driver && !streq(d->driver, "vfio-pci"))
+                add(t, "%senabled for passthrough, but the host's driver %s has it now", sep, d->driver);
+        else if (d->driver)
+                add(t, "%senabled for passthrough, but IOMMU group %d is not viable (another device in it "
+                       "is on a host driver)", sep, d->iommu_group);
+        else
+                add(t, "%senabled for passthrough, but not bound to vfio-pci", sep);
+}
+
 /* "assigned to VM 'x' and quarantined": why one matching device is not
  * this entry's. Once the search failed, a free one is held by another entry. */
 static void add_reasons(struct text *t, const struct matcher *m, size_t k)
@@ -169,8 +182,11 @@ static void add_reasons(struct text *t, const struct matcher *m, size_t k)
                 add(t, "assigned to VM '%s'", c->assigned_vm);
                 sep = " and ";
         }
-        if (!c->passthrough_active) {
+        if (!c->passthrough_active && !c->passthrough_desired) {
                 add(t, "%snot enabled for passthrough", sep);
+                sep = " and ";
+        } else if (!c->passthrough_active) {
+                add_lost_binding(t, sep, c->dev);
                 sep = " and ";
         }
         if (c->quarantined) {
@@ -204,7 +220,11 @@ static void add_hints(struct text *t, const struct matcher *m, size_t e)
         if (elsewhere)
                 add(t, "; power off VM '%s' to free %s", elsewhere->assigned_vm,
                     elsewhere->dev->address);
-        if (inactive)
+        if (inactive && inactive->passthrough_desired)
+                add(t, "; bind %s (and its IOMMU group) to vfio-pci again with 'hwpass device passthrough "
+                       "enable %s'",
+                    inactive->dev->address, inactive->dev->address);
+        else if (inactive)
                 add(t, "; enable %s with 'hwpass device passthrough enable %s'",
                     inactive->dev->address, inactive->dev->address);
         if (sick)

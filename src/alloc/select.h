@@ -13,6 +13,7 @@ struct hp_alloc_candidate {
         const struct hp_pci_dev *dev;
         const char *label;       /* the device's stored label, or NULL */
         bool passthrough_active; /* enabled, and bound to vfio-pci with a viable group */
+        bool passthrough_desired; /* enabled (when not active: the binding was lost) */
         const char *assigned_vm; /* VM that holds it now, or NULL */
         bool quarantined;
 };

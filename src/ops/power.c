@@ -92,6 +92,7 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                         .dev = d,
                         .label = cfg ? cfg->label : NULL,
                         .passthrough_active = s.desired && s.active,
+                        .passthrough_desired = s.desired,
                         .assigned_vm = cfg ? cfg->assigned_vm : NULL,
                         .quarantined = cfg && streq(cfg->health, "quarantined"),
                 };

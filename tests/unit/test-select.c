@@ -140,6 +140,34 @@ static void test_static_not_active(void **state)
                             "0000:02:00.0'");
 }
 
+/* Enabled, but the host took it back (a manual rebind) or its group is not
+ * viable: the error says so and how to bind it again, not "enable it". */
+static void test_static_binding_lost(void **state)
+{
+        static char host_driver[] = "snd_hda_intel", vfio[] = "vfio-pci";
+        struct hp_alloc_candidate *c;
+
+        (void)state;
+        c = cand("0000:02:00.1", QEMU_NVME, NULL);
+        c->passthrough_active = false;
+        c->passthrough_desired = true;
+        devs[0].driver = host_driver;
+        entry_static("0000:02:00.1");
+        expect_error("vm1", "pciPassthru0: device 0000:02:00.1 is not available: it is enabled for passthrough, "
+                            "but the host's driver snd_hda_intel has it now; bind 0000:02:00.1 (and its IOMMU "
+                            "group) to vfio-pci again with 'hwpass device passthrough enable 0000:02:00.1'");
+        devs[0].driver = vfio;
+        devs[0].iommu_group = 7;
+        expect_error("vm1", "pciPassthru0: device 0000:02:00.1 is not available: it is enabled for passthrough, "
+                            "but IOMMU group 7 is not viable (another device in it is on a host driver); bind "
+                            "0000:02:00.1 (and its IOMMU group) to vfio-pci again with 'hwpass device "
+                            "passthrough enable 0000:02:00.1'");
+        devs[0].driver = NULL;
+        expect_error("vm1", "pciPassthru0: device 0000:02:00.1 is not available: it is enabled for passthrough, "
+                            "but not bound to vfio-pci; bind 0000:02:00.1 (and its IOMMU group) to vfio-pci "
+                            "again with 'hwpass device passthrough enable 0000:02:00.1'");
+}
+
 static void test_static_assigned_elsewhere(void **state)
 {
         (void)state;
@@ -446,6 +474,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_static_ok),          T(test_static_not_active),
+        T(test_static_binding_lost),
                 T(test_static_assigned_elsewhere), T(test_static_assigned_here),
                 T(test_static_quarantined), T(test_static_missing_or_twice),
                 T(test_dynamic_by_id),      T(test_label_must_match),
