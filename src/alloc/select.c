@@ -160,13 +160,15 @@ static void add_wanted(struct text *t, const struct hp_vm_pci *p)
 
 /* An enabled device that is not on vfio-pci (or whose group is not viable)
  * now: the host took it back, or an apply did not finish. */
-static void add_lost_binding(struct text *t, const char *sep, const struct hp_pci_dev *d)
+static void add_lost_binding(struct text *t, const char *sep, const struct hp_alloc_candidate *c)
 {
+        const struct hp_pci_dev *d = c->dev, *b = c->group_blocker;
+
         if (d->driver && !streq(d->driver, "vfio-pci"))
                 add(t, "%senabled for passthrough, but the host's driver %s has it now", sep, d->driver);
-        else if (d->driver)
-                add(t, "%senabled for passthrough, but IOMMU group %d is not viable (another device in it "
-                       "is on a host driver)", sep, d->iommu_group);
+        else if (b)
+                add(t, "%senabled for passthrough, but its IOMMU group %d is not viable: the host's driver %s "
+                       "has %s now", sep, d->iommu_group, b->driver ? b->driver : "?", b->address);
         else
                 add(t, "%senabled for passthrough, but not bound to vfio-pci", sep);
 }
@@ -186,7 +188,7 @@ static void add_reasons(struct text *t, const struct matcher *m, size_t k)
                 add(t, "%snot enabled for passthrough", sep);
                 sep = " and ";
         } else if (!c->passthrough_active) {
-                add_lost_binding(t, sep, c->dev);
+                add_lost_binding(t, sep, c);
                 sep = " and ";
         }
         if (c->quarantined) {
@@ -220,10 +222,13 @@ static void add_hints(struct text *t, const struct matcher *m, size_t e)
         if (elsewhere)
                 add(t, "; power off VM '%s' to free %s", elsewhere->assigned_vm,
                     elsewhere->dev->address);
-        if (inactive && inactive->passthrough_desired)
+        if (inactive && inactive->passthrough_desired) {
+                const char *a = inactive->group_blocker ? inactive->group_blocker->address : inactive->dev->address;
+
                 add(t, "; bind %s (and its IOMMU group) to vfio-pci again with 'hwpass device passthrough "
                        "enable %s'",
-                    inactive->dev->address, inactive->dev->address);
+                    a, a);
+        }
         else if (inactive)
                 add(t, "; enable %s with 'hwpass device passthrough enable %s'",
                     inactive->dev->address, inactive->dev->address);

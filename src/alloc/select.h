@@ -14,6 +14,8 @@ struct hp_alloc_candidate {
         const char *label;       /* the device's stored label, or NULL */
         bool passthrough_active; /* enabled, and bound to vfio-pci with a viable group */
         bool passthrough_desired; /* enabled (when not active: the binding was lost) */
+        const struct hp_pci_dev *group_blocker; /* not active because this one, in its IOMMU
+                                                 * group, is on a host driver; or NULL */
         const char *assigned_vm; /* VM that holds it now, or NULL */
         bool quarantined;
 };

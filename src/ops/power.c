@@ -96,6 +96,8 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                         .assigned_vm = cfg ? cfg->assigned_vm : NULL,
                         .quarantined = cfg && streq(cfg->health, "quarantined"),
                 };
+                if (s.desired && !s.active && d->driver && streq(d->driver, "vfio-pci"))
+                        (void)hp_pci_group_viable(view->inv, d->iommu_group, &cands[i].group_blocker);
         }
         r = hp_alloc_expand_slots(v->spec.name, v->spec.pci, v->spec.n_pci, view->inv, &p->pci, &p->n_pci, &why);
         if (r >= 0 && !(addrs = calloc(p->n_pci + 1, sizeof(*addrs))))

@@ -156,12 +156,18 @@ static void test_static_binding_lost(void **state)
         expect_error("vm1", "pciPassthru0: device 0000:02:00.1 is not available: it is enabled for passthrough, "
                             "but the host's driver snd_hda_intel has it now; bind 0000:02:00.1 (and its IOMMU "
                             "group) to vfio-pci again with 'hwpass device passthrough enable 0000:02:00.1'");
+        /* On vfio-pci, but another function of its group went back to the
+         * host: that one is named, and it is what to bind again. */
         devs[0].driver = vfio;
         devs[0].iommu_group = 7;
+        c->group_blocker = &devs[1];
+        cand("0000:02:00.0", QEMU_NVME, NULL)->passthrough_active = false;
+        devs[1].driver = host_driver;
         expect_error("vm1", "pciPassthru0: device 0000:02:00.1 is not available: it is enabled for passthrough, "
-                            "but IOMMU group 7 is not viable (another device in it is on a host driver); bind "
-                            "0000:02:00.1 (and its IOMMU group) to vfio-pci again with 'hwpass device "
-                            "passthrough enable 0000:02:00.1'");
+                            "but its IOMMU group 7 is not viable: the host's driver snd_hda_intel has "
+                            "0000:02:00.0 now; bind 0000:02:00.0 (and its IOMMU group) to vfio-pci again with "
+                            "'hwpass device passthrough enable 0000:02:00.0'");
+        c->group_blocker = NULL;
         devs[0].driver = NULL;
         expect_error("vm1", "pciPassthru0: device 0000:02:00.1 is not available: it is enabled for passthrough, "
                             "but not bound to vfio-pci; bind 0000:02:00.1 (and its IOMMU group) to vfio-pci "
