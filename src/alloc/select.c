@@ -228,10 +228,10 @@ static void add_hints(struct text *t, const struct matcher *m, size_t e)
                 add(t, "; bind %s (and its IOMMU group) to vfio-pci again with 'hwpass device passthrough "
                        "enable %s'",
                     a, a);
-        }
-        else if (inactive)
+        } else if (inactive) {
                 add(t, "; enable %s with 'hwpass device passthrough enable %s'",
                     inactive->dev->address, inactive->dev->address);
+        }
         if (sick)
                 add(t, "; %s failed to reset and is quarantined: once it works again (a power cycle "
                        "of the host or the slot), 'hwpass device clear %s'",
