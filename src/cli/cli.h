@@ -145,4 +145,6 @@ int hp_cmd_vm_import_vmx(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_supervise(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_token_create(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_token_list(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_cluster_init(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_cluster_cert(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_token_revoke(struct hp_cli *c, int argc, char **argv);

@@ -55,6 +55,8 @@ static const struct command {
         { "token", "create", "NAME", "a bearer token for the API over TCP, printed this once", hp_cmd_token_create },
         { "token", "list", "", "the API's tokens: name, when created, when last used", hp_cmd_token_list },
         { "token", "revoke", "NAME", "the token no longer authenticates", hp_cmd_token_revoke },
+        { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]", "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },
+        { "cluster", "cert", "DIR CONTROLLER [--address HOST]... [--days N] [--renew]", "another controller's certificate from the CA in DIR (--renew: a new key)", hp_cmd_cluster_cert },
         { "events", NULL, "[--since ID] [--limit N]", "the event log: who did what, state changes, failures", hp_cmd_events },
         { "device", "list", "[--class gpu|net|storage|usb|audio]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },

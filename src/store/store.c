@@ -184,7 +184,7 @@ int hp_store_rollback(struct hp_store *s)
 
 /* What a host's name may hold: a DNS name's letters, digits, '-' and '.',
  * and '_', which some sites use; no spaces, no quoting needed anywhere. */
-static bool host_name_is_valid(const char *name)
+bool hp_store_host_name_is_valid(const char *name)
 {
         size_t n;
 
@@ -199,7 +199,7 @@ int hp_store_set_host(struct hp_store *s, const char *name)
         _cleanup_free_ char *copy = NULL;
         int r;
 
-        if (!host_name_is_valid(name))
+        if (!hp_store_host_name_is_valid(name))
                 return -EINVAL;
         copy = strdup(name);
         if (!copy)
@@ -219,7 +219,7 @@ const char *hp_store_host(struct hp_store *s)
 
 int hp_store_host_add(struct hp_store *s, const char *name)
 {
-        if (!host_name_is_valid(name))
+        if (!hp_store_host_name_is_valid(name))
                 return -EINVAL;
         return s->backend->host_add(s, name);
 }

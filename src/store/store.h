@@ -88,6 +88,8 @@ int hp_store_schema_version(struct hp_store *s); /* >= 1 */
  * as read are the whole store's. */
 #define HP_STORE_LOCAL_HOST "local"
 #define HP_STORE_HOST_NAME_MAX 253
+/* 1-253 letters, digits, '-', '.' or '_': a host's (or a controller's) name. */
+bool hp_store_host_name_is_valid(const char *name);
 /* Switches the connection to the host name; -ENOENT when there is none
  * (add it first), -EINVAL for a name that is not 1-253 letters, digits,
  * '-', '.' or '_'. */

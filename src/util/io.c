@@ -55,3 +55,21 @@ int hp_read_all(int fd, size_t max, char **ret, size_t *ret_len)
                 *ret_len = b.len;
         return 0;
 }
+
+int hp_write_all(int fd, const void *data, size_t n)
+{
+        const char *p = data;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return -EIO;
+                p += k, n -= (size_t)k;
+        }
+        return 0;
+}

@@ -1,4 +1,5 @@
-/* Reading whole: a growing buffer, and everything an fd holds up to a bound. */
+/* Reading and writing whole: a growing buffer, everything an fd holds up to a
+ * bound, and all of a buffer written. */
 #pragma once
 
 #include <stddef.h>
@@ -16,3 +17,6 @@ int hp_buf_append(struct hp_buf *b, const void *data, size_t n);
  * *ret_len, may be NULL). -EFBIG when it holds more than max bytes. What was
  * read is wiped before it is freed on failure: the file may be a key. */
 int hp_read_all(int fd, size_t max, char **ret, size_t *ret_len);
+
+/* Writes all n bytes, going on after short writes and EINTR; -errno. */
+int hp_write_all(int fd, const void *data, size_t n);
