@@ -1,10 +1,8 @@
 /* A command that changes the host or the store goes to hwpassd's typed route
  * (the one the web UI uses) when a daemon serves this CLI's database and
  * host root; otherwise it calls the operation here, under the same locks.
- * libcurl is opened only here, so commands run directly (vm start without a
- * daemon) do not pay for loading it. */
-#include <curl/curl.h>
-#include <dlfcn.h>
+ * The client (api/client.h) opens libcurl only then, so commands run
+ * directly (vm start without a daemon) do not pay for loading it. */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -15,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "api/client.h"
 #include "cli.h"
 #include "store/store.h"
 #include "util/hostroot.h"
@@ -22,41 +21,6 @@
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "util/unixsock.h"
-
-struct curl_fns {
-        CURL *(*init)(void);
-        CURLcode (*setopt)(CURL *, CURLoption, ...);
-        CURLcode (*perform)(CURL *);
-        CURLcode (*getinfo)(CURL *, CURLINFO, ...);
-        void (*cleanup)(CURL *);
-        const char *(*strerror)(CURLcode);
-        struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-        void (*slist_free_all)(struct curl_slist *);
-};
-
-static int curl_open(struct curl_fns *f)
-{
-        static const char *const sonames[] = { "libcurl.so.4", "libcurl-gnutls.so.4" };
-        void *lib = NULL;
-
-        for (size_t i = 0; !lib && i < ELEMENTSOF(sonames); i++)
-                lib = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
-        if (!lib)
-                return -ENOENT;
-        /* Kept open until exit: the handle is used once per process. */
-        *(void **)&f->init = dlsym(lib, "curl_easy_init");
-        *(void **)&f->setopt = dlsym(lib, "curl_easy_setopt");
-        *(void **)&f->perform = dlsym(lib, "curl_easy_perform");
-        *(void **)&f->getinfo = dlsym(lib, "curl_easy_getinfo");
-        *(void **)&f->cleanup = dlsym(lib, "curl_easy_cleanup");
-        *(void **)&f->strerror = dlsym(lib, "curl_easy_strerror");
-        *(void **)&f->slist_append = dlsym(lib, "curl_slist_append");
-        *(void **)&f->slist_free_all = dlsym(lib, "curl_slist_free_all");
-        if (!f->init || !f->setopt || !f->perform || !f->getinfo || !f->cleanup || !f->strerror ||
-            !f->slist_append || !f->slist_free_all)
-                return -ENOENT;
-        return 0;
-}
 
 /* 0 when something listens at path; -ENOENT/-ECONNREFUSED when nothing
  * does (no daemon, or one that died); other -errno (-EACCES) otherwise. */
@@ -67,64 +31,31 @@ static int probe_socket(const char *path)
         return hp_unix_connect(path, &fd);
 }
 
-static size_t collect(char *ptr, size_t size, size_t n, void *userdata)
-{
-        struct hp_buf *b = userdata;
-
-        if (b->len + size * n > 64 * 1024 * 1024 || hp_buf_append(b, ptr, size * n) < 0)
-                return 0;
-        return size * n;
-}
-
 /* METHOD PATH with body (NULL: none) to the daemon at socket_path, with the
- * extra headers; the status and the JSON answer. */
-static int request(const char *socket_path, const char *method, const char *path, const char *body,
+ * extra headers; the status and the JSON answer. An exit code. */
+static int request(const char *socket_path, const char *method, const char *path, json_t *body,
                    char *const *extra, long *ret_status, json_t **ret)
 {
-        struct curl_fns f;
-        struct hp_buf answer = { 0 };
-        struct curl_slist *headers = NULL;
-        char url[512];
-        CURL *h;
-        CURLcode rc;
+        _cleanup_(hp_client_freep) struct hp_client *client = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct hp_client_options o = { .unix_socket = socket_path, .headers = extra };
+        int r = hp_client_new(&o, &client, &err);
 
-        if (curl_open(&f) < 0)
-                return hp_cli_usage_error("hwpassd runs at '%s', and libcurl is missing to talk to it: "
-                                          "install Debian's libcurl3-gnutls package",
-                                          socket_path);
-        h = f.init();
-        if (!h)
-                return hp_cli_error(-ENOMEM, "cannot talk to hwpassd");
-        snprintf(url, sizeof(url), "http://hwpassd%s", path);
-        headers = f.slist_append(NULL, "Content-Type: application/json");
-        for (size_t i = 0; extra && extra[i]; i++)
-                headers = f.slist_append(headers, extra[i]);
-        f.setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-        f.setopt(h, CURLOPT_URL, url);
-        f.setopt(h, CURLOPT_CUSTOMREQUEST, method);
-        f.setopt(h, CURLOPT_HTTPHEADER, headers);
-        if (body)
-                f.setopt(h, CURLOPT_POSTFIELDS, body);
-        f.setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        f.setopt(h, CURLOPT_WRITEDATA, &answer);
-        f.setopt(h, CURLOPT_NOSIGNAL, 1L);
-        rc = f.perform(h);
-        if (rc == CURLE_OK)
-                f.getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
-        f.slist_free_all(headers);
-        f.cleanup(h);
-        if (rc != CURLE_OK) {
-                free(answer.data);
-                fprintf(stderr, "hwpass: cannot talk to hwpassd at '%s': %s\n", socket_path, f.strerror(rc));
+        if (r == -ENOENT)
+                return hp_cli_usage_error("hwpassd runs at '%s', and %s", socket_path, err);
+        if (r >= 0)
+                r = hp_client_call(client, method, path, body, ret_status, ret, &err);
+        if (r == -EBADMSG || (r >= 0 && !*ret)) {
+                if (r >= 0)
+                        fprintf(stderr, "hwpass: hwpassd at '%s' gave an answer that is not JSON (HTTP %ld)\n",
+                                socket_path, *ret_status);
+                else
+                        fprintf(stderr, "hwpass: %s\n", err);
                 return HP_EXIT_ERROR;
         }
-        *ret = answer.data ? json_loads(answer.data, 0, NULL) : NULL;
-        free(answer.data);
-        if (!*ret) {
-                fprintf(stderr, "hwpass: hwpassd at '%s' gave an answer that is not JSON (HTTP %ld)\n", socket_path,
-                        *ret_status);
-                return HP_EXIT_ERROR;
-        }
+        if (r < 0)
+                return hp_cli_error(r, "cannot talk to hwpassd at '%s'%s%s", socket_path, err ? ": " : "",
+                                    err ? err : "");
         return HP_EXIT_OK;
 }
 
@@ -152,7 +83,7 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
 {
         const char *path = c->socket ? c->socket : c->default_socket;
         _cleanup_(json_decrefp) json_t *body = TAKE_PTR(route->body), *answer = NULL;
-        _cleanup_free_ char *text = NULL, *db = NULL, *root = NULL;
+        _cleanup_free_ char *db = NULL, *root = NULL;
         _cleanup_strv_free_ char **headers = calloc(1, sizeof(char *));
         const char *code, *msg;
         json_t *err;
@@ -168,13 +99,11 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
                 return r;
         db = hp_store_absolute(c->db_path);
         root = hp_path_absolute(c->host_root);
-        if (body && !(text = json_dumps(body, JSON_COMPACT)))
-                return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd");
         /* The daemon answers only for the state it owns (409 other-state). */
         if (!db || !root || !headers || hp_strv_pushf(&headers, "Hwpass-Db: %s", db) < 0 ||
             hp_strv_pushf(&headers, "Hwpass-Host-Root: %s", root) < 0)
                 return hp_cli_error(-ENOMEM, "cannot build the request to hwpassd");
-        r = request(path, route->method, route->path, text ? text : (body ? "" : NULL), headers, &status, &answer);
+        r = request(path, route->method, route->path, body, headers, &status, &answer);
         if (r != HP_EXIT_OK)
                 return r;
         if (status < 300) {

@@ -4,6 +4,7 @@
  * DNS names and addresses it is reached at and serves both TLS ends. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
@@ -29,21 +30,82 @@
 /* Certificates start a minute early, for clocks slightly behind ours. */
 #define SKEW_SECONDS 60
 
+/* GnuTLS is opened at run time, like libcurl and libpci: every hwpass
+ * command would otherwise load (and initialise) it at start, and only these
+ * two need it. */
+#define TLS_FUNCTIONS(X) \
+        X(gnutls_rnd) \
+        X(gnutls_strerror) \
+        X(gnutls_x509_crt_deinit) \
+        X(gnutls_x509_crt_export2) \
+        X(gnutls_x509_crt_get_basic_constraints) \
+        X(gnutls_x509_crt_get_expiration_time) \
+        X(gnutls_x509_crt_get_key_id) \
+        X(gnutls_x509_crt_get_subject_key_id) \
+        X(gnutls_x509_crt_import) \
+        X(gnutls_x509_crt_init) \
+        X(gnutls_x509_crt_set_activation_time) \
+        X(gnutls_x509_crt_set_authority_key_id) \
+        X(gnutls_x509_crt_set_basic_constraints) \
+        X(gnutls_x509_crt_set_dn_by_oid) \
+        X(gnutls_x509_crt_set_expiration_time) \
+        X(gnutls_x509_crt_set_key) \
+        X(gnutls_x509_crt_set_key_purpose_oid) \
+        X(gnutls_x509_crt_set_key_usage) \
+        X(gnutls_x509_crt_set_serial) \
+        X(gnutls_x509_crt_set_subject_alt_name) \
+        X(gnutls_x509_crt_set_subject_key_id) \
+        X(gnutls_x509_crt_set_version) \
+        X(gnutls_x509_crt_sign2) \
+        X(gnutls_x509_privkey_deinit) \
+        X(gnutls_x509_privkey_export2_pkcs8) \
+        X(gnutls_x509_privkey_generate2) \
+        X(gnutls_x509_privkey_get_key_id) \
+        X(gnutls_x509_privkey_import2) \
+        X(gnutls_x509_privkey_init)
+
+static struct {
+#define FIELD(f) __typeof__(f) *f;
+        TLS_FUNCTIONS(FIELD)
+#undef FIELD
+        gnutls_free_function *gnutls_free;
+} tls;
+
+static int tls_open(void)
+{
+        void *lib;
+
+        if (tls.gnutls_free)
+                return 0;
+        lib = dlopen("libgnutls.so.30", RTLD_NOW | RTLD_LOCAL);
+        if (!lib)
+                return -ENOENT;
+        /* Kept open until exit. */
+#define LOAD(f) \
+        if (!(*(void **)&tls.f = dlsym(lib, #f))) \
+                return -ENOENT;
+        TLS_FUNCTIONS(LOAD)
+#undef LOAD
+        *(void **)&tls.gnutls_free = dlsym(lib, "gnutls_free");
+        return tls.gnutls_free ? 0 : -ENOENT;
+}
+
 static void crt_freep(gnutls_x509_crt_t *c)
 {
         if (*c)
-                gnutls_x509_crt_deinit(*c);
+                tls.gnutls_x509_crt_deinit(*c);
 }
 
 static void key_freep(gnutls_x509_privkey_t *k)
 {
         if (*k)
-                gnutls_x509_privkey_deinit(*k);
+                tls.gnutls_x509_privkey_deinit(*k);
 }
 
 static void datum_freep(gnutls_datum_t *d)
 {
-        gnutls_free(d->data);
+        if (d->data)
+                (*tls.gnutls_free)(d->data);
 }
 
 bool hp_pki_address_is_valid(const char *s)
@@ -74,17 +136,17 @@ bool hp_pki_address_is_valid(const char *s)
 /* GnuTLS's error as -errno for the callers; its text in *ret_what. */
 static int tls_error(int e, const char **ret_what)
 {
-        *ret_what = gnutls_strerror(e);
+        *ret_what = tls.gnutls_strerror(e);
         return e == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EIO;
 }
 
 static int new_key(gnutls_x509_privkey_t *ret, const char **ret_what)
 {
         _cleanup_(key_freep) gnutls_x509_privkey_t k = NULL;
-        int e = gnutls_x509_privkey_init(&k);
+        int e = tls.gnutls_x509_privkey_init(&k);
 
         if (e >= 0)
-                e = gnutls_x509_privkey_generate2(k, GNUTLS_PK_ECDSA,
+                e = tls.gnutls_x509_privkey_generate2(k, GNUTLS_PK_ECDSA,
                                                   GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
         if (e < 0)
                 return tls_error(e, ret_what);
@@ -109,11 +171,11 @@ static int set_addresses(gnutls_x509_crt_t crt, const struct subject *sub)
                 int e;
 
                 if (inet_pton(AF_INET, a, ip) == 1)
-                        e = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 4, GNUTLS_FSAN_APPEND);
+                        e = tls.gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 4, GNUTLS_FSAN_APPEND);
                 else if (inet_pton(AF_INET6, a, ip) == 1)
-                        e = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 16, GNUTLS_FSAN_APPEND);
+                        e = tls.gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 16, GNUTLS_FSAN_APPEND);
                 else
-                        e = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, a, strlen(a),
+                        e = tls.gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, a, strlen(a),
                                                                  GNUTLS_FSAN_APPEND);
                 if (e < 0)
                         return e;
@@ -126,36 +188,36 @@ static int set_common(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const st
 {
         unsigned char serial[16], id[64];
         size_t id_len = sizeof(id);
-        int e = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
+        int e = tls.gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
 
         serial[0] &= 0x7f; /* a positive INTEGER */
         if (e >= 0)
-                e = gnutls_x509_crt_set_version(crt, 3);
+                e = tls.gnutls_x509_crt_set_version(crt, 3);
         if (e >= 0)
-                e = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial));
+                e = tls.gnutls_x509_crt_set_serial(crt, serial, sizeof(serial));
         if (e >= 0)
-                e = gnutls_x509_crt_set_key(crt, key);
+                e = tls.gnutls_x509_crt_set_key(crt, key);
         if (e >= 0)
-                e = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "hwpass", 6);
+                e = tls.gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "hwpass", 6);
         if (e >= 0)
-                e = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, sub->cn, strlen(sub->cn));
+                e = tls.gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, sub->cn, strlen(sub->cn));
         if (e >= 0)
-                e = gnutls_x509_crt_set_activation_time(crt, time(NULL) - SKEW_SECONDS);
+                e = tls.gnutls_x509_crt_set_activation_time(crt, time(NULL) - SKEW_SECONDS);
         if (e >= 0)
-                e = gnutls_x509_crt_set_expiration_time(crt, sub->not_after);
+                e = tls.gnutls_x509_crt_set_expiration_time(crt, sub->not_after);
         if (e >= 0)
-                e = gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1, id, &id_len);
+                e = tls.gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1, id, &id_len);
         if (e >= 0)
-                e = gnutls_x509_crt_set_subject_key_id(crt, id, id_len);
+                e = tls.gnutls_x509_crt_set_subject_key_id(crt, id, id_len);
         if (e >= 0)
-                e = gnutls_x509_crt_set_basic_constraints(crt, sub->ca, sub->ca ? 0 : -1);
+                e = tls.gnutls_x509_crt_set_basic_constraints(crt, sub->ca, sub->ca ? 0 : -1);
         if (e >= 0)
-                e = gnutls_x509_crt_set_key_usage(crt, sub->ca ? GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN
+                e = tls.gnutls_x509_crt_set_key_usage(crt, sub->ca ? GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN
                                                                : GNUTLS_KEY_DIGITAL_SIGNATURE);
         if (e >= 0 && !sub->ca)
-                e = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0);
+                e = tls.gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0);
         if (e >= 0 && !sub->ca)
-                e = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0);
+                e = tls.gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0);
         if (e >= 0)
                 e = set_addresses(crt, sub);
         return e;
@@ -168,17 +230,17 @@ static int make_crt(gnutls_x509_privkey_t key, const struct subject *sub, gnutls
         _cleanup_(crt_freep) gnutls_x509_crt_t crt = NULL;
         unsigned char id[64];
         size_t id_len = sizeof(id);
-        int e = gnutls_x509_crt_init(&crt);
+        int e = tls.gnutls_x509_crt_init(&crt);
 
         if (e >= 0)
                 e = set_common(crt, key, sub);
         if (e >= 0 && issuer) {
-                e = gnutls_x509_crt_get_subject_key_id(issuer, id, &id_len, NULL);
+                e = tls.gnutls_x509_crt_get_subject_key_id(issuer, id, &id_len, NULL);
                 if (e >= 0)
-                        e = gnutls_x509_crt_set_authority_key_id(crt, id, id_len);
+                        e = tls.gnutls_x509_crt_set_authority_key_id(crt, id, id_len);
         }
         if (e >= 0)
-                e = gnutls_x509_crt_sign2(crt, issuer ? issuer : crt, issuer ? issuer_key : key,
+                e = tls.gnutls_x509_crt_sign2(crt, issuer ? issuer : crt, issuer ? issuer_key : key,
                                           GNUTLS_DIG_SHA256, 0);
         if (e < 0)
                 return tls_error(e, ret_what);
@@ -356,7 +418,7 @@ static int write_pair(struct hp_ops_ctx *c, const struct hp_pki_request *req, in
                                           .not_after = time(NULL) + (time_t)HP_PKI_CA_DAYS * 86400 };
 
                 /* Told apart from other clusters' CAs by a random suffix. */
-                if (gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id)) < 0)
+                if (tls.gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id)) < 0)
                         return hp_op_host_error(c, -EIO, "cannot read random bytes for the cluster CA");
                 snprintf(cn, sizeof(cn), "hwpass cluster CA %02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
                 r = new_key(&ca_key, &what);
@@ -372,13 +434,13 @@ static int write_pair(struct hp_ops_ctx *c, const struct hp_pki_request *req, in
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot make the certificate of '%s': %s", req->name, what);
 
-        r = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &key_pem);
+        r = tls.gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &key_pem);
         if (r >= 0)
-                r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem);
+                r = tls.gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem);
         if (r >= 0 && ca)
-                r = gnutls_x509_privkey_export2_pkcs8(ca_key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &ca_key_pem);
+                r = tls.gnutls_x509_privkey_export2_pkcs8(ca_key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &ca_key_pem);
         if (r >= 0 && ca)
-                r = gnutls_x509_crt_export2(ca, GNUTLS_X509_FMT_PEM, &ca_pem);
+                r = tls.gnutls_x509_crt_export2(ca, GNUTLS_X509_FMT_PEM, &ca_pem);
         if (r < 0)
                 return hp_op_host_error(c, tls_error(r, &what), "cannot write the certificates out: %s", what);
 
@@ -417,6 +479,13 @@ static int open_dir(struct hp_ops_ctx *c, const char *dir, bool create, int *ret
         return 0;
 }
 
+static int open_tls(struct hp_ops_ctx *c)
+{
+        if (tls_open() < 0)
+                return hp_op_fail(c, HP_OP_HOST, -ENOENT, "GnuTLS is missing: install Debian's libgnutls30 package");
+        return 0;
+}
+
 static time_t leaf_not_after(const struct hp_pki_request *req)
 {
         return time(NULL) + (time_t)(req->days ? req->days : HP_PKI_CERT_DAYS) * 86400;
@@ -429,6 +498,8 @@ int hp_ops_pki_init(struct hp_ops_ctx *c, const struct hp_pki_request *req, json
         time_t not_after = leaf_not_after(req);
         int r = check_request(c, req, &crt, &key);
 
+        if (r >= 0)
+                r = open_tls(c);
         if (r >= 0)
                 r = open_dir(c, req->dir, true, &dirfd);
         if (r < 0)
@@ -465,15 +536,15 @@ static int load_ca(struct hp_ops_ctx *c, const char *dir, int dirfd, gnutls_x509
                                   dir);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot read the cluster CA in '%s'", dir);
-        if (gnutls_x509_crt_init(&crt) < 0 || gnutls_x509_privkey_init(&key) < 0)
+        if (tls.gnutls_x509_crt_init(&crt) < 0 || tls.gnutls_x509_privkey_init(&key) < 0)
                 return hp_op_oom(c);
-        if (gnutls_x509_crt_import(crt, &crt_pem, GNUTLS_X509_FMT_PEM) < 0 ||
-            gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL) < 0 || !ca)
+        if (tls.gnutls_x509_crt_import(crt, &crt_pem, GNUTLS_X509_FMT_PEM) < 0 ||
+            tls.gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL) < 0 || !ca)
                 return hp_op_fail(c, HP_OP_INVALID, -EBADMSG, "'%s/" CA_CERT "' is not a CA certificate", dir);
-        if (gnutls_x509_privkey_import2(key, &key_pem, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
+        if (tls.gnutls_x509_privkey_import2(key, &key_pem, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
                 return hp_op_fail(c, HP_OP_INVALID, -EBADMSG, "'%s/" CA_KEY "' is not an unencrypted private key", dir);
-        if (gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA1, a, &a_len) < 0 ||
-            gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1, b, &b_len) < 0 || a_len != b_len ||
+        if (tls.gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA1, a, &a_len) < 0 ||
+            tls.gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA1, b, &b_len) < 0 || a_len != b_len ||
             memcmp(a, b, a_len) != 0)
                 return hp_op_fail(c, HP_OP_INVALID, -EBADMSG,
                                   "'%s/" CA_KEY "' is not the key of '%s/" CA_CERT "': put the CA's own key back", dir,
@@ -494,6 +565,8 @@ int hp_ops_pki_issue(struct hp_ops_ctx *c, const struct hp_pki_request *req, jso
         int r = check_request(c, req, &crt_name, &key_name);
 
         if (r >= 0)
+                r = open_tls(c);
+        if (r >= 0)
                 r = open_dir(c, req->dir, false, &dirfd);
         if (r >= 0)
                 r = load_ca(c, req->dir, dirfd, &ca, &ca_key);
@@ -509,7 +582,7 @@ int hp_ops_pki_issue(struct hp_ops_ctx *c, const struct hp_pki_request *req, jso
                                   "'%s' has no certificate in '%s' to renew: leave out --renew to make one", req->name,
                                   req->dir);
         /* A certificate cannot outlive the CA that vouches for it. */
-        ca_end = gnutls_x509_crt_get_expiration_time(ca);
+        ca_end = tls.gnutls_x509_crt_get_expiration_time(ca);
         if (ca_end != (time_t)-1 && ca_end < time(NULL) + 86400)
                 return hp_op_fail(c, HP_OP_REFUSED, -EKEYEXPIRED,
                                   "the cluster CA in '%s' expires within a day: make a new cluster with 'hwpass cluster init'",
