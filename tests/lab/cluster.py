@@ -75,8 +75,10 @@ class Host:
 
     def argv(self, images, initrd):
         net = "user,id=net0,restrict=on"
+        # cmd: a connection of its own for each of L1's (a chardev target
+        # would be one stream for them all, closed with the first answer).
         for port in self.lab.forwards:
-            net += ",guestfwd=tcp:%s:%d-tcp:127.0.0.1:%d" % (GUEST_ADDR, port, port)
+            net += ",guestfwd=tcp:%s:%d-cmd:busybox nc 127.0.0.1 %d" % (GUEST_ADDR, port, port)
         devices = [a.replace("@WORK@", self.work) for a in PROFILES[self.profile](self.name)]
         append = ("console=ttyS0,115200 panic=-1 quiet loglevel=3 no_timer_check intel_iommu=on iommu=pt "
                   "hwpass.lab_cluster=%s" % self.name)

@@ -33,7 +33,7 @@ def run(build):
     port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Hello)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    get = "wget -q -T 5 -O - http://%s:%d/" % (cluster.GUEST_ADDR, port)
+    get = "curl -sS -m 5 http://%s:%d/" % (cluster.GUEST_ADDR, port)
     nvme_count = "hwpass --json device list | grep -c '\"device_id\": \"0010\"' || true"
     try:
         with cluster.Lab(build, {"a": "nvme", "b": "switch", "c": "plain"}, forwards=[port]) as lab:
@@ -50,9 +50,9 @@ def run(build):
                 lab.check("%s reaches the test machine's forwarded port" % h, h, get,
                           pattern="^hello from the test machine$")
             lab.check("a cannot reach anything else (the user network's gateway)", "a",
-                      "wget -q -T 3 -O - http://10.0.2.2:%d/" % port, want_rc=1)
+                      "! curl -sS -m 3 http://10.0.2.2:%d/" % port)
             lab["a"].set_link(False)
-            lab.check("with a's link cut, a cannot reach the test machine", "a", get, want_rc=1)
+            lab.check("with a's link cut, a cannot reach the test machine", "a", "! " + get)
             lab.check("b still can", "b", get, pattern="^hello")
             lab["a"].set_link(True)
             lab.check("with a's link back, a can again", "a", "sleep 1; " + get, pattern="^hello")
