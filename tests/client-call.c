@@ -36,6 +36,7 @@ int main(int argc, char **argv)
         r = hp_client_new(&o, &c, &err);
         if (r < 0) {
                 printf("error %s\n", err ? err : strerror(-r));
+                free(err);
                 return 1;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
