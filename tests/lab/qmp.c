@@ -1,8 +1,10 @@
 /* lab-qmp SOCKET COMMAND: runs one QMP command on a running VM's control
  * socket (RUN_DIR/vms/NAME/qmp.sock) and prints its "return" value as
- * indented JSON, so a lab scenario can ask QEMU what the guest's firmware
- * did (query-pci: the addresses it gave the BARs). A test helper, not
- * installed: it goes into the lab's L1 image only. */
+ * indented JSON with sorted keys, so a lab scenario can ask QEMU what the
+ * guest's firmware did (query-pci: the address it gave each BAR). QEMU sends
+ * keys in no fixed order; sorted, "address" comes before "size" in a region
+ * and a line-based reader finds both. A test helper, not installed: it goes
+ * into the lab's L1 image only. */
 #include <stdio.h>
 #include <string.h>
 
@@ -30,7 +32,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "lab-qmp: %s: %s\n", argv[2], err ? err : strerror(-r));
                 return 1;
         }
-        r = json_dumpf(ret, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        r = json_dumpf(ret, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         json_decref(ret);
         printf("\n");
         return r < 0 ? 1 : 0;
