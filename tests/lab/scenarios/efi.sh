@@ -1,4 +1,4 @@
-# lab: timeout 3000
+# lab: timeout 900
 # EFI in the lab: OVMF (Debian's ovmf, put in L1's image where hwpass looks for
 # it) boots a VM with the pci-testdev passed through and maps its 32 GiB
 # 64-bit BAR above 4 GiB; QEMU says so over QMP (query-pci, through lab-qmp).
@@ -11,7 +11,13 @@
 # 4 GiB too), so the EFI VM here is set to efi. Auto's EFI choice, for devices
 # whose BARs need more, builds the same QEMU command line (tests/cli-vm).
 #
-# Measured (see the LAB: lines): MEASURED
+# Measured 2026-12-05 on the 2-core test machine while other work kept its
+# load average at 9-20: L1 booted in 17 s, vm start returned after 13 s, and
+# OVMF (TCG inside TCG, no KVM anywhere) had enumerated PCI and placed the BAR
+# at 0xe000000000 (896 GiB, the top of the 64 GiB window below 1 TiB) 90 s
+# after that, before writing anything to its serial console; the whole
+# scenario, image layer included, took 3 min 40 s. The wait below allows 10
+# minutes.
 . /lab/lib.sh
 export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use TCG
 
@@ -44,9 +50,9 @@ t1=$(now)
 check_output "QEMU boots OVMF from L1's ovmf files" "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd" qemu_cmdline efi
 check_output "and OVMF is given the window" "name=opt/ovmf/X-PciMmio64Mb,string=65536" qemu_cmdline efi
 check_output "show: this run is EFI" "^This run: +EFI \(OVMF\)$" hwpass vm show efi
-# OVMF in TCG inside TCG: minutes. Progress every minute.
+# OVMF in TCG inside TCG: a minute or more. Progress every minute.
 i=0
-while ! above_4g && [ $i -lt 240 ]; do
+while ! above_4g && [ $i -lt 60 ]; do
 	[ $((i % 6)) -eq 0 ] && echo "LAB: $(since "$t1") s: BAR at '$(bar_addr)', serial log $(wc -c </run/hwpass/vms/efi/serial.log) bytes"
 	sleep 10
 	i=$((i + 1))
