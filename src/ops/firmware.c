@@ -101,20 +101,21 @@ static int prepare_ovmf(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const s
 
 int hp_ops_vm_firmware_prepare(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
 {
-        _cleanup_(json_decrefp) json_t *doc = NULL;
-        _cleanup_free_ char *text = NULL;
-        int r;
+        return p->firmware == HP_VM_FIRMWARE_EFI ? prepare_ovmf(c, v, p) : 0;
+}
 
-        if (p->firmware == HP_VM_FIRMWARE_EFI && (r = prepare_ovmf(c, v, p)) < 0)
-                return r;
-        doc = hp_ops_vm_firmware_json(v, p);
-        if (!doc || hp_ops_vm_firmware_text(v, p, &text) < 0)
-                return hp_op_oom(c);
-        record_run(c, v, doc);
+void hp_ops_vm_firmware_record(const struct hp_ops_ctx *c, const struct hp_ops_vm *v,
+                               const struct hp_ops_vm_plan *p)
+{
+        _cleanup_(json_decrefp) json_t *doc = hp_ops_vm_firmware_json(v, p);
+        _cleanup_free_ char *text = NULL;
+
+        /* The VM runs already: what cannot be recorded is left out. */
+        if (doc)
+                record_run(c, v, doc);
         /* Said in the event log only when hwpass chose. */
-        if (v->spec.firmware == HP_VM_FIRMWARE_AUTO)
+        if (v->spec.firmware == HP_VM_FIRMWARE_AUTO && hp_ops_vm_firmware_text(v, p, &text) >= 0)
                 (void)hp_store_event_add(v->store, "vm-firmware", v->spec.name, text);
-        return 0;
 }
 
 json_t *hp_ops_vm_firmware_last(const struct hp_ops_ctx *c, const char *name)

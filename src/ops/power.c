@@ -339,6 +339,7 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
         if (r < 0)
                 return hp_op_fail(c, HP_OP_FAILED, r, "'%s' did not start: %s", v->spec.name,
                                   lerr ? hp_strstrip(lerr) : strerror(-r));
+        hp_ops_vm_firmware_record(c, v, p);
         return 0;
 }
 

@@ -128,9 +128,12 @@ json_t *hp_ops_vm_firmware_json(const struct hp_ops_vm *v, const struct hp_ops_v
  * set to BIOS and its devices need EFI. */
 int hp_ops_vm_firmware_check(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p);
 /* For EFI: OVMF is there (else HP_OP_CONFLICT naming the ovmf package) and
- * the VM has its vars store. Then the choice is recorded: an event
- * ("vm-firmware") and RUN_DIR/vms/NAME/firmware.json for vm show. */
+ * the VM has its vars store. */
 int hp_ops_vm_firmware_prepare(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p);
+/* Once QEMU runs, the choice is recorded: RUN_DIR/vms/NAME/firmware.json
+ * for vm show, and for auto an event ("vm-firmware") with the words. */
+void hp_ops_vm_firmware_record(const struct hp_ops_ctx *c, const struct hp_ops_vm *v,
+                               const struct hp_ops_vm_plan *p);
 /* What the current or last run (since the host booted) used, as
  * hp_ops_vm_firmware_json() gave it; NULL when it has not run. */
 json_t *hp_ops_vm_firmware_last(const struct hp_ops_ctx *c, const char *name);
