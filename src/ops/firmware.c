@@ -35,14 +35,18 @@ static const char *upper(enum hp_vm_firmware f)
 
 int hp_ops_vm_firmware_text(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p, char **ret)
 {
+        char *s;
         int n;
 
         if (v->spec.firmware == HP_VM_FIRMWARE_AUTO)
-                n = asprintf(ret, "%s, chosen because %s", upper(p->firmware),
+                n = asprintf(&s, "%s, chosen because %s", upper(p->firmware),
                              p->firmware_why ? p->firmware_why : "?");
         else
-                n = asprintf(ret, "%s, as configured", upper(p->firmware));
-        return n < 0 ? -ENOMEM : 0;
+                n = asprintf(&s, "%s, as configured", upper(p->firmware));
+        if (n < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
 }
 
 json_t *hp_ops_vm_firmware_json(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
