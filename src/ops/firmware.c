@@ -51,21 +51,26 @@ int hp_ops_vm_firmware_text(const struct hp_ops_vm *v, const struct hp_ops_vm_pl
 
 json_t *hp_ops_vm_firmware_json(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
 {
-        return json_pack("{s:s, s:s, s:b, s:s?}", "configured", hp_vm_firmware_to_string(v->spec.firmware),
-                         "firmware", hp_vm_firmware_to_string(p->firmware), "chosen",
+        return json_pack("{s:s, s:s, s:b, s:s?}", "configured",
+                         hp_vm_firmware_to_string(v->spec.firmware), "firmware",
+                         hp_vm_firmware_to_string(p->firmware), "chosen",
                          v->spec.firmware == HP_VM_FIRMWARE_AUTO, "reason", p->firmware_why);
 }
 
-int hp_ops_vm_firmware_check(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
+int hp_ops_vm_firmware_check(struct hp_ops_ctx *c, const struct hp_ops_vm *v,
+                             const struct hp_ops_vm_plan *p)
 {
         if (!p->mmio.needs_efi || v->spec.firmware != HP_VM_FIRMWARE_BIOS)
                 return 0;
         /* Set to BIOS: by the operator, or by a hwpass that knew no auto. */
         return hp_op_fail(c, HP_OP_CONFLICT, -EINVAL,
-                          "VM '%s' is set to BIOS firmware, and %s: switch it with 'hwpass vm set %s --firmware "
-                          "auto' (EFI when its devices need it) or '--firmware efi' (the guest's OS must boot "
+                          "VM '%s' is set to BIOS firmware, and %s: switch it with 'hwpass vm set "
+                          "%s --firmware "
+                          "auto' (EFI when its devices need it) or '--firmware efi' (the guest's "
+                          "OS must boot "
                           "from EFI)",
-                          v->spec.name, p->firmware_why ? p->firmware_why : "its devices need EFI", v->spec.name);
+                          v->spec.name, p->firmware_why ? p->firmware_why : "its devices need EFI",
+                          v->spec.name);
 }
 
 /* RUN_DIR/vms/NAME/firmware.json: the choice of this run, for vm show. */
@@ -79,7 +84,8 @@ static void record_run(const struct hp_ops_ctx *c, const struct hp_ops_vm *v, js
                 (void)unlink(tmp); /* vm show then says nothing of this run's firmware */
 }
 
-static int prepare_ovmf(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
+static int prepare_ovmf(struct hp_ops_ctx *c, const struct hp_ops_vm *v,
+                        const struct hp_ops_vm_plan *p)
 {
         _cleanup_free_ char *text = NULL;
         char run_dir[512], vars[512], code[512], vars_template[512];
@@ -92,18 +98,20 @@ static int prepare_ovmf(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const s
         if (r < 0 && missing) {
                 if (hp_ops_vm_firmware_text(v, p, &text) < 0)
                         return hp_op_oom(c);
-                return hp_op_fail(c, HP_OP_CONFLICT, r,
-                                  "VM '%s' boots EFI (%s), and OVMF's '%s' is missing on this host: install "
-                                  "Debian's ovmf package ('apt-get install ovmf')",
-                                  v->spec.name, text, missing);
+                return hp_op_fail(
+                        c, HP_OP_CONFLICT, r,
+                        "VM '%s' boots EFI (%s), and OVMF's '%s' is missing on this host: install "
+                        "Debian's ovmf package ('apt-get install ovmf')",
+                        v->spec.name, text, missing);
         }
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot create the EFI variable store '%s' of '%s'", vars,
-                                        v->spec.name);
+                return hp_op_host_error(c, r, "cannot create the EFI variable store '%s' of '%s'",
+                                        vars, v->spec.name);
         return 0;
 }
 
-int hp_ops_vm_firmware_prepare(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p)
+int hp_ops_vm_firmware_prepare(struct hp_ops_ctx *c, const struct hp_ops_vm *v,
+                               const struct hp_ops_vm_plan *p)
 {
         return p->firmware == HP_VM_FIRMWARE_EFI ? prepare_ovmf(c, v, p) : 0;
 }
