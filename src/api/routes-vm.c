@@ -153,10 +153,12 @@ struct hp_api_reply hp_api_vm_settings(struct hp_api *a, const struct hp_api_req
             hp_api_get_bool(body, "hugepages", &huge, &msg) < 0 ||
             hp_api_get_string(body, "firmware", false, &fw, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg ? msg : "out of memory");
-        if (fw && !streq(fw, "bios") && !streq(fw, "efi"))
-                return hp_api_error(400, "bad-body", "invalid 'firmware' \"%s\": \"bios\" or \"efi\"", fw);
+        if (fw && hp_vm_firmware_from_string(fw, &set.firmware) < 0)
+                return hp_api_error(400, "bad-body",
+                                    "invalid 'firmware' \"%s\": \"auto\" (EFI when the devices need it), \"bios\" "
+                                    "or \"efi\"",
+                                    fw);
         set.set_firmware = fw != NULL;
-        set.firmware = fw && streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
         set.memory_mib = memory;
         set.vcpus = (unsigned)vcpus;
         set.device_limit = (unsigned)limit;

@@ -19,6 +19,15 @@ static int run_start(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
         return hp_ops_vm_start(ctx, arg, ret);
 }
 
+/* A firmware hwpass chose (the VM is set to auto), and why. */
+static void print_firmware_choice(json_t *fw)
+{
+        const char *which = hp_cli_str(fw, "firmware"), *why = hp_cli_str(fw, "reason");
+
+        if (json_is_true(json_object_get(fw, "chosen")) && which)
+                printf("Firmware: %s, chosen because %s.\n", streq(which, "efi") ? "EFI" : "BIOS", why ? why : "?");
+}
+
 int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(json_decrefp) json_t *doc = NULL;
@@ -37,6 +46,7 @@ int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
         printf("VM '%s' is running.\n", argv[1]);
+        print_firmware_choice(json_object_get(doc, "firmware_run"));
         return HP_EXIT_OK;
 }
 

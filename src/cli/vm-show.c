@@ -51,10 +51,37 @@ static int print_argv(struct hp_cli *c, const struct hp_ops_vm *v, const struct 
         return HP_EXIT_OK;
 }
 
+static const char *firmware_name(const char *fw)
+{
+        return fw && streq(fw, "efi") ? "EFI (OVMF)" : "BIOS (SeaBIOS)";
+}
+
+/* As configured; for auto, what power-on would choose now (p, NULL when
+ * no devices can be chosen) and why; then what this or the last run booted. */
+static void print_firmware(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p, json_t *last)
+{
+        const char *run = hp_cli_str(last, "firmware"), *why = hp_cli_str(last, "reason");
+
+        if (v->spec.firmware != HP_VM_FIRMWARE_AUTO)
+                printf("Firmware:    %s\n", firmware_name(hp_vm_firmware_to_string(v->spec.firmware)));
+        else if (p)
+                printf("Firmware:    auto: %s at power-on now, because %s\n",
+                       firmware_name(hp_vm_firmware_to_string(p->firmware)), p->firmware_why);
+        else
+                printf("Firmware:    auto (EFI when the devices need it)\n");
+        if (!run)
+                return;
+        printf("%s    %s", streq(v->rec.state, "off") ? "Last run:" : "This run:", firmware_name(run));
+        if (json_is_true(json_object_get(last, "chosen")) && why)
+                printf(", chosen because %s", why);
+        printf("\n");
+}
+
 int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
         _cleanup_(hp_ops_vm_plan_done) struct hp_ops_vm_plan p = { 0 };
+        _cleanup_(json_decrefp) json_t *last = NULL;
         _cleanup_free_ char *mmio_text = NULL;
         bool want_argv = argc == 3 && streq(argv[2], "--qemu-argv");
         int r, chosen;
@@ -69,6 +96,7 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_op_failed(c);
         if (chosen >= 0)
                 (void)hp_mmio_describe(&p.mmio, &mmio_text);
+        last = hp_ops_vm_firmware_last(&c->ops, v.spec.name);
         if (want_argv) {
                 if (chosen < 0) {
                         fprintf(stderr, "hwpass: %s\n", p.error ? p.error : strerror(-chosen));
@@ -87,8 +115,10 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                                         p.error ? json_string(p.error) : json_null()) < 0 ||
                     json_object_set_new(j, "mmio64_window",
                                         json_integer((json_int_t)p.mmio.window)) < 0 ||
-                    json_object_set_new(j, "mmio64_needs_efi", json_boolean(p.mmio.needs_efi)) <
-                            0) {
+                    json_object_set_new(j, "mmio64_needs_efi", json_boolean(p.mmio.needs_efi)) < 0 ||
+                    json_object_set_new(j, "firmware_now",
+                                        chosen >= 0 ? hp_ops_vm_firmware_json(&v, &p) : json_null()) < 0 ||
+                    json_object_set_new(j, "firmware_run", last ? json_incref(last) : json_null()) < 0) {
                         json_decref(j);
                         return hp_cli_error(-ENOMEM, "out of memory");
                 }
@@ -101,8 +131,7 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
         printf("Memory:      %" PRIu64 " MiB (all of it reserved and locked at power-on%s)\n",
                v.spec.memory_mib, v.spec.hugepages ? ", from hugepages" : "");
         printf("vCPUs:       %u\n", v.spec.vcpus);
-        printf("Firmware:    %s\n",
-               v.spec.firmware == HP_VM_FIRMWARE_EFI ? "EFI (OVMF)" : "BIOS (SeaBIOS)");
+        print_firmware(&v, chosen >= 0 ? &p : NULL, last);
         for (size_t i = 0; v.spec.disks[i]; i++)
                 printf("Disk:        %s\n", v.spec.disks[i]);
         if (v.spec.kernel)
@@ -139,9 +168,10 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                 printf("Power-on now: would fail: %s\n", p.error ? p.error : strerror(-chosen));
         if (mmio_text)
                 printf("MMIO:        %s\n", mmio_text);
-        if (p.mmio.needs_efi && v.spec.firmware != HP_VM_FIRMWARE_EFI)
-                printf("warning: the devices' BARs need EFI firmware: recreate the VM with "
-                       "--firmware efi\n");
+        if (chosen >= 0 && p.mmio.needs_efi && v.spec.firmware == HP_VM_FIRMWARE_BIOS)
+                printf("warning: VM '%s' is set to BIOS firmware, and %s: it will not start until "
+                       "'hwpass vm set %s --firmware auto' (or efi)\n",
+                       v.spec.name, p.firmware_why, v.spec.name);
         return HP_EXIT_OK;
 }
 

@@ -131,6 +131,14 @@ static int parse_memory(const char *arg, uint64_t *ret)
         return 0;
 }
 
+#define FIRMWARE_CHOICES "invalid firmware '%s': auto (EFI when the VM's devices need it), bios or efi"
+
+/* "BIOS", "EFI", "firmware auto" (EFI when its devices need it). */
+static const char *firmware_text(enum hp_vm_firmware f)
+{
+        return f == HP_VM_FIRMWARE_EFI ? "EFI" : f == HP_VM_FIRMWARE_AUTO ? "firmware auto" : "BIOS";
+}
+
 /* The VM as --json shows it after a change, or nothing: an exit code. */
 static int print_vm(struct hp_cli *c, json_t **doc)
 {
@@ -140,13 +148,14 @@ static int print_vm(struct hp_cli *c, json_t **doc)
 int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .vcpus = 1, .autostart_order = -1,
+                                                           .firmware = HP_VM_FIRMWARE_AUTO,
                                                            .device_limit = HP_VM_DEFAULT_DEVICE_LIMIT };
         _cleanup_(json_decrefp) json_t *doc = NULL;
         const char *v;
         int r, err = 0;
 
         if (argc < 2 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm create NAME --memory SIZE --vcpus N [--firmware bios|efi] "
+                return hp_cli_usage_error("usage: hwpass vm create NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] "
                                           "[--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]");
         if ((r = hp_cli_vm_name_check(argv[1])) != HP_EXIT_OK)
                 return r;
@@ -167,9 +176,8 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
                 } else if (streq(argv[i], "--hugepages")) {
                         s.hugepages = true;
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--firmware", &err))) {
-                        if (!streq(v, "bios") && !streq(v, "efi"))
-                                return hp_cli_usage_error("invalid firmware '%s': bios or efi", v);
-                        s.firmware = streq(v, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
+                        if (hp_vm_firmware_from_string(v, &s.firmware) < 0)
+                                return hp_cli_usage_error(FIRMWARE_CHOICES, v);
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--disk", &err))) {
                         if (!*v || hp_strv_push(&s.disks, v) < 0)
                                 return hp_cli_usage_error("invalid disk '%s'", v);
@@ -197,7 +205,7 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
         printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s.\n", s.name, s.memory_mib, s.vcpus,
-               s.vcpus == 1 ? "" : "s", s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS");
+               s.vcpus == 1 ? "" : "s", firmware_text(s.firmware));
         return HP_EXIT_OK;
 }
 
@@ -238,7 +246,7 @@ int hp_cmd_vm_define(struct hp_cli *c, int argc, char **argv)
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
         printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s, %zu PCI and %zu USB device%s.\n", s.name,
-               s.memory_mib, s.vcpus, s.vcpus == 1 ? "" : "s", s.firmware == HP_VM_FIRMWARE_EFI ? "EFI" : "BIOS",
+               s.memory_mib, s.vcpus, s.vcpus == 1 ? "" : "s", firmware_text(s.firmware),
                s.n_pci, s.n_usb, s.n_pci + s.n_usb == 1 ? "" : "s");
         return HP_EXIT_OK;
 }
@@ -265,7 +273,7 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
 
         if (argc < 3 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] "
-                                          "[--device-limit N] [--firmware bios|efi]");
+                                          "[--device-limit N] [--firmware auto|bios|efi]");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--memory", &err)))
                         memory = val;
@@ -292,10 +300,9 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("invalid --hugepages '%s': on or off", huge);
         if (huge)
                 a.set.hugepages = streq(huge, "on");
-        if (fw && !streq(fw, "bios") && !streq(fw, "efi"))
-                return hp_cli_usage_error("invalid firmware '%s': bios or efi", fw);
+        if (fw && hp_vm_firmware_from_string(fw, &a.set.firmware) < 0)
+                return hp_cli_usage_error(FIRMWARE_CHOICES, fw);
         a.set.set_firmware = fw != NULL;
-        a.set.firmware = fw && streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
         vm_route(&route, "PUT", a.name, "/settings",
                  json_pack("{s:o*, s:o*, s:o*, s:o*, s:s*}", "memory_mib",
                            a.set.memory_mib ? json_integer((json_int_t)a.set.memory_mib) : NULL, "vcpus",

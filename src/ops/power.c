@@ -35,6 +35,7 @@ void hp_ops_vm_plan_done(struct hp_ops_vm_plan *p)
         hp_view_done(&p->view);
         free(p->pci); /* shallow copies of the spec's entries */
         free(p->addrs);
+        free(p->firmware_why);
         free(p->error);
         *p = (struct hp_ops_vm_plan){ 0 };
 }
@@ -127,6 +128,9 @@ int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_op
                 if (!ret->addrs)
                         return hp_op_oom(c);
                 r = hp_mmio_plan(NULL, 0, &ret->mmio);
+                if (r >= 0)
+                        r = hp_mmio_firmware(v->spec.firmware, &ret->mmio, NULL, 0, &ret->firmware,
+                                             &ret->firmware_why);
                 return r < 0 ? hp_op_host_error(c, r, "cannot plan the devices of '%s'", v->spec.name) : 0;
         }
         r = hp_view_load(c->host, c->names, c->db, &ret->view, &err);
@@ -142,6 +146,9 @@ int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_op
                 if (!(devs[i] = hp_pci_find(ret->view.inv, ret->addrs[i])))
                         return hp_op_host_error(c, -ENODEV, "cannot plan the devices of '%s'", v->spec.name);
         r = hp_mmio_plan(devs, ret->n_pci, &ret->mmio);
+        if (r >= 0)
+                r = hp_mmio_firmware(v->spec.firmware, &ret->mmio, devs, ret->n_pci, &ret->firmware,
+                                     &ret->firmware_why);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot plan the devices of '%s'", v->spec.name);
         return 0;
@@ -200,18 +207,21 @@ static int usb_hosts(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct hp
 static int build_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
                       const struct hp_qemu_usb_host *usb, char ***ret)
 {
-        struct hp_vm_spec spec = v->spec; /* with the plan's entries: a slot as its functions */
-        char run_dir[512], vars[512];
+        /* With the plan's entries (a slot as its functions) and firmware. */
+        struct hp_vm_spec spec = v->spec;
+        char run_dir[512], vars[512], code[512], vars_template[512];
         int r;
 
         spec.pci = p->pci;
         spec.n_pci = p->n_pci;
+        spec.firmware = p->firmware;
         hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
+        hp_ops_ovmf_paths(code, vars_template, sizeof(code));
         r = hp_qemu_argv(&spec,
                          &(struct hp_qemu_config){ .binary = HP_QEMU_BINARY,
                                                    .accel = hp_ops_qemu_accel(c),
                                                    .run_dir = run_dir,
-                                                   .ovmf_code = HP_OVMF_CODE,
+                                                   .ovmf_code = code,
                                                    .ovmf_vars = vars,
                                                    .pci = (const char(*)[HP_SBDF_LEN])p->addrs,
                                                    .usb = usb,
@@ -267,14 +277,15 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
         if (r >= 0)
                 r = hp_ops_vm_plan(c, v, ret);
         if (r >= 0)
-                r = hp_ops_vm_check_romfiles(c, &v->spec, NULL, (const char (*)[HP_SBDF_LEN])ret->addrs);
+                r = hp_ops_vm_firmware_check(c, v, ret);
+        if (r >= 0) {
+                struct hp_vm_spec booted = v->spec; /* ROMs are checked against the firmware it boots */
+
+                booted.firmware = ret->firmware;
+                r = hp_ops_vm_check_romfiles(c, &booted, NULL, (const char (*)[HP_SBDF_LEN])ret->addrs);
+        }
         if (r < 0)
                 return r;
-        if (ret->mmio.needs_efi && v->spec.firmware != HP_VM_FIRMWARE_EFI)
-                return hp_op_fail(c, HP_OP_CONFLICT, -EINVAL,
-                                  "VM '%s' needs EFI firmware for its devices' BARs: switch it with 'hwpass vm set %s "
-                                  "--firmware efi' (the guest's OS must boot from EFI)",
-                                  v->spec.name, v->spec.name);
         for (size_t i = 0; i < ret->n_pci; i++)
                 if (hp_strv_push(&assigned, ret->addrs[i]) < 0)
                         return hp_op_oom(c);
@@ -293,26 +304,6 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
         return 0;
 }
 
-static int prepare_firmware(struct hp_ops_ctx *c, const struct hp_ops_vm *v)
-{
-        char run_dir[512], vars[512];
-        const char *missing;
-        int r;
-
-        if (v->spec.firmware != HP_VM_FIRMWARE_EFI)
-                return 0;
-        hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
-        r = hp_vm_firmware_prepare(HP_OVMF_CODE, HP_OVMF_VARS_TEMPLATE, vars, &missing);
-        if (r < 0 && missing)
-                return hp_op_fail(c, HP_OP_CONFLICT, r,
-                                  "VM '%s' boots EFI, and '%s' is missing: install Debian's ovmf package",
-                                  v->spec.name, missing);
-        if (r < 0)
-                return hp_op_host_error(c, r, "cannot create the EFI variable store '%s' of '%s'", vars,
-                                        v->spec.name);
-        return 0;
-}
-
 /* The launch with a supervisor started ahead of time (lr), so its exec
  * overlaps the claim. */
 static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
@@ -325,7 +316,7 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
         int r;
 
         hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
-        r = prepare_firmware(c, v);
+        r = hp_ops_vm_firmware_prepare(c, v, p);
         if (r >= 0)
                 r = usb_hosts(c, &v->spec, &usb);
         if (r >= 0)
@@ -348,6 +339,7 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
         if (r < 0)
                 return hp_op_fail(c, HP_OP_FAILED, r, "'%s' did not start: %s", v->spec.name,
                                   lerr ? hp_strstrip(lerr) : strerror(-r));
+        hp_ops_vm_firmware_record(c, v, p);
         return 0;
 }
 
@@ -377,13 +369,17 @@ int hp_ops_vm_launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_
 
 /* Power-on with a supervisor already started (the claim refuses a VM that
  * is not off). */
-static int power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_vm_launcher *lr)
+static int power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_vm_launcher *lr, json_t **ret_firmware)
 {
         _cleanup_(hp_ops_vm_plan_done) struct hp_ops_vm_plan p = { 0 };
         int r;
 
         r = hp_ops_vm_claim(c, v, &p);
-        return r < 0 ? r : launch(c, v, &p, lr);
+        if (r >= 0)
+                r = launch(c, v, &p, lr);
+        if (r >= 0 && ret_firmware && !(*ret_firmware = hp_ops_vm_firmware_json(v, &p)))
+                return hp_op_oom(c);
+        return r;
 }
 
 int hp_ops_vm_power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v)
@@ -391,13 +387,14 @@ int hp_ops_vm_power_on(struct hp_ops_ctx *c, struct hp_ops_vm *v)
         _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
         int r = launcher_start(c, v->spec.name, &lr);
 
-        return r < 0 ? r : power_on(c, v, &lr);
+        return r < 0 ? r : power_on(c, v, &lr, NULL);
 }
 
 int hp_ops_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
 {
         _cleanup_(hp_vm_launcher_cancel) struct hp_vm_launcher lr = { .fd = -1 };
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
+        _cleanup_(json_decrefp) json_t *fw = NULL;
         int r;
 
         /* The supervisor first: its exec and start-up overlap everything the
@@ -415,10 +412,15 @@ int hp_ops_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 hp_ops_vm_remove_run_dir(run_dir);
         }
         if (r >= 0)
-                r = power_on(c, &v, &lr);
+                r = power_on(c, &v, &lr, &fw);
         if (r < 0)
                 return r;
+        /* What it booted, and for auto why. */
         *ret = hp_vm_to_json(&v.spec, "running");
+        if (*ret && json_object_set_new(*ret, "firmware_run", TAKE_PTR(fw)) < 0) {
+                json_decref(*ret);
+                *ret = NULL;
+        }
         return *ret ? 0 : hp_op_oom(c);
 }
 

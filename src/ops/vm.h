@@ -63,7 +63,7 @@ struct hp_ops_vm_settings {
         unsigned vcpus;        /* 0: unchanged */
         int hugepages;         /* -1: unchanged */
         unsigned device_limit; /* 0: unchanged */
-        bool set_firmware;     /* firmware: BIOS or EFI from now on */
+        bool set_firmware;     /* firmware: BIOS, EFI or auto from now on */
         enum hp_vm_firmware firmware;
 };
 int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm_settings *set, json_t **ret);
@@ -89,6 +89,10 @@ struct hp_ops_vm_plan {
         size_t n_pci;
         char (*addrs)[HP_SBDF_LEN];
         struct hp_mmio_plan mmio;
+        /* What it boots: the VM's firmware, or for auto what the devices
+         * need (hp_mmio_firmware), and why (what the devices need). */
+        enum hp_vm_firmware firmware;
+        char *firmware_why;
         char *error; /* why no devices could be chosen, when they cannot */
 };
 void hp_ops_vm_plan_done(struct hp_ops_vm_plan *p);
@@ -113,6 +117,29 @@ int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *r
 int hp_ops_vm_run_dir_make(const struct hp_ops_ctx *c, const char *name, char *buf, size_t size);
 /* RUN_DIR/vms/NAME and the VM's EFI vars store (STATE_DIR/vms/NAME/...). */
 void hp_ops_vm_paths(const struct hp_ops_ctx *c, const char *name, char *run_dir, char *vars, size_t size);
+
+/* The firmware (firmware.c). The power-on's choice in words: "EFI, chosen
+ * because 0000:06:00.0's ..." for auto, "EFI, as configured" otherwise. */
+int hp_ops_vm_firmware_text(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p, char **ret);
+/* {"configured", "firmware", "chosen", "reason"}: the choice as the power-on's
+ * result, vm show and the run's record give it. */
+json_t *hp_ops_vm_firmware_json(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p);
+/* Refused (HP_OP_CONFLICT, saying to switch to auto or efi) when the VM is
+ * set to BIOS and its devices need EFI. */
+int hp_ops_vm_firmware_check(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p);
+/* For EFI: OVMF is there (else HP_OP_CONFLICT naming the ovmf package) and
+ * the VM has its vars store. */
+int hp_ops_vm_firmware_prepare(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p);
+/* Once QEMU runs, the choice is recorded: RUN_DIR/vms/NAME/firmware.json
+ * for vm show, and for auto an event ("vm-firmware") with the words. */
+void hp_ops_vm_firmware_record(const struct hp_ops_ctx *c, const struct hp_ops_vm *v,
+                               const struct hp_ops_vm_plan *p);
+/* What the current or last run (since the host booted) used, as
+ * hp_ops_vm_firmware_json() gave it; NULL when it has not run. */
+json_t *hp_ops_vm_firmware_last(const struct hp_ops_ctx *c, const char *name);
+/* OVMF's code and vars template: HWPASS_OVMF_DIR (a host whose OVMF lives
+ * elsewhere) or Debian's /usr/share/OVMF. */
+void hp_ops_ovmf_paths(char *code, char *vars_template, size_t size);
 
 /* Admission (admit.c): refused with the numbers when the host cannot hold
  * the VM's memory now: its hugepages among the free ones, or its size in

@@ -167,3 +167,41 @@ int hp_mmio_describe(const struct hp_mmio_plan *p, char **ret)
         *ret = s;
         return 0;
 }
+
+int hp_mmio_firmware(enum hp_vm_firmware configured, const struct hp_mmio_plan *p,
+                     const struct hp_pci_dev *const *devs, size_t n, enum hp_vm_firmware *ret, char **ret_why)
+{
+        const struct hp_pci_dev *big = NULL;
+        char window[96], bar[96], bios[96];
+        uint64_t largest = 0;
+        char *why = NULL;
+        int k = 0;
+
+        if (!p || !ret || !ret_why || (n > 0 && !devs))
+                return -EINVAL;
+        /* The device to name: the one with the largest 64-bit BAR. */
+        for (size_t i = 0; i < n; i++)
+                for (size_t b = 0; devs[i] && b < devs[i]->n_bars && b < ELEMENTSOF(devs[i]->bars); b++)
+                        if (bar_counts(&devs[i]->bars[b]) && devs[i]->bars[b].size > largest) {
+                                largest = devs[i]->bars[b].size;
+                                big = devs[i];
+                        }
+        format_bytes(p->window, window, sizeof(window));
+        format_bytes(largest, bar, sizeof(bar));
+        format_bytes(HP_MMIO_BIOS_MAX, bios, sizeof(bios));
+        if (p->window == 0 || !big)
+                k = asprintf(&why, "no device has a 64-bit BAR");
+        else if (p->needs_efi)
+                k = asprintf(&why, "%s's %s BAR needs a %s 64-bit MMIO window, larger than the %s BIOS maps",
+                             big->address, bar, window, bios);
+        else
+                k = asprintf(&why, "the devices' 64-bit BARs fit in a %s window, within the %s BIOS maps", window,
+                             bios);
+        if (k < 0)
+                return -ENOMEM;
+        *ret = configured != HP_VM_FIRMWARE_AUTO ? configured
+               : p->needs_efi                    ? HP_VM_FIRMWARE_EFI
+                                                 : HP_VM_FIRMWARE_BIOS;
+        *ret_why = why;
+        return 0;
+}

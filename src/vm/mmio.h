@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vm/spec.h"
+
 struct hp_pci_dev;
 
 /* What SeaBIOS is sure to map: its build-time pci-hole64 window runs from
@@ -37,3 +39,12 @@ int hp_mmio_plan(const struct hp_pci_dev *const *devs, size_t n, struct hp_mmio_
 /* One line for `vm show`:
  * "64-bit MMIO window 64 GiB (BARs need 32 GiB + 16 KiB; EFI not needed)". */
 int hp_mmio_describe(const struct hp_mmio_plan *p, char **ret);
+
+/* The firmware a power-on boots: configured, unless it is AUTO, which
+ * becomes EFI when p needs_efi and BIOS otherwise (devs and n: the devices
+ * p was planned for). *ret_why (malloc'd) says what the devices need, e.g.
+ * "0000:06:00.0's 512 GiB BAR needs a 1 TiB 64-bit MMIO window, larger than
+ * the 512 GiB BIOS maps", or "no device has a 64-bit BAR": why AUTO chose,
+ * or why a VM set to BIOS cannot start. */
+int hp_mmio_firmware(enum hp_vm_firmware configured, const struct hp_mmio_plan *p,
+                     const struct hp_pci_dev *const *devs, size_t n, enum hp_vm_firmware *ret, char **ret_why);

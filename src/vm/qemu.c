@@ -88,6 +88,8 @@ static int add_firmware(char ***argv, const struct hp_vm_spec *s, const struct h
                                        c->mmio->window)) < 0)
                         return r;
         }
+        if (s->firmware == HP_VM_FIRMWARE_AUTO)
+                return -EINVAL; /* decided at power-on (hp_mmio_firmware), never here */
         if (s->firmware != HP_VM_FIRMWARE_EFI)
                 return 0;
         if (!c->ovmf_code || !c->ovmf_vars)

@@ -83,6 +83,23 @@ static int hex_digit(char c)
         return -1;
 }
 
+const char *hp_vm_firmware_to_string(enum hp_vm_firmware f)
+{
+        return f == HP_VM_FIRMWARE_EFI ? "efi" : f == HP_VM_FIRMWARE_AUTO ? "auto" : "bios";
+}
+
+int hp_vm_firmware_from_string(const char *s, enum hp_vm_firmware *ret)
+{
+        static const enum hp_vm_firmware all[] = { HP_VM_FIRMWARE_BIOS, HP_VM_FIRMWARE_EFI, HP_VM_FIRMWARE_AUTO };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(all); i++)
+                if (streq(s, hp_vm_firmware_to_string(all[i]))) {
+                        *ret = all[i];
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 bool hp_vm_name_valid(const char *name)
 {
         size_t n;

@@ -22,9 +22,13 @@
 #define HP_VM_MAX_AUTOSTART_ORDER 9999
 #define HP_VM_MAX_AUTOSTART_DELAY 3600 /* seconds */
 
+/* What the VM boots. AUTO is decided at each power-on: EFI when the devices
+ * chosen need a 64-bit MMIO window larger than BIOS maps (hp_mmio_plan's
+ * needs_efi), BIOS otherwise. A spec handed to hp_qemu_argv() has it decided. */
 enum hp_vm_firmware {
         HP_VM_FIRMWARE_BIOS,
         HP_VM_FIRMWARE_EFI,
+        HP_VM_FIRMWARE_AUTO,
 };
 
 /* vendor:device[:subvendor:subdevice]; a zero sub-ID matches any. */
@@ -95,6 +99,11 @@ void hp_vm_usb_done(struct hp_vm_usb *u);
 bool hp_vm_pci_is_slot(const struct hp_vm_pci *p);
 /* "DDDD:BB:DD" in canonical lower-case hex, as a slot entry stores it. */
 bool hp_pci_slot_canonical(const char *s);
+
+/* "bios", "efi", "auto": as the VM document, the CLI and the API spell it. */
+const char *hp_vm_firmware_to_string(enum hp_vm_firmware f);
+/* The reverse; -EINVAL for anything else. */
+int hp_vm_firmware_from_string(const char *s, enum hp_vm_firmware *ret);
 
 /* Letters, digits, '-', '_', '.', starting with a letter or digit. */
 bool hp_vm_name_valid(const char *name);

@@ -83,7 +83,7 @@ json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
         return json_pack("{s:s, s:I, s:b, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "name", s->name,
                          "memory_mib", (json_int_t)s->memory_mib, "hugepages", s->hugepages, "vcpus",
                          (int)s->vcpus, "firmware",
-                         s->firmware == HP_VM_FIRMWARE_EFI ? "efi" : "bios", "disks", disks, "kernel",
+                         hp_vm_firmware_to_string(s->firmware), "disks", disks, "kernel",
                          str_or_null(s->kernel), "append", str_or_null(s->append), "device_limit",
                          (int)s->device_limit, "autostart",
                          s->autostart_order < 0 ? json_null()
@@ -323,9 +323,13 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
         if (!optional_is(json_object_get(j, "hugepages"), is_boolean))
                 return hp_errorf(ret_error, -EINVAL, "vm %s: 'hugepages' must be true or false", name);
         s.hugepages = json_is_true(json_object_get(j, "hugepages"));
-        if (!fw || (!streq(fw, "bios") && !streq(fw, "efi")))
-                return hp_errorf(ret_error, -EINVAL, "vm %s: 'firmware' must be \"bios\" or \"efi\"", name);
-        s.firmware = streq(fw, "efi") ? HP_VM_FIRMWARE_EFI : HP_VM_FIRMWARE_BIOS;
+        /* A document without it is a new VM's: auto, as vm create gives. */
+        s.firmware = HP_VM_FIRMWARE_AUTO;
+        if ((json_object_get(j, "firmware") || fw) && hp_vm_firmware_from_string(fw, &s.firmware) < 0)
+                return hp_errorf(ret_error, -EINVAL,
+                                 "vm %s: 'firmware' must be \"auto\" (EFI when the devices need it), \"bios\" or "
+                                 "\"efi\"",
+                                 name);
         s.disks = calloc(1, sizeof(char *));
         if (!s.disks)
                 return -ENOMEM;

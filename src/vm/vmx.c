@@ -519,8 +519,9 @@ static int note_mmio(const struct hp_vmx_table *v, const struct hp_vm_spec *s, c
         hp_format_size(HP_MMIO_BIOS_MAX, bios_max, sizeof(bios_max));
         return hp_strv_pushf(w, "%s = \"%s\" with BIOS firmware: large BARs need EFI; SeaBIOS maps at most "
                     "%s of 64-bit BARs. If 'hwpass vm show %s' says the window needs EFI, set "
-                    "firmware = \"efi\" in the .vmx and import again (the guest must then boot by "
-                    "EFI)", use->key, use->value, bios_max, s->name);
+                    "firmware = \"efi\" in the .vmx and import again, or after the import 'hwpass vm set "
+                    "%s --firmware auto' (EFI when the devices need it; the guest must then boot by EFI)",
+                    use->key, use->value, bios_max, s->name, s->name);
 }
 
 /* "vid:0x046d pid:0xc52b", "vid:0fce pid:31f4 autoclean:1" or "0x0a12:0x0001". */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 
 #include "host/pci.h"
 #include "vm/mmio.h"
@@ -227,13 +228,55 @@ static void test_bad_input(void **state)
 
 #define T(fn) cmocka_unit_test_setup(fn, reset)
 
+/* Firmware auto: EFI when the window needs it, naming the device with the
+ * largest BAR; an explicit choice stays, with the same reason (for the
+ * refusal of BIOS). */
+static void expect_firmware(enum hp_vm_firmware configured, size_t n, enum hp_vm_firmware want,
+                            const char *want_why)
+{
+        struct hp_mmio_plan p = plan_ok(n);
+        enum hp_vm_firmware got = HP_VM_FIRMWARE_AUTO;
+        char *why = NULL;
+
+        assert_int_equal(hp_mmio_firmware(configured, &p, ptrs, n, &got, &why), 0);
+        assert_int_equal(got, want);
+        assert_string_equal(why, want_why);
+        free(why);
+}
+
+static void test_firmware_auto(void **state)
+{
+        static const char *const four = "0000:00:02.0's 256 GiB BAR needs a 1 TiB 64-bit MMIO window, larger than "
+                                        "the 512 GiB BIOS maps";
+        const char *lab = "the devices' 64-bit BARs fit in a 64 GiB window, within the 512 GiB BIOS maps";
+
+        (void)state;
+        expect_firmware(HP_VM_FIRMWARE_AUTO, 0, HP_VM_FIRMWARE_BIOS, "no device has a 64-bit BAR");
+        /* The lab's pci-testdev: 32 GiB, a 64 GiB window, within BIOS. */
+        bar(&devs[0], 0, 4 * KiB, false, false);
+        bar(&devs[0], 2, 32 * GiB, false, true);
+        expect_firmware(HP_VM_FIRMWARE_AUTO, 1, HP_VM_FIRMWARE_BIOS, lab);
+        expect_firmware(HP_VM_FIRMWARE_EFI, 1, HP_VM_FIRMWARE_EFI, lab);
+        /* Three 128 GiB GPUs and one of 256 GiB (the one named) need 1 TiB: EFI. */
+        reset(NULL);
+        for (size_t i = 0; i < 4; i++) {
+                snprintf(devs[i].address, sizeof(devs[i].address), "0000:00:%02zx.0", i);
+                bar(&devs[i], 0, 16 * MiB, false, false);
+                bar(&devs[i], 1, i == 2 ? 256 * GiB : 128 * GiB, false, true);
+                bar(&devs[i], 3, 32 * MiB, false, true);
+        }
+        expect_firmware(HP_VM_FIRMWARE_AUTO, 4, HP_VM_FIRMWARE_EFI, four);
+        expect_firmware(HP_VM_FIRMWARE_BIOS, 4, HP_VM_FIRMWARE_BIOS, four);
+        expect_firmware(HP_VM_FIRMWARE_EFI, 4, HP_VM_FIRMWARE_EFI, four);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_no_devices),  T(test_only_32bit_bars), T(test_one_small_bar),
                 T(test_exact_headroom_boundary), T(test_pci_testdev), T(test_eight_a100),
                 T(test_bios_limit),  T(test_alignment),       T(test_overflow),
-                T(test_bad_input),
+                T(test_bad_input),   T(test_firmware_auto),
         };
 
         return cmocka_run_group_tests_name("mmio", tests, NULL, NULL);

@@ -207,6 +207,9 @@ static void test_missing_pieces(void **state)
         (void)state;
         /* EFI without OVMF paths, devices without their addresses: refused. */
         assert_int_equal(hp_qemu_argv(&s, &c, &argv), -EINVAL);
+        /* Auto is decided at power-on: never built as it is (it would boot BIOS). */
+        s.firmware = HP_VM_FIRMWARE_AUTO;
+        assert_int_equal(hp_qemu_argv(&s, &c, &argv), -EINVAL);
         s.firmware = HP_VM_FIRMWARE_BIOS;
         s.pci = pci;
         s.n_pci = 1;

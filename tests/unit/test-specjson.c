@@ -69,6 +69,32 @@ static void test_round_trip(void **state)
                 "\"c52b\"}"));
 }
 
+/* auto, bios and efi are kept as written; a document without firmware is a
+ * new VM's: auto. */
+static void test_firmware(void **state)
+{
+        static const char *const doc = "{\"name\": \"t\", \"memory_mib\": 32, \"vcpus\": 1}";
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+        _cleanup_free_ char *err = NULL, *out = NULL;
+
+        (void)state;
+        expect_round_trip("{\"name\": \"t\", \"memory_mib\": 32, \"vcpus\": 1, \"firmware\": \"auto\"}");
+        expect_round_trip("{\"name\": \"t\", \"memory_mib\": 32, \"vcpus\": 1, \"firmware\": \"efi\"}");
+        assert_int_equal(hp_vm_spec_from_text(VM(""), &s, &err), 0);
+        assert_int_equal(s.firmware, HP_VM_FIRMWARE_BIOS); /* stored before auto: stays BIOS */
+        hp_vm_spec_done(&s);
+        assert_int_equal(hp_vm_spec_from_text(doc, &s, &err), 0);
+        assert_int_equal(s.firmware, HP_VM_FIRMWARE_AUTO);
+        assert_int_equal(hp_vm_spec_to_text(&s, &out), 0);
+        assert_non_null(strstr(out, "\"firmware\":\"auto\""));
+        expect_refused("{\"name\": \"t\", \"memory_mib\": 32, \"vcpus\": 1, \"firmware\": \"uefi\"}",
+                       "'firmware' must be \"auto\"");
+        expect_refused("{\"name\": \"t\", \"memory_mib\": 32, \"vcpus\": 1, \"firmware\": null}",
+                       "'firmware' must be");
+        expect_refused("{\"name\": \"t\", \"memory_mib\": 32, \"vcpus\": 1, \"firmware\": 1}",
+                       "'firmware' must be");
+}
+
 /* Was wrapped to 0 ("no devices"), written back as 0, read back as 16. */
 static void test_device_limit(void **state)
 {
@@ -175,7 +201,7 @@ static void test_types(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_round_trip), cmocka_unit_test(test_device_limit),
+                cmocka_unit_test(test_round_trip), cmocka_unit_test(test_firmware), cmocka_unit_test(test_device_limit),
                 cmocka_unit_test(test_autostart),  cmocka_unit_test(test_memory),
                 cmocka_unit_test(test_index),      cmocka_unit_test(test_static_address),
                 cmocka_unit_test(test_usb_port),   cmocka_unit_test(test_types),
