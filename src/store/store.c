@@ -19,10 +19,15 @@
 
 static const struct hp_store_backend *const backends[] = {
         &hp_store_sqlite_backend,
+#if HP_HAVE_LIBPQ
+        &hp_store_pg_backend,
+#endif
 };
 
-/* Schemes a later build serves: named here so the refusal says what to use now. */
+/* Schemes a build with libpq serves: named here so the refusal says what to use now. */
+#if !HP_HAVE_LIBPQ
 static const char *const cluster_schemes[] = {"postgresql", "postgres"};
+#endif
 
 /* The length of url's scheme (RFC 3986: a letter, then letters, digits,
  * '+', '-', '.'), 0 when it has none. */
@@ -52,17 +57,21 @@ static int backend_of(const char *url, const struct hp_store_backend **ret, char
         size_t n = scheme_length(url);
 
         for (size_t i = 0; n > 0 && i < ELEMENTSOF(backends); i++)
-                if (scheme_is(url, n, backends[i]->scheme)) {
+                if (scheme_is(url, n, backends[i]->scheme) ||
+                    (backends[i]->alias && scheme_is(url, n, backends[i]->alias))) {
                         *ret = backends[i];
                         return 0;
                 }
+#if !HP_HAVE_LIBPQ
         for (size_t i = 0; n > 0 && i < ELEMENTSOF(cluster_schemes); i++)
                 if (scheme_is(url, n, cluster_schemes[i]))
                         return hp_errorf(ret_error, -EPROTONOSUPPORT,
                                          "%.*s: URLs are for the cluster's controllers (hwpassd "
-                                         "--role controller), not supported by this build yet; "
-                                         "use sqlite:PATH or a file path",
+                                         "--role controller), not supported by this build (it "
+                                         "was built without libpq); use sqlite:PATH or a file "
+                                         "path",
                                          (int)n, url);
+#endif
         if (n > 0 && strncmp(url + n, "://", 3) == 0)
                 return hp_errorf(ret_error, -EPROTONOSUPPORT,
                                  "%.*s: URLs name no store this hwpass knows; use sqlite:PATH or "
