@@ -45,7 +45,7 @@ static void keep_message(struct hp_pg *s, const char *msg)
         if (!copy)
                 return; /* the older message stays; the errno still tells */
         for (char *p = copy; *p; p++)
-                if (*p == '\n')
+                if (*p == '\n' || *p == '\t')
                         *p = p[1] ? ' ' : '\0';
         free(s->last_error);
         s->last_error = copy;
@@ -298,7 +298,8 @@ static char *display_of(const char *url)
                 fprintf(f, "%.*s***%.*s", (int)(colon + 1 - url), url, (int)(end - at), at);
         else
                 fprintf(f, "%.*s", (int)(end - url), url);
-        q = end;
+        q = end + strcspn(end, "?#");
+        fprintf(f, "%.*s", (int)(q - end), end); /* the path */
         while (*q) {
                 size_t n = strcspn(q + 1, "&#") + 1;
 

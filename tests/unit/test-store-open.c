@@ -140,13 +140,51 @@ static void test_open_url(void **state)
         assert_null(s);
 }
 
-/* The cluster's database is not this build's: refused, with what to do,
+#if HP_HAVE_LIBPQ
+/* The cluster's database: served by the PostgreSQL backend. A server that
+ * is not there (a socket directory with no socket: no network) is a clear
+ * error that names the store without its password, and creates nothing. */
+static void test_open_cluster_url(void **state)
+{
+        const char *const forms[] = {"postgresql://hwpass:secret@/hwpass?host=%s/nosocket",
+                                     "postgres://hwpass:secret@/hwpass?host=%s/nosocket",
+                                     "PostgreSQL:///hwpass?password=secret&host=%s/nosocket"};
+        const char *const shown[] = {"postgresql://hwpass:***@/hwpass?host=",
+                                     "postgres://hwpass:***@/hwpass?host=",
+                                     "PostgreSQL:///hwpass?password=***&host="};
+        _cleanup_free_ char *cwd = get_current_dir_name();
+        struct hp_store *s = NULL;
+        struct stat st;
+
+        (void)state;
+        assert_non_null(cwd);
+        assert_int_equal(chdir(tmp), 0);
+        for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+                _cleanup_free_ char *url = NULL, *error = NULL, *error_ro = NULL;
+
+                assert_true(asprintf(&url, forms[i], tmp) > 0);
+                assert_int_equal(hp_store_open(url, &s, &error), -ECONNREFUSED);
+                assert_int_equal(hp_store_open_readonly(url, &s, &error_ro), -ECONNREFUSED);
+                assert_null(s);
+                assert_string_equal(error, error_ro);
+                assert_null(strstr(error, "secret"));
+                assert_non_null(strstr(error, shown[i]));
+                assert_non_null(strstr(error, "Failed to connect to state database"));
+                assert_non_null(strstr(error, "check that the server runs"));
+        }
+        assert_int_equal(stat("postgresql:", &st), -1);
+        assert_int_equal(stat("postgres:", &st), -1);
+        assert_int_equal(stat("PostgreSQL:", &st), -1);
+        assert_int_equal(stat("nosocket", &st), -1);
+#else
+/* A build without libpq refuses the cluster's database, with what to do,
  * without quoting the URL (it may hold a password), creating nothing. */
 static void test_open_cluster_url(void **state)
 {
         static const char want[] =
                 "postgresql: URLs are for the cluster's controllers (hwpassd --role controller), "
-                "not supported by this build yet; use sqlite:PATH or a file path";
+                "not supported by this build (it was built without libpq); use sqlite:PATH or a "
+                "file path";
         const char *const urls[] = {"postgresql://hwpass:secret@db.example/hwpass",
                                     "postgres://hwpass:secret@db.example/hwpass",
                                     "PostgreSQL:///hwpass"};
@@ -173,8 +211,9 @@ static void test_open_cluster_url(void **state)
         assert_int_equal(stat("postgresql:", &st), -1);
         assert_int_equal(stat("postgres:", &st), -1);
         assert_int_equal(stat("PostgreSQL:", &st), -1);
+#endif
 
-        /* A scheme nobody serves, the same way. */
+        /* A scheme nobody serves is refused, whatever the build. */
         {
                 _cleanup_free_ char *error = NULL;
 
