@@ -45,6 +45,11 @@ start() {
 	chmod 0700 "$dir"
 	if [ "$(id -u)" = 0 ]; then
 		chown postgres: "$dir"
+		if ! runuser -u postgres -- test -w "$dir"; then
+			echo "pg-lib.sh: the user postgres cannot reach $dir; put it where every" \
+				"directory above it is searchable (such as under /tmp)" >&2
+			return 1
+		fi
 	fi
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		if ! as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C \
