@@ -1,8 +1,8 @@
 /* The PostgreSQL backend's VM rows (table vms), and devices assigned to VMs. */
-/* Assignment is one conditional update of the devices (free, or already
- * the VM's) in a serialisable transaction: of two controllers assigning one
- * device at once, the second's update conflicts, its transaction is retried
- * (pg.c) and then finds the device held, which it reports by name. */
+/* Assignment is one conditional update of the devices (all free, or
+ * already the VM's), one statement and one round trip: of two controllers
+ * assigning one device at once, the second's update conflicts, is retried
+ * (pg.c), and then finds the device held, which it reports by name. */
 #include "pg-internal.h"
 
 #include <errno.h>
@@ -257,20 +257,6 @@ static char *array_literal(char *const *addresses, size_t n)
         return buf;
 }
 
-static size_t count_distinct(char *const *addresses, size_t n)
-{
-        size_t d = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                size_t j = 0;
-
-                while (j < i && !streq(addresses[j], addresses[i]))
-                        j++;
-                d += j == i;
-        }
-        return d;
-}
-
 /* After the update missed some: the first address, in the caller's order,
  * that has no row or another holder. */
 static int blame_first(struct hp_pg *s, struct assign *a, const char *array)
@@ -297,13 +283,17 @@ static int blame_first(struct hp_pg *s, struct assign *a, const char *array)
                         return hp_errorf(&a->blame, -EBUSY, "%s (held by %s)", a->addresses[i],
                                          PQgetvalue(res, row, 1));
         }
-        return -EBUSY; /* cannot be, in a serialisable transaction; busy all the same */
+        return 0; /* every one is free again: no culprit */
 }
 
+/* All or nothing in one statement: the devices are updated only when the
+ * VM exists and every one of them has a row and is free or the VM's
+ * already. What the statement reads, it reads in the snapshot it writes in
+ * (serialisable), so a device another connection changed meanwhile makes
+ * it conflict and retry (pg.c), never write over the other's. */
 static int assign_op(struct hp_pg *s, void *data)
 {
         struct assign *a = data;
-        _cleanup_result_ PGresult *vm = NULL, *res = NULL;
         _cleanup_free_ char *array = array_literal(a->addresses, a->n);
         char now[HP_PG_INT_LEN];
         const char *params[] = {s->host_id, a->vm, now, array};
@@ -312,29 +302,47 @@ static int assign_op(struct hp_pg *s, void *data)
         free(TAKE_PTR(a->blame)); /* from a try that conflicted */
         if (!array)
                 return -ENOMEM;
-        r = hp_pg_exec(s, "SELECT 1 FROM vms WHERE host = $1 AND name = $2", 2, params, &vm);
-        if (r < 0)
-                return r;
-        if (PQntuples(vm) == 0)
-                return -ENOENT;
         hp_pg_fmt_int(now, (int64_t)time(NULL));
-        r = hp_pg_exec(s,
-                       "UPDATE devices SET assigned_vm = $2, updated_at = $3 "
-                       "WHERE host = $1 AND address = ANY ($4::text[]) "
-                       "AND (assigned_vm IS NULL OR assigned_vm = $2)",
-                       4, params, &res);
-        if (r < 0)
-                return r;
-        if ((size_t)hp_pg_changes(res) == count_distinct(a->addresses, a->n))
-                return 0;
-        return blame_first(s, a, array);
+        for (int tries = 0; tries < 3; tries++) {
+                _cleanup_result_ PGresult *res = NULL, *vm = NULL;
+
+                r = hp_pg_exec(
+                        s,
+                        "WITH want AS (SELECT DISTINCT w FROM unnest($4::text[]) AS w), "
+                        "ok AS (SELECT EXISTS (SELECT 1 FROM vms WHERE host = $1 AND name = $2) "
+                        "AND (SELECT count(*) FROM devices WHERE host = $1 "
+                        "AND address IN (SELECT w FROM want) "
+                        "AND (assigned_vm IS NULL OR assigned_vm = $2)) = "
+                        "(SELECT count(*) FROM want) AS ok), "
+                        "upd AS (UPDATE devices SET assigned_vm = $2, updated_at = $3 "
+                        "WHERE host = $1 AND address IN (SELECT w FROM want) "
+                        "AND (SELECT ok FROM ok) RETURNING 1) "
+                        "SELECT (SELECT ok FROM ok), (SELECT count(*) FROM upd)",
+                        4, params, &res);
+                if (r < 0)
+                        return r;
+                if (streq(PQgetvalue(res, 0, 0), "t"))
+                        return 0;
+                /* Refused: why, in store.h's order (the VM, then the first device to blame). */
+                r = hp_pg_exec(s, "SELECT 1 FROM vms WHERE host = $1 AND name = $2", 2, params,
+                               &vm);
+                if (r < 0)
+                        return r;
+                if (PQntuples(vm) == 0)
+                        return -ENOENT;
+                r = blame_first(s, a, array);
+                if (r < 0)
+                        return r;
+                /* Freed between the two reads (outside a transaction): try again. */
+        }
+        return -EBUSY;
 }
 
 int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                          char **ret_conflict)
 {
         struct assign a = {.vm = vm, .addresses = addresses, .n = n};
-        int r = hp_pg_run(hp_pg(s), true, assign_op, &a);
+        int r = hp_pg_run(hp_pg(s), false, assign_op, &a);
 
         if (r < 0 && a.blame && ret_conflict)
                 *ret_conflict = TAKE_PTR(a.blame);
