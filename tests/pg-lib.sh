@@ -15,6 +15,8 @@
 # user postgres, who gets DIR. Authentication is trust on the socket, except
 # for the role hwpass_pw, which must give its password (a test makes it).
 # Durability is off (fsync, full pages): the data is thrown away anyway.
+# With HWPASS_PG_TEMPLATE=DIR, initdb runs once into DIR and each new
+# cluster is a copy of that one.
 set -eu
 
 # The newest server Debian installed, or HWPASS_PG_BINDIR.
@@ -34,6 +36,53 @@ as_owner() {
 	fi
 }
 
+# A new cluster in $1 (the data directory), made by initdb, or copied from
+# HWPASS_PG_TEMPLATE (a cluster made once for this server version, under a
+# lock: initdb takes seconds, a copy a fraction of one).
+make_cluster() {
+	bin=$(bindir)
+	if [ -n "${HWPASS_PG_TEMPLATE:-}" ]; then
+		template=$HWPASS_PG_TEMPLATE/$(basename "$(dirname "$bin")")
+		mkdir -p "$HWPASS_PG_TEMPLATE"
+		(
+			flock 9
+			if [ ! -f "$template/PG_VERSION" ]; then
+				rm -rf "$template.new"
+				initdb_into "$template.new"
+				mv "$template.new" "$template"
+			fi
+		) 9>"$HWPASS_PG_TEMPLATE/lock"
+		cp -a "$template" "$1"
+		if [ "$(id -u)" = 0 ]; then
+			chown -R postgres: "$1"
+		fi
+		return
+	fi
+	initdb_into "$1"
+}
+
+initdb_into() {
+	mkdir -p "$1"
+	chmod 0700 "$1"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$1"
+	fi
+	if ! as_owner "$bin/initdb" -D "$1" -U postgres -A trust -E UTF8 --locale=C \
+		--no-sync >"$1.initdb.log" 2>&1; then
+		cat "$1.initdb.log" >&2
+		return 1
+	fi
+	rm -f "$1.initdb.log"
+	as_owner sh -c 'cat >>"$1/postgresql.conf" && printf "%s\n" \
+		"local all hwpass_pw scram-sha-256" "local all all trust" >"$1/pg_hba.conf"' \
+		sh "$1" <<-CONF
+	listen_addresses = ''
+	fsync = off
+	synchronous_commit = off
+	full_page_writes = off
+	CONF
+}
+
 start() {
 	dir=$1
 	bin=$(bindir)
@@ -41,6 +90,12 @@ start() {
 		echo "pg-lib.sh: no PostgreSQL server found; install it: apt-get install postgresql" >&2
 		return 1
 	fi
+	case $dir in
+	*[!A-Za-z0-9/._+-]*)
+		echo "pg-lib.sh: $dir: use a directory name of letters, digits and ./_+-" >&2
+		return 1
+		;;
+	esac
 	mkdir -p "$dir"
 	chmod 0700 "$dir"
 	if [ "$(id -u)" = 0 ]; then
@@ -52,22 +107,12 @@ start() {
 		fi
 	fi
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
-		if ! as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C \
-			--no-sync >"$dir/initdb.log" 2>&1; then
-			cat "$dir/initdb.log" >&2
-			return 1
-		fi
-		as_owner sh -c 'cat >>"$1/postgresql.conf" && printf "%s\n" \
-			"local all hwpass_pw scram-sha-256" "local all all trust" >"$1/pg_hba.conf"' \
-			sh "$dir/data" <<-CONF
-		listen_addresses = ''
-		unix_socket_directories = '$dir'
-		fsync = off
-		synchronous_commit = off
-		full_page_writes = off
-		CONF
+		make_cluster "$dir/data"
 	fi
-	if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null; then
+	# The socket's directory on the command line: a copied cluster has no
+	# directory of its own in its configuration.
+	if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-k $dir" -w -t 60 \
+		start >/dev/null; then
 		cat "$dir/server.log" >&2
 		return 1
 	fi

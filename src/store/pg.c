@@ -272,50 +272,6 @@ int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data)
         }
 }
 
-/* url with any password (in the user info, or a password= parameter) as
- * "***": what messages may show. NULL when out of memory. */
-static char *display_of(const char *url)
-{
-        const char *auth = strstr(url, "://"), *end, *at = NULL, *colon = NULL, *q;
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (!auth)
-                return strdup(url);
-        auth += 3;
-        end = auth + strcspn(auth, "/?#");
-        for (const char *p = auth; p < end; p++)
-                if (*p == '@')
-                        at = p;
-        for (const char *p = auth; at && p < at && !colon; p++)
-                if (*p == ':')
-                        colon = p;
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return NULL;
-        if (colon)
-                fprintf(f, "%.*s***%.*s", (int)(colon + 1 - url), url, (int)(end - at), at);
-        else
-                fprintf(f, "%.*s", (int)(end - url), url);
-        q = end + strcspn(end, "?#");
-        fprintf(f, "%.*s", (int)(q - end), end); /* the path */
-        while (*q) {
-                size_t n = strcspn(q + 1, "&#") + 1;
-
-                if (strncmp(q + 1, "password=", strlen("password=")) == 0)
-                        fprintf(f, "%c" "password=***", *q);
-                else
-                        fprintf(f, "%.*s", (int)n, q);
-                q += n;
-        }
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
-}
-
 static void quiet_notices(void *arg, const char *message)
 {
         /* Library code never prints: PostgreSQL's notices are dropped. */
@@ -427,7 +383,7 @@ static int pg_open(const char *url, bool readonly, struct hp_store **ret, char *
         s->store.backend = &hp_store_pg_backend;
         s->readonly = readonly;
         s->busy_ms = BUSY_TIMEOUT_MS;
-        s->display = display_of(url);
+        s->display = hp_store_display_name(url);
         if (!s->display)
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
         r = pg_connect(s, url, ret_error);

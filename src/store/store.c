@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -79,6 +80,48 @@ static int backend_of(const char *url, const struct hp_store_backend **ret, char
                                  (int)n, url);
         *ret = &hp_store_sqlite_backend;
         return 0;
+}
+
+char *hp_store_display_name(const char *url)
+{
+        const char *auth = strstr(url, "://"), *end, *at = NULL, *colon = NULL, *q;
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!auth)
+                return strdup(url);
+        auth += 3;
+        end = auth + strcspn(auth, "/?#");
+        for (const char *p = auth; p < end; p++)
+                if (*p == '@')
+                        at = p;
+        for (const char *p = auth; at && p < at && !colon; p++)
+                if (*p == ':')
+                        colon = p;
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        if (colon)
+                fprintf(f, "%.*s***%.*s", (int)(colon + 1 - url), url, (int)(end - at), at);
+        else
+                fprintf(f, "%.*s", (int)(end - url), url);
+        q = end + strcspn(end, "?#");
+        fprintf(f, "%.*s", (int)(q - end), end); /* the path */
+        while (*q) {
+                size_t n = strcspn(q + 1, "&#") + 1;
+
+                if (strncmp(q + 1, "password=", strlen("password=")) == 0)
+                        fprintf(f, "%c" "password=***", *q);
+                else
+                        fprintf(f, "%.*s", (int)n, q);
+                q += n;
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
 }
 
 static unsigned n_open; /* stores open in this process, whichever thread */

@@ -86,6 +86,10 @@ bool hp_store_same(const char *a, const char *b);
  * relative path made absolute, the rest as it is. Malloc'd; NULL when out of
  * memory. */
 char *hp_store_absolute(const char *name);
+/* name as a message may show it: a URL's password (in its user info, or a
+ * password= parameter) as "***", the rest as it is. Malloc'd; NULL when out
+ * of memory. */
+char *hp_store_display_name(const char *name);
 void hp_store_close(struct hp_store *s);
 static inline void hp_store_closep(struct hp_store **s)
 {

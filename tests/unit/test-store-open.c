@@ -226,6 +226,30 @@ static void test_open_cluster_url(void **state)
         assert_int_equal(chdir(cwd), 0);
 }
 
+/* What messages show of a store's name: never its password. */
+static void test_display_name(void **state)
+{
+        const char *const cases[][2] = {
+                {"postgresql://hwpass:pw@db/hwpass", "postgresql://hwpass:***@db/hwpass"},
+                {"postgres:///hwpass?user=u&password=pw&host=/run/pg",
+                 "postgres:///hwpass?user=u&password=***&host=/run/pg"},
+                {"postgresql://u:a@b@db:5432/x?password=c#f",
+                 "postgresql://u:***@db:5432/x?password=***#f"},
+                {"postgresql://u@db/x", "postgresql://u@db/x"},
+                {"postgresql:///x?host=/tmp/a:b@c", "postgresql:///x?host=/tmp/a:b@c"},
+                {"/var/lib/hwpass/hwpass.db", "/var/lib/hwpass/hwpass.db"},
+                {"sqlite:a:b@c.db", "sqlite:a:b@c.db"},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *got = hp_store_display_name(cases[i][0]);
+
+                assert_non_null(got);
+                assert_string_equal(got, cases[i][1]);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -233,6 +257,7 @@ int main(void)
                 cmocka_unit_test(test_open_count),
                 cmocka_unit_test(test_open_url),
                 cmocka_unit_test(test_open_cluster_url),
+                cmocka_unit_test(test_display_name),
         };
 
         return cmocka_run_group_tests_name("store-open", tests, make_tmp, remove_tmp);
