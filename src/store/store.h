@@ -25,8 +25,8 @@
  *   restarted, or the network failed); inside a transaction, the
  *   transaction is gone (-ECANCELED from then on, as above). The next call
  *   outside a transaction connects again, and says -ECONNRESET as long as
- *   that fails. A commit that loses the connection may or may not have
- *   committed: read back to know.
+ *   that fails. A write outside a transaction, or a commit, that loses the
+ *   connection may or may not have been done: read back to know.
  * - Event ids only grow, in commit order: a reader that asks for the events
  *   after the last id it saw misses none.
  * - Lists come sorted in byte order (strcmp) of their key; times are unix
