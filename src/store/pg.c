@@ -213,6 +213,7 @@ static int run_in_tx(struct hp_pg *s, hp_pg_op op, void *data)
 
         if (s->tx_lost)
                 return -ECANCELED;
+        s->sqlstate[0] = '\0'; /* an -EBUSY of op's own (a device held) is no conflict */
         r = hp_pg_exec(s, "SAVEPOINT hp_op", 0, NULL, NULL);
         if (r >= 0) {
                 r = op(s, data);
@@ -259,6 +260,7 @@ int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data)
                 r = reconnect_if_lost(s);
                 if (r < 0)
                         return r;
+                s->sqlstate[0] = '\0'; /* as in run_in_tx() */
                 r = multi ? hp_pg_exec(s, "BEGIN", 0, NULL, NULL) : 0;
                 if (r >= 0)
                         r = op(s, data);

@@ -160,6 +160,55 @@ static void test_assign_race(void **state)
         hp_store_close(s);
 }
 
+static double now_s(void)
+{
+        struct timespec ts;
+
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A transaction that read a device another connection then assigned
+ * conflicts when it writes the device: -EBUSY, and the transaction is given
+ * up (-ECANCELED). Afterwards the connection works as before: a device held
+ * by another VM is reported at once, not retried as if it were a conflict. */
+static void test_conflict_in_tx(void **state)
+{
+        _cleanup_free_ char *url = store_new("conflict"), *blame = NULL;
+        struct hp_store *s1 = open_ok(url), *s2 = open_ok(url);
+        char *const a_only[] = {(char *)A}, *const b_only[] = {(char *)"0000:02:00.0"};
+        struct hp_dev_config got = {0};
+        double t0;
+
+        (void)state;
+        put_free(s1, A);
+        put_free(s1, b_only[0]);
+        assert_int_equal(hp_store_vm_create(s1, "vm1", SPEC), 0);
+        assert_int_equal(hp_store_vm_create(s1, "vm2", SPEC), 0);
+        assert_int_equal(hp_store_assign_devices(s2, "vm2", b_only, 1, NULL), 0);
+
+        assert_int_equal(hp_store_begin(s1), 0);
+        assert_int_equal(hp_store_device_get(s1, A, &got), 0);
+        assert_null(got.assigned_vm); /* read as free */
+        hp_dev_config_done(&got);
+        assert_int_equal(hp_store_assign_devices(s2, "vm2", a_only, 1, NULL), 0);
+        assert_int_equal(hp_store_assign_devices(s1, "vm1", a_only, 1, &blame), -EBUSY);
+        assert_null(blame);
+        assert_int_equal(hp_store_device_get(s1, A, &got), -ECANCELED);
+        assert_int_equal(hp_store_commit(s1), -ECANCELED);
+        assert_int_equal(hp_store_rollback(s1), 0);
+
+        t0 = now_s();
+        assert_int_equal(hp_store_assign_devices(s1, "vm1", b_only, 1, &blame), -EBUSY);
+        assert_true(now_s() - t0 < 2.0); /* the busy timeout is 5 s */
+        assert_string_equal(blame, "0000:02:00.0 (held by vm2)");
+        assert_int_equal(hp_store_device_get(s1, A, &got), 0);
+        assert_string_equal(got.assigned_vm, "vm2");
+        hp_dev_config_done(&got);
+        hp_store_close(s1);
+        hp_store_close(s2);
+}
+
 #define WRITERS 4
 #define EVENTS  25
 
@@ -373,7 +422,8 @@ static void test_lost_connection(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_assign_race),     cmocka_unit_test(test_event_order),
+                cmocka_unit_test(test_assign_race),     cmocka_unit_test(test_conflict_in_tx),
+                cmocka_unit_test(test_event_order),
                 cmocka_unit_test(test_migrate_race),    cmocka_unit_test(test_password_hidden),
                 cmocka_unit_test(test_lost_connection),
         };
