@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "ops/ops.h"
 #include "store/store.h"
 #include "util/macro.h"
 
@@ -250,6 +251,26 @@ static void test_display_name(void **state)
         }
 }
 
+/* The operations quote their store in errors: as hp_store_display_name() shows it. */
+static void test_op_message_hides_password(void **state)
+{
+        struct hp_ops_ctx c = {.db = "postgresql://hwpass:pw-5521@db/hwpass"};
+
+        (void)state;
+        assert_int_equal(hp_op_host_error(&c, -EIO, "cannot store VM 'a' in '%s' (%s)", c.db, c.db),
+                         -EIO);
+        assert_non_null(c.error.message);
+        assert_null(strstr(c.error.message, "pw-5521"));
+        assert_non_null(strstr(c.error.message, "in 'postgresql://hwpass:***@db/hwpass' "
+                                                "(postgresql://hwpass:***@db/hwpass)"));
+        hp_op_error_done(&c.error);
+        /* A path is quoted as it is. */
+        c.db = "/var/lib/hwpass/a:b@c.db";
+        assert_int_equal(hp_op_fail(&c, HP_OP_HOST, -EIO, "cannot read '%s'", c.db), -EIO);
+        assert_string_equal(c.error.message, "cannot read '/var/lib/hwpass/a:b@c.db'");
+        hp_op_error_done(&c.error);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -258,6 +279,7 @@ int main(void)
                 cmocka_unit_test(test_open_url),
                 cmocka_unit_test(test_open_cluster_url),
                 cmocka_unit_test(test_display_name),
+                cmocka_unit_test(test_op_message_hides_password),
         };
 
         return cmocka_run_group_tests_name("store-open", tests, make_tmp, remove_tmp);
