@@ -26,6 +26,7 @@ struct hp_pg {
         bool in_tx;      /* hp_store_begin() opened a transaction the caller has not ended */
         bool tx_lost;    /* ...and the backend gave it up (a conflict, a lost connection) */
         int busy_ms;     /* how long a call waits for others' conflicting work */
+        bool busy_set_in_tx; /* ...set inside the open transaction */
         char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };

@@ -419,7 +419,23 @@ static int pg_set_busy_timeout(struct hp_store *store, int ms)
         if (r < 0)
                 return r;
         s->busy_ms = ms;
+        /* A setting made in a transaction goes when it rolls back: set it again then. */
+        s->busy_set_in_tx = s->in_tx;
         return 0;
+}
+
+/* After a transaction ended, a busy timeout set inside it holds still. */
+static int tx_ended(struct hp_pg *s, int r)
+{
+        bool again = s->busy_set_in_tx;
+
+        s->busy_set_in_tx = false;
+        if (again && PQstatus(s->conn) == CONNECTION_OK) {
+                int q = session_setup(s);
+
+                return r < 0 ? r : q;
+        }
+        return r;
 }
 
 static int pg_begin(struct hp_store *store)
@@ -448,10 +464,10 @@ static int pg_commit(struct hp_store *store)
         s->in_tx = false;
         if (s->tx_lost || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
                 run_quietly(s, "ROLLBACK");
-                return -ECANCELED;
+                return tx_ended(s, -ECANCELED);
         }
         /* A COMMIT that fails (a conflict found at the end) ends the transaction too. */
-        return hp_pg_exec(s, "COMMIT", 0, NULL, NULL);
+        return tx_ended(s, hp_pg_exec(s, "COMMIT", 0, NULL, NULL));
 }
 
 static int pg_rollback(struct hp_store *store)
@@ -462,8 +478,8 @@ static int pg_rollback(struct hp_store *store)
                 return 0;
         s->in_tx = false;
         if (s->tx_lost || PQstatus(s->conn) != CONNECTION_OK)
-                return 0;
-        return hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL);
+                return tx_ended(s, 0);
+        return tx_ended(s, hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL));
 }
 
 struct event_add {

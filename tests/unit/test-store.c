@@ -720,6 +720,37 @@ static void test_busy_waits(void **state)
         hp_store_close(s);
 }
 
+/* A busy timeout set inside a transaction holds after it rolls back. */
+static void test_busy_timeout_in_tx(void **state)
+{
+        _cleanup_free_ char *path = store_new("busytx");
+        const char *const attrs[] = {"a=1", NULL};
+        struct hp_dev_config c;
+        struct hp_store *s, *writer;
+        double t0, waited;
+
+        (void)state;
+        s = open_ok(path);
+        config_fill(&c, "0000:0e:00.0", "before", attrs);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_set_busy_timeout(s, 200), 0);
+        assert_int_equal(hp_store_rollback(s), 0);
+
+        writer = open_ok(path);
+        assert_int_equal(hp_store_begin(writer), 0);
+        assert_int_equal(hp_store_device_delete(writer, "0000:0e:00.0"), 0);
+        t0 = now_s();
+        assert_int_equal(hp_store_device_put(s, &c), -EBUSY);
+        waited = now_s() - t0;
+        assert_true(waited >= 0.15);
+        assert_true(waited < 3.0); /* not the 5 s default */
+        assert_int_equal(hp_store_rollback(writer), 0);
+        hp_store_close(writer);
+        hp_store_close(s);
+        hp_dev_config_done(&c);
+}
+
 static void test_readonly_empty(void **state)
 {
         _cleanup_free_ char *path = store_new("empty"), *error = NULL;
@@ -761,6 +792,7 @@ int main(void)
                 cmocka_unit_test(test_busy),
                 cmocka_unit_test(test_busy_waits),
                 cmocka_unit_test(test_readonly_empty),
+                cmocka_unit_test(test_busy_timeout_in_tx),
         };
 
         return run_store_tests("store", sqlite_only, ELEMENTSOF(sqlite_only), tests,
