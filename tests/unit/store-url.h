@@ -5,7 +5,9 @@
  * after store-tmp.h. */
 #pragma once
 
+#if HP_HAVE_LIBPQ
 #include <libpq-fe.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@ static inline const char *pg_base_url(void)
 {
         const char *url = getenv("HWPASS_TEST_STORE");
 
-        return url && is_pg_url(url) ? url : NULL;
+        return HP_HAVE_LIBPQ && url && is_pg_url(url) ? url : NULL;
 }
 
 static inline bool test_on_pg(void)
@@ -51,6 +53,7 @@ static inline int run_store_tests(const char *name, const struct CMUnitTest *sql
         return r;
 }
 
+#if HP_HAVE_LIBPQ
 static inline void quiet_notices(void *arg, const char *message)
 {
         (void)arg;
@@ -89,13 +92,14 @@ static inline void pg_exec_ok(PGconn *c, const char *sql)
         PQclear(res);
 }
 
+#endif
+
 /* A new empty store named after name: a file in the temporary directory,
  * or a new database (dropped first when a run before left it). Malloc'd. */
 static inline char *store_new(const char *name)
 {
         const char *base = pg_base_url();
-        char *sql = NULL, *ident, *file = NULL;
-        PGconn *c;
+        char *sql = NULL, *file = NULL;
 
         if (!base) {
                 assert_true(asprintf(&file, "%s.db", name) > 0);
@@ -103,7 +107,10 @@ static inline char *store_new(const char *name)
                 free(file);
                 return sql;
         }
-        c = pg_connect_ok(base);
+#if HP_HAVE_LIBPQ
+        PGconn *c = pg_connect_ok(base);
+        char *ident;
+
         ident = PQescapeIdentifier(c, name, strlen(name));
         assert_non_null(ident);
         assert_true(asprintf(&sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", ident) > 0);
@@ -115,19 +122,22 @@ static inline char *store_new(const char *name)
         PQfreemem(ident);
         PQfinish(c);
         return pg_url_for(base, name);
+#else
+        return NULL; /* not reached: pg_base_url() is NULL */
+#endif
 }
 
 /* The first column of the one row sql returns on the store named name
  * (a file or a URL), "NULL" for SQL NULL; the caller frees it. */
 static inline char *raw_text_any(const char *name, const char *sql)
 {
-        PGconn *c;
+        if (!HP_HAVE_LIBPQ || !is_pg_url(name))
+                return raw_text(name, sql);
+#if HP_HAVE_LIBPQ
+        PGconn *c = pg_connect_ok(name);
         PGresult *res;
         char *s;
 
-        if (!is_pg_url(name))
-                return raw_text(name, sql);
-        c = pg_connect_ok(name);
         res = PQexec(c, sql);
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
                 fail_msg("%s: %s", sql, PQerrorMessage(c));
@@ -136,6 +146,9 @@ static inline char *raw_text_any(const char *name, const char *sql)
         PQclear(res);
         PQfinish(c);
         return s;
+#else
+        return NULL;
+#endif
 }
 
 static inline int64_t raw_int_any(const char *name, const char *sql)
@@ -150,16 +163,17 @@ static inline int64_t raw_int_any(const char *name, const char *sql)
 /* Runs sql (statements without results) on the store named name. */
 static inline void raw_exec_any(const char *name, const char *sql)
 {
-        PGconn *c;
-
-        if (!is_pg_url(name)) {
+        if (!HP_HAVE_LIBPQ || !is_pg_url(name)) {
                 sqlite3 *db = raw_open(name);
 
                 assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
                 assert_int_equal(sqlite3_close(db), SQLITE_OK);
                 return;
         }
-        c = pg_connect_ok(name);
+#if HP_HAVE_LIBPQ
+        PGconn *c = pg_connect_ok(name);
+
         pg_exec_ok(c, sql);
         PQfinish(c);
+#endif
 }
