@@ -29,6 +29,36 @@ void hp_op_error_done(struct hp_op_error *e)
         *e = (struct hp_op_error){ 0 };
 }
 
+/* msg with each c->db in it shown as hp_store_display_name() shows it:
+ * operations quote their store, and a database URL may hold a password. */
+static char *hide_password(const struct hp_ops_ctx *c, char *msg)
+{
+        _cleanup_free_ char *shown = c->db && msg ? hp_store_display_name(c->db) : NULL;
+        char *buf = NULL, *p = msg, *hit;
+        size_t size = 0;
+        FILE *f;
+
+        if (!shown || streq(shown, c->db) || !strstr(msg, c->db))
+                return msg;
+        f = open_memstream(&buf, &size);
+        if (!f)
+                goto fail;
+        while ((hit = strstr(p, c->db))) {
+                fprintf(f, "%.*s%s", (int)(hit - p), p, shown);
+                p = hit + strlen(c->db);
+        }
+        fputs(p, f);
+        if (fclose(f) != 0)
+                goto fail;
+        free(msg);
+        return buf;
+fail:
+        /* Never the password: no message rather than the raw one. */
+        free(buf);
+        free(msg);
+        return NULL;
+}
+
 static int vfail(struct hp_ops_ctx *c, enum hp_op_kind kind, const char *code, int r, const char *fmt, va_list ap)
 {
         hp_op_error_done(&c->error);
@@ -36,6 +66,7 @@ static int vfail(struct hp_ops_ctx *c, enum hp_op_kind kind, const char *code, i
         c->error.code = code;
         if (vasprintf(&c->error.message, fmt, ap) < 0)
                 c->error.message = NULL;
+        c->error.message = hide_password(c, c->error.message);
         return r < 0 ? r : -EIO;
 }
 

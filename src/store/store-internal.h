@@ -27,6 +27,7 @@ struct hp_store {
 
 struct hp_store_backend {
         const char *scheme; /* the URL scheme it serves: "sqlite" */
+        const char *alias;  /* another scheme it serves ("postgres"), or NULL */
         /* url is as the caller gave it: "scheme:..." with this backend's
          * scheme, or a plain path for the backend of plain paths (SQLite).
          * The backend reads the rest, and names the store in its messages
@@ -72,6 +73,9 @@ struct hp_store_backend {
 };
 
 extern const struct hp_store_backend hp_store_sqlite_backend;
+#if HP_HAVE_LIBPQ
+extern const struct hp_store_backend hp_store_pg_backend; /* pg*.c */
+#endif
 
 /* Frees one event's members (backends use it on a row read half-way). */
 void hp_event_done(struct hp_event *e);

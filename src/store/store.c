@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,10 +20,15 @@
 
 static const struct hp_store_backend *const backends[] = {
         &hp_store_sqlite_backend,
+#if HP_HAVE_LIBPQ
+        &hp_store_pg_backend,
+#endif
 };
 
-/* Schemes a later build serves: named here so the refusal says what to use now. */
+/* Schemes a build with libpq serves: named here so the refusal says what to use now. */
+#if !HP_HAVE_LIBPQ
 static const char *const cluster_schemes[] = {"postgresql", "postgres"};
+#endif
 
 /* The length of url's scheme (RFC 3986: a letter, then letters, digits,
  * '+', '-', '.'), 0 when it has none. */
@@ -52,17 +58,21 @@ static int backend_of(const char *url, const struct hp_store_backend **ret, char
         size_t n = scheme_length(url);
 
         for (size_t i = 0; n > 0 && i < ELEMENTSOF(backends); i++)
-                if (scheme_is(url, n, backends[i]->scheme)) {
+                if (scheme_is(url, n, backends[i]->scheme) ||
+                    (backends[i]->alias && scheme_is(url, n, backends[i]->alias))) {
                         *ret = backends[i];
                         return 0;
                 }
+#if !HP_HAVE_LIBPQ
         for (size_t i = 0; n > 0 && i < ELEMENTSOF(cluster_schemes); i++)
                 if (scheme_is(url, n, cluster_schemes[i]))
                         return hp_errorf(ret_error, -EPROTONOSUPPORT,
                                          "%.*s: URLs are for the cluster's controllers (hwpassd "
-                                         "--role controller), not supported by this build yet; "
-                                         "use sqlite:PATH or a file path",
+                                         "--role controller), not supported by this build (it "
+                                         "was built without libpq); use sqlite:PATH or a file "
+                                         "path",
                                          (int)n, url);
+#endif
         if (n > 0 && strncmp(url + n, "://", 3) == 0)
                 return hp_errorf(ret_error, -EPROTONOSUPPORT,
                                  "%.*s: URLs name no store this hwpass knows; use sqlite:PATH or "
@@ -70,6 +80,48 @@ static int backend_of(const char *url, const struct hp_store_backend **ret, char
                                  (int)n, url);
         *ret = &hp_store_sqlite_backend;
         return 0;
+}
+
+char *hp_store_display_name(const char *url)
+{
+        const char *auth = strstr(url, "://"), *end, *at = NULL, *colon = NULL, *q;
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!auth)
+                return strdup(url);
+        auth += 3;
+        end = auth + strcspn(auth, "/?#");
+        for (const char *p = auth; p < end; p++)
+                if (*p == '@')
+                        at = p;
+        for (const char *p = auth; at && p < at && !colon; p++)
+                if (*p == ':')
+                        colon = p;
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        if (colon)
+                fprintf(f, "%.*s***%.*s", (int)(colon + 1 - url), url, (int)(end - at), at);
+        else
+                fprintf(f, "%.*s", (int)(end - url), url);
+        q = end + strcspn(end, "?#");
+        fprintf(f, "%.*s", (int)(q - end), end); /* the path */
+        while (*q) {
+                size_t n = strcspn(q + 1, "&#") + 1;
+
+                if (strncmp(q + 1, "password=", strlen("password=")) == 0)
+                        fprintf(f, "%c" "password=***", *q);
+                else
+                        fprintf(f, "%.*s", (int)n, q);
+                q += n;
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
 }
 
 static unsigned n_open; /* stores open in this process, whichever thread */

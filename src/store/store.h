@@ -1,8 +1,8 @@
 /* The public interface of the state store: device configuration, VMs, tokens, and an event log. */
 /* One interface over backends (DESIGN.md §1): an SQLite file for a
- * standalone host (sqlite*.c), the cluster's PostgreSQL later, each behind
- * the ops table in store-internal.h. Library code: returns -errno, never
- * prints.
+ * standalone host (sqlite*.c), the cluster's PostgreSQL (pg*.c, in builds
+ * with libpq), each behind the ops table in store-internal.h. Library code:
+ * returns -errno, never prints.
  *
  * What callers may rely on, whatever the backend:
  * - Each call is atomic: a write changes everything it says or nothing
@@ -21,15 +21,22 @@
  *   transaction, a -EBUSY from a write may have ended the transaction:
  *   commit then says -ECANCELED, and the whole transaction is to be retried.
  * - -EROFS: a write on a connection opened read-only.
+ * - -ECONNRESET: the connection to a database server was lost (it stopped,
+ *   restarted, or the network failed); inside a transaction, the
+ *   transaction is gone (-ECANCELED from then on, as above). The next call
+ *   outside a transaction connects again, and says -ECONNRESET as long as
+ *   that fails. A write outside a transaction, or a commit, that loses the
+ *   connection may or may not have been done: read back to know.
  * - Event ids only grow, in commit order: a reader that asks for the events
  *   after the last id it saw misses none.
  * - Lists come sorted in byte order (strcmp) of their key; times are unix
  *   seconds. Text is expected to be UTF-8 without NUL bytes.
  * - A connection is used by one thread at a time; opening one is cheap.
  * What they must not rely on: how the store locks (SQLite makes writers take
- * turns from BEGIN; another backend may lock rows), when -EBUSY comes
- * (at begin, at a write, or at commit), or anything of the file behind an
- * sqlite: URL beyond what hp_store_open() says. */
+ * turns from BEGIN; PostgreSQL locks rows, and gives up a transaction that
+ * conflicts with another: callers of hp_store_begin() retry on -ECANCELED),
+ * when -EBUSY comes (at begin, at a write, or at commit), or anything of the
+ * file behind an sqlite: URL beyond what hp_store_open() says. */
 #pragma once
 
 #include <stdbool.h>
@@ -45,14 +52,20 @@ struct hp_store;
  *     is taken byte for byte (no %-decoding, no ?options). Only a scheme a
  *     backend serves, or one followed by "//", makes a URL: "a:b.db" is a
  *     file (write ./sqlite:x to name a file called "sqlite:x").
- *   postgresql://..., postgres://...: the cluster's database; refused by
- *     this build with -EPROTONOSUPPORT and a message saying what to use.
- *     Any other scheme://... is refused the same way.
+ *   postgresql://..., postgres://...: the cluster's PostgreSQL database,
+ *     a libpq URL (postgresql://USER:PASSWORD@HOST:PORT/DB?PARAMS; a Unix
+ *     socket as ?host=/DIR). The database must exist; its schema is made
+ *     and upgraded like a file's. -ECONNREFUSED, with libpq's words, when
+ *     no connection can be made (no server, no such database, a refused
+ *     login). A build without libpq refuses these with -EPROTONOSUPPORT
+ *     and a message saying what to use. Any other scheme://... is refused
+ *     the same way.
  * The schema is brought up to date by numbered migrations, each atomic.
  * -errno on failure; *ret_error (may be NULL) gets a malloc'd message naming
  * the store as the caller wrote it, with the backend's words and what to do
  * (NULL if even that allocation failed). A refused URL is never quoted
- * whole, since it may carry a password. -EINVAL: malformed sqlite: URL or
+ * whole, and a database URL's password (user info or ?password=) shows as
+ * "***". -EINVAL: malformed sqlite: URL or
  * no path; -EBADMSG: not a store or damaged; -EPROTONOSUPPORT: written by a
  * newer hwpass, or a scheme this build does not serve; -EBUSY: another
  * connection kept it busy (an upgrade under way) past the busy timeout. */
@@ -73,6 +86,10 @@ bool hp_store_same(const char *a, const char *b);
  * relative path made absolute, the rest as it is. Malloc'd; NULL when out of
  * memory. */
 char *hp_store_absolute(const char *name);
+/* name as a message may show it: a URL's password (in its user info, or a
+ * password= parameter) as "***", the rest as it is. Malloc'd; NULL when out
+ * of memory. */
+char *hp_store_display_name(const char *name);
 void hp_store_close(struct hp_store *s);
 static inline void hp_store_closep(struct hp_store **s)
 {
@@ -235,5 +252,6 @@ int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when
  * revoked meanwhile), -EINVAL for a malformed hash. */
 int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name);
 
-/* The schema version this code knows; sqlite-migrations.c holds one migration per version. */
+/* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
+ * each hold one migration per version, the same logical schema. */
 #define HP_STORE_SCHEMA_VERSION 5

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "ops/ops.h"
 #include "store/store.h"
 #include "util/macro.h"
 
@@ -140,13 +141,51 @@ static void test_open_url(void **state)
         assert_null(s);
 }
 
-/* The cluster's database is not this build's: refused, with what to do,
+#if HP_HAVE_LIBPQ
+/* The cluster's database: served by the PostgreSQL backend. A server that
+ * is not there (a socket directory with no socket: no network) is a clear
+ * error that names the store without its password, and creates nothing. */
+static void test_open_cluster_url(void **state)
+{
+        const char *const forms[] = {"postgresql://hwpass:secret@/hwpass?host=%s/nosocket",
+                                     "postgres://hwpass:secret@/hwpass?host=%s/nosocket",
+                                     "PostgreSQL:///hwpass?password=secret&host=%s/nosocket"};
+        const char *const shown[] = {"postgresql://hwpass:***@/hwpass?host=",
+                                     "postgres://hwpass:***@/hwpass?host=",
+                                     "PostgreSQL:///hwpass?password=***&host="};
+        _cleanup_free_ char *cwd = get_current_dir_name();
+        struct hp_store *s = NULL;
+        struct stat st;
+
+        (void)state;
+        assert_non_null(cwd);
+        assert_int_equal(chdir(tmp), 0);
+        for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+                _cleanup_free_ char *url = NULL, *error = NULL, *error_ro = NULL;
+
+                assert_true(asprintf(&url, forms[i], tmp) > 0);
+                assert_int_equal(hp_store_open(url, &s, &error), -ECONNREFUSED);
+                assert_int_equal(hp_store_open_readonly(url, &s, &error_ro), -ECONNREFUSED);
+                assert_null(s);
+                assert_string_equal(error, error_ro);
+                assert_null(strstr(error, "secret"));
+                assert_non_null(strstr(error, shown[i]));
+                assert_non_null(strstr(error, "Failed to connect to state database"));
+                assert_non_null(strstr(error, "check that the server runs"));
+        }
+        assert_int_equal(stat("postgresql:", &st), -1);
+        assert_int_equal(stat("postgres:", &st), -1);
+        assert_int_equal(stat("PostgreSQL:", &st), -1);
+        assert_int_equal(stat("nosocket", &st), -1);
+#else
+/* A build without libpq refuses the cluster's database, with what to do,
  * without quoting the URL (it may hold a password), creating nothing. */
 static void test_open_cluster_url(void **state)
 {
         static const char want[] =
                 "postgresql: URLs are for the cluster's controllers (hwpassd --role controller), "
-                "not supported by this build yet; use sqlite:PATH or a file path";
+                "not supported by this build (it was built without libpq); use sqlite:PATH or a "
+                "file path";
         const char *const urls[] = {"postgresql://hwpass:secret@db.example/hwpass",
                                     "postgres://hwpass:secret@db.example/hwpass",
                                     "PostgreSQL:///hwpass"};
@@ -173,8 +212,9 @@ static void test_open_cluster_url(void **state)
         assert_int_equal(stat("postgresql:", &st), -1);
         assert_int_equal(stat("postgres:", &st), -1);
         assert_int_equal(stat("PostgreSQL:", &st), -1);
+#endif
 
-        /* A scheme nobody serves, the same way. */
+        /* A scheme nobody serves is refused, whatever the build. */
         {
                 _cleanup_free_ char *error = NULL;
 
@@ -187,6 +227,50 @@ static void test_open_cluster_url(void **state)
         assert_int_equal(chdir(cwd), 0);
 }
 
+/* What messages show of a store's name: never its password. */
+static void test_display_name(void **state)
+{
+        const char *const cases[][2] = {
+                {"postgresql://hwpass:pw@db/hwpass", "postgresql://hwpass:***@db/hwpass"},
+                {"postgres:///hwpass?user=u&password=pw&host=/run/pg",
+                 "postgres:///hwpass?user=u&password=***&host=/run/pg"},
+                {"postgresql://u:a@b@db:5432/x?password=c#f",
+                 "postgresql://u:***@db:5432/x?password=***#f"},
+                {"postgresql://u@db/x", "postgresql://u@db/x"},
+                {"postgresql:///x?host=/tmp/a:b@c", "postgresql:///x?host=/tmp/a:b@c"},
+                {"/var/lib/hwpass/hwpass.db", "/var/lib/hwpass/hwpass.db"},
+                {"sqlite:a:b@c.db", "sqlite:a:b@c.db"},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *got = hp_store_display_name(cases[i][0]);
+
+                assert_non_null(got);
+                assert_string_equal(got, cases[i][1]);
+        }
+}
+
+/* The operations quote their store in errors: as hp_store_display_name() shows it. */
+static void test_op_message_hides_password(void **state)
+{
+        struct hp_ops_ctx c = {.db = "postgresql://hwpass:pw-5521@db/hwpass"};
+
+        (void)state;
+        assert_int_equal(hp_op_host_error(&c, -EIO, "cannot store VM 'a' in '%s' (%s)", c.db, c.db),
+                         -EIO);
+        assert_non_null(c.error.message);
+        assert_null(strstr(c.error.message, "pw-5521"));
+        assert_non_null(strstr(c.error.message, "in 'postgresql://hwpass:***@db/hwpass' "
+                                                "(postgresql://hwpass:***@db/hwpass)"));
+        hp_op_error_done(&c.error);
+        /* A path is quoted as it is. */
+        c.db = "/var/lib/hwpass/a:b@c.db";
+        assert_int_equal(hp_op_fail(&c, HP_OP_HOST, -EIO, "cannot read '%s'", c.db), -EIO);
+        assert_string_equal(c.error.message, "cannot read '/var/lib/hwpass/a:b@c.db'");
+        hp_op_error_done(&c.error);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -194,6 +278,8 @@ int main(void)
                 cmocka_unit_test(test_open_count),
                 cmocka_unit_test(test_open_url),
                 cmocka_unit_test(test_open_cluster_url),
+                cmocka_unit_test(test_display_name),
+                cmocka_unit_test(test_op_message_hides_password),
         };
 
         return cmocka_run_group_tests_name("store-open", tests, make_tmp, remove_tmp);

@@ -1,5 +1,7 @@
-/* Unit tests: the store's API tokens (schema 4), against real files in a
- * temporary directory. Raw SQLite connections check what is on disk. */
+/* Unit tests: the store's API tokens (schema 4), on either backend
+ * (store-url.h): SQLite files in a temporary directory, or databases on a
+ * PostgreSQL server. Plain SQL on a connection of its own checks what was
+ * stored. */
 #include <errno.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -20,16 +22,10 @@
 #include "util/token.h"
 
 #include "store-tmp.h"
+#include "store-url.h"
 
-/* raw_int on a connection of its own to the file at path. */
-static int64_t raw_int_at(const char *path, const char *sql)
-{
-        sqlite3 *db = raw_open(path);
-        int64_t v = raw_int(db, sql);
-
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
-        return v;
-}
+/* raw_int on a connection of its own to the store. */
+#define raw_int_at raw_int_any
 
 /* A new token's text and hash. */
 static void new_token(char tok[HP_TOKEN_LEN + 1], char hash[HP_TOKEN_HASH_LEN + 1])
@@ -55,7 +51,7 @@ static void check_is(struct hp_store *s, const char *hash, const char *want)
 
 static void test_add_list(void **state)
 {
-        _cleanup_free_ char *path = path_in("add.db");
+        _cleanup_free_ char *path = store_new("add");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h1[HP_TOKEN_HASH_LEN + 1], h2[HP_TOKEN_HASH_LEN + 1];
         struct hp_token_info *t = (struct hp_token_info *)1;
@@ -83,7 +79,7 @@ static void test_add_list(void **state)
 
 static void test_add_errors(void **state)
 {
-        _cleanup_free_ char *path = path_in("errors.db");
+        _cleanup_free_ char *path = store_new("errors");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h1[HP_TOKEN_HASH_LEN + 1], h2[HP_TOKEN_HASH_LEN + 1];
 
@@ -105,7 +101,7 @@ static void test_add_errors(void **state)
 
 static void test_check(void **state)
 {
-        _cleanup_free_ char *path = path_in("check.db");
+        _cleanup_free_ char *path = store_new("check");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h[3][HP_TOKEN_HASH_LEN + 1], other[HP_TOKEN_HASH_LEN + 1];
         char *name = NULL;
@@ -144,10 +140,9 @@ static void test_check(void **state)
  * between the read and the write is refused either way. */
 static void test_check_use_resolution(void **state)
 {
-        _cleanup_free_ char *path = path_in("use.db");
+        _cleanup_free_ char *path = store_new("use");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h[HP_TOKEN_HASH_LEN + 1];
-        sqlite3 *db = raw_open(path);
         int64_t now = (int64_t)time(NULL);
         char sql[128];
 
@@ -156,23 +151,22 @@ static void test_check_use_resolution(void **state)
         assert_int_equal(hp_store_token_add(s, "t", h), 0);
         /* Used 30 s ago: this use is within the minute, nothing is written. */
         snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %lld", (long long)(now - 30));
-        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        raw_exec_any(path, sql);
         check_is(s, h, "t");
-        assert_int_equal(raw_int(db, "SELECT last_used_at FROM tokens"), now - 30);
+        assert_int_equal(raw_int_any(path, "SELECT last_used_at FROM tokens"), now - 30);
         /* Used two minutes ago: written. */
         snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %lld", (long long)(now - 120));
-        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        raw_exec_any(path, sql);
         check_is(s, h, "t");
-        assert_true(raw_int(db, "SELECT last_used_at FROM tokens") >= now);
+        assert_true(raw_int_any(path, "SELECT last_used_at FROM tokens") >= now);
         /* Revoked: refused, however recent its last use. */
         assert_int_equal(hp_store_token_revoke(s, "t"), 0);
         check_is(s, h, NULL);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
 static void test_revoke(void **state)
 {
-        _cleanup_free_ char *path = path_in("revoke.db");
+        _cleanup_free_ char *path = store_new("revoke");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         _cleanup_(hp_store_closep) struct hp_store *s2 = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h1[HP_TOKEN_HASH_LEN + 1], h2[HP_TOKEN_HASH_LEN + 1];
@@ -206,7 +200,7 @@ static void test_revoke(void **state)
 /* Writes wait for hp_store_begin()'s transaction like any other, and roll back with it. */
 static void test_transaction(void **state)
 {
-        _cleanup_free_ char *path = path_in("tx.db");
+        _cleanup_free_ char *path = store_new("tx");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h[HP_TOKEN_HASH_LEN + 1];
 
@@ -227,5 +221,5 @@ int main(void)
                 cmocka_unit_test(test_transaction),  cmocka_unit_test(test_check_use_resolution),
         };
 
-        return cmocka_run_group_tests_name("store-token", tests, make_tmp, remove_tmp);
+        return run_store_tests("store-token", NULL, 0, tests, ELEMENTSOF(tests));
 }

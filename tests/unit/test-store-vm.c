@@ -1,5 +1,7 @@
-/* Unit tests: the store's VMs and device assignment (schema 3), against real
- * files in a temporary directory. Raw SQLite connections check every row. */
+/* Unit tests: the store's VMs and device assignment (schema 3), on either
+ * backend (store-url.h): SQLite files in a temporary directory, or databases
+ * on a PostgreSQL server. A connection of its own checks what was committed;
+ * the upgrade of an SQLite file of schema 2 is SQLite's alone. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,6 +24,7 @@
 #include "util/macro.h"
 
 #include "store-tmp.h"
+#include "store-url.h"
 
 #define A "0000:01:00.0"
 #define B "0000:01:00.1"
@@ -31,22 +34,40 @@
 #define SPEC1 "{\"vcpus\":4,\"memory\":\"8G\"}"
 #define SPEC2 "{\"vcpus\":8,\"memory\":\"16G\",\"firmware\":\"efi\"}"
 
-/* Every device and its holder ("-" when free), as committed on disk. */
+/* Every device and its holder ("-" when free), as committed: what a
+ * connection of its own reads. */
 static void assert_holders(const char *path, const char *want)
 {
-        _cleanup_free_ char *got = raw_text(
-                path, "SELECT ifnull(group_concat(address || '=' || ifnull(assigned_vm, '-'), ' '), "
-                      "'') FROM (SELECT * FROM devices ORDER BY address)");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_free_ char *got = NULL;
+        struct hp_dev_config *v = NULL;
+        size_t n = 0, size = 0;
+        FILE *f = open_memstream(&got, &size);
 
+        assert_non_null(f);
+        assert_int_equal(hp_store_device_list(s, &v, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%s=%s", i ? " " : "", v[i].address,
+                        v[i].assigned_vm ? v[i].assigned_vm : "-");
+        assert_int_equal(fclose(f), 0);
+        hp_dev_configs_free(v, n);
         assert_string_equal(got, want);
 }
 
 static void assert_vm_names(const char *path, const char *want)
 {
-        _cleanup_free_ char *got =
-                raw_text(path, "SELECT ifnull(group_concat(name, ' '), '') "
-                               "FROM (SELECT name FROM vms ORDER BY name)");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_free_ char *got = NULL;
+        struct hp_vm_record *v = NULL;
+        size_t n = 0, size = 0;
+        FILE *f = open_memstream(&got, &size);
 
+        assert_non_null(f);
+        assert_int_equal(hp_store_vm_list(s, &v, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%s", i ? " " : "", v[i].name);
+        assert_int_equal(fclose(f), 0);
+        hp_vm_records_free(v, n);
         assert_string_equal(got, want);
 }
 
@@ -183,7 +204,7 @@ static void test_migrate_v2(void **state)
 
 static void test_vm_roundtrip(void **state)
 {
-        _cleanup_free_ char *path = path_in("vms.db");
+        _cleanup_free_ char *path = store_new("vms");
         struct hp_vm_record got = {0}, *v = NULL;
         struct hp_store *s;
         int64_t before = time(NULL);
@@ -250,7 +271,7 @@ static void test_vm_roundtrip(void **state)
 
 static void test_vm_errors(void **state)
 {
-        _cleanup_free_ char *path = path_in("vmerr.db");
+        _cleanup_free_ char *path = store_new("vmerr");
         struct hp_vm_record got = {0};
         struct hp_store *s, *ro = NULL;
 
@@ -288,7 +309,16 @@ static void test_vm_errors(void **state)
         assert_vm_names(path, "vm1");
 
         /* The schema refuses a bad state even from outside the store. */
-        {
+        if (test_on_pg()) {
+#if HP_HAVE_LIBPQ
+                PGconn *c = pg_connect_ok(path);
+                PGresult *res = PQexec(c, "UPDATE vms SET state = 'paused'");
+
+                assert_string_equal(PQresultErrorField(res, PG_DIAG_SQLSTATE), "23514");
+                PQclear(res);
+                PQfinish(c);
+#endif
+        } else {
                 sqlite3 *db = raw_open(path);
 
                 assert_int_equal(sqlite3_exec(db, "UPDATE vms SET state = 'paused'", NULL, NULL,
@@ -310,7 +340,7 @@ static void test_vm_errors(void **state)
 
 static void test_assign(void **state)
 {
-        _cleanup_free_ char *path = path_in("assign.db");
+        _cleanup_free_ char *path = store_new("assign");
         char *const ab[] = {A, B}, *const abc[] = {A, B, C}, *const da[] = {D, A};
         char *const dmissing[] = {D, MISSING}, *const bad[] = {D, "0000:0A:00.0"};
         char *const dd[] = {D, D}, *const c_only[] = {C};
@@ -378,7 +408,7 @@ static void test_assign(void **state)
 
 static void test_release_and_delete(void **state)
 {
-        _cleanup_free_ char *path = path_in("release.db");
+        _cleanup_free_ char *path = store_new("release");
         char *const ab[] = {A, B}, *const c_only[] = {C}, *const d_only[] = {D};
         struct hp_dev_config got = {0};
         struct hp_store *s;
@@ -421,7 +451,7 @@ static void test_release_and_delete(void **state)
 /* Two connections, as hwpassd and the CLI would hold: the device goes to one VM only. */
 static void test_two_connections(void **state)
 {
-        _cleanup_free_ char *path = path_in("two.db");
+        _cleanup_free_ char *path = store_new("two");
         char *const a_only[] = {A}, *const b_only[] = {B}, *const c_only[] = {C};
         struct hp_store *s1, *s2;
         char *blame = NULL;
@@ -489,8 +519,10 @@ static void test_two_connections(void **state)
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = {
+        const struct CMUnitTest sqlite_only[] = {
                 cmocka_unit_test(test_migrate_v2),
+        };
+        const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_vm_roundtrip),
                 cmocka_unit_test(test_vm_errors),
                 cmocka_unit_test(test_assign),
@@ -498,5 +530,6 @@ int main(void)
                 cmocka_unit_test(test_two_connections),
         };
 
-        return cmocka_run_group_tests_name("store-vm", tests, make_tmp, remove_tmp);
+        return run_store_tests("store-vm", sqlite_only, ELEMENTSOF(sqlite_only), tests,
+                               ELEMENTSOF(tests));
 }

@@ -1,5 +1,8 @@
-/* Unit tests: the SQLite state store, against real files in a temporary
- * directory. Raw SQLite connections check what landed on disk. */
+/* Unit tests: the state store's devices, transactions and events, on either
+ * backend (store-url.h): SQLite files in a temporary directory, or databases
+ * on a PostgreSQL server; plain SQL on a connection of its own checks what
+ * was stored. What only an SQLite file has (its modes, WAL, its upgrades
+ * from schema 1) is tested on SQLite alone. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -23,6 +26,7 @@
 
 #include "store-tmp.h"
 #include "store-config.h"
+#include "store-url.h"
 #include "util/strutil.h"
 
 
@@ -82,7 +86,7 @@ static void test_wal(void **state)
 
 static void test_roundtrip(void **state)
 {
-        _cleanup_free_ char *path = path_in("roundtrip.db");
+        _cleanup_free_ char *path = store_new("roundtrip");
         const char *const attrs[] = {"zone=b", "rack=r12", "note=a=b c", "empty=", NULL};
         struct hp_dev_config c, got = {0}, bare = {0}, got_bare = {0};
         struct hp_store *s;
@@ -167,7 +171,7 @@ static void test_copy(void **state)
 
 static void test_list_order(void **state)
 {
-        _cleanup_free_ char *path = path_in("list.db");
+        _cleanup_free_ char *path = store_new("list");
         const char *const addrs[] = {"0000:41:00.0", "0000:01:00.1", "0001:00:02.0", "0000:01:00.0",
                                      "0000:0a:00.0"};
         const char *const want[] = {"0000:01:00.0", "0000:01:00.1", "0000:0a:00.0", "0000:41:00.0",
@@ -212,12 +216,11 @@ static void test_list_order(void **state)
 
 static void test_put_replaces(void **state)
 {
-        _cleanup_free_ char *path = path_in("replace.db");
+        _cleanup_free_ char *path = store_new("replace");
         const char *const first[] = {"a=1", "b=2", "c=3", NULL};
         const char *const second[] = {"b=20", "d=4", NULL};
         struct hp_dev_config c, got = {0};
         struct hp_store *s;
-        sqlite3 *db;
 
         (void)state;
         s = open_ok(path);
@@ -242,15 +245,13 @@ static void test_put_replaces(void **state)
         hp_dev_config_done(&c);
         hp_store_close(s);
 
-        db = raw_open(path);
-        assert_int_equal(raw_int(db, "SELECT count(*) FROM devices"), 1);
-        assert_int_equal(raw_int(db, "SELECT count(*) FROM device_attrs"), 2);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        assert_int_equal(raw_int_any(path, "SELECT count(*) FROM devices"), 1);
+        assert_int_equal(raw_int_any(path, "SELECT count(*) FROM device_attrs"), 2);
 }
 
 static void test_failed_put_keeps_row(void **state)
 {
-        _cleanup_free_ char *path = path_in("failedput.db");
+        _cleanup_free_ char *path = store_new("failedput");
         const char *const good[] = {"a=1", NULL};
         const char *const dup[] = {"a=1", "b=2", "a=3", NULL};
         const char *const nokey[] = {"=x", NULL};
@@ -300,11 +301,10 @@ static void test_failed_put_keeps_row(void **state)
 
 static void test_delete(void **state)
 {
-        _cleanup_free_ char *path = path_in("delete.db");
+        _cleanup_free_ char *path = store_new("delete");
         const char *const attrs[] = {"a=1", "b=2", NULL};
         struct hp_dev_config c, got = {0};
         struct hp_store *s;
-        sqlite3 *db;
 
         (void)state;
         s = open_ok(path);
@@ -324,19 +324,17 @@ static void test_delete(void **state)
         hp_store_close(s);
 
         /* The attributes went with the row; the other device's stayed. */
-        db = raw_open(path);
-        assert_int_equal(raw_int(db, "SELECT count(*) FROM device_attrs "
-                                     "WHERE address = '0000:07:00.0'"),
+        assert_int_equal(raw_int_any(path, "SELECT count(*) FROM device_attrs "
+                                           "WHERE address = '0000:07:00.0'"),
                          0);
-        assert_int_equal(raw_int(db, "SELECT count(*) FROM device_attrs "
-                                     "WHERE address = '0000:07:00.1'"),
+        assert_int_equal(raw_int_any(path, "SELECT count(*) FROM device_attrs "
+                                           "WHERE address = '0000:07:00.1'"),
                          2);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
 static void test_transactions(void **state)
 {
-        _cleanup_free_ char *path = path_in("tx.db");
+        _cleanup_free_ char *path = store_new("tx");
         const char *const attrs[] = {"a=1", NULL};
         const char *const dup[] = {"a=1", "a=2", NULL};
         struct hp_dev_config c, bad, got = {0}, *v = NULL;
@@ -394,10 +392,9 @@ static void test_transactions(void **state)
 
 static void test_events(void **state)
 {
-        _cleanup_free_ char *path = path_in("events.db"), *kind = NULL, *subject = NULL;
+        _cleanup_free_ char *path = store_new("events"), *kind = NULL, *subject = NULL;
         struct hp_store *s;
         int64_t before = time(NULL);
-        sqlite3 *db;
 
         (void)state;
         s = open_ok(path);
@@ -407,20 +404,18 @@ static void test_events(void **state)
         assert_int_equal(hp_store_event_add(s, "", "x", "y"), -EINVAL);
         hp_store_close(s);
 
-        db = raw_open(path);
-        assert_int_equal(raw_int(db, "SELECT count(*) FROM events"), 2);
-        kind = raw_text_db(db, "SELECT kind || ' ' || subject || ' ' || message FROM events "
-                            "ORDER BY id LIMIT 1");
+        assert_int_equal(raw_int_any(path, "SELECT count(*) FROM events"), 2);
+        kind = raw_text_any(path, "SELECT kind || ' ' || subject || ' ' || message FROM events "
+                                  "ORDER BY id LIMIT 1");
         assert_string_equal(kind, "enable 0000:01:00.0 by root");
-        subject = raw_text_db(db, "SELECT subject FROM events ORDER BY id DESC LIMIT 1");
+        subject = raw_text_any(path, "SELECT subject FROM events ORDER BY id DESC LIMIT 1");
         assert_string_equal(subject, "NULL");
-        assert_true(raw_int(db, "SELECT min(at) FROM events") >= before);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        assert_true(raw_int_any(path, "SELECT min(at) FROM events") >= before);
 }
 
 static void test_readonly(void **state)
 {
-        _cleanup_free_ char *missing = path_in("nothere/state.db"), *path = path_in("ro.db");
+        _cleanup_free_ char *missing = path_in("nothere/state.db"), *path = store_new("ro");
         _cleanup_free_ char *nodir = path_in("nothere");
         const char *const attrs[] = {"a=1", NULL};
         struct hp_store *s = (struct hp_store *)1, *ro = NULL;
@@ -430,6 +425,11 @@ static void test_readonly(void **state)
         size_t n = 0;
 
         (void)state;
+        /* No store yet: no file (SQLite), an empty database (PostgreSQL). */
+        if (test_on_pg()) {
+                free(missing);
+                missing = store_new("ro_missing");
+        }
         assert_int_equal(hp_store_open_readonly(missing, &s, &error), -ENOENT);
         assert_ptr_equal(s, (struct hp_store *)1);
         assert_non_null(error);
@@ -490,13 +490,12 @@ static void test_not_a_database(void **state)
 
 static void test_newer_schema(void **state)
 {
-        _cleanup_free_ char *path = path_in("future.db"), *error = NULL, *error_ro = NULL;
+        _cleanup_free_ char *path = store_new("future"), *error = NULL, *error_ro = NULL;
         struct hp_store *s = NULL;
-        sqlite3 *db;
 
         (void)state;
         hp_store_close(open_ok(path));
-        raw_exec(path, "UPDATE schema_version SET version = 99");
+        raw_exec_any(path, "UPDATE schema_version SET version = 99");
 
         assert_int_equal(hp_store_open(path, &s, &error), -EPROTONOSUPPORT);
         assert_null(s);
@@ -508,9 +507,7 @@ static void test_newer_schema(void **state)
         assert_null(s);
         assert_non_null(strstr(error_ro, "schema version 99"));
 
-        db = raw_open(path);
-        assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 99);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 99);
 }
 
 /* A file as hwpass wrote it at schema version 1: migration 1 as shipped,
@@ -607,125 +604,14 @@ static void test_migrate_v1(void **state)
         hp_dev_config_done(&want);
 }
 
-static double now_s(void)
-{
-        struct timespec ts;
-
-        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The default wait is 5 s; the test shortens it with hp_store_set_busy_timeout()
- * and checks that the put did wait that long before giving up. */
-static void test_busy(void **state)
-{
-        _cleanup_free_ char *path = path_in("busy.db");
-        const char *const attrs[] = {"a=1", NULL};
-        const char *const other[] = {"b=2", NULL};
-        struct hp_dev_config c, c2, got = {0};
-        struct hp_store *s, *writer, *reader = NULL;
-        double t0, waited;
-
-        (void)state;
-        s = open_ok(path);
-        config_fill(&c, "0000:0b:00.0", "before", attrs);
-        assert_int_equal(hp_store_device_put(s, &c), 0);
-
-        writer = open_ok(path); /* opens while nobody writes */
-        assert_int_equal(hp_store_begin(writer), 0);
-        assert_int_equal(hp_store_device_delete(writer, "0000:0b:00.0"), 0);
-
-        assert_int_equal(hp_store_set_busy_timeout(s, 300), 0);
-        config_fill(&c2, "0000:0b:00.0", "after", other);
-        t0 = now_s();
-        assert_int_equal(hp_store_device_put(s, &c2), -EBUSY);
-        waited = now_s() - t0;
-        assert_true(waited >= 0.25);
-        assert_true(waited < 4.0);
-        assert_int_equal(hp_store_device_delete(s, "0000:0b:00.0"), -EBUSY);
-        assert_int_equal(hp_store_event_add(s, "enable", NULL, NULL), -EBUSY);
-        assert_int_equal(hp_store_begin(s), -EBUSY);
-        assert_int_equal(hp_store_commit(s), -EINVAL);
-
-        /* Readers go on under WAL and see the last committed state. */
-        assert_int_equal(hp_store_device_get(s, "0000:0b:00.0", &got), 0);
-        assert_config_equal(&got, &c);
-        hp_dev_config_done(&got);
-        assert_int_equal(hp_store_open_readonly(path, &reader, NULL), 0);
-        assert_int_equal(hp_store_device_get(reader, "0000:0b:00.0", &got), 0);
-        assert_string_equal(got.label, "before");
-        hp_dev_config_done(&got);
-        hp_store_close(reader);
-
-        assert_int_equal(hp_store_rollback(writer), 0);
-        hp_store_close(writer);
-        assert_int_equal(hp_store_device_put(s, &c2), 0);
-        assert_int_equal(hp_store_device_get(s, "0000:0b:00.0", &got), 0);
-        assert_config_equal(&got, &c2);
-        hp_dev_config_done(&got);
-        hp_dev_config_done(&c);
-        hp_dev_config_done(&c2);
-        hp_store_close(s);
-}
-
-/* Another process holds the write lock for a while: with the default timeout
- * a put waits for it and then succeeds. */
-static void test_busy_waits(void **state)
-{
-        _cleanup_free_ char *path = path_in("wait.db");
-        const char *const attrs[] = {"a=1", NULL};
-        struct hp_dev_config c, got = {0};
-        struct hp_store *s;
-        int fds[2], status = -1;
-        double t0, waited;
-        char byte = 0;
-        pid_t pid;
-
-        (void)state;
-        s = open_ok(path);
-        config_fill(&c, "0000:0c:00.0", "before", attrs);
-        assert_int_equal(hp_store_device_put(s, &c), 0);
-        assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                struct hp_store *w = NULL;
-                int ok = hp_store_open(path, &w, NULL) == 0 && hp_store_begin(w) == 0 &&
-                         hp_store_device_delete(w, "0000:0c:00.0") == 0;
-
-                ok = ok && write(fds[1], "x", 1) == 1;
-                usleep(600 * 1000);
-                ok = ok && hp_store_commit(w) == 0;
-                hp_store_close(w);
-                _exit(ok ? 0 : 1);
-        }
-        close(fds[1]);
-        assert_int_equal(read(fds[0], &byte, 1), 1);
-        close(fds[0]);
-
-        free(c.label);
-        c.label = strdup("after");
-        t0 = now_s();
-        assert_int_equal(hp_store_device_put(s, &c), 0);
-        waited = now_s() - t0;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        assert_true(waited >= 0.4);
-        /* The put came after the other process's delete, so the row is ours. */
-        assert_int_equal(hp_store_device_get(s, "0000:0c:00.0", &got), 0);
-        assert_config_equal(&got, &c);
-        hp_dev_config_done(&got);
-        hp_dev_config_done(&c);
-        hp_store_close(s);
-}
-
 static void test_readonly_empty(void **state)
 {
-        _cleanup_free_ char *path = path_in("empty.db"), *error = NULL;
+        _cleanup_free_ char *path = store_new("empty"), *error = NULL;
         struct hp_store *s = NULL;
 
         (void)state;
-        write_file(path, "", 1);
+        if (!test_on_pg())
+                write_file(path, "", 1); /* a database (PostgreSQL) is empty when new */
         assert_int_equal(hp_store_open_readonly(path, &s, &error), -ENOENT);
         assert_null(s);
         assert_non_null(strstr(error, path));
@@ -739,9 +625,13 @@ static void test_readonly_empty(void **state)
 
 int main(void)
 {
-        const struct CMUnitTest tests[] = {
+        const struct CMUnitTest sqlite_only[] = {
                 cmocka_unit_test(test_open_creates),
                 cmocka_unit_test(test_wal),
+                cmocka_unit_test(test_not_a_database),
+                cmocka_unit_test(test_migrate_v1),
+        };
+        const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_copy),
                 cmocka_unit_test(test_list_order),
@@ -751,13 +641,10 @@ int main(void)
                 cmocka_unit_test(test_transactions),
                 cmocka_unit_test(test_events),
                 cmocka_unit_test(test_readonly),
-                cmocka_unit_test(test_not_a_database),
                 cmocka_unit_test(test_newer_schema),
-                cmocka_unit_test(test_migrate_v1),
-                cmocka_unit_test(test_busy),
-                cmocka_unit_test(test_busy_waits),
                 cmocka_unit_test(test_readonly_empty),
         };
 
-        return cmocka_run_group_tests_name("store", tests, make_tmp, remove_tmp);
+        return run_store_tests("store", sqlite_only, ELEMENTSOF(sqlite_only), tests,
+                               ELEMENTSOF(tests));
 }

@@ -1,0 +1,97 @@
+/* Private to the PostgreSQL backend (pg*.c): its connection and the helpers its files share. */
+/* The front (store.c) has checked every argument before a hp_pg_* operation
+ * runs; what is here only stores and reads. Nothing outside pg*.c includes it. */
+#pragma once
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store-internal.h"
+#include "util/macro.h"
+#include "util/strutil.h" /* hp_errorf */
+
+/* Room for an int64 in decimal, sign and NUL included. */
+#define HP_PG_INT_LEN 21
+
+/* A connection: the front's part first, so a struct hp_store * the front
+ * hands over is one of these (hp_pg()). */
+struct hp_pg {
+        struct hp_store store;
+        PGconn *conn;
+        char *display;   /* the URL without its password, for messages */
+        char *last_error; /* the server's words for the last failure, one line, or NULL */
+        bool readonly;
+        bool in_tx;      /* hp_store_begin() opened a transaction the caller has not ended */
+        bool tx_lost;    /* ...and the backend gave it up (a conflict, a lost connection) */
+        int busy_ms;     /* how long a call waits for others' conflicting work */
+        bool busy_set_in_tx; /* ...set inside the open transaction */
+        char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */
+        char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
+};
+
+static inline struct hp_pg *hp_pg(struct hp_store *s)
+{
+        _Static_assert(offsetof(struct hp_pg, store) == 0, "the front's part comes first");
+        return (struct hp_pg *)s;
+}
+
+static inline void hp_pg_clearp(PGresult **res)
+{
+        PQclear(*res);
+}
+#define _cleanup_result_ _cleanup_(hp_pg_clearp)
+
+/* Runs constant SQL with n text parameters (NULL for SQL NULL). *ret (may
+ * be NULL) gets the result of a statement that worked; -errno (and
+ * s->sqlstate set) for one that did not, mapped as hp_pg_errno() says. */
+int hp_pg_exec(struct hp_pg *s, const char *sql, int n, const char *const *params, PGresult **ret);
+/* Runs constant SQL of several statements without parameters (a migration). */
+int hp_pg_exec_script(struct hp_pg *s, const char *sql);
+/* How many rows a command changed. */
+int hp_pg_changes(PGresult *res);
+/* A copy of a text field, NULL for SQL NULL. */
+int hp_pg_strdup(PGresult *res, int row, int col, char **ret);
+/* An integer field; -EBADMSG when it is NULL or no integer. */
+int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret);
+/* v as a parameter. */
+void hp_pg_fmt_int(char buf[HP_PG_INT_LEN], int64_t v);
+
+/* One operation of the backend, run by hp_pg_run(): statements only, no
+ * transaction control. It writes its results into data only on success,
+ * and may run again when a conflict made its transaction retry. */
+typedef int (*hp_pg_op)(struct hp_pg *s, void *data);
+/* Runs op atomically: inside the caller's transaction under a savepoint (a
+ * failure undoes only op, a conflict gives up the whole transaction), or
+ * in a serialisable transaction of its own (several statements: multi),
+ * retried on conflicts until the busy timeout. */
+int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data);
+
+/* Brings the schema up to date, one transaction per migration under a
+ * transaction-level advisory lock (pg-migrations.c); read-only, checks that
+ * it is. Messages name the database as s->display. */
+int hp_pg_migrate(struct hp_pg *s, int *ret_version, char **ret_error);
+/* The server's words for the last failure (or the errno's), one line. */
+const char *hp_pg_message(struct hp_pg *s, int r);
+
+/* The backend's operations, as its ops table (pg.c) lists them; each does
+ * what store.h says of the hp_store_* function of the same name. */
+int hp_pg_device_get(struct hp_store *s, const char *address, struct hp_dev_config *ret);
+int hp_pg_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *ret_n);
+int hp_pg_device_put(struct hp_store *s, const struct hp_dev_config *c);
+int hp_pg_device_delete(struct hp_store *s, const char *address);
+int hp_pg_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret);
+int hp_pg_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n);
+int hp_pg_vm_create(struct hp_store *s, const char *name, const char *spec_json);
+int hp_pg_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json);
+int hp_pg_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
+                         const char *qmp_path, int64_t started_at);
+int hp_pg_vm_delete(struct hp_store *s, const char *name);
+int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+                         char **ret_conflict);
+int hp_pg_release_devices(struct hp_store *s, const char *vm);
+int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash);
+int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
+int hp_pg_token_revoke(struct hp_store *s, const char *name);
+int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name);

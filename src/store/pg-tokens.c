@@ -1,0 +1,174 @@
+/* The PostgreSQL backend's API bearer tokens (table tokens): a name and the
+ * hex SHA-256 of the token. The hash goes in (add) and is compared (check),
+ * but no function reads it back out: listing shows names and times only. */
+#include "pg-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/macro.h"
+#include "util/strutil.h"
+#include "util/token.h"
+
+/* One statement of parameters only (no host: tokens are the whole store's). */
+struct token_write {
+        const char *sql;
+        const char *params[4];
+        int n;
+        int changes;
+};
+
+static int write_op(struct hp_pg *s, void *data)
+{
+        struct token_write *w = data;
+        _cleanup_result_ PGresult *res = NULL;
+        int r;
+
+        r = hp_pg_exec(s, w->sql, w->n, w->params, &res);
+        if (r < 0)
+                return r;
+        w->changes = hp_pg_changes(res);
+        return 0;
+}
+
+int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash)
+{
+        char now[HP_PG_INT_LEN];
+        struct token_write w = {
+                .sql = "INSERT INTO tokens (name, hash, created_at) VALUES ($1, $2, $3)",
+                .params = {name, hash, now},
+                .n = 3,
+        };
+
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        /* The constraints the values can break are the name's and the hash's: -EEXIST. */
+        return hp_pg_run(hp_pg(s), false, write_op, &w);
+}
+
+int hp_pg_token_revoke(struct hp_store *s, const char *name)
+{
+        struct token_write w = {
+                .sql = "DELETE FROM tokens WHERE name = $1",
+                .params = {name},
+                .n = 1,
+        };
+        int r = hp_pg_run(hp_pg(s), false, write_op, &w);
+
+        if (r < 0)
+                return r;
+        return w.changes > 0 ? 0 : -ENOENT;
+}
+
+struct token_list {
+        struct hp_token_info *t;
+        size_t n;
+};
+
+static int list_op(struct hp_pg *s, void *data)
+{
+        struct token_list *l = data;
+        _cleanup_result_ PGresult *res = NULL;
+        struct hp_token_info *t;
+        int r, n;
+
+        r = hp_pg_exec(s, "SELECT name, created_at, last_used_at FROM tokens ORDER BY name", 0,
+                       NULL, &res);
+        if (r < 0)
+                return r;
+        n = PQntuples(res);
+        t = n > 0 ? calloc((size_t)n, sizeof(*t)) : NULL;
+        if (n > 0 && !t)
+                return -ENOMEM;
+        for (int i = 0; i < n && r >= 0; i++) {
+                r = hp_pg_strdup(res, i, 0, &t[i].name);
+                if (r >= 0 && !t[i].name)
+                        r = -EBADMSG;
+                if (r >= 0)
+                        r = hp_pg_int64(res, i, 1, &t[i].created_at);
+                if (r >= 0)
+                        r = hp_pg_int64(res, i, 2, &t[i].last_used_at);
+        }
+        if (r < 0) {
+                hp_token_infos_free(t, (size_t)n);
+                return r;
+        }
+        l->t = t;
+        l->n = (size_t)n;
+        return 0;
+}
+
+int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n)
+{
+        struct token_list l = {0};
+        int r = hp_pg_run(hp_pg(s), false, list_op, &l);
+
+        if (r < 0)
+                return r;
+        *ret = l.t;
+        *ret_n = l.n;
+        return 0;
+}
+
+struct token_check {
+        const char *hash;
+        char *name;
+};
+
+/* Every row is read and compared in full: no early exit on a match. Then
+ * the use is recorded (at most once a minute) in the same serialisable
+ * transaction, so a token revoked meanwhile makes it conflict and retry. */
+static int check_op(struct hp_pg *s, void *data)
+{
+        struct token_check *c = data;
+        _cleanup_result_ PGresult *res = NULL;
+        _cleanup_free_ char *found = NULL;
+        char now[HP_PG_INT_LEN], resolution[HP_PG_INT_LEN];
+        const char *params[4];
+        int r;
+
+        free(TAKE_PTR(c->name)); /* from a try that conflicted */
+        r = hp_pg_exec(s, "SELECT name, hash FROM tokens", 0, NULL, &res);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < PQntuples(res); i++) {
+                const char *row_hash = PQgetvalue(res, i, 1);
+                /* A damaged row's hash can be shorter: it matches nothing. */
+                bool same = strlen(row_hash) == HP_TOKEN_HASH_LEN &&
+                            hp_memeq_const_time(row_hash, c->hash, HP_TOKEN_HASH_LEN);
+
+                if (same && !found && !(found = strdup(PQgetvalue(res, i, 0))))
+                        return -ENOMEM;
+        }
+        if (!found)
+                return -ENOENT;
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        hp_pg_fmt_int(resolution, HP_TOKEN_USE_RESOLUTION);
+        params[0] = found;
+        params[1] = c->hash;
+        params[2] = now;
+        params[3] = resolution;
+        /* A read-only connection says -EROFS here, as an SQLite one does. */
+        r = hp_pg_exec(s,
+                       "UPDATE tokens SET last_used_at = $3 WHERE name = $1 AND hash = $2 "
+                       "AND last_used_at <= $3::bigint - $4::bigint",
+                       4, params, NULL);
+        if (r < 0)
+                return r;
+        c->name = TAKE_PTR(found);
+        return 0;
+}
+
+int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name)
+{
+        struct token_check c = {.hash = hash};
+        int r = hp_pg_run(hp_pg(s), true, check_op, &c);
+
+        if (r < 0) {
+                free(c.name);
+                return r;
+        }
+        *ret_name = c.name;
+        return 0;
+}

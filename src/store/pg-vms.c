@@ -1,0 +1,351 @@
+/* The PostgreSQL backend's VM rows (table vms), and devices assigned to VMs. */
+/* Assignment is one conditional update of the devices (all free, or
+ * already the VM's), one statement and one round trip: of two controllers
+ * assigning one device at once, the second's update conflicts, is retried
+ * (pg.c), and then finds the device held, which it reports by name. */
+#include "pg-internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/macro.h"
+#include "util/strutil.h"
+
+#define VM_SELECT                                                                                  \
+        "SELECT name, spec, state, pid, qmp_path, started_at, created_at, updated_at FROM vms "   \
+        "WHERE host = $1 "
+
+static int row_to_record(PGresult *res, int row, struct hp_vm_record *ret)
+{
+        _cleanup_(hp_vm_record_done) struct hp_vm_record v = {0};
+        int r;
+
+        if ((r = hp_pg_strdup(res, row, 0, &v.name)) < 0 ||
+            (r = hp_pg_strdup(res, row, 1, &v.spec_json)) < 0 ||
+            (r = hp_pg_strdup(res, row, 2, &v.state)) < 0 ||
+            (r = hp_pg_strdup(res, row, 4, &v.qmp_path)) < 0 ||
+            (r = hp_pg_int64(res, row, 3, &v.pid)) < 0 ||
+            (r = hp_pg_int64(res, row, 5, &v.started_at)) < 0 ||
+            (r = hp_pg_int64(res, row, 6, &v.created_at)) < 0 ||
+            (r = hp_pg_int64(res, row, 7, &v.updated_at)) < 0)
+                return r;
+        if (!v.name || !v.spec_json || !v.state)
+                return -EBADMSG;
+        *ret = v;
+        v = (struct hp_vm_record){0};
+        return 0;
+}
+
+struct vm_read {
+        const char *name; /* NULL: every VM of the host */
+        struct hp_vm_record *v;
+        size_t n;
+};
+
+static int vm_read_op(struct hp_pg *s, void *data)
+{
+        struct vm_read *d = data;
+        _cleanup_result_ PGresult *res = NULL;
+        const char *params[] = {s->host_id, d->name};
+        struct hp_vm_record *v;
+        int r, n;
+
+        r = d->name ? hp_pg_exec(s, VM_SELECT "AND name = $2", 2, params, &res)
+                    : hp_pg_exec(s, VM_SELECT "ORDER BY name", 1, params, &res);
+        if (r < 0)
+                return r;
+        n = PQntuples(res);
+        v = n > 0 ? calloc((size_t)n, sizeof(*v)) : NULL;
+        if (n > 0 && !v)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                r = row_to_record(res, i, &v[i]);
+                if (r < 0) {
+                        hp_vm_records_free(v, (size_t)i);
+                        return r;
+                }
+        }
+        d->v = v;
+        d->n = (size_t)n;
+        return 0;
+}
+
+int hp_pg_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret)
+{
+        struct vm_read d = {.name = name};
+        int r = hp_pg_run(hp_pg(s), false, vm_read_op, &d);
+
+        if (r < 0)
+                return r;
+        if (d.n == 0)
+                return -ENOENT;
+        *ret = d.v[0];
+        free(d.v);
+        return 0;
+}
+
+int hp_pg_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n)
+{
+        struct vm_read d = {0};
+        int r = hp_pg_run(hp_pg(s), false, vm_read_op, &d);
+
+        if (r < 0)
+                return r;
+        *ret = d.v;
+        *ret_n = d.n;
+        return 0;
+}
+
+/* A write of one statement on one VM's row, with its parameters after the
+ * host's: -ENOENT when it changed no row (with one_row). */
+struct vm_write {
+        const char *sql;
+        const char *params[7];
+        int n;
+        bool one_row;
+        int changes;
+};
+
+static int vm_write_op(struct hp_pg *s, void *data)
+{
+        struct vm_write *w = data;
+        _cleanup_result_ PGresult *res = NULL;
+        int r;
+
+        w->params[0] = s->host_id;
+        r = hp_pg_exec(s, w->sql, w->n, w->params, &res);
+        if (r < 0)
+                return r;
+        w->changes = hp_pg_changes(res);
+        return w->one_row && w->changes == 0 ? -ENOENT : 0;
+}
+
+int hp_pg_vm_create(struct hp_store *s, const char *name, const char *spec_json)
+{
+        char now[HP_PG_INT_LEN];
+        struct vm_write w = {
+                .sql = "INSERT INTO vms (host, name, spec, created_at, updated_at) "
+                       "VALUES ($1, $2, $3, $4, $4)",
+                .params = {NULL, name, spec_json, now},
+                .n = 4,
+        };
+
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        /* The only constraint the values can break is the primary key: -EEXIST. */
+        return hp_pg_run(hp_pg(s), false, vm_write_op, &w);
+}
+
+int hp_pg_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json)
+{
+        char now[HP_PG_INT_LEN];
+        struct vm_write w = {
+                .sql = "UPDATE vms SET spec = $3, updated_at = $4 WHERE host = $1 AND name = $2",
+                .params = {NULL, name, spec_json, now},
+                .n = 4,
+                .one_row = true,
+        };
+
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        return hp_pg_run(hp_pg(s), false, vm_write_op, &w);
+}
+
+int hp_pg_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
+                         const char *qmp_path, int64_t started_at)
+{
+        char now[HP_PG_INT_LEN], p[HP_PG_INT_LEN], started[HP_PG_INT_LEN];
+        struct vm_write w = {
+                .sql = "UPDATE vms SET state = $3, pid = $4, qmp_path = $5, started_at = $6, "
+                       "updated_at = $7 WHERE host = $1 AND name = $2",
+                .params = {NULL, name, state, p, qmp_path, started, now},
+                .n = 7,
+                .one_row = true,
+        };
+
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        hp_pg_fmt_int(p, pid);
+        hp_pg_fmt_int(started, started_at);
+        return hp_pg_run(hp_pg(s), false, vm_write_op, &w);
+}
+
+/* Frees vm's devices; returns how many. */
+static int release(struct hp_pg *s, const char *vm)
+{
+        _cleanup_result_ PGresult *res = NULL;
+        char now[HP_PG_INT_LEN];
+        const char *params[] = {s->host_id, vm, now};
+        int r;
+
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        r = hp_pg_exec(s,
+                       "UPDATE devices SET assigned_vm = NULL, updated_at = $3 "
+                       "WHERE host = $1 AND assigned_vm = $2",
+                       3, params, &res);
+        return r < 0 ? r : hp_pg_changes(res);
+}
+
+struct vm_release {
+        const char *vm;
+        int n;
+};
+
+static int release_op(struct hp_pg *s, void *data)
+{
+        struct vm_release *d = data;
+        int r = release(s, d->vm);
+
+        if (r < 0)
+                return r;
+        d->n = r;
+        return 0;
+}
+
+int hp_pg_release_devices(struct hp_store *s, const char *vm)
+{
+        struct vm_release d = {.vm = vm};
+        int r = hp_pg_run(hp_pg(s), false, release_op, &d);
+
+        return r < 0 ? r : d.n;
+}
+
+static int delete_op(struct hp_pg *s, void *data)
+{
+        struct vm_write w = {
+                .sql = "DELETE FROM vms WHERE host = $1 AND name = $2",
+                .params = {NULL, data},
+                .n = 2,
+                .one_row = true,
+        };
+        int r = vm_write_op(s, &w);
+
+        if (r >= 0)
+                r = release(s, data);
+        return r < 0 ? r : 0;
+}
+
+int hp_pg_vm_delete(struct hp_store *s, const char *name)
+{
+        return hp_pg_run(hp_pg(s), true, delete_op, (void *)name);
+}
+
+struct assign {
+        const char *vm;
+        char *const *addresses;
+        size_t n;
+        char *blame; /* the address to blame, and its holder */
+};
+
+/* The addresses as a text[] literal: canonical addresses need no quoting. */
+static char *array_literal(char *const *addresses, size_t n)
+{
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        fputc('{', f);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%s", i > 0 ? "," : "", addresses[i]);
+        fputc('}', f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* After the update missed some: the first address, in the caller's order,
+ * that has no row or another holder. */
+static int blame_first(struct hp_pg *s, struct assign *a, const char *array)
+{
+        _cleanup_result_ PGresult *res = NULL;
+        const char *params[] = {s->host_id, array};
+        int r, rows;
+
+        r = hp_pg_exec(s,
+                       "SELECT address, assigned_vm FROM devices "
+                       "WHERE host = $1 AND address = ANY ($2::text[])",
+                       2, params, &res);
+        if (r < 0)
+                return r;
+        rows = PQntuples(res);
+        for (size_t i = 0; i < a->n; i++) {
+                int row = 0;
+
+                while (row < rows && !streq(PQgetvalue(res, row, 0), a->addresses[i]))
+                        row++;
+                if (row == rows)
+                        return hp_errorf(&a->blame, -ENOENT, "%s", a->addresses[i]);
+                if (!PQgetisnull(res, row, 1) && !streq(PQgetvalue(res, row, 1), a->vm))
+                        return hp_errorf(&a->blame, -EBUSY, "%s (held by %s)", a->addresses[i],
+                                         PQgetvalue(res, row, 1));
+        }
+        return 0; /* every one is free again: no culprit */
+}
+
+/* All or nothing in one statement: the devices are updated only when the
+ * VM exists and every one of them has a row and is free or the VM's
+ * already. What the statement reads, it reads in the snapshot it writes in
+ * (serialisable), so a device another connection changed meanwhile makes
+ * it conflict and retry (pg.c), never write over the other's. */
+static int assign_op(struct hp_pg *s, void *data)
+{
+        struct assign *a = data;
+        _cleanup_free_ char *array = array_literal(a->addresses, a->n);
+        char now[HP_PG_INT_LEN];
+        const char *params[] = {s->host_id, a->vm, now, array};
+        int r;
+
+        free(TAKE_PTR(a->blame)); /* from a try that conflicted */
+        if (!array)
+                return -ENOMEM;
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        for (int tries = 0; tries < 3; tries++) {
+                _cleanup_result_ PGresult *res = NULL, *vm = NULL;
+
+                r = hp_pg_exec(
+                        s,
+                        "WITH want AS (SELECT DISTINCT w FROM unnest($4::text[]) AS w), "
+                        "ok AS (SELECT EXISTS (SELECT 1 FROM vms WHERE host = $1 AND name = $2) "
+                        "AND (SELECT count(*) FROM devices WHERE host = $1 "
+                        "AND address IN (SELECT w FROM want) "
+                        "AND (assigned_vm IS NULL OR assigned_vm = $2)) = "
+                        "(SELECT count(*) FROM want) AS ok), "
+                        "upd AS (UPDATE devices SET assigned_vm = $2, updated_at = $3 "
+                        "WHERE host = $1 AND address IN (SELECT w FROM want) "
+                        "AND (SELECT ok FROM ok) RETURNING 1) "
+                        "SELECT (SELECT ok FROM ok), (SELECT count(*) FROM upd)",
+                        4, params, &res);
+                if (r < 0)
+                        return r;
+                if (streq(PQgetvalue(res, 0, 0), "t"))
+                        return 0;
+                /* Refused: why, in store.h's order (the VM, then the first device to blame). */
+                r = hp_pg_exec(s, "SELECT 1 FROM vms WHERE host = $1 AND name = $2", 2, params,
+                               &vm);
+                if (r < 0)
+                        return r;
+                if (PQntuples(vm) == 0)
+                        return -ENOENT;
+                r = blame_first(s, a, array);
+                if (r < 0)
+                        return r;
+                /* Freed between the two reads (outside a transaction): try again. */
+        }
+        return -EBUSY;
+}
+
+int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+                         char **ret_conflict)
+{
+        struct assign a = {.vm = vm, .addresses = addresses, .n = n};
+        int r = hp_pg_run(hp_pg(s), false, assign_op, &a);
+
+        if (r < 0 && a.blame && ret_conflict)
+                *ret_conflict = TAKE_PTR(a.blame);
+        free(a.blame);
+        return r;
+}
