@@ -87,9 +87,9 @@ static int follow_vm(struct hp_store *s, const struct hp_vm_record *rec, const s
 
 /* Every VM's static entries naming a moved device (or a whole moved slot)
  * name its new address, in the caller's transaction. stored: the device
- * entries' addresses before the moves. A running VM's spec follows too:
- * its run keeps the devices it was given (an entry a VM holds does not
- * move, host/moves.h), and its next start uses the new address. */
+ * entries' addresses before the moves. A running VM keeps its run: the
+ * entries it holds never move (host/moves.h), as a device cannot leave its
+ * slot while a guest has it, so only entries it does not hold can follow. */
 static int follow_vms(struct hp_store *s, const struct hp_vm_pci_move *mv, size_t n_mv,
                       const struct hp_dev_config *configs, size_t n_configs)
 {
