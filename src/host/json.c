@@ -9,6 +9,7 @@
 #include "host/acs.h"
 #include "host/check.h"
 #include "host/iommu.h"
+#include "host/moves.h"
 #include "host/pci.h"
 #include "host/plan.h"
 #include "host/state.h"
@@ -185,6 +186,27 @@ json_t *hp_json_dev_state(const struct hp_host_state *st, const struct hp_pci_de
         return o;
 }
 
+/* The stored entries d may be (same IDs, nothing to tell them apart):
+ * [{"address": where stored, "label", "why"}], [] when none. */
+static json_t *may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        json_t *a = json_array();
+
+        for (const struct hp_dev_match *m = NULL; a && (m = hp_host_state_may_be_next(st, d, m));) {
+                const struct hp_dev_config *c = hp_host_state_config(st, m->from);
+                json_t *o = json_object();
+
+                if (!o || put(o, "address", json_string(m->from)) < 0 ||
+                    put(o, "label", str_or_null(c->label)) < 0 || put(o, "why", json_string(m->why)) < 0 ||
+                    json_array_append_new(a, o) < 0) {
+                        json_decref(o);
+                        json_decref(a);
+                        a = NULL;
+                }
+        }
+        return a;
+}
+
 json_t *hp_json_pci_dev(const struct hp_host_state *st, const struct hp_pci_dev *d)
 {
         const struct hp_pci_inventory *inv = st->inv;
@@ -214,7 +236,7 @@ json_t *hp_json_pci_dev(const struct hp_host_state *st, const struct hp_pci_dev 
             put(o, "physical_slot", str_or_null(d->slot)) < 0 ||
             put(o, "parent", str_or_null(d->parent)) < 0 ||
             put(o, "is_bridge", json_boolean(hp_pci_dev_is_bridge(d))) < 0 ||
-            put(o, "verdict", verdict(inv, d)) < 0) {
+            put(o, "verdict", verdict(inv, d)) < 0 || put(o, "may_be", may_be(st, d)) < 0) {
                 json_decref(o);
                 return NULL;
         }

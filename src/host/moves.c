@@ -47,12 +47,16 @@ static bool serial_elsewhere(const struct hp_host_state *st, const struct hp_dev
 }
 
 /* Its device is not the one at its address: absent, other IDs, or (when
- * that serial is found elsewhere) another serial. */
+ * that serial is found elsewhere) another serial. An entry a VM holds is
+ * where that VM's run was given it: a device cannot move while a guest
+ * holds it through VFIO, so the entry stays until the run ends. */
 static bool displaced(const struct hp_host_state *st, const struct hp_dev_config *c)
 {
         ssize_t at = dev_index(st, c->address);
         const char *s;
 
+        if (c->assigned_vm)
+                return false;
         if (at < 0 || !same_ids(c, &st->inv->devs[at]))
                 return true;
         s = serial_of(st, at);

@@ -37,7 +37,8 @@ struct hp_dev_match {
  * free: it has no entry of its own, or its own entry moves too (a swap). An
  * entry whose serial differs from the one read at its address, with no
  * device carrying its serial elsewhere, stays where it is (an identical
- * replacement). *ret is NULL when nothing matched. */
+ * replacement). An entry assigned to a VM never moves (its run holds the
+ * device at that address). *ret is NULL when nothing matched. */
 int hp_dev_match_all(const struct hp_host_state *st, struct hp_dev_match **ret, size_t *ret_n);
 /* The MOVED entries' addresses in configs changed to where their devices are. */
 int hp_dev_matches_rekey(const struct hp_dev_match *m, size_t n, struct hp_dev_config *configs, size_t n_configs);

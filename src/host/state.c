@@ -92,18 +92,26 @@ const char *hp_host_state_moved_from(const struct hp_host_state *st, const struc
         return NULL;
 }
 
-const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
+const struct hp_dev_match *hp_host_state_may_be_next(const struct hp_host_state *st, const struct hp_pci_dev *d,
+                                                     const struct hp_dev_match *prev)
 {
-        for (size_t i = 0; i < st->n_matches; i++) {
+        for (size_t i = prev ? (size_t)(prev - st->matches) + 1 : 0; i < st->n_matches; i++) {
                 const struct hp_dev_match *m = &st->matches[i];
                 const struct hp_dev_config *c = hp_host_state_config(st, m->from);
 
                 if (m->kind != HP_DEV_MATCH_UNCERTAIN || !c || !same_ids(c, d))
                         continue;
                 if (streq(m->to, d->address) || !hp_host_state_config(st, d->address))
-                        return c;
+                        return m;
         }
         return NULL;
+}
+
+const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
+{
+        const struct hp_dev_match *m = hp_host_state_may_be_next(st, d, NULL);
+
+        return m ? hp_host_state_config(st, m->from) : NULL;
 }
 
 /* Why an entry is not at its device: what it may be, and what to run. */

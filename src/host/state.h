@@ -53,6 +53,10 @@ const char *hp_host_state_moved_from(const struct hp_host_state *st, const struc
 /* A stored entry, not at its device, that d may be (same IDs, no serial to
  * tell): the operator decides with 'hwpass device adopt'. NULL: none. */
 const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d);
+/* Every such entry, one after another: prev NULL for the first, then the
+ * match returned last; NULL after the last. */
+const struct hp_dev_match *hp_host_state_may_be_next(const struct hp_host_state *st, const struct hp_pci_dev *d,
+                                                     const struct hp_dev_match *prev);
 
 /* The stored identity still describes the device at that address. */
 bool hp_dev_config_matches(const struct hp_dev_config *c, const struct hp_pci_dev *d);

@@ -19,6 +19,7 @@
 #include "host/pci.h"
 #include "host/state.h"
 #include "host/usb.h"
+#include "device.h"
 #include "ops.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
@@ -76,6 +77,7 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
         _cleanup_free_ struct hp_alloc_candidate *cands = calloc(view->inv->n_devs + 1, sizeof(*cands));
         _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = NULL;
         _cleanup_free_ char *why = NULL;
+        _cleanup_free_ struct hp_vm_pci *followed = NULL;
         struct hp_host_state st = hp_view_state(view);
         int r;
 
@@ -100,7 +102,13 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                 if (s.desired && !s.active && d->driver && streq(d->driver, "vfio-pci"))
                         (void)hp_pci_group_viable(view->inv, d->iommu_group, &cands[i].group_blocker);
         }
-        r = hp_alloc_expand_slots(v->spec.name, v->spec.pci, v->spec.n_pci, view->inv, &p->pci, &p->n_pci, &why);
+        /* Static entries where their devices are now (vm show, before a write records a move). */
+        r = hp_ops_vm_entries_followed(view, &v->spec, &followed);
+        if (r < 0)
+                return hp_op_oom(c);
+        r = hp_alloc_expand_slots(v->spec.name, followed, v->spec.n_pci, view->inv, &p->pci, &p->n_pci, &why);
+        if (r >= 0)
+                r = hp_ops_vm_check_moved(view, &v->spec, p->pci, p->n_pci, &why);
         if (r >= 0 && !(addrs = calloc(p->n_pci + 1, sizeof(*addrs))))
                 return hp_op_oom(c);
         if (r >= 0)
@@ -262,6 +270,35 @@ static int still_on_vfio(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const 
         return 0;
 }
 
+/* Devices that moved since the store last saw them (no host apply since
+ * boot, no write that noticed) are recorded before any is chosen: the
+ * assignment is by the stored address, and the VM's own static entries
+ * may follow, so it is read again. The scan is the plan's. */
+static int record_moves(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_plan *p)
+{
+        _cleanup_free_ char *err = NULL;
+        char name[HP_VM_NAME_MAX + 1];
+        int r;
+
+        if (v->spec.n_pci == 0)
+                return 0;
+        r = hp_pci_scan(c->host, c->names, &p->view.inv);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read the PCI devices under '%s'", c->host_root);
+        r = hp_ops_follow_moves(c, v->store, p->view.inv);
+        if (r <= 0)
+                return r;
+        memcpy(name, v->spec.name, sizeof(name));
+        hp_vm_record_done(&v->rec);
+        hp_vm_spec_done(&v->spec);
+        r = hp_store_vm_get(v->store, name, &v->rec);
+        if (r >= 0)
+                r = hp_vm_spec_from_text(v->rec.spec_json, &v->spec, &err);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read VM '%s' again", name);
+        return 0;
+}
+
 int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_plan *ret)
 {
         _cleanup_(hp_ops_unlock) struct hp_ops_lock groups = { 0 };
@@ -274,6 +311,8 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
         if (!assigned)
                 return hp_op_oom(c);
         r = hp_ops_vm_admit_memory(c, v);
+        if (r >= 0)
+                r = record_moves(c, v, ret);
         if (r >= 0)
                 r = hp_ops_vm_plan(c, v, ret);
         if (r >= 0)

@@ -99,6 +99,18 @@ void hp_ops_vm_plan_done(struct hp_ops_vm_plan *p);
 /* The devices and window (a read: nothing is claimed). HP_OP_FAILED when
  * no devices can be chosen. */
 int hp_ops_vm_plan(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_ops_vm_plan *ret);
+/* Power-on and devices that moved (follow.c). The spec's PCI entries with
+ * the static ones naming where the view found their devices now, when the
+ * store has not recorded it yet (a read, as vm show is). Shallow copies
+ * sharing the spec's strings: free only the array. */
+int hp_ops_vm_entries_followed(const struct hp_view *view, const struct hp_vm_spec *s, struct hp_vm_pci **ret);
+/* Refuses (-ENODEV, *ret_why malloc'd: what to do) a static entry of
+ * pci[0..n) (s's entries, followed and expanded) that names where a stored
+ * device was and no longer is: moved (and the entry could not follow),
+ * possibly elsewhere (device adopt), or gone. Another device standing
+ * there now is never passed instead. */
+int hp_ops_vm_check_moved(const struct hp_view *view, const struct hp_vm_spec *s, const struct hp_vm_pci *pci,
+                          size_t n, char **ret_why);
 /* The QEMU command line for a plan, exactly as the launch builds it. */
 int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
                         char ***ret);

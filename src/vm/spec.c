@@ -67,6 +67,61 @@ bool hp_pci_slot_canonical(const char *s)
         return s[8] <= '1';
 }
 
+static const struct hp_vm_pci_move *move_of(const char *from, const struct hp_vm_pci_move *moves, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(moves[i].from, from))
+                        return &moves[i];
+        return NULL;
+}
+
+/* Where the whole slot moved: every function stored in it moved to one new
+ * slot with its function number. False when nothing of it moved, or only
+ * part of it, or it split. */
+static bool slot_moved(const char *slot, const struct hp_vm_pci_move *moves, size_t n_moves,
+                       const char (*stored)[13], size_t n_stored, char *ret_slot)
+{
+        char to[11] = "";
+
+        for (size_t i = 0; i < n_stored; i++) {
+                const struct hp_vm_pci_move *m;
+
+                if (strncmp(stored[i], slot, 10) != 0 || stored[i][10] != '.')
+                        continue;
+                m = move_of(stored[i], moves, n_moves);
+                if (!m || !streq(m->from + 10, m->to + 10) || (to[0] && strncmp(to, m->to, 10) != 0))
+                        return false;
+                memcpy(to, m->to, 10);
+        }
+        if (!to[0] || streq(to, slot))
+                return false;
+        memcpy(ret_slot, to, sizeof(to));
+        return true;
+}
+
+size_t hp_vm_pci_follow_moves(struct hp_vm_pci *pci, size_t n, const struct hp_vm_pci_move *moves, size_t n_moves,
+                              const char (*stored)[13], size_t n_stored)
+{
+        size_t changed = 0;
+
+        for (size_t k = 0; k < n; k++) {
+                struct hp_vm_pci *p = &pci[k];
+                const struct hp_vm_pci_move *m;
+                char to[11];
+
+                if (p->kind != HP_VM_PCI_STATIC)
+                        continue;
+                if (hp_vm_pci_is_slot(p) && slot_moved(p->address, moves, n_moves, stored, n_stored, to)) {
+                        memcpy(p->address, to, sizeof(to));
+                        changed++;
+                } else if (!hp_vm_pci_is_slot(p) && (m = move_of(p->address, moves, n_moves))) {
+                        memcpy(p->address, m->to, sizeof(p->address));
+                        changed++;
+                }
+        }
+        return changed;
+}
+
 static bool is_alnum(char c)
 {
         return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

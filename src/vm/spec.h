@@ -105,6 +105,21 @@ const char *hp_vm_firmware_to_string(enum hp_vm_firmware f);
 /* The reverse; -EINVAL for anything else. */
 int hp_vm_firmware_from_string(const char *s, enum hp_vm_firmware *ret);
 
+/* A device that moved to another PCI address (host/moves.h), as the VM
+ * entries that name it follow it. */
+struct hp_vm_pci_move {
+        char from[13];
+        char to[13];
+};
+/* The static entries of pci[0..n) naming a device that moved get its new
+ * address. A slot entry ("DDDD:BB:DD") follows only when every function
+ * stored in that slot (stored[0..n_stored): the stored device entries'
+ * addresses before the moves) moved, all to one new slot, each keeping its
+ * function number; otherwise it stays as it is. Dynamic entries choose by
+ * IDs and label and are left alone. Returns how many entries changed. */
+size_t hp_vm_pci_follow_moves(struct hp_vm_pci *pci, size_t n, const struct hp_vm_pci_move *moves, size_t n_moves,
+                              const char (*stored)[13], size_t n_stored);
+
 /* Letters, digits, '-', '_', '.', starting with a letter or digit. */
 bool hp_vm_name_valid(const char *name);
 /* "10de:2206" or "10de:2206:1043:87ac", hex. */

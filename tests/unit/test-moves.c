@@ -213,6 +213,22 @@ static void two_entries_one_device(void **state)
         assert_int_equal(m[1].kind, HP_DEV_MATCH_UNCERTAIN);
 }
 
+/* A VM's run holds its device where it was given: that entry stays, even
+ * when a device with its serial stands elsewhere. */
+static void assigned_entry_stays(void **state)
+{
+        (void)state;
+        dev("0000:04:00.0", 0xa808, "nvme:A");
+        cfg("0000:05:00.0", 0xa808, "nvme:A");
+        cfgs[0].assigned_vm = (char *)"db";
+        match();
+        assert_int_equal(n_m, 0);
+        cfgs[0].assigned_vm = NULL;
+        match();
+        assert_int_equal(n_m, 1);
+        assert_int_equal(m[0].kind, HP_DEV_MATCH_MOVED);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -228,6 +244,7 @@ int main(void)
                 cmocka_unit_test_setup(replaced_by_identical_stays, reset),
                 cmocka_unit_test_setup(move_onto_a_kept_entry_is_uncertain, reset),
                 cmocka_unit_test_setup(two_entries_one_device, reset),
+                cmocka_unit_test_setup(assigned_entry_stays, reset),
         };
 
         return cmocka_run_group_tests(tests, reset, reset);

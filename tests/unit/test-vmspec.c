@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +233,60 @@ static void test_text_valid(void **state)
         assert_int_equal(hp_vm_spec_text_check(&s, &msg), 0);
 }
 
+static struct hp_vm_pci static_entry(const char *address)
+{
+        struct hp_vm_pci p = { .kind = HP_VM_PCI_STATIC, .rombar = -1 };
+
+        snprintf(p.address, sizeof(p.address), "%s", address);
+        return p;
+}
+
+/* Static entries follow their moved devices; a swap moves each once. */
+static void test_follow_moves(void **state)
+{
+        struct hp_vm_pci pci[] = { static_entry("0000:03:00.0"), static_entry("0000:02:00.0"),
+                                   static_entry("0000:07:00.0"), { .kind = HP_VM_PCI_DYNAMIC, .rombar = -1 } };
+        const struct hp_vm_pci_move moves[] = { { "0000:03:00.0", "0000:02:00.0" },
+                                                { "0000:02:00.0", "0000:03:00.0" } };
+        const char stored[][13] = { "0000:02:00.0", "0000:03:00.0", "0000:07:00.0" };
+
+        (void)state;
+        snprintf(pci[3].address, sizeof(pci[3].address), "0000:03:00.0"); /* not read for a dynamic entry */
+        assert_int_equal(hp_vm_pci_follow_moves(pci, 4, moves, 2, stored, 3), 2);
+        assert_string_equal(pci[0].address, "0000:02:00.0");
+        assert_string_equal(pci[1].address, "0000:03:00.0");
+        assert_string_equal(pci[2].address, "0000:07:00.0");
+        assert_string_equal(pci[3].address, "0000:03:00.0");
+        assert_int_equal(hp_vm_pci_follow_moves(pci, 4, NULL, 0, stored, 3), 0);
+}
+
+/* A slot entry follows only when all its stored functions moved together,
+ * keeping their function numbers. */
+static void test_follow_slot(void **state)
+{
+        const char stored[][13] = { "0000:0c:00.0", "0000:0c:00.1", "0000:0d:00.0" };
+        const struct hp_vm_pci_move whole[] = { { "0000:0c:00.0", "0000:41:00.0" },
+                                                { "0000:0c:00.1", "0000:41:00.1" } };
+        const struct hp_vm_pci_move part[] = { { "0000:0c:00.0", "0000:41:00.0" } };
+        const struct hp_vm_pci_move split[] = { { "0000:0c:00.0", "0000:41:00.0" },
+                                                { "0000:0c:00.1", "0000:42:00.1" } };
+        const struct hp_vm_pci_move renumbered[] = { { "0000:0c:00.0", "0000:41:00.1" },
+                                                     { "0000:0c:00.1", "0000:41:00.0" } };
+        struct hp_vm_pci p = static_entry("0000:0c:00");
+
+        (void)state;
+        assert_int_equal(hp_vm_pci_follow_moves(&p, 1, part, 1, stored, 3), 0);
+        assert_int_equal(hp_vm_pci_follow_moves(&p, 1, split, 2, stored, 3), 0);
+        assert_int_equal(hp_vm_pci_follow_moves(&p, 1, renumbered, 2, stored, 3), 0);
+        assert_string_equal(p.address, "0000:0c:00");
+        assert_int_equal(hp_vm_pci_follow_moves(&p, 1, whole, 2, stored, 3), 1);
+        assert_string_equal(p.address, "0000:41:00");
+        /* A function entry of the slot follows its function alone. */
+        p = static_entry("0000:0c:00.1");
+        assert_int_equal(hp_vm_pci_follow_moves(&p, 1, split, 2, stored, 3), 1);
+        assert_string_equal(p.address, "0000:42:00.1");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -240,6 +295,7 @@ int main(void)
                 cmocka_unit_test(test_usb_port_invalid), cmocka_unit_test(test_size_valid),
                 cmocka_unit_test(test_size_invalid),  cmocka_unit_test(test_done),
                 cmocka_unit_test(test_text_valid),
+                cmocka_unit_test(test_follow_moves),  cmocka_unit_test(test_follow_slot),
         };
 
         return cmocka_run_group_tests_name("vmspec", tests, NULL, NULL);
