@@ -91,6 +91,7 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                 cands[i] = (struct hp_alloc_candidate){
                         .dev = d,
                         .label = cfg ? cfg->label : NULL,
+                        .attrs = cfg ? cfg->attrs : NULL,
                         .passthrough_active = s.desired && s.active,
                         .passthrough_desired = s.desired,
                         .assigned_vm = cfg ? cfg->assigned_vm : NULL,
@@ -99,11 +100,8 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                 if (s.desired && !s.active && d->driver && streq(d->driver, "vfio-pci"))
                         (void)hp_pci_group_viable(view->inv, d->iommu_group, &cands[i].group_blocker);
         }
-        r = hp_alloc_expand_slots(v->spec.name, v->spec.pci, v->spec.n_pci, view->inv, &p->pci, &p->n_pci, &why);
-        if (r >= 0 && !(addrs = calloc(p->n_pci + 1, sizeof(*addrs))))
-                return hp_op_oom(c);
-        if (r >= 0)
-                r = hp_alloc_assign(v->spec.name, p->pci, p->n_pci, cands, view->inv->n_devs, addrs, &why);
+        r = hp_alloc_choose(v->spec.name, v->spec.pci, v->spec.n_pci, view->inv, cands, view->inv->n_devs, &p->pci,
+                            &addrs, &p->n_pci, &why);
         if (r < 0 && why) {
                 hp_op_fail(c, HP_OP_FAILED, r, "cannot start '%s': %s", v->spec.name, why);
                 *ret_why = TAKE_PTR(why);
