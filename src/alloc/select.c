@@ -5,12 +5,12 @@
 #include "select.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -67,7 +67,8 @@ static bool wants(const struct matcher *m, size_t e, const struct hp_alloc_candi
 
         if (p->kind == HP_VM_PCI_STATIC)
                 return hp_pci_addr_cmp(&m->entry_addr[e], &c->dev->addr) == 0;
-        return ids_match(p, c->dev) && (!has_label(p) || (c->label && streq(c->label, p->label)));
+        return ids_match(p, c->dev) && (!has_label(p) || (c->label && streq(c->label, p->label))) &&
+               hp_vm_pci_attrs_match(p, c->attrs);
 }
 
 static bool assigned_elsewhere(const struct matcher *m, const struct hp_alloc_candidate *c)
@@ -108,99 +109,64 @@ static bool augment(struct matcher *m, size_t e)
         return false;
 }
 
-/* A growing message; on out of memory it is dropped and stays NULL. */
-struct text {
-        char *s;
-        size_t len;
-        bool oom;
-};
-
-static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct text *t, const char *fmt, ...)
-{
-        _cleanup_free_ char *piece = NULL;
-        va_list ap;
-        char *ns;
-        int n;
-
-        if (t->oom)
-                return;
-        va_start(ap, fmt);
-        n = vasprintf(&piece, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-                piece = NULL;
-                goto oom;
-        }
-        ns = realloc(t->s, t->len + (size_t)n + 1);
-        if (!ns)
-                goto oom;
-        memcpy(ns + t->len, piece, (size_t)n + 1);
-        t->s = ns;
-        t->len += (size_t)n;
-        return;
-oom:
-        t->oom = true;
-        free(t->s);
-        t->s = NULL;
-}
-
-static void add_wanted(struct text *t, const struct hp_vm_pci *p)
+static void add_wanted(struct hp_text *t, const struct hp_vm_pci *p)
 {
         for (size_t i = 0; i < p->n_allowed; i++) {
                 const struct hp_pci_id_match *a = &p->allowed[i];
 
-                add(t, "%s%04x:%04x", i ? " or " : "", a->vendor_id, a->device_id);
+                hp_text_add(t, "%s%04x:%04x", i ? " or " : "", a->vendor_id, a->device_id);
                 if (a->subsystem_vendor_id || a->subsystem_device_id)
-                        add(t, ":%04x:%04x", a->subsystem_vendor_id, a->subsystem_device_id);
+                        hp_text_add(t, ":%04x:%04x", a->subsystem_vendor_id, a->subsystem_device_id);
         }
         if (has_label(p))
-                add(t, " with label '%s'", p->label);
+                hp_text_add(t, " with label '%s'", p->label);
+        for (size_t i = 0; p->attrs && p->attrs[i]; i++)
+                hp_text_add(t, "%s%s", i ? ", " : has_label(p) ? " and attributes " : " with attributes ", p->attrs[i]);
 }
 
 /* An enabled device that is not on vfio-pci (or whose group is not viable)
  * now: the host took it back, or an apply did not finish. */
-static void add_lost_binding(struct text *t, const char *sep, const struct hp_alloc_candidate *c)
+static void add_lost_binding(struct hp_text *t, const char *sep, const struct hp_alloc_candidate *c)
 {
         const struct hp_pci_dev *d = c->dev, *b = c->group_blocker;
 
         if (d->driver && !streq(d->driver, "vfio-pci"))
-                add(t, "%senabled for passthrough, but the host's driver %s has it now", sep, d->driver);
+                hp_text_add(t, "%senabled for passthrough, but the host's driver %s has it now", sep, d->driver);
         else if (b)
-                add(t, "%senabled for passthrough, but its IOMMU group %d is not viable: the host's driver %s "
+                hp_text_add(t, "%senabled for passthrough, but its IOMMU group %d is not viable: the host's driver %s "
                        "has %s now", sep, d->iommu_group, b->driver ? b->driver : "?", b->address);
         else
-                add(t, "%senabled for passthrough, but not bound to vfio-pci", sep);
+                hp_text_add(t, "%senabled for passthrough, but not bound to vfio-pci", sep);
 }
 
 /* "assigned to VM 'x' and quarantined": why one matching device is not
  * this entry's. Once the search failed, a free one is held by another entry. */
-static void add_reasons(struct text *t, const struct matcher *m, size_t k)
+static void add_reasons(struct hp_text *t, const struct matcher *m, size_t k)
 {
         const struct hp_alloc_candidate *c = &m->cands[m->cand_order[k]];
         const char *sep = "";
 
         if (assigned_elsewhere(m, c)) {
-                add(t, "assigned to VM '%s'", c->assigned_vm);
+                hp_text_add(t, "assigned to VM '%s'", c->assigned_vm);
                 sep = " and ";
         }
         if (!c->passthrough_active && !c->passthrough_desired) {
-                add(t, "%snot enabled for passthrough", sep);
+                hp_text_add(t, "%snot enabled for passthrough", sep);
                 sep = " and ";
         } else if (!c->passthrough_active) {
                 add_lost_binding(t, sep, c);
                 sep = " and ";
         }
         if (c->quarantined) {
-                add(t, "%squarantined", sep);
+                hp_text_add(t, "%squarantined", sep);
                 sep = " and ";
         }
         if (!*sep && m->owner[k] != NONE)
-                add(t, "taken by pciPassthru%d of this VM", m->entries[m->owner[k]].index);
+                hp_text_add(t, "taken by pciPassthru%d of this VM", m->entries[m->owner[k]].index);
 }
 
 /* What to do, for the first matching device each remedy applies to. */
-static void add_hints(struct text *t, const struct matcher *m, size_t e)
+static void add_hints(struct hp_text *t, const struct matcher *m, size_t e)
 {
         const struct hp_alloc_candidate *elsewhere = NULL, *inactive = NULL, *sick = NULL;
         size_t taken = 0;
@@ -220,26 +186,26 @@ static void add_hints(struct text *t, const struct matcher *m, size_t e)
                         taken++;
         }
         if (elsewhere)
-                add(t, "; power off VM '%s' to free %s", elsewhere->assigned_vm,
+                hp_text_add(t, "; power off VM '%s' to free %s", elsewhere->assigned_vm,
                     elsewhere->dev->address);
         if (inactive && inactive->passthrough_desired) {
                 const char *a = inactive->group_blocker ? inactive->group_blocker->address : inactive->dev->address;
 
-                add(t, "; bind %s (and its IOMMU group) to vfio-pci again with 'hwpass device passthrough "
+                hp_text_add(t, "; bind %s (and its IOMMU group) to vfio-pci again with 'hwpass device passthrough "
                        "enable %s'",
                     a, a);
         } else if (inactive) {
-                add(t, "; enable %s with 'hwpass device passthrough enable %s'",
+                hp_text_add(t, "; enable %s with 'hwpass device passthrough enable %s'",
                     inactive->dev->address, inactive->dev->address);
         }
         if (sick)
-                add(t, "; %s failed to reset and is quarantined: once it works again (a power cycle "
+                hp_text_add(t, "; %s failed to reset and is quarantined: once it works again (a power cycle "
                        "of the host or the slot), 'hwpass device clear %s'",
                     sick->dev->address, sick->dev->address);
         if (taken > 0 && m->entries[e].kind == HP_VM_PCI_STATIC)
-                add(t, "; another entry of this VM names the same device: remove one of them");
+                hp_text_add(t, "; another entry of this VM names the same device: remove one of them");
         else if (taken > 0 && !elsewhere && !inactive && !sick)
-                add(t, "; this VM asks for more such devices than the host has: "
+                hp_text_add(t, "; this VM asks for more such devices than the host has: "
                        "add one to the host or remove pciPassthru%d",
                     m->entries[e].index);
 }
@@ -248,9 +214,9 @@ static void add_hints(struct text *t, const struct matcher *m, size_t e)
 static int explain(const struct matcher *m, size_t e, char **ret_error)
 {
         const struct hp_vm_pci *p = &m->entries[e];
-        struct text t = { 0 };
-        const struct hp_alloc_candidate *other_label = NULL;
-        size_t n_match = 0, n_ids = 0;
+        struct hp_text t = { 0 };
+        const struct hp_alloc_candidate *other_label = NULL, *no_attrs = NULL;
+        size_t n_match = 0, n_ids = 0, n_no_attrs = 0;
         const char *sep = "";
 
         if (!ret_error)
@@ -260,8 +226,11 @@ static int explain(const struct matcher *m, size_t e, char **ret_error)
 
                 if (wants(m, e, c))
                         n_match++;
-                else if (p->kind == HP_VM_PCI_DYNAMIC && ids_match(p, c->dev) && n_ids++ == 0)
+                else if (p->kind == HP_VM_PCI_DYNAMIC && ids_match(p, c->dev) && has_label(p) &&
+                         !(c->label && streq(c->label, p->label)) && n_ids++ == 0)
                         other_label = c;
+                else if (p->kind == HP_VM_PCI_DYNAMIC && ids_match(p, c->dev) && n_no_attrs++ == 0)
+                        no_attrs = c; /* the label is right: an attribute is missing */
         }
 
         if (p->kind == HP_VM_PCI_STATIC) {
@@ -273,14 +242,14 @@ static int explain(const struct matcher *m, size_t e, char **ret_error)
                                     "pciPassthru%d: device %s is not on this host; "
                                     "check the address with 'hwpass device list'",
                                     p->index, address);
-                add(&t, "pciPassthru%d: device %s is not available: it is ", p->index, address);
+                hp_text_add(&t, "pciPassthru%d: device %s is not available: it is ", p->index, address);
         } else {
-                add(&t, "pciPassthru%d: no free device for ", p->index);
+                hp_text_add(&t, "pciPassthru%d: no free device for ", p->index);
                 add_wanted(&t, p);
                 if (n_match == 0)
-                        add(&t, ": no device matches");
+                        hp_text_add(&t, ": no device matches");
                 else
-                        add(&t, ": %zu %s: ", n_match,
+                        hp_text_add(&t, ": %zu %s: ", n_match,
                             n_match == 1 ? "device matches" : "devices match");
         }
 
@@ -293,20 +262,25 @@ static int explain(const struct matcher *m, size_t e, char **ret_error)
                         add_reasons(&t, m, k);
                         continue;
                 }
-                add(&t, "%s%s is ", sep, c->dev->address);
+                hp_text_add(&t, "%s%s is ", sep, c->dev->address);
                 add_reasons(&t, m, k);
                 sep = ", ";
         }
 
         if (n_match > 0)
                 add_hints(&t, m, e);
+        else if (no_attrs && !other_label)
+                hp_text_add(&t, "; %zu %s these IDs%s but not every attribute asked for: set them with "
+                                "'hwpass device attr %s %s'",
+                            n_no_attrs, n_no_attrs == 1 ? "device has" : "devices have",
+                            has_label(p) ? " and label" : "", no_attrs->dev->address, p->attrs[0]);
         else if (other_label)
-                add(&t, "; %zu %s these IDs but another label or none: "
+                hp_text_add(&t, "; %zu %s these IDs but another label or none: "
                         "label one with 'hwpass device label %s %s'",
                     n_ids, n_ids == 1 ? "device has" : "devices have", other_label->dev->address,
                     p->label);
         else
-                add(&t, "; no device on this host has these IDs: "
+                hp_text_add(&t, "; no device on this host has these IDs: "
                         "compare them with 'hwpass device list'");
 
         if (t.oom)
@@ -401,37 +375,52 @@ int hp_alloc_assign(const char *vm, const struct hp_vm_pci *entries, size_t n_en
 {
         _cleanup_(matcher_done) struct matcher m = {
                 .vm = vm,
-                .entries = entries,
-                .n_entries = n_entries,
                 .cands = cands,
                 .n_cands = n_cands,
         };
         _cleanup_free_ char(*chosen)[HP_SBDF_LEN] = NULL;
+        _cleanup_free_ struct hp_vm_pci *each = NULL;
+        size_t n_dev = 0;
+        bool dynamic = false;
         int r;
 
         if (ret_error)
                 *ret_error = NULL;
         if (!vm || (n_entries > 0 && (!entries || !ret_addresses)) || (n_cands > 0 && !cands))
                 return -EINVAL;
+        /* The matching sees one entry per device: a count of n is n copies. */
+        for (size_t e = 0; e < n_entries; e++)
+                n_dev += hp_vm_pci_count(&entries[e]);
+        each = calloc(n_dev + 1, sizeof(*each));
+        if (!each)
+                return -ENOMEM;
+        n_dev = 0;
+        for (size_t e = 0; e < n_entries; e++) {
+                dynamic |= entries[e].kind == HP_VM_PCI_DYNAMIC;
+                for (unsigned c = 0; c < hp_vm_pci_count(&entries[e]); c++)
+                        each[n_dev++] = entries[e];
+        }
+        m.entries = each;
+        m.n_entries = n_dev;
         r = matcher_init(&m);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_cands; i++)
                 if (!cands[i].dev)
                         return hp_errorf(ret_error, -EINVAL, "candidate %zu has no device", i);
-        sort_indices(m.entry_order, n_entries, &m, entry_less);
+        sort_indices(m.entry_order, n_dev, &m, entry_less);
         sort_indices(m.cand_order, n_cands, &m, cand_less);
         r = check_input(&m, ret_error);
         if (r < 0)
                 return r;
 
-        for (size_t e = 0; e < n_entries; e++)
+        for (size_t e = 0; e < n_dev; e++)
                 for (size_t k = 0; k < n_cands; k++) {
                         const struct hp_alloc_candidate *c = &cands[m.cand_order[k]];
 
                         m.edge[e * n_cands + k] = wants(&m, e, c) && available(&m, c);
                 }
-        for (size_t i = 0; i < n_entries; i++) {
+        for (size_t i = 0; i < n_dev; i++) {
                 size_t e = m.entry_order[i];
 
                 memset(m.visited, 0, n_cands * sizeof(*m.visited));
@@ -439,14 +428,17 @@ int hp_alloc_assign(const char *vm, const struct hp_vm_pci *entries, size_t n_en
                         return explain(&m, e, ret_error);
         }
 
-        chosen = calloc(n_entries + 1, sizeof(*chosen));
+        chosen = calloc(n_dev + 1, sizeof(*chosen));
         if (!chosen)
                 return -ENOMEM;
         for (size_t k = 0; k < n_cands; k++)
                 if (m.owner[k] != NONE)
                         hp_pci_addr_format(&cands[m.cand_order[k]].dev->addr, chosen[m.owner[k]]);
-        if (n_entries > 0)
-                memcpy(ret_addresses, chosen, n_entries * sizeof(*chosen));
+        /* Enough devices: the dynamic entries as the request matcher places them. */
+        if (dynamic && (r = hp_alloc_place_dynamic(vm, entries, n_entries, cands, n_cands, chosen, ret_error)) < 0)
+                return r;
+        if (n_dev > 0)
+                memcpy(ret_addresses, chosen, n_dev * sizeof(*chosen));
         return 0;
 }
 

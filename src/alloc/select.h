@@ -12,6 +12,7 @@
 struct hp_alloc_candidate {
         const struct hp_pci_dev *dev;
         const char *label;       /* the device's stored label, or NULL */
+        char *const *attrs;      /* its stored "key=value" attributes, or NULL */
         bool passthrough_active; /* enabled, and bound to vfio-pci with a viable group */
         bool passthrough_desired; /* enabled (when not active: the binding was lost) */
         const struct hp_pci_dev *group_blocker; /* not active because this one, in its IOMMU
@@ -20,25 +21,33 @@ struct hp_alloc_candidate {
         bool quarantined;
 };
 
-/* Assigns one distinct device to every PCI entry of a VM, or none at all:
+/* Assigns distinct devices to every PCI entry of a VM, or none at all:
  * static entries need exactly their address (active, free or already this
- * VM's, healthy); dynamic entries any such device matching one of `allowed`
- * (zero sub-IDs match any) and the label when the entry has one (NULL or ""
- * for none).
+ * VM's, healthy); dynamic entries hp_vm_pci_count() such devices matching
+ * one of `allowed` (zero sub-IDs match any), the label when the entry has
+ * one (NULL or "" for none) and the attributes it asks for, placed by the
+ * request matcher (request.h: alternatives in order, groups, whole slots)
+ * on the free devices pooled, as the cluster places them.
  *
- * Deterministic: among the valid complete assignments, the one a maximum
- * bipartite matching (Kuhn's algorithm) finds when entries are tried in the
- * order of their index and candidates in address order, each entry taking a
- * free device before it moves an earlier entry to another; so a narrow entry
- * is not starved by a wide one tried first, and identical entries get devices
- * in address order. ret_addresses[i] is the address for entries[i], written
- * only on success.
+ * Deterministic. First a maximum bipartite matching (Kuhn's algorithm) of
+ * every device wanted (an entry with a count is that many) to candidates,
+ * entries in the order of their index and candidates in address order, shows
+ * whether there are enough devices at all, and if not, which entry lacks one
+ * and why each matching device is unavailable. Then static entries keep their
+ * address and the dynamic ones get the request matcher's pools, handed out in
+ * address order (identical entries: pciPassthru0 the lowest). ret_addresses
+ * holds one address per device, entry after entry (an entry with count n
+ * takes n in a row), written only on success.
  *
  * *ret_error (may be NULL) is set to NULL first; on failure it is a malloc'd
  * message that names the entry (pciPassthru<index>), what it looked for
  * ("1b36:0010 with label 'fast'"), how many devices match and why each is
  * unavailable (assigned to VM x, not enabled for passthrough, quarantined,
  * taken by another entry of this VM), and what to do.
+ *
+ * When there are devices enough but the request's own rules cannot be met
+ * (one alternative per entry, a group's NUMA node or switch, whole slots),
+ * the message is the request matcher's: the entry and the constraint.
  *
  * -ENODEV when there is no valid assignment, -EINVAL for bad input (an entry
  * without a valid address or allowed IDs, a candidate without a device, the
@@ -56,6 +65,23 @@ int hp_alloc_assign(const char *vm, const struct hp_vm_pci *entries, size_t n_en
 int hp_alloc_expand_slots(const char *vm, const struct hp_vm_pci *entries, size_t n_entries,
                           const struct hp_pci_inventory *inv, struct hp_vm_pci **ret, size_t *ret_n,
                           char **ret_error);
+
+/* The dynamic half of hp_alloc_assign: addrs (one per device, as there)
+ * holds the static entries' addresses; the dynamic entries' are written. */
+int hp_alloc_place_dynamic(const char *vm, const struct hp_vm_pci *entries, size_t n_entries,
+                           const struct hp_alloc_candidate *cands, size_t n_cands,
+                           char (*addrs)[HP_SBDF_LEN], char **ret_error);
+
+/* What power-on plans with: the spec's entries expanded (slots into their
+ * functions), assigned (hp_alloc_assign), and expanded again into one plan
+ * entry per device: an entry with a count into copies (copy 0..n-1, same
+ * index), an --all-functions entry into the functions of the slot it got
+ * (in_slot, function). *ret_plan (shallow copies sharing the spec's
+ * strings: free only the array) and *ret_addrs have *ret_n items. Errors as
+ * hp_alloc_expand_slots and hp_alloc_assign. */
+int hp_alloc_choose(const char *vm, const struct hp_vm_pci *entries, size_t n_entries,
+                    const struct hp_pci_inventory *inv, const struct hp_alloc_candidate *cands, size_t n_cands,
+                    struct hp_vm_pci **ret_plan, char (**ret_addrs)[HP_SBDF_LEN], size_t *ret_n, char **ret_error);
 
 /* Does the device carry these IDs? A zero sub-ID matches any. */
 bool hp_pci_id_match_dev(const struct hp_pci_id_match *m, const struct hp_pci_dev *d);

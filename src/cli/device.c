@@ -285,6 +285,7 @@ static int show_text(struct hp_cli *cli, const struct hp_host_state *st, const s
                 printf("SR-IOV:          virtual function of %s\n", d->physfn);
         printf("Physical slot:   %s\n", d->slot ? d->slot : "-");
         printf("Parent:          %s\n", d->parent ? d->parent : "root bus");
+        printf("PCIe switch:     %s\n", d->pcie_switch[0] ? d->pcie_switch : "-");
         show_bars(d);
         printf("Passthrough:     %s\n", v.capable ? "capable" : "not capable");
         for (size_t i = 0; v.reasons[i]; i++)

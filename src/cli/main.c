@@ -37,7 +37,7 @@ static const struct command {
         { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]", "define a VM", hp_cmd_vm_create },
         { "vm", "define", "FILE.json|-", "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define },
         { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N] [--firmware auto|bios|efi]", "change a VM that is off", hp_cmd_vm_set },
-        { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or any free matching one", hp_cmd_vm_add_pci },
+        { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--count N] [--label TEXT] [--attr KEY=VALUE]... [--same-numa GROUP] [--same-switch GROUP] [--all-functions] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or free matching ones (allowed IDs in order of preference)", hp_cmd_vm_add_pci },
         { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb },
         { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device },
         { "vm", "list", "", "the VMs", hp_cmd_vm_list },

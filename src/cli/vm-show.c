@@ -27,8 +27,23 @@ void hp_cli_vm_describe_pci(const struct hp_vm_pci *p, char *buf, size_t size)
                                  p->allowed[i].vendor_id, p->allowed[i].device_id);
                 }
                 len = strlen(buf);
+                if (p->count > 1)
+                        snprintf(buf + len, size - len, " count %u", p->count);
+                len = strlen(buf);
                 if (p->label)
                         snprintf(buf + len, size - len, " label '%s'", p->label);
+                for (size_t i = 0; p->attrs && p->attrs[i]; i++) {
+                        len = strlen(buf);
+                        snprintf(buf + len, size - len, " attr %s", p->attrs[i]);
+                }
+                len = strlen(buf);
+                snprintf(buf + len, size - len, "%s%s%s%s%s%s", p->same_numa ? ", same NUMA node as group '" : "",
+                         p->same_numa ? p->same_numa : "", p->same_numa ? "'" : "",
+                         p->same_switch ? ", same PCIe switch as group '" : "", p->same_switch ? p->same_switch : "",
+                         p->same_switch ? "'" : "");
+                len = strlen(buf);
+                if (p->all_functions)
+                        snprintf(buf + len, size - len, ", all functions");
         }
         len = strlen(buf);
         snprintf(buf + len, size - len, "%s%s%s%s", p->primary_display ? ", primary display" : "",
@@ -142,7 +157,7 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                        v.spec.autostart_delay);
         else
                 printf("Autostart:   no\n");
-        printf("Devices:     %zu of %u\n", v.spec.n_pci + v.spec.n_usb, v.spec.device_limit);
+        printf("Devices:     %zu of %u\n", hp_vm_spec_device_count(&v.spec), v.spec.device_limit);
         for (size_t i = 0; i < v.spec.n_pci; i++) {
                 char text[512];
 
@@ -192,7 +207,7 @@ static int list_one(const struct hp_vm_record *rec, const struct hp_vm_spec *s, 
         }
         snprintf(mem, sizeof(mem), "%" PRIu64 "M", s->memory_mib);
         snprintf(vcpus, sizeof(vcpus), "%u", s->vcpus);
-        snprintf(devs, sizeof(devs), "%zu", s->n_pci + s->n_usb);
+        snprintf(devs, sizeof(devs), "%zu", hp_vm_spec_device_count(s));
         snprintf(autostart, sizeof(autostart), "%d", s->autostart_order);
         return hp_table_add(o->t,
                             (const char *const[]){ s->name, rec->state, mem, vcpus, devs,

@@ -416,7 +416,9 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
 
         if (argc < 2 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass vm add-pci NAME --address SBDF|DDDD:BB:DD | --allowed VID:DID[,...] "
-                                          "[--label TEXT] [--primary-display] [--rombar on|off] [--romfile PATH]");
+                                          "[--count N] [--label TEXT] [--attr KEY=VALUE]... [--same-numa GROUP] "
+                                          "[--same-switch GROUP] [--all-functions] [--primary-display] "
+                                          "[--rombar on|off] [--romfile PATH]");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--address", &err)))
                         address = val;
@@ -432,7 +434,26 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
                         if (!streq(val, "on") && !streq(val, "off"))
                                 return hp_cli_usage_error("invalid --rombar '%s': on or off", val);
                         a.pci.rombar = streq(val, "on");
-                } else if (streq(argv[i], "--primary-display"))
+                } else if ((val = hp_cli_opt_value(argc, argv, &i, "--count", &err))) {
+                        int n;
+
+                        if (hp_parse_int(val, &n) < 0 || n < 1 || n > HP_VM_PCI_MAX_COUNT)
+                                return hp_cli_usage_error("invalid --count '%s': 1 to %d devices", val,
+                                                          HP_VM_PCI_MAX_COUNT);
+                        a.pci.count = (unsigned)n;
+                } else if ((val = hp_cli_opt_value(argc, argv, &i, "--attr", &err))) {
+                        if ((!a.pci.attrs && !(a.pci.attrs = calloc(1, sizeof(char *)))) ||
+                            hp_strv_push(&a.pci.attrs, val) < 0)
+                                return hp_cli_error(-ENOMEM, "out of memory");
+                } else if ((val = hp_cli_opt_value(argc, argv, &i, "--same-numa", &err))) {
+                        free(a.pci.same_numa);
+                        a.pci.same_numa = strdup(val);
+                } else if ((val = hp_cli_opt_value(argc, argv, &i, "--same-switch", &err))) {
+                        free(a.pci.same_switch);
+                        a.pci.same_switch = strdup(val);
+                } else if (streq(argv[i], "--all-functions"))
+                        a.pci.all_functions = true;
+                else if (streq(argv[i], "--primary-display"))
                         a.pci.primary_display = true;
                 else if (!err)
                         err = hp_cli_usage_error("'vm add-pci' does not take '%s'", argv[i]);
@@ -443,6 +464,10 @@ int hp_cmd_vm_add_pci(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("'vm add-pci' needs either --address SBDF or --allowed VID:DID");
         if (address && a.pci.label)
                 return hp_cli_usage_error("--label goes with --allowed: a device by address is that device");
+        if (address && (a.pci.count || a.pci.attrs || a.pci.same_numa || a.pci.same_switch || a.pci.all_functions))
+                return hp_cli_usage_error("--count, --attr, --same-numa, --same-switch and --all-functions go with "
+                                          "--allowed: a device by address is that device (DDDD:BB:DD takes every "
+                                          "function of a slot)");
         a.name = argv[1];
         if ((r = hp_cli_vm_name_check(a.name)) != HP_EXIT_OK)
                 return r;

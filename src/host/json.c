@@ -235,6 +235,7 @@ json_t *hp_json_pci_dev(const struct hp_host_state *st, const struct hp_pci_dev 
             put(o, "sriov", sriov(d)) < 0 || put(o, "physfn", str_or_null(d->physfn)) < 0 ||
             put(o, "physical_slot", str_or_null(d->slot)) < 0 ||
             put(o, "parent", str_or_null(d->parent)) < 0 ||
+            put(o, "pcie_switch", str_or_null(d->pcie_switch[0] ? d->pcie_switch : NULL)) < 0 ||
             put(o, "is_bridge", json_boolean(hp_pci_dev_is_bridge(d))) < 0 ||
             put(o, "verdict", verdict(inv, d)) < 0 || put(o, "may_be", may_be(st, d)) < 0) {
                 json_decref(o);

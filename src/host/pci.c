@@ -534,6 +534,9 @@ int hp_pci_scan(const struct hp_host *h, struct hp_names *names, struct hp_pci_i
                 return r;
         qsort(inv->devs, inv->n_devs, sizeof(*inv->devs), cmp_dev);
         bus_resets(inv);
+        r = hp_pci_topology_fill(h, inv);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(inv);
         return 0;
 }

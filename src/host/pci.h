@@ -53,6 +53,10 @@ struct hp_pci_dev {
         char **reset_methods;  /* from reset_method; never NULL */
         char *slot;            /* physical slot name, or NULL */
         char *parent;          /* address of the bridge above, NULL on a root bus */
+        /* The PCIe switch it sits below: the address of the nearest switch
+         * upstream port above it; "" when none (a root port, a root bus, or
+         * config space that could not be read). */
+        char pcie_switch[HP_SBDF_LEN];
         char *sysfs_path;      /* "devices/pci0000:00/0000:00:01.0/..." */
         bool uevent_read;      /* IDs and driver came from the uevent file */
 
@@ -78,6 +82,10 @@ static inline void hp_pci_inventory_freep(struct hp_pci_inventory **p)
 {
         hp_pci_inventory_free(*p);
 }
+
+/* Fills every device's pcie_switch from its bridges' PCIe port types (config
+ * space: upstream port 5, downstream 6, root port 4). Part of a scan. */
+int hp_pci_topology_fill(const struct hp_host *h, struct hp_pci_inventory *inv);
 
 const struct hp_pci_dev *hp_pci_find(const struct hp_pci_inventory *inv, const char *address);
 

@@ -77,7 +77,8 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
         _cleanup_free_ struct hp_alloc_candidate *cands = calloc(view->inv->n_devs + 1, sizeof(*cands));
         _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = NULL;
         _cleanup_free_ char *why = NULL;
-        _cleanup_free_ struct hp_vm_pci *followed = NULL;
+        _cleanup_free_ struct hp_vm_pci *followed = NULL, *expanded = NULL;
+        size_t n_expanded = 0;
         struct hp_host_state st = hp_view_state(view);
         int r;
 
@@ -94,6 +95,7 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                 cands[i] = (struct hp_alloc_candidate){
                         .dev = d,
                         .label = cfg ? cfg->label : NULL,
+                        .attrs = cfg ? cfg->attrs : NULL,
                         .passthrough_active = s.desired && s.active,
                         .passthrough_desired = s.desired,
                         .assigned_vm = cfg ? cfg->assigned_vm : NULL,
@@ -106,13 +108,13 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
         r = hp_ops_vm_entries_followed(view, &v->spec, &followed);
         if (r < 0)
                 return hp_op_oom(c);
-        r = hp_alloc_expand_slots(v->spec.name, followed, v->spec.n_pci, view->inv, &p->pci, &p->n_pci, &why);
+        /* Never another device standing at an entry's old address. */
+        r = hp_alloc_expand_slots(v->spec.name, followed, v->spec.n_pci, view->inv, &expanded, &n_expanded, &why);
         if (r >= 0)
-                r = hp_ops_vm_check_moved(view, &v->spec, p->pci, p->n_pci, &why);
-        if (r >= 0 && !(addrs = calloc(p->n_pci + 1, sizeof(*addrs))))
-                return hp_op_oom(c);
+                r = hp_ops_vm_check_moved(view, &v->spec, expanded, n_expanded, &why);
         if (r >= 0)
-                r = hp_alloc_assign(v->spec.name, p->pci, p->n_pci, cands, view->inv->n_devs, addrs, &why);
+                r = hp_alloc_choose(v->spec.name, followed, v->spec.n_pci, view->inv, cands, view->inv->n_devs,
+                                    &p->pci, &addrs, &p->n_pci, &why);
         if (r < 0 && why) {
                 hp_op_fail(c, HP_OP_FAILED, r, "cannot start '%s': %s", v->spec.name, why);
                 *ret_why = TAKE_PTR(why);

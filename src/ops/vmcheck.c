@@ -68,6 +68,15 @@ int hp_ops_vm_check_definition(struct hp_ops_ctx *c, const struct hp_vm_spec *s)
 
         if (r < 0)
                 return msg ? hp_op_fail(c, HP_OP_INVALID, r, "%s", msg) : hp_op_oom(c);
+        for (size_t i = 0; i < s->n_pci; i++)
+                if ((r = hp_vm_pci_request_check(&s->pci[i], &msg)) < 0)
+                        return msg ? hp_op_fail(c, HP_OP_INVALID, r, "%s", msg) : hp_op_oom(c);
+        /* Each device of an entry's count counts. */
+        if (hp_vm_spec_device_count(s) > s->device_limit)
+                return hp_op_fail(c, HP_OP_INVALID, -ENOSPC,
+                                  "VM '%s' asks for %zu devices, more than its device limit of %u: raise "
+                                  "'device_limit' (at most %d) or lower the counts",
+                                  s->name, hp_vm_spec_device_count(s), s->device_limit, HP_VM_MAX_DEVICE_LIMIT);
         r = hp_ops_vm_check_memory(c, s->memory_mib);
         for (size_t i = 0; r >= 0 && s->disks && s->disks[i]; i++)
                 r = check_file(c, "--disk", s->disks[i], true);

@@ -141,39 +141,88 @@ static int add_disks_and_kernel(char ***argv, const struct hp_vm_spec *s)
         return 0;
 }
 
+/* The root port of plan entry i: "hp-rpN" and chassis N+1 for the first (or
+ * only) device of entry N, as before counts existed; "hp-rpN-C" for copy C
+ * of an entry with a count, with the lowest chassis numbers no entry's
+ * first root port uses, in plan order. */
+static bool new_port(const struct hp_vm_spec *s, size_t i)
+{
+        const struct hp_vm_pci *p = &s->pci[i], *q = i ? &s->pci[i - 1] : NULL;
+
+        return !p->in_slot || !q || q->index != p->index || q->copy != p->copy;
+}
+
+static bool chassis_taken(const struct hp_vm_spec *s, int chassis)
+{
+        for (size_t k = 0; k < s->n_pci; k++)
+                if (s->pci[k].copy == 0 && s->pci[k].index + 1 == chassis)
+                        return true;
+        return false;
+}
+
+static int port_of(const struct hp_vm_spec *s, size_t i, char *id, size_t size, int *ret_chassis)
+{
+        const struct hp_vm_pci *p = &s->pci[i];
+        int chassis = 0;
+
+        if (p->copy == 0) {
+                snprintf(id, size, "hp-rp%d", p->index);
+                *ret_chassis = p->index + 1;
+                return 0;
+        }
+        snprintf(id, size, "hp-rp%d-%u", p->index, p->copy);
+        for (size_t k = 0; k <= i; k++) {
+                if (s->pci[k].copy == 0 || !new_port(s, k))
+                        continue;
+                do
+                        chassis++;
+                while (chassis_taken(s, chassis));
+        }
+        /* The chassis number is 8 bits. */
+        if (chassis > 255)
+                return -E2BIG;
+        *ret_chassis = chassis;
+        return 0;
+}
+
 /* One vfio-pci device, on its own root port; the functions of a slot entry
  * (the plan gives them one after another, with the entry's index) share
  * one, at their own function numbers, function 0 marked multi-function, so
  * the guest sees the device as the hardware is. The display, ROM and BAR
- * options go to function 0. */
+ * options go to function 0. The copies of an entry with a count each have
+ * their own root port. */
 static int add_pci_entry(char ***argv, const struct hp_vm_spec *s, size_t i, const char (*addrs)[13])
 {
         const struct hp_vm_pci *p = &s->pci[i];
-        bool first = !p->in_slot || i == 0 || s->pci[i - 1].index != p->index;
         bool main_fn = !p->in_slot || p->function == 0;
         _cleanup_free_ char *romfile = p->romfile && main_fn ? qemu_escape(p->romfile) : NULL;
-        char extra[64] = "", id[32], slot[48] = "";
-        int r;
+        char extra[64] = "", id[48], slot[48] = "", port[32], copy[16] = "";
+        int r, chassis;
 
         if (p->romfile && main_fn && !romfile)
                 return -ENOMEM;
         if (!addrs || strlen(addrs[i]) != 12)
                 return -EINVAL;
+        r = port_of(s, i, port, sizeof(port), &chassis);
+        if (r < 0)
+                return r;
         if (p->rombar >= 0 && main_fn)
                 snprintf(extra, sizeof(extra), ",rombar=%d", p->rombar);
+        if (p->copy > 0)
+                snprintf(copy, sizeof(copy), "-%u", p->copy);
         if (p->in_slot) {
-                snprintf(id, sizeof(id), "hostdev%d.%u", p->index, p->function);
+                snprintf(id, sizeof(id), "hostdev%d%s.%u", p->index, copy, p->function);
                 snprintf(slot, sizeof(slot), ",addr=00.%u%s", p->function,
                          p->function == 0 ? ",multifunction=on" : "");
         } else
-                snprintf(id, sizeof(id), "hostdev%d", p->index);
-        if (first &&
+                snprintf(id, sizeof(id), "hostdev%d%s", p->index, copy);
+        if (new_port(s, i) &&
             ((r = hp_strv_pushf(argv, "-device")) < 0 ||
-             (r = hp_strv_pushf(argv, "pcie-root-port,id=hp-rp%d,bus=pcie.0,chassis=%d,slot=%d,hotplug=off",
-                                p->index, p->index + 1, p->index + 1)) < 0))
+             (r = hp_strv_pushf(argv, "pcie-root-port,id=%s,bus=pcie.0,chassis=%d,slot=%d,hotplug=off", port,
+                                chassis, chassis)) < 0))
                 return r;
         if ((r = hp_strv_pushf(argv, "-device")) < 0 ||
-            (r = hp_strv_pushf(argv, "vfio-pci,host=%s,bus=hp-rp%d%s,id=%s%s%s%s%s", addrs[i], p->index, slot, id,
+            (r = hp_strv_pushf(argv, "vfio-pci,host=%s,bus=%s%s,id=%s%s%s%s%s", addrs[i], port, slot, id,
                                p->primary_display && main_fn ? ",x-vga=on" : "", extra, romfile ? ",romfile=" : "",
                                romfile ? romfile : "")) < 0)
                 return r;

@@ -18,20 +18,29 @@ int hp_vm_rule_off(const struct hp_vm_spec *s, const char *state, const char *wh
         return 0;
 }
 
-int hp_vm_rule_room(const struct hp_vm_spec *s, char **ret_error)
+int hp_vm_rule_room(const struct hp_vm_spec *s, unsigned more, char **ret_error)
 {
-        if (s->n_pci + s->n_usb >= s->device_limit)
+        size_t n = hp_vm_spec_device_count(s);
+
+        if (n >= s->device_limit)
                 return hp_errorf(ret_error, -ENOSPC, "VM '%s' already has %zu devices, its limit: remove one first",
-                                 s->name, s->n_pci + s->n_usb);
+                                 s->name, n);
+        if (n + more > s->device_limit)
+                return hp_errorf(ret_error, -ENOSPC,
+                                 "VM '%s' has %zu devices and a limit of %u: %u more do not fit; lower the count "
+                                 "or raise the limit (hwpass vm set %s --device-limit %zu)",
+                                 s->name, n, s->device_limit, more, s->name, n + more);
         return 0;
 }
 
 int hp_vm_rule_limit(const struct hp_vm_spec *s, unsigned limit, char **ret_error)
 {
-        if (s->n_pci + s->n_usb > limit)
+        size_t n = hp_vm_spec_device_count(s);
+
+        if (n > limit)
                 return hp_errorf(ret_error, -ENOSPC,
-                                 "VM '%s' has %zu devices: remove some before lowering its limit to %u", s->name,
-                                 s->n_pci + s->n_usb, limit);
+                                 "VM '%s' has %zu devices: remove some before lowering its limit to %u", s->name, n,
+                                 limit);
         return 0;
 }
 
@@ -49,8 +58,12 @@ static int next_index(const struct hp_vm_spec *s, bool pci)
 int hp_vm_add_pci(struct hp_vm_spec *s, struct hp_vm_pci *e, char **ret_error)
 {
         struct hp_vm_pci *np;
-        int r = hp_vm_rule_room(s, ret_error);
+        int r;
 
+        e->index = next_index(s, true); /* what the checks' messages call it */
+        r = hp_vm_pci_request_check(e, ret_error);
+        if (r >= 0)
+                r = hp_vm_rule_room(s, hp_vm_pci_count(e), ret_error);
         if (r < 0)
                 return r;
         for (size_t i = 0; e->kind == HP_VM_PCI_STATIC && i < s->n_pci; i++) {
@@ -74,7 +87,6 @@ int hp_vm_add_pci(struct hp_vm_spec *s, struct hp_vm_pci *e, char **ret_error)
         if (!np)
                 return -ENOMEM;
         s->pci = np;
-        e->index = next_index(s, true);
         s->pci[s->n_pci++] = *e;
         *e = (struct hp_vm_pci){ 0 };
         return s->pci[s->n_pci - 1].index;
@@ -83,7 +95,7 @@ int hp_vm_add_pci(struct hp_vm_spec *s, struct hp_vm_pci *e, char **ret_error)
 int hp_vm_add_usb(struct hp_vm_spec *s, struct hp_vm_usb *e, char **ret_error)
 {
         struct hp_vm_usb *nu;
-        int r = hp_vm_rule_room(s, ret_error);
+        int r = hp_vm_rule_room(s, 1, ret_error);
 
         if (r < 0)
                 return r;

@@ -13,8 +13,8 @@ struct hp_vm_usb;
 
 /* -EBUSY unless state is "off"; what: "devices are added", "it is changed". */
 int hp_vm_rule_off(const struct hp_vm_spec *s, const char *state, const char *what, char **ret_error);
-/* -ENOSPC when the VM has no room for one more device. */
-int hp_vm_rule_room(const struct hp_vm_spec *s, char **ret_error);
+/* -ENOSPC when the VM has no room for `more` devices. */
+int hp_vm_rule_room(const struct hp_vm_spec *s, unsigned more, char **ret_error);
 /* -ENOSPC when the VM holds more devices than limit would allow. */
 int hp_vm_rule_limit(const struct hp_vm_spec *s, unsigned limit, char **ret_error);
 

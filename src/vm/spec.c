@@ -17,6 +17,9 @@ void hp_vm_pci_done(struct hp_vm_pci *p)
                 return;
         free(p->allowed);
         free(p->label);
+        hp_strv_free(p->attrs);
+        free(p->same_numa);
+        free(p->same_switch);
         free(p->romfile);
         *p = (struct hp_vm_pci){ .rombar = -1 };
 }

@@ -49,6 +49,16 @@ struct hp_vm_pci {
         struct hp_pci_id_match *allowed; /* dynamic */
         size_t n_allowed;
         char *label;                   /* dynamic: must match the device's label, or NULL */
+        /* Dynamic only (the request language, DESIGN.md §6): `allowed` are
+         * alternatives in order, the first that can be satisfied wins; count
+         * devices of one alternative (0 means 1); attributes each device must
+         * carry; constraint groups shared with other entries; and the whole
+         * multi-function slot of the device chosen. */
+        unsigned count;
+        char **attrs;                  /* "key=value", NULL-terminated, or NULL for none */
+        char *same_numa;               /* group name, or NULL */
+        char *same_switch;             /* group name, or NULL */
+        bool all_functions;
         bool primary_display;          /* x-vga=on */
         int rombar;                    /* -1 default, 0 off, 1 on */
         char *romfile;                 /* or NULL */
@@ -56,6 +66,9 @@ struct hp_vm_pci {
          * function (same index, full address): the function it is. */
         bool in_slot;
         unsigned function;
+        /* Only in a power-on plan, where an entry with a count becomes one
+         * entry per device (same index): which of them it is, from 0. */
+        unsigned copy;
 };
 
 enum hp_vm_usb_kind {
@@ -119,6 +132,25 @@ struct hp_vm_pci_move {
  * IDs and label and are left alone. Returns how many entries changed. */
 size_t hp_vm_pci_follow_moves(struct hp_vm_pci *pci, size_t n, const struct hp_vm_pci_move *moves, size_t n_moves,
                               const char (*stored)[13], size_t n_stored);
+
+#define HP_VM_PCI_MAX_COUNT 64
+#define HP_VM_GROUP_MAX 32      /* characters of a constraint group's name */
+#define HP_VM_ATTR_KEY_MAX 32   /* as the device attributes' (ops/device.h) */
+#define HP_VM_ATTR_VALUE_MAX 128
+
+/* How many devices an entry stands for: its count (at least 1). */
+unsigned hp_vm_pci_count(const struct hp_vm_pci *p);
+/* What the device limit counts: every device of every PCI entry, and the
+ * USB entries. */
+size_t hp_vm_spec_device_count(const struct hp_vm_spec *s);
+/* The request part of an entry: count 1 to HP_VM_PCI_MAX_COUNT, attributes
+ * "key=value" (key a-z 0-9 _ . -, value UTF-8 without control characters),
+ * group names (letters, digits, '-', '_'), each only on a dynamic entry.
+ * -EINVAL with *ret_error naming the entry (pciN) and what to do. */
+int hp_vm_pci_request_check(const struct hp_vm_pci *p, char **ret_error);
+/* Does a device's attribute list ("key=value", NULL-terminated) carry
+ * every one the entry asks for? */
+bool hp_vm_pci_attrs_match(const struct hp_vm_pci *p, char *const *dev_attrs);
 
 /* Letters, digits, '-', '_', '.', starting with a letter or digit. */
 bool hp_vm_name_valid(const char *name);

@@ -32,24 +32,59 @@ static json_t *id_match_json(const struct hp_pci_id_match *m)
         return json_string(buf);
 }
 
-json_t *hp_vm_pci_to_json(const struct hp_vm_pci *p)
+/* {"key": "value"} from "key=value" strings. */
+static json_t *attrs_json(char *const *attrs)
 {
-        json_t *o, *allowed = json_array();
+        json_t *o = json_object();
 
-        for (size_t i = 0; allowed && i < p->n_allowed; i++)
-                if (json_array_append_new(allowed, id_match_json(&p->allowed[i])) < 0) {
-                        json_decref(allowed);
+        for (size_t i = 0; o && attrs && attrs[i]; i++) {
+                const char *eq = strchr(attrs[i], '=');
+                _cleanup_free_ char *key = eq ? strndup(attrs[i], (size_t)(eq - attrs[i])) : NULL;
+
+                if (!key || json_object_set_new(o, key, json_string(eq + 1)) < 0) {
+                        json_decref(o);
                         return NULL;
                 }
-        if (!allowed)
+        }
+        return o;
+}
+
+/* {"same_numa": "g", "same_switch": "h"}, the kinds the entry names. */
+static json_t *groups_json(const struct hp_vm_pci *p)
+{
+        json_t *o = json_object();
+
+        if (o && ((p->same_numa && json_object_set_new(o, "same_numa", json_string(p->same_numa)) < 0) ||
+                  (p->same_switch && json_object_set_new(o, "same_switch", json_string(p->same_switch)) < 0))) {
+                json_decref(o);
                 return NULL;
-        o = json_pack("{s:i, s:s, s:o, s:o, s:o, s:b, s:o, s:o}", "index", p->index, "kind",
+        }
+        return o;
+}
+
+json_t *hp_vm_pci_to_json(const struct hp_vm_pci *p)
+{
+        json_t *o, *allowed = json_array(), *attrs = attrs_json(p->attrs), *groups = groups_json(p);
+
+        for (size_t i = 0; allowed && i < p->n_allowed; i++)
+                if (json_array_append_new(allowed, id_match_json(&p->allowed[i])) < 0)
+                        goto fail;
+        if (!allowed || !attrs || !groups)
+                goto fail;
+        /* allowed is in order: the first alternative that can be satisfied wins. */
+        o = json_pack("{s:i, s:s, s:o, s:o, s:i, s:o, s:o, s:b, s:o, s:b, s:o, s:o}", "index", p->index, "kind",
                       p->kind == HP_VM_PCI_STATIC ? "static" : "dynamic", "address",
                       p->kind == HP_VM_PCI_STATIC ? json_string(p->address) : json_null(), "allowed",
-                      allowed, "label", str_or_null(p->label), "primary_display", p->primary_display,
+                      allowed, "count", (int)hp_vm_pci_count(p), "label", str_or_null(p->label), "attrs", attrs,
+                      "all_functions", p->all_functions, "groups", groups, "primary_display", p->primary_display,
                       "rombar", p->rombar < 0 ? json_null() : json_integer(p->rombar), "romfile",
                       str_or_null(p->romfile));
         return o;
+fail:
+        json_decref(allowed);
+        json_decref(attrs);
+        json_decref(groups);
+        return NULL;
 }
 
 json_t *hp_vm_usb_to_json(const struct hp_vm_usb *u)
@@ -170,6 +205,11 @@ static bool is_boolean(const json_t *v)
         return json_is_boolean(v);
 }
 
+static bool is_object(const json_t *v)
+{
+        return json_is_object(v);
+}
+
 /* "0000:0c:00.0" as the host's inventory writes it. */
 static bool canonical_sbdf(const char *a)
 {
@@ -182,10 +222,56 @@ static bool canonical_sbdf(const char *a)
         return streq(a, canon);
 }
 
+/* "count", "attrs", "all_functions", "groups": absent in documents written
+ * before them, which then mean one device, no attributes, no group. */
+static int request_from_json(const json_t *o, struct hp_vm_pci *p, char **ret_error)
+{
+        const json_t *attrs = json_object_get(o, "attrs"), *groups = json_object_get(o, "groups");
+        json_int_t count = 1;
+        const char *key;
+        json_t *v;
+
+        if (int_member(o, "count", false, 1, HP_VM_PCI_MAX_COUNT, &count) < 0)
+                return hp_errorf(ret_error, -EINVAL, "pci%d: 'count' must be 1 to %d", p->index, HP_VM_PCI_MAX_COUNT);
+        p->count = (unsigned)count;
+        if (!optional_is(json_object_get(o, "all_functions"), is_boolean))
+                return hp_errorf(ret_error, -EINVAL, "pci%d: 'all_functions' must be true or false", p->index);
+        p->all_functions = json_is_true(json_object_get(o, "all_functions"));
+        if (!optional_is(attrs, is_object) || !optional_is(groups, is_object))
+                return hp_errorf(ret_error, -EINVAL, "pci%d: 'attrs' and 'groups' must be objects", p->index);
+        json_object_foreach((json_t *)attrs, key, v) {
+                if (!json_is_string(v) || strchr(key, '='))
+                        return hp_errorf(ret_error, -EINVAL,
+                                         "pci%d: attribute '%s' must be a string, its key without '='", p->index, key);
+                if (!p->attrs && !(p->attrs = calloc(1, sizeof(char *))))
+                        return -ENOMEM;
+                if (hp_strv_pushf(&p->attrs, "%s=%s", key, json_string_value(v)) < 0)
+                        return -ENOMEM;
+        }
+        json_object_foreach((json_t *)groups, key, v) {
+                char **slot = streq(key, "same_numa") ? &p->same_numa : streq(key, "same_switch") ? &p->same_switch : NULL;
+
+                if (!slot)
+                        return hp_errorf(ret_error, -EINVAL,
+                                         "pci%d: unknown group kind '%s': \"same_numa\" or \"same_switch\"", p->index,
+                                         key);
+                if (json_is_null(v))
+                        continue;
+                if (!json_is_string(v))
+                        return hp_errorf(ret_error, -EINVAL, "pci%d: group '%s' must name a group (a string)", p->index,
+                                         key);
+                if (!(*slot = strdup(json_string_value(v))))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int hp_vm_pci_from_json(const json_t *o, struct hp_vm_pci *p, char **ret_error)
 {
-        static const char *const keys[] = { "index", "kind", "address", "allowed", "label",
-                                            "primary_display", "rombar", "romfile", NULL };
+        static const char *const keys[] = { "index",         "kind",   "address",         "allowed",
+                                            "count",         "label",  "attrs",           "all_functions",
+                                            "groups",        "rombar", "primary_display", "romfile",
+                                            NULL };
         const char *kind = json_string_value(json_object_get(o, "kind"));
         const json_t *allowed = json_object_get(o, "allowed"), *rombar = json_object_get(o, "rombar");
         json_int_t index;
@@ -223,7 +309,7 @@ int hp_vm_pci_from_json(const json_t *o, struct hp_vm_pci *p, char **ret_error)
                                          "every function of the slot, lower-case hex)",
                                          p->index);
                 snprintf(p->address, sizeof(p->address), "%s", a);
-                return 0;
+                return request_from_json(o, p, ret_error);
         }
         if (!kind || !streq(kind, "dynamic"))
                 return hp_errorf(ret_error, -EINVAL, "pci%d: 'kind' must be \"static\" or \"dynamic\"", p->index);
@@ -240,7 +326,7 @@ int hp_vm_pci_from_json(const json_t *o, struct hp_vm_pci *p, char **ret_error)
                         return hp_errorf(ret_error, -EINVAL, "pci%d: allowed ID %zu is not vvvv:dddd[:ssss:ssss]", p->index, i);
                 p->n_allowed++;
         }
-        return 0;
+        return request_from_json(o, p, ret_error);
 }
 
 int hp_vm_usb_from_json(const json_t *o, struct hp_vm_usb *u, char **ret_error)
@@ -367,6 +453,10 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
                         return -ENOMEM;
                 for (size_t i = 0; i < json_array_size(pci); i++, s.n_pci++) {
                         r = hp_vm_pci_from_json(json_array_get(pci, i), &s.pci[i], ret_error);
+                        /* An entry added alone is checked when the VM takes it
+                         * (hp_vm_add_pci), under the index it gets there. */
+                        if (r >= 0)
+                                r = hp_vm_pci_request_check(&s.pci[i], ret_error);
                         if (r < 0) {
                                 s.n_pci++; /* its parts are freed with the spec */
                                 return r;

@@ -233,6 +233,39 @@ static void test_gpu_server(void **state)
         assert_int_equal(vf->sriov_num_vfs, -1);
 }
 
+/* The switch above a device: the nearest switch upstream port (PCIe port
+ * type 5) on its way to the root, from the DGX's cascaded switches. */
+static void test_gpu_server_switches(void **state)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = scan(FIXTURES_DIR "/gpu-server", NULL);
+
+        (void)state;
+        /* GPU 07:00.0 <- downstream 06:00.0 <- upstream 05:00.0 <- downstream 04:00.0 <- upstream 03:00.0 */
+        assert_string_equal(find(inv, "0000:07:00.0")->pcie_switch, "0000:05:00.0");
+        assert_string_equal(find(inv, "0000:0f:00.0")->pcie_switch, "0000:0d:00.0");
+        /* Two NVMe disks below one switch, and the switch's own ports. */
+        assert_string_equal(find(inv, "0000:08:00.0")->pcie_switch, "0000:03:00.0");
+        assert_string_equal(find(inv, "0000:09:00.0")->pcie_switch, "0000:03:00.0");
+        assert_string_equal(find(inv, "0000:06:00.0")->pcie_switch, "0000:05:00.0");
+        /* The PF and its VFs sit below one switch. */
+        assert_string_equal(find(inv, "0000:0c:00.0")->pcie_switch, "0000:0a:00.0");
+        assert_string_equal(find(inv, "0000:0c:01.0")->pcie_switch, "0000:0a:00.0");
+        /* On a root port: no switch; the topmost upstream port: none above it. */
+        assert_string_equal(find(inv, "0000:22:00.0")->pcie_switch, "");
+        assert_string_equal(find(inv, "0000:01:00.0")->pcie_switch, "");
+        assert_string_equal(find(inv, "0000:00:01.1")->pcie_switch, "");
+}
+
+/* Without PCIe capabilities (a KVM guest's virtio devices) no switch. */
+static void test_no_switch(void **state)
+{
+        _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = scan(FIXTURES_DIR "/build-machine", NULL);
+
+        (void)state;
+        for (size_t i = 0; i < inv->n_devs; i++)
+                assert_string_equal(inv->devs[i].pcie_switch, "");
+}
+
 static void test_no_acs(void **state)
 {
         _cleanup_(hp_pci_inventory_freep) struct hp_pci_inventory *inv = scan(FIXTURES_DIR "/no-acs", NULL);
@@ -324,7 +357,7 @@ int main(void)
                 cmocka_unit_test(test_port_path_order),
                 cmocka_unit_test(test_root_hub_of),
                 cmocka_unit_test(test_build_machine),
-                cmocka_unit_test(test_gpu_server),
+                cmocka_unit_test(test_gpu_server), cmocka_unit_test(test_gpu_server_switches), cmocka_unit_test(test_no_switch),
                 cmocka_unit_test(test_no_acs),
                 cmocka_unit_test(test_without_uevent),
                 cmocka_unit_test(test_uevent),

@@ -198,11 +198,65 @@ static void test_types(void **state)
         expect_round_trip(VM(", \"disks\": null, \"pci\": null, \"usb\": null"));
 }
 
+#define DYN(extra) PCI("{\"index\": 3, \"kind\": \"dynamic\", \"allowed\": [\"10de:2331\", \"10de:20b5\"]" extra "}")
+
+/* The request language: alternatives keep their order, count, attributes,
+ * groups and all-functions are kept; a document written before them still
+ * loads and means one device, no attribute, no group. */
+static void test_request(void **state)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 }, old = { 0 };
+        _cleanup_free_ char *err = NULL, *text = NULL;
+
+        (void)state;
+        expect_round_trip(DYN(", \"count\": 8, \"attrs\": {\"rack\": \"a1\", \"fw\": \"2.1\"}, "
+                              "\"groups\": {\"same_numa\": \"gpu\", \"same_switch\": \"io-1\"}, "
+                              "\"all_functions\": true"));
+        assert_int_equal(hp_vm_spec_from_text(DYN(", \"count\": 8, \"attrs\": {\"rack\": \"a1\"}, "
+                                                  "\"groups\": {\"same_numa\": \"gpu\"}"),
+                                              &s, &err),
+                         0);
+        assert_int_equal(s.pci[0].allowed[0].device_id, 0x2331);
+        assert_int_equal(s.pci[0].allowed[1].device_id, 0x20b5);
+        assert_int_equal(s.pci[0].count, 8);
+        assert_string_equal(s.pci[0].attrs[0], "rack=a1");
+        assert_null(s.pci[0].attrs[1]);
+        assert_string_equal(s.pci[0].same_numa, "gpu");
+        assert_null(s.pci[0].same_switch);
+        assert_false(s.pci[0].all_functions);
+        assert_int_equal(hp_vm_spec_to_text(&s, &text), 0);
+        assert_non_null(strstr(text, "\"allowed\":[\"10de:2331\",\"10de:20b5\"],\"count\":8"));
+        assert_int_equal(hp_vm_spec_device_count(&s), 8);
+
+        assert_int_equal(hp_vm_spec_from_text(DYN(""), &old, &err), 0);
+        assert_int_equal(hp_vm_pci_count(&old.pci[0]), 1);
+        assert_null(old.pci[0].attrs);
+        assert_null(old.pci[0].same_numa);
+        assert_false(old.pci[0].all_functions);
+
+        expect_refused(DYN(", \"count\": 0"), "pci3: 'count' must be 1 to 64");
+        expect_refused(DYN(", \"count\": 65"), "'count' must be 1 to 64");
+        expect_refused(DYN(", \"groups\": {\"same_rack\": \"a\"}"),
+                       "pci3: unknown group kind 'same_rack': \"same_numa\" or \"same_switch\"");
+        expect_refused(DYN(", \"groups\": {\"same_numa\": \"a b\"}"), "pci3: invalid same-numa group 'a b'");
+        expect_refused(DYN(", \"groups\": {\"same_numa\": 5}"), "must name a group");
+        expect_refused(DYN(", \"groups\": [\"same_numa\"]"), "'groups' must be");
+        expect_refused(DYN(", \"attrs\": {\"Rack\": \"a\"}"), "pci3: invalid attribute 'Rack=a'");
+        expect_refused(DYN(", \"attrs\": {\"rack\": \"\"}"), "the value must be 1 to 128");
+        expect_refused(DYN(", \"attrs\": {\"rack\": 1}"), "attribute 'rack' must be a string");
+        expect_refused(DYN(", \"all_functions\": 1"), "'all_functions' must be true or false");
+        expect_refused(PCI("{\"index\": 0, \"kind\": \"static\", \"address\": \"0000:0c:00.0\", \"count\": 2}"),
+                       "pci0: a count goes with allowed IDs");
+        expect_refused(PCI("{\"index\": 0, \"kind\": \"static\", \"address\": \"0000:0c:00.0\", "
+                           "\"groups\": {\"same_numa\": \"g\"}}"),
+                       "a same-numa group goes with allowed IDs");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip), cmocka_unit_test(test_firmware), cmocka_unit_test(test_device_limit),
-                cmocka_unit_test(test_autostart),  cmocka_unit_test(test_memory),
+                cmocka_unit_test(test_autostart),  cmocka_unit_test(test_memory), cmocka_unit_test(test_request),
                 cmocka_unit_test(test_index),      cmocka_unit_test(test_static_address),
                 cmocka_unit_test(test_usb_port),   cmocka_unit_test(test_types),
         };
