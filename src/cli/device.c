@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/moves.h"
 #include "host/json.h"
 #include "cli.h"
 #include "host/acs.h"
@@ -229,17 +230,18 @@ static void show_state(const struct hp_dev_state *s, const struct hp_dev_config 
         printf("Health:          %s\n", c->health);
 }
 
-/* The stored entry this device may be, and the command that says it is. */
+/* The stored entries this device may be, why hwpass cannot tell, and the
+ * command that says which it is. */
 static void show_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
 {
-        const struct hp_dev_config *old = hp_host_state_may_be(st, d);
-        _cleanup_free_ char *label = old && old->label ? hp_escape(old->label) : NULL;
+        for (const struct hp_dev_match *m = NULL; (m = hp_host_state_may_be_next(st, d, m));) {
+                const struct hp_dev_config *old = hp_host_state_config(st, m->from);
+                _cleanup_free_ char *label = old && old->label ? hp_escape(old->label) : NULL;
 
-        if (old)
-                printf("May be:          the device stored at %s%s%s%s (same IDs, no serial to tell): if it is, run "
+                printf("May be:          the device stored at %s%s%s%s (same IDs, %s): if it is, run "
                        "'hwpass device adopt %s --from %s'\n",
-                       old->address, label ? " (" : "", label ? label : "", label ? ")" : "", d->address,
-                       old->address);
+                       m->from, label ? " (" : "", label ? label : "", label ? ")" : "", m->why, d->address, m->from);
+        }
 }
 
 static int show_text(struct hp_cli *cli, const struct hp_host_state *st, const struct hp_pci_dev *d)

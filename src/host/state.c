@@ -107,13 +107,6 @@ const struct hp_dev_match *hp_host_state_may_be_next(const struct hp_host_state 
         return NULL;
 }
 
-const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d)
-{
-        const struct hp_dev_match *m = hp_host_state_may_be_next(st, d, NULL);
-
-        return m ? hp_host_state_config(st, m->from) : NULL;
-}
-
 /* Why an entry is not at its device: what it may be, and what to run. */
 static int unmatched_reason(const struct hp_dev_config *c, const struct hp_pci_dev *d,
                             const struct hp_dev_match *m, char **ret)

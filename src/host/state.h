@@ -50,11 +50,10 @@ int hp_dev_state_of(const struct hp_host_state *st, const struct hp_pci_dev *d,
 /* The stored address d's entry came from, when the view moved it here
  * (not recorded yet: the next write or 'hwpass host apply' does), or NULL. */
 const char *hp_host_state_moved_from(const struct hp_host_state *st, const struct hp_pci_dev *d);
-/* A stored entry, not at its device, that d may be (same IDs, no serial to
- * tell): the operator decides with 'hwpass device adopt'. NULL: none. */
-const struct hp_dev_config *hp_host_state_may_be(const struct hp_host_state *st, const struct hp_pci_dev *d);
-/* Every such entry, one after another: prev NULL for the first, then the
- * match returned last; NULL after the last. */
+/* The stored entries, not at their devices, that d may be (same IDs,
+ * nothing to tell them apart; the match says why): the operator decides
+ * with 'hwpass device adopt'. One after another: prev NULL for the first,
+ * then the match returned last; NULL after the last. */
 const struct hp_dev_match *hp_host_state_may_be_next(const struct hp_host_state *st, const struct hp_pci_dev *d,
                                                      const struct hp_dev_match *prev);
 
