@@ -95,3 +95,16 @@ int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash);
 int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_pg_token_revoke(struct hp_store *s, const char *name);
 int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name);
+/* The cluster's (pg-cluster.c). */
+int hp_pg_host_set_credential(struct hp_store *s, const char *name, const char *hash);
+int hp_pg_host_revoke(struct hp_store *s, const char *name);
+int hp_pg_host_check(struct hp_store *s, const char *hash, char **ret_name);
+int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms, int64_t *ret_expires_ms);
+int hp_pg_host_report(struct hp_store *s, const char *name, const char *report_json);
+int hp_pg_host_report_get(struct hp_store *s, const char *name, char **ret_report_json, int64_t *ret_at_ms);
+int hp_pg_host_set_flag(struct hp_store *s, const char *name, enum hp_host_flag flag, bool value);
+int hp_pg_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+int hp_pg_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms, int64_t *ret_expires_ms);
+int hp_pg_join_token_use(struct hp_store *s, const char *hash);
+int hp_pg_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n);
+int hp_pg_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms, int64_t *ret_token, char **ret_holder);

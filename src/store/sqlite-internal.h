@@ -48,8 +48,27 @@ enum hp_store_stmt_id {
         STMT_TOKEN_HASHES,
         STMT_TOKEN_USED,
         STMT_TOKEN_REVOKE,
+        STMT_HOST_CRED_SET,
+        STMT_HOST_CRED_OF,
+        STMT_HOST_REVOKE,
+        STMT_HOST_CREDS,
+        STMT_HOST_RENEW,
+        STMT_HOST_REPORT,
+        STMT_HOST_REPORT_GET,
+        STMT_HOST_READY,
+        STMT_HOST_MAINTENANCE,
+        STMT_HOST_LIST,
+        STMT_JOIN_ADD,
+        STMT_JOIN_USE,
+        STMT_JOIN_STATE,
+        STMT_JOIN_LIST,
+        STMT_LEADER_TAKE,
+        STMT_LEADER_HOLDER,
         _STMT_MAX,
 };
+
+/* The SQL of each statement id (sqlite-sql.c). */
+extern const char *const hp_sqlite_stmt_sql[_STMT_MAX];
 
 /* The connection's host in every statement on a host's rows (devices,
  * device_attrs, vms, events): a parameter numbered above any statement's
@@ -175,3 +194,16 @@ int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash);
 int hp_sqlite_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_sqlite_token_revoke(struct hp_store *s, const char *name);
 int hp_sqlite_token_check(struct hp_store *s, const char *hash, char **ret_name);
+/* The cluster's (sqlite-cluster.c). */
+int hp_sqlite_host_set_credential(struct hp_store *s, const char *name, const char *hash);
+int hp_sqlite_host_revoke(struct hp_store *s, const char *name);
+int hp_sqlite_host_check(struct hp_store *s, const char *hash, char **ret_name);
+int hp_sqlite_host_renew(struct hp_store *s, const char *name, int64_t lease_ms, int64_t *ret_expires_ms);
+int hp_sqlite_host_report(struct hp_store *s, const char *name, const char *report_json);
+int hp_sqlite_host_report_get(struct hp_store *s, const char *name, char **ret_report_json, int64_t *ret_at_ms);
+int hp_sqlite_host_set_flag(struct hp_store *s, const char *name, enum hp_host_flag flag, bool value);
+int hp_sqlite_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+int hp_sqlite_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms, int64_t *ret_expires_ms);
+int hp_sqlite_join_token_use(struct hp_store *s, const char *hash);
+int hp_sqlite_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n);
+int hp_sqlite_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms, int64_t *ret_token, char **ret_holder);

@@ -145,6 +145,33 @@ static const char *const migrations[] = {
         "DROP TABLE vms_v4;\n"
         "ALTER TABLE events ADD COLUMN host INTEGER REFERENCES hosts (id);\n"
         "UPDATE events SET host = 1;\n",
+        /* 6: the cluster (docs/cluster.md). A host's credential (hex
+         * SHA-256, NULL: none or revoked), its lease and heartbeat (unix
+         * milliseconds, 0: never), its last report (the controller's JSON,
+         * stored as given), ready and maintenance; join tokens, one use
+         * each; the leader lease, one row, holder '' while nobody took it. */
+        "ALTER TABLE hosts ADD COLUMN credential TEXT;\n"
+        "CREATE UNIQUE INDEX hosts_credential ON hosts (credential);\n"
+        "ALTER TABLE hosts ADD COLUMN lease_expires_ms INTEGER NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE hosts ADD COLUMN heartbeat_ms INTEGER NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE hosts ADD COLUMN report TEXT;\n"
+        "ALTER TABLE hosts ADD COLUMN report_ms INTEGER NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE hosts ADD COLUMN ready INTEGER NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE hosts ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;\n"
+        "CREATE TABLE join_tokens (\n"
+        "        id INTEGER PRIMARY KEY,\n"
+        "        hash TEXT NOT NULL UNIQUE,\n"
+        "        created_at INTEGER NOT NULL,\n"
+        "        expires_ms INTEGER NOT NULL,\n"
+        "        used_ms INTEGER\n"
+        ");\n"
+        "CREATE TABLE leader (\n"
+        "        id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+        "        holder TEXT NOT NULL,\n"
+        "        token INTEGER NOT NULL,\n"
+        "        expires_ms INTEGER NOT NULL\n"
+        ");\n"
+        "INSERT INTO leader (id, holder, token, expires_ms) VALUES (1, '', 0, 0);\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

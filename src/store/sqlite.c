@@ -3,8 +3,8 @@
  * while a writer writes, foreign keys on. The device rows are in
  * sqlite-devices.c, the VMs and device assignment in sqlite-vms.c, the tokens
  * in sqlite-tokens.c, the schema and its upgrades in sqlite-migrations.c.
- * Every statement is constant SQL with bound parameters, prepared once and
- * kept until close. */
+ * Every statement is constant SQL with bound parameters (sqlite-sql.c),
+ * prepared once and kept until close. */
 #include "sqlite-internal.h"
 
 #include <errno.h>
@@ -20,76 +20,6 @@
 #include "util/macro.h"
 
 #define BUSY_TIMEOUT_MS 5000
-
-static const char *const stmt_sql[_STMT_MAX] = {
-        [STMT_BEGIN] = "BEGIN IMMEDIATE",
-        [STMT_COMMIT] = "COMMIT",
-        [STMT_ROLLBACK] = "ROLLBACK",
-        [STMT_SAVEPOINT] = "SAVEPOINT hp_op",
-        [STMT_RELEASE] = "RELEASE hp_op",
-        [STMT_ROLLBACK_TO] = "ROLLBACK TO hp_op",
-        [STMT_FOREIGN_KEYS] = "PRAGMA foreign_keys",
-        [STMT_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
-        [STMT_PROBE] = "SELECT count(*) FROM sqlite_master",
-        [STMT_HOST_ID] = "SELECT id FROM hosts WHERE name = ?1",
-        [STMT_HOST_ADD] = "INSERT INTO hosts (name, created_at) VALUES (?1, ?2)",
-        [STMT_DEVICE_GET] =
-                "SELECT " DEVICE_COLUMNS " FROM devices WHERE host = " HOST " AND address = ?1",
-        [STMT_DEVICE_LIST] =
-                "SELECT " DEVICE_COLUMNS " FROM devices WHERE host = " HOST " ORDER BY address",
-        [STMT_ATTRS_GET] = "SELECT address, key, value FROM device_attrs "
-                           "WHERE host = " HOST " AND address = ?1 ORDER BY key",
-        [STMT_ATTRS_ALL] = "SELECT address, key, value FROM device_attrs "
-                           "WHERE host = " HOST " ORDER BY address, key",
-        [STMT_DEVICE_UPSERT] =
-                "INSERT INTO devices (host, " DEVICE_COLUMNS ") "
-                "VALUES (" HOST ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-                "ON CONFLICT (host, address) DO UPDATE SET vendor_id = excluded.vendor_id, "
-                "device_id = excluded.device_id, "
-                "subsystem_vendor_id = excluded.subsystem_vendor_id, "
-                "subsystem_device_id = excluded.subsystem_device_id, serial = excluded.serial, "
-                "slot = excluded.slot, desired = excluded.desired, "
-                "host_driver = excluded.host_driver, label = excluded.label, "
-                "health = excluded.health, reason = excluded.reason, "
-                "assigned_vm = excluded.assigned_vm, "
-                "updated_at = excluded.updated_at",
-        [STMT_ATTRS_CLEAR] = "DELETE FROM device_attrs WHERE host = " HOST " AND address = ?1",
-        [STMT_ATTR_ADD] = "INSERT INTO device_attrs (host, address, key, value) "
-                          "VALUES (" HOST ", ?1, ?2, ?3)",
-        [STMT_DEVICE_DELETE] = "DELETE FROM devices WHERE host = " HOST " AND address = ?1",
-        [STMT_EVENT_ADD] = "INSERT INTO events (at, kind, subject, message, actor, host) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, " HOST ")",
-        /* The newest `limit` after `since`, oldest first, from every host. */
-        [STMT_EVENT_LIST] =
-                "SELECT e.id, e.at, e.kind, e.subject, e.message, e.actor, h.name FROM ("
-                "SELECT * FROM events WHERE id > ?1 ORDER BY id DESC LIMIT ?2) AS e "
-                "LEFT JOIN hosts AS h ON h.id = e.host ORDER BY e.id",
-        [STMT_VM_GET] = "SELECT " VM_COLUMNS " FROM vms WHERE host = " HOST " AND name = ?1",
-        [STMT_VM_LIST] = "SELECT " VM_COLUMNS " FROM vms WHERE host = " HOST " ORDER BY name",
-        [STMT_VM_EXISTS] = "SELECT count(*) FROM vms WHERE host = " HOST " AND name = ?1",
-        [STMT_VM_INSERT] = "INSERT INTO vms (host, name, spec, created_at, updated_at) "
-                           "VALUES (" HOST ", ?1, ?2, ?3, ?3)",
-        [STMT_VM_UPDATE_SPEC] = "UPDATE vms SET spec = ?2, updated_at = ?3 "
-                                "WHERE host = " HOST " AND name = ?1",
-        [STMT_VM_SET_RUNTIME] = "UPDATE vms SET state = ?2, pid = ?3, qmp_path = ?4, "
-                                "started_at = ?5, updated_at = ?6 "
-                                "WHERE host = " HOST " AND name = ?1",
-        [STMT_VM_DELETE] = "DELETE FROM vms WHERE host = " HOST " AND name = ?1",
-        [STMT_DEVICE_HOLDER] =
-                "SELECT assigned_vm FROM devices WHERE host = " HOST " AND address = ?1",
-        [STMT_DEVICE_ASSIGN] = "UPDATE devices SET assigned_vm = ?2, updated_at = ?3 "
-                               "WHERE host = " HOST " AND address = ?1",
-        [STMT_DEVICES_RELEASE] = "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 "
-                                 "WHERE host = " HOST " AND assigned_vm = ?1",
-        [STMT_TOKEN_ADD] = "INSERT INTO tokens (name, hash, created_at) VALUES (?1, ?2, ?3)",
-        [STMT_TOKEN_LIST] = "SELECT name, created_at, last_used_at FROM tokens ORDER BY name",
-        [STMT_TOKEN_HASHES] = "SELECT name, hash FROM tokens",
-        /* A use is written at most once a minute (?4 seconds): a browser's
-         * page load is a handful of requests, and each would be a write. */
-        [STMT_TOKEN_USED] = "UPDATE tokens SET last_used_at = ?3 "
-                            "WHERE name = ?1 AND hash = ?2 AND last_used_at <= ?3 - ?4",
-        [STMT_TOKEN_REVOKE] = "DELETE FROM tokens WHERE name = ?1",
-};
 
 /* Only called for failures: anything unexpected, SQLITE_ROW included, is -EIO. */
 int hp_sqlite_errno(struct sqlite3 *db, int rc)
@@ -150,7 +80,7 @@ int hp_sqlite_stmt_get(struct hp_sqlite *s, enum hp_store_stmt_id id, sqlite3_st
         int rc;
 
         if (!s->stmts[id]) {
-                rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                rc = sqlite3_prepare_v3(s->db, hp_sqlite_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                         &s->stmts[id], NULL);
                 if (rc != SQLITE_OK)
                         return hp_sqlite_errno_rc(s, rc);
@@ -736,4 +666,16 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .token_list = hp_sqlite_token_list,
         .token_revoke = hp_sqlite_token_revoke,
         .token_check = hp_sqlite_token_check,
+        .host_set_credential = hp_sqlite_host_set_credential,
+        .host_revoke = hp_sqlite_host_revoke,
+        .host_check = hp_sqlite_host_check,
+        .host_renew = hp_sqlite_host_renew,
+        .host_report = hp_sqlite_host_report,
+        .host_report_get = hp_sqlite_host_report_get,
+        .host_set_flag = hp_sqlite_host_set_flag,
+        .host_list = hp_sqlite_host_list,
+        .join_token_add = hp_sqlite_join_token_add,
+        .join_token_use = hp_sqlite_join_token_use,
+        .join_token_list = hp_sqlite_join_token_list,
+        .leader_acquire = hp_sqlite_leader_acquire,
 };

@@ -16,6 +16,12 @@
 
 struct hp_store_backend;
 
+/* Which flag host_set_flag writes. */
+enum hp_host_flag {
+        HP_HOST_READY,
+        HP_HOST_MAINTENANCE,
+};
+
 /* The part of a connection the front keeps. A backend's connection struct
  * begins with it, and the backend's open allocates the whole. */
 struct hp_store {
@@ -70,6 +76,27 @@ struct hp_store_backend {
         int (*token_list)(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
         int (*token_revoke)(struct hp_store *s, const char *name);
         int (*token_check)(struct hp_store *s, const char *hash, char **ret_name);
+
+        /* The cluster's calls. An -ENOENT for a host is the backend's to find. */
+        int (*host_set_credential)(struct hp_store *s, const char *name, const char *hash);
+        int (*host_revoke)(struct hp_store *s, const char *name);
+        int (*host_check)(struct hp_store *s, const char *hash, char **ret_name);
+        int (*host_renew)(struct hp_store *s, const char *name, int64_t lease_ms,
+                          int64_t *ret_expires_ms);
+        int (*host_report)(struct hp_store *s, const char *name, const char *report_json);
+        int (*host_report_get)(struct hp_store *s, const char *name, char **ret_report_json,
+                               int64_t *ret_at_ms);
+        int (*host_set_flag)(struct hp_store *s, const char *name, enum hp_host_flag flag,
+                             bool value);
+        int (*host_list)(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+        int (*join_token_add)(struct hp_store *s, const char *hash, int64_t ttl_ms,
+                              int64_t *ret_expires_ms);
+        int (*join_token_use)(struct hp_store *s, const char *hash);
+        int (*join_token_list)(struct hp_store *s, struct hp_join_token_info **ret,
+                               size_t *ret_n);
+        /* ret_token and ret_holder are never NULL here. */
+        int (*leader_acquire)(struct hp_store *s, const char *holder, int64_t ttl_ms,
+                              int64_t *ret_token, char **ret_holder);
 };
 
 extern const struct hp_store_backend hp_store_sqlite_backend;

@@ -252,6 +252,82 @@ int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when
  * revoked meanwhile), -EINVAL for a malformed hash. */
 int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name);
 
+/* The cluster (docs/cluster.md): hosts' credentials, leases and reports,
+ * join tokens, the leader lease. Lease times are unix milliseconds (the
+ * names ending in _ms), timed by the database's clock on PostgreSQL
+ * (now(): the start of the call's transaction, so every lease a
+ * transaction writes has one time), by this process's clock on SQLite (one
+ * host, no server). A ttl_ms is 1..HP_STORE_TTL_MS_MAX (-EINVAL otherwise).
+ * Credentials and join tokens are kept as hex SHA-256 (util/token.h), never
+ * handed back out. Writes join hp_store_begin()'s transaction, so a join
+ * (join token used, host added, credential set) is one. */
+#define HP_STORE_TTL_MS_MAX (30LL * 24 * 3600 * 1000)
+/* Sets host name's credential; -ENOENT when there is no such host, -EEXIST
+ * when it holds one already (revoke it first: a name with a live credential
+ * is not joined again) or another host's is the same, -EINVAL for a bad
+ * name or hash. */
+int hp_store_host_set_credential(struct hp_store *s, const char *name, const char *hash);
+/* Removes the host's credential: a check with it fails from then on. 0 also
+ * when it held none; -ENOENT when there is no such host. */
+int hp_store_host_revoke(struct hp_store *s, const char *name);
+/* The name of the host whose credential is hash. Every stored credential is
+ * compared, each in constant time, as hp_store_token_check() does. -ENOENT
+ * when none matches (revoked, or never set), -EINVAL for a malformed hash. */
+int hp_store_host_check(struct hp_store *s, const char *hash, char **ret_name);
+/* Renews the host's lease to now + lease_ms and records now as its last
+ * heartbeat; *ret_expires_ms (may be NULL) gets the new expiry. -ENOENT. */
+int hp_store_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
+                        int64_t *ret_expires_ms);
+/* Stores the host's last report (JSON, as given: the store does not read
+ * it) with the time it came. -ENOENT; -EINVAL for a NULL report. */
+int hp_store_host_report(struct hp_store *s, const char *name, const char *report_json);
+/* The host's last report (NULL when it never sent one) and when it came
+ * (0: never). -ENOENT. */
+int hp_store_host_report_get(struct hp_store *s, const char *name, char **ret_report_json,
+                             int64_t *ret_at_ms);
+/* The host's flags (both false for a new host). -ENOENT. */
+int hp_store_host_set_ready(struct hp_store *s, const char *name, bool ready);
+int hp_store_host_set_maintenance(struct hp_store *s, const char *name, bool maintenance);
+struct hp_host_info {
+        char *name;
+        bool has_credential;
+        int64_t lease_expires_ms; /* 0: never renewed */
+        bool lease_live;          /* lease_expires_ms > now, by the database's clock */
+        int64_t heartbeat_ms;     /* the last renewal, 0: never */
+        bool ready, maintenance;
+};
+void hp_host_infos_free(struct hp_host_info *h, size_t n);
+/* Every host, the local one included, sorted by name. */
+int hp_store_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+
+/* Join tokens: one use each, until they expire. */
+struct hp_join_token_info {
+        int64_t id;         /* the order they were added in */
+        int64_t created_at; /* unix seconds */
+        int64_t expires_ms;
+        int64_t used_ms;    /* 0: not used */
+};
+/* Adds a token (its hash) that expires ttl_ms from now; *ret_expires_ms
+ * (may be NULL) gets when. -EEXIST when the hash is there already. */
+int hp_store_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms,
+                            int64_t *ret_expires_ms);
+/* Uses the token, atomically: of two connections using one token at once,
+ * one wins. -ENOENT when no token has this hash or it was used already,
+ * -EKEYEXPIRED when it expired; -EINVAL for a malformed hash. */
+int hp_store_join_token_use(struct hp_store *s, const char *hash);
+/* Used and expired ones included, by id; *ret is NULL when there are none. */
+int hp_store_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n);
+
+/* Takes or renews the leader lease for holder (a controller's name, as a
+ * host's: 1-253 letters, digits, '-', '.', '_') until now + ttl_ms, when it
+ * is free, expired, or holder's already. *ret_token gets the fencing token,
+ * which grows each time the holder changes and stays while a holder renews.
+ * -EBUSY when another holds a live lease: *ret_holder (may be NULL) gets
+ * its name, malloc'd (left alone on any other error, -EBUSY from a busy
+ * store included). */
+int hp_store_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms,
+                            int64_t *ret_token, char **ret_holder);
+
 /* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
  * each hold one migration per version, the same logical schema. */
-#define HP_STORE_SCHEMA_VERSION 5
+#define HP_STORE_SCHEMA_VERSION 6

@@ -138,7 +138,7 @@ static void test_migrate_v2(void **state)
         size_t n = 99;
 
         (void)state;
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 5);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 6);
         create_v2(path);
 
         /* Read-only cannot add the table the statements need: refused, untouched. */
@@ -175,7 +175,7 @@ static void test_migrate_v2(void **state)
 
         free(version);
         version = raw_text(path, "SELECT version FROM schema_version");
-        assert_string_equal(version, "5");
+        assert_string_equal(version, "6");
         /* 5: every VM belongs to a host. */
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('vms')");
         assert_string_equal(cols,

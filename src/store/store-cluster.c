@@ -1,0 +1,140 @@
+/* The store's front for the cluster's calls: hosts' credentials, leases and
+ * reports, join tokens, the leader lease (store.h), checked here as store.c
+ * checks the rest, then handed to the backend. */
+#include "store-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "util/macro.h"
+#include "util/token.h"
+
+static bool ttl_is_valid(int64_t ttl_ms)
+{
+        return ttl_ms > 0 && ttl_ms <= HP_STORE_TTL_MS_MAX;
+}
+
+int hp_store_host_set_credential(struct hp_store *s, const char *name, const char *hash)
+{
+        if (!hp_store_host_name_is_valid(name) || !hp_token_hash_is_valid(hash))
+                return -EINVAL;
+        return s->backend->host_set_credential(s, name, hash);
+}
+
+int hp_store_host_revoke(struct hp_store *s, const char *name)
+{
+        if (!hp_store_host_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->host_revoke(s, name);
+}
+
+int hp_store_host_check(struct hp_store *s, const char *hash, char **ret_name)
+{
+        if (!hp_token_hash_is_valid(hash))
+                return -EINVAL;
+        return s->backend->host_check(s, hash, ret_name);
+}
+
+int hp_store_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
+                        int64_t *ret_expires_ms)
+{
+        int64_t expires;
+        int r;
+
+        if (!hp_store_host_name_is_valid(name) || !ttl_is_valid(lease_ms))
+                return -EINVAL;
+        r = s->backend->host_renew(s, name, lease_ms, &expires);
+        if (r < 0)
+                return r;
+        if (ret_expires_ms)
+                *ret_expires_ms = expires;
+        return 0;
+}
+
+int hp_store_host_report(struct hp_store *s, const char *name, const char *report_json)
+{
+        if (!hp_store_host_name_is_valid(name) || !report_json)
+                return -EINVAL;
+        return s->backend->host_report(s, name, report_json);
+}
+
+int hp_store_host_report_get(struct hp_store *s, const char *name, char **ret_report_json,
+                             int64_t *ret_at_ms)
+{
+        if (!hp_store_host_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->host_report_get(s, name, ret_report_json, ret_at_ms);
+}
+
+int hp_store_host_set_ready(struct hp_store *s, const char *name, bool ready)
+{
+        if (!hp_store_host_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->host_set_flag(s, name, HP_HOST_READY, ready);
+}
+
+int hp_store_host_set_maintenance(struct hp_store *s, const char *name, bool maintenance)
+{
+        if (!hp_store_host_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->host_set_flag(s, name, HP_HOST_MAINTENANCE, maintenance);
+}
+
+void hp_host_infos_free(struct hp_host_info *h, size_t n)
+{
+        for (size_t i = 0; h && i < n; i++)
+                free(h[i].name);
+        free(h);
+}
+
+int hp_store_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n)
+{
+        return s->backend->host_list(s, ret, ret_n);
+}
+
+int hp_store_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms,
+                            int64_t *ret_expires_ms)
+{
+        int64_t expires;
+        int r;
+
+        if (!hp_token_hash_is_valid(hash) || !ttl_is_valid(ttl_ms))
+                return -EINVAL;
+        r = s->backend->join_token_add(s, hash, ttl_ms, &expires);
+        if (r < 0)
+                return r;
+        if (ret_expires_ms)
+                *ret_expires_ms = expires;
+        return 0;
+}
+
+int hp_store_join_token_use(struct hp_store *s, const char *hash)
+{
+        if (!hp_token_hash_is_valid(hash))
+                return -EINVAL;
+        return s->backend->join_token_use(s, hash);
+}
+
+int hp_store_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n)
+{
+        return s->backend->join_token_list(s, ret, ret_n);
+}
+
+int hp_store_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms,
+                            int64_t *ret_token, char **ret_holder)
+{
+        char *other = NULL;
+        int64_t token;
+        int r;
+
+        if (!hp_store_host_name_is_valid(holder) || !ttl_is_valid(ttl_ms) || !ret_token)
+                return -EINVAL;
+        r = s->backend->leader_acquire(s, holder, ttl_ms, &token, &other);
+        if (r == -EBUSY && other && ret_holder)
+                *ret_holder = TAKE_PTR(other);
+        free(other);
+        if (r < 0)
+                return r;
+        *ret_token = token;
+        return 0;
+}
