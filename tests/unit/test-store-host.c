@@ -232,7 +232,7 @@ static void test_migrate_v4(void **state)
 
         /* A read-write open upgrades it; every row is the local host's. */
         s = open_ok(path);
-        assert_int_equal(hp_store_schema_version(s), 6);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
         assert_string_equal(hp_store_host(s), HP_STORE_LOCAL_HOST);
         assert_devices_v4(s);
         assert_vms_v4(s);
@@ -252,7 +252,7 @@ static void test_migrate_v4(void **state)
         /* A second open migrates nothing and writes nothing. */
         before = fingerprint(path);
         s = open_ok(path);
-        assert_int_equal(hp_store_schema_version(s), 5);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
         hp_store_close(s);
         after = fingerprint(path);
         assert_string_equal(before, after);
