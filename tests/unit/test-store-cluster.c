@@ -455,12 +455,43 @@ static void test_migrate_v5(void **state)
         hp_store_close(ro);
 }
 
+/* A read-only connection reads the cluster's state and writes none of it. */
+static void test_readonly(void **state)
+{
+        _cleanup_free_ char *path = store_new("cluster_ro");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_(hp_store_closep) struct hp_store *ro = NULL;
+        char h[HP_TOKEN_HASH_LEN + 1], *name = NULL;
+        struct hp_host_info *hosts = NULL;
+        int64_t token = 0;
+        size_t n = 0;
+
+        (void)state;
+        new_hash(h);
+        assert_int_equal(hp_store_host_add(s, "gpu-01"), 0);
+        assert_int_equal(hp_store_host_set_credential(s, "gpu-01", h), 0);
+        assert_int_equal(hp_store_join_token_add(s, h, 60000, NULL), 0);
+        assert_int_equal(hp_store_open_readonly(path, &ro, NULL), 0);
+        assert_int_equal(hp_store_host_check(ro, h, &name), 0);
+        assert_string_equal(name, "gpu-01");
+        free(name);
+        assert_int_equal(hp_store_host_list(ro, &hosts, &n), 0);
+        assert_int_equal(n, 2);
+        hp_host_infos_free(hosts, n);
+        assert_int_equal(hp_store_host_renew(ro, "gpu-01", 1000, NULL), -EROFS);
+        assert_int_equal(hp_store_host_revoke(ro, "gpu-01"), -EROFS);
+        assert_int_equal(hp_store_join_token_use(ro, h), -EROFS);
+        assert_int_equal(hp_store_leader_acquire(ro, "ctl-a", 1000, &token, NULL), -EROFS);
+        assert_int_equal(hp_store_join_token_use(s, h), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_credentials), cmocka_unit_test(test_lease_report_flags),
                 cmocka_unit_test(test_join_tokens), cmocka_unit_test(test_join_transaction),
                 cmocka_unit_test(test_join_race),   cmocka_unit_test(test_migrate_v5),
+                cmocka_unit_test(test_readonly),
         };
 
         return run_store_tests("store-cluster", NULL, 0, tests, ELEMENTSOF(tests));
