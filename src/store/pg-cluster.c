@@ -113,14 +113,9 @@ static int check_op(struct hp_pg *s, void *data)
                        NULL, &res);
         if (r < 0)
                 return r;
-        for (int i = 0; i < PQntuples(res); i++) {
-                const char *row_hash = PQgetvalue(res, i, 1);
-                bool same = strlen(row_hash) == HP_TOKEN_HASH_LEN &&
-                            hp_memeq_const_time(row_hash, c->hash, HP_TOKEN_HASH_LEN);
-
-                if (same && !found && !(found = strdup(PQgetvalue(res, i, 0))))
-                        return -ENOMEM;
-        }
+        r = hp_pg_find_hash(res, c->hash, &found);
+        if (r < 0)
+                return r;
         if (!found)
                 return -ENOENT;
         free(c->name);

@@ -57,6 +57,11 @@ int hp_pg_strdup(PGresult *res, int row, int col, char **ret);
 int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret);
 /* v as a parameter. */
 void hp_pg_fmt_int(char buf[HP_PG_INT_LEN], int64_t v);
+/* The name of the row of res (name, hash columns) whose hash is hash, into
+ * *ret_name (NULL when none): the API's tokens, the hosts' credentials.
+ * Every row is compared in full, in constant time: no early exit on a match
+ * (pg-tokens.c). */
+int hp_pg_find_hash(const PGresult *res, const char *hash, char **ret_name);
 
 /* One operation of the backend, run by hp_pg_run(): statements only, no
  * transaction control. It writes its results into data only on success,

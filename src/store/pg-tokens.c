@@ -111,6 +111,20 @@ int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret
         return 0;
 }
 
+int hp_pg_find_hash(const PGresult *res, const char *hash, char **ret_name)
+{
+        _cleanup_free_ char *found = NULL;
+
+        for (int i = 0; i < PQntuples(res); i++) {
+                bool same = hp_token_hash_equal(PQgetvalue(res, i, 1), hash);
+
+                if (same && !found && !(found = strdup(PQgetvalue(res, i, 0))))
+                        return -ENOMEM;
+        }
+        *ret_name = TAKE_PTR(found);
+        return 0;
+}
+
 struct token_check {
         const char *hash;
         char *name;
@@ -132,15 +146,9 @@ static int check_op(struct hp_pg *s, void *data)
         r = hp_pg_exec(s, "SELECT name, hash FROM tokens", 0, NULL, &res);
         if (r < 0)
                 return r;
-        for (int i = 0; i < PQntuples(res); i++) {
-                const char *row_hash = PQgetvalue(res, i, 1);
-                /* A damaged row's hash can be shorter: it matches nothing. */
-                bool same = strlen(row_hash) == HP_TOKEN_HASH_LEN &&
-                            hp_memeq_const_time(row_hash, c->hash, HP_TOKEN_HASH_LEN);
-
-                if (same && !found && !(found = strdup(PQgetvalue(res, i, 0))))
-                        return -ENOMEM;
-        }
+        r = hp_pg_find_hash(res, c->hash, &found);
+        if (r < 0)
+                return r;
         if (!found)
                 return -ENOENT;
         hp_pg_fmt_int(now, (int64_t)time(NULL));

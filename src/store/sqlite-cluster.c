@@ -121,36 +121,16 @@ int hp_sqlite_host_revoke(struct hp_store *store, const char *name)
         return update_one(hp_sqlite(store), STMT_HOST_REVOKE, name, 0);
 }
 
-/* Every credential is compared in full: no early exit on a match. */
 int hp_sqlite_host_check(struct hp_store *store, const char *hash, char **ret_name)
 {
-        struct hp_sqlite *s = hp_sqlite(store);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        _cleanup_free_ char *found = NULL;
-        int r, rc;
+        char *name = NULL;
+        int r = hp_sqlite_find_hash(hp_sqlite(store), STMT_HOST_CREDS, hash, &name);
 
-        r = hp_sqlite_stmt_use(s, STMT_HOST_CREDS, &st);
         if (r < 0)
                 return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *name, *row_hash;
-                bool same;
-
-                r = hp_sqlite_column_text(st, 0, &name);
-                if (r >= 0)
-                        r = hp_sqlite_column_text(st, 1, &row_hash);
-                if (r < 0)
-                        return r;
-                same = strlen(row_hash) == HP_TOKEN_HASH_LEN &&
-                       hp_memeq_const_time(row_hash, hash, HP_TOKEN_HASH_LEN);
-                if (same && !found && !(found = strdup(name)))
-                        return -ENOMEM;
-        }
-        if (rc != SQLITE_DONE)
-                return hp_sqlite_errno_rc(s, rc);
-        if (!found)
+        if (!name)
                 return -ENOENT;
-        *ret_name = TAKE_PTR(found);
+        *ret_name = name;
         return 0;
 }
 

@@ -149,6 +149,11 @@ int hp_sqlite_binds_ok(struct hp_sqlite *s, const int *rcs, size_t n);
 int hp_sqlite_step_done(struct hp_sqlite *s, sqlite3_stmt *st);
 /* A text column that must be there (-EBADMSG when NULL); valid until the next step. */
 int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret);
+/* The name of the row whose hash (or credential) is hash, into *ret_name
+ * (NULL when none), stmt giving (name, hash) rows: the API's tokens, the
+ * hosts' credentials. Every row is read and compared in full, in constant
+ * time: no early exit on a match (sqlite-tokens.c). */
+int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name);
 /* A copy of a text column, NULL for SQL NULL. */
 int hp_sqlite_column_strdup(sqlite3_stmt *st, int col, char **ret);
 /* Steps st to its end, appending what row() makes of each row to the array

@@ -88,15 +88,13 @@ int hp_sqlite_token_revoke(struct hp_store *store, const char *name)
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
-/* The name of the row whose hash is hash, into *ret_name (NULL when none).
- * Every row is read and compared in full: no early exit on a match. */
-static int find_hash(struct hp_sqlite *s, const char *hash, char **ret_name)
+int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         _cleanup_free_ char *found = NULL;
         int r, rc;
 
-        r = hp_sqlite_stmt_use(s, STMT_TOKEN_HASHES, &st);
+        r = hp_sqlite_stmt_use(s, stmt, &st);
         if (r < 0)
                 return r;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -108,9 +106,7 @@ static int find_hash(struct hp_sqlite *s, const char *hash, char **ret_name)
                         r = hp_sqlite_column_text(st, 1, &row_hash);
                 if (r < 0)
                         return r;
-                /* A damaged row's hash can be shorter: it matches nothing. */
-                same = strlen(row_hash) == HP_TOKEN_HASH_LEN &&
-                       hp_memeq_const_time(row_hash, hash, HP_TOKEN_HASH_LEN);
+                same = hp_token_hash_equal(row_hash, hash);
                 if (same && !found && !(found = strdup(name)))
                         return -ENOMEM;
         }
@@ -127,7 +123,7 @@ int hp_sqlite_token_check(struct hp_store *store, const char *hash, char **ret_n
         _cleanup_free_ char *name = NULL;
         int r;
 
-        r = find_hash(s, hash, &name);
+        r = hp_sqlite_find_hash(s, STMT_TOKEN_HASHES, hash, &name);
         if (r < 0)
                 return r;
         if (!name)
@@ -150,7 +146,7 @@ int hp_sqlite_token_check(struct hp_store *store, const char *hash, char **ret_n
                 /* Used within the minute, or revoked since the read: which? */
                 _cleanup_free_ char *again = NULL;
 
-                r = find_hash(s, hash, &again);
+                r = hp_sqlite_find_hash(s, STMT_TOKEN_HASHES, hash, &again);
                 if (r < 0)
                         return r;
                 if (!again || !streq(again, name))

@@ -125,6 +125,11 @@ bool hp_token_name_is_valid(const char *name)
         return true;
 }
 
+bool hp_token_hash_equal(const char *stored, const char *hash)
+{
+        return strlen(stored) == HP_TOKEN_HASH_LEN && hp_memeq_const_time(stored, hash, HP_TOKEN_HASH_LEN);
+}
+
 bool hp_memeq_const_time(const void *a, const void *b, size_t n)
 {
         /* volatile: the compiler may not stop at the first difference. */

@@ -32,3 +32,6 @@ bool hp_token_name_is_valid(const char *name);
 
 /* Whether a and b hold the same n bytes, reading all of them whatever they hold. */
 bool hp_memeq_const_time(const void *a, const void *b, size_t n);
+/* Whether a hash read from the store is hash (a valid one), in constant
+ * time; a damaged stored value of another length matches nothing. */
+bool hp_token_hash_equal(const char *stored, const char *hash);
