@@ -225,10 +225,11 @@ static int try_one(struct hp_client *c, size_t i, const char *method, const char
         if (!h || asprintf(&url, "%s%s", c->urls[i], path) < 0)
                 return -ENOMEM;
         c->f.setopt(h, CURLOPT_URL, url);
-        c->f.setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        /* The kept handle may have sent a body last time: none now. */
         c->f.setopt(h, CURLOPT_POSTFIELDS, body);
         if (!body)
-                c->f.setopt(h, CURLOPT_HTTPGET, 1L), c->f.setopt(h, CURLOPT_CUSTOMREQUEST, method);
+                c->f.setopt(h, CURLOPT_HTTPGET, 1L);
+        c->f.setopt(h, CURLOPT_CUSTOMREQUEST, method);
         c->f.setopt(h, CURLOPT_WRITEDATA, answer);
         rc = c->f.perform(h);
         if (rc == CURLE_OK) {

@@ -45,12 +45,11 @@ static int request(const char *socket_path, const char *method, const char *path
                 return hp_cli_usage_error("hwpassd runs at '%s', and %s", socket_path, err);
         if (r >= 0)
                 r = hp_client_call(client, method, path, body, ret_status, ret, &err);
-        if (r == -EBADMSG || (r >= 0 && !*ret)) {
-                if (r >= 0)
-                        fprintf(stderr, "hwpass: hwpassd at '%s' gave an answer that is not JSON (HTTP %ld)\n",
-                                socket_path, *ret_status);
-                else
-                        fprintf(stderr, "hwpass: %s\n", err);
+        if (r >= 0 && !*ret) /* an empty body */
+                r = hp_errorf(&err, -EBADMSG, "hwpassd at '%s' gave an answer that is not JSON (HTTP %ld)",
+                              socket_path, *ret_status);
+        if (r == -EBADMSG) {
+                fprintf(stderr, "hwpass: %s\n", err);
                 return HP_EXIT_ERROR;
         }
         if (r < 0)

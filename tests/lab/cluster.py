@@ -15,6 +15,7 @@ lab.check() and lab.ok() print TAP.
 """
 import base64
 import json
+import re
 import os
 import shutil
 import signal
@@ -244,7 +245,6 @@ class Lab:
 
     def check(self, name, host, command, want_rc=0, pattern=None, timeout=120):
         """A TAP case: command inside host exits want_rc (and prints pattern)."""
-        import re
         try:
             rc, out = self[host].exec(command, timeout)
         except LabError as e:
