@@ -12,6 +12,7 @@
 
 #include "api/metrics.h"
 #include "api/server.h"
+#include "ctl/ctl.h"
 
 struct MHD_Connection;
 struct hp_api_listener;
@@ -21,6 +22,9 @@ struct hp_host;
 struct hp_names;
 
 struct hp_api {
+        enum hp_api_role role;
+        struct hp_ctl_config ctl; /* a controller's */
+        char **controllers;       /* ctl.controllers' strings */
         struct hp_api_listener **listeners; /* one libmicrohttpd daemon each */
         size_t n_listeners;
         struct hp_host *host;
@@ -48,7 +52,8 @@ struct hp_api_request {
         const char *body; /* NULL when the request has none */
         size_t body_len;
         bool local;        /* on the Unix socket, peer checked */
-        const char *actor; /* who asks: "root", "uid 1000", "token NAME" */
+        const char *actor; /* who asks: "root", "uid 1000", "token NAME", "host NAME" */
+        const char *agent_host; /* on a controller, the host whose credential came; NULL otherwise */
 };
 
 /* What a route answers: a JSON document, or text of a content type. */
@@ -73,6 +78,11 @@ struct hp_api_reply hp_api_ok(json_t *body);
 bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size);
 bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
                           struct hp_api_reply *ret_refusal);
+/* On a controller a bearer may also be a host's credential (docs/cluster.md
+ * "Trust"): then actor is "host NAME" and agent_host (size bytes) NAME;
+ * agent_host is "" for an API token. */
+bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
+                           char *agent_host, size_t host_size, struct hp_api_reply *ret_refusal);
 
 /* The connections of a TCP endpoint that have shown no token yet (admit.c),
  * oldest first: at most max; one more drops the oldest. */
@@ -98,6 +108,12 @@ int hp_api_tls_load(const struct hp_api_tls *tls, char **ret_cert, char **ret_ke
 
 /* The route table: every request that passed authentication. */
 struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req);
+/* A controller's own routes (routes-cluster.c): the agents', hosts, the
+ * cluster's devices, join tokens. *ret_handled false: not one of them. */
+struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_request *req, bool *ret_handled);
+/* Whether a request may come without a bearer: a host's join carries its
+ * join token in its body. */
+bool hp_api_join_path(struct hp_api *a, const char *method, const char *url);
 
 /* The operations' context for a request: the daemon's host and state, the
  * requester as actor ("root via hwpassd"), written to actor (size bytes). */
@@ -114,6 +130,8 @@ int hp_api_body_object(const struct hp_api_request *req, const char *const *allo
                        struct hp_api_reply *err);
 /* A canonical address from a URL segment, or a 400 in *err. */
 int hp_api_parse_address(const char *arg, char canon[13], struct hp_api_reply *err);
+/* 405 naming the methods the path takes ("GET or POST"). */
+struct hp_api_reply hp_api_method_error(const struct hp_api_request *req, const char *allowed);
 /* 400 for a VM name that cannot be one. */
 struct hp_api_reply hp_api_bad_name(const char *name);
 
@@ -145,8 +163,10 @@ struct hp_api_reply hp_api_web(struct hp_api *a, const struct hp_api_request *re
  * served without credentials, so the page can ask for a token. */
 bool hp_api_web_path(const char *url);
 
-/* Largest request body read; a longer one is refused with 413. */
+/* Largest request body read; a longer one is refused with 413. A host's
+ * heartbeat carries its whole inventory: it may be longer. */
 #define HP_API_BODY_MAX (64 * 1024)
+#define HP_API_REPORT_MAX (8 * 1024 * 1024)
 /* Deepest nesting of arrays and objects a request body may have. */
 #define HP_API_DEPTH_MAX 8
 

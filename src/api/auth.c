@@ -47,8 +47,9 @@ static const char *bearer(const char *header)
         return *header ? header : NULL;
 }
 
-/* The name of the stored token whose hash is the presented token's. */
-static int token_name(struct hp_api *a, const char *token, char **ret_name)
+/* The name of the stored token whose hash is the presented token's; on a
+ * controller, else the host whose credential it is (*ret_host true). */
+static int token_name(struct hp_api *a, const char *token, char **ret_name, bool *ret_host)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         char hash[HP_TOKEN_HASH_LEN + 1];
@@ -60,7 +61,12 @@ static int token_name(struct hp_api *a, const char *token, char **ret_name)
         r = hp_store_open(a->db_path, &s, NULL);
         if (r < 0)
                 return r;
-        return hp_store_token_check(s, hash, ret_name);
+        *ret_host = false;
+        r = hp_store_token_check(s, hash, ret_name);
+        if (r != -ENOENT || a->role != HP_ROLE_CONTROLLER)
+                return r;
+        *ret_host = true;
+        return hp_store_host_check(s, hash, ret_name);
 }
 
 static struct hp_api_reply unauthorized(const char *challenge, const char *msg)
@@ -74,19 +80,29 @@ static struct hp_api_reply unauthorized(const char *challenge, const char *msg)
 bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
                           struct hp_api_reply *ret_refusal)
 {
+        char host[HP_STORE_HOST_NAME_MAX + 1];
+
+        return hp_api_bearer_allowed(a, conn, actor, size, host, sizeof(host), ret_refusal);
+}
+
+bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
+                           char *agent_host, size_t host_size, struct hp_api_reply *ret_refusal)
+{
         const char *header =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *token = bearer(header);
         _cleanup_free_ char *name = NULL;
+        bool is_host = false;
         int r;
 
+        agent_host[0] = '\0';
         if (!token) {
                 *ret_refusal = unauthorized("Bearer realm=\"hwpass\"",
                                             "this API needs a token over TCP: send 'Authorization: "
                                             "Bearer TOKEN'; " HOW_TO_GET_ONE);
                 return false;
         }
-        r = token_name(a, token, &name);
+        r = token_name(a, token, &name, &is_host);
         if (r == -ENOENT || r == -EINVAL) {
                 *ret_refusal = unauthorized(
                         "Bearer realm=\"hwpass\", error=\"invalid_token\"",
@@ -98,6 +114,8 @@ bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *a
                         hp_api_error(500, "internal", "cannot check the token: %s", strerror(-r));
                 return false;
         }
-        snprintf(actor, size, "token %s", name);
+        snprintf(actor, size, "%s %s", is_host ? "host" : "token", name);
+        if (is_host)
+                snprintf(agent_host, host_size, "%s", name);
         return true;
 }

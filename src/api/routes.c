@@ -66,7 +66,38 @@ int hp_api_parse_address(const char *arg, char canon[HP_SBDF_LEN], struct hp_api
         return 0;
 }
 
-static struct hp_api_reply devices(struct hp_api *a, const char *address)
+/* ?host=NAME: on a controller, whose device a route means. */
+static const char *host_arg(const struct hp_api_request *req)
+{
+        return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "host");
+}
+
+/* A controller's devices: every host's, or one host's, or one device. */
+static struct hp_api_reply cluster_devices(struct hp_api *a, const struct hp_api_request *req, const char *address)
+{
+        char actor[300];
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL, *one = NULL, *d;
+        size_t i;
+        int r;
+
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        if (address && !host_arg(req))
+                return hp_api_error(400, "no-host", "a controller serves many hosts: say whose device %s is (?host=NAME)",
+                                    address);
+        r = hp_ctl_devices(&ctx, host_arg(req), &doc);
+        if (r < 0 || !address)
+                return hp_api_op_reply(&ctx, r, doc, 200);
+        json_array_foreach(json_object_get(doc, "devices"), i, d)
+                if (streq(json_string_value(json_object_get(d, "address")) ?: "", address))
+                        one = json_incref(d);
+        json_decref(doc);
+        if (!one)
+                return hp_api_error(404, "no-device", "%s has reported no PCI device %s", host_arg(req), address);
+        return hp_api_ok(one);
+}
+
+static struct hp_api_reply devices(struct hp_api *a, const struct hp_api_request *req, const char *address)
 {
         _cleanup_(hp_view_done) struct hp_view v = { 0 };
         struct hp_host_state st;
@@ -76,6 +107,8 @@ static struct hp_api_reply devices(struct hp_api *a, const char *address)
 
         if (address && hp_api_parse_address(address, canon, &err) < 0)
                 return err;
+        if (a->role == HP_ROLE_CONTROLLER)
+                return cluster_devices(a, req, address ? canon : NULL);
         if (load_view(a, &v, &err) < 0)
                 return err;
         st = hp_view_state(&v);
@@ -282,7 +315,13 @@ static struct hp_api_reply put_passthrough(struct hp_api *a, const struct hp_api
                 return hp_api_error(400, "bad-body", "%s", msg);
         op.enable = json_is_true(enabled);
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = hp_ops_passthrough(&ctx, &op, &doc);
+        if (a->role == HP_ROLE_CONTROLLER && (op.force || op.dry_run))
+                return hp_api_error(400, "bad-body", "a controller records the desired state; \"force\" and "
+                                                     "\"dry_run\" are for the host's own hwpassd");
+        if (a->role == HP_ROLE_CONTROLLER)
+                r = hp_ctl_device_passthrough(&ctx, host_arg(req), canon, op.enable, &doc);
+        else
+                r = hp_ops_passthrough(&ctx, &op, &doc);
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
@@ -308,7 +347,10 @@ static struct hp_api_reply put_label(struct hp_api *a, const struct hp_api_reque
         if (label && (!*label || label[0] == '-'))
                 return hp_api_error(400, "bad-body", "a label must not be empty or start with '-'");
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = hp_ops_device_label(&ctx, canon, label, &doc);
+        if (a->role == HP_ROLE_CONTROLLER)
+                r = hp_ctl_device_label(&ctx, host_arg(req), canon, label, &doc);
+        else
+                r = hp_ops_device_label(&ctx, canon, label, &doc);
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
@@ -367,7 +409,10 @@ static struct hp_api_reply put_attributes(struct hp_api *a, const struct hp_api_
         if (r < 0 || !set)
                 return hp_api_error(500, "internal", "out of memory");
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = hp_ops_device_attr(&ctx, canon, set, unset, &doc);
+        if (a->role == HP_ROLE_CONTROLLER)
+                r = hp_ctl_device_attr(&ctx, host_arg(req), canon, set, unset, &doc);
+        else
+                r = hp_ops_device_attr(&ctx, canon, set, unset, &doc);
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
@@ -552,7 +597,7 @@ static bool vm_device(const char *url, char *name, size_t name_size, char *dev, 
         return true;
 }
 
-static struct hp_api_reply method_error(const struct hp_api_request *req, const char *allowed)
+struct hp_api_reply hp_api_method_error(const struct hp_api_request *req, const char *allowed)
 {
         return hp_api_error(405, "method", "%s %s: only %s", req->method, req->url, allowed);
 }
@@ -580,66 +625,73 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
         if (!serves_state(a, req))
                 return hp_api_error(409, "other-state", "this daemon serves the database '%s' and host root '%s'",
                                     a->db_path, a->host_root);
+        if (a->role == HP_ROLE_CONTROLLER) {
+                bool handled;
+                struct hp_api_reply rep = hp_api_route_cluster(a, req, &handled);
+
+                if (handled)
+                        return rep;
+        }
         if (streq(url, "/v1/host/check"))
-                return get ? host_check(a) : method_error(req, "GET");
+                return get ? host_check(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/devices"))
-                return get ? devices(a, NULL) : method_error(req, "GET");
+                return get ? devices(a, req, NULL) : hp_api_method_error(req, "GET");
         if (segment(url, "/v1/devices/", "/passthrough", arg, sizeof(arg)))
-                return put ? put_passthrough(a, req, arg) : method_error(req, "PUT");
+                return put ? put_passthrough(a, req, arg) : hp_api_method_error(req, "PUT");
         if (segment(url, "/v1/devices/", "/label", arg, sizeof(arg)))
-                return put ? put_label(a, req, arg) : method_error(req, "PUT");
+                return put ? put_label(a, req, arg) : hp_api_method_error(req, "PUT");
         if (segment(url, "/v1/devices/", "/attributes", arg, sizeof(arg)))
-                return put ? put_attributes(a, req, arg) : method_error(req, "PUT");
+                return put ? put_attributes(a, req, arg) : hp_api_method_error(req, "PUT");
         if (segment(url, "/v1/devices/", "/clear", arg, sizeof(arg)))
-                return post ? post_clear(a, req, arg) : method_error(req, "POST");
+                return post ? post_clear(a, req, arg) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/devices/", "/adopt", arg, sizeof(arg)))
-                return post ? post_adopt(a, req, arg) : method_error(req, "POST");
+                return post ? post_adopt(a, req, arg) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/devices/", "/forget", arg, sizeof(arg)))
-                return post ? post_forget(a, req, arg) : method_error(req, "POST");
+                return post ? post_forget(a, req, arg) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/devices/", "/probe", arg, sizeof(arg)))
-                return post ? post_probe(a, req, arg) : method_error(req, "POST");
+                return post ? post_probe(a, req, arg) : hp_api_method_error(req, "POST");
         if (streq(url, "/v1/host/apply"))
-                return post ? post_host_apply(a, req, false) : method_error(req, "POST");
+                return post ? post_host_apply(a, req, false) : hp_api_method_error(req, "POST");
         if (streq(url, "/v1/host/boot-config"))
-                return post ? post_host_apply(a, req, true) : method_error(req, "POST");
+                return post ? post_host_apply(a, req, true) : hp_api_method_error(req, "POST");
         if (streq(url, "/v1/host/start-vms"))
-                return post ? hp_api_host_vms(a, req, true) : method_error(req, "POST");
+                return post ? hp_api_host_vms(a, req, true) : hp_api_method_error(req, "POST");
         if (streq(url, "/v1/host/stop-vms"))
-                return post ? hp_api_host_vms(a, req, false) : method_error(req, "POST");
+                return post ? hp_api_host_vms(a, req, false) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/devices/", NULL, arg, sizeof(arg)))
-                return get ? devices(a, arg) : method_error(req, "GET");
+                return get ? devices(a, req, arg) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/vms"))
-                return get ? vms(a, NULL) : post ? hp_api_post_vm(a, req) : method_error(req, "GET or POST");
+                return get ? vms(a, NULL) : post ? hp_api_post_vm(a, req) : hp_api_method_error(req, "GET or POST");
         if (segment(url, "/v1/vms/", "/start", arg, sizeof(arg)))
-                return post ? hp_api_vm_start(a, req, arg) : method_error(req, "POST");
+                return post ? hp_api_vm_start(a, req, arg) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/vms/", "/stop", arg, sizeof(arg)))
-                return post ? hp_api_vm_stop(a, req, arg) : method_error(req, "POST");
+                return post ? hp_api_vm_stop(a, req, arg) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/vms/", "/settings", arg, sizeof(arg)))
-                return put ? hp_api_vm_settings(a, req, arg) : method_error(req, "PUT");
+                return put ? hp_api_vm_settings(a, req, arg) : hp_api_method_error(req, "PUT");
         if (segment(url, "/v1/vms/", "/pci", arg, sizeof(arg)))
-                return post ? hp_api_vm_add(a, req, arg, true) : method_error(req, "POST");
+                return post ? hp_api_vm_add(a, req, arg, true) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/vms/", "/usb", arg, sizeof(arg)))
-                return post ? hp_api_vm_add(a, req, arg, false) : method_error(req, "POST");
+                return post ? hp_api_vm_add(a, req, arg, false) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/vms/", "/autostart", arg, sizeof(arg)))
-                return put ? hp_api_vm_autostart(a, req, arg) : method_error(req, "PUT");
+                return put ? hp_api_vm_autostart(a, req, arg) : hp_api_method_error(req, "PUT");
         if (vm_device(url, arg, sizeof(arg), dev, sizeof(dev)))
-                return del ? hp_api_vm_remove_device(a, req, arg, dev) : method_error(req, "DELETE");
+                return del ? hp_api_vm_remove_device(a, req, arg, dev) : hp_api_method_error(req, "DELETE");
         if (segment(url, "/v1/vms/", "/log", arg, sizeof(arg)))
-                return get ? hp_api_vm_log(a, arg) : method_error(req, "GET");
+                return get ? hp_api_vm_log(a, arg) : hp_api_method_error(req, "GET");
         if (segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))
-                return get ? vms(a, arg) : del ? hp_api_vm_delete(a, req, arg) : method_error(req, "GET or DELETE");
+                return get ? vms(a, arg) : del ? hp_api_vm_delete(a, req, arg) : hp_api_method_error(req, "GET or DELETE");
         if (streq(url, "/v1/events"))
                 return get ? events(a, MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "since"),
                                     MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "limit"))
-                           : method_error(req, "GET");
+                           : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/usb"))
-                return get ? hp_api_usb(a) : method_error(req, "GET");
+                return get ? hp_api_usb(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/tokens"))
-                return post ? tokens(a, req, NULL) : method_error(req, "POST");
+                return post ? tokens(a, req, NULL) : hp_api_method_error(req, "POST");
         if (segment(url, "/v1/tokens/", NULL, arg, sizeof(arg)))
-                return del ? tokens(a, req, arg) : method_error(req, "DELETE");
+                return del ? tokens(a, req, arg) : hp_api_method_error(req, "DELETE");
         if (streq(url, "/metrics"))
-                return get ? hp_api_metrics(a) : method_error(req, "GET");
+                return get ? hp_api_metrics(a) : hp_api_method_error(req, "GET");
         if (!hp_startswith(url, "/v1/"))
                 return hp_api_web(a, req);
         return hp_api_error(404, "no-route",

@@ -14,6 +14,7 @@
 
 #include "api/api-internal.h"
 #include "host/names.h"
+#include "store/store.h"
 #include "util/hostroot.h"
 #include "util/io.h"
 #include "util/lockfile.h"
@@ -62,7 +63,8 @@ struct pending {
         struct hp_buf body;
         bool too_big;
         bool local;
-        char actor[128];
+        char actor[HP_STORE_HOST_NAME_MAX + 8];
+        char agent_host[HP_STORE_HOST_NAME_MAX + 1]; /* a host's credential came: its name */
         struct hp_api_reply refusal; /* status 0: allowed */
 };
 
@@ -165,9 +167,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 /* Who asks is known from the headers: checked before any body is kept. */
                 if (l->tcp) {
                         /* The UI's own files hold no host data: the page loads
-                         * without a token and then asks for one. */
-                        if ((!hp_api_web_path(url) || (!streq(method, "GET") && !streq(method, "HEAD"))) &&
-                            hp_api_token_allowed(a, conn, p->actor, sizeof(p->actor), &p->refusal))
+                         * without a token and then asks for one. A joining
+                         * host's token is in its body (the route checks it). */
+                        if (hp_api_join_path(a, method, url))
+                                snprintf(p->actor, sizeof(p->actor), "a joining host");
+                        else if ((!hp_api_web_path(url) || (!streq(method, "GET") && !streq(method, "HEAD"))) &&
+                                 hp_api_bearer_allowed(a, conn, p->actor, sizeof(p->actor), p->agent_host,
+                                                       sizeof(p->agent_host), &p->refusal))
                                 admitted(conn, a->limits.idle_timeout);
                 } else if (hp_api_peer_allowed(a, conn, p->actor, sizeof(p->actor))) {
                         p->local = true;
@@ -181,7 +187,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 /* Kept up to the limit; the rest, and all of a refused
                  * request's, is read and dropped, so the client gets its 413
                  * (or 401) instead of a reset connection. */
-                if (!p->too_big && p->body.len + *upload_data_size > HP_API_BODY_MAX) {
+                if (!p->too_big && p->body.len + *upload_data_size > (p->agent_host[0] ? HP_API_REPORT_MAX : HP_API_BODY_MAX)) {
                         p->too_big = true;
                         free(p->body.data);
                         p->body = (struct hp_buf){ 0 };
@@ -209,7 +215,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                                        .body = p->body.data,
                                                        .body_len = p->body.len,
                                                        .local = p->local,
-                                                       .actor = p->actor });
+                                                       .actor = p->actor,
+                                                       .agent_host = p->agent_host[0] ? p->agent_host : NULL });
         restart_timeout(conn);
         return respond(conn, rep, a);
 }
@@ -232,6 +239,12 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
         if (!a)
                 return -ENOMEM;
         a->socket_lock = -1;
+        a->role = cfg->role;
+        a->ctl = (struct hp_ctl_config){ .heartbeat_ms = cfg->heartbeat_ms, .lease_ms = cfg->lease_ms };
+        for (size_t i = 0; cfg->controllers && cfg->controllers[i]; i++)
+                if (hp_strv_push(&a->controllers, cfg->controllers[i]) < 0)
+                        return -ENOMEM;
+        a->ctl.controllers = a->controllers;
         pthread_mutex_init(&a->metrics_lock, NULL);
         if (!(a->db_path = strdup(cfg->db_path)) ||
             !(a->host_root = strdup(cfg->host_root ? cfg->host_root : "/")) ||
@@ -446,5 +459,6 @@ void hp_api_stop(struct hp_api *a)
         free(a->run_dir);
         free(a->state_dir);
         free(a->web_root);
+        hp_strv_free(a->controllers);
         free(a);
 }

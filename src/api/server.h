@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct hp_api;
@@ -26,7 +27,15 @@ struct hp_api_limits {
 /* l with every 0 replaced by its default. */
 struct hp_api_limits hp_api_limits_or_default(const struct hp_api_limits *l);
 
+/* What a daemon is (DESIGN.md §1): a standalone host (both halves over
+ * SQLite), a cluster's controller (over PostgreSQL: hosts join, report and
+ * are told what to hold; its device routes name a host), or an agent. */
+enum hp_api_role { HP_ROLE_STANDALONE, HP_ROLE_CONTROLLER, HP_ROLE_AGENT };
+
 struct hp_api_config {
+        enum hp_api_role role;
+        int64_t heartbeat_ms, lease_ms; /* a controller's, told to agents; 0: the defaults */
+        char *const *controllers;       /* a controller's: the URLs agents are told of, or NULL */
         const char *host_root; /* NULL: "/" */
         const char *db_path;
         const char *web_root; /* the web UI's files */

@@ -31,6 +31,11 @@ struct hp_cli {
         bool no_names; /* scans skip pci.ids: nothing will print a device name */
         const char *socket; /* --socket or HWPASS_SOCKET: hwpassd must answer there */
         const char *default_socket; /* RUN_DIR/hwpass.sock: hwpassd may answer there */
+        /* A cluster's controllers (--controller, HWPASS_CONTROLLER): every
+         * command that goes to a daemon goes there, over HTTPS with the
+         * cluster CA (--ca, HWPASS_CA) and an API token (--token,
+         * HWPASS_TOKEN); --host names the host a device command means. */
+        const char *controller, *token, *ca, *cluster_host;
         struct hp_ops_ctx ops; /* the operations' context; its error after one failed */
 };
 
@@ -97,6 +102,10 @@ int hp_cli_remote(struct hp_cli *c, struct hp_cli_route *route, bool *ret_handle
  * arg) here. 0 with *ret; -errno when the operation failed (its error in
  * c->ops.error, not printed yet); > 0, an exit code, when it could not be
  * asked (reported). hp_cli_write also prints a failure: an exit code. */
+/* A command only a daemon answers (a controller's hosts, join tokens): to
+ * --controller, else to the local hwpassd; body taken. An exit code, the
+ * failure printed; 0 with *ret. */
+int hp_cli_daemon_call(struct hp_cli *c, const char *method, const char *path, json_t *body, json_t **ret);
 typedef int (*hp_cli_op_fn)(struct hp_ops_ctx *ctx, void *arg, json_t **ret);
 int hp_cli_call(struct hp_cli *c, struct hp_cli_route *route, hp_cli_op_fn op, void *arg, json_t **ret);
 int hp_cli_write(struct hp_cli *c, struct hp_cli_route *route, hp_cli_op_fn op, void *arg, json_t **ret);
@@ -147,4 +156,8 @@ int hp_cmd_token_create(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_token_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_init(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_cert(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_host_list(struct hp_cli *c, int argc, char **argv);
+/* 'device list' asked of a cluster's controller (--controller). */
+int hp_cli_cluster_device_list(struct hp_cli *c);
 int hp_cmd_token_revoke(struct hp_cli *c, int argc, char **argv);

@@ -119,6 +119,12 @@ int hp_cmd_device_list(struct hp_cli *c, int argc, char **argv)
         enum hp_pci_class_filter filter = HP_CLASS_ANY;
         int r;
 
+        if (c->controller) {
+                if (argc > 1)
+                        return hp_cli_usage_error("with --controller, 'device list' takes only --host NAME");
+                return hp_cli_cluster_device_list(c);
+        }
+
         for (int i = 1; i < argc; i++) {
                 const char *value = NULL;
 

@@ -21,6 +21,7 @@ static const struct command {
         int (*run)(struct hp_cli *c, int argc, char **argv);
 } commands[] = {
         { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
+        { "host", "list", "", "a cluster's hosts: state, last heartbeat, memory, free devices per pool", hp_cmd_host_list },
         { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply },
         { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
         { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms },
@@ -56,9 +57,10 @@ static const struct command {
         { "token", "list", "", "the API's tokens: name, when created, when last used", hp_cmd_token_list },
         { "token", "revoke", "NAME", "the token no longer authenticates", hp_cmd_token_revoke },
         { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]", "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },
+        { "cluster", "token", "create [--ttl DURATION]", "a join token for one host, printed this once", hp_cmd_cluster_token },
         { "cluster", "cert", "DIR CONTROLLER [--address HOST]... [--days N] [--renew]", "another controller's certificate from the CA in DIR (--renew: a new key)", hp_cmd_cluster_cert },
         { "events", NULL, "[--since ID] [--limit N]", "the event log: who did what, state changes, failures", hp_cmd_events },
-        { "device", "list", "[--class gpu|net|storage|usb|audio]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
+        { "device", "list", "[--class gpu|net|storage|usb|audio] [--host NAME]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
         { "iommu", "list", "", "IOMMU groups and their devices", hp_cmd_iommu_list },
         { "usb", "list", "", "the USB tree under each USB controller", hp_cmd_usb_list },
@@ -96,6 +98,11 @@ static void usage(FILE *f)
                    "                   environment: HWPASS_RUN_DIR)\n"
                    "  --state-dir DIR  EFI variable stores and the database's default place (default\n"
                    "                   " HP_DEFAULT_STATE_DIR "; environment: HWPASS_STATE_DIR)\n"
+                   "  --controller URL[,URL...]  a cluster's controllers: commands go to the first that\n"
+                   "                   answers (environment: HWPASS_CONTROLLER), with\n"
+                   "  --token TOKEN    an API token (environment: HWPASS_TOKEN) and\n"
+                   "  --ca FILE        the cluster CA's certificate (environment: HWPASS_CA)\n"
+                   "  --host NAME      with --controller: the host a device command means\n"
                    "  --json           machine-readable output\n"
                    "  -h, --help       this text\n");
 }
@@ -386,8 +393,10 @@ static const char *global_value(int argc, char **argv, int *i, const char *name,
 /* Takes the global options out of argv wherever they stand. */
 static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
 {
-        static const char *const names[] = { "--host-root", "--db", "--socket", "--run-dir", "--state-dir" };
-        const char **dest[] = { &c->host_root, &c->db_path, &c->socket, &c->ops.run_dir, &c->ops.state_dir };
+        static const char *const names[] = { "--host-root", "--db",  "--socket", "--run-dir", "--state-dir",
+                                             "--controller", "--token", "--ca",   "--host" };
+        const char **dest[] = { &c->host_root,  &c->db_path, &c->socket, &c->ops.run_dir, &c->ops.state_dir,
+                                &c->controller, &c->token,   &c->ca,     &c->cluster_host };
         int out = 1, err = 0;
 
         for (int i = 1; i < *argc; i++) {
@@ -419,6 +428,11 @@ static int parse_globals(struct hp_cli *c, int *argc, char **argv, bool *help)
                 return hp_cli_usage_error("--socket needs a path");
         if ((c->ops.run_dir && !*c->ops.run_dir) || (c->ops.state_dir && !*c->ops.state_dir))
                 return hp_cli_usage_error("--run-dir and --state-dir need a directory");
+        if (c->controller && !*c->controller)
+                c->controller = NULL; /* HWPASS_CONTROLLER= turns it off */
+        if (c->cluster_host && !c->controller)
+                return hp_cli_usage_error("--host NAME names a host of a cluster: give --controller URL too "
+                                          "(or HWPASS_CONTROLLER)");
         return HP_EXIT_OK;
 }
 
@@ -426,7 +440,10 @@ int main(int argc, char **argv)
 {
         struct hp_cli c = { .host_root = getenv("HWPASS_HOST_ROOT"),
                             .db_path = getenv("HWPASS_DB"),
-                            .socket = getenv("HWPASS_SOCKET") };
+                            .socket = getenv("HWPASS_SOCKET"),
+                            .controller = getenv("HWPASS_CONTROLLER"),
+                            .token = getenv("HWPASS_TOKEN"),
+                            .ca = getenv("HWPASS_CA") };
         char db[4096], socket[4096];
         bool help = false;
         int r;

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "api/server.h"
 #include "ops/device.h"
 #include "ops/ops.h"
@@ -48,7 +49,14 @@ struct tcp_listen {
 };
 
 struct options {
+        enum hp_api_role role;
         const char *listen_on, *db, *root, *web_root, *run_dir, *state_dir;
+        /* An agent's: its controllers, the cluster CA, its join token, its name. */
+        char **controllers;
+        const char *ca, *join_token, *name;
+        /* A controller's: the URLs agents are told of; the heartbeat and lease it grants. */
+        char **advertise;
+        unsigned heartbeat_ms, lease_ms;
         struct tcp_listen tcp;
         struct hp_api_limits limits;
         bool stop_vms_at_exit;
@@ -57,10 +65,19 @@ struct options {
 
 static const char usage_text[] =
         "usage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
-        "               [--db PATH] [--host-root DIR] [--web-root DIR] [--run-dir DIR] [--state-dir DIR]\n"
+        "               [--role standalone|controller|agent]\n"
+        "               [--db PATH|URL] [--host-root DIR] [--web-root DIR] [--run-dir DIR] [--state-dir DIR]\n"
         "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
         "               [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
         "               [--max-connections N] [--max-unauthenticated N]\n"
+        "  controller:  --db postgresql://... [--advertise URL]... [--heartbeat-ms N] [--lease-ms N]\n"
+        "  agent:       --controller URL[,URL...] --ca FILE [--join-token TOKEN] [--name NAME]\n"
+        "  --role: standalone (default: one host, SQLite), controller (a cluster's, over a PostgreSQL\n"
+        "        that every controller shares; hosts join and heartbeat to it) or agent (this host in a\n"
+        "        cluster: joins with --join-token, or HWPASS_JOIN_TOKEN, the first time, keeps its\n"
+        "        credential in the state directory, heartbeats to the first controller that answers)\n"
+        "  --advertise: a controller's URL that agents are told of (one per controller)\n"
+        "  --name: this host's name in the cluster (default: its hostname)\n"
         "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
         "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
         "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
@@ -155,6 +172,57 @@ static int check_tcp(const struct tcp_listen *t)
         return 0;
 }
 
+static int parse_role(const char *role, enum hp_api_role *ret)
+{
+        if (streq(role, "standalone"))
+                *ret = HP_ROLE_STANDALONE;
+        else if (streq(role, "controller"))
+                *ret = HP_ROLE_CONTROLLER;
+        else if (streq(role, "agent"))
+                *ret = HP_ROLE_AGENT;
+        else
+                return usage("invalid --role '%s': standalone, controller or agent", role);
+        return 0;
+}
+
+/* --controller URL[,URL...], each an https:// URL (http:// on loopback: the client checks). */
+static int add_controllers(struct options *o, const char *list)
+{
+        for (const char *p = list; *p;) {
+                size_t n = strcspn(p, ",");
+                _cleanup_free_ char *u = strndup(p, n);
+
+                if (!u || (n > 0 && hp_strv_push(&o->controllers, u) < 0))
+                        return usage("%s", "out of memory");
+                p += n + (p[n] == ',');
+        }
+        if (!o->controllers)
+                return usage("invalid --controller '%s': one or more URLs, separated by commas", list);
+        return 0;
+}
+
+/* The options each role needs, and those it does not take. */
+static int check_role(struct options *o)
+{
+        bool agent = o->role == HP_ROLE_AGENT, controller = o->role == HP_ROLE_CONTROLLER;
+
+        if (agent && (!o->controllers || !o->ca))
+                return usage("%s", "--role agent needs --controller URL[,URL...] and --ca FILE (the cluster CA's "
+                                   "certificate, from 'hwpass cluster init')");
+        if (!agent && (o->controllers || o->ca || o->join_token || o->name))
+                return usage("%s", "--controller, --ca, --join-token and --name are an agent's (--role agent)");
+        if (!controller && (o->advertise || o->heartbeat_ms || o->lease_ms))
+                return usage("%s", "--advertise, --heartbeat-ms and --lease-ms are a controller's (--role controller)");
+        if (controller && o->heartbeat_ms && o->lease_ms && o->lease_ms < 2 * o->heartbeat_ms)
+                return usage("%s", "--lease-ms must be at least twice --heartbeat-ms: one lost heartbeat must not end "
+                                   "a host's lease");
+        if (controller && !o->db)
+                return usage("%s", "--role controller needs --db postgresql://... (the cluster's database)");
+        if (agent && !o->join_token)
+                o->join_token = getenv("HWPASS_JOIN_TOKEN");
+        return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
         struct hp_api_limits full;
@@ -171,7 +239,11 @@ static int parse_args(int argc, char **argv, struct options *o)
                                    : streq(argv[i], "--state-dir") ? &o->state_dir
                                    : streq(argv[i], "--tls-cert")  ? &o->tcp.tls.cert_path
                                    : streq(argv[i], "--tls-key")   ? &o->tcp.tls.key_path
+                                   : streq(argv[i], "--ca")        ? &o->ca
+                                   : streq(argv[i], "--join-token") ? &o->join_token
+                                   : streq(argv[i], "--name")      ? &o->name
                                                                    : NULL;
+                const char *role = NULL, *urls = NULL, *advertise = NULL, *ms = NULL;
 
                 if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
                         fputs(usage_text, stdout);
@@ -183,6 +255,14 @@ static int parse_args(int argc, char **argv, struct options *o)
                 }
                 if (streq(argv[i], "--autostart"))
                         dst = &autostart;
+                if (streq(argv[i], "--role"))
+                        dst = &role;
+                if (streq(argv[i], "--controller"))
+                        dst = &urls;
+                if (streq(argv[i], "--advertise"))
+                        dst = &advertise;
+                if (streq(argv[i], "--heartbeat-ms") || streq(argv[i], "--lease-ms"))
+                        dst = &ms;
                 if (limit_dst)
                         dst = &limit;
                 if (!dst)
@@ -196,6 +276,16 @@ static int parse_args(int argc, char **argv, struct options *o)
                         o->listen_on = listen_on;
                 if (dst == &limit && (r = parse_limit(argv[i - 1], limit, limit_max, limit_dst)) != 0)
                         return r;
+                if (dst == &ms && (r = parse_limit(argv[i - 1], ms, 3600 * 1000,
+                                                   streq(argv[i - 1], "--lease-ms") ? &o->lease_ms
+                                                                                    : &o->heartbeat_ms)) != 0)
+                        return r;
+                if (dst == &role && (r = parse_role(role, &o->role)) != 0)
+                        return r;
+                if (dst == &urls && (r = add_controllers(o, urls)) != 0)
+                        return r;
+                if (dst == &advertise && hp_strv_push(&o->advertise, advertise) < 0)
+                        return usage("%s", "out of memory");
                 if (dst != &autostart)
                         continue;
                 if (streq(autostart, "boot"))
@@ -217,7 +307,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                          full.max_unauthenticated, full.max_connections);
                 return usage(msg, "lower it or raise --max-connections");
         }
-        return check_tcp(&o->tcp);
+        r = check_role(o);
+        return r ? r : check_tcp(&o->tcp);
 }
 
 /* Every TCP endpoint may hold its --max-connections sockets, besides the
@@ -346,7 +437,7 @@ static bool autostart_due(const struct options *o, const char *run_dir)
 /* The store brought to this version (the API's readers need it), the start
  * recorded, and the VMs that kept running re-attached: all before the API
  * answers, so its first answer already shows them. One connection for all. */
-static int open_store(const char *db)
+static int open_store(const char *db, bool runs_vms)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_free_ char *err = NULL;
@@ -359,31 +450,25 @@ static int open_store(const char *db)
                 return r;
         }
         (void)hp_store_event_add(s, "daemon-started", NULL, NULL);
-        reattach(s);
+        if (runs_vms)
+                reattach(s);
         return 0;
 }
 
-int main(int argc, char **argv)
+/* The daemon, once its options are read; an exit status. */
+static int run(struct options *opts)
 {
         _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
+        _cleanup_(hp_agent_stopp) struct hp_agent *agent = NULL; /* stops before the API */
         _cleanup_(hp_host_freep) struct hp_host *host = NULL;
         _cleanup_free_ char *err = NULL, *socket = NULL, *db = NULL;
-        struct options o = { .db = getenv("HWPASS_DB"), .root = getenv("HWPASS_HOST_ROOT"),
-                             .web_root = DEFAULT_WEB_ROOT };
+        struct options o = *opts;
         struct hp_ops_ctx ctx = { .actor = "hwpassd" };
+        bool controller = o.role == HP_ROLE_CONTROLLER;
+        char hostname[HP_STORE_HOST_NAME_MAX + 1];
         sigset_t set;
         int sig, r;
 
-        /* The supervisor of a VM this daemon starts is the hwpass command
-         * beside it, or, when there is none, this binary again (exec'd, see
-         * vm/supervise.h), with its status pipe on fd 3. */
-        if (argc == 4 && streq(argv[1], "vm") && streq(argv[2], "supervise"))
-                return hp_vm_supervise(argv[3], 3) < 0 ? 1 : 0;
-        r = parse_args(argc, argv, &o);
-        if (r == HELP_SHOWN)
-                return 0;
-        if (r != 0)
-                return r;
         ctx.run_dir = o.run_dir;
         ctx.state_dir = o.state_dir;
         hp_ops_ctx_default_paths(&ctx);
@@ -413,7 +498,9 @@ int main(int argc, char **argv)
         sigaddset(&set, SIGINT);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         raise_file_limit(&o);
-        r = hp_api_new(&(struct hp_api_config){ .host_root = o.root, .db_path = o.db, .web_root = o.web_root,
+        r = hp_api_new(&(struct hp_api_config){ .role = o.role, .heartbeat_ms = o.heartbeat_ms, .lease_ms = o.lease_ms,
+                                                .controllers = o.advertise,
+                                                .host_root = o.root, .db_path = o.db, .web_root = o.web_root,
                                                 .run_dir = ctx.run_dir, .state_dir = ctx.state_dir,
                                                 .limits = o.limits },
                        &api, &err);
@@ -424,7 +511,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
                 return 1;
         }
-        if (open_store(o.db) < 0)
+        if (open_store(o.db, !controller) < 0)
                 return 1;
         r = hp_api_listen_unix(api, o.listen_on + 5, &err);
         if (r < 0) {
@@ -438,19 +525,57 @@ int main(int argc, char **argv)
                         return 1;
                 }
         }
-        apply_state(&ctx);
+        /* A controller holds no devices and runs no VMs of its own. */
+        if (!controller)
+                apply_state(&ctx);
+        if (o.role == HP_ROLE_AGENT) {
+                if (!o.name && gethostname(hostname, sizeof(hostname)) == 0) {
+                        hostname[sizeof(hostname) - 1] = '\0';
+                        o.name = hostname;
+                }
+                r = hp_agent_start(&(struct hp_agent_config){ .name = o.name, .controllers = o.controllers,
+                                                              .ca_file = o.ca, .join_token = o.join_token,
+                                                              .ops = &ctx },
+                                   &agent, &err);
+                if (r < 0) {
+                        fprintf(stderr, "hwpassd: agent: %s\n", err ? err : strerror(-r));
+                        return 1;
+                }
+        }
         fprintf(stderr, "hwpassd: serving the API on %s\n", o.listen_on);
         for (size_t i = 0; i < o.tcp.n; i++)
                 fprintf(stderr, "hwpassd: serving the API on tcp:%s (%s, bearer tokens)\n", o.tcp.addr[i].text,
                         o.tcp.tls.cert_path ? "TLS" : "plain HTTP on loopback");
         notify("READY=1\nSTATUS=serving the API");
-        if (autostart_due(&o, ctx.run_dir))
+        if (!controller && autostart_due(&o, ctx.run_dir))
                 start_vms(&ctx, true);
         while (sigwait(&set, &sig) != 0)
                 ;
         notify("STOPPING=1");
         fprintf(stderr, "hwpassd: stopping (signal %d)\n", sig);
-        if (o.stop_vms_at_exit)
+        if (o.stop_vms_at_exit && !controller)
                 start_vms(&ctx, false);
         return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct options o = { .db = getenv("HWPASS_DB"), .root = getenv("HWPASS_HOST_ROOT"),
+                             .web_root = DEFAULT_WEB_ROOT };
+        int r;
+
+        /* The supervisor of a VM this daemon starts is the hwpass command
+         * beside it, or, when there is none, this binary again (exec'd, see
+         * vm/supervise.h), with its status pipe on fd 3. */
+        if (argc == 4 && streq(argv[1], "vm") && streq(argv[2], "supervise"))
+                return hp_vm_supervise(argv[3], 3) < 0 ? 1 : 0;
+        r = parse_args(argc, argv, &o);
+        if (r == HELP_SHOWN)
+                return 0;
+        if (r != 0)
+                return r;
+        r = run(&o);
+        hp_strv_free(o.controllers);
+        hp_strv_free(o.advertise);
+        return r;
 }

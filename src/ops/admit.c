@@ -30,11 +30,33 @@ static int kv_value(const char *text, const char *key, uint64_t *ret)
         const char *p;
 
         snprintf(want, sizeof(want), "\n%s:", key);
-        if (!(p = strstr(text, want)))
+        if (strncmp(text, want + 1, strlen(want + 1)) == 0)
+                p = text - 1; /* the first line */
+        else if (!(p = strstr(text, want)))
                 return -ENOENT;
         if (sscanf(p + strlen(want), "%31s", num) != 1 || hp_parse_u64(num, 10, ret) < 0)
                 return -EBADMSG;
         return 0;
+}
+
+int hp_ops_host_memory(struct hp_ops_ctx *c, json_t **ret)
+{
+        _cleanup_free_ char *meminfo = NULL;
+        uint64_t total = 0, avail = 0, hp_total = 0, hp_free = 0, hp_kib = 0;
+        int r = hp_host_read(c->host, "proc/meminfo", &meminfo);
+
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read the host's memory (proc/meminfo)");
+        if (kv_value(meminfo, "MemTotal", &total) < 0 || kv_value(meminfo, "MemAvailable", &avail) < 0)
+                return hp_op_fail(c, HP_OP_HOST, -EBADMSG, "proc/meminfo gives no MemTotal or MemAvailable");
+        /* A kernel without hugepages has none of these: 0 of them. */
+        (void)kv_value(meminfo, "HugePages_Total", &hp_total);
+        (void)kv_value(meminfo, "HugePages_Free", &hp_free);
+        (void)kv_value(meminfo, "Hugepagesize", &hp_kib);
+        *ret = json_pack("{s:I, s:I, s:{s:I, s:I, s:I}}", "total_mib", (json_int_t)(total / 1024), "available_mib",
+                         (json_int_t)(avail / 1024), "hugepages", "size_kib", (json_int_t)hp_kib, "total",
+                         (json_int_t)hp_total, "free", (json_int_t)hp_free);
+        return *ret ? 0 : hp_op_oom(c);
 }
 
 int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *ret)

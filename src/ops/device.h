@@ -50,6 +50,9 @@ int hp_ops_device_check_attrs(struct hp_ops_ctx *c, char *const *set, char *cons
  * device's document. */
 int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *set, char *const *unset,
                        json_t **ret);
+/* *attrs (a stored configuration's "key=value" list) with each of set
+ * (checked already) set, then each key of unset removed; -ENOMEM. */
+int hp_ops_attrs_change(char ***attrs, char *const *set, char *const *unset);
 /* A quarantined device back in service once a reset works (force: without
  * trying one). *ret: {"address", "health", "reset_tried", "was_quarantined"}. */
 int hp_ops_device_clear(struct hp_ops_ctx *c, const char *address, bool force, json_t **ret);

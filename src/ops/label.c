@@ -210,6 +210,17 @@ static int set_attr(char ***attrs, const char *key, size_t klen, const char *val
         return 0;
 }
 
+int hp_ops_attrs_change(char ***attrs, char *const *set, char *const *unset)
+{
+        for (size_t i = 0; set && set[i]; i++)
+                if (set_attr(attrs, set[i], (size_t)(strchr(set[i], '=') - set[i]), strchr(set[i], '=') + 1) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; unset && unset[i]; i++)
+                if (set_attr(attrs, unset[i], strlen(unset[i]), NULL) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 static int check_attrs(struct hp_ops_ctx *c, char *const *v, bool unset)
 {
         for (size_t i = 0; v && v[i]; i++) {
@@ -260,12 +271,8 @@ int hp_ops_device_attr(struct hp_ops_ctx *c, const char *address, char *const *s
                 r = config_load(c, address, !hp_strv_length(set), &inv, &s, &cfg);
         if (r < 0)
                 return r;
-        for (size_t i = 0; set && set[i]; i++)
-                if (set_attr(&cfg.attrs, set[i], (size_t)(strchr(set[i], '=') - set[i]), strchr(set[i], '=') + 1) < 0)
-                        return hp_op_oom(c);
-        for (size_t i = 0; unset && unset[i]; i++)
-                if (set_attr(&cfg.attrs, unset[i], strlen(unset[i]), NULL) < 0)
-                        return hp_op_oom(c);
+        if (hp_ops_attrs_change(&cfg.attrs, set, unset) < 0)
+                return hp_op_oom(c);
         r = save(c, s, &cfg, "device-label", hp_strv_length(set) ? "attributes set" : "attributes removed");
         if (r < 0)
                 return r;

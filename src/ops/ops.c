@@ -124,6 +124,8 @@ int hp_op_exit_code(enum hp_op_kind kind)
         case HP_OP_INVALID:
         case HP_OP_NOT_FOUND:
         case HP_OP_CONFLICT:
+        case HP_OP_VERSION:
+        case HP_OP_AUTH:
                 return 2;
         case HP_OP_HOST:
         default:
@@ -144,6 +146,10 @@ unsigned hp_op_http_status(enum hp_op_kind kind)
         case HP_OP_REFUSED:
         case HP_OP_FAILED:
                 return 409;
+        case HP_OP_VERSION:
+                return 426;
+        case HP_OP_AUTH:
+                return 403;
         case HP_OP_HOST:
         default:
                 return 500;
@@ -164,6 +170,10 @@ const char *hp_op_api_code(const struct hp_op_error *e)
                 return "refused";
         case HP_OP_FAILED:
                 return "failed";
+        case HP_OP_VERSION:
+                return "protocol";
+        case HP_OP_AUTH:
+                return "forbidden";
         default:
                 return "host-error";
         }
@@ -175,6 +185,10 @@ enum hp_op_kind hp_op_kind_from_api(unsigned status, const char *code, bool has_
                 return HP_OP_OK;
         if (status == 404)
                 return HP_OP_NOT_FOUND;
+        if (status == 426)
+                return HP_OP_VERSION;
+        if (status == 403)
+                return HP_OP_AUTH;
         if (status == 409 && code && streq(code, "failed"))
                 return HP_OP_FAILED;
         /* A refusal that comes with what was refused (a plan) is an answer,

@@ -26,6 +26,8 @@ enum hp_op_kind {
         HP_OP_REFUSED,   /* the answer is no: a refused plan (exit 1, HTTP 409 "refused") */
         HP_OP_FAILED,    /* tried and failed, put back as it was (exit 1, HTTP 409 "failed") */
         HP_OP_HOST,      /* the host or the store could not be read or written (exit 3, HTTP 500) */
+        HP_OP_VERSION,   /* the other end speaks a protocol this one does not: upgrade one (exit 2, HTTP 426) */
+        HP_OP_AUTH,      /* who asks may not: a bad or used join token (exit 2, HTTP 403) */
 };
 
 struct hp_op_error {

@@ -153,6 +153,9 @@ json_t *hp_ops_vm_firmware_last(const struct hp_ops_ctx *c, const char *name);
  * elsewhere) or Debian's /usr/share/OVMF. */
 void hp_ops_ovmf_paths(char *code, char *vars_template, size_t size);
 
+/* The host's memory as a cluster's placement reads it (admit.c):
+ * {"total_mib", "available_mib", "hugepages": {"size_kib", "total", "free"}}. */
+int hp_ops_host_memory(struct hp_ops_ctx *c, json_t **ret);
 /* Admission (admit.c): refused with the numbers when the host cannot hold
  * the VM's memory now: its hugepages among the free ones, or its size in
  * MemAvailable less what VMs still starting have yet to lock. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "util/hostroot.h"
 #include "util/macro.h"
@@ -232,6 +233,34 @@ int hp_store_commit(struct hp_store *s)
 int hp_store_rollback(struct hp_store *s)
 {
         return s->backend->rollback(s);
+}
+
+#define TRANSACT_TRIES 8
+
+int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata)
+{
+        int r = -EBUSY;
+
+        for (unsigned i = 0; i < TRANSACT_TRIES; i++) {
+                if (i > 0) {
+                        /* Conflicting writers that retry at once meet again:
+                         * a random pause, growing, lets one of them through. */
+                        struct timespec ts = { 0, (long)(1 + random() % (2L << i)) * 1000000L };
+
+                        nanosleep(&ts, NULL);
+                }
+                r = hp_store_begin(s);
+                if (r >= 0)
+                        r = fn(s, userdata);
+                if (r >= 0)
+                        r = hp_store_commit(s);
+                if (r >= 0)
+                        return r;
+                (void)hp_store_rollback(s);
+                if (r != -ECANCELED && r != -EBUSY)
+                        return r;
+        }
+        return -EBUSY;
 }
 
 /* What a host's name may hold: a DNS name's letters, digits, '-' and '.',

@@ -132,6 +132,15 @@ int hp_store_set_busy_timeout(struct hp_store *s, int ms);
 int hp_store_begin(struct hp_store *s);
 int hp_store_commit(struct hp_store *s);
 int hp_store_rollback(struct hp_store *s);
+/* Runs fn(s, userdata) in a transaction and commits it; when the backend
+ * gave the transaction up for a conflict with another connection
+ * (-ECANCELED, or -EBUSY), runs it again from the start, a few times, with a
+ * short random pause between. fn must read what it decides on inside
+ * (it sees a fresh state each time) and return 0 or -errno; its failure
+ * rolls back and is returned as it is, but for -EBUSY, taken as a conflict
+ * (a device "held by" another VM is no conflict to retry: fn says so with
+ * another code). -EBUSY when the conflicts went on. */
+int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata);
 
 /* What the operator configured for one PCI function, and how to recognise it. */
 struct hp_dev_config {

@@ -32,8 +32,7 @@ static json_t *id_match_json(const struct hp_pci_id_match *m)
         return json_string(buf);
 }
 
-/* {"key": "value"} from "key=value" strings. */
-static json_t *attrs_json(char *const *attrs)
+json_t *hp_attrs_to_json(char *const *attrs)
 {
         json_t *o = json_object();
 
@@ -64,7 +63,7 @@ static json_t *groups_json(const struct hp_vm_pci *p)
 
 json_t *hp_vm_pci_to_json(const struct hp_vm_pci *p)
 {
-        json_t *o, *allowed = json_array(), *attrs = attrs_json(p->attrs), *groups = groups_json(p);
+        json_t *o, *allowed = json_array(), *attrs = hp_attrs_to_json(p->attrs), *groups = groups_json(p);
 
         for (size_t i = 0; allowed && i < p->n_allowed; i++)
                 if (json_array_append_new(allowed, id_match_json(&p->allowed[i])) < 0)

@@ -27,3 +27,7 @@ json_t *hp_vm_pci_to_json(const struct hp_vm_pci *p);
 json_t *hp_vm_usb_to_json(const struct hp_vm_usb *u);
 int hp_vm_pci_from_json(const json_t *o, struct hp_vm_pci *ret, char **ret_error);
 int hp_vm_usb_from_json(const json_t *o, struct hp_vm_usb *ret, char **ret_error);
+
+/* {"key": "value"} from "key=value" strings (a device's attributes, an
+ * entry's); NULL when out of memory. */
+json_t *hp_attrs_to_json(char *const *attrs);

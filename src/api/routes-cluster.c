@@ -1,0 +1,144 @@
+/* A controller's own routes (docs/cluster.md): the agents' join and
+ * heartbeat, the cluster's hosts, join tokens. A host's credential opens
+ * only the agents' routes, and an API token never opens those; the routes
+ * that act on the machine the daemon runs on (its VMs, its sysfs) are not
+ * a controller's. Device reads and settings are the routes of routes.c,
+ * which a controller serves for any host (?host=NAME). */
+#include <errno.h>
+#include <microhttpd.h>
+#include <string.h>
+
+#include "api/api-internal.h"
+#include "ctl/ctl.h"
+#include "ops/ops.h"
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+bool hp_api_join_path(struct hp_api *a, const char *method, const char *url)
+{
+        return a->role == HP_ROLE_CONTROLLER && streq(method, "POST") && streq(url, "/v1/agent/join");
+}
+
+/* The agents' routes: a body of the fields given, handed to the controller's call. */
+static int join_op(struct hp_ops_ctx *ctx, struct hp_api *a, const struct hp_api_request *req, json_t *body,
+                   json_t **ret)
+{
+        (void)req;
+        return hp_ctl_join(ctx, &a->ctl, body, ret);
+}
+
+static int heartbeat_op(struct hp_ops_ctx *ctx, struct hp_api *a, const struct hp_api_request *req, json_t *body,
+                        json_t **ret)
+{
+        return hp_ctl_heartbeat(ctx, &a->ctl, req->agent_host, body, ret);
+}
+
+static struct hp_api_reply agent_call(struct hp_api *a, const struct hp_api_request *req, const char *const *fields,
+                                      int (*op)(struct hp_ops_ctx *ctx, struct hp_api *a,
+                                                const struct hp_api_request *req, json_t *body, json_t **ret),
+                                      unsigned ok_status)
+{
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        char actor[300];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        if (hp_api_body_object(req, fields, false, &body, &err) < 0)
+                return err;
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = op(&ctx, a, req, body, &doc);
+        return hp_api_op_reply(&ctx, r, doc, ok_status);
+}
+
+static const char *const join_fields[] = { "protocol", "version", "host", "token", NULL };
+static const char *const heartbeat_fields[] = { "protocol", "version", "host", "boot_id", "seq", "ready", "memory",
+                                                "devices", "configs", "paths", "vms", NULL };
+
+static struct hp_api_reply hosts(struct hp_api *a, const struct hp_api_request *req)
+{
+        char actor[300];
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ctl_hosts(&ctx, &a->ctl, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
+/* POST /v1/cluster/tokens {"ttl_s": N}: a join token. */
+static struct hp_api_reply join_token(struct hp_api *a, const struct hp_api_request *req)
+{
+        static const char *const fields[] = { "ttl_s", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        char actor[300];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *ttl, *doc = NULL;
+        int r;
+
+        if (hp_api_body_object(req, fields, true, &body, &err) < 0)
+                return err;
+        ttl = json_object_get(body, "ttl_s");
+        if (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
+                    json_integer_value(ttl) > HP_STORE_TTL_MS_MAX / 1000))
+                return hp_api_error(400, "bad-body", "\"ttl_s\" is a whole number of seconds from 1 to %lld",
+                                    HP_STORE_TTL_MS_MAX / 1000);
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ctl_join_token_create(&ctx, ttl ? json_integer_value(ttl) * 1000 : 0, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 201);
+}
+
+/* The routes that act on the machine the daemon runs on. */
+static bool host_local(const char *url)
+{
+        static const char *const prefixes[] = { "/v1/vms", "/v1/host/", "/v1/usb", NULL };
+        static const char *const device_acts[] = { "/clear", "/adopt", "/forget", "/probe", NULL };
+
+        for (size_t i = 0; prefixes[i]; i++)
+                if (hp_startswith(url, prefixes[i]))
+                        return true;
+        if (hp_startswith(url, "/v1/devices/"))
+                for (size_t i = 0; device_acts[i]; i++) {
+                        size_t n = strlen(url), k = strlen(device_acts[i]);
+
+                        if (n > k && streq(url + n - k, device_acts[i]))
+                                return true;
+                }
+        return false;
+}
+
+struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_request *req, bool *ret_handled)
+{
+        const char *m = req->method, *url = req->url;
+        bool agent_route = hp_startswith(url, "/v1/agent/");
+
+        *ret_handled = true;
+        if (req->agent_host && !agent_route)
+                return hp_api_error(403, "forbidden", "a host's credential opens the agents' routes only");
+        if (streq(url, "/v1/agent/join"))
+                return streq(m, "POST") ? agent_call(a, req, join_fields, join_op, 201)
+                                        : hp_api_method_error(req, "POST");
+        if (streq(url, "/v1/agent/heartbeat")) {
+                if (!req->agent_host)
+                        return hp_api_error(403, "forbidden",
+                                            "a heartbeat comes with the host's credential, the one it got at join");
+                return streq(m, "POST") ? agent_call(a, req, heartbeat_fields, heartbeat_op, 200)
+                                        : hp_api_method_error(req, "POST");
+        }
+        if (streq(url, "/v1/hosts"))
+                return streq(m, "GET") ? hosts(a, req) : hp_api_method_error(req, "GET");
+        if (streq(url, "/v1/cluster/tokens"))
+                return streq(m, "POST") ? join_token(a, req)
+                                        : hp_api_method_error(req, "POST");
+        if (host_local(url))
+                return hp_api_error(501, "not-on-controller",
+                                    "%s %s acts on one host: a controller does not serve it yet (ask the host's "
+                                    "own hwpassd)",
+                                    m, url);
+        *ret_handled = false;
+        return (struct hp_api_reply){ 0 };
+}

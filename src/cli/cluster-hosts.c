@@ -1,0 +1,191 @@
+/* hwpass host list, device list --host, cluster token create: what a
+ * cluster's controller answers (--controller URL, or the controller's own
+ * hwpassd on this machine), as tables. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "table.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+/* "3 s ago", "never". */
+static void age_text(json_t *age_ms, char *buf, size_t size)
+{
+        json_int_t ms = json_integer_value(age_ms);
+
+        if (!json_is_integer(age_ms))
+                snprintf(buf, size, "never");
+        else if (ms < 120 * 1000)
+                snprintf(buf, size, "%lld s ago", (long long)(ms / 1000));
+        else
+                snprintf(buf, size, "%lld min ago", (long long)(ms / 60000));
+}
+
+/* "10de:20b5 'training' 2/4, 1b36:0010 4/4" */
+static char *pools_text(json_t *pools)
+{
+        _cleanup_free_ char *out = strdup("");
+        json_t *p;
+        size_t i;
+
+        json_array_foreach(pools, i, p) {
+                const char *label = hp_cli_str(p, "label");
+                char *next = NULL;
+
+                if (!out || asprintf(&next, "%s%s%s:%s%s%s%s %lld/%lld free", out, i ? ", " : "",
+                                     hp_cli_str(p, "vendor_id") ?: "?", hp_cli_str(p, "device_id") ?: "?",
+                                     label ? " '" : "", label ? label : "", label ? "'" : "",
+                                     (long long)json_integer_value(json_object_get(p, "free")),
+                                     (long long)json_integer_value(json_object_get(p, "total"))) < 0)
+                        return NULL;
+                free(out);
+                out = next;
+        }
+        return TAKE_PTR(out);
+}
+
+int hp_cmd_host_list(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_(hp_table_freep) struct hp_table *t = NULL;
+        json_t *h;
+        size_t i;
+        int r = hp_cli_no_args("host list", argc, argv);
+
+        if (r == HP_EXIT_OK)
+                r = hp_cli_daemon_call(c, "GET", "/v1/hosts", NULL, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        t = hp_table_new(5, (const char *const[]){ "HOST", "STATE", "HEARTBEAT", "MEMORY FREE", "DEVICES" });
+        json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+                _cleanup_free_ char *pools = pools_text(json_object_get(h, "pools"));
+                json_t *mem = json_object_get(h, "memory");
+                char age[32], memory[64] = "-";
+
+                age_text(json_object_get(h, "heartbeat_age_ms"), age, sizeof(age));
+                if (json_is_object(mem))
+                        snprintf(memory, sizeof(memory), "%lld of %lld MiB",
+                                 (long long)json_integer_value(json_object_get(mem, "available_mib")),
+                                 (long long)json_integer_value(json_object_get(mem, "total_mib")));
+                if (!t || hp_table_add(t, (const char *const[]){ hp_cli_str(h, "name"), hp_cli_str(h, "state"), age,
+                                                                  memory, pools && *pools ? pools : "none" }) < 0)
+                        return hp_cli_error(-ENOMEM, "cannot build the table");
+        }
+        if (!t)
+                return hp_cli_error(-ENOMEM, "cannot build the table");
+        if (json_array_size(json_object_get(doc, "hosts")) == 0)
+                printf("No host has joined yet: make a join token with 'hwpass cluster token create' and start "
+                       "'hwpassd --role agent' on each host.\n");
+        else
+                hp_table_print(t, stdout);
+        return HP_EXIT_OK;
+}
+
+/* device list with --controller: every host's devices, or --host's. */
+int hp_cli_cluster_device_list(struct hp_cli *c)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_(hp_table_freep) struct hp_table *t = NULL;
+        json_t *d;
+        size_t i;
+        int r = hp_cli_daemon_call(c, "GET", "/v1/devices", NULL, &doc);
+
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        t = hp_table_new(8, (const char *const[]){ "HOST", "ADDRESS", "ID", "DRIVER", "NUMA", "PASSTHROUGH", "LABEL",
+                                                    "NAME" });
+        json_array_foreach(json_object_get(doc, "devices"), i, d) {
+                json_t *pt = json_object_get(d, "passthrough"), *numa = json_object_get(d, "numa_node");
+                char id[16], node[16] = "-", name[256];
+                const char *state = json_is_true(json_object_get(pt, "active"))    ? "on"
+                                    : json_is_true(json_object_get(pt, "desired")) ? "pending"
+                                                                                   : "off";
+
+                snprintf(id, sizeof(id), "%s:%s", hp_cli_str(d, "vendor_id") ?: "?", hp_cli_str(d, "device_id") ?: "?");
+                if (json_is_integer(numa))
+                        snprintf(node, sizeof(node), "%lld", (long long)json_integer_value(numa));
+                snprintf(name, sizeof(name), "%s %s", hp_cli_str(d, "vendor_name") ?: "",
+                         hp_cli_str(d, "device_name") ?: "");
+                if (!t || hp_table_add(t, (const char *const[]){ hp_cli_str(d, "host"), hp_cli_str(d, "address"), id,
+                                                                  hp_cli_str(d, "driver"), node, state,
+                                                                  hp_cli_str(d, "label"), hp_strstrip(name) }) < 0)
+                        return hp_cli_error(-ENOMEM, "cannot build the table");
+        }
+        if (!t)
+                return hp_cli_error(-ENOMEM, "cannot build the table");
+        hp_table_print(t, stdout);
+        return HP_EXIT_OK;
+}
+
+/* A duration: N, Ns, Nm, Nh or Nd, into seconds; -EINVAL. */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+        static const struct {
+                char unit;
+                uint64_t seconds;
+        } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+        _cleanup_free_ char *num = strdup(s ?: "");
+        size_t n = num ? strlen(num) : 0;
+        uint64_t mult = 1, v;
+
+        if (n == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (num[n - 1] == units[i].unit) {
+                        mult = units[i].seconds;
+                        num[n - 1] = '\0';
+                }
+        if (hp_parse_u64(num, 10, &v) < 0 || v == 0 || v > UINT64_MAX / mult)
+                return -EINVAL;
+        *ret = v * mult;
+        return 0;
+}
+
+static int token_create(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        uint64_t ttl = 0;
+        time_t until;
+        struct tm tm;
+        char when[64] = "?";
+        int r;
+
+        for (int i = 1; i < argc; i++) {
+                int err = 0;
+                const char *v = hp_cli_opt_value(argc, argv, &i, "--ttl", &err);
+
+                if (!v || parse_duration(v, &ttl) < 0 || ttl > 30 * 86400)
+                        return hp_cli_usage_error("usage: hwpass cluster token create [--ttl DURATION] (30s, 10m, 1h, "
+                                                  "up to 30d; default 1h)");
+        }
+        r = hp_cli_daemon_call(c, "POST", "/v1/cluster/tokens", ttl ? json_pack("{s:I}", "ttl_s", (json_int_t)ttl) : NULL,
+                               &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        until = (time_t)(json_integer_value(json_object_get(doc, "expires_ms")) / 1000);
+        if (localtime_r(&until, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+        printf("%s\n", hp_cli_str(doc, "token") ?: "?");
+        fprintf(stderr, "hwpass: a join token for one host, until %s: start 'hwpassd --role agent --join-token "
+                        "TOKEN ...' there. It is shown this once.\n",
+                when);
+        return HP_EXIT_OK;
+}
+
+int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv)
+{
+        if (argc < 2 || !streq(argv[1], "create"))
+                return hp_cli_usage_error("usage: hwpass cluster token create [--ttl DURATION]");
+        return token_create(c, argc - 1, argv + 1);
+}

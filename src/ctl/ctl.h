@@ -1,0 +1,75 @@
+/* The controller's logic (docs/cluster.md): hosts joining and reporting,
+ * the cluster's inventory as the API shows it, device settings made through
+ * a controller, join tokens. Each call is one or more store transactions on
+ * the context's store (the cluster's PostgreSQL, or any store for tests);
+ * like an operation it returns 0 with a document, or -errno with the typed
+ * error in c->error, and never prints. The messages between agents and
+ * controllers are built and read here too, so both ends share one
+ * definition of them. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hp_dev_config;
+struct hp_ops_ctx;
+
+/* The protocol agents and controllers speak: a controller serves its own
+ * and the one before (none yet before 1). */
+#define HP_CLUSTER_PROTOCOL 1
+#define HP_CLUSTER_PROTOCOL_MIN 1
+
+#define HP_HEARTBEAT_MS_DEFAULT 1000
+#define HP_LEASE_MS_DEFAULT 5000
+#define HP_JOIN_TOKEN_TTL_MS_DEFAULT (3600LL * 1000)
+
+struct hp_ctl_config {
+        int64_t heartbeat_ms, lease_ms; /* 0: the defaults */
+        char *const *controllers;       /* the URLs agents are told of, NULL-terminated, or NULL */
+};
+
+/* 0 when body's "protocol" is one this controller speaks; otherwise
+ * HP_OP_VERSION naming who has to upgrade (who: "the agent on gpu-03"). */
+int hp_ctl_protocol_check(struct hp_ops_ctx *c, json_t *body, const char *who);
+
+/* POST /v1/agent/join: {"protocol", "version", "host", "token"} ->
+ * {"host", "credential", "controllers", "heartbeat_ms", "lease_ms"}. The
+ * token used, the host added (or a known one without a credential taken
+ * back) and its new credential set, in one transaction. */
+int hp_ctl_join(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *body, json_t **ret);
+
+/* POST /v1/agent/heartbeat of host (its credential checked by the caller):
+ * renews its lease, stores what it reports, and answers with what it
+ * should hold (docs/cluster.md "Heartbeat"). */
+int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, const char *host, json_t *body,
+                     json_t **ret);
+
+/* GET /v1/hosts: {"hosts": [{"name", "state", "ready", "last_heartbeat_ms",
+ * "heartbeat_age_ms", "memory", "pools": [{"vendor_id", "device_id",
+ * "label", "free", "total"}], "devices"}]}. */
+int hp_ctl_hosts(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t **ret);
+
+/* GET /v1/devices[?host=NAME] on a controller: every host's devices as it
+ * reported them, with the cluster's settings of each, and "host". */
+int hp_ctl_devices(struct hp_ops_ctx *c, const char *host, json_t **ret);
+
+/* Settings of a device of host made through a controller; they reach the
+ * host with its next heartbeat. label NULL removes it; set/unset as
+ * hp_ops_device_attr() takes them. *ret: the device as stored. */
+int hp_ctl_device_label(struct hp_ops_ctx *c, const char *host, const char *address, const char *label,
+                        json_t **ret);
+int hp_ctl_device_attr(struct hp_ops_ctx *c, const char *host, const char *address, char *const *set,
+                       char *const *unset, json_t **ret);
+int hp_ctl_device_passthrough(struct hp_ops_ctx *c, const char *host, const char *address, bool enabled,
+                              json_t **ret);
+
+/* A join token, valid for ttl_ms (0: an hour), for one host: {"token",
+ * "expires_ms"}. The token is shown this once. */
+int hp_ctl_join_token_create(struct hp_ops_ctx *c, int64_t ttl_ms, json_t **ret);
+
+/* A device's stored configuration as the heartbeat carries it, and back. */
+/* A PCI ID as the documents give it ("10de") from j[key]; -EINVAL. */
+int hp_ctl_id16(json_t *j, const char *key, uint16_t *ret);
+json_t *hp_ctl_config_to_json(const struct hp_dev_config *d);
+int hp_ctl_config_from_json(json_t *j, struct hp_dev_config *ret);

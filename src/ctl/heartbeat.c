@@ -1,0 +1,182 @@
+/* A host's heartbeat (docs/cluster.md "Heartbeat"): in one transaction its
+ * lease is renewed, what it reports is stored, and the answer says what it
+ * should hold. Who decides what, for a device of a host:
+ *   - the cluster (these rows): desired passthrough, label, attributes, the
+ *     VM it is assigned to; set through a controller, sent to the host;
+ *   - the host: what the device is (IDs, serial, slot), its health, why its
+ *     desired state could not be applied, the driver it came with.
+ * A device the cluster has no row for yet takes the host's settings: a
+ * standalone host that joins keeps its labels, attributes and desired state. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ops/ops.h"
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+struct beat {
+        const char *host;
+        json_t *body;
+        int64_t lease_ms;
+        json_t *devices; /* the answer's, built inside */
+};
+
+static bool str_eq(const char *a, const char *b)
+{
+        return a == b || (a && b && streq(a, b));
+}
+
+/* The host's facts about a device into the cluster's row; whether any changed. */
+static int merge_facts(struct hp_dev_config *row, const struct hp_dev_config *from, bool *ret_changed)
+{
+        const struct {
+                char **dst;
+                const char *src;
+        } strs[] = {
+                { &row->serial, from->serial },
+                { &row->slot, from->slot },
+                { &row->host_driver, from->host_driver },
+                { &row->reason, from->reason },
+                { &row->health, from->health },
+        };
+
+        if (row->vendor_id != from->vendor_id || row->device_id != from->device_id ||
+            row->subsystem_vendor_id != from->subsystem_vendor_id ||
+            row->subsystem_device_id != from->subsystem_device_id) {
+                row->vendor_id = from->vendor_id;
+                row->device_id = from->device_id;
+                row->subsystem_vendor_id = from->subsystem_vendor_id;
+                row->subsystem_device_id = from->subsystem_device_id;
+                *ret_changed = true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
+                if (str_eq(*strs[i].dst, strs[i].src))
+                        continue;
+                free(*strs[i].dst);
+                *strs[i].dst = strs[i].src ? strdup(strs[i].src) : NULL;
+                if (strs[i].src && !*strs[i].dst)
+                        return -ENOMEM;
+                *ret_changed = true;
+        }
+        return 0;
+}
+
+/* One device configuration the host reported. */
+static int take_config(struct hp_store *s, json_t *j)
+{
+        _cleanup_(hp_dev_config_done) struct hp_dev_config from = { 0 }, row = { 0 };
+        bool changed = false;
+        int r = hp_ctl_config_from_json(j, &from);
+
+        if (r < 0)
+                return r;
+        r = hp_store_device_get(s, from.address, &row);
+        if (r == -ENOENT) {
+                /* Assignments are the cluster's: none comes from a host. */
+                free(from.assigned_vm);
+                from.assigned_vm = NULL;
+                return hp_store_device_put(s, &from);
+        }
+        if (r >= 0)
+                r = merge_facts(&row, &from, &changed);
+        if (r >= 0 && changed)
+                r = hp_store_device_put(s, &row);
+        return r;
+}
+
+static int answer_devices(struct hp_store *s, json_t **ret)
+{
+        struct hp_dev_config *d = NULL;
+        size_t n = 0;
+        json_t *a = json_array();
+        int r = hp_store_device_list(s, &d, &n);
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (!a || json_array_append_new(a, hp_ctl_config_to_json(&d[i])) < 0)
+                        r = -ENOMEM;
+        hp_dev_configs_free(d, n);
+        if (r < 0 || !a) {
+                json_decref(a);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret = a;
+        return 0;
+}
+
+static int beat_tx(struct hp_store *s, void *userdata)
+{
+        struct beat *b = userdata;
+        json_t *configs = json_object_get(b->body, "configs"), *j;
+        _cleanup_free_ char *report = NULL;
+        size_t i;
+        int r;
+
+        json_decref(TAKE_PTR(b->devices)); /* from a try given up */
+        r = hp_store_host_renew(s, b->host, b->lease_ms, NULL);
+        if (r >= 0)
+                r = hp_store_host_set_ready(s, b->host, json_is_true(json_object_get(b->body, "ready")));
+        if (r >= 0)
+                r = hp_store_set_host(s, b->host);
+        json_array_foreach(configs, i, j) {
+                if (r < 0)
+                        break;
+                r = take_config(s, j);
+        }
+        if (r >= 0 && json_object_get(b->body, "devices")) {
+                /* The report as the host sent it, without what is stored apart. */
+                _cleanup_(json_decrefp) json_t *copy = json_copy(b->body);
+
+                if (!copy)
+                        return -ENOMEM;
+                json_object_del(copy, "configs");
+                json_object_del(copy, "seq");
+                report = json_dumps(copy, JSON_COMPACT);
+                r = report ? hp_store_host_report(s, b->host, report) : -ENOMEM;
+        }
+        if (r >= 0)
+                r = answer_devices(s, &b->devices);
+        (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        return r;
+}
+
+int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, const char *host, json_t *body,
+                     json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        struct beat b = { .host = host, .body = body, .lease_ms = cfg->lease_ms ?: HP_LEASE_MS_DEFAULT };
+        const char *named = json_string_value(json_object_get(body, "host"));
+        json_t *configs = json_object_get(body, "configs");
+        char who[300];
+        int r;
+
+        snprintf(who, sizeof(who), "the agent on %s", host);
+        r = hp_ctl_protocol_check(c, body, who);
+        if (r < 0)
+                return r;
+        if (named && !streq(named, host))
+                return hp_op_fail(c, HP_OP_AUTH, -EPERM,
+                                  "this credential is host '%s''s, not '%.64s''s: each host sends its own", host,
+                                  named);
+        if (configs && !json_is_array(configs))
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "\"configs\" is a list of device configurations");
+        r = hp_ops_store_open(c, &s);
+        if (r < 0)
+                return r;
+        r = hp_store_transact(s, beat_tx, &b);
+        if (r == -EINVAL)
+                r = hp_op_fail(c, HP_OP_INVALID, r, "the heartbeat of %s carries a device configuration that is not one",
+                               host);
+        else if (r < 0)
+                r = hp_op_host_error(c, r, "cannot record the heartbeat of %s", host);
+        if (r < 0) {
+                json_decref(b.devices);
+                return r;
+        }
+        *ret = json_pack("{s:I, s:I, s:b, s:[], s:o}", "lease_ms", (json_int_t)b.lease_ms, "heartbeat_ms",
+                         (json_int_t)(cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT), "want_inventory", 0, "vms",
+                         "devices", b.devices);
+        return *ret ? 0 : hp_op_oom(c);
+}

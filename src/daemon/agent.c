@@ -1,0 +1,503 @@
+/* The agent's loop (agent.h): join once, then a heartbeat every interval.
+ * Each heartbeat carries the host's memory and, when it changed since the
+ * controller last took it, the whole inventory (devices as `device list`
+ * shows them, and the stored configurations); the answer says which
+ * settings each device should have, and the agent applies the difference
+ * with the operations. An answer that arrives after the lease it grants
+ * has run out is dropped (docs/cluster.md "Epochs"). */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/client.h"
+#include "ctl/ctl.h"
+#include "host/json.h"
+#include "host/names.h"
+#include "host/view.h"
+#include "ops/device.h"
+#include "ops/ops.h"
+#include "ops/vm.h"
+#include "store/store.h"
+#include "util/hostroot.h"
+#include "util/io.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+#define CREDENTIAL_FILE "cluster-credential.json"
+/* The memory's change that sends the inventory again. */
+#define MEMORY_STEP_MIB 256
+/* How long a first start waits for a controller to answer its join. */
+#define JOIN_TRIES 60
+
+struct hp_agent {
+        struct hp_agent_config cfg;
+        char **controllers;
+        struct hp_ops_ctx ops;
+        struct hp_names *names; /* the inventory shows names, as 'device list' does */
+        char actor[64];
+        struct hp_client *client; /* with the host's credential */
+        char boot_id[64];
+        int64_t heartbeat_ms, lease_ms, seq;
+        char *sent_inventory;     /* the inventory the controller has, as text; NULL: none yet */
+        json_t *failed;           /* address -> the setting that failed and why, not tried again */
+        bool ready;
+        pthread_t thread;
+        bool running;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        bool stop;
+};
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void credential_path(const struct hp_agent *a, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/%s", a->ops.state_dir, CREDENTIAL_FILE);
+}
+
+/* The kept credential; -ENOENT when the host never joined. */
+static int credential_load(struct hp_agent *a, char **ret, char **ret_error)
+{
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -1;
+        const char *host, *cred;
+        char path[1024];
+
+        credential_path(a, path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? -ENOENT : hp_errorf(ret_error, -errno, "cannot read '%s': %s", path, strerror(errno));
+        if (hp_read_all(fd, 64 * 1024, &text, NULL) < 0 || !(j = json_loads(text, 0, NULL)) ||
+            !(host = json_string_value(json_object_get(j, "host"))) ||
+            !(cred = json_string_value(json_object_get(j, "credential"))))
+                return hp_errorf(ret_error, -EBADMSG, "'%s' is damaged: remove the host ('hwpass host remove "
+                                 "NAME' on a controller), delete the file and join again", path);
+        if (!streq(host, a->cfg.name))
+                return hp_errorf(ret_error, -EEXIST,
+                                 "this host joined the cluster as '%s', not '%s': start it with --name %s, or "
+                                 "remove it from the cluster and delete '%s' to join anew",
+                                 host, a->cfg.name, host, path);
+        *ret = strdup(cred);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The credential written before it is used: a crash after the join but
+ * before this would leave a host that cannot heartbeat (remove and join
+ * again), never one that heartbeats with a credential it then forgets. */
+static int credential_save(struct hp_agent *a, json_t *answer, char **ret_error)
+{
+        _cleanup_free_ char *text = json_dumps(answer, JSON_INDENT(2) | JSON_SORT_KEYS);
+        _cleanup_close_ int fd = -1;
+        char path[1024], tmp[1100];
+
+        credential_path(a, path, sizeof(path));
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        if (!text)
+                return -ENOMEM;
+        (void)mkdir(a->ops.state_dir, 0700);
+        (void)unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || hp_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
+                return hp_errorf(ret_error, -errno, "cannot keep the host's credential in '%s': %s", path,
+                                 strerror(errno));
+        return 0;
+}
+
+static int client_new(struct hp_agent *a, const char *bearer, struct hp_client **ret, char **ret_error)
+{
+        struct hp_client_options o = { .urls = a->controllers,
+                                       .n_urls = hp_strv_length(a->controllers),
+                                       .ca_file = a->cfg.ca_file,
+                                       .bearer = bearer,
+                                       .connect_timeout_ms = 2000,
+                                       .timeout_ms = 10000 };
+
+        return hp_client_new(&o, ret, ret_error);
+}
+
+/* An answer's error message, or a generic one. */
+static const char *answer_message(json_t *answer)
+{
+        return json_string_value(json_object_get(json_object_get(answer, "error"), "message")) ?: "(no message)";
+}
+
+static int join(struct hp_agent *a, char **ret_credential, char **ret_error)
+{
+        _cleanup_(hp_client_freep) struct hp_client *c = NULL;
+        _cleanup_(json_decrefp) json_t *body = NULL, *answer = NULL;
+        long status = 0;
+        int r;
+
+        if (!a->cfg.join_token)
+                return hp_errorf(ret_error, -ENOKEY,
+                                 "this host has not joined a cluster yet: give --join-token TOKEN (make one with "
+                                 "'hwpass cluster token create' on a controller)");
+        r = client_new(a, NULL, &c, ret_error);
+        if (r < 0)
+                return r;
+        body = json_pack("{s:i, s:s, s:s, s:s}", "protocol", HP_CLUSTER_PROTOCOL, "version", HP_VERSION, "host",
+                         a->cfg.name, "token", a->cfg.join_token);
+        if (!body)
+                return -ENOMEM;
+        for (int i = 0; i < JOIN_TRIES; i++) {
+                free(*ret_error);
+                *ret_error = NULL;
+                json_decref(TAKE_PTR(answer));
+                r = hp_client_call(c, "POST", "/v1/agent/join", body, &status, &answer, ret_error);
+                if (r != -EHOSTUNREACH)
+                        break;
+                fprintf(stderr, "hwpassd: agent: no controller answers the join yet (%s); trying again\n", *ret_error);
+                sleep(1);
+        }
+        if (r < 0)
+                return r;
+        if (status != 201)
+                return hp_errorf(ret_error, -EACCES, "the controller refused the join of '%s' (HTTP %ld): %s",
+                                 a->cfg.name, status, answer_message(answer));
+        if (!json_string_value(json_object_get(answer, "credential")))
+                return hp_errorf(ret_error, -EBADMSG, "the controller's answer to the join holds no credential");
+        r = credential_save(a, answer, ret_error);
+        if (r < 0)
+                return r;
+        *ret_credential = strdup(json_string_value(json_object_get(answer, "credential")));
+        fprintf(stderr, "hwpassd: agent: joined the cluster as '%s'\n", a->cfg.name);
+        return *ret_credential ? 0 : -ENOMEM;
+}
+
+/* The inventory: {"devices": [...as device list shows them], "configs": [...]}. */
+static json_t *inventory(struct hp_agent *a)
+{
+        _cleanup_(hp_view_done) struct hp_view v = { 0 };
+        _cleanup_free_ char *err = NULL;
+        _cleanup_(json_decrefp) json_t *devs = NULL;
+        struct hp_host_state st;
+        json_t *configs = json_array();
+
+        if (hp_view_load(a->ops.host, a->ops.names, a->ops.db, &v, &err) < 0) {
+                fprintf(stderr, "hwpassd: agent: cannot read the host's devices: %s\n", err ? err : "?");
+                json_decref(configs);
+                return NULL;
+        }
+        st = hp_view_state(&v);
+        devs = hp_json_pci_devices(&st, NULL, NULL);
+        for (size_t i = 0; configs && i < v.n_configs; i++) {
+                json_t *c = hp_ctl_config_to_json(&v.configs[i]);
+                const char *why = json_string_value(json_object_get(a->failed, v.configs[i].address));
+
+                /* A setting from the cluster this host could not apply: why, for the operator. */
+                if (c && why)
+                        json_object_set_new(c, "reason", json_string(why));
+                json_array_append_new(configs, c);
+        }
+        return json_pack("{s:O, s:o}", "devices", json_object_get(devs, "devices") ?: json_array(), "configs",
+                         configs);
+}
+
+static json_t *heartbeat_body(struct hp_agent *a, bool *ret_full, char **ret_inventory_text)
+{
+        _cleanup_(json_decrefp) json_t *inv = inventory(a), *memory = NULL;
+        json_t *body;
+
+        if (hp_ops_host_memory(&a->ops, &memory) < 0)
+                hp_op_error_done(&a->ops.error);
+        body = json_pack("{s:i, s:s, s:s, s:s, s:I, s:b, s:O?}", "protocol", HP_CLUSTER_PROTOCOL, "version",
+                         HP_VERSION, "host", a->cfg.name, "boot_id", a->boot_id, "seq", (json_int_t)++a->seq, "ready",
+                         a->ready, "memory", memory);
+        *ret_full = false;
+        if (body && inv) {
+                /* Memory counts as changed when it moved by a step: it moves a
+                 * little all the time, and the inventory is the heavy part. */
+                json_int_t avail = json_integer_value(json_object_get(memory, "available_mib"));
+                _cleanup_free_ char *text = NULL;
+
+                json_object_set_new(inv, "memory_step", json_integer(avail / MEMORY_STEP_MIB));
+                text = json_dumps(inv, JSON_COMPACT | JSON_SORT_KEYS);
+                json_object_del(inv, "memory_step");
+
+                /* The inventory goes when it changed, or the controller never took it. */
+                if (text && (!a->sent_inventory || !streq(text, a->sent_inventory))) {
+                        json_object_update(body, inv);
+                        *ret_full = true;
+                        *ret_inventory_text = TAKE_PTR(text);
+                }
+        }
+        return body;
+}
+
+static bool str_eq(const char *x, const char *y)
+{
+        return x == y || (x && y && streq(x, y));
+}
+
+/* The difference between the attributes wanted and those held, as the attribute operation takes it. */
+static int attrs_diff(json_t *want, char *const *have, char ***ret_set, char ***ret_unset)
+{
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(want, key, v) {
+                _cleanup_free_ char *kv = NULL;
+
+                if (asprintf(&kv, "%s=%s", key, json_string_value(v) ?: "") < 0)
+                        return -ENOMEM;
+                if (!hp_strv_contains(have, kv) && hp_strv_push(ret_set, kv) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; have && have[i]; i++) {
+                _cleanup_free_ char *k = strndup(have[i], strcspn(have[i], "="));
+
+                if (!k)
+                        return -ENOMEM;
+                if (!json_object_get(want, k) && hp_strv_push(ret_unset, k) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* What an operation did, as the agent's log tells it; failures are
+ * remembered per device and setting, and not tried again until the
+ * cluster's setting changes. */
+static void applied(struct hp_agent *a, const char *address, const char *what, int r, json_t *doc)
+{
+        json_decref(doc);
+        if (r >= 0) {
+                fprintf(stderr, "hwpassd: agent: %s: %s, as the cluster says\n", address, what);
+                json_object_del(a->failed, address);
+                return;
+        }
+        fprintf(stderr, "hwpassd: agent: %s: cannot set %s: %s\n", address, what,
+                a->ops.error.message ? a->ops.error.message : strerror(-r));
+        json_object_set_new(a->failed, address, json_sprintf("%s: %s", what, a->ops.error.message ?: strerror(-r)));
+        hp_op_error_done(&a->ops.error);
+}
+
+/* One device's settings from the answer, applied where they differ. */
+static void apply_device(struct hp_agent *a, json_t *want, const struct hp_dev_config *have)
+{
+        const char *address = json_string_value(json_object_get(want, "address"));
+        const char *label = json_string_value(json_object_get(want, "label"));
+        json_t *attrs = json_object_get(want, "attributes"), *doc = NULL;
+        bool desired = json_is_true(json_object_get(want, "desired"));
+        int r;
+
+        if (!str_eq(label, have ? have->label : NULL)) {
+                r = hp_ops_device_label(&a->ops, address, label, &doc);
+                applied(a, address, label ? "its label" : "no label", r, doc);
+        }
+        if (json_is_object(attrs)) {
+                _cleanup_strv_free_ char **set = NULL, **unset = NULL;
+
+                if (attrs_diff(attrs, have ? have->attrs : NULL, &set, &unset) >= 0 &&
+                    hp_strv_length(set) + hp_strv_length(unset) > 0) {
+                        doc = NULL;
+                        r = hp_ops_device_attr(&a->ops, address, set, unset, &doc);
+                        applied(a, address, "its attributes", r, doc);
+                }
+        }
+        if (desired == (have && have->desired) && hp_startswith(json_string_value(json_object_get(a->failed, address)) ?: "", "passthrough"))
+                json_object_del(a->failed, address); /* the cluster took its wish back */
+        if (desired != (have && have->desired)) {
+                char *addrs[] = { (char *)address, NULL };
+                const char *tried = json_string_value(json_object_get(a->failed, address));
+
+                /* A passthrough change refused once is not tried every second. */
+                if (tried && hp_startswith(tried, desired ? "passthrough on" : "passthrough off"))
+                        return;
+                doc = NULL;
+                r = hp_ops_passthrough(&a->ops, &(struct hp_ops_passthrough){ .enable = desired, .addresses = addrs },
+                                       &doc);
+                applied(a, address, desired ? "passthrough on" : "passthrough off", r, doc);
+        }
+}
+
+static void apply_answer(struct hp_agent *a, json_t *answer)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        struct hp_dev_config *have = NULL;
+        size_t n = 0, i;
+        json_t *want;
+
+        if (hp_ops_store_open(&a->ops, &s) < 0 || hp_store_device_list(s, &have, &n) < 0) {
+                fprintf(stderr, "hwpassd: agent: cannot read this host's store: %s\n",
+                        a->ops.error.message ?: "?");
+                hp_op_error_done(&a->ops.error);
+                return;
+        }
+        hp_store_close(TAKE_PTR(s)); /* the operations open their own */
+        json_array_foreach(json_object_get(answer, "devices"), i, want) {
+                const char *address = json_string_value(json_object_get(want, "address"));
+                const struct hp_dev_config *h = NULL;
+
+                if (!address)
+                        continue;
+                for (size_t k = 0; k < n; k++)
+                        if (streq(have[k].address, address))
+                                h = &have[k];
+                apply_device(a, want, h);
+        }
+        hp_dev_configs_free(have, n);
+        a->heartbeat_ms = json_integer_value(json_object_get(answer, "heartbeat_ms")) ?: a->heartbeat_ms;
+        a->ready = true;
+}
+
+/* One heartbeat: sent, and its answer carried out while its lease lasts. */
+static void beat(struct hp_agent *a)
+{
+        _cleanup_(json_decrefp) json_t *body = NULL, *answer = NULL;
+        _cleanup_free_ char *err = NULL, *inv_text = NULL;
+        bool full = false;
+        long status = 0;
+        int64_t sent = mono_ms(), lease;
+        int r;
+
+        body = heartbeat_body(a, &full, &inv_text);
+        if (!body)
+                return;
+        r = hp_client_call(a->client, "POST", "/v1/agent/heartbeat", body, &status, &answer, &err);
+        if (r < 0) {
+                fprintf(stderr, "hwpassd: agent: heartbeat: %s\n", err ? err : strerror(-r));
+                return;
+        }
+        if (status != 200) {
+                fprintf(stderr, "hwpassd: agent: the controller %s refused the heartbeat (HTTP %ld): %s\n",
+                        hp_client_current(a->client), status, answer_message(answer));
+                return;
+        }
+        if (full) {
+                free(a->sent_inventory);
+                a->sent_inventory = TAKE_PTR(inv_text);
+        }
+        lease = json_integer_value(json_object_get(answer, "lease_ms"));
+        if (lease > 0)
+                a->lease_ms = lease;
+        /* Acted on only within the lease it grants, counted from when it was asked. */
+        if (mono_ms() - sent >= a->lease_ms) {
+                fprintf(stderr, "hwpassd: agent: the heartbeat's answer came after its lease ended: dropped\n");
+                return;
+        }
+        apply_answer(a, answer);
+}
+
+static void *loop(void *userdata)
+{
+        struct hp_agent *a = userdata;
+        struct timespec until;
+
+        pthread_mutex_lock(&a->lock);
+        while (!a->stop) {
+                int64_t start = mono_ms();
+
+                pthread_mutex_unlock(&a->lock);
+                beat(a);
+                pthread_mutex_lock(&a->lock);
+                /* The next beat one interval after this one began. */
+                clock_gettime(CLOCK_MONOTONIC, &until);
+                int64_t wait = a->heartbeat_ms - (mono_ms() - start);
+                if (wait < 0)
+                        wait = 0;
+                until.tv_sec += wait / 1000;
+                until.tv_nsec += (wait % 1000) * 1000000;
+                if (until.tv_nsec >= 1000000000) {
+                        until.tv_sec++;
+                        until.tv_nsec -= 1000000000;
+                }
+                while (!a->stop && pthread_cond_timedwait(&a->wake, &a->lock, &until) == 0)
+                        ;
+        }
+        pthread_mutex_unlock(&a->lock);
+        return NULL;
+}
+
+static void read_boot_id(struct hp_agent *a)
+{
+        _cleanup_free_ char *id = NULL;
+
+        if (hp_host_read(a->ops.host, "proc/sys/kernel/random/boot_id", &id) >= 0)
+                snprintf(a->boot_id, sizeof(a->boot_id), "%s", hp_strstrip(id));
+}
+
+int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, char **ret_error)
+{
+        _cleanup_(hp_agent_stopp) struct hp_agent *a = calloc(1, sizeof(*a));
+        _cleanup_free_ char *credential = NULL;
+        pthread_condattr_t ca;
+        int r;
+
+        *ret_error = NULL;
+        if (!a)
+                return -ENOMEM;
+        pthread_mutex_init(&a->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&a->wake, &ca);
+        pthread_condattr_destroy(&ca);
+        a->cfg = *cfg;
+        a->ops = *cfg->ops;
+        a->ops.error = (struct hp_op_error){ 0 };
+        snprintf(a->actor, sizeof(a->actor), "cluster");
+        a->ops.actor = a->actor;
+        if (hp_names_new(NULL, &a->names) >= 0)
+                a->ops.names = a->names;
+        a->heartbeat_ms = HP_HEARTBEAT_MS_DEFAULT;
+        a->lease_ms = HP_LEASE_MS_DEFAULT;
+        if (!(a->failed = json_object()))
+                return -ENOMEM;
+        for (size_t i = 0; cfg->controllers[i]; i++)
+                if (hp_strv_push(&a->controllers, cfg->controllers[i]) < 0)
+                        return -ENOMEM;
+        if (!hp_store_host_name_is_valid(cfg->name))
+                return hp_errorf(ret_error, -EINVAL, "invalid host name '%.64s': 1-%d letters, digits, '-', '.' or '_'",
+                                 cfg->name ?: "", HP_STORE_HOST_NAME_MAX);
+        read_boot_id(a);
+        r = credential_load(a, &credential, ret_error);
+        if (r == -ENOENT)
+                r = join(a, &credential, ret_error);
+        if (r >= 0)
+                r = client_new(a, credential, &a->client, ret_error);
+        if (r < 0)
+                return r;
+        r = -pthread_create(&a->thread, NULL, loop, a);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot start the heartbeat: %s", strerror(-r));
+        a->running = true;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+void hp_agent_stop(struct hp_agent *a)
+{
+        if (!a)
+                return;
+        if (a->running) {
+                pthread_mutex_lock(&a->lock);
+                a->stop = true;
+                pthread_cond_signal(&a->wake);
+                pthread_mutex_unlock(&a->lock);
+                pthread_join(a->thread, NULL);
+        }
+        hp_client_free(a->client);
+        hp_names_free(a->names);
+        hp_strv_free(a->controllers);
+        free(a->sent_inventory);
+        json_decref(a->failed);
+        hp_op_error_done(&a->ops.error);
+        pthread_cond_destroy(&a->wake);
+        pthread_mutex_destroy(&a->lock);
+        free(a);
+}
