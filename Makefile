@@ -12,7 +12,7 @@ BUILD := build
 ASAN_BUILD := build-asan
 FUZZ_BUILD := build-fuzz
 
-.PHONY: all deps build build-asan build-fuzz run test fuzz test-lab lab bench clean
+.PHONY: all deps build build-asan build-fuzz run test fuzz test-lab lab demo-cluster bench clean
 
 all: build
 
@@ -80,6 +80,11 @@ test-lab: build
 # Boots the lab's L1 host and leaves you at its shell: try hwpass without hardware.
 lab: build
 	tests/lab/run --build $(BUILD) --shell
+
+# A cluster to try without hardware: PostgreSQL of its own in a temporary
+# directory, a controller here, three lab hosts as agents; Ctrl-C ends it.
+demo-cluster: build
+	tests/lab/cluster-demo --build $(BUILD)
 
 # Both run even when the first is over its budget; the target fails if either is.
 # power-on starts QEMU and keeps it under /run/hwpass: root.

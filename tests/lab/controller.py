@@ -1,0 +1,123 @@
+"""A cluster's controller on the test machine for the multi-host lab: a
+PostgreSQL of its own (tests/pg-lib.sh: Debian's server, initdb in a
+directory of its own, no system service touched), the cluster's
+certificates, one controller serving TLS on a loopback port that each L1
+reaches at cluster.GUEST_ADDR, an API token, and the operator's CLI through
+it. start_agent() starts hwpassd --role agent in an L1 host."""
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import cluster
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PG_LIB = os.path.join(HERE, "..", "pg-lib.sh")
+HEARTBEAT_MS, LEASE_MS = 1000, 4000
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Controller:
+    """PostgreSQL of its own, the cluster's certificates, one controller."""
+
+    def __init__(self, build):
+        self.build = build
+        # The server runs as postgres, below this directory.
+        self.work = tempfile.mkdtemp(prefix="hwpass-controller-",
+                                     dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        os.chmod(self.work, 0o755)
+        self.port = free_port()
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.pg = os.path.join(self.work, "pg")
+        self.pki = os.path.join(self.work, "pki")
+        self.proc = None
+
+    def hwpass(self, *args, env=None):
+        p = subprocess.run([os.path.join(self.build, "hwpass")] + list(args), capture_output=True, text=True,
+                           env=dict(os.environ, **(env or {})))
+        return p.returncode, p.stdout + p.stderr
+
+    def cl(self, *args):
+        """The operator's CLI, through the controller."""
+        return self.hwpass(*args, env={"HWPASS_CONTROLLER": self.url, "HWPASS_TOKEN": self.token,
+                                       "HWPASS_CA": os.path.join(self.pki, "ca.crt")})
+
+    def cl_json(self, *args):
+        rc, out = self.cl("--json", *args)
+        return json.loads(out) if rc == 0 else None
+
+    def __enter__(self):
+        self.db = subprocess.run(["sh", PG_LIB, "start", self.pg], check=True, capture_output=True,
+                                 text=True).stdout.strip()
+        rc, out = self.hwpass("cluster", "init", self.pki, "ctl1", "--address", cluster.GUEST_ADDR,
+                              "--address", "127.0.0.1")
+        if rc != 0:
+            raise cluster.LabError("cluster init: " + out)
+        self.log = open(os.path.join(self.work, "controller.log"), "w")
+        run = os.path.join(self.work, "run")
+        self.proc = subprocess.Popen(
+            [os.path.join(self.build, "hwpassd"), "--role", "controller", "--db", self.db,
+             "--run-dir", run, "--state-dir", os.path.join(self.work, "state"),
+             "--listen", "unix:%s/sock" % run, "--listen", "tcp:127.0.0.1:%d" % self.port,
+             "--tls-cert", os.path.join(self.pki, "ctl1.crt"), "--tls-key", os.path.join(self.pki, "ctl1.key"),
+             "--advertise", "https://%s:%d" % (cluster.GUEST_ADDR, self.port),
+             "--heartbeat-ms", str(HEARTBEAT_MS), "--lease-ms", str(LEASE_MS)],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            if os.path.exists(os.path.join(run, "sock")):
+                break
+            time.sleep(0.1)
+        rc, self.token = self.hwpass("--db", self.db, "token", "create", "ops")
+        self.token = self.token.strip()
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+        self.log.close()
+        subprocess.run(["sh", PG_LIB, "remove", self.pg], capture_output=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return False
+
+    def host(self, name):
+        doc = self.cl_json("host", "list") or {"hosts": []}
+        return next((h for h in doc["hosts"] if h["name"] == name), None)
+
+    def wait_state(self, name, state, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            h = self.host(name)
+            if h and h["state"] == state:
+                return True
+            time.sleep(0.5)
+        return False
+
+    def devices(self, host, device_id):
+        doc = self.cl_json("device", "list", "--host", host) or {"devices": []}
+        return [d for d in doc["devices"] if d["device_id"] == device_id]
+
+
+
+def start_agent(ctl, host):
+    """hwpassd --role agent in host, with a join token of its own: (rc, its log so far)."""
+    ca = base64.b64encode(open(os.path.join(ctl.pki, "ca.crt"), "rb").read()).decode()
+    rc, token = ctl.cl("cluster", "token", "create", "--ttl", "10m")
+    if rc != 0:
+        return rc, token
+    return host.exec("mkdir -p /etc/hwpass && echo %s | base64 -d >/etc/hwpass/ca.crt && "
+                     "(hwpassd --role agent --name %s --controller https://%s:%d --ca /etc/hwpass/ca.crt "
+                     "--join-token %s --db /tmp/hwpass.db --state-dir /tmp/state --run-dir /run/hwpass "
+                     ">/tmp/agent.log 2>&1 </dev/null &) && sleep 1 && cat /tmp/agent.log"
+                     % (ca, host.name, cluster.GUEST_ADDR, ctl.port, token.splitlines()[0]))
