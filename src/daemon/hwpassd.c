@@ -458,9 +458,10 @@ static int open_store(const char *db, bool runs_vms)
 /* The daemon, once its options are read; an exit status. */
 static int run(struct options *opts)
 {
-        _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
-        _cleanup_(hp_agent_stopp) struct hp_agent *agent = NULL; /* stops before the API */
+        /* Freed in reverse: the agent's thread stops before the API and the host it reads. */
         _cleanup_(hp_host_freep) struct hp_host *host = NULL;
+        _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
+        _cleanup_(hp_agent_stopp) struct hp_agent *agent = NULL;
         _cleanup_free_ char *err = NULL, *socket = NULL, *db = NULL;
         struct options o = *opts;
         struct hp_ops_ctx ctx = { .actor = "hwpassd" };
