@@ -55,6 +55,12 @@ int hp_pg_changes(PGresult *res);
 int hp_pg_strdup(PGresult *res, int row, int col, char **ret);
 /* An integer field; -EBADMSG when it is NULL or no integer. */
 int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret);
+/* What row() makes of each row of res, into a new array of elem_size
+ * elements (NULL when res has no rows). row() writes its element only on
+ * success; *ret and *ret_n hold the elements made so far even on failure,
+ * and the caller frees them either way. */
+int hp_pg_read_rows(PGresult *res, size_t elem_size, int (*row)(PGresult *res, int i, void *ret),
+                    void **ret, size_t *ret_n);
 /* v as a parameter. */
 void hp_pg_fmt_int(char buf[HP_PG_INT_LEN], int64_t v);
 /* The name of the row of res (name, hash columns) whose hash is hash, into
@@ -72,6 +78,25 @@ typedef int (*hp_pg_op)(struct hp_pg *s, void *data);
  * in a serialisable transaction of its own (several statements: multi),
  * retried on conflicts until the busy timeout. */
 int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data);
+
+/* Now in unix milliseconds by the database's clock (the start of the
+ * transaction), for the cluster's times. */
+#define NOW_MS "CAST(floor(extract(epoch FROM now()) * 1000) AS bigint)"
+
+/* One statement on one row: changes counts the rows it touched, value the
+ * first column of a RETURNING row (pg-cluster.c). */
+struct hp_pg_one_row {
+        const char *sql;
+        const char *params[7];
+        int n;
+        int changes;
+        int64_t value;
+};
+/* Runs w (an hp_pg_one_row), as an hp_pg_op. */
+int hp_pg_one_row_op(struct hp_pg *s, void *data);
+/* Runs w with op on its own (multi: with reads before its write) or in the
+ * caller's transaction; -ENOENT when it touched no row. */
+int hp_pg_run_one_row(struct hp_store *s, bool multi, hp_pg_op op, struct hp_pg_one_row *w);
 
 /* Brings the schema up to date, one transaction per migration under a
  * transaction-level advisory lock (pg-migrations.c); read-only, checks that

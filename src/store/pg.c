@@ -144,6 +144,27 @@ int hp_pg_strdup(PGresult *res, int row, int col, char **ret)
         return 0;
 }
 
+int hp_pg_read_rows(PGresult *res, size_t elem_size, int (*row)(PGresult *res, int i, void *ret),
+                    void **ret, size_t *ret_n)
+{
+        int n = PQntuples(res), r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (n == 0)
+                return 0;
+        *ret = calloc((size_t)n, elem_size);
+        if (!*ret)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                r = row(res, i, (char *)*ret + (size_t)i * elem_size);
+                if (r < 0)
+                        return r;
+                (*ret_n)++;
+        }
+        return 0;
+}
+
 int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret)
 {
         const char *t = PQgetvalue(res, row, col);

@@ -147,6 +147,11 @@ void hp_sqlite_stmt_resetp(sqlite3_stmt **st);
 int hp_sqlite_binds_ok(struct hp_sqlite *s, const int *rcs, size_t n);
 /* Steps a statement that returns no rows. */
 int hp_sqlite_step_done(struct hp_sqlite *s, sqlite3_stmt *st);
+/* Steps a write: -ENOENT when it changed no row. */
+int hp_sqlite_step_changed(struct hp_sqlite *s, sqlite3_stmt *st);
+/* Steps a write whose RETURNING gives one integer, into *ret: -ENOENT when
+ * it wrote no row. */
+int hp_sqlite_step_returning(struct hp_sqlite *s, sqlite3_stmt *st, int64_t *ret);
 /* A text column that must be there (-EBADMSG when NULL); valid until the next step. */
 int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret);
 /* The name of the row whose hash (or credential) is hash, into *ret_name

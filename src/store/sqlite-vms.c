@@ -108,16 +108,6 @@ int hp_sqlite_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret
         return 0;
 }
 
-/* Runs a one-row write on the VM named by ?1: -ENOENT when there is none. */
-static int step_one_vm(struct hp_sqlite *s, sqlite3_stmt *st)
-{
-        int r = hp_sqlite_step_done(s, st);
-
-        if (r < 0)
-                return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
-}
-
 /* STMT_VM_INSERT and STMT_VM_UPDATE_SPEC take the same parameters:
  * name, spec, now. */
 static int bind_name_spec(struct hp_sqlite *s, enum hp_store_stmt_id id, const char *name,
@@ -156,7 +146,7 @@ int hp_sqlite_vm_update_spec(struct hp_store *store, const char *name, const cha
 
         if (r < 0)
                 return r;
-        return step_one_vm(s, st);
+        return hp_sqlite_step_changed(s, st);
 }
 
 int hp_sqlite_vm_set_runtime(struct hp_store *store, const char *name, const char *state,
@@ -180,7 +170,7 @@ int hp_sqlite_vm_set_runtime(struct hp_store *store, const char *name, const cha
         r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
-        return step_one_vm(s, st);
+        return hp_sqlite_step_changed(s, st);
 }
 
 /* Frees vm's devices; returns how many. */
@@ -216,7 +206,7 @@ static int delete_rows(struct hp_sqlite *s, const char *name)
         r = bind_key(s, st, name);
         if (r < 0)
                 return r;
-        r = step_one_vm(s, st);
+        r = hp_sqlite_step_changed(s, st);
         if (r < 0)
                 return r;
         r = release(s, name);

@@ -122,6 +122,32 @@ int hp_sqlite_step_done(struct hp_sqlite *s, sqlite3_stmt *st)
         return rc == SQLITE_DONE ? 0 : hp_sqlite_errno_rc(s, rc);
 }
 
+int hp_sqlite_step_changed(struct hp_sqlite *s, sqlite3_stmt *st)
+{
+        int r = hp_sqlite_step_done(s, st);
+
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int hp_sqlite_step_returning(struct hp_sqlite *s, sqlite3_stmt *st, int64_t *ret)
+{
+        int64_t v;
+        int rc = sqlite3_step(st);
+
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return hp_sqlite_errno_rc(s, rc);
+        v = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st); /* RETURNING writes when stepped to the end */
+        if (rc != SQLITE_DONE)
+                return hp_sqlite_errno_rc(s, rc);
+        *ret = v;
+        return 0;
+}
+
 int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret)
 {
         const unsigned char *t;

@@ -381,23 +381,9 @@ static void create_v5(const char *path)
                 "VALUES (7, 'win11', '{}', 1700000002, 1700000002);\n"
                 "INSERT INTO tokens (name, hash, created_at) VALUES ('ci', "
                 "'0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 1);\n";
-        sqlite3 *db = NULL;
 
-        if (is_pg_url(path)) {
-                _cleanup_free_ char *sql = NULL;
-
-                assert_true(asprintf(&sql, "%s%s", PG_SCHEMA_V1_TO_V5_SQL, rows) > 0);
-                raw_exec_any(path, sql);
-                return;
-        }
-        assert_int_equal(
-                sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
-                SQLITE_OK);
-        assert_int_equal(
-                sqlite3_exec(db, SCHEMA_V1_SQL SCHEMA_V2_TO_V4_SQL SCHEMA_V5_SQL, NULL, NULL, NULL),
-                SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        raw_create_any(path, SCHEMA_V1_SQL SCHEMA_V2_TO_V4_SQL SCHEMA_V5_SQL,
+                       PG_SCHEMA_V1_TO_V5_SQL, rows);
 }
 
 static void test_migrate_v5(void **state)
