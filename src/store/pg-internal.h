@@ -98,6 +98,10 @@ int hp_pg_one_row_op(struct hp_pg *s, void *data);
  * caller's transaction; -ENOENT when it touched no row. */
 int hp_pg_run_one_row(struct hp_store *s, bool multi, hp_pg_op op, struct hp_pg_one_row *w);
 
+/* Frees vm's devices, the connection's host's or (all_hosts) every host's;
+ * returns how many (pg-vms.c). */
+int hp_pg_release(struct hp_pg *s, bool all_hosts, const char *vm);
+
 /* Brings the schema up to date, one transaction per migration under a
  * transaction-level advisory lock (pg-migrations.c); read-only, checks that
  * it is. Messages name the database as s->display. */
@@ -121,6 +125,16 @@ int hp_pg_vm_delete(struct hp_store *s, const char *name);
 int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                          char **ret_conflict);
 int hp_pg_release_devices(struct hp_store *s, const char *vm);
+/* The cluster's VMs (pg-placement.c). */
+int hp_pg_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+int hp_pg_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
+int hp_pg_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
+                            const char *spec_json);
+int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
+int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
+int hp_pg_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
+                    const char *state);
 int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash);
 int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_pg_token_revoke(struct hp_store *s, const char *name);

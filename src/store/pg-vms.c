@@ -1,8 +1,9 @@
-/* The PostgreSQL backend's VM rows (table vms), and devices assigned to VMs. */
+/* The PostgreSQL backend's VMs of the connection's host (table vms), and devices assigned to VMs. */
 /* Assignment is one conditional update of the devices (all free, or
  * already the VM's), one statement and one round trip: of two controllers
  * assigning one device at once, the second's update conflicts, is retried
- * (pg.c), and then finds the device held, which it reports by name. */
+ * (pg.c), and then finds the device held, which it reports by name. The
+ * whole store's VMs, placed or not, are pg-placement.c's. */
 #include "pg-internal.h"
 
 #include <errno.h>
@@ -147,19 +148,22 @@ int hp_pg_vm_set_runtime(struct hp_store *s, const char *name, const char *state
         return hp_pg_run_one_row(s, false, vm_write_op, &w);
 }
 
-/* Frees vm's devices; returns how many. */
-static int release(struct hp_pg *s, const char *vm)
+int hp_pg_release(struct hp_pg *s, bool all_hosts, const char *vm)
 {
         _cleanup_result_ PGresult *res = NULL;
         char now[HP_PG_INT_LEN];
-        const char *params[] = {s->host_id, vm, now};
+        const char *params[] = {vm, now, s->host_id};
         int r;
 
         hp_pg_fmt_int(now, (int64_t)time(NULL));
-        r = hp_pg_exec(s,
-                       "UPDATE devices SET assigned_vm = NULL, updated_at = $3 "
-                       "WHERE host = $1 AND assigned_vm = $2",
-                       3, params, &res);
+        r = all_hosts ? hp_pg_exec(s,
+                                   "UPDATE devices SET assigned_vm = NULL, updated_at = $2 "
+                                   "WHERE assigned_vm = $1",
+                                   2, params, &res)
+                      : hp_pg_exec(s,
+                                   "UPDATE devices SET assigned_vm = NULL, updated_at = $2 "
+                                   "WHERE host = $3 AND assigned_vm = $1",
+                                   3, params, &res);
         return r < 0 ? r : hp_pg_changes(res);
 }
 
@@ -171,7 +175,7 @@ struct vm_release {
 static int release_op(struct hp_pg *s, void *data)
 {
         struct vm_release *d = data;
-        int r = release(s, d->vm);
+        int r = hp_pg_release(s, false, d->vm);
 
         if (r < 0)
                 return r;
@@ -199,7 +203,7 @@ static int delete_op(struct hp_pg *s, void *data)
         if (r >= 0 && w.changes == 0)
                 return -ENOENT;
         if (r >= 0)
-                r = release(s, data);
+                r = hp_pg_release(s, true, data);
         return r < 0 ? r : 0;
 }
 

@@ -9,8 +9,8 @@
  * Event ids come from a counter row updated by the transaction that adds
  * the event: event-writing transactions queue on that row, so ids grow in
  * commit order, which a sequence does not give. The device rows are in
- * pg-devices.c, VMs and assignment in pg-vms.c, tokens in pg-tokens.c, the
- * schema in pg-migrations.c. */
+ * pg-devices.c, VMs and assignment in pg-vms.c (the cluster's VMs in
+ * pg-placement.c), tokens in pg-tokens.c, the schema in pg-migrations.c. */
 #include "pg-internal.h"
 
 #include <errno.h>
@@ -629,6 +629,13 @@ const struct hp_store_backend hp_store_pg_backend = {
         .vm_delete = hp_pg_vm_delete,
         .assign_devices = hp_pg_assign_devices,
         .release_devices = hp_pg_release_devices,
+        .cluster_vm_list = hp_pg_cluster_vm_list,
+        .cluster_vm_get = hp_pg_cluster_vm_get,
+        .cluster_vm_create = hp_pg_cluster_vm_create,
+        .vm_place = hp_pg_vm_place,
+        .vm_unplace = hp_pg_vm_unplace,
+        .vm_set_desired = hp_pg_vm_set_desired,
+        .vm_report = hp_pg_vm_report,
         .token_add = hp_pg_token_add,
         .token_list = hp_pg_token_list,
         .token_revoke = hp_pg_token_revoke,

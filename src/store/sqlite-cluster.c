@@ -20,7 +20,7 @@
 
 #define NOW_PARAM 9
 
-static int64_t now_ms(void)
+int64_t hp_sqlite_now_ms(void)
 {
         struct timespec ts;
 
@@ -43,7 +43,7 @@ static int prepare(struct hp_sqlite *s, enum hp_store_stmt_id id, const char *te
         const int rcs[] = {
                 text ? sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC) : SQLITE_OK,
                 n >= 2 ? sqlite3_bind_int64(st, 2, v) : SQLITE_OK,
-                n >= NOW_PARAM ? sqlite3_bind_int64(st, NOW_PARAM, now_ms()) : SQLITE_OK,
+                n >= NOW_PARAM ? sqlite3_bind_int64(st, NOW_PARAM, hp_sqlite_now_ms()) : SQLITE_OK,
         };
         *ret = st;
         return hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
