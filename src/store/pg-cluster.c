@@ -16,21 +16,9 @@
 #include "util/strutil.h"
 #include "util/token.h"
 
-#define NOW_MS "CAST(floor(extract(epoch FROM now()) * 1000) AS bigint)"
-
-/* One statement on one row named by its first parameter: changes counts the
- * rows it touched, value the first column of a RETURNING row. */
-struct one_row {
-        const char *sql;
-        const char *params[3];
-        int n;
-        int changes;
-        int64_t value;
-};
-
-static int one_row_op(struct hp_pg *s, void *data)
+int hp_pg_one_row_op(struct hp_pg *s, void *data)
 {
-        struct one_row *w = data;
+        struct hp_pg_one_row *w = data;
         _cleanup_result_ PGresult *res = NULL;
         int r;
 
@@ -43,9 +31,7 @@ static int one_row_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-/* Runs w on its own (multi: with reads before its write) or in the caller's
- * transaction; -ENOENT when it touched no row. */
-static int run_one_row(struct hp_store *s, bool multi, hp_pg_op op, struct one_row *w)
+int hp_pg_run_one_row(struct hp_store *s, bool multi, hp_pg_op op, struct hp_pg_one_row *w)
 {
         int r = hp_pg_run(hp_pg(s), multi, op, w);
 
@@ -58,7 +44,7 @@ static int run_one_row(struct hp_store *s, bool multi, hp_pg_op op, struct one_r
  * from the unique constraint when another host's is the same). */
 static int set_credential_op(struct hp_pg *s, void *data)
 {
-        struct one_row *w = data;
+        struct hp_pg_one_row *w = data;
         _cleanup_result_ PGresult *res = NULL;
         int r;
 
@@ -71,29 +57,29 @@ static int set_credential_op(struct hp_pg *s, void *data)
                 return 0; /* no such host: -ENOENT */
         if (streq(PQgetvalue(res, 0, 0), "t"))
                 return -EEXIST;
-        return one_row_op(s, w);
+        return hp_pg_one_row_op(s, w);
 }
 
 int hp_pg_host_set_credential(struct hp_store *s, const char *name, const char *hash)
 {
-        struct one_row w = {
+        struct hp_pg_one_row w = {
                 .sql = "UPDATE hosts SET credential = $2 WHERE name = $1 AND credential IS NULL",
                 .params = { name, hash },
                 .n = 2,
         };
 
-        return run_one_row(s, true, set_credential_op, &w);
+        return hp_pg_run_one_row(s, true, set_credential_op, &w);
 }
 
 int hp_pg_host_revoke(struct hp_store *s, const char *name)
 {
-        struct one_row w = {
+        struct hp_pg_one_row w = {
                 .sql = "UPDATE hosts SET credential = NULL WHERE name = $1",
                 .params = { name },
                 .n = 1,
         };
 
-        return run_one_row(s, false, one_row_op, &w);
+        return hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
 }
 
 struct host_check {
@@ -140,7 +126,7 @@ int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
                      int64_t *ret_expires_ms)
 {
         char lease[HP_PG_INT_LEN];
-        struct one_row w = {
+        struct hp_pg_one_row w = {
                 .sql = "UPDATE hosts SET lease_expires_ms = " NOW_MS " + $2::bigint, "
                        "heartbeat_ms = " NOW_MS " WHERE name = $1 RETURNING lease_expires_ms",
                 .params = { name, lease },
@@ -149,7 +135,7 @@ int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
         int r;
 
         hp_pg_fmt_int(lease, lease_ms);
-        r = run_one_row(s, false, one_row_op, &w);
+        r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
         if (r < 0)
                 return r;
         *ret_expires_ms = w.value;
@@ -158,13 +144,13 @@ int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
 
 int hp_pg_host_report(struct hp_store *s, const char *name, const char *report_json)
 {
-        struct one_row w = {
+        struct hp_pg_one_row w = {
                 .sql = "UPDATE hosts SET report = $2, report_ms = " NOW_MS " WHERE name = $1",
                 .params = { name, report_json },
                 .n = 2,
         };
 
-        return run_one_row(s, false, one_row_op, &w);
+        return hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
 }
 
 struct report_get {
@@ -213,14 +199,14 @@ int hp_pg_host_report_get(struct hp_store *s, const char *name, char **ret_repor
 
 int hp_pg_host_set_flag(struct hp_store *s, const char *name, enum hp_host_flag flag, bool value)
 {
-        struct one_row w = {
+        struct hp_pg_one_row w = {
                 .sql = flag == HP_HOST_READY ? "UPDATE hosts SET ready = $2 WHERE name = $1"
                                              : "UPDATE hosts SET maintenance = $2 WHERE name = $1",
                 .params = { name, value ? "true" : "false" },
                 .n = 2,
         };
 
-        return run_one_row(s, false, one_row_op, &w);
+        return hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
 }
 
 struct host_list {
@@ -287,7 +273,7 @@ int hp_pg_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms,
                          int64_t *ret_expires_ms)
 {
         char ttl[HP_PG_INT_LEN];
-        struct one_row w = {
+        struct hp_pg_one_row w = {
                 .sql = "INSERT INTO join_tokens (hash, created_at, expires_ms) "
                        "VALUES ($1, " NOW_MS " / 1000, " NOW_MS " + $2::bigint) "
                        "RETURNING expires_ms",
@@ -298,7 +284,7 @@ int hp_pg_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms,
 
         hp_pg_fmt_int(ttl, ttl_ms);
         /* The hash taken: the unique constraint says -EEXIST. */
-        r = run_one_row(s, false, one_row_op, &w);
+        r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
         if (r < 0)
                 return r;
         *ret_expires_ms = w.value;

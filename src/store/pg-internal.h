@@ -55,6 +55,12 @@ int hp_pg_changes(PGresult *res);
 int hp_pg_strdup(PGresult *res, int row, int col, char **ret);
 /* An integer field; -EBADMSG when it is NULL or no integer. */
 int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret);
+/* What row() makes of each row of res, into a new array of elem_size
+ * elements (NULL when res has no rows). row() writes its element only on
+ * success; *ret and *ret_n hold the elements made so far even on failure,
+ * and the caller frees them either way. */
+int hp_pg_read_rows(PGresult *res, size_t elem_size, int (*row)(PGresult *res, int i, void *ret),
+                    void **ret, size_t *ret_n);
 /* v as a parameter. */
 void hp_pg_fmt_int(char buf[HP_PG_INT_LEN], int64_t v);
 /* The name of the row of res (name, hash columns) whose hash is hash, into
@@ -72,6 +78,29 @@ typedef int (*hp_pg_op)(struct hp_pg *s, void *data);
  * in a serialisable transaction of its own (several statements: multi),
  * retried on conflicts until the busy timeout. */
 int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data);
+
+/* Now in unix milliseconds by the database's clock (the start of the
+ * transaction), for the cluster's times. */
+#define NOW_MS "CAST(floor(extract(epoch FROM now()) * 1000) AS bigint)"
+
+/* One statement on one row: changes counts the rows it touched, value the
+ * first column of a RETURNING row (pg-cluster.c). */
+struct hp_pg_one_row {
+        const char *sql;
+        const char *params[7];
+        int n;
+        int changes;
+        int64_t value;
+};
+/* Runs w (an hp_pg_one_row), as an hp_pg_op. */
+int hp_pg_one_row_op(struct hp_pg *s, void *data);
+/* Runs w with op on its own (multi: with reads before its write) or in the
+ * caller's transaction; -ENOENT when it touched no row. */
+int hp_pg_run_one_row(struct hp_store *s, bool multi, hp_pg_op op, struct hp_pg_one_row *w);
+
+/* Frees vm's devices, the connection's host's or (all_hosts) every host's;
+ * returns how many (pg-vms.c). */
+int hp_pg_release(struct hp_pg *s, bool all_hosts, const char *vm);
 
 /* Brings the schema up to date, one transaction per migration under a
  * transaction-level advisory lock (pg-migrations.c); read-only, checks that
@@ -96,6 +125,16 @@ int hp_pg_vm_delete(struct hp_store *s, const char *name);
 int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                          char **ret_conflict);
 int hp_pg_release_devices(struct hp_store *s, const char *vm);
+/* The cluster's VMs (pg-placement.c). */
+int hp_pg_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+int hp_pg_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
+int hp_pg_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
+                            const char *spec_json);
+int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
+int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
+int hp_pg_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
+                    const char *state);
 int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash);
 int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_pg_token_revoke(struct hp_store *s, const char *name);

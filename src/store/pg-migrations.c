@@ -130,6 +130,23 @@ static const char *const migrations[] = {
         "        expires_ms bigint NOT NULL\n"
         ");\n"
         "INSERT INTO leader (id, holder, token, expires_ms) VALUES (1, '', 0, 0);\n",
+        /* 7: VMs as the cluster's objects, as SQLite's 7: a name unique in
+         * the store, the host NULL while unplaced, desired ('on' for the VMs
+         * running or starting now), epoch, reported_state and reported_ms.
+         * A database with one name on two hosts is refused before this
+         * runs (clash_check()), for SQLite's reasons. An index finds a VM's
+         * devices on every host. */
+        "ALTER TABLE vms DROP CONSTRAINT vms_pkey;\n"
+        "ALTER TABLE vms ALTER COLUMN host DROP NOT NULL;\n"
+        "ALTER TABLE vms ADD PRIMARY KEY (name);\n"
+        "ALTER TABLE vms ADD COLUMN desired text NOT NULL DEFAULT 'off'\n"
+        "        CHECK (desired IN ('on', 'off'));\n"
+        "ALTER TABLE vms ADD COLUMN epoch bigint NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE vms ADD COLUMN reported_state text;\n"
+        "ALTER TABLE vms ADD COLUMN reported_ms bigint NOT NULL DEFAULT 0;\n"
+        "UPDATE vms SET desired = 'on' WHERE state IN ('running', 'starting');\n"
+        "CREATE INDEX vms_host ON vms (host, name);\n"
+        "CREATE INDEX devices_holder ON devices (assigned_vm);\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,
@@ -186,6 +203,32 @@ static int too_new(struct hp_pg *s, int version, char **ret_error)
                          s->display, version, HP_STORE_SCHEMA_VERSION);
 }
 
+/* Before migration 7: a VM name on two hosts cannot become one row. The
+ * first such name is refused with the message that says what to do;
+ * *refused tells the caller the message is written. */
+static int clash_check(struct hp_pg *s, bool *refused, char **ret_error)
+{
+        _cleanup_result_ PGresult *res = NULL;
+        int64_t n;
+        int r;
+
+        r = hp_pg_exec(s,
+                       "SELECT v.name, count(*), min(h.name), max(h.name) "
+                       "FROM vms AS v JOIN hosts AS h ON h.id = v.host "
+                       "GROUP BY v.name HAVING count(*) > 1 ORDER BY v.name LIMIT 1",
+                       0, NULL, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) == 0)
+                return 0;
+        r = hp_pg_int64(res, 0, 1, &n);
+        if (r < 0)
+                return r;
+        *refused = true;
+        return hp_store_vm_names_clash(ret_error, s->display, PQgetvalue(res, 0, 0), n,
+                                       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+}
+
 /* Takes the schema one version up, unless another connection did it
  * meanwhile: READ COMMITTED, so the version read after the lock is the one
  * committed last, not a snapshot from before the wait. A migration is
@@ -193,6 +236,7 @@ static int too_new(struct hp_pg *s, int version, char **ret_error)
 static int migrate_step(struct hp_pg *s, int *version, char **ret_error)
 {
         int r, v = *version, target = *version + 1;
+        bool refused = false;
 
         r = hp_pg_exec(s, "BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL, NULL);
         if (r >= 0)
@@ -202,7 +246,10 @@ static int migrate_step(struct hp_pg *s, int *version, char **ret_error)
                 r = read_version(s, &v);
         if (r >= 0 && v < HP_STORE_SCHEMA_VERSION) {
                 target = v + 1;
-                r = hp_pg_exec_script(s, migrations[v]);
+                if (target == 7)
+                        r = clash_check(s, &refused, ret_error);
+                if (r >= 0)
+                        r = hp_pg_exec_script(s, migrations[v]);
                 if (r >= 0)
                         r = set_version(s, target);
                 if (r >= 0)
@@ -211,9 +258,11 @@ static int migrate_step(struct hp_pg *s, int *version, char **ret_error)
         if (r >= 0)
                 r = hp_pg_exec(s, "COMMIT", 0, NULL, NULL);
         if (r < 0) {
-                r = hp_errorf(ret_error, r,
-                              "Failed to upgrade state database \"%s\" to schema version %d: %s",
-                              s->display, target, hp_pg_message(s, r));
+                if (!refused)
+                        r = hp_errorf(ret_error, r,
+                                      "Failed to upgrade state database \"%s\" to schema "
+                                      "version %d: %s",
+                                      s->display, target, hp_pg_message(s, r));
                 if (PQstatus(s->conn) == CONNECTION_OK &&
                     PQtransactionStatus(s->conn) != PQTRANS_IDLE)
                         (void)hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL); /* already failing */

@@ -1,8 +1,9 @@
-/* The PostgreSQL backend's VM rows (table vms), and devices assigned to VMs. */
+/* The PostgreSQL backend's VMs of the connection's host (table vms), and devices assigned to VMs. */
 /* Assignment is one conditional update of the devices (all free, or
  * already the VM's), one statement and one round trip: of two controllers
  * assigning one device at once, the second's update conflicts, is retried
- * (pg.c), and then finds the device held, which it reports by name. */
+ * (pg.c), and then finds the device held, which it reports by name. The
+ * whole store's VMs, placed or not, are pg-placement.c's. */
 #include "pg-internal.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
         "SELECT name, spec, state, pid, qmp_path, started_at, created_at, updated_at FROM vms "   \
         "WHERE host = $1 "
 
-static int row_to_record(PGresult *res, int row, struct hp_vm_record *ret)
+static int row_to_record(PGresult *res, int row, void *ret)
 {
         _cleanup_(hp_vm_record_done) struct hp_vm_record v = {0};
         int r;
@@ -34,7 +35,7 @@ static int row_to_record(PGresult *res, int row, struct hp_vm_record *ret)
                 return r;
         if (!v.name || !v.spec_json || !v.state)
                 return -EBADMSG;
-        *ret = v;
+        *(struct hp_vm_record *)ret = v;
         v = (struct hp_vm_record){0};
         return 0;
 }
@@ -50,26 +51,20 @@ static int vm_read_op(struct hp_pg *s, void *data)
         struct vm_read *d = data;
         _cleanup_result_ PGresult *res = NULL;
         const char *params[] = {s->host_id, d->name};
-        struct hp_vm_record *v;
-        int r, n;
+        void *v = NULL;
+        size_t n = 0;
+        int r;
 
         r = d->name ? hp_pg_exec(s, VM_SELECT "AND name = $2", 2, params, &res)
                     : hp_pg_exec(s, VM_SELECT "ORDER BY name", 1, params, &res);
-        if (r < 0)
+        if (r >= 0)
+                r = hp_pg_read_rows(res, sizeof(struct hp_vm_record), row_to_record, &v, &n);
+        if (r < 0) {
+                hp_vm_records_free(v, n);
                 return r;
-        n = PQntuples(res);
-        v = n > 0 ? calloc((size_t)n, sizeof(*v)) : NULL;
-        if (n > 0 && !v)
-                return -ENOMEM;
-        for (int i = 0; i < n; i++) {
-                r = row_to_record(res, i, &v[i]);
-                if (r < 0) {
-                        hp_vm_records_free(v, (size_t)i);
-                        return r;
-                }
         }
         d->v = v;
-        d->n = (size_t)n;
+        d->n = n;
         return 0;
 }
 
@@ -99,34 +94,19 @@ int hp_pg_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n)
         return 0;
 }
 
-/* A write of one statement on one VM's row, with its parameters after the
- * host's: -ENOENT when it changed no row (with one_row). */
-struct vm_write {
-        const char *sql;
-        const char *params[7];
-        int n;
-        bool one_row;
-        int changes;
-};
-
+/* A write of one statement on one VM's row of the connection's host ($1). */
 static int vm_write_op(struct hp_pg *s, void *data)
 {
-        struct vm_write *w = data;
-        _cleanup_result_ PGresult *res = NULL;
-        int r;
+        struct hp_pg_one_row *w = data;
 
         w->params[0] = s->host_id;
-        r = hp_pg_exec(s, w->sql, w->n, w->params, &res);
-        if (r < 0)
-                return r;
-        w->changes = hp_pg_changes(res);
-        return w->one_row && w->changes == 0 ? -ENOENT : 0;
+        return hp_pg_one_row_op(s, w);
 }
 
 int hp_pg_vm_create(struct hp_store *s, const char *name, const char *spec_json)
 {
         char now[HP_PG_INT_LEN];
-        struct vm_write w = {
+        struct hp_pg_one_row w = {
                 .sql = "INSERT INTO vms (host, name, spec, created_at, updated_at) "
                        "VALUES ($1, $2, $3, $4, $4)",
                 .params = {NULL, name, spec_json, now},
@@ -141,48 +121,49 @@ int hp_pg_vm_create(struct hp_store *s, const char *name, const char *spec_json)
 int hp_pg_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json)
 {
         char now[HP_PG_INT_LEN];
-        struct vm_write w = {
+        struct hp_pg_one_row w = {
                 .sql = "UPDATE vms SET spec = $3, updated_at = $4 WHERE host = $1 AND name = $2",
                 .params = {NULL, name, spec_json, now},
                 .n = 4,
-                .one_row = true,
         };
 
         hp_pg_fmt_int(now, (int64_t)time(NULL));
-        return hp_pg_run(hp_pg(s), false, vm_write_op, &w);
+        return hp_pg_run_one_row(s, false, vm_write_op, &w);
 }
 
 int hp_pg_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
                          const char *qmp_path, int64_t started_at)
 {
         char now[HP_PG_INT_LEN], p[HP_PG_INT_LEN], started[HP_PG_INT_LEN];
-        struct vm_write w = {
+        struct hp_pg_one_row w = {
                 .sql = "UPDATE vms SET state = $3, pid = $4, qmp_path = $5, started_at = $6, "
                        "updated_at = $7 WHERE host = $1 AND name = $2",
                 .params = {NULL, name, state, p, qmp_path, started, now},
                 .n = 7,
-                .one_row = true,
         };
 
         hp_pg_fmt_int(now, (int64_t)time(NULL));
         hp_pg_fmt_int(p, pid);
         hp_pg_fmt_int(started, started_at);
-        return hp_pg_run(hp_pg(s), false, vm_write_op, &w);
+        return hp_pg_run_one_row(s, false, vm_write_op, &w);
 }
 
-/* Frees vm's devices; returns how many. */
-static int release(struct hp_pg *s, const char *vm)
+int hp_pg_release(struct hp_pg *s, bool all_hosts, const char *vm)
 {
         _cleanup_result_ PGresult *res = NULL;
         char now[HP_PG_INT_LEN];
-        const char *params[] = {s->host_id, vm, now};
+        const char *params[] = {vm, now, s->host_id};
         int r;
 
         hp_pg_fmt_int(now, (int64_t)time(NULL));
-        r = hp_pg_exec(s,
-                       "UPDATE devices SET assigned_vm = NULL, updated_at = $3 "
-                       "WHERE host = $1 AND assigned_vm = $2",
-                       3, params, &res);
+        r = all_hosts ? hp_pg_exec(s,
+                                   "UPDATE devices SET assigned_vm = NULL, updated_at = $2 "
+                                   "WHERE assigned_vm = $1",
+                                   2, params, &res)
+                      : hp_pg_exec(s,
+                                   "UPDATE devices SET assigned_vm = NULL, updated_at = $2 "
+                                   "WHERE host = $3 AND assigned_vm = $1",
+                                   3, params, &res);
         return r < 0 ? r : hp_pg_changes(res);
 }
 
@@ -194,7 +175,7 @@ struct vm_release {
 static int release_op(struct hp_pg *s, void *data)
 {
         struct vm_release *d = data;
-        int r = release(s, d->vm);
+        int r = hp_pg_release(s, false, d->vm);
 
         if (r < 0)
                 return r;
@@ -212,16 +193,17 @@ int hp_pg_release_devices(struct hp_store *s, const char *vm)
 
 static int delete_op(struct hp_pg *s, void *data)
 {
-        struct vm_write w = {
+        struct hp_pg_one_row w = {
                 .sql = "DELETE FROM vms WHERE host = $1 AND name = $2",
                 .params = {NULL, data},
                 .n = 2,
-                .one_row = true,
         };
         int r = vm_write_op(s, &w);
 
+        if (r >= 0 && w.changes == 0)
+                return -ENOENT;
         if (r >= 0)
-                r = release(s, data);
+                r = hp_pg_release(s, true, data);
         return r < 0 ? r : 0;
 }
 

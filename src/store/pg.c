@@ -9,8 +9,8 @@
  * Event ids come from a counter row updated by the transaction that adds
  * the event: event-writing transactions queue on that row, so ids grow in
  * commit order, which a sequence does not give. The device rows are in
- * pg-devices.c, VMs and assignment in pg-vms.c, tokens in pg-tokens.c, the
- * schema in pg-migrations.c. */
+ * pg-devices.c, VMs and assignment in pg-vms.c (the cluster's VMs in
+ * pg-placement.c), tokens in pg-tokens.c, the schema in pg-migrations.c. */
 #include "pg-internal.h"
 
 #include <errno.h>
@@ -141,6 +141,27 @@ int hp_pg_strdup(PGresult *res, int row, int col, char **ret)
                         return -ENOMEM;
         }
         *ret = copy;
+        return 0;
+}
+
+int hp_pg_read_rows(PGresult *res, size_t elem_size, int (*row)(PGresult *res, int i, void *ret),
+                    void **ret, size_t *ret_n)
+{
+        int n = PQntuples(res), r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (n == 0)
+                return 0;
+        *ret = calloc((size_t)n, elem_size);
+        if (!*ret)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                r = row(res, i, (char *)*ret + (size_t)i * elem_size);
+                if (r < 0)
+                        return r;
+                (*ret_n)++;
+        }
         return 0;
 }
 
@@ -608,6 +629,13 @@ const struct hp_store_backend hp_store_pg_backend = {
         .vm_delete = hp_pg_vm_delete,
         .assign_devices = hp_pg_assign_devices,
         .release_devices = hp_pg_release_devices,
+        .cluster_vm_list = hp_pg_cluster_vm_list,
+        .cluster_vm_get = hp_pg_cluster_vm_get,
+        .cluster_vm_create = hp_pg_cluster_vm_create,
+        .vm_place = hp_pg_vm_place,
+        .vm_unplace = hp_pg_vm_unplace,
+        .vm_set_desired = hp_pg_vm_set_desired,
+        .vm_report = hp_pg_vm_report,
         .token_add = hp_pg_token_add,
         .token_list = hp_pg_token_list,
         .token_revoke = hp_pg_token_revoke,

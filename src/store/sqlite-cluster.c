@@ -20,7 +20,7 @@
 
 #define NOW_PARAM 9
 
-static int64_t now_ms(void)
+int64_t hp_sqlite_now_ms(void)
 {
         struct timespec ts;
 
@@ -43,7 +43,7 @@ static int prepare(struct hp_sqlite *s, enum hp_store_stmt_id id, const char *te
         const int rcs[] = {
                 text ? sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC) : SQLITE_OK,
                 n >= 2 ? sqlite3_bind_int64(st, 2, v) : SQLITE_OK,
-                n >= NOW_PARAM ? sqlite3_bind_int64(st, NOW_PARAM, now_ms()) : SQLITE_OK,
+                n >= NOW_PARAM ? sqlite3_bind_int64(st, NOW_PARAM, hp_sqlite_now_ms()) : SQLITE_OK,
         };
         *ret = st;
         return hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
@@ -56,11 +56,7 @@ static int update_one(struct hp_sqlite *s, enum hp_store_stmt_id id, const char 
         int r;
 
         r = prepare(s, id, name, v, &st);
-        if (r >= 0)
-                r = hp_sqlite_step_done(s, st);
-        if (r < 0)
-                return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return r < 0 ? r : hp_sqlite_step_changed(s, st);
 }
 
 /* Whether host name holds a credential: -ENOENT when there is no such host. */
@@ -139,23 +135,10 @@ int hp_sqlite_host_renew(struct hp_store *store, const char *name, int64_t lease
 {
         struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int64_t expires;
-        int r, rc;
+        int r;
 
         r = prepare(s, STMT_HOST_RENEW, name, lease_ms, &st);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return hp_sqlite_errno_rc(s, rc);
-        expires = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st); /* RETURNING writes when stepped to the end */
-        if (rc != SQLITE_DONE)
-                return hp_sqlite_errno_rc(s, rc);
-        *ret_expires_ms = expires;
-        return 0;
+        return r < 0 ? r : hp_sqlite_step_returning(s, st, ret_expires_ms);
 }
 
 int hp_sqlite_host_report(struct hp_store *store, const char *name, const char *report_json)
@@ -170,10 +153,7 @@ int hp_sqlite_host_report(struct hp_store *store, const char *name, const char *
         rc = sqlite3_bind_text(st, 2, report_json, -1, SQLITE_STATIC);
         if (rc != SQLITE_OK)
                 return hp_sqlite_errno_rc(s, rc);
-        r = hp_sqlite_step_done(s, st);
-        if (r < 0)
-                return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return hp_sqlite_step_changed(s, st);
 }
 
 int hp_sqlite_host_report_get(struct hp_store *store, const char *name, char **ret_report_json,
@@ -253,21 +233,11 @@ int hp_sqlite_join_token_add(struct hp_store *store, const char *hash, int64_t t
 {
         struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int64_t expires;
-        int r, rc;
+        int r;
 
         r = prepare(s, STMT_JOIN_ADD, hash, ttl_ms, &st);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-                return hp_sqlite_errno_rc(s, rc); /* the hash taken: -EEXIST */
-        expires = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-                return hp_sqlite_errno_rc(s, rc);
-        *ret_expires_ms = expires;
-        return 0;
+        /* The hash taken: -EEXIST. */
+        return r < 0 ? r : hp_sqlite_step_returning(s, st, ret_expires_ms);
 }
 
 /* Why a token could not be used: -ENOENT unknown or used, -EKEYEXPIRED. */
@@ -354,14 +324,9 @@ static int leader_take(struct hp_sqlite *s, const char *holder, int64_t ttl_ms, 
         r = prepare(s, STMT_LEADER_TAKE, holder, ttl_ms, &take);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(take);
-        if (rc == SQLITE_ROW) {
-                l->token = sqlite3_column_int64(take, 0);
-                rc = sqlite3_step(take);
-                return rc == SQLITE_DONE ? 0 : hp_sqlite_errno_rc(s, rc);
-        }
-        if (rc != SQLITE_DONE)
-                return hp_sqlite_errno_rc(s, rc);
+        r = hp_sqlite_step_returning(s, take, &l->token);
+        if (r != -ENOENT)
+                return r;
         /* Another holds a live lease: who. */
         r = hp_sqlite_stmt_use(s, STMT_LEADER_HOLDER, &who);
         if (r < 0)

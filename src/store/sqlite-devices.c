@@ -307,8 +307,5 @@ int hp_sqlite_device_delete(struct hp_store *store, const char *address)
         if (r < 0)
                 return r;
         /* One statement: its attributes go with it (ON DELETE CASCADE). */
-        r = hp_sqlite_step_done(s, st);
-        if (r < 0)
-                return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return hp_sqlite_step_changed(s, st);
 }

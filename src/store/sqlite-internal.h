@@ -43,6 +43,16 @@ enum hp_store_stmt_id {
         STMT_DEVICE_HOLDER,
         STMT_DEVICE_ASSIGN,
         STMT_DEVICES_RELEASE,
+        STMT_DEVICES_RELEASE_ALL,
+        STMT_CVM_GET,
+        STMT_CVM_LIST,
+        STMT_CVM_INSERT,
+        STMT_VM_PLACE,
+        STMT_VM_PLACE_WHY,
+        STMT_VM_UNPLACE,
+        STMT_VM_SET_DESIRED,
+        STMT_VM_REPORT,
+        STMT_VM_NAMED,
         STMT_TOKEN_ADD,
         STMT_TOKEN_LIST,
         STMT_TOKEN_HASHES,
@@ -113,6 +123,27 @@ enum {
 
 #define VM_COLUMNS "name, spec, state, pid, qmp_path, started_at, created_at, updated_at"
 
+/* Column order of STMT_CVM_GET/LIST (vms AS v, hosts AS h); the code that
+ * reads them is in sqlite-placement.c. */
+enum {
+        CVCOL_NAME,
+        CVCOL_HOST,
+        CVCOL_SPEC,
+        CVCOL_STATE,
+        CVCOL_DESIRED,
+        CVCOL_REPORTED_STATE,
+        CVCOL_EPOCH,
+        CVCOL_REPORTED_MS,
+        CVCOL_PID,
+        CVCOL_STARTED_AT,
+        CVCOL_CREATED_AT,
+        CVCOL_UPDATED_AT,
+};
+
+#define CLUSTER_VM_COLUMNS                                                                         \
+        "v.name, h.name, v.spec, v.state, v.desired, v.reported_state, v.epoch, v.reported_ms, "   \
+        "v.pid, v.started_at, v.created_at, v.updated_at"
+
 /* A connection: the front's part first, so a struct hp_store * the front
  * hands over is one of these (hp_sqlite()). */
 struct hp_sqlite {
@@ -147,6 +178,11 @@ void hp_sqlite_stmt_resetp(sqlite3_stmt **st);
 int hp_sqlite_binds_ok(struct hp_sqlite *s, const int *rcs, size_t n);
 /* Steps a statement that returns no rows. */
 int hp_sqlite_step_done(struct hp_sqlite *s, sqlite3_stmt *st);
+/* Steps a write: -ENOENT when it changed no row. */
+int hp_sqlite_step_changed(struct hp_sqlite *s, sqlite3_stmt *st);
+/* Steps a write whose RETURNING gives one integer, into *ret: -ENOENT when
+ * it wrote no row. */
+int hp_sqlite_step_returning(struct hp_sqlite *s, sqlite3_stmt *st, int64_t *ret);
 /* A text column that must be there (-EBADMSG when NULL); valid until the next step. */
 int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret);
 /* The name of the row whose hash (or credential) is hash, into *ret_name
@@ -173,6 +209,13 @@ int hp_sqlite_tx_check(struct hp_sqlite *s);
 int hp_sqlite_tx_enter(struct hp_sqlite *s, bool write, enum hp_store_tx_mode *ret_mode);
 int hp_sqlite_tx_leave(struct hp_sqlite *s, enum hp_store_tx_mode mode, int r);
 
+/* Frees vm's devices, the connection's host's or (all_hosts) every host's;
+ * returns how many (sqlite-vms.c). */
+int hp_sqlite_release(struct hp_sqlite *s, bool all_hosts, const char *vm);
+/* Unix milliseconds by this process's clock: the cluster's times on SQLite
+ * (sqlite-cluster.c). */
+int64_t hp_sqlite_now_ms(void);
+
 /* Brings the schema up to date, one transaction per migration (sqlite-migrations.c);
  * read-only, checks that it is. -EPROTONOSUPPORT for a newer database. Messages name
  * the database as display. */
@@ -195,6 +238,16 @@ int hp_sqlite_vm_delete(struct hp_store *s, const char *name);
 int hp_sqlite_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                              char **ret_conflict);
 int hp_sqlite_release_devices(struct hp_store *s, const char *vm);
+/* The cluster's VMs (sqlite-placement.c). */
+int hp_sqlite_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+int hp_sqlite_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
+int hp_sqlite_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
+                                const char *spec_json);
+int hp_sqlite_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+int hp_sqlite_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
+int hp_sqlite_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
+int hp_sqlite_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
+                        const char *state);
 int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash);
 int hp_sqlite_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_sqlite_token_revoke(struct hp_store *s, const char *name);

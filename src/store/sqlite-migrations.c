@@ -172,6 +172,43 @@ static const char *const migrations[] = {
         "        expires_ms INTEGER NOT NULL\n"
         ");\n"
         "INSERT INTO leader (id, holder, token, expires_ms) VALUES (1, '', 0, 0);\n",
+        /* 7: VMs as the cluster's objects (docs/cluster.md). A VM's name is
+         * unique in the store; its host is the one it is placed on or pinned
+         * to, NULL while it is unplaced; desired is 'on' for the VMs running
+         * or starting now; epoch counts its claims; reported_state and
+         * reported_ms (unix ms) are what its host last said of the current
+         * claim. A store with one name on two hosts is refused before this
+         * runs (clash_check()): which VM keeps the name is the operator's to
+         * say, and a rename (NAME@HOST) would make a name the vm layer
+         * refuses and that the VM's devices and files do not know. The table
+         * is made anew as in 5; devices.assigned_vm still names the VM, and
+         * an index finds its devices on every host. */
+        "ALTER TABLE vms RENAME TO vms_v6;\n"
+        "CREATE TABLE vms (\n"
+        "        host INTEGER REFERENCES hosts (id),\n"
+        "        name TEXT NOT NULL PRIMARY KEY,\n"
+        "        spec TEXT NOT NULL,\n"
+        "        state TEXT NOT NULL DEFAULT 'off'\n"
+        "                CHECK (state IN ('off', 'starting', 'running', 'stopping')),\n"
+        "        pid INTEGER NOT NULL DEFAULT 0,\n"
+        "        qmp_path TEXT,\n"
+        "        started_at INTEGER NOT NULL DEFAULT 0,\n"
+        "        created_at INTEGER NOT NULL,\n"
+        "        updated_at INTEGER NOT NULL,\n"
+        "        desired TEXT NOT NULL DEFAULT 'off' CHECK (desired IN ('on', 'off')),\n"
+        "        epoch INTEGER NOT NULL DEFAULT 0,\n"
+        "        reported_state TEXT,\n"
+        "        reported_ms INTEGER NOT NULL DEFAULT 0\n"
+        ");\n"
+        "INSERT INTO vms (host, name, spec, state, pid, qmp_path, started_at, created_at,\n"
+        "                updated_at, desired)\n"
+        "        SELECT host, name, spec, state, pid, qmp_path, started_at, created_at,\n"
+        "                updated_at,\n"
+        "                CASE WHEN state IN ('running', 'starting') THEN 'on' ELSE 'off' END\n"
+        "        FROM vms_v6;\n"
+        "DROP TABLE vms_v6;\n"
+        "CREATE INDEX vms_host ON vms (host, name);\n"
+        "CREATE INDEX devices_assigned_vm ON devices (assigned_vm);\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,
@@ -264,18 +301,52 @@ static int too_new(const char *display, int version, char **ret_error)
                               display, version, HP_STORE_SCHEMA_VERSION);
 }
 
+/* Before migration 7: a VM name on two hosts cannot become one row. The
+ * first such name is refused with the message that says what to do;
+ * *refused tells the caller the message is written. */
+static int clash_check(sqlite3 *db, const char *display, bool *refused, char **ret_error)
+{
+        _cleanup_(finalizep) sqlite3_stmt *st = NULL;
+        const char *name, *first, *last;
+        int rc;
+
+        rc = sqlite3_prepare_v2(db,
+                                "SELECT v.name, count(*), min(h.name), max(h.name) "
+                                "FROM vms AS v JOIN hosts AS h ON h.id = v.host "
+                                "GROUP BY v.name HAVING count(*) > 1 ORDER BY v.name LIMIT 1",
+                                -1, &st, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW)
+                return hp_sqlite_errno(db, rc);
+        name = (const char *)sqlite3_column_text(st, 0);
+        first = (const char *)sqlite3_column_text(st, 2);
+        last = (const char *)sqlite3_column_text(st, 3);
+        if (!name || !first || !last)
+                return -ENOMEM; /* NOT NULL columns: no text means no memory */
+        *refused = true;
+        return hp_store_vm_names_clash(ret_error, display, name, sqlite3_column_int64(st, 1),
+                                       first, last);
+}
+
 /* Takes the schema one version up, unless another process did it meanwhile
  * (hence the re-read under the write lock). */
 static int migrate_step(sqlite3 *db, const char *display, int *version, char **ret_error)
 {
         int r, v = *version, target = *version + 1;
+        bool refused = false;
 
         r = exec(db, "BEGIN IMMEDIATE");
         if (r >= 0)
                 r = read_version(db, &v);
         if (r >= 0 && v < HP_STORE_SCHEMA_VERSION) {
                 target = v + 1;
-                r = exec(db, migrations[v]);
+                if (target == 7)
+                        r = clash_check(db, display, &refused, ret_error);
+                if (r >= 0)
+                        r = exec(db, migrations[v]);
                 if (r >= 0)
                         r = set_version(db, target);
                 if (r >= 0)
@@ -285,10 +356,11 @@ static int migrate_step(sqlite3 *db, const char *display, int *version, char **r
                 r = exec(db, "COMMIT");
         if (r < 0) {
                 /* The message first: the rollback replaces SQLite's error. */
-                r = hp_errorf(ret_error, r,
-                                   "Failed to upgrade state database \"%s\" to schema version "
-                                   "%d: %s",
-                                   display, target, errmsg(db, r));
+                if (!refused)
+                        r = hp_errorf(ret_error, r,
+                                      "Failed to upgrade state database \"%s\" to schema "
+                                      "version %d: %s",
+                                      display, target, errmsg(db, r));
                 if (!sqlite3_get_autocommit(db))
                         (void)exec(db, "ROLLBACK"); /* already failing; closing rolls back too */
                 return r;

@@ -62,6 +62,39 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
                                "WHERE host = " HOST " AND address = ?1",
         [STMT_DEVICES_RELEASE] = "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 "
                                  "WHERE host = " HOST " AND assigned_vm = ?1",
+        /* A VM's devices on every host: its name is the store's (schema 7). */
+        [STMT_DEVICES_RELEASE_ALL] = "UPDATE devices SET assigned_vm = NULL, updated_at = ?2 "
+                                     "WHERE assigned_vm = ?1",
+        /* The cluster's VMs (sqlite-placement.c), whatever the connection's
+         * host; hosts by name. */
+        [STMT_CVM_GET] = "SELECT " CLUSTER_VM_COLUMNS " FROM vms AS v "
+                         "LEFT JOIN hosts AS h ON h.id = v.host WHERE v.name = ?1",
+        [STMT_CVM_LIST] = "SELECT " CLUSTER_VM_COLUMNS " FROM vms AS v "
+                          "LEFT JOIN hosts AS h ON h.id = v.host ORDER BY v.name",
+        /* No row inserted: there is no host named ?4 (NULL: unplaced). */
+        [STMT_CVM_INSERT] = "INSERT INTO vms (host, name, spec, created_at, updated_at) "
+                            "SELECT (SELECT id FROM hosts WHERE name = ?4), ?1, ?2, ?3, ?3 "
+                            "WHERE ?4 IS NULL OR EXISTS (SELECT 1 FROM hosts WHERE name = ?4)",
+        /* A claim: no row when the VM or the host is missing, or the VM
+         * holds another host's devices (STMT_VM_PLACE_WHY tells which). */
+        [STMT_VM_PLACE] = "UPDATE vms SET host = (SELECT id FROM hosts WHERE name = ?2), "
+                          "desired = 'on', epoch = epoch + 1, reported_state = NULL, "
+                          "reported_ms = 0, updated_at = ?3 "
+                          "WHERE name = ?1 AND EXISTS (SELECT 1 FROM hosts WHERE name = ?2) "
+                          "AND NOT EXISTS (SELECT 1 FROM devices AS d WHERE d.assigned_vm = ?1 "
+                          "AND d.host IS NOT (SELECT id FROM hosts WHERE name = ?2)) "
+                          "RETURNING epoch",
+        [STMT_VM_PLACE_WHY] = "SELECT EXISTS (SELECT 1 FROM vms WHERE name = ?1) "
+                              "AND EXISTS (SELECT 1 FROM hosts WHERE name = ?2)",
+        [STMT_VM_UNPLACE] = "UPDATE vms SET desired = 'off', host = CASE WHEN ?2 THEN host END, "
+                            "updated_at = ?3 WHERE name = ?1",
+        [STMT_VM_SET_DESIRED] = "UPDATE vms SET desired = ?2, updated_at = ?3 WHERE name = ?1",
+        /* Only the current claim's report, from the host it is placed on;
+         * ?9 is now in unix ms, as the cluster's statements below. */
+        [STMT_VM_REPORT] = "UPDATE vms SET reported_state = ?4, reported_ms = ?9 "
+                           "WHERE name = ?1 AND host = (SELECT id FROM hosts WHERE name = ?2) "
+                           "AND epoch = ?3",
+        [STMT_VM_NAMED] = "SELECT count(*) FROM vms WHERE name = ?1",
         [STMT_TOKEN_ADD] = "INSERT INTO tokens (name, hash, created_at) VALUES (?1, ?2, ?3)",
         [STMT_TOKEN_LIST] = "SELECT name, created_at, last_used_at FROM tokens ORDER BY name",
         [STMT_TOKEN_HASHES] = "SELECT name, hash FROM tokens",

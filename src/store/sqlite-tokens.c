@@ -82,10 +82,7 @@ int hp_sqlite_token_revoke(struct hp_store *store, const char *name)
         rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if (rc != SQLITE_OK)
                 return hp_sqlite_errno_rc(s, rc);
-        r = hp_sqlite_step_done(s, st);
-        if (r < 0)
-                return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return hp_sqlite_step_changed(s, st);
 }
 
 int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name)

@@ -1,7 +1,8 @@
-/* The SQLite backend's VM rows (table vms), and devices assigned to VMs (devices.assigned_vm). */
+/* The SQLite backend's VMs of the connection's host (table vms), and devices assigned to VMs (devices.assigned_vm). */
 /* The store keeps the vm layer's spec as an opaque JSON text and checks
  * only what keeps the rows consistent: a device is held by at most one VM,
- * and a VM's devices go free with it. */
+ * and a VM's devices go free with it. The whole store's VMs, placed or not,
+ * are sqlite-placement.c's. */
 #include "sqlite-internal.h"
 
 #include <errno.h>
@@ -108,16 +109,6 @@ int hp_sqlite_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret
         return 0;
 }
 
-/* Runs a one-row write on the VM named by ?1: -ENOENT when there is none. */
-static int step_one_vm(struct hp_sqlite *s, sqlite3_stmt *st)
-{
-        int r = hp_sqlite_step_done(s, st);
-
-        if (r < 0)
-                return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
-}
-
 /* STMT_VM_INSERT and STMT_VM_UPDATE_SPEC take the same parameters:
  * name, spec, now. */
 static int bind_name_spec(struct hp_sqlite *s, enum hp_store_stmt_id id, const char *name,
@@ -156,7 +147,7 @@ int hp_sqlite_vm_update_spec(struct hp_store *store, const char *name, const cha
 
         if (r < 0)
                 return r;
-        return step_one_vm(s, st);
+        return hp_sqlite_step_changed(s, st);
 }
 
 int hp_sqlite_vm_set_runtime(struct hp_store *store, const char *name, const char *state,
@@ -180,16 +171,16 @@ int hp_sqlite_vm_set_runtime(struct hp_store *store, const char *name, const cha
         r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
                 return r;
-        return step_one_vm(s, st);
+        return hp_sqlite_step_changed(s, st);
 }
 
-/* Frees vm's devices; returns how many. */
-static int release(struct hp_sqlite *s, const char *vm)
+int hp_sqlite_release(struct hp_sqlite *s, bool all_hosts, const char *vm)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = hp_sqlite_stmt_get(s, STMT_DEVICES_RELEASE, &st);
+        r = hp_sqlite_stmt_get(s, all_hosts ? STMT_DEVICES_RELEASE_ALL : STMT_DEVICES_RELEASE,
+                               &st);
         if (r < 0)
                 return r;
         const int rcs[] = {
@@ -216,10 +207,10 @@ static int delete_rows(struct hp_sqlite *s, const char *name)
         r = bind_key(s, st, name);
         if (r < 0)
                 return r;
-        r = step_one_vm(s, st);
+        r = hp_sqlite_step_changed(s, st);
         if (r < 0)
                 return r;
-        r = release(s, name);
+        r = hp_sqlite_release(s, true, name);
         return r < 0 ? r : 0;
 }
 
@@ -243,7 +234,7 @@ int hp_sqlite_release_devices(struct hp_store *store, const char *vm)
         r = hp_sqlite_tx_check(s);
         if (r < 0)
                 return r;
-        return release(s, vm);
+        return hp_sqlite_release(s, false, vm);
 }
 
 static int vm_exists(struct hp_sqlite *s, const char *name)

@@ -1,10 +1,11 @@
 /* The SQLite backend's connection: opening the file, cached statements, transactions, events. */
 /* The standalone shape's store (DESIGN.md §1): one file, WAL so readers run
  * while a writer writes, foreign keys on. The device rows are in
- * sqlite-devices.c, the VMs and device assignment in sqlite-vms.c, the tokens
- * in sqlite-tokens.c, the schema and its upgrades in sqlite-migrations.c.
- * Every statement is constant SQL with bound parameters (sqlite-sql.c),
- * prepared once and kept until close. */
+ * sqlite-devices.c, the VMs and device assignment in sqlite-vms.c (the
+ * cluster's VMs in sqlite-placement.c), the tokens in sqlite-tokens.c, the
+ * schema and its upgrades in sqlite-migrations.c. Every statement is
+ * constant SQL with bound parameters (sqlite-sql.c), prepared once and kept
+ * until close. */
 #include "sqlite-internal.h"
 
 #include <errno.h>
@@ -120,6 +121,32 @@ int hp_sqlite_step_done(struct hp_sqlite *s, sqlite3_stmt *st)
         int rc = sqlite3_step(st);
 
         return rc == SQLITE_DONE ? 0 : hp_sqlite_errno_rc(s, rc);
+}
+
+int hp_sqlite_step_changed(struct hp_sqlite *s, sqlite3_stmt *st)
+{
+        int r = hp_sqlite_step_done(s, st);
+
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int hp_sqlite_step_returning(struct hp_sqlite *s, sqlite3_stmt *st, int64_t *ret)
+{
+        int64_t v;
+        int rc = sqlite3_step(st);
+
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return hp_sqlite_errno_rc(s, rc);
+        v = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st); /* RETURNING writes when stepped to the end */
+        if (rc != SQLITE_DONE)
+                return hp_sqlite_errno_rc(s, rc);
+        *ret = v;
+        return 0;
 }
 
 int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret)
@@ -662,6 +689,13 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .vm_delete = hp_sqlite_vm_delete,
         .assign_devices = hp_sqlite_assign_devices,
         .release_devices = hp_sqlite_release_devices,
+        .cluster_vm_list = hp_sqlite_cluster_vm_list,
+        .cluster_vm_get = hp_sqlite_cluster_vm_get,
+        .cluster_vm_create = hp_sqlite_cluster_vm_create,
+        .vm_place = hp_sqlite_vm_place,
+        .vm_unplace = hp_sqlite_vm_unplace,
+        .vm_set_desired = hp_sqlite_vm_set_desired,
+        .vm_report = hp_sqlite_vm_report,
         .token_add = hp_sqlite_token_add,
         .token_list = hp_sqlite_token_list,
         .token_revoke = hp_sqlite_token_revoke,

@@ -71,6 +71,19 @@ struct hp_store_backend {
         int (*assign_devices)(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                               char **ret_conflict);
         int (*release_devices)(struct hp_store *s, const char *vm);
+        /* The cluster's VMs: the whole store's, whatever the connection's
+         * host. An -ENOENT for a VM or a host is the backend's to find. */
+        int (*cluster_vm_list)(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+        int (*cluster_vm_get)(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
+        int (*cluster_vm_create)(struct hp_store *s, const char *name, const char *host,
+                                 const char *spec_json);
+        /* ret_epoch is never NULL here. */
+        int (*vm_place)(struct hp_store *s, const char *name, const char *host,
+                        int64_t *ret_epoch);
+        int (*vm_unplace)(struct hp_store *s, const char *name, bool keep_host);
+        int (*vm_set_desired)(struct hp_store *s, const char *name, const char *desired);
+        int (*vm_report)(struct hp_store *s, const char *host, const char *name, int64_t epoch,
+                         const char *state);
 
         int (*token_add)(struct hp_store *s, const char *name, const char *hash);
         int (*token_list)(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
@@ -106,6 +119,12 @@ extern const struct hp_store_backend hp_store_pg_backend; /* pg*.c */
 
 /* Frees one event's members (backends use it on a row read half-way). */
 void hp_event_done(struct hp_event *e);
+/* The refusal of the upgrade to schema 7 when name is a VM's on n_hosts
+ * hosts (first_host and last_host among them, by name): -EBADMSG, with
+ * *ret_error (may be NULL) saying what to do. For both backends' migrations
+ * (store-vms.c). */
+int hp_store_vm_names_clash(char **ret_error, const char *display, const char *name,
+                            int64_t n_hosts, const char *first_host, const char *last_host);
 /* Canonical, as sysfs names PCI functions: "dddd:bb:dd.f", lower-case hex. */
 bool hp_store_address_is_valid(const char *a);
 

@@ -1,9 +1,10 @@
 /* The store's front: which backend a URL names, the checks every backend
  * shares, and the calls through the backend's ops table (store-internal.h). */
 /* The rules store.h states about arguments (canonical addresses, known
- * health and VM states, host and token names) are checked here once, so a
- * backend only stores and reads. The value types callers get back (device
- * configs, VM records, events, tokens) are copied and freed here too. */
+ * health, host and token names) are checked here once, so a backend only
+ * stores and reads. The value types callers get back (device configs,
+ * events, tokens) are copied and freed here too; the VMs' are in
+ * store-vms.c. */
 #include "store-internal.h"
 
 #include <errno.h>
@@ -479,106 +480,6 @@ int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct 
                         size_t *ret_n)
 {
         return s->backend->event_list(s, since, limit, ret, ret_n);
-}
-
-void hp_vm_record_done(struct hp_vm_record *r)
-{
-        if (!r)
-                return;
-        free(r->name);
-        free(r->spec_json);
-        free(r->state);
-        free(r->qmp_path);
-        *r = (struct hp_vm_record){0};
-}
-
-void hp_vm_records_free(struct hp_vm_record *r, size_t n)
-{
-        if (!r)
-                return;
-        for (size_t i = 0; i < n; i++)
-                hp_vm_record_done(&r[i]);
-        free(r);
-}
-
-/* The vm layer validates names; the store only refuses what it cannot key on. */
-static bool vm_name_is_valid(const char *name)
-{
-        return name && *name;
-}
-
-static bool vm_state_is_valid(const char *state)
-{
-        static const char *const states[] = {"off", "starting", "running", "stopping"};
-
-        if (!state)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(states); i++)
-                if (streq(state, states[i]))
-                        return true;
-        return false;
-}
-
-int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret)
-{
-        if (!vm_name_is_valid(name))
-                return -EINVAL;
-        return s->backend->vm_get(s, name, ret);
-}
-
-int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n)
-{
-        return s->backend->vm_list(s, ret, ret_n);
-}
-
-int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json)
-{
-        if (!vm_name_is_valid(name) || !spec_json)
-                return -EINVAL;
-        return s->backend->vm_create(s, name, spec_json);
-}
-
-int hp_store_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json)
-{
-        if (!vm_name_is_valid(name) || !spec_json)
-                return -EINVAL;
-        return s->backend->vm_update_spec(s, name, spec_json);
-}
-
-int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
-                            const char *qmp_path, int64_t started_at)
-{
-        if (!vm_name_is_valid(name) || !vm_state_is_valid(state) || pid < 0 || started_at < 0)
-                return -EINVAL;
-        return s->backend->vm_set_runtime(s, name, state, pid, qmp_path, started_at);
-}
-
-int hp_store_vm_delete(struct hp_store *s, const char *name)
-{
-        if (!vm_name_is_valid(name))
-                return -EINVAL;
-        return s->backend->vm_delete(s, name);
-}
-
-int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
-                            char **ret_conflict)
-{
-        if (!vm_name_is_valid(vm) || (n > 0 && !addresses))
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                if (!addresses[i])
-                        return -EINVAL;
-                if (!hp_store_address_is_valid(addresses[i]))
-                        return hp_errorf(ret_conflict, -EINVAL, "%s", addresses[i]);
-        }
-        return s->backend->assign_devices(s, vm, addresses, n, ret_conflict);
-}
-
-int hp_store_release_devices(struct hp_store *s, const char *vm)
-{
-        if (!vm_name_is_valid(vm))
-                return -EINVAL;
-        return s->backend->release_devices(s, vm);
 }
 
 void hp_token_infos_free(struct hp_token_info *t, size_t n)

@@ -65,10 +65,12 @@ struct hp_store;
  * the store as the caller wrote it, with the backend's words and what to do
  * (NULL if even that allocation failed). A refused URL is never quoted
  * whole, and a database URL's password (user info or ?password=) shows as
- * "***". -EINVAL: malformed sqlite: URL or
- * no path; -EBADMSG: not a store or damaged; -EPROTONOSUPPORT: written by a
- * newer hwpass, or a scheme this build does not serve; -EBUSY: another
- * connection kept it busy (an upgrade under way) past the busy timeout. */
+ * "***". -EINVAL: malformed sqlite: URL or no path; -EBADMSG: not a store,
+ * damaged, or holding what the current schema cannot (one VM name on two
+ * hosts, at the upgrade to 7: the message names it and says what to do; the
+ * store is left as it was); -EPROTONOSUPPORT: written by a newer hwpass, or
+ * a scheme this build does not serve; -EBUSY: another connection kept it
+ * busy (an upgrade under way) past the busy timeout. */
 int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
 /* Opens read-only, creating nothing; -ENOENT when the store does not exist
  * (for SQLite: no file) or holds no hwpass state yet (callers that only read
@@ -99,10 +101,11 @@ int hp_store_schema_version(struct hp_store *s); /* >= 1 */
 
 /* Hosts. A store holds the devices and VMs of one or more hosts (a
  * standalone host is a cluster of one): a device is known by its host and
- * address, a VM by its host and name. A connection works on one host at a
- * time, HP_STORE_LOCAL_HOST after open, which every store has; devices, VMs,
- * assignments and the events added belong to it. Tokens and the event log
- * as read are the whole store's. */
+ * address; a VM by its name, unique in the store, and placed on one host or
+ * on none (the cluster's VMs below). A connection works on one host at a
+ * time, HP_STORE_LOCAL_HOST after open, which every store has; the devices,
+ * the VMs placed on it, assignments and the events added belong to it.
+ * Tokens and the event log as read are the whole store's. */
 #define HP_STORE_LOCAL_HOST "local"
 #define HP_STORE_HOST_NAME_MAX 253
 /* 1-253 letters, digits, '-', '.' or '_': a host's (or a controller's) name. */
@@ -191,7 +194,7 @@ void hp_events_free(struct hp_event *e, size_t n);
 /* The newest `limit` events with an id above `since`, oldest first, of every host. */
 int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct hp_event **ret, size_t *ret_n);
 
-/* A VM of the connection's host and its runtime state. The spec is the vm layer's JSON
+/* A VM placed on the connection's host and its runtime state. The spec is the vm layer's JSON
  * document, stored as given: the store does not know its fields. */
 struct hp_vm_record {
         char *name;
@@ -205,19 +208,26 @@ struct hp_vm_record {
 void hp_vm_record_done(struct hp_vm_record *r); /* frees members, accepts zeroed */
 void hp_vm_records_free(struct hp_vm_record *r, size_t n);
 
-/* Names are validated by the vm layer; the store only refuses NULL or empty
- * ones (and a NULL spec) with -EINVAL. Writes join hp_store_begin()'s transaction. */
+/* The VMs placed on the connection's host: a VM placed on another host, or
+ * on none, is -ENOENT to these calls (and absent from the list), though its
+ * name is taken. Names are validated by the vm layer; the store only
+ * refuses NULL or empty ones (and a NULL spec) with -EINVAL. Writes join
+ * hp_store_begin()'s transaction. */
 int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret); /* -ENOENT */
 /* Sorted by name; *ret is NULL when there are none. */
 int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n);
-/* state "off", no pid, no QMP socket. -EEXIST when name is taken. */
+/* Placed on the connection's host, state "off", desired "off", epoch 0, no
+ * pid, no QMP socket. -EEXIST when the name is taken, on any host or by an
+ * unplaced VM. */
 int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json);
 int hp_store_vm_update_spec(struct hp_store *s, const char *name,
                             const char *spec_json); /* -ENOENT */
 /* -ENOENT; -EINVAL for an unknown state or a negative pid or started_at. */
 int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
                             const char *qmp_path, int64_t started_at);
-/* Deletes the VM and releases every device assigned to it, in one transaction. -ENOENT. */
+/* Deletes the VM and releases every device assigned to it (on any host: a
+ * name is the store's, and a VM made later with it must not find devices
+ * held), in one transaction. -ENOENT. */
 int hp_store_vm_delete(struct hp_store *s, const char *name);
 
 /* Assigns every address (devices of the connection's host) to vm, its VM,
@@ -229,7 +239,9 @@ int hp_store_vm_delete(struct hp_store *s, const char *name);
  * blame and left alone otherwise:
  *   -EINVAL   address not canonical (*ret_conflict = the address), or no vm;
  *   -ENOENT   no devices row (*ret_conflict = the address), or no VM named
- *             vm (*ret_conflict left alone: create the VM first);
+ *             vm placed on the connection's host (*ret_conflict left alone:
+ *             create the VM first, or place it here: a claim places the VM,
+ *             then assigns);
  *   -EBUSY    held by another VM (*ret_conflict = "ADDRESS (held by VM)"),
  *             or, with *ret_conflict left alone, the store stayed busy
  *             past the busy timeout (see the top of this file). */
@@ -237,6 +249,63 @@ int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *add
                             char **ret_conflict);
 /* Frees every device assigned to vm; returns how many (0 for an unknown VM). */
 int hp_store_release_devices(struct hp_store *s, const char *vm);
+
+/* The cluster's VMs (docs/cluster.md), the whole store's: a VM's name is
+ * unique in the store; it is placed on a host (the one it runs on, or is
+ * pinned to) or on none (a dynamic VM while it is off), wanted on or off,
+ * and each claim of it (hp_store_vm_place()) raises its epoch, the number
+ * the host that runs it reports with. The store keeps no pinned flag: that
+ * is the caller's (the spec's), told to hp_store_vm_unplace(). Writes join
+ * hp_store_begin()'s transaction; a claim is begin, hp_store_set_host(),
+ * hp_store_vm_place(), hp_store_assign_devices(), commit. */
+struct hp_cluster_vm {
+        char *name;
+        char *host;           /* the host it is placed on or pinned to; NULL: unplaced */
+        char *spec_json;
+        char *state;          /* as hp_vm_record's: what its host's hp_store_vm_set_runtime() wrote */
+        char *desired;        /* "on" or "off" */
+        char *reported_state; /* what its host last reported at the current epoch, or NULL */
+        int64_t epoch;        /* of its last claim; 0: never claimed */
+        int64_t reported_ms;  /* when reported_state came (unix ms), 0: none */
+        int64_t pid, started_at, created_at, updated_at; /* as hp_vm_record's */
+};
+void hp_cluster_vm_done(struct hp_cluster_vm *v); /* frees members, accepts zeroed */
+void hp_cluster_vms_free(struct hp_cluster_vm *v, size_t n);
+/* Every VM of the store, sorted by name; *ret is NULL when there are none. */
+int hp_store_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+int hp_store_cluster_vm_get(struct hp_store *s, const char *name,
+                            struct hp_cluster_vm *ret); /* -ENOENT */
+/* Creates a VM placed on host, or unplaced with host NULL, as
+ * hp_store_vm_create() does. -EEXIST when the name is taken, -ENOENT when
+ * there is no such host, -EINVAL as hp_store_vm_create() says or for a bad
+ * host name. */
+int hp_store_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
+                               const char *spec_json);
+/* Claims the VM for host, in one statement: placed there, desired "on",
+ * epoch one higher, reported_state cleared (it was of the older epoch).
+ * *ret_epoch (may be NULL) gets the new epoch. -ENOENT when there is no
+ * such VM or host; -EBUSY when the VM holds devices of another host
+ * (release them first: a claim never leaves devices behind elsewhere),
+ * nothing changed then. */
+int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+/* Wants the VM off and frees it: desired "off", every device it holds
+ * released (on any host), and its host cleared unless keep_host (a pinned
+ * VM stays on its host). The epoch stays. -ENOENT. */
+int hp_store_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
+/* desired is "on" or "off" (-EINVAL otherwise). -ENOENT. */
+int hp_store_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
+/* What hp_store_vm_report() returns for a report it did not record. */
+#define HP_STORE_REPORT_STALE 1
+/* Records what host says of the VM's run at epoch: reported_state = state
+ * (1-64 letters, digits, '-' or '_'; the store does not know the agent's
+ * states), reported_ms = now (the database's clock on PostgreSQL, as the
+ * leases). Only a report of the current claim counts: when the VM is not
+ * placed on host, or epoch is not its epoch, nothing is written and
+ * HP_STORE_REPORT_STALE is returned (a late report from a host the VM has
+ * left, or of a run since claimed again). 0 when recorded; -ENOENT when
+ * there is no such VM; -EINVAL for a bad name, host, state or epoch < 0. */
+int hp_store_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
+                       const char *state);
 
 /* The API's bearer tokens, the whole store's. The store keeps a name and the hex
  * SHA-256 of each token (util/token.h), never the token, and never hands
@@ -339,4 +408,4 @@ int hp_store_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_
 
 /* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
  * each hold one migration per version, the same logical schema. */
-#define HP_STORE_SCHEMA_VERSION 6
+#define HP_STORE_SCHEMA_VERSION 7

@@ -177,3 +177,24 @@ static inline void raw_exec_any(const char *name, const char *sql)
         PQfinish(c);
 #endif
 }
+
+/* Makes the store named name behind the store's back, as an older hwpass
+ * wrote it: a new file from sqlite_sql, or the new empty database
+ * store_new() made from pg_sql; then rows (either). */
+static inline void raw_create_any(const char *name, const char *sqlite_sql, const char *pg_sql,
+                                  const char *rows)
+{
+        sqlite3 *db = NULL;
+
+        if (HP_HAVE_LIBPQ && is_pg_url(name)) {
+                raw_exec_any(name, pg_sql);
+                raw_exec_any(name, rows);
+                return;
+        }
+        assert_int_equal(
+                sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sqlite_sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}

@@ -305,8 +305,9 @@ static void assert_device(struct hp_store *s, const char *address, const char *l
         hp_dev_config_done(&got);
 }
 
-/* Two hosts in one store: the same address and the same VM name on each
- * are different rows, and nothing done on one reaches the other. */
+/* Two hosts in one store: the same address on each is a different row, a
+ * VM name is the store's (schema 7), and nothing done on one host reaches
+ * the other. */
 static void test_hosts(void **state)
 {
         _cleanup_free_ char *path = store_new("hosts"), *attrs = NULL, *hosts = NULL;
@@ -349,7 +350,7 @@ static void test_hosts(void **state)
         assert_int_equal(n, 0);
         assert_int_equal(hp_store_vm_get(s, "vm1", &rec), -ENOENT);
         put_device(s, A, "remote-a", "side=remote");
-        assert_int_equal(hp_store_vm_create(s, "vm1", SPEC2), 0); /* a name per host */
+        assert_int_equal(hp_store_vm_create(s, "vm1", SPEC2), -EEXIST); /* the local one's */
         assert_int_equal(hp_store_vm_create(s, "vm2", SPEC2), 0);
         /* Local vm1 holds the local A, not this host's. */
         assert_int_equal(hp_store_assign_devices(s, "vm2", (char *[]){ (char *)A }, 1, NULL), 0);
@@ -374,7 +375,7 @@ static void test_hosts(void **state)
         /* Deletes on the second host leave the local host's rows alone. */
         assert_int_equal(hp_store_set_host(s, "gpu-02.example"), 0);
         assert_device(s, A, "remote-a", "side=remote", "vm2");
-        assert_int_equal(hp_store_vm_delete(s, "vm1"), 0);
+        assert_int_equal(hp_store_vm_delete(s, "vm1"), -ENOENT); /* not this host's */
         assert_int_equal(hp_store_device_delete(s, A), 0);
         assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
         assert_device(s, A, "local-a", "side=local", NULL);

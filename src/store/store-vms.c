@@ -1,0 +1,215 @@
+/* The store's front for VMs: the VMs of the connection's host, their
+ * devices, and the cluster's VMs (store.h), checked here as store.c checks
+ * the rest, then handed to the backend. */
+/* The store knows a VM's name only as a key (the vm layer validates it), a
+ * host's name as store.c does, and the few words of state it stores. */
+#include "store-internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/macro.h"
+#include "util/strutil.h"
+
+void hp_vm_record_done(struct hp_vm_record *r)
+{
+        if (!r)
+                return;
+        free(r->name);
+        free(r->spec_json);
+        free(r->state);
+        free(r->qmp_path);
+        *r = (struct hp_vm_record){0};
+}
+
+void hp_vm_records_free(struct hp_vm_record *r, size_t n)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < n; i++)
+                hp_vm_record_done(&r[i]);
+        free(r);
+}
+
+/* The vm layer validates names; the store only refuses what it cannot key on. */
+static bool vm_name_is_valid(const char *name)
+{
+        return name && *name;
+}
+
+static bool vm_state_is_valid(const char *state)
+{
+        static const char *const states[] = {"off", "starting", "running", "stopping"};
+
+        if (!state)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                if (streq(state, states[i]))
+                        return true;
+        return false;
+}
+
+int hp_store_vm_get(struct hp_store *s, const char *name, struct hp_vm_record *ret)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->vm_get(s, name, ret);
+}
+
+int hp_store_vm_list(struct hp_store *s, struct hp_vm_record **ret, size_t *ret_n)
+{
+        return s->backend->vm_list(s, ret, ret_n);
+}
+
+int hp_store_vm_create(struct hp_store *s, const char *name, const char *spec_json)
+{
+        if (!vm_name_is_valid(name) || !spec_json)
+                return -EINVAL;
+        return s->backend->vm_create(s, name, spec_json);
+}
+
+int hp_store_vm_update_spec(struct hp_store *s, const char *name, const char *spec_json)
+{
+        if (!vm_name_is_valid(name) || !spec_json)
+                return -EINVAL;
+        return s->backend->vm_update_spec(s, name, spec_json);
+}
+
+int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
+                            const char *qmp_path, int64_t started_at)
+{
+        if (!vm_name_is_valid(name) || !vm_state_is_valid(state) || pid < 0 || started_at < 0)
+                return -EINVAL;
+        return s->backend->vm_set_runtime(s, name, state, pid, qmp_path, started_at);
+}
+
+int hp_store_vm_delete(struct hp_store *s, const char *name)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->vm_delete(s, name);
+}
+
+int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
+                            char **ret_conflict)
+{
+        if (!vm_name_is_valid(vm) || (n > 0 && !addresses))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (!addresses[i])
+                        return -EINVAL;
+                if (!hp_store_address_is_valid(addresses[i]))
+                        return hp_errorf(ret_conflict, -EINVAL, "%s", addresses[i]);
+        }
+        return s->backend->assign_devices(s, vm, addresses, n, ret_conflict);
+}
+
+int hp_store_release_devices(struct hp_store *s, const char *vm)
+{
+        if (!vm_name_is_valid(vm))
+                return -EINVAL;
+        return s->backend->release_devices(s, vm);
+}
+
+void hp_cluster_vm_done(struct hp_cluster_vm *v)
+{
+        if (!v)
+                return;
+        free(v->name);
+        free(v->host);
+        free(v->spec_json);
+        free(v->state);
+        free(v->desired);
+        free(v->reported_state);
+        *v = (struct hp_cluster_vm){0};
+}
+
+void hp_cluster_vms_free(struct hp_cluster_vm *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                hp_cluster_vm_done(&v[i]);
+        free(v);
+}
+
+int hp_store_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n)
+{
+        return s->backend->cluster_vm_list(s, ret, ret_n);
+}
+
+int hp_store_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->cluster_vm_get(s, name, ret);
+}
+
+int hp_store_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
+                               const char *spec_json)
+{
+        if (!vm_name_is_valid(name) || !spec_json || (host && !hp_store_host_name_is_valid(host)))
+                return -EINVAL;
+        return s->backend->cluster_vm_create(s, name, host, spec_json);
+}
+
+int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch)
+{
+        int64_t epoch;
+        int r;
+
+        if (!vm_name_is_valid(name) || !hp_store_host_name_is_valid(host))
+                return -EINVAL;
+        r = s->backend->vm_place(s, name, host, &epoch);
+        if (r < 0)
+                return r;
+        if (ret_epoch)
+                *ret_epoch = epoch;
+        return 0;
+}
+
+int hp_store_vm_unplace(struct hp_store *s, const char *name, bool keep_host)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->vm_unplace(s, name, keep_host);
+}
+
+int hp_store_vm_set_desired(struct hp_store *s, const char *name, const char *desired)
+{
+        if (!vm_name_is_valid(name) || !desired ||
+            !(streq(desired, "on") || streq(desired, "off")))
+                return -EINVAL;
+        return s->backend->vm_set_desired(s, name, desired);
+}
+
+/* What an agent may report as a run's state: a word, not a message. */
+static bool reported_state_is_valid(const char *state)
+{
+        size_t n;
+
+        if (!state)
+                return false;
+        n = strspn(state, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+        return n > 0 && n <= 64 && state[n] == '\0';
+}
+
+int hp_store_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
+                       const char *state)
+{
+        if (!hp_store_host_name_is_valid(host) || !vm_name_is_valid(name) || epoch < 0 ||
+            !reported_state_is_valid(state))
+                return -EINVAL;
+        return s->backend->vm_report(s, host, name, epoch, state);
+}
+
+int hp_store_vm_names_clash(char **ret_error, const char *display, const char *name,
+                            int64_t n_hosts, const char *first_host, const char *last_host)
+{
+        return hp_errorf(ret_error, -EBADMSG,
+                         "Failed to upgrade state database \"%s\" to schema version 7: VM names "
+                         "are unique in the store from then on, and \"%s\" names a VM on %lld "
+                         "hosts (among them \"%s\" and \"%s\"); keep one of them (delete the "
+                         "others with the hwpass that wrote the store), then start again",
+                         display, name, (long long)n_hosts, first_host, last_host);
+}
