@@ -306,20 +306,22 @@ static int search_init(struct search *s)
         return 0;
 }
 
-/* "10de:20b2 or 10de:20b0 with label 'a' and attributes k=v": what e asks for. */
-static void add_wanted(struct hp_text *t, const struct hp_vm_pci *e)
+void hp_alloc_text_wanted(struct hp_text *t, const struct hp_vm_pci *e, size_t alt)
 {
         for (size_t i = 0; i < e->n_allowed; i++) {
                 const struct hp_pci_id_match *a = &e->allowed[i];
 
-                hp_text_add(t, "%s%04x:%04x", i ? " or " : "", a->vendor_id, a->device_id);
+                if (alt != NONE && i != alt)
+                        continue;
+                hp_text_add(t, "%s%04x:%04x", i && alt == NONE ? " or " : "", a->vendor_id, a->device_id);
                 if (a->subsystem_vendor_id || a->subsystem_device_id)
                         hp_text_add(t, ":%04x:%04x", a->subsystem_vendor_id, a->subsystem_device_id);
         }
         if (e->label && e->label[0])
                 hp_text_add(t, " with label '%s'", e->label);
         for (size_t i = 0; e->attrs && e->attrs[i]; i++)
-                hp_text_add(t, "%s%s", i ? ", " : " with attributes ", e->attrs[i]);
+                hp_text_add(t, "%s%s", i ? ", " : e->label && e->label[0] ? " and attributes " : " with attributes ",
+                            e->attrs[i]);
         if (e->all_functions)
                 hp_text_add(t, ", each function 0 of a multi-function device with every function free");
 }
@@ -375,7 +377,7 @@ static bool explain_alone(struct search *s, struct hp_text *t)
                 if (ok)
                         continue;
                 hp_text_add(t, "pciPassthru%d: needs %u free device%s of ", en->index, count, count == 1 ? "" : "s");
-                add_wanted(t, en);
+                hp_alloc_text_wanted(t, en, NONE);
                 if (best == 0)
                         hp_text_add(t, ": no free device matches; compare with 'hwpass device list'");
                 else
