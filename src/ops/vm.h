@@ -111,6 +111,11 @@ int hp_ops_vm_entries_followed(const struct hp_view *view, const struct hp_vm_sp
  * there now is never passed instead. */
 int hp_ops_vm_check_moved(const struct hp_view *view, const struct hp_vm_spec *s, const struct hp_vm_pci *pci,
                           size_t n, char **ret_why);
+/* The host's devices as power-on chooses from them (alloc/select.h): each
+ * with its stored label, attributes, assignment and health, and whether
+ * its passthrough is active now. Parallel to view->inv->devs; -ENOMEM. */
+struct hp_alloc_candidate;
+int hp_ops_vm_candidates(const struct hp_view *view, struct hp_alloc_candidate **ret);
 /* The QEMU command line for a plan, exactly as the launch builds it. */
 int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
                         char ***ret);
@@ -160,6 +165,18 @@ int hp_ops_host_memory(struct hp_ops_ctx *c, json_t **ret);
  * the VM's memory now: its hugepages among the free ones, or its size in
  * MemAvailable less what VMs still starting have yet to lock. */
 int hp_ops_vm_admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v);
+/* What admission judges by: proc/meminfo's MemAvailable (known: it and the
+ * VMs in store could be read) and what the VMs other than vm that are not
+ * off have yet to lock; the free hugepages and their size (hugepages_known:
+ * the host reports them). A VM may reserve available_mib - pending_mib. */
+struct hp_ops_memory_room {
+        bool known;
+        uint64_t available_mib, pending_mib;
+        bool hugepages_known;
+        uint64_t hugepages_free, hugepage_kib;
+};
+void hp_ops_memory_room(const struct hp_ops_ctx *c, struct hp_store *store, const char *vm,
+                        struct hp_ops_memory_room *ret);
 
 /* Power-on's first half: the VM is off; its memory is admitted, its devices
  * chosen and assigned to it in one store transaction (their IOMMU groups
