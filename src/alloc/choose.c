@@ -194,6 +194,7 @@ int hp_alloc_place_dynamic(const char *vm, const struct hp_vm_pci *entries, size
         _cleanup_free_ bool *taken = calloc(n_cands + 1, sizeof(*taken));
         _cleanup_free_ struct hp_vm_pci *want = NULL;
         size_t n_dyn = 0, n_dev = 0, at = 0;
+        bool local;
         int r;
 
         if (ret_error)
@@ -222,7 +223,8 @@ int hp_alloc_place_dynamic(const char *vm, const struct hp_vm_pci *entries, size
         pool = calloc(n_dev + 1, sizeof(*pool));
         if (!alt || !pool)
                 return -ENOMEM;
-        r = hp_alloc_request_place(want, n_dyn, pools.v, pools.n, alt, pool, ret_error);
+        /* On one NUMA node when they can be, as placement prefers (place.h). */
+        r = hp_alloc_request_place_local(want, n_dyn, pools.v, pools.n, alt, pool, &local, ret_error);
         if (r < 0)
                 return r;
         at = 0;

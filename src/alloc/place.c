@@ -83,57 +83,37 @@ struct ctx {
         struct hp_place_verdict *verdicts;
         enum hp_place_policy policy;
         size_t n_dev;
-        /* The entries as one same-NUMA group, to ask for locality; NULL
-         * when the VM names a group of its own (or has no entries). */
-        struct hp_vm_pci *grouped;
         size_t *alt_off; /* per entry: its first row in free_alt */
         size_t n_rows;
         size_t *free_alt; /* per entry and alternative: free devices of this host that fit */
-        size_t *alt2, *pool2;
 };
 
 static void ctx_done(struct ctx *x)
 {
-        free(x->grouped);
         free(x->alt_off);
         free(x->free_alt);
-        free(x->alt2);
-        free(x->pool2);
 }
 
 static int ctx_init(struct ctx *x)
 {
         const struct hp_place_vm *vm = x->vm;
-        bool own_group = false;
         size_t rows = 0;
 
         for (size_t e = 0; e < vm->n_pci; e++) {
                 if (vm->pci[e].kind != HP_VM_PCI_DYNAMIC || vm->pci[e].n_allowed == 0)
                         return -EINVAL;
-                own_group = own_group || vm->pci[e].same_numa;
                 x->n_dev += hp_vm_pci_count(&vm->pci[e]);
                 rows += vm->pci[e].n_allowed;
         }
         x->n_rows = rows;
         x->alt_off = calloc(vm->n_pci + 1, sizeof(*x->alt_off));
         x->free_alt = calloc(rows + 1, sizeof(*x->free_alt));
-        x->alt2 = calloc(vm->n_pci + 1, sizeof(*x->alt2));
-        x->pool2 = calloc(x->n_dev + 1, sizeof(*x->pool2));
-        if (!x->alt_off || !x->free_alt || !x->alt2 || !x->pool2)
+        if (!x->alt_off || !x->free_alt)
                 return -ENOMEM;
         rows = 0;
         for (size_t e = 0; e < vm->n_pci; e++) {
                 x->alt_off[e] = rows;
                 rows += vm->pci[e].n_allowed;
-        }
-        if (own_group || vm->n_pci == 0)
-                return 0;
-        x->grouped = calloc(vm->n_pci, sizeof(*x->grouped));
-        if (!x->grouped)
-                return -ENOMEM;
-        for (size_t e = 0; e < vm->n_pci; e++) {
-                x->grouped[e] = vm->pci[e];
-                x->grouped[e].same_numa = (char *)"locality";
         }
         return 0;
 }
@@ -254,9 +234,8 @@ static enum hp_place_reason filter_counts(const struct ctx *x, struct hp_text *t
         return HP_PLACE_FITS;
 }
 
-/* The matcher on the host's pools; then, when the VM names no NUMA group,
- * the same with all its devices on one node, kept when the alternatives
- * stay the same (the VM's order of preference comes first). */
+/* The matcher on the host's pools, its devices on one NUMA node when they
+ * can be (hp_alloc_request_place_local). */
 static int match(struct ctx *x, const struct hp_place_host *h, struct hp_place_verdict *v, struct hp_text *t)
 {
         const struct hp_place_vm *vm = x->vm;
@@ -267,7 +246,8 @@ static int match(struct ctx *x, const struct hp_place_host *h, struct hp_place_v
         v->pool = calloc(x->n_dev + 1, sizeof(*v->pool));
         if (!v->alt || !v->pool)
                 return -ENOMEM;
-        r = hp_alloc_request_place(vm->pci, vm->n_pci, h->pools, h->n_pools, v->alt, v->pool, &err);
+        r = hp_alloc_request_place_local(vm->pci, vm->n_pci, h->pools, h->n_pools, v->alt, v->pool,
+                                         &v->score.numa_local, &err);
         if (r == -ENODEV || r == -E2BIG) {
                 if (!err)
                         return -ENOMEM;
@@ -277,15 +257,6 @@ static int match(struct ctx *x, const struct hp_place_host *h, struct hp_place_v
         }
         if (r < 0)
                 return r;
-        if (x->grouped) {
-                r = hp_alloc_request_place(x->grouped, vm->n_pci, h->pools, h->n_pools, x->alt2, x->pool2, NULL);
-                if (r < 0 && r != -ENODEV && r != -E2BIG)
-                        return r;
-                if (r == 0 && memcmp(x->alt2, v->alt, vm->n_pci * sizeof(*v->alt)) == 0) {
-                        memcpy(v->pool, x->pool2, x->n_dev * sizeof(*v->pool));
-                        v->score.numa_local = true;
-                }
-        }
         v->numa_node = x->n_dev ? h->pools[v->pool[0]].numa_node : -1;
         for (size_t d = 1; d < x->n_dev; d++)
                 if (h->pools[v->pool[d]].numa_node != v->numa_node)

@@ -525,3 +525,38 @@ int hp_alloc_request_place(const struct hp_vm_pci *entries, size_t n_entries, co
         }
         return 0;
 }
+
+int hp_alloc_request_place_local(const struct hp_vm_pci *entries, size_t n_entries, const struct hp_alloc_pool *pools,
+                                 size_t n_pools, size_t *ret_alt, size_t *ret_pool, bool *ret_local, char **ret_error)
+{
+        _cleanup_free_ struct hp_vm_pci *grouped = NULL;
+        _cleanup_free_ size_t *alt = NULL, *pool = NULL;
+        size_t n_dev = 0;
+        int r = hp_alloc_request_place(entries, n_entries, pools, n_pools, ret_alt, ret_pool, ret_error);
+
+        *ret_local = false;
+        if (r < 0 || n_entries == 0)
+                return r;
+        for (size_t e = 0; e < n_entries; e++) {
+                if (entries[e].same_numa)
+                        return 0;
+                n_dev += hp_vm_pci_count(&entries[e]);
+        }
+        grouped = calloc(n_entries, sizeof(*grouped));
+        alt = calloc(n_entries, sizeof(*alt));
+        pool = calloc(n_dev + 1, sizeof(*pool));
+        if (!grouped || !alt || !pool)
+                return -ENOMEM;
+        for (size_t e = 0; e < n_entries; e++) {
+                grouped[e] = entries[e];
+                grouped[e].same_numa = (char *)"locality";
+        }
+        r = hp_alloc_request_place(grouped, n_entries, pools, n_pools, alt, pool, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r == 0 && memcmp(alt, ret_alt, n_entries * sizeof(*alt)) == 0) {
+                memcpy(ret_pool, pool, n_dev * sizeof(*pool));
+                *ret_local = true;
+        }
+        return 0;
+}

@@ -60,6 +60,15 @@ bool hp_alloc_pool_fits(const struct hp_vm_pci *e, size_t alt, const struct hp_a
 int hp_alloc_request_place(const struct hp_vm_pci *entries, size_t n_entries, const struct hp_alloc_pool *pools,
                            size_t n_pools, size_t *ret_alt, size_t *ret_pool, char **ret_error);
 
+/* The same, with the devices on one NUMA node when they can be without
+ * giving up an alternative the plain answer has: for a request that names
+ * no same-NUMA group of its own, the answer of all its entries in one such
+ * group is taken when its alternatives are the plain answer's (*ret_local
+ * true then). Placement prefers such hosts (place.h) and power-on takes
+ * these devices, so both name the same. */
+int hp_alloc_request_place_local(const struct hp_vm_pci *entries, size_t n_entries, const struct hp_alloc_pool *pools,
+                                 size_t n_pools, size_t *ret_alt, size_t *ret_pool, bool *ret_local, char **ret_error);
+
 /* What entry e asks for, as the matcher's messages say it: "10de:20b2 or
  * 10de:20b0 with label 'a' and attributes k=v"; with alt < n_allowed, that
  * alternative's IDs alone (SIZE_MAX: every alternative). */
