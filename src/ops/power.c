@@ -100,6 +100,31 @@ int hp_ops_vm_candidates(const struct hp_view *view, struct hp_alloc_candidate *
         return 0;
 }
 
+int hp_ops_vm_entries_now(const struct hp_view *view, const struct hp_vm_spec *s, struct hp_vm_pci **ret_followed,
+                          struct hp_vm_pci **ret_expanded, size_t *ret_n, char **ret_why)
+{
+        _cleanup_free_ struct hp_vm_pci *followed = NULL, *expanded = NULL;
+        size_t n = 0;
+        int r;
+
+        *ret_why = NULL;
+        /* Static entries where their devices are now (vm show, before a write records a move). */
+        r = hp_ops_vm_entries_followed(view, s, &followed);
+        if (r < 0)
+                return r;
+        /* Never another device standing at an entry's old address. */
+        r = hp_alloc_expand_slots(s->name, followed, s->n_pci, view->inv, &expanded, &n, ret_why);
+        if (r >= 0)
+                r = hp_ops_vm_check_moved(view, s, expanded, n, ret_why);
+        if (r < 0)
+                return r;
+        if (ret_followed)
+                *ret_followed = TAKE_PTR(followed);
+        *ret_expanded = TAKE_PTR(expanded);
+        *ret_n = n;
+        return 0;
+}
+
 static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_ops_vm_plan *p,
                           char (**ret)[HP_SBDF_LEN], char **ret_why)
 {
@@ -113,14 +138,7 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
 
         if (hp_ops_vm_candidates(view, &cands) < 0)
                 return hp_op_oom(c);
-        /* Static entries where their devices are now (vm show, before a write records a move). */
-        r = hp_ops_vm_entries_followed(view, &v->spec, &followed);
-        if (r < 0)
-                return hp_op_oom(c);
-        /* Never another device standing at an entry's old address. */
-        r = hp_alloc_expand_slots(v->spec.name, followed, v->spec.n_pci, view->inv, &expanded, &n_expanded, &why);
-        if (r >= 0)
-                r = hp_ops_vm_check_moved(view, &v->spec, expanded, n_expanded, &why);
+        r = hp_ops_vm_entries_now(view, &v->spec, &followed, &expanded, &n_expanded, &why);
         if (r >= 0)
                 r = hp_alloc_choose(v->spec.name, followed, v->spec.n_pci, view->inv, cands, view->inv->n_devs,
                                     &p->pci, &addrs, &p->n_pci, &why);
