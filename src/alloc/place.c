@@ -14,37 +14,27 @@
 
 #define NONE SIZE_MAX
 
-static const char *const reason_names[HP_PLACE_REASON_MAX] = {
-        [HP_PLACE_FITS] = "fits",
-        [HP_PLACE_FAILED] = "failed",
-        [HP_PLACE_NOT_CONNECTED] = "not-connected",
-        [HP_PLACE_MAINTENANCE] = "maintenance",
-        [HP_PLACE_NOT_READY] = "not-ready",
-        [HP_PLACE_PINNED] = "pinned",
-        [HP_PLACE_STATIC] = "static-devices",
-        [HP_PLACE_MEMORY] = "memory",
-        [HP_PLACE_PATHS] = "paths",
-        [HP_PLACE_DEVICES] = "devices",
-        [HP_PLACE_REQUEST] = "request",
-};
-
-/* How the summary counts the hosts a filter turned away. */
-static const char *const reason_counted[HP_PLACE_REASON_MAX] = {
-        [HP_PLACE_FAILED] = "failed",
-        [HP_PLACE_NOT_CONNECTED] = "not connected",
-        [HP_PLACE_MAINTENANCE] = "in maintenance",
-        [HP_PLACE_NOT_READY] = "not ready",
-        [HP_PLACE_PINNED] = "not the host its static entries pin it to",
-        [HP_PLACE_STATIC] = "without its static devices free",
-        [HP_PLACE_MEMORY] = "without the memory",
-        [HP_PLACE_PATHS] = "not seeing its disks or kernel",
-        [HP_PLACE_DEVICES] = "with too few free matching devices",
-        [HP_PLACE_REQUEST] = "unable to meet its request together",
+/* Each reason's name in the JSON, and how the summary counts the hosts
+ * it turned away. */
+static const struct {
+        const char *name, *counted;
+} reasons[HP_PLACE_REASON_MAX] = {
+        [HP_PLACE_FITS] = { "fits", "fitting" },
+        [HP_PLACE_FAILED] = { "failed", "failed" },
+        [HP_PLACE_NOT_CONNECTED] = { "not-connected", "not connected" },
+        [HP_PLACE_MAINTENANCE] = { "maintenance", "in maintenance" },
+        [HP_PLACE_NOT_READY] = { "not-ready", "not ready" },
+        [HP_PLACE_PINNED] = { "pinned", "not the host its static entries pin it to" },
+        [HP_PLACE_STATIC] = { "static-devices", "without its static devices free" },
+        [HP_PLACE_MEMORY] = { "memory", "without the memory" },
+        [HP_PLACE_PATHS] = { "paths", "not seeing its disks or kernel" },
+        [HP_PLACE_DEVICES] = { "devices", "with too few free matching devices" },
+        [HP_PLACE_REQUEST] = { "request", "unable to meet its request together" },
 };
 
 const char *hp_place_reason_name(enum hp_place_reason r)
 {
-        return r < HP_PLACE_REASON_MAX ? reason_names[r] : "unknown";
+        return r < HP_PLACE_REASON_MAX ? reasons[r].name : "unknown";
 }
 
 const char *hp_place_policy_name(enum hp_place_policy p)
@@ -417,7 +407,7 @@ static char *why(const struct ctx *x, size_t n_hosts, const size_t *order, size_
         hp_text_add(&t, ": of %zu host%s,", n_hosts, n_hosts == 1 ? "" : "s");
         for (size_t r = HP_PLACE_FITS + 1; r < HP_PLACE_REASON_MAX; r++)
                 if (count[r]) {
-                        hp_text_add(&t, "%s %zu %s", first ? "" : ",", count[r], reason_counted[r]);
+                        hp_text_add(&t, "%s %zu %s", first ? "" : ",", count[r], reasons[r].counted);
                         first = false;
                 }
         return t.s;

@@ -386,6 +386,15 @@ static struct hp_place_host host(const char *name, const struct hp_alloc_pool *p
                                        .pools = pools, .n_pools = n };
 }
 
+/* Places vm on the hosts (res emptied first) and checks the winner's why. */
+static void place_why(const struct hp_place_vm *vm, const struct hp_place_host *h, size_t n,
+                      enum hp_place_policy policy, struct hp_place_result *res, const char *why)
+{
+        hp_place_result_done(res);
+        assert_int_equal(hp_place(vm, h, n, policy, res), 0);
+        assert_string_equal(res->why, why);
+}
+
 /* The words of each verdict and of the winner, and both policies. */
 static void test_messages(void **state)
 {
@@ -421,33 +430,28 @@ static void test_messages(void **state)
 
         /* Two GPUs: gpu-01 (4 free) spreads, gpu-03 (2 free) packs. */
         e = gpus(2);
-        assert_int_equal(hp_place(&vm, h, ELEMENTSOF(h), HP_PLACE_PERFORMANCE, &res), 0);
+        place_why(&vm, h, ELEMENTSOF(h), HP_PLACE_PERFORMANCE, &res,
+                  "gpu-01 wins: 4 free 10de:20b5 with label 'training' (most free: performance policy), 65536 MiB "
+                  "free, devices on NUMA node 0");
         assert_int_equal(res.n_order, 3);
-        assert_string_equal(res.why, "gpu-01 wins: 4 free 10de:20b5 with label 'training' (most free: performance "
-                                     "policy), 65536 MiB free, devices on NUMA node 0");
-        hp_place_result_done(&res);
         /* Packing: as few free devices on gpu-03 as on gpu-08; less memory. */
         h[6].memory_mib = 131072;
-        assert_int_equal(hp_place(&vm, h, ELEMENTSOF(h), HP_PLACE_CONSOLIDATION, &res), 0);
-        assert_string_equal(res.why, "gpu-03 wins: 2 free 10de:20b5 with label 'training', 65536 MiB free (least "
-                                     "free memory: consolidation policy), devices on NUMA node 1");
+        place_why(&vm, h, ELEMENTSOF(h), HP_PLACE_CONSOLIDATION, &res,
+                  "gpu-03 wins: 2 free 10de:20b5 with label 'training', 65536 MiB free (least free memory: "
+                  "consolidation policy), devices on NUMA node 1");
         assert_int_equal(res.order[1], 6);
         assert_int_equal(res.order[2], 0);
-        hp_place_result_done(&res);
         /* All the same: by name. */
         h[6].memory_mib = 65536;
-        assert_int_equal(hp_place(&vm, h, ELEMENTSOF(h), HP_PLACE_CONSOLIDATION, &res), 0);
-        assert_string_equal(res.why, "gpu-03 wins: 2 free 10de:20b5 with label 'training', 65536 MiB free, devices "
-                                     "on NUMA node 1 (as good as gpu-08: first by name)");
-        hp_place_result_done(&res);
-
+        place_why(&vm, h, ELEMENTSOF(h), HP_PLACE_CONSOLIDATION, &res,
+                  "gpu-03 wins: 2 free 10de:20b5 with label 'training', 65536 MiB free, devices on NUMA node 1 (as "
+                  "good as gpu-08: first by name)");
         /* None fits: how many hosts each filter turned away. */
         e = gpus(9);
-        assert_int_equal(hp_place(&vm, h, ELEMENTSOF(h), HP_PLACE_PERFORMANCE, &res), 0);
+        place_why(&vm, h, ELEMENTSOF(h), HP_PLACE_PERFORMANCE, &res,
+                  "no host can take VM 'train': of 7 hosts, 1 not connected, 1 in maintenance, 1 without the memory, "
+                  "1 not seeing its disks or kernel, 3 with too few free matching devices");
         assert_int_equal(res.n_order, 0);
-        assert_string_equal(res.why, "no host can take VM 'train': of 7 hosts, 1 not connected, 1 in maintenance, "
-                                     "1 without the memory, 1 not seeing its disks or kernel, 3 with too few free "
-                                     "matching devices");
         hp_place_result_done(&res);
 }
 
