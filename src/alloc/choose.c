@@ -17,20 +17,19 @@
 
 #define NONE SIZE_MAX
 
-struct pools {
-        struct hp_alloc_pool *v;
-        size_t n;
-        size_t **addrs; /* per pool: candidate indices, address order */
-        size_t *next;   /* per pool: the next one to hand out */
-};
-
-static void pools_done(struct pools *p)
+void hp_alloc_pools_done(struct hp_alloc_pools *p)
 {
         for (size_t i = 0; p->addrs && i < p->n; i++)
                 free(p->addrs[i]);
         free(p->addrs);
         free(p->v);
         free(p->next);
+        *p = (struct hp_alloc_pools){ 0 };
+}
+
+size_t hp_alloc_pools_take(struct hp_alloc_pools *p, size_t pool)
+{
+        return p->addrs[pool][p->next[pool]++];
 }
 
 static bool same_strv(char *const *a, char *const *b)
@@ -70,23 +69,30 @@ static bool whole_slot(const char *vm, const struct hp_alloc_candidate *cands, s
 
                 if (b->domain != a->domain || b->bus != a->bus || b->dev != a->dev)
                         continue;
-                if (!usable(vm, &cands[i]) || taken[i])
+                if (!usable(vm, &cands[i]) || (taken && taken[i]))
                         return false;
                 fns++;
         }
         return fns > 1;
 }
 
-/* Free candidates (usable, not a static entry's) grouped by what makes them
- * interchangeable; cand_order is address order, so pools and their
- * addresses come out in address order. */
-static int make_pools(const char *vm, const struct hp_alloc_candidate *cands, size_t n, const size_t *cand_order,
-                      const bool *taken, struct pools *ret)
+static size_t *order_of(const struct hp_alloc_candidate *cands, size_t n);
+
+/* Candidates are taken in address order, so pools and their addresses come
+ * out in address order. */
+int hp_alloc_pools_make(const char *vm, const struct hp_alloc_candidate *cands, size_t n, const bool *taken,
+                        struct hp_alloc_pools *ret)
 {
-        ret->v = calloc(n + 1, sizeof(*ret->v));
-        ret->addrs = calloc(n + 1, sizeof(*ret->addrs));
-        ret->next = calloc(n + 1, sizeof(*ret->next));
-        if (!ret->v || !ret->addrs || !ret->next)
+        _cleanup_(hp_alloc_pools_done) struct hp_alloc_pools pools = { 0 };
+        struct hp_alloc_pools *p = &pools;
+        _cleanup_free_ size_t *cand_order = order_of(cands, n);
+
+        if (!cand_order)
+                return -ENOMEM;
+        p->v = calloc(n + 1, sizeof(*p->v));
+        p->addrs = calloc(n + 1, sizeof(*p->addrs));
+        p->next = calloc(n + 1, sizeof(*p->next));
+        if (!p->v || !p->addrs || !p->next)
                 return -ENOMEM;
         for (size_t o = 0; o < n; o++) {
                 size_t k = cand_order[o];
@@ -94,7 +100,7 @@ static int make_pools(const char *vm, const struct hp_alloc_candidate *cands, si
                 struct hp_alloc_pool key;
                 size_t i;
 
-                if (!usable(vm, c) || taken[k])
+                if (!usable(vm, c) || (taken && taken[k]))
                         continue;
                 key = (struct hp_alloc_pool){
                         .vendor_id = c->dev->vendor_id,
@@ -107,24 +113,26 @@ static int make_pools(const char *vm, const struct hp_alloc_candidate *cands, si
                         .pcie_switch = c->dev->pcie_switch,
                         .whole_slot = whole_slot(vm, cands, n, k, taken),
                 };
-                for (i = 0; i < ret->n; i++) {
-                        const struct hp_alloc_pool *p = &ret->v[i];
+                for (i = 0; i < p->n; i++) {
+                        const struct hp_alloc_pool *q = &p->v[i];
 
-                        if (p->vendor_id == key.vendor_id && p->device_id == key.device_id &&
-                            p->subsystem_vendor_id == key.subsystem_vendor_id &&
-                            p->subsystem_device_id == key.subsystem_device_id && same_text(p->label, key.label) &&
-                            same_strv(p->attrs, key.attrs) && p->numa_node == key.numa_node &&
-                            streq(p->pcie_switch, key.pcie_switch) && p->whole_slot == key.whole_slot)
+                        if (q->vendor_id == key.vendor_id && q->device_id == key.device_id &&
+                            q->subsystem_vendor_id == key.subsystem_vendor_id &&
+                            q->subsystem_device_id == key.subsystem_device_id && same_text(q->label, key.label) &&
+                            same_strv(q->attrs, key.attrs) && q->numa_node == key.numa_node &&
+                            streq(q->pcie_switch, key.pcie_switch) && q->whole_slot == key.whole_slot)
                                 break;
                 }
-                if (i == ret->n) {
-                        ret->v[ret->n] = key;
-                        ret->addrs[ret->n] = calloc(n + 1, sizeof(size_t));
-                        if (!ret->addrs[ret->n++])
+                if (i == p->n) {
+                        p->v[p->n] = key;
+                        p->addrs[p->n] = calloc(n + 1, sizeof(size_t));
+                        if (!p->addrs[p->n++])
                                 return -ENOMEM;
                 }
-                ret->addrs[i][ret->v[i].n_free++] = k;
+                p->addrs[i][p->v[i].n_free++] = k;
         }
+        *ret = pools;
+        pools = (struct hp_alloc_pools){ 0 };
         return 0;
 }
 
@@ -148,24 +156,51 @@ static size_t *order_of(const struct hp_alloc_candidate *cands, size_t n)
         return o;
 }
 
+int hp_alloc_dynamic_entries(const struct hp_vm_pci *entries, size_t n, struct hp_vm_pci **ret, size_t **ret_from,
+                             size_t *ret_n)
+{
+        _cleanup_free_ struct hp_vm_pci *want = calloc(n + 1, sizeof(*want));
+        _cleanup_free_ size_t *from = calloc(n + 1, sizeof(*from));
+        size_t m = 0;
+
+        if (!want || !from)
+                return -ENOMEM;
+        for (size_t e = 0; e < n; e++)
+                if (entries[e].kind == HP_VM_PCI_DYNAMIC) {
+                        from[m] = e;
+                        want[m++] = entries[e];
+                }
+        for (size_t i = 1; i < m; i++)
+                for (size_t j = i; j > 0 && want[j].index < want[j - 1].index; j--) {
+                        struct hp_vm_pci t = want[j];
+                        size_t d = from[j];
+
+                        want[j] = want[j - 1], from[j] = from[j - 1];
+                        want[j - 1] = t, from[j - 1] = d;
+                }
+        *ret = TAKE_PTR(want);
+        if (ret_from)
+                *ret_from = TAKE_PTR(from);
+        *ret_n = m;
+        return 0;
+}
+
 int hp_alloc_place_dynamic(const char *vm, const struct hp_vm_pci *entries, size_t n_entries,
                            const struct hp_alloc_candidate *cands, size_t n_cands,
                            char (*addrs)[HP_SBDF_LEN], char **ret_error)
 {
-        _cleanup_(pools_done) struct pools pools = { 0 };
-        _cleanup_free_ size_t *order = order_of(cands, n_cands), *dyn = NULL, *alt = NULL, *pool = NULL,
-                              *first = NULL;
+        _cleanup_(hp_alloc_pools_done) struct hp_alloc_pools pools = { 0 };
+        _cleanup_free_ size_t *dyn = NULL, *alt = NULL, *pool = NULL, *first = NULL;
         _cleanup_free_ bool *taken = calloc(n_cands + 1, sizeof(*taken));
         _cleanup_free_ struct hp_vm_pci *want = NULL;
         size_t n_dyn = 0, n_dev = 0, at = 0;
+        bool local;
         int r;
 
         if (ret_error)
                 *ret_error = NULL;
         first = calloc(n_entries + 1, sizeof(*first));
-        dyn = calloc(n_entries + 1, sizeof(*dyn));
-        want = calloc(n_entries + 1, sizeof(*want));
-        if (!order || !taken || !first || !dyn || !want)
+        if (!taken || !first)
                 return -ENOMEM;
         /* Static entries hold their addresses (hp_alloc_assign chose them). */
         for (size_t e = 0; e < n_entries; e++) {
@@ -177,36 +212,26 @@ int hp_alloc_place_dynamic(const char *vm, const struct hp_vm_pci *entries, size
                                         taken[k] = true;
                         continue;
                 }
-                dyn[n_dyn] = e;
-                want[n_dyn++] = entries[e];
                 n_dev += hp_vm_pci_count(&entries[e]);
         }
-        /* The request matcher takes them in the order of their index. */
-        for (size_t i = 1; i < n_dyn; i++)
-                for (size_t j = i; j > 0 && want[j].index < want[j - 1].index; j--) {
-                        struct hp_vm_pci t = want[j];
-                        size_t d = dyn[j];
-
-                        want[j] = want[j - 1], dyn[j] = dyn[j - 1];
-                        want[j - 1] = t, dyn[j - 1] = d;
-                }
-        r = make_pools(vm, cands, n_cands, order, taken, &pools);
+        r = hp_alloc_dynamic_entries(entries, n_entries, &want, &dyn, &n_dyn);
+        if (r >= 0)
+                r = hp_alloc_pools_make(vm, cands, n_cands, taken, &pools);
         if (r < 0)
                 return r;
         alt = calloc(n_dyn + 1, sizeof(*alt));
         pool = calloc(n_dev + 1, sizeof(*pool));
         if (!alt || !pool)
                 return -ENOMEM;
-        r = hp_alloc_request_place(want, n_dyn, pools.v, pools.n, alt, pool, ret_error);
+        /* On one NUMA node when they can be, as placement prefers (place.h). */
+        r = hp_alloc_request_place_local(want, n_dyn, pools.v, pools.n, alt, pool, &local, ret_error);
         if (r < 0)
                 return r;
         at = 0;
         for (size_t i = 0; i < n_dyn; i++)
-                for (unsigned c = 0; c < hp_vm_pci_count(&want[i]); c++, at++) {
-                        size_t p = pool[at], k = pools.addrs[p][pools.next[p]++];
-
-                        memcpy(addrs[first[dyn[i]] + c], cands[k].dev->address, HP_SBDF_LEN);
-                }
+                for (unsigned c = 0; c < hp_vm_pci_count(&want[i]); c++, at++)
+                        memcpy(addrs[first[dyn[i]] + c], cands[hp_alloc_pools_take(&pools, pool[at])].dev->address,
+                               HP_SBDF_LEN);
         return 0;
 }
 

@@ -306,20 +306,22 @@ static int search_init(struct search *s)
         return 0;
 }
 
-/* "10de:20b2 or 10de:20b0 with label 'a' and attributes k=v": what e asks for. */
-static void add_wanted(struct hp_text *t, const struct hp_vm_pci *e)
+void hp_alloc_text_wanted(struct hp_text *t, const struct hp_vm_pci *e, size_t alt)
 {
         for (size_t i = 0; i < e->n_allowed; i++) {
                 const struct hp_pci_id_match *a = &e->allowed[i];
 
-                hp_text_add(t, "%s%04x:%04x", i ? " or " : "", a->vendor_id, a->device_id);
+                if (alt != NONE && i != alt)
+                        continue;
+                hp_text_add(t, "%s%04x:%04x", i && alt == NONE ? " or " : "", a->vendor_id, a->device_id);
                 if (a->subsystem_vendor_id || a->subsystem_device_id)
                         hp_text_add(t, ":%04x:%04x", a->subsystem_vendor_id, a->subsystem_device_id);
         }
         if (e->label && e->label[0])
                 hp_text_add(t, " with label '%s'", e->label);
         for (size_t i = 0; e->attrs && e->attrs[i]; i++)
-                hp_text_add(t, "%s%s", i ? ", " : " with attributes ", e->attrs[i]);
+                hp_text_add(t, "%s%s", i ? ", " : e->label && e->label[0] ? " and attributes " : " with attributes ",
+                            e->attrs[i]);
         if (e->all_functions)
                 hp_text_add(t, ", each function 0 of a multi-function device with every function free");
 }
@@ -375,7 +377,7 @@ static bool explain_alone(struct search *s, struct hp_text *t)
                 if (ok)
                         continue;
                 hp_text_add(t, "pciPassthru%d: needs %u free device%s of ", en->index, count, count == 1 ? "" : "s");
-                add_wanted(t, en);
+                hp_alloc_text_wanted(t, en, NONE);
                 if (best == 0)
                         hp_text_add(t, ": no free device matches; compare with 'hwpass device list'");
                 else
@@ -520,6 +522,41 @@ int hp_alloc_request_place(const struct hp_vm_pci *entries, size_t n_entries, co
                 for (size_t p = 0; p < n_pools; p++)
                         for (size_t i = 0; i < s.flow[e * n_pools + p]; i++)
                                 ret_pool[k++] = p;
+        }
+        return 0;
+}
+
+int hp_alloc_request_place_local(const struct hp_vm_pci *entries, size_t n_entries, const struct hp_alloc_pool *pools,
+                                 size_t n_pools, size_t *ret_alt, size_t *ret_pool, bool *ret_local, char **ret_error)
+{
+        _cleanup_free_ struct hp_vm_pci *grouped = NULL;
+        _cleanup_free_ size_t *alt = NULL, *pool = NULL;
+        size_t n_dev = 0;
+        int r = hp_alloc_request_place(entries, n_entries, pools, n_pools, ret_alt, ret_pool, ret_error);
+
+        *ret_local = false;
+        if (r < 0 || n_entries == 0)
+                return r;
+        for (size_t e = 0; e < n_entries; e++) {
+                if (entries[e].same_numa)
+                        return 0;
+                n_dev += hp_vm_pci_count(&entries[e]);
+        }
+        grouped = calloc(n_entries, sizeof(*grouped));
+        alt = calloc(n_entries, sizeof(*alt));
+        pool = calloc(n_dev + 1, sizeof(*pool));
+        if (!grouped || !alt || !pool)
+                return -ENOMEM;
+        for (size_t e = 0; e < n_entries; e++) {
+                grouped[e] = entries[e];
+                grouped[e].same_numa = (char *)"locality";
+        }
+        r = hp_alloc_request_place(grouped, n_entries, pools, n_pools, alt, pool, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r == 0 && memcmp(alt, ret_alt, n_entries * sizeof(*alt)) == 0) {
+                memcpy(ret_pool, pool, n_dev * sizeof(*pool));
+                *ret_local = true;
         }
         return 0;
 }

@@ -10,6 +10,8 @@
 
 #include "vm/spec.h"
 
+struct hp_text;
+
 /* Interchangeable free devices of one host: the same IDs, label, attributes,
  * NUMA node and PCIe switch, and (for --all-functions) the same answer to
  * "is it function 0 of a multi-function slot whose every function is free".
@@ -57,3 +59,17 @@ bool hp_alloc_pool_fits(const struct hp_vm_pci *e, size_t alt, const struct hp_a
  * -ENOMEM. */
 int hp_alloc_request_place(const struct hp_vm_pci *entries, size_t n_entries, const struct hp_alloc_pool *pools,
                            size_t n_pools, size_t *ret_alt, size_t *ret_pool, char **ret_error);
+
+/* The same, with the devices on one NUMA node when they can be without
+ * giving up an alternative the plain answer has: for a request that names
+ * no same-NUMA group of its own, the answer of all its entries in one such
+ * group is taken when its alternatives are the plain answer's (*ret_local
+ * true then). Placement prefers such hosts (place.h) and power-on takes
+ * these devices, so both name the same. */
+int hp_alloc_request_place_local(const struct hp_vm_pci *entries, size_t n_entries, const struct hp_alloc_pool *pools,
+                                 size_t n_pools, size_t *ret_alt, size_t *ret_pool, bool *ret_local, char **ret_error);
+
+/* What entry e asks for, as the matcher's messages say it: "10de:20b2 or
+ * 10de:20b0 with label 'a' and attributes k=v"; with alt < n_allowed, that
+ * alternative's IDs alone (SIZE_MAX: every alternative). */
+void hp_alloc_text_wanted(struct hp_text *t, const struct hp_vm_pci *e, size_t alt);

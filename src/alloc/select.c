@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "request.h"
 #include "text.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -107,21 +108,6 @@ static bool augment(struct matcher *m, size_t e)
                 }
         }
         return false;
-}
-
-static void add_wanted(struct hp_text *t, const struct hp_vm_pci *p)
-{
-        for (size_t i = 0; i < p->n_allowed; i++) {
-                const struct hp_pci_id_match *a = &p->allowed[i];
-
-                hp_text_add(t, "%s%04x:%04x", i ? " or " : "", a->vendor_id, a->device_id);
-                if (a->subsystem_vendor_id || a->subsystem_device_id)
-                        hp_text_add(t, ":%04x:%04x", a->subsystem_vendor_id, a->subsystem_device_id);
-        }
-        if (has_label(p))
-                hp_text_add(t, " with label '%s'", p->label);
-        for (size_t i = 0; p->attrs && p->attrs[i]; i++)
-                hp_text_add(t, "%s%s", i ? ", " : has_label(p) ? " and attributes " : " with attributes ", p->attrs[i]);
 }
 
 /* An enabled device that is not on vfio-pci (or whose group is not viable)
@@ -245,7 +231,7 @@ static int explain(const struct matcher *m, size_t e, char **ret_error)
                 hp_text_add(&t, "pciPassthru%d: device %s is not available: it is ", p->index, address);
         } else {
                 hp_text_add(&t, "pciPassthru%d: no free device for ", p->index);
-                add_wanted(&t, p);
+                hp_alloc_text_wanted(&t, p, SIZE_MAX);
                 if (n_match == 0)
                         hp_text_add(&t, ": no device matches");
                 else

@@ -83,5 +83,30 @@ int hp_alloc_choose(const char *vm, const struct hp_vm_pci *entries, size_t n_en
                     const struct hp_pci_inventory *inv, const struct hp_alloc_candidate *cands, size_t n_cands,
                     struct hp_vm_pci **ret_plan, char (**ret_addrs)[HP_SBDF_LEN], size_t *ret_n, char **ret_error);
 
+/* A host's free devices as the request matcher (request.h) and placement
+ * across hosts (place.h) take them: the candidates vm can use (active,
+ * healthy, free or already its own) that are not taken (a static entry's;
+ * taken may be NULL), grouped into pools of interchangeable ones, each with
+ * its candidates in address order (pools in the order of their first). */
+struct hp_alloc_pool;
+struct hp_alloc_pools {
+        struct hp_alloc_pool *v;
+        size_t n;
+        size_t **addrs; /* per pool: candidate indices, address order */
+        size_t *next;   /* per pool: the next one to hand out */
+};
+int hp_alloc_pools_make(const char *vm, const struct hp_alloc_candidate *cands, size_t n, const bool *taken,
+                        struct hp_alloc_pools *ret);
+void hp_alloc_pools_done(struct hp_alloc_pools *p);
+/* The next candidate (its index) of pool, in address order: what the
+ * matcher's answer hands out, device after device. */
+size_t hp_alloc_pools_take(struct hp_alloc_pools *p, size_t pool);
+
+/* The dynamic entries of entries[0..n) in the order of their index, as the
+ * request matcher takes them: shallow copies sharing the entries' strings
+ * (free only the array), and (ret_from, may be NULL) where each was. */
+int hp_alloc_dynamic_entries(const struct hp_vm_pci *entries, size_t n, struct hp_vm_pci **ret, size_t **ret_from,
+                             size_t *ret_n);
+
 /* Does the device carry these IDs? A zero sub-ID matches any. */
 bool hp_pci_id_match_dev(const struct hp_pci_id_match *m, const struct hp_pci_dev *d);

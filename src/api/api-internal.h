@@ -138,7 +138,7 @@ struct hp_api_reply hp_api_bad_name(const char *name);
 /* The VM routes (routes-vm.c): POST /v1/vms; POST /v1/vms/{name}/start,
  * /stop; DELETE /v1/vms/{name}; PUT /v1/vms/{name}/settings, /autostart;
  * POST /v1/vms/{name}/pci, /usb; DELETE /v1/vms/{name}/devices/{pciN|usbN};
- * POST /v1/host/start-vms, /v1/host/stop-vms. */
+ * POST /v1/host/start-vms, /v1/host/stop-vms; GET /v1/vms/{name}/explain. */
 struct hp_api_reply hp_api_post_vm(struct hp_api *a, const struct hp_api_request *req);
 struct hp_api_reply hp_api_vm_start(struct hp_api *a, const struct hp_api_request *req, const char *name);
 struct hp_api_reply hp_api_vm_stop(struct hp_api *a, const struct hp_api_request *req, const char *name);
@@ -149,6 +149,7 @@ struct hp_api_reply hp_api_vm_autostart(struct hp_api *a, const struct hp_api_re
 struct hp_api_reply hp_api_vm_remove_device(struct hp_api *a, const struct hp_api_request *req, const char *name,
                                             const char *which);
 struct hp_api_reply hp_api_host_vms(struct hp_api *a, const struct hp_api_request *req, bool start);
+struct hp_api_reply hp_api_vm_explain(struct hp_api *a, const struct hp_api_request *req, const char *name);
 
 /* 0 when name is a stored VM; otherwise *err is the reply: 400 for a bad
  * name, 404 for an unknown one, 500 when the store cannot be read. */

@@ -1,6 +1,7 @@
 /* The API's VM writes: each checks its body here and calls the operation
  * (src/ops/vm.h) in this thread, under the VM's own lock, so a slow stop of
- * one VM never holds back a write to another. */
+ * one VM never holds back a write to another. And vm explain, an operation
+ * that only reads. */
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -271,5 +272,22 @@ struct hp_api_reply hp_api_host_vms(struct hp_api *a, const struct hp_api_reques
                 return hp_api_error(400, "bad-body", "%s", msg);
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
         r = start ? hp_ops_host_start_vms(&ctx, NULL, NULL, &doc) : hp_ops_host_stop_vms(&ctx, timeout, NULL, NULL, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
+/* GET /v1/vms/{name}/explain: where power-on could place it and why, the
+ * document 'hwpass vm explain --json' prints. A read: no lock. */
+struct hp_api_reply hp_api_vm_explain(struct hp_api *a, const struct hp_api_request *req, const char *name)
+{
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        char actor[160];
+        int r;
+
+        if (hp_api_vm_exists(a, name, &err) < 0)
+                return err;
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ops_vm_explain(&ctx, name, &doc);
         return hp_api_op_reply(&ctx, r, doc, 200);
 }

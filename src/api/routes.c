@@ -676,6 +676,8 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return put ? hp_api_vm_autostart(a, req, arg) : hp_api_method_error(req, "PUT");
         if (vm_device(url, arg, sizeof(arg), dev, sizeof(dev)))
                 return del ? hp_api_vm_remove_device(a, req, arg, dev) : hp_api_method_error(req, "DELETE");
+        if (segment(url, "/v1/vms/", "/explain", arg, sizeof(arg)))
+                return get ? hp_api_vm_explain(a, req, arg) : hp_api_method_error(req, "GET");
         if (segment(url, "/v1/vms/", "/log", arg, sizeof(arg)))
                 return get ? hp_api_vm_log(a, arg) : hp_api_method_error(req, "GET");
         if (segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))

@@ -144,6 +144,7 @@ int hp_cmd_vm_add_usb(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_remove_device(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_vm_explain(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_delete(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_autostart(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv);

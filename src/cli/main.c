@@ -43,6 +43,7 @@ static const struct command {
         { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device },
         { "vm", "list", "", "the VMs", hp_cmd_vm_list },
         { "vm", "show", "NAME [--qemu-argv]", "one VM: devices now, MMIO window, QEMU command line", hp_cmd_vm_show },
+        { "vm", "explain", "NAME", "where power-on could place it: host by host why or why not, with the numbers, and the winner", hp_cmd_vm_explain },
         { "vm", "delete", "NAME", "delete a VM that is off", hp_cmd_vm_delete },
         { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start },
         { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },

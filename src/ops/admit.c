@@ -119,33 +119,13 @@ static uint64_t pending_mib(const struct hp_ops_ctx *c, const char *name, uint64
         return locked_kib / 1024 >= memory_mib ? 0 : memory_mib - locked_kib / 1024;
 }
 
-static int admit_hugepages(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const char *meminfo)
-{
-        uint64_t free_pages = 0, page_kib = 0, need;
-
-        if (!meminfo || kv_value(meminfo, "HugePages_Free", &free_pages) < 0 ||
-            kv_value(meminfo, "Hugepagesize", &page_kib) < 0 || page_kib == 0)
-                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
-                                  "VM '%s' asks for hugepages and this host reports none: reserve them (sysctl "
-                                  "vm.nr_hugepages) or 'hwpass vm set %s --hugepages off'",
-                                  s->name, s->name);
-        need = (s->memory_mib * 1024 + page_kib - 1) / page_kib;
-        if (need > free_pages)
-                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
-                                  "VM '%s' needs %" PRIu64 " hugepages of %" PRIu64 " kB for its %" PRIu64
-                                  " MiB; the host has %" PRIu64 " free: reserve more (sysctl vm.nr_hugepages) or "
-                                  "stop a VM that uses them",
-                                  s->name, need, page_kib, s->memory_mib, free_pages);
-        return 0;
-}
-
 /* What the other VMs that are not off have still to lock, in MiB. */
-static int others_pending(const struct hp_ops_ctx *c, const struct hp_ops_vm *v, uint64_t *ret)
+static int others_pending(const struct hp_ops_ctx *c, struct hp_store *store, const char *vm, uint64_t *ret)
 {
         struct hp_vm_record *recs = NULL;
         uint64_t pending = 0;
         size_t n = 0;
-        int r = hp_store_vm_list(v->store, &recs, &n);
+        int r = hp_store_vm_list(store, &recs, &n);
 
         if (r < 0)
                 return r;
@@ -153,7 +133,7 @@ static int others_pending(const struct hp_ops_ctx *c, const struct hp_ops_vm *v,
                 _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
                 _cleanup_free_ char *err = NULL;
 
-                if (streq(recs[i].name, v->spec.name) || streq(recs[i].state, "off"))
+                if (streq(recs[i].name, vm) || streq(recs[i].state, "off"))
                         continue;
                 if (hp_vm_spec_from_text(recs[i].spec_json, &s, &err) >= 0 && !s.hugepages)
                         pending += pending_mib(c, s.name, s.memory_mib);
@@ -163,18 +143,57 @@ static int others_pending(const struct hp_ops_ctx *c, const struct hp_ops_vm *v,
         return 0;
 }
 
-int hp_ops_vm_admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v)
+void hp_ops_memory_room(const struct hp_ops_ctx *c, struct hp_store *store, const char *vm,
+                        struct hp_ops_memory_room *ret)
 {
         _cleanup_free_ char *meminfo = NULL;
-        uint64_t avail = 0, pending = 0;
+        struct hp_ops_memory_room m = { 0 };
 
-        if (hp_host_read(c->host, "proc/meminfo", &meminfo) < 0)
-                meminfo = NULL;
+        if (hp_host_read(c->host, "proc/meminfo", &meminfo) >= 0) {
+                m.known = kv_value(meminfo, "MemAvailable", &m.available_mib) >= 0 &&
+                          others_pending(c, store, vm, &m.pending_mib) >= 0;
+                m.available_mib /= 1024;
+                m.hugepages_known = kv_value(meminfo, "HugePages_Free", &m.hugepages_free) >= 0 &&
+                                    kv_value(meminfo, "Hugepagesize", &m.hugepage_kib) >= 0 && m.hugepage_kib > 0;
+        }
+        if (!m.known)
+                m.available_mib = m.pending_mib = 0;
+        if (!m.hugepages_known)
+                m.hugepages_free = m.hugepage_kib = 0;
+        *ret = m;
+}
+
+static int admit_hugepages(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const struct hp_ops_memory_room *m)
+{
+        uint64_t need;
+
+        if (!m->hugepages_known)
+                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
+                                  "VM '%s' asks for hugepages and this host reports none: reserve them (sysctl "
+                                  "vm.nr_hugepages) or 'hwpass vm set %s --hugepages off'",
+                                  s->name, s->name);
+        need = (s->memory_mib * 1024 + m->hugepage_kib - 1) / m->hugepage_kib;
+        if (need > m->hugepages_free)
+                return hp_op_fail(c, HP_OP_CONFLICT, -ENOMEM,
+                                  "VM '%s' needs %" PRIu64 " hugepages of %" PRIu64 " kB for its %" PRIu64
+                                  " MiB; the host has %" PRIu64 " free: reserve more (sysctl vm.nr_hugepages) or "
+                                  "stop a VM that uses them",
+                                  s->name, need, m->hugepage_kib, s->memory_mib, m->hugepages_free);
+        return 0;
+}
+
+int hp_ops_vm_admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v)
+{
+        struct hp_ops_memory_room m;
+        uint64_t avail, pending;
+
+        hp_ops_memory_room(c, v->store, v->spec.name, &m);
         if (v->spec.hugepages)
-                return admit_hugepages(c, &v->spec, meminfo);
-        if (!meminfo || kv_value(meminfo, "MemAvailable", &avail) < 0 || others_pending(c, v, &pending) < 0)
+                return admit_hugepages(c, &v->spec, &m);
+        if (!m.known)
                 return 0; /* nothing to judge by: QEMU's own allocation decides */
-        avail /= 1024;
+        avail = m.available_mib;
+        pending = m.pending_mib;
         if (v->spec.memory_mib + pending <= avail)
                 return 0;
         if (pending == 0)

@@ -70,28 +70,20 @@ const char *hp_ops_qemu_accel(const struct hp_ops_ctx *c)
         return accel ? accel : hp_host_exists(c->host, "dev/kvm") ? "kvm" : "tcg";
 }
 
-static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_ops_vm_plan *p,
-                          char (**ret)[HP_SBDF_LEN], char **ret_why)
+int hp_ops_vm_candidates(const struct hp_view *view, struct hp_alloc_candidate **ret)
 {
-        struct hp_view *view = &p->view;
         _cleanup_free_ struct hp_alloc_candidate *cands = calloc(view->inv->n_devs + 1, sizeof(*cands));
-        _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = NULL;
-        _cleanup_free_ char *why = NULL;
-        _cleanup_free_ struct hp_vm_pci *followed = NULL, *expanded = NULL;
-        size_t n_expanded = 0;
         struct hp_host_state st = hp_view_state(view);
-        int r;
 
         if (!cands)
-                return hp_op_oom(c);
+                return -ENOMEM;
         for (size_t i = 0; i < view->inv->n_devs; i++) {
                 const struct hp_pci_dev *d = &view->inv->devs[i];
                 const struct hp_dev_config *cfg = hp_host_state_config(&st, d->address);
                 _cleanup_(hp_dev_state_done) struct hp_dev_state s = { 0 };
 
-                r = hp_dev_state_of(&st, d, cfg, &s);
-                if (r < 0)
-                        return hp_op_oom(c);
+                if (hp_dev_state_of(&st, d, cfg, &s) < 0)
+                        return -ENOMEM;
                 cands[i] = (struct hp_alloc_candidate){
                         .dev = d,
                         .label = cfg ? cfg->label : NULL,
@@ -104,14 +96,49 @@ static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struc
                 if (s.desired && !s.active && d->driver && streq(d->driver, "vfio-pci"))
                         (void)hp_pci_group_viable(view->inv, d->iommu_group, &cands[i].group_blocker);
         }
+        *ret = TAKE_PTR(cands);
+        return 0;
+}
+
+int hp_ops_vm_entries_now(const struct hp_view *view, const struct hp_vm_spec *s, struct hp_vm_pci **ret_followed,
+                          struct hp_vm_pci **ret_expanded, size_t *ret_n, char **ret_why)
+{
+        _cleanup_free_ struct hp_vm_pci *followed = NULL, *expanded = NULL;
+        size_t n = 0;
+        int r;
+
+        *ret_why = NULL;
         /* Static entries where their devices are now (vm show, before a write records a move). */
-        r = hp_ops_vm_entries_followed(view, &v->spec, &followed);
+        r = hp_ops_vm_entries_followed(view, s, &followed);
         if (r < 0)
-                return hp_op_oom(c);
+                return r;
         /* Never another device standing at an entry's old address. */
-        r = hp_alloc_expand_slots(v->spec.name, followed, v->spec.n_pci, view->inv, &expanded, &n_expanded, &why);
+        r = hp_alloc_expand_slots(s->name, followed, s->n_pci, view->inv, &expanded, &n, ret_why);
         if (r >= 0)
-                r = hp_ops_vm_check_moved(view, &v->spec, expanded, n_expanded, &why);
+                r = hp_ops_vm_check_moved(view, s, expanded, n, ret_why);
+        if (r < 0)
+                return r;
+        if (ret_followed)
+                *ret_followed = TAKE_PTR(followed);
+        *ret_expanded = TAKE_PTR(expanded);
+        *ret_n = n;
+        return 0;
+}
+
+static int choose_devices(struct hp_ops_ctx *c, const struct hp_ops_vm *v, struct hp_ops_vm_plan *p,
+                          char (**ret)[HP_SBDF_LEN], char **ret_why)
+{
+        struct hp_view *view = &p->view;
+        _cleanup_free_ struct hp_alloc_candidate *cands = NULL;
+        _cleanup_free_ char(*addrs)[HP_SBDF_LEN] = NULL;
+        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ struct hp_vm_pci *followed = NULL, *expanded = NULL;
+        size_t n_expanded = 0;
+        int r;
+
+        if (hp_ops_vm_candidates(view, &cands) < 0)
+                return hp_op_oom(c);
+        r = hp_ops_vm_entries_now(view, &v->spec, &followed, &expanded, &n_expanded, &why);
         if (r >= 0)
                 r = hp_alloc_choose(v->spec.name, followed, v->spec.n_pci, view->inv, cands, view->inv->n_devs,
                                     &p->pci, &addrs, &p->n_pci, &why);

@@ -111,6 +111,18 @@ int hp_ops_vm_entries_followed(const struct hp_view *view, const struct hp_vm_sp
  * there now is never passed instead. */
 int hp_ops_vm_check_moved(const struct hp_view *view, const struct hp_vm_spec *s, const struct hp_vm_pci *pci,
                           size_t n, char **ret_why);
+/* The spec's PCI entries as power-on takes them on this host now: followed
+ * (hp_ops_vm_entries_followed; ret_followed may be NULL) and expanded
+ * (hp_alloc_expand_slots: a slot entry as its functions), refused as
+ * hp_ops_vm_check_moved refuses (-ENODEV, *ret_why malloc'd: what to do).
+ * Shallow copies: free only the arrays. */
+int hp_ops_vm_entries_now(const struct hp_view *view, const struct hp_vm_spec *s, struct hp_vm_pci **ret_followed,
+                          struct hp_vm_pci **ret_expanded, size_t *ret_n, char **ret_why);
+/* The host's devices as power-on chooses from them (alloc/select.h): each
+ * with its stored label, attributes, assignment and health, and whether
+ * its passthrough is active now. Parallel to view->inv->devs; -ENOMEM. */
+struct hp_alloc_candidate;
+int hp_ops_vm_candidates(const struct hp_view *view, struct hp_alloc_candidate **ret);
 /* The QEMU command line for a plan, exactly as the launch builds it. */
 int hp_ops_vm_qemu_argv(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
                         char ***ret);
@@ -156,10 +168,31 @@ void hp_ops_ovmf_paths(char *code, char *vars_template, size_t size);
 /* The host's memory as a cluster's placement reads it (admit.c):
  * {"total_mib", "available_mib", "hugepages": {"size_kib", "total", "free"}}. */
 int hp_ops_host_memory(struct hp_ops_ctx *c, json_t **ret);
+
+/* Where power-on could place the VM and why, host by host (explain.c,
+ * alloc/place.h): standalone, the one host "local". *ret: {"vm", "state",
+ * "policy", "hosts": [{"host", "fits", "reason", "message", "score":
+ * {"numa_local", "free_devices", "free_mib"} or null, "numa_node",
+ * "devices": [{"entry": "pciN", "address"}]}], "candidates": [host...],
+ * "winner": host or null, "why"}. 0 whether or not it fits. */
+int hp_ops_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret);
+
 /* Admission (admit.c): refused with the numbers when the host cannot hold
  * the VM's memory now: its hugepages among the free ones, or its size in
  * MemAvailable less what VMs still starting have yet to lock. */
 int hp_ops_vm_admit_memory(struct hp_ops_ctx *c, const struct hp_ops_vm *v);
+/* What admission judges by: proc/meminfo's MemAvailable (known: it and the
+ * VMs in store could be read) and what the VMs other than vm that are not
+ * off have yet to lock; the free hugepages and their size (hugepages_known:
+ * the host reports them). A VM may reserve available_mib - pending_mib. */
+struct hp_ops_memory_room {
+        bool known;
+        uint64_t available_mib, pending_mib;
+        bool hugepages_known;
+        uint64_t hugepages_free, hugepage_kib;
+};
+void hp_ops_memory_room(const struct hp_ops_ctx *c, struct hp_store *store, const char *vm,
+                        struct hp_ops_memory_room *ret);
 
 /* Power-on's first half: the VM is off; its memory is admitted, its devices
  * chosen and assigned to it in one store transaction (their IOMMU groups

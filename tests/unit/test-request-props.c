@@ -19,181 +19,28 @@
 
 #include "alloc/request.h"
 #include "alloc/select.h"
+#include "request-oracle.h"
 #include "host/pci.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm/spec.h"
 
 #define INSTANCES 3000
-#define MAXP 6
-#define MAXE 3
-#define MAXDEV 64
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static unsigned rnd(unsigned n)
-{
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        return (unsigned)(rng % n);
-}
-
-static char *gold[] = { (char *)"tier=gold", NULL };
-static const char *switches[] = { "", "0000:05:00.0", "0000:45:00.0" };
-static const char *group_names[] = { NULL, "g", "h" };
 
 struct instance {
-        struct hp_alloc_pool pools[MAXP];
-        size_t np;
-        struct hp_vm_pci e[MAXE];
-        struct hp_pci_id_match ids[MAXE][3];
-        size_t ne;
+        struct oracle_pools h;
+        struct oracle_request q;
 };
 
 static void generate(struct instance *in, bool slots)
 {
-        memset(in, 0, sizeof(*in));
-        in->np = 1 + rnd(MAXP);
-        for (size_t p = 0; p < in->np; p++)
-                in->pools[p] = (struct hp_alloc_pool){
-                        .vendor_id = 0x10de,
-                        .device_id = (uint16_t)(1 + rnd(3)),
-                        .attrs = rnd(4) == 0 ? gold : NULL,
-                        .numa_node = rnd(8) == 0 ? -1 : (int)rnd(2),
-                        .pcie_switch = switches[rnd(3)],
-                        .whole_slot = slots && rnd(3) == 0,
-                        .n_free = rnd(4),
-                };
-        in->ne = 1 + rnd(MAXE);
-        for (size_t e = 0; e < in->ne; e++) {
-                struct hp_vm_pci *x = &in->e[e];
-                unsigned first = rnd(3);
-
-                *x = (struct hp_vm_pci){ .index = (int)e, .kind = HP_VM_PCI_DYNAMIC, .allowed = in->ids[e],
-                                         .n_allowed = 1 + rnd(3), .count = 1 + rnd(2) };
-                /* Distinct alternatives, in a random order. */
-                for (size_t a = 0; a < x->n_allowed; a++)
-                        in->ids[e][a] = (struct hp_pci_id_match){ 0x10de, (uint16_t)(1 + (first + a) % 3), 0, 0 };
-                x->attrs = rnd(5) == 0 ? gold : NULL;
-                x->same_numa = (char *)group_names[rnd(3)];
-                x->same_switch = (char *)group_names[rnd(4) == 0 ? 1 : 0];
-                x->all_functions = slots && rnd(6) == 0;
-        }
+        oracle_gen_pools(&in->h, slots);
+        oracle_gen_request(&in->q, slots);
 }
 
-/* The oracle: every wanted device tried on every free device. */
-struct oracle {
-        const struct instance *in;
-        size_t dev_pool[MAXDEV];
-        size_t nd;
-        bool used[MAXDEV];
-        size_t alt[MAXE];
-        int numa_of[3];          /* per group name: the node its devices share, or -2 */
-        const char *switch_of[3];
-};
-
-static size_t group_index(const char *name)
+static bool solve(const struct instance *in, size_t *ret_alt)
 {
-        return !name ? 0 : streq(name, "g") ? 1 : 2;
-}
-
-static bool place(struct oracle *o, size_t e, unsigned c, size_t from)
-{
-        const struct hp_vm_pci *x;
-
-        if (e == o->in->ne)
-                return true;
-        x = &o->in->e[e];
-        if (c == hp_vm_pci_count(x))
-                return place(o, e + 1, 0, 0);
-        /* The devices of one entry in increasing order: no order twice. */
-        for (size_t d = from; d < o->nd; d++) {
-                const struct hp_alloc_pool *p = &o->in->pools[o->dev_pool[d]];
-                size_t gn = group_index(x->same_numa), gs = group_index(x->same_switch);
-                int old_numa = o->numa_of[gn];
-                const char *old_sw = o->switch_of[gs];
-
-                if (o->used[d] || !hp_alloc_pool_fits(x, o->alt[e], p))
-                        continue;
-                if (gn && (p->numa_node < 0 || (old_numa != -2 && old_numa != p->numa_node)))
-                        continue;
-                if (gs && (!p->pcie_switch[0] || (old_sw && !streq(old_sw, p->pcie_switch))))
-                        continue;
-                o->used[d] = true;
-                if (gn)
-                        o->numa_of[gn] = p->numa_node;
-                if (gs)
-                        o->switch_of[gs] = p->pcie_switch;
-                if (place(o, e, c + 1, d + 1))
-                        return true;
-                o->used[d] = false;
-                o->numa_of[gn] = old_numa;
-                o->switch_of[gs] = old_sw;
-        }
-        return false;
-}
-
-/* The first vector of alternatives (entry 0 first) that can be met. */
-static bool oracle_solve(const struct instance *in, size_t *ret_alt)
-{
-        struct oracle o = { .in = in };
-
-        for (size_t p = 0; p < in->np; p++)
-                for (size_t k = 0; k < in->pools[p].n_free; k++)
-                        o.dev_pool[o.nd++] = p;
-        for (;;) {
-                memset(o.used, 0, sizeof(o.used));
-                for (size_t g = 0; g < 3; g++) {
-                        o.numa_of[g] = -2;
-                        o.switch_of[g] = NULL;
-                }
-                if (place(&o, 0, 0, 0)) {
-                        memcpy(ret_alt, o.alt, in->ne * sizeof(*ret_alt));
-                        return true;
-                }
-                /* The next vector, the last entry turning fastest. */
-                size_t e = in->ne;
-                while (e > 0 && ++o.alt[e - 1] == in->e[e - 1].n_allowed)
-                        o.alt[--e] = 0;
-                if (e == 0)
-                        return false;
-        }
-}
-
-/* What the matcher returned keeps every rule. */
-static void check_valid(const struct instance *in, const size_t *alt, const size_t *pool)
-{
-        size_t taken[MAXP] = { 0 }, k = 0;
-        int numa[3] = { -2, -2, -2 };
-        const char *sw[3] = { NULL, NULL, NULL };
-
-        for (size_t e = 0; e < in->ne; e++) {
-                const struct hp_vm_pci *x = &in->e[e];
-                size_t gn = group_index(x->same_numa), gs = group_index(x->same_switch);
-
-                assert_true(alt[e] < x->n_allowed);
-                for (unsigned c = 0; c < hp_vm_pci_count(x); c++, k++) {
-                        const struct hp_alloc_pool *p = &in->pools[pool[k]];
-
-                        assert_true(pool[k] < in->np);
-                        assert_true(hp_alloc_pool_fits(x, alt[e], p));
-                        taken[pool[k]]++;
-                        if (gn) {
-                                assert_true(p->numa_node >= 0);
-                                assert_true(numa[gn] == -2 || numa[gn] == p->numa_node);
-                                numa[gn] = p->numa_node;
-                        }
-                        if (gs) {
-                                assert_true(p->pcie_switch[0]);
-                                assert_true(!sw[gs] || streq(sw[gs], p->pcie_switch));
-                                sw[gs] = p->pcie_switch;
-                        }
-                }
-        }
-        /* Never more devices of a pool than it has free: no device twice. */
-        for (size_t p = 0; p < in->np; p++)
-                assert_true(taken[p] <= in->pools[p].n_free);
+        return oracle_solve(&in->q, in->h.v, in->h.n, ret_alt);
 }
 
 static void test_matcher_against_oracle(void **state)
@@ -209,8 +56,8 @@ static void test_matcher_against_oracle(void **state)
                 int r;
 
                 generate(&in, true);
-                fits = oracle_solve(&in, want_alt);
-                r = hp_alloc_request_place(in.e, in.ne, in.pools, in.np, alt, pool, &error);
+                fits = solve(&in, want_alt);
+                r = hp_alloc_request_place(in.q.e, in.q.ne, in.h.v, in.h.n, alt, pool, &error);
                 if (fits != (r == 0))
                         fail_msg("instance %d: the oracle says %s, the matcher %d (%s)", i,
                                  fits ? "it fits" : "it does not", r, error ? error : "");
@@ -224,9 +71,9 @@ static void test_matcher_against_oracle(void **state)
                         continue;
                 }
                 assert_null(error);
-                check_valid(&in, alt, pool);
+                oracle_check_valid(&in.q, in.h.v, in.h.n, alt, pool);
                 /* Alternatives in order: the first vector that can be met. */
-                for (size_t e = 0; e < in.ne; e++) {
+                for (size_t e = 0; e < in.q.ne; e++) {
                         if (alt[e] != want_alt[e])
                                 fail_msg("instance %d: entry %zu got alternative %zu, the first that fits is %zu",
                                          i, e, alt[e], want_alt[e]);
@@ -255,9 +102,9 @@ static void test_assign_distinct(void **state)
                 int r;
 
                 generate(&in, false);
-                for (size_t p = 0; p < in.np; p++)
-                        for (size_t k = 0; k < in.pools[p].n_free; k++, nc++) {
-                                const struct hp_alloc_pool *pl = &in.pools[p];
+                for (size_t p = 0; p < in.h.n; p++)
+                        for (size_t k = 0; k < in.h.v[p].n_free; k++, nc++) {
+                                const struct hp_alloc_pool *pl = &in.h.v[p];
 
                                 devs[nc] = (struct hp_pci_dev){ .vendor_id = pl->vendor_id, .device_id = pl->device_id,
                                                                 .numa_node = pl->numa_node,
@@ -267,10 +114,10 @@ static void test_assign_distinct(void **state)
                                 cands[nc] = (struct hp_alloc_candidate){ .dev = &devs[nc], .attrs = pl->attrs,
                                                                          .passthrough_active = true };
                         }
-                for (size_t e = 0; e < in.ne; e++)
-                        n_dev += hp_vm_pci_count(&in.e[e]);
-                fits = oracle_solve(&in, want_alt);
-                r = hp_alloc_assign("vm", in.e, in.ne, cands, nc, out, &error);
+                for (size_t e = 0; e < in.q.ne; e++)
+                        n_dev += hp_vm_pci_count(&in.q.e[e]);
+                fits = solve(&in, want_alt);
+                r = hp_alloc_assign("vm", in.q.e, in.q.ne, cands, nc, out, &error);
                 if (fits != (r == 0))
                         fail_msg("instance %d: the oracle says %s, assign %d (%s)", i, fits ? "it fits" : "it does not",
                                  r, error ? error : "");

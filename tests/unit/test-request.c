@@ -308,6 +308,28 @@ static void test_plan_copies(void **state)
         free(addrs);
 }
 
+/* Without a group of its own, a request's devices share a NUMA node when
+ * they can: the lowest addresses span two nodes, the two on node 1 are
+ * taken; not at the price of a preferred alternative. */
+static void test_numa_locality(void **state)
+{
+        (void)state;
+        cand("0000:07:00.0", A100, 0, NULL);
+        cand("0000:87:00.0", A100, 1, NULL);
+        cand("0000:90:00.0", A100, 1, NULL);
+        cand("0000:b7:00.0", H100, 0, NULL);
+        want(2, A100, NULL, NULL);
+        assign_ok();
+        assert_string_equal(out[0], "0000:87:00.0");
+        assert_string_equal(out[1], "0000:90:00.0");
+        /* Three A100s cannot share a node; the H100 would let them, but
+         * the A100 is preferred: three A100s, across the nodes. */
+        want(1, A100, &H100, NULL);
+        assign_ok();
+        for (int i = 0; i < 3; i++)
+                assert_string_not_equal(out[i], "0000:b7:00.0");
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, reset)
 
 int main(void)
@@ -316,6 +338,7 @@ int main(void)
                 T(test_alternatives_in_order), T(test_alternative_leaves_room), T(test_count),
                 T(test_count_one_alternative), T(test_attributes),              T(test_same_numa),
                 T(test_same_switch),           T(test_all_functions),           T(test_plan_copies),
+                T(test_numa_locality),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

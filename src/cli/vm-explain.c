@@ -1,0 +1,62 @@
+/* hwpass vm explain NAME: where power-on could place the VM, a line per host
+ * with why it can or cannot take it and the devices it would get, then the
+ * winner and why (the operation: src/ops/explain.c). Exit 1 when no host
+ * can take it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "util/macro.h"
+#include "util/strutil.h"
+#include "vm.h"
+
+/* "  -> pci0 0000:07:00.0, 0000:0f:00.0; pci1 0000:c4:00.0" */
+static void print_devices(json_t *devs)
+{
+        const char *last = NULL;
+        size_t i;
+        json_t *d;
+
+        json_array_foreach(devs, i, d) {
+                const char *entry = hp_cli_str(d, "entry"), *address = hp_cli_str(d, "address");
+
+                if (!entry || !address)
+                        continue;
+                if (last && streq(last, entry))
+                        printf(", %s", address);
+                else
+                        printf("%s%s %s", last ? "; " : "  -> ", entry, address);
+                last = entry;
+        }
+}
+
+int hp_cmd_vm_explain(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        struct hp_ops_ctx *ctx;
+        bool fits;
+        size_t i;
+        json_t *h;
+        int r;
+
+        if (argc != 2)
+                return hp_cli_usage_error("usage: hwpass vm explain NAME");
+        r = hp_cli_vm_name_check(argv[1]);
+        if (r == HP_EXIT_OK)
+                r = hp_cli_ops(c, &ctx);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (hp_ops_vm_explain(ctx, argv[1], &doc) < 0)
+                return hp_cli_op_failed(c);
+        fits = hp_cli_str(doc, "winner") != NULL;
+        if (c->json) {
+                r = hp_cli_print_json(TAKE_PTR(doc));
+                return r != HP_EXIT_OK ? r : fits ? HP_EXIT_OK : HP_EXIT_FAIL;
+        }
+        json_array_foreach(json_object_get(doc, "hosts"), i, h) {
+                printf("%s", hp_cli_str(h, "message"));
+                print_devices(json_object_get(h, "devices"));
+                printf("\n");
+        }
+        printf("%s\n", hp_cli_str(doc, "why"));
+        return fits ? HP_EXIT_OK : HP_EXIT_FAIL;
+}
