@@ -14,6 +14,7 @@
 #include "store/store.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vm/spec.h"
 
 bool hp_api_join_path(struct hp_api *a, const char *method, const char *url)
 {
@@ -92,10 +93,74 @@ static struct hp_api_reply join_token(struct hp_api *a, const struct hp_api_requ
         return hp_api_op_reply(&ctx, r, doc, 201);
 }
 
+/* A controller's VM routes: the cluster's VMs. */
+typedef int (*vm_call)(struct hp_ops_ctx *c, const char *name, json_t **ret);
+
+static struct hp_api_reply vm_route(struct hp_api *a, const struct hp_api_request *req, vm_call call,
+                                    const char *name, unsigned ok_status)
+{
+        char actor[300];
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        if (name && !hp_vm_name_valid(name))
+                return hp_api_bad_name(name);
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = call(&ctx, name, &doc);
+        return hp_api_op_reply(&ctx, r, doc, ok_status);
+}
+
+static struct hp_api_reply vm_define(struct hp_api *a, const struct hp_api_request *req)
+{
+        _cleanup_free_ char *text = NULL;
+        char actor[300];
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        if (!req->body)
+                return hp_api_error(400, "bad-body", "POST /v1/vms needs the VM as a JSON object");
+        if (!(text = strndup(req->body, req->body_len)))
+                return hp_api_error(500, "internal", "out of memory");
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ctl_vm_define(&ctx, text, MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "host"), &doc);
+        return hp_api_op_reply(&ctx, r, doc, 201);
+}
+
+static struct hp_api_reply vms(struct hp_api *a, const struct hp_api_request *req, bool *ret_handled)
+{
+        const char *m = req->method, *url = req->url;
+        char name[256];
+
+        *ret_handled = true;
+        if (streq(url, "/v1/vms"))
+                return streq(m, "GET")    ? vm_route(a, req, hp_ctl_vms, NULL, 200)
+                       : streq(m, "POST") ? vm_define(a, req)
+                                          : hp_api_method_error(req, "GET or POST");
+        if (hp_api_segment(url, "/v1/vms/", "/start", name, sizeof(name)))
+                return streq(m, "POST") ? vm_route(a, req, hp_ctl_vm_start, name, 200) : hp_api_method_error(req, "POST");
+        if (hp_api_segment(url, "/v1/vms/", "/stop", name, sizeof(name)))
+                return streq(m, "POST") ? vm_route(a, req, hp_ctl_vm_stop, name, 200) : hp_api_method_error(req, "POST");
+        if (hp_api_segment(url, "/v1/vms/", "/explain", name, sizeof(name)))
+                return streq(m, "GET") ? vm_route(a, req, hp_ctl_vm_explain, name, 200) : hp_api_method_error(req, "GET");
+        if (hp_api_segment(url, "/v1/vms/", NULL, name, sizeof(name)))
+                return streq(m, "GET")      ? vm_route(a, req, hp_ctl_vms, name, 200)
+                       : streq(m, "DELETE") ? vm_route(a, req, hp_ctl_vm_delete, name, 200)
+                                            : hp_api_method_error(req, "GET or DELETE");
+        if (hp_startswith(url, "/v1/vms/"))
+                return hp_api_error(501, "not-on-controller",
+                                    "%s %s: a controller does not edit a VM piece by piece yet: change its document "
+                                    "and define it again (vm delete, vm define)",
+                                    m, url);
+        *ret_handled = false;
+        return (struct hp_api_reply){ 0 };
+}
+
 /* The routes that act on the machine the daemon runs on. */
 static bool host_local(const char *url)
 {
-        static const char *const prefixes[] = { "/v1/vms", "/v1/host/", "/v1/usb", NULL };
+        static const char *const prefixes[] = { "/v1/host/", "/v1/usb", NULL };
         static const char *const device_acts[] = { "/clear", "/adopt", "/forget", "/probe", NULL };
 
         for (size_t i = 0; prefixes[i]; i++)
@@ -134,6 +199,13 @@ struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_r
         if (streq(url, "/v1/cluster/tokens"))
                 return streq(m, "POST") ? join_token(a, req)
                                         : hp_api_method_error(req, "POST");
+        if (hp_startswith(url, "/v1/vms")) {
+                bool handled;
+                struct hp_api_reply rep = vms(a, req, &handled);
+
+                if (handled)
+                        return rep;
+        }
         if (host_local(url))
                 return hp_api_error(501, "not-on-controller",
                                     "%s %s acts on one host: a controller does not serve it yet (ask the host's "

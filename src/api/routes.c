@@ -554,7 +554,7 @@ static struct hp_api_reply tokens(struct hp_api *a, const struct hp_api_request 
 
 /* "/v1/devices/0000:01:00.0" with prefix "/v1/devices/": the rest, if it is
  * one non-empty path segment; with suffix, the segment before it. */
-static bool segment(const char *url, const char *prefix, const char *suffix, char *buf, size_t size)
+bool hp_api_segment(const char *url, const char *prefix, const char *suffix, char *buf, size_t size)
 {
         const char *rest, *end;
 
@@ -636,19 +636,19 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return get ? host_check(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/devices"))
                 return get ? devices(a, req, NULL) : hp_api_method_error(req, "GET");
-        if (segment(url, "/v1/devices/", "/passthrough", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", "/passthrough", arg, sizeof(arg)))
                 return put ? put_passthrough(a, req, arg) : hp_api_method_error(req, "PUT");
-        if (segment(url, "/v1/devices/", "/label", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", "/label", arg, sizeof(arg)))
                 return put ? put_label(a, req, arg) : hp_api_method_error(req, "PUT");
-        if (segment(url, "/v1/devices/", "/attributes", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", "/attributes", arg, sizeof(arg)))
                 return put ? put_attributes(a, req, arg) : hp_api_method_error(req, "PUT");
-        if (segment(url, "/v1/devices/", "/clear", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", "/clear", arg, sizeof(arg)))
                 return post ? post_clear(a, req, arg) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/devices/", "/adopt", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", "/adopt", arg, sizeof(arg)))
                 return post ? post_adopt(a, req, arg) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/devices/", "/forget", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", "/forget", arg, sizeof(arg)))
                 return post ? post_forget(a, req, arg) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/devices/", "/probe", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", "/probe", arg, sizeof(arg)))
                 return post ? post_probe(a, req, arg) : hp_api_method_error(req, "POST");
         if (streq(url, "/v1/host/apply"))
                 return post ? post_host_apply(a, req, false) : hp_api_method_error(req, "POST");
@@ -658,29 +658,29 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return post ? hp_api_host_vms(a, req, true) : hp_api_method_error(req, "POST");
         if (streq(url, "/v1/host/stop-vms"))
                 return post ? hp_api_host_vms(a, req, false) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/devices/", NULL, arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/devices/", NULL, arg, sizeof(arg)))
                 return get ? devices(a, req, arg) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/vms"))
                 return get ? vms(a, NULL) : post ? hp_api_post_vm(a, req) : hp_api_method_error(req, "GET or POST");
-        if (segment(url, "/v1/vms/", "/start", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/start", arg, sizeof(arg)))
                 return post ? hp_api_vm_start(a, req, arg) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/vms/", "/stop", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/stop", arg, sizeof(arg)))
                 return post ? hp_api_vm_stop(a, req, arg) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/vms/", "/settings", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/settings", arg, sizeof(arg)))
                 return put ? hp_api_vm_settings(a, req, arg) : hp_api_method_error(req, "PUT");
-        if (segment(url, "/v1/vms/", "/pci", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/pci", arg, sizeof(arg)))
                 return post ? hp_api_vm_add(a, req, arg, true) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/vms/", "/usb", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/usb", arg, sizeof(arg)))
                 return post ? hp_api_vm_add(a, req, arg, false) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/vms/", "/autostart", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/autostart", arg, sizeof(arg)))
                 return put ? hp_api_vm_autostart(a, req, arg) : hp_api_method_error(req, "PUT");
         if (vm_device(url, arg, sizeof(arg), dev, sizeof(dev)))
                 return del ? hp_api_vm_remove_device(a, req, arg, dev) : hp_api_method_error(req, "DELETE");
-        if (segment(url, "/v1/vms/", "/explain", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/explain", arg, sizeof(arg)))
                 return get ? hp_api_vm_explain(a, req, arg) : hp_api_method_error(req, "GET");
-        if (segment(url, "/v1/vms/", "/log", arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", "/log", arg, sizeof(arg)))
                 return get ? hp_api_vm_log(a, arg) : hp_api_method_error(req, "GET");
-        if (segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))
                 return get ? vms(a, arg) : del ? hp_api_vm_delete(a, req, arg) : hp_api_method_error(req, "GET or DELETE");
         if (streq(url, "/v1/events"))
                 return get ? events(a, MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "since"),
@@ -690,7 +690,7 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 return get ? hp_api_usb(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/tokens"))
                 return post ? tokens(a, req, NULL) : hp_api_method_error(req, "POST");
-        if (segment(url, "/v1/tokens/", NULL, arg, sizeof(arg)))
+        if (hp_api_segment(url, "/v1/tokens/", NULL, arg, sizeof(arg)))
                 return del ? tokens(a, req, arg) : hp_api_method_error(req, "DELETE");
         if (streq(url, "/metrics"))
                 return get ? hp_api_metrics(a) : hp_api_method_error(req, "GET");

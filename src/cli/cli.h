@@ -161,4 +161,6 @@ int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_list(struct hp_cli *c, int argc, char **argv);
 /* 'device list' asked of a cluster's controller (--controller). */
 int hp_cli_cluster_device_list(struct hp_cli *c);
+/* 'vm list' (name NULL) and 'vm show NAME' asked of a cluster's controller. */
+int hp_cli_cluster_vms(struct hp_cli *c, const char *name);
 int hp_cmd_token_revoke(struct hp_cli *c, int argc, char **argv);

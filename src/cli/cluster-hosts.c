@@ -189,3 +189,56 @@ int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv)
                 return hp_cli_usage_error("usage: hwpass cluster token create [--ttl DURATION]");
         return token_create(c, argc - 1, argv + 1);
 }
+
+static char *held_text(json_t *held)
+{
+        _cleanup_free_ char *out = strdup("");
+        json_t *d;
+        size_t i;
+
+        json_array_foreach(held, i, d) {
+                char *next = NULL;
+
+                if (!out || asprintf(&next, "%s%s%s", out, i ? " " : "", json_string_value(d) ?: "?") < 0)
+                        return NULL;
+                free(out);
+                out = next;
+        }
+        return TAKE_PTR(out);
+}
+
+int hp_cli_cluster_vms(struct hp_cli *c, const char *name)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_(hp_table_freep) struct hp_table *t = NULL;
+        char path[300];
+        json_t *v, *list;
+        size_t i;
+        int r;
+
+        snprintf(path, sizeof(path), "/v1/vms%s%s", name ? "/" : "", name ? name : "");
+        r = hp_cli_daemon_call(c, "GET", path, NULL, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        list = name ? json_pack("[O]", doc) : json_incref(json_object_get(doc, "vms"));
+        t = hp_table_new(6, (const char *const[]){ "NAME", "HOST", "STATE", "DESIRED", "EPOCH", "DEVICES" });
+        json_array_foreach(list, i, v) {
+                _cleanup_free_ char *held = held_text(json_object_get(v, "held_devices"));
+                char epoch[32];
+
+                snprintf(epoch, sizeof(epoch), "%lld", (long long)json_integer_value(json_object_get(v, "epoch")));
+                if (!t || hp_table_add(t, (const char *const[]){ hp_cli_str(v, "name"), hp_cli_str(v, "host"),
+                                                                  hp_cli_str(v, "state"), hp_cli_str(v, "desired"),
+                                                                  epoch, held && *held ? held : NULL }) < 0) {
+                        json_decref(list);
+                        return hp_cli_error(-ENOMEM, "cannot build the table");
+                }
+        }
+        json_decref(list);
+        if (!t)
+                return hp_cli_error(-ENOMEM, "cannot build the table");
+        hp_table_print(t, stdout);
+        return HP_EXIT_OK;
+}

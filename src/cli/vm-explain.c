@@ -41,12 +41,22 @@ int hp_cmd_vm_explain(struct hp_cli *c, int argc, char **argv)
         if (argc != 2)
                 return hp_cli_usage_error("usage: hwpass vm explain NAME");
         r = hp_cli_vm_name_check(argv[1]);
-        if (r == HP_EXIT_OK)
-                r = hp_cli_ops(c, &ctx);
-        if (r != HP_EXIT_OK)
-                return r;
-        if (hp_ops_vm_explain(ctx, argv[1], &doc) < 0)
-                return hp_cli_op_failed(c);
+        if (r == HP_EXIT_OK && c->controller) {
+                /* A cluster's: every host, from the controller. */
+                char path[300];
+
+                snprintf(path, sizeof(path), "/v1/vms/%s/explain", argv[1]);
+                r = hp_cli_daemon_call(c, "GET", path, NULL, &doc);
+                if (r != HP_EXIT_OK)
+                        return r;
+        } else {
+                if (r == HP_EXIT_OK)
+                        r = hp_cli_ops(c, &ctx);
+                if (r != HP_EXIT_OK)
+                        return r;
+                if (hp_ops_vm_explain(ctx, argv[1], &doc) < 0)
+                        return hp_cli_op_failed(c);
+        }
         fits = hp_cli_str(doc, "winner") != NULL;
         if (c->json) {
                 r = hp_cli_print_json(TAKE_PTR(doc));

@@ -103,6 +103,8 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
 
         if (argc < 2 || (argc == 3 && !want_argv) || argc > 3)
                 return hp_cli_usage_error("usage: hwpass vm show NAME [--qemu-argv]");
+        if (c->controller && !want_argv)
+                return hp_cli_vm_name_check(argv[1]) ?: hp_cli_cluster_vms(c, argv[1]);
         r = hp_cli_vm_read(c, argv[1], &v);
         if (r != HP_EXIT_OK)
                 return r;
@@ -222,6 +224,8 @@ int hp_cmd_vm_list(struct hp_cli *c, int argc, char **argv)
 
         if (r != HP_EXIT_OK)
                 return r;
+        if (c->controller)
+                return hp_cli_cluster_vms(c, NULL);
         if (c->json)
                 o.list = json_array();
         else

@@ -64,6 +64,24 @@ int hp_ctl_device_attr(struct hp_ops_ctx *c, const char *host, const char *addre
 int hp_ctl_device_passthrough(struct hp_ops_ctx *c, const char *host, const char *address, bool enabled,
                               json_t **ret);
 
+/* The cluster's VMs (vms.c). define: the VM's JSON document, as `vm define`
+ * takes it; host names where a VM with static entries is pinned (NULL for
+ * none: a VM of dynamic entries only goes where placement puts it). vms:
+ * {"vms": [...]} or, with a name, one VM: its definition, "host",
+ * "desired", "epoch", "held_devices", and "state" as its host last reported
+ * it at this epoch. start: placement across hosts and the claim (host,
+ * epoch, devices in one transaction; the next host when another controller
+ * took a device first): {"name", "host", "epoch", "devices", "why"}; the
+ * host starts it on its next heartbeat. stop: desired off; the host stops
+ * it and the devices go free once it reports it off. explain: the verdict
+ * of every host, as the standalone vm explain gives it. */
+int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *host, json_t **ret);
+int hp_ctl_vms(struct hp_ops_ctx *c, const char *name, json_t **ret);
+int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret);
+int hp_ctl_vm_stop(struct hp_ops_ctx *c, const char *name, json_t **ret);
+int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret);
+int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret);
+
 /* A join token, valid for ttl_ms (0: an hour), for one host: {"token",
  * "expires_ms"}. The token is shown this once. */
 int hp_ctl_join_token_create(struct hp_ops_ctx *c, int64_t ttl_ms, json_t **ret);

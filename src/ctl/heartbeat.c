@@ -11,17 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "ctl-internal.h"
 #include "ops/ops.h"
 #include "store/store.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vm/spec.h"
+#include "vm/specjson.h"
 
 struct beat {
         const char *host;
         json_t *body;
         int64_t lease_ms;
-        json_t *devices; /* the answer's, built inside */
+        json_t *devices, *vms; /* the answer's, built inside */
 };
 
 static bool str_eq(const char *a, const char *b)
@@ -106,6 +108,81 @@ static int answer_devices(struct hp_store *s, json_t **ret)
         return 0;
 }
 
+static bool pinned(const struct hp_cluster_vm *v)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        if (hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0)
+                return v->host != NULL;
+        for (size_t i = 0; i < spec.n_pci; i++)
+                if (spec.pci[i].kind == HP_VM_PCI_STATIC)
+                        return true;
+        return false;
+}
+
+/* What the host says of a VM it runs or ran: recorded for its current
+ * epoch. A run that is over (off) gives its devices back: the VM was
+ * stopped, or its run ended on the host (its guest powered off, its start
+ * failed); it is claimed again, at a new epoch, when it is started again. */
+static int take_run(struct hp_store *s, const char *host, json_t *run)
+{
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
+        const char *name = json_string_value(json_object_get(run, "name")),
+                   *state = json_string_value(json_object_get(run, "state"));
+        json_int_t epoch = json_integer_value(json_object_get(run, "epoch"));
+        int r;
+
+        if (!name || !state || epoch < 1)
+                return 0; /* a VM of the host's own, outside the cluster */
+        r = hp_store_vm_report(s, host, name, epoch, state);
+        if (r == -ENOENT || r == HP_STORE_REPORT_STALE)
+                return 0;
+        if (r < 0 || !streq(state, "off"))
+                return r;
+        r = hp_store_cluster_vm_get(s, name, &v);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        r = hp_store_vm_unplace(s, name, pinned(&v));
+        if (r >= 0)
+                r = hp_store_event_add(s, streq(v.desired, "on") ? "vm-run-ended" : "vm-stopped", name,
+                                       json_string_value(json_object_get(run, "error")));
+        return r;
+}
+
+/* The VMs this host should run: each placed here and on, at its epoch,
+ * with its devices named. */
+static int answer_vms(struct hp_store *s, const char *host, json_t **ret)
+{
+        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
+        struct hp_cluster_vm *v = NULL;
+        size_t n = 0;
+        bool loaded = false;
+        json_t *a = json_array();
+        int r = hp_store_cluster_vm_list(s, &v, &n);
+
+        for (size_t i = 0; r >= 0 && a && i < n; i++) {
+                json_t *spec;
+
+                if (!v[i].host || !streq(v[i].host, host) || !streq(v[i].desired, "on"))
+                        continue;
+                if (!loaded && (r = hp_ctl_host_devs_load(s, host, &devs)) < 0)
+                        break;
+                loaded = true;
+                spec = hp_ctl_resolved_spec(v[i].name, v[i].spec_json, &devs);
+                if (json_array_append_new(a, json_pack("{s:s, s:I, s:o?}", "name", v[i].name, "epoch",
+                                                       (json_int_t)v[i].epoch, "spec", spec)) < 0)
+                        r = -ENOMEM;
+        }
+        hp_cluster_vms_free(v, n);
+        if (r < 0 || !a) {
+                json_decref(a);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret = a;
+        return 0;
+}
+
 static int beat_tx(struct hp_store *s, void *userdata)
 {
         struct beat *b = userdata;
@@ -115,6 +192,7 @@ static int beat_tx(struct hp_store *s, void *userdata)
         int r;
 
         json_decref(TAKE_PTR(b->devices)); /* from a try given up */
+        json_decref(TAKE_PTR(b->vms));
         r = hp_store_host_renew(s, b->host, b->lease_ms, NULL);
         if (r >= 0)
                 r = hp_store_host_set_ready(s, b->host, json_is_true(json_object_get(b->body, "ready")));
@@ -136,8 +214,17 @@ static int beat_tx(struct hp_store *s, void *userdata)
                 report = json_dumps(copy, JSON_COMPACT);
                 r = report ? hp_store_host_report(s, b->host, report) : -ENOMEM;
         }
+        json_array_foreach(json_object_get(b->body, "vms"), i, j) {
+                if (r < 0)
+                        break;
+                r = take_run(s, b->host, j);
+        }
+        if (r >= 0)
+                r = hp_store_set_host(s, b->host);
         if (r >= 0)
                 r = answer_devices(s, &b->devices);
+        if (r >= 0)
+                r = answer_vms(s, b->host, &b->vms);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
 }
@@ -173,10 +260,11 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
                 r = hp_op_host_error(c, r, "cannot record the heartbeat of %s", host);
         if (r < 0) {
                 json_decref(b.devices);
+                json_decref(b.vms);
                 return r;
         }
-        *ret = json_pack("{s:I, s:I, s:b, s:[], s:o}", "lease_ms", (json_int_t)b.lease_ms, "heartbeat_ms",
+        *ret = json_pack("{s:I, s:I, s:b, s:o, s:o}", "lease_ms", (json_int_t)b.lease_ms, "heartbeat_ms",
                          (json_int_t)(cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT), "want_inventory", 0, "vms",
-                         "devices", b.devices);
+                         b.vms, "devices", b.devices);
         return *ret ? 0 : hp_op_oom(c);
 }

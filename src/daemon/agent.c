@@ -6,6 +6,7 @@
  * with the operations. An answer that arrives after the lease it grants
  * has run out is dropped (docs/cluster.md "Epochs"). */
 #include "agent.h"
+#include "agent-runs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +50,7 @@ struct hp_agent {
         int64_t heartbeat_ms, lease_ms, seq;
         char *sent_inventory;     /* the inventory the controller has, as text; NULL: none yet */
         json_t *failed;           /* address -> the setting that failed and why, not tried again */
+        struct hp_agent_runs *runs; /* the cluster's VMs here, their epochs */
         bool ready;
         pthread_t thread;
         bool running;
@@ -216,9 +218,9 @@ static json_t *heartbeat_body(struct hp_agent *a, bool *ret_full, char **ret_inv
 
         if (hp_ops_host_memory(&a->ops, &memory) < 0)
                 hp_op_error_done(&a->ops.error);
-        body = json_pack("{s:i, s:s, s:s, s:s, s:I, s:b, s:O?}", "protocol", HP_CLUSTER_PROTOCOL, "version",
+        body = json_pack("{s:i, s:s, s:s, s:s, s:I, s:b, s:O?, s:o}", "protocol", HP_CLUSTER_PROTOCOL, "version",
                          HP_VERSION, "host", a->cfg.name, "boot_id", a->boot_id, "seq", (json_int_t)++a->seq, "ready",
-                         a->ready, "memory", memory);
+                         a->ready, "memory", memory, "vms", hp_agent_runs_report(a->runs, &a->ops));
         *ret_full = false;
         if (body && inv) {
                 /* Memory counts as changed when it moved by a step: it moves a
@@ -352,6 +354,7 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
                 apply_device(a, want, h);
         }
         hp_dev_configs_free(have, n);
+        hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms"));
         a->heartbeat_ms = json_integer_value(json_object_get(answer, "heartbeat_ms")) ?: a->heartbeat_ms;
         a->ready = true;
 }
@@ -465,6 +468,10 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
                 return hp_errorf(ret_error, -EINVAL, "invalid host name '%.64s': 1-%d letters, digits, '-', '.' or '_'",
                                  cfg->name ?: "", HP_STORE_HOST_NAME_MAX);
         read_boot_id(a);
+        r = hp_agent_runs_open(&a->ops, &a->runs);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot read the record of the cluster's VMs in '%s': %s",
+                                 a->ops.state_dir, strerror(-r));
         r = credential_load(a, &credential, ret_error);
         if (r == -ENOENT)
                 r = join(a, &credential, ret_error);
@@ -493,6 +500,7 @@ void hp_agent_stop(struct hp_agent *a)
         }
         hp_client_free(a->client);
         hp_names_free(a->names);
+        hp_agent_runs_free(a->runs);
         hp_strv_free(a->controllers);
         free(a->sent_inventory);
         json_decref(a->failed);

@@ -134,7 +134,7 @@ static int devices(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct loca
         return 0;
 }
 
-static json_t *device_json(int index, const char *address)
+json_t *hp_ops_place_device_json(int index, const char *address)
 {
         char entry[32];
 
@@ -150,13 +150,13 @@ static json_t *devices_json(struct local *l, const struct hp_place_verdict *v)
         size_t at = 0;
 
         for (size_t i = 0; a && i < l->n_statics; i++)
-                if (json_array_append_new(a, device_json(l->statics[i].index, l->static_addrs[i])) < 0)
+                if (json_array_append_new(a, hp_ops_place_device_json(l->statics[i].index, l->static_addrs[i])) < 0)
                         goto oom;
         for (size_t e = 0; a && e < l->n_dyn; e++)
                 for (unsigned d = 0; d < hp_vm_pci_count(&l->dyn[e]); d++, at++) {
                         size_t k = hp_alloc_pools_take(&l->pools, v->pool[at]);
 
-                        if (json_array_append_new(a, device_json(l->dyn[e].index, l->cands[k].dev->address)) < 0)
+                        if (json_array_append_new(a, hp_ops_place_device_json(l->dyn[e].index, l->cands[k].dev->address)) < 0)
                                 goto oom;
                 }
         return a;
@@ -165,7 +165,7 @@ oom:
         return NULL;
 }
 
-static json_t *verdict_json(const struct hp_place_host *h, const struct hp_place_verdict *v, json_t *devs)
+json_t *hp_ops_place_verdict_json(const char *host, const struct hp_place_verdict *v, json_t *devs)
 {
         bool fits = v->reason == HP_PLACE_FITS;
         json_t *score = fits ? json_pack("{s:b, s:I, s:I}", "numa_local", v->score.numa_local, "free_devices",
@@ -173,7 +173,7 @@ static json_t *verdict_json(const struct hp_place_host *h, const struct hp_place
                                          (json_int_t)v->score.free_mib)
                              : json_null();
 
-        return json_pack("{s:s, s:b, s:s, s:s, s:o?, s:o?, s:o}", "host", h->name, "fits", fits, "reason",
+        return json_pack("{s:s, s:b, s:s, s:s, s:o?, s:o?, s:o}", "host", host, "fits", fits, "reason",
                          hp_place_reason_name(v->reason), "message", v->message, "score", score, "numa_node",
                          fits && v->numa_node >= 0 ? json_integer(v->numa_node) : json_null(), "devices",
                          devs ? devs : json_array());
@@ -188,7 +188,7 @@ static json_t *result_json(const struct hp_ops_vm *v, const struct hp_place_host
                 const struct hp_place_verdict *vd = &res->verdicts[i];
                 json_t *devs = vd->reason == HP_PLACE_FITS ? devices_json(l, vd) : NULL;
 
-                if (json_array_append_new(list, verdict_json(&hosts[i], vd, devs)) < 0) {
+                if (json_array_append_new(list, hp_ops_place_verdict_json(hosts[i].name, vd, devs)) < 0) {
                         json_decref(list);
                         list = NULL;
                 }

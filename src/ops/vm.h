@@ -165,6 +165,13 @@ json_t *hp_ops_vm_firmware_last(const struct hp_ops_ctx *c, const char *name);
  * elsewhere) or Debian's /usr/share/OVMF. */
 void hp_ops_ovmf_paths(char *code, char *vars_template, size_t size);
 
+/* vm explain's pieces, for the cluster's controller to give the same
+ * document: one device a VM would get ({"entry": "pciN", "address"}), and
+ * one host's verdict ({"host", "fits", "reason", "message", "score",
+ * "numa_node", "devices"}; devs taken, NULL for none). */
+struct hp_place_verdict;
+json_t *hp_ops_place_device_json(int index, const char *address);
+json_t *hp_ops_place_verdict_json(const char *host, const struct hp_place_verdict *v, json_t *devs);
 /* The host's memory as a cluster's placement reads it (admit.c):
  * {"total_mib", "available_mib", "hugepages": {"size_kib", "total", "free"}}. */
 int hp_ops_host_memory(struct hp_ops_ctx *c, json_t **ret);

@@ -122,6 +122,7 @@ int hp_pg_vm_update_spec(struct hp_store *s, const char *name, const char *spec_
 int hp_pg_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
                          const char *qmp_path, int64_t started_at);
 int hp_pg_vm_delete(struct hp_store *s, const char *name);
+int hp_pg_cluster_vm_delete(struct hp_store *s, const char *name);
 int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                          char **ret_conflict);
 int hp_pg_release_devices(struct hp_store *s, const char *vm);

@@ -191,25 +191,36 @@ int hp_pg_release_devices(struct hp_store *s, const char *vm)
         return r < 0 ? r : d.n;
 }
 
+struct vm_delete {
+        const char *name;
+        bool any_host; /* wherever it is placed, or unplaced */
+};
+
 static int delete_op(struct hp_pg *s, void *data)
 {
+        struct vm_delete *d = data;
         struct hp_pg_one_row w = {
-                .sql = "DELETE FROM vms WHERE host = $1 AND name = $2",
-                .params = {NULL, data},
-                .n = 2,
+                .sql = d->any_host ? "DELETE FROM vms WHERE name = $1" : "DELETE FROM vms WHERE host = $1 AND name = $2",
+                .params = {d->any_host ? d->name : s->host_id, d->name},
+                .n = d->any_host ? 1 : 2,
         };
-        int r = vm_write_op(s, &w);
+        int r = hp_pg_one_row_op(s, &w);
 
         if (r >= 0 && w.changes == 0)
                 return -ENOENT;
         if (r >= 0)
-                r = hp_pg_release(s, true, data);
+                r = hp_pg_release(s, true, d->name);
         return r < 0 ? r : 0;
 }
 
 int hp_pg_vm_delete(struct hp_store *s, const char *name)
 {
-        return hp_pg_run(hp_pg(s), true, delete_op, (void *)name);
+        return hp_pg_run(hp_pg(s), true, delete_op, &(struct vm_delete){ .name = name });
+}
+
+int hp_pg_cluster_vm_delete(struct hp_store *s, const char *name)
+{
+        return hp_pg_run(hp_pg(s), true, delete_op, &(struct vm_delete){ .name = name, .any_host = true });
 }
 
 struct assign {

@@ -627,6 +627,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .vm_update_spec = hp_pg_vm_update_spec,
         .vm_set_runtime = hp_pg_vm_set_runtime,
         .vm_delete = hp_pg_vm_delete,
+        .cluster_vm_delete = hp_pg_cluster_vm_delete,
         .assign_devices = hp_pg_assign_devices,
         .release_devices = hp_pg_release_devices,
         .cluster_vm_list = hp_pg_cluster_vm_list,

@@ -40,6 +40,7 @@ enum hp_store_stmt_id {
         STMT_VM_UPDATE_SPEC,
         STMT_VM_SET_RUNTIME,
         STMT_VM_DELETE,
+        STMT_VM_DELETE_ANY,
         STMT_DEVICE_HOLDER,
         STMT_DEVICE_ASSIGN,
         STMT_DEVICES_RELEASE,
@@ -235,6 +236,7 @@ int hp_sqlite_vm_update_spec(struct hp_store *s, const char *name, const char *s
 int hp_sqlite_vm_set_runtime(struct hp_store *s, const char *name, const char *state, int64_t pid,
                              const char *qmp_path, int64_t started_at);
 int hp_sqlite_vm_delete(struct hp_store *s, const char *name);
+int hp_sqlite_cluster_vm_delete(struct hp_store *s, const char *name);
 int hp_sqlite_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                              char **ret_conflict);
 int hp_sqlite_release_devices(struct hp_store *s, const char *vm);

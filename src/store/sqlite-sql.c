@@ -56,6 +56,7 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
                                 "started_at = ?5, updated_at = ?6 "
                                 "WHERE host = " HOST " AND name = ?1",
         [STMT_VM_DELETE] = "DELETE FROM vms WHERE host = " HOST " AND name = ?1",
+        [STMT_VM_DELETE_ANY] = "DELETE FROM vms WHERE name = ?1",
         [STMT_DEVICE_HOLDER] =
                 "SELECT assigned_vm FROM devices WHERE host = " HOST " AND address = ?1",
         [STMT_DEVICE_ASSIGN] = "UPDATE devices SET assigned_vm = ?2, updated_at = ?3 "

@@ -196,12 +196,13 @@ int hp_sqlite_release(struct hp_sqlite *s, bool all_hosts, const char *vm)
         return sqlite3_changes(s->db);
 }
 
-static int delete_rows(struct hp_sqlite *s, const char *name)
+/* The VM's row (the connection's host's, or any host's) and its devices' assignments. */
+static int delete_rows(struct hp_sqlite *s, const char *name, bool any_host)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
 
-        r = hp_sqlite_stmt_get(s, STMT_VM_DELETE, &st);
+        r = hp_sqlite_stmt_get(s, any_host ? STMT_VM_DELETE_ANY : STMT_VM_DELETE, &st);
         if (r < 0)
                 return r;
         r = bind_key(s, st, name);
@@ -214,7 +215,7 @@ static int delete_rows(struct hp_sqlite *s, const char *name)
         return r < 0 ? r : 0;
 }
 
-int hp_sqlite_vm_delete(struct hp_store *store, const char *name)
+static int delete_vm(struct hp_store *store, const char *name, bool any_host)
 {
         struct hp_sqlite *s = hp_sqlite(store);
         enum hp_store_tx_mode mode;
@@ -223,7 +224,17 @@ int hp_sqlite_vm_delete(struct hp_store *store, const char *name)
         r = hp_sqlite_tx_enter(s, true, &mode);
         if (r < 0)
                 return r;
-        return hp_sqlite_tx_leave(s, mode, delete_rows(s, name));
+        return hp_sqlite_tx_leave(s, mode, delete_rows(s, name, any_host));
+}
+
+int hp_sqlite_vm_delete(struct hp_store *store, const char *name)
+{
+        return delete_vm(store, name, false);
+}
+
+int hp_sqlite_cluster_vm_delete(struct hp_store *store, const char *name)
+{
+        return delete_vm(store, name, true);
 }
 
 int hp_sqlite_release_devices(struct hp_store *store, const char *vm)

@@ -687,6 +687,7 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .vm_update_spec = hp_sqlite_vm_update_spec,
         .vm_set_runtime = hp_sqlite_vm_set_runtime,
         .vm_delete = hp_sqlite_vm_delete,
+        .cluster_vm_delete = hp_sqlite_cluster_vm_delete,
         .assign_devices = hp_sqlite_assign_devices,
         .release_devices = hp_sqlite_release_devices,
         .cluster_vm_list = hp_sqlite_cluster_vm_list,

@@ -68,6 +68,7 @@ struct hp_store_backend {
         int (*vm_set_runtime)(struct hp_store *s, const char *name, const char *state, int64_t pid,
                               const char *qmp_path, int64_t started_at);
         int (*vm_delete)(struct hp_store *s, const char *name);
+        int (*cluster_vm_delete)(struct hp_store *s, const char *name);
         int (*assign_devices)(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                               char **ret_conflict);
         int (*release_devices)(struct hp_store *s, const char *vm);

@@ -92,6 +92,13 @@ int hp_store_vm_delete(struct hp_store *s, const char *name)
         return s->backend->vm_delete(s, name);
 }
 
+int hp_store_cluster_vm_delete(struct hp_store *s, const char *name)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->cluster_vm_delete(s, name);
+}
+
 int hp_store_assign_devices(struct hp_store *s, const char *vm, char *const *addresses, size_t n,
                             char **ret_conflict)
 {

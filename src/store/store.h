@@ -229,6 +229,8 @@ int hp_store_vm_set_runtime(struct hp_store *s, const char *name, const char *st
  * name is the store's, and a VM made later with it must not find devices
  * held), in one transaction. -ENOENT. */
 int hp_store_vm_delete(struct hp_store *s, const char *name);
+/* The same for the VM wherever it is placed, or unplaced (a cluster's controller). */
+int hp_store_cluster_vm_delete(struct hp_store *s, const char *name);
 
 /* Assigns every address (devices of the connection's host) to vm, its VM,
  * atomically across connections and processes: of two assigning one device

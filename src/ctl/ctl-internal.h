@@ -1,0 +1,36 @@
+/* What the controller's files share. Not for use outside src/ctl/. */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "alloc/select.h"
+#include "ctl.h"
+#include "host/pci.h"
+
+struct hp_dev_config;
+struct hp_store;
+
+/* The host's last report, parsed; NULL when it sent none (or it is damaged). */
+json_t *hp_ctl_report(struct hp_store *s, const char *host);
+
+/* A host's devices as placement takes them (inventory.c): one candidate per
+ * cluster row whose device the host reports, its identity and place from
+ * the report, its settings from the row. */
+struct hp_ctl_host_devs {
+        struct hp_dev_config *rows;
+        size_t n_rows;
+        json_t *report;
+        struct hp_pci_dev *devs; /* the candidates' devices */
+        struct hp_alloc_candidate *cands;
+        size_t n;
+};
+/* Switches the connection to host. */
+int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_host_devs *ret);
+void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h);
+
+/* The spec of VM name (as stored, spec_json) for its host to run: every
+ * dynamic entry replaced by static ones naming the devices the VM holds
+ * there, matched to the entries by the same matcher placement used; NULL
+ * when they no longer match (a label changed since the claim). */
+json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const struct hp_ctl_host_devs *h);

@@ -1,0 +1,103 @@
+/* A host's devices as placement takes them, from what the controller
+ * holds: the cluster's rows (settings, assignments, health) and the
+ * documents the host reported (what each device is, where it sits: NUMA
+ * node, PCIe switch, whether it is bound to vfio-pci now). Only devices
+ * with both become candidates: a device the host no longer reports is not
+ * placed on. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl-internal.h"
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+
+void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h)
+{
+        hp_dev_configs_free(h->rows, h->n_rows);
+        free(h->devs);
+        free(h->cands);
+        json_decref(h->report);
+        *h = (struct hp_ctl_host_devs){ 0 };
+}
+
+json_t *hp_ctl_report(struct hp_store *s, const char *host)
+{
+        _cleanup_free_ char *text = NULL;
+        int64_t at = 0;
+
+        if (hp_store_host_report_get(s, host, &text, &at) < 0 || !text)
+                return NULL;
+        return json_loads(text, 0, NULL);
+}
+
+/* The reported document of address, or NULL. */
+static json_t *doc_of(json_t *report, const char *address)
+{
+        json_t *d;
+        size_t i;
+
+        json_array_foreach(json_object_get(report, "devices"), i, d) {
+                const char *a = json_string_value(json_object_get(d, "address"));
+
+                if (a && streq(a, address))
+                        return d;
+        }
+        return NULL;
+}
+
+static void dev_from(const struct hp_dev_config *row, json_t *doc, struct hp_pci_dev *d)
+{
+        json_t *numa = json_object_get(doc, "numa_node");
+        const char *sw = json_string_value(json_object_get(doc, "pcie_switch"));
+
+        *d = (struct hp_pci_dev){ .iommu_group = -1 };
+        (void)hp_pci_addr_parse(row->address, &d->addr);
+        snprintf(d->address, sizeof(d->address), "%s", row->address);
+        d->vendor_id = row->vendor_id;
+        d->device_id = row->device_id;
+        d->subsystem_vendor_id = row->subsystem_vendor_id;
+        d->subsystem_device_id = row->subsystem_device_id;
+        d->numa_node = json_is_integer(numa) ? (int)json_integer_value(numa) : -1;
+        snprintf(d->pcie_switch, sizeof(d->pcie_switch), "%s", sw ? sw : "");
+}
+
+int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_host_devs *ret)
+{
+        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs h = { 0 };
+        int r = hp_store_set_host(s, host);
+
+        if (r >= 0)
+                r = hp_store_device_list(s, &h.rows, &h.n_rows);
+        if (r < 0)
+                return r;
+        h.report = hp_ctl_report(s, host);
+        h.devs = calloc(h.n_rows + 1, sizeof(*h.devs));
+        h.cands = calloc(h.n_rows + 1, sizeof(*h.cands));
+        if (!h.devs || !h.cands)
+                return -ENOMEM;
+        for (size_t i = 0; i < h.n_rows; i++) {
+                const struct hp_dev_config *row = &h.rows[i];
+                json_t *doc = doc_of(h.report, row->address);
+
+                if (!doc)
+                        continue;
+                dev_from(row, doc, &h.devs[h.n]);
+                h.cands[h.n] = (struct hp_alloc_candidate){
+                        .dev = &h.devs[h.n],
+                        .label = row->label,
+                        .attrs = row->attrs,
+                        .passthrough_active =
+                                row->desired &&
+                                json_is_true(json_object_get(json_object_get(doc, "passthrough"), "active")),
+                        .passthrough_desired = row->desired,
+                        .assigned_vm = row->assigned_vm,
+                        .quarantined = !streq(row->health, "ok"),
+                };
+                h.n++;
+        }
+        *ret = h;
+        h = (struct hp_ctl_host_devs){ 0 };
+        return 0;
+}

@@ -1,0 +1,556 @@
+/* A cluster's VMs on a controller (docs/cluster.md "Placement and
+ * power-on"): defined in the store, placed at power-on by placement across
+ * hosts (alloc/place.h) over each host's devices as the controller holds
+ * them (inventory.c), and claimed in one transaction: the VM's host, a new
+ * epoch and its devices together, or, when another controller took a
+ * device first, the next host. The host's agent learns of the claim in
+ * its next heartbeat's answer and starts the VM with exactly those devices. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc/place.h"
+#include "alloc/request.h"
+#include "ctl-internal.h"
+#include "ops/ops.h"
+#include "ops/vm.h"
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+#include "vm/spec.h"
+#include "vm/specjson.h"
+
+/* How many hosts a power-on tries when claims lose races. */
+#define CLAIM_TRIES 8
+
+static int no_vm(struct hp_ops_ctx *c, const char *name)
+{
+        return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-vm", -ENOENT, "no VM '%.64s' in the cluster", name);
+}
+
+static bool has_static(const struct hp_vm_spec *s)
+{
+        for (size_t i = 0; i < s->n_pci; i++)
+                if (s->pci[i].kind == HP_VM_PCI_STATIC)
+                        return true;
+        return false;
+}
+
+int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *host, json_t **ret)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
+        _cleanup_(hp_store_closep) struct hp_store *st = NULL;
+        _cleanup_free_ char *err = NULL, *text = NULL;
+        int r = hp_vm_spec_from_document(document, &s, &err);
+
+        if (r < 0)
+                return hp_op_fail(c, HP_OP_INVALID, r, "%s", err ? err : "out of memory");
+        for (size_t i = 0; i < s.n_pci; i++)
+                if (s.pci[i].kind == HP_VM_PCI_STATIC && hp_vm_pci_is_slot(&s.pci[i]))
+                        return hp_op_fail(c, HP_OP_INVALID, -EOPNOTSUPP,
+                                          "pciPassthru%d names a whole slot (%s): in a cluster, name each function "
+                                          "of it for now",
+                                          s.pci[i].index, s.pci[i].address);
+        if (has_static(&s) && !host)
+                return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
+                                  "VM '%s' names a device by its address: say on which host (--host NAME); "
+                                  "the VM is then pinned to it",
+                                  s.name);
+        r = hp_vm_spec_to_text(&s, &text);
+        if (r >= 0)
+                r = hp_ops_store_open(c, &st);
+        if (r < 0)
+                return c->error.message ? r : hp_op_oom(c);
+        r = hp_store_begin(st);
+        if (r >= 0)
+                r = hp_store_cluster_vm_create(st, s.name, host, text);
+        if (r >= 0)
+                r = hp_store_event_add(st, "vm-created", s.name, host ? host : NULL);
+        if (r >= 0)
+                r = hp_store_commit(st);
+        if (r < 0)
+                (void)hp_store_rollback(st);
+        if (r == -EEXIST)
+                return hp_op_fail_code(c, HP_OP_CONFLICT, "vm-exists", r, "a VM named '%s' exists in the cluster",
+                                       s.name);
+        if (r == -ENOENT)
+                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-host", r, "no host '%.64s' in the cluster", host);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot store VM '%s'", s.name);
+        return hp_ctl_vms(c, s.name, ret);
+}
+
+/* The devices the VM holds on its host, as {"entry"?, "address"} (no entry known here). */
+static json_t *held_devices(struct hp_store *s, const struct hp_cluster_vm *v)
+{
+        struct hp_dev_config *d = NULL;
+        size_t n = 0;
+        json_t *a = json_array();
+
+        if (!v->host || hp_store_set_host(s, v->host) < 0 || hp_store_device_list(s, &d, &n) < 0)
+                return a;
+        for (size_t i = 0; a && i < n; i++)
+                if (d[i].assigned_vm && streq(d[i].assigned_vm, v->name))
+                        json_array_append_new(a, json_string(d[i].address));
+        hp_dev_configs_free(d, n);
+        return a;
+}
+
+static json_t *vm_json(struct hp_store *s, const struct hp_cluster_vm *v)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
+        _cleanup_free_ char *err = NULL;
+        /* What its host last said it is, at this epoch; "off" before that. */
+        const char *state = v->reported_state ? v->reported_state : "off";
+        json_t *doc = hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0
+                              ? json_pack("{s:s, s:s?}", "name", v->name, "damaged", err)
+                              : hp_vm_to_json(&spec, state);
+
+        if (doc && json_object_update_new(doc, json_pack("{s:s?, s:s, s:I, s:o}", "host", v->host, "desired",
+                                                          v->desired, "epoch", (json_int_t)v->epoch, "held_devices",
+                                                          held_devices(s, v))) < 0) {
+                json_decref(doc);
+                return NULL;
+        }
+        return doc;
+}
+
+int hp_ctl_vms(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        struct hp_cluster_vm *v = NULL;
+        size_t n = 0;
+        json_t *list;
+        int r = hp_ops_store_open(c, &s);
+
+        if (r < 0)
+                return r;
+        if (name) {
+                _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm one = { 0 };
+
+                r = hp_store_cluster_vm_get(s, name, &one);
+                if (r == -ENOENT)
+                        return no_vm(c, name);
+                if (r < 0)
+                        return hp_op_host_error(c, r, "cannot read VM '%s'", name);
+                *ret = vm_json(s, &one);
+                return *ret ? 0 : hp_op_oom(c);
+        }
+        r = hp_store_cluster_vm_list(s, &v, &n);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read the cluster's VMs");
+        list = json_array();
+        for (size_t i = 0; list && i < n; i++)
+                if (json_array_append_new(list, vm_json(s, &v[i])) < 0) {
+                        json_decref(list);
+                        list = NULL;
+                }
+        hp_cluster_vms_free(v, n);
+        *ret = list ? json_pack("{s:o}", "vms", list) : NULL;
+        return *ret ? 0 : hp_op_oom(c);
+}
+
+/* Everything placement needs, for one VM over every host. */
+struct placing {
+        struct hp_cluster_vm vm;
+        struct hp_vm_spec spec;
+        struct hp_vm_pci *dyn; /* dynamic entries, by index */
+        size_t n_dyn;
+        char **paths;
+        struct hp_host_info *infos;
+        size_t n_infos;
+        struct hp_ctl_host_devs *devs;   /* per host */
+        struct hp_alloc_pools *pools;    /* per host */
+        char (**statics)[HP_SBDF_LEN];   /* per host: the static entries' devices there, or NULL */
+        char **static_why;               /* per host */
+        struct hp_place_host *hosts;
+        size_t n_hosts;
+        char **notes;
+        struct hp_place_result res;
+};
+
+static void placing_done(struct placing *p)
+{
+        for (size_t i = 0; i < p->n_hosts; i++) {
+                if (p->devs)
+                        hp_ctl_host_devs_done(&p->devs[i]);
+                if (p->pools)
+                        hp_alloc_pools_done(&p->pools[i]);
+                if (p->statics)
+                        free(p->statics[i]);
+                if (p->static_why)
+                        free(p->static_why[i]);
+                if (p->notes)
+                        free(p->notes[i]);
+        }
+        free(p->devs);
+        free(p->pools);
+        free(p->statics);
+        free(p->static_why);
+        free(p->notes);
+        free(p->hosts);
+        hp_host_infos_free(p->infos, p->n_infos);
+        hp_place_result_done(&p->res);
+        hp_strv_free(p->paths);
+        free(p->dyn);
+        hp_vm_spec_done(&p->spec);
+        hp_cluster_vm_done(&p->vm);
+}
+
+/* The static entries' devices on the pinned host: free for the VM, or why not. */
+static int pinned_statics(struct placing *p, size_t i, bool *taken)
+{
+        _cleanup_free_ struct hp_vm_pci *statics = calloc(p->spec.n_pci + 1, sizeof(*statics));
+        size_t n = 0;
+        int r;
+
+        if (!statics || !(p->statics[i] = calloc(p->spec.n_pci + 1, sizeof(*p->statics[i]))))
+                return -ENOMEM;
+        for (size_t e = 0; e < p->spec.n_pci; e++)
+                if (p->spec.pci[e].kind == HP_VM_PCI_STATIC)
+                        statics[n++] = p->spec.pci[e];
+        r = hp_alloc_assign(p->vm.name, statics, n, p->devs[i].cands, p->devs[i].n, p->statics[i],
+                            &p->static_why[i]);
+        if (r == -ENOMEM)
+                return r;
+        for (size_t k = 0; r >= 0 && k < p->devs[i].n; k++)
+                for (size_t e = 0; e < n; e++)
+                        if (streq(p->devs[i].cands[k].dev->address, p->statics[i][e]))
+                                taken[k] = true;
+        return 0;
+}
+
+static uint64_t memory_of(json_t *report, const char *key)
+{
+        json_t *v = json_object_get(json_object_get(report, "memory"), key);
+
+        return json_is_integer(v) ? (uint64_t)json_integer_value(v) : HP_PLACE_MEMORY_UNKNOWN;
+}
+
+static int host_load(struct hp_store *s, struct placing *p, const struct hp_host_info *info, int64_t now_ms)
+{
+        size_t i = p->n_hosts;
+        _cleanup_free_ bool *taken = NULL;
+        json_t *hp;
+        int r = hp_ctl_host_devs_load(s, info->name, &p->devs[i]);
+
+        if (r < 0)
+                return r;
+        taken = calloc(p->devs[i].n + 1, sizeof(*taken));
+        if (!taken)
+                return -ENOMEM;
+        if (p->vm.host && streq(p->vm.host, info->name) && has_static(&p->spec) &&
+            (r = pinned_statics(p, i, taken)) < 0)
+                return r;
+        r = hp_alloc_pools_make(p->vm.name, p->devs[i].cands, p->devs[i].n, taken, &p->pools[i]);
+        if (r < 0)
+                return r;
+        if (!info->lease_live && info->heartbeat_ms > 0 &&
+            asprintf(&p->notes[i], "last heartbeat %lld s ago", (long long)((now_ms - info->heartbeat_ms) / 1000)) < 0)
+                return -ENOMEM;
+        hp = json_object_get(json_object_get(p->devs[i].report, "memory"), "hugepages");
+        p->hosts[i] = (struct hp_place_host){
+                .name = info->name,
+                .connected = info->lease_live,
+                .ready = info->ready,
+                .maintenance = info->maintenance,
+                .note = info->heartbeat_ms ? p->notes[i] : "never heartbeat",
+                .memory_mib = memory_of(p->devs[i].report, "available_mib"),
+                .hugepages_free = (uint64_t)json_integer_value(json_object_get(hp, "free")),
+                .hugepage_kib = (uint64_t)json_integer_value(json_object_get(hp, "size_kib")),
+                .paths = NULL, /* which paths a host sees: not reported yet, so all */
+                .pools = p->pools[i].v,
+                .n_pools = p->pools[i].n,
+        };
+        p->n_hosts++;
+        return 0;
+}
+
+/* Every host judged for the VM, best first in p->res. */
+static int place(struct hp_store *s, const char *name, struct placing *p)
+{
+        _cleanup_free_ char *err = NULL;
+        struct hp_place_vm vm;
+        int64_t now = 0;
+        size_t n;
+        int r = hp_store_cluster_vm_get(s, name, &p->vm);
+
+        if (r < 0)
+                return r;
+        r = hp_vm_spec_from_text(p->vm.spec_json, &p->spec, &err);
+        if (r < 0)
+                return -EBADMSG;
+        r = hp_alloc_dynamic_entries(p->spec.pci, p->spec.n_pci, &p->dyn, NULL, &p->n_dyn);
+        if (r >= 0)
+                r = hp_store_host_list(s, &p->infos, &p->n_infos);
+        if (r < 0)
+                return r;
+        n = p->n_infos;
+        p->devs = calloc(n + 1, sizeof(*p->devs));
+        p->pools = calloc(n + 1, sizeof(*p->pools));
+        p->statics = calloc(n + 1, sizeof(*p->statics));
+        p->static_why = calloc(n + 1, sizeof(*p->static_why));
+        p->notes = calloc(n + 1, sizeof(*p->notes));
+        p->hosts = calloc(n + 1, sizeof(*p->hosts));
+        if (!p->devs || !p->pools || !p->statics || !p->static_why || !p->notes || !p->hosts)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (p->infos[i].heartbeat_ms > now)
+                        now = p->infos[i].heartbeat_ms;
+        for (size_t i = 0; i < n; i++) {
+                /* The store's own "local" is no host until it heartbeats. */
+                if (streq(p->infos[i].name, HP_STORE_LOCAL_HOST) && p->infos[i].heartbeat_ms == 0)
+                        continue;
+                r = host_load(s, p, &p->infos[i], now);
+                if (r < 0)
+                        return r;
+        }
+        vm = (struct hp_place_vm){
+                .name = p->vm.name,
+                .memory_mib = p->spec.memory_mib,
+                .hugepages = p->spec.hugepages,
+                .paths = NULL,
+                .pci = p->dyn,
+                .n_pci = p->n_dyn,
+                .pinned_host = has_static(&p->spec) ? p->vm.host : NULL,
+        };
+        for (size_t i = 0; vm.pinned_host && i < p->n_hosts; i++)
+                if (streq(p->hosts[i].name, vm.pinned_host)) {
+                        vm.static_free = !p->static_why[i];
+                        vm.static_why = p->static_why[i];
+                }
+        return hp_place(&vm, p->hosts, p->n_hosts, HP_PLACE_PERFORMANCE, &p->res);
+}
+
+/* The devices host i gives the VM, as placement chose them: statics, then
+ * the dynamic entries' from their pools. */
+static int chosen(struct placing *p, size_t i, char ***ret, json_t **ret_doc)
+{
+        const struct hp_place_verdict *v = &p->res.verdicts[i];
+        json_t *doc = json_array();
+        size_t at = 0;
+
+        for (size_t e = 0, k = 0; doc && p->statics[i] && e < p->spec.n_pci; e++)
+                if (p->spec.pci[e].kind == HP_VM_PCI_STATIC) {
+                        if (hp_strv_push(ret, p->statics[i][k]) < 0)
+                                return -ENOMEM;
+                        json_array_append_new(doc, hp_ops_place_device_json(p->spec.pci[e].index, p->statics[i][k++]));
+                }
+        for (size_t e = 0; doc && e < p->n_dyn; e++)
+                for (unsigned d = 0; d < hp_vm_pci_count(&p->dyn[e]); d++, at++) {
+                        size_t k = hp_alloc_pools_take(&p->pools[i], v->pool[at]);
+                        const char *addr = p->devs[i].cands[k].dev->address;
+
+                        if (hp_strv_push(ret, addr) < 0)
+                                return -ENOMEM;
+                        json_array_append_new(doc, hp_ops_place_device_json(p->dyn[e].index, addr));
+                }
+        if (!doc)
+                return -ENOMEM;
+        *ret_doc = doc;
+        return 0;
+}
+
+/* The store opened and every host judged for the VM; the error in c. */
+static int judged(struct hp_ops_ctx *c, const char *name, struct hp_store **s, struct placing *p)
+{
+        int r = hp_ops_store_open(c, s);
+
+        if (r < 0)
+                return r;
+        r = place(*s, name, p);
+        if (r == -ENOENT)
+                return no_vm(c, name);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
+        return 0;
+}
+
+int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(placing_done) struct placing p = { 0 };
+        json_t *list, *cands;
+        int r = judged(c, name, &s, &p);
+
+        if (r < 0)
+                return r;
+        list = json_array();
+        cands = json_array();
+        for (size_t i = 0; list && i < p.res.n_verdicts; i++) {
+                _cleanup_strv_free_ char **addrs = NULL;
+                json_t *devs = NULL;
+
+                if (p.res.verdicts[i].reason == HP_PLACE_FITS && chosen(&p, i, &addrs, &devs) < 0)
+                        return hp_op_oom(c);
+                json_array_append_new(list, hp_ops_place_verdict_json(p.hosts[i].name, &p.res.verdicts[i], devs));
+        }
+        for (size_t k = 0; cands && k < p.res.n_order; k++)
+                json_array_append_new(cands, json_string(p.hosts[p.res.order[k]].name));
+        *ret = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", name, "state",
+                         p.vm.reported_state ? p.vm.reported_state : "off", "policy",
+                         hp_place_policy_name(HP_PLACE_PERFORMANCE), "hosts", list, "candidates", cands, "winner",
+                         p.res.n_order ? p.hosts[p.res.order[0]].name : NULL, "why", p.res.why);
+        return *ret ? 0 : hp_op_oom(c);
+}
+
+struct claim {
+        const char *vm, *host;
+        char **addrs;
+        int64_t epoch;
+        char *conflict;
+};
+
+static int claim_tx(struct hp_store *s, void *userdata)
+{
+        struct claim *cl = userdata;
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm now = { 0 };
+        int r = hp_store_cluster_vm_get(s, cl->vm, &now);
+
+        if (r < 0)
+                return r;
+        /* Another controller powered it on meanwhile. */
+        if (streq(now.desired, "on"))
+                return -EALREADY;
+        r = hp_store_vm_place(s, cl->vm, cl->host, &cl->epoch);
+        if (r >= 0)
+                r = hp_store_set_host(s, cl->host);
+        if (r >= 0) {
+                free(cl->conflict);
+                cl->conflict = NULL;
+                r = hp_store_assign_devices(s, cl->vm, cl->addrs, hp_strv_length(cl->addrs), &cl->conflict);
+                /* A device another VM holds: no conflict to retry here, the next host is tried. */
+                if (r == -EBUSY && cl->conflict)
+                        r = -EADDRINUSE;
+        }
+        if (r >= 0)
+                r = hp_store_event_add(s, "vm-placed", cl->vm, NULL);
+        (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        return r;
+}
+
+int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(placing_done) struct placing p = { 0 };
+        _cleanup_free_ char *lost = NULL;
+        int r = judged(c, name, &s, &p);
+
+        if (r < 0)
+                return r;
+        if (streq(p.vm.desired, "on"))
+                return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY, "VM '%s' is on already (host %s, epoch %lld)", name,
+                                  p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
+        if (p.res.n_order == 0) {
+                /* A refusal with what each host said, as vm explain gives it. */
+                json_t *hosts = json_array();
+
+                for (size_t i = 0; hosts && i < p.res.n_verdicts; i++)
+                        json_array_append_new(hosts, hp_ops_place_verdict_json(p.hosts[i].name, &p.res.verdicts[i], NULL));
+                r = hp_op_fail_code(c, HP_OP_REFUSED, "no-host", -ENODEV, "%s (see 'hwpass vm explain %s')",
+                                    p.res.why, name);
+                hp_op_set_detail(c, json_pack("{s:o}", "hosts", hosts ? hosts : json_array()));
+                return r;
+        }
+        for (size_t k = 0; k < p.res.n_order && k < CLAIM_TRIES; k++) {
+                size_t i = p.res.order[k];
+                _cleanup_strv_free_ char **addrs = NULL;
+                json_t *devs = NULL;
+                struct claim cl = { .vm = name, .host = p.hosts[i].name };
+
+                if (chosen(&p, i, &addrs, &devs) < 0)
+                        return hp_op_oom(c);
+                cl.addrs = addrs;
+                r = hp_store_transact(s, claim_tx, &cl);
+                if (r >= 0) {
+                        free(cl.conflict);
+                        *ret = json_pack("{s:s, s:s, s:I, s:o, s:s}", "name", name, "host", cl.host, "epoch",
+                                         (json_int_t)cl.epoch, "devices", devs, "why",
+                                         k == 0 ? p.res.why : "the better hosts' devices were taken meanwhile");
+                        return *ret ? 0 : hp_op_oom(c);
+                }
+                json_decref(devs);
+                if (r == -EALREADY)
+                        return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was powered on meanwhile", name);
+                if (r != -EADDRINUSE) {
+                        free(cl.conflict);
+                        return hp_op_host_error(c, r, "cannot claim %s for VM '%s'", cl.host, name);
+                }
+                free(lost);
+                lost = cl.conflict;
+        }
+        return hp_op_fail_code(c, HP_OP_REFUSED, "lost-races", -EBUSY,
+                               "VM '%s': the devices placement chose were taken by others meanwhile (last: %s); "
+                               "try again",
+                               name, lost ? lost : "?");
+}
+
+struct stop {
+        const char *vm;
+        bool was_on;
+};
+
+static int stop_tx(struct hp_store *s, void *userdata)
+{
+        struct stop *st = userdata;
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
+        int r = hp_store_cluster_vm_get(s, st->vm, &v);
+
+        if (r < 0)
+                return r;
+        st->was_on = streq(v.desired, "on");
+        if (!st->was_on)
+                return 0;
+        r = hp_store_vm_set_desired(s, st->vm, "off");
+        if (r >= 0)
+                r = hp_store_event_add(s, "vm-stop-asked", st->vm, v.host);
+        return r;
+}
+
+int hp_ctl_vm_stop(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        struct stop st = { .vm = name };
+        int r = hp_ops_store_open(c, &s);
+
+        if (r < 0)
+                return r;
+        r = hp_store_transact(s, stop_tx, &st);
+        if (r == -ENOENT)
+                return no_vm(c, name);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot stop VM '%s'", name);
+        return hp_ctl_vms(c, name, ret);
+}
+
+int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
+        int r = hp_ops_store_open(c, &s);
+
+        if (r < 0)
+                return r;
+        r = hp_store_begin(s);
+        if (r >= 0)
+                r = hp_store_cluster_vm_get(s, name, &v);
+        if (r >= 0 && (streq(v.desired, "on") || (v.reported_state && !streq(v.reported_state, "off")))) {
+                (void)hp_store_rollback(s);
+                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s on %s: stop it first", name,
+                                  v.reported_state ? v.reported_state : "on", v.host ? v.host : "?");
+        }
+        if (r >= 0)
+                r = hp_store_cluster_vm_delete(s, name);
+        if (r >= 0)
+                r = hp_store_event_add(s, "vm-deleted", name, NULL);
+        if (r >= 0)
+                r = hp_store_commit(s);
+        if (r < 0)
+                (void)hp_store_rollback(s);
+        if (r == -ENOENT)
+                return no_vm(c, name);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot delete VM '%s'", name);
+        *ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
+        return *ret ? 0 : hp_op_oom(c);
+}

@@ -1,0 +1,24 @@
+/* The cluster's VMs on an agent's host (docs/cluster.md "Epochs"): the
+ * local record of the highest epoch of each VM this host has started,
+ * written before the start, what the heartbeat reports of them, and the
+ * answer's VMs carried out with the reconcile plan (alloc/reconcile.h). */
+#pragma once
+
+#include <jansson.h>
+
+struct hp_ops_ctx;
+
+struct hp_agent_runs;
+
+/* The record is STATE_DIR/cluster-runs.json; a missing one is empty. */
+int hp_agent_runs_open(const struct hp_ops_ctx *ops, struct hp_agent_runs **ret);
+void hp_agent_runs_free(struct hp_agent_runs *r);
+
+/* The heartbeat's "vms": [{"name", "epoch", "state", "error"?}] of every
+ * VM in the record, its state from this host's store. */
+json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops);
+
+/* The answer's "vms" ([{"name", "epoch", "spec"}]) carried out: stale or
+ * unwanted runs stopped, then the wanted ones started at their epoch with
+ * the spec given (its devices named). Logged to stderr. */
+void hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms);
