@@ -151,6 +151,13 @@
     $("status").textContent = text;
   }
 
+  /* A table's opening: its columns' classes (their widths) and headings, up to <tbody>. */
+  function tableStart(cls, cols) {
+    return `<table class="${cls}"><colgroup>` + cols.map(([c]) => `<col class="${c}">`).join("") +
+      "</colgroup><thead><tr>" + cols.map(([, title]) => `<th scope="col">${title}</th>`).join("") +
+      "</tr></thead><tbody>";
+  }
+
   /* ---- a controller's hosts --------------------------------------------- */
 
   const HOST_STATE = { connected: "ok", disconnected: "warn", failed: "bad", maintenance: "info" };
@@ -182,11 +189,8 @@
   function renderHosts() {
     const hosts = state.hosts;
     if (!hosts) return setBody("hosts", "");
-    let html = '<table class="hosts"><colgroup><col class="c-hname"><col class="c-hstate"><col class="c-hbeat">' +
-      '<col class="c-hmem"><col class="c-hpools"><col class="c-hdevs"></colgroup><thead><tr>' +
-      '<th scope="col">Host</th><th scope="col">State</th><th scope="col">Last heartbeat</th>' +
-      '<th scope="col">Memory</th><th scope="col">Devices set for passthrough</th><th scope="col">PCI devices</th>' +
-      "</tr></thead><tbody>";
+    let html = tableStart("hosts", [["c-hname", "Host"], ["c-hstate", "State"], ["c-hbeat", "Last heartbeat"],
+      ["c-hmem", "Memory"], ["c-hpools", "Devices set for passthrough"], ["c-hdevs", "PCI devices"]]);
     const counts = {};
     for (const h of hosts) {
       const n = esc(h.name), picked = h.name === state.picked;
@@ -535,10 +539,8 @@
   function renderVms() {
     const vms = state.vms;
     if (!vms) return setBody("vms", "");
-    let html = '<table class="vms"><colgroup><col class="c-vname"><col class="c-vstate"><col class="c-vres">' +
-      '<col class="c-vdevs"><col class="c-vact"></colgroup><thead><tr><th scope="col">Name</th>' +
-      '<th scope="col">State</th><th scope="col">Resources</th><th scope="col">Devices</th>' +
-      '<th scope="col">Actions</th></tr></thead><tbody>';
+    let html = tableStart("vms", [["c-vname", "Name"], ["c-vstate", "State"], ["c-vres", "Resources"],
+      ["c-vdevs", "Devices"], ["c-vact", "Actions"]]);
     let running = 0;
     for (const vm of vms) {
       const n = esc(vm.name), off = vm.state === "off";
@@ -614,10 +616,8 @@
   function renderEvents() {
     const ev = state.events;
     if (!ev) return setBody("events", "");
-    let html = '<table class="events"><colgroup><col class="c-when"><col class="c-actor"><col class="c-kind">' +
-      '<col class="c-subject"><col class="c-msg"></colgroup><thead><tr><th scope="col">When</th>' +
-      '<th scope="col">Who</th><th scope="col">What</th><th scope="col">Subject</th><th scope="col">Detail</th>' +
-      "</tr></thead><tbody>";
+    let html = tableStart("events", [["c-when", "When"], ["c-actor", "Who"], ["c-kind", "What"],
+      ["c-subject", "Subject"], ["c-msg", "Detail"]]);
     for (const e of ev)
       html += `<tr data-event="${esc(e.id)}"><td>${when(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.kind)}</td>` +
         `<td><code>${esc(e.subject)}</code></td><td>${esc(e.message)}</td></tr>`;
