@@ -1,7 +1,9 @@
 /* hwpass web UI: reads the hwpassd API (/v1/...) and renders each section
  * with one innerHTML assignment built from a string, so a host with
  * thousands of devices lays out once per section. Buttons act through one
- * delegated click handler. No framework, no build step, no external URL. */
+ * delegated click handler. No framework, no build step, no external URL.
+ * A cluster's controller (GET /v1/daemon says which) gets its hosts instead
+ * of one host's readiness, USB and VMs, and the devices of the host chosen. */
 "use strict";
 
 (() => {
@@ -68,13 +70,32 @@
 
   /* ---- state and loading ----------------------------------------------- */
 
-  const state = { host: null, devices: null, missing: [], usb: null, vms: null, events: null, byAddr: new Map() };
+  const state = {
+    host: null, devices: null, missing: [], usb: null, vms: null, events: null, byAddr: new Map(),
+    hosts: null, picked: null, /* a controller's hosts, and the one whose devices are shown */
+  };
   const errors = {};
   let lastEvent = 0; /* the newest event shown */
   const LIVE_MS = 2000; /* how often the page asks what changed */
+
+  /* The sections each kind of daemon serves; the others are hidden. A
+   * controller serves no single host's readiness checks, USB or VMs. */
+  const SERVES = {
+    standalone: ["host", "devices", "usb", "vms", "events"],
+    controller: ["hosts", "devices", "events"],
+  };
+  let role = "standalone";
+  const serves = () => SERVES[role];
+
+  /* A device route; on a controller it names the host whose device it is. */
+  const onHost = (path) => role === "controller" ? `${path}?host=${encodeURIComponent(state.picked)}` : path;
+
+  /* Each source: its path (a function when it depends on the host chosen;
+   * null: nothing to fetch yet) and what to keep of its answer. */
   const SOURCES = {
+    hosts: ["v1/hosts", (d) => { state.hosts = d.hosts || []; }],
     host: ["v1/host/check", (d) => { state.host = d; }],
-    devices: ["v1/devices", (d) => {
+    devices: [() => (role === "controller" && !state.picked ? null : onHost("v1/devices")), (d) => {
       state.devices = d.devices || [];
       state.missing = d.missing_devices || [];
       state.byAddr = new Map(state.devices.map((x) => [x.address, x]));
@@ -86,14 +107,19 @@
       if (state.events.length) lastEvent = Math.max(lastEvent, state.events[0].id);
     }],
   };
-  const RENDER = { host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms, events: renderEvents };
+  const RENDER = {
+    hosts: renderHosts, host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms, events: renderEvents,
+  };
 
-  /* Fetches the named sources together, then renders them (the USB tree
-   * shows device owners, so it follows the devices). */
-  async function load(names) {
+  /* Fetches the named sources this daemon serves together, then renders
+   * them (the USB tree shows device owners, so it follows the devices). */
+  async function load(wanted) {
+    const names = wanted.filter((n) => serves().includes(n));
     await Promise.all(names.map(async (n) => {
+      const path = typeof SOURCES[n][0] === "function" ? SOURCES[n][0]() : SOURCES[n][0];
+      if (!path) return;
       try {
-        SOURCES[n][1](await api("GET", SOURCES[n][0]));
+        SOURCES[n][1](await api("GET", path));
         delete errors[n];
       } catch (e) {
         errors[n] = e.message;
@@ -101,7 +127,7 @@
     }));
     const t0 = performance.now();
     const sections = new Set(names);
-    if (sections.has("devices")) sections.add("usb");
+    if (sections.has("devices") && serves().includes("usb")) sections.add("usb");
     const phases = {};
     for (const n of sections) {
       const t = performance.now();
@@ -123,6 +149,83 @@
 
   function flash(text) {
     $("status").textContent = text;
+  }
+
+  /* A table's opening: its columns' classes (their widths) and headings, up to <tbody>. */
+  function tableStart(cls, cols) {
+    return `<table class="${cls}"><colgroup>` + cols.map(([c]) => `<col class="${c}">`).join("") +
+      "</colgroup><thead><tr>" + cols.map(([, title]) => `<th scope="col">${title}</th>`).join("") +
+      "</tr></thead><tbody>";
+  }
+
+  /* ---- a controller's hosts --------------------------------------------- */
+
+  const HOST_STATE = { connected: "ok", disconnected: "warn", failed: "bad", maintenance: "info" };
+
+  function ago(ms) {
+    if (ms == null) return "never";
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 120) return `${s} s ago`;
+    return s < 7200 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` :
+      `${Math.round(s / 86400)} days ago`;
+  }
+
+  function hostMemory(m) {
+    if (!m || m.total_mib == null) return '<span class="muted">not reported</span>';
+    const hp = m.hugepages || {};
+    return `${esc(memory(m.available_mib))} free of ${esc(memory(m.total_mib))}` +
+      (hp.total ? `<small>hugepages of ${esc(hp.size_kib)} kB: ${esc(hp.free)} free of ${esc(hp.total)}</small>` : "");
+  }
+
+  /* The host's devices set for passthrough, by vendor:device and label. */
+  function hostPools(pools) {
+    if (!pools || !pools.length) return '<span class="muted">none set for passthrough</span>';
+    return '<ul class="pools">' + pools.map((p) =>
+      `<li data-pool="${esc(p.vendor_id)}:${esc(p.device_id)}"><code>${esc(p.vendor_id)}:${esc(p.device_id)}</code>` +
+      (p.label ? ` “${esc(p.label)}”` : "") +
+      ` <span class="badge ${p.free ? "ok" : ""}">${esc(p.free)}/${esc(p.total)} free</span></li>`).join("") + "</ul>";
+  }
+
+  function renderHosts() {
+    const hosts = state.hosts;
+    if (!hosts) return setBody("hosts", "");
+    let html = tableStart("hosts", [["c-hname", "Host"], ["c-hstate", "State"], ["c-hbeat", "Last heartbeat"],
+      ["c-hmem", "Memory"], ["c-hpools", "Devices set for passthrough"], ["c-hdevs", "PCI devices"]]);
+    const counts = {};
+    for (const h of hosts) {
+      const n = esc(h.name), picked = h.name === state.picked;
+      counts[h.state] = (counts[h.state] || 0) + 1;
+      html += `<tr data-host="${n}"${picked ? ' class="picked"' : ""}><td>` +
+        `<button class="host-pick" data-action="pick" aria-pressed="${picked}" aria-label="Devices of ${n}">` +
+        `${n}</button>` +
+        (h.version ? `<small>hwpass ${esc(h.version)}</small>` : "") + "</td>" +
+        `<td><span class="badge ${HOST_STATE[h.state] || ""}">${esc(h.state)}</span>` +
+        (h.state === "connected" && !h.ready ? "<small>not ready yet: reconciling</small>" : "") + "</td>" +
+        `<td>${ago(h.heartbeat_age_ms)}</td><td>${hostMemory(h.memory)}</td><td>${hostPools(h.pools)}</td>` +
+        `<td>${esc(h.devices)}</td></tr>`;
+    }
+    html += "</tbody></table>";
+    $("hosts-count").textContent = plural(hosts.length, "host") +
+      (hosts.length ? ": " + Object.keys(counts).map((k) => `${counts[k]} ${k}`).join(", ") : "");
+    /* Read again every LIVE_MS: a host's button that has the focus keeps it. */
+    const focused = document.activeElement && document.activeElement.dataset.action === "pick" &&
+      document.activeElement.closest("tr").dataset.host;
+    setBody("hosts", hosts.length ? html :
+      '<p class="muted">No host has joined yet (hwpass cluster token create, then hwpassd --role agent ' +
+      "on the host).</p>");
+    if (focused) {
+      const b = [...$("hosts-body").querySelectorAll("tr[data-host]")].find((r) => r.dataset.host === focused);
+      if (b) b.querySelector("button").focus();
+    }
+  }
+
+  /* Shows the devices of the host chosen; the page's address keeps it for a reload. */
+  async function pick(name) {
+    state.picked = name;
+    history.replaceState(null, "", "?host=" + encodeURIComponent(name));
+    renderHosts();
+    await load(["devices"]);
+    $("devices").scrollIntoView({ block: "start" });
   }
 
   /* ---- host readiness -------------------------------------------------- */
@@ -189,6 +292,13 @@
    * (content-visibility), so a thousand groups cost what a screenful does. */
   function renderDevices() {
     const all = state.devices;
+    if (role === "controller") {
+      $("devices-of").textContent = state.picked ? ` of ${state.picked}` : "";
+      if (!state.picked) {
+        $("devices-count").textContent = "";
+        return setBody("devices", '<p class="muted">Choose a host above to see its devices.</p>');
+      }
+    }
     if (!all) return setBody("devices", "");
     const q = $("device-filter").value.trim().toLowerCase();
     const groups = new Map();
@@ -243,9 +353,14 @@
   function showPlan(plan, message) {
     const p = pending;
     const verb = p.enabled ? "Enable" : "Disable";
-    $("plan-title").textContent = `${verb} passthrough: ${p.address}`;
+    $("plan-title").textContent = `${verb} passthrough: ${p.address}` +
+      (role === "controller" ? ` on ${state.picked}` : "");
     let html = "";
-    if (plan) {
+    if (role === "controller") {
+      /* A controller records the desired state: the host plans and applies it. */
+      html += `<p class="hint">The controller records it; ${esc(state.picked)} applies it at its next heartbeat, ` +
+        "with the rest of the device's IOMMU group. What the host cannot do shows in the device's state.</p>";
+    } else if (plan) {
       html += plan.dry_run ? '<p class="hint">Dry run: nothing has changed yet.</p>' : "";
       if (plan.steps && plan.steps.length) {
         html += '<table class="steps"><thead><tr><th scope="col">Device</th><th scope="col">Driver now</th>' +
@@ -278,8 +393,8 @@
     const plan = pending && pending.plan;
     const refused = !!(plan && plan.refusals && plan.refusals.length);
     const forced = refused && $("plan-force").checked;
-    const ok = plan && !(plan.errors && plan.errors.length) && plan.steps && plan.steps.length &&
-      (refused ? forced : plan.applicable !== false);
+    const ok = role === "controller" || (plan && !(plan.errors && plan.errors.length) && plan.steps &&
+      plan.steps.length && (refused ? forced : plan.applicable !== false));
     $("plan-apply").disabled = !ok;
     $("plan-apply").textContent = forced ? "Apply with force" : "Apply";
     $("plan-apply").className = forced ? "danger" : "primary";
@@ -289,6 +404,7 @@
     const d = state.byAddr.get(address);
     pending = { address, enabled: !(d && d.passthrough && d.passthrough.desired), plan: null };
     $("plan-force").checked = false;
+    if (role === "controller") return showPlan(null); /* dry runs are the host's own */
     try {
       showPlan(await api("PUT", `v1/devices/${address}/passthrough`, { enabled: pending.enabled, dry_run: true }));
     } catch (e) {
@@ -304,11 +420,14 @@
     try {
       const body = { enabled: p.enabled };
       if ($("plan-force").checked) body.force = true;
-      const plan = await api("PUT", `v1/devices/${p.address}/passthrough`, body);
+      const plan = await api("PUT", onHost(`v1/devices/${p.address}/passthrough`), body);
       $("plan-dialog").close();
-      flash(`Passthrough ${p.enabled ? "enabled" : "disabled"} for ${p.address}` +
-        (plan && plan.steps ? ` (${plural(plan.steps.length, "device")})` : ""));
-      load(["devices", "events"]);
+      if (role === "controller")
+        flash(`Passthrough ${p.enabled ? "asked for" : "no longer asked for"}: ${p.address} on ${state.picked}`);
+      else
+        flash(`Passthrough ${p.enabled ? "enabled" : "disabled"} for ${p.address}` +
+          (plan && plan.steps ? ` (${plural(plan.steps.length, "device")})` : ""));
+      load(["hosts", "devices", "events"]);
     } catch (e) {
       showPlan(e.detail || p.plan, e.message);
     }
@@ -333,10 +452,10 @@
     $("label-msg").textContent = "Saving…";
     $("label-msg").className = "msg";
     try {
-      await api("PUT", `v1/devices/${labelAddr}/label`, { label });
+      await api("PUT", onHost(`v1/devices/${labelAddr}/label`), { label });
       $("label-dialog").close();
       flash(label ? `Label of ${labelAddr}: ${label}` : `Label of ${labelAddr} removed`);
-      await load(["devices", "events"]);
+      await load(["hosts", "devices", "events"]);
     } catch (e) {
       $("label-msg").textContent = e.message;
       $("label-msg").className = "msg error";
@@ -420,10 +539,8 @@
   function renderVms() {
     const vms = state.vms;
     if (!vms) return setBody("vms", "");
-    let html = '<table class="vms"><colgroup><col class="c-vname"><col class="c-vstate"><col class="c-vres">' +
-      '<col class="c-vdevs"><col class="c-vact"></colgroup><thead><tr><th scope="col">Name</th>' +
-      '<th scope="col">State</th><th scope="col">Resources</th><th scope="col">Devices</th>' +
-      '<th scope="col">Actions</th></tr></thead><tbody>';
+    let html = tableStart("vms", [["c-vname", "Name"], ["c-vstate", "State"], ["c-vres", "Resources"],
+      ["c-vdevs", "Devices"], ["c-vact", "Actions"]]);
     let running = 0;
     for (const vm of vms) {
       const n = esc(vm.name), off = vm.state === "off";
@@ -499,10 +616,8 @@
   function renderEvents() {
     const ev = state.events;
     if (!ev) return setBody("events", "");
-    let html = '<table class="events"><colgroup><col class="c-when"><col class="c-actor"><col class="c-kind">' +
-      '<col class="c-subject"><col class="c-msg"></colgroup><thead><tr><th scope="col">When</th>' +
-      '<th scope="col">Who</th><th scope="col">What</th><th scope="col">Subject</th><th scope="col">Detail</th>' +
-      "</tr></thead><tbody>";
+    let html = tableStart("events", [["c-when", "When"], ["c-actor", "Who"], ["c-kind", "What"],
+      ["c-subject", "Subject"], ["c-msg", "Detail"]]);
     for (const e of ev)
       html += `<tr data-event="${esc(e.id)}"><td>${when(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.kind)}</td>` +
         `<td><code>${esc(e.subject)}</code></td><td>${esc(e.message)}</td></tr>`;
@@ -517,9 +632,10 @@
     const b = ev.target.closest("button[data-action]");
     if (!b || b.disabled) return;
     const action = b.dataset.action;
-    const row = b.closest("[data-addr], [data-vm]");
+    const row = b.closest("[data-addr], [data-vm], [data-host]");
     const addr = row && row.dataset.addr, vm = row && row.dataset.vm;
-    if (action === "toggle") toggle(addr);
+    if (action === "pick") pick(row.dataset.host);
+    else if (action === "toggle") toggle(addr);
     else if (action === "label") editLabel(addr);
     else if (action === "start" || action === "stop") vmAction(vm, action);
     else if (action === "log") showLog(vm);
@@ -533,7 +649,7 @@
   $("log-close").onclick = () => $("log-dialog").close();
   $("log-dialog").addEventListener("close", () => clearTimeout(logTimer));
   $("log-reload").onclick = () => showLog(logVm);
-  $("refresh").onclick = () => load(Object.keys(SOURCES)).then(() => flash("Refreshed"));
+  $("refresh").onclick = () => load(serves()).then(() => flash("Refreshed"));
   let filterTimer = 0;
   $("device-filter").oninput = () => {
     clearTimeout(filterTimer);
@@ -555,28 +671,48 @@
    * page is visible; new ones are added to the list and the sections they
    * touch are read again. One request at a time. */
   async function follow() {
-    if (!document.hidden && state.events) {
+    if (!document.hidden) {
+      /* A host's heartbeats are no events: a controller reads its hosts at every tick. */
+      const names = new Set(role === "controller" ? ["hosts"] : []);
       try {
-        const d = await api("GET", `v1/events?since=${lastEvent}&limit=200`);
-        const fresh = (d.events || []).filter((e) => e.id > lastEvent);
+        const d = state.events && await api("GET", `v1/events?since=${lastEvent}&limit=200`);
+        const fresh = d ? (d.events || []).filter((e) => e.id > lastEvent) : [];
         if (fresh.length) {
           lastEvent = fresh[fresh.length - 1].id;
           state.events = fresh.slice().reverse().concat(state.events).slice(0, 200);
-          const names = new Set(["events"]);
           for (const e of fresh) for (const n of touched(e.kind)) names.add(n);
-          await load([...names].filter((n) => n !== "events"));
           renderEvents();
         }
       } catch (e) {
         /* The server may be restarting: try again at the next tick. */
       }
+      if (names.size) await load([...names]);
     }
     setTimeout(follow, LIVE_MS);
   }
 
+  /* Asks which daemon this is, shows the sections it serves and hides the
+   * others, and loads them. A hwpassd from before /v1/daemon is a host's own. */
+  async function start() {
+    try {
+      if ((await api("GET", "v1/daemon")).role === "controller") role = "controller";
+    } catch (e) {
+      /* standalone */
+    }
+    if (role === "controller") {
+      state.picked = new URLSearchParams(location.search).get("host");
+      $("devices-how").textContent = "The host plans and applies what is set here, at its next heartbeat.";
+    }
+    for (const id of new Set([...SERVES.standalone, ...SERVES.controller])) {
+      $(id).hidden = !serves().includes(id);
+      document.querySelector(`nav a[href="#${id}"]`).hidden = $(id).hidden;
+    }
+    return load(serves());
+  }
+
   /* The first load, timed: render_ms is building and laying out every
    * section from the fetched data; ready_ms is from navigation start. */
-  load(Object.keys(SOURCES)).then((render) => {
+  start().then((render) => {
     window.hwpassTimings = {
       render_ms: render.total,
       phases: render.phases,

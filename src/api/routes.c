@@ -120,6 +120,17 @@ static struct hp_api_reply devices(struct hp_api *a, const struct hp_api_request
         return hp_api_ok(hp_json_pci_dev_detail(a->host, &st, d));
 }
 
+/* GET /v1/daemon: what this daemon is, so that a client (the web UI) knows
+ * which routes it serves before it asks for them. */
+static struct hp_api_reply daemon_info(const struct hp_api *a)
+{
+        static const char *const roles[] = { [HP_ROLE_STANDALONE] = "standalone",
+                                             [HP_ROLE_CONTROLLER] = "controller",
+                                             [HP_ROLE_AGENT] = "agent" };
+
+        return hp_api_ok(json_pack("{s:s}", "role", roles[a->role]));
+}
+
 static json_t *vm_json(const struct hp_vm_record *rec)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
@@ -632,6 +643,8 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
                 if (handled)
                         return rep;
         }
+        if (streq(url, "/v1/daemon"))
+                return get ? daemon_info(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/host/check"))
                 return get ? host_check(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/devices"))

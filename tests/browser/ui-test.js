@@ -3,6 +3,7 @@
  *
  *   node ui-test.js [--desktop URL --token TOKEN] [--perf URL --perf-token TOKEN]
  *                   [--lab URL --token TOKEN --lab-device SBDF --vm NAME]
+ *                   [--cluster URL --token TOKEN --hwpass PATH --host-db DB --host-root DIR --stop-pid PID]
  *                   [--out DIR] [--chromium PATH] [--vm NAME] [--devices N] [--vms N]
  *
  * --desktop: hwpassd serving the desktop fixture host with VM NAME (default
@@ -13,6 +14,11 @@
  * asserted). --lab: hwpassd in the lab's L1 (tests/browser/lab-run), over TLS
  * with a certificate made for the run: the passthrough switch is applied for
  * real, VM NAME is started with SBDF, its console read, and it is stopped.
+ * --cluster: a controller (tests/browser/cluster-run) whose agents gpu-a (the
+ * desktop fixture, its store DB and tree DIR, read with the hwpass at PATH)
+ * and gpu-b (gpu-server, its agent's pid PID) are connected: the hosts, a
+ * host's devices, a label and passthrough set through the controller, gpu-b
+ * seen disconnected once its agent is stopped here.
  * The tokens are sent as "Authorization: Bearer", except where the
 login prompt is tested: there the page is given the token. Screenshots go to
  * DIR, named by step. Outside the lab nothing applies a plan or starts a VM
@@ -22,12 +28,14 @@ login prompt is tested: there the page is given the token. Screenshots go to
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { execFileSync } = require("child_process");
 const { chromium } = require("playwright-core");
 
 const opt = { out: ".", chromium: "/usr/bin/chromium", vm: "gamer", devices: 1000, vms: 200 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
-  if (!(k in opt) && !["desktop", "perf", "lab", "token", "perf-token", "lab-device"].includes(k)) {
+  if (!(k in opt) && !["desktop", "perf", "lab", "token", "perf-token", "lab-device", "cluster", "hwpass", "host-db",
+    "host-root", "stop-pid"].includes(k)) {
     console.error(`ui-test.js: unknown option ${process.argv[i]}`);
     process.exit(2);
   }
@@ -103,6 +111,15 @@ function watchErrors(page) {
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   return errors;
+}
+
+/* true when every input has a label and every action is a button, else what is wrong. */
+function accessible(page) {
+  return page.evaluate(() => {
+    const unlabelled = [...document.querySelectorAll("input")].filter((i) => !i.labels.length).map((i) => i.id);
+    const fake = [...document.querySelectorAll("[data-action]")].filter((e) => e.tagName !== "BUTTON");
+    return (!unlabelled.length && !fake.length) || `unlabelled ${unlabelled}, non-buttons ${fake.length}`;
+  });
 }
 
 async function desktop(browser, base) {
@@ -331,12 +348,7 @@ async function desktop(browser, base) {
     return new Set(ids).size === ids.length || `ids ${ids}`;
   });
 
-  await check("accessibility: every input has a label, every action is a button", () =>
-    page.evaluate(() => {
-      const unlabelled = [...document.querySelectorAll("input")].filter((i) => !i.labels.length).map((i) => i.id);
-      const fake = [...document.querySelectorAll("[data-action]")].filter((e) => e.tagName !== "BUTTON");
-      return (!unlabelled.length && !fake.length) || `unlabelled ${unlabelled}, non-buttons ${fake.length}`;
-    }));
+  await check("accessibility: every input has a label, every action is a button", () => accessible(page));
   await check("no script errors on the page, nothing refused by its Content-Security-Policy", () =>
     !pageErrors.length || pageErrors.join("\n"));
   await ctx.close();
@@ -479,6 +491,181 @@ async function lab(browser, base) {
   await ctx.close();
 }
 
+/* A cluster's controller: its hosts, a host's devices through ?host=, and
+ * settings made in the page that reach the host's own store. */
+async function cluster(browser, base) {
+  const ctx = await newContext(browser, opt.token);
+  const page = await ctx.newPage();
+  const pageErrors = watchErrors(page);
+  const sent = []; /* "METHOD /path?query" of every API request */
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith("/v1/")) sent.push(`${r.method()} ${u.pathname}${u.search}`);
+  });
+  const row = (host) => page.locator(`#hosts-body tr[data-host="${host}"]`);
+  const badge = (host) => row(host).locator(".badge").first();
+  const gib = (mib) => `${mib / 1024} GiB`; /* the fixtures' memory is in whole GiB */
+  const hostIs = (host, state, cls) => page.waitForFunction(([h, st, c]) => {
+    const b = document.querySelector(`#hosts-body tr[data-host="${h}"] .badge`);
+    return b && b.textContent === st && b.classList.contains(c);
+  }, [host, state, cls], { timeout: 30000 }).then(() => true);
+
+  await check("cluster: the page loads from the controller", () => ready(page, base));
+  await check("cluster: it asked what the daemon is before anything else", () =>
+    sent[0] === "GET /v1/daemon" || `first requests: ${sent.slice(0, 3)}`);
+  await check("cluster: Hosts, Devices and Events shown; a single host's readiness, USB and VMs hidden, with their links",
+    async () => {
+      const shown = await page.evaluate(() => ["hosts", "host", "devices", "usb", "vms", "events"].map((id) =>
+        `${id}:${!document.getElementById(id).hidden}/${!document.querySelector(`nav a[href="#${id}"]`).hidden}`));
+      const want = ["hosts:true/true", "host:false/false", "devices:true/true", "usb:false/false", "vms:false/false",
+        "events:true/true"];
+      return shown.join() === want.join() || shown.join();
+    });
+  await check("cluster: nothing is asked of the routes a controller does not serve, no section shows an error",
+    async () => {
+      const asked = sent.filter((r) => /^GET \/v1\/(host\/|usb|vms)/.test(r));
+      const errors = await page.locator("main .msg.error").allTextContents();
+      return (!asked.length && !errors.length) || `asked ${asked}; errors ${errors}`;
+    });
+
+  const hostsDoc = await apiGet(page, base, "v1/hosts");
+  await check("hosts: gpu-a and gpu-b listed, both connected, in green", async () => {
+    const names = await page.locator("#hosts-body tr[data-host]").evaluateAll((els) => els.map((e) => e.dataset.host));
+    const states = [await badge("gpu-a").textContent(), await badge("gpu-b").textContent()];
+    const green = await badge("gpu-a").evaluate((e) => e.classList.contains("ok")) &&
+      await badge("gpu-b").evaluate((e) => e.classList.contains("ok"));
+    return (names.join() === "gpu-a,gpu-b" && states.join() === "connected,connected" && green) ||
+      `hosts ${names}, states ${states}, green ${green}`;
+  });
+  await check("hosts: each host's pools as vendor:device with free/total (gpu-b: its two GPUs set for passthrough)",
+    async () => {
+      const bad = [];
+      for (const h of hostsDoc.hosts) {
+        const text = await row(h.name).locator("td").nth(4).textContent();
+        for (const p of h.pools)
+          if (!text.includes(`${p.vendor_id}:${p.device_id}`) || !text.includes(`${p.free}/${p.total} free`))
+            bad.push(`${h.name}: ${text}`);
+        if (!h.pools.length && !text.includes("none set for passthrough")) bad.push(`${h.name}: ${text}`);
+      }
+      const b = hostsDoc.hosts.find((h) => h.name === "gpu-b");
+      return (!bad.length && b.pools.length === 1 && b.pools[0].total === 2) || bad.join("; ") || JSON.stringify(b.pools);
+    });
+  await check("hosts: memory free of total, and the last heartbeat's age", async () => {
+    const bad = [];
+    for (const h of hostsDoc.hosts) {
+      const cells = await row(h.name).locator("td").allTextContents();
+      if (!cells[3].includes(`${gib(h.memory.available_mib)} free of ${gib(h.memory.total_mib)}`) ||
+        !/^\d+ s ago$/.test(cells[2]))
+        bad.push(cells.join(" | "));
+    }
+    return !bad.length || bad.join("\n");
+  });
+  await check("devices: until a host is chosen, the section asks for one", async () =>
+    (await page.textContent("#devices-body")).includes("Choose a host"));
+  await shot(page, "cluster-01-hosts");
+
+  /* gpu-a's devices, drawn by the standalone's device list. */
+  const listed = await nextAnswer(page, "GET", "/v1/devices?host=gpu-a", () =>
+    row("gpu-a").locator('button[data-action="pick"]').click());
+  const devDoc = listed.body;
+  await check("devices: choosing gpu-a reads its devices through the controller (?host=gpu-a)", () =>
+    (listed.status === 200 && devDoc.devices.length > 0 && devDoc.devices.every((d) => d.host === "gpu-a")) ||
+    `${listed.status} ${JSON.stringify(listed.body).slice(0, 200)}`);
+  await check("devices: a row for every PCI function gpu-a reported, the GPU and its audio function in one group",
+    async () => {
+      await page.waitForFunction((want) => document.querySelectorAll("#devices-body .dev[data-addr]").length === want,
+        devDoc.devices.length);
+      const gpu = devDoc.devices.find((d) => d.address === GPU);
+      const addrs = await page.locator(`#devices-body .group[data-group="${gpu.iommu_group}"] .dev[data-addr]`)
+        .evaluateAll((els) => els.map((e) => e.dataset.addr));
+      const text = await page.textContent(`.dev[data-addr="${GPU}"]`);
+      return (addrs.join() === [GPU, GPU_AUDIO].join() && text.includes(gpu.device_name)) || `${addrs}: ${text}`;
+    });
+  await check("devices: the heading names gpu-a, its button is pressed, the page's address keeps it", async () => {
+    const title = await page.textContent("#devices-title");
+    const pressed = await row("gpu-a").locator("button.host-pick").getAttribute("aria-pressed");
+    return (title.startsWith("PCI devices of gpu-a by IOMMU group") && pressed === "true" &&
+      new URL(page.url()).search === "?host=gpu-a") || `${title} / ${pressed} / ${page.url()}`;
+  });
+  await shot(page, "cluster-02-gpu-a-devices");
+
+  /* A label set in the page reaches gpu-a's own store with a heartbeat. */
+  const label = "Training (set in the browser)";
+  await page.click(`.dev[data-addr="${GPU}"] button[data-action="label"]`);
+  await page.fill("#label-input", label);
+  const put = await nextAnswer(page, "PUT", `/v1/devices/${GPU}/label?host=gpu-a`, () => page.click("#label-save"));
+  await check("label: saved through the controller for gpu-a", () =>
+    (put.status === 200 && put.body.host === "gpu-a" && put.body.label === label) ||
+    `${put.status} ${JSON.stringify(put.body)}`);
+  await check("label: the row shows it", () => page.waitForFunction(([a, l]) => {
+    const e = document.querySelector(`.dev[data-addr="${a}"] .label`);
+    return e && e.textContent === l;
+  }, [GPU, label]).then(() => true));
+  await check("label: it reaches gpu-a's own store (hwpass device show there)", async () => {
+    let doc = null;
+    for (let i = 0; i < 60; i++) {
+      doc = JSON.parse(execFileSync(opt.hwpass, ["--db", opt["host-db"], "--host-root", opt["host-root"], "--json",
+        "device", "show", GPU], { encoding: "utf8" }));
+      if (doc.label === label) return true;
+      await page.waitForTimeout(500);
+    }
+    return `gpu-a's store has label ${JSON.stringify(doc && doc.label)}`;
+  });
+  await shot(page, "cluster-03-labelled");
+
+  /* Passthrough: the controller records it, the host plans and applies it. */
+  const puts = () => sent.filter((r) => r.startsWith("PUT ")).length;
+  const before = puts();
+  await page.click(`.dev[data-addr="${GPU}"] button[data-action="toggle"]`);
+  await check("passthrough: the switch opens the panel, which says gpu-a applies it; no dry run is asked", async () => {
+    await page.waitForSelector("#plan-dialog", { state: "visible" });
+    const text = await page.textContent("#plan-body");
+    return (text.includes("gpu-a applies it at its next heartbeat") && puts() === before &&
+      !(await page.isDisabled("#plan-apply"))) || `${text} (${puts() - before} PUTs)`;
+  });
+  await shot(page, "cluster-04-passthrough-panel", false);
+  const applied = await nextAnswer(page, "PUT", `/v1/devices/${GPU}/passthrough?host=gpu-a`, () =>
+    page.click("#plan-apply"));
+  await check("passthrough: Apply records it through the controller", () =>
+    (applied.status === 200 && applied.body.desired === true &&
+      JSON.stringify(applied.sent) === JSON.stringify({ enabled: true })) ||
+    `${applied.status} ${JSON.stringify(applied.body)} (sent ${JSON.stringify(applied.sent)})`);
+  await check("passthrough: the switch is on, and gpu-a's hosts row shows the GPU's pool with its label", () =>
+    page.waitForFunction(([a, l]) => {
+      const sw = document.querySelector(`.dev[data-addr="${a}"] button[role="switch"]`);
+      const pools = document.querySelector('#hosts-body tr[data-host="gpu-a"] .pools');
+      return sw && sw.getAttribute("aria-checked") === "true" && pools &&
+        pools.textContent.includes("10de:2206") && pools.textContent.includes(l);
+    }, [GPU, label]).then(() => true));
+  await shot(page, "cluster-05-passthrough-asked");
+
+  /* gpu-b's agent stops: the page, reading the hosts every 2 s, shows its lease end. */
+  process.kill(+opt["stop-pid"], "SIGTERM");
+  await check("hosts: gpu-b, its agent stopped, turns disconnected (amber) without a reload", async () =>
+    (await hostIs("gpu-b", "disconnected", "warn")) &&
+    ((await badge("gpu-a").textContent()) === "connected" || "gpu-a is not connected any more"));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, "cluster-06-gpu-b-disconnected", false);
+  await check("hosts: after a reload gpu-a is still chosen, its devices listed", async () => {
+    await ready(page, page.url());
+    const rows = await page.locator("#devices-body .dev[data-addr]").count();
+    return (rows === devDoc.devices.length && (await page.textContent("#devices-title")).includes("of gpu-a")) ||
+      `${rows} rows`;
+  });
+  await check("hosts: gpu-b failed (red) a lease later", () => hostIs("gpu-b", "failed", "bad"));
+  await check("hosts: each state in its own colour", async () => {
+    const colours = await page.$$eval("#hosts-body .badge", (els) => els.map((e) => getComputedStyle(e).color));
+    return new Set(colours).size >= 2 || `colours ${colours}`;
+  });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, "cluster-07-gpu-b-failed", false);
+
+  await check("cluster: every input has a label, every action is a button", () => accessible(page));
+  await check("cluster: no script errors on the page, nothing refused by its Content-Security-Policy", () =>
+    !pageErrors.length || pageErrors.join("\n"));
+  await ctx.close();
+}
+
 async function perf(browser, base) {
   const ctx = await newContext(browser, opt["perf-token"]);
   const page = await ctx.newPage();
@@ -533,6 +720,7 @@ function newContext(browser, token) {
     if (opt.desktop) await desktop(browser, opt.desktop);
     if (opt.perf) await perf(browser, opt.perf);
     if (opt.lab) await lab(browser, opt.lab);
+    if (opt.cluster) await cluster(browser, opt.cluster);
   } catch (e) {
     ok(false, "the test ran to its end", e.stack || e.message);
   } finally {
