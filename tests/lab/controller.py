@@ -111,13 +111,14 @@ class Controller:
 
 
 def start_agent(ctl, host):
-    """hwpassd --role agent in host, with a join token of its own: (rc, its log so far)."""
+    """hwpassd --role agent in host, with a join token of its own: (rc, its log so far).
+    L1's VMs run under TCG (its KVM runs on emulated SVM)."""
     ca = base64.b64encode(open(os.path.join(ctl.pki, "ca.crt"), "rb").read()).decode()
     rc, token = ctl.cl("cluster", "token", "create", "--ttl", "10m")
     if rc != 0:
         return rc, token
     return host.exec("mkdir -p /etc/hwpass && echo %s | base64 -d >/etc/hwpass/ca.crt && "
-                     "(hwpassd --role agent --name %s --controller https://%s:%d --ca /etc/hwpass/ca.crt "
+                     "(HWPASS_QEMU_ACCEL=tcg hwpassd --role agent --name %s --controller https://%s:%d --ca /etc/hwpass/ca.crt "
                      "--join-token %s --db /tmp/hwpass.db --state-dir /tmp/state --run-dir /run/hwpass "
                      ">/tmp/agent.log 2>&1 </dev/null &) && sleep 1 && cat /tmp/agent.log"
                      % (ca, host.name, cluster.GUEST_ADDR, ctl.port, token.splitlines()[0]))
