@@ -63,7 +63,7 @@ test: build build-asan build-fuzz
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json
 	-meson test -C $(BUILD) --print-errorlogs
-	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab --no-suite browser
+	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab --no-suite browser --no-suite scale
 	-meson test -C $(FUZZ_BUILD) --print-errorlogs
 	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json

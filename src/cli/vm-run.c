@@ -45,6 +45,17 @@ int hp_cmd_vm_start(struct hp_cli *c, int argc, char **argv)
                 return r;
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
+        if (c->controller) {
+                /* Claimed: its host starts it with its next heartbeat. */
+                json_t *d;
+                size_t i;
+
+                printf("VM '%s' placed on %s (epoch %lld): %s\n", argv[1], hp_cli_str(doc, "host") ?: "?",
+                       (long long)json_integer_value(json_object_get(doc, "epoch")), hp_cli_str(doc, "why") ?: "");
+                json_array_foreach(json_object_get(doc, "devices"), i, d)
+                        printf("  %s: %s\n", hp_cli_str(d, "entry") ?: "?", hp_cli_str(d, "address") ?: "?");
+                return HP_EXIT_OK;
+        }
         printf("VM '%s' is running.\n", argv[1]);
         print_firmware_choice(json_object_get(doc, "firmware_run"));
         return HP_EXIT_OK;
@@ -121,11 +132,11 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
                         return err;
         }
         a.name = argv[1];
-        /* Off already: said so, nothing asked. */
-        r = hp_cli_vm_read(c, a.name, &v);
+        /* Off already: said so, nothing asked (a controller's VM: the controller says). */
+        r = c->controller ? hp_cli_vm_name_check(a.name) : hp_cli_vm_read(c, a.name, &v);
         if (r != HP_EXIT_OK)
                 return r;
-        if (streq(v.rec.state, "off") && !c->json) {
+        if (!c->controller && streq(v.rec.state, "off") && !c->json) {
                 printf("VM '%s' is off already.\n", v.spec.name);
                 return HP_EXIT_OK;
         }
@@ -140,6 +151,10 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
                         a.timeout);
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
+        if (c->controller) {
+                printf("VM '%s': asked to stop; its host stops it with its next heartbeat.\n", a.name);
+                return HP_EXIT_OK;
+        }
         print_stopped(a.name, doc);
         return HP_EXIT_OK;
 }

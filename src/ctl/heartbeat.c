@@ -191,8 +191,6 @@ static int beat_tx(struct hp_store *s, void *userdata)
         size_t i;
         int r;
 
-        json_decref(TAKE_PTR(b->devices)); /* from a try given up */
-        json_decref(TAKE_PTR(b->vms));
         r = hp_store_host_renew(s, b->host, b->lease_ms, NULL);
         if (r >= 0)
                 r = hp_store_host_set_ready(s, b->host, json_is_true(json_object_get(b->body, "ready")));
@@ -219,8 +217,20 @@ static int beat_tx(struct hp_store *s, void *userdata)
                         break;
                 r = take_run(s, b->host, j);
         }
-        if (r >= 0)
-                r = hp_store_set_host(s, b->host);
+        (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        return r;
+}
+
+/* The answer, read after the heartbeat's writes are committed, outside their
+ * transaction: it reads every VM and device of the host, which claims on
+ * other controllers write all the time, and a transaction that read them
+ * would lose to those claims again and again, and with it the host's lease.
+ * Each read is consistent on its own; a claim that lands in between is in
+ * the next answer. */
+static int answer(struct hp_store *s, struct beat *b)
+{
+        int r = hp_store_set_host(s, b->host);
+
         if (r >= 0)
                 r = answer_devices(s, &b->devices);
         if (r >= 0)
@@ -253,6 +263,8 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         if (r < 0)
                 return r;
         r = hp_store_transact(s, beat_tx, &b);
+        if (r >= 0)
+                r = answer(s, &b);
         if (r == -EINVAL)
                 r = hp_op_fail(c, HP_OP_INVALID, r, "the heartbeat of %s carries a device configuration that is not one",
                                host);

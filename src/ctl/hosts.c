@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "ctl-internal.h"
 #include "host/pci.h"
 #include "ops/device.h"
 #include "ops/ops.h"
@@ -24,16 +24,6 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The host's last report, parsed; NULL when it sent none (or it is damaged). */
-static json_t *report_of(struct hp_store *s, const char *host)
-{
-        _cleanup_free_ char *text = NULL;
-        int64_t at = 0;
-
-        if (hp_store_host_report_get(s, host, &text, &at) < 0 || !text)
-                return NULL;
-        return json_loads(text, 0, NULL);
-}
 
 /* Hosts a controller shows: the store's own "local" only once it reported. */
 static bool shown(const struct hp_host_info *h)
@@ -54,15 +44,26 @@ static const char *state_of(const struct hp_host_info *h, int64_t lease_ms, int6
         return "disconnected";
 }
 
-/* The host's pools: devices set for passthrough, by vendor:device and
- * label, with how many are free (healthy, assigned to no VM). */
-static json_t *pools_of(const struct hp_dev_config *d, size_t n)
+/* Whether the host reports row's device bound to vfio-pci now. */
+static bool active(const struct hp_ctl_host_devs *h, const struct hp_dev_config *row)
 {
+        for (size_t k = 0; k < h->n; k++)
+                if (streq(h->cands[k].dev->address, row->address))
+                        return h->cands[k].passthrough_active;
+        return false;
+}
+
+/* The host's pools: devices set for passthrough, by vendor:device and
+ * label, with how many are free as placement counts them (bound to
+ * vfio-pci on the host, healthy, assigned to no VM). */
+static json_t *pools_of(const struct hp_ctl_host_devs *h)
+{
+        const struct hp_dev_config *d = h->rows;
         json_t *pools = json_array(), *p = NULL;
         size_t i, k;
 
-        for (i = 0; pools && i < n; i++) {
-                bool free_ = streq(d[i].health, "ok") && !d[i].assigned_vm;
+        for (i = 0; pools && i < h->n_rows; i++) {
+                bool free_ = streq(d[i].health, "ok") && !d[i].assigned_vm && active(h, &d[i]);
                 char vendor[5], device[5];
 
                 if (!d[i].desired)
@@ -95,19 +96,12 @@ oom:
 
 static json_t *host_json(struct hp_store *s, const struct hp_host_info *h, int64_t lease_ms, int64_t now)
 {
-        _cleanup_(json_decrefp) json_t *report = report_of(s, h->name);
-        struct hp_dev_config *d = NULL;
-        size_t n = 0;
-        json_t *pools = NULL, *doc;
-        int r = hp_store_set_host(s, h->name);
+        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
+        json_t *report, *pools = NULL, *doc;
 
-        if (r >= 0)
-                r = hp_store_device_list(s, &d, &n);
-        if (r >= 0)
-                pools = pools_of(d, n);
-        hp_dev_configs_free(d, n);
-        if (!pools)
+        if (hp_ctl_host_devs_load(s, h->name, &devs) < 0 || !(pools = pools_of(&devs)))
                 return NULL;
+        report = devs.report;
         doc = json_pack("{s:s, s:s, s:b, s:b, s:I, s:o?, s:O?, s:O?, s:o, s:i}", "name", h->name, "state",
                         state_of(h, lease_ms, now), "ready", h->ready, "maintenance", h->maintenance,
                         "last_heartbeat_ms", (json_int_t)h->heartbeat_ms, "heartbeat_age_ms",
@@ -157,7 +151,7 @@ static void overlay(json_t *doc, const struct hp_dev_config *d)
 
 static int host_devices(struct hp_store *s, const char *host, json_t *out)
 {
-        _cleanup_(json_decrefp) json_t *report = report_of(s, host);
+        _cleanup_(json_decrefp) json_t *report = hp_ctl_report(s, host);
         struct hp_dev_config *d = NULL;
         size_t n = 0, i;
         json_t *doc;
@@ -233,7 +227,7 @@ int hp_ctl_devices(struct hp_ops_ctx *c, const char *host, json_t **ret)
 static int row_from_report(struct hp_ops_ctx *c, struct hp_store *s, const char *host, const char *address,
                            struct hp_dev_config *ret)
 {
-        _cleanup_(json_decrefp) json_t *report = report_of(s, host);
+        _cleanup_(json_decrefp) json_t *report = hp_ctl_report(s, host);
         json_t *doc;
         size_t i;
 

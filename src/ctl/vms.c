@@ -20,8 +20,10 @@
 #include "vm/spec.h"
 #include "vm/specjson.h"
 
-/* How many hosts a power-on tries when claims lose races. */
-#define CLAIM_TRIES 8
+/* How many hosts a power-on tries when claims lose races, and how many
+ * times it judges every host again after losing on all of them. */
+#define CLAIM_TRIES 4
+#define CLAIM_ROUNDS 8
 
 static int no_vm(struct hp_ops_ctx *c, const char *name)
 {
@@ -34,6 +36,18 @@ static bool has_static(const struct hp_vm_spec *s)
                 if (s->pci[i].kind == HP_VM_PCI_STATIC)
                         return true;
         return false;
+}
+
+struct define {
+        const char *name, *host, *text;
+};
+
+static int define_tx(struct hp_store *s, void *userdata)
+{
+        const struct define *d = userdata;
+        int r = hp_store_cluster_vm_create(s, d->name, d->host, d->text);
+
+        return r < 0 ? r : hp_store_event_add(s, "vm-created", d->name, d->host);
 }
 
 int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *host, json_t **ret)
@@ -61,15 +75,7 @@ int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *hos
                 r = hp_ops_store_open(c, &st);
         if (r < 0)
                 return c->error.message ? r : hp_op_oom(c);
-        r = hp_store_begin(st);
-        if (r >= 0)
-                r = hp_store_cluster_vm_create(st, s.name, host, text);
-        if (r >= 0)
-                r = hp_store_event_add(st, "vm-created", s.name, host ? host : NULL);
-        if (r >= 0)
-                r = hp_store_commit(st);
-        if (r < 0)
-                (void)hp_store_rollback(st);
+        r = hp_store_transact(st, define_tx, &(struct define){ .name = s.name, .host = host, .text = text });
         if (r == -EEXIST)
                 return hp_op_fail_code(c, HP_OP_CONFLICT, "vm-exists", r, "a VM named '%s' exists in the cluster",
                                        s.name);
@@ -322,13 +328,30 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
         return hp_place(&vm, p->hosts, p->n_hosts, HP_PLACE_PERFORMANCE, &p->res);
 }
 
+/* A claim takes identical devices in a random order, so controllers that
+ * claim at once rarely reach for the same one; explain shows them in
+ * address order. */
+static void shuffle(struct hp_alloc_pools *pools)
+{
+        for (size_t q = 0; q < pools->n; q++)
+                for (size_t k = pools->v[q].n_free; k > 1; k--) {
+                        size_t j = (size_t)random() % k, t = pools->addrs[q][k - 1];
+
+                        pools->addrs[q][k - 1] = pools->addrs[q][j];
+                        pools->addrs[q][j] = t;
+                }
+}
+
 /* The devices host i gives the VM, as placement chose them: statics, then
  * the dynamic entries' from their pools. */
-static int chosen(struct placing *p, size_t i, char ***ret, json_t **ret_doc)
+static int chosen(struct placing *p, size_t i, bool spread, char ***ret, json_t **ret_doc)
 {
         const struct hp_place_verdict *v = &p->res.verdicts[i];
         json_t *doc = json_array();
         size_t at = 0;
+
+        if (spread)
+                shuffle(&p->pools[i]);
 
         for (size_t e = 0, k = 0; doc && p->statics[i] && e < p->spec.n_pci; e++)
                 if (p->spec.pci[e].kind == HP_VM_PCI_STATIC) {
@@ -381,7 +404,7 @@ int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 _cleanup_strv_free_ char **addrs = NULL;
                 json_t *devs = NULL;
 
-                if (p.res.verdicts[i].reason == HP_PLACE_FITS && chosen(&p, i, &addrs, &devs) < 0)
+                if (p.res.verdicts[i].reason == HP_PLACE_FITS && chosen(&p, i, false, &addrs, &devs) < 0)
                         return hp_op_oom(c);
                 json_array_append_new(list, hp_ops_place_verdict_json(p.hosts[i].name, &p.res.verdicts[i], devs));
         }
@@ -429,11 +452,13 @@ static int claim_tx(struct hp_store *s, void *userdata)
         return r;
 }
 
-int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
+/* One round: every host judged afresh, then claims on the best hosts in
+ * turn. -EAGAIN when every claim lost a race (*lost: the last device
+ * another VM took first): the caller judges again. */
+static int start_round(struct hp_ops_ctx *c, const char *name, json_t **ret, char **lost)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(placing_done) struct placing p = { 0 };
-        _cleanup_free_ char *lost = NULL;
         int r = judged(c, name, &s, &p);
 
         if (r < 0)
@@ -458,7 +483,7 @@ int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 json_t *devs = NULL;
                 struct claim cl = { .vm = name, .host = p.hosts[i].name };
 
-                if (chosen(&p, i, &addrs, &devs) < 0)
+                if (chosen(&p, i, true, &addrs, &devs) < 0)
                         return hp_op_oom(c);
                 cl.addrs = addrs;
                 r = hp_store_transact(s, claim_tx, &cl);
@@ -476,13 +501,26 @@ int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
                         free(cl.conflict);
                         return hp_op_host_error(c, r, "cannot claim %s for VM '%s'", cl.host, name);
                 }
-                free(lost);
-                lost = cl.conflict;
+                free(*lost);
+                *lost = cl.conflict;
+        }
+        return -EAGAIN;
+}
+
+int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        _cleanup_free_ char *lost = NULL;
+
+        for (unsigned round = 0; round < CLAIM_ROUNDS; round++) {
+                int r = start_round(c, name, ret, &lost);
+
+                if (r != -EAGAIN)
+                        return r;
         }
         return hp_op_fail_code(c, HP_OP_REFUSED, "lost-races", -EBUSY,
-                               "VM '%s': the devices placement chose were taken by others meanwhile (last: %s); "
-                               "try again",
-                               name, lost ? lost : "?");
+                               "VM '%s': the devices placement chose were taken by others meanwhile, %d times "
+                               "(last: %s); try again",
+                               name, CLAIM_ROUNDS, lost ? lost : "?");
 }
 
 struct stop {

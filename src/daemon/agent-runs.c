@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc/reconcile.h"
@@ -132,6 +133,17 @@ static int define(struct hp_ops_ctx *ops, const char *name, json_t *spec_doc, ch
         return r < 0 ? hp_errorf(ret_error, r, "cannot store VM '%s' here: %s", name, strerror(-r)) : 0;
 }
 
+static int no_qemu(struct hp_ops_ctx *ops, const char *name, char **ret_error)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        int r = hp_ops_store_open(ops, &s);
+
+        if (r >= 0)
+                r = hp_store_vm_set_runtime(s, name, "running", 0, NULL, (int64_t)time(NULL));
+        hp_op_error_done(&ops->error);
+        return r < 0 ? hp_errorf(ret_error, r, "cannot record VM '%s' as running: %s", name, strerror(-r)) : 0;
+}
+
 static void start(struct hp_agent_runs *r, struct hp_ops_ctx *ops, const char *name, int64_t epoch, json_t *spec)
 {
         _cleanup_free_ char *err = NULL;
@@ -145,7 +157,12 @@ static void start(struct hp_agent_runs *r, struct hp_ops_ctx *ops, const char *n
                 return;
         }
         rc = spec ? define(ops, name, spec, &err) : hp_errorf(&err, -EINVAL, "the controller sent no spec");
-        if (rc >= 0) {
+        if (rc >= 0 && getenv("HWPASS_TEST_NO_QEMU")) {
+                /* The claims test only (tests/cluster-claims): what it
+                 * checks is the controllers' claims, not launches (those
+                 * the lab shows), so the run is recorded, nothing started. */
+                rc = no_qemu(ops, name, &err);
+        } else if (rc >= 0) {
                 rc = hp_ops_vm_start(ops, name, &doc);
                 if (rc < 0)
                         err = strdup(ops->error.message ?: strerror(-rc));
