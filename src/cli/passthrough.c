@@ -108,6 +108,13 @@ int hp_cmd_device_passthrough(struct hp_cli *c, int argc, char **argv)
         if (r == 0) {
                 if (c->json)
                         return hp_cli_print_json(TAKE_PTR(doc));
+                if (c->controller) {
+                        /* The cluster's setting: the host plans and applies it. */
+                        printf("%s on %s: passthrough %s; the host applies it with its next heartbeat\n",
+                               hp_cli_str(doc, "address") ?: "?", hp_cli_str(doc, "host") ?: "?",
+                               req.enable ? "asked for" : "no longer asked for");
+                        return HP_EXIT_OK;
+                }
                 print_plan(doc);
                 if (!req.dry_run)
                         print_done(doc);
