@@ -70,6 +70,18 @@ static struct hp_api_reply hosts(struct hp_api *a, const struct hp_api_request *
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
+static struct hp_api_reply host_remove(struct hp_api *a, const struct hp_api_request *req, const char *name)
+{
+        char actor[300];
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ctl_host_remove(&ctx, name, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
 /* POST /v1/cluster/tokens {"ttl_s": N}: a join token. */
 static struct hp_api_reply join_token(struct hp_api *a, const struct hp_api_request *req)
 {
@@ -180,6 +192,7 @@ struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_r
 {
         const char *m = req->method, *url = req->url;
         bool agent_route = hp_startswith(url, "/v1/agent/");
+        char name[256];
 
         *ret_handled = true;
         if (req->agent_host && !agent_route)
@@ -194,6 +207,8 @@ struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_r
                 return streq(m, "POST") ? agent_call(a, req, heartbeat_fields, heartbeat_op, 200)
                                         : hp_api_method_error(req, "POST");
         }
+        if (hp_api_segment(url, "/v1/hosts/", NULL, name, sizeof(name)))
+                return streq(m, "DELETE") ? host_remove(a, req, name) : hp_api_method_error(req, "DELETE");
         if (streq(url, "/v1/hosts"))
                 return streq(m, "GET") ? hosts(a, req) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/cluster/tokens"))

@@ -242,3 +242,22 @@ int hp_cli_cluster_vms(struct hp_cli *c, const char *name)
         hp_table_print(t, stdout);
         return HP_EXIT_OK;
 }
+
+int hp_cmd_host_remove(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        char path[300];
+        int r;
+
+        if (argc != 2 || argv[1][0] == '-')
+                return hp_cli_usage_error("usage: hwpass host remove NAME");
+        snprintf(path, sizeof(path), "/v1/hosts/%s", argv[1]);
+        r = hp_cli_daemon_call(c, "DELETE", path, NULL, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("Host '%s' removed: its agent is refused from now on; it may join again with a new join token.\n",
+               argv[1]);
+        return HP_EXIT_OK;
+}

@@ -50,6 +50,12 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
  * "label", "free", "total"}], "devices"}]}. */
 int hp_ctl_hosts(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t **ret);
 
+/* DELETE /v1/hosts/NAME: the host leaves the cluster: its credential
+ * revoked (its agent is refused from then on), its devices' rows dropped.
+ * Refused while a VM is placed on or pinned to it. It may join again,
+ * under its name, with a new join token. */
+int hp_ctl_host_remove(struct hp_ops_ctx *c, const char *host, json_t **ret);
+
 /* GET /v1/devices[?host=NAME] on a controller: every host's devices as it
  * reported them, with the cluster's settings of each, and "host". */
 int hp_ctl_devices(struct hp_ops_ctx *c, const char *host, json_t **ret);

@@ -25,10 +25,11 @@ static int64_t now_ms(void)
 }
 
 
-/* Hosts a controller shows: the store's own "local" only once it reported. */
+/* Hosts a controller shows: those that joined and were not removed (the
+ * store's own "local" never joins). */
 static bool shown(const struct hp_host_info *h)
 {
-        return !streq(h->name, HP_STORE_LOCAL_HOST) || h->heartbeat_ms > 0;
+        return h->has_credential;
 }
 
 static const char *state_of(const struct hp_host_info *h, int64_t lease_ms, int64_t now)
@@ -372,4 +373,60 @@ int hp_ctl_device_passthrough(struct hp_ops_ctx *c, const char *host, const char
         return change(&(struct change){ .c = c, .host = host, .address = address, .what = SET_PASSTHROUGH,
                                         .enabled = enabled },
                       ret);
+}
+
+struct removal {
+        struct hp_ops_ctx *c;
+        const char *host;
+};
+
+/* The host's credential revoked, its devices' rows dropped: refused while a
+ * VM is placed on or pinned to it. */
+static int remove_tx(struct hp_store *s, void *userdata)
+{
+        struct removal *rm = userdata;
+        struct hp_cluster_vm *v = NULL;
+        struct hp_dev_config *d = NULL;
+        size_t n = 0, nd = 0;
+        int r = known_host(rm->c, s, rm->host);
+
+        if (r < 0)
+                return r;
+        r = hp_store_cluster_vm_list(s, &v, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (v[i].host && streq(v[i].host, rm->host))
+                        r = hp_op_fail(rm->c, HP_OP_CONFLICT, -EADDRINUSE,
+                                       "VM '%s' is %s %s: %s it first", v[i].name,
+                                       streq(v[i].desired, "on") ? "placed on" : "pinned to", rm->host,
+                                       streq(v[i].desired, "on") ? "stop" : "delete");
+        hp_cluster_vms_free(v, n);
+        if (r >= 0)
+                r = hp_store_device_list(s, &d, &nd);
+        for (size_t i = 0; r >= 0 && i < nd; i++)
+                r = hp_store_device_delete(s, d[i].address);
+        hp_dev_configs_free(d, nd);
+        if (r >= 0)
+                r = hp_store_host_revoke(s, rm->host);
+        if (r >= 0)
+                r = hp_store_host_report(s, rm->host, "{}");
+        if (r >= 0)
+                r = hp_store_event_add(s, "host-removed", rm->host, NULL);
+        (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        return r;
+}
+
+int hp_ctl_host_remove(struct hp_ops_ctx *c, const char *host, json_t **ret)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        int r = hp_ops_store_open(c, &s);
+
+        if (r < 0)
+                return r;
+        if (!hp_store_host_name_is_valid(host) || streq(host, HP_STORE_LOCAL_HOST))
+                return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-host", -ENOENT, "no host '%.64s' in the cluster", host);
+        r = hp_store_transact(s, remove_tx, &(struct removal){ .c = c, .host = host });
+        if (r < 0)
+                return c->error.message ? r : hp_op_host_error(c, r, "cannot remove host '%s'", host);
+        *ret = json_pack("{s:s, s:b}", "host", host, "removed", 1);
+        return *ret ? 0 : hp_op_oom(c);
 }

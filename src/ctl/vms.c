@@ -304,8 +304,8 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
                 if (p->infos[i].heartbeat_ms > now)
                         now = p->infos[i].heartbeat_ms;
         for (size_t i = 0; i < n; i++) {
-                /* The store's own "local" is no host until it heartbeats. */
-                if (streq(p->infos[i].name, HP_STORE_LOCAL_HOST) && p->infos[i].heartbeat_ms == 0)
+                /* Only hosts that joined and were not removed (the store's own "local" never joins). */
+                if (!p->infos[i].has_credential)
                         continue;
                 r = host_load(s, p, &p->infos[i], now);
                 if (r < 0)

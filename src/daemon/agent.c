@@ -378,8 +378,11 @@ static void beat(struct hp_agent *a)
                 return;
         }
         if (status != 200) {
-                fprintf(stderr, "hwpassd: agent: the controller %s refused the heartbeat (HTTP %ld): %s\n",
-                        hp_client_current(a->client), status, answer_message(answer));
+                fprintf(stderr, "hwpassd: agent: the controller %s refused the heartbeat (HTTP %ld): %s%s\n",
+                        hp_client_current(a->client), status, answer_message(answer),
+                        status == 401 ? " (was this host removed from the cluster? to join again, delete "
+                                        CREDENTIAL_FILE " in the state directory and start with a new --join-token)"
+                                      : "");
                 return;
         }
         if (full) {
