@@ -7,14 +7,16 @@ declare -A pid
 
 # start NAME ARGS...: a daemon, its log in $tmp/NAME.log; waits until it serves.
 start() {
-	local d=$1 i
+	local d=$1 i from
 	shift
 	mkdir -p "$tmp/run-$d"
+	# The log grows across restarts: only what this start writes counts.
+	from=$(($(stat -c %s "$tmp/$d.log" 2>/dev/null || echo 0) + 1))
 	"$hwpassd" --run-dir "$tmp/run-$d" --state-dir "$tmp/state-$d" --listen "unix:$tmp/run-$d/sock" "$@" \
 		>>"$tmp/$d.log" 2>&1 &
 	pid[$d]=$!
 	for i in $(seq 300); do
-		grep -q "serving the API on unix" "$tmp/$d.log" 2>/dev/null && return 0
+		tail -c "+$from" "$tmp/$d.log" 2>/dev/null | grep -q "serving the API on unix" && return 0
 		kill -0 "${pid[$d]}" 2>/dev/null || return 1
 		sleep 0.05
 	done
