@@ -4,6 +4,8 @@
 # $ctl that trust $pki/ca.crt; the CLI as the operator's, with the API
 # token $token. The caller sets hwpassd, ctl, pki and token.
 declare -A pid
+# What a daemon is started through (e.g. a mount namespace of its own); empty: directly.
+launcher=()
 
 # start NAME ARGS...: a daemon, its log in $tmp/NAME.log; waits until it serves.
 start() {
@@ -12,7 +14,7 @@ start() {
 	mkdir -p "$tmp/run-$d"
 	# The log grows across restarts: only what this start writes counts.
 	from=$(($(stat -c %s "$tmp/$d.log" 2>/dev/null || echo 0) + 1))
-	"$hwpassd" --run-dir "$tmp/run-$d" --state-dir "$tmp/state-$d" --listen "unix:$tmp/run-$d/sock" "$@" \
+	"${launcher[@]}" "$hwpassd" --run-dir "$tmp/run-$d" --state-dir "$tmp/state-$d" --listen "unix:$tmp/run-$d/sock" "$@" \
 		>>"$tmp/$d.log" 2>&1 &
 	pid[$d]=$!
 	for i in $(seq 300); do

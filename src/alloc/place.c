@@ -24,6 +24,7 @@ static const struct {
         [HP_PLACE_NOT_CONNECTED] = { "not-connected", "not connected" },
         [HP_PLACE_MAINTENANCE] = { "maintenance", "in maintenance" },
         [HP_PLACE_NOT_READY] = { "not-ready", "not ready" },
+        [HP_PLACE_START_FAILED] = { "start-failed", "where its start failed" },
         [HP_PLACE_PINNED] = { "pinned", "not the host its static entries pin it to" },
         [HP_PLACE_STATIC] = { "static-devices", "without its static devices free" },
         [HP_PLACE_MEMORY] = { "memory", "without the memory" },
@@ -127,6 +128,14 @@ static enum hp_place_reason filter_state(const struct hp_place_host *h, struct h
         return r;
 }
 
+static enum hp_place_reason filter_tried(const struct hp_place_host *h, struct hp_text *t)
+{
+        if (!h->start_failed)
+                return HP_PLACE_FITS;
+        hp_text_add(t, "the VM's start failed here: %s", h->start_failed);
+        return HP_PLACE_START_FAILED;
+}
+
 static enum hp_place_reason filter_pin(const struct hp_place_vm *vm, const struct hp_place_host *h,
                                        struct hp_text *t)
 {
@@ -174,7 +183,10 @@ static enum hp_place_reason filter_paths(const struct hp_place_vm *vm, const str
 {
         for (size_t i = 0; vm->paths && h->paths && vm->paths[i]; i++)
                 if (!hp_strv_contains(h->paths, vm->paths[i])) {
-                        hp_text_add(t, "does not see %s", vm->paths[i]);
+                        if (hp_strv_contains(h->paths_unchecked, vm->paths[i]))
+                                hp_text_add(t, "has not said yet whether it sees %s", vm->paths[i]);
+                        else
+                                hp_text_add(t, "does not see %s", vm->paths[i]);
                         return HP_PLACE_PATHS;
                 }
         return HP_PLACE_FITS;
@@ -263,6 +275,8 @@ static int judge(struct ctx *x, const struct hp_place_host *h, struct hp_place_v
         v->numa_node = -1;
         hp_text_add(&t, "%s: ", h->name);
         v->reason = filter_state(h, &t);
+        if (v->reason == HP_PLACE_FITS)
+                v->reason = filter_tried(h, &t);
         if (v->reason == HP_PLACE_FITS)
                 v->reason = filter_pin(vm, h, &t);
         if (v->reason == HP_PLACE_FITS)

@@ -29,6 +29,7 @@ enum hp_place_reason {
         HP_PLACE_NOT_CONNECTED, /* no live lease */
         HP_PLACE_MAINTENANCE,
         HP_PLACE_NOT_READY,     /* connected, not reconciled yet */
+        HP_PLACE_START_FAILED,  /* the VM's start failed there in this power-on: the next host is tried */
         HP_PLACE_PINNED,        /* the VM's static entries pin it to another host */
         HP_PLACE_STATIC,        /* this is the pinned host and its static devices are not free */
         HP_PLACE_MEMORY,        /* memory, or hugepages, it cannot reserve */
@@ -38,7 +39,7 @@ enum hp_place_reason {
         HP_PLACE_REASON_MAX,
 };
 
-/* "fits", "failed", "not-connected", "maintenance", "not-ready", "pinned",
+/* "fits", "failed", "not-connected", "maintenance", "not-ready", "start-failed", "pinned",
  * "static-devices", "memory", "paths", "devices", "request": the JSON's. */
 const char *hp_place_reason_name(enum hp_place_reason r);
 const char *hp_place_policy_name(enum hp_place_policy p);
@@ -77,12 +78,18 @@ struct hp_place_host {
         bool maintenance;
         bool failed;
         const char *note; /* after a state refusal: "last heartbeat 12 s ago"; or NULL */
+        /* The VM's start failed here earlier in this power-on, with this
+         * error: it is not tried here again. NULL: it was not tried. */
+        const char *start_failed;
         uint64_t memory_mib; /* available to a new VM now, or HP_PLACE_MEMORY_UNKNOWN */
         uint64_t hugepages_free;
         uint64_t hugepage_kib; /* 0: none reserved */
         /* Those of the VM's paths this host sees (the caller looks up only
          * the VM's own, so the check is small); NULL: it sees them all. */
         char *const *paths;
+        /* Those of the VM's paths it has not said yet whether it sees (a
+         * VM defined since its last report): not seen, and said so. */
+        char *const *paths_unchecked;
         const struct hp_alloc_pool *pools; /* its free devices */
         size_t n_pools;
 };

@@ -240,6 +240,10 @@ int hp_cli_cluster_vms(struct hp_cli *c, const char *name)
         if (!t)
                 return hp_cli_error(-ENOMEM, "cannot build the table");
         hp_table_print(t, stdout);
+        /* One VM: the hosts its power-on failed on, and why. */
+        json_array_foreach(name ? json_object_get(doc, "start_failures") : NULL, i, v)
+                printf("Start failed on %s (epoch %lld): %s\n", hp_cli_str(v, "host") ?: "?",
+                       (long long)json_integer_value(json_object_get(v, "epoch")), hp_cli_str(v, "error") ?: "?");
         return HP_EXIT_OK;
 }
 

@@ -34,3 +34,12 @@ void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h);
  * there, matched to the entries by the same matcher placement used; NULL
  * when they no longer match (a label changed since the claim). */
 json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const struct hp_ctl_host_devs *h);
+
+/* After VM name's start failed on its host at failed_epoch (the heartbeat
+ * that said so gave the claim back and kept the failure): placed again,
+ * on the best host where it has not failed in this power-on, unless it was
+ * stopped or started again since. What happened goes to the events
+ * ("vm-start-retried", "vm-start-given-up"), not to the caller: the host
+ * whose heartbeat brought the failure is not the one to tell. 0, or -errno
+ * when even the event could not be written. */
+int hp_ctl_vm_retry(struct hp_ops_ctx *c, const char *name, int64_t failed_epoch);

@@ -24,7 +24,12 @@ struct beat {
         json_t *body;
         int64_t lease_ms;
         json_t *devices, *vms; /* the answer's, built inside */
+        char **paths;          /* every cluster VM's files, sorted */
+        json_t *retry;         /* {"VM": epoch}: started here and failed, to place again once committed */
 };
+
+/* How many hosts one power-on tries when starts fail on them. */
+#define START_HOSTS_MAX 3
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -121,38 +126,103 @@ static bool pinned(const struct hp_cluster_vm *v)
         return false;
 }
 
+/* The VM's start at its current epoch failed on b's host with error: the
+ * claim given back and the failure kept with the VM; a dynamic VM is placed
+ * again once this heartbeat is committed, on a host it has not failed on,
+ * up to START_HOSTS_MAX hosts in all. A pinned VM has no other host: it
+ * stays off on its own. */
+static int start_failed(struct beat *b, struct hp_store *s, const struct hp_cluster_vm *v, const char *error)
+{
+        _cleanup_(json_decrefp) json_t *failures = v->start_failures ? json_loads(v->start_failures, 0, NULL) : NULL;
+        _cleanup_free_ char *text = NULL, *msg = NULL;
+        bool pin = pinned(v);
+        int r;
+
+        if (!json_is_array(failures)) {
+                json_decref(failures);
+                failures = json_array();
+        }
+        if (!failures || json_array_append_new(failures, json_pack("{s:s, s:I, s:s}", "host", b->host, "epoch",
+                                                                   (json_int_t)v->epoch, "error", error)) < 0 ||
+            !(text = json_dumps(failures, JSON_COMPACT)))
+                return -ENOMEM;
+        r = hp_store_vm_set_start_failures(s, v->name, text);
+        if (r >= 0)
+                r = hp_store_vm_unplace(s, v->name, pin);
+        if (r < 0)
+                return r;
+        if (asprintf(&msg, "epoch %lld: %s%s", (long long)v->epoch, error,
+                     pin                                          ? " (pinned here by its static entries: it stays off)"
+                     : json_array_size(failures) >= START_HOSTS_MAX ? " (tried on as many hosts as a power-on tries: it stays off)"
+                                                                    : "; the next host is tried") < 0)
+                return -ENOMEM;
+        r = hp_store_event_add(s, "vm-start-failed", v->name, msg);
+        if (r >= 0 && !pin && json_array_size(failures) < START_HOSTS_MAX &&
+            json_object_set_new(b->retry, v->name, json_integer(v->epoch)) < 0)
+                r = -ENOMEM;
+        return r;
+}
+
 /* What the host says of a VM it runs or ran: recorded for its current
  * epoch. A run that is over (off) gives its devices back: the VM was
  * stopped, or its run ended on the host (its guest powered off, its start
  * failed); it is claimed again, at a new epoch, when it is started again. */
-static int take_run(struct hp_store *s, const char *host, json_t *run)
+static int take_run(struct beat *b, struct hp_store *s, json_t *run)
 {
         _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
-        const char *name = json_string_value(json_object_get(run, "name")),
-                   *state = json_string_value(json_object_get(run, "state"));
+        const char *host = b->host, *name = json_string_value(json_object_get(run, "name")),
+                   *state = json_string_value(json_object_get(run, "state")),
+                   *error = json_string_value(json_object_get(run, "error"));
         json_int_t epoch = json_integer_value(json_object_get(run, "epoch"));
         int r;
 
         if (!name || !state || epoch < 1)
                 return 0; /* a VM of the host's own, outside the cluster */
+        r = hp_store_cluster_vm_get(s, name, &v);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        /* What it said last time: nothing to record (a host says it of every VM, every beat). */
+        if (v.host && streq(v.host, host) && v.epoch == epoch && v.reported_state && streq(v.reported_state, state))
+                return 0;
         r = hp_store_vm_report(s, host, name, epoch, state);
         if (r == -ENOENT || r == HP_STORE_REPORT_STALE)
                 return 0;
         if (r < 0 || !streq(state, "off"))
                 return r;
-        r = hp_store_cluster_vm_get(s, name, &v);
-        if (r < 0)
-                return r == -ENOENT ? 0 : r;
+        if (error && streq(v.desired, "on"))
+                return start_failed(b, s, &v, error);
         r = hp_store_vm_unplace(s, name, pinned(&v));
         if (r >= 0)
-                r = hp_store_event_add(s, streq(v.desired, "on") ? "vm-run-ended" : "vm-stopped", name,
-                                       json_string_value(json_object_get(run, "error")));
+                r = hp_store_event_add(s, streq(v.desired, "on") ? "vm-run-ended" : "vm-stopped", name, NULL);
         return r;
 }
 
+/* The files of VM v, added to *paths (unique). */
+static int vm_paths(const struct hp_cluster_vm *v, char ***paths)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
+        _cleanup_strv_free_ char **mine = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r = 0;
+
+        if (hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0)
+                return 0; /* a damaged VM: explain and start say so */
+        if (hp_vm_spec_paths(&spec, &mine) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && mine[i]; i++)
+                r = hp_strv_pushf_unique(paths, "%s", mine[i]);
+        return r;
+}
+
+static int strcmp_ptr(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The VMs this host should run: each placed here and on, at its epoch,
- * with its devices named. */
-static int answer_vms(struct hp_store *s, const char *host, json_t **ret)
+ * with its devices named; and every VM's files in *paths, which each host
+ * says it sees or not (placement only picks hosts that see a VM's files). */
+static int answer_vms(struct hp_store *s, const char *host, json_t **ret, char ***paths)
 {
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
         struct hp_cluster_vm *v = NULL;
@@ -164,6 +234,9 @@ static int answer_vms(struct hp_store *s, const char *host, json_t **ret)
         for (size_t i = 0; r >= 0 && a && i < n; i++) {
                 json_t *spec;
 
+                r = vm_paths(&v[i], paths);
+                if (r < 0)
+                        break;
                 if (!v[i].host || !streq(v[i].host, host) || !streq(v[i].desired, "on"))
                         continue;
                 if (!loaded && (r = hp_ctl_host_devs_load(s, host, &devs)) < 0)
@@ -179,8 +252,24 @@ static int answer_vms(struct hp_store *s, const char *host, json_t **ret)
                 json_decref(a);
                 return r < 0 ? r : -ENOMEM;
         }
+        if (*paths)
+                qsort(*paths, hp_strv_length(*paths), sizeof(char *), strcmp_ptr);
         *ret = a;
         return 0;
+}
+
+/* The list's fingerprint: an agent that has this list is not sent it again. */
+static void paths_hash(char *const *paths, char buf[static 17])
+{
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+        for (size_t i = 0; paths && paths[i]; i++)
+                for (const unsigned char *c = (const unsigned char *)paths[i];; c++) {
+                        h = (h ^ (*c ? *c : '\n')) * 0x100000001b3ULL;
+                        if (!*c)
+                                break;
+                }
+        snprintf(buf, 17, "%016llx", (unsigned long long)h);
 }
 
 static int beat_tx(struct hp_store *s, void *userdata)
@@ -191,6 +280,7 @@ static int beat_tx(struct hp_store *s, void *userdata)
         size_t i;
         int r;
 
+        json_object_clear(b->retry); /* of a try of this transaction that was rolled back */
         r = hp_store_host_renew(s, b->host, b->lease_ms, NULL);
         if (r >= 0)
                 r = hp_store_host_set_ready(s, b->host, json_is_true(json_object_get(b->body, "ready")));
@@ -215,7 +305,7 @@ static int beat_tx(struct hp_store *s, void *userdata)
         json_array_foreach(json_object_get(b->body, "vms"), i, j) {
                 if (r < 0)
                         break;
-                r = take_run(s, b->host, j);
+                r = take_run(b, s, j);
         }
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
@@ -234,7 +324,7 @@ static int answer(struct hp_store *s, struct beat *b)
         if (r >= 0)
                 r = answer_devices(s, &b->devices);
         if (r >= 0)
-                r = answer_vms(s, b->host, &b->vms);
+                r = answer_vms(s, b->host, &b->vms, &b->paths);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
 }
@@ -245,8 +335,9 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         struct beat b = { .host = host, .body = body, .lease_ms = cfg->lease_ms ?: HP_LEASE_MS_DEFAULT };
         const char *named = json_string_value(json_object_get(body, "host"));
-        json_t *configs = json_object_get(body, "configs");
-        char who[300];
+        json_t *configs = json_object_get(body, "configs"), *paths = NULL, *epoch;
+        const char *vm;
+        char who[300], hash[17];
         int r;
 
         snprintf(who, sizeof(who), "the agent on %s", host);
@@ -262,7 +353,11 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         r = hp_ops_store_open(c, &s);
         if (r < 0)
                 return r;
-        r = hp_store_transact(s, beat_tx, &b);
+        b.retry = json_object();
+        r = b.retry ? hp_store_transact(s, beat_tx, &b) : -ENOMEM;
+        json_object_foreach(r >= 0 ? b.retry : NULL, vm, epoch)
+                (void)hp_ctl_vm_retry(c, vm, json_integer_value(epoch));
+        json_decref(b.retry);
         if (r >= 0)
                 r = answer(s, &b);
         if (r == -EINVAL)
@@ -273,10 +368,19 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         if (r < 0) {
                 json_decref(b.devices);
                 json_decref(b.vms);
+                hp_strv_free(b.paths);
                 return r;
         }
-        *ret = json_pack("{s:I, s:I, s:b, s:o, s:o}", "lease_ms", (json_int_t)b.lease_ms, "heartbeat_ms",
+        paths_hash(b.paths, hash);
+        /* The files to check go only when the host's list is not this one. */
+        if (!streq(json_string_value(json_object_get(body, "paths_hash")) ?: "", hash)) {
+                paths = json_array();
+                for (size_t i = 0; paths && b.paths && b.paths[i]; i++)
+                        json_array_append_new(paths, json_string(b.paths[i]));
+        }
+        hp_strv_free(b.paths);
+        *ret = json_pack("{s:I, s:I, s:b, s:o, s:o, s:s, s:o?}", "lease_ms", (json_int_t)b.lease_ms, "heartbeat_ms",
                          (json_int_t)(cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT), "want_inventory", 0, "vms",
-                         b.vms, "devices", b.devices);
+                         b.vms, "devices", b.devices, "paths_hash", hash, "paths", paths);
         return *ret ? 0 : hp_op_oom(c);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc/place.h"
 #include "alloc/request.h"
@@ -24,6 +25,11 @@
  * times it judges every host again after losing on all of them. */
 #define CLAIM_TRIES 4
 #define CLAIM_ROUNDS 8
+/* How long a power-on waits for hosts to say whether they see a new VM's
+ * files: they are asked in the answer to their next heartbeat and say at
+ * once, so a second or two at the default interval. */
+#define PATHS_WAIT_MS 200
+#define PATHS_WAITS 25
 
 static int no_vm(struct hp_ops_ctx *c, const char *name)
 {
@@ -112,9 +118,12 @@ static json_t *vm_json(struct hp_store *s, const struct hp_cluster_vm *v)
                               ? json_pack("{s:s, s:s?}", "name", v->name, "damaged", err)
                               : hp_vm_to_json(&spec, state);
 
-        if (doc && json_object_update_new(doc, json_pack("{s:s?, s:s, s:I, s:o}", "host", v->host, "desired",
+        json_t *failures = v->start_failures ? json_loads(v->start_failures, 0, NULL) : NULL;
+
+        if (doc && json_object_update_new(doc, json_pack("{s:s?, s:s, s:I, s:o, s:o}", "host", v->host, "desired",
                                                           v->desired, "epoch", (json_int_t)v->epoch, "held_devices",
-                                                          held_devices(s, v))) < 0) {
+                                                          held_devices(s, v), "start_failures",
+                                                          failures ?: json_array())) < 0) {
                 json_decref(doc);
                 return NULL;
         }
@@ -169,6 +178,10 @@ struct placing {
         struct hp_alloc_pools *pools;    /* per host */
         char (**statics)[HP_SBDF_LEN];   /* per host: the static entries' devices there, or NULL */
         char **static_why;               /* per host */
+        char ***seen, ***unchecked;      /* per host: the VM's files it sees, and those it has not said */
+        bool paths_pending;              /* some host that could take the VM has not said yet */
+        bool retry;                      /* a power-on going on after a failed start: not where it failed */
+        json_t *failures;                /* the VM's start failures, parsed */
         struct hp_place_host *hosts;
         size_t n_hosts;
         char **notes;
@@ -188,7 +201,14 @@ static void placing_done(struct placing *p)
                         free(p->static_why[i]);
                 if (p->notes)
                         free(p->notes[i]);
+                if (p->seen)
+                        hp_strv_free(p->seen[i]);
+                if (p->unchecked)
+                        hp_strv_free(p->unchecked[i]);
         }
+        free(p->seen);
+        free(p->unchecked);
+        json_decref(p->failures);
         free(p->devs);
         free(p->pools);
         free(p->statics);
@@ -233,11 +253,34 @@ static uint64_t memory_of(json_t *report, const char *key)
         return json_is_integer(v) ? (uint64_t)json_integer_value(v) : HP_PLACE_MEMORY_UNKNOWN;
 }
 
+/* Which of the VM's files host i said it sees, and which it has not said
+ * yet (agents check the files the controller names in its answers). */
+static int host_paths(struct placing *p, size_t i)
+{
+        json_t *said = json_object_get(p->devs[i].report, "paths");
+        int r = 0;
+
+        p->seen[i] = calloc(1, sizeof(char *));
+        p->unchecked[i] = calloc(1, sizeof(char *));
+        if (!p->seen[i] || !p->unchecked[i])
+                return -ENOMEM;
+        for (size_t k = 0; r >= 0 && p->paths[k]; k++) {
+                json_t *v = json_object_get(said, p->paths[k]);
+
+                if (json_is_true(v))
+                        r = hp_strv_pushf_unique(&p->seen[i], "%s", p->paths[k]);
+                else if (!v)
+                        r = hp_strv_pushf_unique(&p->unchecked[i], "%s", p->paths[k]);
+        }
+        return r;
+}
+
 static int host_load(struct hp_store *s, struct placing *p, const struct hp_host_info *info, int64_t now_ms)
 {
-        size_t i = p->n_hosts;
+        size_t i = p->n_hosts, k;
         _cleanup_free_ bool *taken = NULL;
-        json_t *hp;
+        const char *tried = NULL;
+        json_t *hp, *f;
         int r = hp_ctl_host_devs_load(s, info->name, &p->devs[i]);
 
         if (r < 0)
@@ -249,22 +292,29 @@ static int host_load(struct hp_store *s, struct placing *p, const struct hp_host
             (r = pinned_statics(p, i, taken)) < 0)
                 return r;
         r = hp_alloc_pools_make(p->vm.name, p->devs[i].cands, p->devs[i].n, taken, &p->pools[i]);
+        if (r >= 0)
+                r = host_paths(p, i);
         if (r < 0)
                 return r;
         if (!info->lease_live && info->heartbeat_ms > 0 &&
             asprintf(&p->notes[i], "last heartbeat %lld s ago", (long long)((now_ms - info->heartbeat_ms) / 1000)) < 0)
                 return -ENOMEM;
         hp = json_object_get(json_object_get(p->devs[i].report, "memory"), "hugepages");
+        json_array_foreach(p->retry ? p->failures : NULL, k, f)
+                if (streq(json_string_value(json_object_get(f, "host")) ?: "", info->name))
+                        tried = json_string_value(json_object_get(f, "error")) ?: "?";
         p->hosts[i] = (struct hp_place_host){
                 .name = info->name,
                 .connected = info->lease_live,
                 .ready = info->ready,
                 .maintenance = info->maintenance,
                 .note = info->heartbeat_ms ? p->notes[i] : "never heartbeat",
+                .start_failed = tried,
                 .memory_mib = memory_of(p->devs[i].report, "available_mib"),
                 .hugepages_free = (uint64_t)json_integer_value(json_object_get(hp, "free")),
                 .hugepage_kib = (uint64_t)json_integer_value(json_object_get(hp, "size_kib")),
-                .paths = NULL, /* which paths a host sees: not reported yet, so all */
+                .paths = p->seen[i],
+                .paths_unchecked = p->unchecked[i],
                 .pools = p->pools[i].v,
                 .n_pools = p->pools[i].n,
         };
@@ -286,7 +336,10 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
         r = hp_vm_spec_from_text(p->vm.spec_json, &p->spec, &err);
         if (r < 0)
                 return -EBADMSG;
+        p->failures = p->vm.start_failures ? json_loads(p->vm.start_failures, 0, NULL) : NULL;
         r = hp_alloc_dynamic_entries(p->spec.pci, p->spec.n_pci, &p->dyn, NULL, &p->n_dyn);
+        if (r >= 0)
+                r = hp_vm_spec_paths(&p->spec, &p->paths);
         if (r >= 0)
                 r = hp_store_host_list(s, &p->infos, &p->n_infos);
         if (r < 0)
@@ -298,7 +351,10 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
         p->static_why = calloc(n + 1, sizeof(*p->static_why));
         p->notes = calloc(n + 1, sizeof(*p->notes));
         p->hosts = calloc(n + 1, sizeof(*p->hosts));
-        if (!p->devs || !p->pools || !p->statics || !p->static_why || !p->notes || !p->hosts)
+        p->seen = calloc(n + 1, sizeof(*p->seen));
+        p->unchecked = calloc(n + 1, sizeof(*p->unchecked));
+        if (!p->devs || !p->pools || !p->statics || !p->static_why || !p->notes || !p->hosts || !p->seen ||
+            !p->unchecked)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 if (p->infos[i].heartbeat_ms > now)
@@ -315,7 +371,7 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
                 .name = p->vm.name,
                 .memory_mib = p->spec.memory_mib,
                 .hugepages = p->spec.hugepages,
-                .paths = NULL,
+                .paths = p->paths,
                 .pci = p->dyn,
                 .n_pci = p->n_dyn,
                 .pinned_host = has_static(&p->spec) ? p->vm.host : NULL,
@@ -325,7 +381,11 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
                         vm.static_free = !p->static_why[i];
                         vm.static_why = p->static_why[i];
                 }
-        return hp_place(&vm, p->hosts, p->n_hosts, HP_PLACE_PERFORMANCE, &p->res);
+        r = hp_place(&vm, p->hosts, p->n_hosts, HP_PLACE_PERFORMANCE, &p->res);
+        for (size_t i = 0; r >= 0 && i < p->n_hosts; i++)
+                if (p->res.verdicts[i].reason == HP_PLACE_PATHS && p->unchecked[i][0])
+                        p->paths_pending = true;
+        return r;
 }
 
 /* A claim takes identical devices in a random order, so controllers that
@@ -422,6 +482,10 @@ struct claim {
         char **addrs;
         int64_t epoch;
         char *conflict;
+        /* 0: a power-on asked for now, which forgets the last one's
+         * failures; otherwise the epoch whose start failed, which this
+         * claim follows only when nothing happened to the VM since. */
+        int64_t after_epoch;
 };
 
 static int claim_tx(struct hp_store *s, void *userdata)
@@ -435,7 +499,12 @@ static int claim_tx(struct hp_store *s, void *userdata)
         /* Another controller powered it on meanwhile. */
         if (streq(now.desired, "on"))
                 return -EALREADY;
-        r = hp_store_vm_place(s, cl->vm, cl->host, &cl->epoch);
+        /* Stopped, or claimed and failed again, since that start failed. */
+        if (cl->after_epoch && (!now.start_failures || now.epoch != cl->after_epoch))
+                return -ESTALE;
+        r = cl->after_epoch ? 0 : hp_store_vm_set_start_failures(s, cl->vm, NULL);
+        if (r >= 0)
+                r = hp_store_vm_place(s, cl->vm, cl->host, &cl->epoch);
         if (r >= 0)
                 r = hp_store_set_host(s, cl->host);
         if (r >= 0) {
@@ -454,11 +523,14 @@ static int claim_tx(struct hp_store *s, void *userdata)
 
 /* One round: every host judged afresh, then claims on the best hosts in
  * turn. -EAGAIN when every claim lost a race (*lost: the last device
- * another VM took first): the caller judges again. */
-static int start_round(struct hp_ops_ctx *c, const char *name, json_t **ret, char **lost)
+ * another VM took first): the caller judges again. -EINPROGRESS, when
+ * may_wait, for a host that has not said yet whether it sees the VM's files
+ * (the VM is new to it: it says with its next heartbeat). */
+static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epoch, bool may_wait, json_t **ret,
+                       char **lost)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        _cleanup_(placing_done) struct placing p = { 0 };
+        _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0 };
         int r = judged(c, name, &s, &p);
 
         if (r < 0)
@@ -466,6 +538,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, json_t **ret, cha
         if (streq(p.vm.desired, "on"))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY, "VM '%s' is on already (host %s, epoch %lld)", name,
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
+        if (p.paths_pending && may_wait)
+                return -EINPROGRESS;
         if (p.res.n_order == 0) {
                 /* A refusal with what each host said, as vm explain gives it. */
                 json_t *hosts = json_array();
@@ -481,7 +555,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, json_t **ret, cha
                 size_t i = p.res.order[k];
                 _cleanup_strv_free_ char **addrs = NULL;
                 json_t *devs = NULL;
-                struct claim cl = { .vm = name, .host = p.hosts[i].name };
+                struct claim cl = { .vm = name, .host = p.hosts[i].name, .after_epoch = after_epoch };
 
                 if (chosen(&p, i, true, &addrs, &devs) < 0)
                         return hp_op_oom(c);
@@ -497,6 +571,9 @@ static int start_round(struct hp_ops_ctx *c, const char *name, json_t **ret, cha
                 json_decref(devs);
                 if (r == -EALREADY)
                         return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was powered on meanwhile", name);
+                if (r == -ESTALE)
+                        return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was stopped or started again meanwhile",
+                                          name);
                 if (r != -EADDRINUSE) {
                         free(cl.conflict);
                         return hp_op_host_error(c, r, "cannot claim %s for VM '%s'", cl.host, name);
@@ -507,20 +584,74 @@ static int start_round(struct hp_ops_ctx *c, const char *name, json_t **ret, cha
         return -EAGAIN;
 }
 
-int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
+static int power_on(struct hp_ops_ctx *c, const char *name, int64_t after_epoch, json_t **ret)
 {
         _cleanup_free_ char *lost = NULL;
+        unsigned waits = 0;
 
-        for (unsigned round = 0; round < CLAIM_ROUNDS; round++) {
-                int r = start_round(c, name, ret, &lost);
+        for (unsigned round = 0; round < CLAIM_ROUNDS;) {
+                int r = start_round(c, name, after_epoch, waits < PATHS_WAITS, ret, &lost);
 
+                if (r == -EINPROGRESS) {
+                        waits++;
+                        (void)usleep(PATHS_WAIT_MS * 1000);
+                        continue;
+                }
                 if (r != -EAGAIN)
                         return r;
+                round++;
         }
         return hp_op_fail_code(c, HP_OP_REFUSED, "lost-races", -EBUSY,
                                "VM '%s': the devices placement chose were taken by others meanwhile, %d times "
                                "(last: %s); try again",
                                name, CLAIM_ROUNDS, lost ? lost : "?");
+}
+
+int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
+{
+        return power_on(c, name, 0, ret);
+}
+
+/* A refusal's hosts, as "; gpu-01: ...; gpu-02: ..." (an event has no detail); NULL: no memory. */
+static char *verdicts_text(json_t *detail)
+{
+        char *out = strdup(""), *next;
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(json_object_get(detail, "hosts"), i, v) {
+                if (!out || asprintf(&next, "%s; %s", out, json_string_value(json_object_get(v, "message")) ?: "?") < 0) {
+                        free(out);
+                        return NULL;
+                }
+                free(out);
+                out = next;
+        }
+        return out;
+}
+
+int hp_ctl_vm_retry(struct hp_ops_ctx *c, const char *name, int64_t failed_epoch)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_free_ char *why = NULL, *hosts = NULL;
+        int r = power_on(c, name, failed_epoch, &doc);
+
+        if (r >= 0)
+                r = asprintf(&why, "placed on %s (epoch %lld) after its start failed: %s",
+                             json_string_value(json_object_get(doc, "host")),
+                             (long long)json_integer_value(json_object_get(doc, "epoch")),
+                             json_string_value(json_object_get(doc, "why")));
+        else if (r != -ESTALE && (hosts = verdicts_text(c->error.detail)))
+                r = asprintf(&why, "not started: %s%s", c->error.message ?: strerror(-r), hosts);
+        hp_op_error_done(&c->error);
+        if (!why)
+                return r < 0 ? r : -ENOMEM;
+        r = hp_ops_store_open(c, &s);
+        if (r >= 0)
+                r = hp_store_event_add(s, doc ? "vm-start-retried" : "vm-start-given-up", name, why);
+        hp_op_error_done(&c->error);
+        return r;
 }
 
 struct stop {
@@ -537,8 +668,10 @@ static int stop_tx(struct hp_store *s, void *userdata)
         if (r < 0)
                 return r;
         st->was_on = streq(v.desired, "on");
-        if (!st->was_on)
-                return 0;
+        /* A power-off ends the power-on whose starts were failing: none is tried again. */
+        r = v.start_failures ? hp_store_vm_set_start_failures(s, st->vm, NULL) : 0;
+        if (r < 0 || !st->was_on)
+                return r;
         r = hp_store_vm_set_desired(s, st->vm, "off");
         if (r >= 0)
                 r = hp_store_event_add(s, "vm-stop-asked", st->vm, v.host);
@@ -561,30 +694,46 @@ int hp_ctl_vm_stop(struct hp_ops_ctx *c, const char *name, json_t **ret)
         return hp_ctl_vms(c, name, ret);
 }
 
+struct del {
+        const char *vm;
+        char *busy; /* why it cannot go: it runs */
+};
+
+static int delete_tx(struct hp_store *s, void *userdata)
+{
+        struct del *d = userdata;
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
+        int r = hp_store_cluster_vm_get(s, d->vm, &v);
+
+        if (r < 0)
+                return r;
+        if (streq(v.desired, "on") || (v.reported_state && !streq(v.reported_state, "off"))) {
+                free(d->busy);
+                d->busy = NULL;
+                return asprintf(&d->busy, "VM '%s' is %s on %s: stop it first", d->vm,
+                                v.reported_state ? v.reported_state : "on", v.host ? v.host : "?") < 0
+                               ? -ENOMEM
+                               : -EADDRINUSE;
+        }
+        r = hp_store_cluster_vm_delete(s, d->vm);
+        return r < 0 ? r : hp_store_event_add(s, "vm-deleted", d->vm, NULL);
+}
+
 int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
+        struct del d = { .vm = name };
         int r = hp_ops_store_open(c, &s);
 
         if (r < 0)
                 return r;
-        r = hp_store_begin(s);
-        if (r >= 0)
-                r = hp_store_cluster_vm_get(s, name, &v);
-        if (r >= 0 && (streq(v.desired, "on") || (v.reported_state && !streq(v.reported_state, "off")))) {
-                (void)hp_store_rollback(s);
-                return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s on %s: stop it first", name,
-                                  v.reported_state ? v.reported_state : "on", v.host ? v.host : "?");
+        r = hp_store_transact(s, delete_tx, &d);
+        if (r == -EADDRINUSE) {
+                r = hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "%s", d.busy);
+                free(d.busy);
+                return r;
         }
-        if (r >= 0)
-                r = hp_store_cluster_vm_delete(s, name);
-        if (r >= 0)
-                r = hp_store_event_add(s, "vm-deleted", name, NULL);
-        if (r >= 0)
-                r = hp_store_commit(s);
-        if (r < 0)
-                (void)hp_store_rollback(s);
+        free(d.busy);
         if (r == -ENOENT)
                 return no_vm(c, name);
         if (r < 0)

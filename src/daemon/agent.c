@@ -51,6 +51,9 @@ struct hp_agent {
         char *sent_inventory;     /* the inventory the controller has, as text; NULL: none yet */
         json_t *failed;           /* address -> the setting that failed and why, not tried again */
         struct hp_agent_runs *runs; /* the cluster's VMs here, their epochs */
+        json_t *paths;            /* the cluster's VMs' files, which the inventory says are seen here */
+        char paths_hash[17];      /* the controller's fingerprint of that list; "" before the first */
+        bool beat_soon;           /* the list changed: say what is seen without waiting an interval */
         bool ready;
         pthread_t thread;
         bool running;
@@ -182,7 +185,31 @@ static int join(struct hp_agent *a, char **ret_credential, char **ret_error)
         return *ret_credential ? 0 : -ENOMEM;
 }
 
-/* The inventory: {"devices": [...as device list shows them], "configs": [...]}. */
+/* A file a VM here could use: a readable regular file or block device.
+ * The cluster's VMs name files on storage shared between hosts, so these are
+ * the paths as QEMU opens them, not under the host root the agent reads the
+ * kernel's view from. */
+static bool file_seen(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) && access(path, R_OK) == 0;
+}
+
+/* {"PATH": seen?} for every file the controller asked about. */
+static json_t *paths_seen(struct hp_agent *a)
+{
+        json_t *seen = json_object(), *p;
+        size_t i;
+
+        json_array_foreach(a->paths, i, p)
+                if (seen && json_string_value(p))
+                        json_object_set_new(seen, json_string_value(p), json_boolean(file_seen(json_string_value(p))));
+        return seen;
+}
+
+/* The inventory: {"devices": [...as device list shows them], "configs":
+ * [...], "paths": {...}}. */
 static json_t *inventory(struct hp_agent *a)
 {
         _cleanup_(hp_view_done) struct hp_view v = { 0 };
@@ -207,8 +234,8 @@ static json_t *inventory(struct hp_agent *a)
                         json_object_set_new(c, "reason", json_string(why));
                 json_array_append_new(configs, c);
         }
-        return json_pack("{s:O, s:o}", "devices", json_object_get(devs, "devices") ?: json_array(), "configs",
-                         configs);
+        return json_pack("{s:O, s:o, s:o}", "devices", json_object_get(devs, "devices") ?: json_array(), "configs",
+                         configs, "paths", paths_seen(a));
 }
 
 static json_t *heartbeat_body(struct hp_agent *a, bool *ret_full, char **ret_inventory_text)
@@ -221,6 +248,8 @@ static json_t *heartbeat_body(struct hp_agent *a, bool *ret_full, char **ret_inv
         body = json_pack("{s:i, s:s, s:s, s:s, s:I, s:b, s:O?, s:o}", "protocol", HP_CLUSTER_PROTOCOL, "version",
                          HP_VERSION, "host", a->cfg.name, "boot_id", a->boot_id, "seq", (json_int_t)++a->seq, "ready",
                          a->ready, "memory", memory, "vms", hp_agent_runs_report(a->runs, &a->ops));
+        if (body && a->paths_hash[0])
+                json_object_set_new(body, "paths_hash", json_string(a->paths_hash));
         *ret_full = false;
         if (body && inv) {
                 /* Memory counts as changed when it moved by a step: it moves a
@@ -328,6 +357,20 @@ static void apply_device(struct hp_agent *a, json_t *want, const struct hp_dev_c
         }
 }
 
+/* The files to say whether they are seen, when the controller sent a new list. */
+static void take_paths(struct hp_agent *a, json_t *answer)
+{
+        json_t *paths = json_object_get(answer, "paths");
+        const char *hash = json_string_value(json_object_get(answer, "paths_hash"));
+
+        if (!json_is_array(paths) || !hash)
+                return;
+        json_decref(a->paths);
+        a->paths = json_incref(paths);
+        snprintf(a->paths_hash, sizeof(a->paths_hash), "%s", hash);
+        a->beat_soon = true;
+}
+
 static void apply_answer(struct hp_agent *a, json_t *answer)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
@@ -354,6 +397,7 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
                 apply_device(a, want, h);
         }
         hp_dev_configs_free(have, n);
+        take_paths(a, answer);
         hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms"));
         a->heartbeat_ms = json_integer_value(json_object_get(answer, "heartbeat_ms")) ?: a->heartbeat_ms;
         a->ready = true;
@@ -415,8 +459,9 @@ static void *loop(void *userdata)
                 /* The next beat one interval after this one began. */
                 clock_gettime(CLOCK_MONOTONIC, &until);
                 int64_t wait = a->heartbeat_ms - (mono_ms() - start);
-                if (wait < 0)
+                if (wait < 0 || a->beat_soon)
                         wait = 0;
+                a->beat_soon = false;
                 until.tv_sec += wait / 1000;
                 until.tv_nsec += (wait % 1000) * 1000000;
                 if (until.tv_nsec >= 1000000000) {
@@ -507,6 +552,7 @@ void hp_agent_stop(struct hp_agent *a)
         hp_strv_free(a->controllers);
         free(a->sent_inventory);
         json_decref(a->failed);
+        json_decref(a->paths);
         hp_op_error_done(&a->ops.error);
         pthread_cond_destroy(&a->wake);
         pthread_mutex_destroy(&a->lock);

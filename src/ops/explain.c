@@ -47,26 +47,18 @@ static void local_done(struct local *l)
         hp_strv_free(l->seen);
 }
 
-static int add_path(struct local *l, const char *p)
+/* The VM's disks, kernel and ROM files, and those of them this host sees. */
+static int paths(const struct hp_vm_spec *s, struct local *l)
 {
         struct stat st;
 
-        if (hp_strv_push(&l->paths, p) < 0 || (stat(p, &st) == 0 && hp_strv_push(&l->seen, p) < 0))
-                return -ENOMEM;
-        return 0;
-}
-
-/* The VM's disks and kernel, and those of them this host sees. */
-static int paths(const struct hp_vm_spec *s, struct local *l)
-{
-        l->paths = calloc(1, sizeof(char *));
         l->seen = calloc(1, sizeof(char *));
-        if (!l->paths || !l->seen)
+        if (!l->seen || hp_vm_spec_paths(s, &l->paths) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; s->disks[i]; i++)
-                if (add_path(l, s->disks[i]) < 0)
+        for (size_t i = 0; l->paths[i]; i++)
+                if (stat(l->paths[i], &st) == 0 && hp_strv_push(&l->seen, l->paths[i]) < 0)
                         return -ENOMEM;
-        return s->kernel ? add_path(l, s->kernel) : 0;
+        return 0;
 }
 
 /* The static entries' devices, when the VM has any: free for it or why not. */

@@ -134,6 +134,7 @@ int hp_pg_cluster_vm_create(struct hp_store *s, const char *name, const char *ho
 int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
 int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
+int hp_pg_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);
 int hp_pg_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                     const char *state);
 int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash);

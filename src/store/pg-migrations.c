@@ -147,6 +147,9 @@ static const char *const migrations[] = {
         "UPDATE vms SET desired = 'on' WHERE state IN ('running', 'starting');\n"
         "CREATE INDEX vms_host ON vms (host, name);\n"
         "CREATE INDEX devices_holder ON devices (assigned_vm);\n",
+        /* 8: the hosts a VM's power-on failed on, as the controller
+         * records them (JSON), so it tries the next host and not those. */
+        "ALTER TABLE vms ADD COLUMN start_failures text;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

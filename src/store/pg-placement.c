@@ -18,7 +18,7 @@
 
 #define CLUSTER_VM_SELECT                                                                          \
         "SELECT v.name, h.name, v.spec, v.state, v.desired, v.reported_state, v.epoch, "          \
-        "v.reported_ms, v.pid, v.started_at, v.created_at, v.updated_at "                         \
+        "v.reported_ms, v.pid, v.started_at, v.created_at, v.updated_at, v.start_failures "       \
         "FROM vms AS v LEFT JOIN hosts AS h ON h.id = v.host "
 
 static int row_to_cluster_vm(PGresult *res, int row, void *ret)
@@ -40,6 +40,9 @@ static int row_to_cluster_vm(PGresult *res, int row, void *ret)
                 if (r < 0)
                         return r;
         }
+        r = hp_pg_strdup(res, row, (int)(ELEMENTSOF(strs) + ELEMENTSOF(ints)), &v.start_failures);
+        if (r < 0)
+                return r;
         if (!v.name || !v.spec_json || !v.state || !v.desired)
                 return -EBADMSG;
         *(struct hp_cluster_vm *)ret = v;
@@ -201,6 +204,19 @@ int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desir
         struct hp_pg_one_row w = {
                 .sql = "UPDATE vms SET desired = $2, updated_at = $3 WHERE name = $1",
                 .params = {name, desired, now},
+                .n = 3,
+        };
+
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        return hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
+}
+
+int hp_pg_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures)
+{
+        char now[HP_PG_INT_LEN];
+        struct hp_pg_one_row w = {
+                .sql = "UPDATE vms SET start_failures = $2, updated_at = $3 WHERE name = $1",
+                .params = {name, failures, now},
                 .n = 3,
         };
 

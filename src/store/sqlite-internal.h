@@ -52,6 +52,7 @@ enum hp_store_stmt_id {
         STMT_VM_PLACE_WHY,
         STMT_VM_UNPLACE,
         STMT_VM_SET_DESIRED,
+        STMT_VM_SET_START_FAILURES,
         STMT_VM_REPORT,
         STMT_VM_NAMED,
         STMT_TOKEN_ADD,
@@ -139,11 +140,12 @@ enum {
         CVCOL_STARTED_AT,
         CVCOL_CREATED_AT,
         CVCOL_UPDATED_AT,
+        CVCOL_START_FAILURES,
 };
 
 #define CLUSTER_VM_COLUMNS                                                                         \
         "v.name, h.name, v.spec, v.state, v.desired, v.reported_state, v.epoch, v.reported_ms, "   \
-        "v.pid, v.started_at, v.created_at, v.updated_at"
+        "v.pid, v.started_at, v.created_at, v.updated_at, v.start_failures"
 
 /* A connection: the front's part first, so a struct hp_store * the front
  * hands over is one of these (hp_sqlite()). */
@@ -248,6 +250,7 @@ int hp_sqlite_cluster_vm_create(struct hp_store *s, const char *name, const char
 int hp_sqlite_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
 int hp_sqlite_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 int hp_sqlite_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
+int hp_sqlite_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);
 int hp_sqlite_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                         const char *state);
 int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash);

@@ -209,6 +209,9 @@ static const char *const migrations[] = {
         "DROP TABLE vms_v6;\n"
         "CREATE INDEX vms_host ON vms (host, name);\n"
         "CREATE INDEX devices_assigned_vm ON devices (assigned_vm);\n",
+        /* 8: the hosts a VM's power-on failed on, as the controller
+         * records them (JSON), so it tries the next host and not those. */
+        "ALTER TABLE vms ADD COLUMN start_failures TEXT;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

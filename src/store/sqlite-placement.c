@@ -25,6 +25,7 @@ static int row_to_cluster_vm(sqlite3_stmt *st, void *ret)
                 {CVCOL_NAME, &v.name},       {CVCOL_HOST, &v.host},
                 {CVCOL_SPEC, &v.spec_json},  {CVCOL_STATE, &v.state},
                 {CVCOL_DESIRED, &v.desired}, {CVCOL_REPORTED_STATE, &v.reported_state},
+                {CVCOL_START_FAILURES, &v.start_failures},
         };
         const struct {
                 int col;
@@ -218,6 +219,19 @@ int hp_sqlite_vm_set_desired(struct hp_store *store, const char *name, const cha
         int r;
 
         r = prepare(s, STMT_VM_SET_DESIRED, name, desired, &st);
+        if (r < 0)
+                return r;
+        return hp_sqlite_step_changed(s, st);
+}
+
+int hp_sqlite_vm_set_start_failures(struct hp_store *store, const char *name, const char *failures)
+{
+        struct hp_sqlite *s = hp_sqlite(store);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        /* failures NULL leaves ?2 unbound: NULL. */
+        r = prepare(s, STMT_VM_SET_START_FAILURES, name, failures, &st);
         if (r < 0)
                 return r;
         return hp_sqlite_step_changed(s, st);

@@ -130,6 +130,7 @@ void hp_cluster_vm_done(struct hp_cluster_vm *v)
         free(v->state);
         free(v->desired);
         free(v->reported_state);
+        free(v->start_failures);
         *v = (struct hp_cluster_vm){0};
 }
 
@@ -188,6 +189,13 @@ int hp_store_vm_set_desired(struct hp_store *s, const char *name, const char *de
             !(streq(desired, "on") || streq(desired, "off")))
                 return -EINVAL;
         return s->backend->vm_set_desired(s, name, desired);
+}
+
+int hp_store_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures)
+{
+        if (!vm_name_is_valid(name))
+                return -EINVAL;
+        return s->backend->vm_set_start_failures(s, name, failures);
 }
 
 /* What an agent may report as a run's state: a word, not a message. */

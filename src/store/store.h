@@ -270,6 +270,7 @@ struct hp_cluster_vm {
         int64_t epoch;        /* of its last claim; 0: never claimed */
         int64_t reported_ms;  /* when reported_state came (unix ms), 0: none */
         int64_t pid, started_at, created_at, updated_at; /* as hp_vm_record's */
+        char *start_failures; /* the caller's record of the hosts its power-on failed on (JSON), or NULL */
 };
 void hp_cluster_vm_done(struct hp_cluster_vm *v); /* frees members, accepts zeroed */
 void hp_cluster_vms_free(struct hp_cluster_vm *v, size_t n);
@@ -296,6 +297,9 @@ int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, in
 int hp_store_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 /* desired is "on" or "off" (-EINVAL otherwise). -ENOENT. */
 int hp_store_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
+/* Keeps failures (the caller's text, stored as given; NULL clears it) as
+ * the VM's start_failures. -ENOENT. */
+int hp_store_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);
 /* What hp_store_vm_report() returns for a report it did not record. */
 #define HP_STORE_REPORT_STALE 1
 /* Records what host says of the VM's run at epoch: reported_state = state
@@ -410,4 +414,4 @@ int hp_store_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_
 
 /* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
  * each hold one migration per version, the same logical schema. */
-#define HP_STORE_SCHEMA_VERSION 7
+#define HP_STORE_SCHEMA_VERSION 8

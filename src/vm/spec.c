@@ -341,3 +341,21 @@ int hp_vm_spec_text_check(const struct hp_vm_spec *s, char **ret_error)
                 return text_refused("--append", s->append, "give the command line in UTF-8", ret_error);
         return 0;
 }
+
+int hp_vm_spec_paths(const struct hp_vm_spec *s, char ***ret)
+{
+        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+        int r = v ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r >= 0 && s->disks && s->disks[i]; i++)
+                r = hp_strv_pushf_unique(&v, "%s", s->disks[i]);
+        if (r >= 0 && s->kernel)
+                r = hp_strv_pushf_unique(&v, "%s", s->kernel);
+        for (size_t i = 0; r >= 0 && i < s->n_pci; i++)
+                if (s->pci[i].romfile)
+                        r = hp_strv_pushf_unique(&v, "%s", s->pci[i].romfile);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(v);
+        return 0;
+}

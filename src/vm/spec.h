@@ -164,5 +164,8 @@ bool hp_vm_text_valid(const char *s);
 /* The spec's paths and kernel command line are UTF-8: -EINVAL and a message
  * that shows the value with its bad bytes as \xNN when one is not. */
 int hp_vm_spec_text_check(const struct hp_vm_spec *s, char **ret_error);
+/* The files the VM's host must see: its disks, its kernel, its entries'
+ * ROM files, each once, in that order; NULL-terminated, never NULL. */
+int hp_vm_spec_paths(const struct hp_vm_spec *s, char ***ret);
 /* "64G", "2048M", "512" (MiB) -> MiB. */
 int hp_size_parse_mib(const char *s, uint64_t *ret);

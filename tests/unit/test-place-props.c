@@ -63,6 +63,7 @@ static void gen_cluster(struct cluster *c, bool healthy)
                         .ready = healthy || rnd(10) != 0,
                         .maintenance = !healthy && rnd(10) == 0,
                         .failed = !healthy && rnd(15) == 0,
+                        .start_failed = !healthy && rnd(12) == 0 ? "qemu exited" : NULL,
                         .note = rnd(2) ? "last heartbeat 12 s ago" : NULL,
                         .memory_mib = pick_u64(mem + healthy, ELEMENTSOF(mem) - healthy),
                         .hugepages_free = rnd(3) * 1024,
@@ -106,6 +107,8 @@ static enum hp_place_reason expected(const struct cluster *c, size_t i, size_t *
                 return HP_PLACE_MAINTENANCE;
         if (!h->ready)
                 return HP_PLACE_NOT_READY;
+        if (h->start_failed)
+                return HP_PLACE_START_FAILED;
         if (vm->pinned_host && !streq(vm->pinned_host, h->name))
                 return HP_PLACE_PINNED;
         if (vm->pinned_host && !vm->static_free)
@@ -145,6 +148,7 @@ static const char *reason_words(enum hp_place_reason r)
                 [HP_PLACE_NOT_CONNECTED] = ": not connected",
                 [HP_PLACE_MAINTENANCE] = ": in maintenance",
                 [HP_PLACE_NOT_READY] = ": not ready",
+                [HP_PLACE_START_FAILED] = ": the VM's start failed here: qemu exited",
                 [HP_PLACE_PINNED] = "is pinned to",
                 [HP_PLACE_STATIC] = ": pciPassthru7: device 0000:0c:00.0 is another VM's",
                 [HP_PLACE_MEMORY] = ", needs ",

@@ -339,6 +339,43 @@ static void test_set_desired(void **state)
         assert_cluster(path, "web@gpu-01:off:0");
 }
 
+static void assert_failures(struct hp_store *s, const char *name, const char *want)
+{
+        struct hp_cluster_vm v = {0};
+
+        assert_int_equal(hp_store_cluster_vm_get(s, name, &v), 0);
+        if (want)
+                assert_string_equal(v.start_failures, want);
+        else
+                assert_null(v.start_failures);
+        hp_cluster_vm_done(&v);
+}
+
+/* A VM's start failures are kept as given, in the list too, until cleared. */
+static void test_start_failures(void **state)
+{
+        _cleanup_free_ char *path = store_new("vm_failures");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        struct hp_cluster_vm *v = NULL;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(hp_store_cluster_vm_create(s, "web", NULL, SPEC), 0);
+        assert_failures(s, "web", NULL);
+        assert_int_equal(hp_store_vm_set_start_failures(s, "web", "[{\"host\":\"gpu-01\"}]"), 0);
+        assert_failures(s, "web", "[{\"host\":\"gpu-01\"}]");
+        assert_int_equal(hp_store_cluster_vm_list(s, &v, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(v[0].start_failures, "[{\"host\":\"gpu-01\"}]");
+        hp_cluster_vms_free(v, n);
+        /* A claim leaves them: the caller clears them when a power-on is asked anew. */
+        assert_int_equal(hp_store_vm_place(s, "web", "gpu-01", NULL), 0);
+        assert_failures(s, "web", "[{\"host\":\"gpu-01\"}]");
+        assert_int_equal(hp_store_vm_set_start_failures(s, "nope", "[]"), -ENOENT);
+        assert_int_equal(hp_store_vm_set_start_failures(s, "web", NULL), 0);
+        assert_failures(s, "web", NULL);
+}
+
 static void assert_reported(struct hp_store *s, const char *name, const char *state,
                             int64_t after_ms)
 {
@@ -468,7 +505,7 @@ static void test_migrate_v6(void **state)
         assert_int_equal(hp_store_open_readonly(path, &ro, NULL), -EPROTONOSUPPORT);
         s = open_ok(path);
         assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
-        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 7);
+        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 8);
         assert_cluster(path, "db@gpu-01:off:0 old@gpu-01:off:0 web@gpu-01:on:0 "
                              "win11@local:on:0");
         assert_int_equal(hp_store_cluster_vm_get(s, "win11", &v), 0);
@@ -534,6 +571,7 @@ int main(void)
                 cmocka_unit_test(test_names_unique), cmocka_unit_test(test_per_host_views),
                 cmocka_unit_test(test_place),        cmocka_unit_test(test_unplace),
                 cmocka_unit_test(test_set_desired),  cmocka_unit_test(test_report),
+                cmocka_unit_test(test_start_failures),
                 cmocka_unit_test(test_readonly),     cmocka_unit_test(test_migrate_v6),
                 cmocka_unit_test(test_migrate_v6_duplicate),
         };
