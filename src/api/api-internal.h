@@ -2,6 +2,7 @@
  * see it, and the reply they give. Not for use outside src/api/. */
 #pragma once
 
+#include <gnutls/abstract.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -100,11 +101,16 @@ void hp_api_gate_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 /* conn's request carried a valid token: it no longer counts as pending. */
 void hp_api_gate_pass(struct MHD_Connection *conn);
 
-/* TCP listening sockets and TLS files (listen.c; the Unix socket is
- * hp_unix_listen()); -errno. */
+/* TCP listening sockets (listen.c; the Unix socket is hp_unix_listen()); -errno. */
 int hp_api_socket_tcp(const struct hp_api_tcp_addr *addr, int *ret);
-/* Both PEM files, NUL-terminated, checked to work together. */
-int hp_api_tls_load(const struct hp_api_tls *tls, char **ret_cert, char **ret_key, char **ret_error);
+/* The pair the TCP endpoints serve (tls.c). hp_api_tls_start() reads both
+ * PEM files and checks them to work together, for a's first TLS endpoint
+ * (its others give the same files); hp_api_tls_stop() frees every pair a
+ * served, once its endpoints stopped. The endpoints hand libmicrohttpd
+ * hp_api_tls_callback() (MHD_OPTION_HTTPS_CERT_CALLBACK). */
+int hp_api_tls_start(struct hp_api *a, const struct hp_api_tls *tls, char **ret_error);
+void hp_api_tls_stop(struct hp_api *a);
+gnutls_certificate_retrieve_function2 *hp_api_tls_callback(void);
 
 /* The route table: every request that passed authentication. */
 struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req);

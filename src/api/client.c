@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "client.h"
 #include "util/io.h"
@@ -41,6 +43,7 @@ struct hp_client {
         struct curl_slist *headers;
         long connect_timeout_ms, timeout_ms;
         CURL **handles; /* one per destination, kept for its connection */
+        char curl_error[CURL_ERROR_SIZE]; /* libcurl's own words on the last failure */
 };
 
 static int curl_open(struct curl_fns *f)
@@ -209,7 +212,113 @@ static CURL *handle(struct hp_client *c, size_t i)
         c->f.setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
         c->f.setopt(h, CURLOPT_NOSIGNAL, 1L);
         c->f.setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        c->f.setopt(h, CURLOPT_ERRORBUFFER, c->curl_error);
         return h;
+}
+
+/* The value of "name:value" among a certificate's fields (libcurl's
+ * certinfo; the name's case differs between its TLS backends). */
+static const char *cert_field(const struct curl_slist *fields, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (; fields; fields = fields->next)
+                if (strncasecmp(fields->data, name, n) == 0 && fields->data[n] == ':')
+                        return fields->data + n + 1;
+        return NULL;
+}
+
+/* A certificate date as libcurl gives it: "2020-02-01 00:00:00 GMT"
+ * (GnuTLS) or "Feb  1 00:00:00 2020 GMT" (OpenSSL). -1 when neither. */
+static time_t cert_time(const char *s)
+{
+        struct tm tm = { 0 };
+        const char *end = s ? strptime(s, "%Y-%m-%d %H:%M:%S", &tm) : NULL;
+
+        if (!end && s) {
+                tm = (struct tm){ 0 };
+                end = strptime(s, "%b %d %H:%M:%S %Y", &tm);
+        }
+        return end ? timegm(&tm) : (time_t)-1;
+}
+
+/* The CN of a subject, "O = hwpass, CN = ctl1" or "CN=ctl1,O=hwpass", into out. */
+static void subject_cn(const char *subject, char *out, size_t size)
+{
+        const char *p = subject;
+
+        snprintf(out, size, "%s", subject ? subject : "?");
+        for (; p && (p = strstr(p, "CN")); p += 2) {
+                const char *v = p + 2;
+
+                if (p != subject && p[-1] != ' ' && p[-1] != ',' && p[-1] != '/')
+                        continue;
+                v += strspn(v, " ");
+                if (*v != '=')
+                        continue;
+                v += 1 + strspn(v + 1, " ");
+                snprintf(out, size, "%.*s", (int)strcspn(v, ",/+"), v);
+                return;
+        }
+}
+
+/* Why destination i's certificate was refused, in words an operator can act
+ * on. libcurl says only "SSL peer certificate ... was not OK" (GnuTLS) or
+ * "certificate has expired" without naming it (OpenSSL), so the certificate
+ * is fetched once more without checking it, on a connection that sends
+ * nothing, and its dates are read. NULL when no better reason is found. */
+static char *refused_certificate(struct hp_client *c, size_t i, const char *curl_said)
+{
+        CURL *h = c->f.init();
+        struct curl_certinfo *ci = NULL;
+        const struct curl_slist *leaf;
+        char cn[128], when[32] = "?", *why = NULL;
+        int r;
+        time_t from, until, now = time(NULL);
+        struct tm tm;
+
+        if (!h)
+                return NULL;
+        c->f.setopt(h, CURLOPT_URL, c->urls[i]);
+        c->f.setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+        c->f.setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+        c->f.setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        c->f.setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        c->f.setopt(h, CURLOPT_CERTINFO, 1L);
+        c->f.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+        c->f.setopt(h, CURLOPT_NOSIGNAL, 1L);
+        if (c->f.perform(h) != CURLE_OK || c->f.getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci ||
+            ci->num_of_certs < 1) {
+                c->f.cleanup(h);
+                return NULL;
+        }
+        leaf = ci->certinfo[0];
+        subject_cn(cert_field(leaf, "Subject"), cn, sizeof(cn));
+        from = cert_time(cert_field(leaf, "Start date"));
+        until = cert_time(cert_field(leaf, "Expire date"));
+        if (until != (time_t)-1 && until < now && gmtime_r(&until, &tm)) {
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+                r = asprintf(&why,
+                               "its certificate ('%s') expired on %s: renew it where the cluster CA is kept "
+                               "('hwpass cluster cert DIR %s --renew'), copy the pair to that controller and reload "
+                               "it (systemctl reload hwpassd)",
+                               cn, when, cn);
+        } else if (from != (time_t)-1 && from > now && gmtime_r(&from, &tm)) {
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+                r = asprintf(&why,
+                               "its certificate ('%s') is valid only from %s: this host's clock, or the one it was "
+                               "made on, is wrong (check NTP)",
+                               cn, when);
+        } else {
+                r = asprintf(&why,
+                               "%s (its certificate: '%s', issued by '%s'; this host trusts the CA in %s: the "
+                               "controller's pair must come from 'hwpass cluster cert' with that CA, for the address "
+                               "in the URL)",
+                               curl_said, cert_field(leaf, "Subject") ?: "?", cert_field(leaf, "Issuer") ?: "?",
+                               c->ca_file ? c->ca_file : "?");
+        }
+        c->f.cleanup(h); /* after the last use of its certinfo */
+        return r < 0 ? NULL : why;
 }
 
 /* One try at destination i: 0 with an answer; 1 when the request never
@@ -231,13 +340,18 @@ static int try_one(struct hp_client *c, size_t i, const char *method, const char
                 c->f.setopt(h, CURLOPT_HTTPGET, 1L);
         c->f.setopt(h, CURLOPT_CUSTOMREQUEST, method);
         c->f.setopt(h, CURLOPT_WRITEDATA, answer);
+        c->curl_error[0] = '\0';
         rc = c->f.perform(h);
         if (rc == CURLE_OK) {
                 c->f.getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
                 return 0;
         }
         free(*why);
-        *why = strdup(c->f.strerror(rc));
+        *why = NULL;
+        if (rc == CURLE_PEER_FAILED_VERIFICATION)
+                *why = refused_certificate(c, i, c->curl_error[0] ? c->curl_error : c->f.strerror(rc));
+        if (!*why)
+                *why = strdup(c->curl_error[0] ? c->curl_error : c->f.strerror(rc));
         if (rc == CURLE_WRITE_ERROR)
                 return -EFBIG;
         if (rc == CURLE_OUT_OF_MEMORY)

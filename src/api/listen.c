@@ -1,27 +1,19 @@
-/* The API's endpoints before libmicrohttpd takes them: "tcp:ADDR:PORT" parsed
- * (pure), the listening sockets opened, and the TLS certificate and key read
- * and checked to belong together, so a bad file is named at start-up. */
+/* The API's TCP endpoints before libmicrohttpd takes them: "tcp:ADDR:PORT"
+ * parsed (pure) and the listening sockets opened. Their TLS pair is tls.c's. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api-internal.h"
 #include "api/server.h"
-#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
-
-/* Larger than any certificate chain or key hwpassd is given. */
-#define PEM_MAX (1024 * 1024)
 
 static bool v4_loopback(const struct in_addr *a)
 {
@@ -113,71 +105,5 @@ int hp_api_socket_tcp(const struct hp_api_tcp_addr *addr, int *ret)
         if (bind(fd, (const struct sockaddr *)&addr->sa, addr->sa_len) < 0 || listen(fd, SOMAXCONN) < 0)
                 return -errno;
         *ret = TAKE_FD(fd);
-        return 0;
-}
-
-/* The whole of a PEM file, NUL-terminated. */
-static int read_pem(const char *path, const char *what, char **ret, char **ret_error)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        struct stat st;
-        int r;
-
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                r = -errno;
-                return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what, path,
-                                 strerror(-r));
-        }
-        if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > PEM_MAX)
-                return hp_errorf(
-                        ret_error, -EINVAL,
-                        "the TLS %s '%s' is not a PEM file (empty, too large, or not a file)", what,
-                        path);
-        r = hp_read_all(fd, PEM_MAX, ret, NULL);
-        if (r < 0)
-                return hp_errorf(ret_error, r, "cannot read the TLS %s '%s': %s", what, path,
-                                 strerror(-r));
-        return 0;
-}
-
-/* Would GnuTLS serve this pair? Its own words when not. */
-static int check_pair(const struct hp_api_tls *tls, const char *cert, const char *key,
-                      char **ret_error)
-{
-        gnutls_certificate_credentials_t cred;
-        gnutls_datum_t c = { (unsigned char *)cert, (unsigned)strlen(cert) },
-                       k = { (unsigned char *)key, (unsigned)strlen(key) };
-        int rc;
-
-        if (gnutls_certificate_allocate_credentials(&cred) < 0)
-                return -ENOMEM;
-        rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
-        gnutls_certificate_free_credentials(cred);
-        if (rc < 0)
-                return hp_errorf(ret_error, -EINVAL,
-                                 "the TLS certificate '%s' and key '%s' cannot be used "
-                                 "(GnuTLS: %s): give a PEM certificate and its own "
-                                 "unencrypted PEM key",
-                                 tls->cert_path, tls->key_path, gnutls_strerror(rc));
-        return 0;
-}
-
-int hp_api_tls_load(const struct hp_api_tls *tls, char **ret_cert, char **ret_key, char **ret_error)
-{
-        _cleanup_free_ char *cert = NULL, *key = NULL;
-        int r;
-
-        r = read_pem(tls->cert_path, "certificate", &cert, ret_error);
-        if (r >= 0)
-                r = read_pem(tls->key_path, "key", &key, ret_error);
-        if (r >= 0)
-                r = check_pair(tls, cert, key, ret_error);
-        if (r < 0) {
-                if (key)
-                        explicit_bzero(key, strlen(key));
-                return r;
-        }
-        *ret_cert = TAKE_PTR(cert);
-        *ret_key = TAKE_PTR(key);
         return 0;
 }

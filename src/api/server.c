@@ -53,8 +53,7 @@ struct hp_api_listener {
         struct MHD_Daemon *mhd;
         bool tcp;       /* a bearer token decides, not the peer's credentials */
         struct hp_api_gate gate; /* TCP: the connections without a token yet */
-        char *tls_cert; /* PEM, kept while the daemon runs; NULL: plain HTTP */
-        char *tls_key;
+        bool tls;       /* serves the server's pair (tls.c); not: plain HTTP */
         char name[96]; /* "unix:PATH", "tcp:ADDR:PORT", for its log lines */
 };
 
@@ -272,10 +271,6 @@ static void listener_free(struct hp_api_listener *l)
                 MHD_stop_daemon(l->mhd); /* closes the listening socket */
         if (l->tcp)
                 hp_api_gate_done(&l->gate); /* after the daemon: its close notices take the lock */
-        free(l->tls_cert);
-        if (l->tls_key)
-                explicit_bzero(l->tls_key, strlen(l->tls_key));
-        free(l->tls_key);
         free(l);
 }
 
@@ -316,9 +311,10 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
                   &l->gate },
                 { MHD_OPTION_END, 0, NULL },
         };
+        /* The pair is asked for at each handshake, so a reload reaches new
+         * connections without restarting the daemon (tls.c). */
         struct MHD_OptionItem tls[] = {
-                { MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert },
-                { MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key },
+                { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)hp_api_tls_callback() },
                 { MHD_OPTION_END, 0, NULL },
         };
 
@@ -335,10 +331,10 @@ static int serve(struct hp_api *a, struct hp_api_listener *l, int fd)
          * TCP the gate (admit.c) keeps clients without a token from taking
          * them all. */
         /* The logger first: libmicrohttpd logs with its own until it is set. */
-        l->mhd = MHD_start_daemon(flags | (l->tls_cert ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
+        l->mhd = MHD_start_daemon(flags | (l->tls ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, MHD_OPTION_LISTEN_SOCKET, fd,
                                   MHD_OPTION_ARRAY, opts, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                                  MHD_OPTION_ARRAY, l->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+                                  MHD_OPTION_ARRAY, l->tls ? tls : tls + 1, MHD_OPTION_END);
         if (!l->mhd) {
                 close(fd);
                 return -EIO;
@@ -421,10 +417,13 @@ int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, cons
                 return hp_errorf(ret_error, -EPERM,
                                  "plain HTTP on %s is refused: it is not loopback; give a TLS certificate and key",
                                  addr->text);
-        if (tls && !MHD_is_feature_supported(MHD_FEATURE_TLS))
-                return hp_errorf(ret_error, -EOPNOTSUPP, "this libmicrohttpd was built without TLS");
-        if (tls && (r = hp_api_tls_load(tls, &l->tls_cert, &l->tls_key, ret_error)) < 0)
+        if (tls && (!MHD_is_feature_supported(MHD_FEATURE_TLS) ||
+                    !MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK)))
+                return hp_errorf(ret_error, -EOPNOTSUPP,
+                                 "this libmicrohttpd was built without TLS (or without its certificate callback)");
+        if (tls && (r = hp_api_tls_start(a, tls, ret_error)) < 0)
                 return r;
+        l->tls = tls != NULL;
         r = hp_api_socket_tcp(addr, &fd);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot listen on %s: %s", addr->text, strerror(-r));
@@ -445,6 +444,7 @@ void hp_api_stop(struct hp_api *a)
         for (size_t i = 0; i < a->n_listeners; i++)
                 listener_free(a->listeners[i]);
         free(a->listeners);
+        hp_api_tls_stop(a); /* no endpoint asks for the pair any more */
         /* The socket goes before its lock: the next daemon finds neither. */
         if (a->socket_path)
                 (void)unlink(a->socket_path);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct hp_api;
 
@@ -57,9 +58,21 @@ struct hp_api_tcp_addr {
  * *ret_error saying what is wrong. */
 int hp_api_parse_tcp(const char *s, struct hp_api_tcp_addr *ret, char **ret_error);
 
-/* TLS for a TCP endpoint: a PEM certificate (chain) and its private key. */
+/* TLS for a TCP endpoint: a PEM certificate (chain) and its private key.
+ * A server serves one pair on all its TCP endpoints (and one server in a
+ * process serves TLS). */
 struct hp_api_tls {
         const char *cert_path, *key_path;
+};
+
+/* The certificate served: its file, the leaf's subject ("CN=ctl1,O=hwpass"),
+ * validity (unix seconds) and SHA-256 fingerprint ("AB:CD:...", as
+ * 'openssl x509 -fingerprint -sha256' shows it). */
+struct hp_api_tls_info {
+        const char *cert_path; /* the server's, valid while it lives */
+        char subject[256];
+        char fingerprint[100];
+        time_t not_before, not_after;
 };
 
 /* The server's state (host root, names, store path); it serves nothing until
@@ -77,6 +90,15 @@ int hp_api_listen_unix(struct hp_api *a, const char *socket_path, char **ret_err
  * addr is loopback. Unreadable or mismatched PEM files: -EINVAL, -errno. */
 int hp_api_listen_tcp(struct hp_api *a, const struct hp_api_tcp_addr *addr, const struct hp_api_tls *tls,
                       char **ret_error);
+/* The pair served now; -ENOENT when no endpoint serves TLS. */
+int hp_api_tls_current(const struct hp_api *a, struct hp_api_tls_info *ret);
+/* Reads the certificate and key files again and serves them on the TCP
+ * endpoints' new connections; those open keep the pair they began with, and
+ * no socket is closed. A pair that cannot be used (unreadable, the key not
+ * the certificate's: -EINVAL) or has expired (-EKEYEXPIRED) is refused with
+ * *ret_error saying why, and the pair served stays. -ENOENT: no endpoint
+ * serves TLS. */
+int hp_api_tls_reload(struct hp_api *a, struct hp_api_tls_info *ret, char **ret_error);
 /* Stops every endpoint (the socket file removed) and frees a. */
 void hp_api_stop(struct hp_api *a);
 static inline void hp_api_stopp(struct hp_api **a)

@@ -72,9 +72,13 @@ static int print_result(struct hp_cli *c, json_t *doc, bool init)
                hp_cli_str(doc, "key"), until);
         json_array_foreach (json_object_get(doc, "addresses"), i, a)
                 printf("%s %s", i ? "," : "", json_string_value(a));
-        printf("\nnext: copy %s and the controller's pair to it, and start it with\n"
-               "  hwpassd --role controller --tls-cert %s --tls-key %s ...\n",
-               hp_cli_str(doc, "ca"), hp_cli_str(doc, "cert"), hp_cli_str(doc, "key"));
+        if (json_is_true(json_object_get(doc, "renewed")))
+                printf("\nnext: copy the pair over the controller's --tls-cert and --tls-key files and reload it\n"
+                       "  (systemctl reload hwpassd, or kill -HUP its hwpassd): agents keep working\n");
+        else
+                printf("\nnext: copy %s and the controller's pair to it, and start it with\n"
+                       "  hwpassd --role controller --tls-cert %s --tls-key %s ...\n",
+                       hp_cli_str(doc, "ca"), hp_cli_str(doc, "cert"), hp_cli_str(doc, "key"));
         return HP_EXIT_OK;
 }
 

@@ -4,7 +4,9 @@
  * tells systemd it is ready, and on the first start since boot starts the
  * autostart VMs. Besides its Unix socket it may serve TCP endpoints, which
  * ask for a bearer token. It stops on SIGTERM or SIGINT, leaving the VMs
- * running unless --stop-vms-at-exit. */
+ * running unless --stop-vms-at-exit. On SIGHUP (systemctl reload) it reads
+ * its TLS certificate and key again: new connections get the new pair, and
+ * a pair that cannot be used is refused, the old one kept. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -81,6 +84,8 @@ static const char usage_text[] =
         "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
         "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
         "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
+        "  --tls-cert, --tls-key: read again on SIGHUP (systemctl reload): new connections get\n"
+        "        the new pair; one that cannot be used is refused and the old one kept\n"
         "  limits of each tcp endpoint:\n"
         "  --header-timeout: a connection that has not sent a request with a valid token\n"
         "        is closed after this many seconds without a byte (default " HP_STR(HP_API_HEADER_TIMEOUT) ")\n"
@@ -455,6 +460,51 @@ static int open_store(const char *db, bool runs_vms)
         return 0;
 }
 
+/* "TLS certificate FILE: SUBJECT, valid until DATE, SHA-256 FINGERPRINT". */
+static void log_tls(const char *what, const struct hp_api_tls_info *t)
+{
+        char until[32] = "?";
+        struct tm tm;
+
+        if (gmtime_r(&t->not_after, &tm))
+                strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm);
+        fprintf(stderr, "hwpassd: %s TLS certificate %s: %s, valid until %s, SHA-256 %s\n", what, t->cert_path,
+                t->subject, until, t->fingerprint);
+        if (t->not_after <= time(NULL))
+                fprintf(stderr,
+                        "hwpassd: the TLS certificate %s has expired: clients refuse it; renew it ('hwpass cluster "
+                        "cert DIR NAME --renew' where the cluster CA is kept), copy the pair here and reload "
+                        "(systemctl reload hwpassd, or SIGHUP)\n",
+                        t->cert_path);
+}
+
+/* SIGHUP: the TLS pair read again. systemd is told of the reload (RELOADING=1
+ * with the monotonic time it began, then READY=1), so 'systemctl reload'
+ * returns once it is done. */
+static void reload(struct hp_api *api)
+{
+        _cleanup_free_ char *err = NULL, *state = NULL;
+        struct hp_api_tls_info t, old;
+        struct timespec ts;
+        int r;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (asprintf(&state, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)ts.tv_sec * 1000000ULL +
+                                                                            (unsigned long long)ts.tv_nsec / 1000) >= 0)
+                notify(state);
+        r = hp_api_tls_reload(api, &t, &err);
+        if (r == -ENOENT)
+                fprintf(stderr, "hwpassd: reload: %s\n", err ? err : strerror(-r));
+        else if (r < 0 && hp_api_tls_current(api, &old) >= 0)
+                fprintf(stderr, "hwpassd: reload refused: %s; still serving %s (SHA-256 %s)\n",
+                        err ? err : strerror(-r), old.subject, old.fingerprint);
+        else if (r < 0)
+                fprintf(stderr, "hwpassd: reload refused: %s\n", err ? err : strerror(-r));
+        else
+                log_tls("reloaded: new connections get the", &t);
+        notify("READY=1\nSTATUS=serving the API");
+}
+
 /* The daemon, once its options are read; an exit status. */
 static int run(struct options *opts)
 {
@@ -465,6 +515,7 @@ static int run(struct options *opts)
         _cleanup_free_ char *err = NULL, *socket = NULL, *db = NULL;
         struct options o = *opts;
         struct hp_ops_ctx ctx = { .actor = "hwpassd" };
+        struct hp_api_tls_info tls;
         bool controller = o.role == HP_ROLE_CONTROLLER;
         char hostname[HP_STORE_HOST_NAME_MAX + 1];
         sigset_t set;
@@ -497,6 +548,7 @@ static int run(struct options *opts)
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         raise_file_limit(&o);
         r = hp_api_new(&(struct hp_api_config){ .role = o.role, .heartbeat_ms = o.heartbeat_ms, .lease_ms = o.lease_ms,
@@ -547,11 +599,18 @@ static int run(struct options *opts)
         for (size_t i = 0; i < o.tcp.n; i++)
                 fprintf(stderr, "hwpassd: serving the API on tcp:%s (%s, bearer tokens)\n", o.tcp.addr[i].text,
                         o.tcp.tls.cert_path ? "TLS" : "plain HTTP on loopback");
+        if (hp_api_tls_current(api, &tls) >= 0)
+                log_tls("serving the", &tls);
         notify("READY=1\nSTATUS=serving the API");
         if (!controller && autostart_due(&o, ctx.run_dir))
                 start_vms(&ctx, true);
-        while (sigwait(&set, &sig) != 0)
-                ;
+        for (;;) {
+                if (sigwait(&set, &sig) != 0)
+                        continue;
+                if (sig != SIGHUP)
+                        break;
+                reload(api);
+        }
         notify("STOPPING=1");
         fprintf(stderr, "hwpassd: stopping (signal %d)\n", sig);
         if (o.stop_vms_at_exit && !controller)
