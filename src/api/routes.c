@@ -706,7 +706,7 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
         if (hp_api_segment(url, "/v1/tokens/", NULL, arg, sizeof(arg)))
                 return del ? tokens(a, req, arg) : hp_api_method_error(req, "DELETE");
         if (streq(url, "/metrics"))
-                return get ? hp_api_metrics(a) : hp_api_method_error(req, "GET");
+                return get ? hp_api_metrics(a, req) : hp_api_method_error(req, "GET");
         if (!hp_startswith(url, "/v1/"))
                 return hp_api_web(a, req);
         return hp_api_error(404, "no-route",
