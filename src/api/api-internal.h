@@ -181,7 +181,7 @@ bool hp_api_web_path(const char *url);
 #define HP_API_DEPTH_MAX 8
 
 /* GET /metrics (metrics.c). */
-struct hp_api_reply hp_api_metrics(struct hp_api *a);
+struct hp_api_reply hp_api_metrics(struct hp_api *a, const struct hp_api_request *req);
 /* A VM start that ran from start (CLOCK_MONOTONIC) until now: observed in
  * the power-on histogram when ok, counted as a failure otherwise. */
 void hp_api_power_on_observe(struct hp_api *a, const struct timespec *start, bool ok);

@@ -1,7 +1,9 @@
 /* GET /metrics: the Prometheus text format (0.0.4). The host's devices and
- * VMs are counted at each scrape from what GET /v1/devices and /v1/vms read;
- * power-ons and requests are counted as the daemon serves them. Every label
- * value is one of a fixed set of words, so none needs escaping. */
+ * VMs are counted at each scrape from what GET /v1/devices and /v1/vms read
+ * (on a controller: the cluster's hosts, their devices and the cluster's
+ * VMs, src/ctl/metrics.c); power-ons and requests are counted as the daemon
+ * serves them. Label values are fixed words, but for host names, which are
+ * escaped as the format says. */
 #include "metrics.h"
 
 #include <errno.h>
@@ -13,8 +15,10 @@
 #include <time.h>
 
 #include "api/api-internal.h"
+#include "ctl/ctl.h"
 #include "host/view.h"
 #include "host/pci.h"
+#include "ops/ops.h"
 #include "store/store.h"
 #include "util/macro.h"
 
@@ -85,10 +89,23 @@ static void histogram(FILE *f, const char *name, const struct hp_histogram *h)
         fprintf(f, "%s_sum %s\n%s_count %" PRIu64 "\n", name, sum, name, cumulative);
 }
 
-static void render(FILE *f, const struct hp_metrics *m)
+/* A host's name as a label value: backslash, double quote and newline escaped. */
+static void host_label(FILE *f, const char *name)
 {
-        const struct hp_api_counters *c = &m->counters;
+        fputs("{host=\"", f);
+        for (const char *p = name; *p; p++)
+                if (*p == '\\' || *p == '"')
+                        fprintf(f, "\\%c", *p);
+                else if (*p == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*p, f);
+        fputc('"', f);
+}
 
+/* This host's devices and VMs (a standalone host). */
+static void render_host(FILE *f, const struct hp_metrics *m)
+{
         header(f, "hwpass_devices", "gauge",
                "PCI functions of this host by passthrough state, as hwpass device list shows it.");
         for (int i = 0; i < HP_DEV_MODE_MAX; i++)
@@ -100,6 +117,67 @@ static void render(FILE *f, const struct hp_metrics *m)
         header(f, "hwpass_vms", "gauge", "VMs of this host by state.");
         for (int i = 0; i < HP_VM_STATE_MAX; i++)
                 fprintf(f, "hwpass_vms{state=\"%s\"} %zu\n", vm_states[i], m->vms[i]);
+}
+
+/* The cluster's hosts, their devices, and its VMs (a controller). */
+static void render_cluster(FILE *f, const struct hp_metrics *m)
+{
+        const struct hp_ctl_metrics *c = m->cluster;
+        char age[32];
+
+        header(f, "hwpass_hosts", "gauge",
+               "Hosts of the cluster by state, as hwpass host list shows it.");
+        for (int i = 0; i < HP_HOST_STATE_MAX; i++)
+                fprintf(f, "hwpass_hosts{state=\"%s\"} %zu\n", hp_ctl_host_state_name(i),
+                        c->hosts_by_state[i]);
+        header(f, "hwpass_host_heartbeat_age_seconds", "gauge",
+               "Seconds since each host's last heartbeat, by this controller's clock (none before "
+               "its first).");
+        for (size_t h = 0; h < c->n_hosts; h++) {
+                if (!c->hosts[h].heartbeat)
+                        continue;
+                format_float((double)c->hosts[h].heartbeat_age_ms / 1000, age);
+                fputs("hwpass_host_heartbeat_age_seconds", f);
+                host_label(f, c->hosts[h].name);
+                fprintf(f, "} %s\n", age);
+        }
+        header(f, "hwpass_devices", "gauge",
+               "PCI functions of each host by passthrough state, as hwpass device list --host "
+               "shows it.");
+        for (size_t h = 0; h < c->n_hosts; h++)
+                for (int i = 0; i < HP_DEV_MODE_MAX; i++) {
+                        fputs("hwpass_devices", f);
+                        host_label(f, c->hosts[h].name);
+                        fprintf(f, ",state=\"%s\"} %zu\n", hp_dev_mode_name(i),
+                                c->hosts[h].devices[i]);
+                }
+        header(f, "hwpass_devices_quarantined", "gauge",
+               "PCI functions of each host quarantined after a failed reset (see hwpass device "
+               "clear).");
+        for (size_t h = 0; h < c->n_hosts; h++) {
+                fputs("hwpass_devices_quarantined", f);
+                host_label(f, c->hosts[h].name);
+                fprintf(f, "} %zu\n", c->hosts[h].quarantined);
+        }
+        header(f, "hwpass_vms", "gauge",
+               "VMs of the cluster by state, as their hosts report them (off until a host reports "
+               "a run).");
+        for (int i = 0; i < HP_VM_STATE_MAX; i++)
+                fprintf(f, "hwpass_vms{state=\"%s\"} %zu\n", vm_states[i], m->vms[i]);
+        header(f, "hwpass_vms_desired", "gauge",
+               "VMs of the cluster by the state asked for (vm start, vm stop).");
+        fprintf(f, "hwpass_vms_desired{state=\"on\"} %zu\nhwpass_vms_desired{state=\"off\"} %zu\n",
+                c->vms_desired_on, c->vms_desired_off);
+}
+
+static void render(FILE *f, const struct hp_metrics *m)
+{
+        const struct hp_api_counters *c = &m->counters;
+
+        if (m->cluster)
+                render_cluster(f, m);
+        else
+                render_host(f, m);
         header(f, "hwpass_power_on_seconds", "histogram",
                "Successful VM power-ons through this daemon since it started: seconds to answer.");
         histogram(f, "hwpass_power_on_seconds", &c->power_on);
@@ -186,22 +264,55 @@ static int count_vms(struct hp_api *a, struct hp_metrics *m, char **ret_error)
         return 0;
 }
 
-struct hp_api_reply hp_api_metrics(struct hp_api *a)
+/* A controller's counts, from the cluster's store; an error reply in *err. */
+static int count_cluster(struct hp_api *a, const struct hp_api_request *req, struct hp_metrics *m,
+                         struct hp_ctl_metrics *cm, struct hp_api_reply *err)
+{
+        char actor[300];
+        struct hp_ops_ctx ctx;
+        int r;
+
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ctl_metrics(&ctx, &a->ctl, cm);
+        if (r < 0) {
+                *err = hp_api_op_reply(&ctx, r, NULL, 200);
+                return r;
+        }
+        for (size_t i = 0; cm->vm_states[i]; i++) {
+                int state = hp_vm_state_index(cm->vm_states[i]);
+
+                if (state >= 0)
+                        m->vms[state]++;
+        }
+        m->cluster = cm;
+        return 0;
+}
+
+struct hp_api_reply hp_api_metrics(struct hp_api *a, const struct hp_api_request *req)
 {
         _cleanup_free_ struct hp_metrics *m = calloc(1, sizeof(*m));
         _cleanup_free_ char *dev_err = NULL, *vm_err = NULL;
+        _cleanup_(hp_ctl_metrics_done) struct hp_ctl_metrics cm = { 0 };
+        struct hp_api_reply err;
         char *text;
         size_t len;
         int r;
 
         if (!m)
                 return hp_api_error(500, "internal", "out of memory");
-        r = count_devices(a, m, &dev_err);
-        if (r < 0)
-                return hp_api_error(500, "host-unreadable", "%s", dev_err ? dev_err : strerror(-r));
-        r = count_vms(a, m, &vm_err);
-        if (r < 0)
-                return hp_api_error(500, "store-unreadable", "%s", vm_err ? vm_err : strerror(-r));
+        if (a->role == HP_ROLE_CONTROLLER) {
+                if (count_cluster(a, req, m, &cm, &err) < 0)
+                        return err;
+        } else {
+                r = count_devices(a, m, &dev_err);
+                if (r < 0)
+                        return hp_api_error(500, "host-unreadable", "%s",
+                                            dev_err ? dev_err : strerror(-r));
+                r = count_vms(a, m, &vm_err);
+                if (r < 0)
+                        return hp_api_error(500, "store-unreadable", "%s",
+                                            vm_err ? vm_err : strerror(-r));
+        }
         pthread_mutex_lock(&a->metrics_lock);
         m->counters = a->counters;
         pthread_mutex_unlock(&a->metrics_lock);

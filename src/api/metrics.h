@@ -1,12 +1,14 @@
 /* hwpassd's metrics in the Prometheus text format (0.0.4): what the host
- * holds now (devices by state, VMs by state) and what the daemon counted
- * since it started (power-ons, requests). Rendering is pure: counts in,
- * text out. */
+ * holds now (devices by state, VMs by state), or on a controller what the
+ * cluster holds (hosts by state, each host's devices, the cluster's VMs),
+ * and what the daemon counted since it started (power-ons, requests).
+ * Rendering is pure: counts in, text out. */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctl/ctl.h"
 #include "host/state.h"
 
 #define HP_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -45,9 +47,13 @@ enum hp_vm_state_index {
 int hp_vm_state_index(const char *state);
 
 struct hp_metrics {
-        size_t devices[HP_DEV_MODE_MAX]; /* PCI functions by hp_dev_mode */
-        size_t quarantined;
+        size_t devices[HP_DEV_MODE_MAX]; /* PCI functions by hp_dev_mode (standalone) */
+        size_t quarantined;              /* (standalone) */
         size_t vms[HP_VM_STATE_MAX];
+        /* A controller's: its hosts and their devices, VMs by desired
+         * state (devices and quarantined above are then unused). NULL on a
+         * standalone host. */
+        const struct hp_ctl_metrics *cluster;
         struct hp_api_counters counters;
 };
 

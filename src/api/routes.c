@@ -186,14 +186,52 @@ static struct hp_api_reply vms(struct hp_api *a, const char *name)
         return hp_api_ok(list ? json_pack("{s:o}", "vms", list) : NULL);
 }
 
-/* ?since=ID&limit=N: the newest N (default 50) after event ID, oldest first. */
-static struct hp_api_reply events(struct hp_api *a, const char *since_arg, const char *limit_arg)
+/* How many of the newest events ?host= looks through for that host's. */
+#define EVENTS_SCAN_MAX 100000
+
+/* The newest limit events of host after since, as GET /v1/events gives
+ * them. The store lists every host's: windows of newest events, each
+ * larger, are read until one holds enough of host's or the log ends. */
+static int host_events(struct hp_store *s, const char *host, int64_t since, size_t limit, json_t **ret)
+{
+        size_t window = limit;
+
+        for (;;) {
+                struct hp_event *e = NULL;
+                _cleanup_free_ struct hp_event *kept = NULL;
+                size_t n = 0, k = 0, from;
+                int r = hp_store_event_list(s, since, window, &e, &n);
+
+                if (r < 0)
+                        return r;
+                kept = calloc(n + 1, sizeof(*kept));
+                for (size_t i = 0; kept && i < n; i++)
+                        if (e[i].host && streq(e[i].host, host))
+                                kept[k++] = e[i]; /* shallow: e owns the strings */
+                if (kept && k < limit && n == window && window < EVENTS_SCAN_MAX) {
+                        hp_events_free(e, n);
+                        window = window > EVENTS_SCAN_MAX / 8 ? EVENTS_SCAN_MAX : window * 8;
+                        continue;
+                }
+                from = k > limit ? k - limit : 0;
+                *ret = kept ? hp_json_events(kept + from, k - from) : NULL;
+                hp_events_free(e, n);
+                return *ret ? 0 : -ENOMEM;
+        }
+}
+
+/* ?since=ID&limit=N&host=NAME: the newest N (default 50) after event ID, of
+ * every host or of NAME's, oldest first. */
+static struct hp_api_reply events(struct hp_api *a, const struct hp_api_request *req)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_free_ char *err = NULL;
+        const char *since_arg = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "since"),
+                   *limit_arg = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "limit"),
+                   *host = host_arg(req);
         uint64_t since = 0, limit = 50;
         struct hp_event *e = NULL;
-        struct hp_api_reply rep;
+        json_t *doc = NULL;
         size_t n = 0;
         int r;
 
@@ -201,17 +239,26 @@ static struct hp_api_reply events(struct hp_api *a, const char *since_arg, const
                 return hp_api_error(400, "bad-query", "invalid since '%.64s': an event id", since_arg);
         if (limit_arg && (hp_parse_u64(limit_arg, 10, &limit) < 0 || limit == 0 || limit > 100000))
                 return hp_api_error(400, "bad-query", "invalid limit '%.64s': 1 to 100000", limit_arg);
+        if (host && !hp_store_host_name_is_valid(host))
+                return hp_api_error(400, "bad-query", "invalid host '%.64s': 1-%d letters, digits, '-', '.' or '_'",
+                                    host, HP_STORE_HOST_NAME_MAX);
         r = hp_store_open_readonly(a->db_path, &s, &err);
         if (r == -ENOENT)
                 return hp_api_ok(hp_json_events(NULL, 0));
         if (r < 0)
                 return hp_api_error(500, "store-unreadable", "%s", err ? err : strerror(-r));
-        r = hp_store_event_list(s, (int64_t)since, (size_t)limit, &e, &n);
+        if (host && (r = hp_store_set_host(s, host)) == -ENOENT)
+                return hp_api_error(404, "no-host", "no host '%s' in the store%s", host,
+                                    a->role == HP_ROLE_CONTROLLER ? " (see 'hwpass host list')" : "");
+        if (host && r >= 0)
+                r = host_events(s, host, (int64_t)since, (size_t)limit, &doc);
+        else if (r >= 0 && (r = hp_store_event_list(s, (int64_t)since, (size_t)limit, &e, &n)) >= 0) {
+                doc = hp_json_events(e, n);
+                hp_events_free(e, n);
+        }
         if (r < 0)
                 return hp_api_error(500, "store-unreadable", "cannot read the events: %s", strerror(-r));
-        rep = hp_api_ok(hp_json_events(e, n));
-        hp_events_free(e, n);
-        return rep;
+        return hp_api_ok(doc);
 }
 
 /* The body as an object with only the allowed fields; a 400 in *err. A
@@ -696,9 +743,7 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
         if (hp_api_segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))
                 return get ? vms(a, arg) : del ? hp_api_vm_delete(a, req, arg) : hp_api_method_error(req, "GET or DELETE");
         if (streq(url, "/v1/events"))
-                return get ? events(a, MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "since"),
-                                    MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "limit"))
-                           : hp_api_method_error(req, "GET");
+                return get ? events(a, req) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/usb"))
                 return get ? hp_api_usb(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/tokens"))
@@ -706,7 +751,7 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
         if (hp_api_segment(url, "/v1/tokens/", NULL, arg, sizeof(arg)))
                 return del ? tokens(a, req, arg) : hp_api_method_error(req, "DELETE");
         if (streq(url, "/metrics"))
-                return get ? hp_api_metrics(a) : hp_api_method_error(req, "GET");
+                return get ? hp_api_metrics(a, req) : hp_api_method_error(req, "GET");
         if (!hp_startswith(url, "/v1/"))
                 return hp_api_web(a, req);
         return hp_api_error(404, "no-route",

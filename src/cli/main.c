@@ -61,7 +61,7 @@ static const struct command {
         { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]", "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },
         { "cluster", "token", "create [--ttl DURATION]", "a join token for one host, printed this once", hp_cmd_cluster_token },
         { "cluster", "cert", "DIR CONTROLLER [--address HOST]... [--days N] [--renew]", "another controller's certificate from the CA in DIR (--renew: a new key)", hp_cmd_cluster_cert },
-        { "events", NULL, "[--since ID] [--limit N]", "the event log: who did what, state changes, failures", hp_cmd_events },
+        { "events", NULL, "[--since ID] [--limit N] [--follow]", "the event log: who did what, state changes, failures (a cluster's: with each event's host)", hp_cmd_events },
         { "device", "list", "[--class gpu|net|storage|usb|audio] [--host NAME]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
         { "iommu", "list", "", "IOMMU groups and their devices", hp_cmd_iommu_list },
@@ -104,7 +104,7 @@ static void usage(FILE *f)
                    "                   answers (environment: HWPASS_CONTROLLER), with\n"
                    "  --token TOKEN    an API token (environment: HWPASS_TOKEN) and\n"
                    "  --ca FILE        the cluster CA's certificate (environment: HWPASS_CA)\n"
-                   "  --host NAME      with --controller: the host a device command means\n"
+                   "  --host NAME      with --controller: the host a device command or events means\n"
                    "  --json           machine-readable output\n"
                    "  -h, --help       this text\n");
 }

@@ -2,14 +2,28 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "alloc/select.h"
 #include "ctl.h"
 #include "host/pci.h"
 
 struct hp_dev_config;
+struct hp_host_info;
 struct hp_store;
+
+/* The controller's clock, unix ms (heartbeat ages are counted by it). */
+int64_t hp_ctl_now_ms(void);
+/* Hosts a controller shows: those that joined and were not removed (the
+ * store's own "local" never joins). */
+bool hp_ctl_host_shown(const struct hp_host_info *h);
+enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t lease_ms, int64_t now_ms);
+/* The host's devices as GET /v1/devices?host=NAME shows them (each reported
+ * document with the cluster's settings over it, and "host"), appended to
+ * out. Switches the connection to host. */
+int hp_ctl_host_devices(struct hp_store *s, const char *host, json_t *out);
 
 /* The host's last report, parsed; NULL when it sent none (or it is damaged). */
 json_t *hp_ctl_report(struct hp_store *s, const char *host);

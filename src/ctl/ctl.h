@@ -10,7 +10,10 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "host/state.h"
 
 struct hp_dev_config;
 struct hp_ops_ctx;
@@ -44,6 +47,19 @@ int hp_ctl_join(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *b
  * should hold (docs/cluster.md "Heartbeat"). */
 int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, const char *host, json_t *body,
                      json_t **ret);
+
+/* A host's state as GET /v1/hosts and host list give it: maintenance when
+ * set so; connected while its lease lives; failed once silent for its
+ * lease and as long again; disconnected in between (or before it ever
+ * heartbeat). */
+enum hp_ctl_host_state {
+        HP_HOST_CONNECTED,
+        HP_HOST_DISCONNECTED,
+        HP_HOST_MAINTENANCE,
+        HP_HOST_FAILED,
+        HP_HOST_STATE_MAX,
+};
+const char *hp_ctl_host_state_name(enum hp_ctl_host_state s);
 
 /* GET /v1/hosts: {"hosts": [{"name", "state", "ready", "last_heartbeat_ms",
  * "heartbeat_age_ms", "memory", "pools": [{"vendor_id", "device_id",
@@ -87,6 +103,30 @@ int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret);
 int hp_ctl_vm_stop(struct hp_ops_ctx *c, const char *name, json_t **ret);
 int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret);
 int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret);
+
+/* What a controller's GET /metrics counts, read at each scrape: the hosts
+ * GET /v1/hosts shows, each with its state, the age of its last heartbeat
+ * and its devices by passthrough mode as device list --host shows them
+ * (what the host reported, under the cluster's settings); the cluster's
+ * VMs by the state vm list shows (what their host reported at their
+ * epoch, "off" until it has) and by the state asked for. */
+struct hp_ctl_host_metrics {
+        char *name;
+        enum hp_ctl_host_state state;
+        bool heartbeat;           /* it sent one; then: */
+        int64_t heartbeat_age_ms; /* by the controller's clock, against the database's */
+        size_t devices[HP_DEV_MODE_MAX];
+        size_t quarantined;
+};
+struct hp_ctl_metrics {
+        struct hp_ctl_host_metrics *hosts; /* sorted by name */
+        size_t n_hosts;
+        size_t hosts_by_state[HP_HOST_STATE_MAX];
+        char **vm_states;                  /* one per VM, NULL-terminated; never NULL on success */
+        size_t vms_desired_on, vms_desired_off;
+};
+int hp_ctl_metrics(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct hp_ctl_metrics *ret);
+void hp_ctl_metrics_done(struct hp_ctl_metrics *m); /* accepts zeroed */
 
 /* A join token, valid for ttl_ms (0: an hour), for one host: {"token",
  * "expires_ms"}. The token is shown this once. */

@@ -16,7 +16,7 @@
 #include "util/strutil.h"
 #include "vm/specjson.h"
 
-static int64_t now_ms(void)
+int64_t hp_ctl_now_ms(void)
 {
         struct timespec ts;
 
@@ -24,25 +24,34 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-
-/* Hosts a controller shows: those that joined and were not removed (the
- * store's own "local" never joins). */
-static bool shown(const struct hp_host_info *h)
+bool hp_ctl_host_shown(const struct hp_host_info *h)
 {
         return h->has_credential;
 }
 
-static const char *state_of(const struct hp_host_info *h, int64_t lease_ms, int64_t now)
+const char *hp_ctl_host_state_name(enum hp_ctl_host_state st)
+{
+        static const char *const names[HP_HOST_STATE_MAX] = {
+                [HP_HOST_CONNECTED] = "connected",
+                [HP_HOST_DISCONNECTED] = "disconnected",
+                [HP_HOST_MAINTENANCE] = "maintenance",
+                [HP_HOST_FAILED] = "failed",
+        };
+
+        return (unsigned)st < HP_HOST_STATE_MAX ? names[st] : NULL;
+}
+
+enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t lease_ms, int64_t now)
 {
         if (h->maintenance)
-                return "maintenance";
+                return HP_HOST_MAINTENANCE;
         if (h->lease_live)
-                return "connected";
+                return HP_HOST_CONNECTED;
         /* Failed: silent for a lease and as long again (the margin that
          * keeps a slow host from being taken for a dead one). */
         if (h->heartbeat_ms > 0 && now - h->lease_expires_ms > lease_ms)
-                return "failed";
-        return "disconnected";
+                return HP_HOST_FAILED;
+        return HP_HOST_DISCONNECTED;
 }
 
 /* Whether the host reports row's device bound to vfio-pci now. */
@@ -104,7 +113,7 @@ static json_t *host_json(struct hp_store *s, const struct hp_host_info *h, int64
                 return NULL;
         report = devs.report;
         doc = json_pack("{s:s, s:s, s:b, s:b, s:I, s:o?, s:O?, s:O?, s:o, s:i}", "name", h->name, "state",
-                        state_of(h, lease_ms, now), "ready", h->ready, "maintenance", h->maintenance,
+                        hp_ctl_host_state_name(hp_ctl_host_state(h, lease_ms, now)), "ready", h->ready, "maintenance", h->maintenance,
                         "last_heartbeat_ms", (json_int_t)h->heartbeat_ms, "heartbeat_age_ms",
                         h->heartbeat_ms ? json_integer(now - h->heartbeat_ms) : NULL, "memory",
                         json_object_get(report, "memory"), "version", json_object_get(report, "version"), "pools",
@@ -118,13 +127,13 @@ int hp_ctl_hosts(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *
         struct hp_host_info *h = NULL;
         size_t n = 0;
         json_t *hosts = json_array();
-        int64_t now = now_ms();
+        int64_t now = hp_ctl_now_ms();
         int r = hp_ops_store_open(c, &s);
 
         if (r >= 0 && (r = hp_store_host_list(s, &h, &n)) < 0)
                 r = hp_op_host_error(c, r, "cannot read the cluster's hosts");
         for (size_t i = 0; r >= 0 && i < n; i++)
-                if (shown(&h[i]) && (!hosts || json_array_append_new(
+                if (hp_ctl_host_shown(&h[i]) && (!hosts || json_array_append_new(
                                                        hosts, host_json(s, &h[i], cfg->lease_ms ?: HP_LEASE_MS_DEFAULT,
                                                                         now)) < 0))
                         r = hp_op_oom(c);
@@ -150,7 +159,7 @@ static void overlay(json_t *doc, const struct hp_dev_config *d)
                 json_object_set_new(pt, "desired", json_boolean(d->desired));
 }
 
-static int host_devices(struct hp_store *s, const char *host, json_t *out)
+int hp_ctl_host_devices(struct hp_store *s, const char *host, json_t *out)
 {
         _cleanup_(json_decrefp) json_t *report = hp_ctl_report(s, host);
         struct hp_dev_config *d = NULL;
@@ -207,15 +216,15 @@ int hp_ctl_devices(struct hp_ops_ctx *c, const char *host, json_t **ret)
                 return hp_op_oom(c);
         if (host) {
                 r = known_host(c, s, host);
-                if (r >= 0 && (r = host_devices(s, host, out)) < 0)
+                if (r >= 0 && (r = hp_ctl_host_devices(s, host, out)) < 0)
                         r = hp_op_host_error(c, r, "cannot read the devices of %s", host);
                 if (r < 0)
                         return r;
         } else {
                 r = hp_store_host_list(s, &h, &n);
                 for (size_t i = 0; r >= 0 && i < n; i++)
-                        if (shown(&h[i]))
-                                r = host_devices(s, h[i].name, out);
+                        if (hp_ctl_host_shown(&h[i]))
+                                r = hp_ctl_host_devices(s, h[i].name, out);
                 hp_host_infos_free(h, n);
                 if (r < 0)
                         return hp_op_host_error(c, r, "cannot read the cluster's devices");

@@ -589,11 +589,12 @@ json_t *hp_json_events(const struct hp_event *e, size_t n)
         json_t *list = json_array();
 
         for (size_t i = 0; list && i < n; i++)
-                if (json_array_append_new(list, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "id", (json_int_t)e[i].id, "at",
-                                                          (json_int_t)e[i].at, "kind", text(e[i].kind), "subject",
-                                                          str_or_null(e[i].subject), "message",
+                if (json_array_append_new(list, json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)e[i].id,
+                                                          "at", (json_int_t)e[i].at, "kind", text(e[i].kind),
+                                                          "subject", str_or_null(e[i].subject), "message",
                                                           str_or_null(e[i].message), "actor",
-                                                          str_or_null(e[i].actor))) < 0) {
+                                                          str_or_null(e[i].actor), "host",
+                                                          str_or_null(e[i].host))) < 0) {
                         json_decref(list);
                         return NULL;
                 }

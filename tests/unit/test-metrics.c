@@ -220,12 +220,83 @@ static void test_names(void **state)
         assert_null(hp_dev_mode_name(HP_DEV_MODE_MAX));
 }
 
+/* A controller: the cluster's hosts and their devices, one line per host
+ * and state, its VMs; the daemon's counters as on a host. */
+static void test_cluster(void **state)
+{
+        static const char want[] =
+                "# HELP hwpass_hosts Hosts of the cluster by state, as hwpass host list shows it.\n"
+                "# TYPE hwpass_hosts gauge\n"
+                "hwpass_hosts{state=\"connected\"} 1\n"
+                "hwpass_hosts{state=\"disconnected\"} 0\n"
+                "hwpass_hosts{state=\"maintenance\"} 0\n"
+                "hwpass_hosts{state=\"failed\"} 1\n"
+                "# HELP hwpass_host_heartbeat_age_seconds Seconds since each host's last heartbeat, "
+                "by this controller's clock (none before its first).\n"
+                "# TYPE hwpass_host_heartbeat_age_seconds gauge\n"
+                "hwpass_host_heartbeat_age_seconds{host=\"gpu-a\"} 0.25\n"
+                "# HELP hwpass_devices PCI functions of each host by passthrough state, "
+                "as hwpass device list --host shows it.\n"
+                "# TYPE hwpass_devices gauge\n"
+                "hwpass_devices{host=\"gpu-a\",state=\"host\"} 50\n"
+                "hwpass_devices{host=\"gpu-a\",state=\"pending\"} 0\n"
+                "hwpass_devices{host=\"gpu-a\",state=\"passthrough\"} 1\n"
+                "hwpass_devices{host=\"gpu-a\",state=\"passthrough!\"} 0\n"
+                "hwpass_devices{host=\"odd\\\"x\\\\\",state=\"host\"} 0\n"
+                "hwpass_devices{host=\"odd\\\"x\\\\\",state=\"pending\"} 2\n"
+                "hwpass_devices{host=\"odd\\\"x\\\\\",state=\"passthrough\"} 0\n"
+                "hwpass_devices{host=\"odd\\\"x\\\\\",state=\"passthrough!\"} 0\n"
+                "# HELP hwpass_devices_quarantined PCI functions of each host quarantined after a failed "
+                "reset (see hwpass device clear).\n"
+                "# TYPE hwpass_devices_quarantined gauge\n"
+                "hwpass_devices_quarantined{host=\"gpu-a\"} 0\n"
+                "hwpass_devices_quarantined{host=\"odd\\\"x\\\\\"} 1\n"
+                "# HELP hwpass_vms VMs of the cluster by state, as their hosts report them "
+                "(off until a host reports a run).\n"
+                "# TYPE hwpass_vms gauge\n"
+                "hwpass_vms{state=\"off\"} 2\n"
+                "hwpass_vms{state=\"starting\"} 0\n"
+                "hwpass_vms{state=\"running\"} 1\n"
+                "hwpass_vms{state=\"stopping\"} 0\n"
+                "# HELP hwpass_vms_desired VMs of the cluster by the state asked for (vm start, vm stop).\n"
+                "# TYPE hwpass_vms_desired gauge\n"
+                "hwpass_vms_desired{state=\"on\"} 1\n"
+                "hwpass_vms_desired{state=\"off\"} 2\n"
+                "# HELP hwpass_power_on_seconds ";
+        /* A name the store would refuse, to show the escaping. */
+        char name_a[] = "gpu-a", name_b[] = "odd\"x\\";
+        struct hp_ctl_host_metrics hosts[2] = {
+                { .name = name_a, .state = HP_HOST_CONNECTED, .heartbeat = true, .heartbeat_age_ms = 250,
+                  .devices = { [HP_DEV_MODE_HOST] = 50, [HP_DEV_MODE_PASSTHROUGH] = 1 } },
+                { .name = name_b, .state = HP_HOST_FAILED, .devices = { [HP_DEV_MODE_PENDING] = 2 },
+                  .quarantined = 1 },
+        };
+        struct hp_ctl_metrics cm = { .hosts = hosts, .n_hosts = 2, .vms_desired_on = 1, .vms_desired_off = 2 };
+        _cleanup_free_ struct hp_metrics *m = calloc(1, sizeof(*m));
+        _cleanup_free_ char *text = NULL;
+
+        (void)state;
+        assert_non_null(m);
+        cm.hosts_by_state[HP_HOST_CONNECTED] = 1;
+        cm.hosts_by_state[HP_HOST_FAILED] = 1;
+        m->cluster = &cm;
+        m->vms[HP_VM_OFF] = 2;
+        m->vms[HP_VM_RUNNING] = 1;
+        m->counters.requests[200] = 3;
+        text = render(m);
+        assert_memory_equal(text, want, strlen(want));
+        assert_non_null(strstr(text, "\nhwpass_api_requests_total{code=\"200\"} 3\n"));
+        /* Nothing of a standalone host's families without a host label. */
+        assert_null(strstr(text, "\nhwpass_devices{state="));
+        assert_null(strstr(text, "\nhwpass_devices_quarantined "));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exact),      cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_cumulative), cmocka_unit_test(test_sum_format),
-                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_names),      cmocka_unit_test(test_cluster),
         };
 
         return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
