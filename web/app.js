@@ -3,7 +3,9 @@
  * thousands of devices lays out once per section. Buttons act through one
  * delegated click handler. No framework, no build step, no external URL.
  * A cluster's controller (GET /v1/daemon says which) gets its hosts instead
- * of one host's readiness, USB and VMs, and the devices of the host chosen. */
+ * of one host's readiness and USB, the devices of the host chosen, and the
+ * cluster's VMs: where each is placed, power on and off, and why a VM can or
+ * cannot go to each host (explain). */
 "use strict";
 
 (() => {
@@ -73,16 +75,18 @@
   const state = {
     host: null, devices: null, missing: [], usb: null, vms: null, events: null, byAddr: new Map(),
     hosts: null, picked: null, /* a controller's hosts, and the one whose devices are shown */
+    explain: null, /* a controller's explain of one VM (explainFor) */
   };
   const errors = {};
   let lastEvent = 0; /* the newest event shown */
   const LIVE_MS = 2000; /* how often the page asks what changed */
 
   /* The sections each kind of daemon serves; the others are hidden. A
-   * controller serves no single host's readiness checks, USB or VMs. */
+   * controller serves no single host's readiness checks or USB; its VMs are
+   * the cluster's (renderClusterVms). */
   const SERVES = {
     standalone: ["host", "devices", "usb", "vms", "events"],
-    controller: ["hosts", "devices", "events"],
+    controller: ["hosts", "devices", "vms", "events"],
   };
   let role = "standalone";
   const serves = () => SERVES[role];
@@ -537,6 +541,7 @@
   }
 
   function renderVms() {
+    if (role === "controller") return renderClusterVms();
     const vms = state.vms;
     if (!vms) return setBody("vms", "");
     let html = tableStart("vms", [["c-vname", "Name"], ["c-vstate", "State"], ["c-vres", "Resources"],
@@ -560,20 +565,174 @@
     setBody("vms", vms.length ? html : '<p class="muted">No VMs defined (hwpass vm create NAME).</p>');
   }
 
+  /* Start or stop; on a controller, power on (a placement) or off, whose
+   * answer (or refusal, with each host's verdict) is shown above the VMs. */
   async function vmAction(name, action) {
-    const verb = action === "start" ? "Starting" : "Stopping";
+    const cluster = role === "controller";
+    const verb = cluster ? (action === "start" ? "Powering on" : "Powering off") :
+      action === "start" ? "Starting" : "Stopping";
     $("vms-msg").textContent = "";
     $("vms-msg").className = "msg";
+    if (cluster) showRefusal(null);
     flash(`${verb} ${name}…`);
     try {
-      await api("POST", `v1/vms/${name}/${action}`, action === "stop" ? {} : undefined);
-      flash(`${name} ${action === "start" ? "started" : "stopped"}`);
+      const doc = await api("POST", `v1/vms/${name}/${action}`, action === "stop" ? {} : undefined);
+      if (cluster) {
+        const text = powerDone(name, action, doc);
+        flash(text);
+        $("vms-msg").className = "msg ok";
+        $("vms-msg").textContent = text;
+      } else {
+        flash(`${name} ${action === "start" ? "started" : "stopped"}`);
+      }
     } catch (e) {
       flash("");
       $("vms-msg").className = "msg error";
-      $("vms-msg").textContent = `Cannot ${action} ${name}: ${e.message}`;
+      $("vms-msg").textContent = `Cannot ${cluster ? (action === "start" ? "power on" : "power off") : action} ` +
+        `${name}: ${e.message}`;
+      if (cluster && e.detail && Array.isArray(e.detail.hosts)) showRefusal(e.detail.hosts);
     }
-    load(["vms", "devices", "events"]);
+    load(["hosts", "vms", "devices", "events"]);
+  }
+
+  /* ---- a controller's VMs ----------------------------------------------- */
+
+  /* The VM whose placement is shown, and its row as it was when that was asked. */
+  let explainFor = null, explainError = null, explainSeen = "";
+  const vmKey = (vm) => vm ? [vm.host, vm.desired, vm.state, vm.epoch].join() : "";
+
+  /* What a cluster VM asks for: each entry, with its count. */
+  function clusterVmAsks(vm) {
+    const items = [];
+    for (const p of vm.pci || []) {
+      const t = p.kind === "static" ? `<code>${esc(p.address)}</code>` :
+        `${p.count > 1 ? `${esc(p.count)} × ` : ""}any of <code>${esc((p.allowed || []).join(", "))}</code>`;
+      items.push(`<li>pci${esc(p.index)}: ${t}${p.label ? ` “${esc(p.label)}”` : ""}</li>`);
+    }
+    for (const u of vm.usb || [])
+      items.push(`<li>usb${esc(u.index)}: ` + (u.kind === "port" ? `port ${esc(u.bus)}-${esc(u.port)}` :
+        `<code>${esc(u.vendor_id)}:${esc(u.product_id)}</code>`) + "</li>");
+    return items.length ? `<small>asks for</small><ul class="vm-devs">${items.join("")}</ul>` : "";
+  }
+
+  function clusterVmRow(vm) {
+    const n = esc(vm.name), on = vm.desired === "on", held = vm.held_devices || [];
+    let note = "";
+    if (on && vm.state === "off") note = vm.host ? `${esc(vm.host)} has not reported it running yet` : "";
+    else if (!on && vm.state !== "off") note = "powering off";
+    return `<tr data-vm="${n}"${vm.name === explainFor ? ' class="picked"' : ""}><td><strong>${n}</strong></td>` +
+      `<td class="vm-host">${vm.host ? esc(vm.host) : '<span class="muted">not placed</span>'}</td>` +
+      `<td class="vm-desired"><span class="badge ${on ? "info" : ""}">${esc(vm.desired)}</span></td>` +
+      `<td class="vm-state"><span class="badge ${vm.state === "running" ? "ok" : vm.state === "off" ? "" : "warn"}">` +
+      `${esc(vm.state)}</span>${note ? `<small>${note}</small>` : ""}</td>` +
+      `<td class="vm-epoch">${esc(vm.epoch)}</td><td class="vm-held">` +
+      (held.length ? '<ul class="held">' + held.map((a) => `<li><code>${esc(a)}</code></li>`).join("") + "</ul>" :
+        '<span class="muted">holds none</span>') + clusterVmAsks(vm) + "</td><td class=\"actions\">" +
+      `<button data-action="start" aria-label="Power on ${n}"${on ? " disabled" : ""}>Power on</button>` +
+      `<button data-action="stop" aria-label="Power off ${n}"${on ? "" : " disabled"}>Power off</button>` +
+      `<button data-action="explain" aria-pressed="${vm.name === explainFor}" aria-label="Explain the placement of ${n}">` +
+      "Explain</button></td></tr>";
+  }
+
+  /* Host by host, why a VM can or cannot go there: an explain's "hosts", or a
+   * refused power-on's. A message names its host first, and its verdict: shown once. */
+  function verdicts(hosts, winner, candidates) {
+    if (!hosts || !hosts.length) return '<p class="muted">No host has joined: nowhere to place it.</p>';
+    const rank = new Map((candidates || []).map((h, i) => [h, i + 1]));
+    let html = tableStart("verdicts", [["c-xhost", "Host"], ["c-xverdict", "Verdict"], ["c-xmsg", "Why"],
+      ["c-xdevs", "Devices it would get"]]);
+    for (const h of hosts) {
+      const wins = winner != null && h.host === winner, devs = h.devices || [];
+      let msg = String(h.message ?? "");
+      if (msg.startsWith(h.host + ": ")) msg = msg.slice(h.host.length + 2);
+      if (h.fits && msg.startsWith("fits: ")) msg = msg.slice(6);
+      html += `<tr data-verdict="${esc(h.host)}"${wins ? ' class="winner"' : ""}><td><strong>${esc(h.host)}</strong></td>` +
+        `<td><span class="badge ${h.fits ? "ok" : "bad"}">${esc(h.fits ? "fits" : h.reason)}</span>` +
+        (wins ? '<span class="badge info">would win</span>' :
+          rank.has(h.host) ? `<small>candidate ${rank.get(h.host)}</small>` : "") + "</td>" +
+        `<td>${esc(msg)}</td><td>` +
+        (devs.length ? devs.map((d) => `<code>${esc(d.address)}</code> <span class="muted">${esc(d.entry)}</span>`)
+          .join("<br>") : '<span class="muted">none</span>') + "</td></tr>";
+    }
+    return html + "</tbody></table>";
+  }
+
+  function explainPanel() {
+    if (!explainFor) return "";
+    const x = state.explain && state.explain.vm === explainFor ? state.explain : null, n = esc(explainFor);
+    const vm = (state.vms || []).find((v) => v.name === explainFor);
+    let html = `<div class="explain" data-explain="${n}"><h3>Where ${n} can run` +
+      (x ? `<small>policy ${esc(x.policy)} · reported ${esc(x.state)}` +
+        (vm && vm.host ? ` · placed on ${esc(vm.host)}, epoch ${esc(vm.epoch)}` : "") + "</small>" : "") +
+      `<button class="small" data-action="explain-close" aria-label="Close the placement of ${n}">Close</button></h3>`;
+    if (explainError) html += `<p class="msg error">Cannot explain ${n}: ${esc(explainError)}</p>`;
+    else if (!x) html += '<p class="muted">Asking the controller…</p>';
+    else html += `<p class="why ${x.winner ? "ok" : "bad"}">${esc(x.why)}</p>` + verdicts(x.hosts, x.winner, x.candidates);
+    return html + "</div>";
+  }
+
+  /* The VMs' buttons are drawn again at every read: the one with the focus keeps it. */
+  function renderClusterVms() {
+    const vms = state.vms;
+    if (!vms) return setBody("vms", "");
+    const a = document.activeElement, row = a && a.dataset.action && a.closest("#vms-body tr[data-vm]");
+    const focused = row && [row.dataset.vm, a.dataset.action];
+    let html = tableStart("vms cluster-vms", [["c-vname", "Name"], ["c-vhost", "Host"], ["c-vdes", "Desired"],
+      ["c-vrep", "Reported"], ["c-vepoch", "Epoch"], ["c-vdevs", "Devices"], ["c-vact", "Actions"]]);
+    let on = 0, placed = 0;
+    for (const vm of vms) {
+      on += vm.desired === "on";
+      placed += !!vm.host;
+      html += clusterVmRow(vm);
+    }
+    html += "</tbody></table>";
+    $("vms-count").textContent = plural(vms.length, "VM") + (vms.length ? `: ${on} on, ${vms.length - placed} not placed` : "");
+    setBody("vms", (vms.length ? html : '<p class="muted">No VMs defined (hwpass vm define FILE, through the controller).</p>') +
+      explainPanel());
+    if (focused) {
+      const r = [...$("vms-body").querySelectorAll("tr[data-vm]")].find((e) => e.dataset.vm === focused[0]);
+      const b = r && r.querySelector(`button[data-action="${focused[1]}"]`);
+      if (b && !b.disabled) b.focus();
+    }
+    /* The explained VM was placed, reported or stopped meanwhile: asked again. */
+    if (explainFor && vmKey(vms.find((v) => v.name === explainFor)) !== explainSeen) explainVm(explainFor);
+  }
+
+  /* Asks the controller where the VM could go, and shows it under the VMs. */
+  async function explainVm(name) {
+    if (explainFor !== name) state.explain = null;
+    explainFor = name;
+    explainError = null;
+    explainSeen = vmKey((state.vms || []).find((v) => v.name === name));
+    renderClusterVms();
+    try {
+      const x = await api("GET", `v1/vms/${name}/explain`);
+      if (explainFor === name) state.explain = x;
+    } catch (e) {
+      if (explainFor === name) explainError = e.message;
+    }
+    if (explainFor === name) renderClusterVms();
+  }
+
+  function closeExplain() {
+    explainFor = null;
+    state.explain = null;
+    renderClusterVms();
+  }
+
+  function showRefusal(hosts) {
+    $("vms-refusal").hidden = !hosts;
+    $("vms-refusal").innerHTML = hosts ? '<p class="hint">Host by host:</p>' + verdicts(hosts, null, []) : "";
+  }
+
+  /* What a power-on placed (host, epoch, devices) or whom a power-off was asked of. */
+  function powerDone(name, action, doc) {
+    if (action === "start") {
+      const devs = (doc.devices || []).map((d) => d.address);
+      return `${name} powered on: placed on ${doc.host} (epoch ${doc.epoch})` +
+        (devs.length ? ` with ${devs.join(", ")}` : "");
+    }
+    return doc.host ? `${name}: power off asked of ${doc.host}` : `${name} powered off`;
   }
 
   let logVm = null, logTimer = 0;
@@ -639,6 +798,8 @@
     else if (action === "label") editLabel(addr);
     else if (action === "start" || action === "stop") vmAction(vm, action);
     else if (action === "log") showLog(vm);
+    else if (action === "explain") explainFor === vm ? closeExplain() : explainVm(vm);
+    else if (action === "explain-close") closeExplain();
   });
   $("plan-cancel").onclick = () => $("plan-dialog").close();
   $("plan-apply").onclick = applyPlan;
@@ -672,8 +833,9 @@
    * touch are read again. One request at a time. */
   async function follow() {
     if (!document.hidden) {
-      /* A host's heartbeats are no events: a controller reads its hosts at every tick. */
-      const names = new Set(role === "controller" ? ["hosts"] : []);
+      /* A host's heartbeats are no events: a controller reads its hosts, and
+       * the states its VMs are reported in, at every tick. */
+      const names = new Set(role === "controller" ? ["hosts", "vms"] : []);
       try {
         const d = state.events && await api("GET", `v1/events?since=${lastEvent}&limit=200`);
         const fresh = d ? (d.events || []).filter((e) => e.id > lastEvent) : [];
@@ -702,6 +864,10 @@
     if (role === "controller") {
       state.picked = new URLSearchParams(location.search).get("host");
       $("devices-how").textContent = "The host plans and applies what is set here, at its next heartbeat.";
+      $("vms-how").hidden = false;
+      /* The cluster's VMs next to its hosts, above one host's long device list. */
+      $("hosts").after($("vms"));
+      document.querySelector('nav a[href="#hosts"]').after(document.querySelector('nav a[href="#vms"]'));
     }
     for (const id of new Set([...SERVES.standalone, ...SERVES.controller])) {
       $(id).hidden = !serves().includes(id);

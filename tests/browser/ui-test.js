@@ -18,7 +18,9 @@
  * desktop fixture, its store DB and tree DIR, read with the hwpass at PATH)
  * and gpu-b (gpu-server, its agent's pid PID) are connected: the hosts, a
  * host's devices, a label and passthrough set through the controller, gpu-b
- * seen disconnected once its agent is stopped here.
+ * seen disconnected once its agent is stopped here; and the cluster's VMs
+ * (clusterVms): defined through the API, listed not placed, powered on and
+ * off in the page, explained host by host, a refusal with each host's reason.
  * The tokens are sent as "Authorization: Bearer", except where the
 login prompt is tested: there the page is given the token. Screenshots go to
  * DIR, named by step. Outside the lab nothing applies a plan or starts a VM
@@ -79,6 +81,11 @@ async function shot(page, name, full = true) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(opt.out, name + ".png"), fullPage: true });
   await style.evaluate((e) => e.remove());
+}
+
+/* A picture of one element (a section), as it is now. */
+async function shotOf(page, selector, name) {
+  await page.locator(selector).screenshot({ path: path.join(opt.out, name + ".png") });
 }
 
 async function ready(page, url, timeout = 30000) {
@@ -513,20 +520,32 @@ async function cluster(browser, base) {
   await check("cluster: the page loads from the controller", () => ready(page, base));
   await check("cluster: it asked what the daemon is before anything else", () =>
     sent[0] === "GET /v1/daemon" || `first requests: ${sent.slice(0, 3)}`);
-  await check("cluster: Hosts, Devices and Events shown; a single host's readiness, USB and VMs hidden, with their links",
+  await check("cluster: Hosts, Devices, VMs and Events shown; a single host's readiness and USB hidden, with their links",
     async () => {
       const shown = await page.evaluate(() => ["hosts", "host", "devices", "usb", "vms", "events"].map((id) =>
         `${id}:${!document.getElementById(id).hidden}/${!document.querySelector(`nav a[href="#${id}"]`).hidden}`));
-      const want = ["hosts:true/true", "host:false/false", "devices:true/true", "usb:false/false", "vms:false/false",
+      const want = ["hosts:true/true", "host:false/false", "devices:true/true", "usb:false/false", "vms:true/true",
         "events:true/true"];
       return shown.join() === want.join() || shown.join();
     });
   await check("cluster: nothing is asked of the routes a controller does not serve, no section shows an error",
     async () => {
-      const asked = sent.filter((r) => /^GET \/v1\/(host\/|usb|vms)/.test(r));
+      const asked = sent.filter((r) => /^GET \/v1\/(host\/|usb)/.test(r));
       const errors = await page.locator("main .msg.error").allTextContents();
       return (!asked.length && !errors.length) || `asked ${asked}; errors ${errors}`;
     });
+  await check("cluster: the VMs come next to the hosts, above a host's devices (sections and links in that order)",
+    async () => {
+      const order = await page.evaluate(() => [
+        [...document.querySelectorAll("main > section")].filter((e) => !e.hidden).map((e) => e.id).join(),
+        [...document.querySelectorAll("nav a")].filter((a) => !a.hidden).map((a) => a.getAttribute("href")).join()]);
+      return (order[0] === "hosts,vms,devices,events" && order[1] === "#hosts,#vms,#devices,#events") ||
+        order.join(" / ");
+    });
+  await check("vms: the cluster's VMs are read (GET /v1/vms); none is defined yet, and the view says so", async () =>
+    (sent.includes("GET /v1/vms") && (await page.textContent("#vms-body")).includes("No VMs defined") &&
+      (await page.textContent("#vms-count")) === "0 VMs") ||
+    `${sent.filter((r) => r.includes("/v1/vms"))}: ${await page.textContent("#vms-body")}`);
 
   const hostsDoc = await apiGet(page, base, "v1/hosts");
   await check("hosts: gpu-a and gpu-b listed, both connected, in green", async () => {
@@ -639,6 +658,8 @@ async function cluster(browser, base) {
     }, [GPU, label]).then(() => true));
   await shot(page, "cluster-05-passthrough-asked");
 
+  await clusterVms(page, base, hostsDoc, sent);
+
   /* gpu-b's agent stops: the page, reading the hosts every 2 s, shows its lease end. */
   process.kill(+opt["stop-pid"], "SIGTERM");
   await check("hosts: gpu-b, its agent stopped, turns disconnected (amber) without a reload", async () =>
@@ -664,6 +685,245 @@ async function cluster(browser, base) {
   await check("cluster: no script errors on the page, nothing refused by its Content-Security-Policy", () =>
     !pageErrors.length || pageErrors.join("\n"));
   await ctx.close();
+}
+
+/* gpu-b's ConnectX VFs (15b3:101c), bound to vfio-pci in the gpu-server fixture. */
+const VFS = ["0000:0c:00.1", "0000:0c:00.2"];
+
+/* The cluster's VMs in the controller's page. gpu-b's two VFs are set for
+ * passthrough and VMs defined through the API, as a script would; the page
+ * shows them without a reload. "svc" asks for one VF: it is explained (gpu-b
+ * wins, gpu-a has none), powered on (placed on gpu-b, holding a VF, reported
+ * running by gpu-b's agent) and off. "wide" asks for three: its power-on is
+ * refused with each host's reason. "tagged" carries markup in a label. */
+async function clusterVms(page, base, hostsDoc, sent) {
+  const call = async (method, p, data) => {
+    const r = await page.request.fetch(new URL(p, base).href, { method, data });
+    return { status: r.status(), body: await r.json().catch(() => null) };
+  };
+  const vmDoc = (name) => apiGet(page, base, `v1/vms/${name}`);
+  const row = (name) => page.locator(`#vms-body tr[data-vm="${name}"]`);
+  const hostNames = hostsDoc.hosts.map((h) => h.name);
+  /* What a VM's row shows, and the same taken from its API document. */
+  const shown = (name) => row(name).evaluate((r) => ({
+    host: r.querySelector(".vm-host").textContent,
+    desired: r.querySelector(".vm-desired").textContent,
+    state: r.querySelector(".vm-state .badge").textContent,
+    epoch: r.querySelector(".vm-epoch").textContent,
+    held: [...r.querySelectorAll(".vm-held .held code")].map((c) => c.textContent),
+    power: [!r.querySelector('[data-action="start"]').disabled, !r.querySelector('[data-action="stop"]').disabled],
+  }));
+  const want = (d) => ({ host: d.host || "not placed", desired: d.desired, state: d.state, epoch: String(d.epoch),
+    held: d.held_devices, power: [d.desired !== "on", d.desired === "on"] });
+  /* Until the row shows what the API says and pred holds of that document (the page reads every 2 s). */
+  const rowMatches = async (name, pred, ms = 20000) => {
+    let got, doc;
+    for (const end = Date.now() + ms; Date.now() < end; await page.waitForTimeout(300)) {
+      doc = await vmDoc(name);
+      got = await shown(name).catch(() => null);
+      if (pred(doc) && JSON.stringify(got) === JSON.stringify(want(doc))) return true;
+    }
+    return `the row shows ${JSON.stringify(got)}; the API says ${JSON.stringify(want(doc))}`;
+  };
+  /* The verdict rows under sel, as [host, verdict, why, devices]. */
+  const verdictRows = (sel) => page.locator(`${sel} tr[data-verdict]`).evaluateAll((rows) => rows.map((r) =>
+    [r.dataset.verdict, ...[...r.querySelectorAll("td")].slice(1).map((td) => td.textContent)]));
+  const sameVerdicts = (rows, hosts) => {
+    const bad = [];
+    for (const h of hosts) {
+      const r = rows.find((x) => x[0] === h.host);
+      /* The message without the host's name and its verdict, which have their columns. */
+      const why = h.message.replace(`${h.host}: `, "").replace(/^fits: /, h.fits ? "" : "fits: ");
+      if (!r || !r[1].startsWith(h.fits ? "fits" : h.reason) || !h.message.startsWith(`${h.host}: `) || r[2] !== why)
+        bad.push(`${h.host}: shown ${JSON.stringify(r)} for ${JSON.stringify(h)}`);
+    }
+    return bad;
+  };
+
+  /* Two VFs of gpu-b for passthrough: the agent finds them on vfio-pci already. */
+  const puts = await Promise.all(VFS.map((a) => call("PUT", `v1/devices/${a}/passthrough?host=gpu-b`, { enabled: true })));
+  await check("vms: gpu-b's two ConnectX VFs set for passthrough through the API, free in its pool without a reload",
+    async () => {
+      if (puts.some((r) => r.status !== 200)) return JSON.stringify(puts);
+      await page.waitForFunction(() => {
+        const p = document.querySelector('#hosts-body tr[data-host="gpu-b"] li[data-pool="15b3:101c"]');
+        return p && p.textContent.includes("2/2 free");
+      }, null, { timeout: 20000 });
+      return true;
+    });
+
+  const define = (name, count, label) => call("POST", "v1/vms", { name, memory_mib: 64, vcpus: 1,
+    pci: [{ index: 0, kind: "dynamic", allowed: ["15b3:101c"], count, ...(label ? { label } : {}) }] });
+  const defined = [await define("svc", 1), await define("wide", 3)];
+  await check("vms: svc (one VF) and wide (three) defined through the API, listed without a reload", async () => {
+    if (defined.some((r) => r.status !== 201)) return JSON.stringify(defined);
+    await page.waitForFunction(() => document.querySelectorAll("#vms-body tr[data-vm]").length === 2, null,
+      { timeout: 10000 });
+    const names = await page.locator("#vms-body tr[data-vm]").evaluateAll((rs) => rs.map((r) => r.dataset.vm));
+    return names.join() === "svc,wide" || `rows ${names}`;
+  });
+  await check("vms: svc is not placed, off (desired and reported), epoch 0, holds no device; Power on offered", async () => {
+    const got = await shown("svc");
+    const ok = JSON.stringify(got) === JSON.stringify({ host: "not placed", desired: "off", state: "off", epoch: "0",
+      held: [], power: [true, false] });
+    return (ok && (await rowMatches("svc", () => true)) === true) || JSON.stringify(got);
+  });
+  await check("vms: each VM's request, with its count; the heading counts them", async () => {
+    const asks = [await row("svc").locator(".vm-devs").textContent(), await row("wide").locator(".vm-devs").textContent()];
+    const count = await page.textContent("#vms-count");
+    return (asks[0] === "pci0: any of 15b3:101c" && asks[1] === "pci0: 3 × any of 15b3:101c" &&
+      count === "2 VMs: 0 on, 2 not placed") || `${asks.join(" / ")} / ${count}`;
+  });
+  await shotOf(page, "#vms", "cluster-08-vms-defined");
+
+  /* Explain: host by host, as GET /v1/vms/svc/explain says. */
+  await row("svc").locator('button[data-action="explain"]').click();
+  const panel = '#vms-body .explain[data-explain="svc"]';
+  await page.waitForSelector(`${panel} tr[data-verdict]`);
+  const ex = await apiGet(page, base, "v1/vms/svc/explain");
+  await check("explain: svc's panel has a verdict for every host, each with its reason and message", async () => {
+    const rows = await verdictRows(panel);
+    const bad = sameVerdicts(rows, ex.hosts);
+    return (!bad.length && rows.map((r) => r[0]).sort().join() === hostNames.slice().sort().join() &&
+      ex.hosts.length === hostNames.length) || bad.join("\n") || JSON.stringify(rows);
+  });
+  await check("explain: gpu-a cannot take svc (no free VF), gpu-b fits with a VF and would win, with why", async () => {
+    const rows = await verdictRows(panel), a = rows.find((r) => r[0] === "gpu-a"), b = rows.find((r) => r[0] === "gpu-b");
+    const why = await page.textContent(`${panel} .why`);
+    const winner = await page.locator(`${panel} tr.winner`).evaluateAll((rs) => rs.map((r) => r.dataset.verdict));
+    return (ex.winner === "gpu-b" && winner.join() === "gpu-b" && a[1] === "devices" && a[2].includes("needs 1") &&
+      b[1] === "fitswould win" && VFS.some((v) => b[3].includes(v)) && why === ex.why && why.startsWith("gpu-b wins")) ||
+      `${JSON.stringify(rows)} / winner ${winner} / ${why}`;
+  });
+  await check("explain: the Explain button is pressed, the row marked", async () =>
+    ((await row("svc").locator('button[data-action="explain"]').getAttribute("aria-pressed")) === "true" &&
+      (await row("svc").getAttribute("class")) === "picked") || "not marked");
+  await shotOf(page, "#vms", "cluster-09-svc-explained");
+
+  /* Power on: placed on gpu-b, holding a VF; gpu-b's agent runs it. */
+  const explained = () => sent.filter((r) => r === "GET /v1/vms/svc/explain").length;
+  const explainedBefore = explained();
+  const on = await nextAnswer(page, "POST", "/v1/vms/svc/start", () =>
+    row("svc").locator('button[data-action="start"]').click());
+  const got = on.body && on.body.devices ? on.body.devices.map((d) => d.address) : [];
+  await check("power on: the controller places svc on gpu-b with one VF, and the page says so", async () => {
+    if (on.status !== 200 || on.body.host !== "gpu-b" || got.length !== 1 || !VFS.includes(got[0]))
+      return `${on.status} ${JSON.stringify(on.body)}`;
+    const msg = `svc powered on: placed on gpu-b (epoch ${on.body.epoch}) with ${got[0]}`;
+    await page.waitForFunction((w) => document.getElementById("vms-msg").textContent === w, msg, { timeout: 5000 })
+      .catch(() => null);
+    return (await page.textContent("#vms-msg")) === msg || `shown: ${await page.textContent("#vms-msg")}`;
+  });
+  await check("power on: svc's row shows host gpu-b, desired on, epoch 1, the VF it holds; Power off offered", async () => {
+    const r = await rowMatches("svc", (d) => d.host === "gpu-b" && d.desired === "on" && d.epoch === 1 &&
+      JSON.stringify(d.held_devices) === JSON.stringify(got));
+    const s = await shown("svc");
+    return (r === true && s.power.join() === "false,true") || r;
+  });
+  await check("power on: gpu-b's agent reports svc running, shown without a reload", () =>
+    rowMatches("svc", (d) => d.state === "running"));
+  await check("power on: svc's explain panel stays open, read again: reported running, placed on gpu-b at epoch 1",
+    async () => {
+      const want = "policy performance · reported running · placed on gpu-b, epoch 1";
+      await page.waitForFunction(([p, w]) => {
+        const s = document.querySelector(`${p} h3 small`);
+        return s && s.textContent === w;
+      }, [panel, want], { timeout: 10000 }).catch(() => null);
+      const got = await page.textContent(`${panel} h3 small`).catch(() => null);
+      return (got === want && explained() > explainedBefore &&
+        (await page.locator(`${panel} tr[data-verdict]`).count()) === hostNames.length) ||
+        `"${got}", ${explained() - explainedBefore} explain requests since`;
+    });
+  await shotOf(page, "#vms", "cluster-10-svc-on");
+  /* gpu-b's devices: the VF's owner is svc. Then gpu-a again, as it was. */
+  await page.locator('#hosts-body tr[data-host="gpu-b"] button[data-action="pick"]').click();
+  await check(`devices: on gpu-b, the VF svc holds shows svc as its owner`, () => page.waitForFunction((a) => {
+    const r = document.querySelector(`#devices-body .dev[data-addr="${a}"] .vm-ref`);
+    return r && r.textContent === "svc";
+  }, got[0], { timeout: 10000 }).then(() => true));
+  await page.locator('#hosts-body tr[data-host="gpu-a"] button[data-action="pick"]').click();
+  await page.waitForFunction(() => document.getElementById("devices-title").textContent.includes("of gpu-a"));
+
+  /* A VM no host can take: three VFs, gpu-b has one left, gpu-a none. */
+  const refused = await nextAnswer(page, "POST", "/v1/vms/wide/start", () =>
+    row("wide").locator('button[data-action="start"]').click());
+  const err = refused.body && refused.body.error;
+  await check("power on: wide is refused (409), the controller's message shown", async () => {
+    if (refused.status !== 409 || !err || !err.detail || !Array.isArray(err.detail.hosts))
+      return `${refused.status} ${JSON.stringify(refused.body)}`;
+    const msg = `Cannot power on wide: ${err.message}`;
+    await page.waitForFunction((w) => document.getElementById("vms-msg").textContent === w, msg, { timeout: 5000 })
+      .catch(() => null);
+    return ((await page.textContent("#vms-msg")) === msg && err.message.includes("no host can take VM 'wide'")) ||
+      `shown: ${await page.textContent("#vms-msg")}`;
+  });
+  await check("power on: the refusal lists every host with its reason (gpu-b: 1 free, needs 3)", async () => {
+    const rows = await verdictRows("#vms-refusal");
+    const bad = sameVerdicts(rows, err.detail.hosts);
+    const b = rows.find((r) => r[0] === "gpu-b");
+    return (!bad.length && rows.length === hostNames.length && err.detail.hosts.length === hostNames.length &&
+      b && /1 free 15b3:101c, needs 3/.test(b[2]) && (await page.isVisible("#vms-refusal"))) ||
+      bad.join("\n") || JSON.stringify(rows);
+  });
+  await check("power on: wide stays not placed, off", () =>
+    rowMatches("wide", (d) => d.host === null && d.desired === "off", 3000));
+  await shotOf(page, "#vms", "cluster-11-wide-refused");
+
+  /* wide's explain: no winner, every host says why. */
+  await row("wide").locator('button[data-action="explain"]').click();
+  const widePanel = '#vms-body .explain[data-explain="wide"]';
+  await page.waitForSelector(`${widePanel} tr[data-verdict]`);
+  const wex = await apiGet(page, base, "v1/vms/wide/explain");
+  await check("explain: wide's panel replaces svc's: no host would win, each says why", async () => {
+    const rows = await verdictRows(widePanel), bad = sameVerdicts(rows, wex.hosts);
+    const winners = await page.locator(`${widePanel} tr.winner`).count();
+    const why = await page.textContent(`${widePanel} .why`);
+    return (!bad.length && rows.length === hostNames.length && !winners && wex.winner === null && why === wex.why &&
+      (await page.locator('#vms-body .explain[data-explain="svc"]').count()) === 0 &&
+      rows.every((r) => r[1] !== "fits")) || bad.join("\n") || `${JSON.stringify(rows)} / ${why}`;
+  });
+  await page.locator(`${widePanel} button[data-action="explain-close"]`).click();
+  await check("explain: Close takes the panel away", async () =>
+    (await page.locator("#vms-body .explain").count()) === 0 || "still there");
+
+  /* Power off: asked of gpu-b; its agent stops svc and the VF comes back. */
+  const off = await nextAnswer(page, "POST", "/v1/vms/svc/stop", () =>
+    row("svc").locator('button[data-action="stop"]').click());
+  await check("power off: asked of gpu-b, the page says so, the refusal of wide gone", async () => {
+    if (off.status !== 200) return `${off.status} ${JSON.stringify(off.body)}`;
+    await page.waitForFunction(() => document.getElementById("vms-msg").textContent === "svc: power off asked of gpu-b",
+      null, { timeout: 5000 }).catch(() => null);
+    return ((await page.textContent("#vms-msg")) === "svc: power off asked of gpu-b" &&
+      !(await page.isVisible("#vms-refusal"))) || `shown: ${await page.textContent("#vms-msg")}`;
+  });
+  await check("power off: svc is off, not placed, holds no device again; Power on offered", () =>
+    rowMatches("svc", (d) => d.host === null && d.desired === "off" && d.state === "off" && !d.held_devices.length));
+  await check("power off: gpu-b's VFs both free again", () => page.waitForFunction(() => {
+    const p = document.querySelector('#hosts-body tr[data-host="gpu-b"] li[data-pool="15b3:101c"]');
+    return p && p.textContent.includes("2/2 free");
+  }, null, { timeout: 20000 }).then(() => true));
+  await check("events: svc placed, its stop asked and done, newest first", async () => {
+    const kinds = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
+      [...r.querySelectorAll("td")].slice(2, 4).map((td) => td.textContent).join(" ")));
+    const at = ["vm-stopped svc", "vm-stop-asked svc", "vm-placed svc"].map((k) => kinds.indexOf(k));
+    return (at.every((i) => i >= 0) && at[0] < at[1] && at[1] < at[2]) || kinds.slice(0, 8).join(" | ");
+  });
+  await shotOf(page, "#vms", "cluster-12-svc-off");
+
+  /* Markup in what a VM carries is text on the page. */
+  const mark = '<img src="x" onerror="window.hwpassInjected = 1">';
+  const tagged = await define("tagged", 1, mark);
+  await check("vms: a label with markup is shown as text, in the row and the explain panel", async () => {
+    if (tagged.status !== 201) return `${tagged.status} ${JSON.stringify(tagged.body)}`;
+    await page.waitForSelector('#vms-body tr[data-vm="tagged"]', { timeout: 10000 });
+    await row("tagged").locator('button[data-action="explain"]').click();
+    await page.waitForSelector('#vms-body .explain[data-explain="tagged"] tr[data-verdict]');
+    const text = await row("tagged").textContent();
+    const imgs = await page.locator("#vms-body img, #vms-refusal img").count();
+    const ran = await page.evaluate(() => window.hwpassInjected);
+    return (text.includes(mark) && !imgs && ran === undefined) || `${imgs} img, ran ${ran}: ${text}`;
+  });
+  await page.locator('#vms-body button[data-action="explain-close"]').click();
 }
 
 async function perf(browser, base) {
