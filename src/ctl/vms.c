@@ -44,6 +44,18 @@ static bool has_static(const struct hp_vm_spec *s)
         return false;
 }
 
+/* An event recorded for the host it concerns (host NULL: the cluster's own, "local"). */
+static int event_on(struct hp_store *s, const char *host, const char *kind, const char *vm, const char *message)
+{
+        int r = host ? hp_store_set_host(s, host) : 0;
+
+        if (r >= 0)
+                r = hp_store_event_add(s, kind, vm, message);
+        if (host)
+                (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        return r;
+}
+
 struct define {
         const char *name, *host, *text;
 };
@@ -53,7 +65,7 @@ static int define_tx(struct hp_store *s, void *userdata)
         const struct define *d = userdata;
         int r = hp_store_cluster_vm_create(s, d->name, d->host, d->text);
 
-        return r < 0 ? r : hp_store_event_add(s, "vm-created", d->name, d->host);
+        return r < 0 ? r : event_on(s, d->host, "vm-created", d->name, d->host ? "pinned here by its static entries" : NULL);
 }
 
 int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *host, json_t **ret)
@@ -456,6 +468,14 @@ int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
         json_t *list, *cands;
         int r = judged(c, name, &s, &p);
 
+        /* As a power-on would: hosts new to the VM say first whether they see its files. */
+        for (unsigned waits = 0; r >= 0 && p.paths_pending && waits < PATHS_WAITS; waits++) {
+                placing_done(&p);
+                p = (struct placing){ 0 };
+                hp_store_close(TAKE_PTR(s));
+                (void)usleep(PATHS_WAIT_MS * 1000);
+                r = judged(c, name, &s, &p);
+        }
         if (r < 0)
                 return r;
         list = json_array();
@@ -649,7 +669,8 @@ int hp_ctl_vm_retry(struct hp_ops_ctx *c, const char *name, int64_t failed_epoch
                 return r < 0 ? r : -ENOMEM;
         r = hp_ops_store_open(c, &s);
         if (r >= 0)
-                r = hp_store_event_add(s, doc ? "vm-start-retried" : "vm-start-given-up", name, why);
+                r = event_on(s, json_string_value(json_object_get(doc, "host")),
+                             doc ? "vm-start-retried" : "vm-start-given-up", name, why);
         hp_op_error_done(&c->error);
         return r;
 }
@@ -674,7 +695,7 @@ static int stop_tx(struct hp_store *s, void *userdata)
                 return r;
         r = hp_store_vm_set_desired(s, st->vm, "off");
         if (r >= 0)
-                r = hp_store_event_add(s, "vm-stop-asked", st->vm, v.host);
+                r = event_on(s, v.host, "vm-stop-asked", st->vm, NULL);
         return r;
 }
 
@@ -716,7 +737,7 @@ static int delete_tx(struct hp_store *s, void *userdata)
                                : -EADDRINUSE;
         }
         r = hp_store_cluster_vm_delete(s, d->vm);
-        return r < 0 ? r : hp_store_event_add(s, "vm-deleted", d->vm, NULL);
+        return r < 0 ? r : event_on(s, v.host, "vm-deleted", d->vm, NULL);
 }
 
 int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)

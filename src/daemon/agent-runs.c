@@ -2,11 +2,19 @@
  * VM, the highest epoch this host started (or tried to), and the last
  * start's error; it is written whole (a new file renamed over the old) and
  * synced before the start it announces, so a crash never forgets that an
- * epoch ran, and an epoch never runs twice. */
+ * epoch ran, and an epoch never runs twice.
+ *
+ * Starts and stops run in threads of their own, one per VM at a time: a
+ * stop may wait out a guest's ACPI timeout and a start binds devices and
+ * boots QEMU, and the heartbeat, which keeps the host's lease, must not
+ * wait for either. While one runs, the VM is reported "starting" or
+ * "stopping", whatever the store says yet. The record and the busy list
+ * are shared with those threads under the lock. */
 #include "agent-runs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +38,20 @@
 
 struct hp_agent_runs {
         char path[1024];
-        json_t *record; /* {"VM": {"epoch": N, "error": "..."?}} */
+        pthread_mutex_t lock;
+        pthread_cond_t idle; /* signalled when a job ends */
+        json_t *record;      /* {"VM": {"epoch": N, "error": "..."?}} */
+        json_t *busy;        /* {"VM": "starting" | "stopping"}: a job runs for it */
+        unsigned jobs;
+};
+
+/* A start or a stop, in its own thread, with its own copy of the context. */
+struct job {
+        struct hp_agent_runs *runs;
+        struct hp_ops_ctx ops;
+        char *vm, *why;
+        int64_t epoch;
+        json_t *spec; /* a start's; NULL for a stop */
 };
 
 int hp_agent_runs_open(const struct hp_ops_ctx *ops, struct hp_agent_runs **ret)
@@ -52,6 +73,13 @@ int hp_agent_runs_open(const struct hp_ops_ctx *ops, struct hp_agent_runs **ret)
                 json_decref(r->record);
                 return -EBADMSG;
         }
+        r->busy = json_object();
+        if (!r->busy) {
+                json_decref(r->record);
+                return -ENOMEM;
+        }
+        pthread_mutex_init(&r->lock, NULL);
+        pthread_cond_init(&r->idle, NULL);
         *ret = TAKE_PTR(r);
         return 0;
 }
@@ -60,7 +88,15 @@ void hp_agent_runs_free(struct hp_agent_runs *r)
 {
         if (!r)
                 return;
+        /* The jobs hold r: a start or stop under way is let finish. */
+        pthread_mutex_lock(&r->lock);
+        while (r->jobs > 0)
+                pthread_cond_wait(&r->idle, &r->lock);
+        pthread_mutex_unlock(&r->lock);
+        pthread_cond_destroy(&r->idle);
+        pthread_mutex_destroy(&r->lock);
         json_decref(r->record);
+        json_decref(r->busy);
         free(r);
 }
 
@@ -93,14 +129,18 @@ json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops)
 
         if (hp_ops_store_open_readonly(ops, &s) < 0)
                 hp_op_error_done(&ops->error);
+        pthread_mutex_lock(&r->lock);
         json_object_foreach(r->record, vm, e) {
                 _cleanup_(hp_vm_record_done) struct hp_vm_record rec = { 0 };
-                const char *state = s && hp_store_vm_get(s, vm, &rec) >= 0 ? rec.state : "off";
+                const char *state = json_string_value(json_object_get(r->busy, vm));
 
+                if (!state)
+                        state = s && hp_store_vm_get(s, vm, &rec) >= 0 ? rec.state : "off";
                 json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:O?}", "name", vm, "epoch",
                                                      json_integer_value(json_object_get(e, "epoch")), "state", state,
                                                      "error", json_object_get(e, "error")));
         }
+        pthread_mutex_unlock(&r->lock);
         return out;
 }
 
@@ -133,59 +173,129 @@ static int define(struct hp_ops_ctx *ops, const char *name, json_t *spec_doc, ch
         return r < 0 ? hp_errorf(ret_error, r, "cannot store VM '%s' here: %s", name, strerror(-r)) : 0;
 }
 
-static int no_qemu(struct hp_ops_ctx *ops, const char *name, char **ret_error)
+/* The claims test's runs without QEMU (tests/cluster-claims): recorded as state, nothing started or stopped. */
+static int no_qemu(struct hp_ops_ctx *ops, const char *name, const char *state, char **ret_error)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         int r = hp_ops_store_open(ops, &s);
 
         if (r >= 0)
-                r = hp_store_vm_set_runtime(s, name, "running", 0, NULL, (int64_t)time(NULL));
+                r = hp_store_vm_set_runtime(s, name, state, 0, NULL, streq(state, "off") ? 0 : (int64_t)time(NULL));
         hp_op_error_done(&ops->error);
-        return r < 0 ? hp_errorf(ret_error, r, "cannot record VM '%s' as running: %s", name, strerror(-r)) : 0;
+        return r < 0 ? hp_errorf(ret_error, r, "cannot record VM '%s' as %s: %s", name, state, strerror(-r)) : 0;
 }
 
-static void start(struct hp_agent_runs *r, struct hp_ops_ctx *ops, const char *name, int64_t epoch, json_t *spec)
+/* The last start's error, on the record of that epoch. */
+static void record_error(struct hp_agent_runs *r, const char *name, int64_t epoch, const char *err)
+{
+        json_t *entry;
+
+        pthread_mutex_lock(&r->lock);
+        entry = json_object_get(r->record, name);
+        if (entry && json_integer_value(json_object_get(entry, "epoch")) == epoch) {
+                json_object_set_new(entry, "error", json_string(err ?: "?"));
+                (void)save(r);
+        }
+        pthread_mutex_unlock(&r->lock);
+}
+
+static void start(struct job *j)
 {
         _cleanup_free_ char *err = NULL;
-        json_t *doc = NULL, *entry = json_pack("{s:I}", "epoch", (json_int_t)epoch);
-        int rc;
+        json_t *doc = NULL;
+        int rc = j->spec ? define(&j->ops, j->vm, j->spec, &err)
+                         : hp_errorf(&err, -EINVAL, "the controller sent no spec");
 
-        /* The epoch is recorded before anything is tried: it runs at most once. */
-        if (!entry || json_object_set_new(r->record, name, entry) < 0 || save(r) < 0) {
-                fprintf(stderr, "hwpassd: agent: VM '%s': cannot record epoch %lld in '%s': not started\n", name,
-                        (long long)epoch, r->path);
-                return;
-        }
-        rc = spec ? define(ops, name, spec, &err) : hp_errorf(&err, -EINVAL, "the controller sent no spec");
         if (rc >= 0 && getenv("HWPASS_TEST_NO_QEMU")) {
                 /* The claims test only (tests/cluster-claims): what it
                  * checks is the controllers' claims, not launches (those
                  * the lab shows), so the run is recorded, nothing started. */
-                rc = no_qemu(ops, name, &err);
+                rc = no_qemu(&j->ops, j->vm, "running", &err);
         } else if (rc >= 0) {
-                rc = hp_ops_vm_start(ops, name, &doc);
+                rc = hp_ops_vm_start(&j->ops, j->vm, &doc);
                 if (rc < 0)
-                        err = strdup(ops->error.message ?: strerror(-rc));
-                hp_op_error_done(&ops->error);
+                        err = strdup(j->ops.error.message ?: strerror(-rc));
+                hp_op_error_done(&j->ops.error);
                 json_decref(doc);
         }
-        if (rc < 0) {
-                json_object_set_new(entry, "error", json_string(err ?: "?"));
-                (void)save(r);
-        }
-        fprintf(stderr, "hwpassd: agent: VM '%s' at epoch %lld: %s%s\n", name, (long long)epoch,
+        if (rc < 0)
+                record_error(j->runs, j->vm, j->epoch, err);
+        fprintf(stderr, "hwpassd: agent: VM '%s' at epoch %lld: %s%s\n", j->vm, (long long)j->epoch,
                 rc < 0 ? "start failed: " : "started", rc < 0 ? (err ?: "?") : "");
 }
 
-static void stop(struct hp_ops_ctx *ops, const char *name, const char *why)
+static void stop(struct job *j)
 {
+        _cleanup_free_ char *err = NULL;
         json_t *doc = NULL;
-        int rc = hp_ops_vm_stop(ops, name, false, STOP_TIMEOUT_S, &doc);
+        int rc = getenv("HWPASS_TEST_NO_QEMU") ? no_qemu(&j->ops, j->vm, "off", &err)
+                                               : hp_ops_vm_stop(&j->ops, j->vm, false, STOP_TIMEOUT_S, &doc);
 
-        fprintf(stderr, "hwpassd: agent: VM '%s' (%s): %s%s\n", name, why, rc < 0 ? "stop failed: " : "stopped",
-                rc < 0 ? (ops->error.message ?: strerror(-rc)) : "");
-        hp_op_error_done(&ops->error);
+        fprintf(stderr, "hwpassd: agent: VM '%s' (%s): %s%s\n", j->vm, j->why, rc < 0 ? "stop failed: " : "stopped",
+                rc < 0 ? (err ?: j->ops.error.message ?: strerror(-rc)) : "");
+        hp_op_error_done(&j->ops.error);
         json_decref(doc);
+}
+
+static void job_free(struct job *j)
+{
+        hp_op_error_done(&j->ops.error);
+        json_decref(j->spec);
+        free(j->vm);
+        free(j->why);
+        free(j);
+}
+
+static void *job_main(void *userdata)
+{
+        struct job *j = userdata;
+        struct hp_agent_runs *r = j->runs;
+
+        if (j->epoch > 0)
+                start(j);
+        else
+                stop(j);
+        pthread_mutex_lock(&r->lock);
+        json_object_del(r->busy, j->vm);
+        r->jobs--;
+        pthread_cond_broadcast(&r->idle);
+        pthread_mutex_unlock(&r->lock);
+        job_free(j);
+        return NULL;
+}
+
+/* A start (epoch > 0) or a stop of vm in a thread of its own; the VM busy
+ * until it ends. Called with the lock held. */
+static int job_spawn(struct hp_agent_runs *r, const struct hp_ops_ctx *ops, const char *vm, int64_t epoch,
+                     json_t *spec, const char *why)
+{
+        struct job *j = calloc(1, sizeof(*j));
+        pthread_attr_t attr;
+        pthread_t t;
+        int rc;
+
+        if (!j || !(j->vm = strdup(vm)) || !(j->why = strdup(why ?: "")) ||
+            json_object_set_new(r->busy, vm, json_string(epoch > 0 ? "starting" : "stopping")) < 0) {
+                if (j)
+                        job_free(j);
+                return -ENOMEM;
+        }
+        j->runs = r;
+        j->ops = *ops;
+        j->ops.error = (struct hp_op_error){ 0 };
+        j->epoch = epoch;
+        j->spec = json_incref(spec);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        rc = -pthread_create(&t, &attr, job_main, j);
+        pthread_attr_destroy(&attr);
+        if (rc < 0) {
+                json_object_del(r->busy, vm);
+                job_free(j);
+                return rc;
+        }
+        r->jobs++;
+        return 0;
 }
 
 /* The runs this host has now: recorded VMs that are not off. */
@@ -228,7 +338,17 @@ static int local_runs(struct hp_agent_runs *r, struct hp_ops_ctx *ops, struct hp
         return 0;
 }
 
-void hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms)
+/* The epoch recorded, synced, before its start is tried: it runs at most once. */
+static int record_epoch(struct hp_agent_runs *r, const char *name, int64_t epoch)
+{
+        json_t *entry = json_pack("{s:I}", "epoch", (json_int_t)epoch);
+
+        if (!entry || json_object_set_new(r->record, name, entry) < 0)
+                return -ENOMEM;
+        return save(r);
+}
+
+static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms)
 {
         struct hp_vm_record *recs = NULL;
         struct hp_run_local *local = NULL;
@@ -238,10 +358,11 @@ void hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
         _cleanup_free_ struct hp_run_seen *seen = calloc(json_object_size(r->record) + 1, sizeof(*seen));
         const char *vm;
         json_t *e;
+        bool settled = true;
         int rc;
 
         if (!want || !seen)
-                return;
+                return false;
         json_array_foreach(vms, i, e) {
                 const char *name = json_string_value(json_object_get(e, "name"));
                 json_int_t epoch = json_integer_value(json_object_get(e, "epoch"));
@@ -256,27 +377,56 @@ void hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
                 rc = hp_reconcile_plan(want, n_want, local, n_local, seen, n_seen, &steps, &n_steps);
         if (rc < 0)
                 fprintf(stderr, "hwpassd: agent: cannot plan the cluster's VMs: %s\n", strerror(-rc));
+        json_object_foreach(r->busy, vm, e)
+                if (streq(json_string_value(e), "stopping"))
+                        settled = false;
         for (size_t k = 0; rc >= 0 && k < n_steps; k++) {
                 const struct hp_reconcile_step *st = &steps[k];
                 json_t *spec = NULL;
+                int jr = 0;
 
+                /* One job per VM at a time: the next beat plans again once it ended. */
+                if (json_object_get(r->busy, st->vm) && st->action != HP_RECONCILE_REFUSE)
+                        continue;
                 switch (st->action) {
                 case HP_RECONCILE_STOP:
-                        stop(ops, st->vm, st->why);
+                        settled = false;
+                        jr = job_spawn(r, ops, st->vm, 0, NULL, st->why);
                         break;
                 case HP_RECONCILE_START:
                         json_array_foreach(vms, i, e)
                                 if (streq(json_string_value(json_object_get(e, "name")) ?: "", st->vm))
                                         spec = json_object_get(e, "spec");
-                        start(r, ops, st->vm, st->epoch, spec);
+                        if (record_epoch(r, st->vm, st->epoch) < 0) {
+                                fprintf(stderr, "hwpassd: agent: VM '%s': cannot record epoch %lld in '%s': not started\n",
+                                        st->vm, (long long)st->epoch, r->path);
+                                break;
+                        }
+                        jr = job_spawn(r, ops, st->vm, st->epoch, spec, NULL);
+                        if (jr < 0)
+                                record_error(r, st->vm, st->epoch, "the agent could not start a thread for it");
                         break;
                 case HP_RECONCILE_REFUSE:
                         fprintf(stderr, "hwpassd: agent: VM '%s' at epoch %lld refused: %s\n", st->vm,
                                 (long long)st->epoch, st->why);
                         break;
                 }
+                if (jr < 0)
+                        fprintf(stderr, "hwpassd: agent: VM '%s': cannot %s it: %s\n", st->vm,
+                                st->action == HP_RECONCILE_STOP ? "stop" : "start", strerror(-jr));
         }
         free(steps);
         free(local);
         hp_vm_records_free(recs, n_recs);
+        return settled && rc >= 0;
+}
+
+bool hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms)
+{
+        bool settled;
+
+        pthread_mutex_lock(&r->lock);
+        settled = apply_locked(r, ops, vms);
+        pthread_mutex_unlock(&r->lock);
+        return settled;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 struct hp_ops_ctx;
 
@@ -20,5 +21,8 @@ json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops);
 
 /* The answer's "vms" ([{"name", "epoch", "spec"}]) carried out: stale or
  * unwanted runs stopped, then the wanted ones started at their epoch with
- * the spec given (its devices named). Logged to stderr. */
-void hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms);
+ * the spec given (its devices named), each in a thread of its own, so this
+ * returns at once; a VM whose start or stop still runs is left to the next
+ * answer. Logged to stderr. True when the host is settled: no stop planned
+ * or under way (a host is ready only then: its stale runs are gone). */
+bool hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms);

@@ -398,9 +398,10 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
         }
         hp_dev_configs_free(have, n);
         take_paths(a, answer);
-        hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms"));
+        /* Ready once its stale runs are gone after it (re)started; a stop asked later does not undo it. */
+        if (hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms")))
+                a->ready = true;
         a->heartbeat_ms = json_integer_value(json_object_get(answer, "heartbeat_ms")) ?: a->heartbeat_ms;
-        a->ready = true;
 }
 
 /* One heartbeat: sent, and its answer carried out while its lease lasts. */
