@@ -56,7 +56,7 @@ static struct hp_api_reply agent_call(struct hp_api *a, const struct hp_api_requ
 
 static const char *const join_fields[] = { "protocol", "version", "host", "token", NULL };
 static const char *const heartbeat_fields[] = { "protocol", "version", "host", "boot_id", "seq", "ready", "memory",
-                                                "devices", "configs", "paths", "paths_hash", "vms", NULL };
+                                                "devices", "configs", "paths", "paths_hash", "local_vms", "vms", NULL };
 
 static struct hp_api_reply hosts(struct hp_api *a, const struct hp_api_request *req)
 {

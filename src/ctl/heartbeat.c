@@ -26,6 +26,7 @@ struct beat {
         json_t *devices, *vms; /* the answer's, built inside */
         char **paths;          /* every cluster VM's files, sorted */
         json_t *retry;         /* {"VM": epoch}: started here and failed, to place again once committed */
+        json_t *adopted;       /* {"VM": epoch}: the host's own VMs the cluster took, for the answer */
 };
 
 /* How many hosts one power-on tries when starts fail on them. */
@@ -124,6 +125,100 @@ static bool pinned(const struct hp_cluster_vm *v)
                 if (spec.pci[i].kind == HP_VM_PCI_STATIC)
                         return true;
         return false;
+}
+
+static int not_adopted(struct hp_store *s, const char *name, const char *why)
+{
+        return hp_store_event_add(s, "vm-not-adopted", name, why);
+}
+
+/* Whether every device the host's own VM holds is free in the cluster. */
+static int devices_free(struct hp_store *s, json_t *devices, const char *name, char **ret_why)
+{
+        json_t *d;
+        size_t i;
+
+        json_array_foreach(devices, i, d) {
+                _cleanup_(hp_dev_config_done) struct hp_dev_config row = { 0 };
+                int r = json_string_value(d) ? hp_store_device_get(s, json_string_value(d), &row) : -EINVAL;
+
+                if (r == -ENOENT || r == -EINVAL)
+                        return asprintf(ret_why, "it holds %s, which the cluster does not know of this host",
+                                        json_string_value(d) ?: "?") < 0 ? -ENOMEM : 0;
+                if (r < 0)
+                        return r;
+                if (row.assigned_vm && !streq(row.assigned_vm, name))
+                        return asprintf(ret_why, "it holds %s, which the cluster gave to VM '%s'", row.address,
+                                        row.assigned_vm) < 0 ? -ENOMEM : 0;
+        }
+        return 0;
+}
+
+/* One of the host's own VMs (a standalone host that joined): the cluster
+ * takes it as it is. It stays on this host when it runs (placed here at
+ * its first epoch, holding the devices it holds) or when its static entries
+ * pin it; otherwise it is unplaced, placed anew at its next power-on. A
+ * name the cluster has for another VM is not taken: the event says so. */
+static int adopt(struct beat *b, struct hp_store *s, json_t *lv)
+{
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm have = { 0 };
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
+        _cleanup_free_ char *err = NULL, *text = NULL, *why = NULL, **addrs = NULL;
+        const char *name = json_string_value(json_object_get(lv, "name")),
+                   *state = json_string_value(json_object_get(lv, "state"));
+        json_t *devices = json_object_get(lv, "devices"), *d;
+        bool runs = state && !streq(state, "off"), pin;
+        int64_t epoch = 0;
+        size_t i, n = 0;
+        int r;
+
+        if (!name || !hp_vm_name_valid(name))
+                return 0;
+        r = hp_store_cluster_vm_get(s, name, &have);
+        if (r >= 0 && have.host && streq(have.host, b->host))
+                /* Adopted before; the answer that said so was lost. */
+                return json_object_set_new(b->adopted, name, json_integer(runs ? have.epoch : 0)) < 0 ? -ENOMEM : 0;
+        if (r >= 0)
+                return asprintf(&why, "the cluster has a VM named '%s' (%s %s): rename one of them (vm delete, vm "
+                                      "define under a new name)",
+                                name, have.host ? "on" : "not placed", have.host ?: "anywhere") < 0
+                               ? -ENOMEM
+                               : not_adopted(s, name, why);
+        if (r != -ENOENT)
+                return r;
+        if (hp_vm_spec_from_json(json_object_get(lv, "spec"), &spec, &err) < 0)
+                return not_adopted(s, name, err ?: "its definition is not one");
+        if (runs && (r = devices_free(s, devices, name, &why)) < 0)
+                return r;
+        if (why)
+                return not_adopted(s, name, why);
+        pin = false;
+        for (size_t k = 0; k < spec.n_pci; k++)
+                if (spec.pci[k].kind == HP_VM_PCI_STATIC)
+                        pin = true;
+        r = hp_vm_spec_to_text(&spec, &text);
+        if (r >= 0)
+                r = hp_store_cluster_vm_create(s, name, runs || pin ? b->host : NULL, text);
+        if (r >= 0 && runs) {
+                addrs = calloc(json_array_size(devices) + 1, sizeof(char *));
+                if (!addrs)
+                        return -ENOMEM;
+                json_array_foreach(devices, i, d)
+                        addrs[n++] = (char *)json_string_value(d);
+                r = hp_store_vm_place(s, name, b->host, &epoch);
+                if (r >= 0 && n > 0)
+                        r = hp_store_assign_devices(s, name, addrs, n, NULL);
+                if (r >= 0)
+                        r = hp_store_vm_report(s, b->host, name, epoch, state);
+        }
+        if (r >= 0 && asprintf(&why, "%s%s", runs ? "runs here" : "off", pin ? ", pinned here by its static entries"
+                                             : runs ? "" : ", not placed: it goes where its next power-on places it") < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = hp_store_event_add(s, "vm-adopted", name, why);
+        if (r >= 0 && json_object_set_new(b->adopted, name, json_integer(epoch)) < 0)
+                r = -ENOMEM;
+        return r;
 }
 
 /* The VM's start at its current epoch failed on b's host with error: the
@@ -281,6 +376,7 @@ static int beat_tx(struct hp_store *s, void *userdata)
         int r;
 
         json_object_clear(b->retry); /* of a try of this transaction that was rolled back */
+        json_object_clear(b->adopted);
         r = hp_store_host_renew(s, b->host, b->lease_ms, NULL);
         if (r >= 0)
                 r = hp_store_host_set_ready(s, b->host, json_is_true(json_object_get(b->body, "ready")));
@@ -306,6 +402,11 @@ static int beat_tx(struct hp_store *s, void *userdata)
                 if (r < 0)
                         break;
                 r = take_run(b, s, j);
+        }
+        json_array_foreach(json_object_get(b->body, "local_vms"), i, j) {
+                if (r < 0)
+                        break;
+                r = adopt(b, s, j);
         }
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
@@ -354,12 +455,15 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         if (r < 0)
                 return r;
         b.retry = json_object();
-        r = b.retry ? hp_store_transact(s, beat_tx, &b) : -ENOMEM;
+        b.adopted = json_object();
+        r = b.retry && b.adopted ? hp_store_transact(s, beat_tx, &b) : -ENOMEM;
         json_object_foreach(r >= 0 ? b.retry : NULL, vm, epoch)
                 (void)hp_ctl_vm_retry(c, vm, json_integer_value(epoch));
         json_decref(b.retry);
         if (r >= 0)
                 r = answer(s, &b);
+        if (r < 0)
+                json_decref(b.adopted);
         if (r == -EINVAL)
                 r = hp_op_fail(c, HP_OP_INVALID, r, "the heartbeat of %s carries a device configuration that is not one",
                                host);
@@ -379,8 +483,9 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
                         json_array_append_new(paths, json_string(b.paths[i]));
         }
         hp_strv_free(b.paths);
-        *ret = json_pack("{s:I, s:I, s:b, s:o, s:o, s:s, s:o?}", "lease_ms", (json_int_t)b.lease_ms, "heartbeat_ms",
-                         (json_int_t)(cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT), "want_inventory", 0, "vms",
-                         b.vms, "devices", b.devices, "paths_hash", hash, "paths", paths);
+        *ret = json_pack("{s:I, s:I, s:b, s:o, s:o, s:s, s:o?, s:o}", "lease_ms", (json_int_t)b.lease_ms,
+                         "heartbeat_ms", (json_int_t)(cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT), "want_inventory",
+                         0, "vms", b.vms, "devices", b.devices, "paths_hash", hash, "paths", paths, "adopted",
+                         b.adopted);
         return *ret ? 0 : hp_op_oom(c);
 }

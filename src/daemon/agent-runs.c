@@ -144,6 +144,62 @@ json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops)
         return out;
 }
 
+/* The epoch recorded, synced, before its start is tried: it runs at most once. */
+static int record_epoch(struct hp_agent_runs *r, const char *name, int64_t epoch)
+{
+        json_t *entry = json_pack("{s:I}", "epoch", (json_int_t)epoch);
+
+        if (!entry || json_object_set_new(r->record, name, entry) < 0)
+                return -ENOMEM;
+        return save(r);
+}
+
+json_t *hp_agent_runs_local_vms(struct hp_agent_runs *r, struct hp_ops_ctx *ops)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        struct hp_vm_record *v = NULL;
+        struct hp_dev_config *d = NULL;
+        size_t n = 0, nd = 0;
+        json_t *out = json_array();
+
+        if (hp_ops_store_open_readonly(ops, &s) < 0 || !s || hp_store_vm_list(s, &v, &n) < 0 ||
+            hp_store_device_list(s, &d, &nd) < 0) {
+                hp_op_error_done(&ops->error);
+                hp_vm_records_free(v, n);
+                return out;
+        }
+        pthread_mutex_lock(&r->lock);
+        for (size_t i = 0; out && i < n; i++) {
+                json_t *spec = json_loads(v[i].spec_json, 0, NULL), *held = json_array();
+
+                if (json_object_get(r->record, v[i].name) || !spec || !held) {
+                        json_decref(spec);
+                        json_decref(held);
+                        continue;
+                }
+                for (size_t k = 0; k < nd; k++)
+                        if (d[k].assigned_vm && streq(d[k].assigned_vm, v[i].name))
+                                json_array_append_new(held, json_string(d[k].address));
+                json_array_append_new(out, json_pack("{s:s, s:o, s:s, s:o}", "name", v[i].name, "spec", spec, "state",
+                                                     v[i].state, "devices", held));
+        }
+        pthread_mutex_unlock(&r->lock);
+        hp_vm_records_free(v, n);
+        hp_dev_configs_free(d, nd);
+        return out;
+}
+
+int hp_agent_runs_adopted(struct hp_agent_runs *r, const char *vm, int64_t epoch)
+{
+        int rc = 0;
+
+        pthread_mutex_lock(&r->lock);
+        if (!json_object_get(r->record, vm))
+                rc = record_epoch(r, vm, epoch);
+        pthread_mutex_unlock(&r->lock);
+        return rc;
+}
+
 /* The VM's definition on this host: the spec the cluster gave, stored
  * (made, or replaced while it is off). */
 static int define(struct hp_ops_ctx *ops, const char *name, json_t *spec_doc, char **ret_error)
@@ -336,16 +392,6 @@ static int local_runs(struct hp_agent_runs *r, struct hp_ops_ctx *ops, struct hp
         *ret = l;
         *ret_n = n;
         return 0;
-}
-
-/* The epoch recorded, synced, before its start is tried: it runs at most once. */
-static int record_epoch(struct hp_agent_runs *r, const char *name, int64_t epoch)
-{
-        json_t *entry = json_pack("{s:I}", "epoch", (json_int_t)epoch);
-
-        if (!entry || json_object_set_new(r->record, name, entry) < 0)
-                return -ENOMEM;
-        return save(r);
 }
 
 static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms)

@@ -15,6 +15,15 @@ struct hp_agent_runs;
 int hp_agent_runs_open(const struct hp_ops_ctx *ops, struct hp_agent_runs **ret);
 void hp_agent_runs_free(struct hp_agent_runs *r);
 
+/* The host's own VMs, those the cluster does not run here (not in the
+ * record), for the cluster to adopt: [{"name", "spec", "state", "devices":
+ * [the addresses it holds]}]. An existing standalone host that joins keeps
+ * its VMs this way. */
+json_t *hp_agent_runs_local_vms(struct hp_agent_runs *r, struct hp_ops_ctx *ops);
+/* The cluster adopted vm at epoch (0: it is off): recorded as a run of
+ * this host at that epoch, so a VM that runs is not started again. */
+int hp_agent_runs_adopted(struct hp_agent_runs *r, const char *vm, int64_t epoch);
+
 /* The heartbeat's "vms": [{"name", "epoch", "state", "error"?}] of every
  * VM in the record, its state from this host's store. */
 json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops);

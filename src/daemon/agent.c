@@ -209,7 +209,7 @@ static json_t *paths_seen(struct hp_agent *a)
 }
 
 /* The inventory: {"devices": [...as device list shows them], "configs":
- * [...], "paths": {...}}. */
+ * [...], "paths": {...}, "local_vms": [...the host's own VMs, to adopt]}. */
 static json_t *inventory(struct hp_agent *a)
 {
         _cleanup_(hp_view_done) struct hp_view v = { 0 };
@@ -234,8 +234,9 @@ static json_t *inventory(struct hp_agent *a)
                         json_object_set_new(c, "reason", json_string(why));
                 json_array_append_new(configs, c);
         }
-        return json_pack("{s:O, s:o, s:o}", "devices", json_object_get(devs, "devices") ?: json_array(), "configs",
-                         configs, "paths", paths_seen(a));
+        return json_pack("{s:O, s:o, s:o, s:o}", "devices", json_object_get(devs, "devices") ?: json_array(),
+                         "configs", configs, "paths", paths_seen(a), "local_vms",
+                         hp_agent_runs_local_vms(a->runs, &a->ops));
 }
 
 static json_t *heartbeat_body(struct hp_agent *a, bool *ret_full, char **ret_inventory_text)
@@ -376,7 +377,8 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         struct hp_dev_config *have = NULL;
         size_t n = 0, i;
-        json_t *want;
+        json_t *want, *epoch;
+        const char *name;
 
         if (hp_ops_store_open(&a->ops, &s) < 0 || hp_store_device_list(s, &have, &n) < 0) {
                 fprintf(stderr, "hwpassd: agent: cannot read this host's store: %s\n",
@@ -398,6 +400,13 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
         }
         hp_dev_configs_free(have, n);
         take_paths(a, answer);
+        json_object_foreach(json_object_get(answer, "adopted"), name, epoch) {
+                if (hp_agent_runs_adopted(a->runs, name, json_integer_value(epoch)) < 0)
+                        fprintf(stderr, "hwpassd: agent: VM '%s': cannot record that the cluster adopted it\n", name);
+                else
+                        fprintf(stderr, "hwpassd: agent: VM '%s' is the cluster's now (epoch %lld)\n", name,
+                                (long long)json_integer_value(epoch));
+        }
         /* Ready once its stale runs are gone after it (re)started; a stop asked later does not undo it. */
         if (hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms")))
                 a->ready = true;
@@ -440,6 +449,9 @@ static void beat(struct hp_agent *a)
         /* Acted on only within the lease it grants, counted from when it was asked. */
         if (mono_ms() - sent >= a->lease_ms) {
                 fprintf(stderr, "hwpassd: agent: the heartbeat's answer came after its lease ended: dropped\n");
+                /* What it answered to the inventory (an adoption) is lost with it: send it again. */
+                free(a->sent_inventory);
+                a->sent_inventory = NULL;
                 return;
         }
         apply_answer(a, answer);
