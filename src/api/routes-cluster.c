@@ -1,8 +1,8 @@
 /* A controller's own routes (docs/cluster.md): the agents' join and
- * heartbeat, the cluster's hosts, join tokens. A host's credential opens
- * only the agents' routes, and an API token never opens those; the routes
- * that act on the machine the daemon runs on (its VMs, its sysfs) are not
- * a controller's. Device reads and settings are the routes of routes.c,
+ * heartbeat, the cluster's hosts, join tokens and settings. A host's
+ * credential opens only the agents' routes, and an API token never opens
+ * those; the routes that act on the machine the daemon runs on (its VMs,
+ * its sysfs) are not a controller's. Device reads and settings are the routes of routes.c,
  * which a controller serves for any host (?host=NAME). */
 #include <errno.h>
 #include <microhttpd.h>
@@ -103,6 +103,24 @@ static struct hp_api_reply join_token(struct hp_api *a, const struct hp_api_requ
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
         r = hp_ctl_join_token_create(&ctx, ttl ? json_integer_value(ttl) * 1000 : 0, &doc);
         return hp_api_op_reply(&ctx, r, doc, 201);
+}
+
+/* GET /v1/cluster/settings; PUT {"placement": "performance" | "consolidation"}. */
+static struct hp_api_reply settings(struct hp_api *a, const struct hp_api_request *req)
+{
+        static const char *const fields[] = { "placement", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        char actor[300];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        if (streq(req->method, "PUT") && hp_api_body_object(req, fields, false, &body, &err) < 0)
+                return err;
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = body ? hp_ctl_settings_set(&ctx, body, &doc) : hp_ctl_settings(&ctx, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
 /* A controller's VM routes: the cluster's VMs. */
@@ -214,6 +232,8 @@ struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_r
         if (streq(url, "/v1/cluster/tokens"))
                 return streq(m, "POST") ? join_token(a, req)
                                         : hp_api_method_error(req, "POST");
+        if (streq(url, "/v1/cluster/settings"))
+                return streq(m, "GET") || streq(m, "PUT") ? settings(a, req) : hp_api_method_error(req, "GET or PUT");
         if (hp_startswith(url, "/v1/vms")) {
                 bool handled;
                 struct hp_api_reply rep = vms(a, req, &handled);

@@ -130,11 +130,13 @@ static int positive(json_t *body, const char *key, unsigned long long max, unsig
         return 0;
 }
 
-/* PUT /v1/vms/{name}/settings {"memory_mib", "vcpus", "hugepages", "device_limit", "firmware"} */
+/* PUT /v1/vms/{name}/settings {"memory_mib", "vcpus", "hugepages", "device_limit", "firmware",
+ * "placement" (null: the cluster's)} */
 struct hp_api_reply hp_api_vm_settings(struct hp_api *a, const struct hp_api_request *req, const char *name)
 {
-        static const char *const fields[] = { "memory_mib", "vcpus", "hugepages", "device_limit", "firmware", NULL };
-        const char *fw = NULL;
+        static const char *const fields[] = { "memory_mib", "vcpus",    "hugepages", "device_limit",
+                                              "firmware",   "placement", NULL };
+        const char *fw = NULL, *placement = NULL;
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
         unsigned long long memory = 0, vcpus = 0, limit = 0;
@@ -152,7 +154,8 @@ struct hp_api_reply hp_api_vm_settings(struct hp_api *a, const struct hp_api_req
             positive(body, "vcpus", HP_VM_MAX_VCPUS, &vcpus, &msg) < 0 ||
             positive(body, "device_limit", HP_VM_MAX_DEVICE_LIMIT, &limit, &msg) < 0 ||
             hp_api_get_bool(body, "hugepages", &huge, &msg) < 0 ||
-            hp_api_get_string(body, "firmware", false, &fw, &msg) < 0)
+            hp_api_get_string(body, "firmware", false, &fw, &msg) < 0 ||
+            hp_api_get_string(body, "placement", true, &placement, &msg) < 0)
                 return hp_api_error(400, "bad-body", "%s", msg ? msg : "out of memory");
         if (fw && hp_vm_firmware_from_string(fw, &set.firmware) < 0)
                 return hp_api_error(400, "bad-body",
@@ -160,6 +163,12 @@ struct hp_api_reply hp_api_vm_settings(struct hp_api *a, const struct hp_api_req
                                     "or \"efi\"",
                                     fw);
         set.set_firmware = fw != NULL;
+        if (placement && hp_vm_placement_from_string(placement, &set.placement) < 0)
+                return hp_api_error(400, "bad-body",
+                                    "invalid 'placement' \"%s\": \"performance\" (spread over the hosts), "
+                                    "\"consolidation\" (packed on few), or null (the cluster's setting)",
+                                    placement);
+        set.set_placement = json_object_get(body, "placement") != NULL;
         set.memory_mib = memory;
         set.vcpus = (unsigned)vcpus;
         set.device_limit = (unsigned)limit;

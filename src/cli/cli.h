@@ -44,6 +44,9 @@ struct hp_cli {
 void hp_cli_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ... and returns HP_EXIT_USAGE. */
 int hp_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "usage: hwpass GROUP VERB ARGS" from the command table, the one place a
+ * command's synopsis is written: HP_EXIT_USAGE. */
+int hp_cli_usage(const char *group, const char *verb);
 /* "hwpass: <message>: <strerror(-r)>", and returns HP_EXIT_ERROR. */
 int hp_cli_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -158,6 +161,7 @@ int hp_cmd_token_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_init(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_cert(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_cluster_policy(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_remove(struct hp_cli *c, int argc, char **argv);
 /* 'device list' asked of a cluster's controller (--controller). */

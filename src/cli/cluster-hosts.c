@@ -1,5 +1,5 @@
-/* hwpass host list, device list --host, cluster token create: what a
- * cluster's controller answers (--controller URL, or the controller's own
+/* hwpass host list, device list --host, cluster token create, cluster
+ * policy: what a cluster's controller answers (--controller URL, or the controller's own
  * hwpassd on this machine), as tables. */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include "table.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vm/spec.h"
 
 /* "3 s ago", "never". */
 static void age_text(json_t *age_ms, char *buf, size_t size)
@@ -190,6 +191,31 @@ int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv)
         return token_create(c, argc - 1, argv + 1);
 }
 
+/* hwpass cluster policy [performance|consolidation]: the placement policy
+ * of the VMs that name none of their own, shown or set. */
+int hp_cmd_cluster_policy(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        enum hp_vm_placement p;
+        int r;
+
+        if (argc > 2 || (argc == 2 && hp_vm_placement_from_string(argv[1], &p) < 0))
+                return argc == 2 ? hp_cli_usage_error("invalid policy '%s': performance (spread VMs over the hosts) "
+                                                      "or consolidation (pack them on few)",
+                                                      argv[1])
+                                 : hp_cli_usage("cluster", "policy");
+        r = argc == 2 ? hp_cli_daemon_call(c, "PUT", "/v1/cluster/settings", json_pack("{s:s}", "placement", argv[1]),
+                                           &doc)
+                      : hp_cli_daemon_call(c, "GET", "/v1/cluster/settings", NULL, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        printf("%s: %s (for the VMs that name no policy of their own)\n",
+               argc == 2 ? "Placement policy set" : "Placement policy", hp_cli_str(doc, "placement") ?: "?");
+        return HP_EXIT_OK;
+}
+
 static char *held_text(json_t *held)
 {
         _cleanup_free_ char *out = strdup("");
@@ -240,6 +266,9 @@ int hp_cli_cluster_vms(struct hp_cli *c, const char *name)
         if (!t)
                 return hp_cli_error(-ENOMEM, "cannot build the table");
         hp_table_print(t, stdout);
+        /* One VM: its own placement policy, when it names one. */
+        if (name && hp_cli_str(doc, "placement"))
+                printf("Placement: %s (its own, over the cluster's)\n", hp_cli_str(doc, "placement"));
         /* One VM: the hosts its power-on failed on, and why. */
         json_array_foreach(name ? json_object_get(doc, "start_failures") : NULL, i, v)
                 printf("Start failed on %s (epoch %lld): %s\n", hp_cli_str(v, "host") ?: "?",

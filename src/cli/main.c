@@ -36,9 +36,9 @@ static const struct command {
         { "device", "forget", "SBDF", "drop the stored entry of a device that is gone", hp_cmd_device_forget },
         { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
         { "graphics", "vm", "list", "VMs with display devices, and the device each holds", hp_cmd_graphics_vm_list },
-        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]", "define a VM", hp_cmd_vm_create },
+        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N] [--placement performance|consolidation]", "define a VM", hp_cmd_vm_create },
         { "vm", "define", "FILE.json|-", "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define },
-        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N] [--firmware auto|bios|efi]", "change a VM that is off", hp_cmd_vm_set },
+        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N] [--firmware auto|bios|efi] [--placement performance|consolidation|cluster]", "change a VM that is off", hp_cmd_vm_set },
         { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--count N] [--label TEXT] [--attr KEY=VALUE]... [--same-numa GROUP] [--same-switch GROUP] [--all-functions] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or free matching ones (allowed IDs in order of preference)", hp_cmd_vm_add_pci },
         { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb },
         { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device },
@@ -60,6 +60,7 @@ static const struct command {
         { "token", "revoke", "NAME", "the token no longer authenticates", hp_cmd_token_revoke },
         { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]", "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },
         { "cluster", "token", "create [--ttl DURATION]", "a join token for one host, printed this once", hp_cmd_cluster_token },
+        { "cluster", "policy", "[performance|consolidation]", "where the cluster places VMs that name no policy: spread or packed (no argument: which)", hp_cmd_cluster_policy },
         { "cluster", "cert", "DIR CONTROLLER [--address HOST]... [--days N] [--renew]", "another controller's certificate from the CA in DIR (--renew: a new key)", hp_cmd_cluster_cert },
         { "events", NULL, "[--since ID] [--limit N] [--follow]", "the event log: who did what, state changes, failures (a cluster's: with each event's host)", hp_cmd_events },
         { "device", "list", "[--class gpu|net|storage|usb|audio] [--host NAME]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
@@ -107,6 +108,15 @@ static void usage(FILE *f)
                    "  --host NAME      with --controller: the host a device command or events means\n"
                    "  --json           machine-readable output\n"
                    "  -h, --help       this text\n");
+}
+
+int hp_cli_usage(const char *group, const char *verb)
+{
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i].group, group) && commands[i].verb && streq(commands[i].verb, verb))
+                        return hp_cli_usage_error("usage: hwpass %s %s%s%s", group, verb,
+                                                  *commands[i].args ? " " : "", commands[i].args);
+        return hp_cli_usage_error("usage: hwpass %s %s (see 'hwpass --help')", group, verb);
 }
 
 /* "hwpass: " and the message on one line, with what the user typed (or a

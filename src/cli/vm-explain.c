@@ -1,6 +1,7 @@
 /* hwpass vm explain NAME: where power-on could place the VM, a line per host
  * with why it can or cannot take it and the devices it would get, then the
- * winner and why (the operation: src/ops/explain.c). Exit 1 when no host
+ * winner and why, and the placement policy used and whose it is (the
+ * operation: src/ops/explain.c). Exit 1 when no host
  * can take it. */
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,16 @@ static void print_devices(json_t *devs)
                         printf("%s%s %s", last ? "; " : "  -> ", entry, address);
                 last = entry;
         }
+}
+
+/* Where the policy came from, in words. */
+static const char *policy_source(const char *from)
+{
+        if (from && streq(from, "vm"))
+                return "the VM's own";
+        if (from && streq(from, "cluster"))
+                return "the cluster's, set with 'hwpass cluster policy'";
+        return "the default";
 }
 
 int hp_cmd_vm_explain(struct hp_cli *c, int argc, char **argv)
@@ -68,5 +79,6 @@ int hp_cmd_vm_explain(struct hp_cli *c, int argc, char **argv)
                 printf("\n");
         }
         printf("%s\n", hp_cli_str(doc, "why"));
+        printf("Policy: %s (%s)\n", hp_cli_str(doc, "policy") ?: "?", policy_source(hp_cli_str(doc, "policy_from")));
         return fits ? HP_EXIT_OK : HP_EXIT_FAIL;
 }

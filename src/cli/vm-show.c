@@ -159,6 +159,8 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                        v.spec.autostart_delay);
         else
                 printf("Autostart:   no\n");
+        if (v.spec.placement != HP_VM_PLACEMENT_CLUSTER)
+                printf("Placement:   %s (its own, over the cluster's)\n", hp_vm_placement_to_string(v.spec.placement));
         printf("Devices:     %zu of %u\n", hp_vm_spec_device_count(&v.spec), v.spec.device_limit);
         for (size_t i = 0; i < v.spec.n_pci; i++) {
                 char text[512];

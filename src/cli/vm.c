@@ -132,6 +132,8 @@ static int parse_memory(const char *arg, uint64_t *ret)
 }
 
 #define FIRMWARE_CHOICES "invalid firmware '%s': auto (EFI when the VM's devices need it), bios or efi"
+#define PLACEMENT_CHOICES                                                                                              \
+        "invalid --placement '%s': performance (spread over the hosts) or consolidation (packed on few)%s"
 
 /* "BIOS", "EFI", "firmware auto" (EFI when its devices need it). */
 static const char *firmware_text(enum hp_vm_firmware f)
@@ -155,8 +157,7 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
         int r, err = 0;
 
         if (argc < 2 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm create NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] "
-                                          "[--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N]");
+                return hp_cli_usage("vm", "create");
         if ((r = hp_cli_vm_name_check(argv[1])) != HP_EXIT_OK)
                 return r;
         snprintf(s.name, sizeof(s.name), "%s", argv[1]);
@@ -178,6 +179,9 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--firmware", &err))) {
                         if (hp_vm_firmware_from_string(v, &s.firmware) < 0)
                                 return hp_cli_usage_error(FIRMWARE_CHOICES, v);
+                } else if ((v = hp_cli_opt_value(argc, argv, &i, "--placement", &err))) {
+                        if (hp_vm_placement_from_string(v, &s.placement) < 0)
+                                return hp_cli_usage_error(PLACEMENT_CHOICES, v, "");
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--disk", &err))) {
                         if (!*v || hp_strv_push(&s.disks, v) < 0)
                                 return hp_cli_usage_error("invalid disk '%s'", v);
@@ -204,8 +208,9 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
                 return r;
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
-        printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s.\n", s.name, s.memory_mib, s.vcpus,
-               s.vcpus == 1 ? "" : "s", firmware_text(s.firmware));
+        printf("VM '%s' created: %" PRIu64 " MiB, %u vCPU%s, %s%s%s.\n", s.name, s.memory_mib, s.vcpus,
+               s.vcpus == 1 ? "" : "s", firmware_text(s.firmware),
+               s.placement != HP_VM_PLACEMENT_CLUSTER ? ", placement " : "", hp_vm_placement_to_string(s.placement) ?: "");
         return HP_EXIT_OK;
 }
 
@@ -268,12 +273,11 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
         _cleanup_(json_decrefp) json_t *doc = NULL;
         struct set_arg a = { .set = { .hugepages = -1 } };
         struct hp_cli_route route;
-        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *fw = NULL, *val;
+        const char *memory = NULL, *vcpus = NULL, *limit = NULL, *huge = NULL, *fw = NULL, *placement = NULL, *val;
         int r, err = 0;
 
         if (argc < 3 || argv[1][0] == '-')
-                return hp_cli_usage_error("usage: hwpass vm set NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] "
-                                          "[--device-limit N] [--firmware auto|bios|efi]");
+                return hp_cli_usage("vm", "set");
         for (int i = 2; i < argc; i++) {
                 if ((val = hp_cli_opt_value(argc, argv, &i, "--memory", &err)))
                         memory = val;
@@ -285,6 +289,8 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
                         huge = val;
                 else if ((val = hp_cli_opt_value(argc, argv, &i, "--firmware", &err)))
                         fw = val;
+                else if ((val = hp_cli_opt_value(argc, argv, &i, "--placement", &err)))
+                        placement = val;
                 else if (!err)
                         err = hp_cli_usage_error("'vm set' does not take '%s'", argv[i]);
                 if (err)
@@ -303,12 +309,21 @@ int hp_cmd_vm_set(struct hp_cli *c, int argc, char **argv)
         if (fw && hp_vm_firmware_from_string(fw, &a.set.firmware) < 0)
                 return hp_cli_usage_error(FIRMWARE_CHOICES, fw);
         a.set.set_firmware = fw != NULL;
+        /* "cluster": none of its own, the cluster's setting (null in the API). */
+        if (placement && !streq(placement, "cluster") && hp_vm_placement_from_string(placement, &a.set.placement) < 0)
+                return hp_cli_usage_error(PLACEMENT_CHOICES, placement, ", or cluster (the cluster's setting)");
+        a.set.set_placement = placement != NULL;
         vm_route(&route, "PUT", a.name, "/settings",
-                 json_pack("{s:o*, s:o*, s:o*, s:o*, s:s*}", "memory_mib",
+                 json_pack("{s:o*, s:o*, s:o*, s:o*, s:s*, s:o*}", "memory_mib",
                            a.set.memory_mib ? json_integer((json_int_t)a.set.memory_mib) : NULL, "vcpus",
                            a.set.vcpus ? json_integer(a.set.vcpus) : NULL, "hugepages",
                            a.set.hugepages < 0 ? NULL : json_boolean(a.set.hugepages), "device_limit",
-                           a.set.device_limit ? json_integer(a.set.device_limit) : NULL, "firmware", fw));
+                           a.set.device_limit ? json_integer(a.set.device_limit) : NULL, "firmware", fw,
+                           "placement",
+                           !placement ? NULL
+                           : a.set.placement == HP_VM_PLACEMENT_CLUSTER
+                                   ? json_null()
+                                   : json_string(hp_vm_placement_to_string(a.set.placement))));
         r = hp_cli_write(c, &route, run_set, &a, &doc);
         return r != HP_EXIT_OK ? r : print_vm(c, &doc);
 }

@@ -128,6 +128,14 @@ struct hp_ctl_metrics {
 int hp_ctl_metrics(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct hp_ctl_metrics *ret);
 void hp_ctl_metrics_done(struct hp_ctl_metrics *m); /* accepts zeroed */
 
+/* The cluster's settings (settings.c), which every controller reads from
+ * the store. GET /v1/cluster/settings: {"placement"}, the policy VMs that
+ * name none are placed by ("performance" until one is set). PUT: body
+ * {"placement": "performance" | "consolidation"} (HP_OP_INVALID for
+ * anything else), recorded with an event; *ret: the settings then. */
+int hp_ctl_settings(struct hp_ops_ctx *c, json_t **ret);
+int hp_ctl_settings_set(struct hp_ops_ctx *c, json_t *body, json_t **ret);
+
 /* A join token, valid for ttl_ms (0: an hour), for one host: {"token",
  * "expires_ms"}. The token is shown this once. */
 int hp_ctl_join_token_create(struct hp_ops_ctx *c, int64_t ttl_ms, json_t **ret);

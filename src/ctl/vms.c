@@ -197,6 +197,8 @@ struct placing {
         struct hp_place_host *hosts;
         size_t n_hosts;
         char **notes;
+        enum hp_place_policy policy;     /* the VM's own, else the cluster's, else performance */
+        const char *policy_from;         /* "vm", "cluster", "default" */
         struct hp_place_result res;
 };
 
@@ -351,6 +353,8 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
         p->failures = p->vm.start_failures ? json_loads(p->vm.start_failures, 0, NULL) : NULL;
         r = hp_alloc_dynamic_entries(p->spec.pci, p->spec.n_pci, &p->dyn, NULL, &p->n_dyn);
         if (r >= 0)
+                r = hp_ops_place_policy(s, &p->spec, &p->policy, &p->policy_from);
+        if (r >= 0)
                 r = hp_vm_spec_paths(&p->spec, &p->paths);
         if (r >= 0)
                 r = hp_store_host_list(s, &p->infos, &p->n_infos);
@@ -393,7 +397,7 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
                         vm.static_free = !p->static_why[i];
                         vm.static_why = p->static_why[i];
                 }
-        r = hp_place(&vm, p->hosts, p->n_hosts, HP_PLACE_PERFORMANCE, &p->res);
+        r = hp_place(&vm, p->hosts, p->n_hosts, p->policy, &p->res);
         for (size_t i = 0; r >= 0 && i < p->n_hosts; i++)
                 if (p->res.verdicts[i].reason == HP_PLACE_PATHS && p->unchecked[i][0])
                         p->paths_pending = true;
@@ -490,10 +494,10 @@ int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
         }
         for (size_t k = 0; cands && k < p.res.n_order; k++)
                 json_array_append_new(cands, json_string(p.hosts[p.res.order[k]].name));
-        *ret = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", name, "state",
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", name, "state",
                          p.vm.reported_state ? p.vm.reported_state : "off", "policy",
-                         hp_place_policy_name(HP_PLACE_PERFORMANCE), "hosts", list, "candidates", cands, "winner",
-                         p.res.n_order ? p.hosts[p.res.order[0]].name : NULL, "why", p.res.why);
+                         hp_place_policy_name(p.policy), "policy_from", p.policy_from, "hosts", list, "candidates",
+                         cands, "winner", p.res.n_order ? p.hosts[p.res.order[0]].name : NULL, "why", p.res.why);
         return *ret ? 0 : hp_op_oom(c);
 }
 

@@ -172,7 +172,8 @@ json_t *hp_ops_place_verdict_json(const char *host, const struct hp_place_verdic
 }
 
 static json_t *result_json(const struct hp_ops_vm *v, const struct hp_place_host *hosts,
-                           const struct hp_place_result *res, struct local *l)
+                           const struct hp_place_result *res, struct local *l, enum hp_place_policy policy,
+                           const char *policy_from)
 {
         json_t *list = json_array(), *cands = json_array();
 
@@ -195,9 +196,36 @@ static json_t *result_json(const struct hp_ops_vm *v, const struct hp_place_host
                 json_decref(cands);
                 return NULL;
         }
-        return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", v->spec.name, "state", v->rec.state, "policy",
-                         hp_place_policy_name(HP_PLACE_PERFORMANCE), "hosts", list, "candidates", cands, "winner",
-                         res->n_order ? hosts[res->order[0]].name : NULL, "why", res->why);
+        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", v->spec.name, "state", v->rec.state,
+                         "policy", hp_place_policy_name(policy), "policy_from", policy_from, "hosts", list,
+                         "candidates", cands, "winner", res->n_order ? hosts[res->order[0]].name : NULL, "why",
+                         res->why);
+}
+
+int hp_ops_place_policy(struct hp_store *s, const struct hp_vm_spec *spec, enum hp_place_policy *ret,
+                        const char **ret_from)
+{
+        _cleanup_free_ char *value = NULL;
+        int r;
+
+        if (spec->placement != HP_VM_PLACEMENT_CLUSTER) {
+                *ret = spec->placement == HP_VM_PLACEMENT_CONSOLIDATION ? HP_PLACE_CONSOLIDATION
+                                                                        : HP_PLACE_PERFORMANCE;
+                *ret_from = "vm";
+                return 0;
+        }
+        r = hp_store_setting_get(s, HP_OPS_SETTING_PLACEMENT, &value);
+        if (r == -ENOENT) {
+                *ret = HP_PLACE_PERFORMANCE;
+                *ret_from = "default";
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (hp_place_policy_from_string(value, ret) < 0)
+                return -EBADMSG;
+        *ret_from = "cluster";
+        return 0;
 }
 
 int hp_ops_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
@@ -206,13 +234,18 @@ int hp_ops_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
         _cleanup_(local_done) struct local l = { 0 };
         _cleanup_(hp_place_result_done) struct hp_place_result res = { 0 };
         struct hp_ops_memory_room m;
+        enum hp_place_policy policy;
         struct hp_place_host host;
+        const char *policy_from;
         struct hp_place_vm vm;
         int r;
 
         r = hp_ops_vm_load(c, name, "vm explain", false, &v);
         if (r < 0)
                 return r;
+        r = hp_ops_place_policy(v.store, &v.spec, &policy, &policy_from);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot read the placement policy of VM '%s'", name);
         if (paths(&v.spec, &l) < 0)
                 return hp_op_oom(c);
         r = devices(c, &v.spec, &l);
@@ -243,9 +276,9 @@ int hp_ops_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 .static_free = !l.static_why,
                 .static_why = l.static_why,
         };
-        r = hp_place(&vm, &host, 1, HP_PLACE_PERFORMANCE, &res);
+        r = hp_place(&vm, &host, 1, policy, &res);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot place VM '%s'", name);
-        *ret = result_json(&v, &host, &res, &l);
+        *ret = result_json(&v, &host, &res, &l, policy, policy_from);
         return *ret ? 0 : hp_op_oom(c);
 }

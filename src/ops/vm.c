@@ -163,6 +163,8 @@ int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm
          * earlier EFI time is kept (the guest's boot entries). */
         if (set->set_firmware)
                 v.spec.firmware = set->firmware;
+        if (set->set_placement)
+                v.spec.placement = set->placement;
         return save(c, &v, ret);
 }
 

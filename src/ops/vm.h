@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "host/pci.h"
+#include "alloc/place.h"
 #include "host/view.h"
 #include "ops/lock.h"
 #include "store/store.h"
@@ -65,6 +66,8 @@ struct hp_ops_vm_settings {
         unsigned device_limit; /* 0: unchanged */
         bool set_firmware;     /* firmware: BIOS, EFI or auto from now on */
         enum hp_vm_firmware firmware;
+        bool set_placement;    /* placement from now on (CLUSTER: none of its own) */
+        enum hp_vm_placement placement;
 };
 int hp_ops_vm_set(struct hp_ops_ctx *c, const char *name, const struct hp_ops_vm_settings *set, json_t **ret);
 /* The entry is taken (its index chosen here); a static address must be a
@@ -172,6 +175,13 @@ void hp_ops_ovmf_paths(char *code, char *vars_template, size_t size);
 struct hp_place_verdict;
 json_t *hp_ops_place_device_json(int index, const char *address);
 json_t *hp_ops_place_verdict_json(const char *host, const struct hp_place_verdict *v, json_t *devs);
+/* The policy power-on places the VM by: its own (*ret_from "vm"), else
+ * the cluster's setting (HP_OPS_SETTING_PLACEMENT in the store: "cluster"),
+ * else performance ("default"). -EBADMSG for a stored setting that names
+ * no policy; the store's errors as they come. */
+#define HP_OPS_SETTING_PLACEMENT "placement"
+int hp_ops_place_policy(struct hp_store *s, const struct hp_vm_spec *spec, enum hp_place_policy *ret,
+                        const char **ret_from);
 /* The host's memory as a cluster's placement reads it (admit.c):
  * {"total_mib", "available_mib", "hugepages": {"size_kib", "total", "free"}}. */
 int hp_ops_host_memory(struct hp_ops_ctx *c, json_t **ret);

@@ -378,6 +378,63 @@ int hp_pg_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, s
         return 0;
 }
 
+struct setting_get {
+        const char *key;
+        char *value;
+};
+
+static int setting_get_op(struct hp_pg *s, void *data)
+{
+        struct setting_get *g = data;
+        _cleanup_result_ PGresult *res = NULL;
+        const char *params[] = { g->key };
+        char *value = NULL;
+        int r;
+
+        r = hp_pg_exec(s, "SELECT value FROM settings WHERE key = $1", 1, params, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) != 1)
+                return -ENOENT;
+        r = hp_pg_strdup(res, 0, 0, &value);
+        if (r < 0)
+                return r;
+        if (!value)
+                return -EBADMSG;
+        free(g->value);
+        g->value = value;
+        return 0;
+}
+
+int hp_pg_setting_get(struct hp_store *s, const char *key, char **ret)
+{
+        struct setting_get g = { .key = key };
+        int r = hp_pg_run(hp_pg(s), false, setting_get_op, &g);
+
+        if (r < 0) {
+                free(g.value);
+                return r;
+        }
+        *ret = g.value;
+        return 0;
+}
+
+int hp_pg_setting_set(struct hp_store *s, const char *key, const char *value)
+{
+        struct hp_pg_one_row w = {
+                .sql = value ? "INSERT INTO settings (key, value, updated_ms) VALUES ($1, $2, " NOW_MS ") "
+                               "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
+                               "updated_ms = EXCLUDED.updated_ms"
+                             : "DELETE FROM settings WHERE key = $1",
+                .params = { key, value },
+                .n = value ? 2 : 1,
+        };
+        int r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
+
+        /* Removing a key that is not set is no error. */
+        return r == -ENOENT && !value ? 0 : r;
+}
+
 struct leader {
         const char *params[2];
         int64_t token;

@@ -153,4 +153,6 @@ int hp_pg_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n
 int hp_pg_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms, int64_t *ret_expires_ms);
 int hp_pg_join_token_use(struct hp_store *s, const char *hash);
 int hp_pg_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n);
+int hp_pg_setting_get(struct hp_store *s, const char *key, char **ret);
+int hp_pg_setting_set(struct hp_store *s, const char *key, const char *value);
 int hp_pg_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms, int64_t *ret_token, char **ret_holder);

@@ -150,6 +150,13 @@ static const char *const migrations[] = {
         /* 8: the hosts a VM's power-on failed on, as the controller
          * records them (JSON), so it tries the next host and not those. */
         "ALTER TABLE vms ADD COLUMN start_failures text;\n",
+        /* 9: the cluster's settings, which every controller reads alike
+         * (the placement policy of VMs that name none). */
+        "CREATE TABLE settings (\n"
+        "        key text COLLATE \"C\" PRIMARY KEY,\n"
+        "        value text NOT NULL,\n"
+        "        updated_ms bigint NOT NULL\n"
+        ");\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

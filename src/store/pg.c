@@ -653,5 +653,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .join_token_add = hp_pg_join_token_add,
         .join_token_use = hp_pg_join_token_use,
         .join_token_list = hp_pg_join_token_list,
+        .setting_get = hp_pg_setting_get,
+        .setting_set = hp_pg_setting_set,
         .leader_acquire = hp_pg_leader_acquire,
 };

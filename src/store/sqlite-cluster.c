@@ -1,5 +1,5 @@
 /* The SQLite backend's cluster state: hosts' credentials, leases and
- * reports, join tokens, the leader lease (schema 6). */
+ * reports, join tokens, the leader lease (schema 6), the settings (9). */
 /* An agent's or a standalone host's file is a cluster of one, so the clock
  * is this process's (bound as ?9 of the statements in sqlite-sql.c), not a
  * server's. Each call that reads and then writes runs in a transaction of
@@ -309,6 +309,42 @@ int hp_sqlite_join_token_list(struct hp_store *store, struct hp_join_token_info 
         *ret = j;
         *ret_n = n;
         return 0;
+}
+
+int hp_sqlite_setting_get(struct hp_store *store, const char *key, char **ret)
+{
+        struct hp_sqlite *s = hp_sqlite(store);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        char *value = NULL;
+        int r, rc;
+
+        r = prepare(s, STMT_SETTING_GET, key, 0, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return hp_sqlite_errno_rc(s, rc);
+        r = hp_sqlite_column_strdup(st, 0, &value);
+        if (r < 0)
+                return r;
+        if (!value) /* NOT NULL in the schema: missing only in a damaged file */
+                return -EBADMSG;
+        *ret = value;
+        return 0;
+}
+
+int hp_sqlite_setting_set(struct hp_store *store, const char *key, const char *value)
+{
+        struct hp_sqlite *s = hp_sqlite(store);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = prepare(s, value ? STMT_SETTING_SET : STMT_SETTING_UNSET, key, 0, &st);
+        if (r >= 0 && value)
+                r = hp_sqlite_binds_ok(s, (const int[]){ sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC) }, 1);
+        return r < 0 ? r : hp_sqlite_step_done(s, st);
 }
 
 struct leader {

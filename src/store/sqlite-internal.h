@@ -76,6 +76,9 @@ enum hp_store_stmt_id {
         STMT_JOIN_LIST,
         STMT_LEADER_TAKE,
         STMT_LEADER_HOLDER,
+        STMT_SETTING_GET,
+        STMT_SETTING_SET,
+        STMT_SETTING_UNSET,
         _STMT_MAX,
 };
 
@@ -269,4 +272,6 @@ int hp_sqlite_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *r
 int hp_sqlite_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms, int64_t *ret_expires_ms);
 int hp_sqlite_join_token_use(struct hp_store *s, const char *hash);
 int hp_sqlite_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n);
+int hp_sqlite_setting_get(struct hp_store *s, const char *key, char **ret);
+int hp_sqlite_setting_set(struct hp_store *s, const char *key, const char *value);
 int hp_sqlite_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms, int64_t *ret_token, char **ret_holder);

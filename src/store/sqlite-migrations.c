@@ -212,6 +212,13 @@ static const char *const migrations[] = {
         /* 8: the hosts a VM's power-on failed on, as the controller
          * records them (JSON), so it tries the next host and not those. */
         "ALTER TABLE vms ADD COLUMN start_failures TEXT;\n",
+        /* 9: the cluster's settings, which every controller reads alike
+         * (the placement policy of VMs that name none). */
+        "CREATE TABLE settings (\n"
+        "        key TEXT NOT NULL PRIMARY KEY,\n"
+        "        value TEXT NOT NULL,\n"
+        "        updated_ms INTEGER NOT NULL\n"
+        ");\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

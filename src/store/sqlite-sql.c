@@ -137,4 +137,10 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
                              "expires_ms = ?9 + ?2 "
                              "WHERE id = 1 AND (expires_ms <= ?9 OR holder = ?1) RETURNING token",
         [STMT_LEADER_HOLDER] = "SELECT holder FROM leader WHERE id = 1",
+        /* The cluster's settings (schema 9). */
+        [STMT_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+        [STMT_SETTING_SET] = "INSERT INTO settings (key, value, updated_ms) VALUES (?1, ?3, ?9) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                             "updated_ms = excluded.updated_ms",
+        [STMT_SETTING_UNSET] = "DELETE FROM settings WHERE key = ?1",
 };

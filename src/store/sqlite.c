@@ -713,5 +713,7 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .join_token_add = hp_sqlite_join_token_add,
         .join_token_use = hp_sqlite_join_token_use,
         .join_token_list = hp_sqlite_join_token_list,
+        .setting_get = hp_sqlite_setting_get,
+        .setting_set = hp_sqlite_setting_set,
         .leader_acquire = hp_sqlite_leader_acquire,
 };

@@ -1,10 +1,11 @@
 /* The store's front for the cluster's calls: hosts' credentials, leases and
- * reports, join tokens, the leader lease (store.h), checked here as store.c
- * checks the rest, then handed to the backend. */
+ * reports, join tokens, the leader lease, the cluster's settings (store.h),
+ * checked here as store.c checks the rest, then handed to the backend. */
 #include "store-internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/macro.h"
 #include "util/token.h"
@@ -118,6 +119,32 @@ int hp_store_join_token_use(struct hp_store *s, const char *hash)
 int hp_store_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n)
 {
         return s->backend->join_token_list(s, ret, ret_n);
+}
+
+static bool setting_key_is_valid(const char *key)
+{
+        size_t n = key ? strlen(key) : 0;
+
+        if (n == 0 || n > HP_STORE_SETTING_KEY_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') || strchr("_.-", key[i])))
+                        return false;
+        return true;
+}
+
+int hp_store_setting_get(struct hp_store *s, const char *key, char **ret)
+{
+        if (!setting_key_is_valid(key) || !ret)
+                return -EINVAL;
+        return s->backend->setting_get(s, key, ret);
+}
+
+int hp_store_setting_set(struct hp_store *s, const char *key, const char *value)
+{
+        if (!setting_key_is_valid(key))
+                return -EINVAL;
+        return s->backend->setting_set(s, key, value);
 }
 
 int hp_store_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms,

@@ -109,6 +109,9 @@ struct hp_store_backend {
         int (*join_token_use)(struct hp_store *s, const char *hash);
         int (*join_token_list)(struct hp_store *s, struct hp_join_token_info **ret,
                                size_t *ret_n);
+        /* value NULL: remove it. */
+        int (*setting_get)(struct hp_store *s, const char *key, char **ret);
+        int (*setting_set)(struct hp_store *s, const char *key, const char *value);
         /* ret_token and ret_holder are never NULL here. */
         int (*leader_acquire)(struct hp_store *s, const char *holder, int64_t ttl_ms,
                               int64_t *ret_token, char **ret_holder);

@@ -412,6 +412,16 @@ int hp_store_join_token_list(struct hp_store *s, struct hp_join_token_info **ret
 int hp_store_leader_acquire(struct hp_store *s, const char *holder, int64_t ttl_ms,
                             int64_t *ret_token, char **ret_holder);
 
+/* The cluster's settings (schema 9): small values every controller reads
+ * alike, by key (1-HP_STORE_SETTING_KEY_MAX of a-z, 0-9, '_', '.', '-';
+ * -EINVAL otherwise), each value the caller's text as given. Both join
+ * hp_store_begin()'s transaction. */
+#define HP_STORE_SETTING_KEY_MAX 64
+/* key's value, malloc'd, into *ret; -ENOENT when it is not set. */
+int hp_store_setting_get(struct hp_store *s, const char *key, char **ret);
+/* Sets key to value; value NULL removes it (0 also when it was not set). */
+int hp_store_setting_set(struct hp_store *s, const char *key, const char *value);
+
 /* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
  * each hold one migration per version, the same logical schema. */
-#define HP_STORE_SCHEMA_VERSION 8
+#define HP_STORE_SCHEMA_VERSION 9

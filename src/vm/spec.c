@@ -158,6 +158,25 @@ int hp_vm_firmware_from_string(const char *s, enum hp_vm_firmware *ret)
         return -EINVAL;
 }
 
+const char *hp_vm_placement_to_string(enum hp_vm_placement p)
+{
+        return p == HP_VM_PLACEMENT_PERFORMANCE     ? "performance"
+               : p == HP_VM_PLACEMENT_CONSOLIDATION ? "consolidation"
+                                                    : NULL;
+}
+
+int hp_vm_placement_from_string(const char *s, enum hp_vm_placement *ret)
+{
+        static const enum hp_vm_placement all[] = { HP_VM_PLACEMENT_PERFORMANCE, HP_VM_PLACEMENT_CONSOLIDATION };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(all); i++)
+                if (streq(s, hp_vm_placement_to_string(all[i]))) {
+                        *ret = all[i];
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 bool hp_vm_name_valid(const char *name)
 {
         size_t n;

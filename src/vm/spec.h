@@ -31,6 +31,14 @@ enum hp_vm_firmware {
         HP_VM_FIRMWARE_AUTO,
 };
 
+/* Where a cluster places the VM at power-on (alloc/place.h's policies):
+ * CLUSTER, a VM that names none, takes the cluster's setting. */
+enum hp_vm_placement {
+        HP_VM_PLACEMENT_CLUSTER,
+        HP_VM_PLACEMENT_PERFORMANCE,   /* spread */
+        HP_VM_PLACEMENT_CONSOLIDATION, /* pack */
+};
+
 /* vendor:device[:subvendor:subdevice]; a zero sub-ID matches any. */
 struct hp_pci_id_match {
         uint16_t vendor_id, device_id;
@@ -101,6 +109,7 @@ struct hp_vm_spec {
         unsigned device_limit; /* PCI + USB entries; default HP_VM_DEFAULT_DEVICE_LIMIT */
         int autostart_order;   /* -1: not started with the host */
         unsigned autostart_delay;
+        enum hp_vm_placement placement;
 };
 
 void hp_vm_spec_done(struct hp_vm_spec *s);
@@ -117,6 +126,12 @@ bool hp_pci_slot_canonical(const char *s);
 const char *hp_vm_firmware_to_string(enum hp_vm_firmware f);
 /* The reverse; -EINVAL for anything else. */
 int hp_vm_firmware_from_string(const char *s, enum hp_vm_firmware *ret);
+
+/* "performance", "consolidation"; NULL for CLUSTER (the document has no
+ * "placement" then). */
+const char *hp_vm_placement_to_string(enum hp_vm_placement p);
+/* The reverse, for the two a VM can name; -EINVAL for anything else. */
+int hp_vm_placement_from_string(const char *s, enum hp_vm_placement *ret);
 
 /* A device that moved to another PCI address (host/moves.h), as the VM
  * entries that name it follow it. */

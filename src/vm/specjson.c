@@ -114,7 +114,9 @@ json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
                         goto fail;
         if (!disks || !pci || !usb)
                 goto fail;
-        return json_pack("{s:s, s:I, s:b, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "name", s->name,
+        /* "placement" only when the VM names one: a VM that does not is
+         * written as before it existed. */
+        return json_pack("{s:s, s:I, s:b, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:s*, s:o, s:o}", "name", s->name,
                          "memory_mib", (json_int_t)s->memory_mib, "hugepages", s->hugepages, "vcpus",
                          (int)s->vcpus, "firmware",
                          hp_vm_firmware_to_string(s->firmware), "disks", disks, "kernel",
@@ -123,7 +125,7 @@ json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
                          s->autostart_order < 0 ? json_null()
                                                 : json_pack("{s:i, s:i}", "order", s->autostart_order,
                                                             "delay", (int)s->autostart_delay),
-                         "pci", pci, "usb", usb);
+                         "placement", hp_vm_placement_to_string(s->placement), "pci", pci, "usb", usb);
 fail:
         json_decref(disks);
         json_decref(pci);
@@ -374,10 +376,11 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
 {
         static const char *const keys[] = { "name",   "memory_mib",   "hugepages", "vcpus", "firmware",
                                             "disks",  "kernel",       "append",    "device_limit",
-                                            "autostart", "pci",       "usb",       NULL };
+                                            "autostart", "placement", "pci",       "usb",       NULL };
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .autostart_order = -1 };
         const char *name = json_string_value(json_object_get(j, "name"));
         const char *fw = json_string_value(json_object_get(j, "firmware"));
+        const json_t *placement = json_object_get(j, "placement");
         const json_t *disks = json_object_get(j, "disks"), *pci = json_object_get(j, "pci"),
                      *usb = json_object_get(j, "usb"), *autostart = json_object_get(j, "autostart");
         json_int_t mem, vcpus, limit = HP_VM_DEFAULT_DEVICE_LIMIT;
@@ -414,6 +417,13 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
                 return hp_errorf(ret_error, -EINVAL,
                                  "vm %s: 'firmware' must be \"auto\" (EFI when the devices need it), \"bios\" or "
                                  "\"efi\"",
+                                 name);
+        /* Absent or null: the cluster's. */
+        if (placement && !json_is_null(placement) &&
+            hp_vm_placement_from_string(json_string_value(placement), &s.placement) < 0)
+                return hp_errorf(ret_error, -EINVAL,
+                                 "vm %s: 'placement' must be \"performance\" (spread over the hosts), "
+                                 "\"consolidation\" (packed on few) or null (the cluster's)",
                                  name);
         s.disks = calloc(1, sizeof(char *));
         if (!s.disks)

@@ -129,6 +129,31 @@ static void test_autostart(void **state)
         expect_round_trip(VM(", \"autostart\": null"));
 }
 
+/* A VM's own placement policy is kept as written; one that names none is
+ * written without the field, exactly as before the field existed. */
+static void test_placement(void **state)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 }, none = { 0 };
+        _cleanup_free_ char *err = NULL, *out = NULL, *plain = NULL;
+
+        (void)state;
+        expect_round_trip(VM(", \"placement\": \"performance\""));
+        expect_round_trip(VM(", \"placement\": \"consolidation\""));
+        expect_round_trip(VM(", \"placement\": null"));
+        assert_int_equal(hp_vm_spec_from_text(VM(", \"placement\": \"consolidation\""), &s, &err), 0);
+        assert_int_equal(s.placement, HP_VM_PLACEMENT_CONSOLIDATION);
+        assert_int_equal(hp_vm_spec_to_text(&s, &out), 0);
+        assert_non_null(strstr(out, "\"autostart\":null,\"placement\":\"consolidation\",\"pci\""));
+        assert_int_equal(hp_vm_spec_from_text(VM(""), &none, &err), 0);
+        assert_int_equal(none.placement, HP_VM_PLACEMENT_CLUSTER);
+        assert_int_equal(hp_vm_spec_to_text(&none, &plain), 0);
+        assert_null(strstr(plain, "placement"));
+        expect_refused(VM(", \"placement\": \"spread\""),
+                       "'placement' must be \"performance\" (spread over the hosts), \"consolidation\"");
+        expect_refused(VM(", \"placement\": \"cluster\""), "'placement' must be");
+        expect_refused(VM(", \"placement\": 1"), "'placement' must be");
+}
+
 /* Memory is handed on in bytes: 2^44 MiB is 2^64 bytes, which was 0. */
 static void test_memory(void **state)
 {
@@ -259,6 +284,7 @@ int main(void)
                 cmocka_unit_test(test_autostart),  cmocka_unit_test(test_memory), cmocka_unit_test(test_request),
                 cmocka_unit_test(test_index),      cmocka_unit_test(test_static_address),
                 cmocka_unit_test(test_usb_port),   cmocka_unit_test(test_types),
+                cmocka_unit_test(test_placement),
         };
 
         return cmocka_run_group_tests_name("specjson", tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* Unit tests: VMs as the cluster's objects (schema 7): names unique in the
  * store, placement and its epochs, unplacing, desired state, reports of the
  * current claim only, the per-host calls blind to other hosts' and unplaced
- * VMs, and the upgrade of a store written at schema 6. On either backend
+ * VMs, the cluster's settings placement reads (schema 9), and the upgrade
+ * of a store written at schema 6. On either backend
  * (store-url.h); what was committed is read by a connection of its own. */
 #include <errno.h>
 #include <fcntl.h>
@@ -444,6 +445,76 @@ static void test_report(void **state)
         assert_reported(s, "web", "running", t0);
 }
 
+/* The setting key has on a connection of its own (what another controller
+ * reads), or NULL when it is not set. */
+static void assert_setting(const char *path, const char *key, const char *want)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_free_ char *got = NULL;
+        int r = hp_store_setting_get(s, key, &got);
+
+        if (!want) {
+                assert_int_equal(r, -ENOENT);
+                assert_null(got);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_string_equal(got, want);
+}
+
+/* Settings are kept as given, replaced, removed; a rolled-back transaction
+ * leaves them as they were; keys are checked; read-only reads them only. */
+static void test_settings(void **state)
+{
+        _cleanup_free_ char *path = store_new("settings");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_(hp_store_closep) struct hp_store *ro = NULL;
+        _cleanup_free_ char *value = NULL;
+        char key[HP_STORE_SETTING_KEY_MAX + 2] = { 0 };
+
+        (void)state;
+        assert_setting(path, "placement", NULL);
+        assert_int_equal(hp_store_setting_set(s, "placement", "consolidation"), 0);
+        assert_setting(path, "placement", "consolidation");
+        assert_int_equal(hp_store_setting_set(s, "placement", "performance"), 0);
+        assert_setting(path, "placement", "performance");
+        assert_int_equal(hp_store_setting_set(s, "other.key_1-x", "v"), 0);
+        assert_setting(path, "other.key_1-x", "v");
+
+        /* In the caller's transaction: undone with it. */
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_setting_set(s, "placement", "consolidation"), 0);
+        assert_int_equal(hp_store_setting_get(s, "placement", &value), 0);
+        assert_string_equal(value, "consolidation");
+        assert_int_equal(hp_store_rollback(s), 0);
+        assert_setting(path, "placement", "performance");
+
+        /* Removed; removing again is no error. */
+        assert_int_equal(hp_store_setting_set(s, "other.key_1-x", NULL), 0);
+        assert_setting(path, "other.key_1-x", NULL);
+        assert_int_equal(hp_store_setting_set(s, "other.key_1-x", NULL), 0);
+        assert_setting(path, "placement", "performance");
+
+        assert_int_equal(hp_store_setting_set(s, "", "v"), -EINVAL);
+        assert_int_equal(hp_store_setting_set(s, "Placement", "v"), -EINVAL);
+        assert_int_equal(hp_store_setting_set(s, "a b", "v"), -EINVAL);
+        assert_int_equal(hp_store_setting_set(s, NULL, "v"), -EINVAL);
+        assert_int_equal(hp_store_setting_get(s, "a'b", &value), -EINVAL);
+        memset(key, 'k', HP_STORE_SETTING_KEY_MAX);
+        assert_int_equal(hp_store_setting_set(s, key, "v"), 0);
+        key[HP_STORE_SETTING_KEY_MAX] = 'k'; /* one more */
+        assert_int_equal(hp_store_setting_set(s, key, "v"), -EINVAL);
+        assert_int_equal(hp_store_setting_set(s, key + 1, NULL), 0);
+
+        assert_int_equal(hp_store_open_readonly(path, &ro, NULL), 0);
+        free(value);
+        value = NULL;
+        assert_int_equal(hp_store_setting_get(ro, "placement", &value), 0);
+        assert_string_equal(value, "performance");
+        assert_int_equal(hp_store_setting_set(ro, "placement", "consolidation"), -EROFS);
+        assert_setting(path, "placement", "performance");
+}
+
 /* A read-only connection reads the cluster's VMs and writes none. */
 static void test_readonly(void **state)
 {
@@ -505,7 +576,7 @@ static void test_migrate_v6(void **state)
         assert_int_equal(hp_store_open_readonly(path, &ro, NULL), -EPROTONOSUPPORT);
         s = open_ok(path);
         assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
-        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 8);
+        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 9);
         assert_cluster(path, "db@gpu-01:off:0 old@gpu-01:off:0 web@gpu-01:on:0 "
                              "win11@local:on:0");
         assert_int_equal(hp_store_cluster_vm_get(s, "win11", &v), 0);
@@ -518,6 +589,8 @@ static void test_migrate_v6(void **state)
         assert_int_equal(v.reported_ms, 0);
         hp_cluster_vm_done(&v);
         assert_holders(path, "gpu-01/" A "=web local/" A "=win11");
+        /* 9: the settings, none set yet. */
+        assert_setting(path, "placement", NULL);
 
         /* The per-host calls work as before on each host. */
         assert_host_vms(s, HP_STORE_LOCAL_HOST, "win11");
@@ -571,7 +644,7 @@ int main(void)
                 cmocka_unit_test(test_names_unique), cmocka_unit_test(test_per_host_views),
                 cmocka_unit_test(test_place),        cmocka_unit_test(test_unplace),
                 cmocka_unit_test(test_set_desired),  cmocka_unit_test(test_report),
-                cmocka_unit_test(test_start_failures),
+                cmocka_unit_test(test_start_failures), cmocka_unit_test(test_settings),
                 cmocka_unit_test(test_readonly),     cmocka_unit_test(test_migrate_v6),
                 cmocka_unit_test(test_migrate_v6_duplicate),
         };
