@@ -99,11 +99,24 @@ int hp_ctl_join(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *b
         return *ret ? 0 : hp_op_oom(c);
 }
 
+struct token_add {
+        const char *hash;
+        int64_t ttl_ms, expires;
+};
+
+static int token_tx(struct hp_store *s, void *userdata)
+{
+        struct token_add *t = userdata;
+        int r = hp_store_join_token_add(s, t->hash, t->ttl_ms, &t->expires);
+
+        return r < 0 ? r : hp_store_event_add(s, "join-token-created", NULL, NULL);
+}
+
 int hp_ctl_join_token_create(struct hp_ops_ctx *c, int64_t ttl_ms, json_t **ret)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         char token[HP_TOKEN_LEN + 1], hash[HP_TOKEN_HASH_LEN + 1];
-        int64_t expires = 0;
+        struct token_add t = { .hash = hash };
         int r;
 
         if (ttl_ms == 0)
@@ -119,19 +132,14 @@ int hp_ctl_join_token_create(struct hp_ops_ctx *c, int64_t ttl_ms, json_t **ret)
                 r = hp_ops_store_open(c, &s);
         if (r < 0)
                 return r;
-        r = hp_store_begin(s);
-        if (r >= 0)
-                r = hp_store_join_token_add(s, hash, ttl_ms, &expires);
-        if (r >= 0)
-                r = hp_store_event_add(s, "join-token-created", NULL, NULL);
-        if (r >= 0)
-                r = hp_store_commit(s);
+        t.ttl_ms = ttl_ms;
+        /* Retried when it meets another writer (the events' counter row). */
+        r = hp_store_transact(s, token_tx, &t);
         if (r < 0) {
-                (void)hp_store_rollback(s);
                 explicit_bzero(token, sizeof(token));
                 return hp_op_host_error(c, r, "cannot store the join token");
         }
-        *ret = json_pack("{s:s, s:I}", "token", token, "expires_ms", (json_int_t)expires);
+        *ret = json_pack("{s:s, s:I}", "token", token, "expires_ms", (json_int_t)t.expires);
         explicit_bzero(token, sizeof(token));
         return *ret ? 0 : hp_op_oom(c);
 }

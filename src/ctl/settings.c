@@ -46,13 +46,32 @@ int hp_ctl_settings(struct hp_ops_ctx *c, json_t **ret)
         return *ret ? 0 : hp_op_oom(c);
 }
 
+struct policy_set {
+        enum hp_place_policy policy;
+};
+
+static int policy_tx(struct hp_store *s, void *userdata)
+{
+        const struct policy_set *p = userdata;
+        enum hp_place_policy was = HP_PLACE_PERFORMANCE;
+        _cleanup_free_ char *message = NULL;
+        int r = cluster_policy(s, &was);
+
+        /* A stored value hwpass does not know is replaced, and said so. */
+        if (r < 0 && r != -EBADMSG)
+                return r;
+        if (asprintf(&message, "placement policy %s (was %s)", hp_place_policy_name(p->policy),
+                     r == -EBADMSG ? "none hwpass knows" : hp_place_policy_name(was)) < 0)
+                return -ENOMEM;
+        r = hp_store_setting_set(s, HP_OPS_SETTING_PLACEMENT, hp_place_policy_name(p->policy));
+        return r < 0 ? r : hp_store_event_add(s, "cluster-settings-changed", "placement", message);
+}
+
 int hp_ctl_settings_set(struct hp_ops_ctx *c, json_t *body, json_t **ret)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         const char *want = json_string_value(json_object_get(body, "placement"));
-        _cleanup_free_ char *message = NULL;
-        enum hp_place_policy policy, was = HP_PLACE_PERFORMANCE;
-        const char *was_name;
+        enum hp_place_policy policy;
         int r;
 
         if (!want || hp_place_policy_from_string(want, &policy) < 0)
@@ -62,25 +81,10 @@ int hp_ctl_settings_set(struct hp_ops_ctx *c, json_t *body, json_t **ret)
         r = hp_ops_store_open(c, &s);
         if (r < 0)
                 return r;
-        r = hp_store_begin(s);
-        if (r >= 0)
-                r = cluster_policy(s, &was);
-        /* A stored value hwpass does not know is replaced, and said so. */
-        was_name = r == -EBADMSG ? "none hwpass knows" : hp_place_policy_name(was);
-        if (r == -EBADMSG)
-                r = 0;
-        if (r >= 0 && asprintf(&message, "placement policy %s (was %s)", hp_place_policy_name(policy), was_name) < 0)
-                r = -ENOMEM;
-        if (r >= 0)
-                r = hp_store_setting_set(s, HP_OPS_SETTING_PLACEMENT, hp_place_policy_name(policy));
-        if (r >= 0)
-                r = hp_store_event_add(s, "cluster-settings-changed", "placement", message);
-        if (r >= 0)
-                r = hp_store_commit(s);
-        if (r < 0) {
-                (void)hp_store_rollback(s);
+        /* Retried when it meets another writer (the events' counter row). */
+        r = hp_store_transact(s, policy_tx, &(struct policy_set){ .policy = policy });
+        if (r < 0)
                 return hp_op_host_error(c, r, "cannot store the cluster's placement policy");
-        }
         *ret = settings_json(policy);
         return *ret ? 0 : hp_op_oom(c);
 }

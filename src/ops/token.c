@@ -9,21 +9,24 @@
 #include "util/macro.h"
 #include "util/token.h"
 
-/* Adds (with a hash) or revokes the token and records kind, in one transaction. */
+struct change {
+        const char *kind, *name, *hash;
+};
+
+static int change_tx(struct hp_store *s, void *userdata)
+{
+        const struct change *ch = userdata;
+        int r = ch->hash ? hp_store_token_add(s, ch->name, ch->hash) : hp_store_token_revoke(s, ch->name);
+
+        return r < 0 ? r : hp_store_event_add(s, ch->kind, ch->name, NULL);
+}
+
+/* Adds (with a hash) or revokes the token and records kind, in one
+ * transaction, retried when it meets another writer (a cluster's
+ * heartbeats write events all the time). */
 static int change(struct hp_store *s, const char *kind, const char *name, const char *hash)
 {
-        int r = hp_store_begin(s);
-
-        if (r < 0)
-                return r;
-        r = hash ? hp_store_token_add(s, name, hash) : hp_store_token_revoke(s, name);
-        if (r >= 0)
-                r = hp_store_event_add(s, kind, name, NULL);
-        if (r >= 0)
-                r = hp_store_commit(s);
-        if (r < 0)
-                (void)hp_store_rollback(s);
-        return r;
+        return hp_store_transact(s, change_tx, &(struct change){ .kind = kind, .name = name, .hash = hash });
 }
 
 static int check_name(struct hp_ops_ctx *c, const char *name)
