@@ -826,6 +826,7 @@ async function clusterVms(page, base, hostsDoc, sent) {
   const explainedBefore = explained();
   const gpuB = +opt["stop-pid"];
   let on, got = [];
+  const pausedAt = Date.now();
   process.kill(gpuB, "SIGSTOP");
   try {
     on = await nextAnswer(page, "POST", "/v1/vms/svc/start", () =>
@@ -856,6 +857,7 @@ async function clusterVms(page, base, hostsDoc, sent) {
     }, got[0], { timeout: 3000 }).then(() => true));
   } finally {
     process.kill(gpuB, "SIGCONT");
+    comment(`gpu-b's agent was paused for ${Date.now() - pausedAt} ms (its lease: 5000)`);
   }
   await shotOf(page, "#vms", "cluster-10-svc-claimed");
 
@@ -892,13 +894,18 @@ async function clusterVms(page, base, hostsDoc, sent) {
   }, got[0], { timeout: 10000 }).then(() => true));
   await page.locator('#hosts-body tr[data-host="gpu-a"] button[data-action="pick"]').click();
   await page.waitForFunction(() => document.getElementById("devices-title").textContent.includes("of gpu-a"));
+  /* The giving up is recorded after the failure, once the next host was judged: the page follows the events. */
   await check("events: svc placed, its start failed with gpu-b's error, then given up, newest first", async () => {
-    const kinds = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
-      [...r.querySelectorAll("td")].slice(2, 5).map((td) => td.textContent)));
-    const at = ["vm-start-given-up", "vm-start-failed", "vm-placed"].map((k) =>
-      kinds.findIndex((e) => e[0] === k && e[1] === "svc"));
-    return (at.every((i) => i >= 0) && at[0] < at[1] && at[1] < at[2] && kinds[at[1]][2].includes(failure.error)) ||
-      kinds.slice(0, 8).map((e) => e.join(" ")).join(" | ");
+    let kinds = [];
+    for (const end = Date.now() + 10000; Date.now() < end; await page.waitForTimeout(300)) {
+      kinds = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
+        [...r.querySelectorAll("td")].slice(2, 5).map((td) => td.textContent)));
+      const at = ["vm-start-given-up", "vm-start-failed", "vm-placed"].map((k) =>
+        kinds.findIndex((e) => e[0] === k && e[1] === "svc"));
+      if (at.every((i) => i >= 0) && at[0] < at[1] && at[1] < at[2] && kinds[at[1]][2].includes(failure.error))
+        return true;
+    }
+    return kinds.slice(0, 8).map((e) => e.join(" ")).join(" | ");
   });
   await check("explain: svc's panel stays open, read again at each change: reported off, not placed, gpu-b would win",
     async () => {
