@@ -740,6 +740,21 @@ async function clusterVms(page, base, hostsDoc, sent) {
     }
     return `the row shows ${JSON.stringify(got)}; the API says ${JSON.stringify(want(doc))}`;
   };
+  /* true once the events view's rows, newest first as [kind, subject, detail], hold
+   * in order: each of kinds (newest first) of subject, the detail of its index at
+   * detailOf containing detail; else what is shown. The page follows the events
+   * every tick: one recorded just after a VM's change may come a tick later. */
+  const eventsShow = async (subject, kinds, detailOf = -1, detail = "") => {
+    let rows = [];
+    for (const end = Date.now() + 10000; Date.now() < end; await page.waitForTimeout(300)) {
+      rows = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
+        [...r.querySelectorAll("td")].slice(2, 5).map((td) => td.textContent)));
+      const at = kinds.map((k) => rows.findIndex((e) => e[0] === k && e[1] === subject));
+      if (at.every((i, j) => i >= 0 && (!j || at[j - 1] < i)) && (detailOf < 0 || rows[at[detailOf]][2].includes(detail)))
+        return true;
+    }
+    return rows.slice(0, 8).map((e) => e.join(" ")).join(" | ");
+  };
   /* The verdict rows under sel, as [host, verdict, why, devices]. */
   const verdictRows = (sel) => page.locator(`${sel} tr[data-verdict]`).evaluateAll((rows) => rows.map((r) =>
     [r.dataset.verdict, ...[...r.querySelectorAll("td")].slice(1).map((td) => td.textContent)]));
@@ -820,8 +835,13 @@ async function clusterVms(page, base, hostsDoc, sent) {
 
   /* Power on svc: the controller claims a VF of gpu-b for it. gpu-b's agent
    * is paused (SIGSTOP) until the claim has been looked at, well within its
-   * 5 s lease: its real QEMU fails at once, as it cannot have a fixture's
-   * device, and the claim would be gone before the page's next read. */
+   * 8 s lease: its real QEMU fails at once, as it cannot have a fixture's
+   * device, and the claim would be gone before the page's next read.
+   * gpu-b's devices are shown first: the page reads them again after the
+   * power-on, so the pause need not wait for a list to be drawn. */
+  await page.locator('#hosts-body tr[data-host="gpu-b"] button[data-action="pick"]').click();
+  await page.waitForFunction((a) => document.getElementById("devices-title").textContent.includes("of gpu-b") &&
+    document.querySelector(`#devices-body .dev[data-addr="${a}"]`), VFS[0], { timeout: 20000 });
   const explained = () => sent.filter((r) => r === "GET /v1/vms/svc/explain").length;
   const explainedBefore = explained();
   const gpuB = +opt["stop-pid"];
@@ -850,14 +870,13 @@ async function clusterVms(page, base, hostsDoc, sent) {
         (r === true ? `power ${s.power}, note ${note}` : r);
     });
     /* gpu-b's devices, as the controller has them: the VF's owner is svc. */
-    await page.locator('#hosts-body tr[data-host="gpu-b"] button[data-action="pick"]').click();
     await check(`devices: on gpu-b, the VF svc holds shows svc as its owner`, () => page.waitForFunction((a) => {
       const r = document.querySelector(`#devices-body .dev[data-addr="${a}"] .vm-ref`);
       return r && r.textContent === "svc";
     }, got[0], { timeout: 3000 }).then(() => true));
   } finally {
     process.kill(gpuB, "SIGCONT");
-    comment(`gpu-b's agent was paused for ${Date.now() - pausedAt} ms (its lease: 5000)`);
+    comment(`gpu-b's agent was paused for ${Date.now() - pausedAt} ms (its lease: 8000)`);
   }
   await shotOf(page, "#vms", "cluster-10-svc-claimed");
 
@@ -895,18 +914,8 @@ async function clusterVms(page, base, hostsDoc, sent) {
   await page.locator('#hosts-body tr[data-host="gpu-a"] button[data-action="pick"]').click();
   await page.waitForFunction(() => document.getElementById("devices-title").textContent.includes("of gpu-a"));
   /* The giving up is recorded after the failure, once the next host was judged: the page follows the events. */
-  await check("events: svc placed, its start failed with gpu-b's error, then given up, newest first", async () => {
-    let kinds = [];
-    for (const end = Date.now() + 10000; Date.now() < end; await page.waitForTimeout(300)) {
-      kinds = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
-        [...r.querySelectorAll("td")].slice(2, 5).map((td) => td.textContent)));
-      const at = ["vm-start-given-up", "vm-start-failed", "vm-placed"].map((k) =>
-        kinds.findIndex((e) => e[0] === k && e[1] === "svc"));
-      if (at.every((i) => i >= 0) && at[0] < at[1] && at[1] < at[2] && kinds[at[1]][2].includes(failure.error))
-        return true;
-    }
-    return kinds.slice(0, 8).map((e) => e.join(" ")).join(" | ");
-  });
+  await check("events: svc placed, its start failed with gpu-b's error, then given up, newest first", () =>
+    eventsShow("svc", ["vm-start-given-up", "vm-start-failed", "vm-placed"], 1, failure.error));
   await check("explain: svc's panel stays open, read again at each change: reported off, not placed, gpu-b would win",
     async () => {
       const want = "policy performance · reported off";
@@ -1029,12 +1038,8 @@ async function clusterVms(page, base, hostsDoc, sent) {
   await shotOf(page, "#vms", "cluster-14-probe-stopping");
   await check("power off: after the ACPI timeout probe is off, not placed; Power on offered", () =>
     rowMatches("probe", (d) => d.host === null && d.desired === "off" && d.state === "off", 90000));
-  await check("events: probe placed, its stop asked and done, newest first", async () => {
-    const kinds = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
-      [...r.querySelectorAll("td")].slice(2, 4).map((td) => td.textContent).join(" ")));
-    const at = ["vm-stopped probe", "vm-stop-asked probe", "vm-placed probe"].map((k) => kinds.indexOf(k));
-    return (at.every((i) => i >= 0) && at[0] < at[1] && at[1] < at[2]) || kinds.slice(0, 8).join(" | ");
-  });
+  await check("events: probe placed, its stop asked and done, newest first", () =>
+    eventsShow("probe", ["vm-stopped", "vm-stop-asked", "vm-placed"]));
   await shotOf(page, "#vms", "cluster-15-probe-off");
 
   /* Markup in what a VM carries is text on the page. */
