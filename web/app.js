@@ -615,12 +615,25 @@
     return items.length ? `<small>asks for</small><ul class="vm-devs">${items.join("")}</ul>` : "";
   }
 
+  /* Where the last power-on's starts failed, and why, each host's in turn
+   * (GET /v1/vms' start_failures, kept until the next power-on or a power-off):
+   * a row of its own under the VM's, as long as the hosts' errors. */
+  function startFailures(vm, n) {
+    const failed = vm.start_failures || [];
+    if (!failed.length) return "";
+    return `<tr class="vm-failures" data-failures="${n}"><td colspan="7"><ul class="errors">` +
+      failed.map((f) => `<li data-host="${esc(f.host)}">Start failed on <strong>${esc(f.host)}</strong> ` +
+        `(epoch ${esc(f.epoch)}): <span class="error-text">${esc(f.error)}</span></li>`).join("") + "</ul></td></tr>";
+  }
+
   function clusterVmRow(vm) {
     const n = esc(vm.name), on = vm.desired === "on", held = vm.held_devices || [];
+    const failures = startFailures(vm, n);
     let note = "";
     if (on && vm.state === "off") note = vm.host ? `${esc(vm.host)} has not reported it running yet` : "";
     else if (!on && vm.state !== "off") note = "powering off";
-    return `<tr data-vm="${n}"${vm.name === explainFor ? ' class="picked"' : ""}><td><strong>${n}</strong></td>` +
+    const cls = [vm.name === explainFor ? "picked" : "", failures ? "has-failures" : ""].filter(Boolean).join(" ");
+    return `<tr data-vm="${n}"${cls ? ` class="${cls}"` : ""}><td><strong>${n}</strong></td>` +
       `<td class="vm-host">${vm.host ? esc(vm.host) : '<span class="muted">not placed</span>'}</td>` +
       `<td class="vm-desired"><span class="badge ${on ? "info" : ""}">${esc(vm.desired)}</span></td>` +
       `<td class="vm-state"><span class="badge ${vm.state === "running" ? "ok" : vm.state === "off" ? "" : "warn"}">` +
@@ -631,7 +644,7 @@
       `<button data-action="start" aria-label="Power on ${n}"${on ? " disabled" : ""}>Power on</button>` +
       `<button data-action="stop" aria-label="Power off ${n}"${on ? "" : " disabled"}>Power off</button>` +
       `<button data-action="explain" aria-pressed="${vm.name === explainFor}" aria-label="Explain the placement of ${n}">` +
-      "Explain</button></td></tr>";
+      "Explain</button></td></tr>" + failures;
   }
 
   /* Host by host, why a VM can or cannot go there: an explain's "hosts", or a

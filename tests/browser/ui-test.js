@@ -3,7 +3,8 @@
  *
  *   node ui-test.js [--desktop URL --token TOKEN] [--perf URL --perf-token TOKEN]
  *                   [--lab URL --token TOKEN --lab-device SBDF --vm NAME]
- *                   [--cluster URL --token TOKEN --hwpass PATH --host-db DB --host-root DIR --stop-pid PID]
+ *                   [--cluster URL --token TOKEN --hwpass PATH --host-db DB --host-root DIR --stop-pid PID
+ *                    --probe-guest KERNEL]
  *                   [--out DIR] [--chromium PATH] [--vm NAME] [--devices N] [--vms N]
  *
  * --desktop: hwpassd serving the desktop fixture host with VM NAME (default
@@ -19,12 +20,15 @@
  * and gpu-b (gpu-server, its agent's pid PID) are connected: the hosts, a
  * host's devices, a label and passthrough set through the controller, gpu-b
  * seen disconnected once its agent is stopped here; and the cluster's VMs
- * (clusterVms): defined through the API, listed not placed, powered on and
- * off in the page, explained host by host, a refusal with each host's reason.
+ * (clusterVms): defined through the API, listed not placed, explained host by
+ * host, a refusal with each host's reason; one given a VF of gpu-b, whose
+ * start really fails there, shown with its failure; one with no device and
+ * the probe guest KERNEL, run by gpu-b's agent in a real QEMU (under TCG),
+ * powered on and off in the page.
  * The tokens are sent as "Authorization: Bearer", except where the
-login prompt is tested: there the page is given the token. Screenshots go to
- * DIR, named by step. Outside the lab nothing applies a plan or starts a VM
- * for real: that needs the real kernel. */
+ * login prompt is tested: there the page is given the token. Screenshots go to
+ * DIR, named by step. Outside the lab and the cluster's device-less VM
+ * nothing applies a plan or starts a VM for real: that needs the real kernel. */
 "use strict";
 
 const fs = require("fs");
@@ -37,7 +41,7 @@ const opt = { out: ".", chromium: "/usr/bin/chromium", vm: "gamer", devices: 100
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in opt) && !["desktop", "perf", "lab", "token", "perf-token", "lab-device", "cluster", "hwpass", "host-db",
-    "host-root", "stop-pid"].includes(k)) {
+    "host-root", "stop-pid", "probe-guest"].includes(k)) {
     console.error(`ui-test.js: unknown option ${process.argv[i]}`);
     process.exit(2);
   }
@@ -693,9 +697,14 @@ const VFS = ["0000:0c:00.1", "0000:0c:00.2"];
 /* The cluster's VMs in the controller's page. gpu-b's two VFs are set for
  * passthrough and VMs defined through the API, as a script would; the page
  * shows them without a reload. "svc" asks for one VF: it is explained (gpu-b
- * wins, gpu-a has none), powered on (placed on gpu-b, holding a VF, reported
- * running by gpu-b's agent) and off. "wide" asks for three: its power-on is
- * refused with each host's reason. "tagged" carries markup in a label. */
+ * wins, gpu-a has none) and powered on: placed on gpu-b, holding a VF; a real
+ * QEMU cannot have a fixture's device, so its start fails there, the
+ * controller finds no other host with a VF, and svc is off again with the
+ * failure shown. "wide" asks for three: its power-on is refused with each
+ * host's reason. "probe" has no device and the probe guest as its kernel:
+ * gpu-b's agent runs it (QEMU under TCG), then stops it, which takes the
+ * agent's ACPI timeout (the probe guest ignores ACPI), shown as stopping.
+ * "tagged" carries markup in a label. */
 async function clusterVms(page, base, hostsDoc, sent) {
   const call = async (method, p, data) => {
     const r = await page.request.fetch(new URL(p, base).href, { method, data });
@@ -712,9 +721,15 @@ async function clusterVms(page, base, hostsDoc, sent) {
     epoch: r.querySelector(".vm-epoch").textContent,
     held: [...r.querySelectorAll(".vm-held .held code")].map((c) => c.textContent),
     power: [!r.querySelector('[data-action="start"]').disabled, !r.querySelector('[data-action="stop"]').disabled],
+    /* Its start failures: a row of their own, right under the VM's. */
+    failed: (() => {
+      const f = r.nextElementSibling;
+      return f && f.dataset.failures === r.dataset.vm ? [...f.querySelectorAll("li")].map((li) => li.textContent) : [];
+    })(),
   }));
   const want = (d) => ({ host: d.host || "not placed", desired: d.desired, state: d.state, epoch: String(d.epoch),
-    held: d.held_devices, power: [d.desired !== "on", d.desired === "on"] });
+    held: d.held_devices, power: [d.desired !== "on", d.desired === "on"],
+    failed: d.start_failures.map((f) => `Start failed on ${f.host} (epoch ${f.epoch}): ${f.error}`) });
   /* Until the row shows what the API says and pred holds of that document (the page reads every 2 s). */
   const rowMatches = async (name, pred, ms = 20000) => {
     let got, doc;
@@ -724,6 +739,21 @@ async function clusterVms(page, base, hostsDoc, sent) {
       if (pred(doc) && JSON.stringify(got) === JSON.stringify(want(doc))) return true;
     }
     return `the row shows ${JSON.stringify(got)}; the API says ${JSON.stringify(want(doc))}`;
+  };
+  /* true once the events view's rows, newest first as [kind, subject, detail], hold
+   * in order: each of kinds (newest first) of subject, the detail of its index at
+   * detailOf containing detail; else what is shown. The page follows the events
+   * every tick: one recorded just after a VM's change may come a tick later. */
+  const eventsShow = async (subject, kinds, detailOf = -1, detail = "") => {
+    let rows = [];
+    for (const end = Date.now() + 10000; Date.now() < end; await page.waitForTimeout(300)) {
+      rows = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
+        [...r.querySelectorAll("td")].slice(2, 5).map((td) => td.textContent)));
+      const at = kinds.map((k) => rows.findIndex((e) => e[0] === k && e[1] === subject));
+      if (at.every((i, j) => i >= 0 && (!j || at[j - 1] < i)) && (detailOf < 0 || rows[at[detailOf]][2].includes(detail)))
+        return true;
+    }
+    return rows.slice(0, 8).map((e) => e.join(" ")).join(" | ");
   };
   /* The verdict rows under sel, as [host, verdict, why, devices]. */
   const verdictRows = (sel) => page.locator(`${sel} tr[data-verdict]`).evaluateAll((rows) => rows.map((r) =>
@@ -754,25 +784,28 @@ async function clusterVms(page, base, hostsDoc, sent) {
 
   const define = (name, count, label) => call("POST", "v1/vms", { name, memory_mib: 64, vcpus: 1,
     pci: [{ index: 0, kind: "dynamic", allowed: ["15b3:101c"], count, ...(label ? { label } : {}) }] });
-  const defined = [await define("svc", 1), await define("wide", 3)];
-  await check("vms: svc (one VF) and wide (three) defined through the API, listed without a reload", async () => {
-    if (defined.some((r) => r.status !== 201)) return JSON.stringify(defined);
-    await page.waitForFunction(() => document.querySelectorAll("#vms-body tr[data-vm]").length === 2, null,
-      { timeout: 10000 });
-    const names = await page.locator("#vms-body tr[data-vm]").evaluateAll((rs) => rs.map((r) => r.dataset.vm));
-    return names.join() === "svc,wide" || `rows ${names}`;
-  });
+  const defined = [await define("svc", 1), await define("wide", 3),
+    await call("POST", "v1/vms", { name: "probe", memory_mib: 64, vcpus: 1, kernel: opt["probe-guest"] })];
+  await check("vms: svc (one VF), wide (three) and probe (no device) defined through the API, listed without a reload",
+    async () => {
+      if (defined.some((r) => r.status !== 201)) return JSON.stringify(defined);
+      await page.waitForFunction(() => document.querySelectorAll("#vms-body tr[data-vm]").length === 3, null,
+        { timeout: 10000 });
+      const names = await page.locator("#vms-body tr[data-vm]").evaluateAll((rs) => rs.map((r) => r.dataset.vm));
+      return names.join() === "probe,svc,wide" || `rows ${names}`;
+    });
   await check("vms: svc is not placed, off (desired and reported), epoch 0, holds no device; Power on offered", async () => {
     const got = await shown("svc");
     const ok = JSON.stringify(got) === JSON.stringify({ host: "not placed", desired: "off", state: "off", epoch: "0",
-      held: [], power: [true, false] });
+      held: [], power: [true, false], failed: [] });
     return (ok && (await rowMatches("svc", () => true)) === true) || JSON.stringify(got);
   });
-  await check("vms: each VM's request, with its count; the heading counts them", async () => {
-    const asks = [await row("svc").locator(".vm-devs").textContent(), await row("wide").locator(".vm-devs").textContent()];
+  await check("vms: each VM's request, with its count, none for probe; the heading counts them", async () => {
+    const asks = [await row("svc").locator(".vm-devs").textContent(), await row("wide").locator(".vm-devs").textContent(),
+      await row("probe").locator(".vm-devs").count()];
     const count = await page.textContent("#vms-count");
-    return (asks[0] === "pci0: any of 15b3:101c" && asks[1] === "pci0: 3 × any of 15b3:101c" &&
-      count === "2 VMs: 0 on, 2 not placed") || `${asks.join(" / ")} / ${count}`;
+    return (asks[0] === "pci0: any of 15b3:101c" && asks[1] === "pci0: 3 × any of 15b3:101c" && asks[2] === 0 &&
+      count === "3 VMs: 0 on, 3 not placed") || `${asks.join(" / ")} / ${count}`;
   });
   await shotOf(page, "#vms", "cluster-08-vms-defined");
 
@@ -800,51 +833,105 @@ async function clusterVms(page, base, hostsDoc, sent) {
       (await row("svc").getAttribute("class")) === "picked") || "not marked");
   await shotOf(page, "#vms", "cluster-09-svc-explained");
 
-  /* Power on: placed on gpu-b, holding a VF; gpu-b's agent runs it. */
+  /* Power on svc: the controller claims a VF of gpu-b for it. gpu-b's agent
+   * is paused (SIGSTOP) until the claim has been looked at, well within its
+   * 8 s lease: its real QEMU fails at once, as it cannot have a fixture's
+   * device, and the claim would be gone before the page's next read.
+   * gpu-b's devices are shown first: the page reads them again after the
+   * power-on, so the pause need not wait for a list to be drawn. */
+  await page.locator('#hosts-body tr[data-host="gpu-b"] button[data-action="pick"]').click();
+  await page.waitForFunction((a) => document.getElementById("devices-title").textContent.includes("of gpu-b") &&
+    document.querySelector(`#devices-body .dev[data-addr="${a}"]`), VFS[0], { timeout: 20000 });
   const explained = () => sent.filter((r) => r === "GET /v1/vms/svc/explain").length;
   const explainedBefore = explained();
-  const on = await nextAnswer(page, "POST", "/v1/vms/svc/start", () =>
-    row("svc").locator('button[data-action="start"]').click());
-  const got = on.body && on.body.devices ? on.body.devices.map((d) => d.address) : [];
-  await check("power on: the controller places svc on gpu-b with one VF, and the page says so", async () => {
-    if (on.status !== 200 || on.body.host !== "gpu-b" || got.length !== 1 || !VFS.includes(got[0]))
-      return `${on.status} ${JSON.stringify(on.body)}`;
-    const msg = `svc powered on: placed on gpu-b (epoch ${on.body.epoch}) with ${got[0]}`;
-    await page.waitForFunction((w) => document.getElementById("vms-msg").textContent === w, msg, { timeout: 5000 })
-      .catch(() => null);
-    return (await page.textContent("#vms-msg")) === msg || `shown: ${await page.textContent("#vms-msg")}`;
-  });
-  await check("power on: svc's row shows host gpu-b, desired on, epoch 1, the VF it holds; Power off offered", async () => {
-    const r = await rowMatches("svc", (d) => d.host === "gpu-b" && d.desired === "on" && d.epoch === 1 &&
-      JSON.stringify(d.held_devices) === JSON.stringify(got));
-    const s = await shown("svc");
-    return (r === true && s.power.join() === "false,true") || r;
-  });
-  await check("power on: gpu-b's agent reports svc running, shown without a reload", () =>
-    rowMatches("svc", (d) => d.state === "running"));
-  await check("power on: svc's explain panel stays open, read again: reported running, placed on gpu-b at epoch 1",
+  const gpuB = +opt["stop-pid"];
+  let on, got = [];
+  const pausedAt = Date.now();
+  process.kill(gpuB, "SIGSTOP");
+  try {
+    on = await nextAnswer(page, "POST", "/v1/vms/svc/start", () =>
+      row("svc").locator('button[data-action="start"]').click());
+    got = on.body && on.body.devices ? on.body.devices.map((d) => d.address) : [];
+    await check("power on: the controller places svc on gpu-b with one VF, and the page says so", async () => {
+      if (on.status !== 200 || on.body.host !== "gpu-b" || got.length !== 1 || !VFS.includes(got[0]))
+        return `${on.status} ${JSON.stringify(on.body)}`;
+      const msg = `svc powered on: placed on gpu-b (epoch ${on.body.epoch}) with ${got[0]}`;
+      await page.waitForFunction((w) => document.getElementById("vms-msg").textContent === w, msg, { timeout: 5000 })
+        .catch(() => null);
+      return (await page.textContent("#vms-msg")) === msg || `shown: ${await page.textContent("#vms-msg")}`;
+    });
+    await check("power on: svc's row shows host gpu-b, desired on, epoch 1, the VF it holds, not yet reported running; " +
+      "Power off offered", async () => {
+      const r = await rowMatches("svc", (d) => d.host === "gpu-b" && d.desired === "on" && d.epoch === 1 &&
+        d.state === "off" && JSON.stringify(d.held_devices) === JSON.stringify(got), 3000);
+      const s = await shown("svc");
+      const note = await row("svc").locator(".vm-state small").textContent().catch(() => null);
+      return (r === true && s.power.join() === "false,true" && note === "gpu-b has not reported it running yet") ||
+        (r === true ? `power ${s.power}, note ${note}` : r);
+    });
+    /* gpu-b's devices, as the controller has them: the VF's owner is svc. */
+    await check(`devices: on gpu-b, the VF svc holds shows svc as its owner`, () => page.waitForFunction((a) => {
+      const r = document.querySelector(`#devices-body .dev[data-addr="${a}"] .vm-ref`);
+      return r && r.textContent === "svc";
+    }, got[0], { timeout: 3000 }).then(() => true));
+  } finally {
+    process.kill(gpuB, "SIGCONT");
+    comment(`gpu-b's agent was paused for ${Date.now() - pausedAt} ms (its lease: 8000)`);
+  }
+  await shotOf(page, "#vms", "cluster-10-svc-claimed");
+
+  /* gpu-b's agent starts QEMU for real; the start fails, the controller
+   * records it and tries the next host: gpu-a has no VF, and svc stays off. */
+  await check("start failed: svc's start fails on gpu-b; recorded (host, epoch, error), svc is off, not placed, " +
+    "holds nothing; the row shows it", () => rowMatches("svc", (d) => d.host === null && d.desired === "off" &&
+    d.state === "off" && d.epoch === 1 && !d.held_devices.length && d.start_failures.length === 1 &&
+    d.start_failures[0].host === "gpu-b" && d.start_failures[0].epoch === 1 && !!d.start_failures[0].error, 60000));
+  const failedDoc = await vmDoc("svc");
+  const failure = failedDoc.start_failures[0] || {};
+  comment(`svc's start on gpu-b: ${failure.error}`);
+  await check("start failed: under svc's row, a row of its own says where and why: gpu-b, epoch 1, its error as text",
     async () => {
-      const want = "policy performance · reported running · placed on gpu-b, epoch 1";
+      const li = page.locator('#vms-body tr.vm-failures[data-failures="svc"] li');
+      const texts = await li.allTextContents();
+      const host = await li.first().locator("strong").textContent().catch(() => null);
+      const next = await row("svc").evaluate((r) => r.nextElementSibling && r.nextElementSibling.dataset.failures);
+      return (texts.length === 1 && texts[0] === `Start failed on gpu-b (epoch 1): ${failure.error}` &&
+        host === "gpu-b" && next === "svc" &&
+        (await page.locator("#vms-body tr.vm-failures").count()) === 1) ||
+        `${JSON.stringify(texts)}, host ${host}, after svc: ${next}`;
+    });
+  await check("start failed: it is QEMU's own error, naming the VF it could not have", () =>
+    (failure.error.includes("qemu-system-x86_64") && failure.error.includes(`vfio-pci,host=${got[0]}`)) ||
+    failure.error);
+  await check("start failed: gpu-b's VFs both free again", () => page.waitForFunction(() => {
+    const p = document.querySelector('#hosts-body tr[data-host="gpu-b"] li[data-pool="15b3:101c"]');
+    return p && p.textContent.includes("2/2 free");
+  }, null, { timeout: 20000 }).then(() => true));
+  await check(`devices: on gpu-b, the VF svc held has no owner any more`, () => page.waitForFunction((a) => {
+    const d = document.querySelector(`#devices-body .dev[data-addr="${a}"]`);
+    return d && !d.querySelector(".vm-ref");
+  }, got[0], { timeout: 10000 }).then(() => true));
+  await page.locator('#hosts-body tr[data-host="gpu-a"] button[data-action="pick"]').click();
+  await page.waitForFunction(() => document.getElementById("devices-title").textContent.includes("of gpu-a"));
+  /* The giving up is recorded after the failure, once the next host was judged: the page follows the events. */
+  await check("events: svc placed, its start failed with gpu-b's error, then given up, newest first", () =>
+    eventsShow("svc", ["vm-start-given-up", "vm-start-failed", "vm-placed"], 1, failure.error));
+  await check("explain: svc's panel stays open, read again at each change: reported off, not placed, gpu-b would win",
+    async () => {
+      const want = "policy performance · reported off";
       await page.waitForFunction(([p, w]) => {
         const s = document.querySelector(`${p} h3 small`);
         return s && s.textContent === w;
       }, [panel, want], { timeout: 10000 }).catch(() => null);
       const got = await page.textContent(`${panel} h3 small`).catch(() => null);
-      return (got === want && explained() > explainedBefore &&
+      const winner = await page.locator(`${panel} tr.winner`).evaluateAll((rs) => rs.map((r) => r.dataset.verdict));
+      return (got === want && explained() >= explainedBefore + 2 && winner.join() === "gpu-b" &&
         (await page.locator(`${panel} tr[data-verdict]`).count()) === hostNames.length) ||
-        `"${got}", ${explained() - explainedBefore} explain requests since`;
+        `"${got}", winner ${winner}, ${explained() - explainedBefore} explain requests since`;
     });
-  await shotOf(page, "#vms", "cluster-10-svc-on");
-  /* gpu-b's devices: the VF's owner is svc. Then gpu-a again, as it was. */
-  await page.locator('#hosts-body tr[data-host="gpu-b"] button[data-action="pick"]').click();
-  await check(`devices: on gpu-b, the VF svc holds shows svc as its owner`, () => page.waitForFunction((a) => {
-    const r = document.querySelector(`#devices-body .dev[data-addr="${a}"] .vm-ref`);
-    return r && r.textContent === "svc";
-  }, got[0], { timeout: 10000 }).then(() => true));
-  await page.locator('#hosts-body tr[data-host="gpu-a"] button[data-action="pick"]').click();
-  await page.waitForFunction(() => document.getElementById("devices-title").textContent.includes("of gpu-a"));
+  await shotOf(page, "#vms", "cluster-11-svc-start-failed");
 
-  /* A VM no host can take: three VFs, gpu-b has one left, gpu-a none. */
+  /* A VM no host can take: three VFs, gpu-b has two, gpu-a none. */
   const refused = await nextAnswer(page, "POST", "/v1/vms/wide/start", () =>
     row("wide").locator('button[data-action="start"]').click());
   const err = refused.body && refused.body.error;
@@ -857,17 +944,17 @@ async function clusterVms(page, base, hostsDoc, sent) {
     return ((await page.textContent("#vms-msg")) === msg && err.message.includes("no host can take VM 'wide'")) ||
       `shown: ${await page.textContent("#vms-msg")}`;
   });
-  await check("power on: the refusal lists every host with its reason (gpu-b: 1 free, needs 3)", async () => {
+  await check("power on: the refusal lists every host with its reason (gpu-b: 2 free, needs 3)", async () => {
     const rows = await verdictRows("#vms-refusal");
     const bad = sameVerdicts(rows, err.detail.hosts);
     const b = rows.find((r) => r[0] === "gpu-b");
     return (!bad.length && rows.length === hostNames.length && err.detail.hosts.length === hostNames.length &&
-      b && /1 free 15b3:101c, needs 3/.test(b[2]) && (await page.isVisible("#vms-refusal"))) ||
+      b && /2 free 15b3:101c, needs 3/.test(b[2]) && (await page.isVisible("#vms-refusal"))) ||
       bad.join("\n") || JSON.stringify(rows);
   });
   await check("power on: wide stays not placed, off", () =>
     rowMatches("wide", (d) => d.host === null && d.desired === "off", 3000));
-  await shotOf(page, "#vms", "cluster-11-wide-refused");
+  await shotOf(page, "#vms", "cluster-12-wide-refused");
 
   /* wide's explain: no winner, every host says why. */
   await row("wide").locator('button[data-action="explain"]').click();
@@ -886,29 +973,74 @@ async function clusterVms(page, base, hostsDoc, sent) {
   await check("explain: Close takes the panel away", async () =>
     (await page.locator("#vms-body .explain").count()) === 0 || "still there");
 
-  /* Power off: asked of gpu-b; its agent stops svc and the VF comes back. */
-  const off = await nextAnswer(page, "POST", "/v1/vms/svc/stop", () =>
-    row("svc").locator('button[data-action="stop"]').click());
+  /* probe: no device, the probe guest as its kernel. gpu-b, with the most
+   * memory, wins; its agent runs it in a real QEMU under TCG. */
+  await row("probe").locator('button[data-action="explain"]').click();
+  const probePanel = '#vms-body .explain[data-explain="probe"]';
+  await page.waitForSelector(`${probePanel} tr[data-verdict]`);
+  const pex = await apiGet(page, base, "v1/vms/probe/explain");
+  await check("explain: probe fits both hosts, gpu-b (the most memory) would win", async () => {
+    const rows = await verdictRows(probePanel), bad = sameVerdicts(rows, pex.hosts);
+    const winner = await page.locator(`${probePanel} tr.winner`).evaluateAll((rs) => rs.map((r) => r.dataset.verdict));
+    return (!bad.length && pex.winner === "gpu-b" && winner.join() === "gpu-b" && rows.length === hostNames.length &&
+      rows.every((r) => r[1].startsWith("fits"))) || bad.join("\n") || `${JSON.stringify(rows)} / winner ${winner}`;
+  });
+  const probeOn = await nextAnswer(page, "POST", "/v1/vms/probe/start", () =>
+    row("probe").locator('button[data-action="start"]').click());
+  await check("power on: probe placed on gpu-b with no device, and the page says so", async () => {
+    if (probeOn.status !== 200 || probeOn.body.host !== "gpu-b" || (probeOn.body.devices || []).length)
+      return `${probeOn.status} ${JSON.stringify(probeOn.body)}`;
+    const msg = `probe powered on: placed on gpu-b (epoch ${probeOn.body.epoch})`;
+    await page.waitForFunction((w) => document.getElementById("vms-msg").textContent === w, msg, { timeout: 5000 })
+      .catch(() => null);
+    return (await page.textContent("#vms-msg")) === msg || `shown: ${await page.textContent("#vms-msg")}`;
+  });
+  await check("power on: gpu-b's agent reports probe running (its QEMU up), shown without a reload; Power off offered",
+    async () => {
+      const r = await rowMatches("probe", (d) => d.host === "gpu-b" && d.desired === "on" && d.state === "running" &&
+        d.epoch === 1 && !d.held_devices.length && !d.start_failures.length, 90000);
+      const s = await shown("probe");
+      return (r === true && s.power.join() === "false,true") || (r === true ? `power ${s.power}` : r);
+    });
+  await check("power on: probe's explain panel stays open, read again: reported running, placed on gpu-b at epoch 1",
+    async () => {
+      const want = "policy performance · reported running · placed on gpu-b, epoch 1";
+      await page.waitForFunction(([p, w]) => {
+        const s = document.querySelector(`${p} h3 small`);
+        return s && s.textContent === w;
+      }, [probePanel, want], { timeout: 10000 }).catch(() => null);
+      const got = await page.textContent(`${probePanel} h3 small`).catch(() => null);
+      return got === want || `"${got}"`;
+    });
+  await shotOf(page, "#vms", "cluster-13-probe-running");
+  await page.locator(`${probePanel} button[data-action="explain-close"]`).click();
+
+  /* Power off: asked of gpu-b. The probe guest ignores ACPI: gpu-b's agent
+   * reports it stopping until its 30 s timeout, then stops QEMU hard. */
+  const off = await nextAnswer(page, "POST", "/v1/vms/probe/stop", () =>
+    row("probe").locator('button[data-action="stop"]').click());
   await check("power off: asked of gpu-b, the page says so, the refusal of wide gone", async () => {
     if (off.status !== 200) return `${off.status} ${JSON.stringify(off.body)}`;
-    await page.waitForFunction(() => document.getElementById("vms-msg").textContent === "svc: power off asked of gpu-b",
+    await page.waitForFunction(() => document.getElementById("vms-msg").textContent === "probe: power off asked of gpu-b",
       null, { timeout: 5000 }).catch(() => null);
-    return ((await page.textContent("#vms-msg")) === "svc: power off asked of gpu-b" &&
+    return ((await page.textContent("#vms-msg")) === "probe: power off asked of gpu-b" &&
       !(await page.isVisible("#vms-refusal"))) || `shown: ${await page.textContent("#vms-msg")}`;
   });
-  await check("power off: svc is off, not placed, holds no device again; Power on offered", () =>
-    rowMatches("svc", (d) => d.host === null && d.desired === "off" && d.state === "off" && !d.held_devices.length));
-  await check("power off: gpu-b's VFs both free again", () => page.waitForFunction(() => {
-    const p = document.querySelector('#hosts-body tr[data-host="gpu-b"] li[data-pool="15b3:101c"]');
-    return p && p.textContent.includes("2/2 free");
-  }, null, { timeout: 20000 }).then(() => true));
-  await check("events: svc placed, its stop asked and done, newest first", async () => {
-    const kinds = await page.locator("#events-body tbody tr").evaluateAll((rs) => rs.map((r) =>
-      [...r.querySelectorAll("td")].slice(2, 4).map((td) => td.textContent).join(" ")));
-    const at = ["vm-stopped svc", "vm-stop-asked svc", "vm-placed svc"].map((k) => kinds.indexOf(k));
-    return (at.every((i) => i >= 0) && at[0] < at[1] && at[1] < at[2]) || kinds.slice(0, 8).join(" | ");
-  });
-  await shotOf(page, "#vms", "cluster-12-svc-off");
+  await check("power off: gpu-b's agent reports probe stopping, shown in amber, still on gpu-b, as powering off",
+    async () => {
+      const r = await rowMatches("probe", (d) => d.host === "gpu-b" && d.desired === "off" && d.state === "stopping",
+        15000);
+      if (r !== true) return r;
+      const cell = await row("probe").locator(".vm-state").evaluate((c) =>
+        [c.querySelector(".badge").classList.contains("warn"), (c.querySelector("small") || {}).textContent]);
+      return (cell[0] && cell[1] === "powering off") || JSON.stringify(cell);
+    });
+  await shotOf(page, "#vms", "cluster-14-probe-stopping");
+  await check("power off: after the ACPI timeout probe is off, not placed; Power on offered", () =>
+    rowMatches("probe", (d) => d.host === null && d.desired === "off" && d.state === "off", 90000));
+  await check("events: probe placed, its stop asked and done, newest first", () =>
+    eventsShow("probe", ["vm-stopped", "vm-stop-asked", "vm-placed"]));
+  await shotOf(page, "#vms", "cluster-15-probe-off");
 
   /* Markup in what a VM carries is text on the page. */
   const mark = '<img src="x" onerror="window.hwpassInjected = 1">';
