@@ -526,7 +526,7 @@ static int claim_tx(struct hp_store *s, void *userdata)
         /* Stopped, or claimed and failed again, since that start failed. */
         if (cl->after_epoch && (!now.start_failures || now.epoch != cl->after_epoch))
                 return -ESTALE;
-        r = cl->after_epoch ? 0 : hp_store_vm_set_start_failures(s, cl->vm, NULL);
+        r = cl->after_epoch || !now.start_failures ? 0 : hp_store_vm_set_start_failures(s, cl->vm, NULL);
         if (r >= 0)
                 r = hp_store_vm_place(s, cl->vm, cl->host, &cl->epoch);
         if (r >= 0)

@@ -236,7 +236,10 @@ int hp_store_rollback(struct hp_store *s)
         return s->backend->rollback(s);
 }
 
-#define TRANSACT_TRIES 8
+/* Pauses up to 2^(try+1) ms: some 8 s in all before a writer gives up
+ * (1,000 power-ons at once on two controllers, with heartbeats, need more
+ * than 8 tries now and then). */
+#define TRANSACT_TRIES 12
 
 int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata)
 {
