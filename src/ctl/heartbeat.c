@@ -121,10 +121,7 @@ static bool pinned(const struct hp_cluster_vm *v)
 
         if (hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0)
                 return v->host != NULL;
-        for (size_t i = 0; i < spec.n_pci; i++)
-                if (spec.pci[i].kind == HP_VM_PCI_STATIC)
-                        return true;
-        return false;
+        return hp_vm_spec_has_static(&spec);
 }
 
 static int not_adopted(struct hp_store *s, const char *name, const char *why)
@@ -192,10 +189,7 @@ static int adopt(struct beat *b, struct hp_store *s, json_t *lv)
                 return r;
         if (why)
                 return not_adopted(s, name, why);
-        pin = false;
-        for (size_t k = 0; k < spec.n_pci; k++)
-                if (spec.pci[k].kind == HP_VM_PCI_STATIC)
-                        pin = true;
+        pin = hp_vm_spec_has_static(&spec);
         r = hp_vm_spec_to_text(&spec, &text);
         if (r >= 0)
                 r = hp_store_cluster_vm_create(s, name, runs || pin ? b->host : NULL, text);

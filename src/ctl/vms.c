@@ -36,14 +36,6 @@ static int no_vm(struct hp_ops_ctx *c, const char *name)
         return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-vm", -ENOENT, "no VM '%.64s' in the cluster", name);
 }
 
-static bool has_static(const struct hp_vm_spec *s)
-{
-        for (size_t i = 0; i < s->n_pci; i++)
-                if (s->pci[i].kind == HP_VM_PCI_STATIC)
-                        return true;
-        return false;
-}
-
 /* An event recorded for the host it concerns (host NULL: the cluster's own, "local"). */
 static int event_on(struct hp_store *s, const char *host, const char *kind, const char *vm, const char *message)
 {
@@ -83,7 +75,7 @@ int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *hos
                                           "pciPassthru%d names a whole slot (%s): in a cluster, name each function "
                                           "of it for now",
                                           s.pci[i].index, s.pci[i].address);
-        if (has_static(&s) && !host)
+        if (hp_vm_spec_has_static(&s) && !host)
                 return hp_op_fail(c, HP_OP_INVALID, -EINVAL,
                                   "VM '%s' names a device by its address: say on which host (--host NAME); "
                                   "the VM is then pinned to it",
@@ -302,7 +294,7 @@ static int host_load(struct hp_store *s, struct placing *p, const struct hp_host
         taken = calloc(p->devs[i].n + 1, sizeof(*taken));
         if (!taken)
                 return -ENOMEM;
-        if (p->vm.host && streq(p->vm.host, info->name) && has_static(&p->spec) &&
+        if (p->vm.host && streq(p->vm.host, info->name) && hp_vm_spec_has_static(&p->spec) &&
             (r = pinned_statics(p, i, taken)) < 0)
                 return r;
         r = hp_alloc_pools_make(p->vm.name, p->devs[i].cands, p->devs[i].n, taken, &p->pools[i]);
@@ -390,7 +382,7 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
                 .paths = p->paths,
                 .pci = p->dyn,
                 .n_pci = p->n_dyn,
-                .pinned_host = has_static(&p->spec) ? p->vm.host : NULL,
+                .pinned_host = hp_vm_spec_has_static(&p->spec) ? p->vm.host : NULL,
         };
         for (size_t i = 0; vm.pinned_host && i < p->n_hosts; i++)
                 if (streq(p->hosts[i].name, vm.pinned_host)) {

@@ -92,14 +92,6 @@ static int statics(const struct hp_vm_spec *s, struct local *l, bool *taken)
         return 0;
 }
 
-static bool has_static(const struct hp_vm_spec *s)
-{
-        for (size_t i = 0; i < s->n_pci; i++)
-                if (s->pci[i].kind == HP_VM_PCI_STATIC)
-                        return true;
-        return false;
-}
-
 /* The host's devices: free ones pooled, static ones judged. */
 static int devices(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct local *l)
 {
@@ -119,7 +111,7 @@ static int devices(struct hp_ops_ctx *c, const struct hp_vm_spec *s, struct loca
         taken = calloc(l->n_cands + 1, sizeof(*taken));
         if (!taken || hp_ops_vm_candidates(&l->view, &l->cands) < 0)
                 return hp_op_oom(c);
-        if (has_static(s) && statics(s, l, taken) < 0)
+        if (hp_vm_spec_has_static(s) && statics(s, l, taken) < 0)
                 return hp_op_oom(c);
         if (hp_alloc_pools_make(s->name, l->cands, l->n_cands, taken, &l->pools) < 0)
                 return hp_op_oom(c);
@@ -272,7 +264,7 @@ int hp_ops_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 .paths = l.paths,
                 .pci = l.dyn,
                 .n_pci = l.n_dyn,
-                .pinned_host = has_static(&v.spec) ? LOCAL : NULL,
+                .pinned_host = hp_vm_spec_has_static(&v.spec) ? LOCAL : NULL,
                 .static_free = !l.static_why,
                 .static_why = l.static_why,
         };

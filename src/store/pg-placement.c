@@ -198,12 +198,13 @@ int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host)
         return hp_pg_run_one_row(s, true, unplace_op, &w);
 }
 
-int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired)
+/* sql sets one column of VM name to value ($2), and updated_at ($3). */
+static int vm_set(struct hp_store *s, const char *sql, const char *name, const char *value)
 {
         char now[HP_PG_INT_LEN];
         struct hp_pg_one_row w = {
-                .sql = "UPDATE vms SET desired = $2, updated_at = $3 WHERE name = $1",
-                .params = {name, desired, now},
+                .sql = sql,
+                .params = {name, value, now},
                 .n = 3,
         };
 
@@ -211,17 +212,14 @@ int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desir
         return hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
 }
 
+int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired)
+{
+        return vm_set(s, "UPDATE vms SET desired = $2, updated_at = $3 WHERE name = $1", name, desired);
+}
+
 int hp_pg_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures)
 {
-        char now[HP_PG_INT_LEN];
-        struct hp_pg_one_row w = {
-                .sql = "UPDATE vms SET start_failures = $2, updated_at = $3 WHERE name = $1",
-                .params = {name, failures, now},
-                .n = 3,
-        };
-
-        hp_pg_fmt_int(now, (int64_t)time(NULL));
-        return hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
+        return vm_set(s, "UPDATE vms SET start_failures = $2, updated_at = $3 WHERE name = $1", name, failures);
 }
 
 struct report {

@@ -212,29 +212,24 @@ int hp_sqlite_vm_unplace(struct hp_store *store, const char *name, bool keep_hos
         return hp_sqlite_tx_leave(s, mode, unplace(s, name, keep_host));
 }
 
-int hp_sqlite_vm_set_desired(struct hp_store *store, const char *name, const char *desired)
+/* Statement id sets one column of VM name to value (?2; NULL when value is NULL, unbound). */
+static int vm_set(struct hp_store *store, enum hp_store_stmt_id id, const char *name, const char *value)
 {
         struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
+        int r = prepare(s, id, name, value, &st);
 
-        r = prepare(s, STMT_VM_SET_DESIRED, name, desired, &st);
-        if (r < 0)
-                return r;
-        return hp_sqlite_step_changed(s, st);
+        return r < 0 ? r : hp_sqlite_step_changed(s, st);
+}
+
+int hp_sqlite_vm_set_desired(struct hp_store *store, const char *name, const char *desired)
+{
+        return vm_set(store, STMT_VM_SET_DESIRED, name, desired);
 }
 
 int hp_sqlite_vm_set_start_failures(struct hp_store *store, const char *name, const char *failures)
 {
-        struct hp_sqlite *s = hp_sqlite(store);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
-
-        /* failures NULL leaves ?2 unbound: NULL. */
-        r = prepare(s, STMT_VM_SET_START_FAILURES, name, failures, &st);
-        if (r < 0)
-                return r;
-        return hp_sqlite_step_changed(s, st);
+        return vm_set(store, STMT_VM_SET_START_FAILURES, name, failures);
 }
 
 /* HP_STORE_REPORT_STALE for a VM that is there, -ENOENT for one that is not. */

@@ -361,6 +361,14 @@ int hp_vm_spec_text_check(const struct hp_vm_spec *s, char **ret_error)
         return 0;
 }
 
+bool hp_vm_spec_has_static(const struct hp_vm_spec *s)
+{
+        for (size_t i = 0; i < s->n_pci; i++)
+                if (s->pci[i].kind == HP_VM_PCI_STATIC)
+                        return true;
+        return false;
+}
+
 int hp_vm_spec_paths(const struct hp_vm_spec *s, char ***ret)
 {
         _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));

@@ -179,6 +179,9 @@ bool hp_vm_text_valid(const char *s);
 /* The spec's paths and kernel command line are UTF-8: -EINVAL and a message
  * that shows the value with its bad bytes as \xNN when one is not. */
 int hp_vm_spec_text_check(const struct hp_vm_spec *s, char **ret_error);
+/* Whether any PCI entry names a device by its address (such a VM is
+ * pinned to the host that has it). */
+bool hp_vm_spec_has_static(const struct hp_vm_spec *s);
 /* The files the VM's host must see: its disks, its kernel, its entries'
  * ROM files, each once, in that order; NULL-terminated, never NULL. */
 int hp_vm_spec_paths(const struct hp_vm_spec *s, char ***ret);
