@@ -269,6 +269,10 @@ int hp_cli_cluster_vms(struct hp_cli *c, const char *name)
         /* One VM: its own placement policy, when it names one. */
         if (name && hp_cli_str(doc, "placement"))
                 printf("Placement: %s (its own, over the cluster's)\n", hp_cli_str(doc, "placement"));
+        /* One VM: what HA does with it, when not the defaults. */
+        if (name && (hp_cli_str(doc, "restart_priority") || hp_cli_str(doc, "isolation")))
+                printf("HA: restart priority %s, isolation %s\n", hp_cli_str(doc, "restart_priority") ?: "medium",
+                       hp_cli_str(doc, "isolation") ?: "power-off");
         /* One VM: the hosts its power-on failed on, and why. */
         json_array_foreach(name ? json_object_get(doc, "start_failures") : NULL, i, v)
                 printf("Start failed on %s (epoch %lld): %s\n", hp_cli_str(v, "host") ?: "?",

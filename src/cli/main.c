@@ -36,7 +36,7 @@ static const struct command {
         { "device", "forget", "SBDF", "drop the stored entry of a device that is gone", hp_cmd_device_forget },
         { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
         { "graphics", "vm", "list", "VMs with display devices, and the device each holds", hp_cmd_graphics_vm_list },
-        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N] [--placement performance|consolidation]", "define a VM", hp_cmd_vm_create },
+        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N] [--placement performance|consolidation] [--restart-priority P] [--isolation power-off|shutdown|leave-running]", "define a VM", hp_cmd_vm_create },
         { "vm", "define", "FILE.json|-", "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define },
         { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N] [--firmware auto|bios|efi] [--placement performance|consolidation|cluster]", "change a VM that is off", hp_cmd_vm_set },
         { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--count N] [--label TEXT] [--attr KEY=VALUE]... [--same-numa GROUP] [--same-switch GROUP] [--all-functions] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or free matching ones (allowed IDs in order of preference)", hp_cmd_vm_add_pci },

@@ -80,5 +80,9 @@ int hp_cmd_vm_explain(struct hp_cli *c, int argc, char **argv)
         }
         printf("%s\n", hp_cli_str(doc, "why"));
         printf("Policy: %s (%s)\n", hp_cli_str(doc, "policy") ?: "?", policy_source(hp_cli_str(doc, "policy_from")));
+        if (json_is_true(json_object_get(doc, "pending_restart")))
+                printf("Pending restart: its host failed; HA starts it on the first host that can take it "
+                       "(restart priority %s)\n",
+                       hp_cli_str(doc, "restart_priority") ?: "medium");
         return fits ? HP_EXIT_OK : HP_EXIT_FAIL;
 }

@@ -161,6 +161,9 @@ int hp_cmd_vm_show(struct hp_cli *c, int argc, char **argv)
                 printf("Autostart:   no\n");
         if (v.spec.placement != HP_VM_PLACEMENT_CLUSTER)
                 printf("Placement:   %s (its own, over the cluster's)\n", hp_vm_placement_to_string(v.spec.placement));
+        if (v.spec.restart_priority != HP_VM_RESTART_MEDIUM || v.spec.isolation != HP_VM_ISOLATION_POWER_OFF)
+                printf("HA:          restart priority %s, isolation %s\n", hp_vm_restart_to_string(v.spec.restart_priority),
+                       hp_vm_isolation_to_string(v.spec.isolation));
         printf("Devices:     %zu of %u\n", hp_vm_spec_device_count(&v.spec), v.spec.device_limit);
         for (size_t i = 0; i < v.spec.n_pci; i++) {
                 char text[512];

@@ -182,6 +182,16 @@ int hp_cmd_vm_create(struct hp_cli *c, int argc, char **argv)
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--placement", &err))) {
                         if (hp_vm_placement_from_string(v, &s.placement) < 0)
                                 return hp_cli_usage_error(PLACEMENT_CHOICES, v, "");
+                } else if ((v = hp_cli_opt_value(argc, argv, &i, "--restart-priority", &err))) {
+                        if (hp_vm_restart_from_string(v, &s.restart_priority) < 0)
+                                return hp_cli_usage_error("invalid --restart-priority '%s': highest, high, medium, "
+                                                          "low, lowest or disabled (not restarted when its host fails)",
+                                                          v);
+                } else if ((v = hp_cli_opt_value(argc, argv, &i, "--isolation", &err))) {
+                        if (hp_vm_isolation_from_string(v, &s.isolation) < 0)
+                                return hp_cli_usage_error("invalid --isolation '%s': power-off, shutdown or "
+                                                          "leave-running (what its host does when cut off)",
+                                                          v);
                 } else if ((v = hp_cli_opt_value(argc, argv, &i, "--disk", &err))) {
                         if (!*v || hp_strv_push(&s.disks, v) < 0)
                                 return hp_cli_usage_error("invalid disk '%s'", v);

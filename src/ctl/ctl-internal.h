@@ -57,3 +57,27 @@ json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const stru
  * whose heartbeat brought the failure is not the one to tell. 0, or -errno
  * when even the event could not be written. */
 int hp_ctl_vm_retry(struct hp_ops_ctx *c, const char *name, int64_t failed_epoch);
+
+/* A refusal's hosts, as "; gpu-01: ...; gpu-02: ..." (an event has no detail); NULL: no memory. */
+char *hp_ctl_verdicts_text(json_t *detail);
+
+/* An event recorded for the host it concerns (host NULL: the cluster's own, "local"). */
+int hp_ctl_event_on(struct hp_store *s, const char *host, const char *kind, const char *vm, const char *message);
+
+/* The HA leader's hold on its duties (ha.c): a write made under it renews
+ * the leader lease in the write's own transaction first, and is refused
+ * with -ENOLCK when another controller took the lease meanwhile (its
+ * fencing token is not this one), so a leader that stalled cannot act. */
+struct hp_ctl_fence {
+        const char *holder;
+        int64_t token, ttl_ms;
+};
+int hp_ctl_fence_check(struct hp_store *s, const struct hp_ctl_fence *f);
+
+/* A VM waiting to restart (wanted on, on no host: its host failed) placed
+ * and claimed as a power-on would, under the leader's fence, with the
+ * event "vm-restarted": {"name", "host", "epoch", "devices", "why"}; or
+ * HP_OP_REFUSED with each host's verdict when none can take it now, or
+ * HP_OP_CONFLICT when it is not waiting any more (stopped, or placed by
+ * another leader) or this controller no longer leads. */
+int hp_ctl_vm_restart(struct hp_ops_ctx *c, const char *name, const struct hp_ctl_fence *f, json_t **ret);

@@ -104,6 +104,23 @@ int hp_ctl_vm_stop(struct hp_ops_ctx *c, const char *name, json_t **ret);
 int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret);
 int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret);
 
+/* HA (ha.c, docs/cluster.md "HA"): the duty of the one controller that
+ * holds the leader lease, done by each controller's hwpassd every
+ * heartbeat interval. holder names this controller (unique among them).
+ * A tick takes or renews the lease and, when it leads (for a lease and a
+ * margin already, so hosts could renew after an outage), restarts the VMs
+ * of failed hosts and places those waiting to restart. 0 whether it leads
+ * or not; -errno for a store that failed (the next tick tries again). */
+struct hp_ctl_ha;
+int hp_ctl_ha_new(const char *holder, struct hp_ctl_ha **ret);
+void hp_ctl_ha_free(struct hp_ctl_ha *ha);
+static inline void hp_ctl_ha_freep(struct hp_ctl_ha **ha)
+{
+        hp_ctl_ha_free(*ha);
+}
+int hp_ctl_ha_tick(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct hp_ctl_ha *ha);
+bool hp_ctl_ha_leading(const struct hp_ctl_ha *ha);
+
 /* What a controller's GET /metrics counts, read at each scrape: the hosts
  * GET /v1/hosts shows, each with its state, the age of its last heartbeat
  * and its devices by passthrough mode as device list --host shows them

@@ -36,8 +36,7 @@ static int no_vm(struct hp_ops_ctx *c, const char *name)
         return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-vm", -ENOENT, "no VM '%.64s' in the cluster", name);
 }
 
-/* An event recorded for the host it concerns (host NULL: the cluster's own, "local"). */
-static int event_on(struct hp_store *s, const char *host, const char *kind, const char *vm, const char *message)
+int hp_ctl_event_on(struct hp_store *s, const char *host, const char *kind, const char *vm, const char *message)
 {
         int r = host ? hp_store_set_host(s, host) : 0;
 
@@ -57,7 +56,7 @@ static int define_tx(struct hp_store *s, void *userdata)
         const struct define *d = userdata;
         int r = hp_store_cluster_vm_create(s, d->name, d->host, d->text);
 
-        return r < 0 ? r : event_on(s, d->host, "vm-created", d->name, d->host ? "pinned here by its static entries" : NULL);
+        return r < 0 ? r : hp_ctl_event_on(s, d->host, "vm-created", d->name, d->host ? "pinned here by its static entries" : NULL);
 }
 
 int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *host, json_t **ret)
@@ -116,8 +115,11 @@ static json_t *vm_json(struct hp_store *s, const struct hp_cluster_vm *v)
 {
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
         _cleanup_free_ char *err = NULL;
-        /* What its host last said it is, at this epoch; "off" before that. */
-        const char *state = v->reported_state ? v->reported_state : "off";
+        /* What its host last said it is, at this epoch; "off" before that,
+         * or "pending-restart" while HA looks for a host (wanted on, on none). */
+        const char *state = streq(v->desired, "on") && !v->host ? "pending-restart"
+                            : v->reported_state                   ? v->reported_state
+                                                                  : "off";
         json_t *doc = hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0
                               ? json_pack("{s:s, s:s?}", "name", v->name, "damaged", err)
                               : hp_vm_to_json(&spec, state);
@@ -486,8 +488,11 @@ int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
         }
         for (size_t k = 0; cands && k < p.res.n_order; k++)
                 json_array_append_new(cands, json_string(p.hosts[p.res.order[k]].name));
-        *ret = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", name, "state",
-                         p.vm.reported_state ? p.vm.reported_state : "off", "policy",
+        /* A VM wanted on and on no host waits for HA to restart it. */
+        *ret = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", name, "state",
+                         p.vm.reported_state ? p.vm.reported_state : "off", "pending_restart",
+                         streq(p.vm.desired, "on") && !p.vm.host, "restart_priority",
+                         hp_vm_restart_to_string(p.spec.restart_priority), "policy",
                          hp_place_policy_name(p.policy), "policy_from", p.policy_from, "hosts", list, "candidates",
                          cands, "winner", p.res.n_order ? p.hosts[p.res.order[0]].name : NULL, "why", p.res.why);
         return *ret ? 0 : hp_op_oom(c);
@@ -502,6 +507,9 @@ struct claim {
          * failures; otherwise the epoch whose start failed, which this
          * claim follows only when nothing happened to the VM since. */
         int64_t after_epoch;
+        /* An HA restart: the VM is wanted on and on no host, and the
+         * leader that places it still leads. */
+        const struct hp_ctl_fence *restart;
 };
 
 static int claim_tx(struct hp_store *s, void *userdata)
@@ -512,9 +520,17 @@ static int claim_tx(struct hp_store *s, void *userdata)
 
         if (r < 0)
                 return r;
-        /* Another controller powered it on meanwhile. */
-        if (streq(now.desired, "on"))
+        if (cl->restart) {
+                r = hp_ctl_fence_check(s, cl->restart);
+                if (r < 0)
+                        return r;
+                /* Stopped, or placed by another, since it was found waiting. */
+                if (!streq(now.desired, "on") || now.host)
+                        return -ESTALE;
+        } else if (streq(now.desired, "on")) {
+                /* Another controller powered it on meanwhile. */
                 return -EALREADY;
+        }
         /* Stopped, or claimed and failed again, since that start failed. */
         if (cl->after_epoch && (!now.start_failures || now.epoch != cl->after_epoch))
                 return -ESTALE;
@@ -532,7 +548,8 @@ static int claim_tx(struct hp_store *s, void *userdata)
                         r = -EADDRINUSE;
         }
         if (r >= 0)
-                r = hp_store_event_add(s, "vm-placed", cl->vm, NULL);
+                r = hp_store_event_add(s, cl->restart ? "vm-restarted" : "vm-placed", cl->vm,
+                                       cl->restart ? "placed again after its host failed" : NULL);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
 }
@@ -542,8 +559,8 @@ static int claim_tx(struct hp_store *s, void *userdata)
  * another VM took first): the caller judges again. -EINPROGRESS, when
  * may_wait, for a host that has not said yet whether it sees the VM's files
  * (the VM is new to it: it says with its next heartbeat). */
-static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epoch, bool may_wait, json_t **ret,
-                       char **lost)
+static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epoch,
+                       const struct hp_ctl_fence *restart, bool may_wait, json_t **ret, char **lost)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0 };
@@ -551,7 +568,14 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
 
         if (r < 0)
                 return r;
-        if (streq(p.vm.desired, "on"))
+        if (restart && (!streq(p.vm.desired, "on") || p.vm.host))
+                return hp_op_fail(c, HP_OP_CONFLICT, -ESTALE, "VM '%s' is not waiting to restart any more", name);
+        if (!restart && streq(p.vm.desired, "on") && !p.vm.host)
+                return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY,
+                                  "VM '%s' is on already, waiting to restart: its host failed (see 'hwpass vm "
+                                  "explain %s'; 'hwpass vm stop %s' gives it up)",
+                                  name, name, name);
+        if (!restart && streq(p.vm.desired, "on"))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY, "VM '%s' is on already (host %s, epoch %lld)", name,
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
         if (p.paths_pending && may_wait)
@@ -571,7 +595,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                 size_t i = p.res.order[k];
                 _cleanup_strv_free_ char **addrs = NULL;
                 json_t *devs = NULL;
-                struct claim cl = { .vm = name, .host = p.hosts[i].name, .after_epoch = after_epoch };
+                struct claim cl = { .vm = name, .host = p.hosts[i].name, .after_epoch = after_epoch,
+                                    .restart = restart };
 
                 if (chosen(&p, i, true, &addrs, &devs) < 0)
                         return hp_op_oom(c);
@@ -590,6 +615,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                 if (r == -ESTALE)
                         return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was stopped or started again meanwhile",
                                           name);
+                if (r == -ENOLCK)
+                        return hp_op_fail(c, HP_OP_CONFLICT, r, "this controller no longer leads HA");
                 if (r != -EADDRINUSE) {
                         free(cl.conflict);
                         return hp_op_host_error(c, r, "cannot claim %s for VM '%s'", cl.host, name);
@@ -600,13 +627,14 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         return -EAGAIN;
 }
 
-static int power_on(struct hp_ops_ctx *c, const char *name, int64_t after_epoch, json_t **ret)
+static int power_on(struct hp_ops_ctx *c, const char *name, int64_t after_epoch, const struct hp_ctl_fence *restart,
+                    json_t **ret)
 {
         _cleanup_free_ char *lost = NULL;
         unsigned waits = 0;
 
         for (unsigned round = 0; round < CLAIM_ROUNDS;) {
-                int r = start_round(c, name, after_epoch, waits < PATHS_WAITS, ret, &lost);
+                int r = start_round(c, name, after_epoch, restart, !restart && waits < PATHS_WAITS, ret, &lost);
 
                 if (r == -EINPROGRESS) {
                         waits++;
@@ -625,11 +653,17 @@ static int power_on(struct hp_ops_ctx *c, const char *name, int64_t after_epoch,
 
 int hp_ctl_vm_start(struct hp_ops_ctx *c, const char *name, json_t **ret)
 {
-        return power_on(c, name, 0, ret);
+        return power_on(c, name, 0, NULL, ret);
 }
 
-/* A refusal's hosts, as "; gpu-01: ...; gpu-02: ..." (an event has no detail); NULL: no memory. */
-static char *verdicts_text(json_t *detail)
+int hp_ctl_vm_restart(struct hp_ops_ctx *c, const char *name, const struct hp_ctl_fence *f, json_t **ret)
+{
+        /* A host new to the VM has said whether it sees its files long ago:
+         * HA does not wait for one (the next pass sees it). */
+        return power_on(c, name, 0, f, ret);
+}
+
+char *hp_ctl_verdicts_text(json_t *detail)
 {
         char *out = strdup(""), *next;
         json_t *v;
@@ -651,21 +685,21 @@ int hp_ctl_vm_retry(struct hp_ops_ctx *c, const char *name, int64_t failed_epoch
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(json_decrefp) json_t *doc = NULL;
         _cleanup_free_ char *why = NULL, *hosts = NULL;
-        int r = power_on(c, name, failed_epoch, &doc);
+        int r = power_on(c, name, failed_epoch, NULL, &doc);
 
         if (r >= 0)
                 r = asprintf(&why, "placed on %s (epoch %lld) after its start failed: %s",
                              json_string_value(json_object_get(doc, "host")),
                              (long long)json_integer_value(json_object_get(doc, "epoch")),
                              json_string_value(json_object_get(doc, "why")));
-        else if (r != -ESTALE && (hosts = verdicts_text(c->error.detail)))
+        else if (r != -ESTALE && (hosts = hp_ctl_verdicts_text(c->error.detail)))
                 r = asprintf(&why, "not started: %s%s", c->error.message ?: strerror(-r), hosts);
         hp_op_error_done(&c->error);
         if (!why)
                 return r < 0 ? r : -ENOMEM;
         r = hp_ops_store_open(c, &s);
         if (r >= 0)
-                r = event_on(s, json_string_value(json_object_get(doc, "host")),
+                r = hp_ctl_event_on(s, json_string_value(json_object_get(doc, "host")),
                              doc ? "vm-start-retried" : "vm-start-given-up", name, why);
         hp_op_error_done(&c->error);
         return r;
@@ -691,7 +725,7 @@ static int stop_tx(struct hp_store *s, void *userdata)
                 return r;
         r = hp_store_vm_set_desired(s, st->vm, "off");
         if (r >= 0)
-                r = event_on(s, v.host, "vm-stop-asked", st->vm, NULL);
+                r = hp_ctl_event_on(s, v.host, "vm-stop-asked", st->vm, NULL);
         return r;
 }
 
@@ -733,7 +767,7 @@ static int delete_tx(struct hp_store *s, void *userdata)
                                : -EADDRINUSE;
         }
         r = hp_store_cluster_vm_delete(s, d->vm);
-        return r < 0 ? r : event_on(s, v.host, "vm-deleted", d->vm, NULL);
+        return r < 0 ? r : hp_ctl_event_on(s, v.host, "vm-deleted", d->vm, NULL);
 }
 
 int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)

@@ -4,7 +4,9 @@
  * shows them, and the stored configurations); the answer says which
  * settings each device should have, and the agent applies the difference
  * with the operations. An answer that arrives after the lease it grants
- * has run out is dropped (docs/cluster.md "Epochs"). */
+ * has run out is dropped (docs/cluster.md "Epochs"). Device settings are
+ * applied in a thread of their own: a passthrough change can take seconds,
+ * and a heartbeat that waited for it could cost the host its lease. */
 #include "agent.h"
 #include "agent-runs.h"
 
@@ -49,12 +51,21 @@ struct hp_agent {
         char boot_id[64];
         int64_t heartbeat_ms, lease_ms, seq;
         char *sent_inventory;     /* the inventory the controller has, as text; NULL: none yet */
-        json_t *failed;           /* address -> the setting that failed and why, not tried again */
+        /* The devices' thread: the last answer's settings not yet applied,
+         * what failed (address -> the setting and why, not tried again: the
+         * thread's own), and a copy of that for the inventory. */
+        struct hp_ops_ctx dev_ops;
+        json_t *dev_todo, *failed, *failed_report;
+        pthread_t dev_thread;
+        bool dev_running, dev_stop;
+        pthread_mutex_t dev_lock;
+        pthread_cond_t dev_wake;
         struct hp_agent_runs *runs; /* the cluster's VMs here, their epochs */
         json_t *paths;            /* the cluster's VMs' files, which the inventory says are seen here */
         char paths_hash[17];      /* the controller's fingerprint of that list; "" before the first */
         bool beat_soon;           /* the list changed: say what is seen without waiting an interval */
         bool ready;
+        int64_t renewed;          /* when the last heartbeat whose answer was taken was sent (monotonic ms) */
         pthread_t thread;
         bool running;
         pthread_mutex_t lock;
@@ -227,11 +238,14 @@ static json_t *inventory(struct hp_agent *a)
         devs = hp_json_pci_devices(&st, NULL, NULL);
         for (size_t i = 0; configs && i < v.n_configs; i++) {
                 json_t *c = hp_ctl_config_to_json(&v.configs[i]);
-                const char *why = json_string_value(json_object_get(a->failed, v.configs[i].address));
+                json_t *why;
 
                 /* A setting from the cluster this host could not apply: why, for the operator. */
-                if (c && why)
-                        json_object_set_new(c, "reason", json_string(why));
+                pthread_mutex_lock(&a->dev_lock);
+                why = json_object_get(a->failed_report, v.configs[i].address);
+                if (c && json_is_string(why))
+                        json_object_set_new(c, "reason", json_copy(why));
+                pthread_mutex_unlock(&a->dev_lock);
                 json_array_append_new(configs, c);
         }
         return json_pack("{s:O, s:o, s:o, s:o}", "devices", json_object_get(devs, "devices") ?: json_array(),
@@ -314,9 +328,9 @@ static void applied(struct hp_agent *a, const char *address, const char *what, i
                 return;
         }
         fprintf(stderr, "hwpassd: agent: %s: cannot set %s: %s\n", address, what,
-                a->ops.error.message ? a->ops.error.message : strerror(-r));
-        json_object_set_new(a->failed, address, json_sprintf("%s: %s", what, a->ops.error.message ?: strerror(-r)));
-        hp_op_error_done(&a->ops.error);
+                a->dev_ops.error.message ? a->dev_ops.error.message : strerror(-r));
+        json_object_set_new(a->failed, address, json_sprintf("%s: %s", what, a->dev_ops.error.message ?: strerror(-r)));
+        hp_op_error_done(&a->dev_ops.error);
 }
 
 /* One device's settings from the answer, applied where they differ. */
@@ -329,7 +343,7 @@ static void apply_device(struct hp_agent *a, json_t *want, const struct hp_dev_c
         int r;
 
         if (!str_eq(label, have ? have->label : NULL)) {
-                r = hp_ops_device_label(&a->ops, address, label, &doc);
+                r = hp_ops_device_label(&a->dev_ops, address, label, &doc);
                 applied(a, address, label ? "its label" : "no label", r, doc);
         }
         if (json_is_object(attrs)) {
@@ -338,7 +352,7 @@ static void apply_device(struct hp_agent *a, json_t *want, const struct hp_dev_c
                 if (attrs_diff(attrs, have ? have->attrs : NULL, &set, &unset) >= 0 &&
                     hp_strv_length(set) + hp_strv_length(unset) > 0) {
                         doc = NULL;
-                        r = hp_ops_device_attr(&a->ops, address, set, unset, &doc);
+                        r = hp_ops_device_attr(&a->dev_ops, address, set, unset, &doc);
                         applied(a, address, "its attributes", r, doc);
                 }
         }
@@ -352,7 +366,7 @@ static void apply_device(struct hp_agent *a, json_t *want, const struct hp_dev_c
                 if (tried && hp_startswith(tried, desired ? "passthrough on" : "passthrough off"))
                         return;
                 doc = NULL;
-                r = hp_ops_passthrough(&a->ops, &(struct hp_ops_passthrough){ .enable = desired, .addresses = addrs },
+                r = hp_ops_passthrough(&a->dev_ops, &(struct hp_ops_passthrough){ .enable = desired, .addresses = addrs },
                                        &doc);
                 applied(a, address, desired ? "passthrough on" : "passthrough off", r, doc);
         }
@@ -372,22 +386,23 @@ static void take_paths(struct hp_agent *a, json_t *answer)
         a->beat_soon = true;
 }
 
-static void apply_answer(struct hp_agent *a, json_t *answer)
+/* Each device's settings from an answer, applied where they differ (the
+ * devices' thread). */
+static void apply_devices(struct hp_agent *a, json_t *devices)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         struct hp_dev_config *have = NULL;
         size_t n = 0, i;
-        json_t *want, *epoch;
-        const char *name;
+        json_t *want, *copy;
 
-        if (hp_ops_store_open(&a->ops, &s) < 0 || hp_store_device_list(s, &have, &n) < 0) {
+        if (hp_ops_store_open(&a->dev_ops, &s) < 0 || hp_store_device_list(s, &have, &n) < 0) {
                 fprintf(stderr, "hwpassd: agent: cannot read this host's store: %s\n",
-                        a->ops.error.message ?: "?");
-                hp_op_error_done(&a->ops.error);
+                        a->dev_ops.error.message ?: "?");
+                hp_op_error_done(&a->dev_ops.error);
                 return;
         }
         hp_store_close(TAKE_PTR(s)); /* the operations open their own */
-        json_array_foreach(json_object_get(answer, "devices"), i, want) {
+        json_array_foreach(devices, i, want) {
                 const char *address = json_string_value(json_object_get(want, "address"));
                 const struct hp_dev_config *h = NULL;
 
@@ -399,6 +414,50 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
                 apply_device(a, want, h);
         }
         hp_dev_configs_free(have, n);
+        copy = json_deep_copy(a->failed);
+        pthread_mutex_lock(&a->dev_lock);
+        if (copy) {
+                json_decref(a->failed_report);
+                a->failed_report = copy;
+        }
+        pthread_mutex_unlock(&a->dev_lock);
+}
+
+static void *devices_loop(void *userdata)
+{
+        struct hp_agent *a = userdata;
+
+        pthread_mutex_lock(&a->dev_lock);
+        for (;;) {
+                json_t *todo;
+
+                while (!a->dev_stop && !a->dev_todo)
+                        pthread_cond_wait(&a->dev_wake, &a->dev_lock);
+                if (a->dev_stop)
+                        break;
+                todo = TAKE_PTR(a->dev_todo);
+                pthread_mutex_unlock(&a->dev_lock);
+                apply_devices(a, todo);
+                json_decref(todo);
+                pthread_mutex_lock(&a->dev_lock);
+        }
+        pthread_mutex_unlock(&a->dev_lock);
+        return NULL;
+}
+
+static void apply_answer(struct hp_agent *a, json_t *answer)
+{
+        json_t *devices = json_object_get(answer, "devices"), *epoch;
+        const char *name;
+
+        /* For the devices' thread; an answer not taken yet is replaced by this newer one. */
+        if (json_is_array(devices)) {
+                pthread_mutex_lock(&a->dev_lock);
+                json_decref(a->dev_todo);
+                a->dev_todo = json_deep_copy(devices);
+                pthread_cond_signal(&a->dev_wake);
+                pthread_mutex_unlock(&a->dev_lock);
+        }
         take_paths(a, answer);
         json_object_foreach(json_object_get(answer, "adopted"), name, epoch) {
                 if (hp_agent_runs_adopted(a->runs, name, json_integer_value(epoch)) < 0)
@@ -413,6 +472,18 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
         a->heartbeat_ms = json_integer_value(json_object_get(answer, "heartbeat_ms")) ?: a->heartbeat_ms;
 }
 
+/* A heartbeat that renewed nothing: once the lease of the last one that did
+ * has run out, the cluster may have given this host's VMs to others (HA):
+ * the host is not ready again until its stale runs are gone. */
+static void not_renewed(struct hp_agent *a)
+{
+        if (a->ready && mono_ms() - a->renewed >= a->lease_ms) {
+                a->ready = false;
+                fprintf(stderr, "hwpassd: agent: this host's lease ran out: not ready until it has stopped what "
+                                "the cluster no longer runs here\n");
+        }
+}
+
 /* One heartbeat: sent, and its answer carried out while its lease lasts. */
 static void beat(struct hp_agent *a)
 {
@@ -420,15 +491,23 @@ static void beat(struct hp_agent *a)
         _cleanup_free_ char *err = NULL, *inv_text = NULL;
         bool full = false;
         long status = 0;
-        int64_t sent = mono_ms(), lease;
+        int64_t sent, lease;
         int r;
 
         body = heartbeat_body(a, &full, &inv_text);
         if (!body)
                 return;
+        /* The lease counts from the request, not from reading the host for
+         * it (a whole inventory can take a while). */
+        sent = mono_ms();
         r = hp_client_call(a->client, "POST", "/v1/agent/heartbeat", body, &status, &answer, &err);
+        /* A heartbeat that took half its lease is close to costing it. */
+        if (mono_ms() - sent > a->lease_ms / 2)
+                fprintf(stderr, "hwpassd: agent: the heartbeat took %lld ms (the lease is %lld ms)\n",
+                        (long long)(mono_ms() - sent), (long long)a->lease_ms);
         if (r < 0) {
                 fprintf(stderr, "hwpassd: agent: heartbeat: %s\n", err ? err : strerror(-r));
+                not_renewed(a);
                 return;
         }
         if (status != 200) {
@@ -437,6 +516,7 @@ static void beat(struct hp_agent *a)
                         status == 401 ? " (was this host removed from the cluster? to join again, delete "
                                         CREDENTIAL_FILE " in the state directory and start with a new --join-token)"
                                       : "");
+                not_renewed(a);
                 return;
         }
         if (full) {
@@ -452,9 +532,15 @@ static void beat(struct hp_agent *a)
                 /* What it answered to the inventory (an adoption) is lost with it: send it again. */
                 free(a->sent_inventory);
                 a->sent_inventory = NULL;
+                not_renewed(a);
                 return;
         }
+        a->renewed = sent;
         apply_answer(a, answer);
+        if (mono_ms() - sent > a->lease_ms / 2)
+                fprintf(stderr, "hwpassd: agent: carrying out the heartbeat's answer took it to %lld ms (the lease "
+                                "is %lld ms)\n",
+                        (long long)(mono_ms() - sent), (long long)a->lease_ms);
 }
 
 static void *loop(void *userdata)
@@ -507,6 +593,8 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
         if (!a)
                 return -ENOMEM;
         pthread_mutex_init(&a->lock, NULL);
+        pthread_mutex_init(&a->dev_lock, NULL);
+        pthread_cond_init(&a->dev_wake, NULL);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&a->wake, &ca);
@@ -520,7 +608,8 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
                 a->ops.names = a->names;
         a->heartbeat_ms = HP_HEARTBEAT_MS_DEFAULT;
         a->lease_ms = HP_LEASE_MS_DEFAULT;
-        if (!(a->failed = json_object()))
+        a->dev_ops = a->ops;
+        if (!(a->failed = json_object()) || !(a->failed_report = json_object()))
                 return -ENOMEM;
         for (size_t i = 0; cfg->controllers[i]; i++)
                 if (hp_strv_push(&a->controllers, cfg->controllers[i]) < 0)
@@ -540,6 +629,10 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
                 r = client_new(a, credential, &a->client, ret_error);
         if (r < 0)
                 return r;
+        r = -pthread_create(&a->dev_thread, NULL, devices_loop, a);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot start the devices' thread: %s", strerror(-r));
+        a->dev_running = true;
         r = -pthread_create(&a->thread, NULL, loop, a);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot start the heartbeat: %s", strerror(-r));
@@ -559,13 +652,25 @@ void hp_agent_stop(struct hp_agent *a)
                 pthread_mutex_unlock(&a->lock);
                 pthread_join(a->thread, NULL);
         }
+        if (a->dev_running) {
+                pthread_mutex_lock(&a->dev_lock);
+                a->dev_stop = true;
+                pthread_cond_signal(&a->dev_wake);
+                pthread_mutex_unlock(&a->dev_lock);
+                pthread_join(a->dev_thread, NULL);
+        }
         hp_client_free(a->client);
         hp_names_free(a->names);
         hp_agent_runs_free(a->runs);
         hp_strv_free(a->controllers);
         free(a->sent_inventory);
         json_decref(a->failed);
+        json_decref(a->failed_report);
+        json_decref(a->dev_todo);
         json_decref(a->paths);
+        hp_op_error_done(&a->dev_ops.error);
+        pthread_cond_destroy(&a->dev_wake);
+        pthread_mutex_destroy(&a->dev_lock);
         hp_op_error_done(&a->ops.error);
         pthread_cond_destroy(&a->wake);
         pthread_mutex_destroy(&a->lock);

@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "leader.h"
 #include "api/server.h"
+#include "ctl/ctl.h"
 #include "ops/device.h"
 #include "ops/ops.h"
 #include "ops/vm.h"
@@ -512,6 +514,7 @@ static int run(struct options *opts)
         _cleanup_(hp_host_freep) struct hp_host *host = NULL;
         _cleanup_(hp_api_stopp) struct hp_api *api = NULL;
         _cleanup_(hp_agent_stopp) struct hp_agent *agent = NULL;
+        _cleanup_(hp_leader_stopp) struct hp_leader *leader = NULL;
         _cleanup_free_ char *err = NULL, *socket = NULL, *db = NULL;
         struct options o = *opts;
         struct hp_ops_ctx ctx = { .actor = "hwpassd" };
@@ -592,6 +595,21 @@ static int run(struct options *opts)
                                    &agent, &err);
                 if (r < 0) {
                         fprintf(stderr, "hwpassd: agent: %s\n", err ? err : strerror(-r));
+                        return 1;
+                }
+        }
+        if (controller) {
+                char holder[HP_STORE_HOST_NAME_MAX + 1];
+
+                /* The HA lease's holder: this controller process, by host and pid. */
+                if (gethostname(hostname, sizeof(hostname)) != 0)
+                        snprintf(hostname, sizeof(hostname), "controller");
+                hostname[sizeof(hostname) - 1] = '\0';
+                snprintf(holder, sizeof(holder), "%.200s-%ld", hostname, (long)getpid());
+                r = hp_leader_start(&ctx, &(struct hp_ctl_config){ .heartbeat_ms = o.heartbeat_ms, .lease_ms = o.lease_ms },
+                                    holder, &leader);
+                if (r < 0) {
+                        fprintf(stderr, "hwpassd: cannot start the HA thread: %s\n", strerror(-r));
                         return 1;
                 }
         }

@@ -188,7 +188,9 @@ int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host)
         char now[HP_PG_INT_LEN];
         struct hp_pg_one_row w = {
                 .sql = "UPDATE vms SET desired = 'off', "
-                       "host = CASE WHEN $2::boolean THEN host END, updated_at = $3 "
+                       "host = CASE WHEN $2::boolean THEN host END, "
+                       "reported_state = CASE WHEN $2::boolean THEN reported_state END, "
+                       "reported_ms = CASE WHEN $2::boolean THEN reported_ms ELSE 0 END, updated_at = $3 "
                        "WHERE name = $1",
                 .params = {name, keep_host ? "true" : "false", now},
                 .n = 3,

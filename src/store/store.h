@@ -293,7 +293,8 @@ int hp_store_cluster_vm_create(struct hp_store *s, const char *name, const char 
 int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
 /* Wants the VM off and frees it: desired "off", every device it holds
  * released (on any host), and its host cleared unless keep_host (a pinned
- * VM stays on its host). The epoch stays. -ENOENT. */
+ * VM stays on its host), with what that host reported of it (a VM on no
+ * host has no report). The epoch stays. -ENOENT. */
 int hp_store_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 /* desired is "on" or "off" (-EINVAL otherwise). -ENOENT. */
 int hp_store_vm_set_desired(struct hp_store *s, const char *name, const char *desired);

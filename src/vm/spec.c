@@ -177,6 +177,53 @@ int hp_vm_placement_from_string(const char *s, enum hp_vm_placement *ret)
         return -EINVAL;
 }
 
+static const struct {
+        enum hp_vm_restart value;
+        const char *name;
+} restart_names[] = {
+        { HP_VM_RESTART_HIGHEST, "highest" }, { HP_VM_RESTART_HIGH, "high" },     { HP_VM_RESTART_MEDIUM, "medium" },
+        { HP_VM_RESTART_LOW, "low" },         { HP_VM_RESTART_LOWEST, "lowest" }, { HP_VM_RESTART_DISABLED, "disabled" },
+};
+
+const char *hp_vm_restart_to_string(enum hp_vm_restart r)
+{
+        for (size_t i = 0; i < ELEMENTSOF(restart_names); i++)
+                if (restart_names[i].value == r)
+                        return restart_names[i].name;
+        return NULL;
+}
+
+int hp_vm_restart_from_string(const char *s, enum hp_vm_restart *ret)
+{
+        for (size_t i = 0; s && i < ELEMENTSOF(restart_names); i++)
+                if (streq(s, restart_names[i].name)) {
+                        *ret = restart_names[i].value;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static const char *const isolation_names[] = {
+        [HP_VM_ISOLATION_POWER_OFF] = "power-off",
+        [HP_VM_ISOLATION_SHUTDOWN] = "shutdown",
+        [HP_VM_ISOLATION_LEAVE_RUNNING] = "leave-running",
+};
+
+const char *hp_vm_isolation_to_string(enum hp_vm_isolation i)
+{
+        return (unsigned)i < ELEMENTSOF(isolation_names) ? isolation_names[i] : NULL;
+}
+
+int hp_vm_isolation_from_string(const char *s, enum hp_vm_isolation *ret)
+{
+        for (size_t i = 0; s && i < ELEMENTSOF(isolation_names); i++)
+                if (streq(s, isolation_names[i])) {
+                        *ret = (enum hp_vm_isolation)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 bool hp_vm_name_valid(const char *name)
 {
         size_t n;

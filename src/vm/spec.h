@@ -39,6 +39,29 @@ enum hp_vm_placement {
         HP_VM_PLACEMENT_CONSOLIDATION, /* pack */
 };
 
+/* HA (docs/cluster.md "HA"): when its host fails, a VM is restarted on
+ * another host in this order, highest first, each level once the ones
+ * above it run; DISABLED: not restarted. MEDIUM, the zero, is the default. */
+enum hp_vm_restart {
+        HP_VM_RESTART_DISABLED = -3,
+        HP_VM_RESTART_LOWEST = -2,
+        HP_VM_RESTART_LOW = -1,
+        HP_VM_RESTART_MEDIUM = 0,
+        HP_VM_RESTART_HIGH = 1,
+        HP_VM_RESTART_HIGHEST = 2,
+};
+
+/* What the agent of a host cut off from the cluster does with the VM
+ * before its lease ends, so that it never runs twice: POWER_OFF (the
+ * default), SHUTDOWN (ACPI, forced off at the lease's end), or
+ * LEAVE_RUNNING (then HA does not restart it elsewhere until its host
+ * answers again). */
+enum hp_vm_isolation {
+        HP_VM_ISOLATION_POWER_OFF,
+        HP_VM_ISOLATION_SHUTDOWN,
+        HP_VM_ISOLATION_LEAVE_RUNNING,
+};
+
 /* vendor:device[:subvendor:subdevice]; a zero sub-ID matches any. */
 struct hp_pci_id_match {
         uint16_t vendor_id, device_id;
@@ -110,6 +133,8 @@ struct hp_vm_spec {
         int autostart_order;   /* -1: not started with the host */
         unsigned autostart_delay;
         enum hp_vm_placement placement;
+        enum hp_vm_restart restart_priority;
+        enum hp_vm_isolation isolation;
 };
 
 void hp_vm_spec_done(struct hp_vm_spec *s);
@@ -132,6 +157,14 @@ int hp_vm_firmware_from_string(const char *s, enum hp_vm_firmware *ret);
 const char *hp_vm_placement_to_string(enum hp_vm_placement p);
 /* The reverse, for the two a VM can name; -EINVAL for anything else. */
 int hp_vm_placement_from_string(const char *s, enum hp_vm_placement *ret);
+
+/* "highest", "high", "medium", "low", "lowest", "disabled", and back
+ * (-EINVAL for anything else). */
+const char *hp_vm_restart_to_string(enum hp_vm_restart r);
+int hp_vm_restart_from_string(const char *s, enum hp_vm_restart *ret);
+/* "power-off", "shutdown", "leave-running", and back (-EINVAL). */
+const char *hp_vm_isolation_to_string(enum hp_vm_isolation i);
+int hp_vm_isolation_from_string(const char *s, enum hp_vm_isolation *ret);
 
 /* A device that moved to another PCI address (host/moves.h), as the VM
  * entries that name it follow it. */

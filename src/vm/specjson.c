@@ -114,9 +114,11 @@ json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
                         goto fail;
         if (!disks || !pci || !usb)
                 goto fail;
-        /* "placement" only when the VM names one: a VM that does not is
-         * written as before it existed. */
-        return json_pack("{s:s, s:I, s:b, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:s*, s:o, s:o}", "name", s->name,
+        /* "placement", "restart_priority" and "isolation" only when the VM
+         * names one other than the default: a VM that does not is written
+         * as before they existed. */
+        return json_pack("{s:s, s:I, s:b, s:i, s:s, s:o, s:o, s:o, s:i, s:o, s:s*, s:s*, s:s*, s:o, s:o}", "name",
+                         s->name,
                          "memory_mib", (json_int_t)s->memory_mib, "hugepages", s->hugepages, "vcpus",
                          (int)s->vcpus, "firmware",
                          hp_vm_firmware_to_string(s->firmware), "disks", disks, "kernel",
@@ -125,7 +127,12 @@ json_t *hp_vm_spec_to_json(const struct hp_vm_spec *s)
                          s->autostart_order < 0 ? json_null()
                                                 : json_pack("{s:i, s:i}", "order", s->autostart_order,
                                                             "delay", (int)s->autostart_delay),
-                         "placement", hp_vm_placement_to_string(s->placement), "pci", pci, "usb", usb);
+                         "placement", hp_vm_placement_to_string(s->placement), "restart_priority",
+                         s->restart_priority == HP_VM_RESTART_MEDIUM ? NULL
+                                                                     : hp_vm_restart_to_string(s->restart_priority),
+                         "isolation",
+                         s->isolation == HP_VM_ISOLATION_POWER_OFF ? NULL : hp_vm_isolation_to_string(s->isolation),
+                         "pci", pci, "usb", usb);
 fail:
         json_decref(disks);
         json_decref(pci);
@@ -376,11 +383,12 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
 {
         static const char *const keys[] = { "name",   "memory_mib",   "hugepages", "vcpus", "firmware",
                                             "disks",  "kernel",       "append",    "device_limit",
-                                            "autostart", "placement", "pci",       "usb",       NULL };
+                                            "autostart", "placement", "restart_priority", "isolation", "pci", "usb", NULL };
         _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { .autostart_order = -1 };
         const char *name = json_string_value(json_object_get(j, "name"));
         const char *fw = json_string_value(json_object_get(j, "firmware"));
-        const json_t *placement = json_object_get(j, "placement");
+        const json_t *placement = json_object_get(j, "placement"), *restart = json_object_get(j, "restart_priority"),
+                     *isolation = json_object_get(j, "isolation");
         const json_t *disks = json_object_get(j, "disks"), *pci = json_object_get(j, "pci"),
                      *usb = json_object_get(j, "usb"), *autostart = json_object_get(j, "autostart");
         json_int_t mem, vcpus, limit = HP_VM_DEFAULT_DEVICE_LIMIT;
@@ -424,6 +432,19 @@ int hp_vm_spec_from_json(const json_t *j, struct hp_vm_spec *ret, char **ret_err
                 return hp_errorf(ret_error, -EINVAL,
                                  "vm %s: 'placement' must be \"performance\" (spread over the hosts), "
                                  "\"consolidation\" (packed on few) or null (the cluster's)",
+                                 name);
+        /* Absent or null: the defaults, medium and power-off. */
+        if (restart && !json_is_null(restart) &&
+            hp_vm_restart_from_string(json_string_value(restart), &s.restart_priority) < 0)
+                return hp_errorf(ret_error, -EINVAL,
+                                 "vm %s: 'restart_priority' must be \"highest\", \"high\", \"medium\", \"low\", "
+                                 "\"lowest\" or \"disabled\" (not restarted when its host fails)",
+                                 name);
+        if (isolation && !json_is_null(isolation) &&
+            hp_vm_isolation_from_string(json_string_value(isolation), &s.isolation) < 0)
+                return hp_errorf(ret_error, -EINVAL,
+                                 "vm %s: 'isolation' must be \"power-off\", \"shutdown\" or \"leave-running\" "
+                                 "(what its host does when cut off from the cluster)",
                                  name);
         s.disks = calloc(1, sizeof(char *));
         if (!s.disks)
