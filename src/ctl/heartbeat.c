@@ -252,6 +252,25 @@ static int start_failed(struct beat *b, struct hp_store *s, const struct hp_clus
         return r;
 }
 
+/* A run the host stopped because it was cut off from the cluster (its
+ * isolation response): the VM is still wanted on, so it is restarted, as
+ * HA would after a failure: a dynamic VM waits for a host (pending
+ * restart), a pinned one is claimed again on its host. */
+static int isolated(struct beat *b, struct hp_store *s, const struct hp_cluster_vm *v)
+{
+        bool pin = pinned(v);
+        int r = pin ? hp_store_vm_place(s, v->name, b->host, NULL) : hp_store_vm_unplace(s, v->name, false);
+
+        if (r >= 0 && !pin)
+                r = hp_store_vm_set_desired(s, v->name, "on");
+        return r < 0 ? r
+                     : hp_store_event_add(s, "vm-isolated", v->name,
+                                          pin ? "its host was cut off from the cluster and stopped it; it starts "
+                                                "there again (pinned by its static entries)"
+                                              : "its host was cut off from the cluster and stopped it; it is "
+                                                "restarted where placement finds room");
+}
+
 /* What the host says of a VM it runs or ran: recorded for its current
  * epoch. A run that is over (off) gives its devices back: the VM was
  * stopped, or its run ended on the host (its guest powered off, its start
@@ -278,6 +297,8 @@ static int take_run(struct beat *b, struct hp_store *s, json_t *run)
                 return 0;
         if (r < 0 || !streq(state, "off"))
                 return r;
+        if (json_is_true(json_object_get(run, "isolated")) && streq(v.desired, "on"))
+                return isolated(b, s, &v);
         if (error && streq(v.desired, "on"))
                 return start_failed(b, s, &v, error);
         r = hp_store_vm_unplace(s, name, pinned(&v));

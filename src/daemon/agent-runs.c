@@ -51,7 +51,9 @@ struct job {
         struct hp_ops_ctx ops;
         char *vm, *why;
         int64_t epoch;
-        json_t *spec; /* a start's; NULL for a stop */
+        json_t *spec;       /* a start's; NULL for a stop */
+        bool force;         /* a stop's: no ACPI first */
+        uint64_t timeout_s; /* a stop's ACPI wait; 0: STOP_TIMEOUT_S */
 };
 
 int hp_agent_runs_open(const struct hp_ops_ctx *ops, struct hp_agent_runs **ret)
@@ -136,9 +138,10 @@ json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops)
 
                 if (!state)
                         state = s && hp_store_vm_get(s, vm, &rec) >= 0 ? rec.state : "off";
-                json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:O?}", "name", vm, "epoch",
+                json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:O?, s:O?}", "name", vm, "epoch",
                                                      json_integer_value(json_object_get(e, "epoch")), "state", state,
-                                                     "error", json_object_get(e, "error")));
+                                                     "error", json_object_get(e, "error"), "isolated",
+                                                     json_object_get(e, "isolated")));
         }
         pthread_mutex_unlock(&r->lock);
         return out;
@@ -285,7 +288,8 @@ static void stop(struct job *j)
         _cleanup_free_ char *err = NULL;
         json_t *doc = NULL;
         int rc = getenv("HWPASS_TEST_NO_QEMU") ? no_qemu(&j->ops, j->vm, "off", &err)
-                                               : hp_ops_vm_stop(&j->ops, j->vm, false, STOP_TIMEOUT_S, &doc);
+                                               : hp_ops_vm_stop(&j->ops, j->vm, j->force,
+                                                                j->timeout_s ? j->timeout_s : STOP_TIMEOUT_S, &doc);
 
         fprintf(stderr, "hwpassd: agent: VM '%s' (%s): %s%s\n", j->vm, j->why, rc < 0 ? "stop failed: " : "stopped",
                 rc < 0 ? (err ?: j->ops.error.message ?: strerror(-rc)) : "");
@@ -321,9 +325,10 @@ static void *job_main(void *userdata)
 }
 
 /* A start (epoch > 0) or a stop of vm in a thread of its own; the VM busy
- * until it ends. Called with the lock held. */
+ * until it ends. A stop may be forced, or given its ACPI wait (0: the
+ * default). Called with the lock held. */
 static int job_spawn(struct hp_agent_runs *r, const struct hp_ops_ctx *ops, const char *vm, int64_t epoch,
-                     json_t *spec, const char *why)
+                     json_t *spec, const char *why, bool force, uint64_t timeout_s)
 {
         struct job *j = calloc(1, sizeof(*j));
         pthread_attr_t attr;
@@ -341,6 +346,8 @@ static int job_spawn(struct hp_agent_runs *r, const struct hp_ops_ctx *ops, cons
         j->ops.error = (struct hp_op_error){ 0 };
         j->epoch = epoch;
         j->spec = json_incref(spec);
+        j->force = force;
+        j->timeout_s = timeout_s;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         rc = -pthread_create(&t, &attr, job_main, j);
@@ -437,7 +444,7 @@ static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
                 switch (st->action) {
                 case HP_RECONCILE_STOP:
                         settled = false;
-                        jr = job_spawn(r, ops, st->vm, 0, NULL, st->why);
+                        jr = job_spawn(r, ops, st->vm, 0, NULL, st->why, false, 0);
                         break;
                 case HP_RECONCILE_START:
                         json_array_foreach(vms, i, e)
@@ -448,7 +455,7 @@ static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
                                         st->vm, (long long)st->epoch, r->path);
                                 break;
                         }
-                        jr = job_spawn(r, ops, st->vm, st->epoch, spec, NULL);
+                        jr = job_spawn(r, ops, st->vm, st->epoch, spec, NULL, false, 0);
                         if (jr < 0)
                                 record_error(r, st->vm, st->epoch, "the agent could not start a thread for it");
                         break;
@@ -475,4 +482,53 @@ bool hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
         settled = apply_locked(r, ops, vms);
         pthread_mutex_unlock(&r->lock);
         return settled;
+}
+
+/* What the VM's isolation is, from its definition here (power-off when it
+ * cannot be read: a VM is never left running by mistake). */
+static enum hp_vm_isolation isolation_of(struct hp_store *s, const char *vm, bool *ret_running)
+{
+        _cleanup_(hp_vm_record_done) struct hp_vm_record rec = { 0 };
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        *ret_running = false;
+        if (!s || hp_store_vm_get(s, vm, &rec) < 0)
+                return HP_VM_ISOLATION_POWER_OFF;
+        *ret_running = !streq(rec.state, "off");
+        if (hp_vm_spec_from_text(rec.spec_json, &spec, &err) < 0)
+                return HP_VM_ISOLATION_POWER_OFF;
+        return spec.isolation;
+}
+
+int hp_agent_runs_isolate(struct hp_agent_runs *r, struct hp_ops_ctx *ops, int64_t left_ms)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        const char *vm;
+        json_t *e;
+        int n = 0;
+
+        if (hp_ops_store_open_readonly(ops, &s) < 0)
+                hp_op_error_done(&ops->error);
+        pthread_mutex_lock(&r->lock);
+        json_object_foreach(r->record, vm, e) {
+                bool running;
+                enum hp_vm_isolation iso = isolation_of(s, vm, &running);
+
+                if (!running || iso == HP_VM_ISOLATION_LEAVE_RUNNING || json_object_get(r->busy, vm))
+                        continue;
+                json_object_set_new(e, "isolated", json_true());
+                json_object_set_new(e, "error", json_string("stopped by the isolation response: the host was cut "
+                                                            "off from the cluster"));
+                if (save(r) < 0)
+                        fprintf(stderr, "hwpassd: agent: cannot record VM '%s' as isolated in '%s'\n", vm, r->path);
+                /* A shutdown is forced off a second before the lease ends. */
+                if (job_spawn(r, ops, vm, 0, NULL,
+                              iso == HP_VM_ISOLATION_SHUTDOWN ? "isolated: shut down" : "isolated: powered off",
+                              iso != HP_VM_ISOLATION_SHUTDOWN,
+                              left_ms > 2000 ? (uint64_t)(left_ms - 1000) / 1000 : 1) >= 0)
+                        n++;
+        }
+        pthread_mutex_unlock(&r->lock);
+        return n;
 }

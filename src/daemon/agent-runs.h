@@ -35,3 +35,13 @@ json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops);
  * answer. Logged to stderr. True when the host is settled: no stop planned
  * or under way (a host is ready only then: its stale runs are gone). */
 bool hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms);
+
+/* The isolation response (docs/cluster.md "Isolation"), for a host cut off
+ * from the cluster before its lease ends in left_ms: every cluster VM that
+ * runs here, unless its isolation is "leave-running", is stopped in a
+ * thread of its own: at once ("power-off", the default) or by ACPI first,
+ * forced before the lease ends ("shutdown"). Each such run is recorded as
+ * ended by isolation first, so it is never started again at its epoch and
+ * is reported off with "isolated" (the cluster restarts it). Returns how
+ * many stops were begun. */
+int hp_agent_runs_isolate(struct hp_agent_runs *r, struct hp_ops_ctx *ops, int64_t left_ms);

@@ -33,6 +33,7 @@
 #include "util/hostroot.h"
 #include "util/io.h"
 #include "util/macro.h"
+#include "util/reach.h"
 #include "util/strutil.h"
 
 #define CREDENTIAL_FILE "cluster-credential.json"
@@ -54,7 +55,7 @@ struct hp_agent {
         /* The devices' thread: the last answer's settings not yet applied,
          * what failed (address -> the setting and why, not tried again: the
          * thread's own), and a copy of that for the inventory. */
-        struct hp_ops_ctx dev_ops;
+        struct hp_ops_ctx dev_ops, iso_ops;
         json_t *dev_todo, *failed, *failed_report;
         pthread_t dev_thread;
         bool dev_running, dev_stop;
@@ -65,7 +66,12 @@ struct hp_agent {
         char paths_hash[17];      /* the controller's fingerprint of that list; "" before the first */
         bool beat_soon;           /* the list changed: say what is seen without waiting an interval */
         bool ready;
-        int64_t renewed;          /* when the last heartbeat whose answer was taken was sent (monotonic ms) */
+        int64_t renewed;          /* when the last heartbeat whose answer was taken was sent (monotonic ms);
+                                   * under lock, for the isolation thread */
+        /* The isolation thread: the renewal it last acted on, and when it last asked the network. */
+        int64_t isolated_for, asked;
+        pthread_t iso_thread;
+        bool iso_running;
         pthread_t thread;
         bool running;
         pthread_mutex_t lock;
@@ -331,6 +337,7 @@ static void applied(struct hp_agent *a, const char *address, const char *what, i
                 a->dev_ops.error.message ? a->dev_ops.error.message : strerror(-r));
         json_object_set_new(a->failed, address, json_sprintf("%s: %s", what, a->dev_ops.error.message ?: strerror(-r)));
         hp_op_error_done(&a->dev_ops.error);
+        hp_op_error_done(&a->iso_ops.error);
 }
 
 /* One device's settings from the answer, applied where they differ. */
@@ -524,8 +531,11 @@ static void beat(struct hp_agent *a)
                 a->sent_inventory = TAKE_PTR(inv_text);
         }
         lease = json_integer_value(json_object_get(answer, "lease_ms"));
-        if (lease > 0)
+        if (lease > 0) {
+                pthread_mutex_lock(&a->lock);
                 a->lease_ms = lease;
+                pthread_mutex_unlock(&a->lock);
+        }
         /* Acted on only within the lease it grants, counted from when it was asked. */
         if (mono_ms() - sent >= a->lease_ms) {
                 fprintf(stderr, "hwpassd: agent: the heartbeat's answer came after its lease ended: dropped\n");
@@ -535,7 +545,9 @@ static void beat(struct hp_agent *a)
                 not_renewed(a);
                 return;
         }
+        pthread_mutex_lock(&a->lock);
         a->renewed = sent;
+        pthread_mutex_unlock(&a->lock);
         apply_answer(a, answer);
         if (mono_ms() - sent > a->lease_ms / 2)
                 fprintf(stderr, "hwpassd: agent: carrying out the heartbeat's answer took it to %lld ms (the lease "
@@ -563,6 +575,78 @@ static void *loop(void *userdata)
                 a->beat_soon = false;
                 until.tv_sec += wait / 1000;
                 until.tv_nsec += (wait % 1000) * 1000000;
+                if (until.tv_nsec >= 1000000000) {
+                        until.tv_sec++;
+                        until.tv_nsec -= 1000000000;
+                }
+                while (!a->stop && pthread_cond_timedwait(&a->wake, &a->lock, &until) == 0)
+                        ;
+        }
+        pthread_mutex_unlock(&a->lock);
+        return NULL;
+}
+
+/* Whether this host is cut off: no controller answers on the network, nor
+ * any isolation address (a refusal is an answer: the controller's process
+ * may be down, its host and the network are not). */
+static bool cut_off(struct hp_agent *a, int timeout_ms)
+{
+        for (size_t i = 0; a->controllers[i]; i++)
+                if (hp_net_answers(a->controllers[i], timeout_ms))
+                        return false;
+        for (size_t i = 0; a->cfg.isolation_addresses && a->cfg.isolation_addresses[i]; i++)
+                if (hp_net_answers(a->cfg.isolation_addresses[i], timeout_ms))
+                        return false;
+        return true;
+}
+
+/* The isolation thread (docs/cluster.md "Isolation"): once half a lease has
+ * passed without a renewal, it asks the network whether this host is cut
+ * off. If it is, the cluster will call the host failed once the lease and
+ * its margin have passed, and restart its VMs elsewhere: they are stopped
+ * here before the lease ends, so that none runs twice. If the network
+ * answers, the controllers or their database are down, and the VMs keep
+ * running: an outage of the cluster's own parts never powers it off. */
+static void isolation_check(struct hp_agent *a)
+{
+        int64_t now = mono_ms(), renewed, lease, left;
+        int n;
+
+        pthread_mutex_lock(&a->lock);
+        renewed = a->renewed;
+        lease = a->lease_ms;
+        pthread_mutex_unlock(&a->lock);
+        left = renewed + lease - now;
+        if (renewed == 0 || a->isolated_for == renewed || now - renewed < lease / 2 || left <= 0 ||
+            now - a->asked < lease / 4)
+                return;
+        a->asked = now;
+        if (!cut_off(a, (int)(left / 4 > 500 ? 500 : left / 4))) {
+                fprintf(stderr, "hwpassd: agent: no renewal for %lld ms, but the network answers: the controllers "
+                                "or their database are down; the VMs keep running\n",
+                        (long long)(now - renewed));
+                return;
+        }
+        a->isolated_for = renewed;
+        left = renewed + lease - mono_ms();
+        n = hp_agent_runs_isolate(a->runs, &a->iso_ops, left);
+        fprintf(stderr, "hwpassd: agent: cut off from the cluster (no controller%s answers) with %lld ms of the "
+                        "lease left: stopping %d VM%s (isolation response)\n",
+                a->cfg.isolation_addresses ? " nor isolation address" : "", (long long)left, n, n == 1 ? "" : "s");
+}
+
+static void *isolation_loop(void *userdata)
+{
+        struct hp_agent *a = userdata;
+        struct timespec until;
+
+        pthread_mutex_lock(&a->lock);
+        while (!a->stop) {
+                pthread_mutex_unlock(&a->lock);
+                isolation_check(a);
+                pthread_mutex_lock(&a->lock);
+                clock_gettime(CLOCK_MONOTONIC, &until);
+                until.tv_nsec += 100 * 1000000;
                 if (until.tv_nsec >= 1000000000) {
                         until.tv_sec++;
                         until.tv_nsec -= 1000000000;
@@ -609,6 +693,7 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
         a->heartbeat_ms = HP_HEARTBEAT_MS_DEFAULT;
         a->lease_ms = HP_LEASE_MS_DEFAULT;
         a->dev_ops = a->ops;
+        a->iso_ops = a->ops;
         if (!(a->failed = json_object()) || !(a->failed_report = json_object()))
                 return -ENOMEM;
         for (size_t i = 0; cfg->controllers[i]; i++)
@@ -637,6 +722,10 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot start the heartbeat: %s", strerror(-r));
         a->running = true;
+        r = -pthread_create(&a->iso_thread, NULL, isolation_loop, a);
+        if (r < 0)
+                return hp_errorf(ret_error, r, "cannot start the isolation thread: %s", strerror(-r));
+        a->iso_running = true;
         *ret = TAKE_PTR(a);
         return 0;
 }
@@ -648,9 +737,16 @@ void hp_agent_stop(struct hp_agent *a)
         if (a->running) {
                 pthread_mutex_lock(&a->lock);
                 a->stop = true;
-                pthread_cond_signal(&a->wake);
+                pthread_cond_broadcast(&a->wake);
                 pthread_mutex_unlock(&a->lock);
                 pthread_join(a->thread, NULL);
+        }
+        if (a->iso_running) {
+                pthread_mutex_lock(&a->lock);
+                a->stop = true;
+                pthread_cond_broadcast(&a->wake);
+                pthread_mutex_unlock(&a->lock);
+                pthread_join(a->iso_thread, NULL);
         }
         if (a->dev_running) {
                 pthread_mutex_lock(&a->dev_lock);

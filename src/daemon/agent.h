@@ -14,6 +14,9 @@ struct hp_agent_config {
         const char *ca_file;          /* the cluster CA's certificate */
         const char *join_token;       /* for the first start, while no credential is kept */
         const struct hp_ops_ctx *ops; /* the host: its root, store, run and state directories */
+        /* Addresses ("HOST:PORT") that tell this host it is not cut off when
+         * no controller answers (docs/cluster.md "Isolation"), NULL-terminated, or NULL. */
+        char *const *isolation_addresses;
 };
 
 /* Joins when no credential is kept (a refused join is an error; controllers

@@ -57,7 +57,7 @@ struct options {
         enum hp_api_role role;
         const char *listen_on, *db, *root, *web_root, *run_dir, *state_dir;
         /* An agent's: its controllers, the cluster CA, its join token, its name. */
-        char **controllers;
+        char **controllers, **isolation;
         const char *ca, *join_token, *name;
         /* A controller's: the URLs agents are told of; the heartbeat and lease it grants. */
         char **advertise;
@@ -77,12 +77,16 @@ static const char usage_text[] =
         "               [--max-connections N] [--max-unauthenticated N]\n"
         "  controller:  --db postgresql://... [--advertise URL]... [--heartbeat-ms N] [--lease-ms N]\n"
         "  agent:       --controller URL[,URL...] --ca FILE [--join-token TOKEN] [--name NAME]\n"
+        "               [--isolation-address HOST:PORT]...\n"
         "  --role: standalone (default: one host, SQLite), controller (a cluster's, over a PostgreSQL\n"
         "        that every controller shares; hosts join and heartbeat to it) or agent (this host in a\n"
         "        cluster: joins with --join-token, or HWPASS_JOIN_TOKEN, the first time, keeps its\n"
         "        credential in the state directory, heartbeats to the first controller that answers)\n"
         "  --advertise: a controller's URL that agents are told of (one per controller)\n"
         "  --name: this host's name in the cluster (default: its hostname)\n"
+        "  --isolation-address: an address (e.g. the gateway's SSH port) whose answer tells this host it\n"
+        "        is not cut off when no controller answers; a host cut off stops its cluster VMs before\n"
+        "        its lease ends, so they can be restarted elsewhere (each VM's \"isolation\" setting)\n"
         "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
         "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
         "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
@@ -216,8 +220,9 @@ static int check_role(struct options *o)
         if (agent && (!o->controllers || !o->ca))
                 return usage("%s", "--role agent needs --controller URL[,URL...] and --ca FILE (the cluster CA's "
                                    "certificate, from 'hwpass cluster init')");
-        if (!agent && (o->controllers || o->ca || o->join_token || o->name))
-                return usage("%s", "--controller, --ca, --join-token and --name are an agent's (--role agent)");
+        if (!agent && (o->controllers || o->ca || o->join_token || o->name || o->isolation))
+                return usage("%s", "--controller, --ca, --join-token, --name and --isolation-address are an agent's "
+                                   "(--role agent)");
         if (!controller && (o->advertise || o->heartbeat_ms || o->lease_ms))
                 return usage("%s", "--advertise, --heartbeat-ms and --lease-ms are a controller's (--role controller)");
         if (controller && o->heartbeat_ms && o->lease_ms && o->lease_ms < 2 * o->heartbeat_ms)
@@ -250,7 +255,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                                    : streq(argv[i], "--join-token") ? &o->join_token
                                    : streq(argv[i], "--name")      ? &o->name
                                                                    : NULL;
-                const char *role = NULL, *urls = NULL, *advertise = NULL, *ms = NULL;
+                const char *role = NULL, *urls = NULL, *advertise = NULL, *ms = NULL, *iso = NULL;
 
                 if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
                         fputs(usage_text, stdout);
@@ -268,6 +273,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                         dst = &urls;
                 if (streq(argv[i], "--advertise"))
                         dst = &advertise;
+                if (streq(argv[i], "--isolation-address"))
+                        dst = &iso;
                 if (streq(argv[i], "--heartbeat-ms") || streq(argv[i], "--lease-ms"))
                         dst = &ms;
                 if (limit_dst)
@@ -293,6 +300,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                         return r;
                 if (dst == &advertise && hp_strv_push(&o->advertise, advertise) < 0)
                         return usage("%s", "out of memory");
+                if (dst == &iso && (!strchr(iso, ':') || hp_strv_push(&o->isolation, iso) < 0))
+                        return usage("invalid --isolation-address '%s': HOST:PORT", iso);
                 if (dst != &autostart)
                         continue;
                 if (streq(autostart, "boot"))
@@ -591,7 +600,7 @@ static int run(struct options *opts)
                 }
                 r = hp_agent_start(&(struct hp_agent_config){ .name = o.name, .controllers = o.controllers,
                                                               .ca_file = o.ca, .join_token = o.join_token,
-                                                              .ops = &ctx },
+                                                              .ops = &ctx, .isolation_addresses = o.isolation },
                                    &agent, &err);
                 if (r < 0) {
                         fprintf(stderr, "hwpassd: agent: %s\n", err ? err : strerror(-r));
@@ -655,5 +664,6 @@ int main(int argc, char **argv)
         r = run(&o);
         hp_strv_free(o.controllers);
         hp_strv_free(o.advertise);
+        hp_strv_free(o.isolation);
         return r;
 }
