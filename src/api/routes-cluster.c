@@ -82,6 +82,28 @@ static struct hp_api_reply host_remove(struct hp_api *a, const struct hp_api_req
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
+/* PUT /v1/hosts/NAME/maintenance {"maintenance": bool, "wait": bool}. */
+static struct hp_api_reply host_maintenance(struct hp_api *a, const struct hp_api_request *req, const char *name)
+{
+        static const char *const fields[] = { "maintenance", "wait", NULL };
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        char actor[300];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *on, *wait, *doc = NULL;
+        int r;
+
+        if (hp_api_body_object(req, fields, false, &body, &err) < 0)
+                return err;
+        on = json_object_get(body, "maintenance");
+        wait = json_object_get(body, "wait");
+        if (!json_is_boolean(on) || (wait && !json_is_boolean(wait)))
+                return hp_api_error(400, "bad-body", "\"maintenance\" is true or false, and \"wait\", if given, too");
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = hp_ctl_host_maintenance(&ctx, name, json_is_true(on), json_is_true(wait), &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
 /* POST /v1/cluster/tokens {"ttl_s": N}: a join token. */
 static struct hp_api_reply join_token(struct hp_api *a, const struct hp_api_request *req)
 {
@@ -225,6 +247,8 @@ struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_r
                 return streq(m, "POST") ? agent_call(a, req, heartbeat_fields, heartbeat_op, 200)
                                         : hp_api_method_error(req, "POST");
         }
+        if (hp_api_segment(url, "/v1/hosts/", "/maintenance", name, sizeof(name)))
+                return streq(m, "PUT") ? host_maintenance(a, req, name) : hp_api_method_error(req, "PUT");
         if (hp_api_segment(url, "/v1/hosts/", NULL, name, sizeof(name)))
                 return streq(m, "DELETE") ? host_remove(a, req, name) : hp_api_method_error(req, "DELETE");
         if (streq(url, "/v1/hosts"))

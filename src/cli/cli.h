@@ -164,6 +164,7 @@ int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_policy(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_remove(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_host_maintenance(struct hp_cli *c, int argc, char **argv);
 /* 'device list' asked of a cluster's controller (--controller). */
 int hp_cli_cluster_device_list(struct hp_cli *c);
 /* 'vm list' (name NULL) and 'vm show NAME' asked of a cluster's controller. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "table.h"
@@ -297,4 +298,93 @@ int hp_cmd_host_remove(struct hp_cli *c, int argc, char **argv)
         printf("Host '%s' removed: its agent is refused from now on; it may join again with a new join token.\n",
                argv[1]);
         return HP_EXIT_OK;
+}
+
+static bool listed(json_t *names, const char *name)
+{
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(names, i, v)
+                if (streq(json_string_value(v) ?: "", name))
+                        return true;
+        return false;
+}
+
+/* Whether any VM in doc is still on host (wanted on there, or moving off
+ * it); each moving VM's progress printed once per change of where it is. */
+static bool still_on(json_t *doc, const char *host, json_t *moving, json_t *said)
+{
+        bool busy = false;
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(json_object_get(doc, "vms"), i, v) {
+                const char *name = hp_cli_str(v, "name"), *on = hp_cli_str(v, "host"), *state = hp_cli_str(v, "state");
+                const char *moving_from = hp_cli_str(v, "moving_from");
+                char now[300];
+                bool here = on && streq(on, host);
+
+                if ((here && streq(hp_cli_str(v, "desired") ?: "", "on")) || (moving_from && streq(moving_from, host)))
+                        busy = true;
+                if (!name || !listed(moving, name))
+                        continue;
+                snprintf(now, sizeof(now), "%s %s", on ? on : "-", state ? state : "?");
+                if (streq(json_string_value(json_object_get(said, name)) ?: "", now))
+                        continue;
+                json_object_set_new(said, name, json_string(now));
+                if (here)
+                        printf("VM '%s': stopping on %s (%s)\n", name, host, state ? state : "?");
+                else if (on)
+                        printf("VM '%s': %s on %s\n", name, state ? state : "?", on);
+                else
+                        printf("VM '%s': %s (see 'hwpass vm explain %s')\n", name, state ? state : "?", name);
+                fflush(stdout);
+        }
+        return busy;
+}
+
+/* hwpass host maintenance enter|exit NAME [--wait] (a controller's). */
+int hp_cmd_host_maintenance(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL, *said = json_object();
+        bool enter = argc >= 3 && streq(argv[1], "enter"), wait = argc == 4 && streq(argv[3], "--wait");
+        char path[300];
+        json_t *moving, *pinned;
+        int r;
+
+        if (argc < 3 || argc > 4 || (!enter && !streq(argv[1], "exit")) || (argc == 4 && (!wait || !enter)) ||
+            argv[2][0] == '-')
+                return hp_cli_usage_error("usage: hwpass host maintenance enter NAME [--wait] | exit NAME");
+        snprintf(path, sizeof(path), "/v1/hosts/%s/maintenance", argv[2]);
+        r = hp_cli_daemon_call(c, "PUT", path, json_pack("{s:b, s:b}", "maintenance", enter, "wait", wait), &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json && !wait)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        if (!enter) {
+                printf("Host '%s' is out of maintenance: it takes VMs again.\n", argv[2]);
+                return HP_EXIT_OK;
+        }
+        moving = json_incref(json_object_get(doc, "moving"));
+        pinned = json_object_get(doc, "pinned");
+        printf("Host '%s' is in maintenance: it takes no new VMs; %zu VM%s move%s to other hosts.\n", argv[2],
+               json_array_size(moving), json_array_size(moving) == 1 ? "" : "s", json_array_size(moving) == 1 ? "s" : "");
+        for (size_t i = 0; i < json_array_size(pinned); i++)
+                printf("VM '%s' is pinned there by its static entries: stop it ('hwpass vm stop %s')\n",
+                       json_string_value(json_array_get(pinned, i)), json_string_value(json_array_get(pinned, i)));
+        fflush(stdout);
+        /* --wait: until no VM is on the host any more, its moves shown as they go. */
+        for (r = HP_EXIT_OK; wait && said;) {
+                json_decref(doc);
+                doc = NULL;
+                r = hp_cli_daemon_call(c, "GET", "/v1/vms", NULL, &doc);
+                if (r != HP_EXIT_OK || !still_on(doc, argv[2], moving, said))
+                        break;
+                sleep(1);
+        }
+        json_decref(moving);
+        if (r == HP_EXIT_OK && wait)
+                printf("Host '%s' runs no VM now.\n", argv[2]);
+        return r;
 }

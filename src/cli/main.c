@@ -23,6 +23,7 @@ static const struct command {
         { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
         { "host", "list", "", "a cluster's hosts: state, last heartbeat, memory, free devices per pool", hp_cmd_host_list },
         { "host", "remove", "NAME", "a host leaves the cluster: its credential revoked, its devices dropped", hp_cmd_host_remove },
+        { "host", "maintenance", "enter|exit NAME [--wait]", "no new VMs on a cluster's host; its dynamic VMs move to others", hp_cmd_host_maintenance },
         { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply },
         { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
         { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms },

@@ -81,3 +81,11 @@ int hp_ctl_fence_check(struct hp_store *s, const struct hp_ctl_fence *f);
  * HP_OP_CONFLICT when it is not waiting any more (stopped, or placed by
  * another leader) or this controller no longer leads. */
 int hp_ctl_vm_restart(struct hp_ops_ctx *c, const char *name, const struct hp_ctl_fence *f, json_t **ret);
+
+/* The leader's part of maintenance (maintenance.c): each dynamic VM that
+ * runs on host, which is in maintenance, asked to stop there to restart
+ * elsewhere (desired off, moving_from host, fenced), with a "vm-moving"
+ * event. 0, -ENOLCK when this controller no longer leads, -errno. */
+struct hp_cluster_vm;
+int hp_ctl_maintenance_moves(struct hp_store *s, const struct hp_ctl_fence *fence, const char *host,
+                             struct hp_cluster_vm *vms, size_t n_vms);

@@ -72,6 +72,16 @@ int hp_ctl_hosts(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *
  * under its name, with a new join token. */
 int hp_ctl_host_remove(struct hp_ops_ctx *c, const char *host, json_t **ret);
 
+/* PUT /v1/hosts/NAME/maintenance {"maintenance": true|false, "wait": bool}
+ * (maintenance.c): in maintenance the host takes no new VMs and the HA
+ * leader moves its dynamic VMs to other hosts (stopped there, restarted
+ * by placement). Entering is refused (HP_OP_CONFLICT, detail {"pinned"})
+ * while VMs pinned there by static entries run, unless wait: then it is
+ * entered and the caller waits for them to be stopped. *ret: {"host",
+ * "maintenance", "moving": [VMs that will move], "pinned": [VMs that stay
+ * until stopped]}. */
+int hp_ctl_host_maintenance(struct hp_ops_ctx *c, const char *host, bool on, bool wait, json_t **ret);
+
 /* GET /v1/devices[?host=NAME] on a controller: every host's devices as it
  * reported them, with the cluster's settings of each, and "host". */
 int hp_ctl_devices(struct hp_ops_ctx *c, const char *host, json_t **ret);

@@ -31,6 +31,8 @@
  * to report running before it goes anyway (one that never boots must not
  * keep the others off for good). */
 #define PRIORITY_WAIT_MS 60000
+/* How many refused VMs of a higher priority are tried again before one of a lower. */
+#define REFUSED_RETRIES 4
 
 struct hp_ctl_ha {
         char *holder;
@@ -104,6 +106,7 @@ struct failed_vm {
         const char *vm, *host;
         int64_t epoch;
         enum on_failure what;
+        bool moving; /* asked to stop there for the host's maintenance */
         char *message;
 };
 
@@ -118,6 +121,21 @@ static int failed_vm_tx(struct hp_store *s, void *userdata)
                 r = hp_store_cluster_vm_get(s, f->vm, &now);
         if (r < 0)
                 return r;
+        /* A VM moving off the host for its maintenance, which the host
+         * died before stopping: wanted on again, and waits for a host. */
+        if (f->moving) {
+                if (!now.moving_from || !now.host || !streq(now.host, f->host) || now.epoch != f->epoch)
+                        return -ESTALE;
+                r = hp_store_vm_unplace(s, f->vm, false);
+                if (r >= 0)
+                        r = hp_store_vm_set_desired(s, f->vm, "on");
+                if (r >= 0)
+                        r = hp_store_vm_set_moving(s, f->vm, NULL);
+                return r < 0 ? r
+                             : hp_ctl_event_on(s, f->host, "vm-host-failed", f->vm,
+                                               "its host failed while it moved off for maintenance: restarting it "
+                                               "elsewhere");
+        }
         /* Stopped, or claimed again, since the pass read it. */
         if (!streq(now.desired, "on") || !now.host || !streq(now.host, f->host) || now.epoch != f->epoch)
                 return -ESTALE;
@@ -174,6 +192,13 @@ static int host_failed(struct hp_ctl_ha *ha, struct hp_store *s, const struct hp
                 struct failed_vm f = { .fence = fence, .vm = vms[i].name, .host = host, .epoch = vms[i].epoch };
                 int r;
 
+                if (vms[i].host && streq(vms[i].host, host) && vms[i].moving_from && streq(vms[i].desired, "off")) {
+                        f.moving = true;
+                        r = hp_store_transact(s, failed_vm_tx, &f);
+                        if (r == -ENOLCK || (r < 0 && r != -ESTALE && r != -ENOENT))
+                                return r;
+                        continue;
+                }
                 if (!vms[i].host || !streq(vms[i].host, host) || !streq(vms[i].desired, "on"))
                         continue;
                 if (hp_vm_spec_from_text(vms[i].spec_json, &spec, &err) < 0)
@@ -232,6 +257,7 @@ static int waiting_priority(struct hp_ctl_ha *ha, struct hp_cluster_vm *vms, siz
 struct pending {
         const char *name;
         int priority;
+        bool refused; /* no host could take it in this pass */
 };
 
 static int by_priority(const void *a, const void *b)
@@ -243,8 +269,42 @@ static int by_priority(const void *a, const void *b)
         return strcmp(x->name, y->name);
 }
 
+/* One restart tried: 1 when placed (and remembered as restarting), 0 when
+ * no host can take it now (its reason in an event), -errno. */
+static int restart_one(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_store *s,
+                       const struct hp_ctl_fence *fence, const struct pending *p)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_free_ char *why = NULL, *hosts = NULL;
+        int r = hp_ctl_vm_restart(c, p->name, fence, &doc);
+
+        if (r >= 0) {
+                hp_op_error_done(&c->error);
+                json_object_del(ha->announced, p->name);
+                return json_object_set_new(ha->restarting, p->name,
+                                           json_pack("{s:I, s:i, s:I}", "epoch",
+                                                     json_integer_value(json_object_get(doc, "epoch")), "priority",
+                                                     p->priority, "at", (json_int_t)mono_ms())) < 0
+                               ? -ENOMEM
+                               : 1;
+        }
+        if (c->error.kind == HP_OP_REFUSED) {
+                hosts = hp_ctl_verdicts_text(c->error.detail);
+                hp_op_error_done(&c->error);
+                if (asprintf(&why, "no host can take it now%s", hosts ? hosts : "") < 0)
+                        return -ENOMEM;
+                r = announce(ha, s, NULL, "vm-restart-pending", p->name, "no-host", why);
+                return r < 0 ? r : 0;
+        }
+        hp_op_error_done(&c->error);
+        /* Stopped, or placed by another leader, meanwhile: nothing to do. */
+        return r == -ENOLCK ? r : 0;
+}
+
 /* Each VM waiting to restart, highest priority first: placed, or still
- * waiting with its reason in an event. */
+ * waiting with its reason in an event. Before each, the VMs of a higher
+ * priority that found no host in this pass are tried again (at most a
+ * few): a device set free meanwhile goes to them first. */
 static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_store *s,
                            const struct hp_ctl_fence *fence, struct hp_cluster_vm *vms, size_t n_vms,
                            int64_t budget_ms)
@@ -269,9 +329,18 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
         qsort(p, n, sizeof(*p), by_priority);
         /* The rest in the next tick, so the lease is renewed in time. */
         for (size_t i = 0; i < n && mono_ms() - start < budget_ms; i++) {
-                _cleanup_(json_decrefp) json_t *doc = NULL;
                 _cleanup_free_ char *why = NULL;
 
+                for (size_t k = 0, tried = 0; k < i && tried < REFUSED_RETRIES; k++)
+                        if (p[k].refused && p[k].priority > p[i].priority) {
+                                tried++;
+                                r = restart_one(ha, c, s, fence, &p[k]);
+                                if (r < 0)
+                                        return r;
+                                p[k].refused = r == 0;
+                                if (r > 0 && p[k].priority > top)
+                                        top = p[k].priority;
+                        }
                 if (p[i].priority < top) {
                         if (asprintf(&why, "waits until the VMs of restart priority %s restarted before it run",
                                      hp_vm_restart_to_string(top)) < 0)
@@ -281,29 +350,12 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
                                 return r;
                         continue;
                 }
-                r = hp_ctl_vm_restart(c, p[i].name, fence, &doc);
-                if (r >= 0) {
-                        json_object_del(ha->announced, p[i].name);
-                        if (json_object_set_new(ha->restarting, p[i].name,
-                                                json_pack("{s:I, s:i, s:I}", "epoch",
-                                                          json_integer_value(json_object_get(doc, "epoch")),
-                                                          "priority", p[i].priority, "at", (json_int_t)mono_ms())) < 0)
-                                return -ENOMEM;
-                        if (p[i].priority > top)
-                                top = p[i].priority;
-                } else if (c->error.kind == HP_OP_REFUSED) {
-                        _cleanup_free_ char *hosts = hp_ctl_verdicts_text(c->error.detail);
-
-                        if (asprintf(&why, "no host can take it now%s", hosts ? hosts : "") < 0)
-                                why = NULL;
-                        r = why ? announce(ha, s, NULL, "vm-restart-pending", p[i].name, "no-host", why) : -ENOMEM;
-                        if (r < 0)
-                                return r;
-                } else if (r == -ENOLCK) {
-                        hp_op_error_done(&c->error);
+                r = restart_one(ha, c, s, fence, &p[i]);
+                if (r < 0)
                         return r;
-                }
-                hp_op_error_done(&c->error);
+                p[i].refused = r == 0;
+                if (r > 0 && p[i].priority > top)
+                        top = p[i].priority;
         }
         return 0;
 }
@@ -384,6 +436,9 @@ int hp_ctl_ha_tick(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct
 
                 if (!failed(&hosts[i], lease_ms, now)) {
                         json_object_del(ha->failed, hosts[i].name);
+                        /* A live host in maintenance: its dynamic VMs move off. */
+                        if (hosts[i].maintenance)
+                                r = hp_ctl_maintenance_moves(s, &fence, hosts[i].name, vms, n_vms);
                         continue;
                 }
                 if (!json_object_get(ha->failed, hosts[i].name)) {

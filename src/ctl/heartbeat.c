@@ -271,6 +271,23 @@ static int isolated(struct beat *b, struct hp_store *s, const struct hp_cluster_
                                                 "restarted where placement finds room");
 }
 
+/* A VM its host stopped for the host's maintenance: it waits for another
+ * host (pending restart), where HA's placement puts it. */
+static int moved_off(struct hp_store *s, const struct hp_cluster_vm *v)
+{
+        _cleanup_free_ char *msg = NULL;
+        int r = hp_store_vm_unplace(s, v->name, false);
+
+        if (r >= 0)
+                r = hp_store_vm_set_desired(s, v->name, "on");
+        if (r >= 0)
+                r = hp_store_vm_set_moving(s, v->name, NULL);
+        if (r >= 0 && asprintf(&msg, "stopped on %s for its maintenance: restarting it on another host",
+                               v->moving_from) < 0)
+                r = -ENOMEM;
+        return r < 0 ? r : hp_store_event_add(s, "vm-moved-off", v->name, msg);
+}
+
 /* What the host says of a VM it runs or ran: recorded for its current
  * epoch. A run that is over (off) gives its devices back: the VM was
  * stopped, or its run ended on the host (its guest powered off, its start
@@ -299,6 +316,8 @@ static int take_run(struct beat *b, struct hp_store *s, json_t *run)
                 return r;
         if (json_is_true(json_object_get(run, "isolated")) && streq(v.desired, "on"))
                 return isolated(b, s, &v);
+        if (v.moving_from && streq(v.moving_from, host))
+                return moved_off(s, &v);
         if (error && streq(v.desired, "on"))
                 return start_failed(b, s, &v, error);
         r = hp_store_vm_unplace(s, name, pinned(&v));

@@ -126,10 +126,11 @@ static json_t *vm_json(struct hp_store *s, const struct hp_cluster_vm *v)
 
         json_t *failures = v->start_failures ? json_loads(v->start_failures, 0, NULL) : NULL;
 
-        if (doc && json_object_update_new(doc, json_pack("{s:s?, s:s, s:I, s:o, s:o}", "host", v->host, "desired",
-                                                          v->desired, "epoch", (json_int_t)v->epoch, "held_devices",
-                                                          held_devices(s, v), "start_failures",
-                                                          failures ?: json_array())) < 0) {
+        if (doc && json_object_update_new(doc, json_pack("{s:s?, s:s, s:I, s:o, s:o, s:s?}", "host", v->host,
+                                                          "desired", v->desired, "epoch", (json_int_t)v->epoch,
+                                                          "held_devices", held_devices(s, v), "start_failures",
+                                                          failures ?: json_array(), "moving_from",
+                                                          v->moving_from)) < 0) {
                 json_decref(doc);
                 return NULL;
         }
@@ -719,8 +720,11 @@ static int stop_tx(struct hp_store *s, void *userdata)
         if (r < 0)
                 return r;
         st->was_on = streq(v.desired, "on");
-        /* A power-off ends the power-on whose starts were failing: none is tried again. */
+        /* A power-off ends the power-on whose starts were failing: none is
+         * tried again; and a move for maintenance: it stays off. */
         r = v.start_failures ? hp_store_vm_set_start_failures(s, st->vm, NULL) : 0;
+        if (r >= 0 && v.moving_from)
+                r = hp_store_vm_set_moving(s, st->vm, NULL);
         if (r < 0 || !st->was_on)
                 return r;
         r = hp_store_vm_set_desired(s, st->vm, "off");

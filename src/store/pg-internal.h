@@ -135,6 +135,7 @@ int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64
 int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
 int hp_pg_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);
+int hp_pg_vm_set_moving(struct hp_store *s, const char *name, const char *host);
 int hp_pg_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                     const char *state);
 int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash);

@@ -157,6 +157,9 @@ static const char *const migrations[] = {
         "        value text NOT NULL,\n"
         "        updated_ms bigint NOT NULL\n"
         ");\n",
+        /* 10: the host a VM is being stopped on to be restarted elsewhere
+         * (the host's maintenance), NULL otherwise. */
+        "ALTER TABLE vms ADD COLUMN moving_from text;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

@@ -18,7 +18,7 @@
 
 #define CLUSTER_VM_SELECT                                                                          \
         "SELECT v.name, h.name, v.spec, v.state, v.desired, v.reported_state, v.epoch, "          \
-        "v.reported_ms, v.pid, v.started_at, v.created_at, v.updated_at, v.start_failures "       \
+        "v.reported_ms, v.pid, v.started_at, v.created_at, v.updated_at, v.start_failures, v.moving_from "       \
         "FROM vms AS v LEFT JOIN hosts AS h ON h.id = v.host "
 
 static int row_to_cluster_vm(PGresult *res, int row, void *ret)
@@ -41,6 +41,8 @@ static int row_to_cluster_vm(PGresult *res, int row, void *ret)
                         return r;
         }
         r = hp_pg_strdup(res, row, (int)(ELEMENTSOF(strs) + ELEMENTSOF(ints)), &v.start_failures);
+        if (r >= 0)
+                r = hp_pg_strdup(res, row, (int)(ELEMENTSOF(strs) + ELEMENTSOF(ints)) + 1, &v.moving_from);
         if (r < 0)
                 return r;
         if (!v.name || !v.spec_json || !v.state || !v.desired)
@@ -222,6 +224,11 @@ int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desir
 int hp_pg_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures)
 {
         return vm_set(s, "UPDATE vms SET start_failures = $2, updated_at = $3 WHERE name = $1", name, failures);
+}
+
+int hp_pg_vm_set_moving(struct hp_store *s, const char *name, const char *host)
+{
+        return vm_set(s, "UPDATE vms SET moving_from = $2, updated_at = $3 WHERE name = $1", name, host);
 }
 
 struct report {

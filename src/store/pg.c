@@ -637,6 +637,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .vm_unplace = hp_pg_vm_unplace,
         .vm_set_desired = hp_pg_vm_set_desired,
         .vm_set_start_failures = hp_pg_vm_set_start_failures,
+        .vm_set_moving = hp_pg_vm_set_moving,
         .vm_report = hp_pg_vm_report,
         .token_add = hp_pg_token_add,
         .token_list = hp_pg_token_list,

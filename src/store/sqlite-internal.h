@@ -53,6 +53,7 @@ enum hp_store_stmt_id {
         STMT_VM_UNPLACE,
         STMT_VM_SET_DESIRED,
         STMT_VM_SET_START_FAILURES,
+        STMT_VM_SET_MOVING,
         STMT_VM_REPORT,
         STMT_VM_NAMED,
         STMT_TOKEN_ADD,
@@ -144,11 +145,12 @@ enum {
         CVCOL_CREATED_AT,
         CVCOL_UPDATED_AT,
         CVCOL_START_FAILURES,
+        CVCOL_MOVING_FROM,
 };
 
 #define CLUSTER_VM_COLUMNS                                                                         \
         "v.name, h.name, v.spec, v.state, v.desired, v.reported_state, v.epoch, v.reported_ms, "   \
-        "v.pid, v.started_at, v.created_at, v.updated_at, v.start_failures"
+        "v.pid, v.started_at, v.created_at, v.updated_at, v.start_failures, v.moving_from"
 
 /* A connection: the front's part first, so a struct hp_store * the front
  * hands over is one of these (hp_sqlite()). */
@@ -254,6 +256,7 @@ int hp_sqlite_vm_place(struct hp_store *s, const char *name, const char *host, i
 int hp_sqlite_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 int hp_sqlite_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
 int hp_sqlite_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);
+int hp_sqlite_vm_set_moving(struct hp_store *s, const char *name, const char *host);
 int hp_sqlite_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                         const char *state);
 int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash);

@@ -219,6 +219,9 @@ static const char *const migrations[] = {
         "        value TEXT NOT NULL,\n"
         "        updated_ms INTEGER NOT NULL\n"
         ");\n",
+        /* 10: the host a VM is being stopped on to be restarted elsewhere
+         * (the host's maintenance), NULL otherwise. */
+        "ALTER TABLE vms ADD COLUMN moving_from TEXT;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

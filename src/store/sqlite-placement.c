@@ -25,7 +25,7 @@ static int row_to_cluster_vm(sqlite3_stmt *st, void *ret)
                 {CVCOL_NAME, &v.name},       {CVCOL_HOST, &v.host},
                 {CVCOL_SPEC, &v.spec_json},  {CVCOL_STATE, &v.state},
                 {CVCOL_DESIRED, &v.desired}, {CVCOL_REPORTED_STATE, &v.reported_state},
-                {CVCOL_START_FAILURES, &v.start_failures},
+                {CVCOL_START_FAILURES, &v.start_failures}, {CVCOL_MOVING_FROM, &v.moving_from},
         };
         const struct {
                 int col;
@@ -230,6 +230,11 @@ int hp_sqlite_vm_set_desired(struct hp_store *store, const char *name, const cha
 int hp_sqlite_vm_set_start_failures(struct hp_store *store, const char *name, const char *failures)
 {
         return vm_set(store, STMT_VM_SET_START_FAILURES, name, failures);
+}
+
+int hp_sqlite_vm_set_moving(struct hp_store *store, const char *name, const char *host)
+{
+        return vm_set(store, STMT_VM_SET_MOVING, name, host);
 }
 
 /* HP_STORE_REPORT_STALE for a VM that is there, -ENOENT for one that is not. */

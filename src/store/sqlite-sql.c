@@ -93,6 +93,7 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
                             "updated_at = ?3 WHERE name = ?1",
         [STMT_VM_SET_DESIRED] = "UPDATE vms SET desired = ?2, updated_at = ?3 WHERE name = ?1",
         [STMT_VM_SET_START_FAILURES] = "UPDATE vms SET start_failures = ?2, updated_at = ?3 WHERE name = ?1",
+        [STMT_VM_SET_MOVING] = "UPDATE vms SET moving_from = ?2, updated_at = ?3 WHERE name = ?1",
         /* Only the current claim's report, from the host it is placed on;
          * ?9 is now in unix ms, as the cluster's statements below. */
         [STMT_VM_REPORT] = "UPDATE vms SET reported_state = ?4, reported_ms = ?9 "

@@ -697,6 +697,7 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .vm_unplace = hp_sqlite_vm_unplace,
         .vm_set_desired = hp_sqlite_vm_set_desired,
         .vm_set_start_failures = hp_sqlite_vm_set_start_failures,
+        .vm_set_moving = hp_sqlite_vm_set_moving,
         .vm_report = hp_sqlite_vm_report,
         .token_add = hp_sqlite_token_add,
         .token_list = hp_sqlite_token_list,

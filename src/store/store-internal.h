@@ -84,6 +84,7 @@ struct hp_store_backend {
         int (*vm_unplace)(struct hp_store *s, const char *name, bool keep_host);
         int (*vm_set_desired)(struct hp_store *s, const char *name, const char *desired);
         int (*vm_set_start_failures)(struct hp_store *s, const char *name, const char *failures);
+        int (*vm_set_moving)(struct hp_store *s, const char *name, const char *host);
         int (*vm_report)(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                          const char *state);
 

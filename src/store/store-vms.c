@@ -131,6 +131,7 @@ void hp_cluster_vm_done(struct hp_cluster_vm *v)
         free(v->desired);
         free(v->reported_state);
         free(v->start_failures);
+        free(v->moving_from);
         *v = (struct hp_cluster_vm){0};
 }
 
@@ -189,6 +190,13 @@ int hp_store_vm_set_desired(struct hp_store *s, const char *name, const char *de
             !(streq(desired, "on") || streq(desired, "off")))
                 return -EINVAL;
         return s->backend->vm_set_desired(s, name, desired);
+}
+
+int hp_store_vm_set_moving(struct hp_store *s, const char *name, const char *host)
+{
+        if (!vm_name_is_valid(name) || (host && !hp_store_host_name_is_valid(host)))
+                return -EINVAL;
+        return s->backend->vm_set_moving(s, name, host);
 }
 
 int hp_store_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures)

@@ -271,6 +271,7 @@ struct hp_cluster_vm {
         int64_t reported_ms;  /* when reported_state came (unix ms), 0: none */
         int64_t pid, started_at, created_at, updated_at; /* as hp_vm_record's */
         char *start_failures; /* the caller's record of the hosts its power-on failed on (JSON), or NULL */
+        char *moving_from;    /* the host it is stopped on to run elsewhere (maintenance), or NULL */
 };
 void hp_cluster_vm_done(struct hp_cluster_vm *v); /* frees members, accepts zeroed */
 void hp_cluster_vms_free(struct hp_cluster_vm *v, size_t n);
@@ -301,6 +302,9 @@ int hp_store_vm_set_desired(struct hp_store *s, const char *name, const char *de
 /* Keeps failures (the caller's text, stored as given; NULL clears it) as
  * the VM's start_failures. -ENOENT. */
 int hp_store_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);
+/* Marks the VM as stopped on host to be restarted elsewhere (schema 10;
+ * the caller's text as given, NULL clears it). -ENOENT. */
+int hp_store_vm_set_moving(struct hp_store *s, const char *name, const char *host);
 /* What hp_store_vm_report() returns for a report it did not record. */
 #define HP_STORE_REPORT_STALE 1
 /* Records what host says of the VM's run at epoch: reported_state = state
@@ -425,4 +429,4 @@ int hp_store_setting_set(struct hp_store *s, const char *key, const char *value)
 
 /* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
  * each hold one migration per version, the same logical schema. */
-#define HP_STORE_SCHEMA_VERSION 9
+#define HP_STORE_SCHEMA_VERSION 10

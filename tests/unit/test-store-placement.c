@@ -377,6 +377,38 @@ static void test_start_failures(void **state)
         assert_failures(s, "web", NULL);
 }
 
+/* The host a VM moves off (schema 10): kept as given until cleared; an
+ * unplace that takes the VM off its host forgets what that host reported. */
+static void test_moving(void **state)
+{
+        _cleanup_free_ char *path = store_new("vm_moving");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        struct hp_cluster_vm v = {0};
+
+        (void)state;
+        assert_int_equal(hp_store_cluster_vm_create(s, "web", NULL, SPEC), 0);
+        assert_int_equal(hp_store_vm_place(s, "web", "gpu-01", NULL), 0);
+        assert_int_equal(hp_store_vm_report(s, "gpu-01", "web", 1, "running"), 0);
+        assert_int_equal(hp_store_vm_set_moving(s, "web", "gpu-01"), 0);
+        assert_int_equal(hp_store_cluster_vm_get(s, "web", &v), 0);
+        assert_string_equal(v.moving_from, "gpu-01");
+        assert_string_equal(v.reported_state, "running");
+        hp_cluster_vm_done(&v);
+        assert_int_equal(hp_store_vm_set_moving(s, "nope", "gpu-01"), -ENOENT);
+        assert_int_equal(hp_store_vm_set_moving(s, "web", "bad host"), -EINVAL);
+        assert_int_equal(hp_store_vm_unplace(s, "web", false), 0);
+        assert_int_equal(hp_store_cluster_vm_get(s, "web", &v), 0);
+        assert_null(v.host);
+        assert_null(v.reported_state);
+        assert_int_equal(v.reported_ms, 0);
+        assert_string_equal(v.moving_from, "gpu-01");
+        hp_cluster_vm_done(&v);
+        assert_int_equal(hp_store_vm_set_moving(s, "web", NULL), 0);
+        assert_int_equal(hp_store_cluster_vm_get(s, "web", &v), 0);
+        assert_null(v.moving_from);
+        hp_cluster_vm_done(&v);
+}
+
 static void assert_reported(struct hp_store *s, const char *name, const char *state,
                             int64_t after_ms)
 {
@@ -576,7 +608,7 @@ static void test_migrate_v6(void **state)
         assert_int_equal(hp_store_open_readonly(path, &ro, NULL), -EPROTONOSUPPORT);
         s = open_ok(path);
         assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
-        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 9);
+        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 10);
         assert_cluster(path, "db@gpu-01:off:0 old@gpu-01:off:0 web@gpu-01:on:0 "
                              "win11@local:on:0");
         assert_int_equal(hp_store_cluster_vm_get(s, "win11", &v), 0);
@@ -644,7 +676,8 @@ int main(void)
                 cmocka_unit_test(test_names_unique), cmocka_unit_test(test_per_host_views),
                 cmocka_unit_test(test_place),        cmocka_unit_test(test_unplace),
                 cmocka_unit_test(test_set_desired),  cmocka_unit_test(test_report),
-                cmocka_unit_test(test_start_failures), cmocka_unit_test(test_settings),
+                cmocka_unit_test(test_start_failures),
+                cmocka_unit_test(test_moving), cmocka_unit_test(test_settings),
                 cmocka_unit_test(test_readonly),     cmocka_unit_test(test_migrate_v6),
                 cmocka_unit_test(test_migrate_v6_duplicate),
         };

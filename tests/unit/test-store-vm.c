@@ -120,7 +120,7 @@ static void test_migrate_v2(void **state)
         size_t n = 99;
 
         (void)state;
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 9);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 10);
         create_v2(path);
 
         /* Read-only cannot add the table the statements need: refused, untouched. */
@@ -157,12 +157,13 @@ static void test_migrate_v2(void **state)
 
         free(version);
         version = raw_text(path, "SELECT version FROM schema_version");
-        assert_string_equal(version, "9");
+        assert_string_equal(version, "10");
         /* 5: VMs are placed on hosts; 7: their names are the store's, and
-         * they have a desired state, an epoch and a reported state. */
+         * they have a desired state, an epoch and a reported state; 8: the
+         * hosts their power-on failed on; 10: the host they move off. */
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('vms')");
         assert_string_equal(cols, "host,name,spec,state,pid,qmp_path,started_at,created_at,"
-                                  "updated_at,desired,epoch,reported_state,reported_ms,start_failures");
+                                  "updated_at,desired,epoch,reported_state,reported_ms,start_failures,moving_from");
         free(cols);
         /* 4: who did what, and the API's tokens; 5: on which host. */
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('events')");
