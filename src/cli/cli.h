@@ -162,6 +162,7 @@ int hp_cmd_cluster_init(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_cert(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_token(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_cluster_policy(struct hp_cli *c, int argc, char **argv);
+int hp_cmd_cluster_ha(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_list(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_remove(struct hp_cli *c, int argc, char **argv);
 int hp_cmd_host_maintenance(struct hp_cli *c, int argc, char **argv);

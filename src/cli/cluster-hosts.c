@@ -388,3 +388,47 @@ int hp_cmd_host_maintenance(struct hp_cli *c, int argc, char **argv)
                 printf("Host '%s' runs no VM now.\n", argv[2]);
         return r;
 }
+
+/* hwpass cluster ha status | tolerate N [--warn]: a controller's failure
+ * scenarios, and the admission control that keeps them. */
+int hp_cmd_cluster_ha(struct hp_cli *c, int argc, char **argv)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        bool set = argc >= 3 && streq(argv[1], "tolerate"), warn = argc == 4 && streq(argv[3], "--warn");
+        char *end = NULL;
+        unsigned long n = set ? strtoul(argv[2], &end, 10) : 0;
+        json_t *sc, *rs;
+        size_t i, k;
+        int r;
+
+        if (!(argc == 2 && streq(argv[1], "status")) &&
+            !(set && (argc == 3 || warn) && end && !*end && argv[2][0] >= '0' && argv[2][0] <= '9' && n <= 8))
+                return hp_cli_usage_error("usage: hwpass cluster ha status | tolerate N [--warn] (N: 0 to 8 host "
+                                          "failures; --warn: a power-on that breaks it is warned about, not refused)");
+        r = set ? hp_cli_daemon_call(c, "PUT", "/v1/cluster/ha",
+                                     json_pack("{s:i, s:s}", "tolerate", (int)n, "admission", warn ? "warn" : "refuse"),
+                                     &doc)
+                : hp_cli_daemon_call(c, "GET", "/v1/cluster/ha", NULL, &doc);
+        if (r != HP_EXIT_OK)
+                return r;
+        if (c->json)
+                return hp_cli_print_json(TAKE_PTR(doc));
+        n = (unsigned long)json_integer_value(json_object_get(doc, "tolerate"));
+        if (n)
+                printf("HA tolerates %lu host failure%s; a power-on that breaks that is %s.\n", n, n == 1 ? "" : "s",
+                       streq(hp_cli_str(doc, "admission") ?: "", "warn") ? "warned about" : "refused");
+        else
+                printf("HA admission control is off ('hwpass cluster ha tolerate 1' keeps room for a host's failure).\n");
+        json_array_foreach(json_object_get(doc, "scenarios"), i, sc) {
+                _cleanup_free_ char *hosts = held_text(json_object_get(sc, "failed"));
+
+                printf("If %s failed: %s\n", hosts ? hosts : "?",
+                       json_is_true(json_object_get(sc, "ok")) ? "every VM restarts" : "NOT every VM restarts");
+                json_array_foreach(json_object_get(sc, "restarts"), k, rs)
+                        if (hp_cli_str(rs, "host"))
+                                printf("  %s -> %s\n", hp_cli_str(rs, "vm") ?: "?", hp_cli_str(rs, "host"));
+                        else
+                                printf("  %s: nowhere: %s\n", hp_cli_str(rs, "vm") ?: "?", hp_cli_str(rs, "why") ?: "?");
+        }
+        return json_is_true(json_object_get(doc, "ok")) ? HP_EXIT_OK : HP_EXIT_FAIL;
+}

@@ -62,6 +62,7 @@ static const struct command {
         { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]", "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },
         { "cluster", "token", "create [--ttl DURATION]", "a join token for one host, printed this once", hp_cmd_cluster_token },
         { "cluster", "policy", "[performance|consolidation]", "where the cluster places VMs that name no policy: spread or packed (no argument: which)", hp_cmd_cluster_policy },
+        { "cluster", "ha", "status | tolerate N [--warn]", "HA admission control: each host failure and where its VMs would restart; keep room for N failures", hp_cmd_cluster_ha },
         { "cluster", "cert", "DIR CONTROLLER [--address HOST]... [--days N] [--renew]", "another controller's certificate from the CA in DIR (--renew: a new key)", hp_cmd_cluster_cert },
         { "events", NULL, "[--since ID] [--limit N] [--follow]", "the event log: who did what, state changes, failures (a cluster's: with each event's host)", hp_cmd_events },
         { "device", "list", "[--class gpu|net|storage|usb|audio] [--host NAME]", "every PCI function with its passthrough verdict", hp_cmd_device_list },

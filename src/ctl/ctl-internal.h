@@ -89,3 +89,16 @@ int hp_ctl_vm_restart(struct hp_ops_ctx *c, const char *name, const struct hp_ct
 struct hp_cluster_vm;
 int hp_ctl_maintenance_moves(struct hp_store *s, const struct hp_ctl_fence *fence, const char *host,
                              struct hp_cluster_vm *vms, size_t n_vms);
+
+/* HA admission control (admission.c). The cluster's settings: how many
+ * host failures to tolerate (0: none, the default; at most
+ * HP_CTL_TOLERATE_MAX) and whether a power-on that breaks that is only
+ * warned about (else refused). */
+#define HP_CTL_TOLERATE_MAX 8
+int hp_ctl_ha_settings(struct hp_store *s, unsigned *ret_tolerate, bool *ret_warn);
+int hp_ctl_ha_settings_set(struct hp_store *s, unsigned tolerate, bool warn);
+/* Whether starting vm on host with addrs keeps every failure scenario that
+ * holds now: 0 (or nothing to keep), 1 to warn or 2 to refuse, with
+ * *ret_why (malloc'd) naming the scenario; -errno. */
+int hp_ctl_admission_check(struct hp_store *s, const char *vm, const char *host, char *const *addrs,
+                           char **ret_why);

@@ -131,6 +131,18 @@ static inline void hp_ctl_ha_freep(struct hp_ctl_ha **ha)
 int hp_ctl_ha_tick(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct hp_ctl_ha *ha);
 bool hp_ctl_ha_leading(const struct hp_ctl_ha *ha);
 
+/* HA admission control (admission.c). GET /v1/cluster/ha: {"tolerate",
+ * "admission": "refuse" | "warn", "ok", "scenarios": [{"failed": [HOST...],
+ * "ok", "restarts": [{"vm", "host" (null: none could take it), "why"}]}]}:
+ * for each set of `tolerate` live hosts (each host when none is set),
+ * whether every protected VM on them could restart on the others, and
+ * where. PUT {"tolerate": 0..8, "admission": "refuse" | "warn"} (either):
+ * the cluster's setting, with an event; *ret as GET. With tolerate N, a
+ * power-on that would break a scenario that holds without it is refused
+ * (or warned about), naming it. */
+int hp_ctl_ha_status(struct hp_ops_ctx *c, json_t **ret);
+int hp_ctl_ha_set(struct hp_ops_ctx *c, json_t *body, json_t **ret);
+
 /* What a controller's GET /metrics counts, read at each scrape: the hosts
  * GET /v1/hosts shows, each with its state, the age of its last heartbeat
  * and its devices by passthrough mode as device list --host shows them

@@ -561,7 +561,7 @@ static int claim_tx(struct hp_store *s, void *userdata)
  * may_wait, for a host that has not said yet whether it sees the VM's files
  * (the VM is new to it: it says with its next heartbeat). */
 static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epoch,
-                       const struct hp_ctl_fence *restart, bool may_wait, json_t **ret, char **lost)
+                       const struct hp_ctl_fence *restart, bool may_wait, json_t **ret, char **lost, char **refused)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0 };
@@ -595,19 +595,38 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         for (size_t k = 0; k < p.res.n_order && k < CLAIM_TRIES; k++) {
                 size_t i = p.res.order[k];
                 _cleanup_strv_free_ char **addrs = NULL;
+                _cleanup_free_ char *warning = NULL;
                 json_t *devs = NULL;
                 struct claim cl = { .vm = name, .host = p.hosts[i].name, .after_epoch = after_epoch,
                                     .restart = restart };
 
                 if (chosen(&p, i, true, &addrs, &devs) < 0)
                         return hp_op_oom(c);
+                /* HA admission control, for a power-on asked for (not HA's restarts). */
+                if (!restart && !after_epoch) {
+                        r = hp_ctl_admission_check(s, name, cl.host, addrs, &warning);
+                        if (r < 0) {
+                                json_decref(devs);
+                                return hp_op_host_error(c, r, "cannot judge VM '%s' against HA's failure scenarios",
+                                                        name);
+                        }
+                        if (r == 2) {
+                                json_decref(devs);
+                                if (!*refused)
+                                        *refused = TAKE_PTR(warning);
+                                continue;
+                        }
+                }
                 cl.addrs = addrs;
                 r = hp_store_transact(s, claim_tx, &cl);
                 if (r >= 0) {
                         free(cl.conflict);
-                        *ret = json_pack("{s:s, s:s, s:I, s:o, s:s}", "name", name, "host", cl.host, "epoch",
+                        if (warning)
+                                (void)hp_ctl_event_on(s, cl.host, "ha-admission-warning", name, warning);
+                        *ret = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?}", "name", name, "host", cl.host, "epoch",
                                          (json_int_t)cl.epoch, "devices", devs, "why",
-                                         k == 0 ? p.res.why : "the better hosts' devices were taken meanwhile");
+                                         k == 0 ? p.res.why : "the better hosts' devices were taken meanwhile",
+                                         "warning", warning);
                         return *ret ? 0 : hp_op_oom(c);
                 }
                 json_decref(devs);
@@ -625,17 +644,24 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                 free(*lost);
                 *lost = cl.conflict;
         }
+        /* Every host that fits would break HA's failure scenarios. */
+        if (*refused && !*lost) {
+                r = hp_op_fail_code(c, HP_OP_REFUSED, "ha-admission", -ENOSPC, "%s", *refused);
+                hp_op_set_detail(c, json_pack("{s:s}", "ha_admission", *refused));
+                return r;
+        }
         return -EAGAIN;
 }
 
 static int power_on(struct hp_ops_ctx *c, const char *name, int64_t after_epoch, const struct hp_ctl_fence *restart,
                     json_t **ret)
 {
-        _cleanup_free_ char *lost = NULL;
+        _cleanup_free_ char *lost = NULL, *refused = NULL;
         unsigned waits = 0;
 
         for (unsigned round = 0; round < CLAIM_ROUNDS;) {
-                int r = start_round(c, name, after_epoch, restart, !restart && waits < PATHS_WAITS, ret, &lost);
+                int r = start_round(c, name, after_epoch, restart, !restart && waits < PATHS_WAITS, ret, &lost,
+                                    &refused);
 
                 if (r == -EINPROGRESS) {
                         waits++;
