@@ -127,41 +127,29 @@ static struct hp_api_reply join_token(struct hp_api *a, const struct hp_api_requ
         return hp_api_op_reply(&ctx, r, doc, 201);
 }
 
+/* A document read with GET and set with PUT (a body of only these fields). */
+static struct hp_api_reply get_put(struct hp_api *a, const struct hp_api_request *req, const char *const *fields,
+                                   int (*get)(struct hp_ops_ctx *c, json_t **ret),
+                                   int (*put)(struct hp_ops_ctx *c, json_t *body, json_t **ret))
+{
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        char actor[300];
+        struct hp_api_reply err;
+        struct hp_ops_ctx ctx;
+        json_t *doc = NULL;
+        int r;
+
+        if (streq(req->method, "PUT") && hp_api_body_object(req, fields, false, &body, &err) < 0)
+                return err;
+        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
+        r = body ? put(&ctx, body, &doc) : get(&ctx, &doc);
+        return hp_api_op_reply(&ctx, r, doc, 200);
+}
+
 /* GET /v1/cluster/ha: the failure scenarios; PUT {"tolerate", "admission"}. */
-static struct hp_api_reply cluster_ha(struct hp_api *a, const struct hp_api_request *req)
-{
-        static const char *const fields[] = { "tolerate", "admission", NULL };
-        _cleanup_(json_decrefp) json_t *body = NULL;
-        char actor[300];
-        struct hp_api_reply err;
-        struct hp_ops_ctx ctx;
-        json_t *doc = NULL;
-        int r;
-
-        if (streq(req->method, "PUT") && hp_api_body_object(req, fields, false, &body, &err) < 0)
-                return err;
-        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = body ? hp_ctl_ha_set(&ctx, body, &doc) : hp_ctl_ha_status(&ctx, &doc);
-        return hp_api_op_reply(&ctx, r, doc, 200);
-}
-
+static const char *const ha_fields[] = { "tolerate", "admission", NULL };
 /* GET /v1/cluster/settings; PUT {"placement": "performance" | "consolidation"}. */
-static struct hp_api_reply settings(struct hp_api *a, const struct hp_api_request *req)
-{
-        static const char *const fields[] = { "placement", NULL };
-        _cleanup_(json_decrefp) json_t *body = NULL;
-        char actor[300];
-        struct hp_api_reply err;
-        struct hp_ops_ctx ctx;
-        json_t *doc = NULL;
-        int r;
-
-        if (streq(req->method, "PUT") && hp_api_body_object(req, fields, false, &body, &err) < 0)
-                return err;
-        hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = body ? hp_ctl_settings_set(&ctx, body, &doc) : hp_ctl_settings(&ctx, &doc);
-        return hp_api_op_reply(&ctx, r, doc, 200);
-}
+static const char *const settings_fields[] = { "placement", NULL };
 
 /* A controller's VM routes: the cluster's VMs. */
 typedef int (*vm_call)(struct hp_ops_ctx *c, const char *name, json_t **ret);
@@ -275,9 +263,12 @@ struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_r
                 return streq(m, "POST") ? join_token(a, req)
                                         : hp_api_method_error(req, "POST");
         if (streq(url, "/v1/cluster/ha"))
-                return streq(m, "GET") || streq(m, "PUT") ? cluster_ha(a, req) : hp_api_method_error(req, "GET or PUT");
+                return streq(m, "GET") || streq(m, "PUT") ? get_put(a, req, ha_fields, hp_ctl_ha_status, hp_ctl_ha_set)
+                                                          : hp_api_method_error(req, "GET or PUT");
         if (streq(url, "/v1/cluster/settings"))
-                return streq(m, "GET") || streq(m, "PUT") ? settings(a, req) : hp_api_method_error(req, "GET or PUT");
+                return streq(m, "GET") || streq(m, "PUT")
+                               ? get_put(a, req, settings_fields, hp_ctl_settings, hp_ctl_settings_set)
+                               : hp_api_method_error(req, "GET or PUT");
         if (hp_startswith(url, "/v1/vms")) {
                 bool handled;
                 struct hp_api_reply rep = vms(a, req, &handled);

@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl-internal.h"
 #include "ops/ops.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm/spec.h"
@@ -43,14 +43,6 @@ struct hp_ctl_ha {
         json_t *announced;     /* VM -> the message of its last "pending" event */
         json_t *restarting;    /* VM -> {"epoch", "priority", "at"}: placed by HA, not yet running */
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int hp_ctl_ha_new(const char *holder, struct hp_ctl_ha **ret)
 {
@@ -244,7 +236,7 @@ static int waiting_priority(struct hp_ctl_ha *ha, struct hp_cluster_vm *vms, siz
                                 v = &vms[i];
                 if (!v || !streq(v->desired, "on") || v->epoch != json_integer_value(json_object_get(r, "epoch")) ||
                     (v->reported_state && !streq(v->reported_state, "starting")) ||
-                    mono_ms() - json_integer_value(json_object_get(r, "at")) > PRIORITY_WAIT_MS) {
+                    hp_mono_ms() - json_integer_value(json_object_get(r, "at")) > PRIORITY_WAIT_MS) {
                         json_object_del(ha->restarting, name);
                         continue;
                 }
@@ -284,7 +276,7 @@ static int restart_one(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_sto
                 return json_object_set_new(ha->restarting, p->name,
                                            json_pack("{s:I, s:i, s:I}", "epoch",
                                                      json_integer_value(json_object_get(doc, "epoch")), "priority",
-                                                     p->priority, "at", (json_int_t)mono_ms())) < 0
+                                                     p->priority, "at", (json_int_t)hp_mono_ms())) < 0
                                ? -ENOMEM
                                : 1;
         }
@@ -301,6 +293,21 @@ static int restart_one(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_sto
         return r == -ENOLCK ? r : 0;
 }
 
+/* restart_one(), its outcome kept: refused, or the priority the next
+ * levels wait for raised to its own. */
+static int restart_tried(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_store *s,
+                         const struct hp_ctl_fence *fence, struct pending *p, int *top)
+{
+        int r = restart_one(ha, c, s, fence, p);
+
+        if (r < 0)
+                return r;
+        p->refused = r == 0;
+        if (r > 0 && p->priority > *top)
+                *top = p->priority;
+        return 0;
+}
+
 /* Each VM waiting to restart, highest priority first: placed, or still
  * waiting with its reason in an event. Before each, the VMs of a higher
  * priority that found no host in this pass are tried again (at most a
@@ -309,7 +316,7 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
                            const struct hp_ctl_fence *fence, struct hp_cluster_vm *vms, size_t n_vms,
                            int64_t budget_ms)
 {
-        int64_t start = mono_ms();
+        int64_t start = hp_mono_ms();
         _cleanup_free_ struct pending *p = calloc(n_vms + 1, sizeof(*p));
         size_t n = 0;
         int top = waiting_priority(ha, vms, n_vms), r;
@@ -328,18 +335,15 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
         }
         qsort(p, n, sizeof(*p), by_priority);
         /* The rest in the next tick, so the lease is renewed in time. */
-        for (size_t i = 0; i < n && mono_ms() - start < budget_ms; i++) {
+        for (size_t i = 0; i < n && hp_mono_ms() - start < budget_ms; i++) {
                 _cleanup_free_ char *why = NULL;
 
                 for (size_t k = 0, tried = 0; k < i && tried < REFUSED_RETRIES; k++)
                         if (p[k].refused && p[k].priority > p[i].priority) {
                                 tried++;
-                                r = restart_one(ha, c, s, fence, &p[k]);
+                                r = restart_tried(ha, c, s, fence, &p[k], &top);
                                 if (r < 0)
                                         return r;
-                                p[k].refused = r == 0;
-                                if (r > 0 && p[k].priority > top)
-                                        top = p[k].priority;
                         }
                 if (p[i].priority < top) {
                         if (asprintf(&why, "waits until the VMs of restart priority %s restarted before it run",
@@ -350,12 +354,9 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
                                 return r;
                         continue;
                 }
-                r = restart_one(ha, c, s, fence, &p[i]);
+                r = restart_tried(ha, c, s, fence, &p[i], &top);
                 if (r < 0)
                         return r;
-                p[i].refused = r == 0;
-                if (r > 0 && p[i].priority > top)
-                        top = p[i].priority;
         }
         return 0;
 }
@@ -373,7 +374,7 @@ static bool failed(const struct hp_host_info *h, int64_t lease_ms, int64_t now)
 static int lead(struct hp_ctl_ha *ha, struct hp_store *s, int64_t ttl_ms, int64_t lease_ms)
 {
         _cleanup_free_ char *message = NULL, *other = NULL;
-        int64_t token = 0, now = mono_ms();
+        int64_t token = 0, now = hp_mono_ms();
         int r = hp_store_leader_acquire(s, ha->holder, ttl_ms, &token, &other);
 
         if (r == -EBUSY && other) {
@@ -431,7 +432,7 @@ int hp_ctl_ha_tick(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct
         /* A new leader (or one back after the database was away) first
          * gives every host a lease and a margin to renew: hosts could not
          * heartbeat while no controller could write. */
-        for (size_t i = 0; r >= 0 && mono_ms() - ha->leading_since >= 2 * lease_ms && i < n_hosts; i++) {
+        for (size_t i = 0; r >= 0 && hp_mono_ms() - ha->leading_since >= 2 * lease_ms && i < n_hosts; i++) {
                 _cleanup_free_ char *message = NULL;
 
                 if (!failed(&hosts[i], lease_ms, now)) {

@@ -32,6 +32,7 @@
 #include "store/store.h"
 #include "util/hostroot.h"
 #include "util/io.h"
+#include "util/clock.h"
 #include "util/macro.h"
 #include "util/reach.h"
 #include "util/strutil.h"
@@ -78,14 +79,6 @@ struct hp_agent {
         pthread_cond_t wake;
         bool stop;
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void credential_path(const struct hp_agent *a, char *buf, size_t size)
 {
@@ -484,7 +477,7 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
  * the host is not ready again until its stale runs are gone. */
 static void not_renewed(struct hp_agent *a)
 {
-        if (a->ready && mono_ms() - a->renewed >= a->lease_ms) {
+        if (a->ready && hp_mono_ms() - a->renewed >= a->lease_ms) {
                 a->ready = false;
                 fprintf(stderr, "hwpassd: agent: this host's lease ran out: not ready until it has stopped what "
                                 "the cluster no longer runs here\n");
@@ -506,12 +499,12 @@ static void beat(struct hp_agent *a)
                 return;
         /* The lease counts from the request, not from reading the host for
          * it (a whole inventory can take a while). */
-        sent = mono_ms();
+        sent = hp_mono_ms();
         r = hp_client_call(a->client, "POST", "/v1/agent/heartbeat", body, &status, &answer, &err);
         /* A heartbeat that took half its lease is close to costing it. */
-        if (mono_ms() - sent > a->lease_ms / 2)
+        if (hp_mono_ms() - sent > a->lease_ms / 2)
                 fprintf(stderr, "hwpassd: agent: the heartbeat took %lld ms (the lease is %lld ms)\n",
-                        (long long)(mono_ms() - sent), (long long)a->lease_ms);
+                        (long long)(hp_mono_ms() - sent), (long long)a->lease_ms);
         if (r < 0) {
                 fprintf(stderr, "hwpassd: agent: heartbeat: %s\n", err ? err : strerror(-r));
                 not_renewed(a);
@@ -537,7 +530,7 @@ static void beat(struct hp_agent *a)
                 pthread_mutex_unlock(&a->lock);
         }
         /* Acted on only within the lease it grants, counted from when it was asked. */
-        if (mono_ms() - sent >= a->lease_ms) {
+        if (hp_mono_ms() - sent >= a->lease_ms) {
                 fprintf(stderr, "hwpassd: agent: the heartbeat's answer came after its lease ended: dropped\n");
                 /* What it answered to the inventory (an adoption) is lost with it: send it again. */
                 free(a->sent_inventory);
@@ -549,10 +542,10 @@ static void beat(struct hp_agent *a)
         a->renewed = sent;
         pthread_mutex_unlock(&a->lock);
         apply_answer(a, answer);
-        if (mono_ms() - sent > a->lease_ms / 2)
+        if (hp_mono_ms() - sent > a->lease_ms / 2)
                 fprintf(stderr, "hwpassd: agent: carrying out the heartbeat's answer took it to %lld ms (the lease "
                                 "is %lld ms)\n",
-                        (long long)(mono_ms() - sent), (long long)a->lease_ms);
+                        (long long)(hp_mono_ms() - sent), (long long)a->lease_ms);
 }
 
 static void *loop(void *userdata)
@@ -562,23 +555,17 @@ static void *loop(void *userdata)
 
         pthread_mutex_lock(&a->lock);
         while (!a->stop) {
-                int64_t start = mono_ms();
+                int64_t start = hp_mono_ms();
 
                 pthread_mutex_unlock(&a->lock);
                 beat(a);
                 pthread_mutex_lock(&a->lock);
                 /* The next beat one interval after this one began. */
-                clock_gettime(CLOCK_MONOTONIC, &until);
-                int64_t wait = a->heartbeat_ms - (mono_ms() - start);
+                int64_t wait = a->heartbeat_ms - (hp_mono_ms() - start);
                 if (wait < 0 || a->beat_soon)
                         wait = 0;
                 a->beat_soon = false;
-                until.tv_sec += wait / 1000;
-                until.tv_nsec += (wait % 1000) * 1000000;
-                if (until.tv_nsec >= 1000000000) {
-                        until.tv_sec++;
-                        until.tv_nsec -= 1000000000;
-                }
+                until = hp_mono_after_ms(wait);
                 while (!a->stop && pthread_cond_timedwait(&a->wake, &a->lock, &until) == 0)
                         ;
         }
@@ -609,7 +596,7 @@ static bool cut_off(struct hp_agent *a, int timeout_ms)
  * running: an outage of the cluster's own parts never powers it off. */
 static void isolation_check(struct hp_agent *a)
 {
-        int64_t now = mono_ms(), renewed, lease, left;
+        int64_t now = hp_mono_ms(), renewed, lease, left;
         int n;
 
         pthread_mutex_lock(&a->lock);
@@ -628,7 +615,7 @@ static void isolation_check(struct hp_agent *a)
                 return;
         }
         a->isolated_for = renewed;
-        left = renewed + lease - mono_ms();
+        left = renewed + lease - hp_mono_ms();
         n = hp_agent_runs_isolate(a->runs, &a->iso_ops, left);
         fprintf(stderr, "hwpassd: agent: cut off from the cluster (no controller%s answers) with %lld ms of the "
                         "lease left: stopping %d VM%s (isolation response)\n",
@@ -645,12 +632,7 @@ static void *isolation_loop(void *userdata)
                 pthread_mutex_unlock(&a->lock);
                 isolation_check(a);
                 pthread_mutex_lock(&a->lock);
-                clock_gettime(CLOCK_MONOTONIC, &until);
-                until.tv_nsec += 100 * 1000000;
-                if (until.tv_nsec >= 1000000000) {
-                        until.tv_sec++;
-                        until.tv_nsec -= 1000000000;
-                }
+                until = hp_mono_after_ms(100);
                 while (!a->stop && pthread_cond_timedwait(&a->wake, &a->lock, &until) == 0)
                         ;
         }
@@ -734,20 +716,15 @@ void hp_agent_stop(struct hp_agent *a)
 {
         if (!a)
                 return;
-        if (a->running) {
-                pthread_mutex_lock(&a->lock);
-                a->stop = true;
-                pthread_cond_broadcast(&a->wake);
-                pthread_mutex_unlock(&a->lock);
+        /* The heartbeat and isolation threads wait on one condition. */
+        pthread_mutex_lock(&a->lock);
+        a->stop = true;
+        pthread_cond_broadcast(&a->wake);
+        pthread_mutex_unlock(&a->lock);
+        if (a->running)
                 pthread_join(a->thread, NULL);
-        }
-        if (a->iso_running) {
-                pthread_mutex_lock(&a->lock);
-                a->stop = true;
-                pthread_cond_broadcast(&a->wake);
-                pthread_mutex_unlock(&a->lock);
+        if (a->iso_running)
                 pthread_join(a->iso_thread, NULL);
-        }
         if (a->dev_running) {
                 pthread_mutex_lock(&a->dev_lock);
                 a->dev_stop = true;

@@ -11,6 +11,7 @@
 
 #include "ctl/ctl.h"
 #include "ops/ops.h"
+#include "util/clock.h"
 #include "util/macro.h"
 
 struct hp_leader {
@@ -52,13 +53,7 @@ static void *loop(void *userdata)
                 pthread_mutex_unlock(&l->lock);
                 tick(l, &leading, &last_error);
                 pthread_mutex_lock(&l->lock);
-                clock_gettime(CLOCK_MONOTONIC, &until);
-                until.tv_sec += interval / 1000;
-                until.tv_nsec += (interval % 1000) * 1000000;
-                if (until.tv_nsec >= 1000000000) {
-                        until.tv_sec++;
-                        until.tv_nsec -= 1000000000;
-                }
+                until = hp_mono_after_ms(interval);
                 while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) == 0)
                         ;
         }
