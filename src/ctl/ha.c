@@ -262,7 +262,9 @@ static int by_priority(const void *a, const void *b)
 }
 
 /* One restart tried: 1 when placed (and remembered as restarting), 0 when
- * no host can take it now (its reason in an event), -errno. */
+ * no host can take it now (its reason in an event), 2 when it failed
+ * otherwise (a claim that lost, a busy store: tried again next pass),
+ * -ENOLCK when this controller no longer leads, -errno. */
 static int restart_one(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_store *s,
                        const struct hp_ctl_fence *fence, const struct pending *p)
 {
@@ -290,7 +292,9 @@ static int restart_one(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_sto
         }
         hp_op_error_done(&c->error);
         /* Stopped, or placed by another leader, meanwhile: nothing to do. */
-        return r == -ENOLCK ? r : 0;
+        if (r == -ESTALE || r == -EALREADY)
+                return 0;
+        return r == -ENOLCK || r == -ENOMEM ? r : 2;
 }
 
 /* restart_one(), its outcome kept: refused, or the priority the next
@@ -303,9 +307,9 @@ static int restart_tried(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_s
         if (r < 0)
                 return r;
         p->refused = r == 0;
-        if (r > 0 && p->priority > *top)
+        if (r == 1 && p->priority > *top)
                 *top = p->priority;
-        return 0;
+        return r;
 }
 
 /* Each VM waiting to restart, highest priority first: placed, or still
@@ -342,8 +346,8 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
                         if (p[k].refused && p[k].priority > p[i].priority) {
                                 tried++;
                                 r = restart_tried(ha, c, s, fence, &p[k], &top);
-                                if (r < 0)
-                                        return r;
+                                if (r < 0 || r == 2)
+                                        return r < 0 ? r : 0;
                         }
                 if (p[i].priority < top) {
                         if (asprintf(&why, "waits until the VMs of restart priority %s restarted before it run",
@@ -354,9 +358,11 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
                                 return r;
                         continue;
                 }
+                /* A failure that is not "no host" ends the pass: the lower
+                 * levels wait for the next one, not to take what this VM asked for. */
                 r = restart_tried(ha, c, s, fence, &p[i], &top);
-                if (r < 0)
-                        return r;
+                if (r < 0 || r == 2)
+                        return r < 0 ? r : 0;
         }
         return 0;
 }
