@@ -138,6 +138,13 @@ static int by_priority(const void *a, const void *b)
         return strcmp(x->name, y->name);
 }
 
+/* A VM's memory taken on host h (what it has, at most; unknown stays unknown). */
+static void take_mib(struct hp_place_host *h, uint64_t mib)
+{
+        if (h->memory_mib != HP_PLACE_MEMORY_UNKNOWN)
+                h->memory_mib -= h->memory_mib > mib ? mib : h->memory_mib;
+}
+
 /* The scenario with the hosts down[] failed: {"failed": [...], "ok", "restarts": [{"vm", "host", "why"}]}. */
 static int scenario(const struct sim *m, const bool *down, const struct extra *x, json_t **ret)
 {
@@ -181,9 +188,8 @@ static int scenario(const struct sim *m, const bool *down, const struct extra *x
                         .pools = pools[n].v,
                         .n_pools = pools[n].n,
                 };
-                if (x && x->host == i && hosts[n].memory_mib != HP_PLACE_MEMORY_UNKNOWN)
-                        hosts[n].memory_mib -= hosts[n].memory_mib > x->v->spec.memory_mib ? x->v->spec.memory_mib
-                                                                                          : hosts[n].memory_mib;
+                if (x && x->host == i)
+                        take_mib(&hosts[n], x->v->spec.memory_mib);
                 n++;
         }
         for (size_t i = 0; i < m->n_vms; i++)
@@ -219,9 +225,7 @@ static int scenario(const struct sim *m, const bool *down, const struct extra *x
                                 (void)hp_alloc_pools_take(&pools[best], q);
                                 pools[best].v[q].n_free--;
                         }
-                if (hosts[best].memory_mib != HP_PLACE_MEMORY_UNKNOWN)
-                        hosts[best].memory_mib -= hosts[best].memory_mib > v->spec.memory_mib ? v->spec.memory_mib
-                                                                                              : hosts[best].memory_mib;
+                take_mib(&hosts[best], v->spec.memory_mib);
                 hp_place_result_done(&res);
         }
         *ret = json_pack("{s:O, s:b, s:O}", "failed", failed, "ok", ok, "restarts", restarts);
@@ -353,22 +357,20 @@ static char *hosts_text(json_t *failed)
         return out;
 }
 
-int hp_ctl_admission_check(struct hp_store *s, const char *vm, const char *host, char *const *addrs,
-                           char **ret_why)
+int hp_ctl_admission_check(struct hp_store *s, unsigned tolerate, bool warn, const char *vm, const char *host,
+                           char *const *addrs, char **ret_why)
 {
         _cleanup_(sim_done) struct sim m = { 0 };
         _cleanup_(json_decrefp) json_t *before = NULL, *after = NULL;
         struct sim_vm none = { .name = vm };
         struct extra x = { .v = &none, .addrs = addrs };
-        unsigned tolerate;
-        bool warn;
         json_t *one;
         size_t i;
-        int r = hp_ctl_ha_settings(s, &tolerate, &warn);
+        int r;
 
         *ret_why = NULL;
-        if (r < 0 || tolerate == 0)
-                return r;
+        if (tolerate == 0)
+                return 0;
         r = sim_load(s, &m);
         if (r < 0)
                 return r;

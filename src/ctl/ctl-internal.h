@@ -58,6 +58,11 @@ json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const stru
  * when even the event could not be written. */
 int hp_ctl_vm_retry(struct hp_ops_ctx *c, const char *name, int64_t failed_epoch);
 
+/* VM name given up on its host and left waiting for one (pending
+ * restart): its devices released, its host cleared, still wanted on, no
+ * longer moving for a maintenance. Joins the caller's transaction. */
+int hp_ctl_vm_pend(struct hp_store *s, const char *name);
+
 /* A refusal's hosts, as "; gpu-01: ...; gpu-02: ..." (an event has no detail); NULL: no memory. */
 char *hp_ctl_verdicts_text(json_t *detail);
 
@@ -97,8 +102,9 @@ int hp_ctl_maintenance_moves(struct hp_store *s, const struct hp_ctl_fence *fenc
 #define HP_CTL_TOLERATE_MAX 8
 int hp_ctl_ha_settings(struct hp_store *s, unsigned *ret_tolerate, bool *ret_warn);
 int hp_ctl_ha_settings_set(struct hp_store *s, unsigned tolerate, bool warn);
-/* Whether starting vm on host with addrs keeps every failure scenario that
- * holds now: 0 (or nothing to keep), 1 to warn or 2 to refuse, with
- * *ret_why (malloc'd) naming the scenario; -errno. */
-int hp_ctl_admission_check(struct hp_store *s, const char *vm, const char *host, char *const *addrs,
-                           char **ret_why);
+/* Whether starting vm on host with addrs keeps every failure scenario of
+ * tolerate hosts down (hp_ctl_ha_settings()) that holds now: 0 (or
+ * nothing to keep), 1 to warn (warn) or 2 to refuse, with *ret_why
+ * (malloc'd) naming the scenario; -errno. */
+int hp_ctl_admission_check(struct hp_store *s, unsigned tolerate, bool warn, const char *vm, const char *host,
+                           char *const *addrs, char **ret_why);

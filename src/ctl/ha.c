@@ -118,11 +118,7 @@ static int failed_vm_tx(struct hp_store *s, void *userdata)
         if (f->moving) {
                 if (!now.moving_from || !now.host || !streq(now.host, f->host) || now.epoch != f->epoch)
                         return -ESTALE;
-                r = hp_store_vm_unplace(s, f->vm, false);
-                if (r >= 0)
-                        r = hp_store_vm_set_desired(s, f->vm, "on");
-                if (r >= 0)
-                        r = hp_store_vm_set_moving(s, f->vm, NULL);
+                r = hp_ctl_vm_pend(s, f->vm);
                 return r < 0 ? r
                              : hp_ctl_event_on(s, f->host, "vm-host-failed", f->vm,
                                                "its host failed while it moved off for maintenance: restarting it "
@@ -142,9 +138,7 @@ static int failed_vm_tx(struct hp_store *s, void *userdata)
                         r = -ENOMEM;
         } else {
                 /* Its devices there go free; wanted on, on no host: pending restart. */
-                r = hp_store_vm_unplace(s, f->vm, false);
-                if (r >= 0)
-                        r = hp_store_vm_set_desired(s, f->vm, "on");
+                r = hp_ctl_vm_pend(s, f->vm);
                 if (r >= 0 && asprintf(&f->message, "its host %s failed (epoch %lld): restarting it elsewhere",
                                        f->host, (long long)f->epoch) < 0)
                         r = -ENOMEM;

@@ -259,10 +259,8 @@ static int start_failed(struct beat *b, struct hp_store *s, const struct hp_clus
 static int isolated(struct beat *b, struct hp_store *s, const struct hp_cluster_vm *v)
 {
         bool pin = pinned(v);
-        int r = pin ? hp_store_vm_place(s, v->name, b->host, NULL) : hp_store_vm_unplace(s, v->name, false);
+        int r = pin ? hp_store_vm_place(s, v->name, b->host, NULL) : hp_ctl_vm_pend(s, v->name);
 
-        if (r >= 0 && !pin)
-                r = hp_store_vm_set_desired(s, v->name, "on");
         return r < 0 ? r
                      : hp_store_event_add(s, "vm-isolated", v->name,
                                           pin ? "its host was cut off from the cluster and stopped it; it starts "
@@ -276,12 +274,8 @@ static int isolated(struct beat *b, struct hp_store *s, const struct hp_cluster_
 static int moved_off(struct hp_store *s, const struct hp_cluster_vm *v)
 {
         _cleanup_free_ char *msg = NULL;
-        int r = hp_store_vm_unplace(s, v->name, false);
+        int r = hp_ctl_vm_pend(s, v->name);
 
-        if (r >= 0)
-                r = hp_store_vm_set_desired(s, v->name, "on");
-        if (r >= 0)
-                r = hp_store_vm_set_moving(s, v->name, NULL);
         if (r >= 0 && asprintf(&msg, "stopped on %s for its maintenance: restarting it on another host",
                                v->moving_from) < 0)
                 r = -ENOMEM;

@@ -565,6 +565,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0 };
+        unsigned tolerate = 0;
+        bool warn = false;
         int r = judged(c, name, &s, &p);
 
         if (r < 0)
@@ -581,6 +583,9 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
         if (p.paths_pending && may_wait)
                 return -EINPROGRESS;
+        /* HA admission control, for a power-on asked for (not HA's restarts): its setting read once a round. */
+        if (!restart && !after_epoch && (r = hp_ctl_ha_settings(s, &tolerate, &warn)) < 0)
+                return hp_op_host_error(c, r, "cannot read the cluster's HA settings");
         if (p.res.n_order == 0) {
                 /* A refusal with what each host said, as vm explain gives it. */
                 json_t *hosts = json_array();
@@ -602,9 +607,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
 
                 if (chosen(&p, i, true, &addrs, &devs) < 0)
                         return hp_op_oom(c);
-                /* HA admission control, for a power-on asked for (not HA's restarts). */
-                if (!restart && !after_epoch) {
-                        r = hp_ctl_admission_check(s, name, cl.host, addrs, &warning);
+                if (tolerate > 0) {
+                        r = hp_ctl_admission_check(s, tolerate, warn, name, cl.host, addrs, &warning);
                         if (r < 0) {
                                 json_decref(devs);
                                 return hp_op_host_error(c, r, "cannot judge VM '%s' against HA's failure scenarios",
@@ -688,6 +692,15 @@ int hp_ctl_vm_restart(struct hp_ops_ctx *c, const char *name, const struct hp_ct
         /* A host new to the VM has said whether it sees its files long ago:
          * HA does not wait for one (the next pass sees it). */
         return power_on(c, name, 0, f, ret);
+}
+
+int hp_ctl_vm_pend(struct hp_store *s, const char *name)
+{
+        int r = hp_store_vm_unplace(s, name, false);
+
+        if (r >= 0)
+                r = hp_store_vm_set_desired(s, name, "on");
+        return r < 0 ? r : hp_store_vm_set_moving(s, name, NULL);
 }
 
 char *hp_ctl_verdicts_text(json_t *detail)
