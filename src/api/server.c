@@ -239,7 +239,7 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
                 return -ENOMEM;
         a->socket_lock = -1;
         a->role = cfg->role;
-        a->ctl = (struct hp_ctl_config){ .heartbeat_ms = cfg->heartbeat_ms, .lease_ms = cfg->lease_ms };
+        a->ctl = cfg->timing;
         for (size_t i = 0; cfg->controllers && cfg->controllers[i]; i++)
                 if (hp_strv_push(&a->controllers, cfg->controllers[i]) < 0)
                         return -ENOMEM;

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ctl/ctl.h"
+
 struct hp_api;
 
 /* Where hwpassd listens, and keeps the state, unless told otherwise; the CLI
@@ -35,8 +37,8 @@ enum hp_api_role { HP_ROLE_STANDALONE, HP_ROLE_CONTROLLER, HP_ROLE_AGENT };
 
 struct hp_api_config {
         enum hp_api_role role;
-        int64_t heartbeat_ms, lease_ms; /* a controller's, told to agents; 0: the defaults */
-        char *const *controllers;       /* a controller's: the URLs agents are told of, or NULL */
+        struct hp_ctl_config timing; /* a controller's heartbeat, lease and margin (ctl/ctl.h) */
+        char *const *controllers;    /* a controller's: the URLs agents are told of, or NULL */
         const char *host_root; /* NULL: "/" */
         const char *db_path;
         const char *web_root; /* the web UI's files */

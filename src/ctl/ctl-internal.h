@@ -14,12 +14,12 @@ struct hp_dev_config;
 struct hp_host_info;
 struct hp_store;
 
-/* The controller's clock, unix ms (heartbeat ages are counted by it). */
-int64_t hp_ctl_now_ms(void);
 /* Hosts a controller shows: those that joined and were not removed (the
  * store's own "local" never joins). */
 bool hp_ctl_host_shown(const struct hp_host_info *h);
-enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t lease_ms, int64_t now_ms);
+/* h's state by the database's clock when it was listed; margin_ms:
+ * hp_ctl_margin_ms(). */
+enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t margin_ms);
 /* The host's devices as GET /v1/devices?host=NAME shows them (each reported
  * document with the cluster's settings over it, and "host"), appended to
  * out. Switches the connection to host. */

@@ -27,10 +27,23 @@ struct hp_ops_ctx;
 #define HP_LEASE_MS_DEFAULT 5000
 #define HP_JOIN_TOKEN_TTL_MS_DEFAULT (3600LL * 1000)
 
+/* How fast hosts are watched (docs/cluster.md "HA settings"): agents
+ * heartbeat every heartbeat_ms; a heartbeat renews a host's lease for
+ * lease_ms; a host silent past its lease for margin_ms more is failed and
+ * its VMs restart elsewhere. */
 struct hp_ctl_config {
         int64_t heartbeat_ms, lease_ms; /* 0: the defaults */
+        int64_t margin_ms;              /* 0: as long as the lease */
         char *const *controllers;       /* the URLs agents are told of, NULL-terminated, or NULL */
 };
+
+/* The named timings: "default" (1 s heartbeat, 5 s lease, failed 10 s
+ * after the last heartbeat: a slow host is not failed over) and "fast"
+ * (0.5 s, 2 s, failed 3 s after it). 0, or -EINVAL for another name. */
+int hp_ctl_profile(const char *name, struct hp_ctl_config *cfg);
+int64_t hp_ctl_heartbeat_ms(const struct hp_ctl_config *cfg);
+int64_t hp_ctl_lease_ms(const struct hp_ctl_config *cfg);
+int64_t hp_ctl_margin_ms(const struct hp_ctl_config *cfg);
 
 /* 0 when body's "protocol" is one this controller speaks; otherwise
  * HP_OP_VERSION naming who has to upgrade (who: "the agent on gpu-03"). */

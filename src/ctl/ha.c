@@ -362,11 +362,12 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
 }
 
 /* Whether host h failed: it heartbeat once, and has been silent for its
- * lease and as long again (hp_ctl_host_state()'s "failed", whatever its
- * maintenance flag says). */
-static bool failed(const struct hp_host_info *h, int64_t lease_ms, int64_t now)
+ * lease and the margin, by the database's clock (hp_ctl_host_state()'s
+ * "failed", whatever its maintenance flag says). */
+static bool failed(const struct hp_host_info *h, int64_t margin_ms)
 {
-        return hp_ctl_host_shown(h) && h->heartbeat_ms > 0 && !h->lease_live && now - h->lease_expires_ms > lease_ms;
+        return hp_ctl_host_shown(h) && h->heartbeat_ms > 0 && !h->lease_live &&
+               h->now_ms - h->lease_expires_ms > margin_ms;
 }
 
 /* 1 when this controller leads (the lease taken or renewed), 0 when another
@@ -411,7 +412,7 @@ int hp_ctl_ha_tick(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct
         struct hp_host_info *hosts = NULL;
         struct hp_cluster_vm *vms = NULL;
         size_t n_hosts = 0, n_vms = 0;
-        int64_t lease_ms = cfg->lease_ms ? cfg->lease_ms : HP_LEASE_MS_DEFAULT, now;
+        int64_t lease_ms = hp_ctl_lease_ms(cfg);
         /* The leader's lease outlives a tick that places many VMs; one that
          * dies is replaced after it (each restart's claim renews it). */
         struct hp_ctl_fence fence = { .holder = ha->holder, .ttl_ms = 2 * lease_ms };
@@ -428,14 +429,14 @@ int hp_ctl_ha_tick(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct
         r = hp_store_host_list(s, &hosts, &n_hosts);
         if (r >= 0)
                 r = hp_store_cluster_vm_list(s, &vms, &n_vms);
-        now = hp_ctl_now_ms();
         /* A new leader (or one back after the database was away) first
          * gives every host a lease and a margin to renew: hosts could not
          * heartbeat while no controller could write. */
-        for (size_t i = 0; r >= 0 && hp_mono_ms() - ha->leading_since >= 2 * lease_ms && i < n_hosts; i++) {
+        for (size_t i = 0; r >= 0 && hp_mono_ms() - ha->leading_since >= lease_ms + hp_ctl_margin_ms(cfg) &&
+                            i < n_hosts; i++) {
                 _cleanup_free_ char *message = NULL;
 
-                if (!failed(&hosts[i], lease_ms, now)) {
+                if (!failed(&hosts[i], hp_ctl_margin_ms(cfg))) {
                         json_object_del(ha->failed, hosts[i].name);
                         /* A live host in maintenance: its dynamic VMs move off. */
                         if (hosts[i].maintenance)
@@ -444,7 +445,7 @@ int hp_ctl_ha_tick(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct
                 }
                 if (!json_object_get(ha->failed, hosts[i].name)) {
                         if (asprintf(&message, "no heartbeat for %lld s: its VMs are restarted elsewhere",
-                                     (long long)((now - hosts[i].heartbeat_ms) / 1000)) < 0 ||
+                                     (long long)((hosts[i].now_ms - hosts[i].heartbeat_ms) / 1000)) < 0 ||
                             json_object_set_new(ha->failed, hosts[i].name, json_true()) < 0) {
                                 r = -ENOMEM;
                                 break;

@@ -462,7 +462,7 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
                      json_t **ret)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        struct beat b = { .host = host, .body = body, .lease_ms = cfg->lease_ms ?: HP_LEASE_MS_DEFAULT };
+        struct beat b = { .host = host, .body = body, .lease_ms = hp_ctl_lease_ms(cfg) };
         const char *named = json_string_value(json_object_get(body, "host"));
         json_t *configs = json_object_get(body, "configs"), *paths = NULL, *epoch;
         const char *vm;
@@ -512,7 +512,7 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         }
         hp_strv_free(b.paths);
         *ret = json_pack("{s:I, s:I, s:b, s:o, s:o, s:s, s:o?, s:o}", "lease_ms", (json_int_t)b.lease_ms,
-                         "heartbeat_ms", (json_int_t)(cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT), "want_inventory",
+                         "heartbeat_ms", (json_int_t)hp_ctl_heartbeat_ms(cfg), "want_inventory",
                          0, "vms", b.vms, "devices", b.devices, "paths_hash", hash, "paths", paths, "adopted",
                          b.adopted);
         return *ret ? 0 : hp_op_oom(c);

@@ -16,12 +16,32 @@
 #include "util/strutil.h"
 #include "vm/specjson.h"
 
-int64_t hp_ctl_now_ms(void)
+int hp_ctl_profile(const char *name, struct hp_ctl_config *cfg)
 {
-        struct timespec ts;
+        if (streq(name, "default"))
+                *cfg = (struct hp_ctl_config){ .heartbeat_ms = HP_HEARTBEAT_MS_DEFAULT, .lease_ms = HP_LEASE_MS_DEFAULT,
+                                               .controllers = cfg->controllers };
+        else if (streq(name, "fast"))
+                *cfg = (struct hp_ctl_config){ .heartbeat_ms = 500, .lease_ms = 2000, .margin_ms = 1000,
+                                               .controllers = cfg->controllers };
+        else
+                return -EINVAL;
+        return 0;
+}
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+int64_t hp_ctl_heartbeat_ms(const struct hp_ctl_config *cfg)
+{
+        return cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT;
+}
+
+int64_t hp_ctl_lease_ms(const struct hp_ctl_config *cfg)
+{
+        return cfg->lease_ms ?: HP_LEASE_MS_DEFAULT;
+}
+
+int64_t hp_ctl_margin_ms(const struct hp_ctl_config *cfg)
+{
+        return cfg->margin_ms ?: hp_ctl_lease_ms(cfg);
 }
 
 bool hp_ctl_host_shown(const struct hp_host_info *h)
@@ -41,15 +61,15 @@ const char *hp_ctl_host_state_name(enum hp_ctl_host_state st)
         return (unsigned)st < HP_HOST_STATE_MAX ? names[st] : NULL;
 }
 
-enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t lease_ms, int64_t now)
+enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t margin_ms)
 {
         if (h->maintenance)
                 return HP_HOST_MAINTENANCE;
         if (h->lease_live)
                 return HP_HOST_CONNECTED;
-        /* Failed: silent for a lease and as long again (the margin that
-         * keeps a slow host from being taken for a dead one). */
-        if (h->heartbeat_ms > 0 && now - h->lease_expires_ms > lease_ms)
+        /* Failed: silent for a lease and the margin that keeps a slow host
+         * from being taken for a dead one. */
+        if (h->heartbeat_ms > 0 && h->now_ms - h->lease_expires_ms > margin_ms)
                 return HP_HOST_FAILED;
         return HP_HOST_DISCONNECTED;
 }
@@ -104,7 +124,7 @@ oom:
         return NULL;
 }
 
-static json_t *host_json(struct hp_store *s, const struct hp_host_info *h, int64_t lease_ms, int64_t now)
+static json_t *host_json(struct hp_store *s, const struct hp_host_info *h, int64_t margin_ms)
 {
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
         json_t *report, *pools = NULL, *doc;
@@ -113,9 +133,9 @@ static json_t *host_json(struct hp_store *s, const struct hp_host_info *h, int64
                 return NULL;
         report = devs.report;
         doc = json_pack("{s:s, s:s, s:b, s:b, s:I, s:o?, s:O?, s:O?, s:o, s:i}", "name", h->name, "state",
-                        hp_ctl_host_state_name(hp_ctl_host_state(h, lease_ms, now)), "ready", h->ready, "maintenance", h->maintenance,
+                        hp_ctl_host_state_name(hp_ctl_host_state(h, margin_ms)), "ready", h->ready, "maintenance", h->maintenance,
                         "last_heartbeat_ms", (json_int_t)h->heartbeat_ms, "heartbeat_age_ms",
-                        h->heartbeat_ms ? json_integer(now - h->heartbeat_ms) : NULL, "memory",
+                        h->heartbeat_ms ? json_integer(h->now_ms - h->heartbeat_ms) : NULL, "memory",
                         json_object_get(report, "memory"), "version", json_object_get(report, "version"), "pools",
                         pools, "devices", (int)json_array_size(json_object_get(report, "devices")));
         return doc;
@@ -127,15 +147,13 @@ int hp_ctl_hosts(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *
         struct hp_host_info *h = NULL;
         size_t n = 0;
         json_t *hosts = json_array();
-        int64_t now = hp_ctl_now_ms();
         int r = hp_ops_store_open(c, &s);
 
         if (r >= 0 && (r = hp_store_host_list(s, &h, &n)) < 0)
                 r = hp_op_host_error(c, r, "cannot read the cluster's hosts");
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (hp_ctl_host_shown(&h[i]) && (!hosts || json_array_append_new(
-                                                       hosts, host_json(s, &h[i], cfg->lease_ms ?: HP_LEASE_MS_DEFAULT,
-                                                                        now)) < 0))
+                                                       hosts, host_json(s, &h[i], hp_ctl_margin_ms(cfg))) < 0))
                         r = hp_op_oom(c);
         hp_host_infos_free(h, n);
         if (r < 0) {

@@ -93,8 +93,8 @@ int hp_ctl_join(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *b
         for (size_t i = 0; urls && cfg->controllers && cfg->controllers[i]; i++)
                 json_array_append_new(urls, json_string(cfg->controllers[i]));
         *ret = json_pack("{s:s, s:s, s:o, s:I, s:I}", "host", host, "credential", credential, "controllers", urls,
-                         "heartbeat_ms", (json_int_t)(cfg->heartbeat_ms ?: HP_HEARTBEAT_MS_DEFAULT), "lease_ms",
-                         (json_int_t)(cfg->lease_ms ?: HP_LEASE_MS_DEFAULT));
+                         "heartbeat_ms", (json_int_t)hp_ctl_heartbeat_ms(cfg), "lease_ms",
+                         (json_int_t)hp_ctl_lease_ms(cfg));
         explicit_bzero(credential, sizeof(credential));
         return *ret ? 0 : hp_op_oom(c);
 }

@@ -52,7 +52,6 @@ static int count_hosts(struct hp_store *s, const struct hp_ctl_config *cfg, stru
 {
         struct hp_host_info *h = NULL;
         size_t n = 0;
-        int64_t now = hp_ctl_now_ms(), lease_ms = cfg->lease_ms ?: HP_LEASE_MS_DEFAULT;
         int r = hp_store_host_list(s, &h, &n);
 
         if (r >= 0 && !(m->hosts = calloc(n + 1, sizeof(*m->hosts))))
@@ -67,9 +66,9 @@ static int count_hosts(struct hp_store *s, const struct hp_ctl_config *cfg, stru
                         break;
                 }
                 m->n_hosts++;
-                hm->state = hp_ctl_host_state(&h[i], lease_ms, now);
+                hm->state = hp_ctl_host_state(&h[i], hp_ctl_margin_ms(cfg));
                 hm->heartbeat = h[i].heartbeat_ms > 0;
-                hm->heartbeat_age_ms = hm->heartbeat ? now - h[i].heartbeat_ms : 0;
+                hm->heartbeat_age_ms = hm->heartbeat ? h[i].now_ms - h[i].heartbeat_ms : 0;
                 m->hosts_by_state[hm->state]++;
                 r = count_devices(s, hm);
         }

@@ -59,9 +59,12 @@ struct options {
         /* An agent's: its controllers, the cluster CA, its join token, its name. */
         char **controllers, **isolation;
         const char *ca, *join_token, *name;
-        /* A controller's: the URLs agents are told of; the heartbeat and lease it grants. */
+        /* A controller's: the URLs agents are told of; the heartbeat, lease and
+         * failover margin it grants (a profile's, each given one over it). */
         char **advertise;
-        unsigned heartbeat_ms, lease_ms;
+        const char *ha_profile;
+        unsigned heartbeat_ms, lease_ms, margin_ms;
+        struct hp_ctl_config timing; /* what they make together */
         struct tcp_listen tcp;
         struct hp_api_limits limits;
         bool stop_vms_at_exit;
@@ -75,7 +78,8 @@ static const char usage_text[] =
         "               [--autostart boot|always|never] [--stop-vms-at-exit]\n"
         "               [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
         "               [--max-connections N] [--max-unauthenticated N]\n"
-        "  controller:  --db postgresql://... [--advertise URL]... [--heartbeat-ms N] [--lease-ms N]\n"
+        "  controller:  --db postgresql://... [--advertise URL]... [--ha-profile default|fast]\n"
+        "               [--heartbeat-ms N] [--lease-ms N] [--failover-margin-ms N]\n"
         "  agent:       --controller URL[,URL...] --ca FILE [--join-token TOKEN] [--name NAME]\n"
         "               [--isolation-address HOST:PORT]...\n"
         "  --role: standalone (default: one host, SQLite), controller (a cluster's, over a PostgreSQL\n"
@@ -83,6 +87,10 @@ static const char usage_text[] =
         "        cluster: joins with --join-token, or HWPASS_JOIN_TOKEN, the first time, keeps its\n"
         "        credential in the state directory, heartbeats to the first controller that answers)\n"
         "  --advertise: a controller's URL that agents are told of (one per controller)\n"
+        "  --ha-profile: how fast a silent host is failed and its VMs restarted elsewhere: default\n"
+        "        (heartbeat 1 s, lease 5 s, margin 5 s: failed 10 s after its last heartbeat, so a host\n"
+        "        that is only slow is not) or fast (0.5 s, 2 s, 1 s: failed after 3 s); give every\n"
+        "        controller the same; --heartbeat-ms, --lease-ms and --failover-margin-ms change one\n"
         "  --name: this host's name in the cluster (default: its hostname)\n"
         "  --isolation-address: an address (e.g. the gateway's SSH port) whose answer tells this host it\n"
         "        is not cut off when no controller answers; a host cut off stops its cluster VMs before\n"
@@ -223,11 +231,17 @@ static int check_role(struct options *o)
         if (!agent && (o->controllers || o->ca || o->join_token || o->name || o->isolation))
                 return usage("%s", "--controller, --ca, --join-token, --name and --isolation-address are an agent's "
                                    "(--role agent)");
-        if (!controller && (o->advertise || o->heartbeat_ms || o->lease_ms))
-                return usage("%s", "--advertise, --heartbeat-ms and --lease-ms are a controller's (--role controller)");
-        if (controller && o->heartbeat_ms && o->lease_ms && o->lease_ms < 2 * o->heartbeat_ms)
-                return usage("%s", "--lease-ms must be at least twice --heartbeat-ms: one lost heartbeat must not end "
-                                   "a host's lease");
+        if (!controller && (o->advertise || o->heartbeat_ms || o->lease_ms || o->margin_ms || o->ha_profile))
+                return usage("%s", "--advertise, --ha-profile, --heartbeat-ms, --lease-ms and --failover-margin-ms are "
+                                   "a controller's (--role controller)");
+        if (o->ha_profile && hp_ctl_profile(o->ha_profile, &o->timing) < 0)
+                return usage("invalid --ha-profile '%s': default or fast", o->ha_profile);
+        o->timing.heartbeat_ms = o->heartbeat_ms ?: o->timing.heartbeat_ms;
+        o->timing.lease_ms = o->lease_ms ?: o->timing.lease_ms;
+        o->timing.margin_ms = o->margin_ms ?: o->timing.margin_ms;
+        if (controller && hp_ctl_lease_ms(&o->timing) < 2 * hp_ctl_heartbeat_ms(&o->timing))
+                return usage("%s", "the lease must be at least twice the heartbeat (--lease-ms, --heartbeat-ms): one "
+                                   "lost heartbeat must not end a host's lease");
         if (controller && !o->db)
                 return usage("%s", "--role controller needs --db postgresql://... (the cluster's database)");
         if (agent && !o->join_token)
@@ -275,8 +289,11 @@ static int parse_args(int argc, char **argv, struct options *o)
                         dst = &advertise;
                 if (streq(argv[i], "--isolation-address"))
                         dst = &iso;
-                if (streq(argv[i], "--heartbeat-ms") || streq(argv[i], "--lease-ms"))
+                if (streq(argv[i], "--heartbeat-ms") || streq(argv[i], "--lease-ms") ||
+                    streq(argv[i], "--failover-margin-ms"))
                         dst = &ms;
+                if (streq(argv[i], "--ha-profile"))
+                        dst = &o->ha_profile;
                 if (limit_dst)
                         dst = &limit;
                 if (!dst)
@@ -291,8 +308,9 @@ static int parse_args(int argc, char **argv, struct options *o)
                 if (dst == &limit && (r = parse_limit(argv[i - 1], limit, limit_max, limit_dst)) != 0)
                         return r;
                 if (dst == &ms && (r = parse_limit(argv[i - 1], ms, 3600 * 1000,
-                                                   streq(argv[i - 1], "--lease-ms") ? &o->lease_ms
-                                                                                    : &o->heartbeat_ms)) != 0)
+                                                   streq(argv[i - 1], "--lease-ms")       ? &o->lease_ms
+                                                   : streq(argv[i - 1], "--heartbeat-ms") ? &o->heartbeat_ms
+                                                                                          : &o->margin_ms)) != 0)
                         return r;
                 if (dst == &role && (r = parse_role(role, &o->role)) != 0)
                         return r;
@@ -563,7 +581,7 @@ static int run(struct options *opts)
         sigaddset(&set, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         raise_file_limit(&o);
-        r = hp_api_new(&(struct hp_api_config){ .role = o.role, .heartbeat_ms = o.heartbeat_ms, .lease_ms = o.lease_ms,
+        r = hp_api_new(&(struct hp_api_config){ .role = o.role, .timing = o.timing,
                                                 .controllers = o.advertise,
                                                 .host_root = o.root, .db_path = o.db, .web_root = o.web_root,
                                                 .run_dir = ctx.run_dir, .state_dir = ctx.state_dir,
@@ -615,8 +633,7 @@ static int run(struct options *opts)
                         snprintf(hostname, sizeof(hostname), "controller");
                 hostname[sizeof(hostname) - 1] = '\0';
                 snprintf(holder, sizeof(holder), "%.200s-%ld", hostname, (long)getpid());
-                r = hp_leader_start(&ctx, &(struct hp_ctl_config){ .heartbeat_ms = o.heartbeat_ms, .lease_ms = o.lease_ms },
-                                    holder, &leader);
+                r = hp_leader_start(&ctx, &o.timing, holder, &leader);
                 if (r < 0) {
                         fprintf(stderr, "hwpassd: cannot start the HA thread: %s\n", strerror(-r));
                         return 1;

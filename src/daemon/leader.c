@@ -43,7 +43,7 @@ static void tick(struct hp_leader *l, bool *was_leading, int *last_error)
 static void *loop(void *userdata)
 {
         struct hp_leader *l = userdata;
-        int64_t interval = l->cfg.heartbeat_ms ? l->cfg.heartbeat_ms : HP_HEARTBEAT_MS_DEFAULT;
+        int64_t interval = hp_ctl_heartbeat_ms(&l->cfg);
         bool leading = false;
         int last_error = 0;
         struct timespec until;

@@ -223,7 +223,7 @@ static int host_list_op(struct hp_pg *s, void *data)
 
         r = hp_pg_exec(s,
                        "SELECT name, credential IS NOT NULL, lease_expires_ms, "
-                       "lease_expires_ms > " NOW_MS ", heartbeat_ms, ready, maintenance "
+                       "lease_expires_ms > " NOW_MS ", heartbeat_ms, ready, maintenance, " NOW_MS " "
                        "FROM hosts ORDER BY name",
                        0, NULL, &res);
         if (r < 0)
@@ -240,6 +240,8 @@ static int host_list_op(struct hp_pg *s, void *data)
                         r = hp_pg_int64(res, i, 2, &h[i].lease_expires_ms);
                 if (r >= 0)
                         r = hp_pg_int64(res, i, 4, &h[i].heartbeat_ms);
+                if (r >= 0)
+                        r = hp_pg_int64(res, i, 7, &h[i].now_ms);
                 h[i].has_credential = streq(PQgetvalue(res, i, 1), "t");
                 h[i].lease_live = streq(PQgetvalue(res, i, 3), "t");
                 h[i].ready = streq(PQgetvalue(res, i, 5), "t");

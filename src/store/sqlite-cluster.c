@@ -197,6 +197,7 @@ static int row_to_host(sqlite3_stmt *st, void *ret)
                 .heartbeat_ms = sqlite3_column_int64(st, 4),
                 .ready = sqlite3_column_int64(st, 5) != 0,
                 .maintenance = sqlite3_column_int64(st, 6) != 0,
+                .now_ms = sqlite3_column_int64(st, 7),
         };
         int r = hp_sqlite_column_strdup(st, 0, &h.name);
 

@@ -123,7 +123,7 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
         [STMT_HOST_READY] = "UPDATE hosts SET ready = ?2 WHERE name = ?1",
         [STMT_HOST_MAINTENANCE] = "UPDATE hosts SET maintenance = ?2 WHERE name = ?1",
         [STMT_HOST_LIST] = "SELECT name, credential IS NOT NULL, lease_expires_ms, "
-                           "lease_expires_ms > ?9, heartbeat_ms, ready, maintenance "
+                           "lease_expires_ms > ?9, heartbeat_ms, ready, maintenance, ?9 "
                            "FROM hosts ORDER BY name",
         [STMT_JOIN_ADD] = "INSERT INTO join_tokens (hash, created_at, expires_ms) "
                           "VALUES (?1, ?9 / 1000, ?9 + ?2) RETURNING expires_ms",

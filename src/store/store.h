@@ -384,6 +384,7 @@ struct hp_host_info {
         bool lease_live;          /* lease_expires_ms > now, by the database's clock */
         int64_t heartbeat_ms;     /* the last renewal, 0: never */
         bool ready, maintenance;
+        int64_t now_ms; /* the database's clock when listed: ages are by it, not a controller's */
 };
 void hp_host_infos_free(struct hp_host_info *h, size_t n);
 /* Every host, the local one included, sorted by name. */

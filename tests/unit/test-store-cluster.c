@@ -178,6 +178,12 @@ static void test_lease_report_flags(void **state)
         assert_int_equal(hp_store_host_list(s, &h, &n), 0);
         assert_false(find_host(h, n, "gpu-02")->lease_live);
         assert_true(find_host(h, n, "gpu-01")->lease_live);
+        /* Ages are by the database's clock, given with the list: past
+         * gpu-02's expiry, before gpu-01's (the same for every row). */
+        g = find_host(h, n, "gpu-02");
+        assert_true(g->now_ms >= g->lease_expires_ms && g->now_ms < expires);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(h[i].now_ms, g->now_ms);
         hp_host_infos_free(h, n);
 
         /* The report, as given, with its time. */
