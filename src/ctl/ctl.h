@@ -50,7 +50,7 @@ int64_t hp_ctl_margin_ms(const struct hp_ctl_config *cfg);
 int hp_ctl_protocol_check(struct hp_ops_ctx *c, json_t *body, const char *who);
 
 /* POST /v1/agent/join: {"protocol", "version", "host", "token"} ->
- * {"host", "credential", "controllers", "heartbeat_ms", "lease_ms"}. The
+ * {"host", "credential", "controllers", "heartbeat_ms", "lease_ms", "margin_ms"}. The
  * token used, the host added (or a known one without a credential taken
  * back) and its new credential set, in one transaction. */
 int hp_ctl_join(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *body, json_t **ret);

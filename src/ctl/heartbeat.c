@@ -511,8 +511,9 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
                         json_array_append_new(paths, json_string(b.paths[i]));
         }
         hp_strv_free(b.paths);
-        *ret = json_pack("{s:I, s:I, s:b, s:o, s:o, s:s, s:o?, s:o}", "lease_ms", (json_int_t)b.lease_ms,
-                         "heartbeat_ms", (json_int_t)hp_ctl_heartbeat_ms(cfg), "want_inventory",
+        *ret = json_pack("{s:I, s:I, s:I, s:b, s:o, s:o, s:s, s:o?, s:o}", "lease_ms", (json_int_t)b.lease_ms,
+                         "heartbeat_ms", (json_int_t)hp_ctl_heartbeat_ms(cfg), "margin_ms",
+                         (json_int_t)hp_ctl_margin_ms(cfg), "want_inventory",
                          0, "vms", b.vms, "devices", b.devices, "paths_hash", hash, "paths", paths, "adopted",
                          b.adopted);
         return *ret ? 0 : hp_op_oom(c);

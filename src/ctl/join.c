@@ -92,9 +92,9 @@ int hp_ctl_join(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *b
         urls = json_array();
         for (size_t i = 0; urls && cfg->controllers && cfg->controllers[i]; i++)
                 json_array_append_new(urls, json_string(cfg->controllers[i]));
-        *ret = json_pack("{s:s, s:s, s:o, s:I, s:I}", "host", host, "credential", credential, "controllers", urls,
-                         "heartbeat_ms", (json_int_t)hp_ctl_heartbeat_ms(cfg), "lease_ms",
-                         (json_int_t)hp_ctl_lease_ms(cfg));
+        *ret = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I}", "host", host, "credential", credential, "controllers",
+                         urls, "heartbeat_ms", (json_int_t)hp_ctl_heartbeat_ms(cfg), "lease_ms",
+                         (json_int_t)hp_ctl_lease_ms(cfg), "margin_ms", (json_int_t)hp_ctl_margin_ms(cfg));
         explicit_bzero(credential, sizeof(credential));
         return *ret ? 0 : hp_op_oom(c);
 }

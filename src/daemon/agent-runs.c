@@ -532,3 +532,27 @@ int hp_agent_runs_isolate(struct hp_agent_runs *r, struct hp_ops_ctx *ops, int64
         pthread_mutex_unlock(&r->lock);
         return n;
 }
+
+int hp_agent_runs_running(struct hp_agent_runs *r, struct hp_ops_ctx *ops, bool isolated_only)
+{
+        _cleanup_(hp_store_closep) struct hp_store *s = NULL;
+        const char *vm;
+        json_t *e;
+        int n = 0;
+
+        if (hp_ops_store_open_readonly(ops, &s) < 0)
+                hp_op_error_done(&ops->error);
+        pthread_mutex_lock(&r->lock);
+        json_object_foreach(r->record, vm, e) {
+                bool running;
+
+                if (isolated_only && !json_is_true(json_object_get(e, "isolated")))
+                        continue;
+                (void)isolation_of(s, vm, &running);
+                /* A store that cannot be read: counted as running, so the
+                 * watchdog is never given up on by mistake. */
+                n += running || !s;
+        }
+        pthread_mutex_unlock(&r->lock);
+        return n;
+}

@@ -45,3 +45,6 @@ bool hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
  * is reported off with "isolated" (the cluster restarts it). Returns how
  * many stops were begun. */
 int hp_agent_runs_isolate(struct hp_agent_runs *r, struct hp_ops_ctx *ops, int64_t left_ms);
+/* How many of the cluster's VMs here are not off: all of them, or only
+ * those the isolation response is stopping (isolated_only). */
+int hp_agent_runs_running(struct hp_agent_runs *r, struct hp_ops_ctx *ops, bool isolated_only);

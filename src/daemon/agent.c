@@ -36,6 +36,7 @@
 #include "util/macro.h"
 #include "util/reach.h"
 #include "util/strutil.h"
+#include "util/watchdog.h"
 
 #define CREDENTIAL_FILE "cluster-credential.json"
 /* The memory's change that sends the inventory again. */
@@ -51,7 +52,7 @@ struct hp_agent {
         char actor[64];
         struct hp_client *client; /* with the host's credential */
         char boot_id[64];
-        int64_t heartbeat_ms, lease_ms, seq;
+        int64_t heartbeat_ms, lease_ms, margin_ms, seq; /* the timings under lock */
         char *sent_inventory;     /* the inventory the controller has, as text; NULL: none yet */
         /* The devices' thread: the last answer's settings not yet applied,
          * what failed (address -> the setting and why, not tried again: the
@@ -69,8 +70,11 @@ struct hp_agent {
         bool ready;
         int64_t renewed;          /* when the last heartbeat whose answer was taken was sent (monotonic ms);
                                    * under lock, for the isolation thread */
-        /* The isolation thread: the renewal it last acted on, and when it last asked the network. */
+        /* The isolation thread: the renewal it last acted on, and when it last asked the network;
+         * the watchdog it feeds, and whether it stopped feeding it. */
         int64_t isolated_for, asked;
+        struct hp_watchdog *watchdog;
+        bool starving;
         pthread_t iso_thread;
         bool iso_running;
         pthread_t thread;
@@ -469,7 +473,6 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
         /* Ready once its stale runs are gone after it (re)started; a stop asked later does not undo it. */
         if (hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms")))
                 a->ready = true;
-        a->heartbeat_ms = json_integer_value(json_object_get(answer, "heartbeat_ms")) ?: a->heartbeat_ms;
 }
 
 /* A heartbeat that renewed nothing: once the lease of the last one that did
@@ -527,6 +530,9 @@ static void beat(struct hp_agent *a)
         if (lease > 0) {
                 pthread_mutex_lock(&a->lock);
                 a->lease_ms = lease;
+                a->heartbeat_ms = json_integer_value(json_object_get(answer, "heartbeat_ms")) ?: a->heartbeat_ms;
+                /* A controller before margins: as long as the lease. */
+                a->margin_ms = json_integer_value(json_object_get(answer, "margin_ms")) ?: lease;
                 pthread_mutex_unlock(&a->lock);
         }
         /* Acted on only within the lease it grants, counted from when it was asked. */
@@ -622,6 +628,57 @@ static void isolation_check(struct hp_agent *a)
                 a->cfg.isolation_addresses ? " nor isolation address" : "", (long long)left, n, n == 1 ? "" : "s");
 }
 
+/* The watchdog's timeout: the host must be reset before the cluster may
+ * restart its VMs elsewhere, a lease and the margin after its last renewal
+ * (less two heartbeats: the renewal may be one old, and the controller's
+ * pass comes a heartbeat late at most), and at least a second. */
+static int watchdog_timeout(int64_t heartbeat_ms, int64_t lease_ms, int64_t margin_ms)
+{
+        int64_t t = (lease_ms + margin_ms - 2 * heartbeat_ms) / 1000;
+
+        return t < 1 ? 1 : (int)t;
+}
+
+/* Fed from the isolation thread (docs/cluster.md "Watchdog"): a hung agent
+ * feeds it no more, nor does one whose isolation response has not stopped
+ * its VMs by the lease's end (then with a timeout of a second): either way
+ * the host is reset before the cluster restarts them elsewhere. */
+static void watchdog_tick(struct hp_agent *a)
+{
+        int64_t now = hp_mono_ms(), renewed, heartbeat, lease, margin;
+        int n = 0, r;
+
+        if (!a->watchdog)
+                return;
+        pthread_mutex_lock(&a->lock);
+        renewed = a->renewed;
+        heartbeat = a->heartbeat_ms;
+        lease = a->lease_ms;
+        margin = a->margin_ms;
+        pthread_mutex_unlock(&a->lock);
+        if (renewed && a->isolated_for == renewed && now >= renewed + lease)
+                n = hp_agent_runs_running(a->runs, &a->iso_ops, true);
+        if (n > 0) {
+                if (!a->starving) {
+                        fprintf(stderr, "hwpassd: agent: %d VM%s the isolation response stops still run%s at the "
+                                        "lease's end: the watchdog resets this host in a second, so that none runs "
+                                        "twice\n",
+                                n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+                        (void)hp_watchdog_set_timeout(a->watchdog, 1);
+                        a->starving = true;
+                }
+                return;
+        }
+        if (a->starving)
+                fprintf(stderr, "hwpassd: agent: the isolated VMs stopped: the watchdog is fed again\n");
+        a->starving = false;
+        r = hp_watchdog_set_timeout(a->watchdog, watchdog_timeout(heartbeat, lease, margin));
+        if (r >= 0)
+                r = hp_watchdog_feed(a->watchdog);
+        if (r < 0)
+                fprintf(stderr, "hwpassd: agent: cannot feed the watchdog: %s\n", strerror(-r));
+}
+
 static void *isolation_loop(void *userdata)
 {
         struct hp_agent *a = userdata;
@@ -631,6 +688,7 @@ static void *isolation_loop(void *userdata)
         while (!a->stop) {
                 pthread_mutex_unlock(&a->lock);
                 isolation_check(a);
+                watchdog_tick(a);
                 pthread_mutex_lock(&a->lock);
                 until = hp_mono_after_ms(100);
                 while (!a->stop && pthread_cond_timedwait(&a->wake, &a->lock, &until) == 0)
@@ -646,6 +704,14 @@ static void read_boot_id(struct hp_agent *a)
 
         if (hp_host_read(a->ops.host, "proc/sys/kernel/random/boot_id", &id) >= 0)
                 snprintf(a->boot_id, sizeof(a->boot_id), "%s", hp_strstrip(id));
+}
+
+static int watchdog_error(const char *path, int r, char **ret_error)
+{
+        return hp_errorf(ret_error, r, "cannot arm the watchdog '%s': %s%s", path, strerror(-r),
+                         r == -ENOENT  ? " (no watchdog device here: 'modprobe softdog' gives one)"
+                         : r == -EBUSY ? " (another process holds it)"
+                                       : "");
 }
 
 int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, char **ret_error)
@@ -674,6 +740,7 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
                 a->ops.names = a->names;
         a->heartbeat_ms = HP_HEARTBEAT_MS_DEFAULT;
         a->lease_ms = HP_LEASE_MS_DEFAULT;
+        a->margin_ms = HP_LEASE_MS_DEFAULT;
         a->dev_ops = a->ops;
         a->iso_ops = a->ops;
         if (!(a->failed = json_object()) || !(a->failed_report = json_object()))
@@ -685,6 +752,9 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
                 return hp_errorf(ret_error, -EINVAL, "invalid host name '%.64s': 1-%d letters, digits, '-', '.' or '_'",
                                  cfg->name ?: "", HP_STORE_HOST_NAME_MAX);
         read_boot_id(a);
+        /* Before a join that may wait for the controllers: it is armed later. */
+        if (cfg->watchdog && access(cfg->watchdog, W_OK) < 0)
+                return watchdog_error(cfg->watchdog, -errno, ret_error);
         r = hp_agent_runs_open(&a->ops, &a->runs);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot read the record of the cluster's VMs in '%s': %s",
@@ -704,6 +774,12 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot start the heartbeat: %s", strerror(-r));
         a->running = true;
+        /* Armed once the host is in the cluster, with the defaults' timeout
+         * until a controller's answer gives the timings. */
+        if (cfg->watchdog && (r = hp_watchdog_open(cfg->watchdog,
+                                                   watchdog_timeout(a->heartbeat_ms, a->lease_ms, a->margin_ms),
+                                                   &a->watchdog)) < 0)
+                return watchdog_error(cfg->watchdog, r, ret_error);
         r = -pthread_create(&a->iso_thread, NULL, isolation_loop, a);
         if (r < 0)
                 return hp_errorf(ret_error, r, "cannot start the isolation thread: %s", strerror(-r));
@@ -731,6 +807,19 @@ void hp_agent_stop(struct hp_agent *a)
                 pthread_cond_signal(&a->dev_wake);
                 pthread_mutex_unlock(&a->dev_lock);
                 pthread_join(a->dev_thread, NULL);
+        }
+        if (a->watchdog) {
+                /* Disarmed when none of the cluster's VMs runs here. Otherwise
+                 * it stays armed: an agent that is not back in time (a
+                 * restart is) gets the host reset before the cluster restarts
+                 * them elsewhere. */
+                int n = hp_agent_runs_running(a->runs, &a->ops, false);
+
+                if (n > 0)
+                        fprintf(stderr, "hwpassd: agent: %d of the cluster's VMs run here: the watchdog stays armed "
+                                        "and resets this host in %d s unless hwpassd is back\n",
+                                n, hp_watchdog_timeout(a->watchdog));
+                hp_watchdog_close(a->watchdog, n == 0);
         }
         hp_client_free(a->client);
         hp_names_free(a->names);

@@ -17,6 +17,8 @@ struct hp_agent_config {
         /* Addresses ("HOST:PORT") that tell this host it is not cut off when
          * no controller answers (docs/cluster.md "Isolation"), NULL-terminated, or NULL. */
         char *const *isolation_addresses;
+        /* A watchdog device to feed (docs/cluster.md "Watchdog"), or NULL. */
+        const char *watchdog;
 };
 
 /* Joins when no credential is kept (a refused join is an error; controllers

@@ -58,7 +58,7 @@ struct options {
         const char *listen_on, *db, *root, *web_root, *run_dir, *state_dir;
         /* An agent's: its controllers, the cluster CA, its join token, its name. */
         char **controllers, **isolation;
-        const char *ca, *join_token, *name;
+        const char *ca, *join_token, *name, *watchdog;
         /* A controller's: the URLs agents are told of; the heartbeat, lease and
          * failover margin it grants (a profile's, each given one over it). */
         char **advertise;
@@ -81,7 +81,7 @@ static const char usage_text[] =
         "  controller:  --db postgresql://... [--advertise URL]... [--ha-profile default|fast]\n"
         "               [--heartbeat-ms N] [--lease-ms N] [--failover-margin-ms N]\n"
         "  agent:       --controller URL[,URL...] --ca FILE [--join-token TOKEN] [--name NAME]\n"
-        "               [--isolation-address HOST:PORT]...\n"
+        "               [--isolation-address HOST:PORT]... [--watchdog DEVICE]\n"
         "  --role: standalone (default: one host, SQLite), controller (a cluster's, over a PostgreSQL\n"
         "        that every controller shares; hosts join and heartbeat to it) or agent (this host in a\n"
         "        cluster: joins with --join-token, or HWPASS_JOIN_TOKEN, the first time, keeps its\n"
@@ -95,6 +95,9 @@ static const char usage_text[] =
         "  --isolation-address: an address (e.g. the gateway's SSH port) whose answer tells this host it\n"
         "        is not cut off when no controller answers; a host cut off stops its cluster VMs before\n"
         "        its lease ends, so they can be restarted elsewhere (each VM's \"isolation\" setting)\n"
+        "  --watchdog: a watchdog device to feed (/dev/watchdog; 'modprobe softdog' gives one): the host\n"
+        "        is reset when the agent hangs, or cannot stop its VMs when cut off, before the cluster\n"
+        "        restarts them elsewhere; a restart of hwpassd that is back in time keeps them running\n"
         "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
         "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
         "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
@@ -228,9 +231,9 @@ static int check_role(struct options *o)
         if (agent && (!o->controllers || !o->ca))
                 return usage("%s", "--role agent needs --controller URL[,URL...] and --ca FILE (the cluster CA's "
                                    "certificate, from 'hwpass cluster init')");
-        if (!agent && (o->controllers || o->ca || o->join_token || o->name || o->isolation))
-                return usage("%s", "--controller, --ca, --join-token, --name and --isolation-address are an agent's "
-                                   "(--role agent)");
+        if (!agent && (o->controllers || o->ca || o->join_token || o->name || o->isolation || o->watchdog))
+                return usage("%s", "--controller, --ca, --join-token, --name, --isolation-address and --watchdog are "
+                                   "an agent's (--role agent)");
         if (!controller && (o->advertise || o->heartbeat_ms || o->lease_ms || o->margin_ms || o->ha_profile))
                 return usage("%s", "--advertise, --ha-profile, --heartbeat-ms, --lease-ms and --failover-margin-ms are "
                                    "a controller's (--role controller)");
@@ -268,6 +271,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                                    : streq(argv[i], "--ca")        ? &o->ca
                                    : streq(argv[i], "--join-token") ? &o->join_token
                                    : streq(argv[i], "--name")      ? &o->name
+                                   : streq(argv[i], "--watchdog")  ? &o->watchdog
                                                                    : NULL;
                 const char *role = NULL, *urls = NULL, *advertise = NULL, *ms = NULL, *iso = NULL;
 
@@ -618,7 +622,8 @@ static int run(struct options *opts)
                 }
                 r = hp_agent_start(&(struct hp_agent_config){ .name = o.name, .controllers = o.controllers,
                                                               .ca_file = o.ca, .join_token = o.join_token,
-                                                              .ops = &ctx, .isolation_addresses = o.isolation },
+                                                              .ops = &ctx, .isolation_addresses = o.isolation,
+                                                              .watchdog = o.watchdog },
                                    &agent, &err);
                 if (r < 0) {
                         fprintf(stderr, "hwpassd: agent: %s\n", err ? err : strerror(-r));
