@@ -18,6 +18,7 @@ import cluster
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_LIB = os.path.join(HERE, "..", "pg-lib.sh")
 HEARTBEAT_MS, LEASE_MS = 1000, 4000
+TIMING = ["--heartbeat-ms", str(HEARTBEAT_MS), "--lease-ms", str(LEASE_MS)]
 
 
 def free_port():
@@ -31,8 +32,9 @@ def free_port():
 class Controller:
     """PostgreSQL of its own, the cluster's certificates, one controller."""
 
-    def __init__(self, build):
+    def __init__(self, build, timing=TIMING):
         self.build = build
+        self.timing = list(timing)  # the controller's HA options
         # The server runs as postgres, below this directory.
         self.work = tempfile.mkdtemp(prefix="hwpass-controller-",
                                      dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
@@ -65,27 +67,42 @@ class Controller:
         if rc != 0:
             raise cluster.LabError("cluster init: " + out)
         self.log = open(os.path.join(self.work, "controller.log"), "w")
+        self.start()
+        rc, self.token = self.hwpass("--db", self.db, "token", "create", "ops")
+        self.token = self.token.strip()
+        return self
+
+    def start(self):
         run = os.path.join(self.work, "run")
         self.proc = subprocess.Popen(
             [os.path.join(self.build, "hwpassd"), "--role", "controller", "--db", self.db,
              "--run-dir", run, "--state-dir", os.path.join(self.work, "state"),
              "--listen", "unix:%s/sock" % run, "--listen", "tcp:127.0.0.1:%d" % self.port,
              "--tls-cert", os.path.join(self.pki, "ctl1.crt"), "--tls-key", os.path.join(self.pki, "ctl1.key"),
-             "--advertise", "https://%s:%d" % (cluster.GUEST_ADDR, self.port),
-             "--heartbeat-ms", str(HEARTBEAT_MS), "--lease-ms", str(LEASE_MS)],
+             "--advertise", "https://%s:%d" % (cluster.GUEST_ADDR, self.port)] + self.timing,
             stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(100):
             if os.path.exists(os.path.join(run, "sock")):
                 break
             time.sleep(0.1)
-        rc, self.token = self.hwpass("--db", self.db, "token", "create", "ops")
-        self.token = self.token.strip()
-        return self
 
-    def __exit__(self, *exc):
+    def stop(self):
         if self.proc:
             self.proc.terminate()
             self.proc.wait()
+            self.proc = None
+
+    def restart(self, timing):
+        """The controller again, with other HA options (the same database,
+        port and certificates: agents come back to it)."""
+        self.stop()
+        if os.path.exists(os.path.join(self.work, "run", "sock")):
+            os.unlink(os.path.join(self.work, "run", "sock"))
+        self.timing = list(timing)
+        self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
         self.log.close()
         subprocess.run(["sh", PG_LIB, "remove", self.pg], capture_output=True)
         shutil.rmtree(self.work, ignore_errors=True)
@@ -110,15 +127,17 @@ class Controller:
 
 
 
-def start_agent(ctl, host):
-    """hwpassd --role agent in host, with a join token of its own: (rc, its log so far).
-    L1's VMs run under TCG (its KVM runs on emulated SVM)."""
+def start_agent(ctl, host, options=""):
+    """hwpassd --role agent in host, with a join token of its own (a host that
+    joined keeps its credential: started again, it does not use it), and
+    options: (rc, its log so far). L1's VMs run under TCG (its KVM runs on
+    emulated SVM)."""
     ca = base64.b64encode(open(os.path.join(ctl.pki, "ca.crt"), "rb").read()).decode()
     rc, token = ctl.cl("cluster", "token", "create", "--ttl", "10m")
     if rc != 0:
         return rc, token
     return host.exec("mkdir -p /etc/hwpass && echo %s | base64 -d >/etc/hwpass/ca.crt && "
                      "(HWPASS_QEMU_ACCEL=tcg hwpassd --role agent --name %s --controller https://%s:%d --ca /etc/hwpass/ca.crt "
-                     "--join-token %s --db /tmp/hwpass.db --state-dir /tmp/state --run-dir /run/hwpass "
-                     ">/tmp/agent.log 2>&1 </dev/null &) && sleep 1 && cat /tmp/agent.log"
-                     % (ca, host.name, cluster.GUEST_ADDR, ctl.port, token.splitlines()[0]))
+                     "--join-token %s --db /tmp/hwpass.db --state-dir /tmp/state --run-dir /run/hwpass %s "
+                     ">>/tmp/agent.log 2>&1 </dev/null &) && sleep 1 && cat /tmp/agent.log"
+                     % (ca, host.name, cluster.GUEST_ADDR, ctl.port, token.splitlines()[0], options))

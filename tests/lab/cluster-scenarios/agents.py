@@ -5,7 +5,9 @@ behind a PCIe switch, c none. Shown: the hosts join with one-use tokens and
 report their real devices; a label and passthrough set through the
 controller reach host a, whose kernel binds its NVMe to vfio-pci; the
 controller counts it free in a's pool; b's NVMe share a switch; a host with
-its link cut is disconnected and comes back; a dead host is failed."""
+its link cut is disconnected and comes back; a dead host is failed. The lab
+itself first: each host named as the lab named it, its devices as its profile
+has them, reaching the controller's forwarded port and nothing else."""
 import json
 import time
 
@@ -22,9 +24,25 @@ def until(timeout, fn):
     return False
 
 
+def lab_itself(ctl, lab):
+    nvme_count = "lspci -n | grep -c ' 1b36:0010' || true"
+    reach = "curl -sk -m 5 -o /dev/null -w '%%{http_code}' https://%s:%d/v1/hosts"
+    for h, n in (("a", 1), ("b", 2), ("c", 0)):
+        lab.check("%s: named as the lab named it, with %d NVMe" % (h, n), h,
+                  "echo $(hostname) $(%s)" % nvme_count, pattern="^%s %d$" % (h, n))
+    lab.check("b: its NVMe sit behind one switch (two downstream ports)", "b",
+              "lspci -n | grep -c ' 104c:8233'", pattern="^2$")
+    lab.check("a: its NVMe's serial names the host", "a", "cat /sys/class/nvme/nvme*/serial", pattern="^a-nvme1")
+    lab.check("a reaches the controller's forwarded port (its API asks for a token)", "a",
+              reach % (cluster.GUEST_ADDR, ctl.port), pattern="^401$")
+    lab.check("a cannot reach anything else (the user network's gateway)", "a",
+              "! curl -sS -m 3 http://10.0.2.2:%d/" % ctl.port)
+
+
 def run(build):
     with controller.Controller(build) as ctl:
         with cluster.Lab(build, {"a": "nvme", "b": "switch", "c": "plain"}, forwards=[ctl.port]) as lab:
+            lab_itself(ctl, lab)
             for h in ("a", "b", "c"):
                 rc, out = controller.start_agent(ctl, lab[h])
                 lab.ok("%s: an agent starts with a join token" % h, rc == 0, out)
