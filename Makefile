@@ -63,8 +63,8 @@ test: build build-asan build-fuzz
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json
 	-meson test -C $(BUILD) --print-errorlogs
-	@# Suite 'long' (concurrency, cluster-vms: four to seven minutes under ASan, to keep
-	@# the whole run near 45) runs once, as 'scale' does; the other cluster tests run here.
+	@# Suite 'long' (concurrency, the cluster tests but for cluster-agents and cluster-rotate:
+	@# minutes each under ASan, their logic under ASan in unit tests) runs once, as 'scale' does.
 	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab --no-suite browser --no-suite scale \
 		--no-suite long
 	-meson test -C $(FUZZ_BUILD) --print-errorlogs

@@ -13,6 +13,7 @@
 struct hp_dev_config;
 struct hp_host_info;
 struct hp_store;
+struct hp_vm_spec;
 
 /* Hosts a controller shows: those that joined and were not removed (the
  * store's own "local" never joins). */
@@ -108,3 +109,8 @@ int hp_ctl_ha_settings_set(struct hp_store *s, unsigned tolerate, bool warn);
  * (malloc'd) naming the scenario; -errno. */
 int hp_ctl_admission_check(struct hp_store *s, unsigned tolerate, bool warn, const char *vm, const char *host,
                            char *const *addrs, char **ret_why);
+/* Whether a dynamic entry of lo could take a device one of hi's asks for:
+ * an ID both allow (subsystem IDs alike where both give them), and labels
+ * that do not tell them apart. HA holds a lower restart back while a
+ * higher one it competes with has no host. */
+bool hp_ctl_restart_competes(const struct hp_vm_spec *hi, const struct hp_vm_spec *lo);

@@ -243,8 +243,36 @@ static int waiting_priority(struct hp_ctl_ha *ha, struct hp_cluster_vm *vms, siz
 struct pending {
         const char *name;
         int priority;
+        struct hp_vm_spec spec;
         bool refused; /* no host could take it in this pass */
 };
+
+/* Whether two IDs match the same devices: equal vendor and device, and
+ * subsystem IDs that either leaves open or both give alike. */
+static bool ids_meet(const struct hp_pci_id_match *a, const struct hp_pci_id_match *b)
+{
+        return a->vendor_id == b->vendor_id && a->device_id == b->device_id &&
+               (!a->subsystem_vendor_id || !b->subsystem_vendor_id ||
+                (a->subsystem_vendor_id == b->subsystem_vendor_id &&
+                 a->subsystem_device_id == b->subsystem_device_id));
+}
+
+bool hp_ctl_restart_competes(const struct hp_vm_spec *hi, const struct hp_vm_spec *lo)
+{
+        for (size_t i = 0; i < hi->n_pci; i++)
+                for (size_t j = 0; j < lo->n_pci; j++) {
+                        const struct hp_vm_pci *x = &hi->pci[i], *y = &lo->pci[j];
+
+                        if (x->kind != HP_VM_PCI_DYNAMIC || y->kind != HP_VM_PCI_DYNAMIC ||
+                            (x->label && y->label && !streq(x->label, y->label)))
+                                continue;
+                        for (size_t a = 0; a < x->n_allowed; a++)
+                                for (size_t b = 0; b < y->n_allowed; b++)
+                                        if (ids_meet(&x->allowed[a], &y->allowed[b]))
+                                                return true;
+                }
+        return false;
+}
 
 static int by_priority(const void *a, const void *b)
 {
@@ -306,35 +334,16 @@ static int restart_tried(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_s
         return r;
 }
 
-/* Each VM waiting to restart, highest priority first: placed, or still
- * waiting with its reason in an event. Before each, the VMs of a higher
- * priority that found no host in this pass are tried again (at most a
- * few): a device set free meanwhile goes to them first. */
-static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_store *s,
-                           const struct hp_ctl_fence *fence, struct hp_cluster_vm *vms, size_t n_vms,
-                           int64_t budget_ms)
+/* restart_pending()'s pass over p, sorted, until the time given. */
+static int restart_pass(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_store *s,
+                        const struct hp_ctl_fence *fence, struct pending *p, size_t n, int top, int64_t until)
 {
-        int64_t start = hp_mono_ms();
-        _cleanup_free_ struct pending *p = calloc(n_vms + 1, sizeof(*p));
-        size_t n = 0;
-        int top = waiting_priority(ha, vms, n_vms), r;
+        int r;
 
-        if (!p)
-                return -ENOMEM;
-        for (size_t i = 0; i < n_vms; i++) {
-                _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
-                _cleanup_free_ char *err = NULL;
-
-                if (!streq(vms[i].desired, "on") || vms[i].host)
-                        continue;
-                if (hp_vm_spec_from_text(vms[i].spec_json, &spec, &err) < 0)
-                        continue;
-                p[n++] = (struct pending){ .name = vms[i].name, .priority = spec.restart_priority };
-        }
-        qsort(p, n, sizeof(*p), by_priority);
         /* The rest in the next tick, so the lease is renewed in time. */
-        for (size_t i = 0; i < n && hp_mono_ms() - start < budget_ms; i++) {
+        for (size_t i = 0; i < n && hp_mono_ms() < until; i++) {
                 _cleanup_free_ char *why = NULL;
+                const struct pending *held = NULL;
 
                 for (size_t k = 0, tried = 0; k < i && tried < REFUSED_RETRIES; k++)
                         if (p[k].refused && p[k].priority > p[i].priority) {
@@ -343,6 +352,19 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
                                 if (r < 0 || r == 2)
                                         return r < 0 ? r : 0;
                         }
+                for (size_t k = 0; k < i && !held; k++)
+                        if (p[k].refused && p[k].priority > p[i].priority && hp_ctl_restart_competes(&p[k].spec, &p[i].spec))
+                                held = &p[k];
+                if (held) {
+                        if (asprintf(&why, "waits for VM '%s' (restart priority %s), which asks for the same devices "
+                                           "and has no host yet",
+                                     held->name, hp_vm_restart_to_string(held->priority)) < 0)
+                                return -ENOMEM;
+                        r = announce(ha, s, NULL, "vm-restart-pending", p[i].name, held->name, why);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (p[i].priority < top) {
                         if (asprintf(&why, "waits until the VMs of restart priority %s restarted before it run",
                                      hp_vm_restart_to_string(top)) < 0)
@@ -360,6 +382,45 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
         }
         return 0;
 }
+
+/* Each VM waiting to restart, highest priority first: placed, or still
+ * waiting with its reason in an event. Before each, the VMs of a higher
+ * priority that found no host in this pass are tried again (at most a
+ * few): a device set free meanwhile goes to them first. One of them still
+ * without a host holds back every lower VM that asks for the same kind of
+ * device (a device freed between the two tries must not go to the lower
+ * one); lower VMs that ask for other devices go on. */
+static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp_store *s,
+                           const struct hp_ctl_fence *fence, struct hp_cluster_vm *vms, size_t n_vms,
+                           int64_t budget_ms)
+{
+        int64_t start = hp_mono_ms();
+        _cleanup_free_ struct pending *p = calloc(n_vms + 1, sizeof(*p));
+        size_t n = 0;
+        int top = waiting_priority(ha, vms, n_vms), r = 0;
+
+        if (!p)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_vms; i++) {
+                _cleanup_free_ char *err = NULL;
+
+                if (!streq(vms[i].desired, "on") || vms[i].host)
+                        continue;
+                if (hp_vm_spec_from_text(vms[i].spec_json, &p[n].spec, &err) < 0) {
+                        hp_vm_spec_done(&p[n].spec);
+                        continue;
+                }
+                p[n].name = vms[i].name;
+                p[n].priority = p[n].spec.restart_priority;
+                n++;
+        }
+        qsort(p, n, sizeof(*p), by_priority);
+        r = restart_pass(ha, c, s, fence, p, n, top, start + budget_ms);
+        for (size_t i = 0; i < n; i++)
+                hp_vm_spec_done(&p[i].spec);
+        return r;
+}
+
 
 /* Whether host h failed: it heartbeat once, and has been silent for its
  * lease and the margin, by the database's clock (hp_ctl_host_state()'s

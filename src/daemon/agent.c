@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,18 @@ static const char *answer_message(json_t *answer)
         return json_string_value(json_object_get(json_object_get(answer, "error"), "message")) ?: "(no message)";
 }
 
+/* Waits ms for SIGTERM or SIGINT, which the caller blocks: true when one came. */
+static bool stop_asked(int ms)
+{
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+        sigset_t set;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        return sigtimedwait(&set, NULL, &ts) > 0;
+}
+
 static int join(struct hp_agent *a, char **ret_credential, char **ret_error)
 {
         _cleanup_(hp_client_freep) struct hp_client *c = NULL;
@@ -182,7 +195,11 @@ static int join(struct hp_agent *a, char **ret_credential, char **ret_error)
                 if (r != -EHOSTUNREACH)
                         break;
                 fprintf(stderr, "hwpassd: agent: no controller answers the join yet (%s); trying again\n", *ret_error);
-                sleep(1);
+                /* A second between tries; a stop asked meanwhile (the daemon
+                 * blocks SIGTERM and SIGINT to take them in its loop) ends it. */
+                if (stop_asked(1000))
+                        return hp_errorf(ret_error, -EINTR, "stopped while waiting for a controller to answer the "
+                                                            "join");
         }
         if (r < 0)
                 return r;

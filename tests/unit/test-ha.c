@@ -25,6 +25,8 @@
 #include "ops/ops.h"
 #include "store/store.h"
 #include "util/macro.h"
+#include "vm/spec.h"
+#include "vm/specjson.h"
 
 #include "store-tmp.h"
 #include "store-url.h"
@@ -162,11 +164,63 @@ static void test_restart(void **state)
         assert_int_equal(events_of(path, "host-failed"), 1);
 }
 
+/* A VM asking for devices of pci (a JSON list of entries). */
+static void spec_of(const char *name, const char *pci, struct hp_vm_spec *ret)
+{
+        _cleanup_free_ char *doc = NULL, *err = NULL;
+
+        assert_true(asprintf(&doc, "{\"name\": \"%s\", \"memory_mib\": 64, \"vcpus\": 1, \"pci\": %s}", name, pci) > 0);
+        if (hp_vm_spec_from_document(doc, ret, &err) < 0)
+                fail_msg("%s: %s", doc, err);
+}
+
+/* Which lower restarts a higher one without a host holds back. */
+static void test_competes(void **state)
+{
+        static const struct {
+                const char *hi, *lo;
+                bool competes;
+        } cases[] = {
+                /* the same device and label */
+                { "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"], \"label\": \"train\"}]",
+                  "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"], \"label\": \"train\"}]", true },
+                /* another label: other devices */
+                { "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"], \"label\": \"train\"}]",
+                  "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"], \"label\": \"infer\"}]", false },
+                /* no label takes labelled ones too */
+                { "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"], \"label\": \"train\"}]",
+                  "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"]}]", true },
+                /* one alternative in common is enough */
+                { "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b5\", \"10de:20b2\"]}]",
+                  "[{\"index\": 1, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"]}]", true },
+                /* other devices */
+                { "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b5\"]}]",
+                  "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"1b36:0010\"]}]", false },
+                /* subsystem IDs that differ */
+                { "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2:10de:1463\"]}]",
+                  "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2:10de:147f\"]}]", false },
+                /* a static entry takes no device another asks for */
+                { "[{\"index\": 0, \"kind\": \"dynamic\", \"allowed\": [\"10de:20b2\"]}]",
+                  "[{\"index\": 0, \"kind\": \"static\", \"address\": \"0000:07:00.0\"}]", false },
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec hi = { 0 }, lo = { 0 };
+
+                spec_of("hi", cases[i].hi, &hi);
+                spec_of("lo", cases[i].lo, &lo);
+                if (hp_ctl_restart_competes(&hi, &lo) != cases[i].competes)
+                        fail_msg("case %zu: competes should be %d", i, cases[i].competes);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fence),
                 cmocka_unit_test(test_restart),
+                cmocka_unit_test(test_competes),
         };
 
         return run_store_tests("ha", NULL, 0, tests, ELEMENTSOF(tests));
