@@ -679,11 +679,11 @@ int main(int argc, char **argv)
         if (argc == 4 && streq(argv[1], "vm") && streq(argv[2], "supervise"))
                 return hp_vm_supervise(argv[3], 3) < 0 ? 1 : 0;
         r = parse_args(argc, argv, &o);
-        if (r == HELP_SHOWN)
-                return 0;
-        if (r != 0)
-                return r;
-        r = run(&o);
+        if (r == 0)
+                r = run(&o);
+        else if (r == HELP_SHOWN)
+                r = 0;
+        /* What the options took, on a refusal too. */
         hp_strv_free(o.controllers);
         hp_strv_free(o.advertise);
         hp_strv_free(o.isolation);
