@@ -18,8 +18,11 @@ struct hp_vm_spec;
 /* Hosts a controller shows: those that joined and were not removed (the
  * store's own "local" never joins). */
 bool hp_ctl_host_shown(const struct hp_host_info *h);
-/* h's state by the database's clock when it was listed; margin_ms:
- * hp_ctl_margin_ms(). */
+/* Whether h heartbeat once and has been silent for its lease and
+ * margin_ms (hp_ctl_margin_ms(): what keeps a slow host from being taken
+ * for a dead one), by the database's clock when it was listed. */
+bool hp_ctl_host_silent(const struct hp_host_info *h, int64_t margin_ms);
+/* h's state: maintenance before all, then connected while its lease lives. */
 enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t margin_ms);
 /* The host's devices as GET /v1/devices?host=NAME shows them (each reported
  * document with the cluster's settings over it, and "host"), appended to

@@ -421,14 +421,11 @@ static int restart_pending(struct hp_ctl_ha *ha, struct hp_ops_ctx *c, struct hp
         return r;
 }
 
-
-/* Whether host h failed: it heartbeat once, and has been silent for its
- * lease and the margin, by the database's clock (hp_ctl_host_state()'s
- * "failed", whatever its maintenance flag says). */
+/* Whether host h failed: a host the cluster shows that is silent (its
+ * maintenance flag does not matter). */
 static bool failed(const struct hp_host_info *h, int64_t margin_ms)
 {
-        return hp_ctl_host_shown(h) && h->heartbeat_ms > 0 && !h->lease_live &&
-               h->now_ms - h->lease_expires_ms > margin_ms;
+        return hp_ctl_host_shown(h) && hp_ctl_host_silent(h, margin_ms);
 }
 
 /* 1 when this controller leads (the lease taken or renewed), 0 when another

@@ -61,17 +61,18 @@ const char *hp_ctl_host_state_name(enum hp_ctl_host_state st)
         return (unsigned)st < HP_HOST_STATE_MAX ? names[st] : NULL;
 }
 
+bool hp_ctl_host_silent(const struct hp_host_info *h, int64_t margin_ms)
+{
+        return h->heartbeat_ms > 0 && !h->lease_live && h->now_ms - h->lease_expires_ms > margin_ms;
+}
+
 enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t margin_ms)
 {
         if (h->maintenance)
                 return HP_HOST_MAINTENANCE;
         if (h->lease_live)
                 return HP_HOST_CONNECTED;
-        /* Failed: silent for a lease and the margin that keeps a slow host
-         * from being taken for a dead one. */
-        if (h->heartbeat_ms > 0 && h->now_ms - h->lease_expires_ms > margin_ms)
-                return HP_HOST_FAILED;
-        return HP_HOST_DISCONNECTED;
+        return hp_ctl_host_silent(h, margin_ms) ? HP_HOST_FAILED : HP_HOST_DISCONNECTED;
 }
 
 /* Whether the host reports row's device bound to vfio-pci now. */
