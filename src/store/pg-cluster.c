@@ -26,7 +26,7 @@ int hp_pg_one_row_op(struct hp_pg *s, void *data)
         if (r < 0)
                 return r;
         w->changes = hp_pg_changes(res);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        if (sym_PQresultStatus(res) == PGRES_TUPLES_OK && sym_PQntuples(res) == 1)
                 return hp_pg_int64(res, 0, 0, &w->value);
         return 0;
 }
@@ -53,9 +53,9 @@ static int set_credential_op(struct hp_pg *s, void *data)
                        &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) != 1)
+        if (sym_PQntuples(res) != 1)
                 return 0; /* no such host: -ENOENT */
-        if (streq(PQgetvalue(res, 0, 0), "t"))
+        if (streq(sym_PQgetvalue(res, 0, 0), "t"))
                 return -EEXIST;
         return hp_pg_one_row_op(s, w);
 }
@@ -170,7 +170,7 @@ static int report_get_op(struct hp_pg *s, void *data)
         r = hp_pg_exec(s, "SELECT report, report_ms FROM hosts WHERE name = $1", 1, params, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) != 1)
+        if (sym_PQntuples(res) != 1)
                 return -ENOENT;
         r = hp_pg_int64(res, 0, 1, &g->at_ms);
         if (r >= 0)
@@ -228,7 +228,7 @@ static int host_list_op(struct hp_pg *s, void *data)
                        0, NULL, &res);
         if (r < 0)
                 return r;
-        n = PQntuples(res);
+        n = sym_PQntuples(res);
         h = n > 0 ? calloc((size_t)n, sizeof(*h)) : NULL;
         if (n > 0 && !h)
                 return -ENOMEM;
@@ -242,10 +242,10 @@ static int host_list_op(struct hp_pg *s, void *data)
                         r = hp_pg_int64(res, i, 4, &h[i].heartbeat_ms);
                 if (r >= 0)
                         r = hp_pg_int64(res, i, 7, &h[i].now_ms);
-                h[i].has_credential = streq(PQgetvalue(res, i, 1), "t");
-                h[i].lease_live = streq(PQgetvalue(res, i, 3), "t");
-                h[i].ready = streq(PQgetvalue(res, i, 5), "t");
-                h[i].maintenance = streq(PQgetvalue(res, i, 6), "t");
+                h[i].has_credential = streq(sym_PQgetvalue(res, i, 1), "t");
+                h[i].lease_live = streq(sym_PQgetvalue(res, i, 3), "t");
+                h[i].ready = streq(sym_PQgetvalue(res, i, 5), "t");
+                h[i].maintenance = streq(sym_PQgetvalue(res, i, 6), "t");
         }
         if (r < 0) {
                 hp_host_infos_free(h, (size_t)n);
@@ -308,16 +308,16 @@ static int join_use_op(struct hp_pg *s, void *data)
                 return r;
         if (hp_pg_changes(res) > 0)
                 return 0;
-        PQclear(TAKE_PTR(res));
+        sym_PQclear(TAKE_PTR(res));
         r = hp_pg_exec(s,
                        "SELECT used_ms IS NOT NULL, expires_ms > " NOW_MS
                        " FROM join_tokens WHERE hash = $1",
                        1, params, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) != 1 || streq(PQgetvalue(res, 0, 0), "t"))
+        if (sym_PQntuples(res) != 1 || streq(sym_PQgetvalue(res, 0, 0), "t"))
                 return -ENOENT;
-        return streq(PQgetvalue(res, 0, 1), "t") ? -EIO : -EKEYEXPIRED;
+        return streq(sym_PQgetvalue(res, 0, 1), "t") ? -EIO : -EKEYEXPIRED;
 }
 
 int hp_pg_join_token_use(struct hp_store *s, const char *hash)
@@ -343,7 +343,7 @@ static int join_list_op(struct hp_pg *s, void *data)
                        0, NULL, &res);
         if (r < 0)
                 return r;
-        n = PQntuples(res);
+        n = sym_PQntuples(res);
         j = n > 0 ? calloc((size_t)n, sizeof(*j)) : NULL;
         if (n > 0 && !j)
                 return -ENOMEM;
@@ -396,7 +396,7 @@ static int setting_get_op(struct hp_pg *s, void *data)
         r = hp_pg_exec(s, "SELECT value FROM settings WHERE key = $1", 1, params, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) != 1)
+        if (sym_PQntuples(res) != 1)
                 return -ENOENT;
         r = hp_pg_strdup(res, 0, 0, &value);
         if (r < 0)
@@ -460,13 +460,13 @@ static int leader_op(struct hp_pg *s, void *data)
                        2, l->params, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) == 1)
+        if (sym_PQntuples(res) == 1)
                 return hp_pg_int64(res, 0, 0, &l->token);
-        PQclear(TAKE_PTR(res));
+        sym_PQclear(TAKE_PTR(res));
         r = hp_pg_exec(s, "SELECT holder FROM leader WHERE id = 1", 0, NULL, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) != 1)
+        if (sym_PQntuples(res) != 1)
                 return -EBADMSG;
         r = hp_pg_strdup(res, 0, 0, &holder);
         if (r < 0)

@@ -44,7 +44,7 @@ static int field_u16(PGresult *res, int row, int col, uint16_t *ret)
 {
         int64_t v = 0;
 
-        if (!PQgetisnull(res, row, col) && hp_pg_int64(res, row, col, &v) < 0)
+        if (!sym_PQgetisnull(res, row, col) && hp_pg_int64(res, row, col, &v) < 0)
                 return -EBADMSG;
         if (v < 0 || v > UINT16_MAX)
                 return -EBADMSG;
@@ -73,7 +73,7 @@ static int row_to_config(PGresult *res, int row, struct hp_dev_config *ret)
                 {COL_SUBSYSTEM_VENDOR_ID, &c.subsystem_vendor_id},
                 {COL_SUBSYSTEM_DEVICE_ID, &c.subsystem_device_id},
         };
-        const char *address = PQgetvalue(res, row, COL_ADDRESS);
+        const char *address = sym_PQgetvalue(res, row, COL_ADDRESS);
         int r;
 
         if (strlen(address) >= sizeof(c.address))
@@ -91,8 +91,8 @@ static int row_to_config(PGresult *res, int row, struct hp_dev_config *ret)
         }
         if (!c.health)
                 return -EBADMSG;
-        c.desired = streq(PQgetvalue(res, row, COL_DESIRED), "t");
-        if (!PQgetisnull(res, row, COL_UPDATED_AT)) {
+        c.desired = streq(sym_PQgetvalue(res, row, COL_DESIRED), "t");
+        if (!sym_PQgetisnull(res, row, COL_UPDATED_AT)) {
                 r = hp_pg_int64(res, row, COL_UPDATED_AT, &c.updated_at);
                 if (r < 0)
                         return r;
@@ -109,7 +109,7 @@ static int row_to_config(PGresult *res, int row, struct hp_dev_config *ret)
  * address, its attributes in order. */
 static int rows_to_configs(PGresult *res, struct hp_dev_config **ret, size_t *ret_n)
 {
-        int rows = PQntuples(res);
+        int rows = sym_PQntuples(res);
         struct hp_dev_config *v = rows > 0 ? calloc((size_t)rows, sizeof(*v)) : NULL;
         size_t n = 0;
         int r = 0;
@@ -117,15 +117,15 @@ static int rows_to_configs(PGresult *res, struct hp_dev_config **ret, size_t *re
         if (rows > 0 && !v)
                 return -ENOMEM;
         for (int i = 0; i < rows && r >= 0; i++) {
-                if (n == 0 || !streq(v[n - 1].address, PQgetvalue(res, i, COL_ADDRESS))) {
+                if (n == 0 || !streq(v[n - 1].address, sym_PQgetvalue(res, i, COL_ADDRESS))) {
                         r = row_to_config(res, i, &v[n]);
                         if (r < 0)
                                 break;
                         n++;
                 }
-                if (!PQgetisnull(res, i, COL_KEY))
-                        r = hp_strv_pushf(&v[n - 1].attrs, "%s=%s", PQgetvalue(res, i, COL_KEY),
-                                          PQgetvalue(res, i, COL_VALUE));
+                if (!sym_PQgetisnull(res, i, COL_KEY))
+                        r = hp_strv_pushf(&v[n - 1].attrs, "%s=%s", sym_PQgetvalue(res, i, COL_KEY),
+                                          sym_PQgetvalue(res, i, COL_VALUE));
         }
         if (r < 0) {
                 hp_dev_configs_free(v, n);

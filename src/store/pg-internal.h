@@ -3,7 +3,7 @@
  * runs; what is here only stores and reads. Nothing outside pg*.c includes it. */
 #pragma once
 
-#include <libpq-fe.h>
+#include "pg-lib.h" /* libpq-fe.h, and sym_PQ...() to call */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,7 +39,7 @@ static inline struct hp_pg *hp_pg(struct hp_store *s)
 
 static inline void hp_pg_clearp(PGresult **res)
 {
-        PQclear(*res);
+        sym_PQclear(*res);
 }
 #define _cleanup_result_ _cleanup_(hp_pg_clearp)
 

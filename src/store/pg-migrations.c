@@ -185,11 +185,11 @@ static int read_version(struct hp_pg *s, int *ret)
                 *ret = 0;
                 return 0;
         }
-        PQclear(TAKE_PTR(res));
+        sym_PQclear(TAKE_PTR(res));
         r = hp_pg_exec(s, "SELECT version FROM schema_version WHERE id = 1", 0, NULL, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) != 1 || hp_pg_int64(res, 0, 0, &v) < 0 || v < 1 || v > INT_MAX)
+        if (sym_PQntuples(res) != 1 || hp_pg_int64(res, 0, 0, &v) < 0 || v < 1 || v > INT_MAX)
                 return -EBADMSG;
         *ret = (int)v;
         return 0;
@@ -232,14 +232,14 @@ static int clash_check(struct hp_pg *s, bool *refused, char **ret_error)
                        0, NULL, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) == 0)
+        if (sym_PQntuples(res) == 0)
                 return 0;
         r = hp_pg_int64(res, 0, 1, &n);
         if (r < 0)
                 return r;
         *refused = true;
-        return hp_store_vm_names_clash(ret_error, s->display, PQgetvalue(res, 0, 0), n,
-                                       PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+        return hp_store_vm_names_clash(ret_error, s->display, sym_PQgetvalue(res, 0, 0), n,
+                                       sym_PQgetvalue(res, 0, 2), sym_PQgetvalue(res, 0, 3));
 }
 
 /* Takes the schema one version up, unless another connection did it
@@ -276,8 +276,8 @@ static int migrate_step(struct hp_pg *s, int *version, char **ret_error)
                                       "Failed to upgrade state database \"%s\" to schema "
                                       "version %d: %s",
                                       s->display, target, hp_pg_message(s, r));
-                if (PQstatus(s->conn) == CONNECTION_OK &&
-                    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+                if (sym_PQstatus(s->conn) == CONNECTION_OK &&
+                    sym_PQtransactionStatus(s->conn) != PQTRANS_IDLE)
                         (void)hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL); /* already failing */
                 return r;
         }

@@ -153,8 +153,8 @@ static int place_op(struct hp_pg *s, void *data)
                        3, p->params, &res);
         if (r < 0)
                 return r;
-        if (PQgetisnull(res, 0, 0))
-                return streq(PQgetvalue(res, 0, 1), "t") ? -EBUSY : -ENOENT;
+        if (sym_PQgetisnull(res, 0, 0))
+                return streq(sym_PQgetvalue(res, 0, 1), "t") ? -EBUSY : -ENOENT;
         return hp_pg_int64(res, 0, 0, &p->epoch);
 }
 
@@ -253,9 +253,9 @@ static int report_op(struct hp_pg *s, void *data)
                        4, p->params, &res);
         if (r < 0)
                 return r;
-        if (streq(PQgetvalue(res, 0, 0), "t"))
+        if (streq(sym_PQgetvalue(res, 0, 0), "t"))
                 p->result = 0;
-        else if (streq(PQgetvalue(res, 0, 1), "t"))
+        else if (streq(sym_PQgetvalue(res, 0, 1), "t"))
                 p->result = HP_STORE_REPORT_STALE;
         else
                 return -ENOENT;

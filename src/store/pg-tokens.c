@@ -77,7 +77,7 @@ static int list_op(struct hp_pg *s, void *data)
                        NULL, &res);
         if (r < 0)
                 return r;
-        n = PQntuples(res);
+        n = sym_PQntuples(res);
         t = n > 0 ? calloc((size_t)n, sizeof(*t)) : NULL;
         if (n > 0 && !t)
                 return -ENOMEM;
@@ -115,10 +115,10 @@ int hp_pg_find_hash(const PGresult *res, const char *hash, char **ret_name)
 {
         _cleanup_free_ char *found = NULL;
 
-        for (int i = 0; i < PQntuples(res); i++) {
-                bool same = hp_token_hash_equal(PQgetvalue(res, i, 1), hash);
+        for (int i = 0; i < sym_PQntuples(res); i++) {
+                bool same = hp_token_hash_equal(sym_PQgetvalue(res, i, 1), hash);
 
-                if (same && !found && !(found = strdup(PQgetvalue(res, i, 0))))
+                if (same && !found && !(found = strdup(sym_PQgetvalue(res, i, 0))))
                         return -ENOMEM;
         }
         *ret_name = TAKE_PTR(found);

@@ -264,17 +264,17 @@ static int blame_first(struct hp_pg *s, struct assign *a, const char *array)
                        2, params, &res);
         if (r < 0)
                 return r;
-        rows = PQntuples(res);
+        rows = sym_PQntuples(res);
         for (size_t i = 0; i < a->n; i++) {
                 int row = 0;
 
-                while (row < rows && !streq(PQgetvalue(res, row, 0), a->addresses[i]))
+                while (row < rows && !streq(sym_PQgetvalue(res, row, 0), a->addresses[i]))
                         row++;
                 if (row == rows)
                         return hp_errorf(&a->blame, -ENOENT, "%s", a->addresses[i]);
-                if (!PQgetisnull(res, row, 1) && !streq(PQgetvalue(res, row, 1), a->vm))
+                if (!sym_PQgetisnull(res, row, 1) && !streq(sym_PQgetvalue(res, row, 1), a->vm))
                         return hp_errorf(&a->blame, -EBUSY, "%s (held by %s)", a->addresses[i],
-                                         PQgetvalue(res, row, 1));
+                                         sym_PQgetvalue(res, row, 1));
         }
         return 0; /* every one is free again: no culprit */
 }
@@ -314,14 +314,14 @@ static int assign_op(struct hp_pg *s, void *data)
                         4, params, &res);
                 if (r < 0)
                         return r;
-                if (streq(PQgetvalue(res, 0, 0), "t"))
+                if (streq(sym_PQgetvalue(res, 0, 0), "t"))
                         return 0;
                 /* Refused: why, in store.h's order (the VM, then the first device to blame). */
                 r = hp_pg_exec(s, "SELECT 1 FROM vms WHERE host = $1 AND name = $2", 2, params,
                                &vm);
                 if (r < 0)
                         return r;
-                if (PQntuples(vm) == 0)
+                if (sym_PQntuples(vm) == 0)
                         return -ENOENT;
                 r = blame_first(s, a, array);
                 if (r < 0)

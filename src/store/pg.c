@@ -59,11 +59,11 @@ const char *hp_pg_message(struct hp_pg *s, int r)
 /* What the failure of res means, as store.h's errors. */
 static int failure_errno(struct hp_pg *s, PGresult *res)
 {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *state = res ? sym_PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
         snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "");
-        keep_message(s, res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn));
-        if (PQstatus(s->conn) == CONNECTION_BAD)
+        keep_message(s, res ? sym_PQresultErrorMessage(res) : sym_PQerrorMessage(s->conn));
+        if (sym_PQstatus(s->conn) == CONNECTION_BAD)
                 return -ECONNRESET;
         if (!res)
                 return -ENOMEM;
@@ -98,27 +98,27 @@ static bool is_retryable(const struct hp_pg *s)
 
 int hp_pg_exec(struct hp_pg *s, const char *sql, int n, const char *const *params, PGresult **ret)
 {
-        PGresult *res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        PGresult *res = sym_PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = res ? sym_PQresultStatus(res) : PGRES_FATAL_ERROR;
         int r;
 
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
                 r = failure_errno(s, res);
-                PQclear(res);
+                sym_PQclear(res);
                 return r;
         }
         if (ret)
                 *ret = res;
         else
-                PQclear(res);
+                sym_PQclear(res);
         return 0;
 }
 
 int hp_pg_exec_script(struct hp_pg *s, const char *sql)
 {
-        _cleanup_result_ PGresult *res = PQexec(s->conn, sql);
+        _cleanup_result_ PGresult *res = sym_PQexec(s->conn, sql);
 
-        if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
+        if (res && sym_PQresultStatus(res) == PGRES_COMMAND_OK)
                 return 0;
         return failure_errno(s, res);
 }
@@ -128,15 +128,15 @@ int hp_pg_changes(PGresult *res)
         int n = 0;
 
         /* Empty for a command that counts nothing; a count never exceeds INT_MAX here. */
-        return hp_parse_int(PQcmdTuples(res), &n) < 0 ? 0 : n;
+        return hp_parse_int(sym_PQcmdTuples(res), &n) < 0 ? 0 : n;
 }
 
 int hp_pg_strdup(PGresult *res, int row, int col, char **ret)
 {
         char *copy = NULL;
 
-        if (!PQgetisnull(res, row, col)) {
-                copy = strdup(PQgetvalue(res, row, col));
+        if (!sym_PQgetisnull(res, row, col)) {
+                copy = strdup(sym_PQgetvalue(res, row, col));
                 if (!copy)
                         return -ENOMEM;
         }
@@ -147,7 +147,7 @@ int hp_pg_strdup(PGresult *res, int row, int col, char **ret)
 int hp_pg_read_rows(PGresult *res, size_t elem_size, int (*row)(PGresult *res, int i, void *ret),
                     void **ret, size_t *ret_n)
 {
-        int n = PQntuples(res), r;
+        int n = sym_PQntuples(res), r;
 
         *ret = NULL;
         *ret_n = 0;
@@ -167,11 +167,11 @@ int hp_pg_read_rows(PGresult *res, size_t elem_size, int (*row)(PGresult *res, i
 
 int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret)
 {
-        const char *t = PQgetvalue(res, row, col);
+        const char *t = sym_PQgetvalue(res, row, col);
         char *end = NULL;
         long long v;
 
-        if (PQgetisnull(res, row, col) || !*t)
+        if (sym_PQgetisnull(res, row, col) || !*t)
                 return -EBADMSG;
         errno = 0;
         v = strtoll(t, &end, 10);
@@ -200,11 +200,11 @@ static int session_setup(struct hp_pg *s)
  * once, outside a transaction; -ECONNRESET when that fails too. */
 static int reconnect_if_lost(struct hp_pg *s)
 {
-        if (PQstatus(s->conn) == CONNECTION_OK)
+        if (sym_PQstatus(s->conn) == CONNECTION_OK)
                 return 0;
-        PQreset(s->conn);
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-                keep_message(s, PQerrorMessage(s->conn));
+        sym_PQreset(s->conn);
+        if (sym_PQstatus(s->conn) != CONNECTION_OK) {
+                keep_message(s, sym_PQerrorMessage(s->conn));
                 return -ECONNRESET;
         }
         return session_setup(s);
@@ -218,7 +218,7 @@ static void run_quietly(struct hp_pg *s, const char *sql)
         char *msg = TAKE_PTR(s->last_error);
 
         memcpy(state, s->sqlstate, sizeof(state));
-        if (PQstatus(s->conn) == CONNECTION_OK)
+        if (sym_PQstatus(s->conn) == CONNECTION_OK)
                 (void)hp_pg_exec(s, sql, 0, NULL, NULL);
         memcpy(s->sqlstate, state, sizeof(state));
         free(s->last_error);
@@ -245,7 +245,7 @@ static int run_in_tx(struct hp_pg *s, hp_pg_op op, void *data)
                 }
         }
         if (r == -ECONNRESET || (r == -EBUSY && is_retryable(s)) ||
-            PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+            sym_PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
                 run_quietly(s, "ROLLBACK");
                 s->tx_lost = true;
         } else {
@@ -287,7 +287,7 @@ int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data)
                         r = op(s, data);
                 if (multi && r >= 0)
                         r = hp_pg_exec(s, "COMMIT", 0, NULL, NULL);
-                else if (multi && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+                else if (multi && sym_PQtransactionStatus(s->conn) != PQTRANS_IDLE)
                         run_quietly(s, "ROLLBACK");
                 if (r != -EBUSY || !is_retryable(s) || now_ms() >= deadline)
                         return r;
@@ -306,7 +306,7 @@ static void pg_close(struct hp_store *store)
 {
         struct hp_pg *s = hp_pg(store);
 
-        PQfinish(s->conn); /* rolls back an open transaction */
+        sym_PQfinish(s->conn); /* rolls back an open transaction */
         free(s->display);
         free(s->last_error);
         free(s);
@@ -327,9 +327,9 @@ static int pg_set_host_id(struct hp_pg *s, const char *name)
         r = hp_pg_exec(s, "SELECT id FROM hosts WHERE name = $1", 1, params, &res);
         if (r < 0)
                 return r;
-        if (PQntuples(res) == 0)
+        if (sym_PQntuples(res) == 0)
                 return -ENOENT;
-        snprintf(s->host_id, sizeof(s->host_id), "%s", PQgetvalue(res, 0, 0));
+        snprintf(s->host_id, sizeof(s->host_id), "%s", sym_PQgetvalue(res, 0, 0));
         return 0;
 }
 
@@ -371,17 +371,20 @@ static int pg_connect(struct hp_pg *s, const char *url, char **ret_error)
 
         if (!conninfo)
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
+        r = hp_pq_load(ret_error);
+        if (r < 0)
+                return r;
         for (char *p = conninfo; *p && *p != ':'; p++)
                 if (*p >= 'A' && *p <= 'Z')
                         *p = (char)(*p - 'A' + 'a');
         values[2] = conninfo;
         /* The URL's own settings (a connect_timeout) win over the defaults before it. */
-        s->conn = PQconnectdbParams(keywords, values, 1);
+        s->conn = sym_PQconnectdbParams(keywords, values, 1);
         if (!s->conn)
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
-        PQsetNoticeProcessor(s->conn, quiet_notices, NULL);
-        if (PQstatus(s->conn) != CONNECTION_OK) {
-                keep_message(s, PQerrorMessage(s->conn));
+        sym_PQsetNoticeProcessor(s->conn, quiet_notices, NULL);
+        if (sym_PQstatus(s->conn) != CONNECTION_OK) {
+                keep_message(s, sym_PQerrorMessage(s->conn));
                 return hp_errorf(ret_error, -ECONNREFUSED,
                                  "Failed to connect to state database \"%s\": %s; check that the "
                                  "server runs, the database exists and the user may log in",
@@ -451,7 +454,7 @@ static int tx_ended(struct hp_pg *s, int r)
         bool again = s->busy_set_in_tx;
 
         s->busy_set_in_tx = false;
-        if (again && PQstatus(s->conn) == CONNECTION_OK) {
+        if (again && sym_PQstatus(s->conn) == CONNECTION_OK) {
                 int q = session_setup(s);
 
                 return r < 0 ? r : q;
@@ -483,7 +486,7 @@ static int pg_commit(struct hp_store *store)
         if (!s->in_tx)
                 return -EINVAL;
         s->in_tx = false;
-        if (s->tx_lost || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+        if (s->tx_lost || sym_PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
                 run_quietly(s, "ROLLBACK");
                 return tx_ended(s, -ECANCELED);
         }
@@ -498,7 +501,7 @@ static int pg_rollback(struct hp_store *store)
         if (!s->in_tx)
                 return 0;
         s->in_tx = false;
-        if (s->tx_lost || PQstatus(s->conn) != CONNECTION_OK)
+        if (s->tx_lost || sym_PQstatus(s->conn) != CONNECTION_OK)
                 return tx_ended(s, 0);
         return tx_ended(s, hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL));
 }
@@ -575,7 +578,7 @@ static int event_list_op(struct hp_pg *s, void *data)
                        2, params, &res);
         if (r < 0)
                 return r;
-        n = PQntuples(res);
+        n = sym_PQntuples(res);
         e = n > 0 ? calloc((size_t)n, sizeof(*e)) : NULL;
         if (n > 0 && !e)
                 return -ENOMEM;
