@@ -354,8 +354,11 @@ static int enable_wal(struct hp_sqlite *s, const char *display, char **ret_error
                         "mode stays \"%s\"); keep it on a local filesystem",
                         display, (const char *)mode);
         rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(s->db, "PRAGMA journal_size_limit = 4194304", NULL, NULL, NULL);
         if (rc != SQLITE_OK)
                 return open_fail(s, display, hp_sqlite_errno_rc(s, rc), ret_error);
+        (void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){ 1 });
         return 0;
 }
 
