@@ -73,17 +73,6 @@ int hp_ops_vm_firmware_check(struct hp_ops_ctx *c, const struct hp_ops_vm *v,
                           v->spec.name);
 }
 
-/* RUN_DIR/vms/NAME/firmware.json: the choice of this run, for vm show. */
-static void record_run(const struct hp_ops_ctx *c, const struct hp_ops_vm *v, json_t *doc)
-{
-        char path[768], tmp[800];
-
-        hp_ops_vm_run_file(c->run_dir, v->spec.name, "firmware.json", path, sizeof(path));
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        if (json_dump_file(doc, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0)
-                (void)unlink(tmp); /* vm show then says nothing of this run's firmware */
-}
-
 static int prepare_ovmf(struct hp_ops_ctx *c, const struct hp_ops_vm *v,
                         const struct hp_ops_vm_plan *p)
 {
@@ -116,18 +105,20 @@ int hp_ops_vm_firmware_prepare(struct hp_ops_ctx *c, const struct hp_ops_vm *v,
         return p->firmware == HP_VM_FIRMWARE_EFI ? prepare_ovmf(c, v, p) : 0;
 }
 
-void hp_ops_vm_firmware_record(const struct hp_ops_ctx *c, const struct hp_ops_vm *v,
-                               const struct hp_ops_vm_plan *p)
+int hp_ops_vm_firmware_record(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
+                              char **ret_record, char **ret_event)
 {
         _cleanup_(json_decrefp) json_t *doc = hp_ops_vm_firmware_json(v, p);
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *record = doc ? json_dumps(doc, JSON_COMPACT) : NULL, *event = NULL;
 
-        /* The VM runs already: what cannot be recorded is left out. */
-        if (doc)
-                record_run(c, v, doc);
+        if (!record)
+                return -ENOMEM;
         /* Said in the event log only when hwpass chose. */
-        if (v->spec.firmware == HP_VM_FIRMWARE_AUTO && hp_ops_vm_firmware_text(v, p, &text) >= 0)
-                (void)hp_store_event_add(v->store, "vm-firmware", v->spec.name, text);
+        if (v->spec.firmware == HP_VM_FIRMWARE_AUTO && hp_ops_vm_firmware_text(v, p, &event) < 0)
+                return -ENOMEM;
+        *ret_record = TAKE_PTR(record);
+        *ret_event = TAKE_PTR(event);
+        return 0;
 }
 
 json_t *hp_ops_vm_firmware_last(const struct hp_ops_ctx *c, const char *name)

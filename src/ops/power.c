@@ -379,7 +379,7 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
 {
         _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
         _cleanup_strv_free_ char **qargv = NULL;
-        _cleanup_free_ char *lerr = NULL;
+        _cleanup_free_ char *lerr = NULL, *fw_record = NULL, *fw_event = NULL;
         char run_dir[512], vars[512];
         int r;
 
@@ -389,6 +389,8 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
                 r = usb_hosts(c, &v->spec, &usb);
         if (r >= 0)
                 r = build_argv(c, v, p, usb, &qargv);
+        if (r >= 0 && hp_ops_vm_firmware_record(v, p, &fw_record, &fw_event) < 0)
+                r = hp_op_oom(c);
         if (r < 0) {
                 /* The claim is given back: nothing ran. */
                 (void)hp_store_release_devices(v->store, v->spec.name);
@@ -402,12 +404,15 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
                                                  .host_root = c->host_root,
                                                  .devices = p->addrs,
                                                  .n_devices = p->n_pci,
-                                                 .actor = c->actor },
+                                                 .actor = c->actor,
+                                                 .record_file = "firmware.json",
+                                                 .record_text = fw_record,
+                                                 .event_kind = fw_event ? "vm-firmware" : NULL,
+                                                 .event_detail = fw_event },
                          60000, &lerr);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_FAILED, r, "'%s' did not start: %s", v->spec.name,
                                   lerr ? hp_strstrip(lerr) : strerror(-r));
-        hp_ops_vm_firmware_record(c, v, p);
         return 0;
 }
 

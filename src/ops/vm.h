@@ -157,10 +157,12 @@ int hp_ops_vm_firmware_check(struct hp_ops_ctx *c, const struct hp_ops_vm *v, co
 /* For EFI: OVMF is there (else HP_OP_CONFLICT naming the ovmf package) and
  * the VM has its vars store. */
 int hp_ops_vm_firmware_prepare(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p);
-/* Once QEMU runs, the choice is recorded: RUN_DIR/vms/NAME/firmware.json
- * for vm show, and for auto an event ("vm-firmware") with the words. */
-void hp_ops_vm_firmware_record(const struct hp_ops_ctx *c, const struct hp_ops_vm *v,
-                               const struct hp_ops_vm_plan *p);
+/* What the supervisor records once QEMU runs (the start waits for no
+ * write of its own): *ret_record, the text of RUN_DIR/vms/NAME/firmware.json
+ * for vm show, and *ret_event, for auto the words of the event
+ * "vm-firmware" (else NULL). 0 or -ENOMEM. */
+int hp_ops_vm_firmware_record(const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
+                              char **ret_record, char **ret_event);
 /* What the current or last run (since the host booted) used, as
  * hp_ops_vm_firmware_json() gave it; NULL when it has not run. */
 json_t *hp_ops_vm_firmware_last(const struct hp_ops_ctx *c, const char *name);

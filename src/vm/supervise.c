@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "host/bind.h"
 #include "util/hostroot.h"
+#include "util/io.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -122,6 +123,29 @@ static void get_ready(const char *run_dir, struct ready *ret)
         }
 }
 
+/* The launcher's record of this run (firmware.json), written whole or not
+ * at all while QEMU starts, and taken back when it does not come up. */
+static void record_file(const struct hp_vm_launch *l, bool keep)
+{
+        char path[640], tmp[656];
+        int fd, r;
+
+        if (!l->record_file || !l->record_text || strchr(l->record_file, '/'))
+                return;
+        snprintf(path, sizeof(path), "%s/%s", l->run_dir, l->record_file);
+        if (!keep) {
+                (void)unlink(path);
+                return;
+        }
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return;
+        r = hp_write_all(fd, l->record_text, strlen(l->record_text));
+        if (close(fd) < 0 || r < 0 || rename(tmp, path) < 0)
+                (void)unlink(tmp);
+}
+
 static void supervise(const struct hp_vm_launch *l, struct ready *ready, int status_fd, int timeout_ms)
         __attribute__((noreturn));
 static void supervise(const struct hp_vm_launch *l, struct ready *ready, int status_fd, int timeout_ms)
@@ -143,7 +167,6 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
                 posix_spawn_file_actions_adddup2(&fa, log, 1);
                 posix_spawn_file_actions_adddup2(&fa, log, 2);
         }
-        /* QEMU first: the store opens while QEMU starts. */
         if (ready->qemu[0] && streq(l->argv[0], HP_QEMU_BINARY))
                 r = posix_spawn(&qemu, ready->qemu, &fa, NULL, l->argv, environ);
         else
@@ -168,6 +191,7 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
         /* The record names the supervisor: as long as it lives, it will
          * record the end; QEMU's own pid is in qemu.pid. */
         (void)hp_store_vm_set_runtime(s, l->name, "starting", getpid(), qmp_path, time(NULL));
+        record_file(l, true);
         r = hp_qmp_connect_child(qmp_path, timeout_ms, qemu, &q);
         if (r >= 0)
                 r = hp_qmp_execute(q, "query-status", NULL, 5000, &st, &err);
@@ -177,6 +201,7 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
 
                 kill(qemu, SIGKILL);
                 waitpid(qemu, &status, 0);
+                record_file(l, false);
                 snprintf(qmp_path, sizeof(qmp_path), "%s/qemu.log", l->run_dir);
                 lf = open(qmp_path, O_RDONLY | O_CLOEXEC);
                 if (lf >= 0) {
@@ -194,6 +219,8 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
         r = hp_store_begin(s);
         (void)hp_store_vm_set_runtime(s, l->name, "running", getpid(), qmp_path, time(NULL));
         (void)hp_store_event_add(s, "vm-started", l->name, NULL);
+        if (l->event_kind)
+                (void)hp_store_event_add(s, l->event_kind, l->name, l->event_detail);
         if (r >= 0 && hp_store_commit(s) < 0)
                 (void)hp_store_rollback(s);
         report(status_fd, "ok\n", NULL);
@@ -216,8 +243,10 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
                 json_array_append_new(argv, json_string(l->argv[i]));
         for (size_t i = 0; devs && i < l->n_devices; i++)
                 json_array_append_new(devs, json_string(l->devices[i]));
-        j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i, s:s?}", "name", l->name, "argv", argv, "db", l->db_path,
-                      "host_root", l->host_root, "devices", devs, "timeout_ms", timeout_ms, "actor", l->actor);
+        j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i, s:s?, s:{s:s?, s:s?}, s:{s:s?, s:s?}}", "name",
+                      l->name, "argv", argv, "db", l->db_path, "host_root", l->host_root, "devices", devs,
+                      "timeout_ms", timeout_ms, "actor", l->actor, "record", "file", l->record_file,
+                      "text", l->record_text, "event", "kind", l->event_kind, "detail", l->event_detail);
         if (!j)
                 return -ENOMEM;
         snprintf(path, sizeof(path), "%s/launch.json", l->run_dir);
@@ -269,6 +298,10 @@ static int wait_and_supervise(const char *run_dir, int status_fd)
         l.db_path = json_string_value(json_object_get(j, "db"));
         l.host_root = json_string_value(json_object_get(j, "host_root"));
         l.actor = json_string_value(json_object_get(j, "actor"));
+        l.record_file = json_string_value(json_object_get(json_object_get(j, "record"), "file"));
+        l.record_text = json_string_value(json_object_get(json_object_get(j, "record"), "text"));
+        l.event_kind = json_string_value(json_object_get(json_object_get(j, "event"), "kind"));
+        l.event_detail = json_string_value(json_object_get(json_object_get(j, "event"), "detail"));
         l.argv = (char *const *)av;
         timeout = (int)json_integer_value(json_object_get(j, "timeout_ms"));
         if (!l.name || !l.db_path || !l.host_root) {

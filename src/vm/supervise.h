@@ -23,6 +23,11 @@ struct hp_vm_launch {
         char (*devices)[13];    /* assigned PCI devices: reset and released at exit */
         size_t n_devices;
         const char *actor;      /* who started it: its events are recorded for them, or NULL */
+        /* Recorded once QEMU runs, before the launch returns, so the command
+         * has nothing left to write: a file of run_dir (its name, no '/')
+         * with its text, and an event after "vm-started"; each NULL for none. */
+        const char *record_file, *record_text;
+        const char *event_kind, *event_detail;
 };
 
 /* The supervisor: a process in a session of its own, started ahead of time,
