@@ -18,8 +18,12 @@
  *   PROBE done
  * With the word "exit" on the command line (-append exit), it then writes to
  * isa-debug-exit: QEMU exits 33 if every check passed, 35 if one failed
- * (see PG_EXIT_* in probe.h). Otherwise it halts with interrupts off, a
- * guest that stays up until the VM is stopped.
+ * (see PG_EXIT_* in probe.h). With "acpi" it halts until the ACPI power
+ * button (QEMU's system_powerdown) and then powers the VM off:
+ *   PROBE acpi pm=0x... power-button=on
+ *   PROBE acpi power-button: powering off
+ * Otherwise it halts with interrupts off, a guest that ignores the power
+ * button and stays up until the VM is stopped by force.
  */
 #include "probe.h"
 
@@ -122,6 +126,9 @@ void pg_main(uint32_t magic, uint32_t info_addr) {
         pg_printf("PROBE done\n");
         if (has_word(cmdline, "exit"))
                 pg_outb(PG_EXIT_PORT, failures ? PG_EXIT_FAILURE : PG_EXIT_SUCCESS);
+        /* Asked to: the ACPI power button powers the VM off. */
+        if (has_word(cmdline, "acpi") && pg_acpi_setup(functions, n))
+                pg_acpi_wait_power_button();
 
         /* No isa-debug-exit, or not asked to exit: stay up, doing nothing. */
         for (;;)

@@ -147,6 +147,14 @@ bool pg_nvme_probe(struct pg_pci_dev *d);
 /* Prints the root ports with a device connected (xhci.c). */
 bool pg_xhci_probe(struct pg_pci_dev *d);
 
+/* ---- acpi.c: the power button, for a guest started with "acpi" ---- */
+
+/* Finds the chipset's power management registers and readies the button's
+ * interrupt; false (said on the console) when there are none. */
+bool pg_acpi_setup(const struct pg_pci_dev *fns, unsigned n);
+/* Halts until the button is pressed, then powers the VM off (S5). */
+void pg_acpi_wait_power_button(void) __attribute__((noreturn));
+
 /* ---- main.c: entered from start.S with the multiboot magic and info ---- */
 
 void pg_main(uint32_t magic, uint32_t info_addr) __attribute__((noreturn));

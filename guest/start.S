@@ -52,6 +52,42 @@ _start:
         jmp 2b
         .size _start, . - _start
 
+/*
+ * Interrupt stubs for acpi.c (it installs them only when asked to wait for
+ * the power button). Any vector but the SCI's: acknowledged at both PICs.
+ * The SCI: its status bits are cleared (write one to clear), so the level
+ * interrupt drops; a power button press among them is noted for the loop.
+ */
+        .globl pg_acpi_ignore_stub
+        .type pg_acpi_ignore_stub, @function
+pg_acpi_ignore_stub:
+        pushl %eax
+        movb $0x20, %al
+        outb %al, $0xa0
+        outb %al, $0x20
+        popl %eax
+        iret
+        .size pg_acpi_ignore_stub, . - pg_acpi_ignore_stub
+
+        .globl pg_acpi_sci_stub
+        .type pg_acpi_sci_stub, @function
+pg_acpi_sci_stub:
+        pushl %eax
+        pushl %edx
+        movw pg_acpi_pm1_sts_port, %dx
+        inw %dx, %ax
+        outw %ax, %dx
+        testw $0x0100, %ax
+        jz 1f
+        movl $1, pg_acpi_button
+1:      movb $0x20, %al
+        outb %al, $0xa0
+        outb %al, $0x20
+        popl %edx
+        popl %eax
+        iret
+        .size pg_acpi_sci_stub, . - pg_acpi_sci_stub
+
         .section .rodata
         .balign 8
 gdt:    .quad 0                  /* null descriptor */
