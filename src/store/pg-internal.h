@@ -20,6 +20,7 @@
 struct hp_pg {
         struct hp_store store;
         PGconn *conn;
+        char *url;       /* as opened: the key of the connection kept at close */
         char *display;   /* the URL without its password, for messages */
         char *last_error; /* the server's words for the last failure, one line, or NULL */
         bool readonly;

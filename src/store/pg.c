@@ -15,10 +15,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/macro.h"
 
@@ -302,11 +304,109 @@ static void quiet_notices(void *arg, const char *message)
         (void)message;
 }
 
+static int pg_set_busy_timeout(struct hp_store *store, int ms);
+
+/* Idle connections, kept by pg_close() for the next pg_open() of the same
+ * URL and mode in this process: a controller opens the store for every
+ * request (and its token check), and a new connection costs PostgreSQL a
+ * backend process (~20 ms on a small machine) and the schema check more.
+ * A connection goes back only as it came: idle, outside a transaction,
+ * with the session settings pg_connect() made. One left by another process
+ * (a fork) is never used: two processes cannot share a session. */
+#define POOL_MAX 8
+
+struct pooled {
+        char *url;
+        bool readonly;
+        pid_t pid;
+        int version; /* the schema's, as the first open checked it */
+        PGconn *conn;
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pooled pool[POOL_MAX];
+static size_t pool_n;
+
+static void pool_drain(void)
+{
+        pthread_mutex_lock(&pool_lock);
+        for (size_t i = 0; i < pool_n; i++) {
+                if (pool[i].pid == getpid())
+                        sym_PQfinish(pool[i].conn);
+                free(pool[i].url);
+        }
+        pool_n = 0;
+        pthread_mutex_unlock(&pool_lock);
+}
+
+/* At exit, the server hears the sessions end rather than lose them. */
+static void pool_at_exit(void)
+{
+        (void)atexit(pool_drain);
+}
+
+/* Takes an idle connection to url in this mode: true with s->conn and the
+ * schema version set. */
+static bool pool_take(struct hp_pg *s, const char *url)
+{
+        bool found = false;
+
+        pthread_mutex_lock(&pool_lock);
+        for (size_t i = pool_n; i-- > 0;) {
+                if (pool[i].pid != getpid()) { /* a fork's parent's: forgotten here */
+                        free(pool[i].url);
+                        pool[i] = pool[--pool_n];
+                        continue;
+                }
+                if (found || pool[i].readonly != s->readonly || !streq(pool[i].url, url))
+                        continue;
+                s->conn = pool[i].conn;
+                s->store.version = pool[i].version;
+                free(pool[i].url);
+                pool[i] = pool[--pool_n];
+                found = true;
+        }
+        pthread_mutex_unlock(&pool_lock);
+        return found;
+}
+
+/* Keeps s's connection for the next open; false when it cannot be (the
+ * caller closes it). */
+static bool pool_give(struct hp_pg *s)
+{
+        static pthread_once_t at_exit = PTHREAD_ONCE_INIT;
+        char *url;
+
+        if (!s->url || s->in_tx || sym_PQstatus(s->conn) != CONNECTION_OK ||
+            sym_PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+                return false;
+        /* Back to the lock timeout pg_connect() set, for whoever opens next. */
+        if (s->busy_ms != BUSY_TIMEOUT_MS && pg_set_busy_timeout(&s->store, BUSY_TIMEOUT_MS) < 0)
+                return false;
+        url = strdup(s->url);
+        if (!url)
+                return false;
+        pthread_once(&at_exit, pool_at_exit);
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n == POOL_MAX) {
+                pthread_mutex_unlock(&pool_lock);
+                free(url);
+                return false;
+        }
+        pool[pool_n++] = (struct pooled){ .url = url, .readonly = s->readonly, .pid = getpid(),
+                                          .version = s->store.version, .conn = s->conn };
+        pthread_mutex_unlock(&pool_lock);
+        return true;
+}
+
 static void pg_close(struct hp_store *store)
 {
         struct hp_pg *s = hp_pg(store);
 
-        sym_PQfinish(s->conn); /* rolls back an open transaction */
+        /* No connection when the open failed before it (libpq missing). */
+        if (s->conn && !pool_give(s))
+                sym_PQfinish(s->conn); /* rolls back an open transaction */
+        free(s->url);
         free(s->display);
         free(s->last_error);
         free(s);
@@ -397,6 +497,30 @@ static int pg_connect(struct hp_pg *s, const char *url, char **ret_error)
         return 0;
 }
 
+/* A kept connection to url, its schema checked as a new one's is (another
+ * controller may have upgraded it): 1 with s->conn set, 0 when there is
+ * none or the server dropped it meanwhile (restarted: it is closed, and the
+ * caller connects anew), or the check's refusal. */
+static int pg_check_kept(struct hp_pg *s, const char *url, char **ret_error)
+{
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (!pool_take(s, url))
+                return 0;
+        r = hp_pg_migrate(s, &s->store.version, &err);
+        if (r >= 0)
+                return 1;
+        if (sym_PQstatus(s->conn) == CONNECTION_OK) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(err);
+                return r;
+        }
+        sym_PQfinish(s->conn);
+        s->conn = NULL;
+        return 0;
+}
+
 /* Read-write: migrates the schema (the database itself is the operator's to
  * create). Read-only: migrates nothing, and every transaction is read-only. */
 static int pg_open(const char *url, bool readonly, struct hp_store **ret, char **ret_error)
@@ -410,12 +534,15 @@ static int pg_open(const char *url, bool readonly, struct hp_store **ret, char *
         s->readonly = readonly;
         s->busy_ms = BUSY_TIMEOUT_MS;
         s->display = hp_store_display_name(url);
-        if (!s->display)
+        s->url = strdup(url);
+        if (!s->display || !s->url)
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
-        r = pg_connect(s, url, ret_error);
-        if (r < 0)
-                return r;
-        r = hp_pg_migrate(s, &s->store.version, ret_error);
+        r = pg_check_kept(s, url, ret_error);
+        if (r == 0) {
+                r = pg_connect(s, url, ret_error);
+                if (r >= 0)
+                        r = hp_pg_migrate(s, &s->store.version, ret_error);
+        }
         if (r < 0)
                 return r;
         r = pg_set_host_id(s, HP_STORE_LOCAL_HOST);

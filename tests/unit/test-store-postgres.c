@@ -419,13 +419,73 @@ static void test_lost_connection(void **state)
         hp_store_close(s);
 }
 
+#define KEPT "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND " \
+             "application_name = 'hwpass'"
+
+static int pool_child(size_t i, void *arg)
+{
+        struct hp_store *s = NULL;
+        char vm[16];
+        int r;
+
+        snprintf(vm, sizeof(vm), "child%zu", i);
+        if (hp_store_open(arg, &s, NULL) < 0)
+                return 3;
+        r = hp_store_vm_create(s, vm, SPEC) == 0 ? 0 : 4;
+        hp_store_close(s);
+        return r;
+}
+
+/* A closed store's connection is kept for the next open in the process (a
+ * controller opens the store for every request): twenty opens in turn use
+ * one session, two at once two; a kept session the server ended is
+ * replaced at the next open; a forked child never uses its parent's. */
+static void test_pool(void **state)
+{
+        _cleanup_free_ char *url = store_new("pool");
+        struct hp_store *s = NULL, *s2 = NULL;
+        pid_t pids[2];
+
+        (void)state;
+        for (int i = 0; i < 20; i++)
+                hp_store_close(open_ok(url));
+        assert_int_equal(raw_int_any(url, KEPT), 1);
+        s = open_ok(url);
+        s2 = open_ok(url);
+        assert_int_equal(raw_int_any(url, KEPT), 2);
+        hp_store_close(s);
+        hp_store_close(s2);
+        assert_int_equal(raw_int_any(url, KEPT), 2);
+
+        raw_exec_any(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                          "current_database() AND application_name = 'hwpass'");
+        s = open_ok(url);
+        assert_int_equal(hp_store_vm_create(s, "vm1", SPEC), 0);
+        hp_store_close(s);
+
+        start_racers(ELEMENTSOF(pids), pids, pool_child, url);
+        for (size_t i = 0; i < ELEMENTSOF(pids); i++)
+                assert_int_equal(wait_exit(pids[i]), 0);
+        s = open_ok(url);
+        for (size_t i = 0; i < ELEMENTSOF(pids); i++) {
+                struct hp_vm_record rec = {0};
+                char vm[16];
+
+                snprintf(vm, sizeof(vm), "child%zu", i);
+                assert_int_equal(hp_store_vm_get(s, vm, &rec), 0);
+                hp_vm_record_done(&rec);
+        }
+        assert_int_equal(hp_store_vm_create(s, "vm2", SPEC), 0);
+        hp_store_close(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_assign_race),     cmocka_unit_test(test_conflict_in_tx),
                 cmocka_unit_test(test_event_order),
                 cmocka_unit_test(test_migrate_race),    cmocka_unit_test(test_password_hidden),
-                cmocka_unit_test(test_lost_connection),
+                cmocka_unit_test(test_lost_connection), cmocka_unit_test(test_pool),
         };
 
         if (!test_on_pg()) {
