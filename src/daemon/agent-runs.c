@@ -291,8 +291,14 @@ static void stop(struct job *j)
                                                : hp_ops_vm_stop(&j->ops, j->vm, j->force,
                                                                 j->timeout_s ? j->timeout_s : STOP_TIMEOUT_S, &doc);
 
-        fprintf(stderr, "hwpassd: agent: VM '%s' (%s): %s%s\n", j->vm, j->why, rc < 0 ? "stop failed: " : "stopped",
-                rc < 0 ? (err ?: j->ops.error.message ?: strerror(-rc)) : "");
+        json_t *forced = json_object_get(doc, "forced_after");
+        char how[96] = "";
+
+        if (forced)
+                snprintf(how, sizeof(how), " (forced after %" JSON_INTEGER_FORMAT " s: the guest ignored ACPI)",
+                         json_integer_value(forced));
+        fprintf(stderr, "hwpassd: agent: VM '%s' (%s): %s%s%s\n", j->vm, j->why, rc < 0 ? "stop failed: " : "stopped",
+                rc < 0 ? (err ?: j->ops.error.message ?: strerror(-rc)) : "", how);
         hp_op_error_done(&j->ops.error);
         json_decref(doc);
 }
