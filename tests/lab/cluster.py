@@ -51,6 +51,12 @@ PROFILES = {
         "-drive", "file=@WORK@/nvme2.img,if=none,id=nvm2,format=raw",
         "-device", "nvme,bus=dn2,serial=%s-nvme2,drive=nvm2" % name,
     ],
+    # the switch's two NVMe, and an e1000e of its own on a second root port
+    "switch-nic": lambda name: PROFILES["switch"](name) + [
+        "-device", "pcie-root-port,id=rp2,chassis=2,slot=2",
+        "-device", "e1000e,bus=rp2,netdev=net1,romfile=",
+        "-netdev", "user,id=net1,restrict=on",
+    ],
     # no passthrough device but a NIC
     "plain": lambda name: [
         "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",

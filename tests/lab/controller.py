@@ -92,6 +92,15 @@ class Controller:
             self.proc.wait()
             self.proc = None
 
+    def outage(self, seconds):
+        """The controller and its PostgreSQL stopped for seconds, then
+        started again (the same database, port and certificates)."""
+        self.stop()
+        subprocess.run(["sh", PG_LIB, "stop", self.pg], check=True, capture_output=True)
+        time.sleep(seconds)
+        subprocess.run(["sh", PG_LIB, "start", self.pg], check=True, capture_output=True)
+        self.restart(self.timing)
+
     def restart(self, timing):
         """The controller again, with other HA options (the same database,
         port and certificates: agents come back to it)."""

@@ -1,6 +1,12 @@
 """HA on three lab hosts with real VFIO. Host a has two NVMe behind a PCIe
-switch, b and c one each; every NVMe is set for passthrough and labelled
-'fast' through the controller.
+switch and a NIC (e1000e), b and c one NVMe each; every NVMe is set for
+passthrough and labelled 'fast' through the controller, and a's NIC too.
+
+- Maintenance: m1 and m2 (dynamic, one 'fast' NVMe each, guests that power
+  off on the ACPI button) run on a, with nic (pinned to a's NIC by a static
+  entry). Entering maintenance on a is refused, naming nic; nic stopped, a
+  enters it and m1 and m2 move, stopped by ACPI, to b and c, where their
+  probe guests read those hosts' NVMe.
 
 - db (dynamic, one 'fast' NVMe) starts where the most are free: on a. st is
   pinned to a's other NVMe by a static entry.
@@ -13,6 +19,11 @@ switch, b and c one each; every NVMe is set for passthrough and labelled
   profile, then again with the default profile (the controller restarted
   with it), with the breakdown: detect (the host failed), decide (db
   placed), start (db's QEMU up), guest (PROBE done).
+- With "tolerate 1 failure", the power-on that would leave a VM nowhere to
+  restart if its host failed is refused, naming that failure.
+- The controller and its PostgreSQL stopped for 30 s: the agents hear a
+  refusal, not silence, so no VM is powered off; afterwards the hosts are
+  connected again, no host is failed and the same QEMUs run on.
 - No host was failed that was not killed or cut off (false failovers)."""
 import json
 import os
@@ -37,7 +48,7 @@ def until(timeout, fn, step=0.25):
 
 def run(build):
     with controller.Controller(build, FAST) as ctl:
-        with cluster.Lab(build, {"a": "switch", "b": "nvme", "c": "nvme"}, forwards=[ctl.port]) as lab:
+        with cluster.Lab(build, {"a": "switch-nic", "b": "nvme", "c": "nvme"}, forwards=[ctl.port]) as lab:
             return scenario(ctl, lab)
 
 
@@ -86,6 +97,9 @@ def scenario(ctl, lab):
         return sum(p["free"] for p in host["pools"] if p["device_id"] == "0010" and p.get("label") == "fast")
     lab.ok("the agents bind them: 'fast' NVMe free: a 2, b 1, c 1",
            until(90, lambda: [free(h) for h in hosts] == [2, 1, 1], 0.5), json.dumps([ctl.host(h) for h in hosts]))
+
+    if not maintenance(ctl, lab, free):
+        return lab
 
     rc, out = define(ctl, lab, {"name": "db", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
                                 "restart_priority": "high",
@@ -147,6 +161,9 @@ def scenario(ctl, lab):
            qemus(lab, "a") == ["st"] and qemus(lab, second) == ["db"],
            json.dumps({h: qemus(lab, h) for h in hosts}))
 
+    admission(ctl, lab, second)
+    outage(ctl, lab, {"a": "st", second: "db"})
+
     # Kills: fast, then the default profile.
     failed = {"a"}
     figures = []
@@ -201,6 +218,122 @@ def scenario(ctl, lab):
            ("vm-restarted", second, "db") in kinds, json.dumps(kinds[-12:]))
     watchdog(ctl, lab, victim)
     return lab
+
+
+def maintenance(ctl, lab, free):
+    """m1 and m2 on a with nic (static): maintenance on a refused naming nic;
+    nic stopped, m1 and m2 move to b and c. Every device free again after."""
+    nics = [d["address"] for d in ctl.devices("a", "10d3") if not d["address"].startswith("0000:00:")]
+    lab.ok("a reports its second NIC (behind a root port)", len(nics) == 1, json.dumps(ctl.devices("a", "10d3")))
+    if len(nics) != 1:
+        return False
+    ctl.cl("device", "passthrough", "enable", nics[0], "--host", "a")
+    lab.ok("a's agent binds its NIC to vfio-pci",
+           until(60, lambda: [d.get("driver") for d in ctl.devices("a", "10d3") if d["address"] == nics[0]] ==
+                 ["vfio-pci"], 0.5), json.dumps(ctl.devices("a", "10d3")))
+    fast = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
+    for vm in ("m1", "m2"):
+        define(ctl, lab, {"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "append": "acpi", "pci": fast})
+    define(ctl, lab, {"name": "nic", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
+                      "pci": [{"index": 0, "kind": "static", "address": nics[0]}]}, "--host", "a")
+    # b and c in maintenance while m1 and m2 start: both land on a.
+    for h in ("b", "c"):
+        rc, out = ctl.cl("host", "maintenance", "enter", h)
+        lab.ok("%s (no VMs) enters maintenance" % h, rc == 0, out)
+    for vm in ("m1", "m2", "nic"):
+        rc, out = ctl.cl("--json", "vm", "start", vm)
+        lab.ok("%s starts on a" % vm, rc == 0 and json.loads(out).get("host") == "a", out)
+    for h in ("b", "c"):
+        rc, out = ctl.cl("host", "maintenance", "exit", h)
+        lab.ok("%s leaves maintenance" % h, rc == 0, out)
+    lab.ok("m1, m2 and nic run on a",
+           until(120, lambda: qemus(lab, "a") == ["m1", "m2", "nic"] and
+                 all(probed(lab, "a", vm) for vm in ("m1", "m2")), 1),
+           json.dumps(qemus(lab, "a")) + lab["a"].exec("tail -5 /tmp/agent.log")[1])
+    rc, out = ctl.cl("host", "maintenance", "enter", "a")
+    lab.ok("maintenance on a is refused while nic (static) runs there, naming it",
+           rc == 1 and "'nic'" in out and "cannot move" in out, out)
+    ctl.cl("vm", "stop", "nic", "--force")
+    began = time.monotonic()
+    rc, out = ctl.cl("host", "maintenance", "enter", "a", "--wait")
+    took = time.monotonic() - began
+    lab.ok("nic stopped: a enters maintenance and waits until it runs no VM", rc == 0 and
+           "runs no VM now" in out, out)
+    where = {vm: (ctl.cl_json("vm", "show", vm) or {}).get("host") for vm in ("m1", "m2")}
+    lab.ok("m1 and m2 moved, one to b and one to c", sorted(where.values()) == ["b", "c"], json.dumps(where))
+    for vm, h in where.items():
+        lab.ok("%s: its probe guest on %s reads that host's NVMe" % (vm, h),
+               h in ("b", "c") and until(180, lambda: probed(lab, h, vm), 1),
+               lab[h].exec("tail -3 /run/hwpass/vms/%s/serial.log" % vm)[1] if h in ("b", "c") else "")
+    rc, out = lab["a"].exec("grep -E \"VM 'm[12]' .*stopped\" /tmp/agent.log")
+    lab.ok("... each stopped on a by its ACPI power button, not forced",
+           all("VM '%s'" % vm in out for vm in ("m1", "m2")) and "forced" not in out, out)
+    print("# maintenance on a: m1 and m2 moved to %s in %.1f s ('enter --wait' until a ran no VM)"
+          % (" and ".join("%s" % where[vm] for vm in ("m1", "m2")), took), flush=True)
+    ctl.cl("host", "maintenance", "exit", "a")
+    for vm in ("m1", "m2"):
+        ctl.cl("vm", "stop", vm)
+    lab.ok("m1 and m2 stopped: 'fast' NVMe free again: a 2, b 1, c 1",
+           until(90, lambda: [free(h) for h in ("a", "b", "c")] == [2, 1, 1], 0.5),
+           json.dumps([ctl.host(h) for h in ("a", "b", "c")]))
+    return True
+
+
+def admission(ctl, lab, second):
+    """st runs on a, db on second; a and the third host have a free 'fast'
+    NVMe each. x takes one of them; y, on the last, would have nowhere to
+    restart if its host failed: refused with tolerate 1, naming that case."""
+    fast = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
+    for vm in ("x", "y"):
+        define(ctl, lab, {"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "pci": fast})
+    rc, out = ctl.cl("cluster", "ha", "tolerate", "1")
+    lab.ok("cluster ha tolerate 1", rc == 0 and "tolerates 1 host failure" in out, out)
+    rc, out = ctl.cl("--json", "vm", "start", "x")
+    x_host = json.loads(out).get("host") if rc == 0 else None
+    lab.ok("x starts (on a or the third host): every single failure still leaves room", x_host in ("a", "b", "c")
+           and x_host != second, out)
+    rc, out = ctl.cl("vm", "start", "y")
+    lab.ok("y, on the last free 'fast' NVMe, is refused, naming the failure that would leave it nowhere",
+           rc == 1 and "would leave no room to restart VM 'y' if" in out and "failed" in out, out)
+    lab.ok("... and stays off", (ctl.cl_json("vm", "show", "y") or {}).get("desired") == "off")
+    rc, out = ctl.cl("cluster", "ha", "status")
+    print("# cluster ha status with x on %s:\n# %s" % (x_host, out.strip().replace("\n", "\n# ")), flush=True)
+    ctl.cl("vm", "stop", "x", "--force")
+    ctl.cl("cluster", "ha", "tolerate", "0")
+    def x_gone():
+        q = qemus(lab, x_host)
+        return q is not None and "x" not in q
+    lab.ok("x stopped: its host runs no QEMU of it", until(60, x_gone, 1), json.dumps(qemus(lab, x_host)))
+
+
+def outage(ctl, lab, running):
+    """running: {host: the VM that runs there}. The controller and its
+    PostgreSQL stopped for 30 s: nothing is powered off (the agents'
+    controllers refuse connections: the network works), and the cluster
+    converges when they are back."""
+    pids = {h: lab[h].exec("cat /run/hwpass/vms/%s/qemu.pid" % vm)[1].strip() for h, vm in running.items()}
+    before = {e.get("id") for e in (ctl.cl_json("events", "--limit", "1000") or {}).get("events", [])}
+    ctl.outage(30)
+    lab.ok("controller and PostgreSQL stopped for 30 s: the same QEMUs run (%s)" %
+           ", ".join("%s on %s" % (vm, h) for h, vm in running.items()),
+           all(lab[h].exec("cat /run/hwpass/vms/%s/qemu.pid" % vm)[1].strip() == pids[h] and
+               qemus(lab, h) == [vm] for h, vm in running.items()),
+           json.dumps({h: qemus(lab, h) for h in running}) +
+           "".join(lab[h].exec("tail -5 /tmp/agent.log")[1] for h in running))
+    lab.ok("... back: every host is connected again",
+           all(ctl.wait_state(h, "connected", 60) for h in ("a", "b", "c")),
+           json.dumps([ctl.host(h) for h in ("a", "b", "c")]))
+    lab.ok("... and the VMs are still running, where they were, on their QEMU of before",
+           until(30, lambda: all((ctl.cl_json("vm", "show", vm) or {}).get("host") == h and
+                                 (ctl.cl_json("vm", "show", vm) or {}).get("state") == "running"
+                                 for h, vm in running.items()), 0.5) and
+           all(lab[h].exec("cat /run/hwpass/vms/%s/qemu.pid" % vm)[1].strip() == pids[h] for h, vm in running.items()),
+           json.dumps([ctl.cl_json("vm", "show", vm) for vm in running.values()]))
+    events = (ctl.cl_json("events", "--limit", "1000") or {}).get("events", [])
+    after = [(e["kind"], e.get("host"), e.get("subject")) for e in events if e.get("id") not in before]
+    lab.ok("... no host failed, no VM isolated, restarted or stopped meanwhile",
+           not [k for k in after if k[0] in ("host-failed", "vm-isolated", "vm-restarted", "vm-stopped",
+                                             "vm-host-failed")], json.dumps(after))
 
 
 def watchdog(ctl, lab, host):
