@@ -167,6 +167,7 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
                 posix_spawn_file_actions_adddup2(&fa, log, 1);
                 posix_spawn_file_actions_adddup2(&fa, log, 2);
         }
+        /* QEMU first: the store opens while QEMU starts. */
         if (ready->qemu[0] && streq(l->argv[0], HP_QEMU_BINARY))
                 r = posix_spawn(&qemu, ready->qemu, &fa, NULL, l->argv, environ);
         else
