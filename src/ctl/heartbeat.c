@@ -27,6 +27,7 @@ struct beat {
         char **paths;          /* every cluster VM's files, sorted */
         json_t *retry;         /* {"VM": epoch}: started here and failed, to place again once committed */
         json_t *adopted;       /* {"VM": epoch}: the host's own VMs the cluster took, for the answer */
+        json_t *unstarted;     /* {"VM": epoch}: stopped before the host started them (see answer_vms) */
 };
 
 /* How many hosts one power-on tries when starts fail on them. */
@@ -342,10 +343,28 @@ static int strcmp_ptr(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The host said nothing of v at v's epoch in this heartbeat: it never ran it. */
+static bool unreported(const struct beat *b, const struct hp_cluster_vm *v)
+{
+        size_t i;
+        json_t *run;
+
+        if (!json_is_array(json_object_get(b->body, "vms")))
+                return false; /* a heartbeat that says nothing of its VMs */
+        json_array_foreach(json_object_get(b->body, "vms"), i, run)
+                if (streq(json_string_value(json_object_get(run, "name")) ?: "", v->name) &&
+                    json_integer_value(json_object_get(run, "epoch")) == v->epoch)
+                        return false;
+        return true;
+}
+
 /* The VMs this host should run: each placed here and on, at its epoch,
  * with its devices named; and every VM's files in *paths, which each host
- * says it sees or not (placement only picks hosts that see a VM's files). */
-static int answer_vms(struct hp_store *s, const char *host, json_t **ret, char ***paths)
+ * says it sees or not (placement only picks hosts that see a VM's files).
+ * A VM placed here, stopped before the host ever started or reported it
+ * (a stop right after the start), is noted in b->unstarted: the host will
+ * never say it is off, so nothing else would give its claim back. */
+static int answer_vms(struct hp_store *s, struct beat *b, const char *host, json_t **ret, char ***paths)
 {
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
         struct hp_cluster_vm *v = NULL;
@@ -360,6 +379,10 @@ static int answer_vms(struct hp_store *s, const char *host, json_t **ret, char *
                 r = vm_paths(&v[i], paths);
                 if (r < 0)
                         break;
+                if (v[i].host && streq(v[i].host, host) && streq(v[i].desired, "off") && v[i].epoch > 0 &&
+                    !v[i].reported_state && unreported(b, &v[i]) &&
+                    json_object_set_new(b->unstarted, v[i].name, json_integer(v[i].epoch)) < 0)
+                        r = -ENOMEM;
                 if (!v[i].host || !streq(v[i].host, host) || !streq(v[i].desired, "on"))
                         continue;
                 if (!loaded && (r = hp_ctl_host_devs_load(s, host, &devs)) < 0)
@@ -440,6 +463,27 @@ static int beat_tx(struct hp_store *s, void *userdata)
         return r;
 }
 
+struct unstarted {
+        const char *host, *vm;
+        int64_t epoch;
+};
+
+/* Gives back the claim of a VM stopped before its host started it, if it
+ * is still so: placed on that host at that epoch, off, nothing reported. */
+static int unstarted_tx(struct hp_store *s, void *userdata)
+{
+        const struct unstarted *u = userdata;
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
+        int r = hp_store_cluster_vm_get(s, u->vm, &v);
+
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        if (!v.host || !streq(v.host, u->host) || v.epoch != u->epoch || !streq(v.desired, "off") || v.reported_state)
+                return 0;
+        r = hp_store_vm_unplace(s, u->vm, pinned(&v));
+        return r < 0 ? r : hp_ctl_event_on(s, u->host, "vm-stopped", u->vm, "stopped before its host started it");
+}
+
 /* The answer, read after the heartbeat's writes are committed, outside their
  * transaction: it reads every VM and device of the host, which claims on
  * other controllers write all the time, and a transaction that read them
@@ -453,7 +497,7 @@ static int answer(struct hp_store *s, struct beat *b)
         if (r >= 0)
                 r = answer_devices(s, &b->devices);
         if (r >= 0)
-                r = answer_vms(s, b->host, &b->vms, &b->paths);
+                r = answer_vms(s, b, b->host, &b->vms, &b->paths);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
 }
@@ -488,8 +532,14 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         json_object_foreach(r >= 0 ? b.retry : NULL, vm, epoch)
                 (void)hp_ctl_vm_retry(c, vm, json_integer_value(epoch));
         json_decref(b.retry);
+        b.unstarted = json_object();
         if (r >= 0)
-                r = answer(s, &b);
+                r = b.unstarted ? answer(s, &b) : -ENOMEM;
+        json_object_foreach(r >= 0 ? b.unstarted : NULL, vm, epoch)
+                (void)hp_store_transact(s, unstarted_tx,
+                                        &(struct unstarted){ .host = host, .vm = vm,
+                                                             .epoch = json_integer_value(epoch) });
+        json_decref(b.unstarted);
         if (r < 0)
                 json_decref(b.adopted);
         if (r == -EINVAL)
