@@ -343,6 +343,13 @@ static int strcmp_ptr(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* v is placed on host, stopped, and the host never reported a run of it
+ * at its epoch (a stop that came before the host started it). */
+static bool off_unreported(const struct hp_cluster_vm *v, const char *host)
+{
+        return v->host && streq(v->host, host) && streq(v->desired, "off") && v->epoch > 0 && !v->reported_state;
+}
+
 /* The host said nothing of v at v's epoch in this heartbeat: it never ran it. */
 static bool unreported(const struct beat *b, const struct hp_cluster_vm *v)
 {
@@ -358,14 +365,17 @@ static bool unreported(const struct beat *b, const struct hp_cluster_vm *v)
         return true;
 }
 
-/* The VMs this host should run: each placed here and on, at its epoch,
- * with its devices named; and every VM's files in *paths, which each host
- * says it sees or not (placement only picks hosts that see a VM's files).
- * A VM placed here, stopped before the host ever started or reported it
- * (a stop right after the start), is noted in b->unstarted: the host will
- * never say it is off, so nothing else would give its claim back. */
-static int answer_vms(struct hp_store *s, struct beat *b, const char *host, json_t **ret, char ***paths)
+/* b->vms, the VMs this host should run: each placed here and on, at its
+ * epoch, with its devices named; and b->paths, every VM's files, which each
+ * host says it sees or not (placement only picks hosts that see a VM's
+ * files). A VM placed here, stopped before the host ever started or
+ * reported it (a stop right after the start), is noted in b->unstarted:
+ * the host will never say it is off, so nothing else would give its claim
+ * back. */
+static int answer_vms(struct hp_store *s, struct beat *b)
 {
+        const char *host = b->host;
+        char ***paths = &b->paths;
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
         struct hp_cluster_vm *v = NULL;
         size_t n = 0;
@@ -379,8 +389,7 @@ static int answer_vms(struct hp_store *s, struct beat *b, const char *host, json
                 r = vm_paths(&v[i], paths);
                 if (r < 0)
                         break;
-                if (v[i].host && streq(v[i].host, host) && streq(v[i].desired, "off") && v[i].epoch > 0 &&
-                    !v[i].reported_state && unreported(b, &v[i]) &&
+                if (off_unreported(&v[i], host) && unreported(b, &v[i]) &&
                     json_object_set_new(b->unstarted, v[i].name, json_integer(v[i].epoch)) < 0)
                         r = -ENOMEM;
                 if (!v[i].host || !streq(v[i].host, host) || !streq(v[i].desired, "on"))
@@ -400,7 +409,7 @@ static int answer_vms(struct hp_store *s, struct beat *b, const char *host, json
         }
         if (*paths)
                 qsort(*paths, hp_strv_length(*paths), sizeof(char *), strcmp_ptr);
-        *ret = a;
+        b->vms = a;
         return 0;
 }
 
@@ -478,7 +487,7 @@ static int unstarted_tx(struct hp_store *s, void *userdata)
 
         if (r < 0)
                 return r == -ENOENT ? 0 : r;
-        if (!v.host || !streq(v.host, u->host) || v.epoch != u->epoch || !streq(v.desired, "off") || v.reported_state)
+        if (!off_unreported(&v, u->host) || v.epoch != u->epoch)
                 return 0;
         r = hp_store_vm_unplace(s, u->vm, pinned(&v));
         return r < 0 ? r : hp_ctl_event_on(s, u->host, "vm-stopped", u->vm, "stopped before its host started it");
@@ -497,7 +506,7 @@ static int answer(struct hp_store *s, struct beat *b)
         if (r >= 0)
                 r = answer_devices(s, &b->devices);
         if (r >= 0)
-                r = answer_vms(s, b, b->host, &b->vms, &b->paths);
+                r = answer_vms(s, b);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
 }
