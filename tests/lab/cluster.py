@@ -18,7 +18,6 @@ import json
 import re
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -68,6 +67,16 @@ PROFILES = {
 
 class LabError(Exception):
     pass
+
+
+def until(timeout, fn, step=0.25):
+    """Whether fn() came true within timeout seconds, asked every step."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if fn():
+            return True
+        time.sleep(step)
+    return False
 
 
 class Host:
@@ -176,6 +185,24 @@ class Host:
         if "error" in m:
             raise LabError("%s: QMP %s: %s" % (self.name, command, m["error"]))
         return m["return"]
+
+    def qemus(self):
+        """The VMs whose QEMU runs here, by their -name, sorted; None when
+        the host does not answer."""
+        try:
+            rc, out = self.exec("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | "
+                                "grep -A1 -x -- -name | grep debug-threads | cut -d, -f1", timeout=20)
+        except LabError:
+            return None
+        return sorted(out.split())
+
+    def probed(self, vm):
+        """vm's probe guest here read one of this host's NVMe by DMA and ended."""
+        try:
+            rc, out = self.exec("cat /run/hwpass/vms/%s/serial.log 2>/dev/null" % vm, timeout=20)
+        except LabError:
+            return False
+        return 'identify=ok vid=1b36 sn="%s-nvme' % self.name in out and "PROBE done" in out
 
     def set_link(self, up):
         """Cuts (or restores) the host's network, as a pulled cable does."""

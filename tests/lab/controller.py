@@ -1,9 +1,10 @@
-"""A cluster's controller on the test machine for the multi-host lab: a
+"""A cluster's controllers on the test machine for the multi-host lab: a
 PostgreSQL of its own (tests/pg-lib.sh: Debian's server, initdb in a
 directory of its own, no system service touched), the cluster's
-certificates, one controller serving TLS on a loopback port that each L1
-reaches at cluster.GUEST_ADDR, an API token, and the operator's CLI through
-it. start_agent() starts hwpassd --role agent in an L1 host."""
+certificates, one controller (or more, over the same database) serving TLS
+on a loopback port each that every L1 reaches at cluster.GUEST_ADDR, an API
+token, and the operator's CLI through them. start_agent() starts hwpassd
+--role agent in an L1 host, told of every controller."""
 import base64
 import json
 import os
@@ -30,20 +31,24 @@ def free_port():
 
 
 class Controller:
-    """PostgreSQL of its own, the cluster's certificates, one controller."""
+    """PostgreSQL of its own, the cluster's certificates, and count
+    controllers over that database: ctl1, ctl2, ..."""
 
-    def __init__(self, build, timing=TIMING):
+    def __init__(self, build, timing=TIMING, count=1):
         self.build = build
-        self.timing = list(timing)  # the controller's HA options
+        self.timing = list(timing)  # the controllers' HA options
         # The server runs as postgres, below this directory.
         self.work = tempfile.mkdtemp(prefix="hwpass-controller-",
                                      dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         os.chmod(self.work, 0o755)
-        self.port = free_port()
-        self.url = "https://127.0.0.1:%d" % self.port
+        self.names = ["ctl%d" % (i + 1) for i in range(count)]
+        self.ports = {n: free_port() for n in self.names}
+        self.port = self.ports["ctl1"]
+        # The operator's CLI tries them in turn.
+        self.url = ",".join("https://127.0.0.1:%d" % self.ports[n] for n in self.names)
         self.pg = os.path.join(self.work, "pg")
         self.pki = os.path.join(self.work, "pki")
-        self.proc = None
+        self.procs = {}
 
     def hwpass(self, *args, env=None):
         p = subprocess.run([os.path.join(self.build, "hwpass")] + list(args), capture_output=True, text=True,
@@ -62,35 +67,51 @@ class Controller:
     def __enter__(self):
         self.db = subprocess.run(["sh", PG_LIB, "start", self.pg], check=True, capture_output=True,
                                  text=True).stdout.strip()
-        rc, out = self.hwpass("cluster", "init", self.pki, "ctl1", "--address", cluster.GUEST_ADDR,
-                              "--address", "127.0.0.1")
-        if rc != 0:
-            raise cluster.LabError("cluster init: " + out)
+        for n in self.names:
+            rc, out = self.hwpass("cluster", "init" if n == "ctl1" else "cert", self.pki, n,
+                                  "--address", cluster.GUEST_ADDR, "--address", "127.0.0.1")
+            if rc != 0:
+                raise cluster.LabError("cluster %s: %s" % ("init" if n == "ctl1" else "cert", out))
         self.log = open(os.path.join(self.work, "controller.log"), "w")
         self.start()
         rc, self.token = self.hwpass("--db", self.db, "token", "create", "ops")
         self.token = self.token.strip()
         return self
 
-    def start(self):
-        run = os.path.join(self.work, "run")
-        self.proc = subprocess.Popen(
-            [os.path.join(self.build, "hwpassd"), "--role", "controller", "--db", self.db,
-             "--run-dir", run, "--state-dir", os.path.join(self.work, "state"),
-             "--listen", "unix:%s/sock" % run, "--listen", "tcp:127.0.0.1:%d" % self.port,
-             "--tls-cert", os.path.join(self.pki, "ctl1.crt"), "--tls-key", os.path.join(self.pki, "ctl1.key"),
-             "--advertise", "https://%s:%d" % (cluster.GUEST_ADDR, self.port)] + self.timing,
-            stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(100):
+    def start(self, names=None):
+        for n in names or self.names:
+            run = os.path.join(self.work, "run", n)
+            os.makedirs(run, mode=0o700, exist_ok=True)
             if os.path.exists(os.path.join(run, "sock")):
-                break
-            time.sleep(0.1)
+                os.unlink(os.path.join(run, "sock"))
+            self.procs[n] = subprocess.Popen(
+                [os.path.join(self.build, "hwpassd"), "--role", "controller", "--db", self.db,
+                 "--run-dir", run, "--state-dir", os.path.join(self.work, "state", n),
+                 "--listen", "unix:%s/sock" % run, "--listen", "tcp:127.0.0.1:%d" % self.ports[n],
+                 "--tls-cert", os.path.join(self.pki, n + ".crt"), "--tls-key", os.path.join(self.pki, n + ".key"),
+                 "--advertise", "https://%s:%d" % (cluster.GUEST_ADDR, self.ports[n])] + self.timing,
+                stdout=self.log, stderr=subprocess.STDOUT)
+            for _ in range(100):
+                if os.path.exists(os.path.join(run, "sock")):
+                    break
+                time.sleep(0.1)
 
     def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait()
-            self.proc = None
+        procs = [self.procs.pop(n) for n in list(self.procs)]
+        for p in procs:  # all told first: they stop side by side
+            p.terminate()
+        for p in procs:
+            p.wait()
+
+    def kill(self, name):
+        """One controller killed (SIGKILL): no goodbye, its leases run out."""
+        p = self.procs.pop(name)
+        p.kill()
+        p.wait()
+
+    def agent_urls(self):
+        """The controllers as an L1 reaches them."""
+        return ",".join("https://%s:%d" % (cluster.GUEST_ADDR, self.ports[n]) for n in self.names)
 
     def outage(self, seconds):
         """The controller and its PostgreSQL stopped for seconds, then
@@ -105,8 +126,6 @@ class Controller:
         """The controller again, with other HA options (the same database,
         port and certificates: agents come back to it)."""
         self.stop()
-        if os.path.exists(os.path.join(self.work, "run", "sock")):
-            os.unlink(os.path.join(self.work, "run", "sock"))
         self.timing = list(timing)
         self.start()
 
@@ -130,6 +149,20 @@ class Controller:
             time.sleep(0.5)
         return False
 
+    def define(self, doc, *args):
+        """vm define of the VM doc (a dict), with args (--host NAME)."""
+        path = os.path.join(self.work, doc["name"] + ".json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        return self.cl("vm", "define", path, *args)
+
+    def vm(self, name):
+        """vm show NAME as JSON ({} when it fails)."""
+        return self.cl_json("vm", "show", name) or {}
+
+    def events(self):
+        return (self.cl_json("events", "--limit", "1000") or {}).get("events", [])
+
     def devices(self, host, device_id):
         doc = self.cl_json("device", "list", "--host", host) or {"devices": []}
         return [d for d in doc["devices"] if d["device_id"] == device_id]
@@ -146,7 +179,7 @@ def start_agent(ctl, host, options=""):
     if rc != 0:
         return rc, token
     return host.exec("mkdir -p /etc/hwpass && echo %s | base64 -d >/etc/hwpass/ca.crt && "
-                     "(HWPASS_QEMU_ACCEL=tcg hwpassd --role agent --name %s --controller https://%s:%d --ca /etc/hwpass/ca.crt "
+                     "(HWPASS_QEMU_ACCEL=tcg hwpassd --role agent --name %s --controller %s --ca /etc/hwpass/ca.crt "
                      "--join-token %s --db /tmp/hwpass.db --state-dir /tmp/state --run-dir /run/hwpass %s "
                      ">>/tmp/agent.log 2>&1 </dev/null &) && sleep 1 && cat /tmp/agent.log"
-                     % (ca, host.name, cluster.GUEST_ADDR, ctl.port, token.splitlines()[0], options))
+                     % (ca, host.name, ctl.agent_urls(), token.splitlines()[0], options))

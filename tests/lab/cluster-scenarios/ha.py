@@ -26,57 +26,22 @@ passthrough and labelled 'fast' through the controller, and a's NIC too.
   connected again, no host is failed and the same QEMUs run on.
 - No host was failed that was not killed or cut off (false failovers)."""
 import json
-import os
 import re
 import time
 
 import cluster
 import controller
+from cluster import until
 
 PROBE = "/usr/share/hwpass/probe-guest"
 FAST = ["--ha-profile", "fast"]
 DEFAULT = ["--ha-profile", "default"]
 
 
-def until(timeout, fn, step=0.25):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if fn():
-            return True
-        time.sleep(step)
-    return False
-
-
 def run(build):
     with controller.Controller(build, FAST) as ctl:
         with cluster.Lab(build, {"a": "switch-nic", "b": "nvme", "c": "nvme"}, forwards=[ctl.port]) as lab:
             return scenario(ctl, lab)
-
-
-def qemus(lab, host):
-    """The VMs whose QEMU runs in host, by their -name."""
-    try:
-        rc, out = lab[host].exec("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | "
-                                 "grep -A1 -x -- -name | grep debug-threads | cut -d, -f1", timeout=20)
-    except cluster.LabError:
-        return None
-    return sorted(out.split())
-
-
-def probed(lab, host, vm):
-    """vm's probe guest in host read one of host's NVMe by DMA and ended."""
-    try:
-        rc, out = lab[host].exec("cat /run/hwpass/vms/%s/serial.log 2>/dev/null" % vm, timeout=20)
-    except cluster.LabError:
-        return False
-    return 'identify=ok vid=1b36 sn="%s-nvme' % host in out and "PROBE done" in out
-
-
-def define(ctl, lab, doc, *args):
-    path = os.path.join(ctl.work, doc["name"] + ".json")
-    with open(path, "w") as f:
-        json.dump(doc, f)
-    return ctl.cl("vm", "define", path, *args)
 
 
 def scenario(ctl, lab):
@@ -102,32 +67,29 @@ def scenario(ctl, lab):
     if not maintenance(ctl, lab, free):
         return lab
 
-    rc, out = define(ctl, lab, {"name": "db", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
+    rc, out = ctl.define({"name": "db", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
                                 "restart_priority": "high",
                                 "pci": [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1,
                                          "label": "fast"}]})
     lab.ok("db (dynamic, one 'fast' NVMe, restart priority high) is defined", rc == 0, out)
-
-    def shown(vm):
-        return ctl.cl_json("vm", "show", vm) or {}
 
     rc, out = ctl.cl("--json", "vm", "start", "db")
     lab.ok("db starts on a, where two NVMe are free", rc == 0 and json.loads(out).get("host") == "a", out)
     if rc != 0 or json.loads(out).get("host") != "a":
         return lab
     pinned = [addr for addr in nvme["a"] if addr not in out][0]
-    rc, out = define(ctl, lab, {"name": "st", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
+    rc, out = ctl.define({"name": "st", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
                                 "pci": [{"index": 0, "kind": "static", "address": pinned}]}, "--host", "a")
     lab.ok("st (pinned to a's other NVMe by a static entry) is defined", rc == 0, out)
     rc, out = ctl.cl("vm", "start", "st")
     lab.ok("st starts on a", rc == 0, out)
     for vm in ("db", "st"):
-        lab.ok("%s: its probe guest on a reads an a NVMe by DMA" % vm, until(180, lambda: probed(lab, "a", vm), 1),
+        lab.ok("%s: its probe guest on a reads an a NVMe by DMA" % vm, until(180, lambda: lab["a"].probed(vm), 1),
                lab["a"].exec("tail -5 /tmp/agent.log; tail -5 /run/hwpass/vms/%s/serial.log" % vm)[1])
     lab.ok("the controller hears both run",
-           until(30, lambda: shown("db").get("state") == "running" and shown("st").get("state") == "running"),
-           json.dumps([shown("db"), shown("st")]))
-    epochs = {vm: shown(vm).get("epoch", 0) for vm in ("db", "st")}
+           until(30, lambda: ctl.vm("db").get("state") == "running" and ctl.vm("st").get("state") == "running"),
+           json.dumps([ctl.vm("db"), ctl.vm("st")]))
+    epochs = {vm: ctl.vm(vm).get("epoch", 0) for vm in ("db", "st")}
 
     # a's link cut: isolation before failover. When a's VMs went off is
     # taken from a's agent (a command to a, polled from here, takes up to
@@ -139,7 +101,7 @@ def scenario(ctl, lab):
     placed_at = None
     end = cut + 60
     while time.monotonic() < end and placed_at is None:
-        if shown("db").get("host") in ("b", "c"):
+        if ctl.vm("db").get("host") in ("b", "c"):
             placed_at = time.monotonic() - cut
         time.sleep(0.1)
     log = lab["a"].exec("cat /tmp/agent.log")[1]
@@ -151,21 +113,21 @@ def scenario(ctl, lab):
            all("VM '%s' (isolated: powered off): stopped" % vm in log for vm in ("db", "st")),
            "\n".join(log.splitlines()[-6:]))
     lab.ok("... and a is failed", ctl.wait_state("a", "failed", 30), json.dumps(ctl.host("a")))
-    second = shown("db").get("host")
+    second = ctl.vm("db").get("host")
     lab.ok("db: its probe guest on %s reads that host's NVMe" % second,
-           second in ("b", "c") and until(180, lambda: probed(lab, second, "db"), 0.5))
+           second in ("b", "c") and until(180, lambda: lab[second].probed("db"), 0.5))
     lab.ok("st (static) stays off while a is away: pending on a, not elsewhere",
-           shown("st").get("host") == "a" and all(qemus(lab, h) == [] for h in ("b", "c") if h != second),
-           json.dumps(shown("st")))
+           ctl.vm("st").get("host") == "a" and all(lab[h].qemus() == [] for h in ("b", "c") if h != second),
+           json.dumps(ctl.vm("st")))
 
     lab["a"].set_link(True)
     lab.ok("a's link back: a is connected again", ctl.wait_state("a", "connected", 60), json.dumps(ctl.host("a")))
     lab.ok("st starts again on a, at a new epoch",
-           until(180, lambda: shown("st").get("state") == "running" and shown("st").get("epoch", 0) > epochs["st"]
-                 and probed(lab, "a", "st"), 1), json.dumps(shown("st")))
+           until(180, lambda: ctl.vm("st").get("state") == "running" and ctl.vm("st").get("epoch", 0) > epochs["st"]
+                 and lab["a"].probed("st"), 1), json.dumps(ctl.vm("st")))
     lab.ok("nothing runs twice: a runs st only, %s runs db" % second,
-           qemus(lab, "a") == ["st"] and qemus(lab, second) == ["db"],
-           json.dumps({h: qemus(lab, h) for h in hosts}))
+           lab["a"].qemus() == ["st"] and lab[second].qemus() == ["db"],
+           json.dumps({h: lab[h].qemus() for h in hosts}))
 
     admission(ctl, lab, second)
     outage(ctl, lab, {"a": "st", second: "db"})
@@ -182,7 +144,7 @@ def scenario(ctl, lab):
             # The new controller takes the HA lease once the old one's
             # expires, then gives every host a lease and a margin.
             time.sleep(15)
-        epoch = shown("db").get("epoch", 0)
+        epoch = ctl.vm("db").get("epoch", 0)
         killed = time.monotonic()
         lab[victim].kill()
         failed.add(victim)
@@ -193,13 +155,13 @@ def scenario(ctl, lab):
             now = time.monotonic() - killed
             if "detect" not in marks and (ctl.host(victim) or {}).get("state") == "failed":
                 marks["detect"] = now
-            doc = shown("db")
+            doc = ctl.vm("db")
             if target is None and doc.get("host") not in (None, victim) and doc.get("epoch", 0) > epoch:
                 target = doc["host"]
                 marks["decide"] = now
-            if target and "start" not in marks and "db" in (qemus(lab, target) or []):
+            if target and "start" not in marks and "db" in (lab[target].qemus() or []):
                 marks["start"] = time.monotonic() - killed
-            if target and "start" in marks and probed(lab, target, "db"):
+            if target and "start" in marks and lab[target].probed("db"):
                 marks["guest"] = time.monotonic() - killed
             time.sleep(0.1)
         ok = all(k in marks for k in ("detect", "decide", "start", "guest"))
@@ -239,8 +201,8 @@ def maintenance(ctl, lab, free):
                  ["vfio-pci"], 0.5), json.dumps(ctl.devices("a", "10d3")))
     fast = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
     for vm in ("m1", "m2"):
-        define(ctl, lab, {"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "append": "acpi", "pci": fast})
-    define(ctl, lab, {"name": "nic", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
+        ctl.define({"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "append": "acpi", "pci": fast})
+    ctl.define({"name": "nic", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
                       "pci": [{"index": 0, "kind": "static", "address": nics[0]}]}, "--host", "a")
     # b and c in maintenance while m1 and m2 start: both land on a.
     for h in ("b", "c"):
@@ -253,9 +215,9 @@ def maintenance(ctl, lab, free):
         rc, out = ctl.cl("host", "maintenance", "exit", h)
         lab.ok("%s leaves maintenance" % h, rc == 0, out)
     lab.ok("m1, m2 and nic run on a",
-           until(120, lambda: qemus(lab, "a") == ["m1", "m2", "nic"] and
-                 all(probed(lab, "a", vm) for vm in ("m1", "m2")), 1),
-           json.dumps(qemus(lab, "a")) + lab["a"].exec("tail -5 /tmp/agent.log")[1])
+           until(120, lambda: lab["a"].qemus() == ["m1", "m2", "nic"] and
+                 all(lab["a"].probed(vm) for vm in ("m1", "m2")), 1),
+           json.dumps(lab["a"].qemus()) + lab["a"].exec("tail -5 /tmp/agent.log")[1])
     rc, out = ctl.cl("host", "maintenance", "enter", "a")
     lab.ok("maintenance on a is refused while nic (static) runs there, naming it",
            rc == 1 and "'nic'" in out and "cannot move" in out, out)
@@ -274,7 +236,7 @@ def maintenance(ctl, lab, free):
     lab.ok("m1 and m2 moved, one to b and one to c", until(60, moved, 0.5), json.dumps(where))
     for vm, h in where.items():
         lab.ok("%s: its probe guest on %s reads that host's NVMe" % (vm, h),
-               h in ("b", "c") and until(180, lambda: probed(lab, h, vm), 1),
+               h in ("b", "c") and until(180, lambda: lab[h].probed(vm), 1),
                lab[h].exec("tail -3 /run/hwpass/vms/%s/serial.log" % vm)[1] if h in ("b", "c") else "")
     rc, out = lab["a"].exec("grep -E \"VM 'm[12]' .*stopped\" /tmp/agent.log")
     lab.ok("... each stopped on a by its ACPI power button, not forced",
@@ -296,7 +258,7 @@ def admission(ctl, lab, second):
     restart if its host failed: refused with tolerate 1, naming that case."""
     fast = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
     for vm in ("x", "y"):
-        define(ctl, lab, {"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "pci": fast})
+        ctl.define({"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "pci": fast})
     rc, out = ctl.cl("cluster", "ha", "tolerate", "1")
     lab.ok("cluster ha tolerate 1", rc == 0 and "tolerates 1 host failure" in out, out)
     rc, out = ctl.cl("--json", "vm", "start", "x")
@@ -312,9 +274,9 @@ def admission(ctl, lab, second):
     ctl.cl("vm", "stop", "x", "--force")
     ctl.cl("cluster", "ha", "tolerate", "0")
     def x_gone():
-        q = qemus(lab, x_host)
+        q = lab[x_host].qemus()
         return q is not None and "x" not in q
-    lab.ok("x stopped: its host runs no QEMU of it", until(60, x_gone, 1), json.dumps(qemus(lab, x_host)))
+    lab.ok("x stopped: its host runs no QEMU of it", until(60, x_gone, 1), json.dumps(lab[x_host].qemus()))
 
 
 def outage(ctl, lab, running):
@@ -328,8 +290,8 @@ def outage(ctl, lab, running):
     lab.ok("controller and PostgreSQL stopped for 30 s: the same QEMUs run (%s)" %
            ", ".join("%s on %s" % (vm, h) for h, vm in running.items()),
            all(lab[h].exec("cat /run/hwpass/vms/%s/qemu.pid" % vm)[1].strip() == pids[h] and
-               qemus(lab, h) == [vm] for h, vm in running.items()),
-           json.dumps({h: qemus(lab, h) for h in running}) +
+               lab[h].qemus() == [vm] for h, vm in running.items()),
+           json.dumps({h: lab[h].qemus() for h in running}) +
            "".join(lab[h].exec("tail -5 /tmp/agent.log")[1] for h in running))
     lab.ok("... back: every host is connected again",
            all(ctl.wait_state(h, "connected", 60) for h in ("a", "b", "c")),

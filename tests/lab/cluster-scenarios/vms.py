@@ -15,21 +15,15 @@ stops, the third lands on b; a VM pinned to a by a static entry waits for
 a's NVMe and then starts there only. Last, a dead host is failed."""
 import json
 import os
-import time
 
 import cluster
 import controller
 
-PROBE = "/usr/share/hwpass/probe-guest"
-
 
 def until(timeout, fn):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if fn():
-            return True
-        time.sleep(1)
-    return False
+    return cluster.until(timeout, fn, 1)
+
+PROBE = "/usr/share/hwpass/probe-guest"
 
 
 def vm_doc(name, entry):
