@@ -1,9 +1,10 @@
-/* bench/placement's in-process half: the placement engine (hp_place(), the
- * one the controller and `vm explain` call) on generated clusters, every
- * decision timed alone. Each VM placed takes its devices from the host
- * chosen, so the cluster fills as the run goes, as it would in a controller.
+/* bench/placement's in-process half: a placement engine on generated
+ * clusters, every decision timed alone. Each VM placed takes its devices
+ * from the host chosen, so the cluster fills as the run goes, as it would in
+ * a controller. The engine: the indexed one (alloc/index.h, the default), or
+ * hp_place(), which judges every host and says why (`vm explain`'s).
  *
- *   bench-placement SHAPE [--hosts N] [--vms N]
+ *   bench-placement SHAPE [--hosts N] [--vms N] [--engine index|hp_place]
  *
  * Shapes (issue 16):
  *   a     N hosts (500) x 10 identical devices, one-device VMs until full
@@ -13,8 +14,9 @@
  *   c8    N hosts (100), one of them with 8 identical free GPUs: 8 of 8
  *   c64   N hosts (100), one of them with a NIC of 64 free VFs: 64 of 64
  * Prints one line of JSON: placements, placements per second, p50/p99/max
- * per decision, the engine's memory (the cluster as it is given to the
- * engine, and what the process grew by while placing). */
+ * per decision, the hosts the index's matcher ran on, the engine's memory
+ * (the cluster as it is handed over, the heap the index holds, what the
+ * heap grew by while placing) and the index's set-up time. */
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc/index.h"
 #include "alloc/place.h"
 #include "util/macro.h"
 
@@ -133,10 +136,11 @@ int main(int argc, char **argv)
 {
         static const char *const labels[] = { "training", "inference" };
         static const char *const switches[] = { "0000:10:00.0", "0000:20:00.0" };
-        const char *shape = argc > 1 ? argv[1] : "";
-        size_t n_hosts = 0, n_vms = 0, placed = 0, asked = 0;
+        const char *shape = argc > 1 ? argv[1] : "", *engine = "index";
+        size_t n_hosts = 0, n_vms = 0, placed = 0, asked = 0, examined = 0, fell_back = 0, held = 0;
+        struct hp_place_index *x = NULL;
         struct cluster c = { 0 };
-        uint64_t *ns, total = 0;
+        uint64_t *ns, total = 0, setup = 0;
         size_t before, data;
         int r;
 
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
                         n_hosts = strtoul(argv[i + 1], NULL, 10);
                 else if (streq(argv[i], "--vms"))
                         n_vms = strtoul(argv[i + 1], NULL, 10);
+                else if (streq(argv[i], "--engine"))
+                        engine = argv[i + 1];
         if (streq(shape, "a")) {
                 size_t free[] = { 10 };
 
@@ -167,7 +173,7 @@ int main(int argc, char **argv)
                         c.pools[n_hosts / 2].n_free = streq(shape, "c8") ? 8 : 64;
                 n_vms = 1;
         } else {
-                fprintf(stderr, "usage: bench-placement a|b|c8|c64 [--hosts N] [--vms N]\n");
+                fprintf(stderr, "usage: bench-placement a|b|c8|c64 [--hosts N] [--vms N] [--engine index|hp_place]\n");
                 return 2;
         }
         ns = calloc(n_vms + 1, sizeof(*ns));
@@ -177,6 +183,22 @@ int main(int argc, char **argv)
         }
         data = c.n_hosts * (sizeof(*c.hosts) + c.pools_per_host * sizeof(*c.pools) + sizeof(*c.names));
         before = heap_bytes();
+        if (streq(engine, "index")) {
+                uint64_t t = now_ns();
+
+                r = hp_place_index_new(&x);
+                for (size_t h = 0; r >= 0 && h < c.n_hosts; h++)
+                        r = hp_place_index_set(x, &c.hosts[h], NULL);
+                setup = now_ns() - t;
+                held = heap_bytes() - before;
+                if (r < 0) {
+                        fprintf(stderr, "bench-placement: %s\n", strerror(-r));
+                        return 1;
+                }
+        } else if (!streq(engine, "hp_place")) {
+                fprintf(stderr, "bench-placement: no engine '%s' (index or hp_place)\n", engine);
+                return 2;
+        }
         for (size_t i = 0; i < n_vms; i++) {
                 static const unsigned sizes[] = { 1, 2, 4, 8 };
                 struct hp_place_vm vm = { .name = "vm", .memory_mib = 64 };
@@ -196,26 +218,44 @@ int main(int argc, char **argv)
                         request_make(&q, 0x20b5, streq(shape, "c8") ? 8 : 64, NULL, false);
                 vm.pci = &q.entry;
                 vm.n_pci = 1;
-                t = now_ns();
-                r = hp_place(&vm, c.hosts, c.n_hosts, HP_PLACE_PERFORMANCE, &res);
-                if (r >= 0 && res.n_order > 0)
-                        take(&c, res.order[0], &res.verdicts[res.order[0]], hp_vm_pci_count(&q.entry));
-                ns[i] = now_ns() - t;
+                if (x) {
+                        struct hp_place_pick pick = { 0 };
+
+                        t = now_ns();
+                        r = hp_place_index_pick(x, &vm, HP_PLACE_PERFORMANCE, NULL, NULL, &pick);
+                        if (r >= 0)
+                                r = hp_place_index_take(x, &pick, vm.memory_mib);
+                        ns[i] = now_ns() - t;
+                        placed += r >= 0;
+                        examined += pick.examined;
+                        fell_back += pick.fallback;
+                        hp_place_pick_done(&pick);
+                        r = r == -ENODEV ? 0 : r;
+                } else {
+                        t = now_ns();
+                        r = hp_place(&vm, c.hosts, c.n_hosts, HP_PLACE_PERFORMANCE, &res);
+                        if (r >= 0 && res.n_order > 0)
+                                take(&c, res.order[0], &res.verdicts[res.order[0]], hp_vm_pci_count(&q.entry));
+                        ns[i] = now_ns() - t;
+                        placed += r >= 0 && res.n_order > 0;
+                        hp_place_result_done(&res);
+                }
                 total += ns[i];
                 asked++;
-                placed += r >= 0 && res.n_order > 0;
-                hp_place_result_done(&res);
                 if (r < 0) {
                         fprintf(stderr, "bench-placement: %s\n", strerror(-r));
                         return 1;
                 }
         }
         qsort(ns, asked, sizeof(*ns), by_u64);
-        printf("{\"engine\": \"hp_place\", \"shape\": \"%s\", \"hosts\": %zu, \"vms\": %zu, \"placed\": %zu, "
-               "\"per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"max_us\": %.2f, \"cluster_bytes\": %zu, "
+        printf("{\"engine\": \"%s\", \"shape\": \"%s\", \"hosts\": %zu, \"vms\": %zu, \"placed\": %zu, "
+               "\"per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"max_us\": %.2f, \"examined_per_vm\": %.2f, "
+               "\"fallbacks\": %zu, \"cluster_bytes\": %zu, \"index_bytes\": %zu, \"index_setup_ms\": %.1f, "
                "\"heap_growth_bytes\": %zd}\n",
-               shape, c.n_hosts, asked, placed, asked / (total / 1e9), ns[asked / 2] / 1e3,
-               ns[asked * 99 / 100] / 1e3, ns[asked - 1] / 1e3, data, (ssize_t)(heap_bytes() - before));
+               engine, shape, c.n_hosts, asked, placed, asked / (total / 1e9), ns[asked / 2] / 1e3,
+               ns[asked * 99 / 100] / 1e3, ns[asked - 1] / 1e3, (double)examined / (double)asked, fell_back, data,
+               held, setup / 1e6, (ssize_t)(heap_bytes() - before - held));
+        hp_place_index_free(x);
         free(ns);
         cluster_done(&c);
         return 0;
