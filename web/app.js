@@ -75,6 +75,7 @@
   const state = {
     host: null, devices: null, missing: [], usb: null, vms: null, events: null, byAddr: new Map(),
     hosts: null, picked: null, /* a controller's hosts, and the one whose devices are shown */
+    ha: null, /* a controller's HA: admission control and each host's failure */
     explain: null, /* a controller's explain of one VM (explainFor) */
   };
   const errors = {};
@@ -90,6 +91,8 @@
   };
   let role = "standalone";
   const serves = () => SERVES[role];
+  /* Sources shown inside another's section. */
+  const PART_OF = { ha: "hosts" };
 
   /* A device route; on a controller it names the host whose device it is. */
   const onHost = (path) => role === "controller" ? `${path}?host=${encodeURIComponent(state.picked)}` : path;
@@ -98,6 +101,7 @@
    * null: nothing to fetch yet) and what to keep of its answer. */
   const SOURCES = {
     hosts: ["v1/hosts", (d) => { state.hosts = d.hosts || []; }],
+    ha: ["v1/cluster/ha", (d) => { state.ha = d; }],
     host: ["v1/host/check", (d) => { state.host = d; }],
     devices: [() => (role === "controller" && !state.picked ? null : onHost("v1/devices")), (d) => {
       state.devices = d.devices || [];
@@ -112,13 +116,13 @@
     }],
   };
   const RENDER = {
-    hosts: renderHosts, host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms, events: renderEvents,
+    hosts: renderHosts, ha: renderHa, host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms, events: renderEvents,
   };
 
   /* Fetches the named sources this daemon serves together, then renders
    * them (the USB tree shows device owners, so it follows the devices). */
   async function load(wanted) {
-    const names = wanted.filter((n) => serves().includes(n));
+    const names = wanted.filter((n) => serves().includes(PART_OF[n] || n));
     await Promise.all(names.map(async (n) => {
       const path = typeof SOURCES[n][0] === "function" ? SOURCES[n][0]() : SOURCES[n][0];
       if (!path) return;
@@ -194,7 +198,8 @@
     const hosts = state.hosts;
     if (!hosts) return setBody("hosts", "");
     let html = tableStart("hosts", [["c-hname", "Host"], ["c-hstate", "State"], ["c-hbeat", "Last heartbeat"],
-      ["c-hmem", "Memory"], ["c-hpools", "Devices set for passthrough"], ["c-hdevs", "PCI devices"]]);
+      ["c-hmem", "Memory"], ["c-hpools", "Devices set for passthrough"], ["c-hdevs", "PCI devices"],
+      ["c-hmaint", "Maintenance"]]);
     const counts = {};
     for (const h of hosts) {
       const n = esc(h.name), picked = h.name === state.picked;
@@ -206,7 +211,9 @@
         `<td><span class="badge ${HOST_STATE[h.state] || ""}">${esc(h.state)}</span>` +
         (h.state === "connected" && !h.ready ? "<small>not ready yet: reconciling</small>" : "") + "</td>" +
         `<td>${ago(h.heartbeat_age_ms)}</td><td>${hostMemory(h.memory)}</td><td>${hostPools(h.pools)}</td>` +
-        `<td>${esc(h.devices)}</td></tr>`;
+        `<td>${esc(h.devices)}</td><td><button class="small" data-action="maintenance" ` +
+        `aria-pressed="${!!h.maintenance}" aria-label="Maintenance of ${n}">` +
+        `${h.maintenance ? "Exit maintenance" : "Enter maintenance"}</button></td></tr>`;
     }
     html += "</tbody></table>";
     $("hosts-count").textContent = plural(hosts.length, "host") +
@@ -221,6 +228,52 @@
       const b = [...$("hosts-body").querySelectorAll("tr[data-host]")].find((r) => r.dataset.host === focused);
       if (b) b.querySelector("button").focus();
     }
+  }
+
+  /* HA's admission control, and each host's failure that would leave a
+   * protected VM nowhere to restart (GET /v1/cluster/ha). */
+  function renderHa() {
+    const ha = state.ha, el = $("ha");
+    el.hidden = !ha;
+    if (!ha) return;
+    const bad = (ha.scenarios || []).filter((sc) => !sc.ok);
+    el.dataset.ok = String(!!ha.ok);
+    let html = ha.tolerate ? `HA keeps room for ${plural(ha.tolerate, "host failure")}: a power-on that breaks that is ` +
+      (ha.admission === "warn" ? "started with a warning." : "refused.") :
+      "HA's admission control is off (it tolerates 0 host failures).";
+    if (!bad.length) {
+      html += ` <span class="badge ok">every host's failure survived</span>`;
+    } else {
+      html += ` <span class="badge bad">${plural(bad.length, "failure")} not survived</span><ul>` + bad.map((sc) =>
+        `<li data-failed="${esc(sc.failed.join(","))}">If ${esc(sc.failed.join(" and "))} failed: ` +
+        sc.restarts.filter((r) => !r.host).map((r) => `<strong>${esc(r.vm)}</strong> would have nowhere to restart` +
+          (r.why ? ` (${esc(r.why)})` : "")).join("; ") + "</li>").join("") + "</ul>";
+    }
+    el.innerHTML = html;
+  }
+
+  /* Maintenance on, or off: the controller's answer, or why it refused
+   * (a VM its static entries pin there runs). */
+  async function maintenance(name, on) {
+    const msg = $("hosts-msg");
+    msg.textContent = "";
+    msg.className = "msg";
+    flash(`${on ? "Entering" : "Leaving"} maintenance on ${name}…`);
+    try {
+      const doc = await api("PUT", `v1/hosts/${encodeURIComponent(name)}/maintenance`, { maintenance: on });
+      const moving = (doc.moving || []).length;
+      const text = !on ? `${name} is out of maintenance: it takes VMs again.` :
+        `${name} is in maintenance: it takes no new VMs; ` +
+        (moving ? `${plural(moving, "VM")} move${moving === 1 ? "s" : ""} to other hosts.` : "it runs none to move.");
+      flash(text);
+      msg.className = "msg ok";
+      msg.textContent = text;
+    } catch (e) {
+      flash("");
+      msg.className = "msg error";
+      msg.textContent = `Cannot ${on ? "put" : "take"} ${name} ${on ? "in" : "out of"} maintenance: ${e.message}`;
+    }
+    load(["hosts", "ha", "vms", "events"]);
   }
 
   /* Shows the devices of the host chosen; the page's address keeps it for a reload. */
@@ -592,7 +645,7 @@
         `${name}: ${e.message}`;
       if (cluster && e.detail && Array.isArray(e.detail.hosts)) showRefusal(e.detail.hosts);
     }
-    load(["hosts", "vms", "devices", "events"]);
+    load(["hosts", "ha", "vms", "devices", "events"]);
   }
 
   /* ---- a controller's VMs ----------------------------------------------- */
@@ -807,6 +860,7 @@
     const row = b.closest("[data-addr], [data-vm], [data-host]");
     const addr = row && row.dataset.addr, vm = row && row.dataset.vm;
     if (action === "pick") pick(row.dataset.host);
+    else if (action === "maintenance") maintenance(row.dataset.host, b.getAttribute("aria-pressed") !== "true");
     else if (action === "toggle") toggle(addr);
     else if (action === "label") editLabel(addr);
     else if (action === "start" || action === "stop") vmAction(vm, action);
@@ -823,7 +877,7 @@
   $("log-close").onclick = () => $("log-dialog").close();
   $("log-dialog").addEventListener("close", () => clearTimeout(logTimer));
   $("log-reload").onclick = () => showLog(logVm);
-  $("refresh").onclick = () => load(serves()).then(() => flash("Refreshed"));
+  $("refresh").onclick = () => load([...serves(), "ha"]).then(() => flash("Refreshed"));
   let filterTimer = 0;
   $("device-filter").oninput = () => {
     clearTimeout(filterTimer);
@@ -848,7 +902,7 @@
     if (!document.hidden) {
       /* A host's heartbeats are no events: a controller reads its hosts, and
        * the states its VMs are reported in, at every tick. */
-      const names = new Set(role === "controller" ? ["hosts", "vms"] : []);
+      const names = new Set(role === "controller" ? ["hosts", "ha", "vms"] : []);
       try {
         const d = state.events && await api("GET", `v1/events?since=${lastEvent}&limit=200`);
         const fresh = d ? (d.events || []).filter((e) => e.id > lastEvent) : [];
@@ -886,7 +940,7 @@
       $(id).hidden = !serves().includes(id);
       document.querySelector(`nav a[href="#${id}"]`).hidden = $(id).hidden;
     }
-    return load(serves());
+    return load([...serves(), "ha"]);
   }
 
   /* The first load, timed: render_ms is building and laying out every

@@ -18,8 +18,9 @@
  * --cluster: a controller (tests/browser/cluster-run) whose agents gpu-a (the
  * desktop fixture, its store DB and tree DIR, read with the hwpass at PATH)
  * and gpu-b (gpu-server, its agent's pid PID) are connected: the hosts, a
- * host's devices, a label and passthrough set through the controller, gpu-b
- * seen disconnected once its agent is stopped here; and the cluster's VMs
+ * host's devices, a label and passthrough set through the controller, HA's
+ * line and gpu-a in and out of maintenance from its row (maintenanceAndHa),
+ * gpu-b seen disconnected once its agent is stopped here; and the cluster's VMs
  * (clusterVms): defined through the API, listed not placed, explained host by
  * host, a refusal with each host's reason; one given a VF of gpu-b, whose
  * start really fails there, shown with its failure; one with no device and
@@ -661,6 +662,7 @@ async function cluster(browser, base) {
         pools.textContent.includes("10de:2206") && pools.textContent.includes(l);
     }, [GPU, label]).then(() => true));
   await shot(page, "cluster-05-passthrough-asked");
+  await maintenanceAndHa(page, base, row, hostIs);
 
   await clusterVms(page, base, hostsDoc, sent);
 
@@ -689,6 +691,55 @@ async function cluster(browser, base) {
   await check("cluster: no script errors on the page, nothing refused by its Content-Security-Policy", () =>
     !pageErrors.length || pageErrors.join("\n"));
   await ctx.close();
+}
+
+/* HA and maintenance in the hosts section: what HA keeps room for, as GET
+ * /v1/cluster/ha has it; gpu-a in and out of maintenance from its row (no VM
+ * runs yet, so none moves). */
+async function maintenanceAndHa(page, base, row, hostIs) {
+  const haDoc = await apiGet(page, base, "v1/cluster/ha");
+  await check("ha: the hosts section says admission control is off and every host's failure is survived, as " +
+    "GET /v1/cluster/ha has it", async () => {
+    await page.waitForSelector("#ha:not([hidden])", { timeout: 5000 }).catch(() => null);
+    const text = await page.textContent("#ha");
+    return (haDoc.tolerate === 0 && haDoc.ok === true && text.includes("admission control is off") &&
+      text.includes("every host's failure survived") && (await page.getAttribute("#ha", "data-ok")) === "true") ||
+      `${JSON.stringify(haDoc)}: ${text}`;
+  });
+  const button = () => row("gpu-a").locator('button[data-action="maintenance"]');
+  const entered = await nextAnswer(page, "PUT", "/v1/hosts/gpu-a/maintenance", () => button().click());
+  await check("maintenance: gpu-a's button puts it in maintenance (PUT, 200): its state turns maintenance, the " +
+    "button offers the way out, the page says it takes no new VMs", async () => {
+    if (entered.status !== 200 || !entered.body || entered.body.maintenance !== true ||
+      JSON.stringify(entered.sent) !== '{"maintenance":true}')
+      return `${entered.status} ${JSON.stringify(entered.body)}, sent ${JSON.stringify(entered.sent)}`;
+    await hostIs("gpu-a", "maintenance", "info");
+    await page.waitForFunction(() => document.getElementById("hosts-msg").textContent !== "", null, { timeout: 5000 })
+      .catch(() => null);
+    const msg = await page.textContent("#hosts-msg");
+    const b = button();
+    return ((await b.getAttribute("aria-pressed")) === "true" && (await b.textContent()) === "Exit maintenance" &&
+      msg === "gpu-a is in maintenance: it takes no new VMs; it runs none to move.") ||
+      `button "${await b.textContent()}", message "${msg}"`;
+  });
+  await check("maintenance: the controller has gpu-a in maintenance (GET /v1/hosts)", async () => {
+    const doc = await apiGet(page, base, "v1/hosts");
+    const a = doc.hosts.find((h) => h.name === "gpu-a");
+    return (a.maintenance === true && a.state === "maintenance") || JSON.stringify(a);
+  });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, "cluster-05b-gpu-a-maintenance", false);
+  const left = await nextAnswer(page, "PUT", "/v1/hosts/gpu-a/maintenance", () => button().click());
+  await check("maintenance: pressed again, gpu-a leaves it and is connected, the button offers it again", async () => {
+    if (left.status !== 200 || !left.body || left.body.maintenance !== false)
+      return `${left.status} ${JSON.stringify(left.body)}`;
+    await hostIs("gpu-a", "connected", "ok");
+    await page.waitForFunction((w) => document.getElementById("hosts-msg").textContent === w,
+      "gpu-a is out of maintenance: it takes VMs again.", { timeout: 5000 }).catch(() => null);
+    return ((await button().textContent()) === "Enter maintenance" &&
+      (await page.textContent("#hosts-msg")) === "gpu-a is out of maintenance: it takes VMs again.") ||
+      `button "${await button().textContent()}", message "${await page.textContent("#hosts-msg")}"`;
+  });
 }
 
 /* gpu-b's ConnectX VFs (15b3:101c), bound to vfio-pci in the gpu-server fixture. */
