@@ -91,8 +91,9 @@
   };
   let role = "standalone";
   const serves = () => SERVES[role];
-  /* Sources shown inside another's section. */
+  /* Sources shown inside another's section; every source a page reads. */
   const PART_OF = { ha: "hosts" };
+  const sources = () => [...serves(), ...Object.keys(PART_OF)];
 
   /* A device route; on a controller it names the host whose device it is. */
   const onHost = (path) => role === "controller" ? `${path}?host=${encodeURIComponent(state.picked)}` : path;
@@ -116,7 +117,8 @@
     }],
   };
   const RENDER = {
-    hosts: renderHosts, ha: renderHa, host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms, events: renderEvents,
+    hosts: renderHosts, ha: renderHa, host: renderHost, devices: renderDevices, usb: renderUsb, vms: renderVms,
+    events: renderEvents,
   };
 
   /* Fetches the named sources this daemon serves together, then renders
@@ -877,7 +879,7 @@
   $("log-close").onclick = () => $("log-dialog").close();
   $("log-dialog").addEventListener("close", () => clearTimeout(logTimer));
   $("log-reload").onclick = () => showLog(logVm);
-  $("refresh").onclick = () => load([...serves(), "ha"]).then(() => flash("Refreshed"));
+  $("refresh").onclick = () => load(sources()).then(() => flash("Refreshed"));
   let filterTimer = 0;
   $("device-filter").oninput = () => {
     clearTimeout(filterTimer);
@@ -940,7 +942,7 @@
       $(id).hidden = !serves().includes(id);
       document.querySelector(`nav a[href="#${id}"]`).hidden = $(id).hidden;
     }
-    return load([...serves(), "ha"]);
+    return load(sources());
   }
 
   /* The first load, timed: render_ms is building and laying out every
