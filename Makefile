@@ -95,7 +95,8 @@ demo-cluster: build
 bench: build
 	$(MAKE) deps DEB_PACKAGES="python3-placement python3-wsgi-intercept"
 	rc=0; bench/scan ./$(BUILD)/hwpass || rc=1; $(SUDO) bench/power-on ./$(BUILD)/hwpass || rc=1; \
-		bench/api --build $(BUILD) || rc=1; bench/placement --build $(BUILD) || rc=1; exit $$rc
+		bench/api --build $(BUILD) || rc=1; bench/placement --build $(BUILD) || rc=1; \
+		bench/power-ons --build $(BUILD) --seconds 60 || rc=1; exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
