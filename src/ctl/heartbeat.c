@@ -555,7 +555,7 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
                 r = hp_op_fail(c, HP_OP_INVALID, r, "the heartbeat of %s carries a device configuration that is not one",
                                host);
         else if (r < 0)
-                r = hp_op_host_error(c, r, "cannot record the heartbeat of %s", host);
+                r = hp_op_store_error(c, r, "cannot record the heartbeat of %s", host);
         if (r < 0) {
                 json_decref(b.devices);
                 json_decref(b.vms);

@@ -84,7 +84,7 @@ int hp_ctl_join(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *b
                                     "remove that one first ('hwpass host remove %s')",
                                     host, host);
         else if (r < 0 && !c->error.message)
-                r = hp_op_host_error(c, r, "cannot add host '%s' to the cluster", host);
+                r = hp_op_store_error(c, r, "cannot add host '%s' to the cluster", host);
         if (r < 0) {
                 explicit_bzero(credential, sizeof(credential));
                 return r;

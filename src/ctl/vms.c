@@ -643,7 +643,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                         return hp_op_fail(c, HP_OP_CONFLICT, r, "this controller no longer leads HA");
                 if (r != -EADDRINUSE) {
                         free(cl.conflict);
-                        return hp_op_host_error(c, r, "cannot claim %s for VM '%s'", cl.host, name);
+                        return hp_op_store_error(c, r, "cannot claim %s for VM '%s'", cl.host, name);
                 }
                 free(*lost);
                 *lost = cl.conflict;

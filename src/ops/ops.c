@@ -101,16 +101,36 @@ int hp_op_oom(struct hp_ops_ctx *c)
         return hp_op_fail(c, HP_OP_HOST, -ENOMEM, "out of memory");
 }
 
-int hp_op_host_error(struct hp_ops_ctx *c, int r, const char *fmt, ...)
+static int host_error(struct hp_ops_ctx *c, int r, bool store, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *what = NULL;
+
+        if (vasprintf(&what, fmt, ap) < 0)
+                what = NULL;
+        if (store && r == -EBUSY)
+                return hp_op_fail(c, HP_OP_BUSY, r, "%s: the state database stayed busy with other writers; try again",
+                                  what ? what : "failed");
+        return hp_op_fail(c, HP_OP_HOST, r, "%s: %s", what ? what : "failed", hp_host_strerror(r < 0 ? r : -EIO));
+}
+
+int hp_op_host_error(struct hp_ops_ctx *c, int r, const char *fmt, ...)
+{
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&what, fmt, ap) < 0)
-                what = NULL;
+        r = host_error(c, r, false, fmt, ap);
         va_end(ap);
-        return hp_op_fail(c, HP_OP_HOST, r, "%s: %s", what ? what : "failed", hp_host_strerror(r < 0 ? r : -EIO));
+        return r;
+}
+
+int hp_op_store_error(struct hp_ops_ctx *c, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = host_error(c, r, true, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 int hp_op_exit_code(enum hp_op_kind kind)
@@ -128,6 +148,7 @@ int hp_op_exit_code(enum hp_op_kind kind)
         case HP_OP_AUTH:
                 return 2;
         case HP_OP_HOST:
+        case HP_OP_BUSY:
         default:
                 return 3;
         }
@@ -150,6 +171,8 @@ unsigned hp_op_http_status(enum hp_op_kind kind)
                 return 426;
         case HP_OP_AUTH:
                 return 403;
+        case HP_OP_BUSY:
+                return 503;
         case HP_OP_HOST:
         default:
                 return 500;
@@ -174,6 +197,8 @@ const char *hp_op_api_code(const struct hp_op_error *e)
                 return "protocol";
         case HP_OP_AUTH:
                 return "forbidden";
+        case HP_OP_BUSY:
+                return "busy";
         default:
                 return "host-error";
         }
@@ -189,6 +214,8 @@ enum hp_op_kind hp_op_kind_from_api(unsigned status, const char *code, bool has_
                 return HP_OP_VERSION;
         if (status == 403)
                 return HP_OP_AUTH;
+        if (status == 503)
+                return HP_OP_BUSY;
         if (status == 409 && code && streq(code, "failed"))
                 return HP_OP_FAILED;
         /* A refusal that comes with what was refused (a plan) is an answer,

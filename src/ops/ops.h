@@ -28,6 +28,7 @@ enum hp_op_kind {
         HP_OP_HOST,      /* the host or the store could not be read or written (exit 3, HTTP 500) */
         HP_OP_VERSION,   /* the other end speaks a protocol this one does not: upgrade one (exit 2, HTTP 426) */
         HP_OP_AUTH,      /* who asks may not: a bad or used join token (exit 2, HTTP 403) */
+        HP_OP_BUSY,      /* the store stayed busy with other writers: nothing was done, try again (exit 3, HTTP 503) */
 };
 
 struct hp_op_error {
@@ -74,6 +75,10 @@ void hp_op_set_detail(struct hp_ops_ctx *c, json_t *detail);
 /* Out of memory, or a host error with strerror: "cannot ...: reason". */
 int hp_op_oom(struct hp_ops_ctx *c);
 int hp_op_host_error(struct hp_ops_ctx *c, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same for a store transaction that failed: -EBUSY (the transaction
+ * lost to other writers every time it was tried) is HP_OP_BUSY, saying to
+ * try again; anything else as hp_op_host_error(). */
+int hp_op_store_error(struct hp_ops_ctx *c, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void hp_op_error_done(struct hp_op_error *e);
 
 int hp_op_exit_code(enum hp_op_kind kind);
