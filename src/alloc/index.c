@@ -385,11 +385,6 @@ void hp_place_index_free(struct hp_place_index *x)
         free(x);
 }
 
-size_t hp_place_index_count(const struct hp_place_index *x)
-{
-        return x->n_live;
-}
-
 static bool in_view(const struct view *v, uint32_t klass)
 {
         return klass < v->n_member && v->member[klass];

@@ -42,7 +42,6 @@ void hp_place_index_free(struct hp_place_index *x);
  * until it is removed. */
 int hp_place_index_set(struct hp_place_index *x, const struct hp_place_host *h, size_t *ret_host);
 int hp_place_index_remove(struct hp_place_index *x, const char *name);
-size_t hp_place_index_count(const struct hp_place_index *x);
 
 /* The caller's word on host (by name) for this VM: HP_PLACE_FITS, or the
  * reason it cannot take it (HP_PLACE_PATHS, HP_PLACE_START_FAILED). */

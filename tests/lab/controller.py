@@ -19,6 +19,8 @@ import cluster
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_LIB = os.path.join(HERE, "..", "pg-lib.sh")
 HEARTBEAT_MS, LEASE_MS = 1000, 4000
+# A VM's dynamic entry for one of the lab's NVMe (QEMU's, 1b36:0010) labelled 'fast'.
+FAST_NVME = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
 TIMING = ["--heartbeat-ms", str(HEARTBEAT_MS), "--lease-ms", str(LEASE_MS)]
 
 
@@ -162,6 +164,21 @@ class Controller:
 
     def events(self):
         return (self.cl_json("events", "--limit", "1000") or {}).get("events", [])
+
+    def fast_nvme(self, hosts):
+        """Every NVMe of hosts, labelled 'fast' and set for passthrough
+        through the controller: {host: [address...]}."""
+        nvme = {h: [d["address"] for d in self.devices(h, "0010")] for h in hosts}
+        for h in hosts:
+            for addr in nvme[h]:
+                self.cl("device", "label", addr, "fast", "--host", h)
+                self.cl("device", "passthrough", "enable", addr, "--host", h)
+        return nvme
+
+    def free_fast(self, host):
+        """The 'fast' NVMe the controller counts free on host."""
+        doc = self.host(host) or {"pools": []}
+        return sum(p["free"] for p in doc["pools"] if p["device_id"] == "0010" and p.get("label") == "fast")
 
     def devices(self, host, device_id):
         doc = self.cl_json("device", "list", "--host", host) or {"devices": []}

@@ -49,28 +49,19 @@ def scenario(ctl, lab):
     for h in hosts:
         rc, out = controller.start_agent(ctl, lab[h])
         lab.ok("%s: its agent joins" % h, rc == 0 and ctl.wait_state(h, "connected", 60), out)
-    nvme = {h: [d["address"] for d in ctl.devices(h, "0010")] for h in hosts}
+    nvme = ctl.fast_nvme(hosts)
     lab.ok("a reports two NVMe, b and c one each", [len(nvme[h]) for h in hosts] == [2, 1, 1], json.dumps(nvme))
     if [len(nvme[h]) for h in hosts] != [2, 1, 1]:
         return lab
-    for h in hosts:
-        for addr in nvme[h]:
-            ctl.cl("device", "label", addr, "fast", "--host", h)
-            ctl.cl("device", "passthrough", "enable", addr, "--host", h)
-
-    def free(h):
-        host = ctl.host(h) or {"pools": []}
-        return sum(p["free"] for p in host["pools"] if p["device_id"] == "0010" and p.get("label") == "fast")
     lab.ok("the agents bind them: 'fast' NVMe free: a 2, b 1, c 1",
-           until(90, lambda: [free(h) for h in hosts] == [2, 1, 1], 0.5), json.dumps([ctl.host(h) for h in hosts]))
+           until(90, lambda: [ctl.free_fast(h) for h in hosts] == [2, 1, 1], 0.5),
+           json.dumps([ctl.host(h) for h in hosts]))
 
-    if not maintenance(ctl, lab, free):
+    if not maintenance(ctl, lab):
         return lab
 
     rc, out = ctl.define({"name": "db", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
-                                "restart_priority": "high",
-                                "pci": [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1,
-                                         "label": "fast"}]})
+                          "restart_priority": "high", "pci": controller.FAST_NVME})
     lab.ok("db (dynamic, one 'fast' NVMe, restart priority high) is defined", rc == 0, out)
 
     rc, out = ctl.cl("--json", "vm", "start", "db")
@@ -188,7 +179,7 @@ def scenario(ctl, lab):
     return lab
 
 
-def maintenance(ctl, lab, free):
+def maintenance(ctl, lab):
     """m1 and m2 on a with nic (static): maintenance on a refused naming nic;
     nic stopped, m1 and m2 move to b and c. Every device free again after."""
     nics = [d["address"] for d in ctl.devices("a", "10d3") if not d["address"].startswith("0000:00:")]
@@ -199,9 +190,9 @@ def maintenance(ctl, lab, free):
     lab.ok("a's agent binds its NIC to vfio-pci",
            until(60, lambda: [d.get("driver") for d in ctl.devices("a", "10d3") if d["address"] == nics[0]] ==
                  ["vfio-pci"], 0.5), json.dumps(ctl.devices("a", "10d3")))
-    fast = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
     for vm in ("m1", "m2"):
-        ctl.define({"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "append": "acpi", "pci": fast})
+        ctl.define({"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "append": "acpi",
+                    "pci": controller.FAST_NVME})
     ctl.define({"name": "nic", "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
                       "pci": [{"index": 0, "kind": "static", "address": nics[0]}]}, "--host", "a")
     # b and c in maintenance while m1 and m2 start: both land on a.
@@ -247,7 +238,7 @@ def maintenance(ctl, lab, free):
     for vm in ("m1", "m2"):
         ctl.cl("vm", "stop", vm)
     lab.ok("m1 and m2 stopped: 'fast' NVMe free again: a 2, b 1, c 1",
-           until(90, lambda: [free(h) for h in ("a", "b", "c")] == [2, 1, 1], 0.5),
+           until(90, lambda: [ctl.free_fast(h) for h in ("a", "b", "c")] == [2, 1, 1], 0.5),
            json.dumps([ctl.host(h) for h in ("a", "b", "c")]))
     return True
 
@@ -256,9 +247,8 @@ def admission(ctl, lab, second):
     """st runs on a, db on second; a and the third host have a free 'fast'
     NVMe each. x takes one of them; y, on the last, would have nowhere to
     restart if its host failed: refused with tolerate 1, naming that case."""
-    fast = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
     for vm in ("x", "y"):
-        ctl.define({"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "pci": fast})
+        ctl.define({"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE, "pci": controller.FAST_NVME})
     rc, out = ctl.cl("cluster", "ha", "tolerate", "1")
     lab.ok("cluster ha tolerate 1", rc == 0 and "tolerates 1 host failure" in out, out)
     rc, out = ctl.cl("--json", "vm", "start", "x")

@@ -56,18 +56,11 @@ def scenario(ctl, lab):
         rc, out = controller.start_agent(ctl, lab[h])
         lab.ok("%s: its agent joins, told of both controllers" % h,
                rc == 0 and ctl.wait_state(h, "connected", 60), out)
-    nvme = {h: [d["address"] for d in ctl.devices(h, "0010")] for h in hosts}
+    nvme = ctl.fast_nvme(hosts)
     lab.ok("a and b report two NVMe, c one", [len(nvme[h]) for h in hosts] == [2, 2, 1], json.dumps(nvme))
-    for h in hosts:
-        for addr in nvme[h]:
-            ctl.cl("device", "label", addr, "fast", "--host", h)
-            ctl.cl("device", "passthrough", "enable", addr, "--host", h)
-
-    def free(h):
-        host = ctl.host(h) or {"pools": []}
-        return sum(p["free"] for p in host["pools"] if p["device_id"] == "0010" and p.get("label") == "fast")
     lab.ok("the agents bind them: 'fast' NVMe free: a 2, b 2, c 1",
-           until(90, lambda: [free(h) for h in hosts] == [2, 2, 1], 0.5), json.dumps([ctl.host(h) for h in hosts]))
+           until(90, lambda: [ctl.free_fast(h) for h in hosts] == [2, 2, 1], 0.5),
+           json.dumps([ctl.host(h) for h in hosts]))
     lab.ok("one controller leads HA", until(30, lambda: len(leaders(ctl)) == 1), json.dumps(leaders(ctl)))
     if len(leaders(ctl)) != 1:
         return lab
@@ -75,10 +68,9 @@ def scenario(ctl, lab):
     first = leader_name(ctl, holder)
     lab.ok("... it is one of the two (%s)" % first, first in ctl.procs, holder)
 
-    fast = [{"index": 0, "kind": "dynamic", "allowed": ["1b36:0010"], "count": 1, "label": "fast"}]
     for vm, priority in STORM.items():
         rc, out = ctl.define({"name": vm, "memory_mib": 64, "vcpus": 1, "kernel": PROBE,
-                              "restart_priority": priority, "pci": fast if vm.startswith("d") else []})
+                              "restart_priority": priority, "pci": controller.FAST_NVME if vm.startswith("d") else []})
         lab.ok("%s (dynamic, %s, restart priority %s) is defined" %
                (vm, "one 'fast' NVMe" if vm.startswith("d") else "no device", priority), rc == 0, out)
     # b and c in maintenance while they start: all four land on a.
