@@ -234,11 +234,22 @@ static bool host_local(const char *url)
         return false;
 }
 
+void hp_api_cluster_written(const struct hp_api_request *req)
+{
+        char name[256];
+
+        if (streq(req->method, "GET") || streq(req->url, "/v1/agent/heartbeat") ||
+            (streq(req->method, "POST") && hp_api_segment(req->url, "/v1/vms/", "/start", name, sizeof(name))))
+                return;
+        hp_ctl_model_stale();
+}
+
 struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_request *req, bool *ret_handled)
 {
         const char *m = req->method, *url = req->url;
         bool agent_route = hp_startswith(url, "/v1/agent/");
         char name[256];
+
 
         *ret_handled = true;
         if (req->agent_host && !agent_route)

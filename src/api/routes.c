@@ -672,7 +672,7 @@ static bool serves_state(struct hp_api *a, const struct hp_api_request *req)
         return db && root && hp_store_same(db, a->db_path) && hp_same_file(root, a->host_root);
 }
 
-struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req)
+static struct hp_api_reply route(struct hp_api *a, const struct hp_api_request *req)
 {
         const char *m = req->method, *url = req->url;
         bool get = streq(m, "GET"), put = streq(m, "PUT"), post = streq(m, "POST"), del = streq(m, "DELETE");
@@ -757,4 +757,13 @@ struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *
         return hp_api_error(404, "no-route",
                             "no such resource: %s %s (see /v1/devices, /v1/vms, /v1/events, /v1/host/check)", m,
                             url);
+}
+
+struct hp_api_reply hp_api_route(struct hp_api *a, const struct hp_api_request *req)
+{
+        struct hp_api_reply rep = route(a, req);
+
+        if (a->role == HP_ROLE_CONTROLLER)
+                hp_api_cluster_written(req);
+        return rep;
 }

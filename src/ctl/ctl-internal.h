@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc/place.h"
 #include "alloc/select.h"
 #include "ctl.h"
 #include "host/pci.h"
@@ -31,6 +32,8 @@ int hp_ctl_host_devices(struct hp_store *s, const char *host, json_t *out);
 
 /* The host's last report, parsed; NULL when it sent none (or it is damaged). */
 json_t *hp_ctl_report(struct hp_store *s, const char *host);
+/* The memory a report says a new VM can have, or HP_PLACE_MEMORY_UNKNOWN. */
+uint64_t hp_ctl_report_memory(json_t *report);
 
 /* A host's devices as placement takes them (inventory.c): one candidate per
  * cluster row whose device the host reports, its identity and place from
@@ -117,3 +120,28 @@ int hp_ctl_admission_check(struct hp_store *s, unsigned tolerate, bool warn, con
  * that do not tell them apart. HA holds a lower restart back while a
  * higher one it competes with has no host. */
 bool hp_ctl_restart_competes(const struct hp_vm_spec *hi, const struct hp_vm_spec *lo);
+
+/* The controller's picture of the cluster for power-ons (model.c). A pick:
+ * the host placement ranks first and the devices it gives the VM, taken
+ * from the picture (the caller claims them in the store), with why it won. */
+struct hp_ctl_model_pick {
+        char *host;
+        char **addrs;
+        json_t *devices; /* [{"entry", "address"}] as a power-on answers */
+        char *why;
+};
+void hp_ctl_model_pick_done(struct hp_ctl_model_pick *p);
+/* Identical devices in a random order, so that claims made at once (on
+ * two controllers, or from the picture) rarely reach for the same one. */
+void hp_ctl_pools_shuffle(struct hp_alloc_pools *pools);
+/* 1 with *ret set; 0 when the picture cannot place vm (no host fits, a
+ * host has not said yet whether it sees the VM's files, the VM is pinned
+ * or asks for hugepages): the caller judges every host. -errno. */
+int hp_ctl_model_pick(struct hp_store *s, const char *db, const struct hp_place_vm *vm, enum hp_place_policy policy,
+                      struct hp_ctl_model_pick *ret);
+/* Host loaded again: a claim there lost (a device taken meanwhile, the
+ * host down), or was made by judging every host. */
+void hp_ctl_model_reload(struct hp_store *s, const char *host);
+/* A heartbeat of host: the picture is loaded again when it had the host
+ * not connected, or not as ready. */
+void hp_ctl_model_beat(const char *host, bool ready);

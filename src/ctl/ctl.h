@@ -197,3 +197,11 @@ int hp_ctl_join_token_create(struct hp_ops_ctx *c, int64_t ttl_ms, json_t **ret)
 int hp_ctl_id16(json_t *j, const char *key, uint16_t *ret);
 json_t *hp_ctl_config_to_json(const struct hp_dev_config *d);
 int hp_ctl_config_from_json(json_t *j, struct hp_dev_config *ret);
+
+/* Something placement reads was changed through this controller (a
+ * device's settings, a VM deleted, a host in maintenance or removed): the
+ * next power-on loads the cluster's picture again (model.c). */
+void hp_ctl_model_stale(void);
+/* A VM was defined, adopted or deleted through this controller: the files
+ * hosts are asked about are read again. */
+void hp_ctl_vms_changed(void);

@@ -181,6 +181,8 @@ static int host_failed(struct hp_ctl_ha *ha, struct hp_store *s, const struct hp
                 if (vms[i].host && streq(vms[i].host, host) && vms[i].moving_from && streq(vms[i].desired, "off")) {
                         f.moving = true;
                         r = hp_store_transact(s, failed_vm_tx, &f);
+                        if (r >= 0)
+                                hp_ctl_model_stale(); /* its devices there given back */
                         if (r == -ENOLCK || (r < 0 && r != -ESTALE && r != -ENOENT))
                                 return r;
                         continue;
@@ -205,6 +207,8 @@ static int host_failed(struct hp_ctl_ha *ha, struct hp_store *s, const struct hp
                         continue;
                 r = hp_store_transact(s, failed_vm_tx, &f);
                 free(f.message);
+                if (r >= 0)
+                        hp_ctl_model_stale();
                 if (r == -ENOLCK)
                         return r;
                 if (r < 0 && r != -ESTALE && r != -ENOENT)

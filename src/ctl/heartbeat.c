@@ -8,12 +8,14 @@
  * A device the cluster has no row for yet takes the host's settings: a
  * standalone host that joins keeps its labels, attributes and desired state. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl-internal.h"
 #include "ops/ops.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm/spec.h"
@@ -28,6 +30,7 @@ struct beat {
         json_t *retry;         /* {"VM": epoch}: started here and failed, to place again once committed */
         json_t *adopted;       /* {"VM": epoch}: the host's own VMs the cluster took, for the answer */
         json_t *unstarted;     /* {"VM": epoch}: stopped before the host started them (see answer_vms) */
+        bool changed;          /* wrote what placement reads: devices, a report, a claim given back or taken */
 };
 
 /* How many hosts one power-on tries when starts fail on them. */
@@ -211,6 +214,8 @@ static int adopt(struct beat *b, struct hp_store *s, json_t *lv)
                 r = -ENOMEM;
         if (r >= 0)
                 r = hp_store_event_add(s, "vm-adopted", name, why);
+        b->changed = true;
+        hp_ctl_vms_changed();
         if (r >= 0 && json_object_set_new(b->adopted, name, json_integer(epoch)) < 0)
                 r = -ENOMEM;
         return r;
@@ -309,6 +314,7 @@ static int take_run(struct beat *b, struct hp_store *s, json_t *run)
                 return 0;
         if (r < 0 || !streq(state, "off"))
                 return r;
+        b->changed = true;
         if (json_is_true(json_object_get(run, "isolated")) && streq(v.desired, "on"))
                 return isolated(b, s, &v);
         if (v.moving_from && streq(v.moving_from, host))
@@ -335,6 +341,93 @@ static int vm_paths(const struct hp_cluster_vm *v, char ***paths)
                 return -ENOMEM;
         for (size_t i = 0; r >= 0 && mine[i]; i++)
                 r = hp_strv_pushf_unique(paths, "%s", mine[i]);
+        return r;
+}
+
+static int strcmp_ptr(const void *a, const void *b);
+
+/* Every cluster VM's files, as each host is asked whether it sees them:
+ * read again once a VM was defined, adopted or deleted through this
+ * controller, or after PATHS_TTL_MS (another controller's), not at every
+ * heartbeat of every host (which would read every VM's definition). */
+#define PATHS_TTL_MS 1000
+
+static pthread_mutex_t paths_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **paths_known;
+static char *paths_db;
+static uint64_t paths_generation = 1, paths_known_generation;
+static int64_t paths_known_ms;
+static bool paths_reading; /* a heartbeat reads them: the others answer with the last */
+
+void hp_ctl_vms_changed(void)
+{
+        pthread_mutex_lock(&paths_lock);
+        paths_generation++;
+        pthread_mutex_unlock(&paths_lock);
+}
+
+static int strv_copy(char *const *v, char ***ret)
+{
+        char **c = calloc(hp_strv_length(v) + 1, sizeof(char *));
+
+        for (size_t i = 0; c && v && v[i]; i++)
+                if (!(c[i] = strdup(v[i]))) {
+                        hp_strv_free(c);
+                        return -ENOMEM;
+                }
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+static int every_path(struct hp_store *s, const char *db, char ***ret)
+{
+        _cleanup_strv_free_ char **paths = NULL;
+        struct hp_cluster_vm *v = NULL;
+        size_t n = 0;
+        uint64_t gen;
+        int r;
+
+        pthread_mutex_lock(&paths_lock);
+        gen = paths_generation;
+        /* Only an outdated list makes a heartbeat wait for its reading; an old one is answered meanwhile. */
+        if (paths_known && paths_db && streq(paths_db, db) &&
+            ((paths_known_generation == gen && hp_mono_ms() - paths_known_ms < PATHS_TTL_MS) ||
+             (paths_known_generation == gen && paths_reading))) {
+                r = strv_copy(paths_known, ret);
+                pthread_mutex_unlock(&paths_lock);
+                return r;
+        }
+        paths_reading = true;
+        pthread_mutex_unlock(&paths_lock);
+        r = hp_store_cluster_vm_list(s, &v, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = vm_paths(&v[i], &paths);
+        hp_cluster_vms_free(v, n);
+        if (r >= 0 && !paths && !(paths = calloc(1, sizeof(char *))))
+                r = -ENOMEM;
+        if (r < 0) {
+                pthread_mutex_lock(&paths_lock);
+                paths_reading = false;
+                pthread_mutex_unlock(&paths_lock);
+                return r;
+        }
+        qsort(paths, hp_strv_length(paths), sizeof(char *), strcmp_ptr);
+        r = strv_copy(paths, ret);
+        pthread_mutex_lock(&paths_lock);
+        if (r >= 0 && (!paths_db || !streq(paths_db, db))) {
+                free(paths_db);
+                paths_db = strdup(db);
+        }
+        if (r >= 0 && paths_db) {
+                hp_strv_free(paths_known);
+                paths_known = TAKE_PTR(paths);
+                paths_known_generation = gen;
+                paths_known_ms = hp_mono_ms();
+        }
+        paths_reading = false;
+        pthread_mutex_unlock(&paths_lock);
         return r;
 }
 
@@ -372,23 +465,21 @@ static bool unreported(const struct beat *b, const struct hp_cluster_vm *v)
  * reported it (a stop right after the start), is noted in b->unstarted:
  * the host will never say it is off, so nothing else would give its claim
  * back. */
-static int answer_vms(struct hp_store *s, struct beat *b)
+static int answer_vms(struct hp_store *s, const char *db, struct beat *b)
 {
         const char *host = b->host;
-        char ***paths = &b->paths;
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
         struct hp_cluster_vm *v = NULL;
         size_t n = 0;
         bool loaded = false;
         json_t *a = json_array();
-        int r = hp_store_cluster_vm_list(s, &v, &n);
+        int r = every_path(s, db, &b->paths);
 
+        if (r >= 0)
+                r = hp_store_cluster_vm_list_on(s, host, &v, &n);
         for (size_t i = 0; r >= 0 && a && i < n; i++) {
                 json_t *spec;
 
-                r = vm_paths(&v[i], paths);
-                if (r < 0)
-                        break;
                 if (off_unreported(&v[i], host) && unreported(b, &v[i]) &&
                     json_object_set_new(b->unstarted, v[i].name, json_integer(v[i].epoch)) < 0)
                         r = -ENOMEM;
@@ -407,8 +498,6 @@ static int answer_vms(struct hp_store *s, struct beat *b)
                 json_decref(a);
                 return r < 0 ? r : -ENOMEM;
         }
-        if (*paths)
-                qsort(*paths, hp_strv_length(*paths), sizeof(char *), strcmp_ptr);
         b->vms = a;
         return 0;
 }
@@ -442,6 +531,8 @@ static int beat_tx(struct hp_store *s, void *userdata)
                 r = hp_store_host_set_ready(s, b->host, json_is_true(json_object_get(b->body, "ready")));
         if (r >= 0)
                 r = hp_store_set_host(s, b->host);
+        if (json_array_size(configs) > 0 || json_object_get(b->body, "devices"))
+                b->changed = true;
         json_array_foreach(configs, i, j) {
                 if (r < 0)
                         break;
@@ -499,14 +590,14 @@ static int unstarted_tx(struct hp_store *s, void *userdata)
  * would lose to those claims again and again, and with it the host's lease.
  * Each read is consistent on its own; a claim that lands in between is in
  * the next answer. */
-static int answer(struct hp_store *s, struct beat *b)
+static int answer(struct hp_store *s, const char *db, struct beat *b)
 {
         int r = hp_store_set_host(s, b->host);
 
         if (r >= 0)
                 r = answer_devices(s, &b->devices);
         if (r >= 0)
-                r = answer_vms(s, b);
+                r = answer_vms(s, db, b);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
 }
@@ -538,16 +629,22 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         b.retry = json_object();
         b.adopted = json_object();
         r = b.retry && b.adopted ? hp_store_transact(s, beat_tx, &b) : -ENOMEM;
+        if (r >= 0)
+                hp_ctl_model_beat(host, json_is_true(json_object_get(body, "ready")));
+        if (r >= 0 && b.changed)
+                hp_ctl_model_stale();
         json_object_foreach(r >= 0 ? b.retry : NULL, vm, epoch)
                 (void)hp_ctl_vm_retry(c, vm, json_integer_value(epoch));
         json_decref(b.retry);
         b.unstarted = json_object();
         if (r >= 0)
-                r = b.unstarted ? answer(s, &b) : -ENOMEM;
+                r = b.unstarted ? answer(s, c->db, &b) : -ENOMEM;
         json_object_foreach(r >= 0 ? b.unstarted : NULL, vm, epoch)
                 (void)hp_store_transact(s, unstarted_tx,
                                         &(struct unstarted){ .host = host, .vm = vm,
                                                              .epoch = json_integer_value(epoch) });
+        if (r >= 0 && json_object_size(b.unstarted) > 0)
+                hp_ctl_model_stale();
         json_decref(b.unstarted);
         if (r < 0)
                 json_decref(b.adopted);

@@ -32,6 +32,13 @@ json_t *hp_ctl_report(struct hp_store *s, const char *host)
         return json_loads(text, 0, NULL);
 }
 
+uint64_t hp_ctl_report_memory(json_t *report)
+{
+        json_t *v = json_object_get(json_object_get(report, "memory"), "available_mib");
+
+        return json_is_integer(v) ? (uint64_t)json_integer_value(v) : HP_PLACE_MEMORY_UNKNOWN;
+}
+
 /* The reported document of address, or NULL. */
 static json_t *doc_of(json_t *report, const char *address)
 {

@@ -92,6 +92,7 @@ int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *hos
                 return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-host", r, "no host '%.64s' in the cluster", host);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot store VM '%s'", s.name);
+        hp_ctl_vms_changed();
         return hp_ctl_vms(c, s.name, ret);
 }
 
@@ -255,13 +256,6 @@ static int pinned_statics(struct placing *p, size_t i, bool *taken)
         return 0;
 }
 
-static uint64_t memory_of(json_t *report, const char *key)
-{
-        json_t *v = json_object_get(json_object_get(report, "memory"), key);
-
-        return json_is_integer(v) ? (uint64_t)json_integer_value(v) : HP_PLACE_MEMORY_UNKNOWN;
-}
-
 /* Which of the VM's files host i said it sees, and which it has not said
  * yet (agents check the files the controller names in its answers). */
 static int host_paths(struct placing *p, size_t i)
@@ -319,7 +313,7 @@ static int host_load(struct hp_store *s, struct placing *p, const struct hp_host
                 .maintenance = info->maintenance,
                 .note = info->heartbeat_ms ? p->notes[i] : "never heartbeat",
                 .start_failed = tried,
-                .memory_mib = memory_of(p->devs[i].report, "available_mib"),
+                .memory_mib = hp_ctl_report_memory(p->devs[i].report),
                 .hugepages_free = (uint64_t)json_integer_value(json_object_get(hp, "free")),
                 .hugepage_kib = (uint64_t)json_integer_value(json_object_get(hp, "size_kib")),
                 .paths = p->seen[i],
@@ -331,13 +325,10 @@ static int host_load(struct hp_store *s, struct placing *p, const struct hp_host
         return 0;
 }
 
-/* Every host judged for the VM, best first in p->res. */
-static int place(struct hp_store *s, const char *name, struct placing *p)
+/* The VM and what it asks of a host. */
+static int vm_load(struct hp_store *s, const char *name, struct placing *p)
 {
         _cleanup_free_ char *err = NULL;
-        struct hp_place_vm vm;
-        int64_t now = 0;
-        size_t n;
         int r = hp_store_cluster_vm_get(s, name, &p->vm);
 
         if (r < 0)
@@ -351,8 +342,30 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
                 r = hp_ops_place_policy(s, &p->spec, &p->policy, &p->policy_from);
         if (r >= 0)
                 r = hp_vm_spec_paths(&p->spec, &p->paths);
-        if (r >= 0)
-                r = hp_store_host_list(s, &p->infos, &p->n_infos);
+        return r;
+}
+
+static struct hp_place_vm place_vm(const struct placing *p)
+{
+        return (struct hp_place_vm){
+                .name = p->vm.name,
+                .memory_mib = p->spec.memory_mib,
+                .hugepages = p->spec.hugepages,
+                .paths = p->paths,
+                .pci = p->dyn,
+                .n_pci = p->n_dyn,
+                .pinned_host = hp_vm_spec_has_static(&p->spec) ? p->vm.host : NULL,
+        };
+}
+
+/* Every host judged for the VM loaded, best first in p->res. */
+static int judge_hosts(struct hp_store *s, struct placing *p)
+{
+        struct hp_place_vm vm;
+        int64_t now = 0;
+        size_t n;
+        int r = hp_store_host_list(s, &p->infos, &p->n_infos);
+
         if (r < 0)
                 return r;
         n = p->n_infos;
@@ -378,15 +391,7 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
                 if (r < 0)
                         return r;
         }
-        vm = (struct hp_place_vm){
-                .name = p->vm.name,
-                .memory_mib = p->spec.memory_mib,
-                .hugepages = p->spec.hugepages,
-                .paths = p->paths,
-                .pci = p->dyn,
-                .n_pci = p->n_dyn,
-                .pinned_host = hp_vm_spec_has_static(&p->spec) ? p->vm.host : NULL,
-        };
+        vm = place_vm(p);
         for (size_t i = 0; vm.pinned_host && i < p->n_hosts; i++)
                 if (streq(p->hosts[i].name, vm.pinned_host)) {
                         vm.static_free = !p->static_why[i];
@@ -399,18 +404,11 @@ static int place(struct hp_store *s, const char *name, struct placing *p)
         return r;
 }
 
-/* A claim takes identical devices in a random order, so controllers that
- * claim at once rarely reach for the same one; explain shows them in
- * address order. */
-static void shuffle(struct hp_alloc_pools *pools)
+static int place(struct hp_store *s, const char *name, struct placing *p)
 {
-        for (size_t q = 0; q < pools->n; q++)
-                for (size_t k = pools->v[q].n_free; k > 1; k--) {
-                        size_t j = (size_t)random() % k, t = pools->addrs[q][k - 1];
+        int r = vm_load(s, name, p);
 
-                        pools->addrs[q][k - 1] = pools->addrs[q][j];
-                        pools->addrs[q][j] = t;
-                }
+        return r < 0 ? r : judge_hosts(s, p);
 }
 
 /* The devices host i gives the VM, as placement chose them: statics, then
@@ -422,7 +420,7 @@ static int chosen(struct placing *p, size_t i, bool spread, char ***ret, json_t 
         size_t at = 0;
 
         if (spread)
-                shuffle(&p->pools[i]);
+                hp_ctl_pools_shuffle(&p->pools[i]); /* explain shows them in address order */
 
         for (size_t e = 0, k = 0; doc && p->statics[i] && e < p->spec.n_pci; e++)
                 if (p->spec.pci[e].kind == HP_VM_PCI_STATIC) {
@@ -511,7 +509,24 @@ struct claim {
         /* An HA restart: the VM is wanted on and on no host, and the
          * leader that places it still leads. */
         const struct hp_ctl_fence *restart;
+        /* Placed from the controller's picture (model.c), which may be a
+         * second old: the host must still take VMs. */
+        bool check_host;
 };
+
+/* Is the host still up, ready and out of maintenance? -EHOSTUNREACH if not. */
+static int host_takes(struct hp_store *s, const char *host)
+{
+        struct hp_host_info h = { 0 };
+        int r = hp_store_host_get(s, host, &h);
+
+        free(h.name);
+        if (r == -ENOENT)
+                return -EHOSTUNREACH;
+        if (r < 0)
+                return r;
+        return h.has_credential && h.lease_live && h.ready && !h.maintenance ? 0 : -EHOSTUNREACH;
+}
 
 static int claim_tx(struct hp_store *s, void *userdata)
 {
@@ -535,7 +550,9 @@ static int claim_tx(struct hp_store *s, void *userdata)
         /* Stopped, or claimed and failed again, since that start failed. */
         if (cl->after_epoch && (!now.start_failures || now.epoch != cl->after_epoch))
                 return -ESTALE;
-        r = cl->after_epoch || !now.start_failures ? 0 : hp_store_vm_set_start_failures(s, cl->vm, NULL);
+        r = cl->check_host ? host_takes(s, cl->host) : 0;
+        if (r >= 0 && !cl->after_epoch && now.start_failures)
+                r = hp_store_vm_set_start_failures(s, cl->vm, NULL);
         if (r >= 0)
                 r = hp_store_vm_place(s, cl->vm, cl->host, &cl->epoch);
         if (r >= 0)
@@ -555,6 +572,51 @@ static int claim_tx(struct hp_store *s, void *userdata)
         return r;
 }
 
+/* A claim that failed, worded in c; 0 when it lost to another VM's claim
+ * (or, from the picture, found its host down): another host is tried. */
+static int claim_refused(struct hp_ops_ctx *c, int r, const char *name, struct claim *cl)
+{
+        if (r == -EALREADY)
+                return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was powered on meanwhile", name);
+        if (r == -ESTALE)
+                return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was stopped or started again meanwhile", name);
+        if (r == -ENOLCK)
+                return hp_op_fail(c, HP_OP_CONFLICT, r, "this controller no longer leads HA");
+        if (r == -EADDRINUSE || r == -EHOSTUNREACH)
+                return 0;
+        return hp_op_store_error(c, r, "cannot claim %s for VM '%s'", cl->host, name);
+}
+
+/* A power-on placed from the controller's picture of the cluster: 1 when
+ * claimed (*ret), 0 when the caller judges every host (the picture cannot
+ * place it, or its claim lost), or the error in c. */
+static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name, const struct placing *p,
+                      json_t **ret)
+{
+        _cleanup_(hp_ctl_model_pick_done) struct hp_ctl_model_pick mp = { 0 };
+        struct hp_place_vm vm = place_vm(p);
+        struct claim cl = { .vm = name, .check_host = true };
+        int r = hp_ctl_model_pick(s, c->db, &vm, p->policy, &mp);
+
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
+        if (r == 0)
+                return 0;
+        cl.host = mp.host;
+        cl.addrs = mp.addrs;
+        r = hp_store_transact(s, claim_tx, &cl);
+        free(cl.conflict);
+        if (r < 0) {
+                r = claim_refused(c, r, name, &cl);
+                if (r == 0)
+                        hp_ctl_model_reload(s, mp.host);
+                return r;
+        }
+        *ret = json_pack("{s:s, s:s, s:I, s:O, s:s}", "name", name, "host", mp.host, "epoch", (json_int_t)cl.epoch,
+                         "devices", mp.devices, "why", mp.why);
+        return *ret ? 1 : hp_op_oom(c);
+}
+
 /* One round: every host judged afresh, then claims on the best hosts in
  * turn. -EAGAIN when every claim lost a race (*lost: the last device
  * another VM took first): the caller judges again. -EINPROGRESS, when
@@ -567,10 +629,15 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0 };
         unsigned tolerate = 0;
         bool warn = false;
-        int r = judged(c, name, &s, &p);
+        int r = hp_ops_store_open(c, &s);
 
         if (r < 0)
                 return r;
+        r = vm_load(s, name, &p);
+        if (r == -ENOENT)
+                return no_vm(c, name);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
         if (restart && (!streq(p.vm.desired, "on") || p.vm.host))
                 return hp_op_fail(c, HP_OP_CONFLICT, -ESTALE, "VM '%s' is not waiting to restart any more", name);
         if (!restart && streq(p.vm.desired, "on") && !p.vm.host)
@@ -581,11 +648,21 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         if (!restart && streq(p.vm.desired, "on"))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY, "VM '%s' is on already (host %s, epoch %lld)", name,
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
-        if (p.paths_pending && may_wait)
-                return -EINPROGRESS;
         /* HA admission control, for a power-on asked for (not HA's restarts): its setting read once a round. */
         if (!restart && !after_epoch && (r = hp_ctl_ha_settings(s, &tolerate, &warn)) < 0)
                 return hp_op_host_error(c, r, "cannot read the cluster's HA settings");
+        /* The picture places a power-on asked for; HA's restarts, a start
+         * after a failed one and admission control judge every host. */
+        if (!restart && !after_epoch && tolerate == 0) {
+                r = fast_start(c, s, name, &p, ret);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        r = judge_hosts(s, &p);
+        if (r < 0)
+                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
+        if (p.paths_pending && may_wait)
+                return -EINPROGRESS;
         if (p.res.n_order == 0) {
                 /* A refusal with what each host said, as vm explain gives it. */
                 json_t *hosts = json_array();
@@ -625,6 +702,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                 r = hp_store_transact(s, claim_tx, &cl);
                 if (r >= 0) {
                         free(cl.conflict);
+                        hp_ctl_model_reload(s, cl.host);
                         if (warning)
                                 (void)hp_ctl_event_on(s, cl.host, "ha-admission-warning", name, warning);
                         *ret = json_pack("{s:s, s:s, s:I, s:o, s:s, s:s?}", "name", name, "host", cl.host, "epoch",
@@ -634,16 +712,10 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                         return *ret ? 0 : hp_op_oom(c);
                 }
                 json_decref(devs);
-                if (r == -EALREADY)
-                        return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was powered on meanwhile", name);
-                if (r == -ESTALE)
-                        return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was stopped or started again meanwhile",
-                                          name);
-                if (r == -ENOLCK)
-                        return hp_op_fail(c, HP_OP_CONFLICT, r, "this controller no longer leads HA");
-                if (r != -EADDRINUSE) {
+                r = claim_refused(c, r, name, &cl);
+                if (r < 0) {
                         free(cl.conflict);
-                        return hp_op_store_error(c, r, "cannot claim %s for VM '%s'", cl.host, name);
+                        return r;
                 }
                 free(*lost);
                 *lost = cl.conflict;
@@ -832,6 +904,8 @@ int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 return no_vm(c, name);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot delete VM '%s'", name);
+        hp_ctl_vms_changed();
+        hp_ctl_model_stale(); /* its devices given back */
         *ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
         return *ret ? 0 : hp_op_oom(c);
 }

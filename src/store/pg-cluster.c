@@ -210,6 +210,7 @@ int hp_pg_host_set_flag(struct hp_store *s, const char *name, enum hp_host_flag 
 }
 
 struct host_list {
+        const char *name; /* NULL: every host */
         struct hp_host_info *h;
         size_t n;
 };
@@ -224,8 +225,8 @@ static int host_list_op(struct hp_pg *s, void *data)
         r = hp_pg_exec(s,
                        "SELECT name, credential IS NOT NULL, lease_expires_ms, "
                        "lease_expires_ms > " NOW_MS ", heartbeat_ms, ready, maintenance, " NOW_MS " "
-                       "FROM hosts ORDER BY name",
-                       0, NULL, &res);
+                       "FROM hosts WHERE $1::text IS NULL OR name = $1 ORDER BY name",
+                       1, (const char *[]){ l->name }, &res);
         if (r < 0)
                 return r;
         n = sym_PQntuples(res);
@@ -257,9 +258,9 @@ static int host_list_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-int hp_pg_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n)
+int hp_pg_host_list(struct hp_store *s, const char *name, struct hp_host_info **ret, size_t *ret_n)
 {
-        struct host_list l = { 0 };
+        struct host_list l = { .name = name };
         int r = hp_pg_run(hp_pg(s), false, host_list_op, &l);
 
         if (r < 0) {

@@ -24,6 +24,7 @@ struct hp_pg {
         char *display;   /* the URL without its password, for messages */
         char *last_error; /* the server's words for the last failure, one line, or NULL */
         bool readonly;
+        bool reserved;   /* counted in the process's connections in use (pg.c) */
         bool in_tx;      /* hp_store_begin() opened a transaction the caller has not ended */
         bool tx_lost;    /* ...and the backend gave it up (a conflict, a lost connection) */
         int busy_ms;     /* how long a call waits for others' conflicting work */
@@ -128,7 +129,7 @@ int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addres
                          char **ret_conflict);
 int hp_pg_release_devices(struct hp_store *s, const char *vm);
 /* The cluster's VMs (pg-placement.c). */
-int hp_pg_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+int hp_pg_cluster_vm_list(struct hp_store *s, const char *host, struct hp_cluster_vm **ret, size_t *ret_n);
 int hp_pg_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
 int hp_pg_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
                             const char *spec_json);
@@ -151,7 +152,7 @@ int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms, int
 int hp_pg_host_report(struct hp_store *s, const char *name, const char *report_json);
 int hp_pg_host_report_get(struct hp_store *s, const char *name, char **ret_report_json, int64_t *ret_at_ms);
 int hp_pg_host_set_flag(struct hp_store *s, const char *name, enum hp_host_flag flag, bool value);
-int hp_pg_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+int hp_pg_host_list(struct hp_store *s, const char *name, struct hp_host_info **ret, size_t *ret_n);
 int hp_pg_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms, int64_t *ret_expires_ms);
 int hp_pg_join_token_use(struct hp_store *s, const char *hash);
 int hp_pg_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n);

@@ -54,6 +54,7 @@ static int row_to_cluster_vm(PGresult *res, int row, void *ret)
 
 struct cluster_vm_read {
         const char *name; /* NULL: every VM */
+        const char *host; /* NULL: on any host */
         struct hp_cluster_vm *v;
         size_t n;
 };
@@ -62,13 +63,14 @@ static int cluster_vm_read_op(struct hp_pg *s, void *data)
 {
         struct cluster_vm_read *d = data;
         _cleanup_result_ PGresult *res = NULL;
-        const char *params[] = {d->name};
+        const char *params[] = {d->name ? d->name : d->host};
         void *v = NULL;
         size_t n = 0;
         int r;
 
-        r = d->name ? hp_pg_exec(s, CLUSTER_VM_SELECT "WHERE v.name = $1", 1, params, &res)
-                    : hp_pg_exec(s, CLUSTER_VM_SELECT "ORDER BY v.name", 0, NULL, &res);
+        r = d->name   ? hp_pg_exec(s, CLUSTER_VM_SELECT "WHERE v.name = $1", 1, params, &res)
+            : d->host ? hp_pg_exec(s, CLUSTER_VM_SELECT "WHERE h.name = $1 ORDER BY v.name", 1, params, &res)
+                      : hp_pg_exec(s, CLUSTER_VM_SELECT "ORDER BY v.name", 0, NULL, &res);
         if (r >= 0)
                 r = hp_pg_read_rows(res, sizeof(struct hp_cluster_vm), row_to_cluster_vm, &v,
                                     &n);
@@ -81,9 +83,9 @@ static int cluster_vm_read_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-int hp_pg_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n)
+int hp_pg_cluster_vm_list(struct hp_store *s, const char *host, struct hp_cluster_vm **ret, size_t *ret_n)
 {
-        struct cluster_vm_read d = {0};
+        struct cluster_vm_read d = {.host = host};
         int r = hp_pg_run(hp_pg(s), false, cluster_vm_read_op, &d);
 
         if (r < 0)

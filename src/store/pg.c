@@ -312,8 +312,18 @@ static int pg_set_busy_timeout(struct hp_store *store, int ms);
  * backend process (~20 ms on a small machine) and the schema check more.
  * A connection goes back only as it came: idle, outside a transaction,
  * with the session settings pg_connect() made. One left by another process
- * (a fork) is never used: two processes cannot share a session. */
-#define POOL_MAX 8
+ * (a fork) is never used: two processes cannot share a session.
+ *
+ * At most OPEN_MAX connections of a process are in use at once: a thread
+ * that opens one more waits for one to come back, rather than costing the
+ * server a backend for each of a controller's hundreds of request threads
+ * (a server on two cores runs a few backends at a time anyway, and refuses
+ * connections past its max_connections). A thread that holds one already
+ * never waits (an operation that opens the store again inside another's
+ * open must not wait for itself), so the bound is OPEN_MAX plus the few
+ * nested opens. */
+#define POOL_MAX 16
+#define OPEN_MAX 16
 
 struct pooled {
         char *url;
@@ -324,8 +334,44 @@ struct pooled {
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_back = PTHREAD_COND_INITIALIZER;
 static struct pooled pool[POOL_MAX];
 static size_t pool_n;
+static size_t pool_busy;   /* connections in use, of process pool_pid */
+static pid_t pool_pid;
+static _Thread_local unsigned pool_held; /* this thread's, in use */
+
+/* Counts one more connection in use, once fewer than OPEN_MAX are. */
+static void pool_reserve(struct hp_pg *s)
+{
+        pthread_mutex_lock(&pool_lock);
+        if (pool_pid != getpid()) { /* a fork's parent's threads are not here */
+                pool_pid = getpid();
+                pool_busy = 0;
+                pool_held = 0;
+        }
+        while (pool_held == 0 && pool_busy >= OPEN_MAX)
+                pthread_cond_wait(&pool_back, &pool_lock);
+        pool_busy++;
+        pool_held++;
+        s->reserved = true;
+        pthread_mutex_unlock(&pool_lock);
+}
+
+static void pool_release(struct hp_pg *s)
+{
+        if (!s->reserved)
+                return;
+        pthread_mutex_lock(&pool_lock);
+        if (pool_pid == getpid() && pool_busy > 0) {
+                pool_busy--;
+                if (pool_held > 0)
+                        pool_held--;
+                pthread_cond_signal(&pool_back);
+        }
+        pthread_mutex_unlock(&pool_lock);
+        s->reserved = false;
+}
 
 static void pool_drain(void)
 {
@@ -406,6 +452,7 @@ static void pg_close(struct hp_store *store)
         /* No connection when the open failed before it (libpq missing). */
         if (s->conn && !pool_give(s))
                 sym_PQfinish(s->conn); /* rolls back an open transaction */
+        pool_release(s);
         free(s->url);
         free(s->display);
         free(s->last_error);
@@ -537,6 +584,7 @@ static int pg_open(const char *url, bool readonly, struct hp_store **ret, char *
         s->url = strdup(url);
         if (!s->display || !s->url)
                 return hp_errorf(ret_error, -ENOMEM, "Out of memory");
+        pool_reserve(s);
         r = pg_check_kept(s, url, ret_error);
         if (r == 0) {
                 r = pg_connect(s, url, ret_error);

@@ -209,7 +209,7 @@ static int row_to_host(sqlite3_stmt *st, void *ret)
         return 0;
 }
 
-int hp_sqlite_host_list(struct hp_store *store, struct hp_host_info **ret, size_t *ret_n)
+int hp_sqlite_host_list(struct hp_store *store, const char *name, struct hp_host_info **ret, size_t *ret_n)
 {
         struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -217,7 +217,7 @@ int hp_sqlite_host_list(struct hp_store *store, struct hp_host_info **ret, size_
         size_t n = 0;
         int r;
 
-        r = prepare(s, STMT_HOST_LIST, NULL, 0, &st);
+        r = prepare(s, STMT_HOST_LIST, name, 0, &st);
         if (r >= 0)
                 r = hp_sqlite_read_rows(s, st, sizeof(struct hp_host_info), row_to_host, &h, &n);
         if (r < 0) {

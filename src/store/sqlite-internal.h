@@ -248,7 +248,7 @@ int hp_sqlite_assign_devices(struct hp_store *s, const char *vm, char *const *ad
                              char **ret_conflict);
 int hp_sqlite_release_devices(struct hp_store *s, const char *vm);
 /* The cluster's VMs (sqlite-placement.c). */
-int hp_sqlite_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+int hp_sqlite_cluster_vm_list(struct hp_store *s, const char *host, struct hp_cluster_vm **ret, size_t *ret_n);
 int hp_sqlite_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
 int hp_sqlite_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
                                 const char *spec_json);
@@ -271,7 +271,7 @@ int hp_sqlite_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
 int hp_sqlite_host_report(struct hp_store *s, const char *name, const char *report_json);
 int hp_sqlite_host_report_get(struct hp_store *s, const char *name, char **ret_report_json, int64_t *ret_at_ms);
 int hp_sqlite_host_set_flag(struct hp_store *s, const char *name, enum hp_host_flag flag, bool value);
-int hp_sqlite_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+int hp_sqlite_host_list(struct hp_store *s, const char *name, struct hp_host_info **ret, size_t *ret_n);
 int hp_sqlite_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms, int64_t *ret_expires_ms);
 int hp_sqlite_join_token_use(struct hp_store *s, const char *hash);
 int hp_sqlite_join_token_list(struct hp_store *s, struct hp_join_token_info **ret, size_t *ret_n);

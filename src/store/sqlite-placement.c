@@ -77,9 +77,9 @@ static int read_cluster_vms(struct hp_sqlite *s, enum hp_store_stmt_id id, const
         return 0;
 }
 
-int hp_sqlite_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n)
+int hp_sqlite_cluster_vm_list(struct hp_store *s, const char *host, struct hp_cluster_vm **ret, size_t *ret_n)
 {
-        return read_cluster_vms(hp_sqlite(s), STMT_CVM_LIST, NULL, ret, ret_n);
+        return read_cluster_vms(hp_sqlite(s), STMT_CVM_LIST, host, ret, ret_n);
 }
 
 int hp_sqlite_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret)

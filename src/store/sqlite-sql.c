@@ -71,7 +71,7 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
         [STMT_CVM_GET] = "SELECT " CLUSTER_VM_COLUMNS " FROM vms AS v "
                          "LEFT JOIN hosts AS h ON h.id = v.host WHERE v.name = ?1",
         [STMT_CVM_LIST] = "SELECT " CLUSTER_VM_COLUMNS " FROM vms AS v "
-                          "LEFT JOIN hosts AS h ON h.id = v.host ORDER BY v.name",
+                          "LEFT JOIN hosts AS h ON h.id = v.host WHERE ?1 IS NULL OR h.name = ?1 ORDER BY v.name",
         /* No row inserted: there is no host named ?4 (NULL: unplaced). */
         [STMT_CVM_INSERT] = "INSERT INTO vms (host, name, spec, created_at, updated_at) "
                             "SELECT (SELECT id FROM hosts WHERE name = ?4), ?1, ?2, ?3, ?3 "
@@ -124,7 +124,7 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
         [STMT_HOST_MAINTENANCE] = "UPDATE hosts SET maintenance = ?2 WHERE name = ?1",
         [STMT_HOST_LIST] = "SELECT name, credential IS NOT NULL, lease_expires_ms, "
                            "lease_expires_ms > ?9, heartbeat_ms, ready, maintenance, ?9 "
-                           "FROM hosts ORDER BY name",
+                           "FROM hosts WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
         [STMT_JOIN_ADD] = "INSERT INTO join_tokens (hash, created_at, expires_ms) "
                           "VALUES (?1, ?9 / 1000, ?9 + ?2) RETURNING expires_ms",
         /* One use: the row changes only while unused and unexpired. */

@@ -90,7 +90,24 @@ void hp_host_infos_free(struct hp_host_info *h, size_t n)
 
 int hp_store_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n)
 {
-        return s->backend->host_list(s, ret, ret_n);
+        return s->backend->host_list(s, NULL, ret, ret_n);
+}
+
+int hp_store_host_get(struct hp_store *s, const char *name, struct hp_host_info *ret)
+{
+        struct hp_host_info *h = NULL;
+        size_t n = 0;
+        int r = name ? s->backend->host_list(s, name, &h, &n) : -EINVAL;
+
+        if (r >= 0 && n != 1)
+                r = -ENOENT;
+        if (r < 0) {
+                hp_host_infos_free(h, n);
+                return r;
+        }
+        *ret = h[0];
+        free(h);
+        return 0;
 }
 
 int hp_store_join_token_add(struct hp_store *s, const char *hash, int64_t ttl_ms,

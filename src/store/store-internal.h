@@ -74,7 +74,7 @@ struct hp_store_backend {
         int (*release_devices)(struct hp_store *s, const char *vm);
         /* The cluster's VMs: the whole store's, whatever the connection's
          * host. An -ENOENT for a VM or a host is the backend's to find. */
-        int (*cluster_vm_list)(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+        int (*cluster_vm_list)(struct hp_store *s, const char *host, struct hp_cluster_vm **ret, size_t *ret_n);
         int (*cluster_vm_get)(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
         int (*cluster_vm_create)(struct hp_store *s, const char *name, const char *host,
                                  const char *spec_json);
@@ -104,7 +104,7 @@ struct hp_store_backend {
                                int64_t *ret_at_ms);
         int (*host_set_flag)(struct hp_store *s, const char *name, enum hp_host_flag flag,
                              bool value);
-        int (*host_list)(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+        int (*host_list)(struct hp_store *s, const char *name, struct hp_host_info **ret, size_t *ret_n);
         int (*join_token_add)(struct hp_store *s, const char *hash, int64_t ttl_ms,
                               int64_t *ret_expires_ms);
         int (*join_token_use)(struct hp_store *s, const char *hash);

@@ -144,7 +144,12 @@ void hp_cluster_vms_free(struct hp_cluster_vm *v, size_t n)
 
 int hp_store_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n)
 {
-        return s->backend->cluster_vm_list(s, ret, ret_n);
+        return s->backend->cluster_vm_list(s, NULL, ret, ret_n);
+}
+
+int hp_store_cluster_vm_list_on(struct hp_store *s, const char *host, struct hp_cluster_vm **ret, size_t *ret_n)
+{
+        return host ? s->backend->cluster_vm_list(s, host, ret, ret_n) : -EINVAL;
 }
 
 int hp_store_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster_vm *ret)

@@ -277,6 +277,8 @@ void hp_cluster_vm_done(struct hp_cluster_vm *v); /* frees members, accepts zero
 void hp_cluster_vms_free(struct hp_cluster_vm *v, size_t n);
 /* Every VM of the store, sorted by name; *ret is NULL when there are none. */
 int hp_store_cluster_vm_list(struct hp_store *s, struct hp_cluster_vm **ret, size_t *ret_n);
+/* Those placed on host, sorted by name. */
+int hp_store_cluster_vm_list_on(struct hp_store *s, const char *host, struct hp_cluster_vm **ret, size_t *ret_n);
 int hp_store_cluster_vm_get(struct hp_store *s, const char *name,
                             struct hp_cluster_vm *ret); /* -ENOENT */
 /* Creates a VM placed on host, or unplaced with host NULL, as
@@ -389,6 +391,8 @@ struct hp_host_info {
 void hp_host_infos_free(struct hp_host_info *h, size_t n);
 /* Every host, the local one included, sorted by name. */
 int hp_store_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *ret_n);
+/* One host as the list has it (free its name). -ENOENT. */
+int hp_store_host_get(struct hp_store *s, const char *name, struct hp_host_info *ret);
 
 /* Join tokens: one use each, until they expire. */
 struct hp_join_token_info {
