@@ -145,10 +145,3 @@ void hp_ctl_model_reload(struct hp_store *s, const char *host);
 /* A heartbeat of host: the picture is loaded again when it had the host
  * not connected, or not as ready. */
 void hp_ctl_model_beat(const char *host, bool ready);
-
-/* fn, a claim, as hp_store_transact() runs it, but committed together with
- * the claims other threads make meanwhile (claims.c): fn's result, or
- * -EBUSY when the transaction kept losing to conflicts. s is the caller's
- * connection, outside a transaction. */
-int hp_ctl_claim(struct hp_ops_ctx *c, struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata),
-                 void *userdata);

@@ -604,7 +604,7 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
                 return 0;
         cl.host = mp.host;
         cl.addrs = mp.addrs;
-        r = hp_ctl_claim(c, s, claim_tx, &cl);
+        r = hp_store_transact(s, claim_tx, &cl);
         free(cl.conflict);
         if (r < 0) {
                 r = claim_refused(c, r, name, &cl);
@@ -699,7 +699,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                         }
                 }
                 cl.addrs = addrs;
-                r = hp_ctl_claim(c, s, claim_tx, &cl);
+                r = hp_store_transact(s, claim_tx, &cl);
                 if (r >= 0) {
                         free(cl.conflict);
                         hp_ctl_model_reload(s, cl.host);

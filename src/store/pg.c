@@ -681,27 +681,6 @@ static int pg_rollback(struct hp_store *store)
         return tx_ended(s, hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL));
 }
 
-static int pg_savepoint(struct hp_store *store, enum hp_store_savepoint what)
-{
-        struct hp_pg *s = hp_pg(store);
-        int r;
-
-        if (!s->in_tx)
-                return -EINVAL;
-        if (s->tx_lost)
-                return -ECANCELED;
-        if (what == HP_SAVEPOINT_SET)
-                return hp_pg_exec(s, "SAVEPOINT hp_sub", 0, NULL, NULL);
-        if (what == HP_SAVEPOINT_RELEASE)
-                return hp_pg_exec(s, "RELEASE SAVEPOINT hp_sub", 0, NULL, NULL);
-        r = hp_pg_exec(s, "ROLLBACK TO SAVEPOINT hp_sub", 0, NULL, NULL);
-        if (r >= 0)
-                r = hp_pg_exec(s, "RELEASE SAVEPOINT hp_sub", 0, NULL, NULL);
-        if (r < 0)
-                s->tx_lost = true;
-        return r;
-}
-
 struct event_add {
         const char *kind, *subject, *message;
 };
@@ -812,7 +791,6 @@ const struct hp_store_backend hp_store_pg_backend = {
         .begin = pg_begin,
         .commit = pg_commit,
         .rollback = pg_rollback,
-        .savepoint = pg_savepoint,
         .set_host = pg_set_host,
         .host_add = pg_host_add,
         .device_get = hp_pg_device_get,

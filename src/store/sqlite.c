@@ -563,23 +563,6 @@ static int sqlite_rollback(struct hp_store *store)
         return r;
 }
 
-static int sqlite_savepoint(struct hp_store *store, enum hp_store_savepoint what)
-{
-        struct hp_sqlite *s = hp_sqlite(store);
-        int r;
-
-        if (!s->in_tx)
-                return -EINVAL;
-        if (sqlite3_get_autocommit(s->db))
-                return -ECANCELED; /* SQLite rolled it all back itself */
-        if (what == HP_SAVEPOINT_SET)
-                return run(s, STMT_SAVEPOINT);
-        if (what == HP_SAVEPOINT_RELEASE)
-                return run(s, STMT_RELEASE);
-        r = run(s, STMT_ROLLBACK_TO);
-        return r < 0 ? r : run(s, STMT_RELEASE);
-}
-
 /* After SQLite rolled back the caller's transaction on an error (SQLITE_FULL,
  * IOERR, NOMEM), refuse to work outside it until the caller notices. */
 int hp_sqlite_tx_check(struct hp_sqlite *s)
@@ -709,7 +692,6 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .begin = sqlite_begin,
         .commit = sqlite_commit,
         .rollback = sqlite_rollback,
-        .savepoint = sqlite_savepoint,
         .set_host = sqlite_set_host,
         .host_add = sqlite_host_add,
         .device_get = hp_sqlite_device_get,

@@ -14,8 +14,6 @@
 
 #include "store.h"
 
-enum hp_store_savepoint { HP_SAVEPOINT_SET, HP_SAVEPOINT_RELEASE, HP_SAVEPOINT_ROLLBACK };
-
 struct hp_store_backend;
 
 /* Which flag host_set_flag writes. */
@@ -48,9 +46,6 @@ struct hp_store_backend {
         int (*begin)(struct hp_store *s);
         int (*commit)(struct hp_store *s);
         int (*rollback)(struct hp_store *s);
-        /* Inside begin's transaction: a savepoint set, released, or rolled
-         * back to (and released). -ECANCELED when the transaction was lost. */
-        int (*savepoint)(struct hp_store *s, enum hp_store_savepoint what);
         /* Devices, VMs and the events added from now on are name's; -ENOENT when
          * there is no such host. The front keeps the name. */
         int (*set_host)(struct hp_store *s, const char *name);

@@ -241,19 +241,6 @@ int hp_store_rollback(struct hp_store *s)
  * than 8 tries now and then). */
 #define TRANSACT_TRIES 12
 
-int hp_store_sub(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata)
-{
-        int r = s->backend->savepoint(s, HP_SAVEPOINT_SET);
-
-        if (r < 0)
-                return r;
-        r = fn(s, userdata);
-        if (r >= 0)
-                return s->backend->savepoint(s, HP_SAVEPOINT_RELEASE);
-        /* A transaction lost (a conflict) stays lost: the caller starts it again. */
-        return s->backend->savepoint(s, HP_SAVEPOINT_ROLLBACK) == -ECANCELED ? -ECANCELED : r;
-}
-
 int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata)
 {
         int r = -EBUSY;

@@ -144,12 +144,6 @@ int hp_store_rollback(struct hp_store *s);
  * (a device "held by" another VM is no conflict to retry: fn says so with
  * another code). -EBUSY when the conflicts went on. */
 int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata);
-/* Inside hp_store_begin()'s transaction: fn in a savepoint, so that its
- * failure undoes its writes only and the transaction goes on; fn's result.
- * -ECANCELED (whatever fn said) when the transaction itself was lost (a
- * conflict): the caller rolls back and starts it again. What several
- * callers' writes share one commit with (hp_ctl's claims). */
-int hp_store_sub(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata);
 
 /* What the operator configured for one PCI function, and how to recognise it. */
 struct hp_dev_config {
