@@ -136,13 +136,13 @@ int hp_api_body_object(const struct hp_api_request *req, const char *const *allo
                        struct hp_api_reply *err);
 /* A canonical address from a URL segment, or a 400 in *err. */
 int hp_api_parse_address(const char *arg, char canon[13], struct hp_api_reply *err);
-/* url is PREFIX NAME SUFFIX (suffix NULL: none), NAME one non-empty path
- * segment shorter than size: it goes to buf. */
 /* After a controller's route ran: a write other than a heartbeat or a
  * power-on (which keep the controller's picture of the cluster up to date
  * themselves) may have changed what placement reads (a device's settings,
  * a VM deleted, maintenance, a host removed): the picture is loaded again. */
 void hp_api_cluster_written(const struct hp_api_request *req);
+/* url is PREFIX NAME SUFFIX (suffix NULL: none), NAME one non-empty path
+ * segment shorter than size: it goes to buf. */
 bool hp_api_segment(const char *url, const char *prefix, const char *suffix, char *buf, size_t size);
 /* 405 naming the methods the path takes ("GET or POST"). */
 struct hp_api_reply hp_api_method_error(const struct hp_api_request *req, const char *allowed);

@@ -250,7 +250,6 @@ struct hp_api_reply hp_api_route_cluster(struct hp_api *a, const struct hp_api_r
         bool agent_route = hp_startswith(url, "/v1/agent/");
         char name[256];
 
-
         *ret_handled = true;
         if (req->agent_host && !agent_route)
                 return hp_api_error(403, "forbidden", "a host's credential opens the agents' routes only");

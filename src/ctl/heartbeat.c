@@ -392,9 +392,8 @@ static int every_path(struct hp_store *s, const char *db, char ***ret)
         pthread_mutex_lock(&paths_lock);
         gen = paths_generation;
         /* Only an outdated list makes a heartbeat wait for its reading; an old one is answered meanwhile. */
-        if (paths_known && paths_db && streq(paths_db, db) &&
-            ((paths_known_generation == gen && hp_mono_ms() - paths_known_ms < PATHS_TTL_MS) ||
-             (paths_known_generation == gen && paths_reading))) {
+        if (paths_known && paths_db && streq(paths_db, db) && paths_known_generation == gen &&
+            (paths_reading || hp_mono_ms() - paths_known_ms < PATHS_TTL_MS)) {
                 r = strv_copy(paths_known, ret);
                 pthread_mutex_unlock(&paths_lock);
                 return r;

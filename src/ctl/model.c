@@ -166,7 +166,8 @@ static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct m
                 model_free(m);
                 return r;
         }
-        qsort(m->hosts, m->n, sizeof(*m->hosts), name_cmp); /* the list is by name already */
+        /* For find(): the list comes in the database's collation, which need not be strcmp()'s. */
+        qsort(m->hosts, m->n, sizeof(*m->hosts), name_cmp);
         m->built_ms = hp_mono_ms();
         m->generation = gen;
         *ret = m;
@@ -176,6 +177,20 @@ static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct m
 /* A picture of db no older than MODEL_TTL_MS and loaded since the last
  * stale mark. Only an outdated one waits for a load another thread does; an
  * old one is used meanwhile. */
+/* Whether the picture must be loaded before a pick (outdated) or should be
+ * (old); the generation it would be loaded at. */
+static uint64_t judge_current(const char *db, bool *ret_outdated, bool *ret_old)
+{
+        uint64_t gen;
+
+        pthread_mutex_lock(&lock);
+        gen = generation;
+        *ret_outdated = !current || current->generation != gen || !streq(current->db, db);
+        *ret_old = current && hp_mono_ms() - current->built_ms > MODEL_TTL_MS;
+        pthread_mutex_unlock(&lock);
+        return gen;
+}
+
 static int model_fresh(struct hp_store *s, const char *db)
 {
         struct model *m = NULL, *old = NULL;
@@ -183,21 +198,15 @@ static int model_fresh(struct hp_store *s, const char *db)
         uint64_t gen;
         int r;
 
-        pthread_mutex_lock(&lock);
-        outdated = !current || current->generation != generation || !streq(current->db, db);
-        old_enough = current && hp_mono_ms() - current->built_ms > MODEL_TTL_MS;
-        pthread_mutex_unlock(&lock);
+        (void)judge_current(db, &outdated, &old_enough);
         if (!outdated && !old_enough)
                 return 0;
         if (outdated)
                 pthread_mutex_lock(&build_lock);
         else if (pthread_mutex_trylock(&build_lock) != 0)
                 return 0;
-        pthread_mutex_lock(&lock);
-        gen = generation;
-        outdated = !current || current->generation != gen || !streq(current->db, db);
-        old_enough = current && hp_mono_ms() - current->built_ms > MODEL_TTL_MS;
-        pthread_mutex_unlock(&lock);
+        /* Another thread may have loaded it while this one waited. */
+        gen = judge_current(db, &outdated, &old_enough);
         r = outdated || old_enough ? model_load(s, db, gen, &m) : 0;
         if (m) {
                 pthread_mutex_lock(&lock);
@@ -333,7 +342,7 @@ static int pick_locked(struct model *m, const struct hp_place_vm *vm, enum hp_pl
         _cleanup_(hp_place_result_done) struct hp_place_result res = { 0 };
         struct filter f = { .m = m, .paths = vm->paths };
         struct hp_place_host two[2];
-        struct mhost *h;
+        struct mhost *h, *next;
         int r = hp_place_index_pick(m->x, vm, policy, sees, &f, &first);
 
         if (r < 0 || f.unchecked)
@@ -347,10 +356,11 @@ static int pick_locked(struct model *m, const struct hp_place_vm *vm, enum hp_pl
                 return 0; /* the only host that fits: "the only one of N" is worded over every host */
         if (r < 0)
                 return r;
-        if (!find(m, second.name))
+        next = find(m, second.name);
+        if (!next)
                 return 0;
         two[0] = h->place;
-        two[1] = find(m, second.name)->place;
+        two[1] = next->place;
         for (size_t i = 0; i < 2; i++)
                 two[i].paths = NULL; /* both see the VM's files, the filter said */
         r = hp_place(vm, two, 2, policy, &res);

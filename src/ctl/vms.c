@@ -904,8 +904,7 @@ int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 return no_vm(c, name);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot delete VM '%s'", name);
-        hp_ctl_vms_changed();
-        hp_ctl_model_stale(); /* its devices given back */
+        hp_ctl_vms_changed(); /* the picture of the cluster: after the route (hp_api_cluster_written()) */
         *ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
         return *ret ? 0 : hp_op_oom(c);
 }
