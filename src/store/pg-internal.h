@@ -15,6 +15,19 @@
 /* Room for an int64 in decimal, sign and NUL included. */
 #define HP_PG_INT_LEN 21
 
+/* What a connection learnt of its database, kept with it in the pool:
+ * hosts' ids by name (a host's row is never deleted nor renamed, so an id
+ * once committed stays right; one read inside a transaction counts only
+ * once that commits: the row may be its own). */
+struct hp_pg_memo {
+        struct hp_pg_host_id {
+                char *name;
+                char id[HP_PG_INT_LEN];
+                bool pending; /* read in the open transaction */
+        } *hosts;
+        size_t n_hosts;
+};
+
 /* A connection: the front's part first, so a struct hp_store * the front
  * hands over is one of these (hp_pg()). */
 struct hp_pg {
@@ -27,9 +40,13 @@ struct hp_pg {
         bool reserved;   /* counted in the process's connections in use (pg.c) */
         bool in_tx;      /* hp_store_begin() opened a transaction the caller has not ended */
         bool tx_lost;    /* ...and the backend gave it up (a conflict, a lost connection) */
+        bool in_op;      /* an operation runs inside that transaction (run_in_tx()) */
+        bool op_saved;   /* ...and set its savepoint before its first write */
+        bool save_held;  /* a savepoint of an earlier operation is not released yet */
         int busy_ms;     /* how long a call waits for others' conflicting work */
         bool busy_set_in_tx; /* ...set inside the open transaction */
         char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */
+        struct hp_pg_memo memo;
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };
 
@@ -104,6 +121,8 @@ int hp_pg_run_one_row(struct hp_store *s, bool multi, hp_pg_op op, struct hp_pg_
  * returns how many (pg-vms.c). */
 int hp_pg_release(struct hp_pg *s, bool all_hosts, const char *vm);
 
+/* True when the schema version is still the one s->store.version says (one statement). */
+bool hp_pg_schema_unchanged(struct hp_pg *s);
 /* Brings the schema up to date, one transaction per migration under a
  * transaction-level advisory lock (pg-migrations.c); read-only, checks that
  * it is. Messages name the database as s->display. */

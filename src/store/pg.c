@@ -98,12 +98,27 @@ static bool is_retryable(const struct hp_pg *s)
         return streq(s->sqlstate, "40001") || streq(s->sqlstate, "40P01");
 }
 
+static int savepoint(struct hp_pg *s);
+
+/* A statement that only reads: it leaves nothing to undo. */
+static bool only_reads(const char *sql)
+{
+        return strncmp(sql, "SELECT ", 7) == 0;
+}
+
 int hp_pg_exec(struct hp_pg *s, const char *sql, int n, const char *const *params, PGresult **ret)
 {
-        PGresult *res = sym_PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = res ? sym_PQresultStatus(res) : PGRES_FATAL_ERROR;
+        PGresult *res;
+        ExecStatusType st;
         int r;
 
+        if (s->in_op && !s->op_saved && !only_reads(sql)) {
+                r = savepoint(s);
+                if (r < 0)
+                        return r;
+        }
+        res = sym_PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+        st = res ? sym_PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
                 r = failure_errno(s, res);
                 sym_PQclear(res);
@@ -184,6 +199,30 @@ int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret)
 }
 
 /* The settings every connection works with, again after a reconnect. */
+static void memo_forget(struct hp_pg_memo *m)
+{
+        for (size_t i = 0; i < m->n_hosts; i++)
+                free(m->hosts[i].name);
+        free(m->hosts);
+        *m = (struct hp_pg_memo){ 0 };
+}
+
+/* The ids read in a transaction that ended: kept when it committed. */
+static void memo_settle(struct hp_pg_memo *m, bool committed)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < m->n_hosts; i++) {
+                if (m->hosts[i].pending && !committed) {
+                        free(m->hosts[i].name);
+                        continue;
+                }
+                m->hosts[i].pending = false;
+                m->hosts[k++] = m->hosts[i];
+        }
+        m->n_hosts = k;
+}
+
 static int session_setup(struct hp_pg *s)
 {
         char busy[HP_PG_INT_LEN];
@@ -205,6 +244,7 @@ static int reconnect_if_lost(struct hp_pg *s)
         if (sym_PQstatus(s->conn) == CONNECTION_OK)
                 return 0;
         sym_PQreset(s->conn);
+        memo_forget(&s->memo); /* perhaps another server now (a failover) */
         if (sym_PQstatus(s->conn) != CONNECTION_OK) {
                 keep_message(s, sym_PQerrorMessage(s->conn));
                 return -ECONNRESET;
@@ -221,15 +261,30 @@ static void run_quietly(struct hp_pg *s, const char *sql)
 
         memcpy(state, s->sqlstate, sizeof(state));
         if (sym_PQstatus(s->conn) == CONNECTION_OK)
-                (void)hp_pg_exec(s, sql, 0, NULL, NULL);
+                (void)hp_pg_exec_script(s, sql);
         memcpy(s->sqlstate, state, sizeof(state));
         free(s->last_error);
         s->last_error = msg;
 }
 
-/* Inside the caller's transaction: a savepoint, so a failure undoes only
- * op; a conflict or a lost connection ends the whole transaction, and the
- * calls after it say -ECANCELED until the caller rolls back or commits. */
+/* The savepoint an operation's writes are undone to, set before its first
+ * write: an operation that only reads has nothing to undo, and costs no
+ * savepoint. The earlier operation's savepoint is released in the same round
+ * trip (COMMIT releases the last one). */
+static int savepoint(struct hp_pg *s)
+{
+        int r = hp_pg_exec_script(s, s->save_held ? "RELEASE SAVEPOINT hp_op; SAVEPOINT hp_op" : "SAVEPOINT hp_op");
+
+        if (r < 0)
+                return r;
+        s->op_saved = s->save_held = true;
+        return 0;
+}
+
+/* Inside the caller's transaction: a failure undoes only op (its writes,
+ * to its savepoint); a conflict, a lost connection, or a failed read that
+ * left the transaction unusable ends the whole transaction, and the calls
+ * after it say -ECANCELED until the caller rolls back or commits. */
 static int run_in_tx(struct hp_pg *s, hp_pg_op op, void *data)
 {
         int r;
@@ -237,22 +292,20 @@ static int run_in_tx(struct hp_pg *s, hp_pg_op op, void *data)
         if (s->tx_lost)
                 return -ECANCELED;
         s->sqlstate[0] = '\0'; /* an -EBUSY of op's own (a device held) is no conflict */
-        r = hp_pg_exec(s, "SAVEPOINT hp_op", 0, NULL, NULL);
-        if (r >= 0) {
-                r = op(s, data);
-                if (r >= 0) {
-                        r = hp_pg_exec(s, "RELEASE SAVEPOINT hp_op", 0, NULL, NULL);
-                        if (r >= 0)
-                                return 0;
-                }
-        }
+        s->in_op = true;
+        s->op_saved = false;
+        r = op(s, data);
+        s->in_op = false;
+        if (r >= 0)
+                return 0;
         if (r == -ECONNRESET || (r == -EBUSY && is_retryable(s)) ||
-            sym_PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+            sym_PQtransactionStatus(s->conn) == PQTRANS_IDLE ||
+            (!s->op_saved && sym_PQtransactionStatus(s->conn) != PQTRANS_INTRANS)) {
                 run_quietly(s, "ROLLBACK");
                 s->tx_lost = true;
-        } else {
-                run_quietly(s, "ROLLBACK TO SAVEPOINT hp_op");
-                run_quietly(s, "RELEASE SAVEPOINT hp_op");
+        } else if (s->op_saved) {
+                run_quietly(s, "ROLLBACK TO SAVEPOINT hp_op; RELEASE SAVEPOINT hp_op");
+                s->save_held = false;
         }
         return r;
 }
@@ -331,6 +384,7 @@ struct pooled {
         pid_t pid;
         int version; /* the schema's, as the first open checked it */
         PGconn *conn;
+        struct hp_pg_memo memo;
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -380,6 +434,7 @@ static void pool_drain(void)
                 if (pool[i].pid == getpid())
                         sym_PQfinish(pool[i].conn);
                 free(pool[i].url);
+                memo_forget(&pool[i].memo);
         }
         pool_n = 0;
         pthread_mutex_unlock(&pool_lock);
@@ -401,6 +456,7 @@ static bool pool_take(struct hp_pg *s, const char *url)
         for (size_t i = pool_n; i-- > 0;) {
                 if (pool[i].pid != getpid()) { /* a fork's parent's: forgotten here */
                         free(pool[i].url);
+                        memo_forget(&pool[i].memo);
                         pool[i] = pool[--pool_n];
                         continue;
                 }
@@ -408,6 +464,7 @@ static bool pool_take(struct hp_pg *s, const char *url)
                         continue;
                 s->conn = pool[i].conn;
                 s->store.version = pool[i].version;
+                s->memo = pool[i].memo;
                 free(pool[i].url);
                 pool[i] = pool[--pool_n];
                 found = true;
@@ -440,8 +497,9 @@ static bool pool_give(struct hp_pg *s)
                 return false;
         }
         pool[pool_n++] = (struct pooled){ .url = url, .readonly = s->readonly, .pid = getpid(),
-                                          .version = s->store.version, .conn = s->conn };
+                                          .version = s->store.version, .conn = s->conn, .memo = s->memo };
         pthread_mutex_unlock(&pool_lock);
+        s->memo = (struct hp_pg_memo){ 0 };
         return true;
 }
 
@@ -453,6 +511,7 @@ static void pg_close(struct hp_store *store)
         if (s->conn && !pool_give(s))
                 sym_PQfinish(s->conn); /* rolls back an open transaction */
         pool_release(s);
+        memo_forget(&s->memo);
         free(s->url);
         free(s->display);
         free(s->last_error);
@@ -469,14 +528,29 @@ static int pg_set_host_id(struct hp_pg *s, const char *name)
 {
         _cleanup_result_ PGresult *res = NULL;
         const char *params[] = {name};
+        struct hp_pg_memo *m = &s->memo;
+        struct hp_pg_host_id *grown;
         int r;
 
+        for (size_t i = 0; i < m->n_hosts; i++)
+                if (streq(m->hosts[i].name, name)) {
+                        memcpy(s->host_id, m->hosts[i].id, sizeof(s->host_id));
+                        return 0;
+                }
         r = hp_pg_exec(s, "SELECT id FROM hosts WHERE name = $1", 1, params, &res);
         if (r < 0)
                 return r;
         if (sym_PQntuples(res) == 0)
                 return -ENOENT;
         snprintf(s->host_id, sizeof(s->host_id), "%s", sym_PQgetvalue(res, 0, 0));
+        grown = reallocarray(m->hosts, m->n_hosts + 1, sizeof(*m->hosts));
+        if (!grown)
+                return 0; /* not remembered: read again next time */
+        m->hosts = grown;
+        grown[m->n_hosts] = (struct hp_pg_host_id){ .name = strdup(name), .pending = s->in_tx };
+        memcpy(grown[m->n_hosts].id, s->host_id, sizeof(s->host_id));
+        if (grown[m->n_hosts].name)
+                m->n_hosts++;
         return 0;
 }
 
@@ -545,9 +619,10 @@ static int pg_connect(struct hp_pg *s, const char *url, char **ret_error)
 }
 
 /* A kept connection to url, its schema checked as a new one's is (another
- * controller may have upgraded it): 1 with s->conn set, 0 when there is
- * none or the server dropped it meanwhile (restarted: it is closed, and the
- * caller connects anew), or the check's refusal. */
+ * controller may have upgraded it; one statement when it is as it was),
+ * which also finds a connection the server dropped: 1 with s->conn set, 0
+ * when there is none or the server dropped it meanwhile (restarted: it is
+ * closed, and the caller connects anew), or the check's refusal. */
 static int pg_check_kept(struct hp_pg *s, const char *url, char **ret_error)
 {
         _cleanup_free_ char *err = NULL;
@@ -555,7 +630,7 @@ static int pg_check_kept(struct hp_pg *s, const char *url, char **ret_error)
 
         if (!pool_take(s, url))
                 return 0;
-        r = hp_pg_migrate(s, &s->store.version, &err);
+        r = hp_pg_schema_unchanged(s) ? 0 : hp_pg_migrate(s, &s->store.version, &err);
         if (r >= 0)
                 return 1;
         if (sym_PQstatus(s->conn) == CONNECTION_OK) {
@@ -651,22 +726,27 @@ static int pg_begin(struct hp_store *store)
                 return r;
         s->in_tx = true;
         s->tx_lost = false;
+        s->save_held = false;
         return 0;
 }
 
 static int pg_commit(struct hp_store *store)
 {
         struct hp_pg *s = hp_pg(store);
+        int r;
 
         if (!s->in_tx)
                 return -EINVAL;
         s->in_tx = false;
         if (s->tx_lost || sym_PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
                 run_quietly(s, "ROLLBACK");
+                memo_settle(&s->memo, false);
                 return tx_ended(s, -ECANCELED);
         }
         /* A COMMIT that fails (a conflict found at the end) ends the transaction too. */
-        return tx_ended(s, hp_pg_exec(s, "COMMIT", 0, NULL, NULL));
+        r = hp_pg_exec(s, "COMMIT", 0, NULL, NULL);
+        memo_settle(&s->memo, r >= 0);
+        return tx_ended(s, r);
 }
 
 static int pg_rollback(struct hp_store *store)
@@ -676,6 +756,7 @@ static int pg_rollback(struct hp_store *store)
         if (!s->in_tx)
                 return 0;
         s->in_tx = false;
+        memo_settle(&s->memo, false);
         if (s->tx_lost || sym_PQstatus(s->conn) != CONNECTION_OK)
                 return tx_ended(s, 0);
         return tx_ended(s, hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL));

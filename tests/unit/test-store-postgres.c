@@ -209,6 +209,46 @@ static void test_conflict_in_tx(void **state)
         hp_store_close(s2);
 }
 
+/* A connection remembers hosts' ids, but not one it read in a transaction
+ * that rolled back: the host it added there is gone, and the one added
+ * again has another id. A failed read in a transaction ends it; one that
+ * only read and refused leaves it going. */
+static void test_host_ids(void **state)
+{
+        _cleanup_free_ char *url = store_new("hostids");
+        struct hp_store *s = open_ok(url);
+        struct hp_dev_config got = {0};
+
+        (void)state;
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_host_add(s, "hx"), 0);
+        assert_int_equal(hp_store_set_host(s, "hx"), 0);
+        assert_int_equal(hp_store_rollback(s), 0);
+        assert_int_equal(hp_store_set_host(s, "hx"), -ENOENT);
+        assert_int_equal(hp_store_host_add(s, "hx"), 0);
+        assert_int_equal(hp_store_set_host(s, "hx"), 0);
+        put_free(s, A);
+        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM devices d JOIN hosts h ON h.id = d.host "
+                                          "WHERE h.name = 'hx'"),
+                         1);
+        /* Remembered once committed: the same device, switching back and forth. */
+        assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
+        assert_int_equal(hp_store_device_get(s, A, &got), -ENOENT);
+        assert_int_equal(hp_store_set_host(s, "hx"), 0);
+        assert_int_equal(hp_store_device_get(s, A, &got), 0);
+        hp_dev_config_done(&got);
+
+        /* Inside a transaction: a write that failed is undone, the rest stays. */
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_vm_create(s, "vm1", SPEC), 0);
+        assert_int_equal(hp_store_vm_create(s, "vm1", SPEC), -EEXIST);
+        assert_int_equal(hp_store_device_get(s, "0000:09:00.0", &got), -ENOENT);
+        assert_int_equal(hp_store_vm_create(s, "vm2", SPEC), 0);
+        assert_int_equal(hp_store_commit(s), 0);
+        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm1', 'vm2')"), 2);
+        hp_store_close(s);
+}
+
 #define WRITERS 4
 #define EVENTS  25
 
@@ -486,6 +526,7 @@ int main(void)
                 cmocka_unit_test(test_event_order),
                 cmocka_unit_test(test_migrate_race),    cmocka_unit_test(test_password_hidden),
                 cmocka_unit_test(test_lost_connection), cmocka_unit_test(test_pool),
+                cmocka_unit_test(test_host_ids),
         };
 
         if (!test_on_pg()) {
