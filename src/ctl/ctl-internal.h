@@ -129,6 +129,7 @@ struct hp_ctl_model_pick {
         char **addrs;
         json_t *devices; /* [{"entry", "address"}] as a power-on answers */
         char *why;
+        uint64_t claim; /* its claim, in flight until hp_ctl_model_claimed() */
 };
 void hp_ctl_model_pick_done(struct hp_ctl_model_pick *p);
 /* Identical devices in a random order, so that claims made at once (on
@@ -139,6 +140,10 @@ void hp_ctl_pools_shuffle(struct hp_alloc_pools *pools);
  * or asks for hugepages): the caller judges every host. -errno. */
 int hp_ctl_model_pick(struct hp_store *s, const char *db, const struct hp_place_vm *vm, enum hp_place_policy policy,
                       struct hp_ctl_model_pick *ret);
+/* The claim of pick p committed or not: until then the picture, loaded
+ * again meanwhile from a store that does not have it yet, keeps its
+ * devices taken (a committed one's, until every load has seen it). */
+void hp_ctl_model_claimed(struct hp_ctl_model_pick *p, bool committed);
 /* Host loaded again: a claim there lost (a device taken meanwhile, the
  * host down), or was made by judging every host. */
 void hp_ctl_model_reload(struct hp_store *s, const char *host);

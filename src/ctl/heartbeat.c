@@ -366,21 +366,6 @@ void hp_ctl_vms_changed(void)
         pthread_mutex_unlock(&paths_lock);
 }
 
-static int strv_copy(char *const *v, char ***ret)
-{
-        char **c = calloc(hp_strv_length(v) + 1, sizeof(char *));
-
-        for (size_t i = 0; c && v && v[i]; i++)
-                if (!(c[i] = strdup(v[i]))) {
-                        hp_strv_free(c);
-                        return -ENOMEM;
-                }
-        if (!c)
-                return -ENOMEM;
-        *ret = c;
-        return 0;
-}
-
 static int every_path(struct hp_store *s, const char *db, char ***ret)
 {
         _cleanup_strv_free_ char **paths = NULL;
@@ -394,7 +379,7 @@ static int every_path(struct hp_store *s, const char *db, char ***ret)
         /* Only an outdated list makes a heartbeat wait for its reading; an old one is answered meanwhile. */
         if (paths_known && paths_db && streq(paths_db, db) && paths_known_generation == gen &&
             (paths_reading || hp_mono_ms() - paths_known_ms < PATHS_TTL_MS)) {
-                r = strv_copy(paths_known, ret);
+                r = hp_strv_copy(paths_known, ret);
                 pthread_mutex_unlock(&paths_lock);
                 return r;
         }
@@ -413,7 +398,7 @@ static int every_path(struct hp_store *s, const char *db, char ***ret)
                 return r;
         }
         qsort(paths, hp_strv_length(paths), sizeof(char *), strcmp_ptr);
-        r = strv_copy(paths, ret);
+        r = hp_strv_copy(paths, ret);
         pthread_mutex_lock(&paths_lock);
         if (r >= 0 && (!paths_db || !streq(paths_db, db))) {
                 free(paths_db);

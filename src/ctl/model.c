@@ -10,7 +10,10 @@
  * a lease that ran out), at once when this controller changed something
  * placement reads (hp_ctl_model_stale(): a device's settings, a VM's run
  * ended, a heartbeat with an inventory, a host in or out of maintenance),
- * and host by host when a claim there lost. A power-on it cannot place is
+ * and host by host when a claim there lost. A claim picked from it is in
+ * flight until it commits: a picture loaded meanwhile, from a store that
+ * does not have it yet, takes its devices all the same, or two power-ons
+ * would reach for one device. A power-on it cannot place is
  * judged over every host by the caller, so a refusal always comes from the
  * store's state, with every host's reason. */
 #include <errno.h>
@@ -46,10 +49,26 @@ struct model {
         uint64_t generation; /* the stale marks it saw */
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;       /* current, generation */
+/* A claim picked from the picture: its devices and memory. */
+struct inflight {
+        uint64_t id;
+        char *db, *host;
+        char **addrs;
+        uint64_t memory_mib;
+        int64_t done_ms; /* when it committed; 0 while it runs */
+        struct inflight *next;
+};
+
+/* A committed claim stays listed this long: longer than any load that
+ * began before it committed (and may not have seen it) takes. */
+#define INFLIGHT_KEEP_MS 30000
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;       /* current, generation, inflight */
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER; /* one load at a time */
 static struct model *current;
 static uint64_t generation = 1;
+static struct inflight *inflight;
+static uint64_t inflight_last;
 
 static void mhost_done(struct mhost *h)
 {
@@ -135,6 +154,103 @@ static struct mhost *find(struct model *m, const char *name)
         return m->n ? bsearch(&key, m->hosts, m->n, sizeof(*m->hosts), name_cmp) : NULL;
 }
 
+/* Takes the device at addr from h, when the picture has it free. */
+static void take_addr(struct model *m, struct mhost *h, const char *addr)
+{
+        for (size_t q = 0; q < h->pools.n; q++) {
+                size_t *a = h->pools.addrs[q], first = h->pools.next[q];
+
+                for (size_t j = first; j < first + h->pools.v[q].n_free; j++) {
+                        size_t t = a[j];
+
+                        if (!streq(h->devs.cands[t].dev->address, addr))
+                                continue;
+                        a[j] = a[first];
+                        a[first] = t;
+                        h->pools.next[q]++;
+                        h->pools.v[q].n_free--;
+                        (void)hp_place_index_take(m->x, &(struct hp_place_pick){ .host = h->number, .pool = &q,
+                                                                                 .n_dev = 1 }, 0);
+                        return;
+                }
+        }
+}
+
+/* The claims in flight, or committed since `since` (when a load that may
+ * not have seen them began), taken from m: all hosts', or only's. Under lock. */
+static void take_inflight(struct model *m, int64_t since, const char *only)
+{
+        for (struct inflight *e = inflight; e; e = e->next) {
+                struct mhost *h;
+
+                if ((e->done_ms && e->done_ms < since) || !streq(e->db, m->db) || (only && !streq(e->host, only)))
+                        continue;
+                h = find(m, e->host);
+                if (!h)
+                        continue;
+                for (size_t k = 0; e->addrs && e->addrs[k]; k++)
+                        take_addr(m, h, e->addrs[k]);
+                if (h->place.memory_mib != HP_PLACE_MEMORY_UNKNOWN) {
+                        h->place.memory_mib = h->place.memory_mib > e->memory_mib ? h->place.memory_mib - e->memory_mib
+                                                                                  : 0;
+                        (void)hp_place_index_take(m->x, &(struct hp_place_pick){ .host = h->number },
+                                                  e->memory_mib);
+                }
+        }
+}
+
+static void inflight_free(struct inflight *e)
+{
+        free(e->db);
+        free(e->host);
+        hp_strv_free(e->addrs);
+        free(e);
+}
+
+/* A claim picked from the picture, in flight from now. Under lock. */
+static int claim_begins(const char *db, const char *host, char *const *addrs, uint64_t memory_mib,
+                        uint64_t *ret_id)
+{
+        struct inflight *e = calloc(1, sizeof(*e));
+
+        if (!e || !(e->db = strdup(db)) || !(e->host = strdup(host)) || hp_strv_copy(addrs, &e->addrs) < 0) {
+                if (e)
+                        inflight_free(e);
+                return -ENOMEM;
+        }
+        e->id = *ret_id = ++inflight_last;
+        e->memory_mib = memory_mib;
+        e->next = inflight;
+        inflight = e;
+        return 0;
+}
+
+void hp_ctl_model_claimed(struct hp_ctl_model_pick *p, bool committed)
+{
+        int64_t now = hp_mono_ms();
+
+        pthread_mutex_lock(&lock);
+        for (struct inflight **e = &inflight; *e;) {
+                struct inflight *it = *e;
+
+                if (it->id == p->claim && !committed) {
+                        *e = it->next;
+                        inflight_free(it);
+                        continue;
+                }
+                if (it->id == p->claim)
+                        it->done_ms = now;
+                if (it->done_ms && now - it->done_ms > INFLIGHT_KEEP_MS) {
+                        *e = it->next;
+                        inflight_free(it);
+                        continue;
+                }
+                e = &it->next;
+        }
+        pthread_mutex_unlock(&lock);
+        p->claim = 0;
+}
+
 /* Every host that joined, from the store. */
 static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct model **ret)
 {
@@ -196,6 +312,7 @@ static int model_fresh(struct hp_store *s, const char *db)
         struct model *m = NULL, *old = NULL;
         bool outdated, old_enough;
         uint64_t gen;
+        int64_t begun;
         int r;
 
         (void)judge_current(db, &outdated, &old_enough);
@@ -207,9 +324,11 @@ static int model_fresh(struct hp_store *s, const char *db)
                 return 0;
         /* Another thread may have loaded it while this one waited. */
         gen = judge_current(db, &outdated, &old_enough);
+        begun = hp_mono_ms();
         r = outdated || old_enough ? model_load(s, db, gen, &m) : 0;
         if (m) {
                 pthread_mutex_lock(&lock);
+                take_inflight(m, begun, NULL);
                 old = current;
                 current = m;
                 pthread_mutex_unlock(&lock);
@@ -235,6 +354,7 @@ void hp_ctl_model_reload(struct hp_store *s, const char *host)
 {
         struct hp_host_info info = { 0 };
         struct mhost fresh = { 0 }, *h;
+        int64_t begun;
         bool any;
         int r;
 
@@ -243,6 +363,7 @@ void hp_ctl_model_reload(struct hp_store *s, const char *host)
         pthread_mutex_unlock(&lock);
         if (!any)
                 return;
+        begun = hp_mono_ms();
         r = hp_store_host_get(s, host, &info);
 
         if (r >= 0 && info.has_credential)
@@ -259,6 +380,7 @@ void hp_ctl_model_reload(struct hp_store *s, const char *host)
                         mhost_done(h);
                         *h = fresh;
                         fresh = (struct mhost){ 0 };
+                        take_inflight(current, begun, host);
                 }
         }
         if (h && r < 0)
@@ -298,6 +420,8 @@ static enum hp_place_reason sees(void *userdata, const char *host)
 
 void hp_ctl_model_pick_done(struct hp_ctl_model_pick *p)
 {
+        if (p->claim)
+                hp_ctl_model_claimed(p, false);
         free(p->host);
         free(p->why);
         hp_strv_free(p->addrs);
@@ -330,7 +454,7 @@ static int take(struct model *m, struct mhost *h, const struct hp_place_vm *vm, 
                                 vm->memory_mib);
         if (r >= 0 && h->place.memory_mib != HP_PLACE_MEMORY_UNKNOWN)
                 h->place.memory_mib = h->place.memory_mib > vm->memory_mib ? h->place.memory_mib - vm->memory_mib : 0;
-        return r;
+        return r < 0 ? r : claim_begins(m->db, h->name, ret->addrs, vm->memory_mib, &ret->claim);
 }
 
 /* The winner, and the host placement ranks next (what the winner's "why"

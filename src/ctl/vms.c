@@ -606,6 +606,7 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
         cl.addrs = mp.addrs;
         r = hp_store_transact(s, claim_tx, &cl);
         free(cl.conflict);
+        hp_ctl_model_claimed(&mp, r >= 0);
         if (r < 0) {
                 r = claim_refused(c, r, name, &cl);
                 if (r == 0)

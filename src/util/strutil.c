@@ -179,6 +179,21 @@ size_t hp_strv_length(char *const *v)
         return n;
 }
 
+int hp_strv_copy(char *const *v, char ***ret)
+{
+        char **c = calloc(hp_strv_length(v) + 1, sizeof(char *));
+
+        for (size_t i = 0; c && v && v[i]; i++)
+                if (!(c[i] = strdup(v[i]))) {
+                        hp_strv_free(c);
+                        return -ENOMEM;
+                }
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
 bool hp_strv_contains(char *const *v, const char *s)
 {
         for (size_t i = 0; v && v[i]; i++)

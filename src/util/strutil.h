@@ -28,6 +28,8 @@ int hp_strv_pushf_unique(char ***v, const char *fmt, ...) __attribute__((format(
 /* Splits s at white space into a new vector (empty vector for an empty s). */
 int hp_strv_split(const char *s, char ***ret);
 size_t hp_strv_length(char *const *v);
+/* A copy of v (NULL: an empty list): -ENOMEM. */
+int hp_strv_copy(char *const *v, char ***ret);
 bool hp_strv_contains(char *const *v, const char *s);
 void hp_strv_free(char **v);
 static inline void hp_strv_freep(char ***v)

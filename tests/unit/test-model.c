@@ -1,0 +1,217 @@
+/* Unit tests: the controller's picture of the cluster (ctl/model.c)
+ * against a store on either backend (store-url.h), with hosts the test
+ * makes itself and no agents: a picture loaded again while claims picked
+ * from the last one are in flight (not in the store yet) still has their
+ * devices taken; committed, the store has them; a claim that did not
+ * commit gives its device back; what the store says is taken stays taken. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "alloc/select.h"
+#include "ctl/ctl-internal.h"
+#include "store/store.h"
+#include "util/macro.h"
+#include "util/strutil.h"
+#include "vm/spec.h"
+#include "vm/specjson.h"
+
+#include "store-tmp.h"
+#include "store-url.h"
+
+#define HOSTS 3
+#define VFS 4
+
+/* A live, ready host with VFS ConnectX VFs set for passthrough and bound
+ * to vfio-pci, as its agent would have reported them. */
+static void host_with_vfs(struct hp_store *s, const char *name)
+{
+        _cleanup_(json_decrefp) json_t *report = json_pack("{s:[], s:{s:I}}", "devices", "memory", "available_mib",
+                                                           (json_int_t)1 << 20);
+        _cleanup_free_ char *text = NULL;
+        char hash[65];
+
+        assert_int_equal(hp_store_host_add(s, name), 0);
+        memset(hash, name[1], 64);
+        hash[64] = '\0';
+        assert_int_equal(hp_store_host_set_credential(s, name, hash), 0);
+        assert_int_equal(hp_store_host_renew(s, name, 600000, NULL), 0);
+        assert_int_equal(hp_store_host_set_ready(s, name, true), 0);
+        assert_int_equal(hp_store_set_host(s, name), 0);
+        for (int i = 0; i < VFS; i++) {
+                char *no_attrs[] = { NULL };
+                struct hp_dev_config c = { .vendor_id = 0x15b3, .device_id = 0x101c, .desired = true,
+                                           .attrs = no_attrs, .health = (char *)"ok" };
+
+                snprintf(c.address, sizeof(c.address), "0000:05:00.%d", i);
+                assert_int_equal(hp_store_device_put(s, &c), 0);
+                assert_int_equal(json_array_append_new(json_object_get(report, "devices"),
+                                                       json_pack("{s:s, s:s, s:s, s:{s:b}}", "address", c.address,
+                                                                 "vendor_id", "15b3", "device_id", "101c",
+                                                                 "passthrough", "active", 1)),
+                                 0);
+        }
+        assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
+        text = json_dumps(report, JSON_COMPACT);
+        assert_non_null(text);
+        assert_int_equal(hp_store_host_report(s, name, text), 0);
+}
+
+struct picker {
+        struct hp_vm_spec spec;
+        struct hp_vm_pci *dyn;
+        size_t n_dyn;
+};
+
+static void picker_done(struct picker *p)
+{
+        free(p->dyn);
+        hp_vm_spec_done(&p->spec);
+}
+
+/* One VF of any host: what every pick here asks for. */
+static void picker_init(struct picker *p)
+{
+        _cleanup_free_ char *err = NULL;
+
+        if (hp_vm_spec_from_document("{\"name\": \"vm\", \"memory_mib\": 64, \"vcpus\": 1, \"pci\": [{\"index\": 0, "
+                                     "\"kind\": \"dynamic\", \"allowed\": [\"15b3:101c\"]}]}",
+                                     &p->spec, &err) < 0)
+                fail_msg("%s", err);
+        assert_int_equal(hp_alloc_dynamic_entries(p->spec.pci, p->spec.n_pci, &p->dyn, NULL, &p->n_dyn), 0);
+}
+
+/* The claim of pick, committed as a power-on's is: VM name placed on the
+ * pick's host with its devices. */
+static void commit(struct hp_store *s, struct hp_ctl_model_pick *pick, size_t i)
+{
+        char name[16], spec[96];
+        int64_t epoch = 0;
+
+        snprintf(name, sizeof(name), "vm%zu", i);
+        snprintf(spec, sizeof(spec), "{\"name\": \"%s\", \"memory_mib\": 64, \"vcpus\": 1}", name);
+        assert_int_equal(hp_store_cluster_vm_create(s, name, NULL, spec), 0);
+        assert_int_equal(hp_store_vm_place(s, name, pick->host, &epoch), 0);
+        assert_int_equal(hp_store_set_host(s, pick->host), 0);
+        assert_int_equal(hp_store_assign_devices(s, name, pick->addrs, 1, NULL), 0);
+        assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
+        hp_ctl_model_claimed(pick, true);
+}
+
+/* A pick from a picture loaded again from the store first: "host/address". */
+static char *pick_fresh(struct hp_store *s, const char *db, struct picker *p, struct hp_ctl_model_pick *ret)
+{
+        struct hp_place_vm vm = { .name = "vm", .memory_mib = 64, .pci = p->dyn, .n_pci = p->n_dyn };
+        char *key = NULL;
+
+        hp_ctl_model_stale();
+        assert_int_equal(hp_ctl_model_pick(s, db, &vm, HP_PLACE_PERFORMANCE, ret), 1);
+        assert_non_null(ret->addrs);
+        assert_non_null(ret->addrs[0]);
+        assert_null(ret->addrs[1]);
+        assert_true(asprintf(&key, "%s/%s", ret->host, ret->addrs[0]) > 0);
+        return key;
+}
+
+static void test_inflight(void **state)
+{
+        _cleanup_free_ char *path = store_new("inflight");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_(picker_done) struct picker p = { 0 };
+        _cleanup_strv_free_ char **seen = NULL;
+        struct hp_ctl_model_pick picks[HOSTS * VFS] = { 0 }, back = { 0 };
+        _cleanup_free_ char *again = NULL;
+        size_t n = 0;
+
+        (void)state;
+        picker_init(&p);
+        for (int h = 0; h < HOSTS; h++) {
+                char name[8];
+
+                snprintf(name, sizeof(name), "h%d", h + 1);
+                host_with_vfs(s, name);
+        }
+        /* Half the VFs picked, each from a picture loaded again, none in the
+         * store: in flight, each is still taken. A picture that forgot them
+         * hands the first host's VFs out again (it has the most free). */
+        for (; n < HOSTS * VFS / 2; n++) {
+                _cleanup_free_ char *key = pick_fresh(s, path, &p, &picks[n]);
+
+                assert_false(hp_strv_contains(seen, key));
+                assert_int_equal(hp_strv_push(&seen, key), 0);
+        }
+        /* Committed: the store has them. */
+        for (size_t i = 0; i < n; i++)
+                commit(s, &picks[i], i);
+        for (; n < HOSTS * VFS - 2; n++) {
+                _cleanup_free_ char *key = pick_fresh(s, path, &p, &picks[n]);
+
+                assert_false(hp_strv_contains(seen, key));
+                assert_int_equal(hp_strv_push(&seen, key), 0);
+                commit(s, &picks[n], n);
+        }
+        /* Two VFs left, on two hosts. One claim that did not commit gives
+         * its VF back: picked again. */
+        again = pick_fresh(s, path, &p, &back);
+        assert_false(hp_strv_contains(seen, again));
+        hp_ctl_model_claimed(&back, false);
+        hp_ctl_model_pick_done(&back);
+        {
+                _cleanup_free_ char *key = pick_fresh(s, path, &p, &back);
+
+                assert_string_equal(key, again);
+                hp_ctl_model_pick_done(&back);
+        }
+        for (size_t i = 0; i < n; i++)
+                hp_ctl_model_pick_done(&picks[i]);
+}
+
+/* A VF the store says another VM holds is never picked. */
+static void test_store_taken(void **state)
+{
+        _cleanup_free_ char *path = store_new("taken");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_(picker_done) struct picker p = { 0 };
+        char *held[] = { "0000:05:00.0", "0000:05:00.1", "0000:05:00.2", NULL };
+        int64_t epoch = 0;
+
+        (void)state;
+        picker_init(&p);
+        host_with_vfs(s, "h1");
+        host_with_vfs(s, "h2");
+        assert_int_equal(hp_store_cluster_vm_create(s, "other", NULL, "{\"name\": \"other\", \"memory_mib\": 64, "
+                                                                      "\"vcpus\": 1}"),
+                         0);
+        assert_int_equal(hp_store_vm_place(s, "other", "h1", &epoch), 0);
+        assert_int_equal(hp_store_set_host(s, "h1"), 0);
+        assert_int_equal(hp_store_assign_devices(s, "other", held, 3, NULL), 0);
+        assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
+        for (int i = 0; i < 10; i++) {
+                struct hp_ctl_model_pick pick = { 0 };
+                _cleanup_free_ char *key = pick_fresh(s, path, &p, &pick);
+
+                /* h2 has the most free: spread picks it, and never a held one on h1. */
+                assert_string_equal(pick.host, "h2");
+                hp_ctl_model_claimed(&pick, false);
+                hp_ctl_model_pick_done(&pick);
+        }
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_inflight),
+                cmocka_unit_test(test_store_taken),
+        };
+
+        return run_store_tests("model", NULL, 0, tests, ELEMENTSOF(tests));
+}
