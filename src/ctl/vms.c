@@ -532,8 +532,10 @@ static int claim_tx(struct hp_store *s, void *userdata)
 {
         struct claim *cl = userdata;
         _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm now = { 0 };
-        int r = hp_store_cluster_vm_get(s, cl->vm, &now);
+        int r = hp_store_events_turn(s);
 
+        if (r >= 0)
+                r = hp_store_cluster_vm_get(s, cl->vm, &now);
         if (r < 0)
                 return r;
         if (cl->restart) {

@@ -762,6 +762,20 @@ static int pg_rollback(struct hp_store *store)
         return tx_ended(s, hp_pg_exec(s, "ROLLBACK", 0, NULL, NULL));
 }
 
+/* The event counter's table locked before the transaction reads anything:
+ * the snapshot comes after the lock, so the counter's row is never found
+ * changed by a transaction that committed meanwhile (which, serializable,
+ * would abort this one: writers of events would lose to each other instead
+ * of waiting their turn). */
+static int pg_events_turn(struct hp_store *store)
+{
+        struct hp_pg *s = hp_pg(store);
+
+        if (!s->in_tx)
+                return -EINVAL;
+        return hp_pg_exec(s, "LOCK TABLE event_counter IN EXCLUSIVE MODE", 0, NULL, NULL);
+}
+
 struct event_add {
         const char *kind, *subject, *message;
 };
@@ -872,6 +886,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .begin = pg_begin,
         .commit = pg_commit,
         .rollback = pg_rollback,
+        .events_turn = pg_events_turn,
         .set_host = pg_set_host,
         .host_add = pg_host_add,
         .device_get = hp_pg_device_get,

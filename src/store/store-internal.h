@@ -46,6 +46,9 @@ struct hp_store_backend {
         int (*begin)(struct hp_store *s);
         int (*commit)(struct hp_store *s);
         int (*rollback)(struct hp_store *s);
+        /* Inside begin's transaction, before anything is read: waits for the
+         * event log's turn (see hp_store_events_turn()). */
+        int (*events_turn)(struct hp_store *s);
         /* Devices, VMs and the events added from now on are name's; -ENOENT when
          * there is no such host. The front keeps the name. */
         int (*set_host)(struct hp_store *s, const char *name);

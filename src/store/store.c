@@ -241,6 +241,11 @@ int hp_store_rollback(struct hp_store *s)
  * than 8 tries now and then). */
 #define TRANSACT_TRIES 12
 
+int hp_store_events_turn(struct hp_store *s)
+{
+        return s->backend->events_turn(s);
+}
+
 int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata)
 {
         int r = -EBUSY;

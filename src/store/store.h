@@ -144,6 +144,12 @@ int hp_store_rollback(struct hp_store *s);
  * (a device "held by" another VM is no conflict to retry: fn says so with
  * another code). -EBUSY when the conflicts went on. */
 int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata);
+/* The first call of a transaction that adds events and is run often at
+ * once (claims): it waits until no other such transaction is open, instead
+ * of conflicting with them on the event log's counter and starting again;
+ * then it reads a state they all committed. Inside hp_store_begin()'s
+ * transaction (-EINVAL otherwise). */
+int hp_store_events_turn(struct hp_store *s);
 
 /* What the operator configured for one PCI function, and how to recognise it. */
 struct hp_dev_config {

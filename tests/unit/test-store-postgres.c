@@ -254,13 +254,14 @@ static void test_host_ids(void **state)
 
 /* Adds EVENTS events, each in a transaction that waits a little before its
  * commit (the window in which a later id could commit first), retrying a
- * transaction the backend gave up. */
-static int event_child(size_t i, void *arg)
+ * transaction the backend gave up; with turn, each waits for the event
+ * log's turn first, and exits 4 when one had to be retried all the same. */
+static int add_events(size_t i, const char *url, bool turn)
 {
         struct hp_store *s = NULL;
         char subject[32];
 
-        if (hp_store_open(arg, &s, NULL) < 0)
+        if (hp_store_open(url, &s, NULL) < 0)
                 return 3;
         srand((unsigned)getpid());
         for (int k = 0; k < EVENTS; k++) {
@@ -269,6 +270,8 @@ static int event_child(size_t i, void *arg)
                 snprintf(subject, sizeof(subject), "w%zu-%d", i, k);
                 do {
                         r = hp_store_begin(s);
+                        if (r >= 0 && turn)
+                                r = hp_store_events_turn(s);
                         if (r >= 0)
                                 r = hp_store_event_add(s, "test", subject, NULL);
                         if (r >= 0) {
@@ -280,9 +283,38 @@ static int event_child(size_t i, void *arg)
                 } while ((r == -EBUSY || r == -ECANCELED) && ++tries < 1000);
                 if (r < 0)
                         return 3;
+                if (turn && tries > 0)
+                        return 4;
         }
         hp_store_close(s);
         return 0;
+}
+
+static int event_child(size_t i, void *arg)
+{
+        return add_events(i, arg, false);
+}
+
+static int event_turn_child(size_t i, void *arg)
+{
+        return add_events(i, arg, true);
+}
+
+/* Writers that wait for the event log's turn never conflict on its counter:
+ * none retries (without the turn, nearly every one of them does). */
+static void test_events_turn(void **state)
+{
+        _cleanup_free_ char *url = store_new("events_turn");
+        struct hp_store *s = open_ok(url);
+        pid_t pids[WRITERS];
+
+        (void)state;
+        assert_int_equal(hp_store_events_turn(s), -EINVAL); /* outside a transaction */
+        hp_store_close(s);
+        start_racers(WRITERS, pids, event_turn_child, url);
+        for (size_t i = 0; i < WRITERS; i++)
+                assert_int_equal(wait_exit(pids[i]), 0);
+        assert_int_equal(raw_int_any(url, "SELECT last FROM event_counter"), WRITERS * EVENTS);
 }
 
 /* While WRITERS processes add events, a reader asks for the events after
@@ -526,7 +558,7 @@ int main(void)
                 cmocka_unit_test(test_event_order),
                 cmocka_unit_test(test_migrate_race),    cmocka_unit_test(test_password_hidden),
                 cmocka_unit_test(test_lost_connection), cmocka_unit_test(test_pool),
-                cmocka_unit_test(test_host_ids),
+                cmocka_unit_test(test_host_ids), cmocka_unit_test(test_events_turn),
         };
 
         if (!test_on_pg()) {
