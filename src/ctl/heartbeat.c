@@ -510,11 +510,7 @@ static int beat_tx(struct hp_store *s, void *userdata)
 
         json_object_clear(b->retry); /* of a try of this transaction that was rolled back */
         json_object_clear(b->adopted);
-        r = hp_store_host_renew(s, b->host, b->lease_ms, NULL);
-        if (r >= 0)
-                r = hp_store_host_set_ready(s, b->host, json_is_true(json_object_get(b->body, "ready")));
-        if (r >= 0)
-                r = hp_store_set_host(s, b->host);
+        r = hp_store_set_host(s, b->host);
         if (json_array_size(configs) > 0 || json_object_get(b->body, "devices"))
                 b->changed = true;
         json_array_foreach(configs, i, j) {
@@ -612,7 +608,14 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
                 return r;
         b.retry = json_object();
         b.adopted = json_object();
-        r = b.retry && b.adopted ? hp_store_transact(s, beat_tx, &b) : -ENOMEM;
+        /* The lease first, on its own: renewed even when what the heartbeat
+         * reports has to wait for claims it conflicts with, and the report's
+         * transaction does not write the host's row that every claim reads. */
+        r = b.retry && b.adopted ? hp_store_host_renew(s, host, b.lease_ms, NULL) : -ENOMEM;
+        if (r >= 0)
+                r = hp_store_host_set_ready(s, host, json_is_true(json_object_get(body, "ready")));
+        if (r >= 0)
+                r = hp_store_transact(s, beat_tx, &b);
         if (r >= 0)
                 hp_ctl_model_beat(host, json_is_true(json_object_get(body, "ready")));
         if (r >= 0 && b.changed)

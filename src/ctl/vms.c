@@ -535,6 +535,8 @@ static int claim_tx(struct hp_store *s, void *userdata)
         int r = hp_store_events_turn(s);
 
         if (r >= 0)
+                r = hp_store_whole(s);
+        if (r >= 0)
                 r = hp_store_cluster_vm_get(s, cl->vm, &now);
         if (r < 0)
                 return r;

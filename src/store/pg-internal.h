@@ -43,6 +43,7 @@ struct hp_pg {
         bool in_op;      /* an operation runs inside that transaction (run_in_tx()) */
         bool op_saved;   /* ...and set its savepoint before its first write */
         bool save_held;  /* a savepoint of an earlier operation is not released yet */
+        bool whole;      /* ...or none at all: hp_store_whole() */
         int busy_ms;     /* how long a call waits for others' conflicting work */
         bool busy_set_in_tx; /* ...set inside the open transaction */
         char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */

@@ -292,6 +292,14 @@ static int run_in_tx(struct hp_pg *s, hp_pg_op op, void *data)
         if (s->tx_lost)
                 return -ECANCELED;
         s->sqlstate[0] = '\0'; /* an -EBUSY of op's own (a device held) is no conflict */
+        if (s->whole) {
+                r = op(s, data);
+                if (r < 0) {
+                        run_quietly(s, "ROLLBACK");
+                        s->tx_lost = true;
+                }
+                return r;
+        }
         s->in_op = true;
         s->op_saved = false;
         r = op(s, data);
@@ -727,6 +735,7 @@ static int pg_begin(struct hp_store *store)
         s->in_tx = true;
         s->tx_lost = false;
         s->save_held = false;
+        s->whole = false;
         return 0;
 }
 
@@ -774,6 +783,16 @@ static int pg_events_turn(struct hp_store *store)
         if (!s->in_tx)
                 return -EINVAL;
         return hp_pg_exec(s, "LOCK TABLE event_counter IN EXCLUSIVE MODE", 0, NULL, NULL);
+}
+
+static int pg_whole(struct hp_store *store)
+{
+        struct hp_pg *s = hp_pg(store);
+
+        if (!s->in_tx)
+                return -EINVAL;
+        s->whole = true;
+        return 0;
 }
 
 struct event_add {
@@ -887,6 +906,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .commit = pg_commit,
         .rollback = pg_rollback,
         .events_turn = pg_events_turn,
+        .whole = pg_whole,
         .set_host = pg_set_host,
         .host_add = pg_host_add,
         .device_get = hp_pg_device_get,

@@ -49,6 +49,8 @@ struct hp_store_backend {
         /* Inside begin's transaction, before anything is read: waits for the
          * event log's turn (see hp_store_events_turn()). */
         int (*events_turn)(struct hp_store *s);
+        /* Inside begin's transaction: hp_store_whole(). */
+        int (*whole)(struct hp_store *s);
         /* Devices, VMs and the events added from now on are name's; -ENOENT when
          * there is no such host. The front keeps the name. */
         int (*set_host)(struct hp_store *s, const char *name);

@@ -246,6 +246,11 @@ int hp_store_events_turn(struct hp_store *s)
         return s->backend->events_turn(s);
 }
 
+int hp_store_whole(struct hp_store *s)
+{
+        return s->backend->whole(s);
+}
+
 int hp_store_transact(struct hp_store *s, int (*fn)(struct hp_store *s, void *userdata), void *userdata)
 {
         int r = -EBUSY;

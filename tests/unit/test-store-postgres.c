@@ -211,8 +211,8 @@ static void test_conflict_in_tx(void **state)
 
 /* A connection remembers hosts' ids, but not one it read in a transaction
  * that rolled back: the host it added there is gone, and the one added
- * again has another id. A failed read in a transaction ends it; one that
- * only read and refused leaves it going. */
+ * again has another id. In a transaction, a failed write is undone and the
+ * rest goes on; in a whole one (hp_store_whole()), it ends the transaction. */
 static void test_host_ids(void **state)
 {
         _cleanup_free_ char *url = store_new("hostids");
@@ -246,6 +246,28 @@ static void test_host_ids(void **state)
         assert_int_equal(hp_store_vm_create(s, "vm2", SPEC), 0);
         assert_int_equal(hp_store_commit(s), 0);
         assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm1', 'vm2')"), 2);
+
+        /* Whole: no savepoints, the first failure ends it all. */
+        assert_int_equal(hp_store_whole(s), -EINVAL);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_whole(s), 0);
+        assert_int_equal(hp_store_vm_create(s, "vm3", SPEC), 0);
+        assert_int_equal(hp_store_vm_create(s, "vm1", SPEC), -EEXIST);
+        assert_int_equal(hp_store_vm_create(s, "vm4", SPEC), -ECANCELED);
+        assert_int_equal(hp_store_commit(s), -ECANCELED);
+        assert_int_equal(hp_store_rollback(s), 0);
+        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm3', 'vm4')"), 0);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_whole(s), 0);
+        assert_int_equal(hp_store_vm_create(s, "vm3", SPEC), 0);
+        assert_int_equal(hp_store_vm_create(s, "vm4", SPEC), 0);
+        assert_int_equal(hp_store_commit(s), 0);
+        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm3', 'vm4')"), 2);
+        /* The next transaction has its savepoints again. */
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_vm_create(s, "vm1", SPEC), -EEXIST);
+        assert_int_equal(hp_store_vm_create(s, "vm5", SPEC), 0);
+        assert_int_equal(hp_store_commit(s), 0);
         hp_store_close(s);
 }
 
