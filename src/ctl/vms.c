@@ -189,6 +189,7 @@ struct placing {
         char ***seen, ***unchecked;      /* per host: the VM's files it sees, and those it has not said */
         bool paths_pending;              /* some host that could take the VM has not said yet */
         bool retry;                      /* a power-on going on after a failed start: not where it failed */
+        bool fast_lost;                  /* the claim picked from the picture lost (fast_start()) */
         json_t *failures;                /* the VM's start failures, parsed */
         struct hp_place_host *hosts;
         size_t n_hosts;
@@ -594,14 +595,16 @@ static int claim_refused(struct hp_ops_ctx *c, int r, const char *name, struct c
 /* A power-on placed from the controller's picture of the cluster: 1 when
  * claimed (*ret), 0 when the caller judges every host (the picture cannot
  * place it, or its claim lost), or the error in c. */
-static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name, const struct placing *p,
+static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name, struct placing *p,
                       json_t **ret)
 {
         _cleanup_(hp_ctl_model_pick_done) struct hp_ctl_model_pick mp = { 0 };
         struct hp_place_vm vm = place_vm(p);
         struct claim cl = { .vm = name, .check_host = true };
-        int r = hp_ctl_model_pick(s, c->db, &vm, p->policy, &mp);
+        int r;
 
+        p->fast_lost = false;
+        r = hp_ctl_model_pick(s, c->db, &vm, p->policy, &mp);
         if (r < 0)
                 return hp_op_host_error(c, r, "cannot place VM '%s'", name);
         if (r == 0)
@@ -613,8 +616,10 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
         hp_ctl_model_claimed(&mp, r >= 0);
         if (r < 0) {
                 r = claim_refused(c, r, name, &cl);
-                if (r == 0)
+                if (r == 0) {
                         hp_ctl_model_reload(s, mp.host);
+                        p->fast_lost = true;
+                }
                 return r;
         }
         *ret = json_pack("{s:s, s:s, s:I, s:O, s:s}", "name", name, "host", mp.host, "epoch", (json_int_t)cl.epoch,
@@ -657,11 +662,15 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         if (!restart && !after_epoch && (r = hp_ctl_ha_settings(s, &tolerate, &warn)) < 0)
                 return hp_op_host_error(c, r, "cannot read the cluster's HA settings");
         /* The picture places a power-on asked for; HA's restarts, a start
-         * after a failed one and admission control judge every host. */
-        if (!restart && !after_epoch && tolerate == 0) {
+         * after a failed one and admission control judge every host. A
+         * claim that lost (another controller's took the device) is picked
+         * again from the picture, that host loaded again, a few times. */
+        for (unsigned k = 0; !restart && !after_epoch && tolerate == 0 && k < CLAIM_TRIES; k++) {
                 r = fast_start(c, s, name, &p, ret);
                 if (r != 0)
                         return r < 0 ? r : 0;
+                if (!p.fast_lost)
+                        break;
         }
         r = judge_hosts(s, &p);
         if (r < 0)
