@@ -130,48 +130,53 @@ struct token_check {
         char *name;
 };
 
-/* Every row is read and compared in full: no early exit on a match. Then
- * the use is recorded (at most once a minute) in the same serialisable
- * transaction, so a token revoked meanwhile makes it conflict and retry. */
+/* Every row is read and compared in full: no early exit on a match. The
+ * use is recorded at most once every HP_TOKEN_USE_RESOLUTION seconds, so
+ * most checks are that one read (no transaction of their own): a token
+ * revoked since is found gone by the write, and refused. */
 static int check_op(struct hp_pg *s, void *data)
 {
         struct token_check *c = data;
-        _cleanup_result_ PGresult *res = NULL;
-        _cleanup_free_ char *found = NULL;
-        char now[HP_PG_INT_LEN], resolution[HP_PG_INT_LEN];
-        const char *params[4];
-        int r;
+        _cleanup_result_ PGresult *res = NULL, *upd = NULL;
+        char now[HP_PG_INT_LEN];
+        const char *params[3];
+        int64_t used = 0, t = (int64_t)time(NULL);
+        int r, row = -1;
 
         free(TAKE_PTR(c->name)); /* from a try that conflicted */
-        r = hp_pg_exec(s, "SELECT name, hash FROM tokens", 0, NULL, &res);
+        r = hp_pg_exec(s, "SELECT name, hash, last_used_at FROM tokens", 0, NULL, &res);
         if (r < 0)
                 return r;
-        r = hp_pg_find_hash(res, c->hash, &found);
-        if (r < 0)
-                return r;
-        if (!found)
+        for (int i = 0; i < sym_PQntuples(res); i++)
+                if (hp_token_hash_equal(sym_PQgetvalue(res, i, 1), c->hash) && row < 0)
+                        row = i;
+        if (row < 0)
                 return -ENOENT;
-        hp_pg_fmt_int(now, (int64_t)time(NULL));
-        hp_pg_fmt_int(resolution, HP_TOKEN_USE_RESOLUTION);
-        params[0] = found;
+        /* A read-only connection refuses here, as an SQLite one does. */
+        if (s->readonly)
+                return -EROFS;
+        if (!(c->name = strdup(sym_PQgetvalue(res, row, 0))))
+                return -ENOMEM;
+        r = hp_pg_int64(res, row, 2, &used);
+        if (r < 0 || used > t - HP_TOKEN_USE_RESOLUTION)
+                return r;
+        hp_pg_fmt_int(now, t);
+        params[0] = c->name;
         params[1] = c->hash;
         params[2] = now;
-        params[3] = resolution;
-        /* A read-only connection says -EROFS here, as an SQLite one does. */
         r = hp_pg_exec(s,
-                       "UPDATE tokens SET last_used_at = $3 WHERE name = $1 AND hash = $2 "
-                       "AND last_used_at <= $3::bigint - $4::bigint",
-                       4, params, NULL);
-        if (r < 0)
-                return r;
-        c->name = TAKE_PTR(found);
-        return 0;
+                       "UPDATE tokens SET last_used_at = GREATEST(last_used_at, $3::bigint) "
+                       "WHERE name = $1 AND hash = $2 RETURNING 1",
+                       3, params, &upd);
+        if (r >= 0 && sym_PQntuples(upd) == 0)
+                r = -ENOENT; /* revoked meanwhile */
+        return r;
 }
 
 int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name)
 {
         struct token_check c = {.hash = hash};
-        int r = hp_pg_run(hp_pg(s), true, check_op, &c);
+        int r = hp_pg_run(hp_pg(s), false, check_op, &c);
 
         if (r < 0) {
                 free(c.name);
