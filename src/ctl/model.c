@@ -169,8 +169,11 @@ static void take_addr(struct model *m, struct mhost *h, const char *addr)
                         a[first] = t;
                         h->pools.next[q]++;
                         h->pools.v[q].n_free--;
-                        (void)hp_place_index_take(m->x, &(struct hp_place_pick){ .host = h->number, .pool = &q,
-                                                                                 .n_dev = 1 }, 0);
+                        (void)hp_place_index_take(m->x,
+                                                  &(struct hp_place_pick){ .host = h->number,
+                                                                           .pool = &q,
+                                                                           .n_dev = 1 },
+                                                  0);
                         return;
                 }
         }
@@ -183,7 +186,8 @@ static void take_inflight(struct model *m, int64_t since, const char *only)
         for (struct inflight *e = inflight; e; e = e->next) {
                 struct mhost *h;
 
-                if ((e->done_ms && e->done_ms < since) || !streq(e->db, m->db) || (only && !streq(e->host, only)))
+                if ((e->done_ms && e->done_ms < since) || !streq(e->db, m->db) ||
+                    (only && !streq(e->host, only)))
                         continue;
                 h = find(m, e->host);
                 if (!h)
@@ -191,10 +195,11 @@ static void take_inflight(struct model *m, int64_t since, const char *only)
                 for (size_t k = 0; e->addrs && e->addrs[k]; k++)
                         take_addr(m, h, e->addrs[k]);
                 if (h->place.memory_mib != HP_PLACE_MEMORY_UNKNOWN) {
-                        h->place.memory_mib = h->place.memory_mib > e->memory_mib ? h->place.memory_mib - e->memory_mib
-                                                                                  : 0;
-                        (void)hp_place_index_take(m->x, &(struct hp_place_pick){ .host = h->number },
-                                                  e->memory_mib);
+                        h->place.memory_mib = h->place.memory_mib > e->memory_mib
+                                                      ? h->place.memory_mib - e->memory_mib
+                                                      : 0;
+                        (void)hp_place_index_take(
+                                m->x, &(struct hp_place_pick){ .host = h->number }, e->memory_mib);
                 }
         }
 }
@@ -213,7 +218,8 @@ static int claim_begins(const char *db, const char *host, char *const *addrs, ui
 {
         struct inflight *e = calloc(1, sizeof(*e));
 
-        if (!e || !(e->db = strdup(db)) || !(e->host = strdup(host)) || hp_strv_copy(addrs, &e->addrs) < 0) {
+        if (!e || !(e->db = strdup(db)) || !(e->host = strdup(host)) ||
+            hp_strv_copy(addrs, &e->addrs) < 0) {
                 if (e)
                         inflight_free(e);
                 return -ENOMEM;

@@ -200,8 +200,9 @@ bool hp_pg_schema_unchanged(struct hp_pg *s)
         _cleanup_result_ PGresult *res = NULL;
         int64_t v;
 
-        return hp_pg_exec(s, "SELECT version FROM schema_version WHERE id = 1", 0, NULL, &res) >= 0 &&
-               sym_PQntuples(res) == 1 && hp_pg_int64(res, 0, 0, &v) >= 0 && v == s->store.version;
+        if (hp_pg_exec(s, "SELECT version FROM schema_version WHERE id = 1", 0, NULL, &res) < 0)
+                return false;
+        return sym_PQntuples(res) == 1 && hp_pg_int64(res, 0, 0, &v) >= 0 && v == s->store.version;
 }
 
 static int set_version(struct hp_pg *s, int version)

@@ -198,7 +198,6 @@ int hp_pg_int64(PGresult *res, int row, int col, int64_t *ret)
         return 0;
 }
 
-/* The settings every connection works with, again after a reconnect. */
 static void memo_forget(struct hp_pg_memo *m)
 {
         for (size_t i = 0; i < m->n_hosts; i++)
@@ -223,6 +222,7 @@ static void memo_settle(struct hp_pg_memo *m, bool committed)
         m->n_hosts = k;
 }
 
+/* The settings every connection works with, again after a reconnect. */
 static int session_setup(struct hp_pg *s)
 {
         char busy[HP_PG_INT_LEN];
@@ -273,7 +273,8 @@ static void run_quietly(struct hp_pg *s, const char *sql)
  * trip (COMMIT releases the last one). */
 static int savepoint(struct hp_pg *s)
 {
-        int r = hp_pg_exec_script(s, s->save_held ? "RELEASE SAVEPOINT hp_op; SAVEPOINT hp_op" : "SAVEPOINT hp_op");
+        int r = hp_pg_exec_script(s, s->save_held ? "RELEASE SAVEPOINT hp_op; SAVEPOINT hp_op"
+                                                  : "SAVEPOINT hp_op");
 
         if (r < 0)
                 return r;
@@ -504,8 +505,12 @@ static bool pool_give(struct hp_pg *s)
                 free(url);
                 return false;
         }
-        pool[pool_n++] = (struct pooled){ .url = url, .readonly = s->readonly, .pid = getpid(),
-                                          .version = s->store.version, .conn = s->conn, .memo = s->memo };
+        pool[pool_n++] = (struct pooled){ .url = url,
+                                          .readonly = s->readonly,
+                                          .pid = getpid(),
+                                          .version = s->store.version,
+                                          .conn = s->conn,
+                                          .memo = s->memo };
         pthread_mutex_unlock(&pool_lock);
         s->memo = (struct hp_pg_memo){ 0 };
         return true;

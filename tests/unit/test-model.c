@@ -29,14 +29,14 @@
 #include "store-url.h"
 
 #define HOSTS 3
-#define VFS 4
+#define VFS   4
 
 /* A live, ready host with VFS ConnectX VFs set for passthrough and bound
  * to vfio-pci, as its agent would have reported them. */
 static void host_with_vfs(struct hp_store *s, const char *name)
 {
-        _cleanup_(json_decrefp) json_t *report = json_pack("{s:[], s:{s:I}}", "devices", "memory", "available_mib",
-                                                           (json_int_t)1 << 20);
+        _cleanup_(json_decrefp) json_t *report = json_pack("{s:[], s:{s:I}}", "devices", "memory",
+                                                           "available_mib", (json_int_t)1 << 20);
         _cleanup_free_ char *text = NULL;
         char hash[65];
 
@@ -49,16 +49,20 @@ static void host_with_vfs(struct hp_store *s, const char *name)
         assert_int_equal(hp_store_set_host(s, name), 0);
         for (int i = 0; i < VFS; i++) {
                 char *no_attrs[] = { NULL };
-                struct hp_dev_config c = { .vendor_id = 0x15b3, .device_id = 0x101c, .desired = true,
-                                           .attrs = no_attrs, .health = (char *)"ok" };
+                struct hp_dev_config c = { .vendor_id = 0x15b3,
+                                           .device_id = 0x101c,
+                                           .desired = true,
+                                           .attrs = no_attrs,
+                                           .health = (char *)"ok" };
 
                 snprintf(c.address, sizeof(c.address), "0000:05:00.%d", i);
                 assert_int_equal(hp_store_device_put(s, &c), 0);
-                assert_int_equal(json_array_append_new(json_object_get(report, "devices"),
-                                                       json_pack("{s:s, s:s, s:s, s:{s:b}}", "address", c.address,
-                                                                 "vendor_id", "15b3", "device_id", "101c",
-                                                                 "passthrough", "active", 1)),
-                                 0);
+                assert_int_equal(
+                        json_array_append_new(json_object_get(report, "devices"),
+                                              json_pack("{s:s, s:s, s:s, s:{s:b}}", "address",
+                                                        c.address, "vendor_id", "15b3", "device_id",
+                                                        "101c", "passthrough", "active", 1)),
+                        0);
         }
         assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
         text = json_dumps(report, JSON_COMPACT);
@@ -83,11 +87,13 @@ static void picker_init(struct picker *p)
 {
         _cleanup_free_ char *err = NULL;
 
-        if (hp_vm_spec_from_document("{\"name\": \"vm\", \"memory_mib\": 64, \"vcpus\": 1, \"pci\": [{\"index\": 0, "
-                                     "\"kind\": \"dynamic\", \"allowed\": [\"15b3:101c\"]}]}",
-                                     &p->spec, &err) < 0)
+        if (hp_vm_spec_from_document(
+                    "{\"name\": \"vm\", \"memory_mib\": 64, \"vcpus\": 1, \"pci\": [{\"index\": 0, "
+                    "\"kind\": \"dynamic\", \"allowed\": [\"15b3:101c\"]}]}",
+                    &p->spec, &err) < 0)
                 fail_msg("%s", err);
-        assert_int_equal(hp_alloc_dynamic_entries(p->spec.pci, p->spec.n_pci, &p->dyn, NULL, &p->n_dyn), 0);
+        assert_int_equal(
+                hp_alloc_dynamic_entries(p->spec.pci, p->spec.n_pci, &p->dyn, NULL, &p->n_dyn), 0);
 }
 
 /* The claim of pick, committed as a power-on's is: VM name placed on the
@@ -108,9 +114,12 @@ static void commit(struct hp_store *s, struct hp_ctl_model_pick *pick, size_t i)
 }
 
 /* A pick from a picture loaded again from the store first: "host/address". */
-static char *pick_fresh(struct hp_store *s, const char *db, struct picker *p, struct hp_ctl_model_pick *ret)
+static char *pick_fresh(struct hp_store *s, const char *db, struct picker *p,
+                        struct hp_ctl_model_pick *ret)
 {
-        struct hp_place_vm vm = { .name = "vm", .memory_mib = 64, .pci = p->dyn, .n_pci = p->n_dyn };
+        struct hp_place_vm vm = {
+                .name = "vm", .memory_mib = 64, .pci = p->dyn, .n_pci = p->n_dyn
+        };
         char *key = NULL;
 
         hp_ctl_model_stale();
@@ -188,8 +197,9 @@ static void test_store_taken(void **state)
         picker_init(&p);
         host_with_vfs(s, "h1");
         host_with_vfs(s, "h2");
-        assert_int_equal(hp_store_cluster_vm_create(s, "other", NULL, "{\"name\": \"other\", \"memory_mib\": 64, "
-                                                                      "\"vcpus\": 1}"),
+        assert_int_equal(hp_store_cluster_vm_create(s, "other", NULL,
+                                                    "{\"name\": \"other\", \"memory_mib\": 64, "
+                                                    "\"vcpus\": 1}"),
                          0);
         assert_int_equal(hp_store_vm_place(s, "other", "h1", &epoch), 0);
         assert_int_equal(hp_store_set_host(s, "h1"), 0);

@@ -217,7 +217,7 @@ static void test_host_ids(void **state)
 {
         _cleanup_free_ char *url = store_new("hostids");
         struct hp_store *s = open_ok(url);
-        struct hp_dev_config got = {0};
+        struct hp_dev_config got = { 0 };
 
         (void)state;
         assert_int_equal(hp_store_begin(s), 0);
@@ -228,8 +228,9 @@ static void test_host_ids(void **state)
         assert_int_equal(hp_store_host_add(s, "hx"), 0);
         assert_int_equal(hp_store_set_host(s, "hx"), 0);
         put_free(s, A);
-        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM devices d JOIN hosts h ON h.id = d.host "
-                                          "WHERE h.name = 'hx'"),
+        assert_int_equal(raw_int_any(url,
+                                     "SELECT count(*) FROM devices d JOIN hosts h ON h.id = d.host "
+                                     "WHERE h.name = 'hx'"),
                          1);
         /* Remembered once committed: the same device, switching back and forth. */
         assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
@@ -245,7 +246,8 @@ static void test_host_ids(void **state)
         assert_int_equal(hp_store_device_get(s, "0000:09:00.0", &got), -ENOENT);
         assert_int_equal(hp_store_vm_create(s, "vm2", SPEC), 0);
         assert_int_equal(hp_store_commit(s), 0);
-        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm1', 'vm2')"), 2);
+        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm1', 'vm2')"),
+                         2);
 
         /* Whole: no savepoints, the first failure ends it all. */
         assert_int_equal(hp_store_whole(s), -EINVAL);
@@ -256,13 +258,15 @@ static void test_host_ids(void **state)
         assert_int_equal(hp_store_vm_create(s, "vm4", SPEC), -ECANCELED);
         assert_int_equal(hp_store_commit(s), -ECANCELED);
         assert_int_equal(hp_store_rollback(s), 0);
-        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm3', 'vm4')"), 0);
+        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm3', 'vm4')"),
+                         0);
         assert_int_equal(hp_store_begin(s), 0);
         assert_int_equal(hp_store_whole(s), 0);
         assert_int_equal(hp_store_vm_create(s, "vm3", SPEC), 0);
         assert_int_equal(hp_store_vm_create(s, "vm4", SPEC), 0);
         assert_int_equal(hp_store_commit(s), 0);
-        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm3', 'vm4')"), 2);
+        assert_int_equal(raw_int_any(url, "SELECT count(*) FROM vms WHERE name IN ('vm3', 'vm4')"),
+                         2);
         /* The next transaction has its savepoints again. */
         assert_int_equal(hp_store_begin(s), 0);
         assert_int_equal(hp_store_vm_create(s, "vm1", SPEC), -EEXIST);
@@ -576,11 +580,15 @@ static void test_pool(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_assign_race),     cmocka_unit_test(test_conflict_in_tx),
+                cmocka_unit_test(test_assign_race),
+                cmocka_unit_test(test_conflict_in_tx),
                 cmocka_unit_test(test_event_order),
-                cmocka_unit_test(test_migrate_race),    cmocka_unit_test(test_password_hidden),
-                cmocka_unit_test(test_lost_connection), cmocka_unit_test(test_pool),
-                cmocka_unit_test(test_host_ids), cmocka_unit_test(test_events_turn),
+                cmocka_unit_test(test_migrate_race),
+                cmocka_unit_test(test_password_hidden),
+                cmocka_unit_test(test_lost_connection),
+                cmocka_unit_test(test_pool),
+                cmocka_unit_test(test_host_ids),
+                cmocka_unit_test(test_events_turn),
         };
 
         if (!test_on_pg()) {
