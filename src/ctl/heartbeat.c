@@ -510,9 +510,17 @@ static int beat_tx(struct hp_store *s, void *userdata)
 
         json_object_clear(b->retry); /* of a try of this transaction that was rolled back */
         json_object_clear(b->adopted);
-        r = hp_store_set_host(s, b->host);
-        if (json_array_size(configs) > 0 || json_object_get(b->body, "devices"))
+        r = 0;
+        if (json_array_size(configs) > 0 || json_object_get(b->body, "devices")) {
+                /* An inventory writes the host's device rows, which claims
+                 * read and write: it takes its turn with them (and with the
+                 * other hosts' inventories, all at once when a cluster
+                 * starts) rather than conflict and start again. */
+                r = hp_store_events_turn(s);
                 b->changed = true;
+        }
+        if (r >= 0)
+                r = hp_store_set_host(s, b->host);
         json_array_foreach(configs, i, j) {
                 if (r < 0)
                         break;
