@@ -537,6 +537,21 @@ static int claim_tx(struct hp_store *s, void *userdata)
 
         if (r >= 0)
                 r = hp_store_whole(s);
+        if (r >= 0 && !cl->restart && !cl->after_epoch) {
+                /* A power-on asked for: the store's claim, in one step. */
+                free(cl->conflict);
+                cl->conflict = NULL;
+                r = hp_store_claim(s,
+                                   &(struct hp_store_claim){ .vm = cl->vm,
+                                                             .host = cl->host,
+                                                             .addrs = cl->addrs,
+                                                             .n = hp_strv_length(cl->addrs),
+                                                             .check_host = cl->check_host,
+                                                             .event_kind = "vm-placed" },
+                                   &cl->epoch, &cl->conflict);
+                /* A device another VM holds: no conflict to retry here, the next host is tried. */
+                return r == -EBUSY && cl->conflict ? -EADDRINUSE : r;
+        }
         if (r >= 0)
                 r = hp_store_cluster_vm_get(s, cl->vm, &now);
         if (r < 0)

@@ -252,10 +252,10 @@ static char *array_literal(char *const *addresses, size_t n)
 
 /* After the update missed some: the first address, in the caller's order,
  * that has no row or another holder. */
-static int blame_first(struct hp_pg *s, struct assign *a, const char *array)
+static int blame_first(struct hp_pg *s, const char *host_id, struct assign *a, const char *array)
 {
         _cleanup_result_ PGresult *res = NULL;
-        const char *params[] = {s->host_id, array};
+        const char *params[] = {host_id, array};
         int r, rows;
 
         r = hp_pg_exec(s,
@@ -323,7 +323,7 @@ static int assign_op(struct hp_pg *s, void *data)
                         return r;
                 if (sym_PQntuples(vm) == 0)
                         return -ENOENT;
-                r = blame_first(s, a, array);
+                r = blame_first(s, s->host_id, a, array);
                 if (r < 0)
                         return r;
                 /* Freed between the two reads (outside a transaction): try again. */
@@ -340,5 +340,92 @@ int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addres
         if (r < 0 && a.blame && ret_conflict)
                 *ret_conflict = TAKE_PTR(a.blame);
         free(a.blame);
+        return r;
+}
+
+struct claim {
+        const struct hp_store_claim *c;
+        int64_t epoch;
+        char *blame;
+};
+
+/* Every check and write of the claim in one statement, one snapshot:
+ * nothing is written unless every check holds; then why not, from what
+ * the same statement read. */
+static int claim_op(struct hp_pg *s, void *data)
+{
+        struct claim *cl = data;
+        const struct hp_store_claim *c = cl->c;
+        _cleanup_free_ char *array = array_literal(c->addrs, c->n);
+        _cleanup_result_ PGresult *res = NULL;
+        char now[HP_PG_INT_LEN];
+        const char *params[] = {c->vm, c->host, array, now, c->check_host ? "true" : "false",
+                                c->event_kind, c->event_message, s->store.actor};
+        struct assign a = {.vm = c->vm, .addresses = c->addrs, .n = c->n};
+        int r;
+
+        free(TAKE_PTR(cl->blame)); /* from a try that conflicted */
+        if (!array)
+                return -ENOMEM;
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        r = hp_pg_exec(
+                s,
+                "WITH v AS (SELECT desired FROM vms WHERE name = $1), "
+                "h AS (SELECT id, credential IS NOT NULL AND lease_expires_ms > " NOW_MS
+                " AND ready AND NOT maintenance AS takes FROM hosts WHERE name = $2), "
+                "want AS (SELECT DISTINCT w FROM unnest($3::text[]) AS w), "
+                "free AS (SELECT count(*) AS n FROM devices WHERE host = (SELECT id FROM h) "
+                "AND address IN (SELECT w FROM want) "
+                "AND (assigned_vm IS NULL OR assigned_vm = $1)), "
+                "away AS (SELECT EXISTS (SELECT 1 FROM devices WHERE assigned_vm = $1 "
+                "AND host IS DISTINCT FROM (SELECT id FROM h)) AS held), "
+                "ok AS (SELECT coalesce((SELECT desired FROM v) = 'off' AND EXISTS (SELECT 1 FROM h) "
+                "AND (NOT $5::boolean OR (SELECT takes FROM h)) AND NOT (SELECT held FROM away) "
+                "AND (SELECT n FROM free) = (SELECT count(*) FROM want), false) AS ok), "
+                "pv AS (UPDATE vms SET host = (SELECT id FROM h), desired = 'on', epoch = epoch + 1, "
+                "reported_state = NULL, reported_ms = 0, start_failures = NULL, "
+                "updated_at = $4::bigint WHERE name = $1 AND (SELECT ok FROM ok) RETURNING epoch), "
+                "pd AS (UPDATE devices SET assigned_vm = $1, updated_at = $4::bigint "
+                "WHERE host = (SELECT id FROM h) AND address IN (SELECT w FROM want) "
+                "AND (SELECT ok FROM ok) RETURNING 1), "
+                "n AS (UPDATE event_counter SET last = last + 1 WHERE id = 1 AND (SELECT ok FROM ok) "
+                "RETURNING last), "
+                "e AS (INSERT INTO events (id, at, kind, subject, message, actor, host) "
+                "SELECT last, $4::bigint, $6, $1, $7, $8, (SELECT id FROM h) FROM n RETURNING 1) "
+                "SELECT (SELECT epoch FROM pv), (SELECT desired FROM v), (SELECT id FROM h), "
+                "(SELECT takes FROM h), (SELECT held FROM away), (SELECT count(*) FROM pd), "
+                "(SELECT count(*) FROM e)",
+                ELEMENTSOF(params), params, &res);
+        if (r < 0)
+                return r;
+        if (!sym_PQgetisnull(res, 0, 0))
+                return hp_pg_int64(res, 0, 0, &cl->epoch);
+        /* Refused: why, in the order hp_ctl's claim has always checked. */
+        if (sym_PQgetisnull(res, 0, 1))
+                return -ENOENT;
+        if (streq(sym_PQgetvalue(res, 0, 1), "on"))
+                return -EALREADY;
+        if (c->check_host && (sym_PQgetisnull(res, 0, 2) || !streq(sym_PQgetvalue(res, 0, 3), "t")))
+                return -EHOSTUNREACH;
+        if (sym_PQgetisnull(res, 0, 2))
+                return -ENOENT;
+        if (streq(sym_PQgetvalue(res, 0, 4), "t"))
+                return -EBUSY;
+        r = blame_first(s, sym_PQgetvalue(res, 0, 2), &a, array);
+        cl->blame = a.blame;
+        return r < 0 ? r : -EBUSY; /* every one free again (in no snapshot of ours): a conflict */
+}
+
+int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
+                char **ret_conflict)
+{
+        struct claim cl = {.c = c};
+        int r = hp_pg_run(hp_pg(s), false, claim_op, &cl);
+
+        if (r >= 0)
+                *ret_epoch = cl.epoch;
+        if (r < 0 && cl.blame && ret_conflict)
+                *ret_conflict = TAKE_PTR(cl.blame);
+        free(cl.blame);
         return r;
 }

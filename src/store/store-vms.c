@@ -182,6 +182,61 @@ int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, in
         return 0;
 }
 
+/* hp_store_claim() made of the other operations (SQLite's, in process:
+ * its steps cost no round trips). */
+static int claim_steps(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
+                       char **ret_conflict)
+{
+        _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
+        struct hp_host_info h = { 0 };
+        int r = hp_store_cluster_vm_get(s, c->vm, &v);
+
+        if (r < 0)
+                return r;
+        if (streq(v.desired, "on"))
+                return -EALREADY;
+        if (c->check_host) {
+                r = hp_store_host_get(s, c->host, &h);
+                free(h.name);
+                if (r == -ENOENT || (r >= 0 && !(h.has_credential && h.lease_live && h.ready &&
+                                                 !h.maintenance)))
+                        return -EHOSTUNREACH;
+                if (r < 0)
+                        return r;
+        }
+        if (v.start_failures)
+                r = hp_store_vm_set_start_failures(s, c->vm, NULL);
+        if (r >= 0)
+                r = hp_store_vm_place(s, c->vm, c->host, ret_epoch);
+        if (r >= 0)
+                r = hp_store_set_host(s, c->host);
+        if (r >= 0)
+                r = hp_store_assign_devices(s, c->vm, c->addrs, c->n, ret_conflict);
+        if (r >= 0)
+                r = hp_store_event_add(s, c->event_kind, c->vm, c->event_message);
+        (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        return r;
+}
+
+int hp_store_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
+                   char **ret_conflict)
+{
+        int64_t epoch = 0;
+        int r;
+
+        if (!c || !vm_name_is_valid(c->vm) || !hp_store_host_name_is_valid(c->host) ||
+            (c->n > 0 && !c->addrs) || !c->event_kind || !*c->event_kind)
+                return -EINVAL;
+        for (size_t i = 0; i < c->n; i++)
+                if (!c->addrs[i] || !hp_store_address_is_valid(c->addrs[i]))
+                        return hp_errorf(ret_conflict, -EINVAL, "%s", c->addrs[i] ? c->addrs[i] : "");
+        r = s->backend->claim ? s->backend->claim(s, c, &epoch, ret_conflict)
+                              : claim_steps(s, c, &epoch, ret_conflict);
+        if (r >= 0 && ret_epoch)
+                *ret_epoch = epoch;
+        return r;
+}
+
 int hp_store_vm_unplace(struct hp_store *s, const char *name, bool keep_host)
 {
         if (!vm_name_is_valid(name))

@@ -306,6 +306,25 @@ int hp_store_cluster_vm_create(struct hp_store *s, const char *name, const char 
  * (release them first: a claim never leaves devices behind elsewhere),
  * nothing changed then. */
 int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+/* A power-on's claim, as one step: VM vm, off, placed on host at its next
+ * epoch (as hp_store_vm_place()), its start failures forgotten, devices
+ * addrs[0..n) of that host assigned to it (as hp_store_assign_devices()),
+ * and the event kind (message) recorded on that host. With check_host, the
+ * host must be up (a live lease), ready and out of maintenance. -ENOENT:
+ * no such VM or host; -EALREADY: the VM is on; -EHOSTUNREACH: the host
+ * takes no VMs; -EBUSY: the VM holds another host's devices, or a device
+ * is another VM's or not the host's (*ret_conflict says which, as
+ * hp_store_assign_devices() does). Inside hp_store_begin()'s transaction,
+ * which the caller rolls back on a failure; on PostgreSQL one statement. */
+struct hp_store_claim {
+        const char *vm, *host;
+        char *const *addrs;
+        size_t n;
+        bool check_host;
+        const char *event_kind, *event_message;
+};
+int hp_store_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
+                   char **ret_conflict);
 /* Wants the VM off and frees it: desired "off", every device it holds
  * released (on any host), and its host cleared unless keep_host (a pinned
  * VM stays on its host), with what that host reported of it (a VM on no

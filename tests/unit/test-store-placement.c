@@ -286,6 +286,118 @@ static void test_place(void **state)
         hp_cluster_vm_done(&v);
 }
 
+/* One claim inside a transaction, as hp_ctl's power-on makes it: kept on
+ * commit; a refused one is rolled back by its caller. */
+static int claim_in_tx(struct hp_store *s, const struct hp_store_claim *c, int64_t *epoch,
+                       char **conflict)
+{
+        int r;
+
+        assert_int_equal(hp_store_begin(s), 0);
+        r = hp_store_claim(s, c, epoch, conflict);
+        if (r >= 0)
+                assert_int_equal(hp_store_commit(s), 0);
+        else
+                assert_int_equal(hp_store_rollback(s), 0);
+        return r;
+}
+
+static int events_of(const char *path, const char *kind)
+{
+        char sql[160];
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM events e JOIN hosts h ON h.id = e.host WHERE e.kind = '%s' "
+                 "AND h.name = 'gpu-01' AND e.subject = 'web'",
+                 kind);
+        return (int)raw_int_any(path, sql);
+}
+
+/* The claim in one step: every refusal leaves everything as it was, in
+ * the order the controller checks (the VM, then the host, then devices). */
+static void test_claim(void **state)
+{
+        _cleanup_free_ char *path = store_new("claim");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        _cleanup_free_ char *conflict = NULL;
+        char *const a_b[] = {A, B}, *const a_only[] = {A}, *const missing[] = {"0000:09:00.0"};
+        struct hp_store_claim c = {.vm = "web", .host = "gpu-01", .addrs = a_b, .n = 2,
+                                   .event_kind = "vm-placed"};
+        struct hp_cluster_vm v = {0};
+        char hash[65];
+        int64_t epoch = 99;
+
+        (void)state;
+        memset(hash, 'c', 64);
+        hash[64] = '\0';
+        assert_int_equal(hp_store_cluster_vm_create(s, "web", NULL, SPEC), 0);
+        assert_int_equal(hp_store_cluster_vm_create(s, "db", NULL, SPEC), 0);
+        assert_int_equal(hp_store_vm_set_start_failures(s, "web", "[\"it failed\"]"), 0);
+
+        /* No such VM, no such host; bad arguments. */
+        c.vm = "nope";
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -ENOENT);
+        c.vm = "web";
+        c.host = "gpu-99";
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -ENOENT);
+        c.check_host = true;
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EHOSTUNREACH);
+        c.host = "gpu-01";
+        assert_int_equal(hp_store_claim(s, &(struct hp_store_claim){.vm = "web", .host = "gpu-01"},
+                                        &epoch, NULL),
+                         -EINVAL);
+        /* A host that joined but is not up, then not ready, then in maintenance. */
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EHOSTUNREACH);
+        assert_int_equal(hp_store_host_set_credential(s, "gpu-01", hash), 0);
+        assert_int_equal(hp_store_host_renew(s, "gpu-01", 600000, NULL), 0);
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EHOSTUNREACH);
+        assert_int_equal(hp_store_host_set_ready(s, "gpu-01", true), 0);
+        assert_int_equal(hp_store_host_set_maintenance(s, "gpu-01", true), 0);
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EHOSTUNREACH);
+        assert_int_equal(hp_store_host_set_maintenance(s, "gpu-01", false), 0);
+
+        /* A device another VM holds, or one the host does not have: named. */
+        assert_int_equal(hp_store_vm_place(s, "db", "gpu-01", NULL), 0);
+        assert_int_equal(hp_store_set_host(s, "gpu-01"), 0);
+        assert_int_equal(hp_store_assign_devices(s, "db", (char *const[]){B}, 1, NULL), 0);
+        assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EBUSY);
+        assert_string_equal(conflict, B " (held by db)");
+        free(TAKE_PTR(conflict));
+        c.addrs = missing;
+        c.n = 1;
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -ENOENT);
+        assert_string_equal(conflict, "0000:09:00.0");
+        free(TAKE_PTR(conflict));
+        assert_int_equal(epoch, 99);
+        assert_cluster(path, "db@gpu-01:on:1 web@-:off:0");
+        assert_holders(path, "gpu-01/" A "=- gpu-01/" B "=db local/" A "=- local/" B "=-");
+        assert_int_equal(events_of(path, "vm-placed"), 0);
+
+        /* Claimed: placed at its next epoch, its device held, its failures
+         * forgotten, the event on its host. */
+        c.addrs = a_only;
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), 0);
+        assert_null(conflict);
+        assert_int_equal(epoch, 1);
+        assert_cluster(path, "db@gpu-01:on:1 web@gpu-01:on:1");
+        assert_holders(path, "gpu-01/" A "=web gpu-01/" B "=db local/" A "=- local/" B "=-");
+        assert_int_equal(events_of(path, "vm-placed"), 1);
+        assert_int_equal(hp_store_cluster_vm_get(s, "web", &v), 0);
+        assert_null(v.start_failures);
+        hp_cluster_vm_done(&v);
+
+        /* On already. Off again but holding gpu-01's device: not elsewhere. */
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EALREADY);
+        assert_int_equal(hp_store_vm_set_desired(s, "web", "off"), 0);
+        c.host = HP_STORE_LOCAL_HOST;
+        c.check_host = false;
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EBUSY);
+        assert_null(conflict);
+        assert_cluster(path, "db@gpu-01:on:1 web@gpu-01:off:1");
+        assert_int_equal(events_of(path, "vm-placed"), 1);
+}
+
 /* Unplacing frees the devices the VM holds on every host. */
 static void test_unplace(void **state)
 {
@@ -675,6 +787,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names_unique), cmocka_unit_test(test_per_host_views),
                 cmocka_unit_test(test_place),        cmocka_unit_test(test_unplace),
+                cmocka_unit_test(test_claim),
                 cmocka_unit_test(test_set_desired),  cmocka_unit_test(test_report),
                 cmocka_unit_test(test_start_failures),
                 cmocka_unit_test(test_moving), cmocka_unit_test(test_settings),
