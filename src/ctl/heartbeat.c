@@ -598,6 +598,7 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         const char *named = json_string_value(json_object_get(body, "host"));
         json_t *configs = json_object_get(body, "configs"), *paths = NULL, *epoch;
         const char *vm;
+        bool ready = json_is_true(json_object_get(body, "ready"));
         char who[300], hash[17];
         int r;
 
@@ -621,11 +622,11 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
          * transaction does not write the host's row that every claim reads. */
         r = b.retry && b.adopted ? hp_store_host_renew(s, host, b.lease_ms, NULL) : -ENOMEM;
         if (r >= 0)
-                r = hp_store_host_set_ready(s, host, json_is_true(json_object_get(body, "ready")));
+                r = hp_store_host_set_ready(s, host, ready);
         if (r >= 0)
                 r = hp_store_transact(s, beat_tx, &b);
         if (r >= 0)
-                hp_ctl_model_beat(host, json_is_true(json_object_get(body, "ready")));
+                hp_ctl_model_beat(host, ready);
         if (r >= 0 && b.changed)
                 hp_ctl_model_stale();
         json_object_foreach(r >= 0 ? b.retry : NULL, vm, epoch)

@@ -154,6 +154,13 @@ static struct mhost *find(struct model *m, const char *name)
         return m->n ? bsearch(&key, m->hosts, m->n, sizeof(*m->hosts), name_cmp) : NULL;
 }
 
+/* h's free memory, as the index keeps it, less mib taken. */
+static void memory_taken(struct mhost *h, uint64_t mib)
+{
+        if (h->place.memory_mib != HP_PLACE_MEMORY_UNKNOWN)
+                h->place.memory_mib = h->place.memory_mib > mib ? h->place.memory_mib - mib : 0;
+}
+
 /* Takes the device at addr from h, when the picture has it free. */
 static void take_addr(struct model *m, struct mhost *h, const char *addr)
 {
@@ -194,13 +201,9 @@ static void take_inflight(struct model *m, int64_t since, const char *only)
                         continue;
                 for (size_t k = 0; e->addrs && e->addrs[k]; k++)
                         take_addr(m, h, e->addrs[k]);
-                if (h->place.memory_mib != HP_PLACE_MEMORY_UNKNOWN) {
-                        h->place.memory_mib = h->place.memory_mib > e->memory_mib
-                                                      ? h->place.memory_mib - e->memory_mib
-                                                      : 0;
-                        (void)hp_place_index_take(
-                                m->x, &(struct hp_place_pick){ .host = h->number }, e->memory_mib);
-                }
+                (void)hp_place_index_take(m->x, &(struct hp_place_pick){ .host = h->number },
+                                          e->memory_mib);
+                memory_taken(h, e->memory_mib);
         }
 }
 
@@ -296,9 +299,6 @@ static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct m
         return 0;
 }
 
-/* A picture of db no older than MODEL_TTL_MS and loaded since the last
- * stale mark. Only an outdated one waits for a load another thread does; an
- * old one is used meanwhile. */
 /* Whether the picture must be loaded before a pick (outdated) or should be
  * (old); the generation it would be loaded at. */
 static uint64_t judge_current(const char *db, bool *ret_outdated, bool *ret_old)
@@ -313,6 +313,9 @@ static uint64_t judge_current(const char *db, bool *ret_outdated, bool *ret_old)
         return gen;
 }
 
+/* A picture of db no older than MODEL_TTL_MS and loaded since the last
+ * stale mark. Only an outdated one waits for a load another thread does; an
+ * old one is used meanwhile. */
 static int model_fresh(struct hp_store *s, const char *db)
 {
         struct model *m = NULL, *old = NULL;
@@ -458,8 +461,8 @@ static int take(struct model *m, struct mhost *h, const struct hp_place_vm *vm, 
                 }
         r = hp_place_index_take(m->x, &(struct hp_place_pick){ .host = h->number, .pool = v->pool, .n_dev = at },
                                 vm->memory_mib);
-        if (r >= 0 && h->place.memory_mib != HP_PLACE_MEMORY_UNKNOWN)
-                h->place.memory_mib = h->place.memory_mib > vm->memory_mib ? h->place.memory_mib - vm->memory_mib : 0;
+        if (r >= 0)
+                memory_taken(h, vm->memory_mib);
         return r < 0 ? r : claim_begins(m->db, h->name, ret->addrs, vm->memory_mib, &ret->claim);
 }
 

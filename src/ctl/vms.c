@@ -511,23 +511,10 @@ struct claim {
          * leader that places it still leads. */
         const struct hp_ctl_fence *restart;
         /* Placed from the controller's picture (model.c), which may be a
-         * second old: the host must still take VMs. */
+         * second old: the host must still take VMs (a power-on asked for,
+         * the store's claim checks it). */
         bool check_host;
 };
-
-/* Is the host still up, ready and out of maintenance? -EHOSTUNREACH if not. */
-static int host_takes(struct hp_store *s, const char *host)
-{
-        struct hp_host_info h = { 0 };
-        int r = hp_store_host_get(s, host, &h);
-
-        free(h.name);
-        if (r == -ENOENT)
-                return -EHOSTUNREACH;
-        if (r < 0)
-                return r;
-        return h.has_credential && h.lease_live && h.ready && !h.maintenance ? 0 : -EHOSTUNREACH;
-}
 
 static int claim_tx(struct hp_store *s, void *userdata)
 {
@@ -570,8 +557,7 @@ static int claim_tx(struct hp_store *s, void *userdata)
         /* Stopped, or claimed and failed again, since that start failed. */
         if (cl->after_epoch && (!now.start_failures || now.epoch != cl->after_epoch))
                 return -ESTALE;
-        r = cl->check_host ? host_takes(s, cl->host) : 0;
-        if (r >= 0 && !cl->after_epoch && now.start_failures)
+        if (!cl->after_epoch && now.start_failures)
                 r = hp_store_vm_set_start_failures(s, cl->vm, NULL);
         if (r >= 0)
                 r = hp_store_vm_place(s, cl->vm, cl->host, &cl->epoch);

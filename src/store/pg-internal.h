@@ -83,10 +83,11 @@ int hp_pg_read_rows(PGresult *res, size_t elem_size, int (*row)(PGresult *res, i
                     void **ret, size_t *ret_n);
 /* v as a parameter. */
 void hp_pg_fmt_int(char buf[HP_PG_INT_LEN], int64_t v);
-/* The name of the row of res (name, hash columns) whose hash is hash, into
- * *ret_name (NULL when none): the API's tokens, the hosts' credentials.
- * Every row is compared in full, in constant time: no early exit on a match
- * (pg-tokens.c). */
+/* The row of res (name, hash columns, maybe more) whose hash is hash, or
+ * -1: the API's tokens, the hosts' credentials. Every row is compared in
+ * full, in constant time: no early exit on a match (pg-tokens.c). */
+int hp_pg_hash_row(const PGresult *res, const char *hash);
+/* Its name, into *ret_name (NULL when none). */
 int hp_pg_find_hash(const PGresult *res, const char *hash, char **ret_name);
 
 /* One operation of the backend, run by hp_pg_run(): statements only, no

@@ -111,17 +111,23 @@ int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret
         return 0;
 }
 
+int hp_pg_hash_row(const PGresult *res, const char *hash)
+{
+        int row = -1;
+
+        for (int i = 0; i < sym_PQntuples(res); i++)
+                if (hp_token_hash_equal(sym_PQgetvalue(res, i, 1), hash) && row < 0)
+                        row = i;
+        return row;
+}
+
 int hp_pg_find_hash(const PGresult *res, const char *hash, char **ret_name)
 {
-        _cleanup_free_ char *found = NULL;
+        int row = hp_pg_hash_row(res, hash);
 
-        for (int i = 0; i < sym_PQntuples(res); i++) {
-                bool same = hp_token_hash_equal(sym_PQgetvalue(res, i, 1), hash);
-
-                if (same && !found && !(found = strdup(sym_PQgetvalue(res, i, 0))))
-                        return -ENOMEM;
-        }
-        *ret_name = TAKE_PTR(found);
+        *ret_name = NULL;
+        if (row >= 0 && !(*ret_name = strdup(sym_PQgetvalue(res, row, 0))))
+                return -ENOMEM;
         return 0;
 }
 
@@ -141,15 +147,13 @@ static int check_op(struct hp_pg *s, void *data)
         char now[HP_PG_INT_LEN];
         const char *params[3];
         int64_t used = 0, t = (int64_t)time(NULL);
-        int r, row = -1;
+        int r, row;
 
         free(TAKE_PTR(c->name)); /* from a try that conflicted */
         r = hp_pg_exec(s, "SELECT name, hash, last_used_at FROM tokens", 0, NULL, &res);
         if (r < 0)
                 return r;
-        for (int i = 0; i < sym_PQntuples(res); i++)
-                if (hp_token_hash_equal(sym_PQgetvalue(res, i, 1), c->hash) && row < 0)
-                        row = i;
+        row = hp_pg_hash_row(res, c->hash);
         if (row < 0)
                 return -ENOENT;
         /* A read-only connection refuses here, as an SQLite one does. */

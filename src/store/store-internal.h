@@ -83,10 +83,10 @@ struct hp_store_backend {
         int (*cluster_vm_get)(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
         int (*cluster_vm_create)(struct hp_store *s, const char *name, const char *host,
                                  const char *spec_json);
-        /* ret_epoch is never NULL here. */
         /* hp_store_claim() in one step; NULL: the front makes it of the others. */
         int (*claim)(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
                      char **ret_conflict);
+        /* ret_epoch is never NULL here. */
         int (*vm_place)(struct hp_store *s, const char *name, const char *host,
                         int64_t *ret_epoch);
         int (*vm_unplace)(struct hp_store *s, const char *name, bool keep_host);
