@@ -345,13 +345,13 @@ int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addres
 
 struct claim {
         const struct hp_store_claim *c;
-        int64_t epoch;
-        char *blame;
+        struct hp_store_claim_result *res;
 };
 
 /* Every check and write of the claim in one statement, one snapshot:
  * nothing is written unless every check holds; then why not, from what
- * the same statement read. */
+ * the same statement read. A refusal is the claim's outcome, not the
+ * operation's failure: the caller's transaction goes on after it. */
 static int claim_op(struct hp_pg *s, void *data)
 {
         struct claim *cl = data;
@@ -364,7 +364,7 @@ static int claim_op(struct hp_pg *s, void *data)
         struct assign a = {.vm = c->vm, .addresses = c->addrs, .n = c->n};
         int r;
 
-        free(TAKE_PTR(cl->blame)); /* from a try that conflicted */
+        hp_store_claim_result_done(cl->res); /* from a try that conflicted */
         if (!array)
                 return -ENOMEM;
         hp_pg_fmt_int(now, (int64_t)time(NULL));
@@ -400,33 +400,32 @@ static int claim_op(struct hp_pg *s, void *data)
         if (r < 0)
                 return r;
         if (!sym_PQgetisnull(res, 0, 0))
-                return hp_pg_int64(res, 0, 0, &cl->epoch);
+                return hp_pg_int64(res, 0, 0, &cl->res->epoch);
         /* Refused: why, in the order hp_ctl's claim has always checked. */
         if (sym_PQgetisnull(res, 0, 1))
-                return -ENOENT;
-        if (streq(sym_PQgetvalue(res, 0, 1), "on"))
-                return -EALREADY;
-        if (c->check_host && (sym_PQgetisnull(res, 0, 2) || !streq(sym_PQgetvalue(res, 0, 3), "t")))
-                return -EHOSTUNREACH;
-        if (sym_PQgetisnull(res, 0, 2))
-                return -ENOENT;
-        if (streq(sym_PQgetvalue(res, 0, 4), "t"))
-                return -EBUSY;
-        r = blame_first(s, sym_PQgetvalue(res, 0, 2), &a, array);
-        cl->blame = a.blame;
-        return r < 0 ? r : -EBUSY; /* every one free again (in no snapshot of ours): a conflict */
+                cl->res->r = -ENOENT;
+        else if (streq(sym_PQgetvalue(res, 0, 1), "on"))
+                cl->res->r = -EALREADY;
+        else if (c->check_host && (sym_PQgetisnull(res, 0, 2) || !streq(sym_PQgetvalue(res, 0, 3), "t")))
+                cl->res->r = -EHOSTUNREACH;
+        else if (sym_PQgetisnull(res, 0, 2))
+                cl->res->r = -ENOENT;
+        else if (streq(sym_PQgetvalue(res, 0, 4), "t"))
+                cl->res->r = -EBUSY;
+        else {
+                r = blame_first(s, sym_PQgetvalue(res, 0, 2), &a, array);
+                if (r < 0 && !a.blame)
+                        return r; /* the store's */
+                /* Every one free again (in no snapshot of ours): a conflict, the transaction's. */
+                if (r >= 0)
+                        return -EBUSY;
+                cl->res->r = r;
+                cl->res->conflict = a.blame;
+        }
+        return 0;
 }
 
-int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
-                char **ret_conflict)
+int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, struct hp_store_claim_result *ret)
 {
-        struct claim cl = {.c = c};
-        int r = hp_pg_run(hp_pg(s), false, claim_op, &cl);
-
-        if (r >= 0)
-                *ret_epoch = cl.epoch;
-        if (r < 0 && cl.blame && ret_conflict)
-                *ret_conflict = TAKE_PTR(cl.blame);
-        free(cl.blame);
-        return r;
+        return hp_pg_run(hp_pg(s), false, claim_op, &(struct claim){ .c = c, .res = ret });
 }

@@ -253,6 +253,8 @@ int hp_sqlite_cluster_vm_get(struct hp_store *s, const char *name, struct hp_clu
 int hp_sqlite_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
                                 const char *spec_json);
 int hp_sqlite_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+int hp_sqlite_claim(struct hp_store *s, const struct hp_store_claim *c,
+                    struct hp_store_claim_result *ret);
 int hp_sqlite_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 int hp_sqlite_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
 int hp_sqlite_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);

@@ -182,6 +182,27 @@ int hp_sqlite_vm_place(struct hp_store *store, const char *name, const char *hos
         return 0;
 }
 
+/* The claim's steps under a savepoint: a refusal undoes what they wrote
+ * and leaves the caller's transaction going. */
+int hp_sqlite_claim(struct hp_store *store, const struct hp_store_claim *c,
+                    struct hp_store_claim_result *ret)
+{
+        struct hp_sqlite *s = hp_sqlite(store);
+        enum hp_store_tx_mode mode;
+        int r;
+
+        r = hp_sqlite_tx_enter(s, true, &mode);
+        if (r < 0)
+                return r;
+        r = hp_sqlite_tx_leave(s, mode, hp_store_claim_steps(store, c, &ret->epoch, &ret->conflict));
+        if (r < 0 && hp_sqlite_tx_check(s) < 0)
+                return r;
+        ret->r = r;
+        if (r < 0)
+                ret->epoch = 0;
+        return 0;
+}
+
 static int unplace(struct hp_sqlite *s, const char *name, bool keep_host)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;

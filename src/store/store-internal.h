@@ -83,9 +83,10 @@ struct hp_store_backend {
         int (*cluster_vm_get)(struct hp_store *s, const char *name, struct hp_cluster_vm *ret);
         int (*cluster_vm_create)(struct hp_store *s, const char *name, const char *host,
                                  const char *spec_json);
-        /* hp_store_claim() in one step; NULL: the front makes it of the others. */
-        int (*claim)(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
-                     char **ret_conflict);
+        /* hp_store_claim(), all or nothing: its outcome in *ret (ret->conflict
+         * NULL on entry); < 0 only when the transaction is lost with it. */
+        int (*claim)(struct hp_store *s, const struct hp_store_claim *c,
+                     struct hp_store_claim_result *ret);
         /* ret_epoch is never NULL here. */
         int (*vm_place)(struct hp_store *s, const char *name, const char *host,
                         int64_t *ret_epoch);
@@ -139,6 +140,10 @@ void hp_event_done(struct hp_event *e);
  * (store-vms.c). */
 int hp_store_vm_names_clash(char **ret_error, const char *display, const char *name,
                             int64_t n_hosts, const char *first_host, const char *last_host);
+/* hp_store_claim() made of the other operations, not atomic by itself:
+ * SQLite's claim wraps it in a savepoint (store-vms.c). */
+int hp_store_claim_steps(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
+                         char **ret_conflict);
 /* Canonical, as sysfs names PCI functions: "dddd:bb:dd.f", lower-case hex. */
 bool hp_store_address_is_valid(const char *a);
 

@@ -182,10 +182,9 @@ int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, in
         return 0;
 }
 
-/* hp_store_claim() made of the other operations (SQLite's, in process:
- * its steps cost no round trips). */
-static int claim_steps(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
-                       char **ret_conflict)
+/* SQLite's steps cost no round trips: its claim is made of them. */
+int hp_store_claim_steps(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
+                         char **ret_conflict)
 {
         _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
         struct hp_host_info h = { 0 };
@@ -218,23 +217,57 @@ static int claim_steps(struct hp_store *s, const struct hp_store_claim *c, int64
         return r;
 }
 
+void hp_store_claim_result_done(struct hp_store_claim_result *res)
+{
+        free(res->conflict);
+        *res = (struct hp_store_claim_result){ 0 };
+}
+
+/* One claim judged: < 0 only when the transaction is lost. */
+static int claim_one(struct hp_store *s, const struct hp_store_claim *c, struct hp_store_claim_result *ret)
+{
+        hp_store_claim_result_done(ret);
+        if (!c || !vm_name_is_valid(c->vm) || !hp_store_host_name_is_valid(c->host) ||
+            (c->n > 0 && !c->addrs) || !c->event_kind || !*c->event_kind) {
+                ret->r = -EINVAL;
+                return 0;
+        }
+        for (size_t i = 0; i < c->n; i++)
+                if (!c->addrs[i] || !hp_store_address_is_valid(c->addrs[i])) {
+                        ret->r = hp_errorf(&ret->conflict, -EINVAL, "%s", c->addrs[i] ? c->addrs[i] : "");
+                        return 0;
+                }
+        return s->backend->claim(s, c, ret);
+}
+
 int hp_store_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
                    char **ret_conflict)
 {
-        int64_t epoch = 0;
-        int r;
+        struct hp_store_claim_result res = { 0 };
+        int r = claim_one(s, c, &res);
 
-        if (!c || !vm_name_is_valid(c->vm) || !hp_store_host_name_is_valid(c->host) ||
-            (c->n > 0 && !c->addrs) || !c->event_kind || !*c->event_kind)
-                return -EINVAL;
-        for (size_t i = 0; i < c->n; i++)
-                if (!c->addrs[i] || !hp_store_address_is_valid(c->addrs[i]))
-                        return hp_errorf(ret_conflict, -EINVAL, "%s", c->addrs[i] ? c->addrs[i] : "");
-        r = s->backend->claim ? s->backend->claim(s, c, &epoch, ret_conflict)
-                              : claim_steps(s, c, &epoch, ret_conflict);
+        if (r >= 0)
+                r = res.r;
         if (r >= 0 && ret_epoch)
-                *ret_epoch = epoch;
+                *ret_epoch = res.epoch;
+        if (r < 0 && res.conflict && ret_conflict)
+                *ret_conflict = TAKE_PTR(res.conflict);
+        hp_store_claim_result_done(&res);
         return r;
+}
+
+int hp_store_claims(struct hp_store *s, const struct hp_store_claim *c, size_t n,
+                    struct hp_store_claim_result *ret)
+{
+        if (n > 0 && (!c || !ret))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                int r = claim_one(s, &c[i], &ret[i]);
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int hp_store_vm_unplace(struct hp_store *s, const char *name, bool keep_host)

@@ -325,6 +325,23 @@ struct hp_store_claim {
 };
 int hp_store_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
                    char **ret_conflict);
+/* One claim's outcome in hp_store_claims(): r as hp_store_claim() returns
+ * it, the epoch when claimed, the conflict (malloc'd) when refused. */
+struct hp_store_claim_result {
+        int r;
+        int64_t epoch;
+        char *conflict;
+};
+void hp_store_claim_result_done(struct hp_store_claim_result *res);
+/* Claims c[0..n) in the caller's transaction, in order, each as
+ * hp_store_claim() and each all or nothing on its own: a refused one
+ * (ret[i].r < 0) leaves nothing of itself behind and the next is judged
+ * after it in the same transaction, so many power-ons share one commit.
+ * ret[] is zeroed, or holds an earlier try's outcomes (freed first).
+ * 0 when every claim was judged; the store's error otherwise, the
+ * transaction then lost (the caller rolls back; ret[] means nothing). */
+int hp_store_claims(struct hp_store *s, const struct hp_store_claim *c, size_t n,
+                    struct hp_store_claim_result *ret);
 /* Wants the VM off and frees it: desired "off", every device it holds
  * released (on any host), and its host cleared unless keep_host (a pinned
  * VM stays on its host), with what that host reported of it (a VM on no

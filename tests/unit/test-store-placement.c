@@ -398,6 +398,53 @@ static void test_claim(void **state)
         assert_int_equal(events_of(path, "vm-placed"), 1);
 }
 
+/* Claims in one transaction, as the controller batches power-ons: each
+ * judged after the ones before it, a refused one leaving nothing of itself
+ * (on SQLite, the VM it placed before its device was found missing), the
+ * transaction going on to the next. */
+static void test_claims(void **state)
+{
+        _cleanup_free_ char *path = store_new("claims");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        char *const a_only[] = {A}, *const b_only[] = {B}, *const b_missing[] = {B, "0000:09:00.0"},
+                    *const bad[] = {"zz"};
+        const struct hp_store_claim c[] = {
+                {.vm = "web", .host = "gpu-01", .addrs = a_only, .n = 1, .event_kind = "vm-placed"},
+                {.vm = "db", .host = "gpu-01", .addrs = a_only, .n = 1, .event_kind = "vm-placed"},
+                {.vm = "db", .host = "gpu-01", .addrs = b_missing, .n = 2, .event_kind = "vm-placed"},
+                {.vm = "ci", .host = "gpu-01", .addrs = bad, .n = 1, .event_kind = "vm-placed"},
+                {.vm = "db", .host = "gpu-01", .addrs = b_only, .n = 1, .event_kind = "vm-placed"},
+                {.vm = "web", .host = "gpu-01", .addrs = a_only, .n = 1, .event_kind = "vm-placed"},
+        };
+        struct hp_store_claim_result res[ELEMENTSOF(c)] = {0};
+
+        (void)state;
+        assert_int_equal(hp_store_cluster_vm_create(s, "web", NULL, SPEC), 0);
+        assert_int_equal(hp_store_cluster_vm_create(s, "db", NULL, SPEC), 0);
+        assert_int_equal(hp_store_cluster_vm_create(s, "ci", NULL, SPEC), 0);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_claims(s, c, ELEMENTSOF(c), res), 0);
+        assert_int_equal(hp_store_commit(s), 0);
+
+        assert_int_equal(res[0].r, 0);
+        assert_int_equal(res[0].epoch, 1);
+        assert_int_equal(res[1].r, -EBUSY);
+        assert_string_equal(res[1].conflict, A " (held by web)");
+        assert_int_equal(res[2].r, -ENOENT);
+        assert_string_equal(res[2].conflict, "0000:09:00.0");
+        assert_int_equal(res[3].r, -EINVAL);
+        assert_string_equal(res[3].conflict, "zz");
+        assert_int_equal(res[4].r, 0);
+        assert_int_equal(res[4].epoch, 1);
+        assert_null(res[4].conflict);
+        assert_int_equal(res[5].r, -EALREADY);
+        assert_cluster(path, "ci@-:off:0 db@gpu-01:on:1 web@gpu-01:on:1");
+        assert_holders(path, "gpu-01/" A "=web gpu-01/" B "=db local/" A "=- local/" B "=-");
+        assert_int_equal(raw_int_any(path, "SELECT count(*) FROM events WHERE kind = 'vm-placed'"), 2);
+        for (size_t i = 0; i < ELEMENTSOF(res); i++)
+                hp_store_claim_result_done(&res[i]);
+}
+
 /* Unplacing frees the devices the VM holds on every host. */
 static void test_unplace(void **state)
 {
@@ -787,7 +834,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names_unique), cmocka_unit_test(test_per_host_views),
                 cmocka_unit_test(test_place),        cmocka_unit_test(test_unplace),
-                cmocka_unit_test(test_claim),
+                cmocka_unit_test(test_claim),        cmocka_unit_test(test_claims),
                 cmocka_unit_test(test_set_desired),  cmocka_unit_test(test_report),
                 cmocka_unit_test(test_start_failures),
                 cmocka_unit_test(test_moving), cmocka_unit_test(test_settings),
