@@ -409,10 +409,56 @@ static int setting_get_op(struct hp_pg *s, void *data)
         return 0;
 }
 
+/* Settings change seldom, and are read together: one read serves a
+ * handle's reads outside transactions for this long. Inside one, each is
+ * read in its snapshot. */
+#define SETTINGS_FRESH_MS 1000
+
+static void settings_drop(struct hp_pg *s)
+{
+        sym_PQclear(s->settings);
+        s->settings = NULL;
+}
+
+static int settings_read_op(struct hp_pg *s, void *data)
+{
+        PGresult **res = data;
+
+        return hp_pg_exec(s, "SELECT key, value FROM settings WHERE value IS NOT NULL", 0, NULL, res);
+}
+
+static int setting_from_all(struct hp_pg *s, const char *key, char **ret)
+{
+        int64_t now = hp_pg_now_ms();
+        int r;
+
+        if (s->settings && now - s->settings_ms > SETTINGS_FRESH_MS)
+                settings_drop(s);
+        if (!s->settings) {
+                PGresult *res = NULL;
+
+                r = hp_pg_run(s, false, settings_read_op, &res);
+                if (r < 0)
+                        return r;
+                s->settings = res;
+                s->settings_ms = now;
+        }
+        for (int i = 0; i < sym_PQntuples(s->settings); i++)
+                if (streq(sym_PQgetvalue(s->settings, i, 0), key)) {
+                        *ret = strdup(sym_PQgetvalue(s->settings, i, 1));
+                        return *ret ? 0 : -ENOMEM;
+                }
+        return -ENOENT;
+}
+
 int hp_pg_setting_get(struct hp_store *s, const char *key, char **ret)
 {
         struct setting_get g = { .key = key };
-        int r = hp_pg_run(hp_pg(s), false, setting_get_op, &g);
+        int r;
+
+        if (!hp_pg(s)->in_tx)
+                return setting_from_all(hp_pg(s), key, ret);
+        r = hp_pg_run(hp_pg(s), false, setting_get_op, &g);
 
         if (r < 0) {
                 free(g.value);
@@ -432,8 +478,10 @@ int hp_pg_setting_set(struct hp_store *s, const char *key, const char *value)
                 .params = { key, value },
                 .n = value ? 2 : 1,
         };
-        int r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
+        int r;
 
+        settings_drop(hp_pg(s));
+        r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
         /* Removing a key that is not set is no error. */
         return r == -ENOENT && !value ? 0 : r;
 }

@@ -26,6 +26,11 @@ struct hp_pg_memo {
                 bool pending; /* read in the open transaction */
         } *hosts;
         size_t n_hosts;
+        /* The statements prepared in the session, by their text: the
+         * statement named "hp_<i>" is sql[i] (sessions' prepared statements
+         * outlive transactions, rolled back or not). */
+        char **sql;
+        size_t n_sql;
 };
 
 /* A connection: the front's part first, so a struct hp_store * the front
@@ -48,6 +53,10 @@ struct hp_pg {
         bool busy_set_in_tx; /* ...set inside the open transaction */
         char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */
         struct hp_pg_memo memo;
+        /* Every setting, as read outside a transaction at settings_ms (a
+         * power-on asks for three): NULL until read, or dropped. */
+        PGresult *settings;
+        int64_t settings_ms;
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };
 
@@ -63,6 +72,8 @@ static inline void hp_pg_clearp(PGresult **res)
 }
 #define _cleanup_result_ _cleanup_(hp_pg_clearp)
 
+/* CLOCK_MONOTONIC, in milliseconds. */
+int64_t hp_pg_now_ms(void);
 /* Runs constant SQL with n text parameters (NULL for SQL NULL). *ret (may
  * be NULL) gets the result of a statement that worked; -errno (and
  * s->sqlstate set) for one that did not, mapped as hp_pg_errno() says. */

@@ -13,10 +13,12 @@
         X(PQerrorMessage)                                                                          \
         X(PQexec)                                                                                  \
         X(PQexecParams)                                                                            \
+        X(PQexecPrepared)                                                                          \
         X(PQfinish)                                                                                \
         X(PQgetisnull)                                                                             \
         X(PQgetvalue)                                                                              \
         X(PQntuples)                                                                               \
+        X(PQprepare)                                                                               \
         X(PQreset)                                                                                 \
         X(PQresultErrorField)                                                                      \
         X(PQresultErrorMessage)                                                                    \

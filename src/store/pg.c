@@ -31,7 +31,7 @@ void hp_pg_fmt_int(char buf[HP_PG_INT_LEN], int64_t v)
         snprintf(buf, HP_PG_INT_LEN, "%" PRId64, v);
 }
 
-static int64_t now_ms(void)
+int64_t hp_pg_now_ms(void)
 {
         struct timespec ts;
 
@@ -106,10 +106,55 @@ static bool only_reads(const char *sql)
         return strncmp(sql, "SELECT ", 7) == 0;
 }
 
+/* Transaction control and locks have no plan to keep. */
+static bool plannable(const char *sql)
+{
+        return strncmp(sql, "SELECT ", 7) == 0 || strncmp(sql, "WITH ", 5) == 0 ||
+               strncmp(sql, "UPDATE ", 7) == 0 || strncmp(sql, "INSERT ", 7) == 0 ||
+               strncmp(sql, "DELETE ", 7) == 0;
+}
+
+/* More than the backend's texts (all constant): a guard, not a limit met. */
+#define PREPARED_MAX 512
+
+/* sql's prepared statement in the session, prepared now when it is new
+ * there: PostgreSQL parses and plans each text once per session instead of
+ * at every call (planning cost more than running most of ours). Its name
+ * into name. */
+static int prepared(struct hp_pg *s, const char *sql, int n, char name[static 16])
+{
+        struct hp_pg_memo *m = &s->memo;
+        _cleanup_result_ PGresult *res = NULL;
+        size_t i = 0;
+        char **grown;
+
+        while (i < m->n_sql && !streq(m->sql[i], sql))
+                i++;
+        snprintf(name, 16, "hp_%zu", i);
+        if (i < m->n_sql)
+                return 0;
+        grown = reallocarray(m->sql, m->n_sql + 2, sizeof(*m->sql));
+        if (!grown)
+                return -ENOMEM;
+        m->sql = grown;
+        m->sql[m->n_sql] = strdup(sql);
+        if (!m->sql[m->n_sql])
+                return -ENOMEM;
+        res = sym_PQprepare(s->conn, name, sql, n, NULL);
+        if (!res || sym_PQresultStatus(res) != PGRES_COMMAND_OK) {
+                free(m->sql[m->n_sql]);
+                m->sql[m->n_sql] = NULL;
+                return failure_errno(s, res);
+        }
+        m->sql[++m->n_sql] = NULL;
+        return 0;
+}
+
 int hp_pg_exec(struct hp_pg *s, const char *sql, int n, const char *const *params, PGresult **ret)
 {
         PGresult *res;
         ExecStatusType st;
+        char name[16];
         int r;
 
         if (s->in_op && !s->op_saved && !only_reads(sql)) {
@@ -117,7 +162,12 @@ int hp_pg_exec(struct hp_pg *s, const char *sql, int n, const char *const *param
                 if (r < 0)
                         return r;
         }
-        res = sym_PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+        if (!plannable(sql) || s->memo.n_sql >= PREPARED_MAX)
+                res = sym_PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+        else if ((r = prepared(s, sql, n, name)) >= 0)
+                res = sym_PQexecPrepared(s->conn, name, n, params, NULL, NULL, 0);
+        else
+                return r;
         st = res ? sym_PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
                 r = failure_errno(s, res);
@@ -203,6 +253,7 @@ static void memo_forget(struct hp_pg_memo *m)
         for (size_t i = 0; i < m->n_hosts; i++)
                 free(m->hosts[i].name);
         free(m->hosts);
+        hp_strv_free(m->sql);
         *m = (struct hp_pg_memo){ 0 };
 }
 
@@ -323,7 +374,7 @@ static int run_in_tx(struct hp_pg *s, hp_pg_op op, void *data)
  * each time, never past the deadline. */
 static void back_off(int64_t *wait_ms, int64_t deadline)
 {
-        int64_t left = deadline - now_ms(), ms = *wait_ms + (rand() % (*wait_ms + 1));
+        int64_t left = deadline - hp_pg_now_ms(), ms = *wait_ms + (rand() % (*wait_ms + 1));
         struct timespec ts;
 
         if (ms > left)
@@ -336,7 +387,7 @@ static void back_off(int64_t *wait_ms, int64_t deadline)
 
 int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data)
 {
-        int64_t deadline = now_ms() + s->busy_ms, wait_ms = 1;
+        int64_t deadline = hp_pg_now_ms() + s->busy_ms, wait_ms = 1;
         int r;
 
         if (s->in_tx)
@@ -353,7 +404,7 @@ int hp_pg_run(struct hp_pg *s, bool multi, hp_pg_op op, void *data)
                         r = hp_pg_exec(s, "COMMIT", 0, NULL, NULL);
                 else if (multi && sym_PQtransactionStatus(s->conn) != PQTRANS_IDLE)
                         run_quietly(s, "ROLLBACK");
-                if (r != -EBUSY || !is_retryable(s) || now_ms() >= deadline)
+                if (r != -EBUSY || !is_retryable(s) || hp_pg_now_ms() >= deadline)
                         return r;
                 back_off(&wait_ms, deadline);
         }
@@ -525,6 +576,7 @@ static void pg_close(struct hp_store *store)
                 sym_PQfinish(s->conn); /* rolls back an open transaction */
         pool_release(s);
         memo_forget(&s->memo);
+        sym_PQclear(s->settings);
         free(s->url);
         free(s->display);
         free(s->last_error);
@@ -653,6 +705,7 @@ static int pg_check_kept(struct hp_pg *s, const char *url, char **ret_error)
         }
         sym_PQfinish(s->conn);
         s->conn = NULL;
+        memo_forget(&s->memo); /* the session's: perhaps another server next */
         return 0;
 }
 

@@ -655,11 +655,19 @@ static void assert_setting(const char *path, const char *key, const char *want)
 
 /* Settings are kept as given, replaced, removed; a rolled-back transaction
  * leaves them as they were; keys are checked; read-only reads them only. */
+static void assert_setting_of(struct hp_store *s, const char *key, const char *want)
+{
+        _cleanup_free_ char *value = NULL;
+
+        assert_int_equal(hp_store_setting_get(s, key, &value), 0);
+        assert_string_equal(value, want);
+}
+
 static void test_settings(void **state)
 {
         _cleanup_free_ char *path = store_new("settings");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
-        _cleanup_(hp_store_closep) struct hp_store *ro = NULL;
+        _cleanup_(hp_store_closep) struct hp_store *ro = NULL, *other = NULL;
         _cleanup_free_ char *value = NULL;
         char key[HP_STORE_SETTING_KEY_MAX + 2] = { 0 };
 
@@ -704,6 +712,18 @@ static void test_settings(void **state)
         assert_string_equal(value, "performance");
         assert_int_equal(hp_store_setting_set(ro, "placement", "consolidation"), -EROFS);
         assert_setting(path, "placement", "performance");
+
+        /* Another handle's change: seen at once inside a transaction, and
+         * outside one within a second (a handle may read them all at once). */
+        assert_setting_of(s, "placement", "performance");
+        assert_int_equal(hp_store_setting_set(other = open_ok(path), "placement", "consolidation"), 0);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_setting_of(s, "placement", "consolidation");
+        assert_int_equal(hp_store_rollback(s), 0);
+        usleep(1100 * 1000);
+        assert_setting_of(s, "placement", "consolidation");
+        assert_int_equal(hp_store_setting_set(s, "placement", "performance"), 0);
+        assert_setting_of(s, "placement", "performance");
 }
 
 /* A read-only connection reads the cluster's VMs and writes none. */
