@@ -14,7 +14,14 @@
 struct hp_dev_config;
 struct hp_host_info;
 struct hp_store;
+struct hp_store_claim;
 struct hp_vm_spec;
+
+/* A power-on's claim (hp_store_claim(), its outcome returned the same way),
+ * committed with the claims other threads of this process make on db at
+ * the same moment (claims.c); the calling thread may run them all, with s. */
+int hp_ctl_claim(struct hp_store *s, const char *db, const struct hp_store_claim *c, int64_t *ret_epoch,
+                 char **ret_conflict);
 
 /* Hosts a controller shows: those that joined and were not removed (the
  * store's own "local" never joins). */

@@ -516,29 +516,13 @@ struct claim {
         bool check_host;
 };
 
+/* HA's restart, or a start after a failed one: more to check than a power-on's claim. */
 static int claim_tx(struct hp_store *s, void *userdata)
 {
         struct claim *cl = userdata;
         _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm now = { 0 };
         int r = hp_store_events_turn(s);
 
-        if (r >= 0)
-                r = hp_store_whole(s);
-        if (r >= 0 && !cl->restart && !cl->after_epoch) {
-                /* A power-on asked for: the store's claim, in one step. */
-                free(cl->conflict);
-                cl->conflict = NULL;
-                r = hp_store_claim(s,
-                                   &(struct hp_store_claim){ .vm = cl->vm,
-                                                             .host = cl->host,
-                                                             .addrs = cl->addrs,
-                                                             .n = hp_strv_length(cl->addrs),
-                                                             .check_host = cl->check_host,
-                                                             .event_kind = "vm-placed" },
-                                   &cl->epoch, &cl->conflict);
-                /* A device another VM holds: no conflict to retry here, the next host is tried. */
-                return r == -EBUSY && cl->conflict ? -EADDRINUSE : r;
-        }
         if (r >= 0)
                 r = hp_store_cluster_vm_get(s, cl->vm, &now);
         if (r < 0)
@@ -578,6 +562,28 @@ static int claim_tx(struct hp_store *s, void *userdata)
         return r;
 }
 
+/* The claim made: a power-on asked for joins the claims this controller
+ * commits together (claims.c); the others are transactions of their own. */
+static int claim_now(struct hp_ops_ctx *c, struct hp_store *s, struct claim *cl)
+{
+        int r;
+
+        if (cl->restart || cl->after_epoch)
+                return hp_store_transact(s, claim_tx, cl);
+        free(cl->conflict);
+        cl->conflict = NULL;
+        r = hp_ctl_claim(s, c->db,
+                         &(struct hp_store_claim){ .vm = cl->vm,
+                                                   .host = cl->host,
+                                                   .addrs = cl->addrs,
+                                                   .n = hp_strv_length(cl->addrs),
+                                                   .check_host = cl->check_host,
+                                                   .event_kind = "vm-placed" },
+                         &cl->epoch, &cl->conflict);
+        /* A device another VM holds: the next host is tried. */
+        return r == -EBUSY && cl->conflict ? -EADDRINUSE : r;
+}
+
 /* A claim that failed, worded in c; 0 when it lost to another VM's claim
  * (or, from the picture, found its host down): another host is tried. */
 static int claim_refused(struct hp_ops_ctx *c, int r, const char *name, struct claim *cl)
@@ -612,7 +618,7 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
                 return 0;
         cl.host = mp.host;
         cl.addrs = mp.addrs;
-        r = hp_store_transact(s, claim_tx, &cl);
+        r = claim_now(c, s, &cl);
         free(cl.conflict);
         hp_ctl_model_claimed(&mp, r >= 0);
         if (r < 0) {
@@ -714,7 +720,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                         }
                 }
                 cl.addrs = addrs;
-                r = hp_store_transact(s, claim_tx, &cl);
+                r = claim_now(c, s, &cl);
                 if (r >= 0) {
                         free(cl.conflict);
                         hp_ctl_model_reload(s, cl.host);
