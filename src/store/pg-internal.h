@@ -57,6 +57,7 @@ struct hp_pg {
          * power-on asks for three): NULL until read, or dropped. */
         PGresult *settings;
         int64_t settings_ms;
+        uint64_t checked_scope; /* the request whose open checked the schema (hp_store_scope) */
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };
 

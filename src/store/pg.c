@@ -443,6 +443,7 @@ struct pooled {
         bool readonly;
         pid_t pid;
         int version; /* the schema's, as the first open checked it */
+        uint64_t checked_scope; /* the request whose open checked it last (hp_store_scope) */
         PGconn *conn;
         struct hp_pg_memo memo;
 };
@@ -524,6 +525,7 @@ static bool pool_take(struct hp_pg *s, const char *url)
                         continue;
                 s->conn = pool[i].conn;
                 s->store.version = pool[i].version;
+                s->checked_scope = pool[i].checked_scope;
                 s->memo = pool[i].memo;
                 free(pool[i].url);
                 pool[i] = pool[--pool_n];
@@ -560,6 +562,7 @@ static bool pool_give(struct hp_pg *s)
                                           .readonly = s->readonly,
                                           .pid = getpid(),
                                           .version = s->store.version,
+                                          .checked_scope = s->checked_scope,
                                           .conn = s->conn,
                                           .memo = s->memo };
         pthread_mutex_unlock(&pool_lock);
@@ -687,7 +690,8 @@ static int pg_connect(struct hp_pg *s, const char *url, char **ret_error)
  * controller may have upgraded it; one statement when it is as it was),
  * which also finds a connection the server dropped: 1 with s->conn set, 0
  * when there is none or the server dropped it meanwhile (restarted: it is
- * closed, and the caller connects anew), or the check's refusal. */
+ * closed, and the caller connects anew), or the check's refusal. Once
+ * per request (hp_store_request_scope()). */
 static int pg_check_kept(struct hp_pg *s, const char *url, char **ret_error)
 {
         _cleanup_free_ char *err = NULL;
@@ -695,7 +699,11 @@ static int pg_check_kept(struct hp_pg *s, const char *url, char **ret_error)
 
         if (!pool_take(s, url))
                 return 0;
+        /* Checked by an earlier open of this request's. */
+        if (hp_store_scope && s->checked_scope == hp_store_scope)
+                return 1;
         r = hp_pg_schema_unchanged(s) ? 0 : hp_pg_migrate(s, &s->store.version, &err);
+        s->checked_scope = r >= 0 ? hp_store_scope : 0;
         if (r >= 0)
                 return 1;
         if (sym_PQstatus(s->conn) == CONNECTION_OK) {
@@ -731,6 +739,7 @@ static int pg_open(const char *url, bool readonly, struct hp_store **ret, char *
                 r = pg_connect(s, url, ret_error);
                 if (r >= 0)
                         r = hp_pg_migrate(s, &s->store.version, ret_error);
+                s->checked_scope = hp_store_scope;
         }
         if (r < 0)
                 return r;

@@ -132,6 +132,9 @@ extern const struct hp_store_backend hp_store_sqlite_backend;
 extern const struct hp_store_backend hp_store_pg_backend; /* pg*.c */
 #endif
 
+/* This thread's request (hp_store_request_scope()), 0 outside one. */
+extern _Thread_local uint64_t hp_store_scope;
+
 /* Frees one event's members (backends use it on a row read half-way). */
 void hp_event_done(struct hp_event *e);
 /* The refusal of the upgrade to schema 7 when name is a VM's on n_hosts

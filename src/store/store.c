@@ -199,6 +199,13 @@ int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_e
         return open_any(path, true, ret, ret_error);
 }
 
+_Thread_local uint64_t hp_store_scope;
+
+void hp_store_request_scope(uint64_t scope)
+{
+        hp_store_scope = scope;
+}
+
 void hp_store_close(struct hp_store *s)
 {
         if (!s)

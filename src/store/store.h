@@ -79,6 +79,12 @@ int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
  * writing, and this code needs the current schema, so it stays refused until
  * a read-write open (hwpassd) upgrades it. Writes fail with -EROFS. */
 int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error);
+/* The opens this thread makes from now on belong to one request (scope: a
+ * number new for each; 0 ends it): a kept PostgreSQL connection checks the
+ * schema at the request's first open of it only, as an open checks it
+ * once however long the request holds it. hwpassd's token check and the
+ * operation after it open the store each. */
+void hp_store_request_scope(uint64_t scope);
 /* How many stores this process holds open: a process holding one must not
  * fork a child that uses a store (SQLite's locks are per process). */
 unsigned hp_store_open_count(void);

@@ -577,6 +577,36 @@ static void test_pool(void **state)
         hp_store_close(s);
 }
 
+/* A request's opens check the schema of a kept connection once: another
+ * request's first open (and any open outside requests) checks it again. */
+static void test_request_scope(void **state)
+{
+        _cleanup_free_ char *url = store_new("scope");
+        struct hp_store *s = NULL;
+        char sql[64];
+
+        (void)state;
+        hp_store_close(open_ok(url));
+        hp_store_request_scope(7);
+        hp_store_close(open_ok(url));
+        raw_exec_any(url, "UPDATE schema_version SET version = 99");
+        /* The same request: as one open held for its length would. */
+        s = open_ok(url);
+        assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
+        hp_store_close(s);
+        s = NULL;
+        hp_store_request_scope(8);
+        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
+        hp_store_request_scope(7);
+        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
+        hp_store_request_scope(0);
+        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
+        assert_null(s);
+        snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", HP_STORE_SCHEMA_VERSION);
+        raw_exec_any(url, sql);
+        hp_store_close(open_ok(url));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -589,6 +619,7 @@ int main(void)
                 cmocka_unit_test(test_pool),
                 cmocka_unit_test(test_host_ids),
                 cmocka_unit_test(test_events_turn),
+                cmocka_unit_test(test_request_scope),
         };
 
         if (!test_on_pg()) {
