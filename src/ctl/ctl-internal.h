@@ -15,6 +15,7 @@ struct hp_dev_config;
 struct hp_host_info;
 struct hp_store;
 struct hp_store_claim;
+struct hp_store_inventory;
 struct hp_vm_spec;
 
 /* A power-on's claim (hp_store_claim(), its outcome returned the same way),
@@ -55,6 +56,8 @@ struct hp_ctl_host_devs {
 };
 /* Switches the connection to host. */
 int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_host_devs *ret);
+/* The same, from rows read already: takes inv's rows and report (parsed; may be NULL). */
+int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report, struct hp_ctl_host_devs *ret);
 void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h);
 
 /* The spec of VM name (as stored, spec_json) for its host to run: every

@@ -72,14 +72,26 @@ static void dev_from(const struct hp_dev_config *row, json_t *doc, struct hp_pci
 
 int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_host_devs *ret)
 {
-        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs h = { 0 };
+        struct hp_store_inventory inv = { 0 };
         int r = hp_store_set_host(s, host);
 
         if (r >= 0)
-                r = hp_store_device_list(s, &h.rows, &h.n_rows);
+                r = hp_store_device_list(s, &inv.rows, &inv.n_rows);
         if (r < 0)
                 return r;
-        h.report = hp_ctl_report(s, host);
+        r = hp_ctl_host_devs_make(&inv, hp_ctl_report(s, host), ret);
+        hp_dev_configs_free(inv.rows, inv.n_rows);
+        return r;
+}
+
+int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report, struct hp_ctl_host_devs *ret)
+{
+        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs h = { 0 };
+
+        h.rows = TAKE_PTR(inv->rows);
+        h.n_rows = inv->n_rows;
+        inv->n_rows = 0;
+        h.report = report;
         h.devs = calloc(h.n_rows + 1, sizeof(*h.devs));
         h.cands = calloc(h.n_rows + 1, sizeof(*h.cands));
         if (!h.devs || !h.cands)

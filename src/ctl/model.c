@@ -108,20 +108,19 @@ void hp_ctl_pools_shuffle(struct hp_alloc_pools *pools)
                 }
 }
 
-/* Host info's devices and report, as a power-on that names no device of
- * its own finds them. Switches the connection to the host. */
-static int mhost_load(struct hp_store *s, const struct hp_host_info *info, struct mhost *ret)
+/* Host info's devices and report (devs, taken), as a power-on that names
+ * no device of its own finds them. */
+static int mhost_make(const struct hp_host_info *info, struct hp_ctl_host_devs *devs, struct mhost *ret)
 {
-        _cleanup_(mhost_done) struct mhost h = { 0 };
+        _cleanup_(mhost_done) struct mhost h = { .devs = *devs };
         json_t *hp;
         int r;
 
+        *devs = (struct hp_ctl_host_devs){ 0 };
         h.name = strdup(info->name);
         if (!h.name)
                 return -ENOMEM;
-        r = hp_ctl_host_devs_load(s, info->name, &h.devs);
-        if (r >= 0)
-                r = hp_alloc_pools_make("", h.devs.cands, h.devs.n, NULL, &h.pools);
+        r = hp_alloc_pools_make("", h.devs.cands, h.devs.n, NULL, &h.pools);
         if (r < 0)
                 return r;
         hp_ctl_pools_shuffle(&h.pools);
@@ -260,11 +259,33 @@ void hp_ctl_model_claimed(struct hp_ctl_model_pick *p, bool committed)
         p->claim = 0;
 }
 
-/* Every host that joined, from the store. */
+static int inventory_cmp(const void *a, const void *b)
+{
+        return strcmp(((const struct hp_store_inventory *)a)->host, ((const struct hp_store_inventory *)b)->host);
+}
+
+/* One host of the picture, from its inventory (taken; none: no devices). */
+static int mhost_from(const struct hp_host_info *info, struct hp_store_inventory *inv, struct mhost *ret)
+{
+        struct hp_store_inventory none = { 0 };
+        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
+        json_t *report = NULL;
+        int r;
+
+        if (!inv)
+                inv = &none;
+        if (inv->report_json && !(report = json_loads(inv->report_json, 0, NULL)))
+                report = NULL; /* damaged: no devices reported */
+        r = hp_ctl_host_devs_make(inv, report, &devs);
+        return r < 0 ? r : mhost_make(info, &devs, ret);
+}
+
+/* Every host that joined, from the store: three reads whatever their number. */
 static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct model **ret)
 {
         struct hp_host_info *infos = NULL;
-        size_t n_infos = 0;
+        struct hp_store_inventory *inv = NULL;
+        size_t n_infos = 0, n_inv = 0;
         struct model *m = calloc(1, sizeof(*m));
         int r = m ? 0 : -ENOMEM;
 
@@ -274,19 +295,26 @@ static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct m
                 r = hp_place_index_new(&m->x);
         if (r >= 0)
                 r = hp_store_host_list(s, &infos, &n_infos);
+        if (r >= 0)
+                r = hp_store_inventories(s, &inv, &n_inv);
         if (r >= 0 && !(m->hosts = calloc(n_infos + 1, sizeof(*m->hosts))))
                 r = -ENOMEM;
+        if (r >= 0 && n_inv > 0)
+                qsort(inv, n_inv, sizeof(*inv), inventory_cmp);
         for (size_t i = 0; r >= 0 && i < n_infos; i++) {
+                struct hp_store_inventory key = { .host = infos[i].name };
+
                 if (!infos[i].has_credential)
                         continue;
-                r = mhost_load(s, &infos[i], &m->hosts[m->n]);
+                r = mhost_from(&infos[i], n_inv ? bsearch(&key, inv, n_inv, sizeof(*inv), inventory_cmp) : NULL,
+                               &m->hosts[m->n]);
                 if (r >= 0)
                         r = hp_place_index_set(m->x, &m->hosts[m->n].place, &m->hosts[m->n].number);
                 if (r >= 0)
                         m->n++;
         }
         hp_host_infos_free(infos, n_infos);
-        (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        hp_store_inventories_free(inv, n_inv);
         if (r < 0) {
                 model_free(m);
                 return r;
@@ -375,9 +403,14 @@ void hp_ctl_model_reload(struct hp_store *s, const char *host)
         begun = hp_mono_ms();
         r = hp_store_host_get(s, host, &info);
 
-        if (r >= 0 && info.has_credential)
-                r = mhost_load(s, &info, &fresh);
-        else if (r >= 0)
+        if (r >= 0 && info.has_credential) {
+                struct hp_ctl_host_devs devs = { 0 };
+
+                r = hp_ctl_host_devs_load(s, host, &devs);
+                if (r >= 0)
+                        r = mhost_make(&info, &devs, &fresh);
+                hp_ctl_host_devs_done(&devs);
+        } else if (r >= 0)
                 r = -ENOENT;
         free(info.name);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);

@@ -30,6 +30,7 @@ enum {
         COL_UPDATED_AT,
         COL_KEY,
         COL_VALUE,
+        COL_HOST, /* hp_pg_inventories()'s */
 };
 
 #define DEVICE_SELECT                                                                              \
@@ -105,18 +106,18 @@ static int row_to_config(PGresult *res, int row, struct hp_dev_config *ret)
         return 0;
 }
 
-/* The rows of DEVICE_SELECT, sorted by address and key: one config per
- * address, its attributes in order. */
-static int rows_to_configs(PGresult *res, struct hp_dev_config **ret, size_t *ret_n)
+/* Rows [first, end) of DEVICE_SELECT, sorted by address and key: one
+ * config per address, its attributes in order. */
+static int rows_to_configs(PGresult *res, int first, int end, struct hp_dev_config **ret, size_t *ret_n)
 {
-        int rows = sym_PQntuples(res);
+        int rows = end - first;
         struct hp_dev_config *v = rows > 0 ? calloc((size_t)rows, sizeof(*v)) : NULL;
         size_t n = 0;
         int r = 0;
 
         if (rows > 0 && !v)
                 return -ENOMEM;
-        for (int i = 0; i < rows && r >= 0; i++) {
+        for (int i = first; i < end && r >= 0; i++) {
                 if (n == 0 || !streq(v[n - 1].address, sym_PQgetvalue(res, i, COL_ADDRESS))) {
                         r = row_to_config(res, i, &v[n]);
                         if (r < 0)
@@ -158,7 +159,7 @@ static int device_read_op(struct hp_pg *s, void *data)
                        : hp_pg_exec(s, DEVICE_SELECT "ORDER BY d.address, a.key", 1, params, &res);
         if (r < 0)
                 return r;
-        return rows_to_configs(res, &d->v, &d->n);
+        return rows_to_configs(res, 0, sym_PQntuples(res), &d->v, &d->n);
 }
 
 int hp_pg_device_get(struct hp_store *s, const char *address, struct hp_dev_config *ret)
@@ -184,6 +185,87 @@ int hp_pg_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *re
                 return r;
         *ret = d.v;
         *ret_n = d.n;
+        return 0;
+}
+
+struct inventories {
+        struct hp_store_inventory *v;
+        size_t n;
+};
+
+static int inventory_cmp(const void *a, const void *b)
+{
+        return strcmp(((const struct hp_store_inventory *)a)->host,
+                      ((const struct hp_store_inventory *)b)->host);
+}
+
+/* Two reads for every host: their reports, then their devices (a picture
+ * of the cluster is a hint; each read is consistent on its own). */
+static int inventories_op(struct hp_pg *s, void *data)
+{
+        struct inventories *iv = data;
+        _cleanup_result_ PGresult *hosts = NULL, *devs = NULL;
+        int r, n;
+
+        hp_store_inventories_free(iv->v, iv->n);
+        *iv = (struct inventories){ 0 };
+        r = hp_pg_exec(s, "SELECT name, report FROM hosts", 0, NULL, &hosts);
+        if (r < 0)
+                return r;
+        n = sym_PQntuples(hosts);
+        if (n > 0 && !(iv->v = calloc((size_t)n, sizeof(*iv->v))))
+                return -ENOMEM;
+        for (; iv->n < (size_t)n; iv->n++) {
+                struct hp_store_inventory *h = &iv->v[iv->n];
+
+                r = hp_pg_strdup(hosts, (int)iv->n, 0, &h->host);
+                if (r >= 0)
+                        r = hp_pg_strdup(hosts, (int)iv->n, 1, &h->report_json);
+                if (r >= 0 && !h->host)
+                        r = -EBADMSG;
+                if (r < 0)
+                        return r;
+        }
+        qsort(iv->v, iv->n, sizeof(*iv->v), inventory_cmp);
+        r = hp_pg_exec(s,
+                       "SELECT d.address, d.vendor_id, d.device_id, d.subsystem_vendor_id, "
+                       "d.subsystem_device_id, d.serial, d.slot, d.desired, d.host_driver, d.label, "
+                       "d.health, d.reason, d.assigned_vm, d.updated_at, a.key, a.value, h.name "
+                       "FROM devices AS d JOIN hosts AS h ON h.id = d.host "
+                       "LEFT JOIN device_attrs AS a ON a.host = d.host AND a.address = d.address "
+                       "ORDER BY h.name, d.address, a.key",
+                       0, NULL, &devs);
+        if (r < 0)
+                return r;
+        /* Each host's rows, in one run. */
+        for (int first = 0, end; first < sym_PQntuples(devs); first = end) {
+                struct hp_store_inventory key = { .host = sym_PQgetvalue(devs, first, COL_HOST) }, *h;
+
+                for (end = first + 1; end < sym_PQntuples(devs) &&
+                                      streq(sym_PQgetvalue(devs, end, COL_HOST), key.host);
+                     end++)
+                        ;
+                h = iv->n ? bsearch(&key, iv->v, iv->n, sizeof(*iv->v), inventory_cmp) : NULL;
+                if (!h || h->rows)
+                        continue; /* a host added since the first read */
+                r = rows_to_configs(devs, first, end, &h->rows, &h->n_rows);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int hp_pg_inventories(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
+{
+        struct inventories iv = { 0 };
+        int r = hp_pg_run(hp_pg(s), false, inventories_op, &iv);
+
+        if (r < 0) {
+                hp_store_inventories_free(iv.v, iv.n);
+                return r;
+        }
+        *ret = iv.v;
+        *ret_n = iv.n;
         return 0;
 }
 

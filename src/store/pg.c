@@ -1010,6 +1010,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .host_check = hp_pg_host_check,
         .host_renew = hp_pg_host_renew,
         .host_report = hp_pg_host_report,
+        .inventories = hp_pg_inventories,
         .host_report_get = hp_pg_host_report_get,
         .host_set_flag = hp_pg_host_set_flag,
         .host_list = hp_pg_host_list,

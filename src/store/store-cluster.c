@@ -93,6 +93,57 @@ int hp_store_host_list(struct hp_store *s, struct hp_host_info **ret, size_t *re
         return s->backend->host_list(s, NULL, ret, ret_n);
 }
 
+void hp_store_inventories_free(struct hp_store_inventory *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].host);
+                hp_dev_configs_free(v[i].rows, v[i].n_rows);
+                free(v[i].report_json);
+        }
+        free(v);
+}
+
+/* Host by host (SQLite's reads cost no round trips); the connection's host
+ * is left as it was. */
+static int inventories_each(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
+{
+        _cleanup_free_ char *was = strdup(s->host ? s->host : HP_STORE_LOCAL_HOST);
+        struct hp_host_info *h = NULL;
+        struct hp_store_inventory *v = NULL;
+        size_t n = 0, k = 0;
+        int r = was ? hp_store_host_list(s, &h, &n) : -ENOMEM;
+
+        if (r >= 0 && n > 0 && !(v = calloc(n, sizeof(*v))))
+                r = -ENOMEM;
+        for (; r >= 0 && k < n; k++) {
+                int64_t at = 0;
+
+                v[k].host = strdup(h[k].name);
+                r = v[k].host ? hp_store_set_host(s, h[k].name) : -ENOMEM;
+                if (r >= 0)
+                        r = hp_store_device_list(s, &v[k].rows, &v[k].n_rows);
+                if (r >= 0)
+                        r = hp_store_host_report_get(s, h[k].name, &v[k].report_json, &at);
+        }
+        hp_host_infos_free(h, n);
+        if (was)
+                (void)hp_store_set_host(s, was);
+        if (r < 0) {
+                hp_store_inventories_free(v, k);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int hp_store_inventories(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
+{
+        if (!ret || !ret_n)
+                return -EINVAL;
+        return s->backend->inventories ? s->backend->inventories(s, ret, ret_n) : inventories_each(s, ret, ret_n);
+}
+
 int hp_store_host_get(struct hp_store *s, const char *name, struct hp_host_info *ret)
 {
         struct hp_host_info *h = NULL;

@@ -430,6 +430,16 @@ int hp_store_host_report(struct hp_store *s, const char *name, const char *repor
  * (0: never). -ENOENT. */
 int hp_store_host_report_get(struct hp_store *s, const char *name, char **ret_report_json,
                              int64_t *ret_at_ms);
+/* Every host's device rows and last report at once (a controller's
+ * picture of the cluster): one per host, in no particular order. */
+struct hp_store_inventory {
+        char *host;
+        struct hp_dev_config *rows; /* by address; NULL when none */
+        size_t n_rows;
+        char *report_json; /* NULL: never sent */
+};
+int hp_store_inventories(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n);
+void hp_store_inventories_free(struct hp_store_inventory *v, size_t n);
 /* The host's flags (both false for a new host). -ENOENT. */
 int hp_store_host_set_ready(struct hp_store *s, const char *name, bool ready);
 int hp_store_host_set_maintenance(struct hp_store *s, const char *name, bool maintenance);

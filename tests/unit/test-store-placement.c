@@ -23,6 +23,7 @@
 
 #include "store/store.h"
 #include "util/macro.h"
+#include "util/strutil.h"
 
 #include "store-tmp.h"
 #include "store-url.h"
@@ -445,6 +446,61 @@ static void test_claims(void **state)
                 hp_store_claim_result_done(&res[i]);
 }
 
+/* Every host's rows and report at once are what each host's reads give:
+ * its own devices with their attributes and holders, none for a host
+ * without devices, the report as stored. */
+static void test_inventories(void **state)
+{
+        _cleanup_free_ char *path = store_new("inventories");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        char *attrs[] = {"rack=r1", "zone=z2", NULL};
+        struct hp_dev_config c = {.health = (char *)"ok", .label = (char *)"fast", .attrs = attrs};
+        struct hp_store_inventory *v = NULL;
+        size_t n = 0, seen = 0;
+
+        (void)state;
+        assert_int_equal(hp_store_host_add(s, "bare"), 0);
+        assert_int_equal(hp_store_host_report(s, "gpu-01", "{\"devices\": []}"), 0);
+        assert_int_equal(hp_store_set_host(s, "gpu-01"), 0);
+        snprintf(c.address, sizeof(c.address), "%s", B);
+        assert_int_equal(hp_store_device_put(s, &c), 0);
+        assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
+        assert_int_equal(hp_store_inventories(s, &v, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+                struct hp_dev_config *d = NULL;
+                size_t nd = 0;
+
+                assert_int_equal(hp_store_set_host(s, v[i].host), 0);
+                assert_int_equal(hp_store_device_list(s, &d, &nd), 0);
+                assert_int_equal(v[i].n_rows, nd);
+                for (size_t j = 0; j < nd; j++) {
+                        assert_string_equal(v[i].rows[j].address, d[j].address);
+                        assert_int_equal(hp_strv_length(v[i].rows[j].attrs), hp_strv_length(d[j].attrs));
+                        for (size_t k = 0; d[j].attrs[k]; k++)
+                                assert_string_equal(v[i].rows[j].attrs[k], d[j].attrs[k]);
+                        assert_true((v[i].rows[j].label == NULL) == (d[j].label == NULL));
+                }
+                hp_dev_configs_free(d, nd);
+                if (streq(v[i].host, "gpu-01")) {
+                        seen++;
+                        assert_string_equal(v[i].report_json, "{\"devices\": []}");
+                        assert_int_equal(nd, 2);
+                        assert_string_equal(v[i].rows[1].label, "fast");
+                        assert_string_equal(v[i].rows[1].attrs[1], "zone=z2");
+                } else if (streq(v[i].host, "bare")) {
+                        seen++;
+                        assert_null(v[i].rows);
+                        assert_null(v[i].report_json);
+                } else {
+                        assert_string_equal(v[i].host, HP_STORE_LOCAL_HOST);
+                        assert_int_equal(nd, 2);
+                }
+        }
+        assert_int_equal(n, 3);
+        assert_int_equal(seen, 2);
+        hp_store_inventories_free(v, n);
+}
+
 /* Unplacing frees the devices the VM holds on every host. */
 static void test_unplace(void **state)
 {
@@ -855,6 +911,7 @@ int main(void)
                 cmocka_unit_test(test_names_unique), cmocka_unit_test(test_per_host_views),
                 cmocka_unit_test(test_place),        cmocka_unit_test(test_unplace),
                 cmocka_unit_test(test_claim),        cmocka_unit_test(test_claims),
+                cmocka_unit_test(test_inventories),
                 cmocka_unit_test(test_set_desired),  cmocka_unit_test(test_report),
                 cmocka_unit_test(test_start_failures),
                 cmocka_unit_test(test_moving), cmocka_unit_test(test_settings),
