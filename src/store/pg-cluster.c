@@ -409,43 +409,53 @@ static int setting_get_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-/* Settings change seldom, and are read together: one read serves a
- * handle's reads outside transactions for this long. Inside one, each is
- * read in its snapshot. */
+/* Settings change seldom, and are read together: one read of them all
+ * serves a connection's reads outside transactions until this process
+ * changes one, or for SETTINGS_FRESH_MS (another controller's change).
+ * Inside a transaction each is read in its snapshot. */
 #define SETTINGS_FRESH_MS 1000
 
-static void settings_drop(struct hp_pg *s)
+/* Bumped after a change of this process's commits. */
+static uint64_t settings_generation;
+
+void hp_pg_settings_changed(void)
 {
-        sym_PQclear(s->settings);
-        s->settings = NULL;
+        __atomic_add_fetch(&settings_generation, 1, __ATOMIC_SEQ_CST);
 }
 
 static int settings_read_op(struct hp_pg *s, void *data)
 {
         PGresult **res = data;
 
-        return hp_pg_exec(s, "SELECT key, value FROM settings WHERE value IS NOT NULL", 0, NULL, res);
+        return hp_pg_exec(s, "SELECT key, value FROM settings WHERE value IS NOT NULL", 0, NULL,
+                          res);
 }
 
 static int setting_from_all(struct hp_pg *s, const char *key, char **ret)
 {
+        struct hp_pg_memo *m = &s->memo;
+        /* Read before the settings are: a change committed meanwhile makes them old. */
+        uint64_t gen = __atomic_load_n(&settings_generation, __ATOMIC_SEQ_CST);
         int64_t now = hp_pg_now_ms();
         int r;
 
-        if (s->settings && now - s->settings_ms > SETTINGS_FRESH_MS)
-                settings_drop(s);
-        if (!s->settings) {
+        if (m->settings && (now - m->settings_ms > SETTINGS_FRESH_MS || m->settings_gen != gen)) {
+                sym_PQclear(m->settings);
+                m->settings = NULL;
+        }
+        if (!m->settings) {
                 PGresult *res = NULL;
 
                 r = hp_pg_run(s, false, settings_read_op, &res);
                 if (r < 0)
                         return r;
-                s->settings = res;
-                s->settings_ms = now;
+                m->settings = res;
+                m->settings_ms = now;
+                m->settings_gen = gen;
         }
-        for (int i = 0; i < sym_PQntuples(s->settings); i++)
-                if (streq(sym_PQgetvalue(s->settings, i, 0), key)) {
-                        *ret = strdup(sym_PQgetvalue(s->settings, i, 1));
+        for (int i = 0; i < sym_PQntuples(m->settings); i++)
+                if (streq(sym_PQgetvalue(m->settings, i, 0), key)) {
+                        *ret = strdup(sym_PQgetvalue(m->settings, i, 1));
                         return *ret ? 0 : -ENOMEM;
                 }
         return -ENOENT;
@@ -478,10 +488,13 @@ int hp_pg_setting_set(struct hp_store *s, const char *key, const char *value)
                 .params = { key, value },
                 .n = value ? 2 : 1,
         };
-        int r;
+        int r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
 
-        settings_drop(hp_pg(s));
-        r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
+        /* Seen by this process's reads once committed (pg.c's commit, or now). */
+        if (hp_pg(s)->in_tx)
+                hp_pg(s)->settings_written = true;
+        else
+                hp_pg_settings_changed();
         /* Removing a key that is not set is no error. */
         return r == -ENOENT && !value ? 0 : r;
 }

@@ -31,6 +31,10 @@ struct hp_pg_memo {
          * outlive transactions, rolled back or not). */
         char **sql;
         size_t n_sql;
+        /* Every setting, as read outside a transaction (pg-cluster.c). */
+        PGresult *settings;
+        int64_t settings_ms;
+        uint64_t settings_gen;
 };
 
 /* A connection: the front's part first, so a struct hp_store * the front
@@ -53,10 +57,7 @@ struct hp_pg {
         bool busy_set_in_tx; /* ...set inside the open transaction */
         char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */
         struct hp_pg_memo memo;
-        /* Every setting, as read outside a transaction at settings_ms (a
-         * power-on asks for three): NULL until read, or dropped. */
-        PGresult *settings;
-        int64_t settings_ms;
+        bool settings_written; /* the open transaction changed a setting */
         uint64_t checked_scope; /* the request whose open checked the schema (hp_store_scope) */
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };
@@ -73,6 +74,8 @@ static inline void hp_pg_clearp(PGresult **res)
 }
 #define _cleanup_result_ _cleanup_(hp_pg_clearp)
 
+/* A setting changed and committed: this process's connections read them again. */
+void hp_pg_settings_changed(void);
 /* CLOCK_MONOTONIC, in milliseconds. */
 int64_t hp_pg_now_ms(void);
 /* Runs constant SQL with n text parameters (NULL for SQL NULL). *ret (may

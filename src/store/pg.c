@@ -254,6 +254,7 @@ static void memo_forget(struct hp_pg_memo *m)
                 free(m->hosts[i].name);
         free(m->hosts);
         hp_strv_free(m->sql);
+        sym_PQclear(m->settings);
         *m = (struct hp_pg_memo){ 0 };
 }
 
@@ -579,7 +580,6 @@ static void pg_close(struct hp_store *store)
                 sym_PQfinish(s->conn); /* rolls back an open transaction */
         pool_release(s);
         memo_forget(&s->memo);
-        sym_PQclear(s->settings);
         free(s->url);
         free(s->display);
         free(s->last_error);
@@ -803,6 +803,7 @@ static int pg_begin(struct hp_store *store)
         s->tx_lost = false;
         s->save_held = false;
         s->whole = false;
+        s->settings_written = false;
         return 0;
 }
 
@@ -822,6 +823,8 @@ static int pg_commit(struct hp_store *store)
         /* A COMMIT that fails (a conflict found at the end) ends the transaction too. */
         r = hp_pg_exec(s, "COMMIT", 0, NULL, NULL);
         memo_settle(&s->memo, r >= 0);
+        if (r >= 0 && s->settings_written)
+                hp_pg_settings_changed();
         return tx_ended(s, r);
 }
 

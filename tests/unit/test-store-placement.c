@@ -769,17 +769,25 @@ static void test_settings(void **state)
         assert_int_equal(hp_store_setting_set(ro, "placement", "consolidation"), -EROFS);
         assert_setting(path, "placement", "performance");
 
-        /* Another handle's change: seen at once inside a transaction, and
-         * outside one within a second (a handle may read them all at once). */
+        /* Another handle's change in this process: seen at once, committed
+         * alone or in a transaction. Another process's (a controller's):
+         * at once inside a transaction, and outside one within a second
+         * (a connection reads them all at once, and keeps them). */
         assert_setting_of(s, "placement", "performance");
-        assert_int_equal(hp_store_setting_set(other = open_ok(path), "placement", "consolidation"), 0);
+        assert_int_equal(hp_store_setting_set(other = open_ok(path), "placement", "consolidation"),
+                         0);
+        assert_setting_of(s, "placement", "consolidation");
+        assert_int_equal(hp_store_begin(other), 0);
+        assert_int_equal(hp_store_setting_set(other, "placement", "performance"), 0);
+        assert_setting_of(s, "placement", "consolidation");
+        assert_int_equal(hp_store_commit(other), 0);
+        assert_setting_of(s, "placement", "performance");
+        raw_exec_any(path, "UPDATE settings SET value = 'consolidation' WHERE key = 'placement'");
         assert_int_equal(hp_store_begin(s), 0);
         assert_setting_of(s, "placement", "consolidation");
         assert_int_equal(hp_store_rollback(s), 0);
         usleep(1100 * 1000);
         assert_setting_of(s, "placement", "consolidation");
-        assert_int_equal(hp_store_setting_set(s, "placement", "performance"), 0);
-        assert_setting_of(s, "placement", "performance");
 }
 
 /* A read-only connection reads the cluster's VMs and writes none. */
