@@ -21,8 +21,8 @@ struct hp_vm_spec;
 /* A power-on's claim (hp_store_claim(), its outcome returned the same way),
  * committed with the claims other threads of this process make on db at
  * the same moment (claims.c); the calling thread may run them all, with s. */
-int hp_ctl_claim(struct hp_store *s, const char *db, const struct hp_store_claim *c, int64_t *ret_epoch,
-                 char **ret_conflict);
+int hp_ctl_claim(struct hp_store *s, const char *db, const struct hp_store_claim *c,
+                 int64_t *ret_epoch, char **ret_conflict);
 
 /* Hosts a controller shows: those that joined and were not removed (the
  * store's own "local" never joins). */
@@ -57,7 +57,8 @@ struct hp_ctl_host_devs {
 /* Switches the connection to host. */
 int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_host_devs *ret);
 /* The same, from rows read already: takes inv's rows and report (parsed; may be NULL). */
-int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report, struct hp_ctl_host_devs *ret);
+int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report,
+                          struct hp_ctl_host_devs *ret);
 void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h);
 
 /* The spec of VM name (as stored, spec_json) for its host to run: every

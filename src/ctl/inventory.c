@@ -84,7 +84,8 @@ int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_ho
         return r;
 }
 
-int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report, struct hp_ctl_host_devs *ret)
+int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report,
+                          struct hp_ctl_host_devs *ret)
 {
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs h = { 0 };
 

@@ -110,7 +110,8 @@ void hp_ctl_pools_shuffle(struct hp_alloc_pools *pools)
 
 /* Host info's devices and report (devs, taken), as a power-on that names
  * no device of its own finds them. */
-static int mhost_make(const struct hp_host_info *info, struct hp_ctl_host_devs *devs, struct mhost *ret)
+static int mhost_make(const struct hp_host_info *info, struct hp_ctl_host_devs *devs,
+                      struct mhost *ret)
 {
         _cleanup_(mhost_done) struct mhost h = { .devs = *devs };
         json_t *hp;
@@ -261,22 +262,23 @@ void hp_ctl_model_claimed(struct hp_ctl_model_pick *p, bool committed)
 
 static int inventory_cmp(const void *a, const void *b)
 {
-        return strcmp(((const struct hp_store_inventory *)a)->host, ((const struct hp_store_inventory *)b)->host);
+        return strcmp(((const struct hp_store_inventory *)a)->host,
+                      ((const struct hp_store_inventory *)b)->host);
 }
 
 /* One host of the picture, from its inventory (taken; none: no devices). */
-static int mhost_from(const struct hp_host_info *info, struct hp_store_inventory *inv, struct mhost *ret)
+static int mhost_from(const struct hp_host_info *info, struct hp_store_inventory *inv,
+                      struct mhost *ret)
 {
         struct hp_store_inventory none = { 0 };
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
-        json_t *report = NULL;
         int r;
 
         if (!inv)
                 inv = &none;
-        if (inv->report_json && !(report = json_loads(inv->report_json, 0, NULL)))
-                report = NULL; /* damaged: no devices reported */
-        r = hp_ctl_host_devs_make(inv, report, &devs);
+        /* A damaged report reports no device, as hp_ctl_report() reads it. */
+        r = hp_ctl_host_devs_make(inv, inv->report_json ? json_loads(inv->report_json, 0, NULL) : NULL,
+                                  &devs);
         return r < 0 ? r : mhost_make(info, &devs, ret);
 }
 
@@ -306,7 +308,9 @@ static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct m
 
                 if (!infos[i].has_credential)
                         continue;
-                r = mhost_from(&infos[i], n_inv ? bsearch(&key, inv, n_inv, sizeof(*inv), inventory_cmp) : NULL,
+                r = mhost_from(&infos[i],
+                               n_inv ? bsearch(&key, inv, n_inv, sizeof(*inv), inventory_cmp)
+                                     : NULL,
                                &m->hosts[m->n]);
                 if (r >= 0)
                         r = hp_place_index_set(m->x, &m->hosts[m->n].place, &m->hosts[m->n].number);

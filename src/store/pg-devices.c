@@ -108,7 +108,8 @@ static int row_to_config(PGresult *res, int row, struct hp_dev_config *ret)
 
 /* Rows [first, end) of DEVICE_SELECT, sorted by address and key: one
  * config per address, its attributes in order. */
-static int rows_to_configs(PGresult *res, int first, int end, struct hp_dev_config **ret, size_t *ret_n)
+static int rows_to_configs(PGresult *res, int first, int end, struct hp_dev_config **ret,
+                           size_t *ret_n)
 {
         int rows = end - first;
         struct hp_dev_config *v = rows > 0 ? calloc((size_t)rows, sizeof(*v)) : NULL;
@@ -227,19 +228,21 @@ static int inventories_op(struct hp_pg *s, void *data)
                         return r;
         }
         qsort(iv->v, iv->n, sizeof(*iv->v), inventory_cmp);
-        r = hp_pg_exec(s,
-                       "SELECT d.address, d.vendor_id, d.device_id, d.subsystem_vendor_id, "
-                       "d.subsystem_device_id, d.serial, d.slot, d.desired, d.host_driver, d.label, "
-                       "d.health, d.reason, d.assigned_vm, d.updated_at, a.key, a.value, h.name "
-                       "FROM devices AS d JOIN hosts AS h ON h.id = d.host "
-                       "LEFT JOIN device_attrs AS a ON a.host = d.host AND a.address = d.address "
-                       "ORDER BY h.name, d.address, a.key",
-                       0, NULL, &devs);
+        r = hp_pg_exec(
+                s,
+                "SELECT d.address, d.vendor_id, d.device_id, d.subsystem_vendor_id, "
+                "d.subsystem_device_id, d.serial, d.slot, d.desired, d.host_driver, d.label, "
+                "d.health, d.reason, d.assigned_vm, d.updated_at, a.key, a.value, h.name "
+                "FROM devices AS d JOIN hosts AS h ON h.id = d.host "
+                "LEFT JOIN device_attrs AS a ON a.host = d.host AND a.address = d.address "
+                "ORDER BY h.name, d.address, a.key",
+                0, NULL, &devs);
         if (r < 0)
                 return r;
         /* Each host's rows, in one run. */
         for (int first = 0, end; first < sym_PQntuples(devs); first = end) {
-                struct hp_store_inventory key = { .host = sym_PQgetvalue(devs, first, COL_HOST) }, *h;
+                struct hp_store_inventory key = { .host = sym_PQgetvalue(devs, first, COL_HOST) },
+                                          *h;
 
                 for (end = first + 1; end < sym_PQntuples(devs) &&
                                       streq(sym_PQgetvalue(devs, end, COL_HOST), key.host);

@@ -57,7 +57,7 @@ struct hp_pg {
         bool busy_set_in_tx; /* ...set inside the open transaction */
         char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */
         struct hp_pg_memo memo;
-        bool settings_written; /* the open transaction changed a setting */
+        bool settings_written;  /* the open transaction changed a setting */
         uint64_t checked_scope; /* the request whose open checked the schema (hp_store_scope) */
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };

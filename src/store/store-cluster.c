@@ -141,7 +141,8 @@ int hp_store_inventories(struct hp_store *s, struct hp_store_inventory **ret, si
 {
         if (!ret || !ret_n)
                 return -EINVAL;
-        return s->backend->inventories ? s->backend->inventories(s, ret, ret_n) : inventories_each(s, ret, ret_n);
+        return s->backend->inventories ? s->backend->inventories(s, ret, ret_n)
+                                       : inventories_each(s, ret, ret_n);
 }
 
 int hp_store_host_get(struct hp_store *s, const char *name, struct hp_host_info *ret)

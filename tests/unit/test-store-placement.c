@@ -453,8 +453,10 @@ static void test_inventories(void **state)
 {
         _cleanup_free_ char *path = store_new("inventories");
         _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
-        char *attrs[] = {"rack=r1", "zone=z2", NULL};
-        struct hp_dev_config c = {.health = (char *)"ok", .label = (char *)"fast", .attrs = attrs};
+        char *attrs[] = { "rack=r1", "zone=z2", NULL };
+        struct hp_dev_config c = { .health = (char *)"ok",
+                                   .label = (char *)"fast",
+                                   .attrs = attrs };
         struct hp_store_inventory *v = NULL;
         size_t n = 0, seen = 0;
 
@@ -475,7 +477,8 @@ static void test_inventories(void **state)
                 assert_int_equal(v[i].n_rows, nd);
                 for (size_t j = 0; j < nd; j++) {
                         assert_string_equal(v[i].rows[j].address, d[j].address);
-                        assert_int_equal(hp_strv_length(v[i].rows[j].attrs), hp_strv_length(d[j].attrs));
+                        assert_int_equal(hp_strv_length(v[i].rows[j].attrs),
+                                         hp_strv_length(d[j].attrs));
                         for (size_t k = 0; d[j].attrs[k]; k++)
                                 assert_string_equal(v[i].rows[j].attrs[k], d[j].attrs[k]);
                         assert_true((v[i].rows[j].label == NULL) == (d[j].label == NULL));
@@ -916,14 +919,20 @@ static void test_migrate_v6_duplicate(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names_unique), cmocka_unit_test(test_per_host_views),
-                cmocka_unit_test(test_place),        cmocka_unit_test(test_unplace),
-                cmocka_unit_test(test_claim),        cmocka_unit_test(test_claims),
+                cmocka_unit_test(test_names_unique),
+                cmocka_unit_test(test_per_host_views),
+                cmocka_unit_test(test_place),
+                cmocka_unit_test(test_unplace),
+                cmocka_unit_test(test_claim),
+                cmocka_unit_test(test_claims),
                 cmocka_unit_test(test_inventories),
-                cmocka_unit_test(test_set_desired),  cmocka_unit_test(test_report),
+                cmocka_unit_test(test_set_desired),
+                cmocka_unit_test(test_report),
                 cmocka_unit_test(test_start_failures),
-                cmocka_unit_test(test_moving), cmocka_unit_test(test_settings),
-                cmocka_unit_test(test_readonly),     cmocka_unit_test(test_migrate_v6),
+                cmocka_unit_test(test_moving),
+                cmocka_unit_test(test_settings),
+                cmocka_unit_test(test_readonly),
+                cmocka_unit_test(test_migrate_v6),
                 cmocka_unit_test(test_migrate_v6_duplicate),
         };
 

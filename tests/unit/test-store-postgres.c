@@ -602,7 +602,8 @@ static void test_request_scope(void **state)
         hp_store_request_scope(0);
         assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
         assert_null(s);
-        snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d", HP_STORE_SCHEMA_VERSION);
+        snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d",
+                 HP_STORE_SCHEMA_VERSION);
         raw_exec_any(url, sql);
         hp_store_close(open_ok(url));
 }
