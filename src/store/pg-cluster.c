@@ -67,8 +67,11 @@ int hp_pg_host_set_credential(struct hp_store *s, const char *name, const char *
                 .params = { name, hash },
                 .n = 2,
         };
+        int r = hp_pg_run_one_row(s, true, set_credential_op, &w);
 
-        return hp_pg_run_one_row(s, true, set_credential_op, &w);
+        if (r >= 0)
+                hp_pg_kept_changed(hp_pg(s), HP_PG_KEPT_CREDENTIALS);
+        return r;
 }
 
 int hp_pg_host_revoke(struct hp_store *s, const char *name)
@@ -78,8 +81,11 @@ int hp_pg_host_revoke(struct hp_store *s, const char *name)
                 .params = { name },
                 .n = 1,
         };
+        int r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
 
-        return hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
+        if (r >= 0)
+                hp_pg_kept_changed(hp_pg(s), HP_PG_KEPT_CREDENTIALS);
+        return r;
 }
 
 struct host_check {
@@ -91,12 +97,12 @@ struct host_check {
 static int check_op(struct hp_pg *s, void *data)
 {
         struct host_check *c = data;
-        _cleanup_result_ PGresult *res = NULL;
+        PGresult *res = NULL;
         _cleanup_free_ char *found = NULL;
         int r;
 
-        r = hp_pg_exec(s, "SELECT name, credential FROM hosts WHERE credential IS NOT NULL", 0,
-                       NULL, &res);
+        r = hp_pg_kept(s, HP_PG_KEPT_CREDENTIALS,
+                       "SELECT name, credential FROM hosts WHERE credential IS NOT NULL", &res);
         if (r < 0)
                 return r;
         r = hp_pg_find_hash(res, c->hash, &found);
@@ -409,53 +415,19 @@ static int setting_get_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-/* Settings change seldom, and are read together: one read of them all
- * serves a connection's reads outside transactions until this process
- * changes one, or for SETTINGS_FRESH_MS (another controller's change).
- * Inside a transaction each is read in its snapshot. */
-#define SETTINGS_FRESH_MS 1000
-
-/* Bumped after a change of this process's commits. */
-static uint64_t settings_generation;
-
-void hp_pg_settings_changed(void)
-{
-        __atomic_add_fetch(&settings_generation, 1, __ATOMIC_SEQ_CST);
-}
-
-static int settings_read_op(struct hp_pg *s, void *data)
-{
-        PGresult **res = data;
-
-        return hp_pg_exec(s, "SELECT key, value FROM settings WHERE value IS NOT NULL", 0, NULL,
-                          res);
-}
-
+/* Settings change seldom, and are read together (a power-on reads three):
+ * outside a transaction from the connection's copy of them all. */
 static int setting_from_all(struct hp_pg *s, const char *key, char **ret)
 {
-        struct hp_pg_memo *m = &s->memo;
-        /* Read before the settings are: a change committed meanwhile makes them old. */
-        uint64_t gen = __atomic_load_n(&settings_generation, __ATOMIC_SEQ_CST);
-        int64_t now = hp_pg_now_ms();
-        int r;
+        PGresult *res = NULL;
+        int r = hp_pg_kept(s, HP_PG_KEPT_SETTINGS, "SELECT key, value FROM settings WHERE value IS NOT NULL",
+                           &res);
 
-        if (m->settings && (now - m->settings_ms > SETTINGS_FRESH_MS || m->settings_gen != gen)) {
-                sym_PQclear(m->settings);
-                m->settings = NULL;
-        }
-        if (!m->settings) {
-                PGresult *res = NULL;
-
-                r = hp_pg_run(s, false, settings_read_op, &res);
-                if (r < 0)
-                        return r;
-                m->settings = res;
-                m->settings_ms = now;
-                m->settings_gen = gen;
-        }
-        for (int i = 0; i < sym_PQntuples(m->settings); i++)
-                if (streq(sym_PQgetvalue(m->settings, i, 0), key)) {
-                        *ret = strdup(sym_PQgetvalue(m->settings, i, 1));
+        if (r < 0)
+                return r;
+        for (int i = 0; i < sym_PQntuples(res); i++)
+                if (streq(sym_PQgetvalue(res, i, 0), key)) {
+                        *ret = strdup(sym_PQgetvalue(res, i, 1));
                         return *ret ? 0 : -ENOMEM;
                 }
         return -ENOENT;
@@ -490,11 +462,7 @@ int hp_pg_setting_set(struct hp_store *s, const char *key, const char *value)
         };
         int r = hp_pg_run_one_row(s, false, hp_pg_one_row_op, &w);
 
-        /* Seen by this process's reads once committed (pg.c's commit, or now). */
-        if (hp_pg(s)->in_tx)
-                hp_pg(s)->settings_written = true;
-        else
-                hp_pg_settings_changed();
+        hp_pg_kept_changed(hp_pg(s), HP_PG_KEPT_SETTINGS);
         /* Removing a key that is not set is no error. */
         return r == -ENOENT && !value ? 0 : r;
 }

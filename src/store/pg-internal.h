@@ -19,6 +19,15 @@
  * hosts' ids by name (a host's row is never deleted nor renamed, so an id
  * once committed stays right; one read inside a transaction counts only
  * once that commits: the row may be its own). */
+/* The small tables every request reads whole, kept by a connection
+ * (hp_pg_kept()): settings, the API's tokens, the hosts' credentials. */
+enum hp_pg_kept {
+        HP_PG_KEPT_SETTINGS,
+        HP_PG_KEPT_TOKENS,
+        HP_PG_KEPT_CREDENTIALS,
+        HP_PG_KEPT_N
+};
+
 struct hp_pg_memo {
         struct hp_pg_host_id {
                 char *name;
@@ -31,10 +40,12 @@ struct hp_pg_memo {
          * outlive transactions, rolled back or not). */
         char **sql;
         size_t n_sql;
-        /* Every setting, as read outside a transaction (pg-cluster.c). */
-        PGresult *settings;
-        int64_t settings_ms;
-        uint64_t settings_gen;
+        /* Small tables read whole outside transactions (hp_pg_kept()). */
+        struct hp_pg_kept_read {
+                PGresult *res;
+                int64_t ms;
+                uint64_t generation;
+        } kept[HP_PG_KEPT_N];
 };
 
 /* A connection: the front's part first, so a struct hp_store * the front
@@ -57,7 +68,8 @@ struct hp_pg {
         bool busy_set_in_tx; /* ...set inside the open transaction */
         char host_id[HP_PG_INT_LEN]; /* hosts.id of the host the connection works on */
         struct hp_pg_memo memo;
-        bool settings_written;  /* the open transaction changed a setting */
+        unsigned kept_written; /* the hp_pg_kept tables the open transaction changed, as bits */
+        PGresult *read_in_tx[HP_PG_KEPT_N]; /* hp_pg_kept()'s reads inside a transaction */
         uint64_t checked_scope; /* the request whose open checked the schema (hp_store_scope) */
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };
@@ -74,8 +86,16 @@ static inline void hp_pg_clearp(PGresult **res)
 }
 #define _cleanup_result_ _cleanup_(hp_pg_clearp)
 
-/* A setting changed and committed: this process's connections read them again. */
-void hp_pg_settings_changed(void);
+/* kind's rows, as sql (constant, without parameters) reads them: outside
+ * a transaction as the connection read them last, unless this process
+ * committed a change of them since (hp_pg_kept_changed()) or they are
+ * older than HP_PG_KEPT_MS (another process's change); inside one, read
+ * in its snapshot. *ret is borrowed until the next call for kind on s. */
+#define HP_PG_KEPT_MS 1000
+int hp_pg_kept(struct hp_pg *s, enum hp_pg_kept kind, const char *sql, PGresult **ret);
+/* s wrote kind's table: every connection of this process reads it again
+ * once that is committed (now, or with the open transaction). */
+void hp_pg_kept_changed(struct hp_pg *s, enum hp_pg_kept kind);
 /* CLOCK_MONOTONIC, in milliseconds. */
 int64_t hp_pg_now_ms(void);
 /* Runs constant SQL with n text parameters (NULL for SQL NULL). *ret (may

@@ -41,10 +41,14 @@ int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash)
                 .params = {name, hash, now},
                 .n = 3,
         };
+        int r;
 
         hp_pg_fmt_int(now, (int64_t)time(NULL));
         /* The constraints the values can break are the name's and the hash's: -EEXIST. */
-        return hp_pg_run(hp_pg(s), false, write_op, &w);
+        r = hp_pg_run(hp_pg(s), false, write_op, &w);
+        if (r >= 0)
+                hp_pg_kept_changed(hp_pg(s), HP_PG_KEPT_TOKENS);
+        return r;
 }
 
 int hp_pg_token_revoke(struct hp_store *s, const char *name)
@@ -58,6 +62,7 @@ int hp_pg_token_revoke(struct hp_store *s, const char *name)
 
         if (r < 0)
                 return r;
+        hp_pg_kept_changed(hp_pg(s), HP_PG_KEPT_TOKENS);
         return w.changes > 0 ? 0 : -ENOENT;
 }
 
@@ -137,20 +142,23 @@ struct token_check {
 };
 
 /* Every row is read and compared in full: no early exit on a match. The
- * use is recorded at most once every HP_TOKEN_USE_RESOLUTION seconds, so
- * most checks are that one read (no transaction of their own): a token
- * revoked since is found gone by the write, and refused. */
+ * rows are the connection's copy (hp_pg_kept()): a token revoked by this
+ * process is refused at once, by another controller within HP_PG_KEPT_MS.
+ * The use is recorded at most once every HP_TOKEN_USE_RESOLUTION seconds,
+ * so most checks read nothing: a token revoked since is found gone by the
+ * write, and refused. */
 static int check_op(struct hp_pg *s, void *data)
 {
         struct token_check *c = data;
-        _cleanup_result_ PGresult *res = NULL, *upd = NULL;
+        PGresult *res = NULL;
+        _cleanup_result_ PGresult *upd = NULL;
         char now[HP_PG_INT_LEN];
         const char *params[3];
         int64_t used = 0, t = (int64_t)time(NULL);
         int r, row;
 
         free(TAKE_PTR(c->name)); /* from a try that conflicted */
-        r = hp_pg_exec(s, "SELECT name, hash, last_used_at FROM tokens", 0, NULL, &res);
+        r = hp_pg_kept(s, HP_PG_KEPT_TOKENS, "SELECT name, hash, last_used_at FROM tokens", &res);
         if (r < 0)
                 return r;
         row = hp_pg_hash_row(res, c->hash);
@@ -174,6 +182,8 @@ static int check_op(struct hp_pg *s, void *data)
                        3, params, &upd);
         if (r >= 0 && sym_PQntuples(upd) == 0)
                 r = -ENOENT; /* revoked meanwhile */
+        if (r >= 0) /* the copy's time of use is old now */
+                hp_pg_kept_changed(s, HP_PG_KEPT_TOKENS);
         return r;
 }
 

@@ -254,8 +254,77 @@ static void memo_forget(struct hp_pg_memo *m)
                 free(m->hosts[i].name);
         free(m->hosts);
         hp_strv_free(m->sql);
-        sym_PQclear(m->settings);
+        for (size_t i = 0; i < HP_PG_KEPT_N; i++)
+                sym_PQclear(m->kept[i].res);
         *m = (struct hp_pg_memo){ 0 };
+}
+
+/* Bumped, kind by kind, after this process committed a change of the
+ * table (hp_pg_kept_changed()). */
+static uint64_t kept_generation[HP_PG_KEPT_N];
+
+static void kept_bump(enum hp_pg_kept kind)
+{
+        __atomic_add_fetch(&kept_generation[kind], 1, __ATOMIC_SEQ_CST);
+}
+
+static void kept_committed(struct hp_pg *s)
+{
+        for (int k = 0; k < HP_PG_KEPT_N; k++)
+                if (s->kept_written & (1u << k))
+                        kept_bump(k);
+        s->kept_written = 0;
+}
+
+void hp_pg_kept_changed(struct hp_pg *s, enum hp_pg_kept kind)
+{
+        if (s->in_tx)
+                s->kept_written |= 1u << kind;
+        else
+                kept_bump(kind);
+}
+
+struct kept_io {
+        const char *sql;
+        PGresult *res;
+};
+
+static int kept_read_op(struct hp_pg *s, void *data)
+{
+        struct kept_io *io = data;
+
+        return hp_pg_exec(s, io->sql, 0, NULL, &io->res);
+}
+
+int hp_pg_kept(struct hp_pg *s, enum hp_pg_kept kind, const char *sql, PGresult **ret)
+{
+        struct hp_pg_kept_read *k = &s->memo.kept[kind];
+        /* Read before the rows: a change committed meanwhile makes them old. */
+        uint64_t gen = __atomic_load_n(&kept_generation[kind], __ATOMIC_SEQ_CST);
+        int64_t now = hp_pg_now_ms();
+        struct kept_io io = { .sql = sql };
+        int r;
+
+        if (s->in_tx) {
+                r = hp_pg_run(s, false, kept_read_op, &io);
+                if (r < 0)
+                        return r;
+                sym_PQclear(s->read_in_tx[kind]);
+                *ret = s->read_in_tx[kind] = io.res;
+                return 0;
+        }
+        if (k->res && (now - k->ms > HP_PG_KEPT_MS || k->generation != gen)) {
+                sym_PQclear(k->res);
+                k->res = NULL;
+        }
+        if (!k->res) {
+                r = hp_pg_run(s, false, kept_read_op, &io);
+                if (r < 0)
+                        return r;
+                *k = (struct hp_pg_kept_read){ .res = io.res, .ms = now, .generation = gen };
+        }
+        *ret = k->res;
+        return 0;
 }
 
 /* The ids read in a transaction that ended: kept when it committed. */
@@ -274,7 +343,9 @@ static void memo_settle(struct hp_pg_memo *m, bool committed)
         m->n_hosts = k;
 }
 
-/* The settings every connection works with, again after a reconnect. */
+/* The settings every connection works with, again after a reconnect. A
+ * prepared statement's generic plan serves every call: left to choose,
+ * PostgreSQL planned the claim (a dozen lookups by key) at each call. */
 static int session_setup(struct hp_pg *s)
 {
         char busy[HP_PG_INT_LEN];
@@ -285,7 +356,8 @@ static int session_setup(struct hp_pg *s)
                           "SELECT set_config('default_transaction_isolation', 'serializable', "
                           "false), set_config('default_transaction_read_only', $1, false), "
                           "set_config('lock_timeout', $2, false), "
-                          "set_config('client_min_messages', 'warning', false)",
+                          "set_config('client_min_messages', 'warning', false), "
+                          "set_config('plan_cache_mode', 'force_generic_plan', false)",
                           2, params, NULL);
 }
 
@@ -580,6 +652,8 @@ static void pg_close(struct hp_store *store)
                 sym_PQfinish(s->conn); /* rolls back an open transaction */
         pool_release(s);
         memo_forget(&s->memo);
+        for (size_t i = 0; i < HP_PG_KEPT_N; i++)
+                sym_PQclear(s->read_in_tx[i]);
         free(s->url);
         free(s->display);
         free(s->last_error);
@@ -803,7 +877,7 @@ static int pg_begin(struct hp_store *store)
         s->tx_lost = false;
         s->save_held = false;
         s->whole = false;
-        s->settings_written = false;
+        s->kept_written = 0;
         return 0;
 }
 
@@ -823,8 +897,8 @@ static int pg_commit(struct hp_store *store)
         /* A COMMIT that fails (a conflict found at the end) ends the transaction too. */
         r = hp_pg_exec(s, "COMMIT", 0, NULL, NULL);
         memo_settle(&s->memo, r >= 0);
-        if (r >= 0 && s->settings_written)
-                hp_pg_settings_changed();
+        if (r >= 0)
+                kept_committed(s);
         return tx_ended(s, r);
 }
 

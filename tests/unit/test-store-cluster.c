@@ -118,6 +118,33 @@ static void test_credentials(void **state)
                 raw_int_any(path, "SELECT count(*) FROM hosts WHERE length(credential) = 64"), 2);
 }
 
+/* A credential given or revoked by this process counts at once on every
+ * connection; by another (a controller elsewhere, here plain SQL) at once
+ * inside a transaction, and within a second outside one. */
+static void test_credentials_kept(void **state)
+{
+        _cleanup_free_ char *path = store_new("credentials_kept");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path), *s2 = open_ok(path);
+        char h1[HP_TOKEN_HASH_LEN + 1];
+
+        (void)state;
+        new_hash(h1);
+        assert_int_equal(hp_store_host_add(s, "gpu-01"), 0);
+        check_is(s2, h1, NULL);
+        assert_int_equal(hp_store_host_set_credential(s, "gpu-01", h1), 0);
+        check_is(s2, h1, "gpu-01");
+        assert_int_equal(hp_store_host_revoke(s, "gpu-01"), 0);
+        check_is(s2, h1, NULL);
+        assert_int_equal(hp_store_host_set_credential(s, "gpu-01", h1), 0);
+        check_is(s2, h1, "gpu-01");
+        raw_exec_any(path, "UPDATE hosts SET credential = NULL WHERE name = 'gpu-01'");
+        assert_int_equal(hp_store_begin(s2), 0);
+        check_is(s2, h1, NULL);
+        assert_int_equal(hp_store_rollback(s2), 0);
+        sleep_ms(1100);
+        check_is(s2, h1, NULL);
+}
+
 static const struct hp_host_info *find_host(const struct hp_host_info *h, size_t n,
                                             const char *name)
 {
@@ -482,7 +509,7 @@ static void test_readonly(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_credentials), cmocka_unit_test(test_lease_report_flags),
+                cmocka_unit_test(test_credentials), cmocka_unit_test(test_credentials_kept), cmocka_unit_test(test_lease_report_flags),
                 cmocka_unit_test(test_join_tokens), cmocka_unit_test(test_join_transaction),
                 cmocka_unit_test(test_join_race),   cmocka_unit_test(test_migrate_v5),
                 cmocka_unit_test(test_readonly),

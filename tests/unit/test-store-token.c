@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -154,9 +155,11 @@ static void test_check_use_resolution(void **state)
         raw_exec_any(path, sql);
         check_is(s, h, "t");
         assert_int_equal(raw_int_any(path, "SELECT last_used_at FROM tokens"), now - 30);
-        /* Used two minutes ago: written. */
+        /* Used two minutes ago (as another process wrote it: read within a
+         * second, test_kept()): written. */
         snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %lld", (long long)(now - 120));
         raw_exec_any(path, sql);
+        usleep(1100 * 1000);
         check_is(s, h, "t");
         assert_true(raw_int_any(path, "SELECT last_used_at FROM tokens") >= now);
         /* Revoked: refused, however recent its last use. */
@@ -197,6 +200,46 @@ static void test_revoke(void **state)
         check_is(s2, h1, "ci");
 }
 
+/* Tokens added or revoked by this process count at once on every
+ * connection; by another (a controller on another machine, here plain SQL)
+ * at once inside a transaction, and within a second outside one (a
+ * connection keeps the rows it read). */
+static void test_kept(void **state)
+{
+        _cleanup_free_ char *path = store_new("kept");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_(hp_store_closep) struct hp_store *s2 = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h1[HP_TOKEN_HASH_LEN + 1], h2[HP_TOKEN_HASH_LEN + 1];
+        char sql[160];
+
+        (void)state;
+        new_token(tok, h1);
+        new_token(tok, h2);
+        check_is(s2, h1, NULL);
+        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
+        check_is(s2, h1, "ci");
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_token_revoke(s, "ci"), 0);
+        if (test_on_pg()) /* SQLite's check waits for the writer */
+                check_is(s2, h1, "ci"); /* not committed yet */
+        assert_int_equal(hp_store_commit(s), 0);
+        check_is(s2, h1, NULL);
+
+        snprintf(sql, sizeof(sql), "INSERT INTO tokens (name, hash, created_at) VALUES ('ext', '%s', 1)", h2);
+        raw_exec_any(path, sql);
+        assert_int_equal(hp_store_begin(s2), 0);
+        check_is(s2, h2, "ext");
+        assert_int_equal(hp_store_rollback(s2), 0);
+        usleep(1100 * 1000);
+        check_is(s2, h2, "ext");
+        raw_exec_any(path, "DELETE FROM tokens WHERE name = 'ext'");
+        assert_int_equal(hp_store_begin(s2), 0);
+        check_is(s2, h2, NULL);
+        assert_int_equal(hp_store_rollback(s2), 0);
+        usleep(1100 * 1000);
+        check_is(s2, h2, NULL);
+}
+
 /* Writes wait for hp_store_begin()'s transaction like any other, and roll back with it. */
 static void test_transaction(void **state)
 {
@@ -219,6 +262,7 @@ int main(void)
                 cmocka_unit_test(test_add_list),    cmocka_unit_test(test_add_errors),
                 cmocka_unit_test(test_check),       cmocka_unit_test(test_revoke),
                 cmocka_unit_test(test_transaction),  cmocka_unit_test(test_check_use_resolution),
+                cmocka_unit_test(test_kept),
         };
 
         return run_store_tests("store-token", NULL, 0, tests, ELEMENTSOF(tests));
