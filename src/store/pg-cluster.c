@@ -420,8 +420,8 @@ static int setting_get_op(struct hp_pg *s, void *data)
 static int setting_from_all(struct hp_pg *s, const char *key, char **ret)
 {
         PGresult *res = NULL;
-        int r = hp_pg_kept(s, HP_PG_KEPT_SETTINGS, "SELECT key, value FROM settings WHERE value IS NOT NULL",
-                           &res);
+        int r = hp_pg_kept(s, HP_PG_KEPT_SETTINGS,
+                           "SELECT key, value FROM settings WHERE value IS NOT NULL", &res);
 
         if (r < 0)
                 return r;

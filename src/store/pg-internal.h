@@ -15,19 +15,15 @@
 /* Room for an int64 in decimal, sign and NUL included. */
 #define HP_PG_INT_LEN 21
 
+/* The small tables every request reads whole, kept by a connection
+ * (hp_pg_kept()): settings, the API's tokens, the hosts' credentials. */
+enum hp_pg_kept { HP_PG_KEPT_SETTINGS, HP_PG_KEPT_TOKENS, HP_PG_KEPT_CREDENTIALS, HP_PG_KEPT_N };
+
 /* What a connection learnt of its database, kept with it in the pool:
  * hosts' ids by name (a host's row is never deleted nor renamed, so an id
  * once committed stays right; one read inside a transaction counts only
- * once that commits: the row may be its own). */
-/* The small tables every request reads whole, kept by a connection
- * (hp_pg_kept()): settings, the API's tokens, the hosts' credentials. */
-enum hp_pg_kept {
-        HP_PG_KEPT_SETTINGS,
-        HP_PG_KEPT_TOKENS,
-        HP_PG_KEPT_CREDENTIALS,
-        HP_PG_KEPT_N
-};
-
+ * once that commits: the row may be its own), its prepared statements,
+ * and the small tables' rows. */
 struct hp_pg_memo {
         struct hp_pg_host_id {
                 char *name;

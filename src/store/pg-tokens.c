@@ -182,7 +182,7 @@ static int check_op(struct hp_pg *s, void *data)
                        3, params, &upd);
         if (r >= 0 && sym_PQntuples(upd) == 0)
                 r = -ENOENT; /* revoked meanwhile */
-        if (r >= 0) /* the copy's time of use is old now */
+        if (r >= 0)          /* the copy's time of use is old now */
                 hp_pg_kept_changed(s, HP_PG_KEPT_TOKENS);
         return r;
 }

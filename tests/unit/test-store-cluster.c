@@ -509,10 +509,10 @@ static void test_readonly(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_credentials), cmocka_unit_test(test_credentials_kept), cmocka_unit_test(test_lease_report_flags),
-                cmocka_unit_test(test_join_tokens), cmocka_unit_test(test_join_transaction),
-                cmocka_unit_test(test_join_race),   cmocka_unit_test(test_migrate_v5),
-                cmocka_unit_test(test_readonly),
+                cmocka_unit_test(test_credentials),        cmocka_unit_test(test_credentials_kept),
+                cmocka_unit_test(test_lease_report_flags), cmocka_unit_test(test_join_tokens),
+                cmocka_unit_test(test_join_transaction),   cmocka_unit_test(test_join_race),
+                cmocka_unit_test(test_migrate_v5),         cmocka_unit_test(test_readonly),
         };
 
         return run_store_tests("store-cluster", NULL, 0, tests, ELEMENTSOF(tests));

@@ -220,12 +220,13 @@ static void test_kept(void **state)
         check_is(s2, h1, "ci");
         assert_int_equal(hp_store_begin(s), 0);
         assert_int_equal(hp_store_token_revoke(s, "ci"), 0);
-        if (test_on_pg()) /* SQLite's check waits for the writer */
+        if (test_on_pg())               /* SQLite's check waits for the writer */
                 check_is(s2, h1, "ci"); /* not committed yet */
         assert_int_equal(hp_store_commit(s), 0);
         check_is(s2, h1, NULL);
 
-        snprintf(sql, sizeof(sql), "INSERT INTO tokens (name, hash, created_at) VALUES ('ext', '%s', 1)", h2);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO tokens (name, hash, created_at) VALUES ('ext', '%s', 1)", h2);
         raw_exec_any(path, sql);
         assert_int_equal(hp_store_begin(s2), 0);
         check_is(s2, h2, "ext");
@@ -261,7 +262,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_add_list),    cmocka_unit_test(test_add_errors),
                 cmocka_unit_test(test_check),       cmocka_unit_test(test_revoke),
-                cmocka_unit_test(test_transaction),  cmocka_unit_test(test_check_use_resolution),
+                cmocka_unit_test(test_transaction), cmocka_unit_test(test_check_use_resolution),
                 cmocka_unit_test(test_kept),
         };
 
