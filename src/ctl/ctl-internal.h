@@ -56,6 +56,11 @@ struct hp_ctl_host_devs {
 };
 /* Switches the connection to host. */
 int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_host_devs *ret);
+/* Every host's rows and report, sorted by host for hp_ctl_host_devs_from(). */
+int hp_ctl_inventories_load(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n);
+/* host's devices from inventories inv[0..n) (its rows taken; none: no devices). */
+int hp_ctl_host_devs_from(struct hp_store_inventory *inv, size_t n, const char *host,
+                          struct hp_ctl_host_devs *ret);
 /* The same, from rows read already: takes inv's rows and report (parsed; may be NULL). */
 int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report,
                           struct hp_ctl_host_devs *ret);

@@ -84,6 +84,34 @@ int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_ho
         return r;
 }
 
+static int inventory_cmp(const void *a, const void *b)
+{
+        return strcmp(((const struct hp_store_inventory *)a)->host,
+                      ((const struct hp_store_inventory *)b)->host);
+}
+
+int hp_ctl_inventories_load(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
+{
+        int r = hp_store_inventories(s, ret, ret_n);
+
+        if (r >= 0 && *ret_n > 0)
+                qsort(*ret, *ret_n, sizeof(**ret), inventory_cmp);
+        return r;
+}
+
+int hp_ctl_host_devs_from(struct hp_store_inventory *inv, size_t n, const char *host,
+                          struct hp_ctl_host_devs *ret)
+{
+        struct hp_store_inventory key = { .host = (char *)host }, none = { 0 }, *found;
+
+        found = n ? bsearch(&key, inv, n, sizeof(*inv), inventory_cmp) : NULL;
+        if (!found)
+                found = &none;
+        /* A damaged report reports no device, as hp_ctl_report() reads it. */
+        return hp_ctl_host_devs_make(found, found->report_json ? json_loads(found->report_json, 0, NULL) : NULL,
+                                     ret);
+}
+
 int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report,
                           struct hp_ctl_host_devs *ret)
 {

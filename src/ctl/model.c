@@ -260,28 +260,6 @@ void hp_ctl_model_claimed(struct hp_ctl_model_pick *p, bool committed)
         p->claim = 0;
 }
 
-static int inventory_cmp(const void *a, const void *b)
-{
-        return strcmp(((const struct hp_store_inventory *)a)->host,
-                      ((const struct hp_store_inventory *)b)->host);
-}
-
-/* One host of the picture, from its inventory (taken; none: no devices). */
-static int mhost_from(const struct hp_host_info *info, struct hp_store_inventory *inv,
-                      struct mhost *ret)
-{
-        struct hp_store_inventory none = { 0 };
-        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
-        int r;
-
-        if (!inv)
-                inv = &none;
-        /* A damaged report reports no device, as hp_ctl_report() reads it. */
-        r = hp_ctl_host_devs_make(inv, inv->report_json ? json_loads(inv->report_json, 0, NULL) : NULL,
-                                  &devs);
-        return r < 0 ? r : mhost_make(info, &devs, ret);
-}
-
 /* Every host that joined, from the store: three reads whatever their number. */
 static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct model **ret)
 {
@@ -298,20 +276,18 @@ static int model_load(struct hp_store *s, const char *db, uint64_t gen, struct m
         if (r >= 0)
                 r = hp_store_host_list(s, &infos, &n_infos);
         if (r >= 0)
-                r = hp_store_inventories(s, &inv, &n_inv);
+                r = hp_ctl_inventories_load(s, &inv, &n_inv);
         if (r >= 0 && !(m->hosts = calloc(n_infos + 1, sizeof(*m->hosts))))
                 r = -ENOMEM;
-        if (r >= 0 && n_inv > 0)
-                qsort(inv, n_inv, sizeof(*inv), inventory_cmp);
         for (size_t i = 0; r >= 0 && i < n_infos; i++) {
-                struct hp_store_inventory key = { .host = infos[i].name };
+                struct hp_ctl_host_devs devs = { 0 };
 
                 if (!infos[i].has_credential)
                         continue;
-                r = mhost_from(&infos[i],
-                               n_inv ? bsearch(&key, inv, n_inv, sizeof(*inv), inventory_cmp)
-                                     : NULL,
-                               &m->hosts[m->n]);
+                r = hp_ctl_host_devs_from(inv, n_inv, infos[i].name, &devs);
+                if (r >= 0)
+                        r = mhost_make(&infos[i], &devs, &m->hosts[m->n]);
+                hp_ctl_host_devs_done(&devs);
                 if (r >= 0)
                         r = hp_place_index_set(m->x, &m->hosts[m->n].place, &m->hosts[m->n].number);
                 if (r >= 0)

@@ -279,13 +279,14 @@ static int host_paths(struct placing *p, size_t i)
         return r;
 }
 
-static int host_load(struct hp_store *s, struct placing *p, const struct hp_host_info *info, int64_t now_ms)
+static int host_load(struct placing *p, struct hp_store_inventory *inv, size_t n_inv,
+                     const struct hp_host_info *info, int64_t now_ms)
 {
         size_t i = p->n_hosts, k;
         _cleanup_free_ bool *taken = NULL;
         const char *tried = NULL;
         json_t *hp, *f;
-        int r = hp_ctl_host_devs_load(s, info->name, &p->devs[i]);
+        int r = hp_ctl_host_devs_from(inv, n_inv, info->name, &p->devs[i]);
 
         if (r < 0)
                 return r;
@@ -359,17 +360,13 @@ static struct hp_place_vm place_vm(const struct placing *p)
         };
 }
 
-/* Every host judged for the VM loaded, best first in p->res. */
-static int judge_hosts(struct hp_store *s, struct placing *p)
+/* Every host that joined, from their inventories, into p->hosts. */
+static int hosts_load(struct placing *p, struct hp_store_inventory *inv, size_t n_inv)
 {
-        struct hp_place_vm vm;
+        size_t n = p->n_infos;
         int64_t now = 0;
-        size_t n;
-        int r = hp_store_host_list(s, &p->infos, &p->n_infos);
+        int r;
 
-        if (r < 0)
-                return r;
-        n = p->n_infos;
         p->devs = calloc(n + 1, sizeof(*p->devs));
         p->pools = calloc(n + 1, sizeof(*p->pools));
         p->statics = calloc(n + 1, sizeof(*p->statics));
@@ -388,10 +385,29 @@ static int judge_hosts(struct hp_store *s, struct placing *p)
                 /* Only hosts that joined and were not removed (the store's own "local" never joins). */
                 if (!p->infos[i].has_credential)
                         continue;
-                r = host_load(s, p, &p->infos[i], now);
+                r = host_load(p, inv, n_inv, &p->infos[i], now);
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+/* Every host judged for the VM loaded, best first in p->res: three reads
+ * whatever the number of hosts. */
+static int judge_hosts(struct hp_store *s, struct placing *p)
+{
+        struct hp_place_vm vm;
+        struct hp_store_inventory *inv = NULL;
+        size_t n_inv = 0;
+        int r = hp_store_host_list(s, &p->infos, &p->n_infos);
+
+        if (r >= 0)
+                r = hp_ctl_inventories_load(s, &inv, &n_inv);
+        if (r >= 0)
+                r = hosts_load(p, inv, n_inv);
+        hp_store_inventories_free(inv, n_inv);
+        if (r < 0)
+                return r;
         vm = place_vm(p);
         for (size_t i = 0; vm.pinned_host && i < p->n_hosts; i++)
                 if (streq(p->hosts[i].name, vm.pinned_host)) {
