@@ -160,6 +160,9 @@ int hp_ctl_model_pick(struct hp_store *s, const char *db, const struct hp_place_
  * again meanwhile from a store that does not have it yet, keeps its
  * devices taken (a committed one's, until every load has seen it). */
 void hp_ctl_model_claimed(struct hp_ctl_model_pick *p, bool committed);
+/* The claims the picture lists, in flight or committed but perhaps unseen
+ * by a load running (for tests). */
+size_t hp_ctl_model_inflight_count(void);
 /* Host loaded again: a claim there lost (a device taken meanwhile, the
  * host down), or was made by judging every host. */
 void hp_ctl_model_reload(struct hp_store *s, const char *host);

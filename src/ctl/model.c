@@ -59,9 +59,13 @@ struct inflight {
         struct inflight *next;
 };
 
-/* A committed claim stays listed this long: longer than any load that
- * began before it committed (and may not have seen it) takes. */
-#define INFLIGHT_KEEP_MS 30000
+/* The loads of the picture running now, by when each began: a committed
+ * claim stays listed while one that began before it committed (and may not
+ * have seen it) runs; a load that begins later reads it in the store.
+ * unlisted: loads running that could not be listed (no memory): none is
+ * forgotten while one runs. */
+static int64_t *loads;
+static size_t n_loads, unlisted;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;       /* current, generation, inflight */
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER; /* one load at a time */
@@ -215,6 +219,67 @@ static void inflight_free(struct inflight *e)
         free(e);
 }
 
+/* Forgets the committed claims every running load has seen. Under lock. */
+static void inflight_prune(void)
+{
+        int64_t oldest = INT64_MAX;
+
+        if (unlisted)
+                return;
+        for (size_t i = 0; i < n_loads; i++)
+                if (loads[i] < oldest)
+                        oldest = loads[i];
+        for (struct inflight **e = &inflight; *e;) {
+                struct inflight *it = *e;
+
+                if (it->done_ms && it->done_ms < oldest) {
+                        *e = it->next;
+                        inflight_free(it);
+                        continue;
+                }
+                e = &it->next;
+        }
+}
+
+/* A load begins: when, listed. Under lock. */
+static int64_t load_begins(void)
+{
+        int64_t now = hp_mono_ms(), *grown = reallocarray(loads, n_loads + 1, sizeof(*loads));
+
+        if (!grown) {
+                unlisted++;
+                return now;
+        }
+        loads = grown;
+        loads[n_loads++] = now;
+        return now;
+}
+
+/* The load that began at begun ended. Under lock. */
+static void load_ends(int64_t begun)
+{
+        size_t i = 0;
+
+        while (i < n_loads && loads[i] != begun)
+                i++;
+        if (i < n_loads)
+                loads[i] = loads[--n_loads];
+        else if (unlisted > 0)
+                unlisted--;
+        inflight_prune();
+}
+
+size_t hp_ctl_model_inflight_count(void)
+{
+        size_t n = 0;
+
+        pthread_mutex_lock(&lock);
+        for (struct inflight *e = inflight; e; e = e->next)
+                n++;
+        pthread_mutex_unlock(&lock);
+        return n;
+}
+
 /* A claim picked from the picture, in flight from now. Under lock. */
 static int claim_begins(const char *db, const char *host, char *const *addrs, uint64_t memory_mib,
                         uint64_t *ret_id)
@@ -239,23 +304,20 @@ void hp_ctl_model_claimed(struct hp_ctl_model_pick *p, bool committed)
         int64_t now = hp_mono_ms();
 
         pthread_mutex_lock(&lock);
-        for (struct inflight **e = &inflight; *e;) {
+        for (struct inflight **e = &inflight; *e; e = &(*e)->next) {
                 struct inflight *it = *e;
 
-                if (it->id == p->claim && !committed) {
-                        *e = it->next;
-                        inflight_free(it);
+                if (it->id != p->claim)
                         continue;
-                }
-                if (it->id == p->claim)
+                if (committed) {
                         it->done_ms = now;
-                if (it->done_ms && now - it->done_ms > INFLIGHT_KEEP_MS) {
+                } else {
                         *e = it->next;
                         inflight_free(it);
-                        continue;
                 }
-                e = &it->next;
+                break;
         }
+        inflight_prune();
         pthread_mutex_unlock(&lock);
         p->claim = 0;
 }
@@ -341,16 +403,19 @@ static int model_fresh(struct hp_store *s, const char *db)
                 return 0;
         /* Another thread may have loaded it while this one waited. */
         gen = judge_current(db, &outdated, &old_enough);
-        begun = hp_mono_ms();
+        pthread_mutex_lock(&lock);
+        begun = load_begins();
+        pthread_mutex_unlock(&lock);
         r = outdated || old_enough ? model_load(s, db, gen, &m) : 0;
+        pthread_mutex_lock(&lock);
         if (m) {
-                pthread_mutex_lock(&lock);
                 take_inflight(m, begun, NULL);
                 old = current;
                 current = m;
-                pthread_mutex_unlock(&lock);
-                model_free(old);
         }
+        load_ends(begun);
+        pthread_mutex_unlock(&lock);
+        model_free(old);
         pthread_mutex_unlock(&build_lock);
         return r;
 }
@@ -377,10 +442,11 @@ void hp_ctl_model_reload(struct hp_store *s, const char *host)
 
         pthread_mutex_lock(&lock);
         any = current != NULL;
+        if (any)
+                begun = load_begins();
         pthread_mutex_unlock(&lock);
         if (!any)
                 return;
-        begun = hp_mono_ms();
         r = hp_store_host_get(s, host, &info);
 
         if (r >= 0 && info.has_credential) {
@@ -407,6 +473,7 @@ void hp_ctl_model_reload(struct hp_store *s, const char *host)
         }
         if (h && r < 0)
                 generation++; /* whatever it is, the next power-on loads it all */
+        load_ends(begun);
         pthread_mutex_unlock(&lock);
         mhost_done(&fresh);
 }

@@ -158,9 +158,12 @@ static void test_inflight(void **state)
                 assert_false(hp_strv_contains(seen, key));
                 assert_int_equal(hp_strv_push(&seen, key), 0);
         }
-        /* Committed: the store has them. */
+        assert_int_equal(hp_ctl_model_inflight_count(), n);
+        /* Committed: the store has them, and with no load of the picture
+         * running, a load from now on reads them there: none is listed. */
         for (size_t i = 0; i < n; i++)
                 commit(s, &picks[i], i);
+        assert_int_equal(hp_ctl_model_inflight_count(), 0);
         for (; n < HOSTS * VFS - 2; n++) {
                 _cleanup_free_ char *key = pick_fresh(s, path, &p, &picks[n]);
 
