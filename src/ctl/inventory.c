@@ -79,9 +79,7 @@ int hp_ctl_host_devs_load(struct hp_store *s, const char *host, struct hp_ctl_ho
                 r = hp_store_device_list(s, &inv.rows, &inv.n_rows);
         if (r < 0)
                 return r;
-        r = hp_ctl_host_devs_make(&inv, hp_ctl_report(s, host), ret);
-        hp_dev_configs_free(inv.rows, inv.n_rows);
-        return r;
+        return hp_ctl_host_devs_make(&inv, hp_ctl_report(s, host), ret);
 }
 
 static int inventory_cmp(const void *a, const void *b)

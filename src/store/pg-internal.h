@@ -92,6 +92,24 @@ int hp_pg_kept(struct hp_pg *s, enum hp_pg_kept kind, const char *sql, PGresult 
 /* s wrote kind's table: every connection of this process reads it again
  * once that is committed (now, or with the open transaction). */
 void hp_pg_kept_changed(struct hp_pg *s, enum hp_pg_kept kind);
+/* How long a call waits for others' conflicting work, unless set otherwise. */
+#define HP_PG_BUSY_TIMEOUT_MS 5000
+int hp_pg_set_busy_timeout(struct hp_store *store, int ms);
+/* Frees what a connection learnt of its database (its session ended). */
+void hp_pg_memo_forget(struct hp_pg_memo *m);
+
+/* The pool (pg-pool.c): idle connections kept for the next open of the
+ * same URL and mode, and at most a bound of connections in use. */
+/* Counts one more connection in use, once there is room (waits for it). */
+void hp_pg_pool_reserve(struct hp_pg *s);
+void hp_pg_pool_release(struct hp_pg *s);
+/* Takes an idle connection to url in s's mode: true with s->conn, the
+ * schema version and the memo set. */
+bool hp_pg_pool_take(struct hp_pg *s, const char *url);
+/* Keeps s's connection for the next open; false when it cannot be (the
+ * caller closes it). */
+bool hp_pg_pool_give(struct hp_pg *s);
+
 /* CLOCK_MONOTONIC, in milliseconds. */
 int64_t hp_pg_now_ms(void);
 /* Runs constant SQL with n text parameters (NULL for SQL NULL). *ret (may
