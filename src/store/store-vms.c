@@ -240,20 +240,25 @@ static int claim_one(struct hp_store *s, const struct hp_store_claim *c, struct 
         return s->backend->claim(s, c, ret);
 }
 
+int hp_store_claim_result_give(struct hp_store_claim_result *res, int r, int64_t *ret_epoch,
+                               char **ret_conflict)
+{
+        if (r >= 0)
+                r = res->r;
+        if (r >= 0 && ret_epoch)
+                *ret_epoch = res->epoch;
+        if (r < 0 && res->conflict && ret_conflict)
+                *ret_conflict = TAKE_PTR(res->conflict);
+        hp_store_claim_result_done(res);
+        return r;
+}
+
 int hp_store_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
                    char **ret_conflict)
 {
         struct hp_store_claim_result res = { 0 };
-        int r = claim_one(s, c, &res);
 
-        if (r >= 0)
-                r = res.r;
-        if (r >= 0 && ret_epoch)
-                *ret_epoch = res.epoch;
-        if (r < 0 && res.conflict && ret_conflict)
-                *ret_conflict = TAKE_PTR(res.conflict);
-        hp_store_claim_result_done(&res);
-        return r;
+        return hp_store_claim_result_give(&res, claim_one(s, c, &res), ret_epoch, ret_conflict);
 }
 
 int hp_store_claims(struct hp_store *s, const struct hp_store_claim *c, size_t n,

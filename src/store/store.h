@@ -339,6 +339,10 @@ struct hp_store_claim_result {
         char *conflict;
 };
 void hp_store_claim_result_done(struct hp_store_claim_result *res);
+/* res's outcome as hp_store_claim() returns it (r instead when r, the
+ * transaction's, is negative), into its out parameters; frees res. */
+int hp_store_claim_result_give(struct hp_store_claim_result *res, int r, int64_t *ret_epoch,
+                               char **ret_conflict);
 /* Claims c[0..n) in the caller's transaction, in order, each as
  * hp_store_claim() and each all or nothing on its own: a refused one
  * (ret[i].r < 0) leaves nothing of itself behind and the next is judged
