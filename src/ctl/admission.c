@@ -69,6 +69,8 @@ static void sim_done(struct sim *m)
 static int sim_load(struct hp_store *s, struct sim *m)
 {
         struct hp_vm_spec none = { .placement = HP_VM_PLACEMENT_CLUSTER };
+        struct hp_store_inventory *inv = NULL;
+        size_t n_inv = 0;
         const char *from;
         int r = hp_store_host_list(s, &m->infos, &m->n_infos);
 
@@ -83,17 +85,19 @@ static int sim_load(struct hp_store *s, struct sim *m)
         m->v = calloc(m->n_vms + 1, sizeof(*m->v));
         if (!m->live || !m->devs || !m->v)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->n_infos; i++) {
+        r = hp_ctl_inventories_load(s, &inv, &n_inv);
+        for (size_t i = 0; r >= 0 && i < m->n_infos; i++) {
                 const struct hp_host_info *h = &m->infos[i];
 
                 if (!hp_ctl_host_shown(h) || !h->lease_live || !h->ready || h->maintenance)
                         continue;
-                r = hp_ctl_host_devs_load(s, h->name, &m->devs[i]);
-                if (r < 0)
-                        return r;
-                m->live[m->n_live++] = i;
+                r = hp_ctl_host_devs_from(inv, n_inv, h->name, &m->devs[i]);
+                if (r >= 0)
+                        m->live[m->n_live++] = i;
         }
-        (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
+        hp_store_inventories_free(inv, n_inv);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < m->n_vms; i++) {
                 struct sim_vm *v = &m->v[i];
                 _cleanup_free_ char *err = NULL;
