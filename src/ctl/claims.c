@@ -5,7 +5,7 @@
  * ends in a durable commit: one claim per transaction caps a controller at
  * one claim per commit's flush. Here the claims this process's threads
  * make at the same moment share one: the first thread to find no batch
- * running takes every claim waiting (up to BATCH_MAX), claims them in one
+ * running takes the claims waiting (up to BATCH_MAX), claims them in one
  * transaction with its own store connection (each claim judged after the
  * ones before it, a refused one leaving nothing behind), commits, and
  * hands each thread its outcome. Claims that arrive meanwhile wait for the
@@ -21,7 +21,10 @@
 #include "store/store.h"
 #include "util/macro.h"
 
-#define BATCH_MAX 64
+/* Two controllers' batches alternate on the event log's lock: a bounded
+ * batch lets the other's claims in before one controller's burst has
+ * taken every free device. */
+#define BATCH_MAX 16
 
 struct waiting {
         const char *db;
@@ -106,7 +109,6 @@ int hp_ctl_claim(struct hp_store *s, const char *db, const struct hp_store_claim
                  int64_t *ret_epoch, char **ret_conflict)
 {
         struct waiting w = { .db = db, .claim = c };
-        int r;
 
         pthread_mutex_lock(&lock);
         *tail = &w;
@@ -118,11 +120,5 @@ int hp_ctl_claim(struct hp_store *s, const char *db, const struct hp_store_claim
                         pthread_cond_wait(&finished, &lock);
         }
         pthread_mutex_unlock(&lock);
-        r = w.r < 0 ? w.r : w.res.r;
-        if (r >= 0 && ret_epoch)
-                *ret_epoch = w.res.epoch;
-        if (r < 0 && w.res.conflict && ret_conflict)
-                *ret_conflict = TAKE_PTR(w.res.conflict);
-        hp_store_claim_result_done(&w.res);
-        return r;
+        return hp_store_claim_result_give(&w.res, w.r, ret_epoch, ret_conflict);
 }
