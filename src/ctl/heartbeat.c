@@ -620,9 +620,7 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         /* The lease first, on its own: renewed even when what the heartbeat
          * reports has to wait for claims it conflicts with, and the report's
          * transaction does not write the host's row that every claim reads. */
-        r = b.retry && b.adopted ? hp_store_host_renew(s, host, b.lease_ms, NULL) : -ENOMEM;
-        if (r >= 0)
-                r = hp_store_host_set_ready(s, host, ready);
+        r = b.retry && b.adopted ? hp_store_host_beat(s, host, b.lease_ms, ready, NULL) : -ENOMEM;
         if (r >= 0)
                 r = hp_store_transact(s, beat_tx, &b);
         if (r >= 0)

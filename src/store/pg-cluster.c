@@ -128,15 +128,16 @@ int hp_pg_host_check(struct hp_store *s, const char *hash, char **ret_name)
         return 0;
 }
 
-int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
+int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms, int ready,
                      int64_t *ret_expires_ms)
 {
         char lease[HP_PG_INT_LEN];
         struct hp_pg_one_row w = {
                 .sql = "UPDATE hosts SET lease_expires_ms = " NOW_MS " + $2::bigint, "
-                       "heartbeat_ms = " NOW_MS " WHERE name = $1 RETURNING lease_expires_ms",
-                .params = { name, lease },
-                .n = 2,
+                       "heartbeat_ms = " NOW_MS ", ready = coalesce($3::boolean, ready) "
+                       "WHERE name = $1 RETURNING lease_expires_ms",
+                .params = { name, lease, ready < 0 ? NULL : ready ? "true" : "false" },
+                .n = 3,
         };
         int r;
 

@@ -130,15 +130,20 @@ int hp_sqlite_host_check(struct hp_store *store, const char *hash, char **ret_na
         return 0;
 }
 
-int hp_sqlite_host_renew(struct hp_store *store, const char *name, int64_t lease_ms,
+int hp_sqlite_host_renew(struct hp_store *store, const char *name, int64_t lease_ms, int ready,
                          int64_t *ret_expires_ms)
 {
         struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r;
+        int r, rc;
 
         r = prepare(s, STMT_HOST_RENEW, name, lease_ms, &st);
-        return r < 0 ? r : hp_sqlite_step_returning(s, st, ret_expires_ms);
+        if (r < 0)
+                return r;
+        rc = ready < 0 ? sqlite3_bind_null(st, 3) : sqlite3_bind_int(st, 3, ready);
+        if (rc != SQLITE_OK)
+                return hp_sqlite_errno_rc(s, rc);
+        return hp_sqlite_step_returning(s, st, ret_expires_ms);
 }
 
 int hp_sqlite_host_report(struct hp_store *store, const char *name, const char *report_json)

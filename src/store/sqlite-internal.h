@@ -269,7 +269,8 @@ int hp_sqlite_token_check(struct hp_store *s, const char *hash, char **ret_name)
 int hp_sqlite_host_set_credential(struct hp_store *s, const char *name, const char *hash);
 int hp_sqlite_host_revoke(struct hp_store *s, const char *name);
 int hp_sqlite_host_check(struct hp_store *s, const char *hash, char **ret_name);
-int hp_sqlite_host_renew(struct hp_store *s, const char *name, int64_t lease_ms, int64_t *ret_expires_ms);
+int hp_sqlite_host_renew(struct hp_store *s, const char *name, int64_t lease_ms, int ready,
+                         int64_t *ret_expires_ms);
 int hp_sqlite_host_report(struct hp_store *s, const char *name, const char *report_json);
 int hp_sqlite_host_report_get(struct hp_store *s, const char *name, char **ret_report_json, int64_t *ret_at_ms);
 int hp_sqlite_host_set_flag(struct hp_store *s, const char *name, enum hp_host_flag flag, bool value);

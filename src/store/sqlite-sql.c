@@ -116,8 +116,8 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
         [STMT_HOST_CRED_OF] = "SELECT credential IS NOT NULL FROM hosts WHERE name = ?1",
         [STMT_HOST_REVOKE] = "UPDATE hosts SET credential = NULL WHERE name = ?1",
         [STMT_HOST_CREDS] = "SELECT name, credential FROM hosts WHERE credential IS NOT NULL",
-        [STMT_HOST_RENEW] = "UPDATE hosts SET lease_expires_ms = ?9 + ?2, heartbeat_ms = ?9 "
-                            "WHERE name = ?1 RETURNING lease_expires_ms",
+        [STMT_HOST_RENEW] = "UPDATE hosts SET lease_expires_ms = ?9 + ?2, heartbeat_ms = ?9, "
+                            "ready = coalesce(?3, ready) WHERE name = ?1 RETURNING lease_expires_ms",
         [STMT_HOST_REPORT] = "UPDATE hosts SET report = ?2, report_ms = ?9 WHERE name = ?1",
         [STMT_HOST_REPORT_GET] = "SELECT report, report_ms FROM hosts WHERE name = ?1",
         [STMT_HOST_READY] = "UPDATE hosts SET ready = ?2 WHERE name = ?1",

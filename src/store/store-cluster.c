@@ -36,20 +36,32 @@ int hp_store_host_check(struct hp_store *s, const char *hash, char **ret_name)
         return s->backend->host_check(s, hash, ret_name);
 }
 
-int hp_store_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
-                        int64_t *ret_expires_ms)
+static int renew(struct hp_store *s, const char *name, int64_t lease_ms, int ready,
+                 int64_t *ret_expires_ms)
 {
         int64_t expires;
         int r;
 
         if (!hp_store_host_name_is_valid(name) || !ttl_is_valid(lease_ms))
                 return -EINVAL;
-        r = s->backend->host_renew(s, name, lease_ms, &expires);
+        r = s->backend->host_renew(s, name, lease_ms, ready, &expires);
         if (r < 0)
                 return r;
         if (ret_expires_ms)
                 *ret_expires_ms = expires;
         return 0;
+}
+
+int hp_store_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
+                        int64_t *ret_expires_ms)
+{
+        return renew(s, name, lease_ms, -1, ret_expires_ms);
+}
+
+int hp_store_host_beat(struct hp_store *s, const char *name, int64_t lease_ms, bool ready,
+                       int64_t *ret_expires_ms)
+{
+        return renew(s, name, lease_ms, ready, ret_expires_ms);
 }
 
 int hp_store_host_report(struct hp_store *s, const char *name, const char *report_json)

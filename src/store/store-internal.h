@@ -106,7 +106,8 @@ struct hp_store_backend {
         int (*host_set_credential)(struct hp_store *s, const char *name, const char *hash);
         int (*host_revoke)(struct hp_store *s, const char *name);
         int (*host_check)(struct hp_store *s, const char *hash, char **ret_name);
-        int (*host_renew)(struct hp_store *s, const char *name, int64_t lease_ms,
+        /* ready: 0 or 1 sets the flag too; -1 leaves it. */
+        int (*host_renew)(struct hp_store *s, const char *name, int64_t lease_ms, int ready,
                           int64_t *ret_expires_ms);
         int (*host_report)(struct hp_store *s, const char *name, const char *report_json);
         /* hp_store_inventories(); NULL: the front reads host by host. */

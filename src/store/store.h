@@ -427,6 +427,10 @@ int hp_store_host_check(struct hp_store *s, const char *hash, char **ret_name);
  * heartbeat; *ret_expires_ms (may be NULL) gets the new expiry. -ENOENT. */
 int hp_store_host_renew(struct hp_store *s, const char *name, int64_t lease_ms,
                         int64_t *ret_expires_ms);
+/* hp_store_host_renew() and hp_store_host_set_ready() in one write, as a
+ * heartbeat makes them. */
+int hp_store_host_beat(struct hp_store *s, const char *name, int64_t lease_ms, bool ready,
+                       int64_t *ret_expires_ms);
 /* Stores the host's last report (JSON, as given: the store does not read
  * it) with the time it came. -ENOENT; -EINVAL for a NULL report. */
 int hp_store_host_report(struct hp_store *s, const char *name, const char *report_json);

@@ -234,6 +234,21 @@ static void test_lease_report_flags(void **state)
         assert_int_equal(hp_store_host_list(s, &h, &n), 0);
         assert_false(find_host(h, n, "gpu-01")->ready);
         hp_host_infos_free(h, n);
+        /* A heartbeat's renewal sets the flag too; a plain renewal leaves it. */
+        assert_int_equal(hp_store_host_beat(s, "gpu-01", 60000, true, &expires), 0);
+        assert_int_equal(hp_store_host_list(s, &h, &n), 0);
+        assert_true(find_host(h, n, "gpu-01")->ready);
+        assert_int_equal(find_host(h, n, "gpu-01")->lease_expires_ms, expires);
+        hp_host_infos_free(h, n);
+        assert_int_equal(hp_store_host_renew(s, "gpu-01", 60000, NULL), 0);
+        assert_int_equal(hp_store_host_list(s, &h, &n), 0);
+        assert_true(find_host(h, n, "gpu-01")->ready);
+        hp_host_infos_free(h, n);
+        assert_int_equal(hp_store_host_beat(s, "gpu-01", 60000, false, NULL), 0);
+        assert_int_equal(hp_store_host_list(s, &h, &n), 0);
+        assert_false(find_host(h, n, "gpu-01")->ready);
+        hp_host_infos_free(h, n);
+        assert_int_equal(hp_store_host_beat(s, "nope", 1000, true, NULL), -ENOENT);
 
         /* Unknown hosts and bad arguments. */
         report = NULL;
