@@ -30,6 +30,10 @@ struct beat {
         json_t *retry;         /* {"VM": epoch}: started here and failed, to place again once committed */
         json_t *adopted;       /* {"VM": epoch}: the host's own VMs the cluster took, for the answer */
         json_t *unstarted;     /* {"VM": epoch}: stopped before the host started them (see answer_vms) */
+        struct hp_cluster_vm
+                *here; /* the VMs placed on the host, read before anything is written */
+        size_t n_here;
+        bool here_current;     /* nothing written since: the answer is made from them */
         bool changed;          /* wrote what placement reads: devices, a report, a claim given back or taken */
 };
 
@@ -99,23 +103,17 @@ static int take_config(struct hp_store *s, json_t *j)
         return r;
 }
 
-static int answer_devices(struct hp_store *s, json_t **ret)
+static int answer_devices(const struct hp_store_inventory *inv, json_t **ret)
 {
-        struct hp_dev_config *d = NULL;
-        size_t n = 0;
         json_t *a = json_array();
-        int r = hp_store_device_list(s, &d, &n);
 
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                if (!a || json_array_append_new(a, hp_ctl_config_to_json(&d[i])) < 0)
-                        r = -ENOMEM;
-        hp_dev_configs_free(d, n);
-        if (r < 0 || !a) {
-                json_decref(a);
-                return r < 0 ? r : -ENOMEM;
-        }
+        for (size_t i = 0; a && i < inv->n_rows; i++)
+                if (json_array_append_new(a, hp_ctl_config_to_json(&inv->rows[i])) < 0) {
+                        json_decref(a);
+                        return -ENOMEM;
+                }
         *ret = a;
-        return 0;
+        return a ? 0 : -ENOMEM;
 }
 
 static bool pinned(const struct hp_cluster_vm *v)
@@ -288,6 +286,49 @@ static int moved_off(struct hp_store *s, const struct hp_cluster_vm *v)
         return r < 0 ? r : hp_store_event_add(s, "vm-moved-off", v->name, msg);
 }
 
+static const struct hp_cluster_vm *here_find(const struct beat *b, const char *name)
+{
+        for (size_t i = 0; i < b->n_here; i++)
+                if (streq(b->here[i].name, name))
+                        return &b->here[i];
+        return NULL;
+}
+
+/* Whether the heartbeat has anything to write: an inventory, the host's own
+ * VMs, or a run whose state is new. A run is recorded only for the VM's
+ * current claim on this host (hp_store_vm_report()), and that claim's
+ * reported state changes only through this host's heartbeats, which come
+ * one after the other: a run that b->here shows as said already stays
+ * said. Most heartbeats of a settled cluster say only what they said
+ * before, and cost no transaction. */
+static bool beat_writes(const struct beat *b)
+{
+        json_t *run;
+        size_t i;
+
+        if (json_array_size(json_object_get(b->body, "configs")) > 0 ||
+            json_object_get(b->body, "devices") ||
+            json_array_size(json_object_get(b->body, "local_vms")) > 0)
+                return true;
+        json_array_foreach(json_object_get(b->body, "vms"), i, run)
+        {
+                const char *name = json_string_value(json_object_get(run, "name")),
+                           *state = json_string_value(json_object_get(run, "state"));
+                json_int_t epoch = json_integer_value(json_object_get(run, "epoch"));
+                const struct hp_cluster_vm *v;
+
+                if (!name || !state || epoch < 1)
+                        continue; /* a VM of the host's own, outside the cluster */
+                v = here_find(b, name);
+                /* Not placed here, or at another epoch: nothing to record (see take_run()). */
+                if (!v || v->epoch != epoch)
+                        continue;
+                if (!v->reported_state || !streq(v->reported_state, state))
+                        return true;
+        }
+        return false;
+}
+
 /* What the host says of a VM it runs or ran: recorded for its current
  * epoch. A run that is over (off) gives its devices back: the VM was
  * stopped, or its run ended on the host (its guest powered off, its start
@@ -449,7 +490,8 @@ static bool unreported(const struct beat *b, const struct hp_cluster_vm *v)
  * reported it (a stop right after the start), is noted in b->unstarted:
  * the host will never say it is off, so nothing else would give its claim
  * back. */
-static int answer_vms(struct hp_store *s, const char *db, struct beat *b)
+static int answer_vms(struct hp_store *s, const char *db, struct beat *b,
+                      struct hp_store_inventory *inv)
 {
         const char *host = b->host;
         _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
@@ -459,7 +501,11 @@ static int answer_vms(struct hp_store *s, const char *db, struct beat *b)
         json_t *a = json_array();
         int r = every_path(s, db, &b->paths);
 
-        if (r >= 0)
+        if (r >= 0 && b->here_current) {
+                v = TAKE_PTR(b->here);
+                n = b->n_here;
+                b->n_here = 0;
+        } else if (r >= 0)
                 r = hp_store_cluster_vm_list_on(s, host, &v, &n);
         for (size_t i = 0; r >= 0 && a && i < n; i++) {
                 json_t *spec;
@@ -469,7 +515,7 @@ static int answer_vms(struct hp_store *s, const char *db, struct beat *b)
                         r = -ENOMEM;
                 if (!v[i].host || !streq(v[i].host, host) || !streq(v[i].desired, "on"))
                         continue;
-                if (!loaded && (r = hp_ctl_host_devs_load(s, host, &devs)) < 0)
+                if (!loaded && (r = hp_ctl_host_devs_make(inv, hp_ctl_report(s, host), &devs)) < 0)
                         break;
                 loaded = true;
                 spec = hp_ctl_resolved_spec(v[i].name, v[i].spec_json, &devs);
@@ -580,12 +626,16 @@ static int unstarted_tx(struct hp_store *s, void *userdata)
  * the next answer. */
 static int answer(struct hp_store *s, const char *db, struct beat *b)
 {
+        struct hp_store_inventory inv = { 0 };
         int r = hp_store_set_host(s, b->host);
 
         if (r >= 0)
-                r = answer_devices(s, &b->devices);
+                r = hp_store_device_list(s, &inv.rows, &inv.n_rows);
         if (r >= 0)
-                r = answer_vms(s, db, b);
+                r = answer_devices(&inv, &b->devices);
+        if (r >= 0)
+                r = answer_vms(s, db, b, &inv);
+        hp_dev_configs_free(inv.rows, inv.n_rows);
         (void)hp_store_set_host(s, HP_STORE_LOCAL_HOST);
         return r;
 }
@@ -622,6 +672,9 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
          * transaction does not write the host's row that every claim reads. */
         r = b.retry && b.adopted ? hp_store_host_beat(s, host, b.lease_ms, ready, NULL) : -ENOMEM;
         if (r >= 0)
+                r = hp_store_cluster_vm_list_on(s, host, &b.here, &b.n_here);
+        b.here_current = r >= 0 && !beat_writes(&b);
+        if (r >= 0 && !b.here_current)
                 r = hp_store_transact(s, beat_tx, &b);
         if (r >= 0)
                 hp_ctl_model_beat(host, ready);
@@ -640,6 +693,7 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         if (r >= 0 && json_object_size(b.unstarted) > 0)
                 hp_ctl_model_stale();
         json_decref(b.unstarted);
+        hp_cluster_vms_free(b.here, b.n_here);
         if (r < 0)
                 json_decref(b.adopted);
         if (r == -EINVAL)

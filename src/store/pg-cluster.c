@@ -136,7 +136,10 @@ int hp_pg_host_renew(struct hp_store *s, const char *name, int64_t lease_ms, int
                 .sql = "UPDATE hosts SET lease_expires_ms = " NOW_MS " + $2::bigint, "
                        "heartbeat_ms = " NOW_MS ", ready = coalesce($3::boolean, ready) "
                        "WHERE name = $1 RETURNING lease_expires_ms",
-                .params = { name, lease, ready < 0 ? NULL : ready ? "true" : "false" },
+                .params = { name, lease,
+                            ready < 0 ? NULL
+                            : ready   ? "true"
+                                      : "false" },
                 .n = 3,
         };
         int r;

@@ -71,7 +71,8 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
         [STMT_CVM_GET] = "SELECT " CLUSTER_VM_COLUMNS " FROM vms AS v "
                          "LEFT JOIN hosts AS h ON h.id = v.host WHERE v.name = ?1",
         [STMT_CVM_LIST] = "SELECT " CLUSTER_VM_COLUMNS " FROM vms AS v "
-                          "LEFT JOIN hosts AS h ON h.id = v.host WHERE ?1 IS NULL OR h.name = ?1 ORDER BY v.name",
+                          "LEFT JOIN hosts AS h ON h.id = v.host WHERE ?1 IS NULL OR h.name = ?1 "
+                          "ORDER BY v.name",
         /* No row inserted: there is no host named ?4 (NULL: unplaced). */
         [STMT_CVM_INSERT] = "INSERT INTO vms (host, name, spec, created_at, updated_at) "
                             "SELECT (SELECT id FROM hosts WHERE name = ?4), ?1, ?2, ?3, ?3 "
@@ -92,7 +93,8 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
                             "reported_ms = CASE WHEN ?2 THEN reported_ms ELSE 0 END, "
                             "updated_at = ?3 WHERE name = ?1",
         [STMT_VM_SET_DESIRED] = "UPDATE vms SET desired = ?2, updated_at = ?3 WHERE name = ?1",
-        [STMT_VM_SET_START_FAILURES] = "UPDATE vms SET start_failures = ?2, updated_at = ?3 WHERE name = ?1",
+        [STMT_VM_SET_START_FAILURES] =
+                "UPDATE vms SET start_failures = ?2, updated_at = ?3 WHERE name = ?1",
         [STMT_VM_SET_MOVING] = "UPDATE vms SET moving_from = ?2, updated_at = ?3 WHERE name = ?1",
         /* Only the current claim's report, from the host it is placed on;
          * ?9 is now in unix ms, as the cluster's statements below. */
@@ -116,8 +118,9 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
         [STMT_HOST_CRED_OF] = "SELECT credential IS NOT NULL FROM hosts WHERE name = ?1",
         [STMT_HOST_REVOKE] = "UPDATE hosts SET credential = NULL WHERE name = ?1",
         [STMT_HOST_CREDS] = "SELECT name, credential FROM hosts WHERE credential IS NOT NULL",
-        [STMT_HOST_RENEW] = "UPDATE hosts SET lease_expires_ms = ?9 + ?2, heartbeat_ms = ?9, "
-                            "ready = coalesce(?3, ready) WHERE name = ?1 RETURNING lease_expires_ms",
+        [STMT_HOST_RENEW] =
+                "UPDATE hosts SET lease_expires_ms = ?9 + ?2, heartbeat_ms = ?9, "
+                "ready = coalesce(?3, ready) WHERE name = ?1 RETURNING lease_expires_ms",
         [STMT_HOST_REPORT] = "UPDATE hosts SET report = ?2, report_ms = ?9 WHERE name = ?1",
         [STMT_HOST_REPORT_GET] = "SELECT report, report_ms FROM hosts WHERE name = ?1",
         [STMT_HOST_READY] = "UPDATE hosts SET ready = ?2 WHERE name = ?1",
