@@ -64,12 +64,8 @@ struct pending {
         bool local;
         char actor[HP_STORE_HOST_NAME_MAX + 8];
         char agent_host[HP_STORE_HOST_NAME_MAX + 1]; /* a host's credential came: its name */
-        struct hp_api_reply refusal; /* status 0: allowed */
-        uint64_t scope;              /* the store's opens for it (hp_store_request_scope()) */
+        struct hp_api_reply refusal;                 /* status 0: allowed */
 };
-
-/* Numbers the requests' scopes. */
-static uint64_t scopes;
 
 static void pending_free(struct pending *p)
 {
@@ -167,8 +163,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 if (!(p = calloc(1, sizeof(*p))))
                         return MHD_NO;
                 *req_cls = p;
-                p->scope = __atomic_add_fetch(&scopes, 1, __ATOMIC_RELAXED);
-                hp_store_request_scope(p->scope);
                 /* Who asks is known from the headers: checked before any body is kept. */
                 if (l->tcp) {
                         /* The UI's own files hold no host data: the page loads
@@ -186,7 +180,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                         p->refusal = hp_api_error(403, "forbidden",
                                                   "only root or the daemon's user may use this socket");
                 }
-                hp_store_request_scope(0);
                 return MHD_YES;
         }
         if (*upload_data_size > 0) {
@@ -213,18 +206,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 return respond(conn, refusal, a);
         }
         if (p->too_big)
-                return respond(conn, hp_api_error(413, "body", "the request body is larger than %d bytes",
-                                                  HP_API_BODY_MAX), a);
-        hp_store_request_scope(p->scope);
-        rep = hp_api_route(a, &(struct hp_api_request){ .conn = conn,
-                                                       .method = method,
-                                                       .url = url,
-                                                       .body = p->body.data,
-                                                       .body_len = p->body.len,
-                                                       .local = p->local,
-                                                       .actor = p->actor,
-                                                       .agent_host = p->agent_host[0] ? p->agent_host : NULL });
-        hp_store_request_scope(0);
+                return respond(conn,
+                               hp_api_error(413, "body", "the request body is larger than %d bytes",
+                                            HP_API_BODY_MAX),
+                               a);
+        rep = hp_api_route(a, &(struct hp_api_request){
+                                      .conn = conn,
+                                      .method = method,
+                                      .url = url,
+                                      .body = p->body.data,
+                                      .body_len = p->body.len,
+                                      .local = p->local,
+                                      .actor = p->actor,
+                                      .agent_host = p->agent_host[0] ? p->agent_host : NULL });
         restart_timeout(conn);
         return respond(conn, rep, a);
 }

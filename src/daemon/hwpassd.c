@@ -585,6 +585,7 @@ static int run(struct options *opts)
         sigaddset(&set, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         raise_file_limit(&o);
+        hp_store_keep_schema(true);
         r = hp_api_new(&(struct hp_api_config){ .role = o.role, .timing = o.timing,
                                                 .controllers = o.advertise,
                                                 .host_root = o.root, .db_path = o.db, .web_root = o.web_root,

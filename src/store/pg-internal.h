@@ -42,6 +42,7 @@ struct hp_pg_memo {
                 int64_t ms;
                 uint64_t generation;
         } kept[HP_PG_KEPT_N];
+        int64_t schema_ms; /* when the schema's version was last read (hp_pg_now_ms()), 0: never */
 };
 
 /* A connection: the front's part first, so a struct hp_store * the front
@@ -66,7 +67,6 @@ struct hp_pg {
         struct hp_pg_memo memo;
         unsigned kept_written; /* the hp_pg_kept tables the open transaction changed, as bits */
         PGresult *read_in_tx[HP_PG_KEPT_N]; /* hp_pg_kept()'s reads inside a transaction */
-        uint64_t checked_scope; /* the request whose open checked the schema (hp_store_scope) */
         char sqlstate[6]; /* of the last failed statement, "" when it failed before the server */
 };
 

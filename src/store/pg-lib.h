@@ -24,6 +24,7 @@
         X(PQresultErrorMessage)                                                                    \
         X(PQresultStatus)                                                                          \
         X(PQsetNoticeProcessor)                                                                    \
+        X(PQsocket)                                                                                \
         X(PQstatus)                                                                                \
         X(PQtransactionStatus)
 

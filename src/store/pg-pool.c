@@ -32,8 +32,7 @@ struct pooled {
         char *url;
         bool readonly;
         pid_t pid;
-        int version;            /* the schema's, as the first open checked it */
-        uint64_t checked_scope; /* the request whose open checked it last (hp_store_scope) */
+        int version; /* the schema's, as the first open checked it */
         PGconn *conn;
         struct hp_pg_memo memo;
 };
@@ -115,7 +114,6 @@ bool hp_pg_pool_take(struct hp_pg *s, const char *url)
                         continue;
                 s->conn = pool[i].conn;
                 s->store.version = pool[i].version;
-                s->checked_scope = pool[i].checked_scope;
                 s->memo = pool[i].memo;
                 free(pool[i].url);
                 pool[i] = pool[--pool_n];
@@ -153,7 +151,6 @@ bool hp_pg_pool_give(struct hp_pg *s)
                                           .readonly = s->readonly,
                                           .pid = getpid(),
                                           .version = s->store.version,
-                                          .checked_scope = s->checked_scope,
                                           .conn = s->conn,
                                           .memo = s->memo };
         pthread_mutex_unlock(&pool_lock);

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,30 +607,45 @@ static int pg_connect(struct hp_pg *s, const char *url, char **ret_error)
         return 0;
 }
 
-/* A kept connection to url, its schema checked as a new one's is (another
- * controller may have upgraded it; one statement when it is as it was),
- * which also finds a connection the server dropped: 1 with s->conn set, 0
- * when there is none or the server dropped it meanwhile (restarted: it is
- * closed, and the caller connects anew), or the check's refusal. Once
- * per request (hp_store_request_scope()). */
+/* Whether the server ended an idle kept connection (restarted, or
+ * terminated the session): it said so (its last message) and closed the
+ * socket, while a session nobody asks anything says nothing. One poll(),
+ * no round trip. */
+static bool kept_ended(struct hp_pg *s)
+{
+        struct pollfd p = { .fd = sym_PQsocket(s->conn), .events = POLLIN };
+
+        return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+
+/* A kept connection to url, which the server has not ended meanwhile
+ * (when it has: closed, and the caller connects anew), its schema checked
+ * as a new one's is (another controller may have upgraded it; one
+ * statement when it is as it was), unless the process keeps a reading of
+ * a current schema for HP_PG_KEPT_MS (hp_store_keep_schema()): 1 with
+ * s->conn set, 0 when there is none, or the check's refusal. */
 static int pg_check_kept(struct hp_pg *s, const char *url, char **ret_error)
 {
         _cleanup_free_ char *err = NULL;
+        int64_t now = hp_pg_now_ms();
         int r;
 
         if (!hp_pg_pool_take(s, url))
                 return 0;
-        /* Checked by an earlier open of this request's. */
-        if (hp_store_scope && s->checked_scope == hp_store_scope)
-                return 1;
-        r = hp_pg_schema_unchanged(s) ? 0 : hp_pg_migrate(s, &s->store.version, &err);
-        s->checked_scope = r >= 0 ? hp_store_scope : 0;
-        if (r >= 0)
-                return 1;
-        if (sym_PQstatus(s->conn) == CONNECTION_OK) {
-                if (ret_error)
-                        *ret_error = TAKE_PTR(err);
-                return r;
+        if (!kept_ended(s)) {
+                if (hp_store_schema_kept && s->store.version == HP_STORE_SCHEMA_VERSION &&
+                    now - s->memo.schema_ms <= HP_PG_KEPT_MS)
+                        return 1;
+                r = hp_pg_schema_unchanged(s) ? 0 : hp_pg_migrate(s, &s->store.version, &err);
+                if (r >= 0) {
+                        s->memo.schema_ms = now;
+                        return 1;
+                }
+                if (sym_PQstatus(s->conn) == CONNECTION_OK) {
+                        if (ret_error)
+                                *ret_error = TAKE_PTR(err);
+                        return r;
+                }
         }
         sym_PQfinish(s->conn);
         s->conn = NULL;
@@ -659,7 +675,7 @@ static int pg_open(const char *url, bool readonly, struct hp_store **ret, char *
                 r = pg_connect(s, url, ret_error);
                 if (r >= 0)
                         r = hp_pg_migrate(s, &s->store.version, ret_error);
-                s->checked_scope = hp_store_scope;
+                s->memo.schema_ms = hp_pg_now_ms();
         }
         if (r < 0)
                 return r;

@@ -135,8 +135,7 @@ extern const struct hp_store_backend hp_store_sqlite_backend;
 extern const struct hp_store_backend hp_store_pg_backend; /* pg*.c */
 #endif
 
-/* This thread's request (hp_store_request_scope()), 0 outside one. */
-extern _Thread_local uint64_t hp_store_scope;
+extern bool hp_store_schema_kept; /* hp_store_keep_schema() */
 
 /* Frees one event's members (backends use it on a row read half-way). */
 void hp_event_done(struct hp_event *e);

@@ -199,11 +199,11 @@ int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_e
         return open_any(path, true, ret, ret_error);
 }
 
-_Thread_local uint64_t hp_store_scope;
+bool hp_store_schema_kept;
 
-void hp_store_request_scope(uint64_t scope)
+void hp_store_keep_schema(bool keep)
 {
-        hp_store_scope = scope;
+        hp_store_schema_kept = keep;
 }
 
 void hp_store_close(struct hp_store *s)

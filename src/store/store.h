@@ -79,12 +79,13 @@ int hp_store_open(const char *path, struct hp_store **ret, char **ret_error);
  * writing, and this code needs the current schema, so it stays refused until
  * a read-write open (hwpassd) upgrades it. Writes fail with -EROFS. */
 int hp_store_open_readonly(const char *path, struct hp_store **ret, char **ret_error);
-/* The opens this thread makes from now on belong to one request (scope: a
- * number new for each; 0 ends it): a kept PostgreSQL connection checks the
- * schema at the request's first open of it only, as an open checks it
- * once however long the request holds it. hwpassd's token check and the
- * operation after it open the store each. */
-void hp_store_request_scope(uint64_t scope);
+/* Whether a kept PostgreSQL connection's reading of the schema version is
+ * taken as current for a second (as the kept tables are) rather than read
+ * at every open. hwpassd, which opens the store several times for each
+ * request, takes it (another controller's upgrade is seen within the
+ * second); the default, for the CLI and the agent, is not to. A connection
+ * the server ended is found either way, without asking it. */
+void hp_store_keep_schema(bool keep);
 /* How many stores this process holds open: a process holding one must not
  * fork a child that uses a store (SQLite's locks are per process). */
 unsigned hp_store_open_count(void);

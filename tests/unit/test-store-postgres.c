@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "store/pg-internal.h" /* HP_PG_KEPT_MS */
 #include "store/store.h"
 #include "util/macro.h"
 
@@ -555,8 +556,9 @@ static void test_pool(void **state)
         hp_store_close(s2);
         assert_int_equal(raw_int_any(url, KEPT), 2);
 
-        raw_exec_any(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                          "current_database() AND application_name = 'hwpass'");
+        /* Ended: each session's process gone (the call waits for that). */
+        raw_exec_any(url, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE "
+                          "datname = current_database() AND application_name = 'hwpass'");
         s = open_ok(url);
         assert_int_equal(hp_store_vm_create(s, "vm1", SPEC), 0);
         hp_store_close(s);
@@ -577,35 +579,39 @@ static void test_pool(void **state)
         hp_store_close(s);
 }
 
-/* A request's opens check the schema of a kept connection once: another
- * request's first open (and any open outside requests) checks it again. */
-static void test_request_scope(void **state)
+/* A kept connection's schema is read at every open (the CLI, an agent),
+ * or, in a process that keeps it (hwpassd), again once its last reading
+ * is older than HP_PG_KEPT_MS, as the kept tables are: another
+ * controller's upgrade is refused by the opens after that; a connection
+ * that the schema refused is checked again at its next open. */
+static void test_schema_kept(void **state)
 {
-        _cleanup_free_ char *url = store_new("scope");
+        _cleanup_free_ char *url = store_new("schema-kept");
         struct hp_store *s = NULL;
         char sql[64];
 
         (void)state;
+        snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d",
+                 HP_STORE_SCHEMA_VERSION);
         hp_store_close(open_ok(url));
-        hp_store_request_scope(7);
+        assert_int_equal(raw_int_any(url, KEPT), 1);
+        raw_exec_any(url, "UPDATE schema_version SET version = 99");
+        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
+        raw_exec_any(url, sql);
+
+        hp_store_keep_schema(true);
         hp_store_close(open_ok(url));
         raw_exec_any(url, "UPDATE schema_version SET version = 99");
-        /* The same request: as one open held for its length would. */
+        usleep((HP_PG_KEPT_MS + 200) * 1000);
+        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
+        assert_null(s);
+        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
+        raw_exec_any(url, sql);
         s = open_ok(url);
         assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
         hp_store_close(s);
-        s = NULL;
-        hp_store_request_scope(8);
-        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
-        hp_store_request_scope(7);
-        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
-        hp_store_request_scope(0);
-        assert_int_equal(hp_store_open(url, &s, NULL), -EPROTONOSUPPORT);
-        assert_null(s);
-        snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d",
-                 HP_STORE_SCHEMA_VERSION);
-        raw_exec_any(url, sql);
-        hp_store_close(open_ok(url));
+        hp_store_keep_schema(false);
+        assert_int_equal(raw_int_any(url, KEPT), 1);
 }
 
 int main(void)
@@ -620,7 +626,7 @@ int main(void)
                 cmocka_unit_test(test_pool),
                 cmocka_unit_test(test_host_ids),
                 cmocka_unit_test(test_events_turn),
-                cmocka_unit_test(test_request_scope),
+                cmocka_unit_test(test_schema_kept),
         };
 
         if (!test_on_pg()) {
