@@ -38,8 +38,12 @@ enum hp_ctl_host_state hp_ctl_host_state(const struct hp_host_info *h, int64_t m
  * out. Switches the connection to host. */
 int hp_ctl_host_devices(struct hp_store *s, const char *host, json_t *out);
 
-/* The host's last report, parsed; NULL when it sent none (or it is damaged). */
+/* The host's last report, parsed; NULL when it sent none (or it is damaged).
+ * A reference to a document other threads may hold too: never changed. */
 json_t *hp_ctl_report(struct hp_store *s, const char *host);
+/* The same of the report's text (may be NULL), parsed only when the host's
+ * last one parsed was not this text. */
+json_t *hp_ctl_report_parse(const char *host, const char *text);
 /* The memory a report says a new VM can have, or HP_PLACE_MEMORY_UNKNOWN. */
 uint64_t hp_ctl_report_memory(json_t *report);
 

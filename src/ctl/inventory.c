@@ -5,6 +5,7 @@
  * with both become candidates: a device the host no longer reports is not
  * placed on. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,14 +23,122 @@ void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h)
         *h = (struct hp_ctl_host_devs){ 0 };
 }
 
+/* Each host's last report as parsed, by the text's hash: a host sends its
+ * report again only when something in it changed, and the picture, every
+ * full judgement and every heartbeat's answer read it, so each text is
+ * parsed once. Shared, never changed (jansson counts references
+ * atomically); one entry per host, sorted by name. */
+struct parsed {
+        char *host;
+        uint64_t hash;
+        size_t len;
+        json_t *doc;
+};
+
+static pthread_mutex_t parsed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct parsed *parsed;
+static size_t n_parsed, n_parsed_max;
+
+static uint64_t text_hash(const char *text, size_t len)
+{
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
+        return h;
+}
+
+/* Where host's entry is, or would go. Under parsed_lock. */
+static size_t parsed_find(const char *host, bool *ret_found)
+{
+        size_t lo = 0, hi = n_parsed;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(parsed[mid].host, host);
+
+                if (c == 0) {
+                        *ret_found = true;
+                        return mid;
+                }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *ret_found = false;
+        return lo;
+}
+
+/* doc (a reference taken) as host's report of that text. Under parsed_lock. */
+static void parsed_keep(const char *host, uint64_t hash, size_t len, json_t *doc)
+{
+        bool found;
+        size_t i = parsed_find(host, &found);
+
+        if (!found) {
+                char *name = strdup(host);
+
+                if (!name)
+                        return;
+                if (n_parsed == n_parsed_max) {
+                        size_t max = n_parsed_max ? 2 * n_parsed_max : 64;
+                        struct parsed *grown = realloc(parsed, max * sizeof(*parsed));
+
+                        if (!grown) {
+                                free(name);
+                                return;
+                        }
+                        parsed = grown;
+                        n_parsed_max = max;
+                }
+                memmove(&parsed[i + 1], &parsed[i], (n_parsed - i) * sizeof(*parsed));
+                n_parsed++;
+                parsed[i] = (struct parsed){ .host = name };
+        }
+        json_decref(parsed[i].doc);
+        parsed[i].hash = hash;
+        parsed[i].len = len;
+        parsed[i].doc = json_incref(doc);
+}
+
+json_t *hp_ctl_report_parse(const char *host, const char *text)
+{
+        size_t len;
+        uint64_t hash;
+        json_t *doc = NULL;
+        bool found;
+        size_t i;
+
+        if (!text)
+                return NULL;
+        len = strlen(text);
+        hash = text_hash(text, len);
+        pthread_mutex_lock(&parsed_lock);
+        i = parsed_find(host, &found);
+        if (found && parsed[i].hash == hash && parsed[i].len == len)
+                doc = json_incref(parsed[i].doc);
+        pthread_mutex_unlock(&parsed_lock);
+        if (doc)
+                return doc;
+        /* A damaged report reports nothing (and is not kept). */
+        doc = json_loads(text, 0, NULL);
+        if (doc) {
+                pthread_mutex_lock(&parsed_lock);
+                parsed_keep(host, hash, len, doc);
+                pthread_mutex_unlock(&parsed_lock);
+        }
+        return doc;
+}
+
 json_t *hp_ctl_report(struct hp_store *s, const char *host)
 {
         _cleanup_free_ char *text = NULL;
         int64_t at = 0;
 
-        if (hp_store_host_report_get(s, host, &text, &at) < 0 || !text)
+        if (hp_store_host_report_get(s, host, &text, &at) < 0)
                 return NULL;
-        return json_loads(text, 0, NULL);
+        return hp_ctl_report_parse(host, text);
 }
 
 uint64_t hp_ctl_report_memory(json_t *report)
@@ -105,9 +214,7 @@ int hp_ctl_host_devs_from(struct hp_store_inventory *inv, size_t n, const char *
         found = n ? bsearch(&key, inv, n, sizeof(*inv), inventory_cmp) : NULL;
         if (!found)
                 found = &none;
-        /* A damaged report reports no device, as hp_ctl_report() reads it. */
-        return hp_ctl_host_devs_make(found, found->report_json ? json_loads(found->report_json, 0, NULL) : NULL,
-                                     ret);
+        return hp_ctl_host_devs_make(found, hp_ctl_report_parse(host, found->report_json), ret);
 }
 
 int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report,

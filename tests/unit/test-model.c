@@ -181,11 +181,43 @@ static void test_store_taken(void **state)
         }
 }
 
+/* A host's report is parsed once per text: the same text again is the
+ * same document; a new text is parsed, and the old document stays whole
+ * for whoever holds it; a damaged one reports nothing. */
+static void test_report_parsed_once(void **state)
+{
+        json_t *a, *b, *c, *d;
+
+        (void)state;
+        a = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}");
+        b = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}");
+        assert_non_null(a);
+        assert_ptr_equal(a, b);
+        json_decref(b);
+        /* Another host's same text is its own. */
+        b = hp_ctl_report_parse("h0", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}");
+        assert_non_null(b);
+        assert_ptr_not_equal(a, b);
+        json_decref(b);
+        c = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 256}}");
+        assert_ptr_not_equal(a, c);
+        assert_int_equal(hp_ctl_report_memory(c), 256);
+        assert_int_equal(hp_ctl_report_memory(a), 512);
+        json_decref(a);
+        d = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 256}}");
+        assert_ptr_equal(c, d);
+        json_decref(c);
+        json_decref(d);
+        assert_null(hp_ctl_report_parse("h1", "{\"devices\": ["));
+        assert_null(hp_ctl_report_parse("h1", NULL));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_inflight),
                 cmocka_unit_test(test_store_taken),
+                cmocka_unit_test(test_report_parsed_once),
         };
 
         return run_store_tests("model", NULL, 0, tests, ELEMENTSOF(tests));
