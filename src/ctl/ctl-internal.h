@@ -41,9 +41,9 @@ int hp_ctl_host_devices(struct hp_store *s, const char *host, json_t *out);
 /* The host's last report, parsed; NULL when it sent none (or it is damaged).
  * A reference to a document other threads may hold too: never changed. */
 json_t *hp_ctl_report(struct hp_store *s, const char *host);
-/* The same of the report's text (may be NULL), parsed only when the host's
- * last one parsed was not this text. */
-json_t *hp_ctl_report_parse(const char *host, const char *text);
+/* The same of the report's text (may be NULL) that came at at_ms (0: not
+ * known), parsed only when the host's last one parsed was not this text. */
+json_t *hp_ctl_report_parse(const char *host, const char *text, int64_t at_ms);
 /* The memory a report says a new VM can have, or HP_PLACE_MEMORY_UNKNOWN. */
 uint64_t hp_ctl_report_memory(json_t *report);
 

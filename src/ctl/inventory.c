@@ -26,12 +26,14 @@ void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h)
 /* Each host's last report as parsed, by the text's hash: a host sends its
  * report again only when something in it changed, and the picture, every
  * full judgement and every heartbeat's answer read it, so each text is
- * parsed once. Shared, never changed (jansson counts references
- * atomically); one entry per host, sorted by name. */
+ * parsed once, and read from the store once (hp_ctl_inventories_load()
+ * names the ones it has). Shared, never changed (jansson counts references
+ * atomically); one entry per host, sorted by name, never removed. */
 struct parsed {
         char *host;
         uint64_t hash;
         size_t len;
+        int64_t at_ms; /* when it came; 0: not known */
         json_t *doc;
 };
 
@@ -71,7 +73,7 @@ static size_t parsed_find(const char *host, bool *ret_found)
 }
 
 /* doc (a reference taken) as host's report of that text. Under parsed_lock. */
-static void parsed_keep(const char *host, uint64_t hash, size_t len, json_t *doc)
+static void parsed_keep(const char *host, uint64_t hash, size_t len, int64_t at_ms, json_t *doc)
 {
         bool found;
         size_t i = parsed_find(host, &found);
@@ -99,10 +101,11 @@ static void parsed_keep(const char *host, uint64_t hash, size_t len, json_t *doc
         json_decref(parsed[i].doc);
         parsed[i].hash = hash;
         parsed[i].len = len;
+        parsed[i].at_ms = at_ms;
         parsed[i].doc = json_incref(doc);
 }
 
-json_t *hp_ctl_report_parse(const char *host, const char *text)
+json_t *hp_ctl_report_parse(const char *host, const char *text, int64_t at_ms)
 {
         size_t len;
         uint64_t hash;
@@ -116,8 +119,11 @@ json_t *hp_ctl_report_parse(const char *host, const char *text)
         hash = text_hash(text, len);
         pthread_mutex_lock(&parsed_lock);
         i = parsed_find(host, &found);
-        if (found && parsed[i].hash == hash && parsed[i].len == len)
+        if (found && parsed[i].hash == hash && parsed[i].len == len) {
                 doc = json_incref(parsed[i].doc);
+                if (at_ms > 0)
+                        parsed[i].at_ms = at_ms;
+        }
         pthread_mutex_unlock(&parsed_lock);
         if (doc)
                 return doc;
@@ -125,7 +131,7 @@ json_t *hp_ctl_report_parse(const char *host, const char *text)
         doc = json_loads(text, 0, NULL);
         if (doc) {
                 pthread_mutex_lock(&parsed_lock);
-                parsed_keep(host, hash, len, doc);
+                parsed_keep(host, hash, len, at_ms, doc);
                 pthread_mutex_unlock(&parsed_lock);
         }
         return doc;
@@ -138,7 +144,7 @@ json_t *hp_ctl_report(struct hp_store *s, const char *host)
 
         if (hp_store_host_report_get(s, host, &text, &at) < 0)
                 return NULL;
-        return hp_ctl_report_parse(host, text);
+        return hp_ctl_report_parse(host, text, at);
 }
 
 uint64_t hp_ctl_report_memory(json_t *report)
@@ -197,9 +203,51 @@ static int inventory_cmp(const void *a, const void *b)
                       ((const struct hp_store_inventory *)b)->host);
 }
 
+/* The reports kept here, as the store names them. */
+static int parsed_keys(struct hp_store_report_key **ret, size_t *ret_n)
+{
+        struct hp_store_report_key *k;
+        size_t n = 0;
+
+        pthread_mutex_lock(&parsed_lock);
+        k = calloc(n_parsed + 1, sizeof(*k));
+        for (size_t i = 0; k && i < n_parsed; i++)
+                if (parsed[i].at_ms > 0)
+                        k[n++] = (struct hp_store_report_key){ .host = parsed[i].host,
+                                                               .at_ms = parsed[i].at_ms,
+                                                               .len = (int64_t)parsed[i].len };
+        pthread_mutex_unlock(&parsed_lock);
+        if (!k)
+                return -ENOMEM;
+        *ret = k;
+        *ret_n = n;
+        return 0;
+}
+
+/* The report the store said host's kept one is: the last parsed here (or
+ * one newer, that another thread read meanwhile). */
+static json_t *parsed_kept(const char *host)
+{
+        json_t *doc = NULL;
+        bool found;
+        size_t i;
+
+        pthread_mutex_lock(&parsed_lock);
+        i = parsed_find(host, &found);
+        if (found)
+                doc = json_incref(parsed[i].doc);
+        pthread_mutex_unlock(&parsed_lock);
+        return doc;
+}
+
 int hp_ctl_inventories_load(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
 {
-        int r = hp_store_inventories(s, ret, ret_n);
+        _cleanup_free_ struct hp_store_report_key *known = NULL;
+        size_t n_known = 0;
+        int r = parsed_keys(&known, &n_known);
+
+        if (r >= 0)
+                r = hp_store_inventories(s, known, n_known, ret, ret_n);
 
         if (r >= 0 && *ret_n > 0)
                 qsort(*ret, *ret_n, sizeof(**ret), inventory_cmp);
@@ -214,7 +262,12 @@ int hp_ctl_host_devs_from(struct hp_store_inventory *inv, size_t n, const char *
         found = n ? bsearch(&key, inv, n, sizeof(*inv), inventory_cmp) : NULL;
         if (!found)
                 found = &none;
-        return hp_ctl_host_devs_make(found, hp_ctl_report_parse(host, found->report_json), ret);
+        return hp_ctl_host_devs_make(
+                found,
+                found->report_kept
+                        ? parsed_kept(host)
+                        : hp_ctl_report_parse(host, found->report_json, found->key.at_ms),
+                ret);
 }
 
 int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report,

@@ -4,6 +4,7 @@
 #include "pg-internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,7 @@ int hp_pg_device_list(struct hp_store *s, struct hp_dev_config **ret, size_t *re
 }
 
 struct inventories {
+        const char *params[3]; /* the known reports: hosts, times, lengths, as arrays */
         struct hp_store_inventory *v;
         size_t n;
 };
@@ -208,9 +210,20 @@ static int inventories_op(struct hp_pg *s, void *data)
         _cleanup_result_ PGresult *hosts = NULL, *devs = NULL;
         int r, n;
 
-        hp_store_inventories_free(iv->v, iv->n);
-        *iv = (struct inventories){ 0 };
-        r = hp_pg_exec(s, "SELECT name, report FROM hosts", 0, NULL, &hosts);
+        hp_store_inventories_free(iv->v, iv->n); /* of a try that conflicted */
+        iv->v = NULL;
+        iv->n = 0;
+        /* A report the caller has is not read from its TOAST table, nor sent. */
+        r = hp_pg_exec(
+                s,
+                "SELECT name, report_ms, len, kept, CASE WHEN kept THEN NULL ELSE report END "
+                "FROM (SELECT h.name, coalesce(h.report_ms, 0) AS report_ms, "
+                "coalesce(octet_length(h.report), 0) AS len, h.report, "
+                "coalesce(h.report IS NOT NULL AND k.ms = h.report_ms "
+                "AND k.len = octet_length(h.report), false) AS kept "
+                "FROM hosts AS h LEFT JOIN unnest($1::text[], $2::bigint[], $3::bigint[]) "
+                "AS k (name, ms, len) ON k.name = h.name) AS x",
+                3, iv->params, &hosts);
         if (r < 0)
                 return r;
         n = sym_PQntuples(hosts);
@@ -221,11 +234,17 @@ static int inventories_op(struct hp_pg *s, void *data)
 
                 r = hp_pg_strdup(hosts, (int)iv->n, 0, &h->host);
                 if (r >= 0)
-                        r = hp_pg_strdup(hosts, (int)iv->n, 1, &h->report_json);
+                        r = hp_pg_int64(hosts, (int)iv->n, 1, &h->key.at_ms);
+                if (r >= 0)
+                        r = hp_pg_int64(hosts, (int)iv->n, 2, &h->key.len);
+                if (r >= 0)
+                        r = hp_pg_strdup(hosts, (int)iv->n, 4, &h->report_json);
                 if (r >= 0 && !h->host)
                         r = -EBADMSG;
                 if (r < 0)
                         return r;
+                h->key.host = h->host;
+                h->report_kept = streq(sym_PQgetvalue(hosts, (int)iv->n, 3), "t");
         }
         qsort(iv->v, iv->n, sizeof(*iv->v), inventory_cmp);
         r = hp_pg_exec(
@@ -258,11 +277,48 @@ static int inventories_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-int hp_pg_inventories(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
+/* The known reports as three array literals: hosts, times, lengths (a
+ * host's name needs no escaping inside double quotes). */
+static int known_arrays(const struct hp_store_report_key *known, size_t n, char *ret[3])
 {
-        struct inventories iv = { 0 };
-        int r = hp_pg_run(hp_pg(s), false, inventories_op, &iv);
+        size_t size[3] = { 0 };
+        FILE *f[3];
+        int r = 0;
 
+        for (size_t a = 0; a < 3; a++) {
+                f[a] = open_memstream(&ret[a], &size[a]);
+                if (!f[a])
+                        r = -ENOMEM;
+                else
+                        fputc('{', f[a]);
+        }
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                fprintf(f[0], "%s\"%s\"", i ? "," : "", known[i].host);
+                fprintf(f[1], "%s%" PRId64, i ? "," : "", known[i].at_ms);
+                fprintf(f[2], "%s%" PRId64, i ? "," : "", known[i].len);
+        }
+        for (size_t a = 0; a < 3; a++) {
+                if (f[a])
+                        fputc('}', f[a]);
+                if (f[a] && fclose(f[a]) != 0)
+                        r = -ENOMEM;
+        }
+        return r;
+}
+
+int hp_pg_inventories(struct hp_store *s, const struct hp_store_report_key *known, size_t n_known,
+                      struct hp_store_inventory **ret, size_t *ret_n)
+{
+        char *arrays[3] = { NULL, NULL, NULL };
+        struct inventories iv = { 0 };
+        int r = known_arrays(known, n_known, arrays);
+
+        for (size_t a = 0; a < 3; a++)
+                iv.params[a] = arrays[a];
+        if (r >= 0)
+                r = hp_pg_run(hp_pg(s), false, inventories_op, &iv);
+        for (size_t a = 0; a < 3; a++)
+                free(arrays[a]);
         if (r < 0) {
                 hp_store_inventories_free(iv.v, iv.n);
                 return r;

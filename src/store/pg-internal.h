@@ -204,7 +204,8 @@ int hp_pg_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster
 int hp_pg_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
                             const char *spec_json);
 int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
-int hp_pg_inventories(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n);
+int hp_pg_inventories(struct hp_store *s, const struct hp_store_report_key *known, size_t n_known,
+                      struct hp_store_inventory **ret, size_t *ret_n);
 int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, struct hp_store_claim_result *ret);
 int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired);

@@ -115,9 +115,19 @@ void hp_store_inventories_free(struct hp_store_inventory *v, size_t n)
         free(v);
 }
 
+static bool report_known(const struct hp_store_report_key *known, size_t n_known,
+                         const struct hp_store_report_key *k)
+{
+        for (size_t i = 0; i < n_known; i++)
+                if (streq(known[i].host, k->host))
+                        return known[i].at_ms == k->at_ms && known[i].len == k->len && k->at_ms > 0;
+        return false;
+}
+
 /* Host by host (SQLite's reads cost no round trips); the connection's host
  * is left as it was. */
-static int inventories_each(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
+static int inventories_each(struct hp_store *s, const struct hp_store_report_key *known,
+                            size_t n_known, struct hp_store_inventory **ret, size_t *ret_n)
 {
         _cleanup_free_ char *was = strdup(s->host ? s->host : HP_STORE_LOCAL_HOST);
         struct hp_host_info *h = NULL;
@@ -128,14 +138,23 @@ static int inventories_each(struct hp_store *s, struct hp_store_inventory **ret,
         if (r >= 0 && n > 0 && !(v = calloc(n, sizeof(*v))))
                 r = -ENOMEM;
         for (; r >= 0 && k < n; k++) {
-                int64_t at = 0;
+                struct hp_store_inventory *i = &v[k];
 
-                v[k].host = strdup(h[k].name);
-                r = v[k].host ? hp_store_set_host(s, h[k].name) : -ENOMEM;
+                i->host = strdup(h[k].name);
+                r = i->host ? hp_store_set_host(s, h[k].name) : -ENOMEM;
                 if (r >= 0)
-                        r = hp_store_device_list(s, &v[k].rows, &v[k].n_rows);
+                        r = hp_store_device_list(s, &i->rows, &i->n_rows);
                 if (r >= 0)
-                        r = hp_store_host_report_get(s, h[k].name, &v[k].report_json, &at);
+                        r = hp_store_host_report_get(s, h[k].name, &i->report_json, &i->key.at_ms);
+                if (r < 0)
+                        break;
+                i->key.host = i->host;
+                i->key.len = i->report_json ? (int64_t)strlen(i->report_json) : 0;
+                i->report_kept = report_known(known, n_known, &i->key);
+                if (i->report_kept) {
+                        free(i->report_json);
+                        i->report_json = NULL;
+                }
         }
         hp_host_infos_free(h, n);
         if (was)
@@ -149,12 +168,16 @@ static int inventories_each(struct hp_store *s, struct hp_store_inventory **ret,
         return 0;
 }
 
-int hp_store_inventories(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n)
+int hp_store_inventories(struct hp_store *s, const struct hp_store_report_key *known,
+                         size_t n_known, struct hp_store_inventory **ret, size_t *ret_n)
 {
-        if (!ret || !ret_n)
+        if (!ret || !ret_n || (n_known > 0 && !known))
                 return -EINVAL;
-        return s->backend->inventories ? s->backend->inventories(s, ret, ret_n)
-                                       : inventories_each(s, ret, ret_n);
+        for (size_t i = 0; i < n_known; i++)
+                if (!known[i].host || !hp_store_host_name_is_valid(known[i].host))
+                        return -EINVAL;
+        return s->backend->inventories ? s->backend->inventories(s, known, n_known, ret, ret_n)
+                                       : inventories_each(s, known, n_known, ret, ret_n);
 }
 
 int hp_store_host_get(struct hp_store *s, const char *name, struct hp_host_info *ret)

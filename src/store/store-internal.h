@@ -111,7 +111,8 @@ struct hp_store_backend {
                           int64_t *ret_expires_ms);
         int (*host_report)(struct hp_store *s, const char *name, const char *report_json);
         /* hp_store_inventories(); NULL: the front reads host by host. */
-        int (*inventories)(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n);
+        int (*inventories)(struct hp_store *s, const struct hp_store_report_key *known,
+                           size_t n_known, struct hp_store_inventory **ret, size_t *ret_n);
         int (*host_report_get)(struct hp_store *s, const char *name, char **ret_report_json,
                                int64_t *ret_at_ms);
         int (*host_set_flag)(struct hp_store *s, const char *name, enum hp_host_flag flag,

@@ -440,14 +440,24 @@ int hp_store_host_report(struct hp_store *s, const char *name, const char *repor
 int hp_store_host_report_get(struct hp_store *s, const char *name, char **ret_report_json,
                              int64_t *ret_at_ms);
 /* Every host's device rows and last report at once (a controller's
- * picture of the cluster): one per host, in no particular order. */
+ * picture of the cluster): one per host, in no particular order. A report
+ * is named by when it came and its length in bytes: one the caller says it
+ * has (known, n_known: it keeps the reports it read) is not sent again. */
+struct hp_store_report_key {
+        const char *host;
+        int64_t at_ms; /* when it came, by the database's clock */
+        int64_t len;
+};
 struct hp_store_inventory {
         char *host;
         struct hp_dev_config *rows; /* by address; NULL when none */
         size_t n_rows;
-        char *report_json; /* NULL: never sent */
+        char *report_json;              /* NULL: never sent, or kept */
+        struct hp_store_report_key key; /* .host: host; at_ms 0: never sent */
+        bool report_kept;               /* the one known names: report_json is NULL */
 };
-int hp_store_inventories(struct hp_store *s, struct hp_store_inventory **ret, size_t *ret_n);
+int hp_store_inventories(struct hp_store *s, const struct hp_store_report_key *known,
+                         size_t n_known, struct hp_store_inventory **ret, size_t *ret_n);
 void hp_store_inventories_free(struct hp_store_inventory *v, size_t n);
 /* The host's flags (both false for a new host). -ENOENT. */
 int hp_store_host_set_ready(struct hp_store *s, const char *name, bool ready);

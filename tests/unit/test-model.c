@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -189,27 +190,77 @@ static void test_report_parsed_once(void **state)
         json_t *a, *b, *c, *d;
 
         (void)state;
-        a = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}");
-        b = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}");
+        a = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}", 0);
+        b = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}", 0);
         assert_non_null(a);
         assert_ptr_equal(a, b);
         json_decref(b);
         /* Another host's same text is its own. */
-        b = hp_ctl_report_parse("h0", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}");
+        b = hp_ctl_report_parse("h0", "{\"devices\": [], \"memory\": {\"available_mib\": 512}}", 0);
         assert_non_null(b);
         assert_ptr_not_equal(a, b);
         json_decref(b);
-        c = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 256}}");
+        c = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 256}}", 0);
         assert_ptr_not_equal(a, c);
         assert_int_equal(hp_ctl_report_memory(c), 256);
         assert_int_equal(hp_ctl_report_memory(a), 512);
         json_decref(a);
-        d = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 256}}");
+        d = hp_ctl_report_parse("h1", "{\"devices\": [], \"memory\": {\"available_mib\": 256}}", 0);
         assert_ptr_equal(c, d);
         json_decref(c);
         json_decref(d);
-        assert_null(hp_ctl_report_parse("h1", "{\"devices\": ["));
-        assert_null(hp_ctl_report_parse("h1", NULL));
+        assert_null(hp_ctl_report_parse("h1", "{\"devices\": [", 0));
+        assert_null(hp_ctl_report_parse("h1", NULL, 0));
+}
+
+/* host's report as the picture would load it now: the parsed document. */
+static json_t *loaded_report(struct hp_store *s, const char *host, bool *ret_kept)
+{
+        _cleanup_(hp_ctl_host_devs_done) struct hp_ctl_host_devs devs = { 0 };
+        struct hp_store_inventory *inv = NULL;
+        size_t n = 0;
+
+        assert_int_equal(hp_ctl_inventories_load(s, &inv, &n), 0);
+        *ret_kept = false;
+        for (size_t i = 0; i < n; i++)
+                if (streq(inv[i].host, host))
+                        *ret_kept = inv[i].report_kept;
+        assert_int_equal(hp_ctl_host_devs_from(inv, n, host, &devs), 0);
+        assert_int_equal(devs.n, VFS);
+        hp_store_inventories_free(inv, n);
+        return json_incref(devs.report);
+}
+
+/* The picture's loads read a host's report from the store only when it is
+ * not the one they read last, and parse it only then. */
+static void test_report_read_once(void **state)
+{
+        _cleanup_free_ char *path = store_new("read_once");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(json_decrefp) json_t *copy = NULL;
+        json_t *a, *b, *c;
+        bool kept;
+
+        (void)state;
+        host_with_vfs(s, "h7");
+        a = loaded_report(s, "h7", &kept);
+        b = loaded_report(s, "h7", &kept);
+        assert_true(kept);
+        assert_ptr_equal(a, b);
+        json_decref(b);
+        /* The host reports again: read and parsed anew. */
+        copy = json_deep_copy(a); /* the parsed one is shared: never changed */
+        json_object_set_new(json_object_get(copy, "memory"), "available_mib", json_integer(77));
+        text = json_dumps(copy, JSON_COMPACT);
+        usleep(5000);
+        assert_int_equal(hp_store_host_report(s, "h7", text), 0);
+        c = loaded_report(s, "h7", &kept);
+        assert_false(kept);
+        assert_ptr_not_equal(a, c);
+        assert_int_equal(hp_ctl_report_memory(c), 77);
+        json_decref(a);
+        json_decref(c);
 }
 
 int main(void)
@@ -218,6 +269,7 @@ int main(void)
                 cmocka_unit_test(test_inflight),
                 cmocka_unit_test(test_store_taken),
                 cmocka_unit_test(test_report_parsed_once),
+                cmocka_unit_test(test_report_read_once),
         };
 
         return run_store_tests("model", NULL, 0, tests, ELEMENTSOF(tests));

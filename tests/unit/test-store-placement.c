@@ -467,7 +467,7 @@ static void test_inventories(void **state)
         snprintf(c.address, sizeof(c.address), "%s", B);
         assert_int_equal(hp_store_device_put(s, &c), 0);
         assert_int_equal(hp_store_set_host(s, HP_STORE_LOCAL_HOST), 0);
-        assert_int_equal(hp_store_inventories(s, &v, &n), 0);
+        assert_int_equal(hp_store_inventories(s, NULL, 0, &v, &n), 0);
         for (size_t i = 0; i < n; i++) {
                 struct hp_dev_config *d = NULL;
                 size_t nd = 0;
@@ -487,6 +487,10 @@ static void test_inventories(void **state)
                 if (streq(v[i].host, "gpu-01")) {
                         seen++;
                         assert_string_equal(v[i].report_json, "{\"devices\": []}");
+                        assert_string_equal(v[i].key.host, "gpu-01");
+                        assert_true(v[i].key.at_ms > 0);
+                        assert_int_equal(v[i].key.len, strlen("{\"devices\": []}"));
+                        assert_false(v[i].report_kept);
                         assert_int_equal(nd, 2);
                         assert_string_equal(v[i].rows[1].label, "fast");
                         assert_string_equal(v[i].rows[1].attrs[1], "zone=z2");
@@ -502,6 +506,75 @@ static void test_inventories(void **state)
         assert_int_equal(n, 3);
         assert_int_equal(seen, 2);
         hp_store_inventories_free(v, n);
+}
+
+/* host's inventory in v, n. */
+static struct hp_store_inventory *inventory_of(struct hp_store_inventory *v, size_t n,
+                                               const char *host)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i].host, host))
+                        return &v[i];
+        fail_msg("no inventory of %s", host);
+        return NULL;
+}
+
+/* A report the caller names as it has it (when it came, its length) is
+ * not sent again; another one (older, of another length, or a new report
+ * since) is. */
+static void test_inventories_known(void **state)
+{
+        _cleanup_free_ char *path = store_new("inventories_known");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        struct hp_store_inventory *v = NULL, *i;
+        struct hp_store_report_key known[3];
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(hp_store_host_add(s, "bare"), 0);
+        assert_int_equal(hp_store_host_report(s, "gpu-01", "{\"devices\": []}"), 0);
+        assert_int_equal(hp_store_inventories(s, NULL, 0, &v, &n), 0);
+        known[0] = inventory_of(v, n, "gpu-01")->key;
+        known[0].host = "gpu-01";
+        known[1] = (struct hp_store_report_key){ .host = "bare" };
+        hp_store_inventories_free(v, n);
+
+        assert_int_equal(hp_store_inventories(s, known, 2, &v, &n), 0);
+        i = inventory_of(v, n, "gpu-01");
+        assert_true(i->report_kept);
+        assert_null(i->report_json);
+        assert_int_equal(i->key.at_ms, known[0].at_ms);
+        assert_int_equal(i->n_rows, 2); /* the rows come all the same */
+        i = inventory_of(v, n, "bare");
+        assert_false(i->report_kept);
+        assert_null(i->report_json);
+        hp_store_inventories_free(v, n);
+
+        /* Not the one stored: sent. */
+        known[2] = known[0];
+        known[2].len++;
+        assert_int_equal(hp_store_inventories(s, &known[2], 1, &v, &n), 0);
+        i = inventory_of(v, n, "gpu-01");
+        assert_false(i->report_kept);
+        assert_string_equal(i->report_json, "{\"devices\": []}");
+        hp_store_inventories_free(v, n);
+        known[2] = known[0];
+        known[2].at_ms--;
+        assert_int_equal(hp_store_inventories(s, &known[2], 1, &v, &n), 0);
+        assert_false(inventory_of(v, n, "gpu-01")->report_kept);
+        hp_store_inventories_free(v, n);
+
+        /* A new report (of the same length): sent. */
+        usleep(5000);
+        assert_int_equal(hp_store_host_report(s, "gpu-01", "{\"devices\": [1]}"), 0);
+        assert_int_equal(hp_store_inventories(s, known, 1, &v, &n), 0);
+        i = inventory_of(v, n, "gpu-01");
+        assert_false(i->report_kept);
+        assert_string_equal(i->report_json, "{\"devices\": [1]}");
+        hp_store_inventories_free(v, n);
+
+        known[1].host = "bad\"name";
+        assert_int_equal(hp_store_inventories(s, known, 2, &v, &n), -EINVAL);
 }
 
 /* Unplacing frees the devices the VM holds on every host. */
@@ -919,21 +992,14 @@ static void test_migrate_v6_duplicate(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names_unique),
-                cmocka_unit_test(test_per_host_views),
-                cmocka_unit_test(test_place),
-                cmocka_unit_test(test_unplace),
-                cmocka_unit_test(test_claim),
-                cmocka_unit_test(test_claims),
-                cmocka_unit_test(test_inventories),
-                cmocka_unit_test(test_set_desired),
-                cmocka_unit_test(test_report),
-                cmocka_unit_test(test_start_failures),
-                cmocka_unit_test(test_moving),
-                cmocka_unit_test(test_settings),
-                cmocka_unit_test(test_readonly),
-                cmocka_unit_test(test_migrate_v6),
-                cmocka_unit_test(test_migrate_v6_duplicate),
+                cmocka_unit_test(test_names_unique),   cmocka_unit_test(test_per_host_views),
+                cmocka_unit_test(test_place),          cmocka_unit_test(test_unplace),
+                cmocka_unit_test(test_claim),          cmocka_unit_test(test_claims),
+                cmocka_unit_test(test_inventories),    cmocka_unit_test(test_inventories_known),
+                cmocka_unit_test(test_set_desired),    cmocka_unit_test(test_report),
+                cmocka_unit_test(test_start_failures), cmocka_unit_test(test_moving),
+                cmocka_unit_test(test_settings),       cmocka_unit_test(test_readonly),
+                cmocka_unit_test(test_migrate_v6),     cmocka_unit_test(test_migrate_v6_duplicate),
         };
 
         return run_store_tests("store-placement", NULL, 0, tests, ELEMENTSOF(tests));
