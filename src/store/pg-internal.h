@@ -207,6 +207,8 @@ int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64
 int hp_pg_inventories(struct hp_store *s, const struct hp_store_report_key *known, size_t n_known,
                       struct hp_store_inventory **ret, size_t *ret_n);
 int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, struct hp_store_claim_result *ret);
+int hp_pg_claim_all(struct hp_store *s, const struct hp_store_claim *c, size_t n,
+                    struct hp_store_claim_result *ret);
 int hp_pg_vm_unplace(struct hp_store *s, const char *name, bool keep_host);
 int hp_pg_vm_set_desired(struct hp_store *s, const char *name, const char *desired);
 int hp_pg_vm_set_start_failures(struct hp_store *s, const char *name, const char *failures);

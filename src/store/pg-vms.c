@@ -429,3 +429,162 @@ int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, struct hp_st
 {
         return hp_pg_run(hp_pg(s), false, claim_op, &(struct claim){ .c = c, .res = ret });
 }
+
+/* One more element of a text[] literal: NULL, or v quoted. */
+static void array_add(FILE *f, bool first, const char *v)
+{
+        if (!first)
+                fputc(',', f);
+        if (!v) {
+                fputs("NULL", f);
+                return;
+        }
+        fputc('"', f);
+        for (; *v; v++) {
+                if (*v == '"' || *v == '\\')
+                        fputc('\\', f);
+                fputc(*v, f);
+        }
+        fputc('"', f);
+}
+
+enum {
+        ALL_VMS,
+        ALL_HOSTS,
+        ALL_CHECK,
+        ALL_KINDS,
+        ALL_MESSAGES,
+        ALL_DEV_CLAIM,
+        ALL_DEV_ADDR,
+        ALL_ARRAYS
+};
+
+struct claim_all {
+        const char *params[ALL_ARRAYS + 2]; /* the arrays, now, the actor */
+        size_t n;
+        struct hp_store_claim_result *res;
+        bool claimed;
+};
+
+/* Every claim in one statement, every check of each in one snapshot, as
+ * claim_op() makes them; nothing is written unless each claim holds and
+ * none reaches for a VM or a device another one of them does (those are
+ * judged one by one, each after the ones before it). */
+static int claim_all_op(struct hp_pg *s, void *data)
+{
+        struct claim_all *a = data;
+        _cleanup_result_ PGresult *res = NULL;
+        int r;
+
+        a->claimed = false;
+        r = hp_pg_exec(
+                s,
+                "WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], "
+                "$4::text[], "
+                "$5::text[]) WITH ORDINALITY AS c (vm, host, check_host, kind, message, i)), "
+                /* Each claim's VM, host and the devices its VM holds elsewhere, by index. */
+                "j AS (SELECT c.*, h.id AS host_id, h.takes, "
+                "(SELECT desired FROM vms WHERE name = c.vm) AS desired, "
+                "(SELECT count(*) FROM devices AS d WHERE d.assigned_vm = c.vm "
+                "AND d.host IS DISTINCT FROM h.id) AS away "
+                "FROM c LEFT JOIN LATERAL (SELECT id, credential IS NOT NULL AND lease_expires_ms "
+                "> " NOW_MS " AND ready AND NOT maintenance AS takes FROM hosts WHERE name = "
+                            "c.host) AS h ON true), "
+                /* Each device asked for: free, or its VM's already. */
+                "w AS (SELECT w.address, j.vm, j.host_id, (SELECT assigned_vm IS NULL OR "
+                "assigned_vm = j.vm "
+                "FROM devices AS d WHERE d.host = j.host_id AND d.address = w.address) AS free "
+                "FROM unnest($6::bigint[], $7::text[]) AS w (i, address) JOIN j ON j.i = w.i), "
+                "ok AS (SELECT (SELECT count(DISTINCT vm) FROM c) = (SELECT count(*) FROM c) "
+                "AND (SELECT count(*) FROM (SELECT DISTINCT host_id, address FROM w) AS x) = "
+                "(SELECT count(*) FROM w) "
+                "AND coalesce((SELECT bool_and(desired = 'off' AND host_id IS NOT NULL "
+                "AND (NOT check_host OR takes) AND away = 0) FROM j), false) "
+                "AND coalesce((SELECT bool_and(free) FROM w), true) AS ok), "
+                "pv AS (UPDATE vms SET host = (SELECT host_id FROM j WHERE j.vm = vms.name), "
+                "desired = 'on', "
+                "epoch = vms.epoch + 1, reported_state = NULL, reported_ms = 0, start_failures = "
+                "NULL, "
+                "updated_at = $8::bigint WHERE vms.name = ANY ($1::text[]) AND (SELECT ok FROM ok) "
+                "RETURNING vms.name, vms.epoch), "
+                "pd AS (UPDATE devices SET assigned_vm = (SELECT vm FROM w WHERE w.host_id = "
+                "devices.host "
+                "AND w.address = devices.address), updated_at = $8::bigint "
+                "WHERE devices.host = ANY (ARRAY(SELECT host_id FROM j)) AND devices.address = ANY "
+                "($7::text[]) "
+                "AND EXISTS (SELECT 1 FROM w WHERE w.host_id = devices.host AND w.address = "
+                "devices.address) "
+                "AND (SELECT ok FROM ok) RETURNING 1), "
+                "n AS (UPDATE event_counter SET last = last + (SELECT count(*) FROM c) WHERE id = "
+                "1 "
+                "AND (SELECT ok FROM ok) RETURNING last), "
+                "e AS (INSERT INTO events (id, at, kind, subject, message, actor, host) "
+                "SELECT n.last - (SELECT count(*) FROM c) + j.i, $8::bigint, j.kind, j.vm, "
+                "j.message, $9, "
+                "j.host_id FROM n, j RETURNING 1) "
+                "SELECT j.i, pv.epoch, (SELECT count(*) FROM pd), (SELECT count(*) FROM e) "
+                "FROM pv JOIN j ON j.vm = pv.name ORDER BY j.i",
+                ELEMENTSOF(a->params), a->params, &res);
+        if (r < 0)
+                return r;
+        if (sym_PQntuples(res) == 0)
+                return 0; /* not every one: none written */
+        if ((size_t)sym_PQntuples(res) != a->n)
+                return -EBADMSG;
+        for (size_t i = 0; i < a->n; i++) {
+                r = hp_pg_int64(res, (int)i, 1, &a->res[i].epoch);
+                if (r < 0)
+                        return r;
+                a->res[i].r = 0;
+        }
+        a->claimed = true;
+        return 0;
+}
+
+int hp_pg_claim_all(struct hp_store *s, const struct hp_store_claim *c, size_t n,
+                    struct hp_store_claim_result *ret)
+{
+        char *arrays[ALL_ARRAYS] = { NULL };
+        size_t size[ALL_ARRAYS];
+        FILE *f[ALL_ARRAYS];
+        struct claim_all a = { .n = n, .res = ret };
+        char now[HP_PG_INT_LEN];
+        size_t k = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < ALL_ARRAYS; i++) {
+                f[i] = open_memstream(&arrays[i], &size[i]);
+                if (!f[i])
+                        r = -ENOMEM;
+                else
+                        fputc('{', f[i]);
+        }
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                array_add(f[ALL_VMS], i == 0, c[i].vm);
+                array_add(f[ALL_HOSTS], i == 0, c[i].host);
+                fprintf(f[ALL_CHECK], "%s%s", i ? "," : "", c[i].check_host ? "true" : "false");
+                array_add(f[ALL_KINDS], i == 0, c[i].event_kind);
+                array_add(f[ALL_MESSAGES], i == 0, c[i].event_message);
+                for (size_t d = 0; d < c[i].n; d++, k++) {
+                        fprintf(f[ALL_DEV_CLAIM], "%s%zu", k ? "," : "", i + 1);
+                        array_add(f[ALL_DEV_ADDR], k == 0, c[i].addrs[d]);
+                }
+        }
+        for (size_t i = 0; i < ALL_ARRAYS; i++) {
+                if (f[i])
+                        fputc('}', f[i]);
+                if (f[i] && fclose(f[i]) != 0)
+                        r = -ENOMEM;
+                a.params[i] = arrays[i];
+        }
+        hp_pg_fmt_int(now, (int64_t)time(NULL));
+        a.params[ALL_ARRAYS] = now;
+        a.params[ALL_ARRAYS + 1] = s->actor;
+        if (r >= 0)
+                r = hp_pg_run(hp_pg(s), false, claim_all_op, &a);
+        for (size_t i = 0; i < ALL_ARRAYS; i++)
+                free(arrays[i]);
+        if (r < 0)
+                return r;
+        return a.claimed ? 1 : 0;
+}

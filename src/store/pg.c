@@ -935,6 +935,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .cluster_vm_create = hp_pg_cluster_vm_create,
         .vm_place = hp_pg_vm_place,
         .claim = hp_pg_claim,
+        .claim_all = hp_pg_claim_all,
         .vm_unplace = hp_pg_vm_unplace,
         .vm_set_desired = hp_pg_vm_set_desired,
         .vm_set_start_failures = hp_pg_vm_set_start_failures,

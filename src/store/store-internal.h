@@ -87,6 +87,13 @@ struct hp_store_backend {
          * NULL on entry); < 0 only when the transaction is lost with it. */
         int (*claim)(struct hp_store *s, const struct hp_store_claim *c,
                      struct hp_store_claim_result *ret);
+        /* hp_store_claims() in one step when every claim is claimed (each
+         * valid as hp_store_claim() checks them, ret[] zeroed): 1 with each
+         * ret[i].epoch, 0 when not all would be (nothing written: the front
+         * judges them one by one), < 0 when the transaction is lost. NULL:
+         * the front claims one by one. */
+        int (*claim_all)(struct hp_store *s, const struct hp_store_claim *c, size_t n,
+                         struct hp_store_claim_result *ret);
         /* ret_epoch is never NULL here. */
         int (*vm_place)(struct hp_store *s, const char *name, const char *host,
                         int64_t *ret_epoch);

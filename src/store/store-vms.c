@@ -223,21 +223,49 @@ void hp_store_claim_result_done(struct hp_store_claim_result *res)
         *res = (struct hp_store_claim_result){ 0 };
 }
 
-/* One claim judged: < 0 only when the transaction is lost. */
-static int claim_one(struct hp_store *s, const struct hp_store_claim *c, struct hp_store_claim_result *ret)
+/* Whether c is a claim to judge; ret (may be NULL) says why not. */
+static bool claim_valid(const struct hp_store_claim *c, struct hp_store_claim_result *ret)
 {
-        hp_store_claim_result_done(ret);
         if (!c || !vm_name_is_valid(c->vm) || !hp_store_host_name_is_valid(c->host) ||
             (c->n > 0 && !c->addrs) || !c->event_kind || !*c->event_kind) {
-                ret->r = -EINVAL;
-                return 0;
+                if (ret)
+                        ret->r = -EINVAL;
+                return false;
         }
         for (size_t i = 0; i < c->n; i++)
                 if (!c->addrs[i] || !hp_store_address_is_valid(c->addrs[i])) {
-                        ret->r = hp_errorf(&ret->conflict, -EINVAL, "%s", c->addrs[i] ? c->addrs[i] : "");
-                        return 0;
+                        if (ret)
+                                ret->r = hp_errorf(&ret->conflict, -EINVAL, "%s",
+                                                   c->addrs[i] ? c->addrs[i] : "");
+                        return false;
                 }
+        return true;
+}
+
+/* One claim judged: < 0 only when the transaction is lost. */
+static int claim_one(struct hp_store *s, const struct hp_store_claim *c,
+                     struct hp_store_claim_result *ret)
+{
+        hp_store_claim_result_done(ret);
+        if (!claim_valid(c, ret))
+                return 0;
         return s->backend->claim(s, c, ret);
+}
+
+/* Every claim of c[0..n) at once, when the backend can and each is valid:
+ * 1 when every one was claimed so, 0 when they are to be judged one by
+ * one, < 0 when the transaction is lost. */
+static int claim_all(struct hp_store *s, const struct hp_store_claim *c, size_t n,
+                     struct hp_store_claim_result *ret)
+{
+        if (n < 2 || !s->backend->claim_all)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (!claim_valid(&c[i], NULL))
+                        return 0;
+        for (size_t i = 0; i < n; i++)
+                hp_store_claim_result_done(&ret[i]);
+        return s->backend->claim_all(s, c, n, ret);
 }
 
 int hp_store_claim_result_give(struct hp_store_claim_result *res, int r, int64_t *ret_epoch,
@@ -264,11 +292,15 @@ int hp_store_claim(struct hp_store *s, const struct hp_store_claim *c, int64_t *
 int hp_store_claims(struct hp_store *s, const struct hp_store_claim *c, size_t n,
                     struct hp_store_claim_result *ret)
 {
+        int r;
+
         if (n > 0 && (!c || !ret))
                 return -EINVAL;
+        r = claim_all(s, c, n, ret);
+        if (r != 0)
+                return r < 0 ? r : 0;
         for (size_t i = 0; i < n; i++) {
-                int r = claim_one(s, &c[i], &ret[i]);
-
+                r = claim_one(s, &c[i], &ret[i]);
                 if (r < 0)
                         return r;
         }

@@ -446,6 +446,77 @@ static void test_claims(void **state)
                 hp_store_claim_result_done(&res[i]);
 }
 
+/* Claims that each hold are claimed as one by one (on PostgreSQL, in one
+ * statement): each VM on its host at its next epoch, its devices held, an
+ * event each in their order with its message, actor and host, the event
+ * ids following the last. */
+static void test_claims_all_hold(void **state)
+{
+        _cleanup_free_ char *path = store_new("claims_all");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        char *const a_only[] = { A }, *const b_only[] = { B }, *const both[] = { A, B };
+        const struct hp_store_claim c[] = {
+                { .vm = "web",
+                  .host = "gpu-01",
+                  .addrs = a_only,
+                  .n = 1,
+                  .event_kind = "vm-placed" },
+                { .vm = "db",
+                  .host = "gpu-01",
+                  .addrs = b_only,
+                  .n = 1,
+                  .event_kind = "vm-placed",
+                  .event_message = "a \"quoted\" \\ one" },
+                { .vm = "ci",
+                  .host = HP_STORE_LOCAL_HOST,
+                  .addrs = both,
+                  .n = 2,
+                  .event_kind = "vm-restarted" },
+        };
+        struct hp_store_claim_result res[ELEMENTSOF(c)] = { 0 };
+        struct hp_event *e = NULL;
+        int64_t epoch = 0, last;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(hp_store_cluster_vm_create(s, "web", NULL, SPEC), 0);
+        assert_int_equal(hp_store_cluster_vm_create(s, "db", NULL, SPEC), 0);
+        assert_int_equal(hp_store_cluster_vm_create(s, "ci", NULL, SPEC), 0);
+        /* db ran before: its next epoch is 2. */
+        assert_int_equal(hp_store_vm_place(s, "db", "gpu-01", &epoch), 0);
+        assert_int_equal(hp_store_vm_unplace(s, "db", false), 0);
+        assert_int_equal(hp_store_event_add(s, "mark", "x", NULL), 0);
+        assert_int_equal(hp_store_set_actor(s, "tester"), 0);
+        last = raw_int_any(path, "SELECT max(id) FROM events");
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_claims(s, c, ELEMENTSOF(c), res), 0);
+        assert_int_equal(hp_store_commit(s), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(res); i++) {
+                assert_int_equal(res[i].r, 0);
+                assert_null(res[i].conflict);
+        }
+        assert_int_equal(res[0].epoch, 1);
+        assert_int_equal(res[1].epoch, 2);
+        assert_int_equal(res[2].epoch, 1);
+        assert_cluster(path, "ci@local:on:1 db@gpu-01:on:2 web@gpu-01:on:1");
+        assert_holders(path, "gpu-01/" A "=web gpu-01/" B "=db local/" A "=ci local/" B "=ci");
+        assert_int_equal(hp_store_event_list(s, last, 10, &e, &n), 0);
+        assert_int_equal(n, 3);
+        for (size_t i = 0; i < n; i++) {
+                assert_int_equal(e[i].id, last + 1 + (int64_t)i);
+                assert_string_equal(e[i].subject, c[i].vm);
+                assert_string_equal(e[i].kind, c[i].event_kind);
+                assert_string_equal(e[i].host, c[i].host);
+                assert_string_equal(e[i].actor, "tester");
+        }
+        assert_null(e[0].message);
+        assert_string_equal(e[1].message, "a \"quoted\" \\ one");
+        hp_events_free(e, n);
+        for (size_t i = 0; i < ELEMENTSOF(res); i++)
+                hp_store_claim_result_done(&res[i]);
+}
+
 /* Every host's rows and report at once are what each host's reads give:
  * its own devices with their attributes and holders, none for a host
  * without devices, the report as stored. */
@@ -992,14 +1063,23 @@ static void test_migrate_v6_duplicate(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names_unique),   cmocka_unit_test(test_per_host_views),
-                cmocka_unit_test(test_place),          cmocka_unit_test(test_unplace),
-                cmocka_unit_test(test_claim),          cmocka_unit_test(test_claims),
-                cmocka_unit_test(test_inventories),    cmocka_unit_test(test_inventories_known),
-                cmocka_unit_test(test_set_desired),    cmocka_unit_test(test_report),
-                cmocka_unit_test(test_start_failures), cmocka_unit_test(test_moving),
-                cmocka_unit_test(test_settings),       cmocka_unit_test(test_readonly),
-                cmocka_unit_test(test_migrate_v6),     cmocka_unit_test(test_migrate_v6_duplicate),
+                cmocka_unit_test(test_names_unique),
+                cmocka_unit_test(test_per_host_views),
+                cmocka_unit_test(test_place),
+                cmocka_unit_test(test_unplace),
+                cmocka_unit_test(test_claim),
+                cmocka_unit_test(test_claims),
+                cmocka_unit_test(test_claims_all_hold),
+                cmocka_unit_test(test_inventories),
+                cmocka_unit_test(test_inventories_known),
+                cmocka_unit_test(test_set_desired),
+                cmocka_unit_test(test_report),
+                cmocka_unit_test(test_start_failures),
+                cmocka_unit_test(test_moving),
+                cmocka_unit_test(test_settings),
+                cmocka_unit_test(test_readonly),
+                cmocka_unit_test(test_migrate_v6),
+                cmocka_unit_test(test_migrate_v6_duplicate),
         };
 
         return run_store_tests("store-placement", NULL, 0, tests, ELEMENTSOF(tests));
