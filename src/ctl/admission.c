@@ -334,7 +334,7 @@ int hp_ctl_ha_status(struct hp_ops_ctx *c, json_t **ret)
         if (r >= 0)
                 r = scenarios(&m, tolerate ? tolerate : 1, NULL, &all);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot judge the cluster's failure scenarios");
+                return hp_op_store_error(c, r, "cannot judge the cluster's failure scenarios");
         json_array_foreach(all, i, one)
                 ok = ok && json_is_true(json_object_get(one, "ok"));
         *ret = json_pack("{s:i, s:s, s:b, s:o}", "tolerate", (int)tolerate, "admission", warn ? "warn" : "refuse",
@@ -451,14 +451,14 @@ int hp_ctl_ha_set(struct hp_ops_ctx *c, json_t *body, json_t **ret)
         if (r >= 0)
                 r = hp_ctl_ha_settings(s, &h.tolerate, &h.warn);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot read the cluster's HA settings");
+                return hp_op_store_error(c, r, "cannot read the cluster's HA settings");
         if (t)
                 h.tolerate = (unsigned)json_integer_value(t);
         if (a)
                 h.warn = streq(json_string_value(a), "warn");
         r = hp_store_transact(s, ha_set_tx, &h);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot store the cluster's HA settings");
+                return hp_op_store_error(c, r, "cannot store the cluster's HA settings");
         hp_store_close(TAKE_PTR(s));
         return hp_ctl_ha_status(c, ret);
 }

@@ -34,6 +34,7 @@ struct beat {
                 *here; /* the VMs placed on the host, read before anything is written */
         size_t n_here;
         bool here_current;     /* nothing written since: the answer is made from them */
+        bool ends_run;         /* a run it says is over: its claim given back, an event written */
         bool changed;          /* wrote what placement reads: devices, a report, a claim given back or taken */
 };
 
@@ -301,17 +302,15 @@ static const struct hp_cluster_vm *here_find(const struct beat *b, const char *n
  * one after the other: a run that b->here shows as said already stays
  * said. Most heartbeats of a settled cluster say only what they said
  * before, and cost no transaction. */
-static bool beat_writes(const struct beat *b)
+static bool beat_writes(struct beat *b)
 {
+        bool writes = json_array_size(json_object_get(b->body, "configs")) > 0 ||
+                      json_object_get(b->body, "devices") ||
+                      json_array_size(json_object_get(b->body, "local_vms")) > 0;
         json_t *run;
         size_t i;
 
-        if (json_array_size(json_object_get(b->body, "configs")) > 0 ||
-            json_object_get(b->body, "devices") ||
-            json_array_size(json_object_get(b->body, "local_vms")) > 0)
-                return true;
-        json_array_foreach(json_object_get(b->body, "vms"), i, run)
-        {
+        json_array_foreach (json_object_get(b->body, "vms"), i, run) {
                 const char *name = json_string_value(json_object_get(run, "name")),
                            *state = json_string_value(json_object_get(run, "state"));
                 json_int_t epoch = json_integer_value(json_object_get(run, "epoch"));
@@ -323,10 +322,12 @@ static bool beat_writes(const struct beat *b)
                 /* Not placed here, or at another epoch: nothing to record (see take_run()). */
                 if (!v || v->epoch != epoch)
                         continue;
-                if (!v->reported_state || !streq(v->reported_state, state))
-                        return true;
+                if (!v->reported_state || !streq(v->reported_state, state)) {
+                        writes = true;
+                        b->ends_run = b->ends_run || streq(state, "off");
+                }
         }
-        return false;
+        return writes;
 }
 
 /* What the host says of a VM it runs or ran: recorded for its current
@@ -564,6 +565,9 @@ static int beat_tx(struct hp_store *s, void *userdata)
                  * starts) rather than conflict and start again. */
                 r = hp_store_events_turn(s);
                 b->changed = true;
+        } else if (b->ends_run) {
+                r = hp_store_events_turn(
+                        s); /* so does a run's end: its claim given back, an event */
         }
         if (r >= 0)
                 r = hp_store_set_host(s, b->host);

@@ -151,7 +151,7 @@ int hp_ctl_hosts(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, json_t *
         int r = hp_ops_store_open(c, &s);
 
         if (r >= 0 && (r = hp_store_host_list(s, &h, &n)) < 0)
-                r = hp_op_host_error(c, r, "cannot read the cluster's hosts");
+                r = hp_op_store_error(c, r, "cannot read the cluster's hosts");
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (hp_ctl_host_shown(&h[i]) && (!hosts || json_array_append_new(
                                                        hosts, host_json(s, &h[i], hp_ctl_margin_ms(cfg))) < 0))
@@ -217,7 +217,7 @@ static int known_host(struct hp_ops_ctx *c, struct hp_store *s, const char *host
                 return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-host", r,
                                        "no host '%.64s' in the cluster (see 'hwpass host list')", host);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot read the cluster's hosts");
+                return hp_op_store_error(c, r, "cannot read the cluster's hosts");
         return 0;
 }
 
@@ -236,7 +236,7 @@ int hp_ctl_devices(struct hp_ops_ctx *c, const char *host, json_t **ret)
         if (host) {
                 r = known_host(c, s, host);
                 if (r >= 0 && (r = hp_ctl_host_devices(s, host, out)) < 0)
-                        r = hp_op_host_error(c, r, "cannot read the devices of %s", host);
+                        r = hp_op_store_error(c, r, "cannot read the devices of %s", host);
                 if (r < 0)
                         return r;
         } else {
@@ -246,7 +246,7 @@ int hp_ctl_devices(struct hp_ops_ctx *c, const char *host, json_t **ret)
                                 r = hp_ctl_host_devices(s, h[i].name, out);
                 hp_host_infos_free(h, n);
                 if (r < 0)
-                        return hp_op_host_error(c, r, "cannot read the cluster's devices");
+                        return hp_op_store_error(c, r, "cannot read the cluster's devices");
         }
         *ret = json_pack("{s:O}", "devices", out);
         return *ret ? 0 : hp_op_oom(c);
@@ -306,7 +306,8 @@ static int change_tx(struct hp_store *s, void *userdata)
         if (r == -ENOENT)
                 r = row_from_report(ch->c, s, ch->host, ch->address, &d);
         else if (r < 0)
-                r = hp_op_host_error(ch->c, r, "cannot read device %s of %s", ch->address, ch->host);
+                r = hp_op_store_error(ch->c, r, "cannot read device %s of %s", ch->address,
+                                      ch->host);
         if (r < 0)
                 return r;
         switch (ch->what) {
@@ -336,8 +337,10 @@ static int change_tx(struct hp_store *s, void *userdata)
                 r = hp_store_event_add(s, ch->what == SET_PASSTHROUGH ? "device-passthrough" : "device-label",
                                        ch->address, event);
         if (r < 0)
-                return r == -EBUSY || r == -ECANCELED ? r : hp_op_host_error(ch->c, r, "cannot store %s of %s",
-                                                                             ch->address, ch->host);
+                return r == -EBUSY || r == -ECANCELED
+                               ? r
+                               : hp_op_store_error(ch->c, r, "cannot store %s of %s", ch->address,
+                                                   ch->host);
         json_decref(ch->doc);
         ch->doc = hp_ctl_config_to_json(&d);
         if (ch->doc)
@@ -367,7 +370,9 @@ static int change(struct change *ch, json_t **ret)
         r = hp_store_transact(s, change_tx, ch);
         if (r < 0) {
                 json_decref(ch->doc);
-                return ch->c->error.message ? r : hp_op_host_error(ch->c, r, "cannot store %s of %s", canon, ch->host);
+                return ch->c->error.message ? r
+                                            : hp_op_store_error(ch->c, r, "cannot store %s of %s",
+                                                                canon, ch->host);
         }
         *ret = ch->doc;
         return 0;
@@ -454,7 +459,8 @@ int hp_ctl_host_remove(struct hp_ops_ctx *c, const char *host, json_t **ret)
                 return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-host", -ENOENT, "no host '%.64s' in the cluster", host);
         r = hp_store_transact(s, remove_tx, &(struct removal){ .c = c, .host = host });
         if (r < 0)
-                return c->error.message ? r : hp_op_host_error(c, r, "cannot remove host '%s'", host);
+                return c->error.message ? r
+                                        : hp_op_store_error(c, r, "cannot remove host '%s'", host);
         *ret = json_pack("{s:s, s:b}", "host", host, "removed", 1);
         return *ret ? 0 : hp_op_oom(c);
 }

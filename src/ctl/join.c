@@ -24,8 +24,12 @@ enum { AT_TOKEN = 1, AT_CREDENTIAL };
 static int join_tx(struct hp_store *s, void *userdata)
 {
         struct join *j = userdata;
-        int r;
+        /* In turn with the other writers of the event log: a hundred hosts
+         * joining at once queue rather than conflict and give up. */
+        int r = hp_store_events_turn(s);
 
+        if (r < 0)
+                return r;
         j->failed_at = AT_TOKEN;
         r = hp_store_join_token_use(s, j->token_hash);
         if (r < 0)
@@ -137,7 +141,7 @@ int hp_ctl_join_token_create(struct hp_ops_ctx *c, int64_t ttl_ms, json_t **ret)
         r = hp_store_transact(s, token_tx, &t);
         if (r < 0) {
                 explicit_bzero(token, sizeof(token));
-                return hp_op_host_error(c, r, "cannot store the join token");
+                return hp_op_store_error(c, r, "cannot store the join token");
         }
         *ret = json_pack("{s:s, s:I}", "token", token, "expires_ms", (json_int_t)t.expires);
         explicit_bzero(token, sizeof(token));

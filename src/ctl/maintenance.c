@@ -110,7 +110,7 @@ int hp_ctl_host_maintenance(struct hp_ops_ctx *c, const char *host, bool on, boo
         if (r == -ENOENT)
                 r = hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-host", r, "no host '%.64s' in the cluster", host);
         else if (r < 0)
-                r = hp_op_host_error(c, r, "cannot set the maintenance of host '%s'", host);
+                r = hp_op_store_error(c, r, "cannot set the maintenance of host '%s'", host);
         else if (e.refused) {
                 _cleanup_free_ char *names = names_text(e.pinned);
 

@@ -111,7 +111,7 @@ int hp_ctl_metrics(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct
         if (r == -ENOMEM)
                 return hp_op_oom(c);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot read the cluster's hosts, devices and VMs");
+                return hp_op_store_error(c, r, "cannot read the cluster's hosts, devices and VMs");
         *ret = m;
         m = (struct hp_ctl_metrics){ 0 };
         return 0;

@@ -41,7 +41,7 @@ int hp_ctl_settings(struct hp_ops_ctx *c, json_t **ret)
                                   "the cluster's stored placement policy is none hwpass knows: set it again with "
                                   "'hwpass cluster policy performance' (or consolidation)");
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot read the cluster's settings");
+                return hp_op_store_error(c, r, "cannot read the cluster's settings");
         *ret = settings_json(policy);
         return *ret ? 0 : hp_op_oom(c);
 }
@@ -84,7 +84,7 @@ int hp_ctl_settings_set(struct hp_ops_ctx *c, json_t *body, json_t **ret)
         /* Retried when it meets another writer (the events' counter row). */
         r = hp_store_transact(s, policy_tx, &(struct policy_set){ .policy = policy });
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot store the cluster's placement policy");
+                return hp_op_store_error(c, r, "cannot store the cluster's placement policy");
         *ret = settings_json(policy);
         return *ret ? 0 : hp_op_oom(c);
 }

@@ -91,7 +91,7 @@ int hp_ctl_vm_define(struct hp_ops_ctx *c, const char *document, const char *hos
         if (r == -ENOENT)
                 return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-host", r, "no host '%.64s' in the cluster", host);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot store VM '%s'", s.name);
+                return hp_op_store_error(c, r, "cannot store VM '%s'", s.name);
         hp_ctl_vms_changed();
         return hp_ctl_vms(c, s.name, ret);
 }
@@ -155,13 +155,13 @@ int hp_ctl_vms(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 if (r == -ENOENT)
                         return no_vm(c, name);
                 if (r < 0)
-                        return hp_op_host_error(c, r, "cannot read VM '%s'", name);
+                        return hp_op_store_error(c, r, "cannot read VM '%s'", name);
                 *ret = vm_json(s, &one);
                 return *ret ? 0 : hp_op_oom(c);
         }
         r = hp_store_cluster_vm_list(s, &v, &n);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot read the cluster's VMs");
+                return hp_op_store_error(c, r, "cannot read the cluster's VMs");
         list = json_array();
         for (size_t i = 0; list && i < n; i++)
                 if (json_array_append_new(list, vm_json(s, &v[i])) < 0) {
@@ -471,7 +471,7 @@ static int judged(struct hp_ops_ctx *c, const char *name, struct hp_store **s, s
         if (r == -ENOENT)
                 return no_vm(c, name);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
+                return hp_op_store_error(c, r, "cannot place VM '%s'", name);
         return 0;
 }
 
@@ -629,7 +629,7 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
         p->fast_lost = false;
         r = hp_ctl_model_pick(s, c->db, &vm, p->policy, &mp);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
+                return hp_op_store_error(c, r, "cannot place VM '%s'", name);
         if (r == 0)
                 return 0;
         cl.host = mp.host;
@@ -670,7 +670,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         if (r == -ENOENT)
                 return no_vm(c, name);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
+                return hp_op_store_error(c, r, "cannot place VM '%s'", name);
         if (restart && (!streq(p.vm.desired, "on") || p.vm.host))
                 return hp_op_fail(c, HP_OP_CONFLICT, -ESTALE, "VM '%s' is not waiting to restart any more", name);
         if (!restart && streq(p.vm.desired, "on") && !p.vm.host)
@@ -683,7 +683,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
         /* HA admission control, for a power-on asked for (not HA's restarts): its setting read once a round. */
         if (!restart && !after_epoch && (r = hp_ctl_ha_settings(s, &tolerate, &warn)) < 0)
-                return hp_op_host_error(c, r, "cannot read the cluster's HA settings");
+                return hp_op_store_error(c, r, "cannot read the cluster's HA settings");
         /* The picture places a power-on asked for; HA's restarts, a start
          * after a failed one and admission control judge every host. A
          * claim that lost (another controller's took the device) is picked
@@ -697,7 +697,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         }
         r = judge_hosts(s, &p);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot place VM '%s'", name);
+                return hp_op_store_error(c, r, "cannot place VM '%s'", name);
         if (p.paths_pending && may_wait)
                 return -EINPROGRESS;
         if (p.res.n_order == 0) {
@@ -725,8 +725,9 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                         r = hp_ctl_admission_check(s, tolerate, warn, name, cl.host, addrs, &warning);
                         if (r < 0) {
                                 json_decref(devs);
-                                return hp_op_host_error(c, r, "cannot judge VM '%s' against HA's failure scenarios",
-                                                        name);
+                                return hp_op_store_error(
+                                        c, r, "cannot judge VM '%s' against HA's failure scenarios",
+                                        name);
                         }
                         if (r == 2) {
                                 json_decref(devs);
@@ -863,8 +864,12 @@ static int stop_tx(struct hp_store *s, void *userdata)
 {
         struct stop *st = userdata;
         _cleanup_(hp_cluster_vm_done) struct hp_cluster_vm v = { 0 };
-        int r = hp_store_cluster_vm_get(s, st->vm, &v);
+        /* It writes the event log, as claims do: in turn with them rather
+         * than in conflict (a stop of every VM at once would fail). */
+        int r = hp_store_events_turn(s);
 
+        if (r >= 0)
+                r = hp_store_cluster_vm_get(s, st->vm, &v);
         if (r < 0)
                 return r;
         st->was_on = streq(v.desired, "on");
@@ -893,7 +898,7 @@ int hp_ctl_vm_stop(struct hp_ops_ctx *c, const char *name, json_t **ret)
         if (r == -ENOENT)
                 return no_vm(c, name);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot stop VM '%s'", name);
+                return hp_op_store_error(c, r, "cannot stop VM '%s'", name);
         return hp_ctl_vms(c, name, ret);
 }
 
@@ -940,7 +945,7 @@ int hp_ctl_vm_delete(struct hp_ops_ctx *c, const char *name, json_t **ret)
         if (r == -ENOENT)
                 return no_vm(c, name);
         if (r < 0)
-                return hp_op_host_error(c, r, "cannot delete VM '%s'", name);
+                return hp_op_store_error(c, r, "cannot delete VM '%s'", name);
         hp_ctl_vms_changed(); /* the picture of the cluster: after the route (hp_api_cluster_written()) */
         *ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
         return *ret ? 0 : hp_op_oom(c);
