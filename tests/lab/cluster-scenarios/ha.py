@@ -308,6 +308,8 @@ def watchdog(ctl, lab, host):
     cluster fails it, so db cannot run twice."""
     h = lab[host]
     qemu_pid = "cat /run/hwpass/vms/db/qemu.pid"
+    # db was just restarted here: its QEMU may not have written its pid yet.
+    until(10, lambda: h.exec(qemu_pid)[0] == 0, 0.2)
     pid = h.exec(qemu_pid)[1].strip()
     agent = "kill -9 $(pidof hwpassd) && sleep 0.5 && ! pidof hwpassd"
     rc, out = h.exec(agent)
