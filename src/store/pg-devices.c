@@ -277,48 +277,26 @@ static int inventories_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-/* The known reports as three array literals: hosts, times, lengths (a
- * host's name needs no escaping inside double quotes). */
-static int known_arrays(const struct hp_store_report_key *known, size_t n, char *ret[3])
-{
-        size_t size[3] = { 0 };
-        FILE *f[3];
-        int r = 0;
-
-        for (size_t a = 0; a < 3; a++) {
-                f[a] = open_memstream(&ret[a], &size[a]);
-                if (!f[a])
-                        r = -ENOMEM;
-                else
-                        fputc('{', f[a]);
-        }
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                fprintf(f[0], "%s\"%s\"", i ? "," : "", known[i].host);
-                fprintf(f[1], "%s%" PRId64, i ? "," : "", known[i].at_ms);
-                fprintf(f[2], "%s%" PRId64, i ? "," : "", known[i].len);
-        }
-        for (size_t a = 0; a < 3; a++) {
-                if (f[a])
-                        fputc('}', f[a]);
-                if (f[a] && fclose(f[a]) != 0)
-                        r = -ENOMEM;
-        }
-        return r;
-}
-
 int hp_pg_inventories(struct hp_store *s, const struct hp_store_report_key *known, size_t n_known,
                       struct hp_store_inventory **ret, size_t *ret_n)
 {
-        char *arrays[3] = { NULL, NULL, NULL };
+        struct hp_pg_arrays k;
         struct inventories iv = { 0 };
-        int r = known_arrays(known, n_known, arrays);
+        int r = hp_pg_arrays_open(&k, 3);
 
+        /* The known reports: hosts, times, lengths. */
+        for (size_t i = 0; r >= 0 && i < n_known; i++) {
+                hp_pg_array_text(&k, 0, known[i].host);
+                hp_pg_array_int(&k, 1, known[i].at_ms);
+                hp_pg_array_int(&k, 2, known[i].len);
+        }
+        if (r >= 0)
+                r = hp_pg_arrays_close(&k);
         for (size_t a = 0; a < 3; a++)
-                iv.params[a] = arrays[a];
+                iv.params[a] = k.text[a];
         if (r >= 0)
                 r = hp_pg_run(hp_pg(s), false, inventories_op, &iv);
-        for (size_t a = 0; a < 3; a++)
-                free(arrays[a]);
+        hp_pg_arrays_done(&k);
         if (r < 0) {
                 hp_store_inventories_free(iv.v, iv.n);
                 return r;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store-internal.h"
 #include "util/macro.h"
@@ -206,6 +207,24 @@ int hp_pg_cluster_vm_create(struct hp_store *s, const char *name, const char *ho
 int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
 int hp_pg_inventories(struct hp_store *s, const struct hp_store_report_key *known, size_t n_known,
                       struct hp_store_inventory **ret, size_t *ret_n);
+/* Array literals for a statement's parameters (pg-array.c): up to
+ * HP_PG_ARRAYS_MAX written at once, each element added to array i; after
+ * hp_pg_arrays_close() (0 or -ENOMEM), text[i] is the literal. Text
+ * elements are quoted (NULL as NULL). hp_pg_arrays_done() frees them. */
+#define HP_PG_ARRAYS_MAX 8
+struct hp_pg_arrays {
+        FILE *f[HP_PG_ARRAYS_MAX];
+        char *text[HP_PG_ARRAYS_MAX];
+        size_t size[HP_PG_ARRAYS_MAX], count[HP_PG_ARRAYS_MAX];
+        size_t n;
+};
+int hp_pg_arrays_open(struct hp_pg_arrays *a, size_t n);
+void hp_pg_array_text(struct hp_pg_arrays *a, size_t i, const char *v);
+void hp_pg_array_int(struct hp_pg_arrays *a, size_t i, int64_t v);
+void hp_pg_array_bool(struct hp_pg_arrays *a, size_t i, bool v);
+int hp_pg_arrays_close(struct hp_pg_arrays *a);
+void hp_pg_arrays_done(struct hp_pg_arrays *a);
+
 int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, struct hp_store_claim_result *ret);
 int hp_pg_claim_all(struct hp_store *s, const struct hp_store_claim *c, size_t n,
                     struct hp_store_claim_result *ret);

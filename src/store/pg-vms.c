@@ -230,24 +230,20 @@ struct assign {
         char *blame; /* the address to blame, and its holder */
 };
 
-/* The addresses as a text[] literal: canonical addresses need no quoting. */
+/* The addresses as a text[] literal. */
 static char *array_literal(char *const *addresses, size_t n)
 {
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
+        struct hp_pg_arrays a;
+        int r = hp_pg_arrays_open(&a, 1);
+        char *text;
 
-        if (!f)
-                return NULL;
-        fputc('{', f);
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "%s%s", i > 0 ? "," : "", addresses[i]);
-        fputc('}', f);
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                hp_pg_array_text(&a, 0, addresses[i]);
+        if (r >= 0)
+                r = hp_pg_arrays_close(&a);
+        text = r >= 0 ? TAKE_PTR(a.text[0]) : NULL;
+        hp_pg_arrays_done(&a);
+        return text;
 }
 
 /* After the update missed some: the first address, in the caller's order,
@@ -430,24 +426,6 @@ int hp_pg_claim(struct hp_store *s, const struct hp_store_claim *c, struct hp_st
         return hp_pg_run(hp_pg(s), false, claim_op, &(struct claim){ .c = c, .res = ret });
 }
 
-/* One more element of a text[] literal: NULL, or v quoted. */
-static void array_add(FILE *f, bool first, const char *v)
-{
-        if (!first)
-                fputc(',', f);
-        if (!v) {
-                fputs("NULL", f);
-                return;
-        }
-        fputc('"', f);
-        for (; *v; v++) {
-                if (*v == '"' || *v == '\\')
-                        fputc('\\', f);
-                fputc(*v, f);
-        }
-        fputc('"', f);
-}
-
 enum {
         ALL_VMS,
         ALL_HOSTS,
@@ -458,6 +436,8 @@ enum {
         ALL_DEV_ADDR,
         ALL_ARRAYS
 };
+
+_Static_assert(ALL_ARRAYS <= HP_PG_ARRAYS_MAX, "the claims' arrays are written at once");
 
 struct claim_all {
         const char *params[ALL_ARRAYS + 2]; /* the arrays, now, the actor */
@@ -544,46 +524,32 @@ static int claim_all_op(struct hp_pg *s, void *data)
 int hp_pg_claim_all(struct hp_store *s, const struct hp_store_claim *c, size_t n,
                     struct hp_store_claim_result *ret)
 {
-        char *arrays[ALL_ARRAYS] = { NULL };
-        size_t size[ALL_ARRAYS];
-        FILE *f[ALL_ARRAYS];
         struct claim_all a = { .n = n, .res = ret };
+        struct hp_pg_arrays v;
         char now[HP_PG_INT_LEN];
-        size_t k = 0;
-        int r = 0;
+        int r = hp_pg_arrays_open(&v, ALL_ARRAYS);
 
-        for (size_t i = 0; i < ALL_ARRAYS; i++) {
-                f[i] = open_memstream(&arrays[i], &size[i]);
-                if (!f[i])
-                        r = -ENOMEM;
-                else
-                        fputc('{', f[i]);
-        }
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                array_add(f[ALL_VMS], i == 0, c[i].vm);
-                array_add(f[ALL_HOSTS], i == 0, c[i].host);
-                fprintf(f[ALL_CHECK], "%s%s", i ? "," : "", c[i].check_host ? "true" : "false");
-                array_add(f[ALL_KINDS], i == 0, c[i].event_kind);
-                array_add(f[ALL_MESSAGES], i == 0, c[i].event_message);
-                for (size_t d = 0; d < c[i].n; d++, k++) {
-                        fprintf(f[ALL_DEV_CLAIM], "%s%zu", k ? "," : "", i + 1);
-                        array_add(f[ALL_DEV_ADDR], k == 0, c[i].addrs[d]);
+                hp_pg_array_text(&v, ALL_VMS, c[i].vm);
+                hp_pg_array_text(&v, ALL_HOSTS, c[i].host);
+                hp_pg_array_bool(&v, ALL_CHECK, c[i].check_host);
+                hp_pg_array_text(&v, ALL_KINDS, c[i].event_kind);
+                hp_pg_array_text(&v, ALL_MESSAGES, c[i].event_message);
+                for (size_t d = 0; d < c[i].n; d++) {
+                        hp_pg_array_int(&v, ALL_DEV_CLAIM, (int64_t)i + 1);
+                        hp_pg_array_text(&v, ALL_DEV_ADDR, c[i].addrs[d]);
                 }
         }
-        for (size_t i = 0; i < ALL_ARRAYS; i++) {
-                if (f[i])
-                        fputc('}', f[i]);
-                if (f[i] && fclose(f[i]) != 0)
-                        r = -ENOMEM;
-                a.params[i] = arrays[i];
-        }
+        if (r >= 0)
+                r = hp_pg_arrays_close(&v);
+        for (size_t i = 0; i < ALL_ARRAYS; i++)
+                a.params[i] = v.text[i];
         hp_pg_fmt_int(now, (int64_t)time(NULL));
         a.params[ALL_ARRAYS] = now;
         a.params[ALL_ARRAYS + 1] = s->actor;
         if (r >= 0)
                 r = hp_pg_run(hp_pg(s), false, claim_all_op, &a);
-        for (size_t i = 0; i < ALL_ARRAYS; i++)
-                free(arrays[i]);
+        hp_pg_arrays_done(&v);
         if (r < 0)
                 return r;
         return a.claimed ? 1 : 0;
