@@ -598,16 +598,18 @@ static void *loop(void *userdata)
 
 /* Whether this host is cut off: no controller answers on the network, nor
  * any isolation address (a refusal is an answer: the controller's process
- * may be down, its host and the network are not). */
+ * may be down, its host and the network are not), within timeout_ms. */
 static bool cut_off(struct hp_agent *a, int timeout_ms)
 {
+        _cleanup_strv_free_ char **where = NULL;
+
         for (size_t i = 0; a->controllers[i]; i++)
-                if (hp_net_answers(a->controllers[i], timeout_ms))
+                if (hp_strv_push(&where, a->controllers[i]) < 0)
                         return false;
         for (size_t i = 0; a->cfg.isolation_addresses && a->cfg.isolation_addresses[i]; i++)
-                if (hp_net_answers(a->cfg.isolation_addresses[i], timeout_ms))
+                if (hp_strv_push(&where, a->cfg.isolation_addresses[i]) < 0)
                         return false;
-        return true;
+        return !hp_net_answers(where, timeout_ms);
 }
 
 /* The isolation thread (docs/cluster.md "Isolation"): once half a lease has
@@ -616,10 +618,13 @@ static bool cut_off(struct hp_agent *a, int timeout_ms)
  * its margin have passed, and restart its VMs elsewhere: they are stopped
  * here before the lease ends, so that none runs twice. If the network
  * answers, the controllers or their database are down, and the VMs keep
- * running: an outage of the cluster's own parts never powers it off. */
+ * running: an outage of the cluster's own parts never powers it off. A
+ * loaded host answers slowly: the network has half of what is left of the
+ * lease to answer, the other half is for stopping the VMs. */
 static void isolation_check(struct hp_agent *a)
 {
         int64_t now = hp_mono_ms(), renewed, lease, left;
+        bool renewed_since;
         int n;
 
         pthread_mutex_lock(&a->lock);
@@ -631,12 +636,18 @@ static void isolation_check(struct hp_agent *a)
             now - a->asked < lease / 4)
                 return;
         a->asked = now;
-        if (!cut_off(a, (int)(left / 4 > 500 ? 500 : left / 4))) {
+        if (!cut_off(a, (int)(left / 2))) {
                 fprintf(stderr, "hwpassd: agent: no renewal for %lld ms, but the network answers: the controllers "
                                 "or their database are down; the VMs keep running\n",
                         (long long)(now - renewed));
                 return;
         }
+        /* A heartbeat answered while the network was asked: not cut off. */
+        pthread_mutex_lock(&a->lock);
+        renewed_since = a->renewed != renewed;
+        pthread_mutex_unlock(&a->lock);
+        if (renewed_since)
+                return;
         a->isolated_for = renewed;
         left = renewed + lease - hp_mono_ms();
         n = hp_agent_runs_isolate(a->runs, &a->iso_ops, left);
