@@ -90,26 +90,32 @@ static void usage(FILE *f)
                 else
                         fprintf(f, "  %s\n  %-*s  %s\n", line, USAGE_COLUMN, "", c->help);
         }
-        fprintf(f, "\nOptions (anywhere on the line):\n"
-                   "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
-                   "                   (environment: HWPASS_HOST_ROOT)\n"
-                   "  --db PATH        the state database (default STATE_DIR/hwpass.db;\n"
-                   "                   environment: HWPASS_DB)\n"
-                   "  --socket PATH    the hwpassd to send changes to (default RUN_DIR/hwpass.sock;\n"
-                   "                   environment: HWPASS_SOCKET). While hwpassd runs, commands that\n"
-                   "                   change something go to its API; without it they run here, under\n"
-                   "                   the same locks\n"
-                   "  --run-dir DIR    sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR ";\n"
-                   "                   environment: HWPASS_RUN_DIR)\n"
-                   "  --state-dir DIR  EFI variable stores and the database's default place (default\n"
-                   "                   " HP_DEFAULT_STATE_DIR "; environment: HWPASS_STATE_DIR)\n"
-                   "  --controller URL[,URL...]  a cluster's controllers: commands go to the first that\n"
-                   "                   answers (environment: HWPASS_CONTROLLER), with\n"
-                   "  --token TOKEN    an API token (environment: HWPASS_TOKEN) and\n"
-                   "  --ca FILE        the cluster CA's certificate (environment: HWPASS_CA)\n"
-                   "  --host NAME      with --controller: the host a device command or events means\n"
-                   "  --json           machine-readable output\n"
-                   "  -h, --help       this text\n");
+        fprintf(f,
+                "\nOptions (anywhere on the line):\n"
+                "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
+                "                   (environment: HWPASS_HOST_ROOT)\n"
+                "  --db PATH        the state database (default STATE_DIR/hwpass.db;\n"
+                "                   environment: HWPASS_DB)\n"
+                "  --socket PATH    the hwpassd to send changes to (default RUN_DIR/hwpass.sock;\n"
+                "                   environment: HWPASS_SOCKET). While hwpassd runs, commands "
+                "that\n"
+                "                   change something go to its API; without it they run here, "
+                "under\n"
+                "                   the same locks\n"
+                "  --run-dir DIR    sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR
+                ";\n"
+                "                   environment: HWPASS_RUN_DIR)\n"
+                "  --state-dir DIR  EFI variable stores and the database's default place (default\n"
+                "                   " HP_DEFAULT_STATE_DIR "; environment: HWPASS_STATE_DIR)\n"
+                "  --controller URL[,URL...]  a cluster's controllers: commands go to the first "
+                "that\n"
+                "                   answers (environment: HWPASS_CONTROLLER), with\n"
+                "  --token TOKEN    an API token (environment: HWPASS_TOKEN) and\n"
+                "  --ca FILE        the cluster CA's certificate (environment: HWPASS_CA)\n"
+                "  --host NAME      with --controller: the host a device command or events means\n"
+                "  --json           machine-readable output\n"
+                "  -h, --help       this text\n"
+                "  --version        hwpass's version (alone on the line)\n");
 }
 
 int hp_cli_usage(const char *group, const char *verb)
@@ -462,6 +468,10 @@ int main(int argc, char **argv)
         bool help = false;
         int r;
 
+        if (argc == 2 && streq(argv[1], "--version")) {
+                puts("hwpass " HP_VERSION);
+                return HP_EXIT_OK;
+        }
         if (!c.host_root || !*c.host_root)
                 c.host_root = "/";
         r = parse_globals(&c, &argc, argv, &help);
