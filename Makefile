@@ -6,13 +6,14 @@
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
 	libcmocka-dev libsqlite3-dev libpq-dev postgresql libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev openssl curl pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
-	kmod cpio ovmf systemd clang libclang-rt-dev chromium fonts-dejavu-core libfuse3-dev fuse3 jq
+	kmod cpio ovmf systemd clang libclang-rt-dev chromium fonts-dejavu-core libfuse3-dev fuse3 jq \
+	debhelper lintian bash-completion man-db
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan
 FUZZ_BUILD := build-fuzz
 
-.PHONY: all deps build build-asan build-fuzz run test fuzz test-lab lab demo-cluster bench clean
+.PHONY: all deps build build-asan build-fuzz run test fuzz test-lab lab demo-cluster bench clean deb
 
 all: build
 
@@ -66,10 +67,20 @@ test: build build-asan build-fuzz
 	@# Suite 'long' (concurrency, the cluster tests but for cluster-agents and cluster-rotate:
 	@# minutes each under ASan, their logic under ASan in unit tests) runs once, as 'scale' does.
 	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab --no-suite browser --no-suite scale \
-		--no-suite long
+		--no-suite long --no-suite package
 	-meson test -C $(FUZZ_BUILD) --print-errorlogs
 	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json
+
+# The Debian package, built with dpkg-buildpackage from a copy of the tree
+# (its tracked and new files) in build-deb/: build-deb/hwpass_VERSION_amd64.deb.
+DEB_BUILD := build-deb
+deb: deps
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/hwpass
+	git ls-files -z --cached --others --exclude-standard | \
+		tar -c --null --ignore-failed-read -T - 2>/dev/null | tar -x -C $(DEB_BUILD)/hwpass
+	cd $(DEB_BUILD)/hwpass && dpkg-buildpackage -us -uc -b
+	@ls $(DEB_BUILD)/*.deb
 
 # Each fuzz target for HWPASS_FUZZ_SECONDS (default 60) on a copy of its seeds;
 # an input that fails is kept in build-fuzz/fuzz-artifacts/.

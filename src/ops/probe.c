@@ -42,13 +42,13 @@ static int find_probe_guest(char *buf, size_t size)
                 snprintf(buf, size, "%s", env);
                 return access(buf, R_OK) < 0 ? -errno : 0;
         }
-        snprintf(buf, size, "%s/probe-guest", HP_DATADIR);
+        snprintf(buf, size, "%s/probe-guest", HP_PKGLIBDIR);
         if (access(buf, R_OK) == 0)
                 return 0;
         if (hp_self_exe(self, sizeof(self)) < 0 || !(slash = strrchr(self, '/')))
                 return -ENOENT;
         *slash = '\0';
-        if (snprintf(buf, size, "%s/../share/hwpass/probe-guest", self) < (int)size &&
+        if (snprintf(buf, size, "%s/../lib/hwpass/probe-guest", self) < (int)size &&
             access(buf, R_OK) == 0)
                 return 0;
         if (snprintf(buf, size, "%s/guest/probe-guest", self) < (int)size && access(buf, R_OK) == 0)

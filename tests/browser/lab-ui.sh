@@ -13,7 +13,7 @@ export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use 
 n1=$(nvme_by_serial hwpass-nvme1)
 nic=$(pci_by_id 8086:10d3)
 ifc=$(ls "/sys/bus/pci/devices/$nic/net" 2>/dev/null | head -1)
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 
 check "the e1000e $nic ($ifc) is up at 10.0.2.15" \
 	sh -c "ip addr add 10.0.2.15/24 dev $ifc && ip link set $ifc up"

@@ -100,7 +100,7 @@ static void test_probe_bios(void **state)
         char **argv = NULL;
 
         (void)state;
-        s.kernel = (char *)"/usr/share/hwpass/probe-guest";
+        s.kernel = (char *)"/usr/lib/hwpass/probe-guest";
         s.append = (char *)"exit";
         s.pci = pci;
         s.n_pci = 1;

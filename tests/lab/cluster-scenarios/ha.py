@@ -33,7 +33,7 @@ import cluster
 import controller
 from cluster import until
 
-PROBE = "/usr/share/hwpass/probe-guest"
+PROBE = "/usr/lib/hwpass/probe-guest"
 FAST = ["--ha-profile", "fast"]
 DEFAULT = ["--ha-profile", "default"]
 

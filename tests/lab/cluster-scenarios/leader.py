@@ -22,7 +22,7 @@ import cluster
 import controller
 from cluster import until
 
-PROBE = "/usr/share/hwpass/probe-guest"
+PROBE = "/usr/lib/hwpass/probe-guest"
 FAST = ["--ha-profile", "fast"]
 STORM = {"d1": "high", "d2": "medium", "n1": "low", "n2": "lowest"}
 

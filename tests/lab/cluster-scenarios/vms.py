@@ -23,7 +23,7 @@ import controller
 def until(timeout, fn):
     return cluster.until(timeout, fn, 1)
 
-PROBE = "/usr/share/hwpass/probe-guest"
+PROBE = "/usr/lib/hwpass/probe-guest"
 
 
 def vm_doc(name, entry):

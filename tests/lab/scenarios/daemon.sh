@@ -5,7 +5,7 @@
 export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use TCG
 
 n1=$(nvme_by_serial hwpass-nvme1)
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 sock=/run/hwpass/hwpass.sock
 api() { curl -s --unix-socket "$sock" "$@"; }
 start_daemon() {

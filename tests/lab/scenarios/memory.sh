@@ -5,7 +5,7 @@
 # and one that does not fit is still refused, with the numbers.
 . /lab/lib.sh
 export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use TCG
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 avail_mib() { echo $(($(sed -n 's/^MemAvailable: *\([0-9]*\) kB$/\1/p' /proc/meminfo) / 1024)); }
 locked_mib() { echo $(($(sed -n 's/^VmLck:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$(cat "/run/hwpass/vms/$1/qemu.pid")/status") / 1024)); }
 

@@ -12,7 +12,7 @@ export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use 
 
 boot=$(sed -n 's/.*hwpass\.lab_boot=\([0-9]*\).*/\1/p' /proc/cmdline)
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 done_in() { wait_for 120 grep -q "PROBE done" "/run/hwpass/vms/$1/serial.log"; }
 
 if [ "$boot" = 1 ]; then

@@ -13,7 +13,7 @@ export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use 
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
 both_on() { [ "$(drv "$gpu")" = "$1" ] && [ "$(drv "$audio")" = "$1" ]; }
 grp() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 done_in() { wait_for 120 grep -q "PROBE done" "/run/hwpass/vms/$1/serial.log"; }
 
 gpu=$(pci_by_id 1002:5046)

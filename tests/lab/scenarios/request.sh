@@ -8,7 +8,7 @@ export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use 
 
 n1=$(nvme_by_serial hwpass-nvme1)
 n2=$(nvme_by_serial hwpass-nvme2)
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 done_in() { wait_for 60 grep -q "PROBE done" "/run/hwpass/vms/$1/serial.log"; }
 
 check "enable both NVMe, label them fast" sh -c "hwpass device passthrough enable $n1 $n2 && hwpass device label $n1 fast && hwpass device label $n2 fast"

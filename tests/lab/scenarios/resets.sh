@@ -6,7 +6,7 @@
 . /lab/lib.sh
 export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use TCG
 
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 e1=$(pci_by_id 8086:100e 1)
 n1=$(nvme_by_serial hwpass-nvme1)
 

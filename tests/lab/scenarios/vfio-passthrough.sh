@@ -23,7 +23,7 @@ check_output "hwpass sees the vfio-pci binding" '^Driver: +vfio-pci, override vf
 start=$(cut -d' ' -f1 /proc/uptime)
 timeout 120 qemu-system-x86_64 -machine q35 -accel tcg -m 64 -nodefaults -display none \
 	-serial stdio -monitor none -no-reboot \
-	-kernel /usr/share/hwpass/probe-guest -append exit \
+	-kernel /usr/lib/hwpass/probe-guest -append exit \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-device vfio-pci,host="$nvme" >/tmp/l2.txt 2>&1
 rc=$?

@@ -8,7 +8,7 @@ export HWPASS_QEMU_ACCEL=tcg # L1's KVM runs on emulated SVM: nested guests use 
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
 n1=$(nvme_by_serial hwpass-nvme1)
 n2=$(nvme_by_serial hwpass-nvme2)
-probe=/usr/share/hwpass/probe-guest
+probe=/usr/lib/hwpass/probe-guest
 # The guest's log is complete once it says "PROBE done".
 done_in() { wait_for 60 grep -q "PROBE done" "/run/hwpass/vms/$1/serial.log"; }
 
