@@ -168,6 +168,10 @@ static void render_cluster(FILE *f, const struct hp_metrics *m)
                "VMs of the cluster by the state asked for (vm start, vm stop).");
         fprintf(f, "hwpass_vms_desired{state=\"on\"} %zu\nhwpass_vms_desired{state=\"off\"} %zu\n",
                 c->vms_desired_on, c->vms_desired_off);
+        header(f, "hwpass_ha_pending_restarts", "gauge",
+               "VMs wanted on that are on no host: HA restarts each once a host can take it "
+               "(hwpass vm explain says why none can now).");
+        fprintf(f, "hwpass_ha_pending_restarts %zu\n", c->vms_pending_restart);
 }
 
 static void render(FILE *f, const struct hp_metrics *m)

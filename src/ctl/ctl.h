@@ -176,6 +176,7 @@ struct hp_ctl_metrics {
         size_t hosts_by_state[HP_HOST_STATE_MAX];
         char **vm_states;                  /* one per VM, NULL-terminated; never NULL on success */
         size_t vms_desired_on, vms_desired_off;
+        size_t vms_pending_restart; /* wanted on, on no host: HA looks for one */
 };
 int hp_ctl_metrics(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, struct hp_ctl_metrics *ret);
 void hp_ctl_metrics_done(struct hp_ctl_metrics *m); /* accepts zeroed */

@@ -88,9 +88,12 @@ static int count_vms(struct hp_store *s, struct hp_ctl_metrics *m)
                 /* As vm list shows it: what its host last reported at this epoch, off before. */
                 if (!(m->vm_states[i] = strdup(v[i].reported_state ? v[i].reported_state : "off")))
                         r = -ENOMEM;
-                else if (streq(v[i].desired, "on"))
+                else if (streq(v[i].desired, "on")) {
                         m->vms_desired_on++;
-                else
+                        /* As vm list shows it: pending-restart. */
+                        if (!v[i].host)
+                                m->vms_pending_restart++;
+                } else
                         m->vms_desired_off++;
         }
         hp_cluster_vms_free(v, n);

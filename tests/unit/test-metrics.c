@@ -231,7 +231,8 @@ static void test_cluster(void **state)
                 "hwpass_hosts{state=\"disconnected\"} 0\n"
                 "hwpass_hosts{state=\"maintenance\"} 0\n"
                 "hwpass_hosts{state=\"failed\"} 1\n"
-                "# HELP hwpass_host_heartbeat_age_seconds Seconds since each host's last heartbeat, "
+                "# HELP hwpass_host_heartbeat_age_seconds Seconds since each host's last "
+                "heartbeat, "
                 "by this controller's clock (none before its first).\n"
                 "# TYPE hwpass_host_heartbeat_age_seconds gauge\n"
                 "hwpass_host_heartbeat_age_seconds{host=\"gpu-a\"} 0.25\n"
@@ -246,7 +247,8 @@ static void test_cluster(void **state)
                 "hwpass_devices{host=\"odd\\\"x\\\\\",state=\"pending\"} 2\n"
                 "hwpass_devices{host=\"odd\\\"x\\\\\",state=\"passthrough\"} 0\n"
                 "hwpass_devices{host=\"odd\\\"x\\\\\",state=\"passthrough!\"} 0\n"
-                "# HELP hwpass_devices_quarantined PCI functions of each host quarantined after a failed "
+                "# HELP hwpass_devices_quarantined PCI functions of each host quarantined after a "
+                "failed "
                 "reset (see hwpass device clear).\n"
                 "# TYPE hwpass_devices_quarantined gauge\n"
                 "hwpass_devices_quarantined{host=\"gpu-a\"} 0\n"
@@ -258,10 +260,16 @@ static void test_cluster(void **state)
                 "hwpass_vms{state=\"starting\"} 0\n"
                 "hwpass_vms{state=\"running\"} 1\n"
                 "hwpass_vms{state=\"stopping\"} 0\n"
-                "# HELP hwpass_vms_desired VMs of the cluster by the state asked for (vm start, vm stop).\n"
+                "# HELP hwpass_vms_desired VMs of the cluster by the state asked for (vm start, vm "
+                "stop).\n"
                 "# TYPE hwpass_vms_desired gauge\n"
                 "hwpass_vms_desired{state=\"on\"} 1\n"
                 "hwpass_vms_desired{state=\"off\"} 2\n"
+                "# HELP hwpass_ha_pending_restarts VMs wanted on that are on no host: HA restarts "
+                "each once a "
+                "host can take it (hwpass vm explain says why none can now).\n"
+                "# TYPE hwpass_ha_pending_restarts gauge\n"
+                "hwpass_ha_pending_restarts 1\n"
                 "# HELP hwpass_power_on_seconds ";
         /* A name the store would refuse, to show the escaping. */
         char name_a[] = "gpu-a", name_b[] = "odd\"x\\";
@@ -271,7 +279,11 @@ static void test_cluster(void **state)
                 { .name = name_b, .state = HP_HOST_FAILED, .devices = { [HP_DEV_MODE_PENDING] = 2 },
                   .quarantined = 1 },
         };
-        struct hp_ctl_metrics cm = { .hosts = hosts, .n_hosts = 2, .vms_desired_on = 1, .vms_desired_off = 2 };
+        struct hp_ctl_metrics cm = { .hosts = hosts,
+                                     .n_hosts = 2,
+                                     .vms_desired_on = 1,
+                                     .vms_desired_off = 2,
+                                     .vms_pending_restart = 1 };
         _cleanup_free_ struct hp_metrics *m = calloc(1, sizeof(*m));
         _cleanup_free_ char *text = NULL;
 
