@@ -7,7 +7,7 @@
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
 	libcmocka-dev libsqlite3-dev libpq-dev postgresql libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev openssl curl pci.ids pciutils python3 strace qemu-system-x86 busybox-static \
 	kmod cpio ovmf systemd clang libclang-rt-dev chromium fonts-dejavu-core libfuse3-dev fuse3 jq \
-	debhelper lintian bash-completion man-db prometheus
+	debhelper lintian bash-completion man-db prometheus systemd-container
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD := build
 ASAN_BUILD := build-asan
