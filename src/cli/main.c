@@ -19,127 +19,64 @@
 
 static int cmd_help_vm(struct hp_cli *c, int argc, char **argv);
 
+/* A table, one command a line. */
+/* clang-format off */
 static const struct command {
         const char *group, *verb, *args, *help;
         int (*run)(struct hp_cli *c, int argc, char **argv);
 } commands[] = {
-        { "host", "check", "", "can this host pass devices through, and if not, why",
-          hp_cmd_host_check },
-        { "host", "list", "",
-          "a cluster's hosts: state, last heartbeat, memory, free devices per pool",
-          hp_cmd_host_list },
-        { "host", "remove", "NAME",
-          "a host leaves the cluster: its credential revoked, its devices dropped",
-          hp_cmd_host_remove },
-        { "host", "maintenance", "enter|exit NAME [--wait]",
-          "no new VMs on a cluster's host; its dynamic VMs move to others",
-          hp_cmd_host_maintenance },
-        { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)",
-          hp_cmd_host_apply },
-        { "host", "boot-config", "[--dry-run]",
-          "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
-        { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)",
-          hp_cmd_host_start_vms },
-        { "host", "stop-vms", "[--timeout SECONDS]",
-          "stop the autostart VMs in reverse order, then any other (at shutdown)",
-          hp_cmd_host_stop_vms },
-        { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]",
-          "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough },
-        { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label",
-          hp_cmd_device_label },
-        { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes",
-          hp_cmd_device_attr },
-        { "device", "probe", "SBDF [--timeout SECONDS]",
-          "boot the probe guest with the device: does its passthrough work here",
-          hp_cmd_device_probe },
-        { "device", "clear", "SBDF [--force]",
-          "return a quarantined device to service once a reset works", hp_cmd_device_clear },
-        { "device", "adopt", "SBDF --from OLD-SBDF",
-          "give a device the stored entry of the one it replaced at another address",
-          hp_cmd_device_adopt },
-        { "device", "forget", "SBDF", "drop the stored entry of a device that is gone",
-          hp_cmd_device_forget },
-        { "graphics", "device", "list", "display devices: host or passthrough, and their VM",
-          hp_cmd_graphics_device_list },
-        { "graphics", "vm", "list", "VMs with display devices, and the device each holds",
-          hp_cmd_graphics_vm_list },
-        { "vm", "create",
-          "NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] [--disk PATH]... [--kernel FILE "
-          "[--append ARGS]] [--hugepages] [--device-limit N] [--placement "
-          "performance|consolidation] [--restart-priority P] [--isolation "
-          "power-off|shutdown|leave-running]",
-          "define a VM", hp_cmd_vm_create },
-        { "vm", "define", "FILE.json|-",
-          "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define },
-        { "vm", "set",
-          "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N] [--firmware "
-          "auto|bios|efi] [--placement performance|consolidation|cluster]",
-          "change a VM that is off", hp_cmd_vm_set },
-        { "vm", "add-pci",
-          "NAME --address SBDF | --allowed VID:DID[,...] [--count N] [--label TEXT] [--attr "
-          "KEY=VALUE]... [--same-numa GROUP] [--same-switch GROUP] [--all-functions] "
-          "[--primary-display] [--rombar on|off] [--romfile PATH]",
-          "a PCI device by address, or free matching ones (allowed IDs in order of preference)",
-          hp_cmd_vm_add_pci },
-        { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device",
-          hp_cmd_vm_add_usb },
-        { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off",
-          hp_cmd_vm_remove_device },
+        { "host", "check", "", "can this host pass devices through, and if not, why", hp_cmd_host_check },
+        { "host", "list", "", "a cluster's hosts: state, last heartbeat, memory, free devices per pool", hp_cmd_host_list },
+        { "host", "remove", "NAME", "a host leaves the cluster: its credential revoked, its devices dropped", hp_cmd_host_remove },
+        { "host", "maintenance", "enter|exit NAME [--wait]", "no new VMs on a cluster's host; its dynamic VMs move to others", hp_cmd_host_maintenance },
+        { "host", "apply", "[--dry-run]", "apply the stored passthrough state again (at boot)", hp_cmd_host_apply },
+        { "host", "boot-config", "[--dry-run]", "modprobe lines that give vfio-pci the devices at boot", hp_cmd_host_boot_config },
+        { "host", "start-vms", "", "start the autostart VMs in order, with their delays (at boot)", hp_cmd_host_start_vms },
+        { "host", "stop-vms", "[--timeout SECONDS]", "stop the autostart VMs in reverse order, then any other (at shutdown)", hp_cmd_host_stop_vms },
+        { "device", "passthrough", "enable|disable SBDF... [--dry-run] [--force]", "hand devices to vfio-pci, or give them back", hp_cmd_device_passthrough },
+        { "device", "label", "SBDF TEXT | SBDF --unset", "the device's custom label", hp_cmd_device_label },
+        { "device", "attr", "SBDF KEY=VALUE... | SBDF --unset KEY", "free key=value attributes", hp_cmd_device_attr },
+        { "device", "probe", "SBDF [--timeout SECONDS]", "boot the probe guest with the device: does its passthrough work here", hp_cmd_device_probe },
+        { "device", "clear", "SBDF [--force]", "return a quarantined device to service once a reset works", hp_cmd_device_clear },
+        { "device", "adopt", "SBDF --from OLD-SBDF", "give a device the stored entry of the one it replaced at another address", hp_cmd_device_adopt },
+        { "device", "forget", "SBDF", "drop the stored entry of a device that is gone", hp_cmd_device_forget },
+        { "graphics", "device", "list", "display devices: host or passthrough, and their VM", hp_cmd_graphics_device_list },
+        { "graphics", "vm", "list", "VMs with display devices, and the device each holds", hp_cmd_graphics_vm_list },
+        { "vm", "create", "NAME --memory SIZE --vcpus N [--firmware auto|bios|efi] [--disk PATH]... [--kernel FILE [--append ARGS]] [--hugepages] [--device-limit N] [--placement performance|consolidation] [--restart-priority P] [--isolation power-off|shutdown|leave-running]", "define a VM", hp_cmd_vm_create },
+        { "vm", "define", "FILE.json|-", "define a VM from its JSON document (as 'vm list --json' gives it)", hp_cmd_vm_define },
+        { "vm", "set", "NAME [--memory SIZE] [--vcpus N] [--hugepages on|off] [--device-limit N] [--firmware auto|bios|efi] [--placement performance|consolidation|cluster]", "change a VM that is off", hp_cmd_vm_set },
+        { "vm", "add-pci", "NAME --address SBDF | --allowed VID:DID[,...] [--count N] [--label TEXT] [--attr KEY=VALUE]... [--same-numa GROUP] [--same-switch GROUP] [--all-functions] [--primary-display] [--rombar on|off] [--romfile PATH]", "a PCI device by address, or free matching ones (allowed IDs in order of preference)", hp_cmd_vm_add_pci },
+        { "vm", "add-usb", "NAME --id VID:PID[:SERIAL] | --port BUS-PORT", "a USB device", hp_cmd_vm_add_usb },
+        { "vm", "remove-device", "NAME pciN|usbN", "take a device out of a VM that is off", hp_cmd_vm_remove_device },
         { "vm", "list", "", "the VMs", hp_cmd_vm_list },
-        { "vm", "show", "NAME [--qemu-argv]", "one VM: devices now, MMIO window, QEMU command line",
-          hp_cmd_vm_show },
-        { "vm", "explain", "NAME",
-          "where power-on could place it: host by host why or why not, with the numbers, and the "
-          "winner",
-          hp_cmd_vm_explain },
+        { "vm", "show", "NAME [--qemu-argv]", "one VM: devices now, MMIO window, QEMU command line", hp_cmd_vm_show },
+        { "vm", "explain", "NAME", "where power-on could place it: host by host why or why not, with the numbers, and the winner", hp_cmd_vm_explain },
         { "vm", "delete", "NAME", "delete a VM that is off", hp_cmd_vm_delete },
-        { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised",
-          hp_cmd_vm_start },
-        { "vm", "stop", "NAME [--force] [--timeout SECONDS]",
-          "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },
+        { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start },
+        { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },
         { "vm", "log", "NAME", "the VM's serial console", hp_cmd_vm_log },
-        { "vm", "supervise", "RUN_DIR", "internal: the supervisor 'vm start' runs for a VM's QEMU",
-          hp_cmd_vm_supervise },
+        { "vm", "supervise", "RUN_DIR", "internal: the supervisor 'vm start' runs for a VM's QEMU", hp_cmd_vm_supervise },
         { "vm", "suspend", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
-        { "vm", "snapshot", "NAME", "refused for VMs with passthrough devices",
-          hp_cmd_vm_state_op },
+        { "vm", "snapshot", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "migrate", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
-        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--disk PATH]... [--dry-run]",
-          "a VMware VM and its passthrough entries, with a warning for what is not carried over",
-          hp_cmd_vm_import_vmx },
-        { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off",
-          "start with the host, in order", hp_cmd_vm_autostart },
-        { "token", "create", "NAME", "a bearer token for the API over TCP, printed this once",
-          hp_cmd_token_create },
-        { "token", "list", "", "the API's tokens: name, when created, when last used",
-          hp_cmd_token_list },
+        { "vm", "import-vmx", "FILE.vmx [--name NAME] [--disk PATH]... [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx },
+        { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart },
+        { "token", "create", "NAME", "a bearer token for the API over TCP, printed this once", hp_cmd_token_create },
+        { "token", "list", "", "the API's tokens: name, when created, when last used", hp_cmd_token_list },
         { "token", "revoke", "NAME", "the token no longer authenticates", hp_cmd_token_revoke },
-        { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]",
-          "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },
-        { "cluster", "token", "create [--ttl DURATION]",
-          "a join token for one host, printed this once", hp_cmd_cluster_token },
-        { "cluster", "policy", "[performance|consolidation]",
-          "where the cluster places VMs that name no policy: spread or packed (no argument: which)",
-          hp_cmd_cluster_policy },
-        { "cluster", "ha", "status | tolerate N [--warn]",
-          "HA admission control: each host failure and where its VMs would restart; keep room for "
-          "N failures",
-          hp_cmd_cluster_ha },
-        { "cluster", "cert", "DIR CONTROLLER [--address HOST]... [--days N] [--renew]",
-          "another controller's certificate from the CA in DIR (--renew: a new key)",
-          hp_cmd_cluster_cert },
-        { "events", NULL, "[--since ID] [--limit N] [--follow]",
-          "the event log: who did what, state changes, failures (a cluster's: with each event's "
-          "host)",
-          hp_cmd_events },
-        { "device", "list", "[--class gpu|net|storage|usb|audio] [--host NAME]",
-          "every PCI function with its passthrough verdict", hp_cmd_device_list },
+        { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]", "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },
+        { "cluster", "token", "create [--ttl DURATION]", "a join token for one host, printed this once", hp_cmd_cluster_token },
+        { "cluster", "policy", "[performance|consolidation]", "where the cluster places VMs that name no policy: spread or packed (no argument: which)", hp_cmd_cluster_policy },
+        { "cluster", "ha", "status | tolerate N [--warn]", "HA admission control: each host failure and where its VMs would restart; keep room for N failures", hp_cmd_cluster_ha },
+        { "cluster", "cert", "DIR CONTROLLER [--address HOST]... [--days N] [--renew]", "another controller's certificate from the CA in DIR (--renew: a new key)", hp_cmd_cluster_cert },
+        { "events", NULL, "[--since ID] [--limit N] [--follow]", "the event log: who did what, state changes, failures (a cluster's: with each event's host)", hp_cmd_events },
+        { "device", "list", "[--class gpu|net|storage|usb|audio] [--host NAME]", "every PCI function with its passthrough verdict", hp_cmd_device_list },
         { "device", "show", "SBDF", "one PCI function in full", hp_cmd_device_show },
         { "iommu", "list", "", "IOMMU groups and their devices", hp_cmd_iommu_list },
         { "usb", "list", "", "the USB tree under each USB controller", hp_cmd_usb_list },
-        { "help", "vm", "", "the VM definition: its JSON keys and device requests (man hwpass-vm)",
-          cmd_help_vm },
+        { "help", "vm", "", "the VM definition: its JSON keys and device requests (man hwpass-vm)", cmd_help_vm },
 };
+/* clang-format on */
 
 /* The same text as hwpass-vm(5), which is made from what this prints. */
 static int cmd_help_vm(struct hp_cli *c, int argc, char **argv)
@@ -170,32 +107,30 @@ static void usage(FILE *f)
                 else
                         fprintf(f, "  %s\n  %-*s  %s\n", line, USAGE_COLUMN, "", c->help);
         }
-        fprintf(f,
-                "\nOptions (anywhere on the line):\n"
-                "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
-                "                   (environment: HWPASS_HOST_ROOT)\n"
-                "  --db PATH        the state database (default STATE_DIR/hwpass.db;\n"
-                "                   environment: HWPASS_DB)\n"
-                "  --socket PATH    the hwpassd to send changes to (default RUN_DIR/hwpass.sock;\n"
-                "                   environment: HWPASS_SOCKET). While hwpassd runs, commands "
-                "that\n"
-                "                   change something go to its API; without it they run here, "
-                "under\n"
-                "                   the same locks\n"
-                "  --run-dir DIR    sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR
-                ";\n"
-                "                   environment: HWPASS_RUN_DIR)\n"
-                "  --state-dir DIR  EFI variable stores and the database's default place (default\n"
-                "                   " HP_DEFAULT_STATE_DIR "; environment: HWPASS_STATE_DIR)\n"
-                "  --controller URL[,URL...]  a cluster's controllers: commands go to the first "
-                "that\n"
-                "                   answers (environment: HWPASS_CONTROLLER), with\n"
-                "  --token TOKEN    an API token (environment: HWPASS_TOKEN) and\n"
-                "  --ca FILE        the cluster CA's certificate (environment: HWPASS_CA)\n"
-                "  --host NAME      with --controller: the host a device command or events means\n"
-                "  --json           machine-readable output\n"
-                "  -h, --help       this text\n"
-                "  --version        hwpass's version (alone on the line)\n");
+        /* Aligned as it prints. */
+        /* clang-format off */
+        fprintf(f, "\nOptions (anywhere on the line):\n"
+                   "  --host-root DIR  read the machine from DIR (sys/, proc/, dev/) instead of /\n"
+                   "                   (environment: HWPASS_HOST_ROOT)\n"
+                   "  --db PATH        the state database (default STATE_DIR/hwpass.db;\n"
+                   "                   environment: HWPASS_DB)\n"
+                   "  --socket PATH    the hwpassd to send changes to (default RUN_DIR/hwpass.sock;\n"
+                   "                   environment: HWPASS_SOCKET). While hwpassd runs, commands that\n"
+                   "                   change something go to its API; without it they run here, under\n"
+                   "                   the same locks\n"
+                   "  --run-dir DIR    sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR ";\n"
+                   "                   environment: HWPASS_RUN_DIR)\n"
+                   "  --state-dir DIR  EFI variable stores and the database's default place (default\n"
+                   "                   " HP_DEFAULT_STATE_DIR "; environment: HWPASS_STATE_DIR)\n"
+                   "  --controller URL[,URL...]  a cluster's controllers: commands go to the first that\n"
+                   "                   answers (environment: HWPASS_CONTROLLER), with\n"
+                   "  --token TOKEN    an API token (environment: HWPASS_TOKEN) and\n"
+                   "  --ca FILE        the cluster CA's certificate (environment: HWPASS_CA)\n"
+                   "  --host NAME      with --controller: the host a device command or events means\n"
+                   "  --json           machine-readable output\n"
+                   "  -h, --help       this text\n");
+        fputs("  --version        hwpass's version (alone on the line)\n", f);
+        /* clang-format on */
 }
 
 int hp_cli_usage(const char *group, const char *verb)
