@@ -103,7 +103,7 @@ static bool any_answers(struct attempt *t, size_t n, int64_t deadline)
         struct pollfd pfd[MAX_ADDRESSES];
         size_t at[MAX_ADDRESSES];
 
-        for (int64_t now = hp_mono_ms(); now < deadline; now = hp_mono_ms()) {
+        for (int64_t now = hp_mono_ms(); n > 0 && now < deadline; now = hp_mono_ms()) {
                 int64_t wait = deadline - now;
                 size_t m = 0;
                 int r;
