@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "host/pci.h"
 
+struct hp_cluster_vm;
 struct hp_dev_config;
 struct hp_host_info;
 struct hp_store;
@@ -89,6 +90,8 @@ int hp_ctl_vm_retry(struct hp_ops_ctx *c, const char *name, int64_t failed_epoch
  * restart): its devices released, its host cleared, still wanted on, no
  * longer moving for a maintenance. Joins the caller's transaction. */
 int hp_ctl_vm_pend(struct hp_store *s, const char *name);
+/* Whether v waits for HA to restart it (pending restart): wanted on, on no host. */
+bool hp_ctl_vm_pending(const struct hp_cluster_vm *v);
 
 /* A refusal's hosts, as "; gpu-01: ...; gpu-02: ..." (an event has no detail); NULL: no memory. */
 char *hp_ctl_verdicts_text(json_t *detail);
@@ -118,7 +121,6 @@ int hp_ctl_vm_restart(struct hp_ops_ctx *c, const char *name, const struct hp_ct
  * runs on host, which is in maintenance, asked to stop there to restart
  * elsewhere (desired off, moving_from host, fenced), with a "vm-moving"
  * event. 0, -ENOLCK when this controller no longer leads, -errno. */
-struct hp_cluster_vm;
 int hp_ctl_maintenance_moves(struct hp_store *s, const struct hp_ctl_fence *fence, const char *host,
                              struct hp_cluster_vm *vms, size_t n_vms);
 

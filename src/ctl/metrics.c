@@ -91,7 +91,7 @@ static int count_vms(struct hp_store *s, struct hp_ctl_metrics *m)
                 else if (streq(v[i].desired, "on")) {
                         m->vms_desired_on++;
                         /* As vm list shows it: pending-restart. */
-                        if (!v[i].host)
+                        if (hp_ctl_vm_pending(&v[i]))
                                 m->vms_pending_restart++;
                 } else
                         m->vms_desired_off++;

@@ -118,7 +118,7 @@ static json_t *vm_json(struct hp_store *s, const struct hp_cluster_vm *v)
         _cleanup_free_ char *err = NULL;
         /* What its host last said it is, at this epoch; "off" before that,
          * or "pending-restart" while HA looks for a host (wanted on, on none). */
-        const char *state = streq(v->desired, "on") && !v->host ? "pending-restart"
+        const char *state = hp_ctl_vm_pending(v) ? "pending-restart"
                             : v->reported_state                   ? v->reported_state
                                                                   : "off";
         json_t *doc = hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0
@@ -507,7 +507,7 @@ int hp_ctl_vm_explain(struct hp_ops_ctx *c, const char *name, json_t **ret)
         /* A VM wanted on and on no host waits for HA to restart it. */
         *ret = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:o, s:s?, s:s}", "vm", name, "state",
                          p.vm.reported_state ? p.vm.reported_state : "off", "pending_restart",
-                         streq(p.vm.desired, "on") && !p.vm.host, "restart_priority",
+                         hp_ctl_vm_pending(&p.vm), "restart_priority",
                          hp_vm_restart_to_string(p.spec.restart_priority), "policy",
                          hp_place_policy_name(p.policy), "policy_from", p.policy_from, "hosts", list, "candidates",
                          cands, "winner", p.res.n_order ? p.hosts[p.res.order[0]].name : NULL, "why", p.res.why);
@@ -671,9 +671,9 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                 return no_vm(c, name);
         if (r < 0)
                 return hp_op_store_error(c, r, "cannot place VM '%s'", name);
-        if (restart && (!streq(p.vm.desired, "on") || p.vm.host))
+        if (restart && !hp_ctl_vm_pending(&p.vm))
                 return hp_op_fail(c, HP_OP_CONFLICT, -ESTALE, "VM '%s' is not waiting to restart any more", name);
-        if (!restart && streq(p.vm.desired, "on") && !p.vm.host)
+        if (!restart && hp_ctl_vm_pending(&p.vm))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY,
                                   "VM '%s' is on already, waiting to restart: its host failed (see 'hwpass vm "
                                   "explain %s'; 'hwpass vm stop %s' gives it up)",
@@ -802,6 +802,11 @@ int hp_ctl_vm_restart(struct hp_ops_ctx *c, const char *name, const struct hp_ct
         /* A host new to the VM has said whether it sees its files long ago:
          * HA does not wait for one (the next pass sees it). */
         return power_on(c, name, 0, f, ret);
+}
+
+bool hp_ctl_vm_pending(const struct hp_cluster_vm *v)
+{
+        return streq(v->desired, "on") && !v->host;
 }
 
 int hp_ctl_vm_pend(struct hp_store *s, const char *name)
