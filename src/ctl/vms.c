@@ -119,8 +119,8 @@ static json_t *vm_json(struct hp_store *s, const struct hp_cluster_vm *v)
         /* What its host last said it is, at this epoch; "off" before that,
          * or "pending-restart" while HA looks for a host (wanted on, on none). */
         const char *state = hp_ctl_vm_pending(v) ? "pending-restart"
-                            : v->reported_state                   ? v->reported_state
-                                                                  : "off";
+                            : v->reported_state  ? v->reported_state
+                                                 : "off";
         json_t *doc = hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0
                               ? json_pack("{s:s, s:s?}", "name", v->name, "damaged", err)
                               : hp_vm_to_json(&spec, state);
