@@ -74,11 +74,18 @@ test: build build-asan build-fuzz
 
 # The Debian package, built with dpkg-buildpackage from a copy of the tree
 # (its tracked and new files) in build-deb/: build-deb/hwpass_VERSION_amd64.deb.
+# DEB_VERSION=V builds the copy as version V (its changelog and meson's
+# project version), as tests/package does for an upgrade.
 DEB_BUILD := build-deb
+DEB_VERSION :=
 deb: deps
 	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/hwpass
 	git ls-files -z --cached --others --exclude-standard | \
 		tar -c --null --ignore-failed-read -T - 2>/dev/null | tar -x -C $(DEB_BUILD)/hwpass
+	if [ -n "$(DEB_VERSION)" ]; then \
+		sed -i '1s/^hwpass ([^)]*)/hwpass ($(DEB_VERSION))/' $(DEB_BUILD)/hwpass/debian/changelog && \
+		sed -i "0,/version : '[^']*'/s//version : '$(DEB_VERSION)'/" $(DEB_BUILD)/hwpass/meson.build; \
+	fi
 	cd $(DEB_BUILD)/hwpass && dpkg-buildpackage -us -uc -b
 	@ls $(DEB_BUILD)/*.deb
 

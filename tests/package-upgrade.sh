@@ -29,13 +29,8 @@ box_down() {
 trap 'box_down; purge; rm -rf "$tmp"' EXIT
 
 # The same tree as a newer version.
-mkdir -p "$tmp/newsrc"
-(cd "$src" && git ls-files -z --cached --others --exclude-standard |
-	tar -c --null --ignore-failed-read -T - 2>/dev/null) | tar -x -C "$tmp/newsrc"
-sed -i "s/^hwpass ($version)/hwpass ($newer)/" "$tmp/newsrc/debian/changelog"
-sed -i "0,/version : '$version'/s//version : '$newer'/" "$tmp/newsrc/meson.build"
 expect "make deb: hwpass $newer, this tree as the next version" 0 "" \
-	sh -c "cd '$tmp/newsrc' && git init -q && git add -A && make deb DEB_BUILD='$tmp/new' >'$tmp/new.log' 2>&1 ||
+	sh -c "make -C '$src' deb DEB_BUILD='$tmp/new' DEB_VERSION='$newer' >'$tmp/new.log' 2>&1 ||
 		{ tail -20 '$tmp/new.log'; exit 1; }"
 old_deb=$deb
 new_deb=$tmp/new/hwpass_${newer}_amd64.deb
