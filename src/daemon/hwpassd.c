@@ -71,12 +71,12 @@ struct options {
         enum { AUTOSTART_BOOT, AUTOSTART_ALWAYS, AUTOSTART_NEVER } autostart;
 };
 
+/* As it prints. */
+/* clang-format off */
 static const char usage_text[] =
-        "usage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]... [--tls-cert FILE "
-        "--tls-key FILE]\n"
+        "usage: hwpassd [--listen unix:PATH] [--listen tcp:ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
         "               [--role standalone|controller|agent]\n"
-        "               [--db PATH|URL] [--host-root DIR] [--web-root DIR] [--run-dir DIR] "
-        "[--state-dir DIR]\n"
+        "               [--db PATH|URL] [--host-root DIR] [--web-root DIR] [--run-dir DIR] [--state-dir DIR]\n"
         "               [--autostart boot|always|never] [--stop-vms-at-exit] [--version]\n"
         "               [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
         "               [--max-connections N] [--max-unauthenticated N]\n"
@@ -84,36 +84,22 @@ static const char usage_text[] =
         "               [--heartbeat-ms N] [--lease-ms N] [--failover-margin-ms N]\n"
         "  agent:       --controller URL[,URL...] --ca FILE [--join-token TOKEN] [--name NAME]\n"
         "               [--isolation-address HOST:PORT]... [--watchdog DEVICE]\n"
-        "  --role: standalone (default: one host, SQLite), controller (a cluster's, over a "
-        "PostgreSQL\n"
-        "        that every controller shares; hosts join and heartbeat to it) or agent (this host "
-        "in a\n"
-        "        cluster: joins with --join-token, or HWPASS_JOIN_TOKEN, the first time, keeps "
-        "its\n"
-        "        credential in the state directory, heartbeats to the first controller that "
-        "answers)\n"
+        "  --role: standalone (default: one host, SQLite), controller (a cluster's, over a PostgreSQL\n"
+        "        that every controller shares; hosts join and heartbeat to it) or agent (this host in a\n"
+        "        cluster: joins with --join-token, or HWPASS_JOIN_TOKEN, the first time, keeps its\n"
+        "        credential in the state directory, heartbeats to the first controller that answers)\n"
         "  --advertise: a controller's URL that agents are told of (one per controller)\n"
-        "  --ha-profile: how fast a silent host is failed and its VMs restarted elsewhere: "
-        "default\n"
-        "        (heartbeat 1 s, lease 5 s, margin 5 s: failed 10 s after its last heartbeat, so a "
-        "host\n"
-        "        that is only slow is not) or fast (0.5 s, 2 s, 1 s: failed after 3 s); give "
-        "every\n"
-        "        controller the same; --heartbeat-ms, --lease-ms and --failover-margin-ms change "
-        "one\n"
+        "  --ha-profile: how fast a silent host is failed and its VMs restarted elsewhere: default\n"
+        "        (heartbeat 1 s, lease 5 s, margin 5 s: failed 10 s after its last heartbeat, so a host\n"
+        "        that is only slow is not) or fast (0.5 s, 2 s, 1 s: failed after 3 s); give every\n"
+        "        controller the same; --heartbeat-ms, --lease-ms and --failover-margin-ms change one\n"
         "  --name: this host's name in the cluster (default: its hostname)\n"
-        "  --isolation-address: an address (e.g. the gateway's SSH port) whose answer tells this "
-        "host it\n"
-        "        is not cut off when no controller answers; a host cut off stops its cluster VMs "
-        "before\n"
-        "        its lease ends, so they can be restarted elsewhere (each VM's \"isolation\" "
-        "setting)\n"
-        "  --watchdog: a watchdog device to feed (/dev/watchdog; 'modprobe softdog' gives one): "
-        "the host\n"
-        "        is reset when the agent hangs, or cannot stop its VMs when cut off, before the "
-        "cluster\n"
-        "        restarts them elsewhere; a restart of hwpassd that is back in time keeps them "
-        "running\n"
+        "  --isolation-address: an address (e.g. the gateway's SSH port) whose answer tells this host it\n"
+        "        is not cut off when no controller answers; a host cut off stops its cluster VMs before\n"
+        "        its lease ends, so they can be restarted elsewhere (each VM's \"isolation\" setting)\n"
+        "  --watchdog: a watchdog device to feed (/dev/watchdog; 'modprobe softdog' gives one): the host\n"
+        "        is reset when the agent hangs, or cannot stop its VMs when cut off, before the cluster\n"
+        "        restarts them elsewhere; a restart of hwpassd that is back in time keeps them running\n"
         "  unix: the API for root and the daemon's user (default " HP_DEFAULT_SOCKET ")\n"
         "  tcp:  asks for 'Authorization: Bearer TOKEN' ('hwpass token create NAME');\n"
         "        plain HTTP on loopback only (127.0.0.1, [::1]), TLS anywhere\n"
@@ -121,28 +107,19 @@ static const char usage_text[] =
         "        the new pair; one that cannot be used is refused and the old one kept\n"
         "  limits of each tcp endpoint:\n"
         "  --header-timeout: a connection that has not sent a request with a valid token\n"
-        "        is closed after this many seconds without a byte (default " HP_STR(
-                HP_API_HEADER_TIMEOUT) ")\n"
-                                       "  --idle-timeout: one that has, after this many idle "
-                                       "seconds (default " HP_STR(
-                                               HP_API_IDLE_TIMEOUT) ")\n"
-                                                                    "  --max-connections: "
-                                                                    "connections at once, a thread "
-                                                                    "each (default " HP_STR(
-                                                                            HP_API_MAX_CONNECTIONS) ")\n"
-                                                                                                    "  --max-unauthenticated: of those, without a valid token yet; one more closes\n"
-                                                                                                    "        the oldest of them (default " HP_STR(
-                                                                                                            HP_API_MAX_UNAUTHENTICATED) ")\n"
-                                                                                                                                        "  --web-root: the web UI's files (default " DEFAULT_WEB_ROOT
-                                                                                                                                        ")\n"
-                                                                                                                                        "  --run-dir: sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR
-                                                                                                                                        ";\n"
-                                                                                                                                        "        environment: HWPASS_RUN_DIR); the socket defaults to RUN_DIR/hwpass.sock\n"
-                                                                                                                                        "  --state-dir: the database and EFI variable stores (default " HP_DEFAULT_STATE_DIR
-                                                                                                                                        ";\n"
-                                                                                                                                        "        environment: HWPASS_STATE_DIR); the database defaults to STATE_DIR/hwpass.db\n"
-                                                                                                                                        "  --autostart: start the autostart VMs on the first start since boot (boot),\n"
-                                                                                                                                        "        at every start (always) or never\n";
+        "        is closed after this many seconds without a byte (default " HP_STR(HP_API_HEADER_TIMEOUT) ")\n"
+        "  --idle-timeout: one that has, after this many idle seconds (default " HP_STR(HP_API_IDLE_TIMEOUT) ")\n"
+        "  --max-connections: connections at once, a thread each (default " HP_STR(HP_API_MAX_CONNECTIONS) ")\n"
+        "  --max-unauthenticated: of those, without a valid token yet; one more closes\n"
+        "        the oldest of them (default " HP_STR(HP_API_MAX_UNAUTHENTICATED) ")\n"
+        "  --web-root: the web UI's files (default " DEFAULT_WEB_ROOT ")\n"
+        "  --run-dir: sockets, VM run directories, locks (default " HP_DEFAULT_RUN_DIR ";\n"
+        "        environment: HWPASS_RUN_DIR); the socket defaults to RUN_DIR/hwpass.sock\n"
+        "  --state-dir: the database and EFI variable stores (default " HP_DEFAULT_STATE_DIR ";\n"
+        "        environment: HWPASS_STATE_DIR); the database defaults to STATE_DIR/hwpass.db\n"
+        "  --autostart: start the autostart VMs on the first start since boot (boot),\n"
+        "        at every start (always) or never\n";
+/* clang-format on */
 
 /* parse_args' answer to --help and --version: the text was printed, exit 0. */
 #define HELP_SHOWN (-1)
