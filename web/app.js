@@ -91,6 +91,13 @@
   };
   let role = "standalone";
   const serves = () => SERVES[role];
+  /* What each button needs of the token's role (GET /v1/daemon says which
+   * it has; the server checks every request too): the buttons a role
+   * cannot use are not offered (style.css), and their clicks do nothing. */
+  const NEEDS = { toggle: "admin", maintenance: "admin", label: "operator", start: "operator", stop: "operator" };
+  const RANK = { viewer: 0, operator: 1, admin: 2 };
+  let access = "admin";
+  const allowed = (action) => RANK[access] >= RANK[NEEDS[action] || "viewer"];
   /* Sources shown inside another's section; every source a page reads. */
   const PART_OF = { ha: "hosts" };
   const sources = () => [...serves(), ...Object.keys(PART_OF)];
@@ -857,7 +864,7 @@
 
   document.addEventListener("click", (ev) => {
     const b = ev.target.closest("button[data-action]");
-    if (!b || b.disabled) return;
+    if (!b || b.disabled || !allowed(b.dataset.action)) return;
     const action = b.dataset.action;
     const row = b.closest("[data-addr], [data-vm], [data-host]");
     const addr = row && row.dataset.addr, vm = row && row.dataset.vm;
@@ -922,14 +929,18 @@
     setTimeout(follow, LIVE_MS);
   }
 
-  /* Asks which daemon this is, shows the sections it serves and hides the
-   * others, and loads them. A hwpassd from before /v1/daemon is a host's own. */
+  /* Asks which daemon this is and what this token may do there, shows the
+   * sections it serves and hides the others, and loads them. A hwpassd from
+   * before /v1/daemon is a host's own, and knew no roles. */
   async function start() {
     try {
-      if ((await api("GET", "v1/daemon")).role === "controller") role = "controller";
+      const d = await api("GET", "v1/daemon");
+      if (d.role === "controller") role = "controller";
+      if (d.caller && d.caller.role in RANK) access = d.caller.role;
     } catch (e) {
       /* standalone */
     }
+    document.documentElement.dataset.access = access;
     if (role === "controller") {
       state.picked = new URLSearchParams(location.search).get("host");
       $("devices-how").textContent = "The host plans and applies what is set here, at its next heartbeat.";

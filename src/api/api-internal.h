@@ -14,6 +14,7 @@
 #include "api/metrics.h"
 #include "api/server.h"
 #include "ctl/ctl.h"
+#include "util/token.h"
 
 struct MHD_Connection;
 struct hp_api_listener;
@@ -54,6 +55,7 @@ struct hp_api_request {
         size_t body_len;
         bool local;        /* on the Unix socket, peer checked */
         const char *actor; /* who asks: "root", "uid 1000", "token NAME", "host NAME" */
+        enum hp_token_role access; /* what they may do: admin on the Unix socket, a token's role */
         const char *agent_host; /* on a controller, the host whose credential came; NULL otherwise */
 };
 
@@ -74,16 +76,23 @@ struct hp_api_reply hp_api_error(unsigned status, const char *code, const char *
 struct hp_api_reply hp_api_ok(json_t *body);
 
 /* Who asks (auth.c). On the Unix socket: root or the daemon's user, the
- * peer's name in actor. On TCP: the bearer token's owner, actor "token
- * NAME"; when not, *ret_refusal is the reply (401, or 500). */
+ * peer's name in actor; they may do everything. On TCP: the bearer token's
+ * owner, actor "token NAME", *ret_access its role; when not, *ret_refusal
+ * is the reply (401, or 500). */
 bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size);
-bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
-                          struct hp_api_reply *ret_refusal);
 /* On a controller a bearer may also be a host's credential (docs/cluster.md
  * "Trust"): then actor is "host NAME" and agent_host (size bytes) NAME;
  * agent_host is "" for an API token. */
 bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
-                           char *agent_host, size_t host_size, struct hp_api_reply *ret_refusal);
+                           char *agent_host, size_t host_size, enum hp_token_role *ret_access,
+                           struct hp_api_reply *ret_refusal);
+
+/* The role a request needs (access.c): viewer to read, operator to power
+ * and edit VMs and label devices, admin for the rest. */
+enum hp_token_role hp_api_role_needed(const char *method, const char *url);
+/* Whether req's caller may make it; when not, *ret_refusal is the 403
+ * that names the role it needs. */
+bool hp_api_access_allowed(const struct hp_api_request *req, struct hp_api_reply *ret_refusal);
 
 /* The connections of a TCP endpoint that have shown no token yet (admit.c),
  * oldest first: at most max; one more drops the oldest. */

@@ -47,9 +47,11 @@ static const char *bearer(const char *header)
         return *header ? header : NULL;
 }
 
-/* The name of the stored token whose hash is the presented token's; on a
- * controller, else the host whose credential it is (*ret_host true). */
-static int token_name(struct hp_api *a, const char *token, char **ret_name, bool *ret_host)
+/* The name and role of the stored token whose hash is the presented
+ * token's; on a controller, else the host whose credential it is (*ret_host
+ * true, the role viewer's: a credential opens the agents' routes only). */
+static int token_name(struct hp_api *a, const char *token, char **ret_name,
+                      enum hp_token_role *ret_access, bool *ret_host)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         char hash[HP_TOKEN_HASH_LEN + 1];
@@ -62,10 +64,11 @@ static int token_name(struct hp_api *a, const char *token, char **ret_name, bool
         if (r < 0)
                 return r;
         *ret_host = false;
-        r = hp_store_token_check(s, hash, ret_name);
+        r = hp_store_token_check(s, hash, ret_name, ret_access);
         if (r != -ENOENT || a->role != HP_ROLE_CONTROLLER)
                 return r;
         *ret_host = true;
+        *ret_access = HP_TOKEN_VIEWER;
         return hp_store_host_check(s, hash, ret_name);
 }
 
@@ -77,16 +80,9 @@ static struct hp_api_reply unauthorized(const char *challenge, const char *msg)
         return rep;
 }
 
-bool hp_api_token_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
-                          struct hp_api_reply *ret_refusal)
-{
-        char host[HP_STORE_HOST_NAME_MAX + 1];
-
-        return hp_api_bearer_allowed(a, conn, actor, size, host, sizeof(host), ret_refusal);
-}
-
 bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
-                           char *agent_host, size_t host_size, struct hp_api_reply *ret_refusal)
+                           char *agent_host, size_t host_size, enum hp_token_role *ret_access,
+                           struct hp_api_reply *ret_refusal)
 {
         const char *header =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -102,7 +98,7 @@ bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *
                                             "Bearer TOKEN'; " HOW_TO_GET_ONE);
                 return false;
         }
-        r = token_name(a, token, &name, &is_host);
+        r = token_name(a, token, &name, ret_access, &is_host);
         if (r == -ENOENT || r == -EINVAL) {
                 *ret_refusal = unauthorized(
                         "Bearer realm=\"hwpass\", error=\"invalid_token\"",

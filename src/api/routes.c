@@ -121,14 +121,16 @@ static struct hp_api_reply devices(struct hp_api *a, const struct hp_api_request
 }
 
 /* GET /v1/daemon: what this daemon is, so that a client (the web UI) knows
- * which routes it serves before it asks for them. */
-static struct hp_api_reply daemon_info(const struct hp_api *a)
+ * which routes it serves before it asks for them, and who the client is
+ * to it: what its token's role lets it do. */
+static struct hp_api_reply daemon_info(const struct hp_api *a, const struct hp_api_request *req)
 {
         static const char *const roles[] = { [HP_ROLE_STANDALONE] = "standalone",
                                              [HP_ROLE_CONTROLLER] = "controller",
                                              [HP_ROLE_AGENT] = "agent" };
 
-        return hp_api_ok(json_pack("{s:s}", "role", roles[a->role]));
+        return hp_api_ok(json_pack("{s:s, s:{s:s, s:s}}", "role", roles[a->role], "caller", "name",
+                                   req->actor, "role", hp_token_role_name(req->access)));
 }
 
 static json_t *vm_json(const struct hp_vm_record *rec)
@@ -584,29 +586,37 @@ static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
-/* POST /v1/tokens {"name"}, DELETE /v1/tokens/{name}: on the Unix socket
- * only, until tokens carry roles: a token must not make another. */
+/* POST /v1/tokens {"name", "role"}, DELETE /v1/tokens/{name}: an admin's
+ * (access.c); "role" is admin when not given, as before tokens had roles. */
 static struct hp_api_reply tokens(struct hp_api *a, const struct hp_api_request *req, const char *name)
 {
-        static const char *const fields[] = { "name", NULL };
+        static const char *const fields[] = { "name", "role", NULL };
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
+        enum hp_token_role role = HP_TOKEN_ADMIN;
+        const char *role_name = NULL;
         struct hp_api_reply err;
         struct hp_ops_ctx ctx;
         json_t *doc = NULL;
         char actor[160];
         int r;
 
-        if (!req->local)
-                return hp_api_error(403, "forbidden", "%s %s is served on the Unix socket only", req->method, req->url);
         if (!name) {
                 if (hp_api_body_object(req, fields, false, &body, &err) < 0)
                         return err;
                 if (hp_api_get_string(body, "name", false, &name, &msg) < 0 || !name)
                         return hp_api_error(400, "bad-body", "%s", msg ? msg : "\"name\" is required");
+                if (hp_api_get_string(body, "role", false, &role_name, &msg) < 0)
+                        return hp_api_error(400, "bad-body", "%s", msg);
+                if (role_name && hp_token_role_from_name(role_name, &role) < 0)
+                        return hp_api_error(400, "bad-role",
+                                            "invalid role '%.32s': admin (everything), operator "
+                                            "(power and edit VMs, label devices) or viewer (read only)",
+                                            role_name);
         }
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = body ? hp_ops_token_create(&ctx, name, &doc) : hp_ops_token_revoke(&ctx, name, &doc);
+        r = body ? hp_ops_token_create(&ctx, name, role, &doc)
+                 : hp_ops_token_revoke(&ctx, name, &doc);
         return hp_api_op_reply(&ctx, r, doc, body ? 201 : 200);
 }
 
@@ -676,6 +686,7 @@ static struct hp_api_reply route(struct hp_api *a, const struct hp_api_request *
 {
         const char *m = req->method, *url = req->url;
         bool get = streq(m, "GET"), put = streq(m, "PUT"), post = streq(m, "POST"), del = streq(m, "DELETE");
+        struct hp_api_reply refusal;
         char arg[256], dev[32];
 
         if (!post && !put && !del && req->body)
@@ -683,6 +694,8 @@ static struct hp_api_reply route(struct hp_api *a, const struct hp_api_request *
         if (!serves_state(a, req))
                 return hp_api_error(409, "other-state", "this daemon serves the database '%s' and host root '%s'",
                                     a->db_path, a->host_root);
+        if (!hp_api_access_allowed(req, &refusal))
+                return refusal;
         if (a->role == HP_ROLE_CONTROLLER) {
                 bool handled;
                 struct hp_api_reply rep = hp_api_route_cluster(a, req, &handled);
@@ -691,7 +704,7 @@ static struct hp_api_reply route(struct hp_api *a, const struct hp_api_request *
                         return rep;
         }
         if (streq(url, "/v1/daemon"))
-                return get ? daemon_info(a) : hp_api_method_error(req, "GET");
+                return get ? daemon_info(a, req) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/host/check"))
                 return get ? host_check(a) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/devices"))

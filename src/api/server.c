@@ -62,6 +62,7 @@ struct pending {
         struct hp_buf body;
         bool too_big;
         bool local;
+        enum hp_token_role access;
         char actor[HP_STORE_HOST_NAME_MAX + 8];
         char agent_host[HP_STORE_HOST_NAME_MAX + 1]; /* a host's credential came: its name */
         struct hp_api_reply refusal;                 /* status 0: allowed */
@@ -170,12 +171,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                          * host's token is in its body (the route checks it). */
                         if (hp_api_join_path(a, method, url))
                                 snprintf(p->actor, sizeof(p->actor), "a joining host");
-                        else if ((!hp_api_web_path(url) || (!streq(method, "GET") && !streq(method, "HEAD"))) &&
-                                 hp_api_bearer_allowed(a, conn, p->actor, sizeof(p->actor), p->agent_host,
-                                                       sizeof(p->agent_host), &p->refusal))
+                        else if ((!hp_api_web_path(url) ||
+                                  (!streq(method, "GET") && !streq(method, "HEAD"))) &&
+                                 hp_api_bearer_allowed(a, conn, p->actor, sizeof(p->actor),
+                                                       p->agent_host, sizeof(p->agent_host),
+                                                       &p->access, &p->refusal))
                                 admitted(conn, a->limits.idle_timeout);
                 } else if (hp_api_peer_allowed(a, conn, p->actor, sizeof(p->actor))) {
                         p->local = true;
+                        p->access = HP_TOKEN_ADMIN;
                 } else {
                         p->refusal = hp_api_error(403, "forbidden",
                                                   "only root or the daemon's user may use this socket");
@@ -218,6 +222,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                       .body_len = p->body.len,
                                       .local = p->local,
                                       .actor = p->actor,
+                                      .access = p->access,
                                       .agent_host = p->agent_host[0] ? p->agent_host : NULL });
         restart_timeout(conn);
         return respond(conn, rep, a);

@@ -26,9 +26,51 @@ static int name_arg(const char *verb, int argc, char **argv, const char **ret)
         return HP_EXIT_OK;
 }
 
+struct create {
+        const char *name;
+        enum hp_token_role role;
+};
+
 static int run_create(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
 {
-        return hp_ops_token_create(ctx, arg, ret);
+        const struct create *cr = arg;
+
+        return hp_ops_token_create(ctx, cr->name, cr->role, ret);
+}
+
+#define CREATE_USAGE                                                                               \
+        "usage: hwpass token create NAME [--role admin|operator|viewer] (default admin)"
+
+/* NAME [--role ROLE], in either order; an exit code. */
+static int create_args(int argc, char **argv, struct create *ret)
+{
+        const char *name = NULL, *role = NULL;
+
+        for (int i = 1; i < argc; i++) {
+                int err = 0;
+                const char *v = hp_cli_opt_value(argc, argv, &i, "--role", &err);
+
+                if (err || (!v && (argv[i][0] == '-' || name)))
+                        return hp_cli_usage_error(CREATE_USAGE);
+                if (v)
+                        role = v;
+                else
+                        name = argv[i];
+        }
+        if (!name)
+                return hp_cli_usage_error(CREATE_USAGE);
+        if (!hp_token_name_is_valid(name))
+                return hp_cli_usage_error(
+                        "invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'", name,
+                        HP_TOKEN_NAME_MAX);
+        ret->name = name;
+        ret->role = HP_TOKEN_ADMIN;
+        if (role && hp_token_role_from_name(role, &ret->role) < 0)
+                return hp_cli_usage_error(
+                        "invalid role '%s': admin (everything), operator (power and edit VMs, "
+                        "label devices) or viewer (read only)",
+                        role);
+        return HP_EXIT_OK;
 }
 
 static int run_revoke(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
@@ -40,13 +82,13 @@ int hp_cmd_token_create(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(json_decrefp) json_t *doc = NULL;
         struct hp_cli_route route = { .method = "POST", .path = "/v1/tokens" };
-        const char *name;
-        int r = name_arg("create", argc, argv, &name);
+        struct create cr;
+        int r = create_args(argc, argv, &cr);
 
         if (r != HP_EXIT_OK)
                 return r;
-        route.body = json_pack("{s:s}", "name", name);
-        r = hp_cli_write(c, &route, run_create, (void *)name, &doc);
+        route.body = json_pack("{s:s, s:s}", "name", cr.name, "role", hp_token_role_name(cr.role));
+        r = hp_cli_write(c, &route, run_create, &cr, &doc);
         if (r != HP_EXIT_OK)
                 return r;
         /* Stored: now, and only now, the token is shown, alone on stdout. */
@@ -59,7 +101,7 @@ int hp_cmd_token_revoke(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(json_decrefp) json_t *doc = NULL;
         struct hp_cli_route route = { .method = "DELETE" };
-        const char *name;
+        const char *name = NULL;
         int r = name_arg("revoke", argc, argv, &name);
 
         if (r != HP_EXIT_OK)
@@ -88,7 +130,8 @@ static int print_json(const struct hp_token_info *t, size_t n)
         json_t *list = json_array();
 
         for (size_t i = 0; list && i < n; i++)
-                if (json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "name", t[i].name,
+                if (json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I}", "name", t[i].name,
+                                                          "role", hp_token_role_name(t[i].role),
                                                           "created_at", (json_int_t)t[i].created_at,
                                                           "last_used_at",
                                                           (json_int_t)t[i].last_used_at)) < 0) {
@@ -100,7 +143,7 @@ static int print_json(const struct hp_token_info *t, size_t n)
 
 static int print_table(const struct hp_token_info *t, size_t n)
 {
-        static const char *const headers[] = { "NAME", "CREATED (UTC)", "LAST USED (UTC)" };
+        static const char *const headers[] = { "NAME", "ROLE", "CREATED (UTC)", "LAST USED (UTC)" };
         _cleanup_(hp_table_freep) struct hp_table *tab = hp_table_new(ELEMENTSOF(headers), headers);
 
         if (!tab)
@@ -110,7 +153,9 @@ static int print_table(const struct hp_token_info *t, size_t n)
 
                 format_time(t[i].created_at, created, sizeof(created));
                 format_time(t[i].last_used_at, used, sizeof(used));
-                if (hp_table_add(tab, (const char *const[]){ t[i].name, created, used }) < 0)
+                if (hp_table_add(tab,
+                                 (const char *const[]){ t[i].name, hp_token_role_name(t[i].role),
+                                                        created, used }) < 0)
                         return hp_cli_error(-ENOMEM, "out of memory");
         }
         hp_table_print(tab, stdout);

@@ -1,6 +1,7 @@
 /* The API's bearer tokens: made (shown once, its SHA-256 stored) and
  * revoked, each with its event in one transaction. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ops.h"
@@ -11,22 +12,31 @@
 
 struct change {
         const char *kind, *name, *hash;
+        enum hp_token_role role;
 };
 
 static int change_tx(struct hp_store *s, void *userdata)
 {
         const struct change *ch = userdata;
-        int r = ch->hash ? hp_store_token_add(s, ch->name, ch->hash) : hp_store_token_revoke(s, ch->name);
+        char message[32];
+        int r = ch->hash ? hp_store_token_add(s, ch->name, ch->hash, ch->role)
+                         : hp_store_token_revoke(s, ch->name);
 
-        return r < 0 ? r : hp_store_event_add(s, ch->kind, ch->name, NULL);
+        if (r < 0)
+                return r;
+        snprintf(message, sizeof(message), "role %s", hp_token_role_name(ch->role));
+        return hp_store_event_add(s, ch->kind, ch->name, ch->hash ? message : NULL);
 }
 
 /* Adds (with a hash) or revokes the token and records kind, in one
  * transaction, retried when it meets another writer (a cluster's
  * heartbeats write events all the time). */
-static int change(struct hp_store *s, const char *kind, const char *name, const char *hash)
+static int change(struct hp_store *s, const char *kind, const char *name, const char *hash,
+                  enum hp_token_role role)
 {
-        return hp_store_transact(s, change_tx, &(struct change){ .kind = kind, .name = name, .hash = hash });
+        return hp_store_transact(
+                s, change_tx,
+                &(struct change){ .kind = kind, .name = name, .hash = hash, .role = role });
 }
 
 static int check_name(struct hp_ops_ctx *c, const char *name)
@@ -37,7 +47,8 @@ static int check_name(struct hp_ops_ctx *c, const char *name)
         return 0;
 }
 
-int hp_ops_token_create(struct hp_ops_ctx *c, const char *name, json_t **ret)
+int hp_ops_token_create(struct hp_ops_ctx *c, const char *name, enum hp_token_role role,
+                        json_t **ret)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         char token[HP_TOKEN_LEN + 1], hash[HP_TOKEN_HASH_LEN + 1];
@@ -52,13 +63,14 @@ int hp_ops_token_create(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 return hp_op_host_error(c, r, "cannot read random bytes for the token");
         r = hp_token_hash(token, hash);
         if (r >= 0)
-                r = change(s, "token-created", name, hash);
+                r = change(s, "token-created", name, hash, role);
         if (r == -EEXIST)
                 r = hp_op_fail(c, HP_OP_CONFLICT, r, "a token named '%s' exists: revoke it first or choose another name",
                                name);
         else if (r < 0)
                 r = hp_op_host_error(c, r, "cannot store token '%s' in '%s'", name, c->db);
-        else if (!(*ret = json_pack("{s:s, s:s}", "name", name, "token", token)))
+        else if (!(*ret = json_pack("{s:s, s:s, s:s}", "name", name, "role",
+                                    hp_token_role_name(role), "token", token)))
                 r = hp_op_oom(c);
         explicit_bzero(token, sizeof(token));
         return r;
@@ -73,7 +85,7 @@ int hp_ops_token_revoke(struct hp_ops_ctx *c, const char *name, json_t **ret)
                 r = hp_ops_store_open(c, &s);
         if (r < 0)
                 return r;
-        r = change(s, "token-revoked", name, NULL);
+        r = change(s, "token-revoked", name, NULL, HP_TOKEN_VIEWER);
         if (r == -ENOENT)
                 return hp_op_fail_code(c, HP_OP_NOT_FOUND, "no-token", r, "no token '%s'", name);
         if (r < 0)

@@ -160,6 +160,19 @@ static const char *const migrations[] = {
         /* 10: the host a VM is being stopped on to be restarted elsewhere
          * (the host's maintenance), NULL otherwise. */
         "ALTER TABLE vms ADD COLUMN moving_from text;\n",
+        /* 11: what each API token may do (util/token.h). A token made
+         * before roles could do everything: it becomes admin, and an event
+         * per token says so. */
+        "ALTER TABLE tokens ADD COLUMN role text NOT NULL DEFAULT 'admin'\n"
+        "        CHECK (role IN ('viewer', 'operator', 'admin'));\n"
+        "WITH t AS (SELECT name, row_number() OVER (ORDER BY name) AS k FROM tokens),\n"
+        "     n AS (UPDATE event_counter SET last = last + (SELECT count(*) FROM t)\n"
+        "           WHERE id = 1 RETURNING last - (SELECT count(*) FROM t) AS base)\n"
+        "INSERT INTO events (id, at, kind, subject, message, actor, host)\n"
+        "SELECT n.base + t.k, extract(epoch FROM now())::bigint, 'token-role', t.name,\n"
+        "       'made before tokens had roles: it is now admin, as it could do everything; for "
+        "less, create one with --role operator or viewer and revoke this one',\n"
+        "       'upgrade', 1 FROM t, n;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

@@ -33,13 +33,13 @@ static int write_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash)
+int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash, enum hp_token_role role)
 {
         char now[HP_PG_INT_LEN];
         struct token_write w = {
-                .sql = "INSERT INTO tokens (name, hash, created_at) VALUES ($1, $2, $3)",
-                .params = {name, hash, now},
-                .n = 3,
+                .sql = "INSERT INTO tokens (name, hash, created_at, role) VALUES ($1, $2, $3, $4)",
+                .params = { name, hash, now, hp_token_role_name(role) },
+                .n = 4,
         };
         int r;
 
@@ -78,8 +78,8 @@ static int list_op(struct hp_pg *s, void *data)
         struct hp_token_info *t;
         int r, n;
 
-        r = hp_pg_exec(s, "SELECT name, created_at, last_used_at FROM tokens ORDER BY name", 0,
-                       NULL, &res);
+        r = hp_pg_exec(s, "SELECT name, created_at, last_used_at, role FROM tokens ORDER BY name",
+                       0, NULL, &res);
         if (r < 0)
                 return r;
         n = sym_PQntuples(res);
@@ -94,6 +94,8 @@ static int list_op(struct hp_pg *s, void *data)
                         r = hp_pg_int64(res, i, 1, &t[i].created_at);
                 if (r >= 0)
                         r = hp_pg_int64(res, i, 2, &t[i].last_used_at);
+                if (r >= 0 && hp_token_role_from_name(sym_PQgetvalue(res, i, 3), &t[i].role) < 0)
+                        r = -EBADMSG;
         }
         if (r < 0) {
                 hp_token_infos_free(t, (size_t)n);
@@ -139,6 +141,7 @@ int hp_pg_find_hash(const PGresult *res, const char *hash, char **ret_name)
 struct token_check {
         const char *hash;
         char *name;
+        enum hp_token_role role;
 };
 
 /* Every row is read and compared in full: no early exit on a match. The
@@ -158,12 +161,15 @@ static int check_op(struct hp_pg *s, void *data)
         int r, row;
 
         free(TAKE_PTR(c->name)); /* from a try that conflicted */
-        r = hp_pg_kept(s, HP_PG_KEPT_TOKENS, "SELECT name, hash, last_used_at FROM tokens", &res);
+        r = hp_pg_kept(s, HP_PG_KEPT_TOKENS, "SELECT name, hash, last_used_at, role FROM tokens",
+                       &res);
         if (r < 0)
                 return r;
         row = hp_pg_hash_row(res, c->hash);
         if (row < 0)
                 return -ENOENT;
+        if (hp_token_role_from_name(sym_PQgetvalue(res, row, 3), &c->role) < 0)
+                return -EBADMSG;
         /* A read-only connection refuses here, as an SQLite one does. */
         if (s->readonly)
                 return -EROFS;
@@ -187,7 +193,8 @@ static int check_op(struct hp_pg *s, void *data)
         return r;
 }
 
-int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name)
+int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name,
+                      enum hp_token_role *ret_role)
 {
         struct token_check c = {.hash = hash};
         int r = hp_pg_run(hp_pg(s), false, check_op, &c);
@@ -197,5 +204,6 @@ int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name)
                 return r;
         }
         *ret_name = c.name;
+        *ret_role = c.role;
         return 0;
 }

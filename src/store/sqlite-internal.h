@@ -195,9 +195,11 @@ int hp_sqlite_step_returning(struct hp_sqlite *s, sqlite3_stmt *st, int64_t *ret
 int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret);
 /* The name of the row whose hash (or credential) is hash, into *ret_name
  * (NULL when none), stmt giving (name, hash) rows: the API's tokens, the
- * hosts' credentials. Every row is read and compared in full, in constant
+ * hosts' credentials; with ret_more, the matching row's third column too
+ * (a token's role). Every row is read and compared in full, in constant
  * time: no early exit on a match (sqlite-tokens.c). */
-int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name);
+int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name,
+                        char **ret_more);
 /* A copy of a text column, NULL for SQL NULL. */
 int hp_sqlite_column_strdup(sqlite3_stmt *st, int col, char **ret);
 /* Steps st to its end, appending what row() makes of each row to the array
@@ -261,10 +263,12 @@ int hp_sqlite_vm_set_start_failures(struct hp_store *s, const char *name, const 
 int hp_sqlite_vm_set_moving(struct hp_store *s, const char *name, const char *host);
 int hp_sqlite_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                         const char *state);
-int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash);
+int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash,
+                        enum hp_token_role role);
 int hp_sqlite_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_sqlite_token_revoke(struct hp_store *s, const char *name);
-int hp_sqlite_token_check(struct hp_store *s, const char *hash, char **ret_name);
+int hp_sqlite_token_check(struct hp_store *s, const char *hash, char **ret_name,
+                          enum hp_token_role *ret_role);
 /* The cluster's (sqlite-cluster.c). */
 int hp_sqlite_host_set_credential(struct hp_store *s, const char *name, const char *hash);
 int hp_sqlite_host_revoke(struct hp_store *s, const char *name);

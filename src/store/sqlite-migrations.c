@@ -222,6 +222,16 @@ static const char *const migrations[] = {
         /* 10: the host a VM is being stopped on to be restarted elsewhere
          * (the host's maintenance), NULL otherwise. */
         "ALTER TABLE vms ADD COLUMN moving_from TEXT;\n",
+        /* 11: what each API token may do (util/token.h). A token made
+         * before roles could do everything: it becomes admin, and an event
+         * per token says so. */
+        "ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'\n"
+        "        CHECK (role IN ('viewer', 'operator', 'admin'));\n"
+        "INSERT INTO events (at, kind, subject, message, actor, host)\n"
+        "SELECT CAST(strftime('%s', 'now') AS INTEGER), 'token-role', name,\n"
+        "       'made before tokens had roles: it is now admin, as it could do everything; for "
+        "less, create one with --role operator or viewer and revoke this one',\n"
+        "       'upgrade', 1 FROM tokens ORDER BY name;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

@@ -104,10 +104,12 @@ struct hp_store_backend {
         int (*vm_report)(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                          const char *state);
 
-        int (*token_add)(struct hp_store *s, const char *name, const char *hash);
+        int (*token_add)(struct hp_store *s, const char *name, const char *hash,
+                         enum hp_token_role role);
         int (*token_list)(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
         int (*token_revoke)(struct hp_store *s, const char *name);
-        int (*token_check)(struct hp_store *s, const char *hash, char **ret_name);
+        int (*token_check)(struct hp_store *s, const char *hash, char **ret_name,
+                           enum hp_token_role *ret_role);
 
         /* The cluster's calls. An -ENOENT for a host is the backend's to find. */
         int (*host_set_credential)(struct hp_store *s, const char *name, const char *hash);

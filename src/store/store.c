@@ -509,11 +509,13 @@ void hp_token_infos_free(struct hp_token_info *t, size_t n)
         free(t);
 }
 
-int hp_store_token_add(struct hp_store *s, const char *name, const char *hash)
+int hp_store_token_add(struct hp_store *s, const char *name, const char *hash,
+                       enum hp_token_role role)
 {
-        if (!hp_token_name_is_valid(name) || !hp_token_hash_is_valid(hash))
+        if (!hp_token_name_is_valid(name) || !hp_token_hash_is_valid(hash) ||
+            role < HP_TOKEN_VIEWER || role > HP_TOKEN_ADMIN)
                 return -EINVAL;
-        return s->backend->token_add(s, name, hash);
+        return s->backend->token_add(s, name, hash, role);
 }
 
 int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n)
@@ -528,9 +530,10 @@ int hp_store_token_revoke(struct hp_store *s, const char *name)
         return s->backend->token_revoke(s, name);
 }
 
-int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name)
+int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name,
+                         enum hp_token_role *ret_role)
 {
         if (!hp_token_hash_is_valid(hash))
                 return -EINVAL;
-        return s->backend->token_check(s, hash, ret_name);
+        return s->backend->token_check(s, hash, ret_name, ret_role);
 }

@@ -43,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/token.h"
+
 struct hp_store;
 
 /* path names the store, as a URL or a plain path:
@@ -384,11 +386,13 @@ int hp_store_vm_report(struct hp_store *s, const char *host, const char *name, i
  * the hash back out. */
 struct hp_token_info {
         char *name;
+        enum hp_token_role role;
         int64_t created_at, last_used_at; /* unix seconds; last_used_at 0: never */
 };
 void hp_token_infos_free(struct hp_token_info *t, size_t n);
-/* -EINVAL for a bad name or hash, -EEXIST when the name (or the hash) is taken. */
-int hp_store_token_add(struct hp_store *s, const char *name, const char *hash);
+/* -EINVAL for a bad name, hash or role, -EEXIST when the name (or the hash) is taken. */
+int hp_store_token_add(struct hp_store *s, const char *name, const char *hash,
+                       enum hp_token_role role);
 /* Sorted by name; *ret is NULL when there are none. */
 int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when none */
@@ -400,7 +404,8 @@ int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when
  * stored hash is compared, each in constant time, so how long this takes
  * does not tell how close a guess came. -ENOENT when none matches (or it was
  * revoked meanwhile), -EINVAL for a malformed hash. */
-int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name);
+int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name,
+                         enum hp_token_role *ret_role);
 
 /* The cluster (docs/cluster.md): hosts' credentials, leases and reports,
  * join tokens, the leader lease. Lease times are unix milliseconds (the
@@ -517,4 +522,4 @@ int hp_store_setting_set(struct hp_store *s, const char *key, const char *value)
 
 /* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
  * each hold one migration per version, the same logical schema. */
-#define HP_STORE_SCHEMA_VERSION 10
+#define HP_STORE_SCHEMA_VERSION 11

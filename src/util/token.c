@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "macro.h"
+
 /* GnuTLS's SHA-256, opened on first use: loading GnuTLS and the eight
  * libraries it needs costs every process start ~3 ms, and of the CLI's
  * commands only the token ones hash (hwpassd has it loaded for TLS anyway). */
@@ -110,6 +112,27 @@ bool hp_token_hash_is_valid(const char *hash)
                 if (!(*p >= '0' && *p <= '9') && !(*p >= 'a' && *p <= 'f'))
                         return false;
         return true;
+}
+
+static const char *const role_names[] = {
+        [HP_TOKEN_VIEWER] = "viewer",
+        [HP_TOKEN_OPERATOR] = "operator",
+        [HP_TOKEN_ADMIN] = "admin",
+};
+
+const char *hp_token_role_name(enum hp_token_role role)
+{
+        return (size_t)role < ELEMENTSOF(role_names) ? role_names[role] : "viewer";
+}
+
+int hp_token_role_from_name(const char *name, enum hp_token_role *ret)
+{
+        for (size_t i = 0; name && i < ELEMENTSOF(role_names); i++)
+                if (streq(name, role_names[i])) {
+                        *ret = (enum hp_token_role)i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 bool hp_token_name_is_valid(const char *name)

@@ -30,6 +30,20 @@ bool hp_token_hash_is_valid(const char *hash);
 /* 1-64 of letters, digits, '-', '_' and '.'. */
 bool hp_token_name_is_valid(const char *name);
 
+/* What a token may do, each role all that the ones before it may:
+ * viewer reads; operator also powers and edits VMs and labels devices;
+ * admin also changes the host (passthrough, host apply, probe), the
+ * cluster and the tokens. The store keeps the name. */
+enum hp_token_role {
+        HP_TOKEN_VIEWER,
+        HP_TOKEN_OPERATOR,
+        HP_TOKEN_ADMIN,
+};
+/* "viewer", "operator", "admin". */
+const char *hp_token_role_name(enum hp_token_role role);
+/* -EINVAL when name is none of them. */
+int hp_token_role_from_name(const char *name, enum hp_token_role *ret);
+
 /* Whether a and b hold the same n bytes, reading all of them whatever they hold. */
 bool hp_memeq_const_time(const void *a, const void *b, size_t n);
 /* Whether a hash read from the store is hash (a valid one), in constant

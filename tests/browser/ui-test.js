@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* The web UI in Debian's Chromium, driven by playwright-core; prints TAP.
  *
- *   node ui-test.js [--desktop URL --token TOKEN] [--perf URL --perf-token TOKEN]
+ *   node ui-test.js [--desktop URL --token TOKEN [--viewer-token TOKEN]] [--perf URL --perf-token TOKEN]
  *                   [--lab URL --token TOKEN --lab-device SBDF --vm NAME]
  *                   [--cluster URL --token TOKEN --hwpass PATH --host-db DB --host-root DIR --stop-pid PID
  *                    --probe-guest KERNEL]
@@ -9,7 +9,8 @@
  *
  * --desktop: hwpassd serving the desktop fixture host with VM NAME (default
  * "gamer") holding its GPU 0000:0c:00.0: every section, a label round trip,
- * the passthrough dry-run panel, Start on a VM the host cannot start.
+ * the passthrough dry-run panel, Start on a VM the host cannot start; with a
+ * viewer's token, the same page offers no button that would change anything.
  * --perf: a host with N PCI functions (1000) and N VMs (200): everything is in
  * the DOM, and the render time is printed and saved to DIR/figures.txt (not
  * asserted). --lab: hwpassd in the lab's L1 (tests/browser/lab-run), over TLS
@@ -42,7 +43,7 @@ const opt = { out: ".", chromium: "/usr/bin/chromium", vm: "gamer", devices: 100
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in opt) && !["desktop", "perf", "lab", "token", "perf-token", "lab-device", "cluster", "hwpass", "host-db",
-    "host-root", "stop-pid", "probe-guest"].includes(k)) {
+    "host-root", "stop-pid", "probe-guest", "viewer-token"].includes(k)) {
     console.error(`ui-test.js: unknown option ${process.argv[i]}`);
     process.exit(2);
   }
@@ -366,6 +367,41 @@ async function desktop(browser, base) {
   await ctx.close();
 
   await loginPrompt(browser, base);
+  if (opt["viewer-token"]) await viewerPage(browser, base);
+}
+
+/* A viewer's token (hwpass token create --role viewer): every section reads,
+ * and the page offers none of the buttons a viewer would be refused (403):
+ * no VM start or stop, no label edit; the passthrough switch shows the
+ * state, and a click on it sends nothing. */
+async function viewerPage(browser, base) {
+  const ctx = await newContext(browser, opt["viewer-token"]);
+  const page = await ctx.newPage();
+  const writes = [];
+  page.on("request", (r) => { if (r.url().includes("/v1/") && r.method() !== "GET") writes.push(r.method() + " " + r.url()); });
+  await ready(page, base);
+  await check("viewer: every section loads, and the page knows the token's role", async () => {
+    const errors = await page.locator("main .msg.error").count();
+    const access = await page.evaluate(() => document.documentElement.dataset.access);
+    return (errors === 0 && access === "viewer") || `${errors} section errors, access ${access}`;
+  });
+  await check("viewer: no Start, Stop or label Edit button is offered; Console log is", async () => {
+    const shown = async (sel) => page.locator(sel).evaluateAll((bs) => bs.filter((b) => b.offsetParent !== null).length);
+    const start = await shown('button[data-action="start"]'), stop = await shown('button[data-action="stop"]');
+    const edit = await shown('button[data-action="label"]'), log = await shown('button[data-action="log"]');
+    return (start === 0 && stop === 0 && edit === 0 && log > 0) || `start ${start}, stop ${stop}, edit ${edit}, log ${log}`;
+  });
+  await check("viewer: the passthrough switch shows the state, and pressing it sends nothing", async () => {
+    const sw = page.locator(`[data-addr="${GPU}"] button.switch`);
+    const checked = await sw.getAttribute("aria-checked");
+    await sw.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForTimeout(300);
+    const open = await page.isVisible("#plan-dialog");
+    return (checked !== null && !open && writes.length === 0) || `aria-checked ${checked}, plan open ${open}, sent ${writes}`;
+  });
+  await shot(page, "desktop-09-viewer", false);
+  await ctx.close();
 }
 
 /* The login prompt: a browser without a token gets the page, the API's 401,

@@ -444,6 +444,7 @@ static void test_migrate_v5(void **state)
         struct hp_dev_config d = { 0 };
         struct hp_vm_record v = { 0 };
         struct hp_token_info *t = NULL;
+        struct hp_event *e = NULL;
         struct hp_join_token_info *j = NULL;
         int64_t token = 0;
         size_t n = 0;
@@ -479,7 +480,15 @@ static void test_migrate_v5(void **state)
         assert_int_equal(hp_store_token_list(s, &t, &n), 0);
         assert_int_equal(n, 1);
         assert_string_equal(t[0].name, "ci");
+        assert_int_equal(t[0].role, HP_TOKEN_ADMIN); /* made before roles */
         hp_token_infos_free(t, n);
+        /* ... and the event log says so (schema 11), on either backend. */
+        assert_int_equal(hp_store_event_list(s, 0, 100, &e, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(e[0].kind, "token-role");
+        assert_string_equal(e[0].subject, "ci");
+        assert_non_null(strstr(e[0].message, "it is now admin"));
+        hp_events_free(e, n);
         /* The new tables work: no tokens to join with yet, a free leader lease. */
         assert_int_equal(hp_store_join_token_list(s, &j, &n), 0);
         assert_int_equal(n, 0);

@@ -167,6 +167,7 @@ static void assert_vms_v4(struct hp_store *s)
 static void assert_tokens_v4(struct hp_store *s)
 {
         char hash[HP_TOKEN_HASH_LEN + 1], *name = NULL;
+        enum hp_token_role role = HP_TOKEN_VIEWER;
         struct hp_token_info *t = NULL;
         size_t n = 0;
 
@@ -178,11 +179,15 @@ static void assert_tokens_v4(struct hp_store *s)
         assert_string_equal(t[1].name, "web");
         assert_int_equal(t[1].created_at, 1700000005);
         assert_int_equal(t[1].last_used_at, 0);
+        /* Made before roles, when a token could do everything: admin. */
+        assert_int_equal(t[0].role, HP_TOKEN_ADMIN);
+        assert_int_equal(t[1].role, HP_TOKEN_ADMIN);
         hp_token_infos_free(t, n);
         /* The hashes came along: the tokens still authenticate. */
         assert_int_equal(hp_token_hash(tok_web, hash), 0);
-        assert_int_equal(hp_store_token_check(s, hash, &name), 0);
+        assert_int_equal(hp_store_token_check(s, hash, &name, &role), 0);
         assert_string_equal(name, "web");
+        assert_int_equal(role, HP_TOKEN_ADMIN);
         free(name);
 }
 
@@ -192,7 +197,7 @@ static void assert_events_v4(struct hp_store *s)
         size_t n = 0;
 
         assert_int_equal(hp_store_event_list(s, 0, 100, &e, &n), 0);
-        assert_true(n >= 3);
+        assert_int_equal(n, 5);
         assert_int_equal(e[0].at, 1700000000);
         assert_string_equal(e[0].kind, "device-label");
         assert_string_equal(e[0].subject, A);
@@ -203,7 +208,16 @@ static void assert_events_v4(struct hp_store *s)
         assert_string_equal(e[1].actor, "uid 1000");
         assert_string_equal(e[2].kind, "token-created");
         assert_null(e[2].actor);
-        for (size_t i = 0; i < 3; i++) {
+        /* Schema 11 says, per token, that it became admin. */
+        for (size_t i = 3; i < 5; i++) {
+                assert_string_equal(e[i].kind, "token-role");
+                assert_string_equal(e[i].subject, i == 3 ? "ci" : "web");
+                assert_non_null(strstr(e[i].message, "it is now admin"));
+                assert_non_null(strstr(e[i].message, "--role operator or viewer"));
+                assert_string_equal(e[i].actor, "upgrade");
+                assert_true(e[i].at > 1700000005);
+        }
+        for (size_t i = 0; i < 5; i++) {
                 assert_int_equal(e[i].id, (int64_t)i + 1);
                 assert_string_equal(e[i].host, HP_STORE_LOCAL_HOST);
         }
@@ -247,7 +261,7 @@ static void test_migrate_v4(void **state)
         v = raw_text(path, "SELECT group_concat(host) FROM (SELECT host FROM devices UNION ALL "
                            "SELECT host FROM device_attrs UNION ALL SELECT host FROM vms UNION "
                            "ALL SELECT host FROM events)");
-        assert_string_equal(v, "1,1,1,1,1,1,1,1,1,1");
+        assert_string_equal(v, "1,1,1,1,1,1,1,1,1,1,1,1");
 
         /* A second open migrates nothing and writes nothing. */
         before = fingerprint(path);

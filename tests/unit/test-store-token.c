@@ -35,19 +35,29 @@ static void new_token(char tok[HP_TOKEN_LEN + 1], char hash[HP_TOKEN_HASH_LEN + 
         assert_int_equal(hp_token_hash(tok, hash), 0);
 }
 
-static void check_is(struct hp_store *s, const char *hash, const char *want)
+/* The token whose hash is hash is want, with role want_role (NULL: none). */
+static void check_role(struct hp_store *s, const char *hash, const char *want,
+                       enum hp_token_role want_role)
 {
         char *name = (char *)"untouched";
-        int r = hp_store_token_check(s, hash, &name);
+        enum hp_token_role role = (enum hp_token_role)99; /* untouched */
+        int r = hp_store_token_check(s, hash, &name, &role);
 
         if (!want) {
                 assert_int_equal(r, -ENOENT);
                 assert_string_equal(name, "untouched");
+                assert_int_equal(role, 99);
                 return;
         }
         assert_int_equal(r, 0);
         assert_string_equal(name, want);
+        assert_int_equal(role, want_role);
         free(name);
+}
+
+static void check_is(struct hp_store *s, const char *hash, const char *want)
+{
+        check_role(s, hash, want, HP_TOKEN_ADMIN);
 }
 
 static void test_add_list(void **state)
@@ -65,17 +75,26 @@ static void test_add_list(void **state)
         assert_int_equal(n, 0);
         new_token(tok, h1);
         new_token(tok, h2);
-        assert_int_equal(hp_store_token_add(s, "zeta", h1), 0);
-        assert_int_equal(hp_store_token_add(s, "ci", h2), 0);
+        assert_int_equal(hp_store_token_add(s, "zeta", h1, HP_TOKEN_VIEWER), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h2, HP_TOKEN_OPERATOR), 0);
         assert_int_equal(hp_store_token_list(s, &t, &n), 0);
         assert_int_equal(n, 2);
         assert_string_equal(t[0].name, "ci");
+        assert_int_equal(t[0].role, HP_TOKEN_OPERATOR);
         assert_string_equal(t[1].name, "zeta");
+        assert_int_equal(t[1].role, HP_TOKEN_VIEWER);
         assert_true(t[0].created_at >= before && t[0].created_at <= (int64_t)time(NULL));
         assert_int_equal(t[0].last_used_at, 0);
         hp_token_infos_free(t, n);
-        /* What is on disk is the hash alone. */
+        /* What is on disk is the hash alone, and the role by name. */
         assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens WHERE length(hash) = 64"), 2);
+        assert_int_equal(
+                raw_int_at(path,
+                           "SELECT count(*) FROM tokens WHERE role = 'viewer' AND name = 'zeta'"),
+                1);
+        /* A check gives the role with the name. */
+        check_role(s, h1, "zeta", HP_TOKEN_VIEWER);
+        check_role(s, h2, "ci", HP_TOKEN_OPERATOR);
 }
 
 static void test_add_errors(void **state)
@@ -87,16 +106,19 @@ static void test_add_errors(void **state)
         (void)state;
         new_token(tok, h1);
         new_token(tok, h2);
-        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
         /* The name is taken, whatever the token. */
-        assert_int_equal(hp_store_token_add(s, "ci", h2), -EEXIST);
+        assert_int_equal(hp_store_token_add(s, "ci", h2, HP_TOKEN_ADMIN), -EEXIST);
         /* One token under two names would make the name a check returns a guess. */
-        assert_int_equal(hp_store_token_add(s, "other", h1), -EEXIST);
-        assert_int_equal(hp_store_token_add(s, "", h2), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, NULL, h2), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, "a b", h2), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, "x", tok), -EINVAL); /* a token, not its hash */
-        assert_int_equal(hp_store_token_add(s, "x", NULL), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "other", h1, HP_TOKEN_ADMIN), -EEXIST);
+        assert_int_equal(hp_store_token_add(s, "", h2, HP_TOKEN_ADMIN), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, NULL, h2, HP_TOKEN_ADMIN), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "a b", h2, HP_TOKEN_ADMIN), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", tok, HP_TOKEN_ADMIN),
+                         -EINVAL); /* a token, not its hash */
+        assert_int_equal(hp_store_token_add(s, "x", NULL, HP_TOKEN_ADMIN), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", h2, (enum hp_token_role)3), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", h2, (enum hp_token_role) - 1), -EINVAL);
         assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens"), 1);
 }
 
@@ -105,6 +127,7 @@ static void test_check(void **state)
         _cleanup_free_ char *path = store_new("check");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h[3][HP_TOKEN_HASH_LEN + 1], other[HP_TOKEN_HASH_LEN + 1];
+        enum hp_token_role role;
         char *name = NULL;
 
         (void)state;
@@ -113,9 +136,9 @@ static void test_check(void **state)
         new_token(tok, other);
         /* No tokens at all: nothing matches. */
         check_is(s, h[0], NULL);
-        assert_int_equal(hp_store_token_add(s, "a", h[0]), 0);
-        assert_int_equal(hp_store_token_add(s, "b", h[1]), 0);
-        assert_int_equal(hp_store_token_add(s, "c", h[2]), 0);
+        assert_int_equal(hp_store_token_add(s, "a", h[0], HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "b", h[1], HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "c", h[2], HP_TOKEN_ADMIN), 0);
         /* Whichever row it is in, first, middle or last. */
         check_is(s, h[0], "a");
         check_is(s, h[1], "b");
@@ -126,14 +149,14 @@ static void test_check(void **state)
         other[HP_TOKEN_HASH_LEN - 1] = other[HP_TOKEN_HASH_LEN - 1] == '0' ? '1' : '0';
         check_is(s, other, NULL);
         /* Malformed: the token itself, upper case, NULL. */
-        assert_int_equal(hp_store_token_check(s, tok, &name), -EINVAL);
-        assert_int_equal(hp_store_token_check(s, NULL, &name), -EINVAL);
+        assert_int_equal(hp_store_token_check(s, tok, &name, &role), -EINVAL);
+        assert_int_equal(hp_store_token_check(s, NULL, &name, &role), -EINVAL);
         assert_null(name);
         /* A use is recorded for the token used only. */
         assert_true(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") >=
                     (int64_t)time(NULL) - 1);
         assert_true(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") > 0);
-        assert_int_equal(hp_store_token_add(s, "unused", other), 0);
+        assert_int_equal(hp_store_token_add(s, "unused", other, HP_TOKEN_ADMIN), 0);
         assert_int_equal(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'unused'"), 0);
 }
 
@@ -149,7 +172,7 @@ static void test_check_use_resolution(void **state)
 
         (void)state;
         new_token(tok, h);
-        assert_int_equal(hp_store_token_add(s, "t", h), 0);
+        assert_int_equal(hp_store_token_add(s, "t", h, HP_TOKEN_ADMIN), 0);
         /* Used 30 s ago: this use is within the minute, nothing is written. */
         snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %lld", (long long)(now - 30));
         raw_exec_any(path, sql);
@@ -179,8 +202,8 @@ static void test_revoke(void **state)
         (void)state;
         new_token(tok, h1);
         new_token(tok, h2);
-        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
-        assert_int_equal(hp_store_token_add(s, "laptop", h2), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "laptop", h2, HP_TOKEN_ADMIN), 0);
         check_is(s2, h1, "ci");
         assert_int_equal(hp_store_token_revoke(s, "ci"), 0);
         /* Revoked: it authenticates nobody, on any connection. */
@@ -196,7 +219,7 @@ static void test_revoke(void **state)
         hp_token_infos_free(t, n);
         /* The name is free again, for a new token. */
         new_token(tok, h1);
-        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
         check_is(s2, h1, "ci");
 }
 
@@ -216,7 +239,7 @@ static void test_kept(void **state)
         new_token(tok, h1);
         new_token(tok, h2);
         check_is(s2, h1, NULL);
-        assert_int_equal(hp_store_token_add(s, "ci", h1), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
         check_is(s2, h1, "ci");
         assert_int_equal(hp_store_begin(s), 0);
         assert_int_equal(hp_store_token_revoke(s, "ci"), 0);
@@ -251,7 +274,7 @@ static void test_transaction(void **state)
         (void)state;
         new_token(tok, h);
         assert_int_equal(hp_store_begin(s), 0);
-        assert_int_equal(hp_store_token_add(s, "ci", h), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h, HP_TOKEN_ADMIN), 0);
         assert_int_equal(hp_store_rollback(s), 0);
         check_is(s, h, NULL);
         assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens"), 0);
