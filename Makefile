@@ -1,7 +1,7 @@
 # hwpass: the two commands a fresh Debian 12 machine needs.
 #   make run   installs what is missing, builds, checks this host, and runs hwpassd with its web UI
 #   make test  installs what is missing, builds (warnings are errors), runs every test,
-#              also under ASan+UBSan, fuzzes the request parsers for a minute,
+#              also under ASan+UBSan, fuzzes the parsers (tests/fuzz) for 2 minutes and a half,
 #              and ends with "N passed, N failed"
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
@@ -89,7 +89,8 @@ deb: deps
 	cd $(DEB_BUILD)/hwpass && dpkg-buildpackage -us -uc -b
 	@ls $(DEB_BUILD)/*.deb
 
-# Each fuzz target for HWPASS_FUZZ_SECONDS (default 60) on a copy of its seeds;
+# Each fuzz target on a copy of its seeds for HWPASS_FUZZ_SECONDS (default: the
+# request target 60, the others 20);
 # an input that fails is kept in build-fuzz/fuzz-artifacts/.
 fuzz: build-fuzz
 	meson test -C $(FUZZ_BUILD) --print-errorlogs
