@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vm/spec.h"
 #include "vm/specjson.h"
 
 int hp_ctl_protocol_check(struct hp_ops_ctx *c, json_t *body, const char *who)
@@ -116,8 +117,9 @@ int hp_ctl_config_from_json(json_t *j, struct hp_dev_config *ret)
                 return -ENOMEM;
         if (!(d.attrs = calloc(1, sizeof(char *))))
                 return -ENOMEM;
+        /* A key as 'device attr' takes it: one with '=' would read back as another attribute. */
         json_object_foreach(attrs, key, v) {
-                if (!json_is_string(v))
+                if (!json_is_string(v) || !hp_vm_attr_key_valid(key, strlen(key)))
                         return -EINVAL;
                 r = hp_strv_pushf(&d.attrs, "%s=%s", key, json_string_value(v));
                 if (r < 0)

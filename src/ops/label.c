@@ -2,7 +2,6 @@
  * attributes, and clearing a quarantine: stored with the device's identity,
  * so a changed device is noticed later. Each is one store transaction (read,
  * change, write), so nothing another process writes in between is lost. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "store/store.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "vm/spec.h"
 
 /* What is wrong with text meant as a label or an attribute value (at most
  * max characters, UTF-8, no control character), as a message; NULL when it
@@ -44,16 +44,6 @@ static int check_text(struct hp_ops_ctx *c, const char *what, const char *s, int
                                   "invalid %s '%s': it holds a control character; use 1 to %d printable characters",
                                   what, shown, max);
         return 0;
-}
-
-static bool valid_key(const char *s, size_t n)
-{
-        if (n == 0 || n > HP_ATTR_KEY_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && !strchr("_.-", s[i]))
-                        return false;
-        return true;
 }
 
 static int no_device(struct hp_ops_ctx *c, const char *address, bool looked_in_store)
@@ -228,7 +218,8 @@ static int check_attrs(struct hp_ops_ctx *c, char *const *v, bool unset)
                 _cleanup_free_ char *shown = NULL, *what = NULL;
                 int r;
 
-                if (unset ? valid_key(v[i], strlen(v[i])) : eq && valid_key(v[i], (size_t)(eq - v[i]))) {
+                if (unset ? hp_vm_attr_key_valid(v[i], strlen(v[i]))
+                          : eq && hp_vm_attr_key_valid(v[i], (size_t)(eq - v[i]))) {
                         if (unset)
                                 continue;
                         if (asprintf(&what, "value of attribute '%.*s'", (int)(eq - v[i]), v[i]) < 0)

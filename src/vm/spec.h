@@ -185,6 +185,10 @@ size_t hp_vm_pci_follow_moves(struct hp_vm_pci *pci, size_t n, const struct hp_v
 #define HP_VM_GROUP_MAX 32      /* characters of a constraint group's name */
 #define HP_VM_ATTR_KEY_MAX 32   /* as the device attributes' (ops/device.h) */
 #define HP_VM_ATTR_VALUE_MAX 128
+/* A device attribute's key, as 'device attr' sets it and a request names
+ * it: 1 to HP_VM_ATTR_KEY_MAX of a-z, 0-9, '_', '.', '-' (no '=': a stored
+ * "key=value" splits at the first). */
+bool hp_vm_attr_key_valid(const char *s, size_t n);
 
 /* How many devices an entry stands for: its count (at least 1). */
 unsigned hp_vm_pci_count(const struct hp_vm_pci *p);

@@ -41,7 +41,7 @@ static bool group_valid(const char *g)
         return true;
 }
 
-static bool key_valid(const char *s, size_t n)
+bool hp_vm_attr_key_valid(const char *s, size_t n)
 {
         if (n == 0 || n > HP_VM_ATTR_KEY_MAX)
                 return false;
@@ -59,7 +59,7 @@ static int attr_check(const struct hp_vm_pci *p, const char *a, char **ret_error
 
         if (!shown)
                 return -ENOMEM;
-        if (!eq || !key_valid(a, (size_t)(eq - a)))
+        if (!eq || !hp_vm_attr_key_valid(a, (size_t)(eq - a)))
                 return hp_errorf(ret_error, -EINVAL,
                                  "pci%d: invalid attribute '%s': expected KEY=VALUE with a key of 1 to %d "
                                  "characters a-z 0-9 _ . -",

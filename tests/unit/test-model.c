@@ -185,6 +185,39 @@ static void test_store_taken(void **state)
 /* A host's report is parsed once per text: the same text again is the
  * same document; a new text is parsed, and the old document stays whole
  * for whoever holds it; a damaged one reports nothing. */
+/* A device's settings as a heartbeat carries them: attribute keys are
+ * those 'device attr' takes, so "a=b": "c" cannot pass for "a": "b=c". */
+static void test_config_attr_keys(void **state)
+{
+        static const char *const bad[] = { "{\"a=b\": \"c\"}", "{\"Zone\": \"b\"}", "{\"\": \"b\"}",
+                                           "{\"zone\": 1}" };
+#define CONFIG                                                                                     \
+        "{\"address\": \"0000:01:00.0\", \"vendor_id\": \"10de\", \"device_id\": \"2204\", "       \
+        "\"subsystem_vendor_id\": \"0000\", \"subsystem_device_id\": \"0000\", "                    \
+        "\"desired\": true, \"attributes\": %s}"
+        _cleanup_(json_decrefp) json_t *good = NULL;
+        struct hp_dev_config d = { 0 };
+        char doc[512];
+
+        (void)state;
+        snprintf(doc, sizeof(doc), CONFIG, "{\"zone\": \"b\", \"rack\": \"r=1\"}");
+        good = json_loads(doc, 0, NULL);
+        assert_non_null(good);
+        assert_int_equal(hp_ctl_config_from_json(good, &d), 0);
+        assert_string_equal(d.attrs[0], "rack=r=1");
+        assert_string_equal(d.attrs[1], "zone=b");
+        assert_null(d.attrs[2]);
+        hp_dev_config_done(&d);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(json_decrefp) json_t *j = NULL;
+
+                snprintf(doc, sizeof(doc), CONFIG, bad[i]);
+                j = json_loads(doc, 0, NULL);
+                assert_non_null(j);
+                assert_int_equal(hp_ctl_config_from_json(j, &d), -EINVAL);
+        }
+}
+
 static void test_report_parsed_once(void **state)
 {
         json_t *a, *b, *c, *d;
@@ -268,6 +301,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_inflight),
                 cmocka_unit_test(test_store_taken),
+                cmocka_unit_test(test_config_attr_keys),
                 cmocka_unit_test(test_report_parsed_once),
                 cmocka_unit_test(test_report_read_once),
         };
