@@ -610,8 +610,7 @@ static struct hp_api_reply tokens(struct hp_api *a, const struct hp_api_request 
                         return hp_api_error(400, "bad-body", "%s", msg);
                 if (role_name && hp_token_role_from_name(role_name, &role) < 0)
                         return hp_api_error(400, "bad-role",
-                                            "invalid role '%.32s': admin (everything), operator "
-                                            "(power and edit VMs, label devices) or viewer (read only)",
+                                            "invalid role '%.32s': " HP_TOKEN_ROLES_HELP,
                                             role_name);
         }
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);

@@ -66,10 +66,7 @@ static int create_args(int argc, char **argv, struct create *ret)
         ret->name = name;
         ret->role = HP_TOKEN_ADMIN;
         if (role && hp_token_role_from_name(role, &ret->role) < 0)
-                return hp_cli_usage_error(
-                        "invalid role '%s': admin (everything), operator (power and edit VMs, "
-                        "label devices) or viewer (read only)",
-                        role);
+                return hp_cli_usage_error("invalid role '%s': " HP_TOKEN_ROLES_HELP, role);
         return HP_EXIT_OK;
 }
 

@@ -39,6 +39,9 @@ enum hp_token_role {
         HP_TOKEN_OPERATOR,
         HP_TOKEN_ADMIN,
 };
+/* What the roles are, for a message that refuses another. */
+#define HP_TOKEN_ROLES_HELP                                                                        \
+        "admin (everything), operator (power and edit VMs, label devices) or viewer (read only)"
 /* "viewer", "operator", "admin". */
 const char *hp_token_role_name(enum hp_token_role role);
 /* -EINVAL when name is none of them. */
