@@ -1,7 +1,7 @@
 # hwpass: the two commands a fresh Debian 12 machine needs.
 #   make run   installs what is missing, builds, checks this host, and runs hwpassd with its web UI
 #   make test  installs what is missing, builds (warnings are errors), runs every test,
-#              also under ASan+UBSan, fuzzes the parsers (tests/fuzz) for 2 minutes and a half,
+#              also under ASan+UBSan, fuzzes the parsers (tests/fuzz) for about two minutes,
 #              and ends with "N passed, N failed"
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
@@ -90,7 +90,7 @@ deb: deps
 	@ls $(DEB_BUILD)/*.deb
 
 # Each fuzz target on a copy of its seeds for HWPASS_FUZZ_SECONDS (default: the
-# request target 60, the others 20);
+# request target 40 s, the others 15 s);
 # an input that fails is kept in build-fuzz/fuzz-artifacts/.
 fuzz: build-fuzz
 	meson test -C $(FUZZ_BUILD) --print-errorlogs
