@@ -15,20 +15,9 @@
 #include "vm/spec.h"
 #include "vm/specjson.h"
 
+#include "spec-round-trip.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The spec written as text loads again, and writes the same text. */
-static void check_round_trip(const struct hp_vm_spec *s)
-{
-        _cleanup_(hp_vm_spec_done) struct hp_vm_spec again = { 0 };
-        _cleanup_free_ char *text = NULL, *text2 = NULL, *err = NULL;
-
-        if (hp_vm_spec_to_text(s, &text) < 0)
-                return; /* out of memory */
-        if (hp_vm_spec_from_text(text, &again, &err) < 0 ||
-            hp_vm_spec_to_text(&again, &text2) < 0 || !streq(text, text2))
-                abort();
-}
 
 static void spec_from_text(const char *text)
 {
