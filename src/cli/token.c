@@ -13,15 +13,22 @@
 #include "util/macro.h"
 #include "util/token.h"
 
+/* Whether name is a valid token name; an exit code. */
+static int name_check(const char *name)
+{
+        if (!hp_token_name_is_valid(name))
+                return hp_cli_usage_error("invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'",
+                                          name, HP_TOKEN_NAME_MAX);
+        return HP_EXIT_OK;
+}
+
 /* The one argument, a valid token name; an exit code. */
 static int name_arg(const char *verb, int argc, char **argv, const char **ret)
 {
         if (argc != 2 || argv[1][0] == '-')
                 return hp_cli_usage_error("usage: hwpass token %s NAME", verb);
-        if (!hp_token_name_is_valid(argv[1]))
-                return hp_cli_usage_error(
-                        "invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'", argv[1],
-                        HP_TOKEN_NAME_MAX);
+        if (name_check(argv[1]) != HP_EXIT_OK)
+                return HP_EXIT_USAGE;
         *ret = argv[1];
         return HP_EXIT_OK;
 }
@@ -59,10 +66,8 @@ static int create_args(int argc, char **argv, struct create *ret)
         }
         if (!name)
                 return hp_cli_usage_error(CREATE_USAGE);
-        if (!hp_token_name_is_valid(name))
-                return hp_cli_usage_error(
-                        "invalid token name '%s': 1-%d letters, digits, '-', '_' or '.'", name,
-                        HP_TOKEN_NAME_MAX);
+        if (name_check(name) != HP_EXIT_OK)
+                return HP_EXIT_USAGE;
         ret->name = name;
         ret->role = HP_TOKEN_ADMIN;
         if (role && hp_token_role_from_name(role, &ret->role) < 0)
