@@ -97,7 +97,11 @@
   const NEEDS = { toggle: "admin", maintenance: "admin", label: "operator", start: "operator", stop: "operator" };
   const RANK = { viewer: 0, operator: 1, admin: 2 };
   let access = "admin";
-  const allowed = (action) => RANK[access] >= RANK[NEEDS[action] || "viewer"];
+  /* A token limited to VMs only (no hosts) acts on its VMs, never on a device or a host. */
+  let vmsOnly = false;
+  const HOST_ACTIONS = ["toggle", "maintenance", "label"];
+  const allowed = (action) =>
+    RANK[access] >= RANK[NEEDS[action] || "viewer"] && !(vmsOnly && HOST_ACTIONS.includes(action));
   /* Sources shown inside another's section; every source a page reads. */
   const PART_OF = { ha: "hosts" };
   const sources = () => [...serves(), ...Object.keys(PART_OF)];
@@ -937,10 +941,12 @@
       const d = await api("GET", "v1/daemon");
       if (d.role === "controller") role = "controller";
       if (d.caller && d.caller.role in RANK) access = d.caller.role;
+      vmsOnly = !!(d.caller && d.caller.vms && !d.caller.hosts);
     } catch (e) {
       /* standalone */
     }
     document.documentElement.dataset.access = access;
+    if (vmsOnly) document.documentElement.dataset.limits = "vms";
     if (role === "controller") {
       state.picked = new URLSearchParams(location.search).get("host");
       $("devices-how").textContent = "The host plans and applies what is set here, at its next heartbeat.";

@@ -57,6 +57,8 @@ struct hp_api_request {
         const char *actor; /* who asks: "root", "uid 1000", "token NAME", "host NAME" */
         enum hp_token_role access; /* what they may do: admin on the Unix socket, a token's role */
         const char *agent_host; /* on a controller, the host whose credential came; NULL otherwise */
+        /* The hosts and VMs a token is limited to (none: no limit). */
+        const struct hp_token_scope *scope;
 };
 
 /* What a route answers: a JSON document, or text of a content type. */
@@ -85,7 +87,7 @@ bool hp_api_peer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *ac
  * agent_host is "" for an API token. */
 bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
                            char *agent_host, size_t host_size, enum hp_token_role *ret_access,
-                           struct hp_api_reply *ret_refusal);
+                           struct hp_token_scope *ret_scope, struct hp_api_reply *ret_refusal);
 
 /* The role a request needs (access.c): viewer to read, operator to power
  * and edit VMs and label devices, admin for the rest. */
@@ -93,6 +95,23 @@ enum hp_token_role hp_api_role_needed(const char *method, const char *url);
 /* Whether req's caller may make it; when not, *ret_refusal is the 403
  * that names the role it needs. */
 bool hp_api_access_allowed(const struct hp_api_request *req, struct hp_api_reply *ret_refusal);
+/* Whether req's token, if it is limited to hosts or VMs, may make it (the
+ * VM or host it names, read from the store where needed); when not,
+ * *ret_refusal is the 403 that names the limits. */
+bool hp_api_scope_allowed(struct hp_api *a, const struct hp_api_request *req,
+                          struct hp_api_reply *ret_refusal);
+/* Whether req's token may act on host, on VM vm (on host, or NULL: on
+ * none): true for a token without limits. */
+bool hp_api_scope_has_host(const struct hp_api_request *req, const char *host);
+bool hp_api_scope_has_vm(const struct hp_api_request *req, const char *vm, const char *host);
+/* Removes from list (a JSON array of objects) what req's token may not see:
+ * entries whose name_key is not one of its VMs (on the host in host_key),
+ * or with name_key NULL, whose host_key is not one of its hosts. local: the
+ * host of entries without host_key (a host's own daemon's: this machine). */
+void hp_api_scope_filter(const struct hp_api_request *req, json_t *list, const char *name_key,
+                         const char *host_key, const char *local);
+/* This machine's name (uname -n): the host a standalone daemon's routes act on. */
+void hp_api_local_host(char *buf, size_t size);
 
 /* The connections of a TCP endpoint that have shown no token yet (admit.c),
  * oldest first: at most max; one more drops the oldest. */

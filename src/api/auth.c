@@ -47,11 +47,12 @@ static const char *bearer(const char *header)
         return *header ? header : NULL;
 }
 
-/* The name and role of the stored token whose hash is the presented
- * token's; on a controller, else the host whose credential it is (*ret_host
- * true, the role viewer's: a credential opens the agents' routes only). */
-static int token_name(struct hp_api *a, const char *token, char **ret_name,
-                      enum hp_token_role *ret_access, bool *ret_host)
+/* The name, role and limits of the stored token whose hash is the
+ * presented token's; on a controller, else the host whose credential it is
+ * (*ret_host true, the role viewer's: a credential opens the agents' routes
+ * only). */
+static int token_name(struct hp_api *a, const char *token, struct hp_token_info *ret,
+                      bool *ret_host)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         char hash[HP_TOKEN_HASH_LEN + 1];
@@ -64,12 +65,12 @@ static int token_name(struct hp_api *a, const char *token, char **ret_name,
         if (r < 0)
                 return r;
         *ret_host = false;
-        r = hp_store_token_check(s, hash, ret_name, ret_access);
+        r = hp_store_token_check(s, hash, ret);
         if (r != -ENOENT || a->role != HP_ROLE_CONTROLLER)
                 return r;
         *ret_host = true;
-        *ret_access = HP_TOKEN_VIEWER;
-        return hp_store_host_check(s, hash, ret_name);
+        *ret = (struct hp_token_info){ .role = HP_TOKEN_VIEWER };
+        return hp_store_host_check(s, hash, &ret->name);
 }
 
 static struct hp_api_reply unauthorized(const char *challenge, const char *msg)
@@ -82,12 +83,12 @@ static struct hp_api_reply unauthorized(const char *challenge, const char *msg)
 
 bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *actor, size_t size,
                            char *agent_host, size_t host_size, enum hp_token_role *ret_access,
-                           struct hp_api_reply *ret_refusal)
+                           struct hp_token_scope *ret_scope, struct hp_api_reply *ret_refusal)
 {
         const char *header =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *token = bearer(header);
-        _cleanup_free_ char *name = NULL;
+        _cleanup_(hp_token_info_done) struct hp_token_info t = { 0 };
         bool is_host = false;
         int r;
 
@@ -98,7 +99,7 @@ bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *
                                             "Bearer TOKEN'; " HOW_TO_GET_ONE);
                 return false;
         }
-        r = token_name(a, token, &name, ret_access, &is_host);
+        r = token_name(a, token, &t, &is_host);
         if (r == -ENOENT || r == -EINVAL) {
                 *ret_refusal = unauthorized(
                         "Bearer realm=\"hwpass\", error=\"invalid_token\"",
@@ -110,8 +111,11 @@ bool hp_api_bearer_allowed(struct hp_api *a, struct MHD_Connection *conn, char *
                         hp_api_error(500, "internal", "cannot check the token: %s", strerror(-r));
                 return false;
         }
-        snprintf(actor, size, "%s %s", is_host ? "host" : "token", name);
+        snprintf(actor, size, "%s %s", is_host ? "host" : "token", t.name);
         if (is_host)
-                snprintf(agent_host, host_size, "%s", name);
+                snprintf(agent_host, host_size, "%s", t.name);
+        *ret_access = t.role;
+        *ret_scope = t.scope;
+        t.scope = (struct hp_token_scope){ 0 };
         return true;
 }

@@ -67,6 +67,8 @@ static struct hp_api_reply hosts(struct hp_api *a, const struct hp_api_request *
 
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
         r = hp_ctl_hosts(&ctx, &a->ctl, &doc);
+        if (r >= 0)
+                hp_api_scope_filter(req, json_object_get(doc, "hosts"), NULL, "name", NULL);
         return hp_api_op_reply(&ctx, r, doc, 200);
 }
 
@@ -166,6 +168,8 @@ static struct hp_api_reply vm_route(struct hp_api *a, const struct hp_api_reques
                 return hp_api_bad_name(name);
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
         r = call(&ctx, name, &doc);
+        if (r >= 0 && !name) /* the list: the token's VMs only */
+                hp_api_scope_filter(req, json_object_get(doc, "vms"), "name", "host", NULL);
         return hp_api_op_reply(&ctx, r, doc, ok_status);
 }
 

@@ -86,6 +86,8 @@ static struct hp_api_reply cluster_devices(struct hp_api *a, const struct hp_api
                 return hp_api_error(400, "no-host", "a controller serves many hosts: say whose device %s is (?host=NAME)",
                                     address);
         r = hp_ctl_devices(&ctx, host_arg(req), &doc);
+        if (r >= 0)
+                hp_api_scope_filter(req, json_object_get(doc, "devices"), NULL, "host", NULL);
         if (r < 0 || !address)
                 return hp_api_op_reply(&ctx, r, doc, 200);
         json_array_foreach(json_object_get(doc, "devices"), i, d)
@@ -129,8 +131,16 @@ static struct hp_api_reply daemon_info(const struct hp_api *a, const struct hp_a
                                              [HP_ROLE_CONTROLLER] = "controller",
                                              [HP_ROLE_AGENT] = "agent" };
 
-        return hp_api_ok(json_pack("{s:s, s:{s:s, s:s}}", "role", roles[a->role], "caller", "name",
-                                   req->actor, "role", hp_token_role_name(req->access)));
+        json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "role", roles[a->role], "caller", "name",
+                                req->actor, "role", hp_token_role_name(req->access));
+
+        /* The caller's limits, when its token has any: the hosts and VMs it may act on. */
+        if (doc && req->scope &&
+            hp_ops_token_scope_json(req->scope, json_object_get(doc, "caller")) < 0) {
+                json_decref(doc);
+                doc = NULL;
+        }
+        return hp_api_ok(doc);
 }
 
 static json_t *vm_json(const struct hp_vm_record *rec)
@@ -149,8 +159,9 @@ struct hp_api_reply hp_api_bad_name(const char *name)
                             HP_VM_NAME_MAX);
 }
 
-static struct hp_api_reply vms(struct hp_api *a, const char *name)
+static struct hp_api_reply vms(struct hp_api *a, const struct hp_api_request *req, const char *name)
 {
+        char local[HP_STORE_HOST_NAME_MAX + 1];
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_free_ char *err = NULL;
         struct hp_vm_record *recs = NULL;
@@ -185,6 +196,8 @@ static struct hp_api_reply vms(struct hp_api *a, const char *name)
                         list = NULL;
                 }
         hp_vm_records_free(recs, n);
+        hp_api_local_host(local, sizeof(local));
+        hp_api_scope_filter(req, list, "name", NULL, local);
         return hp_api_ok(list ? json_pack("{s:o}", "vms", list) : NULL);
 }
 
@@ -232,6 +245,7 @@ static struct hp_api_reply events(struct hp_api *a, const struct hp_api_request 
                    *limit_arg = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "limit"),
                    *host = host_arg(req);
         uint64_t since = 0, limit = 50;
+        char local[HP_STORE_HOST_NAME_MAX + 1];
         struct hp_event *e = NULL;
         json_t *doc = NULL;
         size_t n = 0;
@@ -260,6 +274,10 @@ static struct hp_api_reply events(struct hp_api *a, const struct hp_api_request 
         }
         if (r < 0)
                 return hp_api_error(500, "store-unreadable", "cannot read the events: %s", strerror(-r));
+        hp_api_local_host(local, sizeof(local));
+        /* A host's own daemon records its host as the store's name for it: each is this machine. */
+        hp_api_scope_filter(req, json_object_get(doc, "events"), "subject",
+                            a->role == HP_ROLE_CONTROLLER ? "host" : NULL, local);
         return hp_api_ok(doc);
 }
 
@@ -317,7 +335,8 @@ void hp_api_ops_ctx(struct hp_api *a, const struct hp_api_request *req, char *ac
                                     .db = a->db_path,
                                     .run_dir = a->run_dir,
                                     .state_dir = a->state_dir,
-                                    .actor = actor };
+                                    .actor = actor,
+                                    .hosts_allowed = req->scope ? req->scope->hosts : NULL };
 }
 
 struct hp_api_reply hp_api_op_reply(struct hp_ops_ctx *ctx, int r, json_t *doc, unsigned ok_status)
@@ -590,12 +609,13 @@ static struct hp_api_reply post_host_apply(struct hp_api *a, const struct hp_api
  * (access.c); "role" is admin when not given, as before tokens had roles. */
 static struct hp_api_reply tokens(struct hp_api *a, const struct hp_api_request *req, const char *name)
 {
-        static const char *const fields[] = { "name", "role", NULL };
+        static const char *const fields[] = { "name", "role", "hosts", "vms", NULL };
         _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_strv_free_ char **hosts = NULL, **vms = NULL;
         _cleanup_free_ char *msg = NULL;
         enum hp_token_role role = HP_TOKEN_ADMIN;
         const char *role_name = NULL;
-        struct hp_api_reply err;
+        struct hp_api_reply err = { 0 };
         struct hp_ops_ctx ctx;
         json_t *doc = NULL;
         char actor[160];
@@ -612,9 +632,16 @@ static struct hp_api_reply tokens(struct hp_api *a, const struct hp_api_request 
                         return hp_api_error(400, "bad-role",
                                             "invalid role '%.32s': " HP_TOKEN_ROLES_HELP,
                                             role_name);
+                /* Absent: no limit; given, even empty, the list (an empty one is refused). */
+                if ((json_object_get(body, "hosts") &&
+                     string_list(body, "hosts", &hosts, &err) < 0) ||
+                    (json_object_get(body, "vms") && string_list(body, "vms", &vms, &err) < 0))
+                        return err.status ? err : hp_api_error(500, "internal", "out of memory");
         }
         hp_api_ops_ctx(a, req, actor, sizeof(actor), &ctx);
-        r = body ? hp_ops_token_create(&ctx, name, role, &doc)
+        r = body ? hp_ops_token_create(&ctx, name, role,
+                                       &(struct hp_ops_token_limits){ .hosts = hosts, .vms = vms },
+                                       &doc)
                  : hp_ops_token_revoke(&ctx, name, &doc);
         return hp_api_op_reply(&ctx, r, doc, body ? 201 : 200);
 }
@@ -693,7 +720,7 @@ static struct hp_api_reply route(struct hp_api *a, const struct hp_api_request *
         if (!serves_state(a, req))
                 return hp_api_error(409, "other-state", "this daemon serves the database '%s' and host root '%s'",
                                     a->db_path, a->host_root);
-        if (!hp_api_access_allowed(req, &refusal))
+        if (!hp_api_access_allowed(req, &refusal) || !hp_api_scope_allowed(a, req, &refusal))
                 return refusal;
         if (a->role == HP_ROLE_CONTROLLER) {
                 bool handled;
@@ -733,7 +760,9 @@ static struct hp_api_reply route(struct hp_api *a, const struct hp_api_request *
         if (hp_api_segment(url, "/v1/devices/", NULL, arg, sizeof(arg)))
                 return get ? devices(a, req, arg) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/vms"))
-                return get ? vms(a, NULL) : post ? hp_api_post_vm(a, req) : hp_api_method_error(req, "GET or POST");
+                return get    ? vms(a, req, NULL)
+                       : post ? hp_api_post_vm(a, req)
+                              : hp_api_method_error(req, "GET or POST");
         if (hp_api_segment(url, "/v1/vms/", "/start", arg, sizeof(arg)))
                 return post ? hp_api_vm_start(a, req, arg) : hp_api_method_error(req, "POST");
         if (hp_api_segment(url, "/v1/vms/", "/stop", arg, sizeof(arg)))
@@ -753,7 +782,9 @@ static struct hp_api_reply route(struct hp_api *a, const struct hp_api_request *
         if (hp_api_segment(url, "/v1/vms/", "/log", arg, sizeof(arg)))
                 return get ? hp_api_vm_log(a, arg) : hp_api_method_error(req, "GET");
         if (hp_api_segment(url, "/v1/vms/", NULL, arg, sizeof(arg)))
-                return get ? vms(a, arg) : del ? hp_api_vm_delete(a, req, arg) : hp_api_method_error(req, "GET or DELETE");
+                return get   ? vms(a, req, arg)
+                       : del ? hp_api_vm_delete(a, req, arg)
+                             : hp_api_method_error(req, "GET or DELETE");
         if (streq(url, "/v1/events"))
                 return get ? events(a, req) : hp_api_method_error(req, "GET");
         if (streq(url, "/v1/usb"))

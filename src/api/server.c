@@ -65,6 +65,7 @@ struct pending {
         enum hp_token_role access;
         char actor[HP_STORE_HOST_NAME_MAX + 8];
         char agent_host[HP_STORE_HOST_NAME_MAX + 1]; /* a host's credential came: its name */
+        struct hp_token_scope scope;                 /* the token's limits */
         struct hp_api_reply refusal;                 /* status 0: allowed */
 };
 
@@ -73,6 +74,7 @@ static void pending_free(struct pending *p)
         if (!p)
                 return;
         free(p->body.data);
+        hp_token_scope_done(&p->scope);
         json_decref(p->refusal.body);
         free(p);
 }
@@ -175,7 +177,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                   (!streq(method, "GET") && !streq(method, "HEAD"))) &&
                                  hp_api_bearer_allowed(a, conn, p->actor, sizeof(p->actor),
                                                        p->agent_host, sizeof(p->agent_host),
-                                                       &p->access, &p->refusal))
+                                                       &p->access, &p->scope, &p->refusal))
                                 admitted(conn, a->limits.idle_timeout);
                 } else if (hp_api_peer_allowed(a, conn, p->actor, sizeof(p->actor))) {
                         p->local = true;
@@ -214,16 +216,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                hp_api_error(413, "body", "the request body is larger than %d bytes",
                                             HP_API_BODY_MAX),
                                a);
-        rep = hp_api_route(a, &(struct hp_api_request){
-                                      .conn = conn,
-                                      .method = method,
-                                      .url = url,
-                                      .body = p->body.data,
-                                      .body_len = p->body.len,
-                                      .local = p->local,
-                                      .actor = p->actor,
-                                      .access = p->access,
-                                      .agent_host = p->agent_host[0] ? p->agent_host : NULL });
+        rep = hp_api_route(
+                a, &(struct hp_api_request){ .conn = conn,
+                                             .method = method,
+                                             .url = url,
+                                             .body = p->body.data,
+                                             .body_len = p->body.len,
+                                             .local = p->local,
+                                             .actor = p->actor,
+                                             .access = p->access,
+                                             .agent_host = p->agent_host[0] ? p->agent_host : NULL,
+                                             .scope = &p->scope });
         restart_timeout(conn);
         return respond(conn, rep, a);
 }

@@ -61,7 +61,7 @@ static const struct command {
         { "vm", "migrate", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },
         { "vm", "import-vmx", "FILE.vmx [--name NAME] [--disk PATH]... [--dry-run]", "a VMware VM and its passthrough entries, with a warning for what is not carried over", hp_cmd_vm_import_vmx },
         { "vm", "autostart", "NAME --order N [--delay SECONDS] | NAME --off", "start with the host, in order", hp_cmd_vm_autostart },
-        { "token", "create", "NAME [--role admin|operator|viewer]", "a bearer token for the API over TCP, printed this once", hp_cmd_token_create },
+        { "token", "create", "NAME [--role admin|operator|viewer] [--hosts HOST,...] [--vms VM,...]", "a bearer token for the API over TCP, printed this once; limited to those hosts and VMs when given", hp_cmd_token_create },
         { "token", "list", "", "the API's tokens: name, role, when created, when last used", hp_cmd_token_list },
         { "token", "revoke", "NAME", "the token no longer authenticates", hp_cmd_token_revoke },
         { "cluster", "init", "DIR CONTROLLER [--address HOST]... [--days N]", "the cluster's CA and the first controller's certificate, in DIR", hp_cmd_cluster_init },

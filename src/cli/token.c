@@ -3,6 +3,7 @@
  * only, so a lost token is revoked and replaced, never shown again. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +12,7 @@
 #include "store/store.h"
 #include "table.h"
 #include "util/macro.h"
+#include "util/strutil.h"
 #include "util/token.h"
 
 /* Whether name is a valid token name; an exit code. */
@@ -36,32 +38,61 @@ static int name_arg(const char *verb, int argc, char **argv, const char **ret)
 struct create {
         const char *name;
         enum hp_token_role role;
+        char **hosts, **vms; /* NULL: no limit */
 };
+
+static void create_done(struct create *cr)
+{
+        hp_strv_free(cr->hosts);
+        hp_strv_free(cr->vms);
+}
 
 static int run_create(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
 {
         const struct create *cr = arg;
 
-        return hp_ops_token_create(ctx, cr->name, cr->role, ret);
+        return hp_ops_token_create(
+                ctx, cr->name, cr->role,
+                &(struct hp_ops_token_limits){ .hosts = cr->hosts, .vms = cr->vms }, ret);
 }
 
 #define CREATE_USAGE                                                                               \
-        "usage: hwpass token create NAME [--role admin|operator|viewer] (default admin)"
+        "usage: hwpass token create NAME [--role admin|operator|viewer] (default admin) "          \
+        "[--hosts HOST,...] "                                                                      \
+        "[--vms VM,...] (limited to those hosts, those VMs)"
 
-/* NAME [--role ROLE], in either order; an exit code. */
+/* "a,b" appended to *v, one name each (an empty one kept: the operation says what is wrong). */
+static int push_list(char ***v, const char *list)
+{
+        for (const char *p = list, *end; p; p = *end ? end + 1 : NULL) {
+                end = p + strcspn(p, ",");
+                if (hp_strv_pushf(v, "%.*s", (int)(end - p), p) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* NAME [--role ROLE] [--hosts LIST]... [--vms LIST]..., in any order; an exit code. */
 static int create_args(int argc, char **argv, struct create *ret)
 {
         const char *name = NULL, *role = NULL;
 
         for (int i = 1; i < argc; i++) {
                 int err = 0;
-                const char *v = hp_cli_opt_value(argc, argv, &i, "--role", &err);
+                const char *v = hp_cli_opt_value(argc, argv, &i, "--role", &err), *h = NULL,
+                           *vm = NULL;
 
-                if (err || (!v && (argv[i][0] == '-' || name)))
+                if (!v && !err)
+                        h = hp_cli_opt_value(argc, argv, &i, "--hosts", &err);
+                if (!v && !h && !err)
+                        vm = hp_cli_opt_value(argc, argv, &i, "--vms", &err);
+                if (err || (!v && !h && !vm && (argv[i][0] == '-' || name)))
                         return hp_cli_usage_error(CREATE_USAGE);
+                if ((h && push_list(&ret->hosts, h) < 0) || (vm && push_list(&ret->vms, vm) < 0))
+                        return hp_cli_error(-ENOMEM, "out of memory");
                 if (v)
                         role = v;
-                else
+                else if (!h && !vm)
                         name = argv[i];
         }
         if (!name)
@@ -80,16 +111,31 @@ static int run_revoke(struct hp_ops_ctx *ctx, void *arg, json_t **ret)
         return hp_ops_token_revoke(ctx, arg, ret);
 }
 
+/* names as a JSON array of strings, or NULL (and NULL when out of memory). */
+static json_t *names_json(char *const *names)
+{
+        json_t *a = names ? json_array() : NULL;
+
+        for (size_t i = 0; a && names[i]; i++)
+                if (json_array_append_new(a, json_string(names[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
 int hp_cmd_token_create(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(json_decrefp) json_t *doc = NULL;
         struct hp_cli_route route = { .method = "POST", .path = "/v1/tokens" };
-        struct create cr;
+        _cleanup_(create_done) struct create cr = { 0 };
         int r = create_args(argc, argv, &cr);
 
         if (r != HP_EXIT_OK)
                 return r;
-        route.body = json_pack("{s:s, s:s}", "name", cr.name, "role", hp_token_role_name(cr.role));
+        route.body = json_pack("{s:s, s:s, s:o*, s:o*}", "name", cr.name, "role",
+                               hp_token_role_name(cr.role), "hosts", names_json(cr.hosts), "vms",
+                               names_json(cr.vms));
         r = hp_cli_write(c, &route, run_create, &cr, &doc);
         if (r != HP_EXIT_OK)
                 return r;
@@ -131,33 +177,53 @@ static int print_json(const struct hp_token_info *t, size_t n)
 {
         json_t *list = json_array();
 
-        for (size_t i = 0; list && i < n; i++)
-                if (json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I}", "name", t[i].name,
-                                                          "role", hp_token_role_name(t[i].role),
-                                                          "created_at", (json_int_t)t[i].created_at,
-                                                          "last_used_at",
-                                                          (json_int_t)t[i].last_used_at)) < 0) {
+        for (size_t i = 0; list && i < n; i++) {
+                json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", t[i].name, "role",
+                                      hp_token_role_name(t[i].role), "created_at",
+                                      (json_int_t)t[i].created_at, "last_used_at",
+                                      (json_int_t)t[i].last_used_at);
+
+                if (!o || hp_ops_token_scope_json(&t[i].scope, o) < 0 ||
+                    json_array_append_new(list, o) < 0) {
                         json_decref(list);
                         list = NULL;
                 }
+        }
         return hp_cli_print_json(list ? json_pack("{s:o}", "tokens", list) : NULL);
 }
 
 static int print_table(const struct hp_token_info *t, size_t n)
 {
-        static const char *const headers[] = { "NAME", "ROLE", "CREATED (UTC)", "LAST USED (UTC)" };
-        _cleanup_(hp_table_freep) struct hp_table *tab = hp_table_new(ELEMENTSOF(headers), headers);
+        static const char *const headers[] = { "NAME", "ROLE", "LIMITED TO", "CREATED (UTC)",
+                                               "LAST USED (UTC)" },
+                                 *const plain[] = { "NAME", "ROLE", "CREATED (UTC)",
+                                                    "LAST USED (UTC)" };
+        bool limits = false;
+        _cleanup_(hp_table_freep) struct hp_table *tab = NULL;
 
+        /* The limits' column only when a token has some. */
+        for (size_t i = 0; i < n; i++)
+                limits = limits || hp_token_scope_limited(&t[i].scope);
+        tab = limits ? hp_table_new(ELEMENTSOF(headers), headers)
+                     : hp_table_new(ELEMENTSOF(plain), plain);
         if (!tab)
                 return hp_cli_error(-ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
+                const struct hp_token_scope *sc = &t[i].scope;
+                _cleanup_free_ char *text = NULL;
                 char created[32], used[32];
 
                 format_time(t[i].created_at, created, sizeof(created));
                 format_time(t[i].last_used_at, used, sizeof(used));
-                if (hp_table_add(tab,
-                                 (const char *const[]){ t[i].name, hp_token_role_name(t[i].role),
-                                                        created, used }) < 0)
+                if (asprintf(&text, "%s%s%s%s%s", sc->hosts ? "hosts " : "", sc->hosts ?: "",
+                             sc->hosts && sc->vms ? "; " : "", sc->vms ? "VMs " : "",
+                             sc->vms ?: (sc->hosts ? "" : "-")) < 0 ||
+                    hp_table_add(tab, limits ? (const char *const[]){ t[i].name,
+                                                                      hp_token_role_name(t[i].role),
+                                                                      text, created, used }
+                                             : (const char *const[]){ t[i].name,
+                                                                      hp_token_role_name(t[i].role),
+                                                                      created, used }) < 0)
                         return hp_cli_error(-ENOMEM, "out of memory");
         }
         hp_table_print(tab, stdout);

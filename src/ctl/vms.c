@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "util/macro.h"
 #include "util/strutil.h"
+#include "util/token.h"
 #include "vm/spec.h"
 #include "vm/specjson.h"
 
@@ -190,6 +191,7 @@ struct placing {
         bool paths_pending;              /* some host that could take the VM has not said yet */
         bool retry;                      /* a power-on going on after a failed start: not where it failed */
         bool fast_lost;                  /* the claim picked from the picture lost (fast_start()) */
+        const char *allowed; /* the only hosts it may go to (a token's limit), or NULL */
         json_t *failures;                /* the VM's start failures, parsed */
         struct hp_place_host *hosts;
         size_t n_hosts;
@@ -382,8 +384,9 @@ static int hosts_load(struct placing *p, struct hp_store_inventory *inv, size_t 
                 if (p->infos[i].heartbeat_ms > now)
                         now = p->infos[i].heartbeat_ms;
         for (size_t i = 0; i < n; i++) {
-                /* Only hosts that joined and were not removed (the store's own "local" never joins). */
-                if (!p->infos[i].has_credential)
+                /* Only hosts that joined and were not removed (the store's own "local" never
+                 * joins), and of those the ones the caller may use. */
+                if (!p->infos[i].has_credential || !hp_token_list_has(p->allowed, p->infos[i].name))
                         continue;
                 r = host_load(p, inv, n_inv, &p->infos[i], now);
                 if (r < 0)
@@ -467,6 +470,7 @@ static int judged(struct hp_ops_ctx *c, const char *name, struct hp_store **s, s
 
         if (r < 0)
                 return r;
+        p->allowed = c->hosts_allowed;
         r = place(*s, name, p);
         if (r == -ENOENT)
                 return no_vm(c, name);
@@ -659,7 +663,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                        const struct hp_ctl_fence *restart, bool may_wait, json_t **ret, char **lost, char **refused)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
-        _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0 };
+        _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0,
+                                                     .allowed = c->hosts_allowed };
         unsigned tolerate = 0;
         bool warn = false;
         int r = hp_ops_store_open(c, &s);
@@ -688,7 +693,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
          * after a failed one and admission control judge every host. A
          * claim that lost (another controller's took the device) is picked
          * again from the picture, that host loaded again, a few times. */
-        for (unsigned k = 0; !restart && !after_epoch && tolerate == 0 && k < CLAIM_TRIES; k++) {
+        for (unsigned k = 0;
+             !restart && !after_epoch && tolerate == 0 && !p.allowed && k < CLAIM_TRIES; k++) {
                 r = fast_start(c, s, name, &p, ret);
                 if (r != 0)
                         return r < 0 ? r : 0;
@@ -706,8 +712,10 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
 
                 for (size_t i = 0; hosts && i < p.res.n_verdicts; i++)
                         json_array_append_new(hosts, hp_ops_place_verdict_json(p.hosts[i].name, &p.res.verdicts[i], NULL));
-                r = hp_op_fail_code(c, HP_OP_REFUSED, "no-host", -ENODEV, "%s (see 'hwpass vm explain %s')",
-                                    p.res.why, name);
+                r = hp_op_fail_code(c, HP_OP_REFUSED, "no-host", -ENODEV,
+                                    "%s%s%s%s (see 'hwpass vm explain %s')", p.res.why,
+                                    p.allowed ? " (of hosts " : "", p.allowed ?: "",
+                                    p.allowed ? ", the ones this token may use)" : "", name);
                 hp_op_set_detail(c, json_pack("{s:o}", "hosts", hosts ? hosts : json_array()));
                 return r;
         }

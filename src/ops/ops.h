@@ -50,6 +50,9 @@ struct hp_ops_ctx {
         const char *run_dir;   /* /run/hwpass: sockets, VM run directories, locks */
         const char *state_dir; /* /var/lib/hwpass: EFI variable stores */
         const char *actor;     /* who the events are recorded for */
+        /* The hosts a power-on may be placed on, as a token's limit lists
+         * them (util/token.h); NULL: any. */
+        const char *hosts_allowed;
         /* The caller runs no other thread (the CLI; not hwpassd): a VM's
          * supervisor may then be forked from it instead of exec'd. */
         bool single_threaded;

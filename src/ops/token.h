@@ -1,5 +1,5 @@
-/* Operations on the API's bearer tokens. Made on the host, by root or over
- * hwpassd's Unix socket (a token over TCP cannot make another). */
+/* Operations on the API's bearer tokens: made (by root, or an admin token
+ * with no limits) and revoked. */
 #pragma once
 
 #include <jansson.h>
@@ -8,8 +8,18 @@
 
 struct hp_ops_ctx;
 
-/* *ret: {"name", "role", "token"}: the token itself, shown this once. */
+/* Where a new token may act: hosts and vms NULL-terminated, NULL for no
+ * limit (util/token.h). */
+struct hp_ops_token_limits {
+        char *const *hosts;
+        char *const *vms;
+};
+/* *ret: {"name", "role", "token", "hosts"?, "vms"?}: the token itself, shown
+ * this once; limits NULL: none. */
 int hp_ops_token_create(struct hp_ops_ctx *c, const char *name, enum hp_token_role role,
-                        json_t **ret);
+                        const struct hp_ops_token_limits *limits, json_t **ret);
+/* A token's limits as the API and the CLI show them: "hosts" and "vms"
+ * arrays, set into doc only for a list that is set. */
+int hp_ops_token_scope_json(const struct hp_token_scope *scope, json_t *doc);
 /* *ret: {"name", "revoked": true}; HP_OP_NOT_FOUND ("no-token") when none. */
 int hp_ops_token_revoke(struct hp_ops_ctx *c, const char *name, json_t **ret);

@@ -234,12 +234,11 @@ int hp_pg_vm_set_start_failures(struct hp_store *s, const char *name, const char
 int hp_pg_vm_set_moving(struct hp_store *s, const char *name, const char *host);
 int hp_pg_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                     const char *state);
-int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash,
-                    enum hp_token_role role);
+int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash, enum hp_token_role role,
+                    const struct hp_token_scope *scope);
 int hp_pg_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_pg_token_revoke(struct hp_store *s, const char *name);
-int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name,
-                      enum hp_token_role *ret_role);
+int hp_pg_token_check(struct hp_store *s, const char *hash, struct hp_token_info *ret);
 /* The cluster's (pg-cluster.c). */
 int hp_pg_host_set_credential(struct hp_store *s, const char *name, const char *hash);
 int hp_pg_host_revoke(struct hp_store *s, const char *name);

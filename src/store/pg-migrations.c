@@ -173,6 +173,10 @@ static const char *const migrations[] = {
         "       'made before tokens had roles: it is now admin, as it could do everything; for "
         "less, create one with --role operator or viewer and revoke this one',\n"
         "       'upgrade', 1 FROM t, n;\n",
+        /* 12: the hosts and the VMs a token is limited to (util/token.h):
+         * names joined by ',', NULL for no limit. */
+        "ALTER TABLE tokens ADD COLUMN hosts text;\n"
+        "ALTER TABLE tokens ADD COLUMN vms text;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

@@ -15,7 +15,7 @@
 /* One statement of parameters only (no host: tokens are the whole store's). */
 struct token_write {
         const char *sql;
-        const char *params[4];
+        const char *params[6];
         int n;
         int changes;
 };
@@ -33,13 +33,15 @@ static int write_op(struct hp_pg *s, void *data)
         return 0;
 }
 
-int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash, enum hp_token_role role)
+int hp_pg_token_add(struct hp_store *s, const char *name, const char *hash, enum hp_token_role role,
+                    const struct hp_token_scope *scope)
 {
         char now[HP_PG_INT_LEN];
         struct token_write w = {
-                .sql = "INSERT INTO tokens (name, hash, created_at, role) VALUES ($1, $2, $3, $4)",
-                .params = { name, hash, now, hp_token_role_name(role) },
-                .n = 4,
+                .sql = "INSERT INTO tokens (name, hash, created_at, role, hosts, vms) VALUES ($1, "
+                       "$2, $3, $4, $5, $6)",
+                .params = { name, hash, now, hp_token_role_name(role), scope->hosts, scope->vms },
+                .n = 6,
         };
         int r;
 
@@ -66,6 +68,16 @@ int hp_pg_token_revoke(struct hp_store *s, const char *name)
         return w.changes > 0 ? 0 : -ENOENT;
 }
 
+/* A token's hosts and VMs, columns col and col + 1 (NULL: no limit). */
+static int scope_read(PGresult *res, int row, int col, struct hp_token_scope *ret)
+{
+        int r = hp_pg_strdup(res, row, col, &ret->hosts);
+
+        if (r >= 0)
+                r = hp_pg_strdup(res, row, col + 1, &ret->vms);
+        return r;
+}
+
 struct token_list {
         struct hp_token_info *t;
         size_t n;
@@ -78,8 +90,10 @@ static int list_op(struct hp_pg *s, void *data)
         struct hp_token_info *t;
         int r, n;
 
-        r = hp_pg_exec(s, "SELECT name, created_at, last_used_at, role FROM tokens ORDER BY name",
-                       0, NULL, &res);
+        r = hp_pg_exec(
+                s,
+                "SELECT name, created_at, last_used_at, role, hosts, vms FROM tokens ORDER BY name",
+                0, NULL, &res);
         if (r < 0)
                 return r;
         n = sym_PQntuples(res);
@@ -96,6 +110,8 @@ static int list_op(struct hp_pg *s, void *data)
                         r = hp_pg_int64(res, i, 2, &t[i].last_used_at);
                 if (r >= 0 && hp_token_role_from_name(sym_PQgetvalue(res, i, 3), &t[i].role) < 0)
                         r = -EBADMSG;
+                if (r >= 0)
+                        r = scope_read(res, i, 4, &t[i].scope);
         }
         if (r < 0) {
                 hp_token_infos_free(t, (size_t)n);
@@ -140,8 +156,7 @@ int hp_pg_find_hash(const PGresult *res, const char *hash, char **ret_name)
 
 struct token_check {
         const char *hash;
-        char *name;
-        enum hp_token_role role;
+        struct hp_token_info t;
 };
 
 /* Every row is read and compared in full: no early exit on a match. The
@@ -160,26 +175,29 @@ static int check_op(struct hp_pg *s, void *data)
         int64_t used = 0, t = (int64_t)time(NULL);
         int r, row;
 
-        free(TAKE_PTR(c->name)); /* from a try that conflicted */
-        r = hp_pg_kept(s, HP_PG_KEPT_TOKENS, "SELECT name, hash, last_used_at, role FROM tokens",
-                       &res);
+        hp_token_info_done(&c->t); /* from a try that conflicted */
+        r = hp_pg_kept(s, HP_PG_KEPT_TOKENS,
+                       "SELECT name, hash, last_used_at, role, hosts, vms FROM tokens", &res);
         if (r < 0)
                 return r;
         row = hp_pg_hash_row(res, c->hash);
         if (row < 0)
                 return -ENOENT;
-        if (hp_token_role_from_name(sym_PQgetvalue(res, row, 3), &c->role) < 0)
+        if (hp_token_role_from_name(sym_PQgetvalue(res, row, 3), &c->t.role) < 0)
                 return -EBADMSG;
         /* A read-only connection refuses here, as an SQLite one does. */
         if (s->readonly)
                 return -EROFS;
-        if (!(c->name = strdup(sym_PQgetvalue(res, row, 0))))
+        if (!(c->t.name = strdup(sym_PQgetvalue(res, row, 0))))
                 return -ENOMEM;
+        r = scope_read(res, row, 4, &c->t.scope);
+        if (r < 0)
+                return r;
         r = hp_pg_int64(res, row, 2, &used);
         if (r < 0 || used > t - HP_TOKEN_USE_RESOLUTION)
                 return r;
         hp_pg_fmt_int(now, t);
-        params[0] = c->name;
+        params[0] = c->t.name;
         params[1] = c->hash;
         params[2] = now;
         r = hp_pg_exec(s,
@@ -193,17 +211,15 @@ static int check_op(struct hp_pg *s, void *data)
         return r;
 }
 
-int hp_pg_token_check(struct hp_store *s, const char *hash, char **ret_name,
-                      enum hp_token_role *ret_role)
+int hp_pg_token_check(struct hp_store *s, const char *hash, struct hp_token_info *ret)
 {
         struct token_check c = {.hash = hash};
         int r = hp_pg_run(hp_pg(s), false, check_op, &c);
 
         if (r < 0) {
-                free(c.name);
+                hp_token_info_done(&c.t);
                 return r;
         }
-        *ret_name = c.name;
-        *ret_role = c.role;
+        *ret = c.t;
         return 0;
 }

@@ -120,7 +120,7 @@ int hp_sqlite_host_revoke(struct hp_store *store, const char *name)
 int hp_sqlite_host_check(struct hp_store *store, const char *hash, char **ret_name)
 {
         char *name = NULL;
-        int r = hp_sqlite_find_hash(hp_sqlite(store), STMT_HOST_CREDS, hash, &name, NULL);
+        int r = hp_sqlite_find_hash(hp_sqlite(store), STMT_HOST_CREDS, hash, &name);
 
         if (r < 0)
                 return r;

@@ -59,6 +59,7 @@ enum hp_store_stmt_id {
         STMT_TOKEN_ADD,
         STMT_TOKEN_LIST,
         STMT_TOKEN_HASHES,
+        STMT_TOKEN_GET,
         STMT_TOKEN_USED,
         STMT_TOKEN_REVOKE,
         STMT_HOST_CRED_SET,
@@ -195,11 +196,9 @@ int hp_sqlite_step_returning(struct hp_sqlite *s, sqlite3_stmt *st, int64_t *ret
 int hp_sqlite_column_text(sqlite3_stmt *st, int col, const char **ret);
 /* The name of the row whose hash (or credential) is hash, into *ret_name
  * (NULL when none), stmt giving (name, hash) rows: the API's tokens, the
- * hosts' credentials; with ret_more, the matching row's third column too
- * (a token's role). Every row is read and compared in full, in constant
+ * hosts' credentials. Every row is read and compared in full, in constant
  * time: no early exit on a match (sqlite-tokens.c). */
-int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name,
-                        char **ret_more);
+int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name);
 /* A copy of a text column, NULL for SQL NULL. */
 int hp_sqlite_column_strdup(sqlite3_stmt *st, int col, char **ret);
 /* Steps st to its end, appending what row() makes of each row to the array
@@ -264,11 +263,10 @@ int hp_sqlite_vm_set_moving(struct hp_store *s, const char *name, const char *ho
 int hp_sqlite_vm_report(struct hp_store *s, const char *host, const char *name, int64_t epoch,
                         const char *state);
 int hp_sqlite_token_add(struct hp_store *s, const char *name, const char *hash,
-                        enum hp_token_role role);
+                        enum hp_token_role role, const struct hp_token_scope *scope);
 int hp_sqlite_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_sqlite_token_revoke(struct hp_store *s, const char *name);
-int hp_sqlite_token_check(struct hp_store *s, const char *hash, char **ret_name,
-                          enum hp_token_role *ret_role);
+int hp_sqlite_token_check(struct hp_store *s, const char *hash, struct hp_token_info *ret);
 /* The cluster's (sqlite-cluster.c). */
 int hp_sqlite_host_set_credential(struct hp_store *s, const char *name, const char *hash);
 int hp_sqlite_host_revoke(struct hp_store *s, const char *name);

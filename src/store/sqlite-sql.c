@@ -102,10 +102,13 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
                            "WHERE name = ?1 AND host = (SELECT id FROM hosts WHERE name = ?2) "
                            "AND epoch = ?3",
         [STMT_VM_NAMED] = "SELECT count(*) FROM vms WHERE name = ?1",
-        [STMT_TOKEN_ADD] =
-                "INSERT INTO tokens (name, hash, created_at, role) VALUES (?1, ?2, ?3, ?4)",
-        [STMT_TOKEN_LIST] = "SELECT name, created_at, last_used_at, role FROM tokens ORDER BY name",
-        [STMT_TOKEN_HASHES] = "SELECT name, hash, role FROM tokens",
+        [STMT_TOKEN_ADD] = "INSERT INTO tokens (name, hash, created_at, role, hosts, vms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [STMT_TOKEN_LIST] =
+                "SELECT name, created_at, last_used_at, role, hosts, vms FROM tokens ORDER BY name",
+        [STMT_TOKEN_HASHES] = "SELECT name, hash FROM tokens",
+        [STMT_TOKEN_GET] = "SELECT name, created_at, last_used_at, role, hosts, vms FROM tokens "
+                           "WHERE name = ?1 AND hash = ?2",
         /* A use is written at most once a minute (?4 seconds): a browser's
          * page load is a handful of requests, and each would be a write. */
         [STMT_TOKEN_USED] = "UPDATE tokens SET last_used_at = ?3 "

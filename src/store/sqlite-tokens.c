@@ -14,7 +14,7 @@
 #include "util/token.h"
 
 int hp_sqlite_token_add(struct hp_store *store, const char *name, const char *hash,
-                        enum hp_token_role role)
+                        enum hp_token_role role, const struct hp_token_scope *scope)
 {
         struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -28,6 +28,8 @@ int hp_sqlite_token_add(struct hp_store *store, const char *name, const char *ha
                 sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC),
                 sqlite3_bind_int64(st, 3, (int64_t)time(NULL)),
                 sqlite3_bind_text(st, 4, hp_token_role_name(role), -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 5, scope->hosts, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 6, scope->vms, -1, SQLITE_STATIC),
         };
         r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r < 0)
@@ -50,10 +52,16 @@ static int row_to_info(sqlite3_stmt *st, void *ret)
                 r = -EBADMSG;
         if (r >= 0)
                 r = hp_sqlite_column_strdup(st, 0, &t.name);
-        if (r < 0)
+        if (r >= 0)
+                r = hp_sqlite_column_strdup(st, 4, &t.scope.hosts);
+        if (r >= 0)
+                r = hp_sqlite_column_strdup(st, 5, &t.scope.vms);
+        if (r >= 0 && !t.name)
+                r = -EBADMSG;
+        if (r < 0) {
+                hp_token_info_done(&t);
                 return r;
-        if (!t.name)
-                return -EBADMSG;
+        }
         *(struct hp_token_info *)ret = t;
         return 0;
 }
@@ -93,11 +101,10 @@ int hp_sqlite_token_revoke(struct hp_store *store, const char *name)
         return hp_sqlite_step_changed(s, st);
 }
 
-int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name,
-                        char **ret_more)
+int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **ret_name)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        _cleanup_free_ char *found = NULL, *more = NULL;
+        _cleanup_free_ char *found = NULL;
         int r, rc;
 
         r = hp_sqlite_stmt_use(s, stmt, &st);
@@ -115,35 +122,54 @@ int hp_sqlite_find_hash(struct hp_sqlite *s, int stmt, const char *hash, char **
                 same = hp_token_hash_equal(row_hash, hash);
                 if (same && !found && !(found = strdup(name)))
                         return -ENOMEM;
-                if (same && ret_more && !more && (r = hp_sqlite_column_strdup(st, 2, &more)) < 0)
-                        return r;
         }
         if (rc != SQLITE_DONE)
                 return hp_sqlite_errno_rc(s, rc);
-        if (ret_more && found && !more)
-                return -EBADMSG; /* NOT NULL in the schema */
         *ret_name = TAKE_PTR(found);
-        if (ret_more)
-                *ret_more = TAKE_PTR(more);
         return 0;
 }
 
-int hp_sqlite_token_check(struct hp_store *store, const char *hash, char **ret_name,
-                          enum hp_token_role *ret_role)
+/* The token named name whose hash is hash, whole; -ENOENT when none (revoked since). */
+static int token_get(struct hp_sqlite *s, const char *name, const char *hash,
+                     struct hp_token_info *ret)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct hp_token_info *t = NULL;
+        size_t n = 0;
+        int r = hp_sqlite_stmt_use(s, STMT_TOKEN_GET, &st);
+
+        if (r < 0)
+                return r;
+        const int rcs[] = {
+                sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
+                sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC),
+        };
+        r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
+        if (r >= 0)
+                r = hp_sqlite_read_rows(s, st, sizeof(*t), row_to_info, (void **)&t, &n);
+        if (r >= 0 && n == 0)
+                r = -ENOENT;
+        if (r >= 0) {
+                *ret = t[0];
+                t[0] = (struct hp_token_info){ 0 };
+        }
+        hp_token_infos_free(t, n);
+        return r;
+}
+
+int hp_sqlite_token_check(struct hp_store *store, const char *hash, struct hp_token_info *ret)
 {
         struct hp_sqlite *s = hp_sqlite(store);
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        _cleanup_free_ char *name = NULL, *role_name = NULL;
-        enum hp_token_role role;
+        _cleanup_free_ char *name = NULL;
+        struct hp_token_info t = { 0 };
         int r;
 
-        r = hp_sqlite_find_hash(s, STMT_TOKEN_HASHES, hash, &name, &role_name);
+        r = hp_sqlite_find_hash(s, STMT_TOKEN_HASHES, hash, &name);
         if (r < 0)
                 return r;
         if (!name)
                 return -ENOENT;
-        if (hp_token_role_from_name(role_name, &role) < 0)
-                return -EBADMSG;
         r = hp_sqlite_stmt_use(s, STMT_TOKEN_USED, &st);
         if (r < 0)
                 return r;
@@ -156,19 +182,12 @@ int hp_sqlite_token_check(struct hp_store *store, const char *hash, char **ret_n
         r = hp_sqlite_binds_ok(s, rcs, ELEMENTSOF(rcs));
         if (r >= 0)
                 r = hp_sqlite_step_done(s, st);
+        /* Read after the use is written: a token revoked meanwhile is found gone. */
+        if (r >= 0)
+                r = token_get(s, name, hash, &t);
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) == 0) {
-                /* Used within the minute, or revoked since the read: which? */
-                _cleanup_free_ char *again = NULL;
-
-                r = hp_sqlite_find_hash(s, STMT_TOKEN_HASHES, hash, &again, NULL);
-                if (r < 0)
-                        return r;
-                if (!again || !streq(again, name))
-                        return -ENOENT;
-        }
-        *ret_name = TAKE_PTR(name);
-        *ret_role = role;
+        t.created_at = t.last_used_at = 0;
+        *ret = t;
         return 0;
 }

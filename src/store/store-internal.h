@@ -105,11 +105,10 @@ struct hp_store_backend {
                          const char *state);
 
         int (*token_add)(struct hp_store *s, const char *name, const char *hash,
-                         enum hp_token_role role);
+                         enum hp_token_role role, const struct hp_token_scope *scope);
         int (*token_list)(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
         int (*token_revoke)(struct hp_store *s, const char *name);
-        int (*token_check)(struct hp_store *s, const char *hash, char **ret_name,
-                           enum hp_token_role *ret_role);
+        int (*token_check)(struct hp_store *s, const char *hash, struct hp_token_info *ret);
 
         /* The cluster's calls. An -ENOENT for a host is the backend's to find. */
         int (*host_set_credential)(struct hp_store *s, const char *name, const char *hash);

@@ -502,20 +502,50 @@ int hp_store_event_list(struct hp_store *s, int64_t since, size_t limit, struct 
         return s->backend->event_list(s, since, limit, ret, ret_n);
 }
 
+void hp_token_info_done(struct hp_token_info *t)
+{
+        free(t->name);
+        hp_token_scope_done(&t->scope);
+        *t = (struct hp_token_info){ 0 };
+}
+
 void hp_token_infos_free(struct hp_token_info *t, size_t n)
 {
         for (size_t i = 0; t && i < n; i++)
-                free(t[i].name);
+                hp_token_info_done(&t[i]);
         free(t);
 }
 
-int hp_store_token_add(struct hp_store *s, const char *name, const char *hash,
-                       enum hp_token_role role)
+/* NULL, or names as hp_token_list_join() writes them: sorted, each once. */
+static bool scope_list_valid(const char *list)
 {
+        char prev[HP_STORE_HOST_NAME_MAX + 1] = "", name[HP_STORE_HOST_NAME_MAX + 1];
+
+        for (const char *p = list, *end; p; p = *end ? end + 1 : NULL) {
+                end = p + strcspn(p, ",");
+                if ((size_t)(end - p) >= sizeof(name))
+                        return false;
+                memcpy(name, p, (size_t)(end - p));
+                name[end - p] = '\0';
+                if (!hp_store_host_name_is_valid(name) || (p != list && strcmp(prev, name) >= 0))
+                        return false;
+                memcpy(prev, name, sizeof(name));
+        }
+        return true;
+}
+
+int hp_store_token_add(struct hp_store *s, const char *name, const char *hash,
+                       enum hp_token_role role, const struct hp_token_scope *scope)
+{
+        static const struct hp_token_scope none = { 0 };
+
+        if (!scope)
+                scope = &none;
         if (!hp_token_name_is_valid(name) || !hp_token_hash_is_valid(hash) ||
-            role < HP_TOKEN_VIEWER || role > HP_TOKEN_ADMIN)
+            role < HP_TOKEN_VIEWER || role > HP_TOKEN_ADMIN || !scope_list_valid(scope->hosts) ||
+            !scope_list_valid(scope->vms))
                 return -EINVAL;
-        return s->backend->token_add(s, name, hash, role);
+        return s->backend->token_add(s, name, hash, role, scope);
 }
 
 int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n)
@@ -530,10 +560,9 @@ int hp_store_token_revoke(struct hp_store *s, const char *name)
         return s->backend->token_revoke(s, name);
 }
 
-int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name,
-                         enum hp_token_role *ret_role)
+int hp_store_token_check(struct hp_store *s, const char *hash, struct hp_token_info *ret)
 {
         if (!hp_token_hash_is_valid(hash))
                 return -EINVAL;
-        return s->backend->token_check(s, hash, ret_name, ret_role);
+        return s->backend->token_check(s, hash, ret);
 }

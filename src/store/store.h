@@ -387,25 +387,28 @@ int hp_store_vm_report(struct hp_store *s, const char *host, const char *name, i
 struct hp_token_info {
         char *name;
         enum hp_token_role role;
+        struct hp_token_scope scope;      /* the hosts and VMs it is limited to */
         int64_t created_at, last_used_at; /* unix seconds; last_used_at 0: never */
 };
+void hp_token_info_done(struct hp_token_info *t);
 void hp_token_infos_free(struct hp_token_info *t, size_t n);
-/* -EINVAL for a bad name, hash or role, -EEXIST when the name (or the hash) is taken. */
+/* scope NULL: no limit. -EINVAL for a bad name, hash, role or scope (a list
+ * not as hp_token_list_join() writes it, of names a host's could not be),
+ * -EEXIST when the name (or the hash) is taken. */
 int hp_store_token_add(struct hp_store *s, const char *name, const char *hash,
-                       enum hp_token_role role);
+                       enum hp_token_role role, const struct hp_token_scope *scope);
 /* Sorted by name; *ret is NULL when there are none. */
 int hp_store_token_list(struct hp_store *s, struct hp_token_info **ret, size_t *ret_n);
 int hp_store_token_revoke(struct hp_store *s, const char *name); /* -ENOENT when none */
 /* How fine last_used_at is: a use within this many seconds of the recorded
  * one is not written again. */
 #define HP_TOKEN_USE_RESOLUTION 60
-/* The name of the token whose hash is hash, its last use set to now (to the
- * minute, see above). Every
+/* The token whose hash is hash (its name, role and scope: ret's times are
+ * 0), its last use set to now (to the minute, see above). Every
  * stored hash is compared, each in constant time, so how long this takes
  * does not tell how close a guess came. -ENOENT when none matches (or it was
  * revoked meanwhile), -EINVAL for a malformed hash. */
-int hp_store_token_check(struct hp_store *s, const char *hash, char **ret_name,
-                         enum hp_token_role *ret_role);
+int hp_store_token_check(struct hp_store *s, const char *hash, struct hp_token_info *ret);
 
 /* The cluster (docs/cluster.md): hosts' credentials, leases and reports,
  * join tokens, the leader lease. Lease times are unix milliseconds (the
@@ -522,4 +525,4 @@ int hp_store_setting_set(struct hp_store *s, const char *key, const char *value)
 
 /* The schema version this code knows; sqlite-migrations.c and pg-migrations.c
  * each hold one migration per version, the same logical schema. */
-#define HP_STORE_SCHEMA_VERSION 11
+#define HP_STORE_SCHEMA_VERSION 12

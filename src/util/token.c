@@ -9,6 +9,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -133,6 +134,73 @@ int hp_token_role_from_name(const char *name, enum hp_token_role *ret)
                         return 0;
                 }
         return -EINVAL;
+}
+
+void hp_token_scope_done(struct hp_token_scope *s)
+{
+        free(s->hosts);
+        free(s->vms);
+        *s = (struct hp_token_scope){ 0 };
+}
+
+bool hp_token_scope_limited(const struct hp_token_scope *s)
+{
+        return s && (s->hosts || s->vms);
+}
+
+bool hp_token_list_has(const char *list, const char *name)
+{
+        size_t n = strlen(name);
+
+        if (!list)
+                return true;
+        if (n == 0 || strchr(name, ','))
+                return false;
+        for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+                if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int hp_token_list_join(char *const *names, size_t n, char **ret)
+{
+        _cleanup_free_ char **sorted = NULL;
+        _cleanup_free_ char *out = NULL;
+        size_t len = 0, at = 0;
+
+        if (n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!names[i] || !names[i][0] || strchr(names[i], ','))
+                        return -EINVAL;
+                len += strlen(names[i]) + 1;
+        }
+        sorted = malloc(n * sizeof(*sorted));
+        out = malloc(len);
+        if (!sorted || !out)
+                return -ENOMEM;
+        memcpy(sorted, names, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), compare_names);
+        for (size_t i = 0; i < n; i++) {
+                size_t k = strlen(sorted[i]);
+
+                if (i > 0 && streq(sorted[i], sorted[i - 1]))
+                        continue;
+                if (at > 0)
+                        out[at++] = ',';
+                memcpy(out + at, sorted[i], k);
+                at += k;
+        }
+        out[at] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
 }
 
 bool hp_token_name_is_valid(const char *name)

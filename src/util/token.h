@@ -47,6 +47,24 @@ const char *hp_token_role_name(enum hp_token_role role);
 /* -EINVAL when name is none of them. */
 int hp_token_role_from_name(const char *name, enum hp_token_role *ret);
 
+/* Where a token may act, in a cluster (docs/cluster.md "Roles"): on these
+ * hosts only, on these VMs only, or both; a NULL list is no limit. A list
+ * is names joined by ',' (host and VM names hold none), sorted, each once,
+ * as hp_token_list_join() writes it. */
+struct hp_token_scope {
+        char *hosts;
+        char *vms;
+};
+void hp_token_scope_done(struct hp_token_scope *s);
+/* Either list set. */
+bool hp_token_scope_limited(const struct hp_token_scope *s);
+/* Whether list holds name (a name of one list entry, so never one with a
+ * ','); a NULL list holds every name. */
+bool hp_token_list_has(const char *list, const char *name);
+/* names (n of them) sorted, each once, joined by ','; NULL when n is 0.
+ * -EINVAL for an empty name or one with a ','. */
+int hp_token_list_join(char *const *names, size_t n, char **ret);
+
 /* Whether a and b hold the same n bytes, reading all of them whatever they hold. */
 bool hp_memeq_const_time(const void *a, const void *b, size_t n);
 /* Whether a hash read from the store is hash (a valid one), in constant

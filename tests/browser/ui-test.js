@@ -43,7 +43,7 @@ const opt = { out: ".", chromium: "/usr/bin/chromium", vm: "gamer", devices: 100
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in opt) && !["desktop", "perf", "lab", "token", "perf-token", "lab-device", "cluster", "hwpass", "host-db",
-    "host-root", "stop-pid", "probe-guest", "viewer-token"].includes(k)) {
+    "host-root", "stop-pid", "probe-guest", "viewer-token", "vm-token"].includes(k)) {
     console.error(`ui-test.js: unknown option ${process.argv[i]}`);
     process.exit(2);
   }
@@ -368,6 +368,28 @@ async function desktop(browser, base) {
 
   await loginPrompt(browser, base);
   if (opt["viewer-token"]) await viewerPage(browser, base);
+  if (opt["vm-token"]) await vmTokenPage(browser, base);
+}
+
+/* An operator's token limited to one VM (hwpass token create --vms): the
+ * page lists that VM only, offers its Start, and no device's label Edit,
+ * which acts on the host (403). */
+async function vmTokenPage(browser, base) {
+  const ctx = await newContext(browser, opt["vm-token"]);
+  const page = await ctx.newPage();
+  await ready(page, base);
+  await check("VM token: every section loads, and the page knows the token is limited to VMs", async () => {
+    const errors = await page.locator("main .msg.error").count();
+    const limits = await page.evaluate(() => document.documentElement.dataset.limits);
+    return (errors === 0 && limits === "vms") || `${errors} section errors, limits ${limits}`;
+  });
+  await check(`VM token: the VM list holds ${opt.vm} only, with its Start; no label Edit is offered`, async () => {
+    const shown = async (sel) => page.locator(sel).evaluateAll((bs) => bs.filter((b) => b.offsetParent !== null).length);
+    const names = await page.locator("#vms-body tr[data-vm]").evaluateAll((rs) => rs.map((r) => r.dataset.vm));
+    const start = await shown('button[data-action="start"]'), edit = await shown('button[data-action="label"]');
+    return (names.join(" ") === opt.vm && start === 1 && edit === 0) || `VMs ${names}, start ${start}, edit ${edit}`;
+  });
+  await ctx.close();
 }
 
 /* A viewer's token (hwpass token create --role viewer): every section reads,

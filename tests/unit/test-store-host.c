@@ -166,9 +166,8 @@ static void assert_vms_v4(struct hp_store *s)
 
 static void assert_tokens_v4(struct hp_store *s)
 {
-        char hash[HP_TOKEN_HASH_LEN + 1], *name = NULL;
-        enum hp_token_role role = HP_TOKEN_VIEWER;
-        struct hp_token_info *t = NULL;
+        char hash[HP_TOKEN_HASH_LEN + 1];
+        struct hp_token_info *t = NULL, ti = { 0 };
         size_t n = 0;
 
         assert_int_equal(hp_store_token_list(s, &t, &n), 0);
@@ -185,10 +184,10 @@ static void assert_tokens_v4(struct hp_store *s)
         hp_token_infos_free(t, n);
         /* The hashes came along: the tokens still authenticate. */
         assert_int_equal(hp_token_hash(tok_web, hash), 0);
-        assert_int_equal(hp_store_token_check(s, hash, &name, &role), 0);
-        assert_string_equal(name, "web");
-        assert_int_equal(role, HP_TOKEN_ADMIN);
-        free(name);
+        assert_int_equal(hp_store_token_check(s, hash, &ti), 0);
+        assert_string_equal(ti.name, "web");
+        assert_int_equal(ti.role, HP_TOKEN_ADMIN);
+        hp_token_info_done(&ti);
 }
 
 static void assert_events_v4(struct hp_store *s)

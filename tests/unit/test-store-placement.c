@@ -850,7 +850,7 @@ static void test_migrate_v6(void **state)
         assert_int_equal(hp_store_open_readonly(path, &ro, NULL), -EPROTONOSUPPORT);
         s = open_ok(path);
         assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
-        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 11);
+        assert_int_equal(raw_int_any(path, "SELECT version FROM schema_version"), 12);
         assert_cluster(path, "db@gpu-01:off:0 old@gpu-01:off:0 web@gpu-01:on:0 "
                              "win11@local:on:0");
         assert_int_equal(hp_store_cluster_vm_get(s, "win11", &v), 0);

@@ -39,20 +39,21 @@ static void new_token(char tok[HP_TOKEN_LEN + 1], char hash[HP_TOKEN_HASH_LEN + 
 static void check_role(struct hp_store *s, const char *hash, const char *want,
                        enum hp_token_role want_role)
 {
-        char *name = (char *)"untouched";
-        enum hp_token_role role = (enum hp_token_role)99; /* untouched */
-        int r = hp_store_token_check(s, hash, &name, &role);
+        struct hp_token_info t = { .name = (char *)"untouched", .role = (enum hp_token_role)99 };
+        int r = hp_store_token_check(s, hash, &t);
 
         if (!want) {
                 assert_int_equal(r, -ENOENT);
-                assert_string_equal(name, "untouched");
-                assert_int_equal(role, 99);
+                assert_string_equal(t.name, "untouched");
+                assert_int_equal(t.role, 99);
                 return;
         }
         assert_int_equal(r, 0);
-        assert_string_equal(name, want);
-        assert_int_equal(role, want_role);
-        free(name);
+        assert_string_equal(t.name, want);
+        assert_int_equal(t.role, want_role);
+        assert_null(t.scope.hosts);
+        assert_null(t.scope.vms);
+        hp_token_info_done(&t);
 }
 
 static void check_is(struct hp_store *s, const char *hash, const char *want)
@@ -75,8 +76,8 @@ static void test_add_list(void **state)
         assert_int_equal(n, 0);
         new_token(tok, h1);
         new_token(tok, h2);
-        assert_int_equal(hp_store_token_add(s, "zeta", h1, HP_TOKEN_VIEWER), 0);
-        assert_int_equal(hp_store_token_add(s, "ci", h2, HP_TOKEN_OPERATOR), 0);
+        assert_int_equal(hp_store_token_add(s, "zeta", h1, HP_TOKEN_VIEWER, NULL), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h2, HP_TOKEN_OPERATOR, NULL), 0);
         assert_int_equal(hp_store_token_list(s, &t, &n), 0);
         assert_int_equal(n, 2);
         assert_string_equal(t[0].name, "ci");
@@ -106,19 +107,19 @@ static void test_add_errors(void **state)
         (void)state;
         new_token(tok, h1);
         new_token(tok, h2);
-        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN, NULL), 0);
         /* The name is taken, whatever the token. */
-        assert_int_equal(hp_store_token_add(s, "ci", h2, HP_TOKEN_ADMIN), -EEXIST);
+        assert_int_equal(hp_store_token_add(s, "ci", h2, HP_TOKEN_ADMIN, NULL), -EEXIST);
         /* One token under two names would make the name a check returns a guess. */
-        assert_int_equal(hp_store_token_add(s, "other", h1, HP_TOKEN_ADMIN), -EEXIST);
-        assert_int_equal(hp_store_token_add(s, "", h2, HP_TOKEN_ADMIN), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, NULL, h2, HP_TOKEN_ADMIN), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, "a b", h2, HP_TOKEN_ADMIN), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, "x", tok, HP_TOKEN_ADMIN),
+        assert_int_equal(hp_store_token_add(s, "other", h1, HP_TOKEN_ADMIN, NULL), -EEXIST);
+        assert_int_equal(hp_store_token_add(s, "", h2, HP_TOKEN_ADMIN, NULL), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, NULL, h2, HP_TOKEN_ADMIN, NULL), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "a b", h2, HP_TOKEN_ADMIN, NULL), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", tok, HP_TOKEN_ADMIN, NULL),
                          -EINVAL); /* a token, not its hash */
-        assert_int_equal(hp_store_token_add(s, "x", NULL, HP_TOKEN_ADMIN), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, "x", h2, (enum hp_token_role)3), -EINVAL);
-        assert_int_equal(hp_store_token_add(s, "x", h2, (enum hp_token_role) - 1), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", NULL, HP_TOKEN_ADMIN, NULL), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", h2, (enum hp_token_role)3, NULL), -EINVAL);
+        assert_int_equal(hp_store_token_add(s, "x", h2, (enum hp_token_role) - 1, NULL), -EINVAL);
         assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens"), 1);
 }
 
@@ -127,8 +128,7 @@ static void test_check(void **state)
         _cleanup_free_ char *path = store_new("check");
         _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
         char tok[HP_TOKEN_LEN + 1], h[3][HP_TOKEN_HASH_LEN + 1], other[HP_TOKEN_HASH_LEN + 1];
-        enum hp_token_role role;
-        char *name = NULL;
+        struct hp_token_info t = { 0 };
 
         (void)state;
         for (size_t i = 0; i < 3; i++)
@@ -136,9 +136,9 @@ static void test_check(void **state)
         new_token(tok, other);
         /* No tokens at all: nothing matches. */
         check_is(s, h[0], NULL);
-        assert_int_equal(hp_store_token_add(s, "a", h[0], HP_TOKEN_ADMIN), 0);
-        assert_int_equal(hp_store_token_add(s, "b", h[1], HP_TOKEN_ADMIN), 0);
-        assert_int_equal(hp_store_token_add(s, "c", h[2], HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "a", h[0], HP_TOKEN_ADMIN, NULL), 0);
+        assert_int_equal(hp_store_token_add(s, "b", h[1], HP_TOKEN_ADMIN, NULL), 0);
+        assert_int_equal(hp_store_token_add(s, "c", h[2], HP_TOKEN_ADMIN, NULL), 0);
         /* Whichever row it is in, first, middle or last. */
         check_is(s, h[0], "a");
         check_is(s, h[1], "b");
@@ -149,14 +149,14 @@ static void test_check(void **state)
         other[HP_TOKEN_HASH_LEN - 1] = other[HP_TOKEN_HASH_LEN - 1] == '0' ? '1' : '0';
         check_is(s, other, NULL);
         /* Malformed: the token itself, upper case, NULL. */
-        assert_int_equal(hp_store_token_check(s, tok, &name, &role), -EINVAL);
-        assert_int_equal(hp_store_token_check(s, NULL, &name, &role), -EINVAL);
-        assert_null(name);
+        assert_int_equal(hp_store_token_check(s, tok, &t), -EINVAL);
+        assert_int_equal(hp_store_token_check(s, NULL, &t), -EINVAL);
+        assert_null(t.name);
         /* A use is recorded for the token used only. */
         assert_true(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") >=
                     (int64_t)time(NULL) - 1);
         assert_true(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'b'") > 0);
-        assert_int_equal(hp_store_token_add(s, "unused", other, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "unused", other, HP_TOKEN_ADMIN, NULL), 0);
         assert_int_equal(raw_int_at(path, "SELECT last_used_at FROM tokens WHERE name = 'unused'"), 0);
 }
 
@@ -172,7 +172,7 @@ static void test_check_use_resolution(void **state)
 
         (void)state;
         new_token(tok, h);
-        assert_int_equal(hp_store_token_add(s, "t", h, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "t", h, HP_TOKEN_ADMIN, NULL), 0);
         /* Used 30 s ago: this use is within the minute, nothing is written. */
         snprintf(sql, sizeof(sql), "UPDATE tokens SET last_used_at = %lld", (long long)(now - 30));
         raw_exec_any(path, sql);
@@ -202,8 +202,8 @@ static void test_revoke(void **state)
         (void)state;
         new_token(tok, h1);
         new_token(tok, h2);
-        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
-        assert_int_equal(hp_store_token_add(s, "laptop", h2, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN, NULL), 0);
+        assert_int_equal(hp_store_token_add(s, "laptop", h2, HP_TOKEN_ADMIN, NULL), 0);
         check_is(s2, h1, "ci");
         assert_int_equal(hp_store_token_revoke(s, "ci"), 0);
         /* Revoked: it authenticates nobody, on any connection. */
@@ -219,7 +219,7 @@ static void test_revoke(void **state)
         hp_token_infos_free(t, n);
         /* The name is free again, for a new token. */
         new_token(tok, h1);
-        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN, NULL), 0);
         check_is(s2, h1, "ci");
 }
 
@@ -239,7 +239,7 @@ static void test_kept(void **state)
         new_token(tok, h1);
         new_token(tok, h2);
         check_is(s2, h1, NULL);
-        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h1, HP_TOKEN_ADMIN, NULL), 0);
         check_is(s2, h1, "ci");
         assert_int_equal(hp_store_begin(s), 0);
         assert_int_equal(hp_store_token_revoke(s, "ci"), 0);
@@ -265,6 +265,56 @@ static void test_kept(void **state)
 }
 
 /* Writes wait for hp_store_begin()'s transaction like any other, and roll back with it. */
+/* Limits (schema 12): stored as given, returned by a check and a list;
+ * lists not as hp_token_list_join() writes them refused. */
+static void test_scope(void **state)
+{
+        _cleanup_free_ char *path = store_new("scope");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        char tok[HP_TOKEN_LEN + 1], h[3][HP_TOKEN_HASH_LEN + 1];
+        const struct hp_token_scope hosts = { .hosts = (char *)"gpu-01,gpu-02" },
+                                    both = { .hosts = (char *)"gpu-03",
+                                             .vms = (char *)"train-1,web" };
+        static const char *const bad[] = { "", ",", "a,", ",a", "b,a", "a,a", "a b", "a;b", NULL };
+        struct hp_token_info t = { 0 }, *list = NULL;
+        size_t n = 0;
+
+        (void)state;
+        for (size_t i = 0; i < 3; i++)
+                new_token(tok, h[i]);
+        assert_int_equal(hp_store_token_add(s, "ci", h[0], HP_TOKEN_OPERATOR, &hosts), 0);
+        assert_int_equal(hp_store_token_add(s, "team", h[1], HP_TOKEN_VIEWER, &both), 0);
+        for (size_t i = 0; bad[i]; i++) {
+                assert_int_equal(
+                        hp_store_token_add(s, "x", h[2], HP_TOKEN_ADMIN,
+                                           &(struct hp_token_scope){ .vms = (char *)bad[i] }),
+                        -EINVAL);
+                assert_int_equal(
+                        hp_store_token_add(s, "x", h[2], HP_TOKEN_ADMIN,
+                                           &(struct hp_token_scope){ .hosts = (char *)bad[i] }),
+                        -EINVAL);
+        }
+        assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens"), 2);
+
+        assert_int_equal(hp_store_token_check(s, h[0], &t), 0);
+        assert_string_equal(t.name, "ci");
+        assert_int_equal(t.role, HP_TOKEN_OPERATOR);
+        assert_string_equal(t.scope.hosts, "gpu-01,gpu-02");
+        assert_null(t.scope.vms);
+        hp_token_info_done(&t);
+        assert_int_equal(hp_store_token_check(s, h[1], &t), 0);
+        assert_string_equal(t.scope.hosts, "gpu-03");
+        assert_string_equal(t.scope.vms, "train-1,web");
+        hp_token_info_done(&t);
+
+        assert_int_equal(hp_store_token_list(s, &list, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(list[0].scope.hosts, "gpu-01,gpu-02");
+        assert_null(list[0].scope.vms);
+        assert_string_equal(list[1].scope.vms, "train-1,web");
+        hp_token_infos_free(list, n);
+}
+
 static void test_transaction(void **state)
 {
         _cleanup_free_ char *path = store_new("tx");
@@ -274,7 +324,7 @@ static void test_transaction(void **state)
         (void)state;
         new_token(tok, h);
         assert_int_equal(hp_store_begin(s), 0);
-        assert_int_equal(hp_store_token_add(s, "ci", h, HP_TOKEN_ADMIN), 0);
+        assert_int_equal(hp_store_token_add(s, "ci", h, HP_TOKEN_ADMIN, NULL), 0);
         assert_int_equal(hp_store_rollback(s), 0);
         check_is(s, h, NULL);
         assert_int_equal(raw_int_at(path, "SELECT count(*) FROM tokens"), 0);
@@ -286,7 +336,7 @@ int main(void)
                 cmocka_unit_test(test_add_list),    cmocka_unit_test(test_add_errors),
                 cmocka_unit_test(test_check),       cmocka_unit_test(test_revoke),
                 cmocka_unit_test(test_transaction), cmocka_unit_test(test_check_use_resolution),
-                cmocka_unit_test(test_kept),
+                cmocka_unit_test(test_kept),        cmocka_unit_test(test_scope),
         };
 
         return run_store_tests("store-token", NULL, 0, tests, ELEMENTSOF(tests));

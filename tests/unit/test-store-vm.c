@@ -120,7 +120,7 @@ static void test_migrate_v2(void **state)
         size_t n = 99;
 
         (void)state;
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 11);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 12);
         create_v2(path);
 
         /* Read-only cannot add the table the statements need: refused, untouched. */
@@ -157,7 +157,7 @@ static void test_migrate_v2(void **state)
 
         free(version);
         version = raw_text(path, "SELECT version FROM schema_version");
-        assert_string_equal(version, "11");
+        assert_string_equal(version, "12");
         /* 5: VMs are placed on hosts; 7: their names are the store's, and
          * they have a desired state, an epoch and a reported state; 8: the
          * hosts their power-on failed on; 10: the host they move off. */
@@ -165,12 +165,13 @@ static void test_migrate_v2(void **state)
         assert_string_equal(cols, "host,name,spec,state,pid,qmp_path,started_at,created_at,"
                                   "updated_at,desired,epoch,reported_state,reported_ms,start_failures,moving_from");
         free(cols);
-        /* 4: who did what, and the API's tokens; 5: on which host; 11: the tokens' roles. */
+        /* 4: who did what, and the API's tokens; 5: on which host; 11: the tokens' roles; 12: their
+         * limits. */
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('events')");
         assert_string_equal(cols, "id,at,kind,subject,message,actor,host");
         free(cols);
         cols = raw_text(path, "SELECT group_concat(name, ',') FROM pragma_table_info('tokens')");
-        assert_string_equal(cols, "name,hash,created_at,last_used_at,role");
+        assert_string_equal(cols, "name,hash,created_at,last_used_at,role,hosts,vms");
         counts = raw_text(path, "SELECT (SELECT count(*) FROM devices) || ' ' || "
                                 "(SELECT count(*) FROM device_attrs) || ' ' || "
                                 "(SELECT count(*) FROM events)");

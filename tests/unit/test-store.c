@@ -42,7 +42,7 @@ static void test_open_creates(void **state)
         assert_int_equal(stat(top, &st), -1);
         s = open_ok(path);
         assert_int_equal(hp_store_schema_version(s), HP_STORE_SCHEMA_VERSION);
-        assert_int_equal(HP_STORE_SCHEMA_VERSION, 11);
+        assert_int_equal(HP_STORE_SCHEMA_VERSION, 12);
         assert_int_equal(stat(top, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0700);

@@ -130,12 +130,48 @@ static void test_memeq(void **state)
         assert_true(hp_memeq_const_time("a", "b", 0));
 }
 
+/* A token's limits: joined sorted and each once; a name is in a list only whole. */
+static void test_scope_lists(void **state)
+{
+        char *const names[] = { "web", "gpu-02", "web", "gpu-01" };
+        char *const comma[] = { "a,b" }, *const empty[] = { "" };
+        struct hp_token_scope sc = { 0 };
+        char *out = (char *)"untouched";
+
+        (void)state;
+        assert_int_equal(hp_token_list_join(names, 4, &out), 0);
+        assert_string_equal(out, "gpu-01,gpu-02,web");
+        assert_true(hp_token_list_has(out, "gpu-01"));
+        assert_true(hp_token_list_has(out, "gpu-02"));
+        assert_true(hp_token_list_has(out, "web"));
+        assert_false(hp_token_list_has(out, "gpu-0"));
+        assert_false(hp_token_list_has(out, "gpu"));
+        assert_false(hp_token_list_has(out, "we"));
+        assert_false(hp_token_list_has(out, "gpu-01,gpu-02"));
+        assert_false(hp_token_list_has(out, "webs"));
+        assert_true(hp_token_list_has(NULL, "anything")); /* no limit */
+        sc.hosts = out;
+        assert_true(hp_token_scope_limited(&sc));
+        hp_token_scope_done(&sc);
+        assert_null(sc.hosts);
+        assert_false(hp_token_scope_limited(&sc));
+        assert_false(hp_token_scope_limited(NULL));
+
+        assert_int_equal(hp_token_list_join(names, 0, &out), 0);
+        assert_null(out);
+        out = (char *)"untouched";
+        assert_int_equal(hp_token_list_join(comma, 1, &out), -EINVAL);
+        assert_int_equal(hp_token_list_join(empty, 1, &out), -EINVAL);
+        assert_string_equal(out, "untouched");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_base64url), cmocka_unit_test(test_format),
-                cmocka_unit_test(test_generate),  cmocka_unit_test(test_hash),
-                cmocka_unit_test(test_names),     cmocka_unit_test(test_memeq),
+                cmocka_unit_test(test_base64url),   cmocka_unit_test(test_format),
+                cmocka_unit_test(test_generate),    cmocka_unit_test(test_hash),
+                cmocka_unit_test(test_names),       cmocka_unit_test(test_memeq),
+                cmocka_unit_test(test_scope_lists),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
