@@ -37,6 +37,7 @@ struct hp_api {
         int socket_lock;   /* SOCKET.lock, held while it does; -1 before */
         char *web_root; /* the web UI's files */
         char *run_dir, *state_dir;
+        char **storage_dirs, **block_devices; /* NULL: the environment's, or the default */
         uid_t uid;
         struct hp_api_limits limits; /* of the TCP endpoints, defaults filled in */
         /* Requests are served by threads side by side (host is a directory

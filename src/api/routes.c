@@ -336,7 +336,9 @@ void hp_api_ops_ctx(struct hp_api *a, const struct hp_api_request *req, char *ac
                                     .run_dir = a->run_dir,
                                     .state_dir = a->state_dir,
                                     .actor = actor,
-                                    .hosts_allowed = req->scope ? req->scope->hosts : NULL };
+                                    .hosts_allowed = req->scope ? req->scope->hosts : NULL,
+                                    .storage_dirs = a->storage_dirs,
+                                    .block_devices = a->block_devices };
 }
 
 struct hp_api_reply hp_api_op_reply(struct hp_ops_ctx *ctx, int r, json_t *doc, unsigned ok_status)

@@ -262,6 +262,9 @@ int hp_api_new(const struct hp_api_config *cfg, struct hp_api **ret, char **ret_
                 return -ENOMEM;
         if (!(a->run_dir = strdup(cfg->run_dir)) || !(a->state_dir = strdup(cfg->state_dir)))
                 return -ENOMEM;
+        if ((cfg->storage_dirs && hp_strv_copy(cfg->storage_dirs, &a->storage_dirs) < 0) ||
+            (cfg->block_devices && hp_strv_copy(cfg->block_devices, &a->block_devices) < 0))
+                return -ENOMEM;
         a->uid = getuid();
         a->limits = hp_api_limits_or_default(&cfg->limits);
         r = hp_host_open(a->host_root, &a->host);
@@ -469,6 +472,8 @@ void hp_api_stop(struct hp_api *a)
         free(a->socket_path);
         free(a->run_dir);
         free(a->state_dir);
+        hp_strv_free(a->storage_dirs);
+        hp_strv_free(a->block_devices);
         free(a->web_root);
         hp_strv_free(a->controllers);
         free(a);

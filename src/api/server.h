@@ -44,6 +44,8 @@ struct hp_api_config {
         const char *web_root; /* the web UI's files */
         const char *run_dir;   /* the run and state directories (ops/ops.h's defaults are the caller's) */
         const char *state_dir;
+        char *const *storage_dirs; /* where VMs' files may lie (ops/storage.h); NULL: the default */
+        char *const *block_devices;
         struct hp_api_limits limits;
 };
 

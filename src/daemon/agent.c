@@ -29,6 +29,7 @@
 #include "host/view.h"
 #include "ops/device.h"
 #include "ops/ops.h"
+#include "ops/storage.h"
 #include "ops/vm.h"
 #include "store/store.h"
 #include "util/hostroot.h"
@@ -220,11 +221,13 @@ static int join(struct hp_agent *a, char **ret_credential, char **ret_error)
  * The cluster's VMs name files on storage shared between hosts, so these are
  * the paths as QEMU opens them, not under the host root the agent reads the
  * kernel's view from. */
-static bool file_seen(const char *path)
+static bool file_seen(struct hp_agent *a, const char *path)
 {
         struct stat st;
 
-        return stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) && access(path, R_OK) == 0;
+        /* A file outside the storage directories is one this host may not give a VM: not seen. */
+        return stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) &&
+               access(path, R_OK) == 0 && hp_ops_storage_allows(&a->ops, path);
 }
 
 /* {"PATH": seen?} for every file the controller asked about. */
@@ -235,7 +238,8 @@ static json_t *paths_seen(struct hp_agent *a)
 
         json_array_foreach(a->paths, i, p)
                 if (seen && json_string_value(p))
-                        json_object_set_new(seen, json_string_value(p), json_boolean(file_seen(json_string_value(p))));
+                        json_object_set_new(seen, json_string_value(p),
+                                            json_boolean(file_seen(a, json_string_value(p))));
         return seen;
 }
 

@@ -29,6 +29,7 @@
 #include "ctl/ctl.h"
 #include "ops/device.h"
 #include "ops/ops.h"
+#include "ops/storage.h"
 #include "ops/vm.h"
 #include "store/store.h"
 #include "util/hostroot.h"
@@ -58,6 +59,8 @@ struct options {
         const char *listen_on, *db, *root, *web_root, *run_dir, *state_dir;
         /* An agent's: its controllers, the cluster CA, its join token, its name. */
         char **controllers, **isolation;
+        /* Where VMs' files may lie (ops/storage.h): NULL, the environment's or the default. */
+        char **storage_dirs, **block_devices;
         const char *ca, *join_token, *name, *watchdog;
         /* A controller's: the URLs agents are told of; the heartbeat, lease and
          * failover margin it grants (a profile's, each given one over it). */
@@ -78,6 +81,7 @@ static const char usage_text[] =
         "               [--role standalone|controller|agent]\n"
         "               [--db PATH|URL] [--host-root DIR] [--web-root DIR] [--run-dir DIR] [--state-dir DIR]\n"
         "               [--autostart boot|always|never] [--stop-vms-at-exit] [--version]\n"
+        "               [--storage-dir DIR]... [--block-device PATH]...\n"
         "               [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
         "               [--max-connections N] [--max-unauthenticated N]\n"
         "  controller:  --db postgresql://... [--advertise URL]... [--ha-profile default|fast]\n"
@@ -117,6 +121,11 @@ static const char usage_text[] =
         "        environment: HWPASS_RUN_DIR); the socket defaults to RUN_DIR/hwpass.sock\n"
         "  --state-dir: the database and EFI variable stores (default " HP_DEFAULT_STATE_DIR ";\n"
         "        environment: HWPASS_STATE_DIR); the database defaults to STATE_DIR/hwpass.db\n"
+        "  --storage-dir: where VMs' disks, kernels and ROM files may lie, symlinks resolved (default\n"
+        "        STATE_DIR/images; environment: HWPASS_STORAGE_DIRS, DIR:DIR); hwpass's own data\n"
+        "        directory (the probe guest's) always; a VM with a file elsewhere is not defined,\n"
+        "        and one stored before is listed at start (event vm-paths-outside) and not started\n"
+        "  --block-device: a block device a VM may use as a disk (environment: HWPASS_BLOCK_DEVICES)\n"
         "  --autostart: start the autostart VMs on the first start since boot (boot),\n"
         "        at every start (always) or never\n";
 /* clang-format on */
@@ -276,7 +285,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                                    : streq(argv[i], "--name")      ? &o->name
                                    : streq(argv[i], "--watchdog")  ? &o->watchdog
                                                                    : NULL;
-                const char *role = NULL, *urls = NULL, *advertise = NULL, *ms = NULL, *iso = NULL;
+                const char *role = NULL, *urls = NULL, *advertise = NULL, *ms = NULL, *iso = NULL,
+                           *storage = NULL, *block = NULL;
 
                 if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
                         fputs(usage_text, stdout);
@@ -300,6 +310,10 @@ static int parse_args(int argc, char **argv, struct options *o)
                         dst = &advertise;
                 if (streq(argv[i], "--isolation-address"))
                         dst = &iso;
+                if (streq(argv[i], "--storage-dir"))
+                        dst = &storage;
+                if (streq(argv[i], "--block-device"))
+                        dst = &block;
                 if (streq(argv[i], "--heartbeat-ms") || streq(argv[i], "--lease-ms") ||
                     streq(argv[i], "--failover-margin-ms"))
                         dst = &ms;
@@ -331,6 +345,12 @@ static int parse_args(int argc, char **argv, struct options *o)
                         return usage("%s", "out of memory");
                 if (dst == &iso && (!strchr(iso, ':') || hp_strv_push(&o->isolation, iso) < 0))
                         return usage("invalid --isolation-address '%s': HOST:PORT", iso);
+                if (dst == &storage &&
+                    (storage[0] != '/' || hp_strv_push(&o->storage_dirs, storage) < 0))
+                        return usage("invalid --storage-dir '%s': an absolute directory", storage);
+                if (dst == &block &&
+                    (block[0] != '/' || hp_strv_push(&o->block_devices, block) < 0))
+                        return usage("invalid --block-device '%s': an absolute path", block);
                 if (dst != &autostart)
                         continue;
                 if (streq(autostart, "boot"))
@@ -417,6 +437,32 @@ static void apply_state(struct hp_ops_ctx *c)
         int r = hp_ops_host_apply(c, false, &doc);
 
         logged(c, "host apply", r, doc, r < 0 ? 0 : (long)json_integer_value(json_object_get(doc, "not_applied")));
+}
+
+/* VMs with files outside the storage directories: said once at start (and
+ * recorded), so that an upgrade that brought the check lists them. */
+static void audit_paths(struct hp_ops_ctx *c)
+{
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        json_t *vm;
+        size_t i;
+        int r = hp_ops_storage_audit(c, &doc);
+
+        if (r < 0) {
+                fprintf(stderr, "hwpassd: cannot check the VMs' files: %s\n",
+                        c->error.message ?: strerror(-r));
+                hp_op_error_done(&c->error);
+                return;
+        }
+        json_array_foreach (json_object_get(doc, "vms"), i, vm) {
+                _cleanup_free_ char *paths = json_dumps(json_object_get(vm, "paths"), JSON_COMPACT);
+
+                fprintf(stderr,
+                        "hwpassd: VM '%s' has files outside the storage directories: %s: it will "
+                        "not start until "
+                        "they are moved into one or their directory is allowed (--storage-dir)\n",
+                        json_string_value(json_object_get(vm, "name")), paths ?: "?");
+        }
 }
 
 static void start_vms(struct hp_ops_ctx *c, bool start)
@@ -564,6 +610,8 @@ static int run(struct options *opts)
 
         ctx.run_dir = o.run_dir;
         ctx.state_dir = o.state_dir;
+        ctx.storage_dirs = o.storage_dirs;
+        ctx.block_devices = o.block_devices;
         hp_ops_ctx_default_paths(&ctx);
         if (!o.listen_on && asprintf(&socket, "unix:%s/hwpass.sock", ctx.run_dir) < 0)
                 return 1;
@@ -593,10 +641,16 @@ static int run(struct options *opts)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         raise_file_limit(&o);
         hp_store_keep_schema(true);
-        r = hp_api_new(&(struct hp_api_config){ .role = o.role, .timing = o.timing,
+        r = hp_api_new(&(struct hp_api_config){ .role = o.role,
+                                                .timing = o.timing,
                                                 .controllers = o.advertise,
-                                                .host_root = o.root, .db_path = o.db, .web_root = o.web_root,
-                                                .run_dir = ctx.run_dir, .state_dir = ctx.state_dir,
+                                                .host_root = o.root,
+                                                .db_path = o.db,
+                                                .web_root = o.web_root,
+                                                .run_dir = ctx.run_dir,
+                                                .state_dir = ctx.state_dir,
+                                                .storage_dirs = o.storage_dirs,
+                                                .block_devices = o.block_devices,
                                                 .limits = o.limits },
                        &api, &err);
         /* The socket is ours before anything else is done, or nothing is. */
@@ -621,8 +675,10 @@ static int run(struct options *opts)
                 }
         }
         /* A controller holds no devices and runs no VMs of its own. */
-        if (!controller)
+        if (!controller) {
                 apply_state(&ctx);
+                audit_paths(&ctx);
+        }
         if (o.role == HP_ROLE_AGENT) {
                 if (!o.name && gethostname(hostname, sizeof(hostname)) == 0) {
                         hostname[sizeof(hostname) - 1] = '\0';

@@ -37,6 +37,10 @@ int hp_ops_host_apply(struct hp_ops_ctx *c, bool dry_run, json_t **ret);
  * unit test): each device goes back to the driver it had. */
 void hp_ops_plan_undo(const struct hp_ops_ctx *c, const struct hp_plan *p);
 
+/* The probe guest: HWPASS_PROBE_GUEST, then the installed copy, then beside
+ * an installed or a freshly built hwpass; -ENOENT when none is found. */
+int hp_ops_probe_guest_path(char *buf, size_t size);
+
 /* label NULL removes it. *ret: the device's document. */
 int hp_ops_device_label(struct hp_ops_ctx *c, const char *address, const char *label, json_t **ret);
 /* The checks of hp_ops_device_label() and hp_ops_device_attr() alone, for a

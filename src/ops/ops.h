@@ -53,6 +53,10 @@ struct hp_ops_ctx {
         /* The hosts a power-on may be placed on, as a token's limit lists
          * them (util/token.h); NULL: any. */
         const char *hosts_allowed;
+        /* Where VMs' files may lie (storage.h): NULL for the environment's
+         * (HWPASS_STORAGE_DIRS, HWPASS_BLOCK_DEVICES) or the default. */
+        char *const *storage_dirs;
+        char *const *block_devices;
         /* The caller runs no other thread (the CLI; not hwpassd): a VM's
          * supervisor may then be forked from it instead of exec'd. */
         bool single_threaded;

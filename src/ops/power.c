@@ -21,6 +21,7 @@
 #include "host/usb.h"
 #include "device.h"
 #include "ops.h"
+#include "storage.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -339,7 +340,11 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
                 return hp_op_fail(c, HP_OP_CONFLICT, -EBUSY, "VM '%s' is %s already", v->spec.name, v->rec.state);
         if (!assigned)
                 return hp_op_oom(c);
-        r = hp_ops_vm_admit_memory(c, v);
+        /* Defined before storage directories were checked, or moved since: checked here, on its
+         * host (a file not there at all is QEMU's to report). */
+        r = hp_ops_storage_check_spec(c, &v->spec, true, HP_OP_REFUSED);
+        if (r >= 0)
+                r = hp_ops_vm_admit_memory(c, v);
         if (r >= 0)
                 r = record_moves(c, v, ret);
         if (r >= 0)

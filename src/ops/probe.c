@@ -31,9 +31,7 @@
 
 #define PROBE_EXIT_PASS 33 /* the guest's isa-debug-exit codes (guest/probe.h) */
 
-/* HWPASS_PROBE_GUEST, then the installed copy, then beside an installed or
- * a freshly built hwpass. */
-static int find_probe_guest(char *buf, size_t size)
+int hp_ops_probe_guest_path(char *buf, size_t size)
 {
         const char *env = getenv("HWPASS_PROBE_GUEST");
         char self[4096], *slash;
@@ -293,7 +291,7 @@ int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned time
         r = check_probeable(c, &view, d);
         if (r < 0)
                 return r;
-        if (find_probe_guest(guest, sizeof(guest)) < 0)
+        if (hp_ops_probe_guest_path(guest, sizeof(guest)) < 0)
                 return hp_op_fail(c, HP_OP_CONFLICT, -ENOENT,
                                   "the probe guest is not installed (looked in %s and beside hwpass): reinstall "
                                   "hwpass, or point HWPASS_PROBE_GUEST at it",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "storage.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -118,6 +119,12 @@ static int check_entry(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const s
 
         snprintf(where, sizeof(where), at_power_on ? "cannot start '%s': pci%d" : "cannot add it to VM '%s'",
                  s->name, e->index);
+        /* Where it is, before a byte of it is read. */
+        snprintf(name, sizeof(name), "pci%d's ROM file", e->index);
+        r = hp_ops_storage_check(c, name, e->romfile, true,
+                                 at_power_on ? HP_OP_REFUSED : HP_OP_INVALID);
+        if (r < 0)
+                return r;
         r = read_rom(c, e->romfile, &buf, &len);
         if (r == -ENOENT && !at_power_on)
                 return 0; /* not visible here yet: checked at power-on */

@@ -13,6 +13,7 @@
 
 #include "host/usb.h"
 #include "ops.h"
+#include "storage.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 #include "vm.h"
@@ -82,6 +83,9 @@ int hp_ops_vm_check_definition(struct hp_ops_ctx *c, const struct hp_vm_spec *s)
                 r = check_file(c, "--disk", s->disks[i], true);
         if (r >= 0 && s->kernel)
                 r = check_file(c, "--kernel", s->kernel, false);
+        /* Where they are: a ROM file not here yet is its host's to check, at power-on. */
+        if (r >= 0)
+                r = hp_ops_storage_check_spec(c, s, true, HP_OP_INVALID);
         return r;
 }
 
