@@ -175,8 +175,7 @@ static const char *const migrations[] = {
         "       'upgrade', 1 FROM t, n;\n",
         /* 12: the hosts and the VMs a token is limited to (util/token.h):
          * names joined by ',', NULL for no limit. */
-        "ALTER TABLE tokens ADD COLUMN hosts text;\n"
-        "ALTER TABLE tokens ADD COLUMN vms text;\n",
+        "ALTER TABLE tokens ADD COLUMN hosts text;\nALTER TABLE tokens ADD COLUMN vms text;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,

@@ -234,8 +234,7 @@ static const char *const migrations[] = {
         "       'upgrade', 1 FROM tokens ORDER BY name;\n",
         /* 12: the hosts and the VMs a token is limited to (util/token.h):
          * names joined by ',', NULL for no limit. */
-        "ALTER TABLE tokens ADD COLUMN hosts TEXT;\n"
-        "ALTER TABLE tokens ADD COLUMN vms TEXT;\n",
+        "ALTER TABLE tokens ADD COLUMN hosts TEXT;\nALTER TABLE tokens ADD COLUMN vms TEXT;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == HP_STORE_SCHEMA_VERSION,
