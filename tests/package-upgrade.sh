@@ -10,7 +10,11 @@
 # restarts on the new binary and migrates the store to a newer schema,
 # hwpass-vms.service is not stopped, the VM's QEMU runs on, the new daemon
 # answers for it, and the old token still opens the API over TCP and is
-# listed with the role admin. systemd-analyze security rates each unit.
+# listed with the role admin. The units' sandbox (dist/systemd/hardening.conf):
+# systemd-analyze security's exposure of each unit before (the release's) and
+# after, at most 5 now; hwpassd's settings in force; a VM started under it
+# runs, its QEMU in the unit's cgroup with no new privileges and the unit's
+# capabilities only.
 if ! command -v systemd-nspawn >/dev/null || [ ! -x /lib/systemd/systemd ]; then
 	echo "# the upgrade under systemd not shown: needs systemd-nspawn (systemd-container) and systemd"
 	return 0
@@ -93,10 +97,25 @@ schema() {
 }
 expect "the store is at schema 10" 0 "^10$" schema
 schema_old=$(schema)
+# security UNIT: systemd-analyze security's exposure of the installed unit.
+security() { in_box systemd-analyze security --no-pager "$1" 2>/dev/null | sed -n 's/^.*exposure level for .*: \([0-9.]*\) .*/\1/p'; }
+declare -A exposed_old
+for unit in hwpassd.service hwpass-apply.service hwpass-vms.service; do exposed_old[$unit]=$(security $unit); done
 
+# As unattended-upgrades does: a conffile the administrator changed is kept (the new one is
+# left beside it as .dpkg-dist).
 expect "apt-get install ./$(basename "$new_deb") (this tree) over it" 0 "" \
-	in_box env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "/root/$(basename "$new_deb")"
+	in_box env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "/root/$(basename "$new_deb")"
+if ! grep -q . "$tmp/out" || grep -q "^E: " "$tmp/out"; then
+	# Why, when it failed: what apt said, and the daemon's last words.
+	tail -15 "$tmp/out" | sed 's/^/# apt: /'
+	in_box journalctl -u hwpassd.service -n 15 --no-pager 2>&1 | sed 's/^/# journal: /'
+fi
 version_re=$(sed 's/[.+~]/\\&/g' <<<"$version")
+expect "... the administrator's /etc/default/hwpassd kept (the API on TCP), the new one beside it" 0 "" \
+	in_box sh -c "grep -q '^HWPASSD_OPTIONS=\"--listen tcp:127.0.0.1:$api_port\"' /etc/default/hwpassd &&
+		test -f /etc/default/hwpassd.dpkg-dist"
 expect "hwpass --version: $version" 0 "^hwpass $version_re\$" in_box hwpass --version
 expect "hwpassd was restarted: a new main process, active" 0 "" \
 	sh -c "p=\$(nsenter -t $(leader) -a systemctl show -P MainPID hwpassd.service) && [ -n \"\$p\" ] &&
@@ -114,11 +133,32 @@ expect "... and is listed as old-admin, with the role admin" 0 "^true$" \
 	in_box sh -c 'hwpass token list --json | jq "[.tokens[] | select(.name == \"old-admin\" and .role == \"admin\")] | length == 1"'
 expect "... and the upgrade says so in the event log, with how to narrow it" 0 "^token-role old-admin .*it is now admin.*--role operator or viewer" \
 	in_box sh -c 'hwpass events --json | jq -r ".events[] | select(.kind == \"token-role\") | \"\(.kind) \(.subject) \(.message)\""'
-in_box systemd-analyze security --no-pager hwpassd.service hwpass-apply.service hwpass-vms.service \
-	>"$tmp/security" 2>&1
-sed 's/^/# systemd-analyze security: /' "$tmp/security" | grep -E "UNIT|\.service"
-expect "systemd-analyze security rates each unit" 0 "" \
-	sh -c "test \$(grep -cE '^hwpass.*\\.service +[0-9.]+ ' '$tmp/security') = 3"
+# The units' sandbox (dist/systemd/hardening.conf): exposure before and after.
+for unit in hwpassd.service hwpass-apply.service hwpass-vms.service; do
+	now=$(security $unit)
+	echo "# systemd-analyze security $unit: ${exposed_old[$unit]} with $base_version, $now now"
+	expect "$unit is less exposed than with $base_version (${exposed_old[$unit]} -> $now), 5 or less" 0 "" \
+		python3 -c "import sys; o, n = float(sys.argv[1]), float(sys.argv[2]); sys.exit(not (n < o and n <= 5.0))" \
+		"${exposed_old[$unit]:-0}" "${now:-99}"
+done
+prop() { in_box systemctl show -P "$1" hwpassd.service; }
+expect "hwpassd runs sandboxed: no new privileges" 0 "^yes$" prop NoNewPrivileges
+expect "... /usr, /boot, /etc read-only" 0 "^full$" prop ProtectSystem
+expect "... its own /tmp" 0 "^yes$" prop PrivateTmp
+expect "... a closed device policy: VFIO, KVM, USB and disks only" 0 "^closed$" prop DevicePolicy
+expect "a VM started under the sandboxed daemon runs (QEMU under TCG)" 0 "is running" \
+	in_box sh -c 'hwpass vm create fresh --memory 64M --kernel /usr/lib/hwpass/probe-guest && hwpass vm start fresh'
+fresh=$(in_box cat /run/hwpass/vms/fresh/qemu.pid)
+# capable PID: its bounding set has none of CAP_MKNOD (27), CAP_SYS_BOOT (22), CAP_SYS_TIME (25), and keeps CAP_IPC_LOCK (14).
+bounded() {
+	in_box python3 -c 'import sys
+b = int([l.split()[1] for l in open("/proc/%s/status" % sys.argv[1]) if l.startswith("CapBnd:")][0], 16)
+sys.exit(not (b & (1 << 14) and not b & ((1 << 27) | (1 << 22) | (1 << 25))))' "$1"
+}
+expect "... its QEMU in hwpassd's cgroup" 0 "hwpassd\.service" in_box cat "/proc/$fresh/cgroup"
+expect "... with no new privileges" 0 "^NoNewPrivs:.1$" in_box grep NoNewPrivs "/proc/$fresh/status"
+expect "... and only the unit's capabilities (IPC_LOCK, not MKNOD, SYS_BOOT, SYS_TIME)" 0 "" bounded "$fresh"
+expect "... and it stops" 0 "" in_box hwpass vm stop fresh --force
 # The container down before the next part, which runs on this machine.
 box_down
 nspawn=
