@@ -38,6 +38,8 @@ expect "another VM read alone: 403" 0 "^403$" get "$url/v1/vms/lim-b" -H "$(auth
 expect "another VM's delete: 403" 0 "^403$" get "$url/v1/vms/lim-b" -X DELETE -H "$(auth "$mine")"
 expect "a VM of another name defined: 403" 0 "^403$" get "$url/v1/vms" -X POST -H "$(auth "$mine")" \
 	--data-binary '{"name": "lim-c", "memory": "64M"}'
+expect "... nor one whose name is given twice (lim-c, then lim-a): 403" 0 "^403$" get "$url/v1/vms" -X POST \
+	-H "$(auth "$mine")" --data-binary '{"name": "lim-c", "name": "lim-a", "memory_mib": 64, "vcpus": 1}'
 expect "... lim-b kept with 1 vCPU, no lim-c" 0 '^1\|0$' \
 	sql "select (select count(*) from vms where name = 'lim-b' and spec like '%\"vcpus\":1%'),
 	        (select count(*) from vms where name = 'lim-c')"

@@ -161,8 +161,11 @@ static bool acts_on_vm(const struct hp_api_request *req, char *name, size_t size
         const char *rest;
 
         if (streq(req->url, "/v1/vms") && streq(req->method, "POST")) {
+                /* As strict as the routes' parse: a name given twice is no name. */
                 _cleanup_(json_decrefp) json_t *body =
-                        req->body ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+                        req->body
+                                ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL)
+                                : NULL;
 
                 snprintf(name, size, "%s", json_string_value(json_object_get(body, "name")) ?: "");
                 return true;
@@ -230,8 +233,12 @@ bool hp_api_scope_allowed(struct hp_api *a, const struct hp_api_request *req,
                 *ret_refusal = out_of_scope(req, "acts on none of its hosts or VMs");
                 return false;
         }
-        if (!name[0])
-                return true; /* a definition without a name: the route refuses it */
+        if (!name[0]) {
+                /* A definition whose name cannot be read here is not let through for the route to
+                 * read. */
+                *ret_refusal = out_of_scope(req, "names no VM (a JSON object with one \"name\")");
+                return false;
+        }
         if (!hp_token_list_has(sc->vms, name)) {
                 snprintf(why, sizeof(why), "acts on VM '%s'", name);
                 *ret_refusal = out_of_scope(req, why);
