@@ -157,7 +157,11 @@ class Host:
                 if left <= 0:
                     raise LabError("%s: no answer to %r in %d s" % (self.name, command, timeout))
                 self.cmd.settimeout(left)
-                data = self.cmd.recv(65536)
+                try:
+                    data = self.cmd.recv(65536)
+                except TimeoutError:
+                    # A late answer is told from the next one by its number (seq).
+                    raise LabError("%s: no answer to %r in %d s" % (self.name, command, timeout))
                 if not data:
                     raise LabError("%s: the command port closed (host gone?)" % self.name)
                 self.buf += data
