@@ -61,18 +61,12 @@ bool hp_api_access_allowed(const struct hp_api_request *req, struct hp_api_reply
 
 /* ---- A token's limits: the hosts and VMs it may act on (util/token.h). ---- */
 
-/* "hosts gpu-1,gpu-2; VMs a,b": what req's token is limited to. */
-static void limits_text(const struct hp_token_scope *sc, char *buf, size_t size)
-{
-        snprintf(buf, size, "%s%s%s%s%s", sc->hosts ? "hosts " : "", sc->hosts ?: "",
-                 sc->hosts && sc->vms ? "; " : "", sc->vms ? "VMs " : "", sc->vms ?: "");
-}
-
 static struct hp_api_reply out_of_scope(const struct hp_api_request *req, const char *why)
 {
-        char limits[512];
+        _cleanup_free_ char *limits = hp_token_scope_text(req->scope);
 
-        limits_text(req->scope, limits, sizeof(limits));
+        if (!limits)
+                return hp_api_error(500, "internal", "out of memory");
         return hp_api_error(403, "out-of-scope",
                             "%s %s %s: %s is limited to %s (ask an admin for a token that may)",
                             req->method, req->url, why, req->actor, limits);

@@ -209,18 +209,16 @@ static int print_table(const struct hp_token_info *t, size_t n)
         if (!tab)
                 return hp_cli_error(-ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
-                const struct hp_token_scope *sc = &t[i].scope;
-                _cleanup_free_ char *text = NULL;
+                _cleanup_free_ char *text = hp_token_scope_text(&t[i].scope);
                 char created[32], used[32];
 
                 format_time(t[i].created_at, created, sizeof(created));
                 format_time(t[i].last_used_at, used, sizeof(used));
-                if (asprintf(&text, "%s%s%s%s%s", sc->hosts ? "hosts " : "", sc->hosts ?: "",
-                             sc->hosts && sc->vms ? "; " : "", sc->vms ? "VMs " : "",
-                             sc->vms ?: (sc->hosts ? "" : "-")) < 0 ||
+                if (!text ||
                     hp_table_add(tab, limits ? (const char *const[]){ t[i].name,
                                                                       hp_token_role_name(t[i].role),
-                                                                      text, created, used }
+                                                                      text[0] ? text : "-", created,
+                                                                      used }
                                              : (const char *const[]){ t[i].name,
                                                                       hp_token_role_name(t[i].role),
                                                                       created, used }) < 0)

@@ -9,6 +9,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -146,6 +147,16 @@ void hp_token_scope_done(struct hp_token_scope *s)
 bool hp_token_scope_limited(const struct hp_token_scope *s)
 {
         return s && (s->hosts || s->vms);
+}
+
+char *hp_token_scope_text(const struct hp_token_scope *s)
+{
+        char *text = NULL;
+
+        if (asprintf(&text, "%s%s%s%s%s", s->hosts ? "hosts " : "", s->hosts ?: "",
+                     s->hosts && s->vms ? "; " : "", s->vms ? "VMs " : "", s->vms ?: "") < 0)
+                return NULL;
+        return text;
 }
 
 bool hp_token_list_has(const char *list, const char *name)

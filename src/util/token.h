@@ -58,6 +58,8 @@ struct hp_token_scope {
 void hp_token_scope_done(struct hp_token_scope *s);
 /* Either list set. */
 bool hp_token_scope_limited(const struct hp_token_scope *s);
+/* "hosts gpu-1,gpu-2; VMs a,b", "" when s has no limits; NULL when out of memory. */
+char *hp_token_scope_text(const struct hp_token_scope *s);
 /* Whether list holds name (a name of one list entry, so never one with a
  * ','); a NULL list holds every name. */
 bool hp_token_list_has(const char *list, const char *name);
