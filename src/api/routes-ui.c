@@ -94,18 +94,17 @@ struct hp_api_reply hp_api_vm_log(struct hp_api *a, const char *name)
         static const char *const type = "text/plain; charset=utf-8";
         _cleanup_close_ int fd = -1;
         struct hp_api_reply err;
-        char path[4096];
         struct stat st;
 
         if (hp_api_vm_exists(a, name, &err) < 0)
                 return err;
-        hp_ops_vm_run_file(a->run_dir, name, "serial.log", path, sizeof(path));
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0 && errno == ENOENT)
+        fd = hp_ops_vm_console_open(a->run_dir, name);
+        if (fd == -ENOENT)
                 return (struct hp_api_reply){ .status = 200, .text = calloc(1, 1), .content_type = type };
         if (fd < 0 || fstat(fd, &st) < 0)
-                return hp_api_error(500, "unreadable", "cannot read the console log of VM '%s': %s", name,
-                                    strerror(errno));
+                return hp_api_error(500, "unreadable", "cannot read the console log of VM '%s': %s",
+                                    name,
+                                    fd < 0 ? hp_ops_vm_console_strerror(fd) : strerror(errno));
         if (st.st_size <= LOG_TAIL_MAX)
                 return text_reply(fd, 0, (size_t)st.st_size, type);
         return text_reply(fd, st.st_size - LOG_TAIL_MAX, LOG_TAIL_MAX, type);

@@ -162,7 +162,7 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
 int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
-        char path[768], buf[4096];
+        char buf[4096];
         ssize_t n;
         int fd, r;
 
@@ -171,11 +171,13 @@ int hp_cmd_vm_log(struct hp_cli *c, int argc, char **argv)
         r = hp_cli_vm_read(c, argv[1], &v);
         if (r != HP_EXIT_OK)
                 return r;
-        hp_ops_vm_run_file(c->ops.run_dir, v.spec.name, "serial.log", path, sizeof(path));
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        fd = hp_ops_vm_console_open(c->ops.run_dir, v.spec.name);
+        if (fd == -ENOENT)
                 return hp_cli_usage_error(
                         "VM '%s' has no console log yet (it has not run since boot)", v.spec.name);
+        if (fd < 0)
+                return hp_cli_usage_error("cannot read the console log of VM '%s': %s", v.spec.name,
+                                          hp_ops_vm_console_strerror(fd));
         while ((n = read(fd, buf, sizeof(buf))) > 0)
                 fwrite(buf, 1, (size_t)n, stdout);
         close(fd);

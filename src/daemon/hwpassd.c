@@ -38,6 +38,7 @@
 #include "util/unixsock.h"
 #include "vm/qmp.h"
 #include "vm/supervise.h"
+#include "vm/user.h"
 
 /* In the run directory, on tmpfs: gone at boot, so autostart runs once per
  * boot, not at every restart of the daemon. */
@@ -81,7 +82,7 @@ static const char usage_text[] =
         "               [--role standalone|controller|agent]\n"
         "               [--db PATH|URL] [--host-root DIR] [--web-root DIR] [--run-dir DIR] [--state-dir DIR]\n"
         "               [--autostart boot|always|never] [--stop-vms-at-exit] [--version]\n"
-        "               [--storage-dir DIR]... [--block-device PATH]...\n"
+        "               [--storage-dir DIR]... [--block-device PATH]... [--qemu-users BASE:COUNT|off]\n"
         "               [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
         "               [--max-connections N] [--max-unauthenticated N]\n"
         "  controller:  --db postgresql://... [--advertise URL]... [--ha-profile default|fast]\n"
@@ -126,6 +127,10 @@ static const char usage_text[] =
         "        directory (the probe guest's) always; a VM with a file elsewhere is not defined,\n"
         "        and one stored before is listed at start (event vm-paths-outside) and not started\n"
         "  --block-device: a block device a VM may use as a disk (environment: HWPASS_BLOCK_DEVICES)\n"
+        "  --qemu-users: the uids each VM's QEMU runs as, one of its own while it runs, owning only\n"
+        "        its run directory, VFIO groups, USB devices and disks (default " HP_STR(HP_VM_USERS_DEFAULT_BASE) ":"
+        HP_STR(HP_VM_USERS_DEFAULT_COUNT) ";\n"
+        "        environment: HWPASS_QEMU_USERS); off runs QEMU as root\n"
         "  --autostart: start the autostart VMs on the first start since boot (boot),\n"
         "        at every start (always) or never\n";
 /* clang-format on */
@@ -203,6 +208,20 @@ static int check_tcp(const struct tcp_listen *t)
                         return usage("--listen tcp:%s is not loopback: give --tls-cert and --tls-key, "
                                      "or listen on 127.0.0.1",
                                      t->addr[i].text);
+        return 0;
+}
+
+/* Every operation of this daemon (the API's, the agent's, autostart) reads
+ * the range from the environment (ops/qemuuser.h). */
+static int set_qemu_users(const char *value)
+{
+        _cleanup_free_ char *err = NULL;
+        struct hp_vm_users u;
+
+        if (hp_vm_users_parse(value, &u, &err) < 0)
+                return usage("invalid --qemu-users: %s", err ? err : value);
+        if (setenv(HP_VM_USERS_ENV, value, 1) < 0)
+                return usage("%s", "out of memory");
         return 0;
 }
 
@@ -286,7 +305,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                                    : streq(argv[i], "--watchdog")  ? &o->watchdog
                                                                    : NULL;
                 const char *role = NULL, *urls = NULL, *advertise = NULL, *ms = NULL, *iso = NULL,
-                           *storage = NULL, *block = NULL;
+                           *storage = NULL, *block = NULL, *qemu_users = NULL;
 
                 if (streq(argv[i], "-h") || streq(argv[i], "--help")) {
                         fputs(usage_text, stdout);
@@ -314,6 +333,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                         dst = &storage;
                 if (streq(argv[i], "--block-device"))
                         dst = &block;
+                if (streq(argv[i], "--qemu-users"))
+                        dst = &qemu_users;
                 if (streq(argv[i], "--heartbeat-ms") || streq(argv[i], "--lease-ms") ||
                     streq(argv[i], "--failover-margin-ms"))
                         dst = &ms;
@@ -351,6 +372,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                 if (dst == &block &&
                     (block[0] != '/' || hp_strv_push(&o->block_devices, block) < 0))
                         return usage("invalid --block-device '%s': an absolute path", block);
+                if (dst == &qemu_users && (r = set_qemu_users(qemu_users)) != 0)
+                        return r;
                 if (dst != &autostart)
                         continue;
                 if (streq(autostart, "boot"))

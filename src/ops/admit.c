@@ -59,25 +59,6 @@ int hp_ops_host_memory(struct hp_ops_ctx *c, json_t **ret)
         return *ret ? 0 : hp_op_oom(c);
 }
 
-int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *ret)
-{
-        _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = -1;
-        char path[768];
-        uint64_t pid;
-
-        hp_ops_vm_run_file(c->run_dir, name, "qemu.pid", path, sizeof(path));
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (hp_read_all(fd, 64, &text, NULL) < 0)
-                return -EBADMSG;
-        if (hp_parse_u64(hp_strstrip(text), 10, &pid) < 0 || pid <= 1 || pid > INT32_MAX)
-                return -EBADMSG;
-        *ret = pid;
-        return 0;
-}
-
 /* The pid is still this VM's QEMU, not a pid reused since: its command
  * line has "-pidfile PIDFILE". */
 static bool is_vm_qemu(const struct hp_ops_ctx *c, uint64_t pid, const char *pidfile)
@@ -98,6 +79,29 @@ static bool is_vm_qemu(const struct hp_ops_ctx *c, uint64_t pid, const char *pid
         return false;
 }
 
+int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *ret)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -1;
+        char path[768];
+        uint64_t pid;
+
+        hp_ops_vm_run_file(c->run_dir, name, "qemu.pid", path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (hp_read_all(fd, 64, &text, NULL) < 0)
+                return -EBADMSG;
+        if (hp_parse_u64(hp_strstrip(text), 10, &pid) < 0 || pid <= 1 || pid > INT32_MAX)
+                return -EBADMSG;
+        /* Written by QEMU, as its own user: taken only for a process that is
+         * this VM's QEMU. */
+        if (!is_vm_qemu(c, pid, path))
+                return -ESRCH;
+        *ret = pid;
+        return 0;
+}
+
 /* MiB of a VM's memory its QEMU has still to lock. Its VmLck (the kernel's
  * locked_vm) is what it has locked; that also holds QEMU's own locked
  * mappings, so for a QEMU still allocating the guest's RAM this errs low by
@@ -108,10 +112,9 @@ static uint64_t pending_mib(const struct hp_ops_ctx *c, const char *name, uint64
 {
         _cleanup_free_ char *status = NULL;
         uint64_t pid, locked_kib;
-        char rel[64], pidfile[768];
+        char rel[64];
 
-        hp_ops_vm_run_file(c->run_dir, name, "qemu.pid", pidfile, sizeof(pidfile));
-        if (hp_ops_vm_qemu_pid(c, name, &pid) < 0 || !is_vm_qemu(c, pid, pidfile))
+        if (hp_ops_vm_qemu_pid(c, name, &pid) < 0)
                 return memory_mib;
         snprintf(rel, sizeof(rel), "proc/%" PRIu64 "/status", pid);
         if (hp_host_read(c->host, rel, &status) < 0 || kv_value(status, "VmLck", &locked_kib) < 0)

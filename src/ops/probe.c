@@ -19,6 +19,7 @@
 #include "host/state.h"
 #include "host/view.h"
 #include "ops.h"
+#include "qemuuser.h"
 #include "store/store.h"
 #include "util/hostroot.h"
 #include "util/macro.h"
@@ -162,12 +163,16 @@ static int probe_spec(const struct hp_pci_dev *d, const char *guest, struct hp_v
 
 /* Runs the guest with the device; *ret_status is QEMU's exit status. */
 static int run_guest(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const struct hp_pci_dev *d,
-                     const char *run_dir, int timeout_s, int *ret_status)
+                     const char *run_dir, int timeout_s, int *ret_status, bool *ret_refused)
 {
-        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_strv_free_ char **argv = NULL, **own = NULL;
+        _cleanup_free_ char *err = NULL;
         struct hp_mmio_plan mmio = { 0 };
         const struct hp_pci_dev *devs[] = { d };
-        char addr[HP_SBDF_LEN], log[768], serial[768];
+        char addr[HP_SBDF_LEN], log[768], serial[768], users_dir[768];
+        struct hp_vm_user u = HP_VM_USER_NONE;
+        struct hp_vm_users users;
+        uint64_t memlock;
         int r;
 
         memcpy(addr, d->address, HP_SBDF_LEN);
@@ -191,8 +196,31 @@ static int run_guest(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const str
                 return r;
         snprintf(log, sizeof(log), "%s/qemu.log", run_dir);
         snprintf(serial, sizeof(serial), "%s/serial.log", run_dir);
+        /* Its QEMU as a user of its own, as a VM's (ops/qemuuser.h). */
+        memlock = hp_ops_qemu_memlock(s, 1);
+        r = hp_ops_qemu_users(c, &users);
+        if (r >= 0 && users.count > 0) {
+                hp_ops_qemu_user_dirs(c, s->name);
+                r = hp_ops_qemu_user_files(c, s, (const char(*)[HP_SBDF_LEN]) & addr, 1, NULL,
+                                           run_dir, NULL, &own);
+                if (r >= 0)
+                        r = hp_ops_qemu_user_check(c, &users, s, memlock, own, NULL, NULL);
+                *ret_refused = r < 0;
+                if (r < 0)
+                        return r;
+        }
+        snprintf(users_dir, sizeof(users_dir), "%s/users", c->run_dir);
+        if (r >= 0 && hp_vm_user_start(users_dir, &users, s->name, own, memlock, &u, &err) < 0) {
+                *ret_refused = true;
+                return hp_op_fail(c, HP_OP_FAILED, -EPERM, "cannot run the probe guest for %s: %s",
+                                  addr, err ? err : "no QEMU user");
+        }
         /* The timeout is the guest's; QEMU gets its own limit to start it. */
-        return hp_probe_run(argv, log, serial, PROBE_START_TIMEOUT_S * 1000, timeout_s * 1000, ret_status);
+        if (r >= 0)
+                r = hp_probe_run(argv, &u, log, serial, PROBE_START_TIMEOUT_S * 1000,
+                                 timeout_s * 1000, ret_status);
+        hp_vm_user_release(&u);
+        return r;
 }
 
 /* The probe's VM record, with the device held for it; a record left by a
@@ -278,6 +306,7 @@ int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned time
         size_t quarantined = 0;
         struct timespec t0, t1;
         int r, run_r, status = -1;
+        bool refused = false;
 
         if (timeout_s == 0 || timeout_s > 600)
                 return hp_op_fail(c, HP_OP_INVALID, -EINVAL, "invalid timeout %u: 1 to 600 seconds", timeout_s);
@@ -308,7 +337,7 @@ int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned time
                 return r;
         (void)hp_ops_vm_run_dir_make(c, spec.name, run_dir, sizeof(run_dir));
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        run_r = run_guest(c, &spec, d, run_dir, (int)timeout_s, &status);
+        run_r = run_guest(c, &spec, d, run_dir, (int)timeout_s, &status, &refused);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         r = hp_vm_reset_and_release(store, c->host_root, spec.name, addr, 1, &quarantined);
         if (r >= 0)
@@ -317,6 +346,8 @@ int hp_ops_device_probe(struct hp_ops_ctx *c, const char *address, unsigned time
         if (r < 0 && asprintf(&warning, "cannot release %s and remove VM '%s' in the store: %s", addr[0], spec.name,
                               strerror(-r)) < 0)
                 warning = NULL;
+        if (run_r < 0 && refused)
+                return run_r; /* its error says why */
         if (run_r < 0 && run_r != -ETIMEDOUT && run_r != -ETIME)
                 return hp_op_host_error(c, run_r, "cannot run the probe guest for %s", addr[0]);
         snprintf(path, sizeof(path), "%s/serial.log", run_dir);

@@ -5,9 +5,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host/usb.h"
@@ -258,6 +260,29 @@ int hp_ops_vm_autostart(struct hp_ops_ctx *c, const char *name, int order, unsig
         v.spec.autostart_order = order < 0 ? -1 : order;
         v.spec.autostart_delay = order < 0 ? 0 : delay;
         return save(c, &v, ret);
+}
+
+int hp_ops_vm_console_open(const char *run_dir, const char *name)
+{
+        _cleanup_close_ int fd = -1;
+        char path[768];
+        struct stat st;
+
+        hp_ops_vm_run_file(run_dir, name, "serial.log", path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        return S_ISREG(st.st_mode) ? TAKE_FD(fd) : -EBADFD;
+}
+
+const char *hp_ops_vm_console_strerror(int r)
+{
+        if (r == -ELOOP || r == -EBADFD)
+                return "it is not a regular file (a link or a device put there, not by hwpass): "
+                       "stop the VM and start it again";
+        return strerror(r < 0 ? -r : r);
 }
 
 void hp_ops_vm_remove_run_dir(const char *dir)

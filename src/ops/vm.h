@@ -138,7 +138,14 @@ void hp_ops_vm_remove_run_dir(const char *dir);
 /* RUN_DIR/vms/NAME, or a file in it ("serial.log", "qemu.pid") when file is
  * not NULL: where a running VM keeps its files. */
 void hp_ops_vm_run_file(const char *run_dir, const char *name, const char *file, char *buf, size_t size);
-/* The pid in RUN_DIR/vms/NAME/qemu.pid (written by QEMU); -errno. */
+/* RUN_DIR/vms/NAME/serial.log opened for reading: written by QEMU as its
+ * own user, so a link or anything but a regular file there is refused
+ * (-ELOOP, -EBADFD), never followed or blocked on; -ENOENT before a run. */
+int hp_ops_vm_console_open(const char *run_dir, const char *name);
+/* Why it could not be opened, in words. */
+const char *hp_ops_vm_console_strerror(int r);
+/* The pid in RUN_DIR/vms/NAME/qemu.pid (written by QEMU, as its user), of a
+ * process that is that QEMU (-ESRCH when it is not); -errno. */
 int hp_ops_vm_qemu_pid(const struct hp_ops_ctx *c, const char *name, uint64_t *ret);
 /* RUN_DIR/vms/NAME made, with the directories above it; -errno. */
 int hp_ops_vm_run_dir_make(const struct hp_ops_ctx *c, const char *name, char *buf, size_t size);

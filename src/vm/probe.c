@@ -1,10 +1,10 @@
 /* Reading the probe guest's PROBE lines back, and running its QEMU. */
 #include "probe.h"
+#include "user.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,6 @@
 #include "util/hostroot.h"
 #include "util/macro.h"
 #include "util/strutil.h"
-
-extern char **environ;
 
 void hp_probe_report_done(struct hp_probe_report *r)
 {
@@ -205,25 +203,23 @@ static bool guest_started(const char *serial_path)
         return strstr(buf, "PROBE start") != NULL;
 }
 
-int hp_probe_run(char *const *argv, const char *log_path, const char *serial_path, int start_ms, int timeout_ms,
-                 int *ret_status)
+int hp_probe_run(char *const *argv, const struct hp_vm_user *u, const char *log_path,
+                 const char *serial_path, int start_ms, int timeout_ms, int *ret_status)
 {
-        posix_spawn_file_actions_t fa;
         long started = 0, deadline = now_ms() + start_ms;
-        int r, status;
+        int r, status, log;
         pid_t pid;
 
         /* A log left by an earlier probe must not look like this one's start. */
         if (unlink(serial_path) < 0 && errno != ENOENT)
                 return -errno;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (r != 0)
-                return -r;
+        log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (log < 0)
+                return -errno;
+        r = hp_vm_user_spawn(u, NULL, argv, log, &pid);
+        close(log);
+        if (r < 0)
+                return r;
         for (;;) {
                 pid_t w = waitpid(pid, &status, WNOHANG);
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hp_vm_user;
+
 struct hp_probe_bar {
         unsigned index;
         char kind[8]; /* "io", "mem32", "mem64", with "p" when prefetchable */
@@ -41,6 +43,6 @@ const struct hp_probe_fn *hp_probe_find(const struct hp_probe_report *r, uint16_
  * start it (mapping a device's BARs takes long on some hosts: a 32 GiB BAR
  * in an emulated host, over a minute). Killed past either: -ETIMEDOUT for
  * the guest, -ETIME for the start. *ret_status is QEMU's exit status, or -1
- * when it was killed or died of a signal. */
-int hp_probe_run(char *const *argv, const char *log_path, const char *serial_path, int start_ms, int timeout_ms,
-                 int *ret_status);
+ * when it was killed or died of a signal. QEMU runs as u (user.h). */
+int hp_probe_run(char *const *argv, const struct hp_vm_user *u, const char *log_path,
+                 const char *serial_path, int start_ms, int timeout_ms, int *ret_status);

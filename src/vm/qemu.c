@@ -63,14 +63,22 @@ static int add_machine(char ***argv, const struct hp_vm_spec *s, const struct hp
             (r = hp_strv_pushf(argv, "-no-user-config")) < 0 ||
             (r = hp_strv_pushf(argv, "-display")) < 0 || (r = hp_strv_pushf(argv, "none")) < 0)
                 return r;
-        /* Hugepages: the guest's memory is a preallocated file on hugetlbfs. */
-        if (s->hugepages &&
-            ((r = hp_strv_pushf(argv, "-object")) < 0 ||
-             (r = hp_strv_pushf(argv,
-                                "memory-backend-file,id=hp-mem,size=%" PRIu64 "M,mem-path=%s,prealloc=on",
-                                s->memory_mib, HP_HUGEPAGES_DIR)) < 0 ||
-             (r = hp_strv_pushf(argv, "-machine")) < 0 ||
-             (r = hp_strv_pushf(argv, "memory-backend=hp-mem")) < 0))
+        /* QEMU's seccomp filter, as libvirt sets it: no obsolete calls, no
+         * setuid, no processes of its own, no scheduler or affinity changes. */
+        if ((r = hp_strv_pushf(argv, "-sandbox")) < 0 ||
+            (r = hp_strv_pushf(argv, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+                                     "resourcecontrol=deny")) < 0)
+                return r;
+        /* Hugepages: the guest's memory is a preallocated hugetlb memfd (from
+         * the host's default hugepage pool), which needs no hugetlbfs mount
+         * QEMU's user could write to. */
+        if (s->hugepages && ((r = hp_strv_pushf(argv, "-object")) < 0 ||
+                             (r = hp_strv_pushf(argv,
+                                                "memory-backend-memfd,id=hp-mem,size=%" PRIu64
+                                                "M,hugetlb=on,prealloc=on",
+                                                s->memory_mib)) < 0 ||
+                             (r = hp_strv_pushf(argv, "-machine")) < 0 ||
+                             (r = hp_strv_pushf(argv, "memory-backend=hp-mem")) < 0))
                 return r;
         return 0;
 }

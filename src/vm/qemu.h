@@ -8,9 +8,6 @@
 
 #include "util/hostroot.h"
 
-/* Where hugetlbfs is mounted (systemd mounts it there). */
-#define HP_HUGEPAGES_DIR HP_DEV_DIR "hugepages"
-
 /* The QEMU binary for x86-64 guests, found on PATH. */
 #define HP_QEMU_BINARY "qemu-system-x86_64"
 

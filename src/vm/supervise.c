@@ -73,10 +73,14 @@ int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const cha
         return hp_store_release_devices(s, vm);
 }
 
-/* After QEMU: every device reset (quarantined when that fails) and released. */
-static void cleanup(struct hp_store *s, const struct hp_vm_launch *l)
+/* After QEMU: its user's files handed back, every device reset
+ * (quarantined when that fails) and released. */
+static void cleanup(struct hp_store *s, const struct hp_vm_launch *l, struct hp_vm_user *u)
 {
-        int r = hp_vm_reset_and_release(s, l->host_root, l->name, l->devices, l->n_devices, NULL);
+        int r;
+
+        hp_vm_user_release(u);
+        r = hp_vm_reset_and_release(s, l->host_root, l->name, l->devices, l->n_devices, NULL);
 
         if (r < 0)
                 fprintf(stderr, "cannot release the devices of %s: %s\n", l->name, strerror(-r));
@@ -93,7 +97,7 @@ static int open_log(const char *dir, const char *name)
         char path[512];
 
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
 /* What the supervisor readies while it waits for the start to decide: the
@@ -138,12 +142,25 @@ static void record_file(const struct hp_vm_launch *l, bool keep)
                 return;
         }
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* The directory is QEMU's user's now: nothing it put there is followed. */
+        (void)unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return;
         r = hp_write_all(fd, l->record_text, strlen(l->record_text));
         if (close(fd) < 0 || r < 0 || rename(tmp, path) < 0)
                 (void)unlink(tmp);
+}
+
+/* QEMU first: the store opens while QEMU starts. */
+static int start_qemu(const struct hp_vm_launch *l, const struct ready *ready, struct hp_vm_user *u,
+                      char **ret_error, pid_t *ret)
+{
+        const char *bin = ready->qemu[0] && streq(l->argv[0], HP_QEMU_BINARY) ? ready->qemu : NULL;
+        int r = hp_vm_user_start(l->users_dir, &l->users, l->name, l->own, l->memlock, u,
+                                 ret_error);
+
+        return r < 0 ? r : hp_vm_user_spawn(u, bin, l->argv, ready->log, ret);
 }
 
 static void supervise(const struct hp_vm_launch *l, struct ready *ready, int status_fd, int timeout_ms)
@@ -152,40 +169,34 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(hp_qmp_closep) struct hp_qmp *q = NULL;
-        posix_spawn_file_actions_t fa;
+        struct hp_vm_user u = HP_VM_USER_NONE;
+        _cleanup_free_ char *user_error = NULL;
         char qmp_path[512], *err = NULL;
         int log = ready->log, status, r;
-        pid_t qemu;
+        pid_t qemu = 0;
         json_t *st = NULL;
 
         if (log >= 0)
                 (void)!ftruncate(log, 0); /* appended to: QEMU writes from the start */
 
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
-        if (log >= 0) {
-                posix_spawn_file_actions_adddup2(&fa, log, 1);
-                posix_spawn_file_actions_adddup2(&fa, log, 2);
-        }
-        /* QEMU first: the store opens while QEMU starts. */
-        if (ready->qemu[0] && streq(l->argv[0], HP_QEMU_BINARY))
-                r = posix_spawn(&qemu, ready->qemu, &fa, NULL, l->argv, environ);
-        else
-                r = posix_spawnp(&qemu, l->argv[0], &fa, NULL, l->argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
+        r = start_qemu(l, ready, &u, &user_error, &qemu);
         if (hp_store_open(l->db_path, &s, &err) < 0) {
-                if (r == 0) {
+                if (qemu > 0) {
                         kill(qemu, SIGKILL);
                         waitpid(qemu, &status, 0);
                 }
+                hp_vm_user_release(&u);
                 report(status_fd, "error: cannot open the store: %s\n", err);
                 _exit(1);
         }
         /* Its events are those of whoever started the VM. */
         (void)hp_store_set_actor(s, l->actor);
-        if (r != 0) {
-                report(status_fd, "error: cannot start QEMU: %s\n", strerror(r));
-                cleanup(s, l);
+        if (r < 0) {
+                if (user_error)
+                        report(status_fd, "error: %s\n", user_error);
+                else
+                        report(status_fd, "error: cannot start QEMU: %s\n", strerror(-r));
+                cleanup(s, l, &u);
                 _exit(1);
         }
         snprintf(qmp_path, sizeof(qmp_path), "%s/qmp.sock", l->run_dir);
@@ -212,7 +223,7 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
                         close(lf);
                 }
                 report(status_fd, "error: QEMU did not come up: %s\n", tail[0] ? tail : strerror(-r));
-                cleanup(s, l);
+                cleanup(s, l, &u);
                 _exit(1);
         }
         json_decref(st);
@@ -229,31 +240,48 @@ static void supervise(const struct hp_vm_launch *l, struct ready *ready, int sta
         hp_qmp_close(TAKE_PTR(q));
         while (waitpid(qemu, &status, 0) < 0 && errno == EINTR)
                 ;
-        cleanup(s, l);
+        cleanup(s, l, &u);
         _exit(0);
 }
 
 /* launch.json: what the supervisor needs, written before it is started. */
 static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
 {
-        json_t *argv = json_array(), *devs = json_array(), *j;
+        json_t *argv = json_array(), *devs = json_array(), *own = json_array(), *j;
         char path[512];
-        int r;
+        int r, fd;
 
         for (size_t i = 0; argv && l->argv[i]; i++)
                 json_array_append_new(argv, json_string(l->argv[i]));
+        for (size_t i = 0; own && l->own && l->own[i]; i++)
+                json_array_append_new(own, json_string(l->own[i]));
         for (size_t i = 0; devs && i < l->n_devices; i++)
                 json_array_append_new(devs, json_string(l->devices[i]));
         j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:i, s:s?, s:{s:s?, s:s?}, s:{s:s?, s:s?}}", "name",
                       l->name, "argv", argv, "db", l->db_path, "host_root", l->host_root, "devices", devs,
                       "timeout_ms", timeout_ms, "actor", l->actor, "record", "file", l->record_file,
                       "text", l->record_text, "event", "kind", l->event_kind, "detail", l->event_detail);
+        if (j && json_object_set_new(j, "own", own) == 0)
+                own = NULL;
+        if (j && (json_object_set_new(
+                          j, "users",
+                          json_pack("{s:I, s:I, s:s?}", "base", (json_int_t)l->users.base, "count",
+                                    (json_int_t)l->users.count, "dir", l->users_dir)) < 0 ||
+                  json_object_set_new(j, "memlock", json_integer((json_int_t)l->memlock)) < 0)) {
+                json_decref(j);
+                j = NULL;
+        }
+        json_decref(own);
         if (!j)
                 return -ENOMEM;
         snprintf(path, sizeof(path), "%s/launch.json", l->run_dir);
-        r = json_dump_file(j, path, JSON_COMPACT);
+        (void)unlink(path);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        r = fd < 0 ? -errno : json_dumpfd(j, fd, JSON_COMPACT) < 0 ? -EIO : 0;
+        if (fd >= 0 && close(fd) < 0 && r == 0)
+                r = -errno;
         json_decref(j);
-        return r < 0 ? -EIO : 0;
+        return r;
 }
 
 /* Waits for the "go", then starts and watches QEMU; returns only when no
@@ -265,7 +293,7 @@ static int wait_and_supervise(const char *run_dir, int status_fd)
         struct hp_vm_launch l = { .run_dir = run_dir, .devices = devs };
         json_error_t e;
         json_t *j, *argv;
-        const char **av;
+        const char **av, **own;
         char go[4] = "";
         ssize_t n;
         int timeout;
@@ -304,8 +332,20 @@ static int wait_and_supervise(const char *run_dir, int status_fd)
         l.event_kind = json_string_value(json_object_get(json_object_get(j, "event"), "kind"));
         l.event_detail = json_string_value(json_object_get(json_object_get(j, "event"), "detail"));
         l.argv = (char *const *)av;
+        l.users.base =
+                (uint32_t)json_integer_value(json_object_get(json_object_get(j, "users"), "base"));
+        l.users.count =
+                (uint32_t)json_integer_value(json_object_get(json_object_get(j, "users"), "count"));
+        l.users_dir = json_string_value(json_object_get(json_object_get(j, "users"), "dir"));
+        l.memlock = (uint64_t)json_integer_value(json_object_get(j, "memlock"));
+        own = calloc(json_array_size(json_object_get(j, "own")) + 1, sizeof(char *));
+        if (!own)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_array_size(json_object_get(j, "own")); i++)
+                own[i] = json_string_value(json_array_get(json_object_get(j, "own"), i));
+        l.own = (char *const *)own;
         timeout = (int)json_integer_value(json_object_get(j, "timeout_ms"));
-        if (!l.name || !l.db_path || !l.host_root) {
+        if (!l.name || !l.db_path || !l.host_root || (l.users.count > 0 && !l.users_dir)) {
                 report(status_fd, "error: %s is incomplete\n", path);
                 return -EINVAL;
         }
@@ -339,7 +379,7 @@ static void supervise_forked(const char *run_dir, const char *log_path, int stat
 
         (void)setsid();
         null = open(HP_DEV_DIR "null", O_RDONLY | O_CLOEXEC);
-        log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (null < 0 || log < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
             dup2(status_fd, 3) < 0)
                 _exit(1);
@@ -386,7 +426,8 @@ static int spawn_supervisor(const char *run_dir, const char *log_path, int statu
         posix_spawn_file_actions_addopen(&fa, 0, HP_DEV_DIR "null", O_RDONLY, 0);
         /* Appended to: a start refused because the VM runs already must not
          * wipe the log of the supervisor that runs it. */
-        posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_addopen(&fa, 1, log_path,
+                                         O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
         posix_spawn_file_actions_adddup2(&fa, 1, 2);
         posix_spawn_file_actions_adddup2(&fa, status_fd, 3);
         r = posix_spawn(ret, self, &fa, &attr, argv, environ);

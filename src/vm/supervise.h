@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "user.h"
+
 /* A running VM keeps its files in RUN_DIR/vms/NAME/ (qmp.sock, qemu.pid,
  * serial.log, qemu.log), the run directory being a setting (ops/ops.h). */
 
@@ -28,6 +30,14 @@ struct hp_vm_launch {
          * with its text, and an event after "vm-started"; each NULL for none. */
         const char *record_file, *record_text;
         const char *event_kind, *event_detail;
+        /* QEMU's own user (user.h), from this range (count 0: QEMU runs as
+         * the supervisor), its lock files in users_dir; handed the paths of
+         * own (its run directory, VFIO group files, USB device nodes,
+         * writable images) while it runs. */
+        struct hp_vm_users users;
+        const char *users_dir;
+        char *const *own;
+        uint64_t memlock; /* bytes QEMU may lock; 0: as inherited */
 };
 
 /* The supervisor: a process in a session of its own, started ahead of time,

@@ -15,6 +15,7 @@
 #include "util/hostroot.h"
 #include "util/macro.h"
 #include "vm/probe.h"
+#include "vm/user.h"
 
 #define SAMPLE FIXTURES_DIR "/../probe/nvme-behind-root-port.txt"
 
@@ -96,6 +97,7 @@ static void run_sh(const char *script, int start_ms, int timeout_ms, int expect_
 {
         char dir[] = "/tmp/hwpass-probe-XXXXXX", serial[64], log[64];
         char *argv[] = { (char *)"sh", (char *)"-c", NULL, (char *)"sh", serial, NULL };
+        struct hp_vm_user u = HP_VM_USER_NONE; /* run as this process */
         int status = 0, fd;
 
         assert_non_null(mkdtemp(dir));
@@ -107,7 +109,8 @@ static void run_sh(const char *script, int start_ms, int timeout_ms, int expect_
         assert_true(fd >= 0);
         assert_int_equal(write(fd, "PROBE start\n", 12), 12);
         close(fd);
-        assert_int_equal(hp_probe_run(argv, log, serial, start_ms, timeout_ms, &status), expect_r);
+        assert_int_equal(hp_probe_run(argv, &u, log, serial, start_ms, timeout_ms, &status),
+                         expect_r);
         assert_int_equal(status, expect_status);
         unlink(serial);
         unlink(log);

@@ -20,10 +20,16 @@ testdev=$(pci_by_id 1b36:0005)
 check_output "probe refuses a device the host still drives" "is not in passthrough mode \(driver: " \
 	hwpass device probe "$vga"
 check "enable the e1000e and the pci-testdev" hwpass device passthrough enable "$nic" "$testdev"
+(while :; do ps -o user,comm | grep qemu-system; sleep 0.2; done) >/tmp/probe-ps.txt 2>&1 &
+watcher=$!
 hwpass device probe "$nic" >/tmp/probe.txt 2>&1
 rc=$?
 cat /tmp/probe.txt
 check "probe of the e1000e exits 0" [ "$rc" -eq 0 ]
+kill "$watcher"
+check_output "the probe's QEMU ran as a user of its own, as a VM's does (ps -o user,comm)" '^18790481 +qemu-system' \
+	sort -u /tmp/probe-ps.txt
+check_output "never as root" '^0$' sh -c "grep -c '^root' /tmp/probe-ps.txt || true"
 check_output "the guest saw it behind its root port, same IDs" "^Guest: +saw it at 01:00.0 as 8086:10d3, class 020000" cat /tmp/probe.txt
 check_output "BAR0: the host's 128 KiB, assigned in the guest" "^  BAR0  mem32 +host 128 KiB +guest 128 KiB +at 0x[0-9a-f]+ +ok" cat /tmp/probe.txt
 check_output "its STATUS register read through the BAR" "^  e1000e dev=01:00.0 status=0x[0-9a-f]{8}$" cat /tmp/probe.txt
@@ -62,7 +68,10 @@ check "start it" hwpass vm start usb
 check "its guest finishes probing" done_in usb
 check_output "the guest's xHCI has a device connected" "^PROBE xhci dev=[0-9a-f:.]+ ports=[0-9]+ connected=[0-9]+:[0-9]+" hwpass vm log usb
 check "L1's usb-storage let go of the stick (QEMU holds it)" [ "$(basename "$(readlink /sys/bus/usb/devices/2-3:1.0/driver)")" = usbfs ]
+stick=/dev/bus/usb/002/$(printf %03d "$(cat /sys/bus/usb/devices/2-3/devnum)")
+check_output "the stick's device node is its QEMU's user's while it runs" '^1879048192$' stat -c %u "$stick"
 check "stop it" hwpass vm stop usb --force
+check_output "and root's again after" '^0$' stat -c %u "$stick"
 check "the stick goes back to usb-storage" wait_for 10 sh -c '[ "$(basename "$(readlink /sys/bus/usb/devices/2-3:1.0/driver)")" = usb-storage ]'
 
 # Hugepages: the guest's memory comes out of the host's free hugepages, and a
