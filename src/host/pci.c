@@ -532,7 +532,8 @@ int hp_pci_scan(const struct hp_host *h, struct hp_names *names, struct hp_pci_i
         slots_free(slots, n_slots);
         if (r < 0)
                 return r;
-        qsort(inv->devs, inv->n_devs, sizeof(*inv->devs), cmp_dev);
+        if (inv->n_devs > 1) /* no devices: no array to sort (qsort wants one) */
+                qsort(inv->devs, inv->n_devs, sizeof(*inv->devs), cmp_dev);
         bus_resets(inv);
         r = hp_pci_topology_fill(h, inv);
         if (r < 0)

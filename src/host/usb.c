@@ -219,7 +219,8 @@ int hp_usb_scan(const struct hp_host *h, struct hp_usb_inventory **ret)
                         if (r < 0)
                                 return r;
                 }
-        qsort(inv->devs, inv->n_devs, sizeof(*inv->devs), cmp_usb);
+        if (inv->n_devs > 1) /* none: no array (qsort wants one) */
+                qsort(inv->devs, inv->n_devs, sizeof(*inv->devs), cmp_usb);
         *ret = TAKE_PTR(inv);
         return 0;
 }
