@@ -261,19 +261,19 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
                       l->name, "argv", argv, "db", l->db_path, "host_root", l->host_root, "devices", devs,
                       "timeout_ms", timeout_ms, "actor", l->actor, "record", "file", l->record_file,
                       "text", l->record_text, "event", "kind", l->event_kind, "detail", l->event_detail);
-        if (j && json_object_set_new(j, "own", own) == 0)
-                own = NULL;
-        if (j && (json_object_set_new(
-                          j, "users",
-                          json_pack("{s:I, s:I, s:s?}", "base", (json_int_t)l->users.base, "count",
-                                    (json_int_t)l->users.count, "dir", l->users_dir)) < 0 ||
-                  json_object_set_new(j, "memlock", json_integer((json_int_t)l->memlock)) < 0)) {
-                json_decref(j);
-                j = NULL;
-        }
-        json_decref(own);
-        if (!j)
+        if (!j) {
+                json_decref(own);
                 return -ENOMEM;
+        }
+        /* json_object_set_new() takes the value, also when it fails. */
+        if (json_object_set_new(j, "own", own) < 0 ||
+            json_object_set_new(j, "users",
+                                json_pack("{s:I, s:I, s:s?}", "base", (json_int_t)l->users.base, "count",
+                                          (json_int_t)l->users.count, "dir", l->users_dir)) < 0 ||
+            json_object_set_new(j, "memlock", json_integer((json_int_t)l->memlock)) < 0) {
+                json_decref(j);
+                return -ENOMEM;
+        }
         snprintf(path, sizeof(path), "%s/launch.json", l->run_dir);
         (void)unlink(path);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
