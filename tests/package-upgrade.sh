@@ -80,9 +80,8 @@ in_box sh -c "sed -i 's/^HWPASSD_OPTIONS=.*/HWPASSD_OPTIONS=\"--listen tcp:127.0
 # Each VM's QEMU runs as a user of its own, which must be let lock its memory: where this
 # machine's root lacks CAP_SYS_RESOURCE and may lock little (cli-run shows the refusal), QEMU
 # runs as root in the container, as it must here; elsewhere as its own user (checked below).
-cap_sys_resource=$(( (0x$(awk '/^CapBnd/ {print $2}' /proc/self/status) >> 24) & 1 ))
 qemu_users=on
-if [ "$(ulimit -Hl)" != unlimited ] && [ "$cap_sys_resource" = 0 ]; then
+if ! qemu_users_can_lock; then
 	qemu_users=off
 	in_box sh -c "echo HWPASS_QEMU_USERS=off >>/etc/default/hwpassd"
 fi

@@ -37,3 +37,9 @@ tap_done() {
 	echo "1..$n"
 	[ "$failed" -eq 0 ]
 }
+
+# Whether hwpass here may let a VM's QEMU, under a user of its own, lock the VM's memory: the
+# hard locked-memory limit is unlimited, or this root may raise it (CAP_SYS_RESOURCE).
+qemu_users_can_lock() {
+	[ "$(ulimit -Hl)" = unlimited ] || [ $(( (0x$(awk '/^CapEff/ {print $2}' /proc/self/status) >> 24) & 1 )) = 1 ]
+}

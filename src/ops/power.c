@@ -380,37 +380,25 @@ int hp_ops_vm_claim(struct hp_ops_ctx *c, struct hp_ops_vm *v, struct hp_ops_vm_
         return 0;
 }
 
-/* QEMU's own user: its range, and the files it gets, each of them and
- * what it reads checked to be within its reach. */
-static int qemu_user(struct hp_ops_ctx *c, const struct hp_ops_vm *v,
-                     const struct hp_ops_vm_plan *p, const struct hp_qemu_usb_host *usb,
-                     struct hp_vm_users *ret_users, char ***ret_own)
+/* QEMU's own user, for the plan's devices, firmware and ROM files. */
+static int qemu_user(struct hp_ops_ctx *c, const struct hp_ops_vm *v, const struct hp_ops_vm_plan *p,
+                     const struct hp_qemu_usb_host *usb, struct hp_ops_qemu_user *ret)
 {
         _cleanup_free_ const char **roms = calloc(p->n_pci + 1, sizeof(char *));
         struct hp_vm_spec spec = v->spec;
         char run_dir[512], vars[512], code[512], vars_template[512];
         size_t n_roms = 0;
-        int r;
 
         if (!roms)
                 return hp_op_oom(c);
-        r = hp_ops_qemu_users(c, ret_users);
-        if (r < 0 || ret_users->count == 0)
-                return r;
         spec.firmware = p->firmware;
         hp_ops_vm_paths(c, spec.name, run_dir, vars, sizeof(run_dir));
         hp_ops_ovmf_paths(code, vars_template, sizeof(code));
         for (size_t i = 0; i < p->n_pci; i++)
                 if (p->pci[i].romfile)
                         roms[n_roms++] = p->pci[i].romfile;
-        hp_ops_qemu_user_dirs(c, spec.name);
-        r = hp_ops_qemu_user_files(c, &spec, (const char(*)[HP_SBDF_LEN])p->addrs, p->n_pci, usb,
-                                   run_dir, vars, ret_own);
-        if (r >= 0)
-                r = hp_ops_qemu_user_check(c, ret_users, &spec,
-                                           hp_ops_qemu_memlock(&spec, p->n_pci), *ret_own, roms,
-                                           code);
-        return r;
+        return hp_ops_qemu_user_plan(c, &spec, (const char(*)[HP_SBDF_LEN])p->addrs, p->n_pci, usb, run_dir,
+                                     vars, roms, code, ret);
 }
 
 /* The launch with a supervisor started ahead of time (lr), so its exec
@@ -421,13 +409,11 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
         _cleanup_free_ struct hp_qemu_usb_host *usb = NULL;
         _cleanup_strv_free_ char **qargv = NULL;
         _cleanup_free_ char *lerr = NULL, *fw_record = NULL, *fw_event = NULL;
-        _cleanup_strv_free_ char **own = NULL;
-        struct hp_vm_users users;
-        char run_dir[512], vars[512], users_dir[512];
+        _cleanup_(hp_ops_qemu_user_done) struct hp_ops_qemu_user qu = { 0 };
+        char run_dir[512], vars[512];
         int r;
 
         hp_ops_vm_paths(c, v->spec.name, run_dir, vars, sizeof(run_dir));
-        snprintf(users_dir, sizeof(users_dir), "%s/users", c->run_dir);
         r = hp_ops_vm_firmware_prepare(c, v, p);
         if (r >= 0)
                 r = usb_hosts(c, &v->spec, &usb);
@@ -436,7 +422,7 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
         if (r >= 0 && hp_ops_vm_firmware_record(v, p, &fw_record, &fw_event) < 0)
                 r = hp_op_oom(c);
         if (r >= 0)
-                r = qemu_user(c, v, p, usb, &users, &own);
+                r = qemu_user(c, v, p, usb, &qu);
         if (r < 0) {
                 /* The claim is given back: nothing ran. */
                 (void)hp_store_release_devices(v->store, v->spec.name);
@@ -456,10 +442,10 @@ static int launch(struct hp_ops_ctx *c, struct hp_ops_vm *v, const struct hp_ops
                                         .record_text = fw_record,
                                         .event_kind = fw_event ? "vm-firmware" : NULL,
                                         .event_detail = fw_event,
-                                        .users = users,
-                                        .users_dir = users_dir,
-                                        .own = own,
-                                        .memlock = hp_ops_qemu_memlock(&v->spec, p->n_pci) },
+                                        .users = qu.users,
+                                        .users_dir = qu.users_dir,
+                                        .own = qu.own,
+                                        .memlock = qu.memlock },
                 60000, &lerr);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_FAILED, r, "'%s' did not start: %s", v->spec.name,

@@ -165,14 +165,13 @@ static int probe_spec(const struct hp_pci_dev *d, const char *guest, struct hp_v
 static int run_guest(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const struct hp_pci_dev *d,
                      const char *run_dir, int timeout_s, int *ret_status, bool *ret_refused)
 {
-        _cleanup_strv_free_ char **argv = NULL, **own = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_(hp_ops_qemu_user_done) struct hp_ops_qemu_user qu = { 0 };
         _cleanup_free_ char *err = NULL;
         struct hp_mmio_plan mmio = { 0 };
         const struct hp_pci_dev *devs[] = { d };
-        char addr[HP_SBDF_LEN], log[768], serial[768], users_dir[768];
+        char addr[HP_SBDF_LEN], log[768], serial[768];
         struct hp_vm_user u = HP_VM_USER_NONE;
-        struct hp_vm_users users;
-        uint64_t memlock;
         int r;
 
         memcpy(addr, d->address, HP_SBDF_LEN);
@@ -197,28 +196,18 @@ static int run_guest(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const str
         snprintf(log, sizeof(log), "%s/qemu.log", run_dir);
         snprintf(serial, sizeof(serial), "%s/serial.log", run_dir);
         /* Its QEMU as a user of its own, as a VM's (ops/qemuuser.h). */
-        memlock = hp_ops_qemu_memlock(s, 1);
-        r = hp_ops_qemu_users(c, &users);
-        if (r >= 0 && users.count > 0) {
-                hp_ops_qemu_user_dirs(c, s->name);
-                r = hp_ops_qemu_user_files(c, s, (const char(*)[HP_SBDF_LEN]) & addr, 1, NULL,
-                                           run_dir, NULL, &own);
-                if (r >= 0)
-                        r = hp_ops_qemu_user_check(c, &users, s, memlock, own, NULL, NULL);
-                *ret_refused = r < 0;
-                if (r < 0)
-                        return r;
-        }
-        snprintf(users_dir, sizeof(users_dir), "%s/users", c->run_dir);
-        if (r >= 0 && hp_vm_user_start(users_dir, &users, s->name, own, memlock, &u, &err) < 0) {
+        r = hp_ops_qemu_user_plan(c, s, (const char(*)[HP_SBDF_LEN]) & addr, 1, NULL, run_dir, NULL, NULL, NULL,
+                                  &qu);
+        *ret_refused = r < 0;
+        if (r < 0)
+                return r;
+        if (hp_vm_user_start(qu.users_dir, &qu.users, s->name, qu.own, qu.memlock, &u, &err) < 0) {
                 *ret_refused = true;
-                return hp_op_fail(c, HP_OP_FAILED, -EPERM, "cannot run the probe guest for %s: %s",
-                                  addr, err ? err : "no QEMU user");
+                return hp_op_fail(c, HP_OP_FAILED, -EPERM, "cannot run the probe guest for %s: %s", addr,
+                                  err ? err : "no QEMU user");
         }
         /* The timeout is the guest's; QEMU gets its own limit to start it. */
-        if (r >= 0)
-                r = hp_probe_run(argv, &u, log, serial, PROBE_START_TIMEOUT_S * 1000,
-                                 timeout_s * 1000, ret_status);
+        r = hp_probe_run(argv, &u, log, serial, PROBE_START_TIMEOUT_S * 1000, timeout_s * 1000, ret_status);
         hp_vm_user_release(&u);
         return r;
 }

@@ -21,7 +21,7 @@
 #include "vm/qemu.h"
 #include "vm/spec.h"
 
-int hp_ops_qemu_users(struct hp_ops_ctx *c, struct hp_vm_users *ret)
+static int users_get(struct hp_ops_ctx *c, struct hp_vm_users *ret)
 {
         _cleanup_free_ char *err = NULL;
         int r = hp_vm_users_get(NULL, ret, &err);
@@ -41,7 +41,7 @@ static void searchable(const char *dir)
                 (void)chmod(dir, (st.st_mode & 07777) | S_IXGRP | S_IXOTH);
 }
 
-void hp_ops_qemu_user_dirs(const struct hp_ops_ctx *c, const char *name)
+static void user_dirs(const struct hp_ops_ctx *c, const char *name)
 {
         char path[768];
 
@@ -55,7 +55,7 @@ void hp_ops_qemu_user_dirs(const struct hp_ops_ctx *c, const char *name)
         searchable(path);
 }
 
-/* A device node below the host root: "/dev/vfio/12" on the machine itself. */
+/* A device node below the host root (rel "dev/vfio/12"), as an absolute path. */
 static int push_dev(const struct hp_ops_ctx *c, char ***v, const char *rel)
 {
         const char *root = c->host_root && !streq(c->host_root, "/") ? c->host_root : "";
@@ -94,7 +94,7 @@ static int push_usb(const struct hp_ops_ctx *c, const struct hp_vm_spec *s,
         return 0;
 }
 
-int hp_ops_qemu_user_files(struct hp_ops_ctx *c, const struct hp_vm_spec *s,
+static int user_files(struct hp_ops_ctx *c, const struct hp_vm_spec *s,
                            const char (*addrs)[HP_SBDF_LEN], size_t n_addrs,
                            const struct hp_qemu_usb_host *usb, const char *run_dir,
                            const char *vars, char ***ret)
@@ -136,7 +136,7 @@ int hp_ops_qemu_user_files(struct hp_ops_ctx *c, const struct hp_vm_spec *s,
         return 0;
 }
 
-uint64_t hp_ops_qemu_memlock(const struct hp_vm_spec *s, size_t n_pci)
+static uint64_t memlock_of(const struct hp_vm_spec *s, size_t n_pci)
 {
         /* The guest's memory, locked by mem-lock=on; again when devices are
          * assigned (VFIO counts what it pins on its own); and a GiB for QEMU
@@ -166,7 +166,7 @@ static int reach(struct hp_ops_ctx *c, const struct hp_vm_users *u, const char *
         return 0;
 }
 
-int hp_ops_qemu_user_check(struct hp_ops_ctx *c, const struct hp_vm_users *u,
+static int user_check(struct hp_ops_ctx *c, const struct hp_vm_users *u,
                            const struct hp_vm_spec *s, uint64_t memlock, char *const *own,
                            const char *const *romfiles, const char *ovmf_code)
 {
@@ -204,4 +204,31 @@ int hp_ops_qemu_user_check(struct hp_ops_ctx *c, const struct hp_vm_users *u,
             (r = reach(c, u, s->name, "EFI firmware", ovmf_code, true)) < 0)
                 return r;
         return 0;
+}
+
+void hp_ops_qemu_user_done(struct hp_ops_qemu_user *q)
+{
+        hp_strv_free(q->own);
+        q->own = NULL;
+}
+
+int hp_ops_qemu_user_plan(struct hp_ops_ctx *c, const struct hp_vm_spec *s, const char (*addrs)[HP_SBDF_LEN],
+                          size_t n_addrs, const struct hp_qemu_usb_host *usb, const char *run_dir,
+                          const char *vars, const char *const *romfiles, const char *ovmf_code,
+                          struct hp_ops_qemu_user *ret)
+{
+        int r;
+
+        *ret = (struct hp_ops_qemu_user){ .memlock = memlock_of(s, n_addrs) };
+        snprintf(ret->users_dir, sizeof(ret->users_dir), "%s/users", c->run_dir);
+        r = users_get(c, &ret->users);
+        if (r < 0 || ret->users.count == 0)
+                return r;
+        user_dirs(c, s->name);
+        r = user_files(c, s, addrs, n_addrs, usb, run_dir, vars, &ret->own);
+        if (r >= 0)
+                r = user_check(c, &ret->users, s, ret->memlock, ret->own, romfiles, ovmf_code);
+        if (r < 0)
+                hp_ops_qemu_user_done(ret);
+        return r;
 }

@@ -38,7 +38,8 @@ int hp_vm_users_parse(const char *s, struct hp_vm_users *ret, char **ret_error)
         }
         if (colon && (size_t)(colon - s) < sizeof(head)) {
                 snprintf(head, sizeof(head), "%.*s", (int)(colon - s), s);
-                /* Above the system users, below (uid_t)-1 and its neighbours. */
+                /* From 65536 (above every system and login user) to the top
+                 * of the uid space, short of the values that mean "no user". */
                 if (hp_parse_u64(head, 10, &base) >= 0 &&
                     hp_parse_u64(colon + 1, 10, &count) >= 0 && base >= 65536 && count > 0 &&
                     count <= 1u << 24 && base + count <= 0xfffffff0u) {
@@ -125,22 +126,28 @@ static void hand_back_recorded(int fd, uid_t uid)
         if (lseek(fd, 0, SEEK_SET) < 0 || hp_read_all(fd, 1 << 20, &text, NULL) < 0)
                 return;
         for (line = text; line && *line; line = next) {
-                unsigned long long ouid, ogid;
-                int at = 0;
+                char *uid_text = line, *gid_text, *path;
+                uint64_t ouid, ogid;
                 struct stat st;
 
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = '\0';
-                if (sscanf(line, "%llu %llu %n", &ouid, &ogid, &at) != 2 || at == 0 ||
-                    line[at] != '/')
+                if (!(gid_text = strchr(uid_text, ' ')))
                         continue;
+                *gid_text++ = '\0';
+                if (!(path = strchr(gid_text, ' ')))
+                        continue;
+                *path++ = '\0';
+                if (hp_parse_u64(uid_text, 10, &ouid) < 0 || hp_parse_u64(gid_text, 10, &ogid) < 0 ||
+                    ouid > UINT32_MAX || ogid > UINT32_MAX || path[0] != '/')
+                        continue; /* the "vm NAME" line */
                 /* Only what is still the VM user's: a path replaced since is not touched. */
-                if (lstat(line + at, &st) < 0 || st.st_uid != uid)
+                if (lstat(path, &st) < 0 || st.st_uid != uid)
                         continue;
                 if (S_ISDIR(st.st_mode))
-                        reclaim_entries(line + at, uid, (uid_t)ouid);
-                (void)lchown(line + at, (uid_t)ouid, (gid_t)ogid);
+                        reclaim_entries(path, uid, (uid_t)ouid);
+                (void)lchown(path, (uid_t)ouid, (gid_t)ogid);
         }
 }
 
