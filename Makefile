@@ -63,11 +63,11 @@ run: build
 test: build build-asan build-fuzz
 	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json
-	-meson test -C $(BUILD) --print-errorlogs --no-suite soak
+	-meson test -C $(BUILD) --print-errorlogs
 	@# Suite 'long' (concurrency, the cluster tests but for cluster-agents and cluster-rotate:
 	@# minutes each under ASan, their logic under ASan in unit tests) runs once, as 'scale' does.
 	-meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite guest --no-suite lab --no-suite browser --no-suite scale \
-		--no-suite long --no-suite package --no-suite soak
+		--no-suite long --no-suite package
 	-meson test -C $(FUZZ_BUILD) --print-errorlogs
 	@python3 tests/summarize $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 		$(FUZZ_BUILD)/meson-logs/testlog.json
@@ -76,7 +76,7 @@ test: build build-asan build-fuzz
 # seed each run (printed; HWPASS_FAULT_SEED=N replays one).
 SOAK_OPS := 2000
 soak: build
-	HWPASS_FAULT_OPS=$(SOAK_OPS) meson test -C $(BUILD) --suite soak --print-errorlogs --timeout-multiplier 0
+	HWPASS_FAULT_OPS=$(SOAK_OPS) meson test -C $(BUILD) cluster-faults --print-errorlogs --timeout-multiplier 0
 
 # The Debian package, built with dpkg-buildpackage from a copy of the tree
 # (its tracked and new files) in build-deb/: build-deb/hwpass_VERSION_amd64.deb.

@@ -614,6 +614,12 @@ static int claim_refused(struct hp_ops_ctx *c, int r, const char *name, struct c
                 return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was stopped or started again meanwhile", name);
         if (r == -ENOLCK)
                 return hp_op_fail(c, HP_OP_CONFLICT, r, "this controller no longer leads HA");
+        if (r == -EBUSY && !cl->conflict)
+                return hp_op_fail_code(
+                        c, HP_OP_CONFLICT, "still-stopping", r,
+                        "VM '%s': its last run has not ended on its host (a stop not carried out "
+                        "yet): power it on once its host reports it off ('hwpass vm list')",
+                        name);
         if (r == -EADDRINUSE || r == -EHOSTUNREACH)
                 return 0;
         return hp_op_store_error(c, r, "cannot claim %s for VM '%s'", cl->host, name);
@@ -654,6 +660,30 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
         return *ret ? 1 : hp_op_oom(c);
 }
 
+/* A power-on refused while the VM's last run has not ended: a stop asked
+ * for that its host has not carried out and reported yet. Its devices stay
+ * held until then; a claim now would give the new run devices on top of
+ * them (the store's claim refuses it too, in one step with the claim). */
+static int last_run_refusal(struct hp_ops_ctx *c, struct hp_store *s, const struct hp_cluster_vm *v)
+{
+        _cleanup_free_ char *held = NULL;
+        bool live = v->reported_state && !streq(v->reported_state, "off");
+        int r = hp_store_vm_held_on(s, v->name, &held);
+        const char *host = held ?: v->host ?: "its last host";
+
+        if (r < 0)
+                return hp_op_store_error(c, r, "cannot read the devices VM '%s' holds", v->name);
+        if (r == 0 && !live)
+                return 0;
+        return hp_op_fail_code(
+                c, HP_OP_CONFLICT, "still-stopping", -EBUSY,
+                "VM '%s' has not stopped yet on %s (%s%s): power it on once its host reports it "
+                "off ('hwpass vm list'); if %s is gone for good, remove it ('hwpass host remove "
+                "%s')",
+                v->name, host, live ? "reported " : "its devices still held",
+                live ? v->reported_state : "", host, host);
+}
+
 /* One round: every host judged afresh, then claims on the best hosts in
  * turn. -EAGAIN when every claim lost a race (*lost: the last device
  * another VM took first): the caller judges again. -EINPROGRESS, when
@@ -686,6 +716,8 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         if (!restart && streq(p.vm.desired, "on"))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY, "VM '%s' is on already (host %s, epoch %lld)", name,
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
+        if (!restart && (r = last_run_refusal(c, s, &p.vm)) < 0)
+                return r;
         /* HA admission control, for a power-on asked for (not HA's restarts): its setting read once a round. */
         if (!restart && !after_epoch && (r = hp_ctl_ha_settings(s, &tolerate, &warn)) < 0)
                 return hp_op_store_error(c, r, "cannot read the cluster's HA settings");

@@ -205,6 +205,7 @@ int hp_pg_cluster_vm_get(struct hp_store *s, const char *name, struct hp_cluster
 int hp_pg_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
                             const char *spec_json);
 int hp_pg_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+int hp_pg_vm_held_on(struct hp_store *s, const char *name, char **ret_host);
 int hp_pg_inventories(struct hp_store *s, const struct hp_store_report_key *known, size_t n_known,
                       struct hp_store_inventory **ret, size_t *ret_n);
 /* Array literals for a statement's parameters (pg-array.c): up to

@@ -339,6 +339,40 @@ int hp_pg_assign_devices(struct hp_store *s, const char *vm, char *const *addres
         return r;
 }
 
+struct held_on {
+        const char *vm;
+        char *host;
+        bool held;
+};
+
+static int held_on_op(struct hp_pg *s, void *data)
+{
+        struct held_on *h = data;
+        _cleanup_result_ PGresult *res = NULL;
+        const char *params[] = { h->vm };
+        int r = hp_pg_exec(s,
+                           "SELECT h.name FROM devices AS d JOIN hosts AS h ON h.id = d.host "
+                           "WHERE d.assigned_vm = $1 ORDER BY h.name LIMIT 1",
+                           1, params, &res);
+
+        free(TAKE_PTR(h->host)); /* from a try that conflicted */
+        if (r < 0)
+                return r;
+        h->held = sym_PQntuples(res) == 1;
+        return h->held ? hp_pg_strdup(res, 0, 0, &h->host) : 0;
+}
+
+int hp_pg_vm_held_on(struct hp_store *s, const char *name, char **ret_host)
+{
+        struct held_on h = { .vm = name };
+        int r = hp_pg_run(hp_pg(s), false, held_on_op, &h);
+
+        if (r >= 0 && h.held && ret_host)
+                *ret_host = TAKE_PTR(h.host);
+        free(h.host);
+        return r < 0 ? r : h.held;
+}
+
 struct claim {
         const struct hp_store_claim *c;
         struct hp_store_claim_result *res;
@@ -373,8 +407,10 @@ static int claim_op(struct hp_pg *s, void *data)
                 "free AS (SELECT count(*) AS n FROM devices WHERE host = (SELECT id FROM h) "
                 "AND address IN (SELECT w FROM want) "
                 "AND (assigned_vm IS NULL OR assigned_vm = $1)), "
-                "away AS (SELECT EXISTS (SELECT 1 FROM devices WHERE assigned_vm = $1 "
-                "AND host IS DISTINCT FROM (SELECT id FROM h)) AS held), "
+                /* Its last run not ended: devices held on any host, or a live report. */
+                "away AS (SELECT EXISTS (SELECT 1 FROM devices WHERE assigned_vm = $1) "
+                "OR coalesce((SELECT reported_state <> 'off' FROM vms WHERE name = $1), false) "
+                "AS held), "
                 "ok AS (SELECT coalesce((SELECT desired FROM v) = 'off' "
                 "AND EXISTS (SELECT 1 FROM h) AND (NOT $5::boolean OR (SELECT takes FROM h)) "
                 "AND NOT (SELECT held FROM away) "
@@ -462,14 +498,14 @@ static int claim_all_op(struct hp_pg *s, void *data)
                 "WITH c AS (SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], "
                 "$4::text[], "
                 "$5::text[]) WITH ORDINALITY AS c (vm, host, check_host, kind, message, i)), "
-                /* Each claim's VM, host and the devices its VM holds elsewhere, by index. */
+                /* Each claim's VM, host and whether its last run may go on, by index. */
                 "j AS (SELECT c.*, h.id AS host_id, h.takes, "
                 "(SELECT desired FROM vms WHERE name = c.vm) AS desired, "
-                "(SELECT count(*) FROM devices AS d WHERE d.assigned_vm = c.vm "
-                "AND d.host IS DISTINCT FROM h.id) AS away "
+                "(SELECT count(*) FROM devices AS d WHERE d.assigned_vm = c.vm) + "
+                "(SELECT count(*) FROM vms WHERE name = c.vm AND reported_state <> 'off') AS away "
                 "FROM c LEFT JOIN LATERAL (SELECT id, credential IS NOT NULL AND lease_expires_ms "
                 "> " NOW_MS " AND ready AND NOT maintenance AS takes FROM hosts WHERE name = "
-                            "c.host) AS h ON true), "
+                "c.host) AS h ON true), "
                 /* Each device asked for: free, or its VM's already. */
                 "w AS (SELECT w.address, j.vm, j.host_id, (SELECT assigned_vm IS NULL OR "
                 "assigned_vm = j.vm "

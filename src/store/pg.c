@@ -934,6 +934,7 @@ const struct hp_store_backend hp_store_pg_backend = {
         .cluster_vm_get = hp_pg_cluster_vm_get,
         .cluster_vm_create = hp_pg_cluster_vm_create,
         .vm_place = hp_pg_vm_place,
+        .vm_held_on = hp_pg_vm_held_on,
         .claim = hp_pg_claim,
         .claim_all = hp_pg_claim_all,
         .vm_unplace = hp_pg_vm_unplace,

@@ -50,6 +50,7 @@ enum hp_store_stmt_id {
         STMT_CVM_INSERT,
         STMT_VM_PLACE,
         STMT_VM_PLACE_WHY,
+        STMT_VM_HELD_ON,
         STMT_VM_UNPLACE,
         STMT_VM_SET_DESIRED,
         STMT_VM_SET_START_FAILURES,
@@ -254,6 +255,7 @@ int hp_sqlite_cluster_vm_get(struct hp_store *s, const char *name, struct hp_clu
 int hp_sqlite_cluster_vm_create(struct hp_store *s, const char *name, const char *host,
                                 const char *spec_json);
 int hp_sqlite_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+int hp_sqlite_vm_held_on(struct hp_store *s, const char *name, char **ret_host);
 int hp_sqlite_claim(struct hp_store *s, const struct hp_store_claim *c,
                     struct hp_store_claim_result *ret);
 int hp_sqlite_vm_unplace(struct hp_store *s, const char *name, bool keep_host);

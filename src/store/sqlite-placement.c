@@ -182,6 +182,28 @@ int hp_sqlite_vm_place(struct hp_store *store, const char *name, const char *hos
         return 0;
 }
 
+int hp_sqlite_vm_held_on(struct hp_store *store, const char *name, char **ret_host)
+{
+        struct hp_sqlite *s = hp_sqlite(store);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = prepare(s, STMT_VM_HELD_ON, name, NULL, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW)
+                return hp_sqlite_errno_rc(s, rc);
+        if (ret_host) {
+                *ret_host = strdup((const char *)sqlite3_column_text(st, 0));
+                if (!*ret_host)
+                        return -ENOMEM;
+        }
+        return 1;
+}
+
 /* The claim's steps under a savepoint: a refusal undoes what they wrote
  * and leaves the caller's transaction going. */
 int hp_sqlite_claim(struct hp_store *store, const struct hp_store_claim *c,

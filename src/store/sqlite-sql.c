@@ -88,6 +88,8 @@ const char *const hp_sqlite_stmt_sql[_STMT_MAX] = {
                           "RETURNING epoch",
         [STMT_VM_PLACE_WHY] = "SELECT EXISTS (SELECT 1 FROM vms WHERE name = ?1) "
                               "AND EXISTS (SELECT 1 FROM hosts WHERE name = ?2)",
+        [STMT_VM_HELD_ON] = "SELECT h.name FROM devices AS d JOIN hosts AS h ON h.id = d.host "
+                            "WHERE d.assigned_vm = ?1 ORDER BY h.name LIMIT 1",
         [STMT_VM_UNPLACE] = "UPDATE vms SET desired = 'off', host = CASE WHEN ?2 THEN host END, "
                             "reported_state = CASE WHEN ?2 THEN reported_state END, "
                             "reported_ms = CASE WHEN ?2 THEN reported_ms ELSE 0 END, "

@@ -728,6 +728,7 @@ const struct hp_store_backend hp_store_sqlite_backend = {
         .cluster_vm_create = hp_sqlite_cluster_vm_create,
         .claim = hp_sqlite_claim,
         .vm_place = hp_sqlite_vm_place,
+        .vm_held_on = hp_sqlite_vm_held_on,
         .vm_unplace = hp_sqlite_vm_unplace,
         .vm_set_desired = hp_sqlite_vm_set_desired,
         .vm_set_start_failures = hp_sqlite_vm_set_start_failures,

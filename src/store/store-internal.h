@@ -98,6 +98,8 @@ struct hp_store_backend {
         int (*vm_place)(struct hp_store *s, const char *name, const char *host,
                         int64_t *ret_epoch);
         int (*vm_unplace)(struct hp_store *s, const char *name, bool keep_host);
+        /* ret_host may be NULL here. */
+        int (*vm_held_on)(struct hp_store *s, const char *name, char **ret_host);
         int (*vm_set_desired)(struct hp_store *s, const char *name, const char *desired);
         int (*vm_set_start_failures)(struct hp_store *s, const char *name, const char *failures);
         int (*vm_set_moving)(struct hp_store *s, const char *name, const char *host);

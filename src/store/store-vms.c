@@ -182,6 +182,19 @@ int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, in
         return 0;
 }
 
+int hp_store_vm_held_on(struct hp_store *s, const char *name, char **ret_host)
+{
+        return vm_name_is_valid(name) ? s->backend->vm_held_on(s, name, ret_host) : -EINVAL;
+}
+
+/* Whether the VM's last run may still go on (hp_store_claim()'s -EBUSY). */
+static int last_run_open(struct hp_store *s, const struct hp_cluster_vm *v)
+{
+        if (v->reported_state && !streq(v->reported_state, "off"))
+                return 1;
+        return hp_store_vm_held_on(s, v->name, NULL);
+}
+
 /* SQLite's steps cost no round trips: its claim is made of them. */
 int hp_store_claim_steps(struct hp_store *s, const struct hp_store_claim *c, int64_t *ret_epoch,
                          char **ret_conflict)
@@ -207,6 +220,12 @@ int hp_store_claim_steps(struct hp_store *s, const struct hp_store_claim *c, int
                 r = hp_store_vm_set_start_failures(s, c->vm, NULL);
         if (r >= 0)
                 r = hp_store_vm_place(s, c->vm, c->host, ret_epoch);
+        /* After the place, which finds a missing host first (PostgreSQL's order);
+         * the caller's savepoint undoes it. */
+        if (r >= 0)
+                r = last_run_open(s, &v);
+        if (r > 0)
+                r = -EBUSY;
         if (r >= 0)
                 r = hp_store_set_host(s, c->host);
         if (r >= 0)

@@ -315,15 +315,24 @@ int hp_store_cluster_vm_create(struct hp_store *s, const char *name, const char 
  * (release them first: a claim never leaves devices behind elsewhere),
  * nothing changed then. */
 int hp_store_vm_place(struct hp_store *s, const char *name, const char *host, int64_t *ret_epoch);
+/* Whether VM name holds devices, on any host: 1 with *ret_host (may be
+ * NULL; malloc'd) the first such host by name, 0 when it holds none (or
+ * there is no such VM). A VM that is off holds some only while its last
+ * run has not been reported ended. -EINVAL for a bad name. */
+int hp_store_vm_held_on(struct hp_store *s, const char *name, char **ret_host);
 /* A power-on's claim, as one step: VM vm, off, placed on host at its next
  * epoch (as hp_store_vm_place()), its start failures forgotten, devices
  * addrs[0..n) of that host assigned to it (as hp_store_assign_devices()),
  * and the event kind (message) recorded on that host. With check_host, the
  * host must be up (a live lease), ready and out of maintenance. -ENOENT:
  * no such VM or host; -EALREADY: the VM is on; -EHOSTUNREACH: the host
- * takes no VMs; -EBUSY: the VM holds another host's devices, or a device
- * is another VM's or not the host's (*ret_conflict says which, as
- * hp_store_assign_devices() does). Inside hp_store_begin()'s transaction,
+ * takes no VMs; -EBUSY with no *ret_conflict: the VM's last run has not
+ * ended (it still holds devices, on any host, or its host last reported it
+ * in a state other than "off": a stop asked for and not yet carried out;
+ * claiming now would add the new devices to the old run's, or run it
+ * twice); -EBUSY with *ret_conflict: a device is another VM's, or -ENOENT
+ * not the host's (*ret_conflict says which, as hp_store_assign_devices()
+ * does). Inside hp_store_begin()'s transaction,
  * which the caller rolls back on a failure; on PostgreSQL one statement. */
 struct hp_store_claim {
         const char *vm, *host;

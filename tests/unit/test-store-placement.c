@@ -382,6 +382,106 @@ static void test_claim(void **state)
         assert_int_equal(events_of(path, "vm-placed"), 1);
 }
 
+static void assert_held_on(struct hp_store *s, const char *vm, const char *want)
+{
+        _cleanup_free_ char *host = NULL;
+
+        assert_int_equal(hp_store_vm_held_on(s, vm, &host), want ? 1 : 0);
+        if (want)
+                assert_string_equal(host, want);
+        else
+                assert_null(host);
+}
+
+/* A stop is carried out by the VM's host: until it reports the run off,
+ * the VM is off in the store but its last run may go on, holding its
+ * devices. A power-on claimed then (a stop and a start close together)
+ * gave the new run other devices on top of the old run's, which were
+ * never given back (the host's later "off" was of an older epoch); or,
+ * for a VM with no devices, could have run it twice. Refused until the
+ * report comes, on any host, alone or among claims committed together. */
+static void test_claim_after_stop(void **state)
+{
+        _cleanup_free_ char *path = store_new("claim_after_stop");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
+        _cleanup_free_ char *conflict = NULL;
+        char *const a_only[] = { A }, *const b_only[] = { B };
+        struct hp_store_claim c = {
+                .vm = "web", .host = "gpu-01", .addrs = a_only, .n = 1, .event_kind = "vm-placed"
+        };
+        struct hp_store_claim both[] = {
+                { .vm = "ci", .host = "gpu-01", .event_kind = "vm-placed" },
+                { .vm = "web",
+                  .host = "gpu-01",
+                  .addrs = b_only,
+                  .n = 1,
+                  .event_kind = "vm-placed" },
+        };
+        struct hp_store_claim_result res[ELEMENTSOF(both)] = { 0 };
+        int64_t epoch = 0;
+
+        (void)state;
+        assert_int_equal(hp_store_cluster_vm_create(s, "web", NULL, SPEC), 0);
+        assert_int_equal(hp_store_cluster_vm_create(s, "ci", NULL, SPEC), 0);
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), 0);
+        assert_int_equal(epoch, 1);
+        assert_held_on(s, "web", "gpu-01");
+        assert_held_on(s, "ci", NULL);
+        assert_int_equal(hp_store_vm_report(s, "gpu-01", "web", 1, "running"), 0);
+
+        /* Stopped (desired off), not yet reported off: another device of the
+         * same host, the same one, another host, each refused, no conflict named. */
+        assert_int_equal(hp_store_vm_set_desired(s, "web", "off"), 0);
+        c.addrs = b_only;
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EBUSY);
+        assert_null(conflict);
+        c.addrs = a_only;
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EBUSY);
+        assert_null(conflict);
+        c.host = HP_STORE_LOCAL_HOST;
+        assert_int_equal(claim_in_tx(s, &c, &epoch, &conflict), -EBUSY);
+        assert_null(conflict);
+        assert_cluster(path, "ci@-:off:0 web@gpu-01:off:1");
+        assert_holders(path, "gpu-01/" A "=web gpu-01/" B "=- local/" A "=- local/" B "=-");
+        assert_int_equal(events_of(path, "vm-placed"), 1);
+
+        /* A VM without devices whose host reports it running after its stop:
+         * refused too, here among claims committed together (the one after it
+         * judged on its own: web still holds A). */
+        assert_int_equal(claim_in_tx(s, &both[0], &epoch, &conflict), 0);
+        assert_int_equal(hp_store_vm_report(s, "gpu-01", "ci", 1, "running"), 0);
+        assert_int_equal(hp_store_vm_set_desired(s, "ci", "off"), 0);
+        assert_held_on(s, "ci", NULL);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_claims(s, both, ELEMENTSOF(both), res), 0);
+        assert_int_equal(hp_store_commit(s), 0);
+        assert_int_equal(res[0].r, -EBUSY);
+        assert_null(res[0].conflict);
+        assert_int_equal(res[1].r, -EBUSY);
+        assert_null(res[1].conflict);
+        hp_store_claim_result_done(&res[0]);
+        hp_store_claim_result_done(&res[1]);
+        assert_cluster(path, "ci@gpu-01:off:1 web@gpu-01:off:1");
+
+        /* The host reports both runs off (the controller then gives their
+         * devices back): claimed together, web holding B only. */
+        assert_int_equal(hp_store_vm_report(s, "gpu-01", "web", 1, "off"), 0);
+        assert_int_equal(hp_store_vm_unplace(s, "web", false), 0);
+        assert_int_equal(hp_store_vm_report(s, "gpu-01", "ci", 1, "off"), 0);
+        assert_int_equal(hp_store_vm_unplace(s, "ci", false), 0);
+        assert_held_on(s, "web", NULL);
+        assert_int_equal(hp_store_begin(s), 0);
+        assert_int_equal(hp_store_claims(s, both, ELEMENTSOF(both), res), 0);
+        assert_int_equal(hp_store_commit(s), 0);
+        assert_int_equal(res[0].r, 0);
+        assert_int_equal(res[1].r, 0);
+        assert_int_equal(res[1].epoch, 2);
+        assert_cluster(path, "ci@gpu-01:on:2 web@gpu-01:on:2");
+        assert_holders(path, "gpu-01/" A "=- gpu-01/" B "=web local/" A "=- local/" B "=-");
+        assert_held_on(s, "web", "gpu-01");
+        assert_int_equal(hp_store_vm_held_on(s, "", NULL), -EINVAL);
+}
+
 /* Claims in one transaction, as the controller batches power-ons: each
  * judged after the ones before it, a refused one leaving nothing of itself
  * (on SQLite, the VM it placed before its device was found missing), the
@@ -915,21 +1015,14 @@ static void test_migrate_v6_duplicate(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names_unique),
-                cmocka_unit_test(test_per_host_views),
-                cmocka_unit_test(test_place),
-                cmocka_unit_test(test_unplace),
-                cmocka_unit_test(test_claim),
-                cmocka_unit_test(test_claims),
-                cmocka_unit_test(test_claims_all_hold),
-                cmocka_unit_test(test_set_desired),
-                cmocka_unit_test(test_report),
-                cmocka_unit_test(test_start_failures),
-                cmocka_unit_test(test_moving),
-                cmocka_unit_test(test_settings),
-                cmocka_unit_test(test_readonly),
-                cmocka_unit_test(test_migrate_v6),
-                cmocka_unit_test(test_migrate_v6_duplicate),
+                cmocka_unit_test(test_names_unique),   cmocka_unit_test(test_per_host_views),
+                cmocka_unit_test(test_place),          cmocka_unit_test(test_unplace),
+                cmocka_unit_test(test_claim),          cmocka_unit_test(test_claim_after_stop),
+                cmocka_unit_test(test_claims),         cmocka_unit_test(test_claims_all_hold),
+                cmocka_unit_test(test_set_desired),    cmocka_unit_test(test_report),
+                cmocka_unit_test(test_start_failures), cmocka_unit_test(test_moving),
+                cmocka_unit_test(test_settings),       cmocka_unit_test(test_readonly),
+                cmocka_unit_test(test_migrate_v6),     cmocka_unit_test(test_migrate_v6_duplicate),
         };
 
         return run_store_tests("store-placement", NULL, 0, tests, ELEMENTSOF(tests));
