@@ -618,7 +618,11 @@ static int unstarted_tx(struct hp_store *s, void *userdata)
                 return r == -ENOENT ? 0 : r;
         if (!off_unreported(&v, u->host) || v.epoch != u->epoch)
                 return 0;
-        r = hp_store_vm_unplace(s, u->vm, pinned(&v));
+        /* Off at that epoch: a pinned VM keeps its host, and its report (it
+         * would be found unstarted again at every heartbeat, an event each). */
+        r = hp_store_vm_report(s, u->host, u->vm, u->epoch, "off");
+        if (r >= 0)
+                r = hp_store_vm_unplace(s, u->vm, pinned(&v));
         return r < 0 ? r : hp_ctl_event_on(s, u->host, "vm-stopped", u->vm, "stopped before its host started it");
 }
 
