@@ -31,6 +31,7 @@
 #include "util/strutil.h"
 #include "vm/spec.h"
 #include "vm/specjson.h"
+#include "vm/supervise.h"
 
 #define RUNS_FILE "cluster-runs.json"
 /* A stop the cluster asks for: ACPI first, forced after this. */
@@ -123,6 +124,26 @@ static json_int_t epoch_of(struct hp_agent_runs *r, const char *vm)
         return json_integer_value(json_object_get(json_object_get(r->record, vm), "epoch"));
 }
 
+/* A run whose supervisor is gone (killed: its QEMU went with it, as
+ * hp_vm_user_become() sets up) though the host's record says it runs: put
+ * right there (devices released, state off, a "vm-lost" event), as the
+ * host's own commands would on their next look at it, so that the cluster
+ * hears the run ended instead of keeping it placed, its devices held. */
+static void settle_lost(struct hp_ops_ctx *ops, const char *vm)
+{
+        _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
+
+        if (hp_ops_vm_load(ops, vm, "settle", false, &v) < 0) {
+                fprintf(stderr, "hwpassd: VM '%s': its supervisor is gone; cannot record it: %s\n",
+                        vm, ops->error.message);
+                hp_op_error_done(&ops->error);
+                return;
+        }
+        fprintf(stderr,
+                "hwpassd: VM '%s': its supervisor was gone: recorded off, its devices released\n",
+                vm);
+}
+
 json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
@@ -138,6 +159,10 @@ json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops)
 
                 if (!state)
                         state = s && hp_store_vm_get(s, vm, &rec) >= 0 ? rec.state : "off";
+                if (rec.state && hp_vm_record_orphaned(&rec)) {
+                        settle_lost(ops, vm);
+                        state = "off";
+                }
                 json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:O?, s:O?}", "name", vm, "epoch",
                                                      json_integer_value(json_object_get(e, "epoch")), "state", state,
                                                      "error", json_object_get(e, "error"), "isolated",

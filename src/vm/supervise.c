@@ -529,11 +529,17 @@ int hp_vm_launch(struct hp_vm_launcher *lr, const struct hp_vm_launch *l, int ti
         return -EIO;
 }
 
+bool hp_vm_record_orphaned(const struct hp_vm_record *rec)
+{
+        return !streq(rec->state, "off") && rec->pid > 0 && kill((pid_t)rec->pid, 0) < 0 &&
+               errno == ESRCH;
+}
+
 int hp_vm_record_settle(struct hp_store *s, struct hp_vm_record *rec)
 {
         char *off;
 
-        if (streq(rec->state, "off") || rec->pid <= 0 || kill((pid_t)rec->pid, 0) == 0 || errno != ESRCH)
+        if (!hp_vm_record_orphaned(rec))
                 return 0;
         off = strdup("off");
         if (!off)

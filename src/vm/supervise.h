@@ -71,8 +71,10 @@ int hp_vm_supervise(const char *run_dir, int status_fd);
 int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const char *vm, char (*devices)[13],
                             size_t n_devices, size_t *ret_quarantined);
 
-/* A record that says the VM is up while its supervisor is gone (killed
- * without recording the end) is put right: devices released, state off,
+/* Whether the record says the VM is up while its supervisor is gone
+ * (killed without recording the end; its QEMU went with it). */
+bool hp_vm_record_orphaned(const struct hp_vm_record *rec);
+/* An orphaned record (above) is put right: devices released, state off,
  * a "vm-lost" event; rec->state follows. Returns 1 when it was put right,
  * 0 when the record holds (off, or its supervisor lives). */
 int hp_vm_record_settle(struct hp_store *s, struct hp_vm_record *rec);

@@ -158,6 +158,11 @@ def scenario(ctl, lab):
 
     rc, out = ctl.cl("vm", "stop", "pair")
     lab.ok("pair: stop through the controller", rc == 0, out)
+    # b stops it at its next heartbeat and reports it off at the one after: a start before then
+    # is refused (it would have given the new run devices on top of the old run's).
+    rc, out = ctl.cl("vm", "start", "pair")
+    lab.ok("pair: started again at once, refused: its host has not stopped it yet",
+           rc == 2 and "VM 'pair' has not stopped yet on b" in out, out)
     lab.ok("pair: its host stops it and the devices go free",
            until(90, lambda: shown("pair").get("host") is None and free("b") == 2), json.dumps(shown("pair")))
     started("two", "b", [])
@@ -173,8 +178,22 @@ def scenario(ctl, lab):
     lab.ok("pinned: defined on host a by its static entry", rc == 0, out)
     rc, out = ctl.cl("vm", "start", "pinned")
     lab.ok("pinned: refused while one holds a's NVMe", rc == 1, out)
-    ctl.cl("vm", "stop", "one")
-    lab.ok("one: stopped, a's NVMe is free", until(90, lambda: free("a") == 1))
+    # one's supervisor killed -9: its QEMU goes with it (PR_SET_PDEATHSIG), a's agent finds the run
+    # lost and reports it ended, the controller gives a's NVMe back.
+    rc, out = lab["a"].exec("q=$(cat /run/hwpass/vms/one/qemu.pid) && "
+                            "s=$(awk '/^PPid:/ {print $2}' /proc/$q/status) && echo $q $s && kill -9 $s")
+    lab.ok("one: its supervisor on a is killed -9", rc == 0 and len(out.split()) == 2, out)
+    qemu = out.split()[0] if rc == 0 and out.split() else "0"
+    lab.ok("one: its QEMU goes with its supervisor",
+           until(10, lambda: lab["a"].exec("kill -0 %s" % qemu)[0] != 0))
+    lab.ok("one: a's agent reports the run ended, the controller has it off and a's NVMe free",
+           until(30, lambda: shown("one").get("host") is None and shown("one").get("state") == "off"
+                 and free("a") == 1),
+           json.dumps(shown("one")) + lab["a"].exec("tail -3 /tmp/agent.log")[1])
+    lab.check("... a's own store says it was lost, its devices released", "a",
+              "hwpass --db /tmp/hwpass.db events | grep -c 'vm-lost  *one '", pattern="^1$")
+    lab.check("... the NVMe stays on vfio-pci", "a",
+              "readlink /sys/bus/pci/devices/%s/driver" % nvme["a"][0], pattern="/vfio-pci$")
     started("pinned", "a", ["a-nvme1"])
     for name in ("two", "pinned"):
         ctl.cl("vm", "stop", name)
