@@ -330,9 +330,9 @@ int hp_store_vm_held_on(struct hp_store *s, const char *name, char **ret_host);
  * ended (it still holds devices, on any host, or its host last reported it
  * in a state other than "off": a stop asked for and not yet carried out;
  * claiming now would add the new devices to the old run's, or run it
- * twice); -EBUSY with *ret_conflict: a device is another VM's, or -ENOENT
- * not the host's (*ret_conflict says which, as hp_store_assign_devices()
- * does). Inside hp_store_begin()'s transaction,
+ * twice); -EBUSY with *ret_conflict, or -ENOENT with it: a device is
+ * another VM's, or not the host's (*ret_conflict says which, as
+ * hp_store_assign_devices() does). Inside hp_store_begin()'s transaction,
  * which the caller rolls back on a failure; on PostgreSQL one statement. */
 struct hp_store_claim {
         const char *vm, *host;
