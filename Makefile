@@ -1,7 +1,7 @@
 # hwpass: the two commands a fresh Debian 12 machine needs.
 #   make run   installs what is missing, builds, checks this host, and runs hwpassd with its web UI
 #   make test  installs what is missing, builds (warnings are errors), runs every test,
-#              also under ASan+UBSan, fuzzes the parsers (tests/fuzz) for about two minutes,
+#              also under ASan+UBSan, fuzzes the parsers (tests/fuzz) for about a minute (two at a time),
 #              and ends with "N passed, N failed"
 
 DEB_PACKAGES := meson ninja-build pkg-config gcc libc6-dev libpci-dev libjansson-dev \
