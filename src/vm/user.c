@@ -37,7 +37,8 @@ int hp_vm_users_parse(const char *s, struct hp_vm_users *ret, char **ret_error)
                 return 0;
         }
         if (colon && (size_t)(colon - s) < sizeof(head)) {
-                snprintf(head, sizeof(head), "%.*s", (int)(colon - s), s);
+                memcpy(head, s, (size_t)(colon - s));
+                head[colon - s] = '\0';
                 /* From 65536 (above every system and login user) to the top
                  * of the uid space, short of the values that mean "no user". */
                 if (hp_parse_u64(head, 10, &base) >= 0 &&
