@@ -604,9 +604,38 @@ static int claim_now(struct hp_ops_ctx *c, struct hp_store *s, struct claim *cl)
         return r == -EBUSY && cl->conflict ? -EADDRINUSE : r;
 }
 
+/* A power-on refused while the VM's last run has not ended: a stop asked
+ * for that its host has not carried out and reported yet. Its devices stay
+ * held until then, and a claim now would give the new run devices on top
+ * of them (the store's claim refuses it: -EBUSY with no conflict). host:
+ * where they are held, or the run's; reported: what that host last said
+ * of the run, NULL when it said nothing. */
+static int still_stopping(struct hp_ops_ctx *c, const char *name, const char *host,
+                          const char *reported)
+{
+        host = host ?: "its last host";
+        return hp_op_fail_code(
+                c, HP_OP_CONFLICT, "still-stopping", -EBUSY,
+                "VM '%s' has not stopped yet on %s (%s%s): power it on once its host reports it "
+                "off ('hwpass vm list'); if %s is gone for good, remove it ('hwpass host remove "
+                "%s')",
+                name, host, reported ? "reported " : "its devices still held", reported ?: "", host,
+                host);
+}
+
+/* The store's refusal of a claim for that reason, with the host holding the devices. */
+static int held_refusal(struct hp_ops_ctx *c, struct hp_store *s, const char *name)
+{
+        _cleanup_free_ char *held = NULL;
+
+        (void)hp_store_vm_held_on(s, name, &held); /* unnamed, if it cannot be read */
+        return still_stopping(c, name, held, NULL);
+}
+
 /* A claim that failed, worded in c; 0 when it lost to another VM's claim
  * (or, from the picture, found its host down): another host is tried. */
-static int claim_refused(struct hp_ops_ctx *c, int r, const char *name, struct claim *cl)
+static int claim_refused(struct hp_ops_ctx *c, struct hp_store *s, int r, const char *name,
+                         struct claim *cl)
 {
         if (r == -EALREADY)
                 return hp_op_fail(c, HP_OP_CONFLICT, r, "VM '%s' was powered on meanwhile", name);
@@ -615,11 +644,7 @@ static int claim_refused(struct hp_ops_ctx *c, int r, const char *name, struct c
         if (r == -ENOLCK)
                 return hp_op_fail(c, HP_OP_CONFLICT, r, "this controller no longer leads HA");
         if (r == -EBUSY && !cl->conflict)
-                return hp_op_fail_code(
-                        c, HP_OP_CONFLICT, "still-stopping", r,
-                        "VM '%s': its last run has not ended on its host (a stop not carried out "
-                        "yet): power it on once its host reports it off ('hwpass vm list')",
-                        name);
+                return held_refusal(c, s, name);
         if (r == -EADDRINUSE || r == -EHOSTUNREACH)
                 return 0;
         return hp_op_store_error(c, r, "cannot claim %s for VM '%s'", cl->host, name);
@@ -648,7 +673,7 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
         free(cl.conflict);
         hp_ctl_model_claimed(&mp, r >= 0);
         if (r < 0) {
-                r = claim_refused(c, r, name, &cl);
+                r = claim_refused(c, s, r, name, &cl);
                 if (r == 0) {
                         hp_ctl_model_reload(s, mp.host);
                         p->fast_lost = true;
@@ -658,30 +683,6 @@ static int fast_start(struct hp_ops_ctx *c, struct hp_store *s, const char *name
         *ret = json_pack("{s:s, s:s, s:I, s:O, s:s}", "name", name, "host", mp.host, "epoch", (json_int_t)cl.epoch,
                          "devices", mp.devices, "why", mp.why);
         return *ret ? 1 : hp_op_oom(c);
-}
-
-/* A power-on refused while the VM's last run has not ended: a stop asked
- * for that its host has not carried out and reported yet. Its devices stay
- * held until then; a claim now would give the new run devices on top of
- * them (the store's claim refuses it too, in one step with the claim). */
-static int last_run_refusal(struct hp_ops_ctx *c, struct hp_store *s, const struct hp_cluster_vm *v)
-{
-        _cleanup_free_ char *held = NULL;
-        bool live = v->reported_state && !streq(v->reported_state, "off");
-        int r = hp_store_vm_held_on(s, v->name, &held);
-        const char *host = held ?: v->host ?: "its last host";
-
-        if (r < 0)
-                return hp_op_store_error(c, r, "cannot read the devices VM '%s' holds", v->name);
-        if (r == 0 && !live)
-                return 0;
-        return hp_op_fail_code(
-                c, HP_OP_CONFLICT, "still-stopping", -EBUSY,
-                "VM '%s' has not stopped yet on %s (%s%s): power it on once its host reports it "
-                "off ('hwpass vm list'); if %s is gone for good, remove it ('hwpass host remove "
-                "%s')",
-                v->name, host, live ? "reported " : "its devices still held",
-                live ? v->reported_state : "", host, host);
 }
 
 /* One round: every host judged afresh, then claims on the best hosts in
@@ -695,6 +696,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_(placing_done) struct placing p = { .retry = after_epoch > 0,
                                                      .allowed = c->hosts_allowed };
+        _cleanup_free_ char *held = NULL;
         unsigned tolerate = 0;
         bool warn = false;
         int r = hp_ops_store_open(c, &s);
@@ -716,8 +718,14 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         if (!restart && streq(p.vm.desired, "on"))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY, "VM '%s' is on already (host %s, epoch %lld)", name,
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
-        if (!restart && (r = last_run_refusal(c, s, &p.vm)) < 0)
-                return r;
+        /* Said before placement (the store's claim refuses it in any case): a run
+         * reported live, or one claimed on a host that never reported it, which may
+         * hold that claim's devices (a VM on no host, most power-ons, is read no more). */
+        if (!restart && p.vm.reported_state && !streq(p.vm.reported_state, "off"))
+                return still_stopping(c, name, p.vm.host, p.vm.reported_state);
+        if (!restart && p.vm.host && p.vm.epoch > 0 && !p.vm.reported_state &&
+            hp_store_vm_held_on(s, name, &held) > 0)
+                return still_stopping(c, name, held, NULL);
         /* HA admission control, for a power-on asked for (not HA's restarts): its setting read once a round. */
         if (!restart && !after_epoch && (r = hp_ctl_ha_settings(s, &tolerate, &warn)) < 0)
                 return hp_op_store_error(c, r, "cannot read the cluster's HA settings");
@@ -790,7 +798,7 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
                         return *ret ? 0 : hp_op_oom(c);
                 }
                 json_decref(devs);
-                r = claim_refused(c, r, name, &cl);
+                r = claim_refused(c, s, r, name, &cl);
                 if (r < 0) {
                         free(cl.conflict);
                         return r;
