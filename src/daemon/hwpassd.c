@@ -499,7 +499,7 @@ static void start_vms(struct hp_ops_ctx *c, bool start)
 
 /* The VMs recorded as up: still supervised and answering QMP (attached),
  * or lost while the daemon was away (put right). */
-static void reattach(struct hp_store *s)
+static void reattach(struct hp_store *s, const char *run_dir)
 {
         struct hp_vm_record *recs = NULL;
         size_t n = 0, attached = 0;
@@ -514,7 +514,7 @@ static void reattach(struct hp_store *s)
                 json_t *status = NULL;
                 char msg[512];
 
-                if (streq(recs[i].state, "off") || hp_vm_record_settle(s, &recs[i]) != 0)
+                if (streq(recs[i].state, "off") || hp_vm_record_settle(s, run_dir, &recs[i]) != 0)
                         continue;
                 if (!recs[i].qmp_path || hp_qmp_connect(recs[i].qmp_path, 2000, &q) < 0 ||
                     hp_qmp_execute(q, "query-status", NULL, 2000, &status, NULL) < 0) {
@@ -551,7 +551,7 @@ static bool autostart_due(const struct options *o, const char *run_dir)
 /* The store brought to this version (the API's readers need it), the start
  * recorded, and the VMs that kept running re-attached: all before the API
  * answers, so its first answer already shows them. One connection for all. */
-static int open_store(const char *db, bool runs_vms)
+static int open_store(const char *db, const char *run_dir, bool runs_vms)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         _cleanup_free_ char *err = NULL;
@@ -565,7 +565,7 @@ static int open_store(const char *db, bool runs_vms)
         }
         (void)hp_store_event_add(s, "daemon-started", NULL, NULL);
         if (runs_vms)
-                reattach(s);
+                reattach(s, run_dir);
         return 0;
 }
 
@@ -683,7 +683,7 @@ static int run(struct options *opts)
                 fprintf(stderr, "hwpassd: %s\n", err ? err : strerror(-r));
                 return 1;
         }
-        if (open_store(o.db, !controller) < 0)
+        if (open_store(o.db, ctx.run_dir, !controller) < 0)
                 return 1;
         r = hp_api_listen_unix(api, o.listen_on + 5, &err);
         if (r < 0) {

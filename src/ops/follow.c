@@ -108,14 +108,14 @@ static int follow_vms(struct hp_store *s, const struct hp_vm_pci_move *mv, size_
 
 /* VMs recorded as running whose supervisor is gone (the host rebooted
  * under them) are put right first: their devices are free to follow. */
-static int settle_vms(struct hp_store *s)
+static int settle_vms(struct hp_store *s, const char *run_dir)
 {
         struct hp_vm_record *recs = NULL;
         size_t n = 0;
         int r = hp_store_vm_list(s, &recs, &n);
 
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = hp_vm_record_settle(s, &recs[i]);
+                r = hp_vm_record_settle(s, run_dir, &recs[i]);
         hp_vm_records_free(recs, n);
         return r;
 }
@@ -130,7 +130,7 @@ int hp_ops_follow_moves(struct hp_ops_ctx *c, struct hp_store *s, const struct h
         int r = hp_store_begin(s);
 
         if (r >= 0)
-                r = settle_vms(s);
+                r = settle_vms(s, c->run_dir);
         if (r >= 0)
                 r = hp_store_device_list(s, &configs, &n);
         if (r >= 0)

@@ -224,7 +224,7 @@ static int hold(struct hp_ops_ctx *c, struct hp_store *store, const struct hp_vm
         if (hp_vm_spec_to_text(s, &text) < 0)
                 return hp_op_oom(c);
         if (hp_store_vm_get(store, s->name, &old) >= 0) {
-                if (hp_vm_record_settle(store, &old) < 0)
+                if (hp_vm_record_settle(store, c->run_dir, &old) < 0)
                         return hp_op_oom(c);
                 if (!streq(old.spec_json, text))
                         return hp_op_fail(c, HP_OP_CONFLICT, -EEXIST,

@@ -63,7 +63,7 @@ int hp_ops_vm_load(struct hp_ops_ctx *c, const char *name, const char *what, boo
         r = hp_vm_spec_from_text(ret->rec.spec_json, &ret->spec, &err);
         if (r < 0)
                 return hp_op_fail(c, HP_OP_HOST, r, "VM '%s' is stored damaged: %s", name, err ? err : "?");
-        r = hp_vm_record_settle(ret->store, &ret->rec);
+        r = hp_vm_record_settle(ret->store, c->run_dir, &ret->rec);
         if (r < 0)
                 return hp_op_oom(c);
         return 0;

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "qmp.h"
+#include "user.h"
 #include "store/store.h"
 #include "host/bind.h"
 #include "util/hostroot.h"
@@ -535,15 +536,17 @@ bool hp_vm_record_orphaned(const struct hp_vm_record *rec)
                errno == ESRCH;
 }
 
-int hp_vm_record_settle(struct hp_store *s, struct hp_vm_record *rec)
+int hp_vm_record_settle(struct hp_store *s, const char *run_dir, struct hp_vm_record *rec)
 {
-        char *off;
+        char users[4096], *off;
 
         if (!hp_vm_record_orphaned(rec))
                 return 0;
         off = strdup("off");
         if (!off)
                 return -ENOMEM;
+        snprintf(users, sizeof(users), "%s/users", run_dir);
+        (void)hp_vm_user_reclaim_vm(users, rec->name);
         (void)hp_store_release_devices(s, rec->name);
         (void)hp_store_vm_set_runtime(s, rec->name, "off", 0, NULL, 0);
         (void)hp_store_event_add(s, "vm-lost", rec->name,

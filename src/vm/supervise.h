@@ -75,6 +75,8 @@ int hp_vm_reset_and_release(struct hp_store *s, const char *host_root, const cha
  * (killed without recording the end; its QEMU went with it). */
 bool hp_vm_record_orphaned(const struct hp_vm_record *rec);
 /* An orphaned record (above) is put right: devices released, state off,
- * a "vm-lost" event; rec->state follows. Returns 1 when it was put right,
- * 0 when the record holds (off, or its supervisor lives). */
-int hp_vm_record_settle(struct hp_store *s, struct hp_vm_record *rec);
+ * a "vm-lost" event, and what its QEMU user was handed (group files,
+ * images, its run directory under run_dir) given back; rec->state follows.
+ * Returns 1 when it was put right, 0 when the record holds (off, or its
+ * supervisor lives). */
+int hp_vm_record_settle(struct hp_store *s, const char *run_dir, struct hp_vm_record *rec);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spec.h"
 #include "util/hostroot.h"
 #include "util/io.h"
 #include "util/macro.h"
@@ -119,6 +120,45 @@ int hp_vm_user_reclaim_dir(const char *dir)
 
 /* The lock file's record: "vm NAME" on its first line, then "UID GID PATH"
  * for each path handed over, its owner before. */
+static void hand_back_recorded(int fd, uid_t uid);
+
+int hp_vm_user_reclaim_vm(const char *users_dir, const char *vm)
+{
+        _cleanup_free_ char *head = NULL;
+        size_t want = strlen("vm \n") + strlen(vm);
+        struct dirent *e;
+        DIR *d = opendir(users_dir);
+        int n = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        if (asprintf(&head, "vm %s\n", vm) < 0) {
+                closedir(d);
+                return -ENOMEM;
+        }
+        while ((e = readdir(d))) {
+                _cleanup_close_ int fd = -1;
+                char first[HP_VM_NAME_MAX + 8];
+                uint64_t uid;
+                ssize_t got;
+
+                if (hp_parse_u64(e->d_name, 10, &uid) < 0 || uid > UINT32_MAX)
+                        continue;
+                fd = openat(dirfd(d), e->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+                /* Held: a live supervisor's (or one whose QEMU is not gone yet). */
+                if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        continue;
+                got = pread(fd, first, sizeof(first), 0);
+                if (got < (ssize_t)want || memcmp(first, head, want) != 0)
+                        continue;
+                hand_back_recorded(fd, (uid_t)uid);
+                if (ftruncate(fd, 0) == 0)
+                        n++;
+        }
+        closedir(d);
+        return n;
+}
+
 static void hand_back_recorded(int fd, uid_t uid)
 {
         _cleanup_free_ char *text = NULL;

@@ -64,6 +64,12 @@ int hp_vm_user_start(const char *users_dir, const struct hp_vm_users *range, con
  * the record and releases the uid. Accepts an unset user. */
 void hp_vm_user_release(struct hp_vm_user *u);
 
+/* The uids a dead supervisor of vm left taken (its hand-back never ran):
+ * what their lock files record is handed back now, and the files cleared,
+ * rather than when the uid is next taken. A uid still held is left alone.
+ * Returns how many were, or -errno if users_dir cannot be read. */
+int hp_vm_user_reclaim_vm(const char *users_dir, const char *vm);
+
 /* A VM's run directory still owned by a QEMU user whose supervisor died
  * (its hand-back never ran): taken back, as hp_vm_user_release() would,
  * before anything is written there. 1 when it was, 0 when it is ours. */

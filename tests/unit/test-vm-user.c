@@ -178,6 +178,61 @@ static void test_dead_holder(void **state)
         hp_vm_user_release(&next);
 }
 
+/* The same, put right as soon as the VM's run is found lost: only the dead
+ * holder's files of that VM, not a live one's nor another VM's. */
+static void test_reclaim_vm(void **state)
+{
+        struct hp_vm_users range = { BASE, 4 };
+        struct hp_vm_user a = HP_VM_USER_NONE, b = HP_VM_USER_NONE, c = HP_VM_USER_NONE,
+                          next = HP_VM_USER_NONE;
+        char users[128], da[128], db[128], dc[128], lock[160];
+        char *paths[2] = { NULL, NULL };
+        const char *failed;
+        struct stat st;
+
+        (void)state;
+        path_of(users, sizeof(users), "users-lost");
+        assert_int_equal(hp_vm_user_reclaim_vm(users, "a"), 0); /* no directory yet */
+        path_of(da, sizeof(da), "lost-a.img");
+        path_of(db, sizeof(db), "lost-b.img");
+        path_of(dc, sizeof(dc), "lost-c.img");
+        touch(da, 0600);
+        touch(db, 0600);
+        touch(dc, 0600);
+        assert_int_equal(hp_vm_user_take(users, &range, "a", NULL, &a), 0);
+        assert_int_equal(hp_vm_user_take(users, &range, "b", NULL, &b), 0);
+        assert_int_equal(hp_vm_user_take(users, &range, "c", NULL, &c), 0);
+        paths[0] = da;
+        assert_int_equal(hp_vm_user_hand(&a, paths, &failed), 0);
+        paths[0] = db;
+        assert_int_equal(hp_vm_user_hand(&b, paths, &failed), 0);
+        paths[0] = dc;
+        assert_int_equal(hp_vm_user_hand(&c, paths, &failed), 0);
+        /* a's and b's supervisors die; c's lives. */
+        close(a.lock_fd);
+        close(b.lock_fd);
+        a.lock_fd = b.lock_fd = -1;
+        assert_int_equal(hp_vm_user_reclaim_vm(users, "a"), 1);
+        assert_int_equal(owner(da), 0);
+        assert_int_equal(owner(db), BASE + 1); /* another VM's: its own loss puts it right */
+        assert_int_equal(hp_vm_user_reclaim_vm(users, "c"), 0);
+        assert_int_equal(owner(dc), BASE + 2); /* held: a live supervisor's */
+        /* a's record is cleared: nothing is handed back twice when its uid is taken. */
+        snprintf(lock, sizeof(lock), "%s/%u", users, BASE);
+        assert_int_equal(stat(lock, &st), 0);
+        assert_int_equal(st.st_size, 0);
+        assert_int_equal(hp_vm_user_reclaim_vm(users, "a"), 0);
+        assert_int_equal(hp_vm_user_reclaim_vm(users, "b"), 1);
+        assert_int_equal(owner(db), 0);
+        assert_int_equal(hp_vm_user_take(users, &range, "next", NULL, &next), 0);
+        assert_int_equal(next.uid, BASE);
+        hp_vm_user_release(&next);
+        free(a.lock_path);
+        free(b.lock_path);
+        hp_vm_user_release(&c);
+        assert_int_equal(owner(dc), 0);
+}
+
 /* A path that cannot be handed: nothing stays handed. */
 static void test_hand_fails_whole(void **state)
 {
@@ -282,9 +337,13 @@ static void test_become(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_range),       cmocka_unit_test(test_take_hand_release),
-                cmocka_unit_test(test_dead_holder), cmocka_unit_test(test_hand_fails_whole),
-                cmocka_unit_test(test_can_reach),   cmocka_unit_test(test_become),
+                cmocka_unit_test(test_range),
+                cmocka_unit_test(test_take_hand_release),
+                cmocka_unit_test(test_dead_holder),
+                cmocka_unit_test(test_reclaim_vm),
+                cmocka_unit_test(test_hand_fails_whole),
+                cmocka_unit_test(test_can_reach),
+                cmocka_unit_test(test_become),
         };
 
         if (geteuid() != 0) {
