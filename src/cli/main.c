@@ -53,7 +53,7 @@ static const struct command {
         { "vm", "explain", "NAME", "where power-on could place it: host by host why or why not, with the numbers, and the winner", hp_cmd_vm_explain },
         { "vm", "delete", "NAME", "delete a VM that is off", hp_cmd_vm_delete },
         { "vm", "start", "NAME", "power on: devices chosen, memory reserved, QEMU supervised", hp_cmd_vm_start },
-        { "vm", "stop", "NAME [--force] [--timeout SECONDS]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },
+        { "vm", "stop", "NAME [--force] [--timeout SECONDS] [--wait]", "ACPI power-off, forced after a timeout; devices reset and freed", hp_cmd_vm_stop },
         { "vm", "log", "NAME", "the VM's serial console", hp_cmd_vm_log },
         { "vm", "supervise", "RUN_DIR", "internal: the supervisor 'vm start' runs for a VM's QEMU", hp_cmd_vm_supervise },
         { "vm", "suspend", "NAME", "refused for VMs with passthrough devices", hp_cmd_vm_state_op },

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/macro.h"
@@ -107,6 +108,41 @@ static void print_stopped(const char *name, json_t *doc)
         }
 }
 
+/* A cluster's stop carried out: the run ended on its host and reported
+ * off, its devices given back (a power-on is taken from then on). */
+#define WAIT_MARGIN_S 30 /* beyond the stop's own timeout: the host's next heartbeats */
+
+static int wait_off(struct hp_cli *c, const char *name, uint64_t timeout, json_t **doc)
+{
+        time_t end = time(NULL) + (time_t)timeout + WAIT_MARGIN_S;
+        char path[128];
+        int r;
+
+        snprintf(path, sizeof(path), "/v1/vms/%s", name);
+        for (;;) {
+                const char *state, *host;
+
+                json_decref(*doc);
+                *doc = NULL;
+                r = hp_cli_daemon_call(c, "GET", path, NULL, doc);
+                if (r != HP_EXIT_OK)
+                        return r;
+                state = hp_cli_str(*doc, "state") ?: "?";
+                host = hp_cli_str(*doc, "host");
+                if (streq(state, "off") && !host)
+                        return HP_EXIT_OK;
+                if (time(NULL) >= end)
+                        break;
+                (void)usleep(250 * 1000);
+        }
+        hp_cli_message(
+                "VM '%s' is not off yet after %" PRIu64 " s: %s%s%s; see 'hwpass vm show %s', and "
+                "'hwpass host list' for its host",
+                name, timeout + WAIT_MARGIN_S, hp_cli_str(*doc, "state") ?: "?",
+                hp_cli_str(*doc, "host") ? " on " : "", hp_cli_str(*doc, "host") ?: "", name);
+        return HP_EXIT_FAIL;
+}
+
 int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
 {
         _cleanup_(hp_ops_vm_done) struct hp_ops_vm v = { 0 };
@@ -114,14 +150,16 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
         struct stop_arg a = { .timeout = 30 };
         struct hp_cli_route route = { .method = "POST" };
         const char *val;
+        bool wait = false;
         int r, err = 0;
 
         if (argc < 2 || argv[1][0] == '-')
-                return hp_cli_usage_error(
-                        "usage: hwpass vm stop NAME [--force] [--timeout SECONDS]");
+                return hp_cli_usage("vm", "stop");
         for (int i = 2; i < argc; i++) {
                 if (streq(argv[i], "--force"))
                         a.force = true;
+                else if (streq(argv[i], "--wait"))
+                        wait = true; /* a standalone host's stop always waits */
                 else if ((val = hp_cli_opt_value(argc, argv, &i, "--timeout", &err))) {
                         if (hp_parse_u64(val, 10, &a.timeout) < 0 || a.timeout > 3600)
                                 return hp_cli_usage_error(
@@ -144,6 +182,8 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
         snprintf(route.path, sizeof(route.path), "/v1/vms/%s/stop", a.name);
         route.body = json_pack("{s:b, s:I}", "force", a.force, "timeout", (json_int_t)a.timeout);
         r = hp_cli_write(c, &route, run_stop, &a, &doc);
+        if (r == HP_EXIT_OK && c->controller && wait)
+                r = wait_off(c, a.name, a.force ? 0 : a.timeout, &doc);
         if (r != HP_EXIT_OK)
                 return r;
         if (json_object_get(doc, "forced_after"))
@@ -151,8 +191,15 @@ int hp_cmd_vm_stop(struct hp_cli *c, int argc, char **argv)
                         a.timeout);
         if (c->json)
                 return hp_cli_print_json(TAKE_PTR(doc));
+        if (c->controller && wait) {
+                printf("VM '%s' is off; its host stopped it and gave its devices back.\n", a.name);
+                return HP_EXIT_OK;
+        }
         if (c->controller) {
-                printf("VM '%s': asked to stop; its host stops it with its next heartbeat.\n", a.name);
+                printf("VM '%s': asked to stop; its host stops it with its next heartbeat "
+                       "('--wait' waits "
+                       "for that).\n",
+                       a.name);
                 return HP_EXIT_OK;
         }
         print_stopped(a.name, doc);

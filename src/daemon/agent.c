@@ -740,10 +740,18 @@ static void read_boot_id(struct hp_agent *a)
 
 static int watchdog_error(const char *path, int r, char **ret_error)
 {
+        /* EPERM: the unit's device policy, which systemd resolves when it
+         * starts the unit, from before the watchdog's driver was loaded. */
+        const char *why =
+                r == -ENOENT  ? " (no watchdog device here: 'modprobe softdog' gives one)"
+                : r == -EBUSY ? " (another process holds it)"
+                : r == -EPERM ? " (refused by the service's device policy: its driver was loaded "
+                                "after hwpassd started; load it at boot, e.g. softdog in "
+                                "/etc/modules-load.d/, and restart hwpassd)"
+                              : "";
+
         return hp_errorf(ret_error, r, "cannot arm the watchdog '%s': %s%s", path, strerror(-r),
-                         r == -ENOENT  ? " (no watchdog device here: 'modprobe softdog' gives one)"
-                         : r == -EBUSY ? " (another process holds it)"
-                                       : "");
+                         why);
 }
 
 int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, char **ret_error)
