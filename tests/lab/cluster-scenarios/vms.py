@@ -192,6 +192,10 @@ def scenario(ctl, lab):
            json.dumps(shown("one")) + lab["a"].exec("tail -3 /tmp/agent.log")[1])
     lab.check("... a's own store says it was lost, its devices released", "a",
               "hwpass --db /tmp/hwpass.db events | grep -c 'vm-lost  *one '", pattern="^1$")
+    lab.check("... its QEMU user's group file and run directory are root's again at once", "a",
+              "g=$(basename $(readlink /sys/bus/pci/devices/%s/iommu_group)) && "
+              "stat -c %%u /dev/vfio/$g /run/hwpass/vms/one | sort -u | tr '\\n' ' '" % nvme["a"][0],
+              pattern="^0 $")
     lab.check("... the NVMe stays on vfio-pci", "a",
               "readlink /sys/bus/pci/devices/%s/driver" % nvme["a"][0], pattern="/vfio-pci$")
     started("pinned", "a", ["a-nvme1"])
