@@ -118,8 +118,6 @@ int hp_vm_user_reclaim_dir(const char *dir)
         return lchown(dir, geteuid(), (gid_t)-1) < 0 ? -errno : 1;
 }
 
-/* The lock file's record: "vm NAME" on its first line, then "UID GID PATH"
- * for each path handed over, its owner before. */
 static void hand_back_recorded(int fd, uid_t uid);
 
 int hp_vm_user_reclaim_vm(const char *users_dir, const char *vm)
@@ -145,7 +143,7 @@ int hp_vm_user_reclaim_vm(const char *users_dir, const char *vm)
                 if (hp_parse_u64(e->d_name, 10, &uid) < 0 || uid > UINT32_MAX)
                         continue;
                 fd = openat(dirfd(d), e->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-                /* Held: a live supervisor's (or one whose QEMU is not gone yet). */
+                /* Held: a live supervisor's (QEMU does not inherit the lock). */
                 if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
                         continue;
                 got = pread(fd, first, sizeof(first), 0);
@@ -159,6 +157,8 @@ int hp_vm_user_reclaim_vm(const char *users_dir, const char *vm)
         return n;
 }
 
+/* The lock file's record: "vm NAME" on its first line, then "UID GID PATH"
+ * for each path handed over, its owner before. */
 static void hand_back_recorded(int fd, uid_t uid)
 {
         _cleanup_free_ char *text = NULL;
