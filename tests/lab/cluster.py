@@ -247,11 +247,17 @@ class Lab:
                 with open(os.path.join(images, part), "rb") as f:
                     shutil.copyfileobj(f, out)
         start = time.monotonic()
-        for h in self.hosts.values():
-            h.start(images, initrd)
-        deadline = start + self.boot_timeout
-        for h in self.hosts.values():
-            h.wait_ready(deadline)
+        try:
+            for h in self.hosts.values():
+                h.start(images, initrd)
+            deadline = start + self.boot_timeout
+            for h in self.hosts.values():
+                h.wait_ready(deadline)
+        except BaseException:
+            # __exit__ is not called when __enter__ fails (or a SIGTERM ends it): no host outlives it.
+            for h in self.hosts.values():
+                h.stop()
+            raise
         print("# %d lab hosts ready in %.1f s" % (len(self.hosts), time.monotonic() - start), flush=True)
         return self
 
