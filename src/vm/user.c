@@ -40,8 +40,9 @@ int hp_vm_users_parse(const char *s, struct hp_vm_users *ret, char **ret_error)
         if (colon && (size_t)(colon - s) < sizeof(head)) {
                 memcpy(head, s, (size_t)(colon - s));
                 head[colon - s] = '\0';
-                /* From 65536 (above every system and login user) to the top
-                 * of the uid space, short of the values that mean "no user". */
+                /* From 65536 (above every uid Debian gives to services and
+                 * logins) to the top of the uid space, short of the values
+                 * that mean "no user". */
                 if (hp_parse_u64(head, 10, &base) >= 0 &&
                     hp_parse_u64(colon + 1, 10, &count) >= 0 && base >= 65536 && count > 0 &&
                     count <= 1u << 24 && base + count <= 0xfffffff0u) {
