@@ -98,6 +98,8 @@ char *hp_ctl_verdicts_text(json_t *detail);
 
 /* An event recorded for the host it concerns (host NULL: the cluster's own, "local"). */
 int hp_ctl_event_on(struct hp_store *s, const char *host, const char *kind, const char *vm, const char *message);
+/* "no VM 'NAME' in the cluster", as every cluster VM operation says it. */
+int hp_ctl_no_vm(struct hp_ops_ctx *c, const char *name);
 
 /* The HA leader's hold on its duties (ha.c): a write made under it renews
  * the leader lease in the write's own transaction first, and is refused
