@@ -31,6 +31,13 @@
 
 #include "two-hosts.h"
 
+/* A claim placing vm on host with the devices of the array addrs, recorded as "vm-placed". */
+#define PLACED(vm_, host_, addrs_)                                                                 \
+        {                                                                                          \
+                .vm = vm_, .host = host_, .addrs = addrs_, .n = ELEMENTSOF(addrs_),                \
+                .event_kind = "vm-placed"                                                          \
+        }
+
 /* One claim inside a transaction, as hp_ctl's power-on makes it: kept on
  * commit; a refused one is rolled back by its caller. */
 static int claim_in_tx(struct hp_store *s, const struct hp_store_claim *c, int64_t *epoch,
@@ -175,11 +182,7 @@ static void test_claim_after_stop(void **state)
         };
         struct hp_store_claim both[] = {
                 { .vm = "ci", .host = "gpu-01", .event_kind = "vm-placed" },
-                { .vm = "web",
-                  .host = "gpu-01",
-                  .addrs = b_only,
-                  .n = 1,
-                  .event_kind = "vm-placed" },
+                PLACED("web", "gpu-01", b_only),
         };
         struct hp_store_claim_result res[ELEMENTSOF(both)] = { 0 };
         int64_t epoch = 0;
@@ -257,32 +260,9 @@ static void test_claims(void **state)
         char *const a_only[] = { A }, *const b_only[] = { B },
                     *const b_missing[] = { B, "0000:09:00.0" }, *const bad[] = { "zz" };
         const struct hp_store_claim c[] = {
-                { .vm = "web",
-                  .host = "gpu-01",
-                  .addrs = a_only,
-                  .n = 1,
-                  .event_kind = "vm-placed" },
-                { .vm = "db",
-                  .host = "gpu-01",
-                  .addrs = a_only,
-                  .n = 1,
-                  .event_kind = "vm-placed" },
-                { .vm = "db",
-                  .host = "gpu-01",
-                  .addrs = b_missing,
-                  .n = 2,
-                  .event_kind = "vm-placed" },
-                { .vm = "ci", .host = "gpu-01", .addrs = bad, .n = 1, .event_kind = "vm-placed" },
-                { .vm = "db",
-                  .host = "gpu-01",
-                  .addrs = b_only,
-                  .n = 1,
-                  .event_kind = "vm-placed" },
-                { .vm = "web",
-                  .host = "gpu-01",
-                  .addrs = a_only,
-                  .n = 1,
-                  .event_kind = "vm-placed" },
+                PLACED("web", "gpu-01", a_only),   PLACED("db", "gpu-01", a_only),
+                PLACED("db", "gpu-01", b_missing), PLACED("ci", "gpu-01", bad),
+                PLACED("db", "gpu-01", b_only),    PLACED("web", "gpu-01", a_only),
         };
         struct hp_store_claim_result res[ELEMENTSOF(c)] = { 0 };
 
@@ -324,11 +304,7 @@ static void test_claims_all_hold(void **state)
         _cleanup_(hp_store_closep) struct hp_store *s = open_two_hosts(path);
         char *const a_only[] = { A }, *const b_only[] = { B }, *const both[] = { A, B };
         const struct hp_store_claim c[] = {
-                { .vm = "web",
-                  .host = "gpu-01",
-                  .addrs = a_only,
-                  .n = 1,
-                  .event_kind = "vm-placed" },
+                PLACED("web", "gpu-01", a_only),
                 { .vm = "db",
                   .host = "gpu-01",
                   .addrs = b_only,
