@@ -220,7 +220,7 @@ int hp_ops_qemu_user_plan(struct hp_ops_ctx *c, const struct hp_vm_spec *s, cons
         int r;
 
         *ret = (struct hp_ops_qemu_user){ .memlock = memlock_of(s, n_addrs) };
-        snprintf(ret->users_dir, sizeof(ret->users_dir), "%s/users", c->run_dir);
+        snprintf(ret->users_dir, sizeof(ret->users_dir), "%s/" HP_VM_USERS_DIR, c->run_dir);
         r = users_get(c, &ret->users);
         if (r < 0 || ret->users.count == 0)
                 return r;

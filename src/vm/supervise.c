@@ -545,7 +545,7 @@ int hp_vm_record_settle(struct hp_store *s, const char *run_dir, struct hp_vm_re
         off = strdup("off");
         if (!off)
                 return -ENOMEM;
-        snprintf(users, sizeof(users), "%s/users", run_dir);
+        snprintf(users, sizeof(users), "%s/" HP_VM_USERS_DIR, run_dir);
         (void)hp_vm_user_reclaim_vm(users, rec->name);
         (void)hp_store_release_devices(s, rec->name);
         (void)hp_store_vm_set_runtime(s, rec->name, "off", 0, NULL, 0);

@@ -26,6 +26,8 @@ struct hp_vm_users {
 #define HP_VM_USERS_DEFAULT_BASE  1879048192
 #define HP_VM_USERS_DEFAULT_COUNT 65536
 #define HP_VM_USERS_ENV           "HWPASS_QEMU_USERS"
+/* The uids' lock files, under the run directory. */
+#define HP_VM_USERS_DIR "users"
 
 /* "BASE:COUNT" or "off"; -EINVAL with a message in *ret_error otherwise. */
 int hp_vm_users_parse(const char *s, struct hp_vm_users *ret, char **ret_error);
