@@ -610,17 +610,17 @@ static int claim_now(struct hp_ops_ctx *c, struct hp_store *s, struct claim *cl)
  * of them (the store's claim refuses it: -EBUSY with no conflict). host:
  * where they are held, or the run's; reported: what that host last said
  * of the run, NULL when it said nothing. */
-static int still_stopping(struct hp_ops_ctx *c, const char *name, const char *host,
-                          const char *reported)
+/* why: what shows it may still run there ("reported running", "its
+ * devices still held"...). */
+static int still_stopping(struct hp_ops_ctx *c, const char *name, const char *host, const char *why)
 {
         host = host ?: "its last host";
         return hp_op_fail_code(
                 c, HP_OP_CONFLICT, "still-stopping", -EBUSY,
-                "VM '%s' has not stopped yet on %s (%s%s): power it on once its host reports it "
+                "VM '%s' has not stopped yet on %s (%s): power it on once its host reports it "
                 "off ('hwpass vm list'); if %s is gone for good, remove it ('hwpass host remove "
                 "%s')",
-                name, host, reported ? "reported " : "its devices still held", reported ?: "", host,
-                host);
+                name, host, why, host, host);
 }
 
 /* The store's refusal of a claim for that reason, with the host holding the devices. */
@@ -629,7 +629,7 @@ static int held_refusal(struct hp_ops_ctx *c, struct hp_store *s, const char *na
         _cleanup_free_ char *held = NULL;
 
         (void)hp_store_vm_held_on(s, name, &held); /* unnamed, if it cannot be read */
-        return still_stopping(c, name, held, NULL);
+        return still_stopping(c, name, held, "its devices still held");
 }
 
 /* A claim that failed, worded in c; 0 when it lost to another VM's claim
@@ -718,14 +718,26 @@ static int start_round(struct hp_ops_ctx *c, const char *name, int64_t after_epo
         if (!restart && streq(p.vm.desired, "on"))
                 return hp_op_fail(c, HP_OP_CONFLICT, -EALREADY, "VM '%s' is on already (host %s, epoch %lld)", name,
                                   p.vm.host ? p.vm.host : "?", (long long)p.vm.epoch);
-        /* Said before placement (the store's claim refuses it in any case): a run
-         * reported live, or one claimed on a host that never reported it, which may
-         * hold that claim's devices (a VM on no host, most power-ons, is read no more). */
-        if (!restart && p.vm.reported_state && !streq(p.vm.reported_state, "off"))
-                return still_stopping(c, name, p.vm.host, p.vm.reported_state);
-        if (!restart && p.vm.host && p.vm.epoch > 0 && !p.vm.reported_state &&
-            hp_store_vm_held_on(s, name, &held) > 0)
-                return still_stopping(c, name, held, NULL);
+        /* Said before placement (the store's claim refuses a VM whose devices
+         * are held in any case): a run reported live, or one claimed on a host
+         * that has not reported it yet, which may have started it all the same
+         * (the host gives such a claim back at its next heartbeat when it did
+         * not: b->unstarted in heartbeat.c). A VM on no host, most power-ons,
+         * is read no more. */
+        if (!restart && p.vm.reported_state && !streq(p.vm.reported_state, "off")) {
+                _cleanup_free_ char *why = NULL;
+
+                if (asprintf(&why, "reported %s", p.vm.reported_state) < 0)
+                        return hp_op_oom(c);
+                return still_stopping(c, name, p.vm.host, why);
+        }
+        if (!restart && p.vm.host && p.vm.epoch > 0 && !p.vm.reported_state) {
+                bool devices = hp_store_vm_held_on(s, name, &held) > 0;
+
+                return still_stopping(c, name, devices ? held : p.vm.host,
+                                      devices ? "its devices still held"
+                                              : "claimed there, its run not reported yet");
+        }
         /* HA admission control, for a power-on asked for (not HA's restarts): its setting read once a round. */
         if (!restart && !after_epoch && (r = hp_ctl_ha_settings(s, &tolerate, &warn)) < 0)
                 return hp_op_store_error(c, r, "cannot read the cluster's HA settings");
