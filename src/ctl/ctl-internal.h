@@ -139,6 +139,11 @@ int hp_ctl_ha_settings_set(struct hp_store *s, unsigned tolerate, bool warn);
  * (malloc'd) naming the scenario; -errno. */
 int hp_ctl_admission_check(struct hp_store *s, unsigned tolerate, bool warn, const char *vm, const char *host,
                            char *const *addrs, char **ret_why);
+/* Whether HA, when the VM's host fails, restarts it on another host: not
+ * when its restart priority is disabled or its isolation leave-running (it
+ * stays), nor when a static entry pins it to that host (it starts there
+ * again). The agent's fence stops only such runs (heartbeat.c). */
+bool hp_ctl_ha_restarts_elsewhere(const struct hp_vm_spec *spec);
 /* Whether a dynamic entry of lo could take a device one of hi's asks for:
  * an ID both allow (subsystem IDs alike where both give them), and labels
  * that do not tell them apart. HA holds a lower restart back while a

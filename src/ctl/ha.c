@@ -153,6 +153,11 @@ static enum on_failure on_failure(const struct hp_vm_spec *spec)
         return hp_vm_spec_has_static(spec) ? RESTART_THERE : RESTART_ELSEWHERE;
 }
 
+bool hp_ctl_ha_restarts_elsewhere(const struct hp_vm_spec *spec)
+{
+        return on_failure(spec) == RESTART_ELSEWHERE;
+}
+
 /* Once per VM and reason (why: a word for it, the message may carry
  * numbers that change each time): an event that says why HA leaves it
  * (kind) or why it still waits. */

@@ -26,6 +26,7 @@ struct beat {
         json_t *body;
         int64_t lease_ms;
         json_t *devices, *vms; /* the answer's, built inside */
+        json_t *stops;         /* {"VM": {}}: placed here and asked to stop (the answer's) */
         char **paths;          /* every cluster VM's files, sorted */
         json_t *retry;         /* {"VM": epoch}: started here and failed, to place again once committed */
         json_t *adopted;       /* {"VM": epoch}: the host's own VMs the cluster took, for the answer */
@@ -125,6 +126,18 @@ static bool pinned(const struct hp_cluster_vm *v)
         if (hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0)
                 return v->host != NULL;
         return hp_vm_spec_has_static(&spec);
+}
+
+/* Whether HA would run v on another host should this one fail: the agent's
+ * fence stops such a run when it cannot know that its host was not failed
+ * (true when the spec cannot be read: stopped rather than run twice). */
+static bool restarts_elsewhere(const struct hp_cluster_vm *v)
+{
+        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        return hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0 ||
+               hp_ctl_ha_restarts_elsewhere(&spec);
 }
 
 static int not_adopted(struct hp_store *s, const char *name, const char *why)
@@ -502,6 +515,10 @@ static int answer_vms(struct hp_store *s, const char *db, struct beat *b,
         json_t *a = json_array();
         int r = every_path(s, db, &b->paths);
 
+        b->stops = json_object();
+        if (!b->stops)
+                r = -ENOMEM;
+
         if (r >= 0 && b->here_current) {
                 v = TAKE_PTR(b->here);
                 n = b->n_here;
@@ -514,19 +531,30 @@ static int answer_vms(struct hp_store *s, const char *db, struct beat *b,
                 if (off_unreported(&v[i], host) && unreported(b, &v[i]) &&
                     json_object_set_new(b->unstarted, v[i].name, json_integer(v[i].epoch)) < 0)
                         r = -ENOMEM;
-                if (!v[i].host || !streq(v[i].host, host) || !streq(v[i].desired, "on"))
+                if (!v[i].host || !streq(v[i].host, host))
                         continue;
+                /* A stop asked (a power-off, a move for maintenance): the host
+                 * stops it as asked. A run the host has that is in neither
+                 * list runs elsewhere now: it stops it at once. */
+                if (!streq(v[i].desired, "on")) {
+                        if (json_object_set_new(b->stops, v[i].name, json_object()) < 0)
+                                r = -ENOMEM;
+                        continue;
+                }
                 if (!loaded && (r = hp_ctl_host_devs_make(inv, hp_ctl_report(s, host), &devs)) < 0)
                         break;
                 loaded = true;
                 spec = hp_ctl_resolved_spec(v[i].name, v[i].spec_json, &devs);
-                if (json_array_append_new(a, json_pack("{s:s, s:I, s:o?}", "name", v[i].name, "epoch",
-                                                       (json_int_t)v[i].epoch, "spec", spec)) < 0)
+                if (json_array_append_new(a,
+                                          json_pack("{s:s, s:I, s:o?, s:b}", "name", v[i].name,
+                                                    "epoch", (json_int_t)v[i].epoch, "spec", spec,
+                                                    "elsewhere", restarts_elsewhere(&v[i]))) < 0)
                         r = -ENOMEM;
         }
         hp_cluster_vms_free(v, n);
         if (r < 0 || !a) {
                 json_decref(a);
+                json_decref(TAKE_PTR(b->stops));
                 return r < 0 ? r : -ENOMEM;
         }
         b->vms = a;
@@ -712,6 +740,7 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
         if (r < 0) {
                 json_decref(b.devices);
                 json_decref(b.vms);
+                json_decref(b.stops);
                 hp_strv_free(b.paths);
                 return r;
         }
@@ -723,10 +752,11 @@ int hp_ctl_heartbeat(struct hp_ops_ctx *c, const struct hp_ctl_config *cfg, cons
                         json_array_append_new(paths, json_string(b.paths[i]));
         }
         hp_strv_free(b.paths);
-        *ret = json_pack("{s:I, s:I, s:I, s:b, s:o, s:o, s:s, s:o?, s:o}", "lease_ms", (json_int_t)b.lease_ms,
-                         "heartbeat_ms", (json_int_t)hp_ctl_heartbeat_ms(cfg), "margin_ms",
-                         (json_int_t)hp_ctl_margin_ms(cfg), "want_inventory",
-                         0, "vms", b.vms, "devices", b.devices, "paths_hash", hash, "paths", paths, "adopted",
-                         b.adopted);
+        *ret = json_pack("{s:I, s:I, s:I, s:b, s:o, s:o, s:o, s:s, s:o?, s:o}", "lease_ms",
+                         (json_int_t)b.lease_ms, "heartbeat_ms",
+                         (json_int_t)hp_ctl_heartbeat_ms(cfg), "margin_ms",
+                         (json_int_t)hp_ctl_margin_ms(cfg), "want_inventory", 0, "vms", b.vms,
+                         "stops", b.stops, "devices", b.devices, "paths_hash", hash, "paths", paths,
+                         "adopted", b.adopted);
         return *ret ? 0 : hp_op_oom(c);
 }

@@ -172,10 +172,12 @@ json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops)
         return out;
 }
 
-/* The epoch recorded, synced, before its start is tried: it runs at most once. */
-static int record_epoch(struct hp_agent_runs *r, const char *name, int64_t epoch)
+/* The epoch recorded, synced, before its start is tried: it runs at most
+ * once. With it, whether HA would restart the VM elsewhere should this host
+ * fail (the fence stops only such runs; unknown, an adopted one's: as if). */
+static int record_epoch(struct hp_agent_runs *r, const char *name, int64_t epoch, bool elsewhere)
 {
-        json_t *entry = json_pack("{s:I}", "epoch", (json_int_t)epoch);
+        json_t *entry = json_pack("{s:I, s:b}", "epoch", (json_int_t)epoch, "elsewhere", elsewhere);
 
         if (!entry || json_object_set_new(r->record, name, entry) < 0)
                 return -ENOMEM;
@@ -223,7 +225,7 @@ int hp_agent_runs_adopted(struct hp_agent_runs *r, const char *vm, int64_t epoch
 
         pthread_mutex_lock(&r->lock);
         if (!json_object_get(r->record, vm))
-                rc = record_epoch(r, vm, epoch);
+                rc = record_epoch(r, vm, epoch, true);
         pthread_mutex_unlock(&r->lock);
         return rc;
 }
@@ -453,7 +455,22 @@ static int local_runs(struct hp_agent_runs *r, struct hp_ops_ctx *ops, struct hp
         return 0;
 }
 
-static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms)
+/* Whether the run of vm this host stops runs elsewhere now: wanted here at
+ * a newer epoch, or neither wanted nor asked to stop (see
+ * hp_agent_runs_apply). */
+static bool runs_elsewhere(json_t *vms, json_t *stops, const char *vm)
+{
+        size_t i;
+        json_t *e;
+
+        json_array_foreach (vms, i, e)
+                if (streq(json_string_value(json_object_get(e, "name")) ?: "", vm))
+                        return true;
+        return json_is_object(stops) && !json_object_get(stops, vm);
+}
+
+static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms,
+                         json_t *stops)
 {
         struct hp_vm_record *recs = NULL;
         struct hp_run_local *local = NULL;
@@ -494,15 +511,26 @@ static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
                 if (json_object_get(r->busy, st->vm) && st->action != HP_RECONCILE_REFUSE)
                         continue;
                 switch (st->action) {
-                case HP_RECONCILE_STOP:
+                case HP_RECONCILE_STOP: {
+                        /* Its new run may be starting already: no ACPI wait. */
+                        bool now = runs_elsewhere(vms, stops, st->vm);
+
                         settled = false;
-                        jr = job_spawn(r, ops, st->vm, 0, NULL, st->why, false, 0);
+                        jr = job_spawn(r, ops, st->vm, 0, NULL,
+                                       now ? "it runs elsewhere now: powered off at once" : st->why,
+                                       now, 0);
                         break;
-                case HP_RECONCILE_START:
+                }
+                case HP_RECONCILE_START: {
+                        bool elsewhere = true;
+
                         json_array_foreach(vms, i, e)
-                                if (streq(json_string_value(json_object_get(e, "name")) ?: "", st->vm))
+                                if (streq(json_string_value(json_object_get(e, "name")) ?: "",
+                                          st->vm)) {
                                         spec = json_object_get(e, "spec");
-                        if (record_epoch(r, st->vm, st->epoch) < 0) {
+                                        elsewhere = !json_is_false(json_object_get(e, "elsewhere"));
+                                }
+                        if (record_epoch(r, st->vm, st->epoch, elsewhere) < 0) {
                                 fprintf(stderr, "hwpassd: agent: VM '%s': cannot record epoch %lld in '%s': not started\n",
                                         st->vm, (long long)st->epoch, r->path);
                                 break;
@@ -511,6 +539,7 @@ static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
                         if (jr < 0)
                                 record_error(r, st->vm, st->epoch, "the agent could not start a thread for it");
                         break;
+                }
                 case HP_RECONCILE_REFUSE:
                         fprintf(stderr, "hwpassd: agent: VM '%s' at epoch %lld refused: %s\n", st->vm,
                                 (long long)st->epoch, st->why);
@@ -526,12 +555,13 @@ static bool apply_locked(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t
         return settled && rc >= 0;
 }
 
-bool hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms)
+bool hp_agent_runs_apply(struct hp_agent_runs *r, struct hp_ops_ctx *ops, json_t *vms,
+                         json_t *stops)
 {
         bool settled;
 
         pthread_mutex_lock(&r->lock);
-        settled = apply_locked(r, ops, vms);
+        settled = apply_locked(r, ops, vms, stops);
         pthread_mutex_unlock(&r->lock);
         return settled;
 }
@@ -553,7 +583,8 @@ static enum hp_vm_isolation isolation_of(struct hp_store *s, const char *vm, boo
         return spec.isolation;
 }
 
-int hp_agent_runs_isolate(struct hp_agent_runs *r, struct hp_ops_ctx *ops, int64_t left_ms)
+int hp_agent_runs_isolate(struct hp_agent_runs *r, struct hp_ops_ctx *ops, int64_t left_ms,
+                          const char *why, bool elsewhere_only)
 {
         _cleanup_(hp_store_closep) struct hp_store *s = NULL;
         const char *vm;
@@ -567,11 +598,13 @@ int hp_agent_runs_isolate(struct hp_agent_runs *r, struct hp_ops_ctx *ops, int64
                 bool running;
                 enum hp_vm_isolation iso = isolation_of(s, vm, &running);
 
-                if (!running || iso == HP_VM_ISOLATION_LEAVE_RUNNING || json_object_get(r->busy, vm))
+                if (!running || iso == HP_VM_ISOLATION_LEAVE_RUNNING ||
+                    json_object_get(r->busy, vm) ||
+                    (elsewhere_only && json_is_false(json_object_get(e, "elsewhere"))))
                         continue;
                 json_object_set_new(e, "isolated", json_true());
-                json_object_set_new(e, "error", json_string("stopped by the isolation response: the host was cut "
-                                                            "off from the cluster"));
+                json_object_set_new(e, "error",
+                                    json_sprintf("stopped by the isolation response: %s", why));
                 if (save(r) < 0)
                         fprintf(stderr, "hwpassd: agent: cannot record VM '%s' as isolated in '%s'\n", vm, r->path);
                 /* A shutdown is forced off a second before the lease ends. */

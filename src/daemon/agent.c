@@ -8,6 +8,7 @@
  * applied in a thread of their own: a passthrough change can take seconds,
  * and a heartbeat that waited for it could cost the host its lease. */
 #include "agent.h"
+#include "agent-lease.h"
 #include "agent-runs.h"
 
 #include <errno.h>
@@ -70,8 +71,11 @@ struct hp_agent {
         char paths_hash[17];      /* the controller's fingerprint of that list; "" before the first */
         bool beat_soon;           /* the list changed: say what is seen without waiting an interval */
         bool ready;
-        int64_t renewed;          /* when the last heartbeat whose answer was taken was sent (monotonic ms);
-                                   * under lock, for the isolation thread */
+        bool lease_unkept; /* the last renewal could not be kept in the run directory (said once) */
+        int64_t renewed; /* when the last heartbeat whose answer was taken was sent (monotonic ms),
+                          * by this process or the one before it (agent-lease.h); under lock, for
+                          * the isolation thread */
+        int64_t inherited; /* the renewal the agent before this one made, restored; 0: none */
         /* The isolation thread: the renewal it last acted on, and when it last asked the network;
          * the watchdog it feeds, and whether it stopped feeding it. */
         int64_t isolated_for, asked;
@@ -492,7 +496,8 @@ static void apply_answer(struct hp_agent *a, json_t *answer)
                                 (long long)json_integer_value(epoch));
         }
         /* Ready once its stale runs are gone after it (re)started; a stop asked later does not undo it. */
-        if (hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms")))
+        if (hp_agent_runs_apply(a->runs, &a->ops, json_object_get(answer, "vms"),
+                                json_object_get(answer, "stops")))
                 a->ready = true;
 }
 
@@ -506,6 +511,46 @@ static void not_renewed(struct hp_agent *a)
                 fprintf(stderr, "hwpassd: agent: this host's lease ran out: not ready until it has stopped what "
                                 "the cluster no longer runs here\n");
         }
+}
+
+/* The renewal kept where the next agent finds it, should this one die. */
+static void keep_lease(struct hp_agent *a, int64_t renewed)
+{
+        struct hp_agent_lease l = { .renewed_ms = renewed };
+        int r;
+
+        snprintf(l.boot_id, sizeof(l.boot_id), "%s", a->boot_id);
+        pthread_mutex_lock(&a->lock);
+        l.heartbeat_ms = a->heartbeat_ms;
+        l.lease_ms = a->lease_ms;
+        l.margin_ms = a->margin_ms;
+        pthread_mutex_unlock(&a->lock);
+        r = hp_agent_lease_save(a->ops.run_dir, &l);
+        if (r < 0 && !a->lease_unkept)
+                fprintf(stderr,
+                        "hwpassd: agent: cannot keep the lease in '%s': %s (an agent restarted "
+                        "after a crash "
+                        "counts its lease from its start)\n",
+                        a->ops.run_dir, strerror(-r));
+        a->lease_unkept = r < 0;
+}
+
+/* A restarted agent's lease is its predecessor's: the cluster's clock ran on. */
+static void restore_lease(struct hp_agent *a)
+{
+        struct hp_agent_lease l;
+        int64_t now = hp_mono_ms();
+
+        if (hp_agent_lease_load(a->ops.run_dir, a->boot_id, now, &l) < 0)
+                return;
+        a->renewed = a->inherited = l.renewed_ms;
+        a->heartbeat_ms = l.heartbeat_ms;
+        a->lease_ms = l.lease_ms;
+        a->margin_ms = l.margin_ms;
+        fprintf(stderr,
+                "hwpassd: agent: the lease was last renewed %lld ms ago (by the agent before this "
+                "one)\n",
+                (long long)(now - l.renewed_ms));
 }
 
 /* One heartbeat: sent, and its answer carried out while its lease lasts. */
@@ -568,6 +613,7 @@ static void beat(struct hp_agent *a)
         pthread_mutex_lock(&a->lock);
         a->renewed = sent;
         pthread_mutex_unlock(&a->lock);
+        keep_lease(a, sent);
         apply_answer(a, answer);
         if (hp_mono_ms() - sent > a->lease_ms / 2)
                 fprintf(stderr, "hwpassd: agent: carrying out the heartbeat's answer took it to %lld ms (the lease "
@@ -654,21 +700,51 @@ static void isolation_check(struct hp_agent *a)
                 return;
         a->isolated_for = renewed;
         left = renewed + lease - hp_mono_ms();
-        n = hp_agent_runs_isolate(a->runs, &a->iso_ops, left);
+        n = hp_agent_runs_isolate(a->runs, &a->iso_ops, left,
+                                  "the host was cut off from the cluster", false);
         fprintf(stderr, "hwpassd: agent: cut off from the cluster (no controller%s answers) with %lld ms of the "
                         "lease left: stopping %d VM%s (isolation response)\n",
                 a->cfg.isolation_addresses ? " nor isolation address" : "", (long long)left, n, n == 1 ? "" : "s");
 }
 
+/* The fence (docs/cluster.md "Watchdog"): an agent restarted (a crash, an
+ * upgrade) counts its lease from its predecessor's last renewal. When the
+ * time after which the cluster may fail this host and restart its VMs
+ * elsewhere has passed and no heartbeat of its own has renewed the lease
+ * (it cannot know what the cluster did meanwhile), the runs HA would
+ * restart elsewhere are stopped now, at once, as the watchdog would have
+ * reset the host, so that none runs twice; they are recorded as the
+ * isolation response's. Once it renewed, the isolation response decides. */
+static void fence_check(struct hp_agent *a)
+{
+        int64_t now = hp_mono_ms(), renewed, inherited, after;
+        int n;
+
+        pthread_mutex_lock(&a->lock);
+        renewed = a->renewed;
+        inherited = a->inherited;
+        after = hp_agent_fence_after_ms(a->heartbeat_ms, a->lease_ms, a->margin_ms);
+        pthread_mutex_unlock(&a->lock);
+        if (renewed == 0 || renewed != inherited || a->isolated_for == renewed ||
+            now - renewed < after)
+                return;
+        a->isolated_for = renewed;
+        n = hp_agent_runs_isolate(a->runs, &a->iso_ops, 0,
+                                  "the agent was away longer than the cluster waits", true);
+        fprintf(stderr,
+                "hwpassd: agent: the lease was last renewed %lld ms ago, before this agent "
+                "started, and no "
+                "heartbeat has renewed it since: the cluster may fail this host now; stopping %d "
+                "VM%s at once "
+                "so that none runs twice\n",
+                (long long)(now - renewed), n, n == 1 ? "" : "s");
+}
+
 /* The watchdog's timeout: the host must be reset before the cluster may
- * restart its VMs elsewhere, a lease and the margin after its last renewal
- * (less two heartbeats: the renewal may be one old, and the controller's
- * pass comes a heartbeat late at most), and at least a second. */
+ * restart its VMs elsewhere (hp_agent_fence_after_ms()). */
 static int watchdog_timeout(int64_t heartbeat_ms, int64_t lease_ms, int64_t margin_ms)
 {
-        int64_t t = (lease_ms + margin_ms - 2 * heartbeat_ms) / 1000;
-
-        return t < 1 ? 1 : (int)t;
+        return (int)(hp_agent_fence_after_ms(heartbeat_ms, lease_ms, margin_ms) / 1000);
 }
 
 /* Fed from the isolation thread (docs/cluster.md "Watchdog"): a hung agent
@@ -719,6 +795,7 @@ static void *isolation_loop(void *userdata)
         pthread_mutex_lock(&a->lock);
         while (!a->stop) {
                 pthread_mutex_unlock(&a->lock);
+                fence_check(a);
                 isolation_check(a);
                 watchdog_tick(a);
                 pthread_mutex_lock(&a->lock);
@@ -792,6 +869,7 @@ int hp_agent_start(const struct hp_agent_config *cfg, struct hp_agent **ret, cha
                 return hp_errorf(ret_error, -EINVAL, "invalid host name '%.64s': 1-%d letters, digits, '-', '.' or '_'",
                                  cfg->name ?: "", HP_STORE_HOST_NAME_MAX);
         read_boot_id(a);
+        restore_lease(a);
         /* Before a join that may wait for the controllers: it is armed later. */
         if (cfg->watchdog && access(cfg->watchdog, W_OK) < 0)
                 return watchdog_error(cfg->watchdog, -errno, ret_error);

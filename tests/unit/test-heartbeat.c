@@ -4,7 +4,9 @@
  * said again it changes nothing and the answer stays the same, a run at
  * another epoch is not this claim's, and a run that ended gives the VM's
  * devices back; the lease and the ready flag come with every heartbeat; a
- * pinned VM stopped before its host started it is given back once. */
+ * run the host is to stop is named in "stops" when asked to power off, and
+ * in no list when it runs elsewhere now; a pinned VM stopped before its
+ * host started it is given back once. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,12 +37,14 @@
         "{\"name\": \"vm1\", \"memory_mib\": 64, \"vcpus\": 1, \"pci\": [{\"index\": 0, "          \
         "\"kind\": \"dynamic\", \"allowed\": [\"15b3:101c\"]}]}"
 
-/* vm1 placed on h1 with its first VF, as a power-on's claim leaves it. */
+/* h1 with its VFs, and vm1 placed there with the first, as a power-on's
+ * claim leaves it. */
 static int64_t vm_placed(struct hp_store *s)
 {
         char *addrs[] = { "0000:05:00.0", NULL };
         int64_t epoch = 0;
 
+        host_with_vfs(s, "h1");
         assert_int_equal(hp_store_cluster_vm_create(s, "vm1", NULL, VM_SPEC), 0);
         assert_int_equal(hp_store_vm_place(s, "vm1", "h1", &epoch), 0);
         assert_int_equal(hp_store_set_host(s, "h1"), 0);
@@ -86,6 +90,8 @@ static void assert_answer_runs(json_t *answer, int64_t epoch)
         assert_int_equal(json_integer_value(json_object_get(json_array_get(vms, 0), "epoch")),
                          epoch);
         assert_true(json_is_object(json_object_get(json_array_get(vms, 0), "spec")));
+        /* Dynamic: HA restarts it elsewhere should h1 fail (the agent's fence stops it). */
+        assert_true(json_is_true(json_object_get(json_array_get(vms, 0), "elsewhere")));
         assert_int_equal(json_array_size(json_object_get(answer, "devices")), VFS);
 }
 
@@ -140,7 +146,6 @@ static void test_runs(void **state)
         int64_t epoch;
 
         (void)state;
-        host_with_vfs(s, "h1");
         epoch = vm_placed(s);
         assert_vm(s, "h1", epoch, NULL);
 
@@ -240,10 +245,53 @@ static void test_unstarted_pinned(void **state)
         assert_vf0_held_by(s, NULL);
 }
 
+static json_t *stops_of(json_t *answer)
+{
+        json_t *stops = json_object_get(answer, "stops");
+
+        assert_true(json_is_object(stops));
+        return stops;
+}
+
+/* How the answer has the host stop a run: a VM asked to power off is in
+ * "stops" (the host stops it by ACPI); a VM given up there (HA restarts it
+ * elsewhere: its host failed) is in neither list, and the host powers its
+ * run off at once (agent-runs.h). */
+static void test_stops(void **state)
+{
+        _cleanup_free_ char *path = store_new("stops");
+        _cleanup_(hp_store_closep) struct hp_store *s = open_ok(path);
+        json_t *answer;
+        int64_t epoch;
+
+        (void)state;
+        epoch = vm_placed(s);
+        answer = beat(path, true, epoch, "running");
+        assert_answer_runs(answer, epoch);
+        assert_int_equal(json_object_size(stops_of(answer)), 0);
+        json_decref(answer);
+
+        assert_int_equal(hp_store_vm_set_desired(s, "vm1", "off"), 0);
+        answer = beat(path, true, epoch, "running");
+        assert_answer_runs(answer, 0);
+        assert_int_equal(json_object_size(stops_of(answer)), 1);
+        assert_true(json_is_object(json_object_get(stops_of(answer), "vm1")));
+        json_decref(answer);
+
+        /* Wanted on again, and given up on h1 as HA does when h1 failed. */
+        assert_int_equal(hp_store_vm_set_desired(s, "vm1", "on"), 0);
+        assert_int_equal(hp_store_vm_unplace(s, "vm1", false), 0);
+        answer = beat(path, true, epoch, "running");
+        assert_answer_runs(answer, 0);
+        assert_int_equal(json_object_size(stops_of(answer)), 0);
+        json_decref(answer);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_runs),
+                cmocka_unit_test(test_stops),
                 cmocka_unit_test(test_unstarted_pinned),
         };
 
