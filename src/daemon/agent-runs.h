@@ -28,8 +28,9 @@ int hp_agent_runs_adopted(struct hp_agent_runs *r, const char *vm, int64_t epoch
  * VM in the record, its state from this host's store. */
 json_t *hp_agent_runs_report(struct hp_agent_runs *r, struct hp_ops_ctx *ops);
 
-/* The answer's "vms" ([{"name", "epoch", "spec"}]) and "stops" ({"VM":
- * {}}) carried out: stale or unwanted runs stopped, then the wanted ones
+/* The answer's "vms" ([{"name", "epoch", "spec", "elsewhere"}]: each
+ * epoch recorded with whether HA would restart the VM on another host) and
+ * "stops" ({"VM": {}}) carried out: stale or unwanted runs stopped, then the wanted ones
  * started at their epoch with the spec given (its devices named), each in a
  * thread of its own, so this returns at once; a VM whose start or stop
  * still runs is left to the next answer. A run stops by ACPI (forced after
