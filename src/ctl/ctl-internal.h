@@ -71,11 +71,12 @@ int hp_ctl_host_devs_make(struct hp_store_inventory *inv, json_t *report,
                           struct hp_ctl_host_devs *ret);
 void hp_ctl_host_devs_done(struct hp_ctl_host_devs *h);
 
-/* The spec of VM name (as stored, spec_json) for its host to run: every
+/* The spec of VM name (s, as stored) for its host to run: every
  * dynamic entry replaced by static ones naming the devices the VM holds
  * there, matched to the entries by the same matcher placement used; NULL
  * when they no longer match (a label changed since the claim). */
-json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const struct hp_ctl_host_devs *h);
+json_t *hp_ctl_resolved_spec(const char *name, const struct hp_vm_spec *s,
+                             const struct hp_ctl_host_devs *h);
 
 /* After VM name's start failed on its host at failed_epoch (the heartbeat
  * that said so gave the claim back and kept the failure): placed again,

@@ -128,18 +128,6 @@ static bool pinned(const struct hp_cluster_vm *v)
         return hp_vm_spec_has_static(&spec);
 }
 
-/* Whether HA would run v on another host should this one fail: the agent's
- * fence stops such a run when it cannot know that its host was not failed
- * (true when the spec cannot be read: stopped rather than run twice). */
-static bool restarts_elsewhere(const struct hp_cluster_vm *v)
-{
-        _cleanup_(hp_vm_spec_done) struct hp_vm_spec spec = { 0 };
-        _cleanup_free_ char *err = NULL;
-
-        return hp_vm_spec_from_text(v->spec_json, &spec, &err) < 0 ||
-               hp_ctl_ha_restarts_elsewhere(&spec);
-}
-
 static int not_adopted(struct hp_store *s, const char *name, const char *why)
 {
         return hp_store_event_add(s, "vm-not-adopted", name, why);
@@ -526,7 +514,10 @@ static int answer_vms(struct hp_store *s, const char *db, struct beat *b,
         } else if (r >= 0)
                 r = hp_store_cluster_vm_list_on(s, host, &v, &n);
         for (size_t i = 0; r >= 0 && a && i < n; i++) {
-                json_t *spec;
+                _cleanup_(hp_vm_spec_done) struct hp_vm_spec parsed = { 0 };
+                _cleanup_free_ char *err = NULL;
+                json_t *spec = NULL;
+                bool readable, elsewhere;
 
                 if (off_unreported(&v[i], host) && unreported(b, &v[i]) &&
                     json_object_set_new(b->unstarted, v[i].name, json_integer(v[i].epoch)) < 0)
@@ -544,11 +535,17 @@ static int answer_vms(struct hp_store *s, const char *db, struct beat *b,
                 if (!loaded && (r = hp_ctl_host_devs_make(inv, hp_ctl_report(s, host), &devs)) < 0)
                         break;
                 loaded = true;
-                spec = hp_ctl_resolved_spec(v[i].name, v[i].spec_json, &devs);
-                if (json_array_append_new(a,
-                                          json_pack("{s:s, s:I, s:o?, s:b}", "name", v[i].name,
-                                                    "epoch", (json_int_t)v[i].epoch, "spec", spec,
-                                                    "elsewhere", restarts_elsewhere(&v[i]))) < 0)
+                readable = hp_vm_spec_from_text(v[i].spec_json, &parsed, &err) >= 0;
+                if (readable)
+                        spec = hp_ctl_resolved_spec(v[i].name, &parsed, &devs);
+                /* Whether HA would run it on another host should this one
+                 * fail: the agent's fence stops such a run when it cannot
+                 * know its host was not failed (a spec that cannot be read:
+                 * stopped rather than run twice). */
+                elsewhere = !readable || hp_ctl_ha_restarts_elsewhere(&parsed);
+                if (json_array_append_new(a, json_pack("{s:s, s:I, s:o?, s:b}", "name", v[i].name,
+                                                       "epoch", (json_int_t)v[i].epoch, "spec",
+                                                       spec, "elsewhere", elsewhere)) < 0)
                         r = -ENOMEM;
         }
         hp_cluster_vms_free(v, n);

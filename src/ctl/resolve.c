@@ -44,22 +44,20 @@ static int max_index(const struct hp_vm_spec *s)
         return m;
 }
 
-json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const struct hp_ctl_host_devs *h)
+json_t *hp_ctl_resolved_spec(const char *name, const struct hp_vm_spec *s,
+                             const struct hp_ctl_host_devs *h)
 {
-        _cleanup_(hp_vm_spec_done) struct hp_vm_spec s = { 0 };
         _cleanup_(hp_alloc_pools_done) struct hp_alloc_pools pools = { 0 };
         _cleanup_free_ struct hp_vm_pci *dyn = NULL;
         _cleanup_free_ bool *taken = NULL;
         _cleanup_free_ size_t *alt = NULL, *pool = NULL;
         _cleanup_(json_decrefp) json_t *doc = NULL, *pci = NULL;
-        _cleanup_free_ char *err = NULL;
         size_t n_dyn = 0, n_devs = 0, at = 0;
         int next;
 
-        if (hp_vm_spec_from_text(spec_json, &s, &err) < 0 ||
-            hp_alloc_dynamic_entries(s.pci, s.n_pci, &dyn, NULL, &n_dyn) < 0)
+        if (hp_alloc_dynamic_entries(s->pci, s->n_pci, &dyn, NULL, &n_dyn) < 0)
                 return NULL;
-        doc = hp_vm_spec_to_json(&s);
+        doc = hp_vm_spec_to_json(s);
         pci = json_array();
         taken = calloc(h->n + 1, sizeof(*taken));
         if (!doc || !pci || !taken)
@@ -67,8 +65,9 @@ json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const stru
         /* Only the VM's own devices, not those its static entries name. */
         for (size_t k = 0; k < h->n; k++) {
                 taken[k] = !h->cands[k].assigned_vm || !streq(h->cands[k].assigned_vm, name);
-                for (size_t e = 0; e < s.n_pci; e++)
-                        if (s.pci[e].kind == HP_VM_PCI_STATIC && streq(s.pci[e].address, h->cands[k].dev->address))
+                for (size_t e = 0; e < s->n_pci; e++)
+                        if (s->pci[e].kind == HP_VM_PCI_STATIC &&
+                            streq(s->pci[e].address, h->cands[k].dev->address))
                                 taken[k] = true;
         }
         for (size_t e = 0; e < n_dyn; e++)
@@ -79,10 +78,10 @@ json_t *hp_ctl_resolved_spec(const char *name, const char *spec_json, const stru
                 return NULL;
         if (n_dyn > 0 && hp_alloc_request_place(dyn, n_dyn, pools.v, pools.n, alt, pool, NULL) < 0)
                 return NULL;
-        next = max_index(&s) + 1;
-        for (size_t e = 0; e < s.n_pci; e++)
-                if (s.pci[e].kind == HP_VM_PCI_STATIC)
-                        json_array_append_new(pci, hp_vm_pci_to_json(&s.pci[e]));
+        next = max_index(s) + 1;
+        for (size_t e = 0; e < s->n_pci; e++)
+                if (s->pci[e].kind == HP_VM_PCI_STATIC)
+                        json_array_append_new(pci, hp_vm_pci_to_json(&s->pci[e]));
         for (size_t e = 0; e < n_dyn; e++)
                 for (unsigned d = 0; d < hp_vm_pci_count(&dyn[e]); d++, at++) {
                         size_t k = hp_alloc_pools_take(&pools, pool[at]);

@@ -604,14 +604,14 @@ static int claim_now(struct hp_ops_ctx *c, struct hp_store *s, struct claim *cl)
         return r == -EBUSY && cl->conflict ? -EADDRINUSE : r;
 }
 
-/* A power-on refused while the VM's last run has not ended: a stop asked
- * for that its host has not carried out and reported yet. Its devices stay
- * held until then, and a claim now would give the new run devices on top
- * of them (the store's claim refuses it: -EBUSY with no conflict). host:
- * where they are held, or the run's; reported: what that host last said
- * of the run, NULL when it said nothing. */
-/* why: what shows it may still run there ("reported running", "its
- * devices still held"...). */
+/* A power-on refused while the VM's last run may not have ended: a stop
+ * asked for that its host has not carried out and reported yet, or a claim
+ * it has not reported at all. Its devices stay held until then, and a
+ * claim now would give the new run devices on top of them (the store's
+ * claim refuses it: -EBUSY with no conflict), or a VM without devices a
+ * second run. host: where the devices are held, or the run's; why: what
+ * shows it may still run there ("reported running", "its devices still
+ * held"...). */
 static int still_stopping(struct hp_ops_ctx *c, const char *name, const char *host, const char *why)
 {
         host = host ?: "its last host";
