@@ -14,6 +14,7 @@ A scenario is a Python file with run(lab), started by tests/lab/cluster-run;
 lab.check() and lab.ok() print TAP.
 """
 import base64
+import calendar
 import json
 import re
 import os
@@ -207,6 +208,49 @@ class Host:
         except LabError:
             return False
         return 'identify=ok vid=1b36 sn="%s-nvme' % self.name in out and "PROBE done" in out
+
+    def run_times(self, vm):
+        """When vm's QEMU here started and when its serial log was last written
+        (the probe guest's 'PROBE done'), on this machine's monotonic clock:
+        (start, last) or None. Taken from L1's own clocks (the process's start
+        in /proc, the file's mtime) after the fact, so no polling of L1, which
+        would itself slow the guest's boot, and no poll interval in the figure.
+        L1's clock is mapped to ours by the quickest of three round trips
+        (error at most half of it, returned third)."""
+        best = None
+        for _ in range(3):
+            t0 = time.monotonic()
+            try:
+                rc, out = self.exec("cat /proc/uptime", timeout=20)
+            except LabError:
+                return None
+            t1 = time.monotonic()
+            if rc == 0 and (best is None or t1 - t0 < best[0]):
+                best = (t1 - t0, (t0 + t1) / 2 - float(out.split()[0]))
+        d = "/run/hwpass/vms/%s" % vm
+        try:
+            rc, out = self.exec("set -e; pid=$(cat %s/qemu.pid); cut -d' ' -f22 /proc/$pid/stat; "
+                                "cat /proc/uptime; touch /tmp/.now; stat -c %%y /tmp/.now %s/serial.log" % (d, d),
+                                timeout=20)
+        except LabError:
+            return None
+        lines = out.split("\n")
+        if rc != 0 or best is None or len(lines) < 4:
+            return None
+
+        def wall(text):  # "2026-12-08 02:50:10.123456789 +0000": seconds, UTC
+            day, clock = text.split()[:2]
+            whole, _, frac = clock.partition(".")
+            t = time.strptime(day + " " + whole, "%Y-%m-%d %H:%M:%S")
+            return calendar.timegm(t) + float("0." + (frac or "0"))
+
+        try:
+            started = int(lines[0]) / 100  # clock ticks since boot: USER_HZ is 100 on x86
+            up_now = float(lines[1].split()[0])
+            last = up_now + wall(lines[3]) - wall(lines[2])
+        except ValueError:
+            return None
+        return started + best[1], last + best[1], best[0] / 2
 
     def set_link(self, up):
         """Cuts (or restores) the host's network, as a pulled cable does."""
