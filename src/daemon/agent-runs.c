@@ -28,6 +28,7 @@
 #include "store/store.h"
 #include "util/io.h"
 #include "util/macro.h"
+#include "util/sched.h"
 #include "util/strutil.h"
 #include "vm/spec.h"
 #include "vm/specjson.h"
@@ -365,6 +366,9 @@ static void *job_main(void *userdata)
         struct job *j = userdata;
         struct hp_agent_runs *r = j->runs;
 
+        /* Made by the heartbeat, ahead of the VMs (agent.c): back to the
+         * usual priority, for the supervisor and QEMU this start forks. */
+        (void)hp_thread_nice(0);
         if (j->epoch > 0)
                 start(j);
         else

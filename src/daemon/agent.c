@@ -38,6 +38,7 @@
 #include "util/clock.h"
 #include "util/macro.h"
 #include "util/reach.h"
+#include "util/sched.h"
 #include "util/strutil.h"
 #include "util/watchdog.h"
 
@@ -621,11 +622,31 @@ static void beat(struct hp_agent *a)
                         (long long)(hp_mono_ms() - sent), (long long)a->lease_ms);
 }
 
+/* The lease's threads (the heartbeat and the isolation check) run ahead of
+ * the host's VMs: a host busy with its own guests must still renew in time,
+ * since a late renewal makes it power its VMs off as cut off, and a hung
+ * one lets the watchdog reset it. Only these threads: a VM's start and stop
+ * run at the usual priority (agent-runs.c), and so do the QEMUs they fork.
+ * Without CAP_SYS_NICE they run as they were, and the log says so once. */
+#define LEASE_NICE (-10)
+
+static void lease_priority(const char *thread)
+{
+        int r = hp_thread_nice(LEASE_NICE);
+
+        if (r < 0)
+                fprintf(stderr,
+                        "hwpassd: agent: the %s runs at the usual priority (cannot set nice %d: "
+                        "%s)\n",
+                        thread, LEASE_NICE, strerror(-r));
+}
+
 static void *loop(void *userdata)
 {
         struct hp_agent *a = userdata;
         struct timespec until;
 
+        lease_priority("heartbeat");
         pthread_mutex_lock(&a->lock);
         while (!a->stop) {
                 int64_t start = hp_mono_ms();
@@ -792,6 +813,7 @@ static void *isolation_loop(void *userdata)
         struct hp_agent *a = userdata;
         struct timespec until;
 
+        lease_priority("isolation check");
         pthread_mutex_lock(&a->lock);
         while (!a->stop) {
                 pthread_mutex_unlock(&a->lock);
