@@ -20,17 +20,12 @@ int hp_agent_lease_save(const char *run_dir, const struct hp_agent_lease *l)
                 (json_int_t)l->renewed_ms, "heartbeat_ms", (json_int_t)l->heartbeat_ms, "lease_ms",
                 (json_int_t)l->lease_ms, "margin_ms", (json_int_t)l->margin_ms);
         _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        _cleanup_close_ int fd = -1;
-        char path[1024], tmp[1100];
+        char path[1024];
 
         if (!text)
                 return -ENOMEM;
         snprintf(path, sizeof(path), "%s/%s", run_dir, LEASE_FILE);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || hp_write_all(fd, text, strlen(text)) < 0 || rename(tmp, path) < 0)
-                return -errno;
-        return 0;
+        return hp_write_file_replace(path, text, strlen(text), false);
 }
 
 int hp_agent_lease_load(const char *run_dir, const char *boot_id, int64_t now_ms,

@@ -107,17 +107,10 @@ void hp_agent_runs_free(struct hp_agent_runs *r)
 static int save(struct hp_agent_runs *r)
 {
         _cleanup_free_ char *text = json_dumps(r->record, JSON_COMPACT | JSON_SORT_KEYS);
-        _cleanup_close_ int fd = -1;
-        char tmp[1100];
 
         if (!text)
                 return -ENOMEM;
-        snprintf(tmp, sizeof(tmp), "%s.tmp", r->path);
-        (void)unlink(tmp);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || hp_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || rename(tmp, r->path) < 0)
-                return -errno;
-        return 0;
+        return hp_write_file_replace(r->path, text, strlen(text), true);
 }
 
 static json_int_t epoch_of(struct hp_agent_runs *r, const char *vm)

@@ -2,6 +2,8 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,4 +74,27 @@ int hp_write_all(int fd, const void *data, size_t n)
                 p += k, n -= (size_t)k;
         }
         return 0;
+}
+
+int hp_write_file_replace(const char *path, const void *data, size_t n, bool sync)
+{
+        char tmp[4096];
+        int fd, r;
+
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        (void)unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        r = hp_write_all(fd, data, n);
+        if (r == 0 && sync && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void)unlink(tmp);
+        return r;
 }

@@ -1,7 +1,8 @@
 /* Reading and writing whole: a growing buffer, everything an fd holds up to a
- * bound, and all of a buffer written. */
+ * bound, all of a buffer written, and a file replaced whole. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Bytes gathered so far, NUL-terminated once anything was added. */
@@ -20,3 +21,9 @@ int hp_read_all(int fd, size_t max, char **ret, size_t *ret_len);
 
 /* Writes all n bytes, going on after short writes and EINTR; -errno. */
 int hp_write_all(int fd, const void *data, size_t n);
+
+/* Replaces the file at path with n bytes, mode 0600: written to PATH.tmp
+ * (made anew, never through a link), flushed to disk first when sync, then
+ * renamed over path, so a reader finds the old file or the new one whole.
+ * -errno; the temporary file is gone on failure. */
+int hp_write_file_replace(const char *path, const void *data, size_t n, bool sync);

@@ -251,7 +251,6 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
         json_t *argv = json_array(), *devs = json_array(), *own = json_array(), *j;
         _cleanup_free_ char *text = NULL;
         char path[512];
-        int r, fd;
 
         for (size_t i = 0; argv && l->argv[i]; i++)
                 json_array_append_new(argv, json_string(l->argv[i]));
@@ -276,19 +275,14 @@ static int write_launch(const struct hp_vm_launch *l, int timeout_ms)
                 json_decref(j);
                 return -ENOMEM;
         }
-        /* One string, one write: json_dumpfd() writes token by token, some
-         * 300 system calls on the path of every power-on. */
+        /* One string, one write: written to the file token by token, it
+         * took some 300 writes on the path of every power-on. */
         text = json_dumps(j, JSON_COMPACT);
         json_decref(j);
         if (!text)
                 return -ENOMEM;
         snprintf(path, sizeof(path), "%s/launch.json", l->run_dir);
-        (void)unlink(path);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        r = fd < 0 ? -errno : hp_write_all(fd, text, strlen(text));
-        if (fd >= 0 && close(fd) < 0 && r == 0)
-                r = -errno;
-        return r;
+        return hp_write_file_replace(path, text, strlen(text), false);
 }
 
 /* Waits for the "go", then starts and watches QEMU; returns only when no

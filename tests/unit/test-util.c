@@ -1,4 +1,5 @@
-/* Unit tests: number parsing, string vectors, the host root's confinement. */
+/* Unit tests: number parsing, string vectors, whole reads and writes, the host
+ * root's confinement. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -230,6 +231,44 @@ static void test_read_all(void **state)
         free(b.data);
 }
 
+/* Replaced whole, 0600, no temporary file left, a link at the temporary
+ * name never followed; a missing directory is an error that leaves nothing. */
+static void test_write_file_replace(void **state)
+{
+        char path[512], tmp_path[520], target[512], *got = NULL;
+        struct stat st;
+        int fd;
+
+        (void)state;
+        snprintf(path, sizeof(path), "%s/doc.json", tmp);
+        snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path);
+        snprintf(target, sizeof(target), "%s/target", tmp);
+        put_file("doc.json", "an old, longer text\n");
+        put_file("target", "keep\n");
+        assert_int_equal(symlink(target, tmp_path), 0);
+        for (int sync = 0; sync < 2; sync++) {
+                assert_int_equal(
+                        hp_write_file_replace(path, sync ? "{\"b\":2}" : "{\"a\":1}", 7, sync), 0);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(hp_read_all(fd, 100, &got, NULL), 0);
+                close(fd);
+                assert_string_equal(got, sync ? "{\"b\":2}" : "{\"a\":1}");
+                free(got);
+                assert_int_equal(lstat(tmp_path, &st), -1);
+                assert_int_equal(stat(path, &st), 0);
+                assert_int_equal(st.st_mode & 07777, 0600);
+        }
+        fd = open(target, O_RDONLY | O_CLOEXEC);
+        assert_int_equal(hp_read_all(fd, 100, &got, NULL), 0);
+        close(fd);
+        assert_string_equal(got, "keep\n");
+        free(got);
+
+        snprintf(path, sizeof(path), "%s/no-such-dir/doc.json", tmp);
+        assert_int_equal(hp_write_file_replace(path, "x", 1, false), -ENOENT);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -237,6 +276,7 @@ int main(void)
                 cmocka_unit_test(test_parse_int),
                 cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_read_all),
+                cmocka_unit_test(test_write_file_replace),
                 cmocka_unit_test(test_format_size),
                 cmocka_unit_test(test_host_open_errors),
                 cmocka_unit_test(test_host_confined),
