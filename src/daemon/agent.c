@@ -627,7 +627,7 @@ static void beat(struct hp_agent *a)
  * since a late renewal makes it power its VMs off as cut off, and a hung
  * one lets the watchdog reset it. Only these threads: a VM's start and stop
  * run at the usual priority (agent-runs.c), and so do the QEMUs they fork.
- * Without CAP_SYS_NICE they run as they were, and the log says so once. */
+ * Without CAP_SYS_NICE they run as they were, each saying so once. */
 #define LEASE_NICE (-10)
 
 static void lease_priority(const char *thread)
